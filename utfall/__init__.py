@@ -1,0 +1,1 @@
+"""utfall: outcome follow-up for Swedish social services."""

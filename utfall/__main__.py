@@ -1,0 +1,3 @@
+from utfall.cli import main
+
+main()

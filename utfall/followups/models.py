@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from utfall.instruments.models import InstrumentVersion, Option, Question
+from utfall.organisations.models import Municipality
+from utfall.registry.models import Intervention
+
+
+class Respondent(models.TextChoices):
+    CLIENT = "client", "Klienten"
+    GUARDIAN = "guardian", "Vårdnadshavare"
+
+
+class FollowUpStatus(models.TextChoices):
+    COMPLETED = "completed", "Genomförd"
+    DECLINED = "declined", "Klienten avböjde"
+    UNREACHABLE = "unreachable", "Klienten nåddes inte"
+
+
+class Assessment(models.TextChoices):
+    """The caseworker's overall assessment of the provider (samlad bedömning)."""
+
+    DEFICIENT = "deficient", "Bristande"
+    APPROVED = "approved", "Godkänt"
+    VERY_GOOD = "very_good", "Mycket bra"
+
+
+class GuidingAnswer(models.TextChoices):
+    YES = "yes", "Ja"
+    PARTLY = "partly", "Delvis"
+    NO = "no", "Nej"
+
+
+class FollowUp(models.Model):
+    """One individual follow-up of an intervention: the client's answers and the assessment.
+
+    This row always holds the current version; earlier versions are ChangeRecords
+    (kind ``followups``) with who, when and why.
+    """
+
+    municipality = models.ForeignKey(Municipality, on_delete=models.PROTECT, related_name="+")
+    followup_id = models.CharField(max_length=60)
+    intervention = models.ForeignKey(Intervention, on_delete=models.PROTECT, related_name="followups")
+    date = models.DateField()
+    instrument_version = models.ForeignKey(InstrumentVersion, on_delete=models.PROTECT, related_name="+")
+    respondent = models.CharField(max_length=10, choices=Respondent.choices)
+    status = models.CharField(max_length=12, choices=FollowUpStatus.choices)
+    assessment = models.CharField(max_length=10, choices=Assessment.choices, blank=True)
+    g1 = models.CharField(max_length=6, choices=GuidingAnswer.choices, blank=True)
+    g2 = models.CharField(max_length=6, choices=GuidingAnswer.choices, blank=True)
+    g3 = models.CharField(max_length=6, choices=GuidingAnswer.choices, blank=True)
+    minutes = models.PositiveSmallIntegerField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "uppföljning"
+        verbose_name_plural = "uppföljningar"
+        ordering = ["followup_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["municipality", "followup_id"], name="followup_id_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["municipality", "date"]),
+            models.Index(fields=["intervention", "date"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.followup_id
+
+
+class Answer(models.Model):
+    """The option a respondent chose for one question of a follow-up."""
+
+    municipality = models.ForeignKey(Municipality, on_delete=models.PROTECT, related_name="+")
+    followup = models.ForeignKey(FollowUp, on_delete=models.CASCADE, related_name="answers")
+    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="+")
+    option = models.ForeignKey(Option, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = "svar"
+        verbose_name_plural = "svar"
+        constraints = [
+            models.UniqueConstraint(fields=["followup", "question"], name="answer_once_per_question"),
+        ]
+        indexes = [models.Index(fields=["question", "option"])]
+
+    def __str__(self) -> str:
+        return f"{self.followup_id}:{self.option}"

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+
+class Role(models.TextChoices):
+    """Roles from DOMAIN.md. Stored as Django groups of the same name."""
+
+    CASEWORKER = "caseworker", "Socialsekreterare"
+    UNIT_MANAGER = "unit_manager", "Enhetschef"
+    ANALYST = "analyst", "Utredare/kvalitetsstrateg"
+    PROCUREMENT = "procurement", "Upphandlare/avtalsförvaltare"
+    PROVIDER = "provider", "Utförare"
+    BOARD = "board", "Nämnd"
+
+
+class Municipality(models.Model):
+    """A municipality: the tenant. Every tenant-owned row carries one."""
+
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        verbose_name = "kommun"
+        verbose_name_plural = "kommuner"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Unit(models.Model):
+    """A district administration (stadsdelsförvaltning) or unit responsible for cases."""
+
+    municipality = models.ForeignKey(Municipality, on_delete=models.PROTECT, related_name="units")
+    code = models.CharField(max_length=60)
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        verbose_name = "enhet"
+        verbose_name_plural = "enheter"
+        ordering = ["municipality", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["municipality", "code"], name="unit_code_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    """A person who signs in. Belongs to one municipality and one or more units; roles are groups."""
+
+    municipality = models.ForeignKey(
+        Municipality, on_delete=models.PROTECT, null=True, blank=True, related_name="users"
+    )
+    units = models.ManyToManyField(Unit, blank=True, related_name="members")
+    provider = models.ForeignKey(
+        "registry.Provider",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="accounts",
+        help_text="Endast för utförarkonton: den utförare vars egna resultat kontot får se.",
+    )
+
+    class Meta:
+        verbose_name = "användare"
+        verbose_name_plural = "användare"
+
+    def has_role(self, role: Role | str) -> bool:
+        return self.groups.filter(name=str(role)).exists()

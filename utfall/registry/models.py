@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+from django.db import models
+
+from utfall.organisations.models import Municipality, Unit
+
+
+class Ownership(models.TextChoices):
+    MUNICIPAL = "municipal", "Kommunal (egen regi)"
+    PRIVATE = "private", "Privat"
+    NONPROFIT = "nonprofit", "Idéburen"
+
+
+class ContractForm(models.TextChoices):
+    LOU = "lou", "LOU"
+    LOV = "lov", "LOV"
+    DIRECT = "direct", "Direktupphandling"
+    OWN = "own", "Egen regi"
+
+
+class Sex(models.TextChoices):
+    FEMALE = "female", "Kvinna"
+    MALE = "male", "Man"
+    OTHER = "other", "Annat"
+
+
+class EndReason(models.TextChoices):
+    GOALS_MET = "goals_met", "Målen uppnådda"
+    STEP_DOWN = "step_down", "Övergång till lägre insatsnivå"
+    STEP_UP = "step_up", "Övergång till högre insatsnivå"
+    BREAKDOWN = "breakdown", "Sammanbrott"
+    MOVED = "moved", "Flyttat"
+    CLIENT_ENDED = "client_ended", "Avslutad av klienten"
+    OTHER = "other", "Annat"
+
+
+class Service(models.Model):
+    """An entry of the service catalogue (kind of intervention) with its intensity level."""
+
+    code = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=200)
+    intensity = models.PositiveSmallIntegerField()
+    target_group = models.CharField(max_length=60, blank=True)
+    catalogue_version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        verbose_name = "tjänst i insatskatalogen"
+        verbose_name_plural = "insatskatalog"
+        ordering = ["-intensity", "code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Provider(models.Model):
+    """Who carries out interventions: own units (egen regi), companies, non-profits."""
+
+    municipality = models.ForeignKey(Municipality, on_delete=models.PROTECT, related_name="+")
+    provider_id = models.CharField(max_length=60)
+    name = models.CharField(max_length=200)
+    org_number = models.CharField(max_length=10, blank=True)
+    ownership = models.CharField(max_length=12, choices=Ownership.choices)
+
+    class Meta:
+        verbose_name = "utförare"
+        verbose_name_plural = "utförare"
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["municipality", "provider_id"], name="provider_id_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Contract(models.Model):
+    """An agreement with a provider (LOU, LOV, direct award or own operation)."""
+
+    municipality = models.ForeignKey(Municipality, on_delete=models.PROTECT, related_name="+")
+    contract_id = models.CharField(max_length=60)
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="contracts")
+    form = models.CharField(max_length=8, choices=ContractForm.choices)
+    services = models.ManyToManyField(Service, related_name="contracts")
+    valid_from = models.DateField()
+    valid_to = models.DateField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "avtal"
+        verbose_name_plural = "avtal"
+        ordering = ["contract_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["municipality", "contract_id"], name="contract_id_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.contract_id
+
+
+class Client(models.Model):
+    """A client as a pseudonym only: no identity number, no name (invariant 1)."""
+
+    municipality = models.ForeignKey(Municipality, on_delete=models.PROTECT, related_name="+")
+    pseudonym = models.CharField(max_length=64)
+    sex = models.CharField(max_length=8, choices=Sex.choices)
+    birth_year = models.PositiveSmallIntegerField()
+
+    class Meta:
+        verbose_name = "klient (pseudonym)"
+        verbose_name_plural = "klienter (pseudonymer)"
+        constraints = [
+            models.UniqueConstraint(fields=["municipality", "pseudonym"], name="client_pseudonym_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Klient {self.pseudonym[:8]}"
+
+
+class Intervention(models.Model):
+    """A granted intervention (insats) for one client, carried out by one provider."""
+
+    municipality = models.ForeignKey(Municipality, on_delete=models.PROTECT, related_name="+")
+    intervention_id = models.CharField(max_length=60)
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="interventions")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="interventions")
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="interventions")
+    contract = models.ForeignKey(
+        Contract, on_delete=models.PROTECT, null=True, blank=True, related_name="interventions"
+    )
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="interventions")
+    decided_on = models.DateField()
+    started_on = models.DateField()
+    ended_on = models.DateField(null=True, blank=True)
+    end_reason = models.CharField(max_length=14, choices=EndReason.choices, blank=True)
+    goals_total = models.PositiveSmallIntegerField(null=True, blank=True)
+    goals_fully = models.PositiveSmallIntegerField(null=True, blank=True)
+    goals_partly = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "insats"
+        verbose_name_plural = "insatser"
+        ordering = ["intervention_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["municipality", "intervention_id"], name="intervention_id_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["municipality", "provider"]),
+            models.Index(fields=["municipality", "unit"]),
+            models.Index(fields=["client", "started_on"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.intervention_id
+
+    @property
+    def is_ongoing(self) -> bool:
+        return self.ended_on is None
