@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference"
+
+
+@pytest.fixture(scope="session")
+def reference() -> Path:
+    """Directory of external reference vectors, beside the project (see its README.md)."""
+    if not (REFERENCE / "README.md").exists():
+        pytest.skip(f"reference vectors not found at {REFERENCE} (they live beside the project)")
+    return REFERENCE
