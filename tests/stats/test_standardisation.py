@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from utfall.stats.standardisation import (
+    expected_from_case_mix,
+    expected_from_reference_rates,
+    poisson_ratio_ci,
+)
+
+
+@pytest.fixture
+def isr(reference):
+    cells = pd.read_csv(reference / "isr_phe_inputs.csv")
+    ref = pd.read_csv(reference / "isr_phe_refdata.csv")
+    expected = pd.read_csv(reference / "isr_phe_expected.csv")
+    return cells, ref, expected
+
+
+def _expected(cells, ref):
+    return expected_from_reference_rates(
+        cells, ref, group="area", stratum="ageband", events="count", n="pop",
+        ref_events="refcount", ref_n="refpop")
+
+
+def test_it_reproduces_phe_expected_events(isr):
+    cells, ref, _ = isr
+    table = _expected(cells, ref)
+    assert list(table.columns) == ["group", "n", "observed", "expected"]
+    np.testing.assert_allclose(table["expected"], 835.88356123117433, rtol=1e-12)
+    assert table.set_index("group")["observed"].to_dict() == {
+        "testdata_big": 895, "testdata_small": 91, "testdata_tiny": 9}
+
+
+def test_it_matches_phe_isr_ratios_and_rates(isr):
+    cells, ref, expected = isr
+    table = _expected(cells, ref).set_index("group")
+    overall_rate = ref["refcount"].sum() / ref["refpop"].sum()
+    scale = {
+        "indirectly standardised rate per 100000": overall_rate * 100000,
+        "indirectly standardised rate per 1000": overall_rate * 1000,
+        "indirectly standardised ratio x 1": 1.0,
+        "indirectly standardised ratio x 100": 100.0,
+    }
+    for row in expected.itertuples():
+        o, e = table.loc[row.area, "observed"], table.loc[row.area, "expected"]
+        for level, lo_col, hi_col in ((0.95, "lower95_0cl", "upper95_0cl"),
+                                      (0.998, "lower99_8cl", "upper99_8cl")):
+            ours = poisson_ratio_ci(o, e, level=level, refvalue=scale[row.statistic]).iloc[0]
+            assert ours["ratio"] == pytest.approx(row.value, rel=1e-9)
+            assert ours["lower"] == pytest.approx(getattr(row, lo_col), rel=1e-9)
+            assert ours["upper"] == pytest.approx(getattr(row, hi_col), rel=1e-9)
+            assert ours["method"] == ("exact" if row.method == "Exact" else "byars")
+
+
+def test_case_mix_model_reproduces_stratum_rates_when_saturated(isr):
+    cells, ref, _ = isr
+    # Fit on the reference population plus the three areas; a saturated model's fitted
+    # rate per band is then the pooled band rate, so E must equal PHE's reference-rate E
+    # with the pooled bands as reference. The zero-rate band is dropped because its
+    # logit diverges (see the reference README).
+    ref_cells = ref.rename(columns={"refcount": "count", "refpop": "pop"}).assign(area="ref")
+    both = pd.concat([ref_cells, cells], ignore_index=True)
+    both = both[both["ageband"] != "10-14"]
+    fitted = expected_from_case_mix(both, ["ageband"], group="area", events="count", n="pop")
+    pooled = both.groupby("ageband", as_index=False)[["count", "pop"]].sum().rename(
+        columns={"count": "refcount", "pop": "refpop"})
+    by_rate = _expected(both, pooled).set_index("group")["expected"]
+    ours = fitted.set_index("group")["expected"]
+    np.testing.assert_allclose(ours.loc[by_rate.index], by_rate, rtol=1e-6)
+
+
+def test_case_mix_expected_sums_to_observed():
+    rng = np.random.default_rng(7)
+    rows = []
+    for g in ("A", "B", "C", "D"):
+        for sex in ("female", "male"):
+            for age in ("13-15", "16-17", "18-24"):
+                n = int(rng.integers(5, 60))
+                rows.append({"group": g, "sex": sex, "age": age, "n": n,
+                             "events": int(rng.binomial(n, 0.7))})
+    cells = pd.DataFrame(rows)
+    table = expected_from_case_mix(cells, ["sex", "age"])
+    assert table["expected"].sum() == pytest.approx(table["observed"].sum(), rel=1e-8)
+    assert table["n"].sum() == cells["n"].sum()
+
+
+def test_reference_rates_must_cover_every_stratum():
+    cells = pd.DataFrame({"group": ["A"], "stratum": ["x"], "events": [1], "n": [10]})
+    ref = pd.DataFrame({"stratum": ["y"], "ref_events": [1], "ref_n": [10]})
+    with pytest.raises(ValueError, match="no reference rate"):
+        expected_from_reference_rates(cells, ref)
