@@ -60,9 +60,7 @@ def normal_proportion_limits(
     return np.clip(target - half, 0.0, 1.0), np.clip(target + half, 0.0, 1.0)
 
 
-def phe_proportion_limits(
-    target: float, n: ArrayLike, level: float = 0.998
-) -> tuple[FloatArray, FloatArray]:
+def phe_proportion_limits(target: float, n: ArrayLike, level: float = 0.998) -> tuple[FloatArray, FloatArray]:
     """PHE's Wilson-inversion funnel limits (``sigma_adjustment``), clipped to [0, 1].
 
     With z = Φ⁻¹(0.5 + level/2), a = n/z² + 1 and b = 1/z² + 1/n, the limits are
@@ -103,8 +101,14 @@ def proportion_funnel(
     lo95, hi95 = fn(target, na, 0.95)
     lo998, hi998 = fn(target, na, 0.998)
     return pd.DataFrame(
-        {"n": na, "target": float(target), "lower_95": lo95, "upper_95": hi95,
-         "lower_998": lo998, "upper_998": hi998},
+        {
+            "n": na,
+            "target": float(target),
+            "lower_95": lo95,
+            "upper_95": hi95,
+            "lower_998": lo998,
+            "upper_998": hi998,
+        },
         columns=list(FUNNEL_COLUMNS),
     )
 
@@ -140,9 +144,7 @@ def phe_axis_grid(denominators: ArrayLike, points: int = 100) -> FloatArray:
     return np.asarray(grid)
 
 
-def proportion_significance(
-    x: ArrayLike, n: ArrayLike, target: float
-) -> NDArray[np.object_]:
+def proportion_significance(x: ArrayLike, n: ArrayLike, target: float) -> NDArray[np.object_]:
     """PHE's funnel band of each proportion against ``target``.
 
     One of ``"High (0.001)"``, ``"High (0.025)"``, ``"Low (0.001)"``, ``"Low (0.025)"``,
@@ -179,9 +181,7 @@ def exact_poisson_ratio_limits(
     return lower, upper
 
 
-def phe_ratio_limits_by_observed(
-    observed: ArrayLike, level: float = 0.998
-) -> tuple[FloatArray, FloatArray]:
+def phe_ratio_limits_by_observed(observed: ArrayLike, level: float = 0.998) -> tuple[FloatArray, FloatArray]:
     """PHE's ratio funnel indexed by O: the E at which O sits on the lower / upper limit.
 
     lower E = χ²(1 − α/2; 2O + 2)/2 (exact Poisson upper bound of O), upper E =
@@ -197,9 +197,7 @@ def phe_ratio_limits_by_observed(
     return lower_e, upper_e
 
 
-def ratio_significance(
-    observed: ArrayLike, expected: ArrayLike, target: float = 1.0
-) -> NDArray[np.object_]:
+def ratio_significance(observed: ArrayLike, expected: ArrayLike, target: float = 1.0) -> NDArray[np.object_]:
     """PHE's band of O/E against ``target``: exact Poisson CI for O < 10, Byar's for O ≥ 10.
 
     Validated against ``reference/funnel_phe_ratio_inputs.csv`` (all 300 bands, exact).

@@ -149,9 +149,7 @@ def newcombe_difference(
     examples, 4 dp, abs 5e-5) and statsmodels ``confint_proportions_2indep(method="newcomb")``
     (abs 1e-12). No file in ``reference/`` covers it.
     """
-    a1, b1, a2, b2 = np.broadcast_arrays(
-        *(np.atleast_1d(_as_float(v)) for v in (x1, n1, x2, n2))
-    )
+    a1, b1, a2, b2 = np.broadcast_arrays(*(np.atleast_1d(_as_float(v)) for v in (x1, n1, x2, n2)))
     l1, u1 = wilson_interval(a1, b1, level)
     l2, u2 = wilson_interval(a2, b2, level)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -162,8 +160,15 @@ def newcombe_difference(
         upper = d + np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
     return pd.DataFrame(
         {
-            "x1": a1, "n1": b1, "x2": a2, "n2": b2, "p1": p1, "p2": p2,
-            "estimate": d, "lower": np.clip(lower, -1.0, 1.0), "upper": np.clip(upper, -1.0, 1.0),
+            "x1": a1,
+            "n1": b1,
+            "x2": a2,
+            "n2": b2,
+            "p1": p1,
+            "p2": p2,
+            "estimate": d,
+            "lower": np.clip(lower, -1.0, 1.0),
+            "upper": np.clip(upper, -1.0, 1.0),
         },
         columns=list(DIFFERENCE_COLUMNS),
     )

@@ -79,8 +79,14 @@ def poisson_ratio_ci(
         lower = lo / e * refvalue
         upper = hi / e * refvalue
     return pd.DataFrame(
-        {"observed": o, "expected": e, "ratio": ratio, "lower": lower, "upper": upper,
-         "method": np.where(o >= BYARS_FROM, "byars", "exact")},
+        {
+            "observed": o,
+            "expected": e,
+            "ratio": ratio,
+            "lower": lower,
+            "upper": upper,
+            "method": np.where(o >= BYARS_FROM, "byars", "exact"),
+        },
         columns=list(RATIO_COLUMNS),
     )
 
@@ -111,8 +117,7 @@ def expected_from_reference_rates(
     if df["_e"].isna().any():
         missing = sorted(set(df.loc[df["_e"].isna(), stratum]))
         raise ValueError(f"no reference rate for strata {missing}")
-    out = df.groupby(group, sort=False).agg(n=(n, "sum"), observed=(events, "sum"),
-                                            expected=("_e", "sum"))
+    out = df.groupby(group, sort=False).agg(n=(n, "sum"), observed=(events, "sum"), expected=("_e", "sum"))
     return out.reset_index().rename(columns={group: "group"})[list(EXPECTED_COLUMNS)]
 
 
@@ -138,12 +143,10 @@ def expected_from_case_mix(
     if not covariates:
         raise ValueError("name at least one case-mix covariate")
     df = cells.loc[cells[n] > 0].copy()
-    design = pd.get_dummies(df[list(covariates)].astype("category"), drop_first=True,
-                            dtype=np.float64)
+    design = pd.get_dummies(df[list(covariates)].astype("category"), drop_first=True, dtype=np.float64)
     design.insert(0, "const", 1.0)
     endog = np.column_stack([df[events].to_numpy(float), (df[n] - df[events]).to_numpy(float)])
     result = sm.GLM(endog, design.to_numpy(), family=sm.families.Binomial()).fit()
     df["_e"] = df[n].to_numpy(float) * result.predict(design.to_numpy())
-    out = df.groupby(group, sort=False).agg(n=(n, "sum"), observed=(events, "sum"),
-                                            expected=("_e", "sum"))
+    out = df.groupby(group, sort=False).agg(n=(n, "sum"), observed=(events, "sum"), expected=("_e", "sum"))
     return out.reset_index().rename(columns={group: "group"})[list(EXPECTED_COLUMNS)]
