@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from utfall.stats.suppression import suppress
+
+
+def _rows(ns):
+    return [{"group": f"G{i}", "n": n, "events": n // 2, "rate": 0.5, "flag": None}
+            for i, n in enumerate(ns)]
+
+
+def test_it_blanks_small_groups_and_the_next_smallest():
+    out = suppress(_rows([40, 3, 12, 25]))
+    assert [r["suppressed"] for r in out] == [False, True, True, False]
+    assert out[1] == {"group": "G1", "n": None, "events": None, "rate": None, "flag": None,
+                      "suppressed": True}
+
+
+def test_two_small_groups_summing_to_the_minimum_need_no_more():
+    out = suppress(_rows([40, 3, 2, 25]))
+    assert [r["suppressed"] for r in out] == [False, True, True, False]
+    out = suppress(_rows([40, 2, 1, 25]))
+    assert [r["suppressed"] for r in out] == [False, True, True, True]
+
+
+def test_without_a_published_total_only_primary_applies():
+    out = suppress(_rows([40, 3, 12]), secondary=False)
+    assert [r["suppressed"] for r in out] == [False, True, False]
+
+
+def test_nothing_small_means_nothing_suppressed():
+    assert not any(r["suppressed"] for r in suppress(_rows([5, 6, 100])))
+
+
+def test_the_minimum_can_be_raised_but_not_below_three():
+    assert [r["suppressed"] for r in suppress(_rows([9, 12, 30]), min_n=10)] == [True, True, False]
+    with pytest.raises(ValueError, match="at least 3"):
+        suppress(_rows([9]), min_n=2)
+
+
+@given(st.lists(st.integers(min_value=0, max_value=60), min_size=1, max_size=12),
+       st.integers(min_value=3, max_value=15))
+def test_no_small_aggregate_leaks_directly_or_by_subtraction(ns, min_n):
+    out = suppress(_rows(ns), min_n=min_n)
+    visible = [n for n, r in zip(ns, out, strict=True) if not r["suppressed"]]
+    hidden = [n for n, r in zip(ns, out, strict=True) if r["suppressed"]]
+    assert all(n >= min_n for n in visible)
+    assert all(r["n"] is None and r["events"] is None for r in out if r["suppressed"])
+    if hidden and visible:
+        # total − visible reveals only the hidden rows' sum: never one row, never small.
+        assert len(hidden) >= 2 and sum(hidden) >= min_n
