@@ -49,15 +49,6 @@ class InstrumentVersion(models.Model):
     def __str__(self) -> str:
         return self.key
 
-    @property
-    def key(self) -> str:
-        """The interchange name, ``code@version``."""
-        return f"{self.instrument.code}@{self.version}"
-
-    @property
-    def is_read_only(self) -> bool:
-        return self.status == self.Status.PUBLISHED
-
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk and not self._state.adding:
             stored = InstrumentVersion.objects.filter(pk=self.pk).values_list("status", flat=True).first()
@@ -70,15 +61,21 @@ class InstrumentVersion(models.Model):
             raise PublishedVersionIsReadOnly(f"{self} är publicerad och kan inte tas bort")
         return super().delete(*args, **kwargs)
 
+    @property
+    def key(self) -> str:
+        """The interchange name, ``code@version``."""
+        return f"{self.instrument.code}@{self.version}"
+
+    @property
+    def is_read_only(self) -> bool:
+        return self.status == self.Status.PUBLISHED
+
 
 class _PartOfVersion(models.Model):
     """Questions and options are frozen with their version."""
 
     class Meta:
         abstract = True
-
-    def _version(self) -> InstrumentVersion:
-        raise NotImplementedError
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self._version().is_read_only:
@@ -89,6 +86,9 @@ class _PartOfVersion(models.Model):
         if self._version().is_read_only:
             raise PublishedVersionIsReadOnly(f"{self._version()} är publicerad och kan inte ändras")
         return super().delete(*args, **kwargs)
+
+    def _version(self) -> InstrumentVersion:
+        raise NotImplementedError
 
 
 class Question(_PartOfVersion):

@@ -12,8 +12,6 @@ def ensure_defaults(**kwargs: Any) -> None:
 
     from utfall.organisations.models import Municipality, Role
 
-    Municipality.objects.get_or_create(
-        code=DEFAULT_MUNICIPALITY_CODE, defaults={"name": "Standardkommun"}
-    )
+    Municipality.objects.get_or_create(code=DEFAULT_MUNICIPALITY_CODE, defaults={"name": "Standardkommun"})
     for role in Role:
         Group.objects.get_or_create(name=role.value)

@@ -1,0 +1,48 @@
+"""Shared fixtures: a fixed pseudonym key, a municipality, and named personas."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+TEST_KEY = "test-key-0123456789abcdef0123456789abcdef"  # not a secret: tests only
+TODAY = dt.date(2026, 6, 30)
+
+
+@pytest.fixture(autouse=True)
+def _pseudonym_key(settings) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    from utfall.core.pseudonyms import reset_key_cache
+
+    settings.UTFALL_PSEUDONYM_KEY = TEST_KEY
+    reset_key_cache()
+    yield
+    reset_key_cache()
+
+
+@pytest.fixture
+def municipality(db):  # type: ignore[no-untyped-def]
+    from utfall.organisations.models import Municipality
+
+    return Municipality.objects.create(code="testkommun", name="Testkommun")
+
+
+@pytest.fixture
+def other_municipality(db):  # type: ignore[no-untyped-def]
+    from utfall.organisations.models import Municipality
+
+    return Municipality.objects.create(code="grannkommun", name="Grannkommun")
+
+
+@pytest.fixture
+def write_csv(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Write a CSV file from lines; returns its path."""
+
+    def write(name: str, *lines: str, encoding: str = "utf-8") -> Path:
+        path = tmp_path / name
+        path.write_text("\n".join(lines) + "\n", encoding=encoding)
+        return path
+
+    return write

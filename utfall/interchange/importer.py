@@ -1,0 +1,417 @@
+"""``utfall import``: interchange v1 files into the database, all rules checked, all errors at once.
+
+The import runs in three passes. (1) Every file is read and every row checked on its own
+(rows.py). (2) Kind by kind, in dependency order, references are resolved against the
+rows accepted so far in this set and against what is stored, and each row is compared with
+its stored version. (3) Only then is anything written, in one transaction. By default one
+bad row stores nothing; with ``partial`` the good rows are stored and the rejected ones are
+written, with their reasons, to files that can be fixed and imported again.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+
+from utfall.core.pseudonyms import PSEUDONYM_PREFIX
+from utfall.interchange import canonical
+from utfall.interchange.reading import Table, UnreadableFile, read_table
+from utfall.interchange.rows import CHECKS, Catalogue, Issue, Record, RowChecker, load_catalogue
+from utfall.interchange.schema import (
+    CONTRACT_COLUMNS,
+    ERROR_COLUMN,
+    FOLLOWUP_FIXED_AFTER,
+    FOLLOWUP_FIXED_BEFORE,
+    ID_COLUMN,
+    INTERVENTION_COLUMNS,
+    KINDS,
+    PROVIDER_COLUMNS,
+    REQUIRED,
+    detect_kind,
+)
+from utfall.organisations.models import Municipality, User
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class Pending:
+    """A checked row on its way in, with where it came from."""
+
+    kind: str
+    table: Table
+    line: int
+    raw: list[str]
+    record: Record
+    issues: list[Issue] = field(default_factory=list)
+    action: str = ""  # create | update | unchanged
+    stored: Record | None = None
+
+    @property
+    def key(self) -> str:
+        return str(self.record[ID_COLUMN[self.kind]])
+
+
+@dataclass
+class ImportReport:
+    created: Counter[str] = field(default_factory=Counter)
+    updated: Counter[str] = field(default_factory=Counter)
+    unchanged: Counter[str] = field(default_factory=Counter)
+    rejected: Counter[str] = field(default_factory=Counter)
+    issues: list[Issue] = field(default_factory=list)
+    stored: bool = False
+    new_units: list[str] = field(default_factory=list)
+    rejected_files: list[Path] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.issues
+
+
+def known_columns(kind: str, catalogue: Catalogue) -> set[str]:
+    if kind == "providers":
+        return set(PROVIDER_COLUMNS)
+    if kind == "contracts":
+        return set(CONTRACT_COLUMNS)
+    if kind == "interventions":
+        return set(INTERVENTION_COLUMNS)
+    return set(FOLLOWUP_FIXED_BEFORE) | set(FOLLOWUP_FIXED_AFTER) | catalogue.question_codes
+
+
+class Importer:
+    def __init__(
+        self,
+        *,
+        municipality: Municipality,
+        partial: bool = False,
+        update: bool = False,
+        user: User | None = None,
+        actor: str = "import",
+        today: dt.date | None = None,
+        rejected_dir: Path | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        self.municipality = municipality
+        self.partial, self.update = partial, update
+        self.user, self.actor = user, (user.get_username() if user else actor)
+        self.catalogue = load_catalogue(today or dt.date.today())
+        self.rejected_dir = rejected_dir
+        self.progress = progress or (lambda stage, done, total: None)
+        self.report = ImportReport()
+        self.pending: dict[str, list[Pending]] = {kind: [] for kind in KINDS}
+        self.rejected_tables: dict[Path, tuple[Table, list[Pending]]] = {}
+
+    # -- pass 1: files and rows -------------------------------------------------------------
+
+    def read(self, paths: Sequence[Path]) -> None:
+        seen: set[Path] = set()
+        for path in paths:
+            label = str(path)
+            if path.resolve() in seen:
+                self.report.issues.append(Issue(label, 0, "-", "filen är angiven två gånger"))
+                continue
+            seen.add(path.resolve())
+            try:
+                table = read_table(path, label)
+            except UnreadableFile as exc:
+                self.report.issues.append(Issue(label, 0, "-", str(exc).split(": ", 1)[-1]))
+                continue
+            self.read_table(table)
+
+    def read_table(self, table: Table) -> None:
+        kind = detect_kind(table.header, table.path.stem)
+        if kind is None:
+            self.report.issues.append(
+                Issue(
+                    table.label,
+                    1,
+                    "-",
+                    "kan inte avgöra vilken sorts fil det är "
+                    "(providers, contracts, interventions eller followups)",
+                )
+            )
+        elif self._header_ok(kind, table):
+            self._check_rows(kind, table)
+
+    def _header_ok(self, kind: str, table: Table) -> bool:
+        issues = []
+        known = known_columns(kind, self.catalogue) | {ERROR_COLUMN}
+        counts = Counter(table.header)
+        for column in table.header:
+            if column == "":
+                issues.append(Issue(table.label, 1, "-", "en kolumn saknar rubrik"))
+            elif column not in known:
+                issues.append(Issue(table.label, 1, column, f"okänd kolumn '{column}' för {kind}"))
+            elif counts[column] > 1:
+                issues.append(Issue(table.label, 1, column, "kolumnen förekommer mer än en gång"))
+        for column in sorted(REQUIRED[kind] - set(table.header)):
+            issues.append(Issue(table.label, 1, column, "obligatorisk kolumn saknas"))
+        self.report.issues.extend(dict.fromkeys(issues))
+        if issues:
+            self.report.rejected[kind] += len(table.rows)
+        return not issues
+
+    def _check_rows(self, kind: str, table: Table) -> None:
+        width = len(table.header)
+        check = CHECKS[kind]
+        for line, cells in table.rows:
+            if len(cells) != width:
+                pending = Pending(kind, table, line, cells, {ID_COLUMN[kind]: ""})
+                pending.issues.append(
+                    Issue(table.label, line, "-", f"raden har {len(cells)} fält men rubriken har {width}")
+                )
+                self._reject(pending)
+                continue
+            raw = dict(zip(table.header, cells, strict=True))
+            raw.pop(ERROR_COLUMN, None)
+            checker = RowChecker(table.label, line, raw, self.catalogue)
+            record = check(checker)
+            pending = Pending(kind, table, line, cells, record, checker.issues)
+            self.pending[kind].append(pending)
+
+    def _reject(self, pending: Pending) -> None:
+        self.report.issues.extend(pending.issues)
+        self.report.rejected[pending.kind] += 1
+        entry = self.rejected_tables.setdefault(pending.table.path, (pending.table, []))
+        entry[1].append(pending)
+
+    # -- pass 2: references and comparison with what is stored -------------------------------
+
+    def resolve(self) -> None:
+        self.accepted: dict[str, dict[str, Pending]] = {kind: {} for kind in KINDS}
+        self.stored: dict[str, dict[str, Record]] = {}
+        for kind in KINDS:
+            rows = self.pending[kind]
+            self.progress(f"kontrollerar {kind}", 0, len(rows))
+            self.stored[kind] = canonical.READERS[kind](self.municipality, [p.key for p in rows if p.key])
+            self._extra_lookups(kind, rows)
+            first_line: dict[str, Pending] = {}
+            for pending in rows:
+                if pending.key:
+                    twin = first_line.setdefault(pending.key, pending)
+                    if twin is not pending:
+                        pending.issues.append(
+                            Issue(
+                                pending.table.label,
+                                pending.line,
+                                ID_COLUMN[kind],
+                                f"dubblett: '{pending.key}' finns redan på {twin.table.label} rad {twin.line}",
+                            )
+                        )
+                getattr(self, f"_resolve_{kind}")(pending)
+                self._compare(pending)
+                if pending.issues:
+                    self._reject(pending)
+                else:
+                    self.accepted[kind][pending.key] = pending
+            self.progress(f"kontrollerar {kind}", len(rows), len(rows))
+
+    def _extra_lookups(self, kind: str, rows: list[Pending]) -> None:
+        """Stored records that rows refer to but are not themselves in the set."""
+        refs: dict[str, set[str]] = defaultdict(set)
+        if kind == "contracts":
+            refs["providers"] = {p.record["provider_id"] for p in rows}
+        elif kind == "interventions":
+            refs["providers"] = {p.record["provider_id"] for p in rows}
+            refs["contracts"] = {p.record["contract_id"] for p in rows if p.record["contract_id"]}
+            from utfall.registry.models import Client
+
+            pseudonyms = {
+                p.record["person_id"][len(PSEUDONYM_PREFIX) :] for p in rows if p.record["person_id"]
+            }
+            self.clients: dict[str, tuple[str, int]] = {}
+            pseudo_list = sorted(pseudonyms)
+            for i in range(0, len(pseudo_list), canonical.CHUNK):
+                for pseudo, sex, year in Client.objects.filter(
+                    municipality=self.municipality, pseudonym__in=pseudo_list[i : i + canonical.CHUNK]
+                ).values_list("pseudonym", "sex", "birth_year"):
+                    self.clients[pseudo] = (sex, year)
+            self.set_clients: dict[str, Pending] = {}
+        elif kind == "followups":
+            refs["interventions"] = {p.record["intervention_id"] for p in rows}
+        for ref_kind, ids in refs.items():
+            missing = ids - set(self.stored[ref_kind]) - {""}
+            if missing:
+                self.stored[ref_kind].update(canonical.READERS[ref_kind](self.municipality, missing))
+
+    def _exists(self, kind: str, key: str) -> Record | None:
+        if key in self.accepted[kind]:
+            return self.accepted[kind][key].record
+        return self.stored[kind].get(key)
+
+    def _missing_reference(self, pending: Pending, column: str, kind: str, key: str) -> None:
+        reason = f"'{key}' finns inte bland {kind} i filerna eller i databasen"
+        if any(p.key == key for p in self.pending[kind]):
+            reason = f"'{key}' finns i {kind} men den raden avvisades"
+        pending.issues.append(Issue(pending.table.label, pending.line, column, reason))
+
+    def _resolve_providers(self, pending: Pending) -> None:
+        return
+
+    def _resolve_contracts(self, pending: Pending) -> None:
+        provider_id = pending.record["provider_id"]
+        if provider_id and self._exists("providers", provider_id) is None:
+            self._missing_reference(pending, "provider_id", "providers", provider_id)
+
+    def _resolve_interventions(self, pending: Pending) -> None:
+        record = pending.record
+        if record["provider_id"] and self._exists("providers", record["provider_id"]) is None:
+            self._missing_reference(pending, "provider_id", "providers", record["provider_id"])
+        if record["contract_id"]:
+            contract = self._exists("contracts", record["contract_id"])
+            if contract is None:
+                self._missing_reference(pending, "contract_id", "contracts", record["contract_id"])
+            elif record["provider_id"] and contract["provider_id"] != record["provider_id"]:
+                pending.issues.append(
+                    Issue(
+                        pending.table.label,
+                        pending.line,
+                        "contract_id",
+                        f"avtalet '{record['contract_id']}' gäller utföraren '{contract['provider_id']}', "
+                        f"inte '{record['provider_id']}'",
+                    )
+                )
+        if not record["person_id"]:
+            return
+        pseudonym = record["person_id"][len(PSEUDONYM_PREFIX) :]
+        earlier = self.set_clients.get(pseudonym)
+        known = (
+            (earlier.record["sex"], int(earlier.record["birth_year"]))
+            if earlier
+            else self.clients.get(pseudonym)
+        )
+        for column, index in (("sex", 0), ("birth_year", 1)):
+            if record[column] == "":
+                if known is None:
+                    pending.issues.append(
+                        Issue(
+                            pending.table.label,
+                            pending.line,
+                            column,
+                            "värde saknas och kan inte härledas ur en pseudonym",
+                        )
+                    )
+                else:
+                    record[column] = str(known[index])
+            elif known is not None and record[column] != str(known[index]):
+                if earlier is not None:
+                    reason = f"samma person har '{known[index]}' på {earlier.table.label} rad {earlier.line}"
+                elif not self.update:
+                    reason = (
+                        f"personen finns redan med {column} '{known[index]}'; använd --update för att ändra"
+                    )
+                else:
+                    continue
+                pending.issues.append(Issue(pending.table.label, pending.line, column, reason))
+        if earlier is None and not pending.issues:
+            self.set_clients[pseudonym] = pending
+
+    def _resolve_followups(self, pending: Pending) -> None:
+        record = pending.record
+        intervention = (
+            self._exists("interventions", record["intervention_id"]) if record["intervention_id"] else None
+        )
+        if record["intervention_id"] and intervention is None:
+            self._missing_reference(pending, "intervention_id", "interventions", record["intervention_id"])
+            return
+        if intervention is None:
+            return
+        if record["date"] and intervention["started_on"] and record["date"] < intervention["started_on"]:
+            pending.issues.append(
+                Issue(
+                    pending.table.label,
+                    pending.line,
+                    "date",
+                    f"uppföljningen ({record['date']}) är före insatsens start ({intervention['started_on']})",
+                )
+            )
+        info = self.catalogue.instruments.get(record["instrument"])
+        if info and intervention["service"] not in info.services:
+            pending.issues.append(
+                Issue(
+                    pending.table.label,
+                    pending.line,
+                    "instrument",
+                    f"{info.key} används inte för insatsen '{intervention['service']}'",
+                )
+            )
+
+    def _compare(self, pending: Pending) -> None:
+        stored = self.stored[pending.kind].get(pending.key)
+        if stored is None:
+            pending.action = "create"
+            return
+        pending.stored = stored
+        differing = [k for k, v in pending.record.items() if stored.get(k) != v]
+        if not differing:
+            pending.action = "unchanged"
+        elif self.update:
+            pending.action = "update"
+        else:
+            columns = ", ".join("svar" if k == "answers" else k for k in differing)
+            pending.issues.append(
+                Issue(
+                    pending.table.label,
+                    pending.line,
+                    ID_COLUMN[pending.kind],
+                    f"'{pending.key}' finns redan med annat innehåll ({columns}); "
+                    "använd --update för att ersätta (den gamla versionen sparas i historiken)",
+                )
+            )
+
+    # -- pass 3: writing ------------------------------------------------------------------
+
+    def write(self) -> None:
+        from utfall.interchange.writing import Writer
+
+        with transaction.atomic():
+            writer = Writer(self)
+            for kind in KINDS:
+                writer.write(kind, list(self.accepted[kind].values()))
+        self.report.stored = True
+
+    def write_rejected(self) -> None:
+        for path, (table, rows) in self.rejected_tables.items():
+            directory = self.rejected_dir or path.parent
+            directory.mkdir(parents=True, exist_ok=True)
+            target = directory / f"{path.stem}.rejected.csv"
+            header = [h for h in table.header if h != ERROR_COLUMN] + [ERROR_COLUMN]
+            with target.open("w", encoding="utf-8", newline="") as fh:
+                out = csv.writer(fh)
+                out.writerow(header)
+                for pending in sorted(rows, key=lambda p: p.line):
+                    cells = dict(zip(table.header, pending.raw, strict=False))
+                    reasons = "; ".join(f"{i.column}: {i.reason}" for i in pending.issues)
+                    values = [cells.get(h, "") for h in header[:-1]]
+                    if len(pending.raw) != len(table.header):
+                        values = (pending.raw + [""] * len(header))[: len(header) - 1]
+                    out.writerow([*values, reasons])
+            self.report.rejected_files.append(target)
+
+    def run(self, paths: Sequence[Path] = (), tables: Sequence[Table] = ()) -> ImportReport:
+        self.read(paths)
+        for table in tables:
+            self.read_table(table)
+        self.resolve()
+        for kind in KINDS:
+            unchanged = sum(p.action == "unchanged" for p in self.accepted[kind].values())
+            self.report.unchanged.update({kind: unchanged} if unchanged else {})
+        self.report.issues.sort(key=lambda i: (i.file, i.line))
+        if self.report.issues and not self.partial:
+            return self.report
+        self.write()
+        if self.partial and self.rejected_tables:
+            self.write_rejected()
+        return self.report
+
+
+def import_files(paths: Sequence[Path], **options: Any) -> ImportReport:
+    """Import interchange v1 files; see Importer for the options."""
+    return Importer(**options).run(paths)

@@ -1,0 +1,317 @@
+"""Row rules of interchange v1: each raw row becomes a canonical record or a list of issues.
+
+A canonical record holds the row's values as the export writes them (ISO dates, plain
+integers, identity numbers replaced by ``pseudo:<pseudonym>``), so that "the same row as
+stored" is a comparison of two dicts. References to other records are checked later, by
+the importer, against the whole set and the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from utfall.core.identity import InvalidIdentityNumber, luhn_ok, parse_identity_number
+from utfall.core.pseudonyms import PSEUDONYM_PREFIX, PSEUDONYM_RE, pseudonymise
+from utfall.followups.models import Assessment, FollowUpStatus, GuidingAnswer, Respondent
+from utfall.registry.models import ContractForm, EndReason, Ownership, Sex
+
+Record = dict[str, Any]
+_ORG_NUMBER = re.compile(r"^(\d{6})-?(\d{4})$")
+MAX_MINUTES = 600
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One reason a row (or file) cannot be imported, as ``file:line: column: reason``."""
+
+    file: str
+    line: int
+    column: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.column}: {self.reason}"
+
+
+@dataclass
+class QuestionInfo:
+    pk: int
+    options: dict[str, int]
+    condition_question: str
+    condition_options: frozenset[str]
+
+
+@dataclass
+class InstrumentInfo:
+    pk: int
+    key: str
+    respondents: frozenset[str]
+    services: frozenset[str]
+    questions: dict[str, QuestionInfo] = field(default_factory=dict)
+
+
+@dataclass
+class Catalogue:
+    """What rows are checked against that does not change during an import."""
+
+    today: dt.date
+    services: dict[str, int]
+    instruments: dict[str, InstrumentInfo]
+
+    @property
+    def question_codes(self) -> set[str]:
+        return {code for info in self.instruments.values() for code in info.questions}
+
+
+def load_catalogue(today: dt.date) -> Catalogue:
+    from utfall.instruments.models import InstrumentVersion, Option, Question
+    from utfall.registry.models import Service
+
+    instruments: dict[str, InstrumentInfo] = {}
+    versions = InstrumentVersion.objects.filter(status=InstrumentVersion.Status.PUBLISHED)
+    for v in versions.select_related("instrument").prefetch_related("services"):
+        instruments[v.key] = InstrumentInfo(
+            pk=v.pk,
+            key=v.key,
+            respondents=frozenset(v.respondents),
+            services=frozenset(s.code for s in v.services.all()),
+        )
+    by_pk = {info.pk: info for info in instruments.values()}
+    questions: dict[int, QuestionInfo] = {}
+    for q in Question.objects.filter(version__in=list(by_pk)).order_by("version", "position"):
+        questions[q.pk] = QuestionInfo(q.pk, {}, q.condition_question, frozenset(q.condition_options))
+        by_pk[q.version_id].questions[q.code] = questions[q.pk]
+    for o in Option.objects.filter(question__in=list(questions)).values("pk", "code", "question"):
+        questions[o["question"]].options[o["code"]] = o["pk"]
+    services = dict(Service.objects.values_list("code", "pk"))
+    return Catalogue(today=today, services=services, instruments=instruments)
+
+
+class RowChecker:
+    """Collects the issues of one row while its values are read."""
+
+    def __init__(self, file: str, line: int, raw: dict[str, str], catalogue: Catalogue) -> None:
+        self.file, self.line, self.raw, self.catalogue = file, line, raw, catalogue
+        self.issues: list[Issue] = []
+
+    def fail(self, column: str, reason: str) -> None:
+        self.issues.append(Issue(self.file, self.line, column, reason))
+
+    def text(self, column: str, *, required: bool = False, max_length: int = 200) -> str:
+        value = self.raw.get(column, "").strip()
+        if required and not value:
+            self.fail(column, "värde saknas (obligatorisk kolumn)")
+        elif len(value) > max_length:
+            self.fail(column, f"för långt värde ({len(value)} tecken, högst {max_length})")
+        return value
+
+    def choice(self, column: str, allowed: list[str], *, required: bool = False) -> str:
+        value = self.text(column, required=required)
+        if value and value not in allowed:
+            self.fail(column, f"okänt värde '{value}'; tillåtna: {', '.join(allowed)}")
+            return ""
+        return value
+
+    def date(self, column: str, *, required: bool = False, not_future: bool = False) -> dt.date | None:
+        value = self.text(column, required=required)
+        if not value:
+            return None
+        try:
+            parsed = dt.date.fromisoformat(value)
+            if len(value) != 10:
+                raise ValueError
+        except ValueError:
+            self.fail(column, f"'{value}' är inte ett datum på formen ÅÅÅÅ-MM-DD")
+            return None
+        if not_future and parsed > self.catalogue.today:
+            self.fail(column, f"datumet {value} ligger i framtiden")
+        return parsed
+
+    def count(self, column: str, *, maximum: int = 999) -> int | None:
+        value = self.text(column)
+        if not value:
+            return None
+        if not value.isdigit() or int(value) > maximum:
+            self.fail(column, f"'{value}' är inte ett heltal mellan 0 och {maximum}")
+            return None
+        return int(value)
+
+
+def _iso(value: dt.date | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def _str(value: int | None) -> str:
+    return "" if value is None else str(value)
+
+
+def check_provider(row: RowChecker) -> Record:
+    org_number = row.text("org_number")
+    if org_number:
+        m = _ORG_NUMBER.match(org_number)
+        if not m:
+            row.fail("org_number", "organisationsnumret ska ha 10 siffror (NNNNNN-NNNN)")
+        elif not luhn_ok(m.group(1) + m.group(2)):
+            row.fail("org_number", "organisationsnumrets kontrollsiffra stämmer inte")
+        else:
+            org_number = m.group(1) + m.group(2)
+    return {
+        "provider_id": row.text("provider_id", required=True, max_length=60),
+        "name": row.text("name", required=True),
+        "org_number": org_number,
+        "ownership": row.choice("ownership", Ownership.values, required=True),
+    }
+
+
+def check_contract(row: RowChecker) -> Record:
+    codes = row.text("services", required=True, max_length=2000).split()
+    for code in codes:
+        if code not in row.catalogue.services:
+            row.fail("services", f"okänd tjänstekod '{code}'")
+    if len(set(codes)) != len(codes):
+        row.fail("services", "samma tjänstekod förekommer flera gånger")
+    valid_from = row.date("valid_from", required=True)
+    valid_to = row.date("valid_to")
+    if valid_from and valid_to and valid_to < valid_from:
+        row.fail("valid_to", "avtalet slutar innan det börjar (valid_to < valid_from)")
+    return {
+        "contract_id": row.text("contract_id", required=True, max_length=60),
+        "provider_id": row.text("provider_id", required=True, max_length=60),
+        "form": row.choice("form", ContractForm.values, required=True),
+        "services": " ".join(sorted(set(codes))),
+        "valid_from": _iso(valid_from),
+        "valid_to": _iso(valid_to),
+    }
+
+
+def check_intervention(row: RowChecker) -> Record:
+    person = row.text("person_id", required=True, max_length=80)
+    pseudonym, derived_sex, derived_year = "", "", None
+    if person.startswith(PSEUDONYM_PREFIX):
+        pseudonym = person[len(PSEUDONYM_PREFIX) :]
+        if not PSEUDONYM_RE.match(pseudonym):
+            row.fail("person_id", "en pseudonym ska vara 'pseudo:' följt av 64 hexadecimala tecken")
+            pseudonym = ""
+    elif person:
+        try:
+            number = parse_identity_number(person, today=row.catalogue.today)
+        except InvalidIdentityNumber as exc:  # the reason never repeats the number
+            row.fail("person_id", f"ogiltigt person- eller samordningsnummer: {exc}")
+        else:
+            pseudonym = pseudonymise(number)
+            derived_sex, derived_year = number.sex, number.birth_year
+    sex = row.choice("sex", Sex.values) or derived_sex
+    birth_year = row.count("birth_year", maximum=row.catalogue.today.year)
+    if birth_year is not None and birth_year < 1900:
+        row.fail("birth_year", f"födelseåret {birth_year} är orimligt")
+    birth_year = birth_year if birth_year is not None else derived_year
+
+    service = row.text("service", required=True)
+    if service and service not in row.catalogue.services:
+        row.fail("service", f"okänd tjänstekod '{service}'")
+    decided_on = row.date("decided_on", required=True, not_future=True)
+    started_on = row.date("started_on", required=True)
+    ended_on = row.date("ended_on", not_future=True)
+    if started_on and ended_on and ended_on < started_on:
+        row.fail("ended_on", "insatsen slutar innan den börjar (ended_on < started_on)")
+    end_reason = row.choice("end_reason", EndReason.values)
+    if ended_on and not end_reason and row.raw.get("end_reason", "").strip() == "":
+        row.fail("end_reason", "avslutsorsak krävs när ended_on är ifyllt")
+    if end_reason and not ended_on and not row.raw.get("ended_on", "").strip():
+        row.fail("end_reason", "avslutsorsak får bara anges för en avslutad insats (ended_on saknas)")
+    total = row.count("goals_total")
+    fully = row.count("goals_fully")
+    partly = row.count("goals_partly")
+    if (fully is not None or partly is not None) and total is None:
+        row.fail("goals_total", "goals_total krävs när goals_fully eller goals_partly är ifyllt")
+    elif total is not None and (fully or 0) + (partly or 0) > total:
+        row.fail(
+            "goals_fully",
+            f"goals_fully + goals_partly ({(fully or 0) + (partly or 0)}) är större än goals_total ({total})",
+        )
+    return {
+        "intervention_id": row.text("intervention_id", required=True, max_length=60),
+        "person_id": PSEUDONYM_PREFIX + pseudonym if pseudonym else "",
+        "sex": sex,
+        "birth_year": _str(birth_year),
+        "service": service,
+        "provider_id": row.text("provider_id", required=True, max_length=60),
+        "contract_id": row.text("contract_id", max_length=60),
+        "unit": row.text("unit", required=True, max_length=60),
+        "decided_on": _iso(decided_on),
+        "started_on": _iso(started_on),
+        "ended_on": _iso(ended_on),
+        "end_reason": end_reason,
+        "goals_total": _str(total),
+        "goals_fully": _str(fully),
+        "goals_partly": _str(partly),
+    }
+
+
+def check_followup(row: RowChecker) -> Record:
+    key = row.text("instrument", required=True)
+    instrument = row.catalogue.instruments.get(key)
+    if key and instrument is None:
+        known = ", ".join(sorted(row.catalogue.instruments)) or "inga"
+        row.fail("instrument", f"okänt eller opublicerat instrument '{key}' (kända: {known})")
+    respondent = row.choice("respondent", Respondent.values, required=True)
+    if instrument and respondent and respondent not in instrument.respondents:
+        row.fail("respondent", f"{key} besvaras inte av '{respondent}'")
+    status = row.choice("status", FollowUpStatus.values, required=True)
+    answers: dict[str, str] = {}
+    for code in sorted(row.catalogue.question_codes):
+        value = row.raw.get(code, "").strip()
+        if not value:
+            continue
+        if instrument is None:
+            continue
+        question = instrument.questions.get(code)
+        if question is None:
+            row.fail(code, f"frågan '{code}' finns inte i {key}")
+        elif value not in question.options:
+            row.fail(code, f"okänt svar '{value}'; tillåtna: {', '.join(question.options)}")
+        else:
+            answers[code] = value
+    if status and status != FollowUpStatus.COMPLETED and answers:
+        row.fail(next(iter(answers)), f"svar får bara finnas när status är completed (inte {status})")
+    if instrument:
+        for code, question in instrument.questions.items():
+            if (
+                code in answers
+                and question.condition_question
+                and answers.get(question.condition_question) not in question.condition_options
+            ):
+                row.fail(
+                    code,
+                    f"'{code}' ställs bara när {question.condition_question} är "
+                    f"{' eller '.join(sorted(question.condition_options))}",
+                )
+    assessment = row.choice("assessment", Assessment.values)
+    if status == FollowUpStatus.COMPLETED and not assessment and not row.raw.get("assessment", "").strip():
+        row.fail("assessment", "samlad bedömning krävs när status är completed")
+    record: Record = {
+        "followup_id": row.text("followup_id", required=True, max_length=60),
+        "intervention_id": row.text("intervention_id", required=True, max_length=60),
+        "date": _iso(row.date("date", required=True, not_future=True)),
+        "instrument": key,
+        "respondent": respondent,
+        "status": status,
+        "answers": answers,
+        "assessment": assessment,
+        "g1": row.choice("g1", GuidingAnswer.values),
+        "g2": row.choice("g2", GuidingAnswer.values),
+        "g3": row.choice("g3", GuidingAnswer.values),
+        "minutes": _str(row.count("minutes", maximum=MAX_MINUTES)),
+    }
+    return record
+
+
+CHECKS = {
+    "providers": check_provider,
+    "contracts": check_contract,
+    "interventions": check_intervention,
+    "followups": check_followup,
+}
