@@ -22,10 +22,13 @@ from utfall.stats.proportions import wilson_interval
 LIMIT_COLUMNS = ["lower_95", "upper_95", "lower_998", "upper_998"]
 
 
-@pytest.mark.parametrize(("limits_file", "subset", "tol"), [
-    ("funnel_phe_proportion_limits.csv", None, 5e-7),
-    ("funnel_phe_proportion_limits_axis_variation.csv", 31000, 5e-9),
-])
+@pytest.mark.parametrize(
+    ("limits_file", "subset", "tol"),
+    [
+        ("funnel_phe_proportion_limits.csv", None, 5e-7),
+        ("funnel_phe_proportion_limits_axis_variation.csv", 31000, 5e-9),
+    ],
+)
 def test_it_matches_phe_proportion_funnel(reference, limits_file, subset, tol):
     units = pd.read_csv(reference / "funnel_phe_proportion_inputs.csv")
     if subset:
@@ -87,8 +90,11 @@ def test_normal_limits_are_the_score_test_inversion():
     assert np.allclose(wilson_interval(hi[1:] * n[1:], n[1:], 0.95)[0], 0.75, atol=1e-12)
 
 
-@given(st.floats(min_value=0.01, max_value=0.99), st.integers(min_value=1, max_value=100_000),
-       st.sampled_from(["phe", "normal"]))
+@given(
+    st.floats(min_value=0.01, max_value=0.99),
+    st.integers(min_value=1, max_value=100_000),
+    st.sampled_from(["phe", "normal"]),
+)
 def test_limits_stay_in_unit_interval_and_narrow_with_n(target, n, method):
     table = proportion_funnel([n, n + 1, 2 * n + 10], target, method=method)
     for level in ("95", "998"):

@@ -102,8 +102,9 @@ def test_limits_widen_with_spread_and_narrow_with_n():
     assert hi[-1] - lo[-1] > 0.3
 
 
-@pytest.mark.parametrize("method", ["spiegelhalter-additive", "spiegelhalter-multiplicative",
-                                    "dersimonian-laird"])
+@pytest.mark.parametrize(
+    "method", ["spiegelhalter-additive", "spiegelhalter-multiplicative", "dersimonian-laird"]
+)
 def test_textbook_methods_widen_normal_limits(method):
     rng = np.random.default_rng(9)
     x, n, _ = _providers(rng)

@@ -28,8 +28,9 @@ def test_it_matches_phe_wilson_vectors(reference):
     assert df["lower"].isna().sum() > 0  # the NA rows were exercised
 
 
-@pytest.mark.parametrize(("method", "ours"), [("wilson", wilson_interval),
-                                               ("exact", clopper_pearson_interval)])
+@pytest.mark.parametrize(
+    ("method", "ours"), [("wilson", wilson_interval), ("exact", clopper_pearson_interval)]
+)
 def test_it_matches_r_binom_confint(reference, method, ours):
     df = pd.read_csv(reference / "binom_confint_R.csv")
     df = df[df["method"] == method]
@@ -86,14 +87,14 @@ def test_newcombe_difference_matches_the_paper(counts, expected):
 def test_newcombe_difference_matches_statsmodels():
     table = newcombe_difference([56, 17, 3], [70, 41, 9], [48, 30, 4], [80, 40, 5], level=0.9)
     for row in table.itertuples():
-        lo, hi = confint_proportions_2indep(row.x1, row.n1, row.x2, row.n2,
-                                            method="newcomb", alpha=0.1)
+        lo, hi = confint_proportions_2indep(row.x1, row.n1, row.x2, row.n2, method="newcomb", alpha=0.1)
         assert row.lower == pytest.approx(lo, abs=1e-12)
         assert row.upper == pytest.approx(hi, abs=1e-12)
 
 
 counts = st.integers(min_value=1, max_value=10_000).flatmap(
-    lambda n: st.tuples(st.integers(min_value=0, max_value=n), st.just(n)))
+    lambda n: st.tuples(st.integers(min_value=0, max_value=n), st.just(n))
+)
 levels = st.sampled_from([0.8, 0.9, 0.95, 0.99, 0.998])
 
 

@@ -21,8 +21,15 @@ def isr(reference):
 
 def _expected(cells, ref):
     return expected_from_reference_rates(
-        cells, ref, group="area", stratum="ageband", events="count", n="pop",
-        ref_events="refcount", ref_n="refpop")
+        cells,
+        ref,
+        group="area",
+        stratum="ageband",
+        events="count",
+        n="pop",
+        ref_events="refcount",
+        ref_n="refpop",
+    )
 
 
 def test_it_reproduces_phe_expected_events(isr):
@@ -31,7 +38,10 @@ def test_it_reproduces_phe_expected_events(isr):
     assert list(table.columns) == ["group", "n", "observed", "expected"]
     np.testing.assert_allclose(table["expected"], 835.88356123117433, rtol=1e-12)
     assert table.set_index("group")["observed"].to_dict() == {
-        "testdata_big": 895, "testdata_small": 91, "testdata_tiny": 9}
+        "testdata_big": 895,
+        "testdata_small": 91,
+        "testdata_tiny": 9,
+    }
 
 
 def test_it_matches_phe_isr_ratios_and_rates(isr):
@@ -46,8 +56,10 @@ def test_it_matches_phe_isr_ratios_and_rates(isr):
     }
     for row in expected.itertuples():
         o, e = table.loc[row.area, "observed"], table.loc[row.area, "expected"]
-        for level, lo_col, hi_col in ((0.95, "lower95_0cl", "upper95_0cl"),
-                                      (0.998, "lower99_8cl", "upper99_8cl")):
+        for level, lo_col, hi_col in (
+            (0.95, "lower95_0cl", "upper95_0cl"),
+            (0.998, "lower99_8cl", "upper99_8cl"),
+        ):
             ours = poisson_ratio_ci(o, e, level=level, refvalue=scale[row.statistic]).iloc[0]
             assert ours["ratio"] == pytest.approx(row.value, rel=1e-9)
             assert ours["lower"] == pytest.approx(getattr(row, lo_col), rel=1e-9)
@@ -65,8 +77,11 @@ def test_case_mix_model_reproduces_stratum_rates_when_saturated(isr):
     both = pd.concat([ref_cells, cells], ignore_index=True)
     both = both[both["ageband"] != "10-14"]
     fitted = expected_from_case_mix(both, ["ageband"], group="area", events="count", n="pop")
-    pooled = both.groupby("ageband", as_index=False)[["count", "pop"]].sum().rename(
-        columns={"count": "refcount", "pop": "refpop"})
+    pooled = (
+        both.groupby("ageband", as_index=False)[["count", "pop"]]
+        .sum()
+        .rename(columns={"count": "refcount", "pop": "refpop"})
+    )
     by_rate = _expected(both, pooled).set_index("group")["expected"]
     ours = fitted.set_index("group")["expected"]
     np.testing.assert_allclose(ours.loc[by_rate.index], by_rate, rtol=1e-6)
@@ -79,8 +94,7 @@ def test_case_mix_expected_sums_to_observed():
         for sex in ("female", "male"):
             for age in ("13-15", "16-17", "18-24"):
                 n = int(rng.integers(5, 60))
-                rows.append({"group": g, "sex": sex, "age": age, "n": n,
-                             "events": int(rng.binomial(n, 0.7))})
+                rows.append({"group": g, "sex": sex, "age": age, "n": n, "events": int(rng.binomial(n, 0.7))})
     cells = pd.DataFrame(rows)
     table = expected_from_case_mix(cells, ["sex", "age"])
     assert table["expected"].sum() == pytest.approx(table["observed"].sum(), rel=1e-8)

@@ -8,15 +8,20 @@ from utfall.stats.suppression import suppress
 
 
 def _rows(ns):
-    return [{"group": f"G{i}", "n": n, "events": n // 2, "rate": 0.5, "flag": None}
-            for i, n in enumerate(ns)]
+    return [{"group": f"G{i}", "n": n, "events": n // 2, "rate": 0.5, "flag": None} for i, n in enumerate(ns)]
 
 
 def test_it_blanks_small_groups_and_the_next_smallest():
     out = suppress(_rows([40, 3, 12, 25]))
     assert [r["suppressed"] for r in out] == [False, True, True, False]
-    assert out[1] == {"group": "G1", "n": None, "events": None, "rate": None, "flag": None,
-                      "suppressed": True}
+    assert out[1] == {
+        "group": "G1",
+        "n": None,
+        "events": None,
+        "rate": None,
+        "flag": None,
+        "suppressed": True,
+    }
 
 
 def test_two_small_groups_summing_to_the_minimum_need_no_more():
@@ -41,8 +46,10 @@ def test_the_minimum_can_be_raised_but_not_below_three():
         suppress(_rows([9]), min_n=2)
 
 
-@given(st.lists(st.integers(min_value=0, max_value=60), min_size=1, max_size=12),
-       st.integers(min_value=3, max_value=15))
+@given(
+    st.lists(st.integers(min_value=0, max_value=60), min_size=1, max_size=12),
+    st.integers(min_value=3, max_value=15),
+)
 def test_no_small_aggregate_leaks_directly_or_by_subtraction(ns, min_n):
     out = suppress(_rows(ns), min_n=min_n)
     visible = [n for n, r in zip(ns, out, strict=True) if not r["suppressed"]]
