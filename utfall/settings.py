@@ -62,7 +62,8 @@ def database_from_url(url: str) -> dict[str, object]:
             "TEST": {"NAME": options.pop("test_name", None)},
         }
     if parsed.scheme == "sqlite":
-        return sqlite_database(Path(unquote(parsed.path)) if parsed.path not in ("", "/") else None)
+        # sqlite:////abs/path.db is absolute, sqlite:///relative.db is relative to the working directory.
+        return sqlite_database(Path(unquote(parsed.path[1:])) if parsed.path not in ("", "/") else None)
     raise ImproperlyConfigured(
         f"DATABASE_URL must start with postgres:// or sqlite:///, not {parsed.scheme or url!r}"
     )
@@ -194,6 +195,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "utfall" / "static"]
 STATIC_ROOT = Path(envstr("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 
 SESSION_COOKIE_HTTPONLY = True

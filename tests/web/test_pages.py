@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from utfall.organisations.models import Role, Unit, User
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_user(municipality):  # type: ignore[no-untyped-def]
+    return User.objects.create_superuser("admin", password="a-long-password-1", municipality=municipality)
+
+
+def test_it_asks_an_outsider_to_sign_in(client: Client) -> None:
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/logga-in/")
+    page = client.get("/logga-in/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert '<html lang="sv">' in html
+    assert '<label for="id_username">Användarnamn</label>' in html
+
+
+def test_it_locks_out_after_repeated_failed_sign_ins(client: Client, municipality) -> None:  # type: ignore[no-untyped-def]
+    User.objects.create_user("kim", password="the-right-password", municipality=municipality)
+    for _ in range(5):
+        client.post("/logga-in/", {"username": "kim", "password": "wrong"})
+    response = client.post("/logga-in/", {"username": "kim", "password": "the-right-password"})
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
+def test_passwords_are_hashed_with_argon2(municipality) -> None:  # type: ignore[no-untyped-def]
+    user = User.objects.create_user("kim", password="the-right-password", municipality=municipality)
+    assert user.password.startswith("argon2")
+
+
+def test_the_start_page_shows_the_municipalitys_counts(client: Client, municipality) -> None:  # type: ignore[no-untyped-def]
+    user = User.objects.create_user("kim", password="the-right-password", municipality=municipality)
+    client.force_login(user)
+    response = client.get("/")
+    assert response.status_code == 200
+    assert "Testkommun" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "/admin/registry/provider/",
+        "/admin/registry/provider/add/",
+        "/admin/registry/contract/",
+        "/admin/registry/contract/add/",
+        "/admin/organisations/unit/",
+        "/admin/organisations/unit/add/",
+        "/admin/organisations/user/",
+        "/admin/organisations/user/add/",
+        "/admin/instruments/instrumentversion/",
+    ],
+)
+def test_an_administrator_manages_the_registry_in_the_admin(client: Client, admin_user, page: str) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(admin_user)
+    assert client.get(page).status_code == 200
+
+
+def test_an_administrator_adds_a_unit_and_a_user_with_a_role(client: Client, admin_user, municipality) -> None:  # type: ignore[no-untyped-def]
+    from django.contrib.auth.models import Group
+
+    client.force_login(admin_user)
+    response = client.post(
+        "/admin/organisations/unit/add/", {"municipality": municipality.pk, "code": "farsta", "name": "Farsta"}
+    )
+    assert response.status_code == 302
+    unit = Unit.objects.get(code="farsta")
+    user = User.objects.create_user("sam", municipality=municipality)
+    user.units.add(unit)
+    user.groups.add(Group.objects.get(name=Role.CASEWORKER))
+    assert user.has_role(Role.CASEWORKER) and not user.has_role(Role.ANALYST)
+
+
+def test_a_non_staff_user_cannot_open_the_admin(client: Client, municipality) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(User.objects.create_user("kim", municipality=municipality))
+    assert client.get("/admin/registry/provider/").status_code == 302
