@@ -82,7 +82,7 @@ def known_columns(kind: str, catalogue: Catalogue) -> set[str]:
         return set(CONTRACT_COLUMNS)
     if kind == "interventions":
         return set(INTERVENTION_COLUMNS)
-    return set(FOLLOWUP_FIXED_BEFORE) | set(FOLLOWUP_FIXED_AFTER) | catalogue.question_codes
+    return set(FOLLOWUP_FIXED_BEFORE) | set(FOLLOWUP_FIXED_AFTER) | set(catalogue.question_codes)
 
 
 class Importer:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from utfall.core.identity import InvalidIdentityNumber, luhn_ok, parse_identity_number
@@ -21,6 +22,20 @@ from utfall.registry.models import ContractForm, EndReason, Ownership, Sex
 Record = dict[str, Any]
 _ORG_NUMBER = re.compile(r"^(\d{6})-?(\d{4})$")
 MAX_MINUTES = 600
+# Choices' .values builds a new list on every call; rows are checked by the ten thousand.
+_VALUES = {
+    enum: tuple(enum.values)
+    for enum in (
+        Ownership,
+        ContractForm,
+        Sex,
+        EndReason,
+        Respondent,
+        FollowUpStatus,
+        Assessment,
+        GuidingAnswer,
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -61,9 +76,9 @@ class Catalogue:
     services: dict[str, int]
     instruments: dict[str, InstrumentInfo]
 
-    @property
-    def question_codes(self) -> set[str]:
-        return {code for info in self.instruments.values() for code in info.questions}
+    @cached_property
+    def question_codes(self) -> list[str]:
+        return sorted({code for info in self.instruments.values() for code in info.questions})
 
 
 def load_catalogue(today: dt.date) -> Catalogue:
@@ -108,7 +123,7 @@ class RowChecker:
             self.fail(column, f"för långt värde ({len(value)} tecken, högst {max_length})")
         return value
 
-    def choice(self, column: str, allowed: list[str], *, required: bool = False) -> str:
+    def choice(self, column: str, allowed: tuple[str, ...], *, required: bool = False) -> str:
         value = self.text(column, required=required)
         if value and value not in allowed:
             self.fail(column, f"okänt värde '{value}'; tillåtna: {', '.join(allowed)}")
@@ -162,7 +177,7 @@ def check_provider(row: RowChecker) -> Record:
         "provider_id": row.text("provider_id", required=True, max_length=60),
         "name": row.text("name", required=True),
         "org_number": org_number,
-        "ownership": row.choice("ownership", Ownership.values, required=True),
+        "ownership": row.choice("ownership", _VALUES[Ownership], required=True),
     }
 
 
@@ -180,7 +195,7 @@ def check_contract(row: RowChecker) -> Record:
     return {
         "contract_id": row.text("contract_id", required=True, max_length=60),
         "provider_id": row.text("provider_id", required=True, max_length=60),
-        "form": row.choice("form", ContractForm.values, required=True),
+        "form": row.choice("form", _VALUES[ContractForm], required=True),
         "services": " ".join(sorted(set(codes))),
         "valid_from": _iso(valid_from),
         "valid_to": _iso(valid_to),
@@ -203,7 +218,7 @@ def check_intervention(row: RowChecker) -> Record:
         else:
             pseudonym = pseudonymise(number)
             derived_sex, derived_year = number.sex, number.birth_year
-    sex = row.choice("sex", Sex.values) or derived_sex
+    sex = row.choice("sex", _VALUES[Sex]) or derived_sex
     birth_year = row.count("birth_year", maximum=row.catalogue.today.year)
     if birth_year is not None and birth_year < 1900:
         row.fail("birth_year", f"födelseåret {birth_year} är orimligt")
@@ -217,7 +232,7 @@ def check_intervention(row: RowChecker) -> Record:
     ended_on = row.date("ended_on", not_future=True)
     if started_on and ended_on and ended_on < started_on:
         row.fail("ended_on", "insatsen slutar innan den börjar (ended_on < started_on)")
-    end_reason = row.choice("end_reason", EndReason.values)
+    end_reason = row.choice("end_reason", _VALUES[EndReason])
     if ended_on and not end_reason and row.raw.get("end_reason", "").strip() == "":
         row.fail("end_reason", "avslutsorsak krävs när ended_on är ifyllt")
     if end_reason and not ended_on and not row.raw.get("ended_on", "").strip():
@@ -257,12 +272,12 @@ def check_followup(row: RowChecker) -> Record:
     if key and instrument is None:
         known = ", ".join(sorted(row.catalogue.instruments)) or "inga"
         row.fail("instrument", f"okänt eller opublicerat instrument '{key}' (kända: {known})")
-    respondent = row.choice("respondent", Respondent.values, required=True)
+    respondent = row.choice("respondent", _VALUES[Respondent], required=True)
     if instrument and respondent and respondent not in instrument.respondents:
         row.fail("respondent", f"{key} besvaras inte av '{respondent}'")
-    status = row.choice("status", FollowUpStatus.values, required=True)
+    status = row.choice("status", _VALUES[FollowUpStatus], required=True)
     answers: dict[str, str] = {}
-    for code in sorted(row.catalogue.question_codes):
+    for code in row.catalogue.question_codes:
         value = row.raw.get(code, "").strip()
         if not value:
             continue
@@ -289,7 +304,7 @@ def check_followup(row: RowChecker) -> Record:
                     f"'{code}' ställs bara när {question.condition_question} är "
                     f"{' eller '.join(sorted(question.condition_options))}",
                 )
-    assessment = row.choice("assessment", Assessment.values)
+    assessment = row.choice("assessment", _VALUES[Assessment])
     if status == FollowUpStatus.COMPLETED and not assessment and not row.raw.get("assessment", "").strip():
         row.fail("assessment", "samlad bedömning krävs när status är completed")
     record: Record = {
@@ -301,9 +316,9 @@ def check_followup(row: RowChecker) -> Record:
         "status": status,
         "answers": answers,
         "assessment": assessment,
-        "g1": row.choice("g1", GuidingAnswer.values),
-        "g2": row.choice("g2", GuidingAnswer.values),
-        "g3": row.choice("g3", GuidingAnswer.values),
+        "g1": row.choice("g1", _VALUES[GuidingAnswer]),
+        "g2": row.choice("g2", _VALUES[GuidingAnswer]),
+        "g3": row.choice("g3", _VALUES[GuidingAnswer]),
         "minutes": _str(row.count("minutes", maximum=MAX_MINUTES)),
     }
     return record

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from django.db import connection
+from django.utils import timezone
+
 from utfall.core.models import ChangeRecord
 from utfall.core.pseudonyms import PSEUDONYM_PREFIX
 from utfall.followups.models import Answer, FollowUp
@@ -203,34 +206,47 @@ class Writer:
             "minutes": _int(r["minutes"]),
         }
 
-    def _answers(self, followup_pk: int, r: dict[str, Any]) -> list[Answer]:
+    def _answers(self, followup_pk: int, r: dict[str, Any]) -> list[tuple[int, int, int, int]]:
         questions = self.importer.catalogue.instruments[r["instrument"]].questions
         return [
-            Answer(
-                municipality=self.municipality,
-                followup_id=followup_pk,
-                question_id=questions[code].pk,
-                option_id=questions[code].options[option],
-            )
+            (self.municipality.pk, followup_pk, questions[code].pk, questions[code].options[option])
             for code, option in r["answers"].items()
         ]
 
     def _write_followups(self, new: list[Pending], changed: list[Pending]) -> None:
-        for start in range(0, len(new), BATCH):
-            chunk = new[start : start + BATCH]
-            objs = FollowUp.objects.bulk_create(
-                [
-                    FollowUp(
-                        municipality=self.municipality,
-                        created_by=self.importer.user,
-                        **self._followup_fields(p.record),
+        # Follow-ups arrive by the ten thousand: plain INSERTs through executemany avoid
+        # building a model instance per row (3x faster than bulk_create; see bench/).
+        ops = connection.ops
+        now = ops.adapt_datetimefield_value(timezone.now())
+        user = self.importer.user.pk if self.importer.user else None
+        columns = [*_FOLLOWUP_COLUMNS, "municipality_id", "version", "created_at", "created_by_id"]
+        insert = _insert_sql(FollowUp, columns)
+        total = len(new) + len(changed)
+        with connection.cursor() as cursor:
+            for start in range(0, len(new), BATCH):
+                chunk = new[start : start + BATCH]
+                rows = []
+                for p in chunk:
+                    fields = self._followup_fields(p.record)
+                    fields["date"] = ops.adapt_datefield_value(fields["date"])
+                    rows.append(
+                        [
+                            *(fields[c] for c in _FOLLOWUP_COLUMNS),
+                            self.municipality.pk,
+                            1,
+                            now,
+                            user,
+                        ]
                     )
-                    for p in chunk
-                ]
-            )
-            answers = [a for o, p in zip(objs, chunk, strict=True) for a in self._answers(o.pk, p.record)]
-            Answer.objects.bulk_create(answers, batch_size=BATCH)
-            self.importer.progress("sparar followups", start + len(chunk), len(new) + len(changed))
+                cursor.executemany(insert, rows)
+                ids = dict(
+                    FollowUp.objects.filter(
+                        municipality=self.municipality, followup_id__in=[p.key for p in chunk]
+                    ).values_list("followup_id", "pk")
+                )
+                answers = [a for p in chunk for a in self._answers(ids[p.key], p.record)]
+                cursor.executemany(_insert_sql(Answer, _ANSWER_COLUMNS), answers)
+                self.importer.progress("sparar followups", start + len(chunk), total)
         for p in changed:
             pk = p.stored["_pk"]  # type: ignore[index]
             FollowUp.objects.filter(pk=pk).update(
@@ -238,4 +254,19 @@ class Writer:
                 **self._followup_fields(p.record),
             )
             Answer.objects.filter(followup_id=pk).delete()
-            Answer.objects.bulk_create(self._answers(pk, p.record))
+            with connection.cursor() as cursor:
+                cursor.executemany(_insert_sql(Answer, _ANSWER_COLUMNS), self._answers(pk, p.record))
+
+
+_FOLLOWUP_COLUMNS = [
+    "followup_id", "intervention_id", "date", "instrument_version_id", "respondent", "status",
+    "assessment", "g1", "g2", "g3", "minutes",
+]  # fmt: skip
+_ANSWER_COLUMNS = ["municipality_id", "followup_id", "question_id", "option_id"]
+
+
+def _insert_sql(model: Any, columns: list[str]) -> str:
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(c) for c in columns)
+    marks = ", ".join(["%s"] * len(columns))
+    return f"INSERT INTO {quote(model._meta.db_table)} ({names}) VALUES ({marks})"  # noqa: S608
