@@ -43,14 +43,16 @@ def test_small_groups_are_suppressed_with_a_partner(providers):
     hidden = [r for r in rows if r["suppressed"]]
     assert len(hidden) == 2 and hidden[0]["group"] == "P001"
     assert all(v is None for r in hidden for k, v in r.items() if k not in ("group", "suppressed"))
-    assert not any(r["suppressed"] for r in compare_proportions(groups, x, n, secondary=False).rows
-                   if r["group"] != "P001")
+    assert not any(
+        r["suppressed"]
+        for r in compare_proportions(groups, x, n, secondary=False).rows
+        if r["group"] != "P001"
+    )
 
 
 def test_json_shape_matches_the_interchange_spec(providers):
     groups, x, n = providers
-    doc = compare_proportions(groups, x, n).to_json_dict("satisfied", "2025-01-01",
-                                                          "2025-12-31", "provider")
+    doc = compare_proportions(groups, x, n).to_json_dict("satisfied", "2025-01-01", "2025-12-31", "provider")
     assert list(doc) == ["indicator", "from", "to", "by", "target", "overdispersion", "rows"]
     assert set(doc["overdispersion"]) >= {"method", "phi", "tau2"}
     row = doc["rows"][0]

@@ -29,13 +29,47 @@ __all__ = [
     "compare_ratios",
 ]
 
-PROPORTION_ROW_KEYS = ("group", "n", "events", "rate", "ci_low", "ci_high", "lower_95",
-                       "upper_95", "lower_998", "upper_998", "flag", "suppressed")
-RATIO_ROW_KEYS = ("group", "n", "observed", "expected", "ratio", "ci_low", "ci_high",
-                  "lower_95", "upper_95", "lower_998", "upper_998", "flag", "suppressed")
+PROPORTION_ROW_KEYS = (
+    "group",
+    "n",
+    "events",
+    "rate",
+    "ci_low",
+    "ci_high",
+    "lower_95",
+    "upper_95",
+    "lower_998",
+    "upper_998",
+    "flag",
+    "suppressed",
+)
+RATIO_ROW_KEYS = (
+    "group",
+    "n",
+    "observed",
+    "expected",
+    "ratio",
+    "ci_low",
+    "ci_high",
+    "lower_95",
+    "upper_95",
+    "lower_998",
+    "upper_998",
+    "flag",
+    "suppressed",
+)
 
-_DECIMALS = {"rate": 4, "ratio": 4, "ci_low": 4, "ci_high": 4, "lower_95": 4, "upper_95": 4,
-             "lower_998": 4, "upper_998": 4, "expected": 2}
+_DECIMALS = {
+    "rate": 4,
+    "ratio": 4,
+    "ci_low": 4,
+    "ci_high": 4,
+    "lower_95": 4,
+    "upper_95": 4,
+    "lower_998": 4,
+    "upper_998": 4,
+    "expected": 2,
+}
 
 
 @dataclass(frozen=True)
@@ -61,10 +95,16 @@ class Comparison:
             "to": to,
             "by": by,
             "target": _round(self.target, 4),
-            "overdispersion": {"method": od["method"], "phi": _round(od["phi"], 4),
-                               "tau2": _round(od["tau2"], 4), "excluded": list(od["excluded"])},
-            "rows": [{k: _round(v, _DECIMALS[k]) if k in _DECIMALS else v
-                      for k, v in row.items()} for row in self.rows],
+            "overdispersion": {
+                "method": od["method"],
+                "phi": _round(od["phi"], 4),
+                "tau2": _round(od["tau2"], 4),
+                "excluded": list(od["excluded"]),
+            },
+            "rows": [
+                {k: _round(v, _DECIMALS[k]) if k in _DECIMALS else v for k, v in row.items()}
+                for row in self.rows
+            ],
         }
 
 
@@ -126,8 +166,7 @@ def compare_proportions(
     used = np.flatnonzero(m >= min_n)
     fit = None
     if used.size:
-        fit = fit_overdispersion(x[used], m[used], kind="proportion", method=overdispersion,
-                                 target=target)
+        fit = fit_overdispersion(x[used], m[used], kind="proportion", method=overdispersion, target=target)
     ci_lo, ci_hi = wilson_interval(x, m, level)
     rows: list[dict[str, Any]] = []
     for i, group in enumerate(groups):
@@ -174,22 +213,18 @@ def compare_ratios(
     used = np.flatnonzero((m >= min_n) & (e > 0))
     fit = None
     if used.size:
-        fit = fit_overdispersion(o[used], e[used], kind="ratio", method=overdispersion,
-                                 target=target)
+        fit = fit_overdispersion(o[used], e[used], kind="ratio", method=overdispersion, target=target)
     ci = poisson_ratio_ci(o, e, level=level)
     rows: list[dict[str, Any]] = []
     for i, group in enumerate(groups):
         row: dict[str, Any] = dict.fromkeys(RATIO_ROW_KEYS)
-        row.update(group=group, n=int(m[i]), observed=int(o[i]) if o[i] == int(o[i]) else o[i],
-                   expected=e[i])
+        row.update(group=group, n=int(m[i]), observed=int(o[i]) if o[i] == int(o[i]) else o[i], expected=e[i])
         if e[i] > 0:
-            row.update(ratio=ci["ratio"].iat[i], ci_low=ci["lower"].iat[i],
-                       ci_high=ci["upper"].iat[i])
+            row.update(ratio=ci["ratio"].iat[i], ci_low=ci["lower"].iat[i], ci_high=ci["upper"].iat[i])
             if fit is not None:
                 lo95, hi95 = fit.limits(e[i : i + 1], 0.95)
                 lo998, hi998 = fit.limits(e[i : i + 1], 0.998)
-                row.update(lower_95=lo95[0], upper_95=hi95[0], lower_998=lo998[0],
-                           upper_998=hi998[0])
+                row.update(lower_95=lo95[0], upper_95=hi95[0], lower_998=lo998[0], upper_998=hi998[0])
                 row["flag"] = fit.flags(o[i : i + 1], e[i : i + 1])[0]
         rows.append({k: _clean(v) for k, v in row.items()})
     return _finish(fit, used, groups, rows, level, min_n, secondary)

@@ -52,8 +52,7 @@ Kind = Literal["proportion", "ratio"]
 FloatArray = NDArray[np.float64]
 
 DEFAULT_METHOD = "robust-re"
-METHODS = ("robust-re", "spiegelhalter-additive", "spiegelhalter-multiplicative",
-           "dersimonian-laird", "none")
+METHODS = ("robust-re", "spiegelhalter-additive", "spiegelhalter-multiplicative", "dersimonian-laird", "none")
 
 #: Huber cut-off for the winsorised z-scores of the robust estimator.
 HUBER_K = 1.0
@@ -99,8 +98,14 @@ def dersimonian_laird(y: ArrayLike, v: ArrayLike) -> DerSimonianLaird:
     i2 = max(0.0, (q - (k - 1)) / q) * 100.0 if q > 0 else 0.0
     w_re = 1.0 / (1.0 / w + tau2)
     random = float(np.sum(w_re * ya) / np.sum(w_re))
-    return DerSimonianLaird(tau2=float(tau2), q=q, i2=float(i2), fixed_mean=fixed,
-                            random_mean=random, random_se=float(np.sqrt(1.0 / np.sum(w_re))))
+    return DerSimonianLaird(
+        tau2=float(tau2),
+        q=q,
+        i2=float(i2),
+        fixed_mean=fixed,
+        random_mean=random,
+        random_se=float(np.sqrt(1.0 / np.sum(w_re))),
+    )
 
 
 def winsorised_phi(z: ArrayLike, fraction: float = 0.1) -> float:
@@ -185,15 +190,13 @@ class OverdispersionFit:
         with np.errstate(divide="ignore", invalid="ignore"):
             value = x / m
         out: list[str | None] = []
-        for v, a, b in zip(np.atleast_1d(value), np.atleast_1d(lo), np.atleast_1d(hi),
-                           strict=True):
+        for v, a, b in zip(np.atleast_1d(value), np.atleast_1d(lo), np.atleast_1d(hi), strict=True):
             out.append("low" if v < a else "high" if v > b else None)
         return out
 
     def as_dict(self) -> dict[str, object]:
         """What the comparison output reports: method, phi, tau2, excluded (positions)."""
-        return {"method": self.method, "phi": self.phi, "tau2": self.tau2,
-                "excluded": list(self.excluded)}
+        return {"method": self.method, "phi": self.phi, "tau2": self.tau2, "excluded": list(self.excluded)}
 
     def _normal_limits(self, m: FloatArray, level: float) -> tuple[FloatArray, FloatArray]:
         z = z_for_level(level)
@@ -224,8 +227,9 @@ def _centre_for_target(kind: Kind, target: float, tau2: float) -> float:
     base = float(special.logit(target) if kind == "proportion" else np.log(target))
     if tau2 == 0.0:
         return base
-    return float(optimize.brentq(lambda c: _mixture_mean(kind, c, tau2) - target,
-                                 base - 10.0, base + 10.0, xtol=1e-12))
+    return float(
+        optimize.brentq(lambda c: _mixture_mean(kind, c, tau2) - target, base - 10.0, base + 10.0, xtol=1e-12)
+    )
 
 
 def _cdf(kind: Kind, r: FloatArray, m: FloatArray, values: FloatArray) -> FloatArray:
@@ -275,8 +279,8 @@ def _mixture_limits(
         s = _quantile(kind, 1.0 - alpha, m, values)
         f_s = _cdf(kind, s, m, values)
         f_s1 = _cdf(kind, s - 1.0, m, values)
-        surv_s = 1.0 - f_s1          # P(X ≥ s)
-        surv_next = 1.0 - f_s        # P(X ≥ s + 1)
+        surv_s = 1.0 - f_s1  # P(X ≥ s)
+        surv_next = 1.0 - f_s  # P(X ≥ s + 1)
         # s from the quantile satisfies F(s) ≥ 1 − α > F(s − 1): P(X ≥ s + 1) ≤ α < P(X ≥ s).
         gap = surv_s - surv_next
         frac_u = np.where(gap > 0, (surv_s - alpha) / np.where(gap > 0, gap, 1.0), 0.0)
@@ -368,9 +372,14 @@ def _fit_robust(kind: Kind, x: FloatArray, m: FloatArray, target: float | None) 
             break
         keep = new_keep
     return OverdispersionFit(
-        method="robust-re", kind=kind, target=p0, phi=phi, tau2=tau2,
+        method="robust-re",
+        kind=kind,
+        target=p0,
+        phi=phi,
+        tau2=tau2,
         excluded=tuple(int(i) for i in np.flatnonzero(~keep)),
-        scale="logit" if kind == "proportion" else "log", centre=centre,
+        scale="logit" if kind == "proportion" else "log",
+        centre=centre,
     )
 
 
@@ -422,13 +431,15 @@ def fit_overdispersion(
         # Too few groups or no variation to estimate a spread from: exact limits only.
         with np.errstate(divide="ignore"):
             centre = float(special.logit(target) if kind == "proportion" else np.log(target))
-        return OverdispersionFit(method="none", kind=kind, target=target, phi=1.0, tau2=0.0,
-                                 scale=scale, centre=centre)
+        return OverdispersionFit(
+            method="none", kind=kind, target=target, phi=1.0, tau2=0.0, scale=scale, centre=centre
+        )
     value = x / m
     s2 = target * (1.0 - target) / m if kind == "proportion" else target / m
     z = (value - target) / np.sqrt(s2)
     fraction = 0.0 if method == "dersimonian-laird" else 0.1
     phi = winsorised_phi(z, fraction)
     tau2 = spiegelhalter_tau2(phi, 1.0 / s2) if method != "spiegelhalter-multiplicative" else 0.0
-    return OverdispersionFit(method=method, kind=kind, target=target, phi=phi, tau2=tau2,
-                             scale=scale, _normal=True)
+    return OverdispersionFit(
+        method=method, kind=kind, target=target, phi=phi, tau2=tau2, scale=scale, _normal=True
+    )

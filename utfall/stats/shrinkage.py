@@ -43,12 +43,18 @@ def beta_binomial_shrinkage(x: ArrayLike, n: ArrayLike, *, level: float = 0.95) 
     a, b = mu * total, (1 - mu) * total
     post_a, post_b = a + xa, b + na - xa
     alpha = 1.0 - level
-    return pd.DataFrame({
-        "x": xa, "n": na, "raw": raw, "estimate": post_a / (post_a + post_b),
-        "lower": stats.beta.ppf(alpha / 2, post_a, post_b),
-        "upper": stats.beta.ppf(1 - alpha / 2, post_a, post_b),
-        "weight": na / (na + total),
-    }, columns=list(SHRINKAGE_COLUMNS))
+    return pd.DataFrame(
+        {
+            "x": xa,
+            "n": na,
+            "raw": raw,
+            "estimate": post_a / (post_a + post_b),
+            "lower": stats.beta.ppf(alpha / 2, post_a, post_b),
+            "upper": stats.beta.ppf(1 - alpha / 2, post_a, post_b),
+            "weight": na / (na + total),
+        },
+        columns=list(SHRINKAGE_COLUMNS),
+    )
 
 
 def james_stein(y: ArrayLike, n: int) -> tuple[np.ndarray, float, float]:
