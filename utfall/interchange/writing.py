@@ -214,13 +214,12 @@ class Writer:
         ]
 
     def _write_followups(self, new: list[Pending], changed: list[Pending]) -> None:
-        # Follow-ups arrive by the ten thousand: plain INSERTs through executemany avoid
+        # Follow-ups arrive by the ten thousand: COPY / executemany avoid
         # building a model instance per row (3x faster than bulk_create; see bench/).
         ops = connection.ops
         now = ops.adapt_datetimefield_value(timezone.now())
         user = self.importer.user.pk if self.importer.user else None
         columns = [*_FOLLOWUP_COLUMNS, "municipality_id", "version", "created_at", "created_by_id"]
-        insert = _insert_sql(FollowUp, columns)
         total = len(new) + len(changed)
         with connection.cursor() as cursor:
             for start in range(0, len(new), BATCH):
@@ -238,14 +237,14 @@ class Writer:
                             user,
                         ]
                     )
-                cursor.executemany(insert, rows)
+                _insert_many(cursor, FollowUp, columns, rows)
                 ids = dict(
                     FollowUp.objects.filter(
                         municipality=self.municipality, followup_id__in=[p.key for p in chunk]
                     ).values_list("followup_id", "pk")
                 )
                 answers = [a for p in chunk for a in self._answers(ids[p.key], p.record)]
-                cursor.executemany(_insert_sql(Answer, _ANSWER_COLUMNS), answers)
+                _insert_many(cursor, Answer, _ANSWER_COLUMNS, answers)
                 self.importer.progress("sparar followups", start + len(chunk), total)
         for p in changed:
             pk = p.stored["_pk"]  # type: ignore[index]
@@ -255,7 +254,7 @@ class Writer:
             )
             Answer.objects.filter(followup_id=pk).delete()
             with connection.cursor() as cursor:
-                cursor.executemany(_insert_sql(Answer, _ANSWER_COLUMNS), self._answers(pk, p.record))
+                _insert_many(cursor, Answer, _ANSWER_COLUMNS, self._answers(pk, p.record))
 
 
 _FOLLOWUP_COLUMNS = [
@@ -265,8 +264,18 @@ _FOLLOWUP_COLUMNS = [
 _ANSWER_COLUMNS = ["municipality_id", "followup_id", "question_id", "option_id"]
 
 
-def _insert_sql(model: Any, columns: list[str]) -> str:
+def _insert_many(cursor: Any, model: Any, columns: list[str], rows: list[Any]) -> None:
+    """Insert many rows without model instances: COPY on PostgreSQL, executemany on SQLite."""
     quote = connection.ops.quote_name
-    names = ", ".join(quote(c) for c in columns)
+    if connection.vendor == "postgresql":
+        # COPY is PostgreSQL's bulk path; a long parameterised INSERT spends its time in the driver.
+        names = ", ".join(quote(c) for c in columns)
+        with cursor.cursor.copy(f"COPY {quote(model._meta.db_table)} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
     marks = ", ".join(["%s"] * len(columns))
-    return f"INSERT INTO {quote(model._meta.db_table)} ({names}) VALUES ({marks})"  # noqa: S608
+    insert = (
+        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(c) for c in columns)}) VALUES ({marks})"  # noqa: S608
+    )
+    cursor.executemany(insert, rows)
