@@ -128,6 +128,7 @@ INSTALLED_APPS = [
     "utfall.instruments",
     "utfall.followups",
     "utfall.interchange",
+    "utfall.comparisons",
     "utfall.demo",
 ]
 
