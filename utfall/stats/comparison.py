@@ -116,15 +116,6 @@ def _round(value: Any, decimals: int) -> Any:
     return value
 
 
-def _clean(value: Any) -> Any:
-    """numpy scalars to plain Python; NaN to None."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
-
-
 def _prepare(groups: Sequence[str], *arrays: ArrayLike) -> list[np.ndarray]:
     out = [np.asarray(a, dtype=np.float64) for a in arrays]
     if any(a.shape != (len(groups),) for a in out):
@@ -168,18 +159,20 @@ def compare_proportions(
     if used.size:
         fit = fit_overdispersion(x[used], m[used], kind="proportion", method=overdispersion, target=target)
     ci_lo, ci_hi = wilson_interval(x, m, level)
-    rows: list[dict[str, Any]] = []
-    for i, group in enumerate(groups):
-        row: dict[str, Any] = dict.fromkeys(PROPORTION_ROW_KEYS)
-        row.update(group=group, n=int(m[i]), events=int(x[i]) if x[i] == int(x[i]) else x[i])
-        row["rate"] = x[i] / m[i] if m[i] > 0 else None
-        row["ci_low"], row["ci_high"] = (ci_lo[i], ci_hi[i]) if m[i] > 0 else (None, None)
-        if fit is not None and m[i] > 0:
-            lo95, hi95 = fit.limits(m[i : i + 1], 0.95)
-            lo998, hi998 = fit.limits(m[i : i + 1], 0.998)
-            row.update(lower_95=lo95[0], upper_95=hi95[0], lower_998=lo998[0], upper_998=hi998[0])
-            row["flag"] = fit.flags(x[i : i + 1], m[i : i + 1])[0]
-        rows.append({k: _clean(v) for k, v in row.items()})
+    shown = m > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = x / m
+    limits = _funnel(fit, x, m, shown)
+    columns = {
+        "group": list(groups),
+        "n": [int(v) for v in m.tolist()],
+        "events": _counts(x),
+        "rate": _column(rate, shown),
+        "ci_low": _column(ci_lo, shown),
+        "ci_high": _column(ci_hi, shown),
+        **limits,
+    }
+    rows = _rows(PROPORTION_ROW_KEYS, columns, len(groups))
     return _finish(fit, used, groups, rows, level, min_n, secondary)
 
 
@@ -215,19 +208,63 @@ def compare_ratios(
     if used.size:
         fit = fit_overdispersion(o[used], e[used], kind="ratio", method=overdispersion, target=target)
     ci = poisson_ratio_ci(o, e, level=level)
-    rows: list[dict[str, Any]] = []
-    for i, group in enumerate(groups):
-        row: dict[str, Any] = dict.fromkeys(RATIO_ROW_KEYS)
-        row.update(group=group, n=int(m[i]), observed=int(o[i]) if o[i] == int(o[i]) else o[i], expected=e[i])
-        if e[i] > 0:
-            row.update(ratio=ci["ratio"].iat[i], ci_low=ci["lower"].iat[i], ci_high=ci["upper"].iat[i])
-            if fit is not None:
-                lo95, hi95 = fit.limits(e[i : i + 1], 0.95)
-                lo998, hi998 = fit.limits(e[i : i + 1], 0.998)
-                row.update(lower_95=lo95[0], upper_95=hi95[0], lower_998=lo998[0], upper_998=hi998[0])
-                row["flag"] = fit.flags(o[i : i + 1], e[i : i + 1])[0]
-        rows.append({k: _clean(v) for k, v in row.items()})
+    shown = e > 0
+    limits = _funnel(fit, o, e, shown)
+    columns = {
+        "group": list(groups),
+        "n": [int(v) for v in m.tolist()],
+        "observed": _counts(o),
+        "expected": _column(e, np.ones(e.shape, dtype=bool)),
+        "ratio": _column(ci["ratio"].to_numpy(dtype=np.float64), shown),
+        "ci_low": _column(ci["lower"].to_numpy(dtype=np.float64), shown),
+        "ci_high": _column(ci["upper"].to_numpy(dtype=np.float64), shown),
+        **limits,
+    }
+    rows = _rows(RATIO_ROW_KEYS, columns, len(groups))
     return _finish(fit, used, groups, rows, level, min_n, secondary)
+
+
+def _counts(a: np.ndarray) -> list[int | float]:
+    """Counts as int when whole (as the rows have always carried them), else float."""
+    return [int(v) if v == int(v) else v for v in a.tolist()]
+
+
+def _column(a: np.ndarray, shown: np.ndarray) -> list[float | None]:
+    """Plain floats; None where not shown or NaN."""
+    return [v if s and not math.isnan(v) else None for v, s in zip(a.tolist(), shown.tolist(), strict=True)]
+
+
+def _funnel(
+    fit: OverdispersionFit | None, events: np.ndarray, size: np.ndarray, shown: np.ndarray
+) -> dict[str, list[Any]]:
+    """Limit and flag columns for every group at once (limits are worked out once per size).
+
+    Flags compare events/size with the 99.8 % limits, as :meth:`OverdispersionFit.flags`.
+    """
+    keys = ("lower_95", "upper_95", "lower_998", "upper_998", "flag")
+    out: dict[str, list[Any]] = {key: [None] * size.size for key in keys}
+    idx = np.flatnonzero(shown)
+    if fit is None or not idx.size:
+        return out
+    lo95, hi95 = fit.limits(size[idx], 0.95)
+    lo998, hi998 = fit.limits(size[idx], 0.998)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = events[idx] / size[idx]
+    flag = np.full(idx.size, None, dtype=object)
+    flag[value > hi998] = "high"
+    flag[value < lo998] = "low"
+    everywhere = np.ones(idx.size, dtype=bool)
+    for key, col in zip(keys, (lo95, hi95, lo998, hi998), strict=False):
+        for i, v in zip(idx.tolist(), _column(col, everywhere), strict=True):
+            out[key][i] = v
+    for i, v in zip(idx.tolist(), flag.tolist(), strict=True):
+        out["flag"][i] = v
+    return out
+
+
+def _rows(keys: tuple[str, ...], columns: dict[str, list[Any]], k: int) -> list[dict[str, Any]]:
+    cols = [columns.get(key, [None] * k) for key in keys]
+    return [dict(zip(keys, values, strict=True)) for values in zip(*cols, strict=True)]
 
 
 def _finish(
