@@ -23,7 +23,15 @@ from django.db import transaction
 from utfall.core.pseudonyms import PSEUDONYM_PREFIX
 from utfall.interchange import canonical
 from utfall.interchange.reading import Table, UnreadableFile, read_table
-from utfall.interchange.rows import CHECKS, Catalogue, Issue, Record, RowChecker, load_catalogue
+from utfall.interchange.rows import (
+    CHECKS,
+    Catalogue,
+    Issue,
+    Record,
+    RowChecker,
+    check_followup_of,
+    load_catalogue,
+)
 from utfall.interchange.schema import (
     CONTRACT_COLUMNS,
     ERROR_COLUMN,
@@ -323,25 +331,8 @@ class Importer:
             return
         if intervention is None:
             return
-        if record["date"] and intervention["started_on"] and record["date"] < intervention["started_on"]:
-            pending.issues.append(
-                Issue(
-                    pending.table.label,
-                    pending.line,
-                    "date",
-                    f"uppföljningen ({record['date']}) är före insatsens start ({intervention['started_on']})",
-                )
-            )
-        info = self.catalogue.instruments.get(record["instrument"])
-        if info and intervention["service"] not in info.services:
-            pending.issues.append(
-                Issue(
-                    pending.table.label,
-                    pending.line,
-                    "instrument",
-                    f"{info.key} används inte för insatsen '{intervention['service']}'",
-                )
-            )
+        for column, reason in check_followup_of(record, intervention, self.catalogue):
+            pending.issues.append(Issue(pending.table.label, pending.line, column, reason))
 
     def _compare(self, pending: Pending) -> None:
         stored = self.stored[pending.kind].get(pending.key)

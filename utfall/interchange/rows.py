@@ -237,16 +237,7 @@ def check_intervention(row: RowChecker) -> Record:
         row.fail("end_reason", "avslutsorsak krävs när ended_on är ifyllt")
     if end_reason and not ended_on and not row.raw.get("ended_on", "").strip():
         row.fail("end_reason", "avslutsorsak får bara anges för en avslutad insats (ended_on saknas)")
-    total = row.count("goals_total")
-    fully = row.count("goals_fully")
-    partly = row.count("goals_partly")
-    if (fully is not None or partly is not None) and total is None:
-        row.fail("goals_total", "goals_total krävs när goals_fully eller goals_partly är ifyllt")
-    elif total is not None and (fully or 0) + (partly or 0) > total:
-        row.fail(
-            "goals_fully",
-            f"goals_fully + goals_partly ({(fully or 0) + (partly or 0)}) är större än goals_total ({total})",
-        )
+    total, fully, partly = check_goals(row)
     return {
         "intervention_id": row.text("intervention_id", required=True, max_length=60),
         "person_id": PSEUDONYM_PREFIX + pseudonym if pseudonym else "",
@@ -264,6 +255,41 @@ def check_intervention(row: RowChecker) -> Record:
         "goals_fully": _str(fully),
         "goals_partly": _str(partly),
     }
+
+
+def check_goals(row: RowChecker) -> tuple[int | None, int | None, int | None]:
+    """The implementation plan's goals at the end: total, fully and partly reached."""
+    total = row.count("goals_total")
+    fully = row.count("goals_fully")
+    partly = row.count("goals_partly")
+    if (fully is not None or partly is not None) and total is None:
+        row.fail("goals_total", "goals_total krävs när goals_fully eller goals_partly är ifyllt")
+    elif total is not None and (fully or 0) + (partly or 0) > total:
+        row.fail(
+            "goals_fully",
+            f"goals_fully + goals_partly ({(fully or 0) + (partly or 0)}) är större än goals_total ({total})",
+        )
+    return total, fully, partly
+
+
+def check_followup_of(record: Record, intervention: Record, catalogue: Catalogue) -> list[tuple[str, str]]:
+    """Rules between a follow-up and its intervention, as (column, reason).
+
+    ``intervention`` needs its canonical ``started_on`` and ``service``. Shared by the
+    import, the caseworker's form and the API.
+    """
+    issues = []
+    if record["date"] and intervention["started_on"] and record["date"] < intervention["started_on"]:
+        issues.append(
+            (
+                "date",
+                f"uppföljningen ({record['date']}) är före insatsens start ({intervention['started_on']})",
+            )
+        )
+    info = catalogue.instruments.get(record["instrument"])
+    if info and intervention["service"] not in info.services:
+        issues.append(("instrument", f"{info.key} används inte för insatsen '{intervention['service']}'"))
+    return issues
 
 
 def check_followup(row: RowChecker) -> Record:
@@ -291,7 +317,7 @@ def check_followup(row: RowChecker) -> Record:
         else:
             answers[code] = value
     if status and status != FollowUpStatus.COMPLETED and answers:
-        row.fail(next(iter(answers)), f"svar får bara finnas när status är completed (inte {status})")
+        row.fail(next(iter(answers)), f"svar får bara finnas när uppföljningen är genomförd (status completed, inte {status})")
     if instrument:
         for code, question in instrument.questions.items():
             if (
@@ -306,7 +332,7 @@ def check_followup(row: RowChecker) -> Record:
                 )
     assessment = row.choice("assessment", _VALUES[Assessment])
     if status == FollowUpStatus.COMPLETED and not assessment and not row.raw.get("assessment", "").strip():
-        row.fail("assessment", "samlad bedömning krävs när status är completed")
+        row.fail("assessment", "samlad bedömning krävs när uppföljningen är genomförd (status completed)")
     record: Record = {
         "followup_id": row.text("followup_id", required=True, max_length=60),
         "intervention_id": row.text("intervention_id", required=True, max_length=60),
