@@ -1,0 +1,55 @@
+"""The canonical indicators, shipped as versioned YAML (definitions/indicators-v1.yaml)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+DEFINITIONS = Path(__file__).resolve().parent / "definitions"
+DIMENSIONS = ("provider", "service", "unit", "sex", "age_group")
+AGE_GROUPS = (
+    ("0-12", 0, 12),
+    ("13-15", 13, 15),
+    ("16-17", 16, 17),
+    ("18-24", 18, 24),
+    ("25-44", 25, 44),
+    ("45-64", 45, 64),
+    ("65+", 65, 200),
+)
+STEP_DOWN_WINDOW_DAYS = 90
+
+
+class UnknownIndicator(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Indicator:
+    code: str
+    kind: str  # question | assessment | step_down | plan_goals | coverage
+    name: str
+    instrument: str = ""
+    question: str = ""
+    positive: tuple[str, ...] = field(default_factory=tuple)
+    rule: str = ""
+
+
+@cache
+def all_indicators() -> dict[str, Indicator]:
+    out: dict[str, Indicator] = {}
+    for path in sorted(DEFINITIONS.glob("indicators-v*.yaml")):
+        for entry in yaml.safe_load(path.read_text(encoding="utf-8"))["indicators"]:
+            entry["positive"] = tuple(entry.get("positive", ()))
+            out[entry["code"]] = Indicator(**entry)
+    return out
+
+
+def get_indicator(code: str) -> Indicator:
+    try:
+        return all_indicators()[code]
+    except KeyError:
+        known = ", ".join(all_indicators())
+        raise UnknownIndicator(f"okänd indikator '{code}' (kända: {known})") from None

@@ -1,0 +1,170 @@
+"""Indicator counts by SQL aggregation (GROUP BY in the database; no loop over follow-ups).
+
+Each indicator kind has a base table (answers, follow-ups or interventions), a period rule
+(spec: a follow-up counts in the period of its date, an ended intervention in the period of
+its end) and an event expression. The result is a few rows of (group…, events, n).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, ExtractYear
+
+from utfall.comparisons.indicators import AGE_GROUPS, DIMENSIONS, STEP_DOWN_WINDOW_DAYS, Indicator
+from utfall.followups.models import Answer, FollowUp, FollowUpStatus
+from utfall.organisations.models import Municipality
+from utfall.registry.models import EndReason, Intervention
+
+
+class BadQuery(ValueError):
+    """A comparison was asked for in a way that cannot be answered; the message says why."""
+
+
+def _dimension_paths(prefix: str) -> dict[str, str]:
+    return {
+        "provider": f"{prefix}provider__provider_id",
+        "service": f"{prefix}service__code",
+        "unit": f"{prefix}unit__code",
+        "sex": f"{prefix}client__sex",
+    }
+
+
+def _age_group(age: str) -> Case:
+    return Case(
+        *[
+            When(**{f"{age}__gte": low, f"{age}__lte": high}, then=Value(label))
+            for label, low, high in AGE_GROUPS
+        ],
+        default=Value("okänd"),
+    )
+
+
+def reference_date(municipality: Municipality) -> dt.date | None:
+    """The newest date stored for the municipality (spec: the data's reference date)."""
+    dates = [
+        FollowUp.objects.filter(municipality=municipality).aggregate(d=Max("date"))["d"],
+        Intervention.objects.filter(municipality=municipality).aggregate(d=Max("ended_on"))["d"],
+        Intervention.objects.filter(municipality=municipality).aggregate(d=Max("started_on"))["d"],
+    ]
+    known = [d for d in dates if d is not None]
+    return max(known) if known else None
+
+
+def _base(
+    indicator: Indicator,
+    municipality: Municipality,
+    date_from: dt.date,
+    date_to: dt.date,
+    as_of: dt.date | None,
+) -> tuple[QuerySet[Any], str, Q, Any]:
+    """(queryset, prefix to the intervention, event condition, year expression for age)."""
+    if indicator.kind == "question":
+        qs = Answer.objects.filter(
+            municipality=municipality,
+            followup__date__gte=date_from,
+            followup__date__lte=date_to,
+            followup__status=FollowUpStatus.COMPLETED,
+            question__version__instrument__code=indicator.instrument,
+            question__code=indicator.question,
+            option__counts=True,
+        )
+        return qs, "followup__intervention__", Q(option__positive=True), ExtractYear("followup__date")
+    if indicator.kind == "assessment":
+        qs = FollowUp.objects.filter(
+            municipality=municipality, date__gte=date_from, date__lte=date_to
+        ).exclude(assessment="")
+        return qs, "intervention__", Q(assessment__in=indicator.positive), ExtractYear("date")
+    ended = Intervention.objects.filter(
+        municipality=municipality, ended_on__gte=date_from, ended_on__lte=date_to
+    )
+    if indicator.kind == "plan_goals":
+        qs = ended.filter(goals_total__gte=1)
+        done = Coalesce("goals_fully", 0) + Coalesce("goals_partly", 0)
+        event = Q(goals_fully=F("goals_total")) if indicator.rule == "fully" else Q(_done__gte=1)
+        return qs.annotate(_done=done), "", event, ExtractYear("ended_on")
+    if indicator.kind == "step_down":
+        if as_of is None:
+            as_of = reference_date(municipality) or date_to
+        window = dt.timedelta(days=STEP_DOWN_WINDOW_DAYS)
+        # The client's next intervention: the first one starting within 90 days of the end.
+        following = Intervention.objects.filter(
+            client=OuterRef("client"),
+            started_on__gte=OuterRef("ended_on"),
+            started_on__lte=OuterRef("_window_end"),
+        ).exclude(pk=OuterRef("pk"))
+        qs = (
+            ended.exclude(end_reason=EndReason.MOVED)
+            .filter(ended_on__lte=as_of - window)
+            .annotate(_window_end=F("ended_on") + window)
+            .annotate(
+                _next_intensity=Subquery(
+                    following.order_by("started_on", "pk").values("service__intensity")[:1],
+                    output_field=IntegerField(),
+                )
+            )
+        )
+        event = Q(_next_intensity__isnull=True) | Q(_next_intensity__lt=F("service__intensity"))
+        return qs, "", event, ExtractYear("ended_on")
+    if indicator.kind == "coverage":
+        qs = Intervention.objects.filter(municipality=municipality, started_on__lte=date_to).filter(
+            Q(ended_on__isnull=True) | Q(ended_on__gte=date_from)
+        )
+        followed = FollowUp.objects.filter(
+            intervention=OuterRef("pk"), date__gte=date_from, date__lte=date_to
+        )
+        qs = qs.annotate(_followed=Exists(followed))
+        return qs, "", Q(_followed=True), Value(min(date_to, as_of or date_to).year)
+    raise BadQuery(f"okänd indikatortyp '{indicator.kind}'")
+
+
+def aggregate(
+    indicator: Indicator,
+    *,
+    municipality: Municipality,
+    date_from: dt.date,
+    date_to: dt.date,
+    by: Sequence[str],
+    filters: Mapping[str, str] | None = None,
+    as_of: dt.date | None = None,
+) -> list[dict[str, Any]]:
+    """Rows of {dimension: value…, "events": int, "n": int}, one per group, ordered by group."""
+    for dimension in [*by, *(filters or {})]:
+        if dimension not in DIMENSIONS:
+            raise BadQuery(f"okänd dimension '{dimension}' (tillåtna: {', '.join(DIMENSIONS)})")
+    if date_from > date_to:
+        raise BadQuery("periodens början ligger efter dess slut")
+    qs, prefix, event, year = _base(indicator, municipality, date_from, date_to, as_of)
+    paths = _dimension_paths(prefix)
+    annotations: dict[str, Any] = {}
+    if "age_group" in by or "age_group" in (filters or {}):
+        qs = qs.annotate(_age=year - F(f"{prefix}client__birth_year"))
+        annotations["age_group"] = _age_group("_age")
+    for dimension in DIMENSIONS:
+        if dimension != "age_group" and (dimension in by or dimension in (filters or {})):
+            annotations[dimension] = F(paths[dimension])
+    qs = qs.annotate(**{f"g_{k}": v for k, v in annotations.items()})
+    for dimension, value in (filters or {}).items():
+        qs = qs.filter(**{f"g_{dimension}": value})
+    rows = (
+        qs.values(*[f"g_{d}" for d in by])
+        .annotate(n=Count("pk"), events=Count("pk", filter=event))
+        .order_by(*[f"g_{d}" for d in by])
+    )
+    return [{**{d: row[f"g_{d}"] for d in by}, "events": row["events"], "n": row["n"]} for row in rows]

@@ -1,0 +1,82 @@
+"""Comparisons of groups on one indicator: counts from the database, statistics from utfall.stats."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from django.conf import settings
+
+from utfall.comparisons.indicators import get_indicator
+from utfall.comparisons.queries import BadQuery, aggregate
+from utfall.organisations.models import Municipality
+from utfall.stats.comparison import Comparison, compare_proportions, compare_ratios
+from utfall.stats.standardisation import expected_from_case_mix
+
+CASE_MIX = ("sex", "age_group", "service")
+
+
+@dataclass
+class ComparisonResult:
+    indicator: str
+    date_from: dt.date
+    date_to: dt.date
+    by: str
+    adjusted: bool
+    comparison: Comparison
+
+    def as_json(self) -> dict[str, Any]:
+        data = self.comparison.to_json_dict(
+            self.indicator, self.date_from.isoformat(), self.date_to.isoformat(), self.by
+        )
+        if self.adjusted:
+            data["adjusted"] = {"method": "indirect standardisation, logistic case-mix model",
+                                "covariates": [c for c in CASE_MIX if c != self.by]}  # fmt: skip
+        return data
+
+
+def compare(
+    *,
+    municipality: Municipality,
+    indicator: str,
+    date_from: dt.date,
+    date_to: dt.date,
+    by: str,
+    filters: Mapping[str, str] | None = None,
+    adjust: bool = False,
+    as_of: dt.date | None = None,
+) -> ComparisonResult:
+    """Compare the groups of ``by`` on ``indicator`` in the period; every row through suppression."""
+    definition = get_indicator(indicator)
+    min_n = settings.UTFALL_MIN_COUNT
+    if not adjust:
+        rows = aggregate(
+            definition, municipality=municipality, date_from=date_from, date_to=date_to,
+            by=[by], filters=filters, as_of=as_of,
+        )  # fmt: skip
+        comparison = compare_proportions(
+            [str(r[by]) for r in rows], [r["events"] for r in rows], [r["n"] for r in rows], min_n=min_n
+        )
+        return ComparisonResult(indicator, date_from, date_to, by, False, comparison)
+    covariates = [c for c in CASE_MIX if c != by]
+    cells = aggregate(
+        definition, municipality=municipality, date_from=date_from, date_to=date_to,
+        by=[by, *covariates], filters=filters, as_of=as_of,
+    )  # fmt: skip
+    if not cells:
+        raise BadQuery("inga data i perioden att justera")
+    frame = pd.DataFrame(cells)
+    frame[by] = frame[by].astype(str)
+    expected = expected_from_case_mix(frame, covariates, group=by, events="events", n="n")
+    expected = expected.sort_values("group")
+    comparison = compare_ratios(
+        expected["group"].tolist(),
+        expected["observed"].to_numpy(),
+        expected["expected"].to_numpy(),
+        expected["n"].to_numpy(),
+        min_n=min_n,
+    )
+    return ComparisonResult(indicator, date_from, date_to, by, True, comparison)
