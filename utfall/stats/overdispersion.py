@@ -245,8 +245,8 @@ def _cdf_at_nodes(kind: Kind, r: FloatArray, m: FloatArray, values: FloatArray) 
     return np.asarray(stats.poisson.cdf(r[:, None], m[:, None] * values[None, :]))
 
 
-#: Nodes that matter for a starting guess (the rest carry weight below 1e-12).
-_GUESS_NODES = _WEIGHTS > 1e-12
+#: Nodes that matter for a starting guess (the rest carry weight below 1e-6).
+_GUESS_NODES = _WEIGHTS > 1e-6
 
 
 def _quantile_guess(
@@ -276,14 +276,20 @@ def _quantile_guess(
     # P(X ≤ y) ≈ Φ(3√(y + 1)·(1 − 1/(9(y + 1)) − (λ/(y + 1))^⅓)) (Wilson–Hilferty).
     m1 = mean @ w
     sd_mix = np.sqrt(np.maximum((mean + mean**2) @ w - m1**2, 1e-12))
-    y = m1 + special.ndtri(p) * sd_mix
+    # Start from a log-normal approximation to the Poisson–log-normal mixture.
+    log_v = np.log(v[0])
+    mu_log = log_v @ w
+    var_log = (log_v - mu_log) ** 2 @ w
+    y = m * np.exp(mu_log + special.ndtri(p) * np.sqrt(var_log + 1.0 / (m * np.exp(mu_log)))) - 0.5
+    cbrt_mean = np.cbrt(mean)
     rows = np.arange(m.size)
     for _ in range(12):
         k1 = np.maximum(y[rows, None] + 1.0, 1e-3)
         root = np.sqrt(k1)
-        c = np.cbrt(mean[rows] / k1)
-        h = 3.0 * root * (1.0 - 1.0 / (9.0 * k1) - c)
-        dh = 1.5 / root * (1.0 - 1.0 / (9.0 * k1) - c) + 3.0 * root * (1.0 / (9.0 * k1**2) + c / (3.0 * k1))
+        c = cbrt_mean[rows] / np.cbrt(k1)
+        a = 1.0 - 1.0 / (9.0 * k1) - c
+        h = 3.0 * root * a
+        dh = 1.5 / root * a + 3.0 * root * (1.0 / (9.0 * k1**2) + c / (3.0 * k1))
         cdf = special.ndtr(h) @ w
         pdf = (np.exp(-0.5 * h * h) * dh) @ w / np.sqrt(2.0 * np.pi)
         bound = 2.0 * sd_mix[rows]
