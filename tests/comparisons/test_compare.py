@@ -9,7 +9,6 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from tests.comparisons.builders import DataSet
 from tests.conftest import TODAY
 from utfall.comparisons.services import compare
 from utfall.demo.generator import as_tables, generate
@@ -28,19 +27,6 @@ def run_compare(*args: str) -> str:
     out = io.StringIO()
     call_command("compare", *args, stdout=out)
     return out.getvalue()
-
-
-@pytest.fixture
-def small_set(municipality):  # type: ignore[no-untyped-def]
-    """Providers A (n 8), B (n 12), C (n 6) and D (n 2) on 'satisfied' in 2025."""
-    data = DataSet()
-    plan = {"A": "YYYYYYNN", "B": "YYYYYYYYYNNN", "C": "YYYNNN", "D": "YN"}
-    for provider, answers in plan.items():
-        intervention = data.intervention(f"I{provider}", data.provider(provider))
-        for a in answers:
-            data.followup(intervention, q3="yes_mostly" if a == "Y" else "no")
-    data.load(municipality)
-    return municipality
 
 
 def test_json_output_has_the_spec_shape_exact_counts_and_wilson_intervals(small_set) -> None:  # type: ignore[no-untyped-def]

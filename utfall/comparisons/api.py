@@ -1,0 +1,61 @@
+"""GET /api/v1/comparisons: the same comparison as ``utfall compare``, for the caller's scope."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from typing import Any, Literal
+
+from django.http import HttpRequest, HttpResponse
+from ninja import Field, Query, Router, Schema
+from ninja.errors import HttpError
+
+from utfall.comparisons.access import scoped_filters
+from utfall.comparisons.indicators import UnknownIndicator
+from utfall.comparisons.queries import BadQuery
+from utfall.comparisons.services import compare
+
+router = Router(tags=["jämförelser"])
+
+
+class ComparisonQuery(Schema):
+    indicator: str
+    from_: dt.date = Field(alias="from")
+    to: dt.date
+    by: Literal["provider", "service", "unit", "sex", "age_group"] = "provider"
+    filter: list[str] = []
+    adjust: bool = False
+    format: Literal["json", "csv"] = "json"
+
+
+@router.get("", response=dict[str, Any], summary="Jämför grupper på en indikator")
+def comparisons(request: HttpRequest, query: Query[ComparisonQuery]) -> Any:
+    requested = {}
+    for item in query.filter:
+        key, sep, value = item.partition("=")
+        if not sep or not value:
+            raise HttpError(400, f"filter ska ha formen dimension=värde, inte '{item}'")
+        requested[key] = value
+    filters = scoped_filters(request.user, requested)
+    try:
+        result = compare(
+            municipality=request.user.municipality,  # type: ignore[union-attr]
+            indicator=query.indicator,
+            date_from=query.from_,
+            date_to=query.to,
+            by=query.by,
+            filters=filters,
+            adjust=query.adjust,
+        )
+    except (UnknownIndicator, BadQuery) as exc:
+        raise HttpError(400, str(exc)) from None
+    data = result.as_json()
+    if query.format == "csv":
+        out = io.StringIO()
+        rows = data["rows"]
+        writer = csv.DictWriter(out, list(rows[0]) if rows else ["group"], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    return data
