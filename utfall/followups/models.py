@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 
 from utfall.instruments.models import InstrumentVersion, Option, Question
+from utfall.organisations.access import case_unit_ids, is_unit_manager
 from utfall.organisations.models import Municipality
 from utfall.registry.models import Intervention
 
@@ -33,6 +36,15 @@ class GuidingAnswer(models.TextChoices):
     NO = "no", "Nej"
 
 
+class FollowUpQuerySet(models.QuerySet["FollowUp"]):
+    def for_user(self, user: Any) -> FollowUpQuerySet:
+        """The only way views and the API reach follow-ups: those of the user's own units' cases."""
+        units = case_unit_ids(user)
+        if not units:
+            return self.none()
+        return self.filter(municipality_id=user.municipality_id, intervention__unit_id__in=units)
+
+
 class FollowUp(models.Model):
     """One individual follow-up of an intervention: the client's answers and the assessment.
 
@@ -52,11 +64,16 @@ class FollowUp(models.Model):
     g2 = models.CharField(max_length=6, choices=GuidingAnswer.choices, blank=True)
     g3 = models.CharField(max_length=6, choices=GuidingAnswer.choices, blank=True)
     minutes = models.PositiveSmallIntegerField(null=True, blank=True)
+    form_seconds = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Seconds from opening the web form to submitting it."
+    )
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+
+    objects = FollowUpQuerySet.as_manager()
 
     class Meta:
         verbose_name = "uppföljning"
@@ -72,6 +89,12 @@ class FollowUp(models.Model):
 
     def __str__(self) -> str:
         return self.followup_id
+
+    def can_be_corrected_by(self, user: Any) -> bool:
+        """Its author, or a manager of the intervention's unit (who can see it at all)."""
+        if self.intervention.unit_id not in case_unit_ids(user):
+            return False
+        return self.created_by_id == user.pk or is_unit_manager(user)
 
 
 class Answer(models.Model):

@@ -23,5 +23,6 @@ def load_shipped_catalogue(**kwargs: Any) -> None:
                     "intensity": entry["intensity"],
                     "target_group": entry.get("target_group", ""),
                     "catalogue_version": data["version"],
+                    "followup_months": entry.get("followup_months", 6),
                 },
             )

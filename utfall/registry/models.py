@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 
+from utfall.organisations.access import case_unit_ids
 from utfall.organisations.models import Municipality, Unit
 
 
@@ -42,6 +45,9 @@ class Service(models.Model):
     intensity = models.PositiveSmallIntegerField()
     target_group = models.CharField(max_length=60, blank=True)
     catalogue_version = models.PositiveIntegerField(default=1)
+    followup_months = models.PositiveSmallIntegerField(
+        default=6, help_text="Months between routine follow-ups; one more is due at the end."
+    )
 
     class Meta:
         verbose_name = "tjänst i insatskatalogen"
@@ -115,6 +121,15 @@ class Client(models.Model):
         return f"Klient {self.pseudonym[:8]}"
 
 
+class InterventionQuerySet(models.QuerySet["Intervention"]):
+    def for_user(self, user: Any) -> InterventionQuerySet:
+        """The only way views and the API reach interventions: the user's own units' cases."""
+        units = case_unit_ids(user)
+        if not units:
+            return self.none()
+        return self.filter(municipality_id=user.municipality_id, unit_id__in=units)
+
+
 class Intervention(models.Model):
     """A granted intervention (insats) for one client, carried out by one provider."""
 
@@ -134,6 +149,8 @@ class Intervention(models.Model):
     goals_total = models.PositiveSmallIntegerField(null=True, blank=True)
     goals_fully = models.PositiveSmallIntegerField(null=True, blank=True)
     goals_partly = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    objects = InterventionQuerySet.as_manager()
 
     class Meta:
         verbose_name = "insats"
