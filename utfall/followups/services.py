@@ -1,0 +1,303 @@
+"""Recording and correcting follow-ups: the domain functions the form and the API both call.
+
+A follow-up is checked by the interchange rules (``utfall.interchange.rows``), the same
+rules an import obeys, so that a record can travel from the form to an export and back
+unchanged. Writes are atomic; creation is idempotent per (user, key); a correction keeps
+the earlier version as a ``ChangeRecord`` with who and why.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from utfall.core.models import ChangeRecord, IdempotencyKey
+from utfall.followups.models import Answer, FollowUp, FollowUpStatus
+from utfall.instruments.models import InstrumentVersion
+from utfall.interchange import canonical
+from utfall.interchange.rows import (
+    Catalogue,
+    Record,
+    RowChecker,
+    check_followup,
+    check_followup_of,
+    check_goals,
+    load_catalogue,
+)
+from utfall.organisations.models import User
+from utfall.registry.models import Intervention
+
+Issues = list[tuple[str, str]]
+GOAL_COLUMNS = ("goals_total", "goals_fully", "goals_partly")
+
+
+class IdempotencyConflict(Exception):
+    """The key was used before for a request with other content."""
+
+    def __init__(self, kind: str, record_pk: int) -> None:
+        super().__init__(f"nyckeln har redan använts för en annan {kind}")
+        self.kind, self.record_pk = kind, record_pk
+
+
+class StaleVersion(Exception):
+    """The record changed after the correction form was opened."""
+
+
+@dataclass
+class CheckedFollowUp:
+    """A follow-up that passed every rule, ready to be written."""
+
+    record: Record
+    goals: dict[str, int | None] | None  # only at the end of an intervention
+
+
+def instrument_for(intervention: Intervention) -> InstrumentVersion | None:
+    """The newest published instrument version used for the intervention's service."""
+    return (
+        InstrumentVersion.objects.filter(
+            status=InstrumentVersion.Status.PUBLISHED, services=intervention.service_id
+        )
+        .select_related("instrument")
+        .order_by("-published_on", "-version")
+        .first()
+    )
+
+
+def new_followup_id() -> str:
+    """Ids of follow-ups recorded in utfall itself: 'U' and 12 random hex digits (no meaning)."""
+    return "U" + secrets.token_hex(6).upper()
+
+
+def check_followup_submission(
+    raw: dict[str, str], *, intervention: Intervention, catalogue: Catalogue, with_goals: bool
+) -> tuple[CheckedFollowUp, Issues]:
+    """Check a submitted follow-up (in interchange column names) by the shared rules.
+
+    Returns the canonical record and the issues as (column, reason); the record is only
+    to be written when there are none.
+    """
+    raw = {**raw, "intervention_id": intervention.intervention_id}
+    row = RowChecker("form", 0, raw, catalogue)
+    record = check_followup(row)
+    goals = None
+    if with_goals:
+        total, fully, partly = check_goals(row)
+        goals = {"goals_total": total, "goals_fully": fully, "goals_partly": partly}
+    issues = [(i.column, i.reason) for i in row.issues]
+    if not issues:
+        stored = {"started_on": intervention.started_on.isoformat(), "service": intervention.service.code}
+        issues += check_followup_of(record, stored, catalogue)
+    return CheckedFollowUp(record, goals), issues
+
+
+def fingerprint(checked: CheckedFollowUp) -> str:
+    """What makes two requests 'the same' for an idempotency key: the content, not the new id."""
+    content = {k: v for k, v in checked.record.items() if k not in ("followup_id", "minutes")}
+    blob = json.dumps([content, checked.goals], sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _write_answers(followup: FollowUp, record: Record, catalogue: Catalogue) -> None:
+    questions = catalogue.instruments[record["instrument"]].questions
+    Answer.objects.bulk_create(
+        Answer(
+            municipality_id=followup.municipality_id,
+            followup=followup,
+            question_id=questions[code].pk,
+            option_id=questions[code].options[option],
+        )
+        for code, option in record["answers"].items()
+    )
+
+
+def _followup_fields(record: Record, catalogue: Catalogue) -> dict[str, Any]:
+    return {
+        "date": dt.date.fromisoformat(record["date"]),
+        "instrument_version_id": catalogue.instruments[record["instrument"]].pk,
+        "respondent": record["respondent"],
+        "status": record["status"],
+        "assessment": record["assessment"],
+        "g1": record["g1"],
+        "g2": record["g2"],
+        "g3": record["g3"],
+        "minutes": int(record["minutes"]) if record["minutes"] else None,
+    }
+
+
+def _set_goals(*, user: User, intervention: Intervention, goals: dict[str, int | None], why: str) -> None:
+    """Store the plan's goals on the (locked) intervention, keeping the earlier values in the history."""
+    if all(getattr(intervention, k) == v for k, v in goals.items()):
+        return
+    before = canonical.interventions(intervention.municipality, [intervention.intervention_id])
+    record = canonical.public(before[intervention.intervention_id])
+    ChangeRecord.objects.create(
+        municipality_id=intervention.municipality_id,
+        kind="interventions",
+        record_id=intervention.intervention_id,
+        version=ChangeRecord.objects.filter(
+            municipality_id=intervention.municipality_id,
+            kind="interventions",
+            record_id=intervention.intervention_id,
+        ).count()
+        + 1,
+        data=record,
+        changed_by=user,
+        changed_by_label=user.get_username(),
+        reason=why,
+    )
+    for name, value in goals.items():
+        setattr(intervention, name, value)
+    intervention.save(update_fields=list(goals))
+
+
+@transaction.atomic
+def _record_followup(
+    *,
+    user: User,
+    intervention: Intervention,
+    checked: CheckedFollowUp,
+    catalogue: Catalogue,
+    idempotency_key: str,
+    form_seconds: int | None,
+) -> tuple[FollowUp, bool]:
+    # Lock the intervention first: its goals may change, and requests for it are written in
+    # turn, so a resent request finds the first one's key below (READ COMMITTED sees it).
+    locked = Intervention.objects.select_for_update().select_related("service").get(pk=intervention.pk)
+    digest = fingerprint(checked)
+    earlier = IdempotencyKey.objects.filter(user=user, kind="followups", key=idempotency_key).first()
+    if earlier is not None:
+        if earlier.fingerprint != digest:
+            raise IdempotencyConflict("uppföljning", earlier.record_pk)
+        return FollowUp.objects.get(pk=earlier.record_pk), False
+    record = checked.record
+    followup = FollowUp.objects.create(
+        municipality_id=locked.municipality_id,
+        followup_id=record["followup_id"],
+        intervention=locked,
+        created_by=user,
+        form_seconds=form_seconds,
+        **_followup_fields(record, catalogue),
+    )
+    _write_answers(followup, record, catalogue)
+    if checked.goals is not None:
+        _set_goals(
+            user=user,
+            intervention=locked,
+            goals=checked.goals,
+            why=f"Genomförandeplanens mål vid uppföljning {followup.followup_id}",
+        )
+    IdempotencyKey.objects.create(
+        municipality_id=locked.municipality_id,
+        user=user,
+        key=idempotency_key,
+        kind="followups",
+        fingerprint=digest,
+        record_pk=followup.pk,
+    )
+    return followup, True
+
+
+def record_followup(
+    *,
+    user: User,
+    intervention: Intervention,
+    checked: CheckedFollowUp,
+    catalogue: Catalogue,
+    idempotency_key: str,
+    form_seconds: int | None = None,
+) -> tuple[FollowUp, bool]:
+    """Store a checked follow-up once per (user, key). Returns it and whether it is new.
+
+    A request that arrives again (double click, resent form, retried API call) gets the
+    follow-up the first one created. When two arrive at the same moment, the second waits
+    for the first one's transaction and then finds its key (IntegrityError on the unique key).
+    """
+    try:
+        return _record_followup(
+            user=user,
+            intervention=intervention,
+            checked=checked,
+            catalogue=catalogue,
+            idempotency_key=idempotency_key,
+            form_seconds=form_seconds,
+        )
+    except IntegrityError:
+        earlier = IdempotencyKey.objects.filter(user=user, kind="followups", key=idempotency_key).first()
+        if earlier is None:
+            raise
+        if earlier.fingerprint != fingerprint(checked):
+            raise IdempotencyConflict("uppföljning", earlier.record_pk) from None
+        return FollowUp.objects.get(pk=earlier.record_pk), False
+
+
+@transaction.atomic
+def correct_followup(
+    *,
+    user: User,
+    followup: FollowUp,
+    checked: CheckedFollowUp,
+    catalogue: Catalogue,
+    reason: str,
+    base_version: int,
+) -> tuple[FollowUp, bool]:
+    """Replace a follow-up's content with a new version; the old one goes to the history.
+
+    ``base_version`` is the version the corrector saw. If the follow-up has changed since,
+    a resent identical correction is a no-op (returns False); any other is StaleVersion.
+    """
+    locked = FollowUp.objects.select_for_update().select_related("intervention").get(pk=followup.pk)
+    before = canonical.followups(locked.municipality, [locked.followup_id])[locked.followup_id]
+    record = {**checked.record, "followup_id": locked.followup_id}
+    if locked.version != base_version:
+        if canonical.public(before) == record:
+            return locked, False
+        raise StaleVersion(locked.followup_id)
+    ChangeRecord.objects.create(
+        municipality_id=locked.municipality_id,
+        kind="followups",
+        record_id=locked.followup_id,
+        version=locked.version,
+        data=canonical.public(before),
+        changed_by=user,
+        changed_by_label=user.get_username(),
+        reason=reason,
+    )
+    for name, value in _followup_fields(record, catalogue).items():
+        setattr(locked, name, value)
+    locked.version += 1
+    locked.save()
+    Answer.objects.filter(followup=locked).delete()
+    _write_answers(locked, record, catalogue)
+    if checked.goals is not None:
+        intervention = Intervention.objects.select_for_update().get(pk=locked.intervention_id)
+        _set_goals(
+            user=user,
+            intervention=intervention,
+            goals=checked.goals,
+            why=f"Rättelse av uppföljning {locked.followup_id}: {reason}",
+        )
+    return locked, True
+
+
+def history_of(followup: FollowUp) -> list[ChangeRecord]:
+    """Earlier versions of a follow-up, newest first."""
+    return list(
+        ChangeRecord.objects.filter(
+            municipality_id=followup.municipality_id, kind="followups", record_id=followup.followup_id
+        ).order_by("-version")
+    )
+
+
+def catalogue_for(today: dt.date | None = None) -> Catalogue:
+    return load_catalogue(today or timezone.localdate())
+
+
+def is_completed(record: Record) -> bool:
+    return bool(record["status"] == FollowUpStatus.COMPLETED)

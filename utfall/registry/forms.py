@@ -1,0 +1,77 @@
+"""Registering an intervention in the browser (when it is not imported from the case system)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from utfall.interchange.rows import Catalogue
+from utfall.organisations.access import case_unit_ids
+from utfall.organisations.models import Unit, User
+from utfall.registry.models import EndReason, Provider, Service
+from utfall.registry.services import CheckedIntervention, check_intervention_submission
+
+DATE = forms.DateInput(attrs={"type": "date"})
+COUNT = forms.NumberInput(attrs={"inputmode": "numeric"})
+
+
+class InterventionForm(forms.Form):
+    person_id = forms.CharField(
+        label=_("Personnummer eller samordningsnummer"),
+        help_text=_("ÅÅÅÅMMDD-NNNN. Numret blir en pseudonym direkt och sparas aldrig."),
+        max_length=13,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric", "spellcheck": "false"}),
+    )
+    intervention_id = forms.CharField(
+        label=_("Insatsens id i verksamhetssystemet"),
+        help_text=_("Frivilligt. Lämnas tomt skapar utfall ett id."),
+        required=False,
+        max_length=60,
+    )
+    service = forms.ChoiceField(label=_("Insats"))
+    provider_id = forms.ChoiceField(label=_("Utförare"))
+    unit = forms.ChoiceField(label=_("Ansvarig enhet"))
+    decided_on = forms.DateField(label=_("Beslutsdatum"), widget=DATE)
+    started_on = forms.DateField(label=_("Startdatum"), widget=DATE)
+    ended_on = forms.DateField(
+        label=_("Slutdatum"), required=False, widget=DATE, help_text=_("Tomt medan insatsen pågår.")
+    )
+    end_reason = forms.ChoiceField(
+        label=_("Avslutsorsak"), required=False, choices=[("", "—"), *EndReason.choices]
+    )
+    goals_total = forms.IntegerField(
+        label=_("Antal mål i genomförandeplanen"), required=False, min_value=0, max_value=999, widget=COUNT
+    )
+    goals_fully = forms.IntegerField(
+        label=_("Varav helt uppnådda"), required=False, min_value=0, max_value=999, widget=COUNT
+    )
+    goals_partly = forms.IntegerField(
+        label=_("Varav delvis uppnådda"), required=False, min_value=0, max_value=999, widget=COUNT
+    )
+
+    def __init__(self, *args: Any, user: User, catalogue: Catalogue, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user, self.catalogue = user, catalogue
+        self.checked: CheckedIntervention | None = None
+        self.fields["service"].choices = [
+            ("", "—"),
+            *Service.objects.order_by("name").values_list("code", "name"),
+        ]
+        providers = Provider.objects.filter(municipality_id=user.municipality_id).order_by("name")
+        self.fields["provider_id"].choices = [("", "—"), *providers.values_list("provider_id", "name")]
+        units = Unit.objects.filter(pk__in=case_unit_ids(user)).order_by("name")
+        self.fields["unit"].choices = list(units.values_list("code", "name"))
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.errors:
+            return cleaned
+        raw = {name: "" if value is None else str(value) for name, value in cleaned.items()}
+        for name in ("decided_on", "started_on", "ended_on"):
+            raw[name] = cleaned[name].isoformat() if cleaned.get(name) else ""
+        self.checked, issues = check_intervention_submission(raw, user=self.user, catalogue=self.catalogue)
+        for column, reason in issues:
+            self.add_error(column if column in self.fields else None, reason)
+        return cleaned

@@ -1,0 +1,177 @@
+"""Registering an intervention that is not imported: checked by the interchange rules, the
+identity number turned into a pseudonym at once and never stored (invariant 1)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from utfall.core.models import IdempotencyKey
+from utfall.core.pseudonyms import PSEUDONYM_PREFIX
+from utfall.interchange.rows import Catalogue, Record, RowChecker, check_intervention
+from utfall.organisations.access import case_unit_ids
+from utfall.organisations.models import Unit, User
+from utfall.registry.models import Client, Contract, Intervention, Provider, Service
+
+Issues = list[tuple[str, str]]
+
+
+class IdempotencyConflict(Exception):
+    def __init__(self, record_pk: int) -> None:
+        super().__init__("nyckeln har redan använts för en annan insats")
+        self.record_pk = record_pk
+
+
+@dataclass
+class CheckedIntervention:
+    """An intervention that passed every rule. ``record['person_id']`` is already a pseudonym."""
+
+    record: Record
+    service: Service
+    provider: Provider
+    contract: Contract | None
+    unit: Unit
+
+
+def new_intervention_id() -> str:
+    return "UI" + secrets.token_hex(6).upper()
+
+
+def check_intervention_submission(
+    raw: dict[str, str], *, user: User, catalogue: Catalogue, idempotency_key: str = ""
+) -> tuple[CheckedIntervention | None, Issues]:
+    """Check a new intervention by the shared interchange rules, then its references.
+
+    ``raw`` may carry an identity number in ``person_id``; the returned record has only its
+    pseudonym, and no issue text repeats the number.
+    """
+    raw = {**raw}
+    if not raw.get("intervention_id", "").strip():
+        raw["intervention_id"] = new_intervention_id()
+    row = RowChecker("form", 0, raw, catalogue)
+    record = check_intervention(row)
+    issues: Issues = [(i.column, i.reason) for i in row.issues]
+    municipality_id = user.municipality_id
+    provider = Provider.objects.filter(
+        municipality_id=municipality_id, provider_id=record["provider_id"]
+    ).first()
+    if record["provider_id"] and provider is None:
+        issues.append(("provider_id", f"utföraren '{record['provider_id']}' finns inte"))
+    contract = None
+    if record["contract_id"]:
+        contract = Contract.objects.filter(
+            municipality_id=municipality_id, contract_id=record["contract_id"]
+        ).first()
+        if contract is None:
+            issues.append(("contract_id", f"avtalet '{record['contract_id']}' finns inte"))
+        elif provider is not None and contract.provider_id != provider.pk:
+            issues.append(("contract_id", f"avtalet '{record['contract_id']}' gäller en annan utförare"))
+    unit = Unit.objects.filter(
+        municipality_id=municipality_id, code=record["unit"], pk__in=case_unit_ids(user)
+    ).first()
+    if record["unit"] and unit is None:
+        issues.append(("unit", "du kan bara registrera insatser för dina egna enheter"))
+    existing = Intervention.objects.filter(
+        municipality_id=municipality_id, intervention_id=record["intervention_id"]
+    )
+    if idempotency_key:  # a resent request may name the intervention its first sending created
+        earlier = IdempotencyKey.objects.filter(user=user, kind="interventions", key=idempotency_key).first()
+        existing = existing.exclude(pk=earlier.record_pk) if earlier else existing
+    if existing.exists():
+        issues.append(("intervention_id", f"insatsen '{record['intervention_id']}' finns redan"))
+    pseudonym = record["person_id"][len(PSEUDONYM_PREFIX) :] if record["person_id"] else ""
+    if pseudonym and (not record["sex"] or not record["birth_year"]):
+        known = Client.objects.filter(municipality_id=municipality_id, pseudonym=pseudonym).first()
+        if known is None:
+            issues.append(("person_id", "kön och födelseår saknas och kan inte härledas ur en pseudonym"))
+    if issues or provider is None or unit is None:
+        return None, issues
+    service = Service.objects.get(code=record["service"])
+    return CheckedIntervention(record, service, provider, contract, unit), []
+
+
+def fingerprint(checked: CheckedIntervention) -> str:
+    content = {k: v for k, v in checked.record.items() if k != "intervention_id"}
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+def _date(value: str) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value else None
+
+
+def _int(value: str) -> int | None:
+    return int(value) if value else None
+
+
+@transaction.atomic
+def _register(*, user: User, checked: CheckedIntervention, idempotency_key: str) -> tuple[Intervention, bool]:
+    digest = fingerprint(checked)
+    if idempotency_key:
+        earlier = (
+            IdempotencyKey.objects.select_for_update()
+            .filter(user=user, kind="interventions", key=idempotency_key)
+            .first()
+        )
+        if earlier is not None:
+            if earlier.fingerprint != digest:
+                raise IdempotencyConflict(earlier.record_pk)
+            return Intervention.objects.get(pk=earlier.record_pk), False
+    r = checked.record
+    pseudonym = r["person_id"][len(PSEUDONYM_PREFIX) :]
+    client, _ = Client.objects.get_or_create(
+        municipality_id=user.municipality_id,
+        pseudonym=pseudonym,
+        defaults={"sex": r["sex"], "birth_year": int(r["birth_year"] or 0)},
+    )
+    intervention = Intervention.objects.create(
+        municipality_id=user.municipality_id,
+        intervention_id=r["intervention_id"],
+        client=client,
+        service=checked.service,
+        provider=checked.provider,
+        contract=checked.contract,
+        unit=checked.unit,
+        decided_on=_date(r["decided_on"]),
+        started_on=_date(r["started_on"]),
+        ended_on=_date(r["ended_on"]),
+        end_reason=r["end_reason"],
+        goals_total=_int(r["goals_total"]),
+        goals_fully=_int(r["goals_fully"]),
+        goals_partly=_int(r["goals_partly"]),
+    )
+    if idempotency_key:
+        IdempotencyKey.objects.create(
+            municipality_id=user.municipality_id,
+            user=user,
+            key=idempotency_key,
+            kind="interventions",
+            fingerprint=digest,
+            record_pk=intervention.pk,
+        )
+    return intervention, True
+
+
+def register_intervention(
+    *, user: User, checked: CheckedIntervention, idempotency_key: str = ""
+) -> tuple[Intervention, bool]:
+    """Store a checked intervention (once per key). Returns it and whether it is new."""
+    try:
+        return _register(user=user, checked=checked, idempotency_key=idempotency_key)
+    except IntegrityError:
+        earlier = IdempotencyKey.objects.filter(user=user, kind="interventions", key=idempotency_key).first()
+        if not idempotency_key or earlier is None:
+            raise
+        if earlier.fingerprint != fingerprint(checked):
+            raise IdempotencyConflict(earlier.record_pk) from None
+        return Intervention.objects.get(pk=earlier.record_pk), False
+
+
+def intervention_defaults(user: Any) -> dict[str, Any]:
+    units = Unit.objects.filter(pk__in=case_unit_ids(user)).order_by("name")
+    return {"unit": units[0].code if len(units) == 1 else ""}

@@ -1,0 +1,51 @@
+"""Pages of one intervention: its follow-ups, and registering a new one."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_http_methods
+
+from utfall.core import audit
+from utfall.core.models import AuditEntry
+from utfall.followups.services import catalogue_for, instrument_for
+from utfall.followups.views import case_access_required
+from utfall.registry import services
+from utfall.registry.access import get_intervention_for_user
+from utfall.registry.forms import InterventionForm
+
+
+@require_GET
+@case_access_required
+def intervention(request: HttpRequest, pk: int) -> HttpResponse:
+    item = get_intervention_for_user(request, pk)
+    followups = item.followups.select_related("created_by").order_by("-date", "-pk")
+    context = {
+        "intervention": item,
+        "followups": followups,
+        "can_follow_up": instrument_for(item) is not None,
+    }
+    return render(request, "registry/intervention.html", context)
+
+
+@sensitive_post_parameters("person_id")
+@require_http_methods(["GET", "POST"])
+@case_access_required
+def intervention_create(request: HttpRequest) -> HttpResponse:
+    catalogue = catalogue_for()
+    if request.method == "GET":
+        form = InterventionForm(
+            user=request.user, catalogue=catalogue, initial=services.intervention_defaults(request.user)
+        )  # type: ignore[arg-type]
+        return render(request, "registry/intervention_form.html", {"form": form})
+    form = InterventionForm(request.POST, user=request.user, catalogue=catalogue)  # type: ignore[arg-type]
+    if not form.is_valid():
+        return render(request, "registry/intervention_form.html", {"form": form}, status=422)
+    assert form.checked is not None
+    item, _created = services.register_intervention(user=request.user, checked=form.checked)  # type: ignore[arg-type]
+    audit.record(request, action=AuditEntry.Action.CREATE, kind="interventions", ids=[item.intervention_id])
+    messages.success(request, _("Insatsen är registrerad."))
+    return redirect("registry:intervention", pk=item.pk)
