@@ -139,3 +139,12 @@ def test_an_import_in_one_municipality_is_invisible_in_another(
     assert stored_counts(other_municipality) == (0, 0, 0, 0, 0, 0)
     report = run(write_set(write_csv)[:1], other_municipality)
     assert report.ok and dict(report.created) == {"providers": 2}
+
+
+def test_each_update_of_a_provider_is_numbered_in_its_history(write_csv, municipality) -> None:  # type: ignore[no-untyped-def]
+    header = "provider_id,name,org_number,ownership"
+    for name in ("Första namnet", "Andra namnet", "Tredje namnet"):
+        assert run([write_csv("providers.csv", header, f"P1,{name},,private")], municipality, update=True).ok
+    history = ChangeRecord.objects.filter(kind="providers", record_id="P1").order_by("version")
+    assert [(r.version, r.data["name"]) for r in history] == [(1, "Första namnet"), (2, "Andra namnet")]
+    assert Provider.objects.get(provider_id="P1").name == "Tredje namnet"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection
@@ -50,12 +51,18 @@ class Writer:
         self.importer.progress(f"sparar {kind}", len(new) + len(changed), len(new) + len(changed))
 
     def _history(self, kind: str, changed: list[Pending]) -> None:
+        # Follow-ups count their versions; other records are numbered by their earlier changes.
+        earlier = Counter(
+            ChangeRecord.objects.filter(
+                municipality=self.municipality, kind=kind, record_id__in=[p.key for p in changed]
+            ).values_list("record_id", flat=True)
+        )
         ChangeRecord.objects.bulk_create(
             ChangeRecord(
                 municipality=self.municipality,
                 kind=kind,
                 record_id=p.key,
-                version=int((p.stored or {}).get("_version", 1)),
+                version=int((p.stored or {}).get("_version", earlier[p.key] + 1)),
                 data=public(p.stored or {}),
                 changed_by=self.importer.user,
                 changed_by_label=self.importer.actor,
