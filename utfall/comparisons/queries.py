@@ -25,7 +25,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, ExtractYear
+from django.db.models.functions import Coalesce, ExtractQuarter, ExtractYear
 
 from utfall.comparisons.indicators import AGE_GROUPS, DIMENSIONS, STEP_DOWN_WINDOW_DAYS, Indicator
 from utfall.followups.models import Answer, FollowUp, FollowUpStatus
@@ -37,13 +37,36 @@ class BadQuery(ValueError):
     """A comparison was asked for in a way that cannot be answered; the message says why."""
 
 
+#: Filters that are not grouping dimensions: the service catalogue's target group (målgrupp).
+FILTER_ONLY = ("target_group",)
+#: Period grains for trends: a follow-up counts in the period of its date, an ended
+#: intervention in the period of its end (spec). Labels are "2025" and "2025-K2".
+PERIODS = ("quarter", "year")
+
+
 def _dimension_paths(prefix: str) -> dict[str, str]:
     return {
         "provider": f"{prefix}provider__provider_id",
         "service": f"{prefix}service__code",
         "unit": f"{prefix}unit__code",
         "sex": f"{prefix}client__sex",
+        "target_group": f"{prefix}service__target_group",
     }
+
+
+def _period_date(indicator: Indicator) -> str:
+    """The date that places a counted row in a period (coverage has none: ask per period)."""
+    if indicator.kind == "question":
+        return "followup__date"
+    if indicator.kind == "assessment":
+        return "date"
+    if indicator.kind in ("step_down", "plan_goals"):
+        return "ended_on"
+    raise BadQuery("täckning räknas per period för sig; ange en period i taget")
+
+
+def period_label(grain: str, year: int, quarter: int | None) -> str:
+    return str(year) if grain == "year" else f"{year}-K{quarter}"
 
 
 def _age_group(age: str) -> Case:
@@ -143,11 +166,21 @@ def aggregate(
     by: Sequence[str],
     filters: Mapping[str, str] | None = None,
     as_of: dt.date | None = None,
+    period: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Rows of {dimension: value…, "events": int, "n": int}, one per group, ordered by group."""
-    for dimension in [*by, *(filters or {})]:
+    """Rows of {dimension: value…, "events": int, "n": int}, one per group, ordered by group.
+
+    ``period`` ("quarter" or "year") adds a "period" key ("2025-K2", "2025") and groups by
+    it too (after the dimensions). ``filters`` may also name a target group (``target_group``).
+    """
+    for dimension in by:
         if dimension not in DIMENSIONS:
             raise BadQuery(f"okänd dimension '{dimension}' (tillåtna: {', '.join(DIMENSIONS)})")
+    for dimension in filters or {}:
+        if dimension not in DIMENSIONS and dimension not in FILTER_ONLY:
+            raise BadQuery(f"okänd dimension '{dimension}' (tillåtna: {', '.join(DIMENSIONS)})")
+    if period is not None and period not in PERIODS:
+        raise BadQuery(f"okänd periodindelning '{period}' (tillåtna: {', '.join(PERIODS)})")
     if date_from > date_to:
         raise BadQuery("periodens början ligger efter dess slut")
     qs, prefix, event, year = _base(indicator, municipality, date_from, date_to, as_of)
@@ -156,15 +189,65 @@ def aggregate(
     if "age_group" in by or "age_group" in (filters or {}):
         qs = qs.annotate(_age=year - F(f"{prefix}client__birth_year"))
         annotations["age_group"] = _age_group("_age")
-    for dimension in DIMENSIONS:
+    for dimension in (*DIMENSIONS, *FILTER_ONLY):
         if dimension != "age_group" and (dimension in by or dimension in (filters or {})):
             annotations[dimension] = F(paths[dimension])
+    keys = [f"g_{d}" for d in by]
+    if period is not None:
+        date = _period_date(indicator)
+        annotations["_year"] = ExtractYear(date)
+        keys.append("g__year")
+        if period == "quarter":
+            annotations["_quarter"] = ExtractQuarter(date)
+            keys.append("g__quarter")
     qs = qs.annotate(**{f"g_{k}": v for k, v in annotations.items()})
     for dimension, value in (filters or {}).items():
         qs = qs.filter(**{f"g_{dimension}": value})
+    if not keys:
+        total = qs.aggregate(n=Count("pk"), events=Count("pk", filter=event))
+        return [{"events": total["events"], "n": total["n"]}]
+    rows = qs.values(*keys).annotate(n=Count("pk"), events=Count("pk", filter=event)).order_by(*keys)
+    out = []
+    for row in rows:
+        item = {d: row[f"g_{d}"] for d in by}
+        if period is not None:
+            item["period"] = period_label(period, row["g__year"], row.get("g__quarter"))
+        out.append({**item, "events": row["events"], "n": row["n"]})
+    return out
+
+
+def followup_status_counts(
+    *,
+    municipality: Municipality,
+    date_from: dt.date,
+    date_to: dt.date,
+    by: str,
+    filters: Mapping[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """Follow-ups dated in the period by status: rows of {by: value, n, completed, declined,
+    unreachable}, ordered by group. ``by`` is a dimension of the intervention or
+    ``caseworker`` (the user who recorded the follow-up; None for imported ones)."""
+    paths = _dimension_paths("intervention__")
+    if by != "caseworker" and by not in paths:
+        raise BadQuery(f"okänd dimension '{by}'")
+    for dimension in filters or {}:
+        if dimension not in paths:
+            raise BadQuery(f"okänd dimension '{dimension}'")
+    qs = FollowUp.objects.filter(municipality=municipality, date__gte=date_from, date__lte=date_to)
+    qs = qs.filter(**{paths[d]: v for d, v in (filters or {}).items()})
+    key = "created_by_id" if by == "caseworker" else paths[by]
     rows = (
-        qs.values(*[f"g_{d}" for d in by])
-        .annotate(n=Count("pk"), events=Count("pk", filter=event))
-        .order_by(*[f"g_{d}" for d in by])
+        qs.values(key)
+        .annotate(
+            n=Count("pk"),
+            completed=Count("pk", filter=Q(status=FollowUpStatus.COMPLETED)),
+            declined=Count("pk", filter=Q(status=FollowUpStatus.DECLINED)),
+            unreachable=Count("pk", filter=Q(status=FollowUpStatus.UNREACHABLE)),
+        )
+        .order_by(key)
     )
-    return [{**{d: row[f"g_{d}"] for d in by}, "events": row["events"], "n": row["n"]} for row in rows]
+    return [
+        {by: r[key], "n": r["n"], "completed": r["completed"], "declined": r["declined"],
+         "unreachable": r["unreachable"]}
+        for r in rows
+    ]  # fmt: skip
