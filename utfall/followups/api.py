@@ -9,7 +9,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from ninja import Field, Header, Query, Router, Schema
+from ninja import Field, Header, Query, Router, Schema, Status
 
 from utfall.api import Problem
 from utfall.core import audit
@@ -205,7 +205,7 @@ def create_followup(
     response: HttpResponse,
     payload: FollowUpIn,
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
-) -> tuple[int, dict[str, Any]]:
+) -> Status:
     require_case_access(request)
     key = require_key(idempotency_key)
     intervention = get_object_or_404(
@@ -231,7 +231,7 @@ def create_followup(
     response["Location"] = f"{request.path.rstrip('/')}/{followup.followup_id}"
     if not created:
         response["Idempotent-Replayed"] = "true"
-    return 201, _out(followup)
+    return Status(201, _out(followup))
 
 
 @router.post(
@@ -239,9 +239,7 @@ def create_followup(
     response={201: FollowUpOut},
     summary="Rätta en uppföljning (ny version med skäl)",
 )
-def correct_followup(
-    request: HttpRequest, followup_id: str, payload: CorrectionIn
-) -> tuple[int, dict[str, Any]]:
+def correct_followup(request: HttpRequest, followup_id: str, payload: CorrectionIn) -> Status:
     followup = _get(request, followup_id, action=AuditEntry.Action.CORRECT)
     if not followup.can_be_corrected_by(request.user):
         raise Problem(
@@ -267,4 +265,4 @@ def correct_followup(
         raise Problem(
             409, "Versionskonflikt", "Uppföljningen har rättats efter base_version. Hämta den på nytt."
         ) from None
-    return 201, _out(corrected)
+    return Status(201, _out(corrected))

@@ -31,7 +31,9 @@ class InterventionAdmin(admin.ModelAdmin):
     list_display = ["intervention_id", "service", "provider", "unit", "started_on", "ended_on"]
     list_filter = ["municipality", "service", "unit"]
     search_fields = ["intervention_id"]
-    readonly_fields = ["client",]
+    readonly_fields = [
+        "client",
+    ]
     list_select_related = ["service", "provider", "unit"]
 
     def has_add_permission(self, request):  # type: ignore[no-untyped-def]

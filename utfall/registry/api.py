@@ -8,7 +8,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from ninja import Field, Header, Query, Router, Schema
+from ninja import Field, Header, Query, Router, Schema, Status
 
 from utfall.api import Problem
 from utfall.core import audit
@@ -132,7 +132,7 @@ def create_intervention(
     response: HttpResponse,
     payload: InterventionIn,
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
-) -> tuple[int, dict[str, Any]]:
+) -> Status:
     require_case_access(request)
     key = require_key(idempotency_key)
     raw = {
@@ -168,4 +168,4 @@ def create_intervention(
     response["Location"] = f"{request.path.rstrip('/')}/{item.intervention_id}"
     if not created:
         response["Idempotent-Replayed"] = "true"
-    return 201, _records(request, [item.intervention_id])[0]
+    return Status(201, _records(request, [item.intervention_id])[0])

@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+from html import unescape
+
+import pytest
+from django.apps import apps
+from django.test import Client
+
+from tests.personas import World, identity_number
+from utfall.core.models import AuditEntry
+from utfall.registry.models import Client as ClientRecord
+from utfall.registry.models import Intervention
+
+pytestmark = pytest.mark.django_db
+NEW = 42
+
+
+def data(**changes: str) -> dict[str, str]:
+    return {
+        "person_id": identity_number(NEW),
+        "service": "hvb_youth",
+        "provider_id": "P1",
+        "unit": "norr",
+        "decided_on": "2026-01-10",
+        "started_on": "2026-01-12",
+        **changes,
+    }
+
+
+def test_it_registers_an_intervention_with_a_pseudonym_only(client: Client, world: World) -> None:
+    client.force_login(world.caseworker)
+    assert client.get("/insatser/ny/").status_code == 200
+    response = client.post("/insatser/ny/", data(intervention_id="ÄR-2026-17"))
+    assert response.status_code == 302
+    item = Intervention.objects.get(intervention_id="ÄR-2026-17")
+    assert response["Location"] == f"/insatser/{item.pk}/"
+    assert len(item.client.pseudonym) == 64 and item.client.birth_year == 2009
+    assert item.unit == world.norr and item.municipality == world.municipality
+    number = identity_number(NEW)
+    for model in apps.get_models():  # invariant 1: stored nowhere
+        for row in model.objects.values_list():
+            text = " ".join(str(v) for v in row)
+            assert number not in text and number.replace("-", "") not in text, model.__name__
+    page = client.get(response["Location"]).content.decode()
+    assert "Insatsen är registrerad." in page and number not in page
+    assert AuditEntry.objects.filter(action="create", record_ids=["ÄR-2026-17"]).exists()
+
+
+def test_it_reuses_the_clients_pseudonym(client: Client, world: World) -> None:
+    client.force_login(world.caseworker)
+    client.post("/insatser/ny/", data())
+    client.post("/insatser/ny/", data(service="outpatient_youth"))
+    assert ClientRecord.objects.filter(municipality=world.municipality).count() == 5  # 4 from the world + 1
+    assert (
+        Intervention.objects.filter(unit=world.norr, decided_on="2026-01-10")
+        .values("client")
+        .distinct()
+        .count()
+        == 1
+    )
+
+
+def test_it_explains_a_bad_identity_number_without_repeating_it(client: Client, world: World) -> None:
+    client.force_login(world.caseworker)
+    bad = identity_number(NEW)[:-1] + str((int(identity_number(NEW)[-1]) + 1) % 10)
+    response = client.post("/insatser/ny/", data(person_id=bad, ended_on="2026-02-01"))
+    html = unescape(response.content.decode())
+    assert response.status_code == 422
+    assert "ogiltigt person- eller samordningsnummer: kontrollsiffran stämmer inte" in html
+    assert "avslutsorsak krävs när ended_on är ifyllt" in html
+    assert not Intervention.objects.filter(
+        unit=world.norr, service__code="hvb_youth", started_on="2026-01-12"
+    ).exists()
+
+
+def test_it_registers_only_for_the_users_own_units(client: Client, world: World) -> None:
+    client.force_login(world.caseworker)
+    response = client.post("/insatser/ny/", data(unit="soder"))
+    assert response.status_code == 422
+    assert Intervention.objects.count() == 5
+
+
+@pytest.mark.parametrize("persona", ["analyst", "outsider"])
+def test_others_cannot_register(client: Client, world: World, persona: str) -> None:
+    client.force_login(getattr(world, persona))
+    assert client.post("/insatser/ny/", data()).status_code == 403
+    assert Intervention.objects.count() == 5
+
+
+def test_registration_refuses_other_methods(client: Client, world: World) -> None:
+    client.force_login(world.caseworker)
+    assert client.put("/insatser/ny/").status_code == 405
+
+
+def test_the_intervention_page_is_behind_the_funnel_and_audited(client: Client, world: World) -> None:
+    item = world.interventions["overdue"]
+    client.force_login(world.colleague)
+    assert client.get(f"/insatser/{item.pk}/").status_code == 200
+    assert AuditEntry.objects.filter(user=world.colleague, record_ids=["I-OVERDUE"], action="view").exists()
+    for persona in ("other_unit", "foreign"):
+        client.force_login(getattr(world, persona))
+        assert client.get(f"/insatser/{item.pk}/").status_code == 404
