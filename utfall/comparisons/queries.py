@@ -25,7 +25,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, ExtractQuarter, ExtractYear
+from django.db.models.functions import Coalesce, ExtractYear
 
 from utfall.comparisons.indicators import AGE_GROUPS, DIMENSIONS, STEP_DOWN_WINDOW_DAYS, Indicator
 from utfall.followups.models import Answer, FollowUp, FollowUpStatus
@@ -65,8 +65,50 @@ def _period_date(indicator: Indicator) -> str:
     raise BadQuery("täckning räknas per period för sig; ange en period i taget")
 
 
-def period_label(grain: str, year: int, quarter: int | None) -> str:
-    return str(year) if grain == "year" else f"{year}-K{quarter}"
+def periods(grain: str, date_from: dt.date, date_to: dt.date) -> list[tuple[str, dt.date, dt.date]]:
+    """Every calendar quarter or year (label, first day, last day) that overlaps the range, in
+    order; the first and last are cut to the range."""
+    out = []
+    year, quarter = date_from.year, (date_from.month - 1) // 3 + 1
+    while True:
+        if grain == "year":
+            start, end, label = dt.date(year, 1, 1), dt.date(year, 12, 31), str(year)
+        else:
+            start = dt.date(year, 3 * quarter - 2, 1)
+            end = dt.date(year + (quarter == 4), (3 * quarter) % 12 + 1, 1) - dt.timedelta(days=1)
+            label = f"{year}-K{quarter}"
+        if start > date_to:
+            return out
+        out.append((label, max(start, date_from), min(end, date_to)))
+        if grain == "year":
+            year += 1
+        else:
+            year, quarter = (year + 1, 1) if quarter == 4 else (year, quarter + 1)
+
+
+def _period_case(date: str, grain: str, date_from: dt.date, date_to: dt.date) -> Case:
+    """The period label of each row by plain date comparisons (no per-row date functions,
+    which SQLite runs as Python callbacks)."""
+    return Case(
+        *[When(**{f"{date}__gte": start, f"{date}__lte": end}, then=Value(label))
+          for label, start, end in periods(grain, date_from, date_to)],
+        default=Value(""),
+    )  # fmt: skip
+
+
+def _age_group_by_year(date: str, birth_year: str, first: int, last: int) -> Case:
+    """The age group (year of ``date`` minus birth year) by comparisons only: for each
+    calendar year in the range, the birth years that fall in each group."""
+    whens = []
+    for year in range(first, last + 1):
+        for label, low, high in AGE_GROUPS:
+            condition = {
+                f"{date}__year": year,
+                f"{birth_year}__gte": year - high,
+                f"{birth_year}__lte": year - low,
+            }
+            whens.append(When(**condition, then=Value(label)))
+    return Case(*whens, default=Value("okänd"))
 
 
 def _age_group(age: str) -> Case:
@@ -187,19 +229,20 @@ def aggregate(
     paths = _dimension_paths(prefix)
     annotations: dict[str, Any] = {}
     if "age_group" in by or "age_group" in (filters or {}):
-        qs = qs.annotate(_age=year - F(f"{prefix}client__birth_year"))
-        annotations["age_group"] = _age_group("_age")
+        if indicator.kind == "coverage":
+            qs = qs.annotate(_age=year - F(f"{prefix}client__birth_year"))
+            annotations["age_group"] = _age_group("_age")
+        else:
+            annotations["age_group"] = _age_group_by_year(
+                _period_date(indicator), f"{prefix}client__birth_year", date_from.year, date_to.year
+            )
     for dimension in (*DIMENSIONS, *FILTER_ONLY):
         if dimension != "age_group" and (dimension in by or dimension in (filters or {})):
             annotations[dimension] = F(paths[dimension])
     keys = [f"g_{d}" for d in by]
     if period is not None:
-        date = _period_date(indicator)
-        annotations["_year"] = ExtractYear(date)
-        keys.append("g__year")
-        if period == "quarter":
-            annotations["_quarter"] = ExtractQuarter(date)
-            keys.append("g__quarter")
+        annotations["_period"] = _period_case(_period_date(indicator), period, date_from, date_to)
+        keys.append("g__period")
     qs = qs.annotate(**{f"g_{k}": v for k, v in annotations.items()})
     for dimension, value in (filters or {}).items():
         qs = qs.filter(**{f"g_{dimension}": value})
@@ -211,7 +254,7 @@ def aggregate(
     for row in rows:
         item = {d: row[f"g_{d}"] for d in by}
         if period is not None:
-            item["period"] = period_label(period, row["g__year"], row.get("g__quarter"))
+            item["period"] = row["g__period"]
         out.append({**item, "events": row["events"], "n": row["n"]})
     return out
 
