@@ -326,10 +326,15 @@ def _quantiles(
     lo_seen = np.zeros(m.shape, dtype=bool)  # lo set by a probe (else −1)
     hi_seen = np.zeros(m.shape, dtype=bool)  # hi set by a probe (else the top, maybe unevaluated)
     step = np.full(m.shape, 2.0)
-    guess = np.clip(_quantile_guess(kind, p, m, top, values), 0.0, top)
+    with np.errstate(all="ignore"):  # a wild guess only costs time; never warn about it
+        guess = _quantile_guess(kind, p, m, top, values)
+    guess = np.clip(np.where(np.isfinite(guess), guess, 0.0), 0.0, top)
     probes = np.stack([np.maximum(guess - 1.0, 0.0), guess], axis=1)
     active = np.arange(m.size)
-    while active.size:
+    # Counts beyond 2⁵³ cannot be told apart in floating point; stop rather than spin.
+    for _ in range(200):
+        if not active.size:
+            break
         c = probes
         f = _cdf(kind, c.ravel(), np.repeat(m[active], 2), values).reshape(c.shape)
         a_lo, a_hi, a_flo, a_fhi = lo[active], hi[active], f_lo[active], f_hi[active]
@@ -369,7 +374,7 @@ def _quantiles(
         last = width <= 1  # only F at the (unevaluated) top is missing
         c1 = np.where(last, a_hi, c1)
         c2 = np.where(last, a_hi, c2)
-        step[active] = s * 4.0
+        step[active] = np.minimum(s * 4.0, 2.0**52)
         probes = np.stack([c1, c2], axis=1)
     return hi, f_hi, f_lo
 
