@@ -44,7 +44,9 @@ def main() -> None:
     municipality, _ = Municipality.objects.get_or_create(code="bench", defaults={"name": "Bench"})
     data = generate(size=args.size, seed=11)
     files = {p.stem: p for p in data.write_csv(workdir / "set")}
-    print(f"database: {connection.vendor}; {len(data.interventions)} interventions, {len(data.followups)} follow-ups")
+    print(
+        f"database: {connection.vendor}; {len(data.interventions)} interventions, {len(data.followups)} follow-ups"
+    )
 
     t0 = time.perf_counter()
     report = import_files(
@@ -52,20 +54,26 @@ def main() -> None:
     )
     t1 = time.perf_counter()
     assert report.ok, report.issues[:3]
-    print(f"interventions: {len(data.interventions)} rows in {t1 - t0:.2f} s = {len(data.interventions) / (t1 - t0):,.0f} rows/s")
+    print(
+        f"interventions: {len(data.interventions)} rows in {t1 - t0:.2f} s = {len(data.interventions) / (t1 - t0):,.0f} rows/s"
+    )
 
     report = import_files([files["followups"]], municipality=municipality)
     t2 = time.perf_counter()
     assert report.ok, report.issues[:3]
     rate = len(data.followups) / (t2 - t1)
-    print(f"follow-ups:    {len(data.followups)} rows in {t2 - t1:.2f} s = {rate:,.0f} rows/s "
-          f"(target {TARGET_ROWS_PER_SECOND:,}; ratio {rate / TARGET_ROWS_PER_SECOND:.2f})")
+    print(
+        f"follow-ups:    {len(data.followups)} rows in {t2 - t1:.2f} s = {rate:,.0f} rows/s "
+        f"(target {TARGET_ROWS_PER_SECOND:,}; ratio {rate / TARGET_ROWS_PER_SECOND:.2f})"
+    )
 
     report = import_files([files["followups"]], municipality=municipality)
     t3 = time.perf_counter()
     assert report.ok and not report.created
-    print(f"re-import, unchanged: {len(data.followups)} rows in {t3 - t2:.2f} s = "
-          f"{len(data.followups) / (t3 - t2):,.0f} rows/s")
+    print(
+        f"re-import, unchanged: {len(data.followups)} rows in {t3 - t2:.2f} s = "
+        f"{len(data.followups) / (t3 - t2):,.0f} rows/s"
+    )
 
 
 if __name__ == "__main__":

@@ -120,7 +120,12 @@ def _expit(x: float) -> float:
 
 
 def generate(
-    *, size: float = 1.0, seed: int = 2021, today: dt.date | None = None, years: int = 3
+    *,
+    size: float = 1.0,
+    seed: int = 2021,
+    today: dt.date | None = None,
+    years: int = 3,
+    providers: int | None = None,
 ) -> DemoData:
     """A municipality with ~160·size providers, ~22,500·size interventions and ~2 follow-ups each.
 
@@ -133,8 +138,8 @@ def generate(
     start = today - dt.timedelta(days=365 * years)
     data = DemoData()
 
-    n_providers = max(12, round(160 * size))
-    providers = []
+    n_providers = providers or max(12, round(160 * size))
+    roster = []
     for i in range(n_providers):
         pid = f"P{i + 1:04d}"
         ownership = rng.choices(["municipal", "private", "nonprofit"], weights=[3, 5, 2])[0]
@@ -147,7 +152,7 @@ def generate(
         )
         if i >= len(NAME_PARTS[0]):
             name += f" {i // len(NAME_PARTS[0]) + 1}"
-        providers.append(
+        roster.append(
             {"id": pid, "ownership": ownership, "services": offered, "weight": weight, "quality": quality}
         )
         data.providers.append(
@@ -159,7 +164,7 @@ def generate(
             }
         )
     # Plant deviating providers among the larger ones, so that the deviation is detectable.
-    by_weight = sorted(providers, key=lambda p: -p["weight"])
+    by_weight = sorted(roster, key=lambda p: -p["weight"])
     candidates = by_weight[: max(12, n_providers // 3)]
     rng.shuffle(candidates)
     for p in candidates[:6]:
@@ -170,7 +175,7 @@ def generate(
         data.planted_high.append(p["id"])
 
     contract_of: dict[str, str] = {}
-    for n, p in enumerate(providers, start=1):
+    for n, p in enumerate(roster, start=1):
         form = "own" if p["ownership"] == "municipal" else rng.choice(["lou", "lou", "lov", "direct"])
         cid = f"K{n:04d}"
         contract_of[p["id"]] = cid
@@ -186,7 +191,7 @@ def generate(
         )
 
     offering: dict[str, list[dict[str, object]]] = {}
-    for p in providers:
+    for p in roster:
         for s in p["services"]:
             offering.setdefault(s, []).append(p)
     services = [s for s in SERVICES if s in offering]
