@@ -29,6 +29,7 @@ from django.db.models.functions import Coalesce, ExtractYear
 
 from utfall.comparisons.indicators import AGE_GROUPS, DIMENSIONS, STEP_DOWN_WINDOW_DAYS, Indicator
 from utfall.followups.models import Answer, FollowUp, FollowUpStatus
+from utfall.instruments.models import Option, Question
 from utfall.organisations.models import Municipality
 from utfall.registry.models import EndReason, Intervention
 
@@ -141,16 +142,25 @@ def _base(
 ) -> tuple[QuerySet[Any], str, Q, Any]:
     """(queryset, prefix to the intervention, event condition, year expression for age)."""
     if indicator.kind == "question":
+        # Question and option ids are looked up first (tiny tables), so the big query joins
+        # only answers, follow-ups and interventions.
+        questions = list(
+            Question.objects.filter(
+                version__instrument__code=indicator.instrument, code=indicator.question
+            ).values_list("pk", flat=True)
+        )
+        options = Option.objects.filter(question__in=questions, counts=True)
+        counting = list(options.values_list("pk", flat=True))
+        positive = list(options.filter(positive=True).values_list("pk", flat=True))
         qs = Answer.objects.filter(
-            municipality=municipality,
+            followup__municipality=municipality,
             followup__date__gte=date_from,
             followup__date__lte=date_to,
             followup__status=FollowUpStatus.COMPLETED,
-            question__version__instrument__code=indicator.instrument,
-            question__code=indicator.question,
-            option__counts=True,
+            question_id__in=questions,
+            option_id__in=counting,
         )
-        return qs, "followup__intervention__", Q(option__positive=True), ExtractYear("followup__date")
+        return qs, "followup__intervention__", Q(option_id__in=positive), ExtractYear("followup__date")
     if indicator.kind == "assessment":
         qs = FollowUp.objects.filter(
             municipality=municipality, date__gte=date_from, date__lte=date_to
@@ -236,27 +246,59 @@ def aggregate(
             annotations["age_group"] = _age_group_by_year(
                 _period_date(indicator), f"{prefix}client__birth_year", date_from.year, date_to.year
             )
+    coded_filters: dict[str, Any] = {}
     for dimension in (*DIMENSIONS, *FILTER_ONLY):
         if dimension != "age_group" and (dimension in by or dimension in (filters or {})):
-            annotations[dimension] = F(paths[dimension])
+            if dimension in _CODED:
+                # Group and filter on the foreign key itself (no join to the coded table per
+                # row); codes are looked up once, before and after.
+                annotations[dimension] = F(f"{prefix}{dimension}_id")
+                if dimension in (filters or {}):
+                    coded_filters[dimension] = _pk_of(dimension, municipality, (filters or {})[dimension])
+            else:
+                annotations[dimension] = F(paths[dimension])
     keys = [f"g_{d}" for d in by]
     if period is not None:
         annotations["_period"] = _period_case(_period_date(indicator), period, date_from, date_to)
         keys.append("g__period")
     qs = qs.annotate(**{f"g_{k}": v for k, v in annotations.items()})
-    for dimension, value in (filters or {}).items():
+    for dimension, value in {**(filters or {}), **coded_filters}.items():
         qs = qs.filter(**{f"g_{dimension}": value})
     if not keys:
         total = qs.aggregate(n=Count("pk"), events=Count("pk", filter=event))
         return [{"events": total["events"], "n": total["n"]}]
     rows = qs.values(*keys).annotate(n=Count("pk"), events=Count("pk", filter=event)).order_by(*keys)
+    codes = {d: _codes(d, municipality) for d in by if d in _CODED}
     out = []
     for row in rows:
-        item = {d: row[f"g_{d}"] for d in by}
+        item = {d: codes[d].get(row[f"g_{d}"]) if d in codes else row[f"g_{d}"] for d in by}
         if period is not None:
             item["period"] = row["g__period"]
         out.append({**item, "events": row["events"], "n": row["n"]})
+    if codes:
+        out.sort(key=lambda r: tuple("" if r[k] is None else str(r[k]) for k in [*by, "period"] if k in r))
     return out
+
+
+_CODED = {"provider": "provider_id", "service": "code", "unit": "code"}
+
+
+def _coded_model(dimension: str) -> Any:
+    from utfall.organisations.models import Unit
+    from utfall.registry.models import Provider, Service
+
+    return {"provider": Provider, "service": Service, "unit": Unit}[dimension]
+
+
+def _codes(dimension: str, municipality: Municipality) -> dict[int, str]:
+    model = _coded_model(dimension)
+    qs = model.objects.all() if dimension == "service" else model.objects.filter(municipality=municipality)
+    return dict(qs.values_list("pk", _CODED[dimension]))
+
+
+def _pk_of(dimension: str, municipality: Municipality, code: str) -> int:
+    """The primary key for a code; -1 (matches nothing) for an unknown code."""
+    return next((pk for pk, c in _codes(dimension, municipality).items() if c == code), -1)
 
 
 def followup_status_counts(
