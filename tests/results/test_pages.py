@@ -1,0 +1,83 @@
+"""The analytics pages as a user sees them: every page, its query count, its downloads."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from tests.results.conftest import PERIOD, People, page_tables
+
+pytestmark = pytest.mark.django_db
+
+# (url, queries). The count includes the session, the user, its roles and the form's choice
+# lists; the aggregates are one GROUP BY per indicator (plus small code look-ups).
+PAGES = {
+    "comparison": (f"/resultat/jamforelse/?indicator=satisfied&{PERIOD}", 14),
+    "comparison_adjusted": (f"/resultat/jamforelse/?indicator=satisfied&adjust=on&{PERIOD}", 15),
+    "trends": (f"/resultat/utveckling/?indicator=satisfied&grain=quarter&{PERIOD}", 11),
+    "gender": (f"/resultat/kvinnor-och-man/?indicator=satisfied&{PERIOD}", 16),
+    "coverage": (f"/resultat/uppfoljningsgrad/?by=provider&{PERIOD}", 8),
+    "coverage_caseworker": (f"/resultat/uppfoljningsgrad/?by=caseworker&{PERIOD}", 5),
+    "outcomes": (f"/resultat/utfallsmatt/?{PERIOD}", 15),
+    "provider": (f"/resultat/utforare/B/?indicator=satisfied&{PERIOD}", 53),
+}
+
+
+@pytest.mark.parametrize("name", list(PAGES))
+def test_it_answers_every_page_in_a_pinned_number_of_queries(
+    client: Client, people: People, django_assert_num_queries, name: str
+) -> None:  # type: ignore[no-untyped-def]
+    url, queries = PAGES[name]
+    client.force_login(people.analyst)
+    client.get(url)  # warms what is cached per process (content types, indicator definitions)
+    with django_assert_num_queries(queries):
+        response = client.get(url)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert '<html lang="sv">' in html
+    assert "<caption" in html
+    assert "vendor/vega/vega-embed.min.js" in html or name == "coverage_caseworker"
+
+
+def test_it_flags_from_control_limits_and_explains_what_a_flag_means(client: Client, people: People) -> None:
+    client.force_login(people.analyst)
+    html = client.get(PAGES["comparison"][0]).content.decode()
+    rows = {r["group"]: r for r in page_tables(html)["jamforelse"]}
+    assert rows["C"]["flag"] == "▼ Lägre än förväntat"  # 1 of 12 against about 80 %
+    assert rows["D"]["n"] == "för få"
+    assert "En flagga betyder inte" in html
+    assert 'id="chart-funnel" type="application/json"' in html
+
+
+def test_it_marks_a_provider_whose_clients_are_rarely_followed_up(client: Client, people: People) -> None:
+    client.force_login(people.analyst)
+    rows = {
+        r["group"]: r for r in page_tables(client.get(PAGES["comparison"][0]).content.decode())["jamforelse"]
+    }
+    assert rows["F"]["coverage_note"] == "låg – osäkert resultat"
+    assert rows["A"]["coverage_note"] == ""
+
+
+def test_it_shows_imported_followups_under_an_unknown_caseworker(client: Client, people: People) -> None:
+    client.force_login(people.analyst)
+    rows = page_tables(client.get(PAGES["coverage_caseworker"][0]).content.decode())["tackning_caseworker"]
+    assert [r["name"] for r in rows] == ["okänd (import)"]
+    assert rows[0]["followups_n"] == "124"  # 111 + 13, all imported
+
+
+def test_it_works_without_javascript_and_with_htmx(client: Client, people: People) -> None:
+    client.force_login(people.analyst)
+    url = PAGES["trends"][0]
+    full = client.get(url).content.decode()
+    assert 'hx-get="/resultat/utveckling/"' in full and 'action="/resultat/utveckling/"' in full
+    part = client.get(url, headers={"HX-Request": "true"}).content.decode()
+    assert part.lstrip().startswith('<div id="results"') and "<html" not in part
+
+
+def test_it_shows_a_clear_error_for_a_bad_query(client: Client, people: People) -> None:
+    client.force_login(people.analyst)
+    response = client.get("/resultat/jamforelse/?indicator=happiness&date_from=2025-12-01&date_to=2025-01-01")
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Periodens slut ligger före dess början." in html
+    assert "Välj ett giltigt alternativ" in html

@@ -1,0 +1,257 @@
+"""Vega-Lite specifications, built in Python from rows that have already been suppressed.
+
+One spec per chart: the browser draws it with the vendored vega-embed (static/utfall/charts.js),
+and a PDF can draw the same spec server-side. Only visible (unsuppressed) rows are drawn;
+every chart sits next to a table with the same numbers (the text alternative).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from utfall.stats.overdispersion import OverdispersionFit
+
+SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
+FLAG_TEXT = {"low": "Lägre än förväntat", "high": "Högre än förväntat", None: "Inom gränserna"}
+# Colours with at least 3:1 contrast against white (WCAG 1.4.11); shape carries the flag too.
+FLAG_COLOURS = ["#a4000f", "#0b5394", "#6b6b6b"]
+FLAG_SHAPES = ["triangle-down", "triangle-up", "circle"]
+SEX_COLOURS = ["#8a3c8f", "#1f6f43"]
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.1f}".replace(".", ",") + " %"
+
+
+def _num(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}".replace(".", ",")
+
+
+def _base(title: str, description: str) -> dict[str, Any]:
+    return {
+        "$schema": SCHEMA,
+        "title": title,
+        "description": description,
+        "width": "container",
+        "height": 360,
+        "autosize": {"type": "fit-x", "contains": "padding"},
+        "config": {"font": "DejaVu Sans, sans-serif", "axis": {"labelFontSize": 12, "titleFontSize": 13}},
+    }
+
+
+def funnel(
+    data: Mapping[str, Any],
+    rows: Sequence[Mapping[str, Any]],
+    fit: OverdispersionFit | None,
+    *,
+    adjusted: bool,
+    title: str,
+) -> dict[str, Any]:
+    """Funnel plot: each provider a point, 95 % and 99.8 % limits, the target line."""
+    size_key, value_key = ("expected", "ratio") if adjusted else ("n", "rate")
+    fmt = _num if adjusted else _pct
+    points = [
+        {
+            "id": r["group"],
+            "name": r["name"],
+            "size": r[size_key],
+            "value": r[value_key],
+            "n": r["n"],
+            "interval": f"{fmt(r['ci_low'])} – {fmt(r['ci_high'])}",
+            "flag": FLAG_TEXT[r["flag"]],
+        }
+        for r in rows
+        if not r["suppressed"] and r[value_key] is not None and r[size_key]
+    ]
+    limits: list[dict[str, Any]] = []
+    if fit is not None and points:
+        sizes = [p["size"] for p in points]
+        grid = np.geomspace(max(min(sizes) * 0.9, 1.0), max(sizes) * 1.05, 80)
+        if not adjusted:
+            grid = np.unique(np.round(grid))
+        for level, band in ((0.95, "95 %"), (0.998, "99,8 %")):
+            low, high = fit.limits(grid, level)
+            for side, values in (("nedre", low), ("övre", high)):
+                for g, v in zip(grid.tolist(), values.tolist(), strict=True):
+                    if np.isfinite(v):
+                        limits.append(
+                            {"size": g, "value": round(v, 4), "band": band, "line": f"{band} {side}"}
+                        )
+    x_title = "Förväntat antal (E)" if adjusted else "Antal svar (n)"
+    y_axis: dict[str, Any] = {"title": "O/E" if adjusted else "Andel"}
+    if not adjusted:
+        y_axis["format"] = ".0%"
+    spec = _base(title, f"Trattdiagram: {len(points)} utförare, styrgränser 95 % och 99,8 %.")
+    layers: list[dict[str, Any]] = [
+        {
+            "data": {"values": limits},
+            "mark": {"type": "line", "strokeWidth": 1.5, "color": "#4a4a4a"},
+            "encoding": {
+                "x": {"field": "size", "type": "quantitative", "title": x_title},
+                "y": {"field": "value", "type": "quantitative", "axis": y_axis, "scale": {"zero": False}},
+                "detail": {"field": "line"},
+                "strokeDash": {
+                    "field": "band", "type": "nominal", "title": "Styrgräns",
+                    "scale": {"domain": ["95 %", "99,8 %"], "range": [[4, 3], [1, 0]]},
+                },
+            },
+        },
+        {
+            "data": {"values": points},
+            "mark": {"type": "point", "filled": True, "size": 70, "opacity": 0.9},
+            "encoding": {
+                "x": {"field": "size", "type": "quantitative"},
+                "y": {"field": "value", "type": "quantitative"},
+                "color": {
+                    "field": "flag", "type": "nominal", "title": "Flagga",
+                    "scale": {"domain": list(FLAG_TEXT.values()), "range": FLAG_COLOURS},
+                },
+                "shape": {
+                    "field": "flag", "type": "nominal", "title": "Flagga",
+                    "scale": {"domain": list(FLAG_TEXT.values()), "range": FLAG_SHAPES},
+                },
+                "tooltip": [
+                    {"field": "name", "title": "Utförare"},
+                    {"field": "n", "title": "n"},
+                    {"field": "value", "title": "O/E" if adjusted else "Andel",
+                     "format": ".3f" if adjusted else ".1%"},
+                    {"field": "interval", "title": "95 % KI"},
+                    {"field": "flag", "title": "Flagga"},
+                ],
+            },
+        },
+    ]  # fmt: skip
+    target = 1.0 if adjusted else data.get("target")
+    if target is not None:
+        layers.insert(
+            1,
+            {
+                "data": {"values": [{"target": target}]},
+                "mark": {"type": "rule", "color": "#0b5394", "strokeWidth": 2},
+                "encoding": {"y": {"field": "target", "type": "quantitative"}},
+            },
+        )
+    spec["layer"] = layers
+    return spec
+
+
+def _dot_interval(
+    values: list[dict[str, Any]],
+    *,
+    title: str,
+    description: str,
+    category: str,
+    category_title: str,
+    colour: str | None = None,
+    colour_title: str = "",
+    colours: Sequence[str] | None = None,
+    horizontal: bool = True,
+    percent: bool = True,
+) -> dict[str, Any]:
+    """Estimates as points with their 95 % interval as a line, one row per category."""
+    spec = _base(title, description)
+    cat_axis = "y" if horizontal else "x"
+    val_axis = "x" if horizontal else "y"
+    value_scale: dict[str, Any] = {"type": "quantitative", "title": "Andel", "scale": {"domain": [0, 1]}}
+    if percent:
+        value_scale["axis"] = {"format": ".0%"}
+    cat = {"field": "category", "type": "nominal", "title": category_title, "sort": None}
+    encoding: dict[str, Any] = {cat_axis: cat}
+    if colour:
+        scale = {"range": list(colours)} if colours else {}
+        encoding["color"] = {"field": "series", "type": "nominal", "title": colour_title, "scale": scale}
+        encoding[f"{cat_axis}Offset"] = {"field": "series"}
+    if horizontal:
+        spec["height"] = {"step": 28 if colour else 22}
+    spec["data"] = {"values": values}
+    spec["encoding"] = encoding
+    spec["layer"] = [
+        {"mark": {"type": "rule", "strokeWidth": 2},
+         "encoding": {val_axis: {"field": "ci_low", **value_scale}, f"{val_axis}2": {"field": "ci_high"}}},
+        {"mark": {"type": "point", "filled": True, "size": 60},
+         "encoding": {
+             val_axis: {"field": "value", **value_scale},
+             "tooltip": [
+                 {"field": "category", "title": category_title},
+                 *([{"field": "series", "title": colour_title}] if colour else []),
+                 {"field": "n", "title": "n"},
+                 {"field": "value", "title": "Andel", "format": ".1%"},
+                 {"field": "interval", "title": "95 % KI"},
+             ],
+         }},
+    ]  # fmt: skip
+    return spec
+
+
+def _point(category: str, series: str, n: Any, value: Any, low: Any, high: Any) -> dict[str, Any]:
+    return {"category": category, "series": series, "n": n, "value": value, "ci_low": low, "ci_high": high,
+            "interval": f"{_pct(low)} – {_pct(high)}"}  # fmt: skip
+
+
+def trend(rows: Sequence[Mapping[str, Any]], title: str) -> dict[str, Any]:
+    """The indicator per period with its interval, joined by a line."""
+    values = [
+        _point(r["period"], "", r["n"], r["rate"], r["ci_low"], r["ci_high"])
+        for r in rows
+        if not r["suppressed"] and r["rate"] is not None
+    ]
+    spec = _dot_interval(values, title=title, description=f"{title} per period med 95 % konfidensintervall.",
+                         category="period", category_title="Period", horizontal=False)  # fmt: skip
+    spec["layer"].insert(1, {"mark": {"type": "line", "color": "#0b5394"},
+                             "encoding": {"y": {"field": "value", "type": "quantitative"}}})  # fmt: skip
+    return spec
+
+
+def women_and_men(rows: Sequence[Mapping[str, Any]], category_title: str) -> dict[str, Any]:
+    values = []
+    for r in rows:
+        for prefix, label in (("women", "Kvinnor"), ("men", "Män")):
+            if not r[f"{prefix}_suppressed"] and r[f"{prefix}_rate"] is not None:
+                values.append(_point(str(r["name"]), label, r[f"{prefix}_n"], r[f"{prefix}_rate"],
+                                     r[f"{prefix}_ci_low"], r[f"{prefix}_ci_high"]))  # fmt: skip
+    return _dot_interval(values, title=f"Kvinnor och män per {category_title.lower()}",
+                         description="Kvinnors och mäns andelar med 95 % konfidensintervall.",
+                         category="name", category_title=category_title, colour="series",
+                         colour_title="Kön", colours=SEX_COLOURS)  # fmt: skip
+
+
+def coverage(rows: Sequence[Mapping[str, Any]], category_title: str) -> dict[str, Any]:
+    values = [
+        _point(str(r["name"]), "", r["ongoing_n"], r["coverage"], r["coverage_ci_low"], r["coverage_ci_high"])
+        for r in rows
+        if r.get("coverage") is not None
+    ]
+    return _dot_interval(values, title=f"Andel uppföljda per {category_title.lower()}",
+                         description="Andel pågående insatser som följts upp, med 95 % konfidensintervall.",
+                         category="name", category_title=category_title)  # fmt: skip
+
+
+def outcomes(rows: Sequence[Mapping[str, Any]], measures: Mapping[str, str]) -> dict[str, Any]:
+    values = []
+    for r in rows:
+        for code, name in measures.items():
+            if r.get(f"{code}_rate") is not None:
+                values.append(_point(str(r["name"]), name, r[f"{code}_n"], r[f"{code}_rate"],
+                                     r[f"{code}_ci_low"], r[f"{code}_ci_high"]))  # fmt: skip
+    return _dot_interval(values, title="Utfallsmått per insats",
+                         description="Utfallsmåtten per insats med 95 % konfidensintervall.",
+                         category="name", category_title="Insats", colour="series", colour_title="Mått",
+                         colours=["#0b5394", "#a4000f", "#1f6f43"])  # fmt: skip
+
+
+def provider_profile(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    values = [
+        _point(str(r["name"]), "", r["n"], r["rate"], r["ci_low"], r["ci_high"]) | {"target": r["target"]}
+        for r in rows
+        if not r["suppressed"] and r["rate"] is not None
+    ]
+    spec = _dot_interval(values, title="Utförarens resultat mot kommunens nivå",
+                         description="Utförarens andel per indikator med 95 % konfidensintervall; "
+                                     "streck = kommunens förväntade nivå.",
+                         category="name", category_title="Indikator")  # fmt: skip
+    spec["layer"].append({"mark": {"type": "tick", "color": "#4a4a4a", "thickness": 2},
+                          "encoding": {"x": {"field": "target", "type": "quantitative"}}})  # fmt: skip
+    return spec

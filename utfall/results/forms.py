@@ -1,0 +1,149 @@
+"""The analytics pages' query forms. The API validates its query string with the same forms,
+so a page and its API answer the same question the same way (defaults included)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.http import QueryDict
+
+from utfall.comparisons.queries import PERIODS
+from utfall.organisations.models import Unit
+from utfall.registry.models import Provider, Service
+from utfall.results import services
+
+MAX_YEARS = 10
+GRAIN_CHOICES = [("quarter", "Kvartal"), ("year", "År")]
+TARGET_GROUPS = [
+    ("children_youth", "Barn och unga"),
+    ("adults_addiction", "Vuxna med missbruk/beroende"),
+    ("income_support", "Ekonomiskt bistånd"),
+]
+COVERAGE_BY_CHOICES = [("unit", "Enhet"), ("provider", "Utförare"), ("caseworker", "Socialsekreterare")]
+ANY = [("", "Alla")]
+
+
+class ResultsForm(forms.Form):
+    """Period fields and the scope-bounded choice lists shared by every page."""
+
+    date_from = forms.DateField(label="Från och med", widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label="Till och med", widget=forms.DateInput(attrs={"type": "date"}))
+    years = 1
+    #: Choice fields filled from the database, bounded by the user's scope.
+    lists: tuple[str, ...] = ()
+
+    def __init__(self, data: QueryDict | dict[str, Any], *, user: Any, scope: dict[str, str]) -> None:
+        data = data.copy()
+        data.pop("format", None)
+        data.pop("table", None)
+        if not data.get("date_from") or not data.get("date_to"):
+            start, end = services.default_period(services.municipality_of(user), years=self.years)
+            data.setdefault("date_from", start.isoformat())
+            data.setdefault("date_to", end.isoformat())
+            data["date_from"] = data["date_from"] or start.isoformat()
+            data["date_to"] = data["date_to"] or end.isoformat()
+        super().__init__(data)
+        self.scope = scope
+        municipality = services.municipality_of(user)
+        if "indicator" in self.fields:
+            self.fields["indicator"].choices = services.indicator_choices()  # type: ignore[attr-defined]
+        if "unit" in self.lists:
+            units = Unit.objects.filter(municipality=municipality).order_by("name")
+            if "unit" in scope:
+                units = units.filter(code=scope["unit"])
+            choices = [(u.code, u.name) for u in units]
+            self.fields["unit"].choices = choices if "unit" in scope else ANY + choices  # type: ignore[attr-defined]
+        if "service" in self.lists:
+            self.fields["service"].choices = ANY + [  # type: ignore[attr-defined]
+                (s.code, s.name) for s in Service.objects.order_by("name")
+            ]
+        if "provider" in self.lists:
+            providers = Provider.objects.filter(municipality=municipality).order_by("name")
+            if "provider" in scope:
+                providers = providers.filter(provider_id=scope["provider"])
+            choices = [(p.provider_id, p.name) for p in providers]
+            self.fields["provider"].choices = choices if "provider" in scope else ANY + choices  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end:
+            if start > end:
+                self.add_error("date_to", "Periodens slut ligger före dess början.")
+            elif end - start > dt.timedelta(days=366 * MAX_YEARS):
+                self.add_error("date_from", f"Välj en period på högst {MAX_YEARS} år.")
+        return data
+
+    def query(self) -> dict[str, Any]:
+        """Keyword arguments for the page's service function."""
+        return {k: (v or None) if isinstance(v, str) and k not in ("indicator", "grain", "by") else v
+                for k, v in self.cleaned_data.items()}  # fmt: skip
+
+
+def _indicator(initial: str = "satisfied") -> forms.ChoiceField:
+    return forms.ChoiceField(label="Indikator", initial=initial)
+
+
+def _optional(label: str) -> forms.ChoiceField:
+    return forms.ChoiceField(label=label, required=False)
+
+
+class BoundDefaults(ResultsForm):
+    """Fills a missing choice from its initial value, so a bare URL shows a result at once."""
+
+    def __init__(self, data: QueryDict | dict[str, Any], **kwargs: Any) -> None:
+        data = data.copy()
+        for name, field in self.base_fields.items():
+            if field.initial is not None and not data.get(name) and name not in ("date_from", "date_to"):
+                if isinstance(field, forms.BooleanField):
+                    continue
+                data[name] = field.initial
+        super().__init__(data, **kwargs)
+
+
+class ComparisonForm(BoundDefaults):
+    years = 3  # providers are compared on all recent data: one year flags too few real deviations
+    lists = ("unit", "service")
+    indicator = _indicator()
+    service = _optional("Insats")
+    target_group = forms.ChoiceField(label="Målgrupp", required=False, choices=ANY + TARGET_GROUPS)
+    unit = _optional("Enhet")
+    adjust = forms.BooleanField(label="Justera för ålder, kön och insats (O/E)", required=False)
+
+
+class TrendForm(BoundDefaults):
+    years = 3
+    lists = ("unit", "service", "provider")
+    indicator = _indicator()
+    grain = forms.ChoiceField(label="Period", choices=GRAIN_CHOICES, initial="quarter")
+    unit = _optional("Enhet")
+    service = _optional("Insats")
+    provider = _optional("Utförare")
+
+    def clean_grain(self) -> str:
+        grain = self.cleaned_data["grain"]
+        assert grain in PERIODS
+        return str(grain)
+
+
+class GenderForm(BoundDefaults):
+    lists = ("unit", "service")
+    indicator = _indicator()
+    service = _optional("Insats")
+    unit = _optional("Enhet")
+
+
+class CoverageForm(BoundDefaults):
+    by = forms.ChoiceField(label="Per", choices=COVERAGE_BY_CHOICES, initial="unit")
+
+
+class OutcomesForm(BoundDefaults):
+    lists = ("unit",)
+    unit = _optional("Enhet")
+
+
+class ProviderForm(BoundDefaults):
+    indicator = _indicator()
+    grain = forms.ChoiceField(label="Period för utvecklingen", choices=GRAIN_CHOICES, initial="quarter")

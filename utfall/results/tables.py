@@ -1,0 +1,107 @@
+"""Result tables: one shape for the page, the CSV, the XLSX and the API.
+
+A service builds a :class:`ResultTable` whose rows have already been through
+:func:`utfall.stats.suppression.suppress` and rounded (rates and intervals to 4 decimals, as
+the comparison API). The page formats those very values (a rate of 0.7412 is shown as
+"74,12 %"); the CSV, the XLSX and the API carry them unchanged. So the four agree exactly.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+Kind = Literal["text", "count", "rate", "diff", "ratio", "number", "flag"]
+DECIMALS = 4
+SUPPRESSED_TEXT = "för få"
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    kind: Kind = "text"
+    #: Shown on the page in one cell with the next column(s): "rate (low–high)".
+    interval: tuple[str, str] | None = None
+
+
+@dataclass
+class ResultTable:
+    name: str
+    caption: str
+    columns: list[Column]
+    rows: list[dict[str, Any]]
+    notes: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "caption": self.caption,
+            "columns": [{"key": c.key, "label": c.label, "kind": c.kind} for c in self.columns],
+            "rows": [{c.key: row.get(c.key) for c in self.columns} for row in self.rows],
+            "notes": list(self.notes),
+        }
+
+
+def rounded(value: Any, decimals: int = DECIMALS) -> Any:
+    """A float rounded as the API rounds; None for None and NaN; other values unchanged."""
+    if value is None:
+        return None
+    if isinstance(value, float):
+        return None if math.isnan(value) else round(value, decimals)
+    return value
+
+
+def to_csv(table: ResultTable) -> str:
+    """CSV with one header row of column keys (as the API's keys); empty cell for no value."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([c.key for c in table.columns])
+    for row in table.rows:
+        writer.writerow(["" if row.get(c.key) is None else row.get(c.key) for c in table.columns])
+    return out.getvalue()
+
+
+def to_xlsx(table: ResultTable) -> bytes:
+    """One sheet: a row of keys, a row of Swedish labels, then the values as numbers."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = table.name[:31]
+    sheet.append([c.key for c in table.columns])
+    sheet.append([c.label for c in table.columns])
+    for cell in sheet[2]:
+        cell.font = Font(bold=True)
+    for row in table.rows:
+        sheet.append([row.get(c.key) for c in table.columns])
+    for index, column in enumerate(table.columns, start=1):
+        if column.kind in ("rate", "diff"):
+            for (cell,) in sheet.iter_rows(min_row=3, min_col=index, max_col=index):
+                cell.number_format = "0.00%"
+    if table.notes:
+        sheet.append([])
+        for note in table.notes:
+            sheet.append([note])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def display(value: Any, kind: str) -> str:
+    """The page's text for a value (Swedish decimal comma); the same number as the download."""
+    if value is None:
+        return "–"
+    if kind == "rate":
+        return f"{value * 100:.2f}".replace(".", ",") + " %"
+    if kind == "diff":
+        sign = "+" if value > 0 else ("−" if value < 0 else "±")
+        return f"{sign}{abs(value) * 100:.2f}".replace(".", ",") + " p.e."
+    if kind in ("ratio", "number"):
+        return f"{value:.{DECIMALS}f}".replace(".", ",") if isinstance(value, float) else str(value)
+    return str(value)

@@ -1,0 +1,126 @@
+"""The analytics pages: thin views. A form validates the query, a function in services.py
+answers it, and the page, its CSV and its XLSX are three renderings of that one answer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from utfall.comparisons.access import aggregate_scope
+from utfall.comparisons.indicators import UnknownIndicator
+from utfall.comparisons.queries import BadQuery
+from utfall.results import forms, services
+from utfall.results.tables import ResultTable, to_csv, to_xlsx
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def answer(
+    request: HttpRequest,
+    form_class: type[forms.ResultsForm],
+    build: Callable[..., services.Page],
+    **kwargs: Any,
+) -> tuple[forms.ResultsForm, services.Page | None]:
+    """Validate the query string with the page's form and build the page (None when invalid)."""
+    scope = aggregate_scope(request.user)  # PermissionDenied (403) for roles without aggregates
+    form = form_class(request.GET, user=request.user, scope=scope)
+    if not form.is_valid():
+        return form, None
+    try:
+        return form, build(request.user, **kwargs, **form.query())
+    except (BadQuery, UnknownIndicator) as exc:
+        form.add_error(None, str(exc))
+        return form, None
+
+
+def download(page: services.Page, name: str | None, fmt: str, form: forms.ResultsForm) -> HttpResponse:
+    tables = page.tables
+    table: ResultTable | None = tables.get(name or "") if name else next(iter(tables.values()))
+    if table is None:
+        raise Http404("Tabellen finns inte på sidan.")
+    stem = f"{table.name}_{form.cleaned_data['date_from']:%Y-%m-%d}_{form.cleaned_data['date_to']:%Y-%m-%d}"
+    if fmt == "csv":
+        response = HttpResponse(to_csv(table), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{stem}.csv"'
+    else:
+        response = HttpResponse(to_xlsx(table), content_type=XLSX)
+        response["Content-Disposition"] = f'attachment; filename="{stem}.xlsx"'
+    return response
+
+
+def respond(
+    request: HttpRequest,
+    template: str,
+    form_class: type[forms.ResultsForm],
+    build: Callable[..., services.Page],
+    context: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> HttpResponse:
+    form, page = answer(request, form_class, build, **kwargs)
+    fmt = request.GET.get("format", "")
+    if fmt in ("csv", "xlsx"):
+        if page is None:
+            return render(request, template, {"form": form, "page": None, **(context or {})}, status=400)
+        return download(page, request.GET.get("table"), fmt, form)
+    query = request.GET.copy()
+    query.pop("format", None)
+    query.pop("table", None)
+    ctx = {"form": form, "page": page, "query": query.urlencode(), **(context or {})}
+    if (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    ):
+        template = f"{template}#results"
+    return render(request, template, ctx, status=200 if form.is_valid() else 400)
+
+
+@login_required
+@require_GET
+def index(request: HttpRequest) -> HttpResponse:
+    scope = aggregate_scope(request.user)
+    return render(request, "results/index.html", {"scope": services.scope_description(scope)})
+
+
+@login_required
+@require_GET
+def comparison(request: HttpRequest) -> HttpResponse:
+    return respond(request, "results/comparison.html", forms.ComparisonForm, services.provider_comparison)
+
+
+@login_required
+@require_GET
+def trends(request: HttpRequest) -> HttpResponse:
+    return respond(request, "results/trends.html", forms.TrendForm, services.trend)
+
+
+@login_required
+@require_GET
+def gender(request: HttpRequest) -> HttpResponse:
+    return respond(request, "results/gender.html", forms.GenderForm, services.women_and_men)
+
+
+@login_required
+@require_GET
+def coverage(request: HttpRequest) -> HttpResponse:
+    return respond(request, "results/coverage.html", forms.CoverageForm, services.coverage)
+
+
+@login_required
+@require_GET
+def outcomes(request: HttpRequest) -> HttpResponse:
+    return respond(request, "results/outcomes.html", forms.OutcomesForm, services.outcomes)
+
+
+@login_required
+@require_GET
+def provider(request: HttpRequest, provider_id: str) -> HttpResponse:
+    found, _ = services.get_provider(request.user, provider_id)
+    return respond(
+        request, "results/provider.html", forms.ProviderForm, services.provider_results,
+        {"provider": found}, provider_id=provider_id,
+    )  # fmt: skip
