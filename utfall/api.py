@@ -130,5 +130,13 @@ def _add_routers() -> None:
     api.add_router("/followups", followups)
     api.add_router("/comparisons", comparisons)
 
+    from utfall.results import api as results
+
+    api.add_router("/trends", results.trends_router)
+    api.add_router("/gender", results.gender_router)
+    api.add_router("/coverage", results.coverage_router)
+    api.add_router("/outcomes", results.outcomes_router)
+    api.add_router("/providers", results.providers_router)
+
 
 _add_routers()

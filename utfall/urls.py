@@ -11,6 +11,7 @@ urlpatterns = [
     path("logga-ut/", auth_views.LogoutView.as_view(), name="logout"),
     path("uppfoljningar/", include("utfall.followups.urls")),
     path("insatser/", include("utfall.registry.urls")),
+    path("resultat/", include("utfall.results.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
