@@ -14,8 +14,10 @@ from typing import Any
 from django.db.models import (
     Case,
     Count,
+    DateField,
     Exists,
     F,
+    Func,
     IntegerField,
     Max,
     OuterRef,
@@ -32,6 +34,24 @@ from utfall.followups.models import Answer, FollowUp, FollowUpStatus
 from utfall.instruments.models import Option, Question
 from utfall.organisations.models import Municipality
 from utfall.registry.models import EndReason, Intervention
+
+
+class AddDays(Func):
+    """date + whole days in SQL on both databases (Django's date arithmetic on SQLite calls
+    back into Python for every row)."""
+
+    output_field = DateField()
+
+    def __init__(self, expression: str, days: int) -> None:
+        super().__init__(expression, Value(days))
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"date({sql}, '+' || %s || ' days')", [*params, self.source_expressions[1].value]
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"({sql} + %s::integer)", [*params, self.source_expressions[1].value]
 
 
 class BadQuery(ValueError):
@@ -187,7 +207,7 @@ def _base(
         qs = (
             ended.exclude(end_reason=EndReason.MOVED)
             .filter(ended_on__lte=as_of - window)
-            .annotate(_window_end=F("ended_on") + window)
+            .annotate(_window_end=AddDays("ended_on", STEP_DOWN_WINDOW_DAYS))
             .annotate(
                 _next_intensity=Subquery(
                     following.order_by("started_on", "pk").values("service__intensity")[:1],
@@ -195,7 +215,9 @@ def _base(
                 )
             )
         )
-        event = Q(_next_intensity__isnull=True) | Q(_next_intensity__lt=F("service__intensity"))
+        # No next intervention counts as a step down: intensity 0 is below every service's.
+        qs = qs.annotate(_next_or_none=Coalesce("_next_intensity", 0))
+        event = Q(_next_or_none__lt=F("service__intensity"))
         return qs, "", event, ExtractYear("ended_on")
     if indicator.kind == "coverage":
         qs = Intervention.objects.filter(municipality=municipality, started_on__lte=date_to).filter(

@@ -83,7 +83,12 @@ class FollowUp(models.Model):
             models.UniqueConstraint(fields=["municipality", "followup_id"], name="followup_id_unique"),
         ]
         indexes = [
-            models.Index(fields=["municipality", "date"]),
+            # Covering index for the comparisons: a period's follow-ups with everything the
+            # indicator queries read, without visiting the table (see docs/indicators.md).
+            models.Index(
+                fields=["municipality", "date", "status", "intervention", "assessment"],
+                name="followup_period_cover",
+            ),
             models.Index(fields=["intervention", "date"]),
         ]
 
@@ -111,7 +116,11 @@ class Answer(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["followup", "question"], name="answer_once_per_question"),
         ]
-        indexes = [models.Index(fields=["question", "option"])]
+        indexes = [
+            models.Index(fields=["question", "option"]),
+            # Covering: a follow-up's answer to one question, read from the index alone.
+            models.Index(fields=["followup", "question", "option"], name="answer_followup_cover"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.followup_id}:{self.option}"

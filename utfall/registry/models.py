@@ -163,6 +163,7 @@ class Intervention(models.Model):
         ]
         indexes = [
             models.Index(fields=["municipality", "provider"]),
+            models.Index(fields=["municipality", "ended_on"], name="intervention_ended"),
             models.Index(fields=["municipality", "unit"]),
             models.Index(fields=["client", "started_on"]),
         ]
