@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
@@ -50,12 +48,6 @@ def comparisons(request: HttpRequest, query: Query[ComparisonQuery]) -> Any:
         )
     except (UnknownIndicator, BadQuery) as exc:
         raise HttpError(400, str(exc)) from None
-    data = result.as_json()
     if query.format == "csv":
-        out = io.StringIO()
-        rows = data["rows"]
-        writer = csv.DictWriter(out, list(rows[0]) if rows else ["group"], lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-        return HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
-    return data
+        return HttpResponse(result.as_csv(), content_type="text/csv; charset=utf-8")
+    return result.as_json()

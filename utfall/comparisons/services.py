@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +29,15 @@ class ComparisonResult:
     by: str
     adjusted: bool
     comparison: Comparison
+
+    def as_csv(self) -> str:
+        """The same rows as ``as_json``, as CSV with the row keys as header."""
+        rows = self.as_json()["rows"]
+        out = io.StringIO()
+        writer = csv.DictWriter(out, list(rows[0]) if rows else ["group"], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return out.getvalue()
 
     def as_json(self) -> dict[str, Any]:
         data = self.comparison.to_json_dict(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 from typing import Any
@@ -105,10 +104,6 @@ class Command(BaseCommand):
         if options["format"] == "json":
             self.stdout.write(json.dumps(result.as_json(), ensure_ascii=False))
         elif options["format"] == "csv":
-            rows = result.as_json()["rows"]
-            keys = list(rows[0]) if rows else ["group"]
-            writer = csv.DictWriter(self.stdout, keys, lineterminator="\n")
-            writer.writeheader()
-            writer.writerows(rows)
+            self.stdout.write(result.as_csv(), ending="")
         else:
             self.stdout.write(render_table(result))
