@@ -19,6 +19,7 @@ from utfall.comparisons.access import aggregate_scope
 from utfall.comparisons.indicators import UnknownIndicator
 from utfall.comparisons.queries import BadQuery
 from utfall.results import forms, services
+from utfall.results.views import refuse_outside_scope
 
 trends_router = Router(tags=["resultat"])
 gender_router = Router(tags=["resultat"])
@@ -38,6 +39,7 @@ def _answer(
         if short in data and long not in data:
             data[long] = data.pop(short)[0]
     scope = aggregate_scope(request.user)
+    refuse_outside_scope(request.user, data)
     form = form_class(data, user=request.user, scope=scope)
     if not form.is_valid():
         errors = [

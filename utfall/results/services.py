@@ -301,7 +301,14 @@ def trend(
             )
         }
         counts = [found.get(label, {"period": label, "n": 0, "events": 0}) for label, _, _ in periods]
-    rows = suppress(_proportion_rows(counts, "period"), min_n=min_n())
+    # Periods without data are shown as empty, not suppressed: an empty period reveals nothing
+    # and must not make the suppression hide a neighbour.
+    shown = {
+        r["group"]: r
+        for r in suppress(_proportion_rows([c for c in counts if c["n"]], "period"), min_n=min_n())
+    }
+    empty = {"n": 0, "events": 0, "rate": None, "ci_low": None, "ci_high": None, "suppressed": False}
+    rows = [shown.get(c["period"]) or {"group": c["period"], **empty} for c in counts]
     previous: dict[str, Any] | None = None
     for row in rows:
         row["period"] = row["group"]

@@ -39,12 +39,32 @@ class ResultTable:
     rows: list[dict[str, Any]]
     notes: list[str] = field(default_factory=list)
 
+    def keys(self) -> list[str]:
+        """The columns' keys, and ``suppressed`` when the rows carry it (hidden groups are named)."""
+        keys = [c.key for c in self.columns]
+        if any("suppressed" in row for row in self.rows) and "suppressed" not in keys:
+            keys.append("suppressed")
+        return keys
+
+    def labels(self) -> list[str]:
+        labels = [c.label for c in self.columns]
+        return labels + ["Dold (för få)"] * (len(self.keys()) - len(labels))
+
     def as_json(self) -> dict[str, Any]:
+        keys = self.keys()
         return {
             "name": self.name,
             "caption": self.caption,
-            "columns": [{"key": c.key, "label": c.label, "kind": c.kind} for c in self.columns],
-            "rows": [{c.key: row.get(c.key) for c in self.columns} for row in self.rows],
+            "columns": [
+                {
+                    "key": c.key,
+                    "label": c.label,
+                    "kind": c.kind,
+                    "interval": list(c.interval) if c.interval else None,
+                }
+                for c in self.columns
+            ],
+            "rows": [{key: row.get(key) for key in keys} for row in self.rows],
             "notes": list(self.notes),
         }
 
@@ -62,9 +82,10 @@ def to_csv(table: ResultTable) -> str:
     """CSV with one header row of column keys (as the API's keys); empty cell for no value."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([c.key for c in table.columns])
+    keys = table.keys()
+    writer.writerow(keys)
     for row in table.rows:
-        writer.writerow(["" if row.get(c.key) is None else row.get(c.key) for c in table.columns])
+        writer.writerow(["" if row.get(key) is None else row.get(key) for key in keys])
     return out.getvalue()
 
 
@@ -74,12 +95,13 @@ def to_xlsx(table: ResultTable) -> bytes:
     sheet = book.active
     assert sheet is not None
     sheet.title = table.name[:31]
-    sheet.append([c.key for c in table.columns])
-    sheet.append([c.label for c in table.columns])
+    keys = table.keys()
+    sheet.append(keys)
+    sheet.append(table.labels())
     for cell in sheet[2]:
         cell.font = Font(bold=True)
     for row in table.rows:
-        sheet.append([row.get(c.key) for c in table.columns])
+        sheet.append([row.get(key) for key in keys])
     for index, column in enumerate(table.columns, start=1):
         if column.kind in ("rate", "diff"):
             for (cell,) in sheet.iter_rows(min_row=3, min_col=index, max_col=index):

@@ -11,7 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from utfall.comparisons.access import aggregate_scope
+from utfall.comparisons.access import aggregate_scope, scoped_filters
 from utfall.comparisons.indicators import UnknownIndicator
 from utfall.comparisons.queries import BadQuery
 from utfall.results import forms, services
@@ -28,6 +28,7 @@ def answer(
 ) -> tuple[forms.ResultsForm, services.Page | None]:
     """Validate the query string with the page's form and build the page (None when invalid)."""
     scope = aggregate_scope(request.user)  # PermissionDenied (403) for roles without aggregates
+    refuse_outside_scope(request.user, request.GET)
     form = form_class(request.GET, user=request.user, scope=scope)
     if not form.is_valid():
         return form, None
@@ -36,6 +37,12 @@ def answer(
     except (BadQuery, UnknownIndicator) as exc:
         form.add_error(None, str(exc))
         return form, None
+
+
+def refuse_outside_scope(user: Any, params: Any) -> None:
+    """403 (as /api/v1/comparisons) for a unit or provider outside the user's scope, before the
+    form would call it merely an invalid choice."""
+    scoped_filters(user, {key: params[key] for key in ("unit", "provider") if params.get(key)})
 
 
 def download(page: services.Page, name: str | None, fmt: str, form: forms.ResultsForm) -> HttpResponse:

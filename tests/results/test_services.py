@@ -1,0 +1,69 @@
+"""The domain functions behind the pages: trends, women and men, outcome measures."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from tests.comparisons.builders import DataSet
+from tests.results.conftest import People
+from utfall.results import services
+from utfall.stats.proportions import newcombe_difference
+
+pytestmark = pytest.mark.django_db
+YEAR = {"date_from": dt.date(2025, 1, 1), "date_to": dt.date(2025, 12, 31)}
+
+
+def test_it_calls_a_change_a_change_only_when_its_interval_excludes_zero(other_municipality, people) -> None:  # type: ignore[no-untyped-def]
+    data = DataSet()
+    data.provider("X")
+    plan = {"2025-02-01": (30, 27), "2025-05-01": (30, 10), "2025-08-01": (30, 12)}
+    for date, (n, yes) in plan.items():
+        for i in range(n):
+            iid = data.intervention(f"T{date}{i}", "X")
+            data.followup(iid, date=date, q3="yes_mostly" if i < yes else "no")
+    data.load(other_municipality)
+    page = services.trend(
+        people.foreign_analyst, indicator="satisfied", grain="quarter", provider="X", **YEAR
+    )
+    rows = page.tables["trend"].rows
+    assert [r["period"] for r in rows] == ["2025-K1", "2025-K2", "2025-K3", "2025-K4"]
+    assert [r["verdict"] for r in rows[:3]] == [None, "minskning", "ingen säker skillnad"]
+    expected = newcombe_difference(10, 30, 27, 30).iloc[0]
+    assert rows[1]["diff"] == round(expected["estimate"], 4)
+    assert rows[1]["diff_high"] == round(expected["upper"], 4) < 0
+    assert rows[3]["n"] == 0 and rows[3]["diff"] is None  # no follow-ups in K4: nothing to compare
+    assert not any(r["suppressed"] for r in rows)  # an empty period hides nothing else
+
+
+def test_it_compares_women_and_men_with_newcombes_interval(people: People) -> None:
+    page = services.women_and_men(people.analyst, indicator="satisfied", **YEAR)
+    (hvb,) = [r for r in page.tables["per_service"].rows if r["group"] == "hvb_youth"]
+    expected = newcombe_difference(hvb["women_events"], hvb["women_n"], hvb["men_events"], hvb["men_n"]).iloc[
+        0
+    ]
+    assert hvb["diff"] == round(expected["estimate"], 4)
+    assert (hvb["diff_low"], hvb["diff_high"]) == (round(expected["lower"], 4), round(expected["upper"], 4))
+    assert hvb["women_n"] + hvb["men_n"] == 121
+    assert {r["group"] for r in page.tables["per_age_group"].rows} == {"16-17"}
+
+
+def test_it_reports_the_outcome_measures_for_ihf_and_tfco(people: People) -> None:
+    page = services.outcomes(people.analyst, **YEAR)
+    rows = {r["group"]: r for r in page.tables["utfallsmatt"].rows}
+    assert list(rows)[:3] == ["alla", "ihf", "tfco"]
+    assert rows["ihf"]["plan_goals_reached_n"] == 7
+    assert rows["tfco"]["plan_goals_reached_n"] == 5
+    assert rows["alla"]["step_down_n"] == 12 and rows["alla"]["step_down_rate"] == 1.0
+    assert rows["ihf"]["plan_goals_fully_rate"] == round(4 / 7, 4)
+
+
+def test_the_funnel_spec_draws_every_visible_provider_and_no_hidden_one(people: People) -> None:
+    page = services.provider_comparison(people.analyst, indicator="satisfied", **YEAR)
+    spec = page.charts["funnel"]
+    points = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "point")["data"]["values"]
+    assert {p["id"] for p in points} == {"A", "B", "C", "E", "F"}
+    lines = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "line")["data"]["values"]
+    assert {line["line"] for line in lines} == {"95 % nedre", "95 % övre", "99,8 % nedre", "99,8 % övre"}
+    assert spec["$schema"].endswith("vega-lite/v6.json")
