@@ -258,6 +258,88 @@ def aggregate(
     if date_from > date_to:
         raise BadQuery("periodens början ligger efter dess slut")
     qs, prefix, event, year = _base(indicator, municipality, date_from, date_to, as_of)
+    return _grouped(qs, prefix, event, year, indicator, municipality, date_from, date_to, by, filters, period)
+
+
+def aggregate_questions(
+    indicators: Sequence[Indicator],
+    *,
+    municipality: Municipality,
+    date_from: dt.date,
+    date_to: dt.date,
+    by: Sequence[str],
+    filters: Mapping[str, str] | None = None,
+) -> dict[str, list[dict[str, Any]]]:
+    """``aggregate`` for several question indicators in one scan of the answers: the same
+    rows per indicator code, grouped by question as well. (Each answer's option belongs to its
+    question, so one list of positive options serves every question.)"""
+    for dimension in [*by, *(filters or {})]:
+        if dimension not in DIMENSIONS and dimension not in FILTER_ONLY:
+            raise BadQuery(f"okänd dimension '{dimension}' (tillåtna: {', '.join(DIMENSIONS)})")
+    if date_from > date_to:
+        raise BadQuery("periodens början ligger efter dess slut")
+    code_of: dict[int, str] = {}
+    counting: list[int] = []
+    positive: list[int] = []
+    for indicator in indicators:
+        if indicator.kind != "question":
+            raise BadQuery(f"'{indicator.code}' är ingen frågeindikator")
+        questions = list(
+            Question.objects.filter(
+                version__instrument__code=indicator.instrument, code=indicator.question
+            ).values_list("pk", flat=True)
+        )
+        options = Option.objects.filter(question__in=questions, counts=True)
+        counting += list(options.values_list("pk", flat=True))
+        positive += list(options.filter(positive=True).values_list("pk", flat=True))
+        code_of.update(dict.fromkeys(questions, indicator.code))
+    out: dict[str, list[dict[str, Any]]] = {i.code: [] for i in indicators}
+    if not code_of:
+        return out
+    qs = Answer.objects.filter(
+        followup__municipality=municipality,
+        followup__date__gte=date_from,
+        followup__date__lte=date_to,
+        followup__status=FollowUpStatus.COMPLETED,
+    )
+    # Answers are read per follow-up through the covering index (followup, question, option);
+    # filtering on lists of questions and options would probe it once per pair.
+    rows = _grouped(
+        qs, "followup__intervention__", Q(option_id__in=positive), ExtractYear("followup__date"),
+        indicators[0], municipality, date_from, date_to, by, filters, None, extra="question_id",
+        n_filter=Q(option_id__in=counting),
+    )  # fmt: skip
+    merged: dict[tuple[str, tuple[Any, ...]], dict[str, Any]] = {}
+    for row in rows:
+        code = code_of.get(row.pop("_extra"))
+        if code is None or not row["n"]:
+            continue
+        key = (code, tuple(row[d] for d in by))
+        if key in merged:  # two versions of the instrument ask the same question
+            merged[key]["n"] += row["n"]
+            merged[key]["events"] += row["events"]
+        else:
+            merged[key] = row
+            out[code].append(row)
+    return out
+
+
+def _grouped(
+    qs: QuerySet[Any],
+    prefix: str,
+    event: Q,
+    year: Any,
+    indicator: Indicator,
+    municipality: Municipality,
+    date_from: dt.date,
+    date_to: dt.date,
+    by: Sequence[str],
+    filters: Mapping[str, str] | None,
+    period: str | None,
+    extra: str | None = None,
+    n_filter: Q | None = None,
+) -> list[dict[str, Any]]:
+    """Group the base rows by the dimensions (and the period, and an ``extra`` field)."""
     paths = _dimension_paths(prefix)
     annotations: dict[str, Any] = {}
     if "age_group" in by or "age_group" in (filters or {}):
@@ -283,19 +365,25 @@ def aggregate(
     if period is not None:
         annotations["_period"] = _period_case(_period_date(indicator), period, date_from, date_to)
         keys.append("g__period")
+    if extra is not None:
+        annotations["_extra"] = F(extra)
+        keys.append("g__extra")
     qs = qs.annotate(**{f"g_{k}": v for k, v in annotations.items()})
     for dimension, value in {**(filters or {}), **coded_filters}.items():
         qs = qs.filter(**{f"g_{dimension}": value})
+    n = Count("pk", filter=n_filter) if n_filter is not None else Count("pk")
     if not keys:
-        total = qs.aggregate(n=Count("pk"), events=Count("pk", filter=event))
+        total = qs.aggregate(n=n, events=Count("pk", filter=event))
         return [{"events": total["events"], "n": total["n"]}]
-    rows = qs.values(*keys).annotate(n=Count("pk"), events=Count("pk", filter=event)).order_by(*keys)
+    rows = qs.values(*keys).annotate(n=n, events=Count("pk", filter=event)).order_by(*keys)
     codes = {d: _codes(d, municipality) for d in by if d in _CODED}
     out = []
     for row in rows:
         item = {d: codes[d].get(row[f"g_{d}"]) if d in codes else row[f"g_{d}"] for d in by}
         if period is not None:
             item["period"] = row["g__period"]
+        if extra is not None:
+            item["_extra"] = row["g__extra"]
         out.append({**item, "events": row["events"], "n": row["n"]})
     if codes:
         out.sort(key=lambda r: tuple("" if r[k] is None else str(r[k]) for k in [*by, "period"] if k in r))
