@@ -19,7 +19,7 @@ PAGES = {
     "coverage": (f"/resultat/uppfoljningsgrad/?by=provider&{PERIOD}", 8),
     "coverage_caseworker": (f"/resultat/uppfoljningsgrad/?by=caseworker&{PERIOD}", 5),
     "outcomes": (f"/resultat/utfallsmatt/?{PERIOD}", 15),
-    "provider": (f"/resultat/utforare/B/?indicator=satisfied&{PERIOD}", 53),
+    "provider": (f"/resultat/utforare/B/?indicator=satisfied&{PERIOD}", 45),
 }
 
 

@@ -67,3 +67,29 @@ def test_the_funnel_spec_draws_every_visible_provider_and_no_hidden_one(people: 
     lines = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "line")["data"]["values"]
     assert {line["line"] for line in lines} == {"95 % nedre", "95 % övre", "99,8 % nedre", "99,8 % övre"}
     assert spec["$schema"].endswith("vega-lite/v6.json")
+
+
+def test_the_provider_page_row_is_the_providers_row_of_the_full_comparison(people: People) -> None:
+    page = services.provider_results(people.analyst, "B", indicator="satisfied", grain="quarter", **YEAR)
+    for row in page.tables["indikatorer"].rows:
+        full = services.compare(municipality=people.analyst.municipality, indicator=row["indicator"],
+                                by="provider", **YEAR).as_json()  # fmt: skip
+        own = next((r for r in full["rows"] if r["group"] == "B"), None)
+        assert row["target"] == full["target"]
+        if own is None:
+            assert row["suppressed"] and row["n"] is None
+            continue
+        for key in ("n", "rate", "ci_low", "ci_high", "lower_998", "upper_998", "flag", "suppressed"):
+            assert row[key] == own[key], (row["indicator"], key)
+
+
+def test_aggregate_questions_counts_as_aggregate_does(people: People) -> None:
+    from utfall.comparisons.indicators import all_indicators
+    from utfall.comparisons.queries import aggregate, aggregate_questions
+
+    questions = [i for i in all_indicators().values() if i.kind == "question"]
+    for by in (["provider"], ["sex", "age_group"], ["unit", "service"]):
+        kwargs = {"municipality": people.analyst.municipality, "by": by, **YEAR}
+        many = aggregate_questions(questions, **kwargs)
+        assert many == {i.code: aggregate(i, **kwargs) for i in questions}
+    assert many["satisfied"]

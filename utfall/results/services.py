@@ -21,13 +21,14 @@ from django.http import Http404
 
 from utfall.comparisons.access import scoped_filters
 from utfall.comparisons.indicators import all_indicators, get_indicator
-from utfall.comparisons.queries import aggregate, followup_status_counts, reference_date
+from utfall.comparisons.queries import aggregate, aggregate_questions, followup_status_counts, reference_date
 from utfall.comparisons.queries import periods as period_list
 from utfall.comparisons.services import compare
 from utfall.organisations.models import Municipality, Unit, User
 from utfall.registry.models import Contract, Provider, Service
 from utfall.results import charts
 from utfall.results.tables import Column, ResultTable, rounded
+from utfall.stats.overdispersion import DEFAULT_METHOD, fit_overdispersion
 from utfall.stats.proportions import newcombe_difference, wilson_interval
 from utfall.stats.suppression import suppress
 
@@ -570,6 +571,37 @@ PROVIDER_COLUMNS = [
 ]
 
 
+def own_comparison_row(counts: Sequence[Mapping[str, Any]], provider_id: str) -> dict[str, Any]:
+    """One provider's row of the comparison of all providers, without working out every
+    other provider's limits: the same fit, target, limits at its n, flag and suppression as
+    :func:`utfall.stats.comparison.compare_proportions` (tested against it), rounded as its JSON.
+    """
+    minimum = min_n()
+    x = np.array([r["events"] for r in counts], dtype=np.float64)
+    m = np.array([r["n"] for r in counts], dtype=np.float64)
+    used = np.flatnonzero(m >= minimum)
+    fit = (
+        fit_overdispersion(x[used], m[used], kind="proportion", method=DEFAULT_METHOD) if used.size else None
+    )
+    hidden = suppress([{"group": str(r["provider"]), "n": r["n"]} for r in counts], min_n=minimum)
+    row: dict[str, Any] = dict.fromkeys(("n", "rate", "ci_low", "ci_high", "lower_998", "upper_998", "flag"))
+    row["target"] = rounded(fit.target) if fit is not None else None
+    row["suppressed"] = True
+    index = next((i for i, r in enumerate(counts) if str(r["provider"]) == provider_id), None)
+    if index is None or hidden[index]["suppressed"]:
+        return row
+    events, n = x[index], m[index]
+    low, high = wilson_interval(np.array([events]), np.array([n]), 0.95)
+    row.update(n=int(n), rate=rounded(events / n), ci_low=rounded(float(low[0])), ci_high=rounded(float(high[0])),
+               suppressed=False)  # fmt: skip
+    if fit is not None:
+        lo998, hi998 = fit.limits(np.array([n]), 0.998)
+        row["lower_998"], row["upper_998"] = rounded(float(lo998[0])), rounded(float(hi998[0]))
+        value = events / n
+        row["flag"] = "high" if value > hi998[0] else ("low" if value < lo998[0] else None)
+    return row
+
+
 def get_provider(user: Any, provider_id: str) -> tuple[Provider, dict[str, str]]:
     """The provider if the user may see its aggregates (404 for another municipality's)."""
     municipality = municipality_of(user)
@@ -587,19 +619,19 @@ def provider_results(
     its trend on one indicator, and its contracts."""
     provider, filters = get_provider(user, provider_id)
     municipality = municipality_of(user)
+    others = {k: v for k, v in filters.items() if k != "provider"}
+    # The provider's row comes from the full comparison of all providers, so its flag is the
+    # funnel's flag; the five question indicators are counted in one scan of the answers.
+    questions = [d for d in all_indicators().values() if d.kind == "question"]
+    counted = aggregate_questions(questions, municipality=municipality, date_from=date_from,
+                                  date_to=date_to, by=["provider"], filters=others)  # fmt: skip
     rows = []
     for code, definition in all_indicators().items():
-        # The provider's row comes from the full comparison, so its flag is the funnel's flag.
-        result = compare(municipality=municipality, indicator=code, date_from=date_from, date_to=date_to,
-                         by="provider", filters={k: v for k, v in filters.items() if k != "provider"})  # fmt: skip
-        data = result.as_json()
-        own = next((r for r in data["rows"] if r["group"] == provider_id), None)
-        row = {"indicator": code, "name": definition.name, "target": data["target"], "suppressed": True}
-        for key in ("n", "rate", "ci_low", "ci_high", "lower_998", "upper_998", "flag"):
-            row[key] = own.get(key) if own else None
-        if own is not None:
-            row["suppressed"] = own["suppressed"]
-        rows.append(row)
+        counts = counted.get(code)
+        if counts is None:
+            counts = aggregate(definition, municipality=municipality, date_from=date_from, date_to=date_to,
+                               by=["provider"], filters=others)  # fmt: skip
+        rows.append({"indicator": code, "name": definition.name, **own_comparison_row(counts, provider_id)})
     caption = f"{provider.name}: alla indikatorer mot kommunen, {date_from:%Y-%m-%d}–{date_to:%Y-%m-%d}"
     table = ResultTable(
         "utforare_" + provider_id, caption, PROVIDER_COLUMNS, rows,

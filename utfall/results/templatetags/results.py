@@ -78,7 +78,9 @@ def page_view(table: ResultTable) -> dict[str, Any]:
             numeric = c.kind not in ("text", "flag")
             cells.append({"key": c.key, "text": cell(row, c), "sort": sort_value(row, c), "num": numeric})
             if c.interval:
-                cells.append({"key": f"{c.key}_ci", "text": interval(row, c), "sort": None, "num": True, "ci": True})
+                cells.append(
+                    {"key": f"{c.key}_ci", "text": interval(row, c), "sort": None, "num": True, "ci": True}
+                )
         css = f"flag-{row['flag']}" if row.get("flag") else ("suppressed" if row.get("suppressed") else "")
         link = bool(table.name == "jamforelse" and not row.get("suppressed"))
         rows.append({"cells": cells, "css": css, "group": row.get("group"), "link": link})
