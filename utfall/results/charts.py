@@ -38,7 +38,11 @@ def _base(title: str, description: str) -> dict[str, Any]:
         "width": "container",
         "height": 360,
         "autosize": {"type": "fit-x", "contains": "padding"},
-        "config": {"font": "DejaVu Sans, sans-serif", "axis": {"labelFontSize": 12, "titleFontSize": 13}},
+        "config": {
+            "font": "DejaVu Sans, sans-serif",
+            "axis": {"labelFontSize": 12, "titleFontSize": 13},
+            "legend": {"orient": "bottom", "direction": "vertical", "labelFontSize": 12, "titleFontSize": 12},
+        },
     }
 
 
