@@ -144,10 +144,13 @@ def _age_group(age: str) -> Case:
 
 def reference_date(municipality: Municipality) -> dt.date | None:
     """The newest date stored for the municipality (spec: the data's reference date)."""
+    ends = Intervention.objects.filter(municipality=municipality).aggregate(
+        e=Max("ended_on"), s=Max("started_on")
+    )
     dates = [
         FollowUp.objects.filter(municipality=municipality).aggregate(d=Max("date"))["d"],
-        Intervention.objects.filter(municipality=municipality).aggregate(d=Max("ended_on"))["d"],
-        Intervention.objects.filter(municipality=municipality).aggregate(d=Max("started_on"))["d"],
+        ends["e"],
+        ends["s"],
     ]
     known = [d for d in dates if d is not None]
     return max(known) if known else None
@@ -172,12 +175,13 @@ def _base(
         options = Option.objects.filter(question__in=questions, counts=True)
         counting = list(options.values_list("pk", flat=True))
         positive = list(options.filter(positive=True).values_list("pk", flat=True))
+        # Answers carry their follow-up's date and provider and exist only for completed
+        # follow-ups, so by provider this reads one index range (answer_period_cover).
         qs = Answer.objects.filter(
-            followup__municipality=municipality,
-            followup__date__gte=date_from,
-            followup__date__lte=date_to,
-            followup__status=FollowUpStatus.COMPLETED,
+            municipality=municipality,
             question_id__in=questions,
+            date__gte=date_from,
+            date__lte=date_to,
             option_id__in=counting,
         )
         return qs, "followup__intervention__", Q(option_id__in=positive), ExtractYear("followup__date")
@@ -356,7 +360,8 @@ def _grouped(
             if dimension in _CODED:
                 # Group and filter on the foreign key itself (no join to the coded table per
                 # row); codes are looked up once, before and after.
-                annotations[dimension] = F(f"{prefix}{dimension}_id")
+                on_answer = indicator.kind == "question" and dimension == "provider"
+                annotations[dimension] = F("provider_id" if on_answer else f"{prefix}{dimension}_id")
                 if dimension in (filters or {}):
                     coded_filters[dimension] = _pk_of(dimension, municipality, (filters or {})[dimension])
             else:
