@@ -18,8 +18,8 @@ PAGES = {
     "gender": (f"/resultat/kvinnor-och-man/?indicator=satisfied&{PERIOD}", 16),
     "coverage": (f"/resultat/uppfoljningsgrad/?by=provider&{PERIOD}", 8),
     "coverage_caseworker": (f"/resultat/uppfoljningsgrad/?by=caseworker&{PERIOD}", 5),
-    "outcomes": (f"/resultat/utfallsmatt/?{PERIOD}", 15),
-    "provider": (f"/resultat/utforare/B/?indicator=satisfied&{PERIOD}", 45),
+    "outcomes": (f"/resultat/utfallsmatt/?{PERIOD}", 14),
+    "provider": (f"/resultat/utforare/B/?indicator=satisfied&{PERIOD}", 44),
 }
 
 
