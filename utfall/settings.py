@@ -49,6 +49,10 @@ def database_from_url(url: str) -> dict[str, object]:
     parsed = urlparse(url)
     if parsed.scheme in ("postgres", "postgresql", "pgsql"):
         options = dict(parse_qsl(parsed.query))
+        # JIT compilation costs PostgreSQL ~0.4 s per analytic query and saves less than that
+        # on utfall's aggregations; 32 MB lets a year's answers hash in memory. A URL's own
+        # ?options=… replaces both (docs/decisions.md).
+        options.setdefault("options", "-c jit=off -c work_mem=32MB")
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": unquote(parsed.path.lstrip("/")) or "utfall",

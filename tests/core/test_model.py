@@ -75,6 +75,6 @@ def test_database_url_is_translated_for_postgresql_and_sqlite() -> None:
         "127.0.0.1",
         "5432",
     )
-    assert pg["OPTIONS"] == {"sslmode": "disable"}
+    assert pg["OPTIONS"] == {"sslmode": "disable", "options": "-c jit=off -c work_mem=32MB"}
     lite = database_from_url("sqlite:////tmp/x.sqlite3")
     assert str(lite["NAME"]) == "/tmp/x.sqlite3"

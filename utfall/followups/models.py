@@ -102,13 +102,36 @@ class FollowUp(models.Model):
         return self.created_by_id == user.pk or is_unit_manager(user)
 
 
+class AnswerQuerySet(models.QuerySet["Answer"]):
+    def refresh_facts(self) -> int:
+        """Copy each answer's follow-up date and intervention's provider onto it again.
+
+        Writers that change a follow-up's date or an intervention's provider call this for
+        the answers concerned; tests check that the copies never differ.
+        """
+        followup = FollowUp.objects.filter(pk=models.OuterRef("followup_id"))
+        return self.update(
+            date=models.Subquery(followup.values("date")[:1]),
+            provider_id=models.Subquery(followup.values("intervention__provider_id")[:1]),
+        )
+
+
 class Answer(models.Model):
-    """The option a respondent chose for one question of a follow-up."""
+    """The option a respondent chose for one question of a follow-up.
+
+    ``date`` and ``provider`` repeat the follow-up's date and its intervention's provider, so
+    that a comparison of all providers on one question reads one index range and nothing
+    else (docs/decisions.md, 2026-11-23). Answers exist only for completed follow-ups.
+    """
 
     municipality = models.ForeignKey(Municipality, on_delete=models.PROTECT, related_name="+")
     followup = models.ForeignKey(FollowUp, on_delete=models.CASCADE, related_name="answers")
     question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="+")
     option = models.ForeignKey(Option, on_delete=models.PROTECT, related_name="+")
+    date = models.DateField()
+    provider = models.ForeignKey("registry.Provider", on_delete=models.PROTECT, related_name="+")
+
+    objects = AnswerQuerySet.as_manager()
 
     class Meta:
         verbose_name = "svar"
@@ -120,6 +143,10 @@ class Answer(models.Model):
             models.Index(fields=["question", "option"]),
             # Covering: a follow-up's answer to one question, read from the index alone.
             models.Index(fields=["followup", "question", "option"], name="answer_followup_cover"),
+            # Covering: one question's answers in a period by provider (the comparison).
+            models.Index(
+                fields=["municipality", "question", "date", "provider", "option"], name="answer_period_cover"
+            ),
         ]
 
     def __str__(self) -> str:

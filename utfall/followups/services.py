@@ -106,12 +106,16 @@ def fingerprint(checked: CheckedFollowUp) -> str:
 
 def _write_answers(followup: FollowUp, record: Record, catalogue: Catalogue) -> None:
     questions = catalogue.instruments[record["instrument"]].questions
+    # Answers repeat the date and the provider for the comparisons (Answer's docstring).
+    provider_id = Intervention.objects.values_list("provider_id", flat=True).get(pk=followup.intervention_id)
     Answer.objects.bulk_create(
         Answer(
             municipality_id=followup.municipality_id,
             followup=followup,
             question_id=questions[code].pk,
             option_id=questions[code].options[option],
+            date=followup.date,
+            provider_id=provider_id,
         )
         for code, option in record["answers"].items()
     )

@@ -195,6 +195,11 @@ class Writer:
             Intervention.objects.filter(pk=p.stored["_pk"]).update(  # type: ignore[index]
                 **self._intervention_fields(p.record, clients, units)
             )
+        if changed:
+            # An intervention may have moved to another provider: its answers follow.
+            Answer.objects.filter(
+                followup__intervention_id__in=[p.stored["_pk"] for p in changed]
+            ).refresh_facts()  # type: ignore[index]
 
     # -- follow-ups ---------------------------------------------------------------------
 
@@ -213,12 +218,29 @@ class Writer:
             "minutes": _int(r["minutes"]),
         }
 
-    def _answers(self, followup_pk: int, r: dict[str, Any]) -> list[tuple[int, int, int, int]]:
+    def _answers(self, followup_pk: int, provider_pk: int, r: dict[str, Any]) -> list[tuple[Any, ...]]:
         questions = self.importer.catalogue.instruments[r["instrument"]].questions
+        date = connection.ops.adapt_datefield_value(_date(r["date"]))
         return [
-            (self.municipality.pk, followup_pk, questions[code].pk, questions[code].options[option])
+            (
+                self.municipality.pk,
+                followup_pk,
+                questions[code].pk,
+                questions[code].options[option],
+                date,
+                provider_pk,
+            )
             for code, option in r["answers"].items()
         ]
+
+    def _providers_of(self, intervention_pks: set[int]) -> dict[int, int]:
+        pks = sorted(intervention_pks)
+        out: dict[int, int] = {}
+        for i in range(0, len(pks), BATCH):
+            out.update(
+                Intervention.objects.filter(pk__in=pks[i : i + BATCH]).values_list("pk", "provider_id")
+            )
+        return out
 
     def _write_followups(self, new: list[Pending], changed: list[Pending]) -> None:
         # Follow-ups arrive by the ten thousand: COPY / executemany avoid
@@ -250,7 +272,12 @@ class Writer:
                         municipality=self.municipality, followup_id__in=[p.key for p in chunk]
                     ).values_list("followup_id", "pk")
                 )
-                answers = [a for p in chunk for a in self._answers(ids[p.key], p.record)]
+                providers = self._providers_of({row[1] for row in rows})
+                answers = [
+                    a
+                    for p, row in zip(chunk, rows, strict=True)
+                    for a in self._answers(ids[p.key], providers[row[1]], p.record)
+                ]
                 _insert_many(cursor, Answer, _ANSWER_COLUMNS, answers)
                 self.importer.progress("sparar followups", start + len(chunk), total)
         for p in changed:
@@ -260,15 +287,17 @@ class Writer:
                 **self._followup_fields(p.record),
             )
             Answer.objects.filter(followup_id=pk).delete()
+            intervention = self._pk("interventions", p.record["intervention_id"])
+            provider = self._providers_of({intervention})[intervention]
             with connection.cursor() as cursor:
-                _insert_many(cursor, Answer, _ANSWER_COLUMNS, self._answers(pk, p.record))
+                _insert_many(cursor, Answer, _ANSWER_COLUMNS, self._answers(pk, provider, p.record))
 
 
 _FOLLOWUP_COLUMNS = [
     "followup_id", "intervention_id", "date", "instrument_version_id", "respondent", "status",
     "assessment", "g1", "g2", "g3", "minutes",
 ]  # fmt: skip
-_ANSWER_COLUMNS = ["municipality_id", "followup_id", "question_id", "option_id"]
+_ANSWER_COLUMNS = ["municipality_id", "followup_id", "question_id", "option_id", "date", "provider_id"]
 
 
 def _insert_many(cursor: Any, model: Any, columns: list[str], rows: list[Any]) -> None:
