@@ -1,0 +1,74 @@
+"""Answers repeat their follow-up's date and intervention's provider: the copies never differ."""
+
+from __future__ import annotations
+
+import pytest
+from django.db.models import F, Q
+
+from tests.conftest import TODAY
+from tests.interchange.helpers import FOLLOWUPS, INTERVENTIONS, write_set
+from utfall.followups.models import Answer, FollowUp
+from utfall.followups.services import catalogue_for, check_followup_submission, correct_followup
+from utfall.interchange.importer import import_files
+from utfall.organisations.models import User
+
+pytestmark = pytest.mark.django_db
+
+
+def assert_facts_consistent() -> None:
+    differing = Answer.objects.filter(
+        ~Q(date=F("followup__date")) | ~Q(provider_id=F("followup__intervention__provider_id"))
+    )
+    assert Answer.objects.exists()
+    assert not differing.exists(), list(differing.values("followup__followup_id", "date", "provider_id"))
+
+
+def test_imported_answers_carry_their_date_and_provider(write_csv, municipality) -> None:  # type: ignore[no-untyped-def]
+    assert import_files(write_set(write_csv), municipality=municipality, today=TODAY).ok
+    assert_facts_consistent()
+
+
+def test_moving_an_intervention_to_another_provider_moves_its_answers(write_csv, municipality) -> None:  # type: ignore[no-untyped-def]
+    assert import_files(write_set(write_csv), municipality=municipality, today=TODAY).ok
+    moved = INTERVENTIONS[1].replace(",P1,C1,", ",P2,,")
+    report = import_files(
+        [write_csv("interventions.csv", INTERVENTIONS[0], moved)],
+        municipality=municipality,
+        today=TODAY,
+        update=True,
+    )
+    assert report.ok, report.issues
+    assert set(
+        Answer.objects.filter(followup__followup_id="F1").values_list("provider__provider_id", flat=True)
+    ) == {"P2"}
+    assert_facts_consistent()
+
+
+def test_a_corrected_date_reaches_the_answers(write_csv, municipality) -> None:  # type: ignore[no-untyped-def]
+    assert import_files(write_set(write_csv), municipality=municipality, today=TODAY).ok
+    redated = FOLLOWUPS[1].replace("2025-07-01", "2025-07-09")
+    assert import_files(
+        [write_csv("followups.csv", FOLLOWUPS[0], redated)],
+        municipality=municipality,
+        today=TODAY,
+        update=True,
+    ).ok
+    assert_facts_consistent()
+
+    # The caseworker's correction in the browser goes through the same rule.
+    followup = FollowUp.objects.select_related("intervention").get(followup_id="F1")
+    header = FOLLOWUPS[0].split(",")
+    raw = dict(zip(header, FOLLOWUPS[1].split(","), strict=True))
+    raw["date"] = "2025-07-15"
+    catalogue = catalogue_for(TODAY)
+    checked, issues = check_followup_submission(
+        raw, intervention=followup.intervention, catalogue=catalogue, with_goals=False
+    )
+    assert issues == []
+    user = User.objects.create_user("kim", municipality=municipality)
+    correct_followup(
+        user=user, followup=followup, checked=checked, catalogue=catalogue, reason="fel datum",
+        base_version=followup.version,
+    )  # fmt: skip
+    assert FollowUp.objects.get(followup_id="F1").date.isoformat() == "2025-07-15"
+    assert_facts_consistent()
