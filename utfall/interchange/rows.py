@@ -317,7 +317,10 @@ def check_followup(row: RowChecker) -> Record:
         else:
             answers[code] = value
     if status and status != FollowUpStatus.COMPLETED and answers:
-        row.fail(next(iter(answers)), f"svar får bara finnas när uppföljningen är genomförd (status completed, inte {status})")
+        row.fail(
+            next(iter(answers)),
+            f"svar får bara finnas när uppföljningen är genomförd (status completed, inte {status})",
+        )
     if instrument:
         for code, question in instrument.questions.items():
             if (
