@@ -162,7 +162,13 @@ def _dot_interval(
     value_scale: dict[str, Any] = {"type": "quantitative", "title": "Andel", "scale": {"domain": [0, 1]}}
     if percent:
         value_scale["axis"] = {"format": ".0%"}
-    cat = {"field": "category", "type": "nominal", "title": category_title, "sort": None}
+    cat = {
+        "field": "category",
+        "type": "nominal",
+        "title": category_title,
+        "sort": None,
+        "axis": {"labelLimit": 220},
+    }
     encoding: dict[str, Any] = {cat_axis: cat}
     if colour:
         scale = {"range": list(colours)} if colours else {}

@@ -56,7 +56,10 @@ def sort_value(row: dict[str, Any], column: Column) -> str:
 def page_columns(columns: list[Column]) -> list[Column]:
     """Columns shown on the page: an interval's bounds are shown in its estimate's cell."""
     companions = {key for c in columns if c.interval for key in c.interval}
+    # Limits and counts of events are in the downloads; an indicator's code beside its name too.
     hidden = {"lower_998", "upper_998", "events"}
+    if any(c.key == "name" for c in columns):
+        hidden.add("indicator")
     return [c for c in columns if c.key not in companions and c.key not in hidden]
 
 
