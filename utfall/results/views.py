@@ -90,7 +90,8 @@ def respond(
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
     scope = aggregate_scope(request.user)
-    return render(request, "results/index.html", {"scope": services.scope_description(scope)})
+    context = {"scope": services.scope_description(scope), "min_n": services.min_n()}
+    return render(request, "results/index.html", context)
 
 
 @login_required
