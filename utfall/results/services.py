@@ -38,6 +38,9 @@ LOW_COVERAGE_RATIO = 0.6
 SEX_LABELS = {"female": "Kvinnor", "male": "Män", "other": "Annat"}
 FLAG_LABELS = {"low": "Lägre än förväntat", "high": "Högre än förväntat", None: "Inom gränserna"}
 OUTCOME_INDICATORS = ("step_down", "plan_goals_reached", "plan_goals_fully")
+#: Short names for the outcome table's column headers (the full names are in the notes).
+OUTCOME_SHORT = {"step_down": "Stegning nedåt", "plan_goals_reached": "Mål nådda helt/delvis",
+                 "plan_goals_fully": "Alla mål helt nådda"}  # fmt: skip
 OUTCOME_SERVICES = ("ihf", "tfco")
 UNKNOWN_CASEWORKER = "okänd (import)"
 
@@ -522,9 +525,9 @@ def outcomes(user: Any, *, date_from: dt.date, date_to: dt.date, unit: str | Non
         services |= {r["service"] for r in counts}
     names = _names(Service, None, "code", services)
     order = ["", *OUTCOME_SERVICES, *sorted(services - set(OUTCOME_SERVICES), key=lambda s: names.get(s, s))]
-    columns = [Column("group", "Kod"), Column("name", "Insats")]
+    columns = [Column("name", "Insats"), Column("group", "Kod")]
     for code in OUTCOME_INDICATORS:
-        name = get_indicator(code).name
+        name = OUTCOME_SHORT[code]
         columns += [
             Column(f"{code}_n", f"{name}: n", "count"),
             Column(f"{code}_rate", f"{name}: andel", "rate", interval=(f"{code}_ci_low", f"{code}_ci_high")),
@@ -546,12 +549,13 @@ def outcomes(user: Any, *, date_from: dt.date, date_to: dt.date, unit: str | Non
     caption = f"Utfallsmått efter avslutade insatser, {date_from:%Y-%m-%d}–{date_to:%Y-%m-%d} ({scope_description(filters)})"
     table = ResultTable(
         "utfallsmatt", caption, columns, rows,
-        notes=["Stegning nedåt räknas först 90 dagar efter avslutet (nästa insats kan inte vara känd förr). "
+        notes=[*(f"{OUTCOME_SHORT[c]}: {get_indicator(c).name}." for c in OUTCOME_INDICATORS),
+               "Stegning nedåt räknas först 90 dagar efter avslutet (nästa insats kan inte vara känd förr). "
                "Insatser avslutade på grund av flytt räknas inte."],
     )  # fmt: skip
     page = Page(caption, {"utfallsmatt": table}, facts={"from": date_from.isoformat(),
                 "to": date_to.isoformat(), "scope": scope_description(filters)})  # fmt: skip
-    page.charts["utfallsmatt"] = charts.outcomes(rows, {c: get_indicator(c).name for c in OUTCOME_INDICATORS})
+    page.charts["utfallsmatt"] = charts.outcomes(rows, OUTCOME_SHORT)
     return page
 
 
