@@ -12,14 +12,14 @@ pytestmark = pytest.mark.django_db
 # (url, queries). The count includes the session, the user, its roles and the form's choice
 # lists; the aggregates are one GROUP BY per indicator (plus small code look-ups).
 PAGES = {
-    "comparison": (f"/resultat/jamforelse/?indicator=satisfied&{PERIOD}", 14),
-    "comparison_adjusted": (f"/resultat/jamforelse/?indicator=satisfied&adjust=on&{PERIOD}", 15),
-    "trends": (f"/resultat/utveckling/?indicator=satisfied&grain=quarter&{PERIOD}", 11),
-    "gender": (f"/resultat/kvinnor-och-man/?indicator=satisfied&{PERIOD}", 16),
+    "comparison": (f"/resultat/jamforelse/?indicator=satisfied&{PERIOD}", 13),
+    "comparison_adjusted": (f"/resultat/jamforelse/?indicator=satisfied&adjust=on&{PERIOD}", 14),
+    "trends": (f"/resultat/utveckling/?indicator=satisfied&grain=quarter&{PERIOD}", 9),
+    "gender": (f"/resultat/kvinnor-och-man/?indicator=satisfied&{PERIOD}", 12),
     "coverage": (f"/resultat/uppfoljningsgrad/?by=provider&{PERIOD}", 8),
     "coverage_caseworker": (f"/resultat/uppfoljningsgrad/?by=caseworker&{PERIOD}", 5),
     "outcomes": (f"/resultat/utfallsmatt/?{PERIOD}", 14),
-    "provider": (f"/resultat/utforare/B/?indicator=satisfied&{PERIOD}", 44),
+    "provider": (f"/resultat/utforare/B/?indicator=satisfied&{PERIOD}", 28),
 }
 
 

@@ -31,7 +31,7 @@ from django.db.models.functions import Coalesce, ExtractYear
 
 from utfall.comparisons.indicators import AGE_GROUPS, DIMENSIONS, STEP_DOWN_WINDOW_DAYS, Indicator
 from utfall.followups.models import Answer, FollowUp, FollowUpStatus
-from utfall.instruments.models import Option, Question
+from utfall.instruments.services import comparabilities, comparability
 from utfall.organisations.models import Municipality
 from utfall.registry.models import EndReason, Intervention
 
@@ -167,14 +167,13 @@ def _base(
     if indicator.kind == "question":
         # Question and option ids are looked up first (tiny tables), so the big query joins
         # only answers, follow-ups and interventions.
-        questions = list(
-            Question.objects.filter(
-                version__instrument__code=indicator.instrument, code=indicator.question
-            ).values_list("pk", flat=True)
+        # Only versions comparable with the newest (same text, same positive options) count.
+        spans = comparability(indicator.instrument, indicator.question)
+        questions, counting, positive = (
+            spans.question_ids,
+            spans.counting_option_ids,
+            spans.positive_option_ids,
         )
-        options = Option.objects.filter(question__in=questions, counts=True)
-        counting = list(options.values_list("pk", flat=True))
-        positive = list(options.filter(positive=True).values_list("pk", flat=True))
         # Answers carry their follow-up's date and provider and exist only for completed
         # follow-ups, so by provider this reads one index range (answer_period_cover).
         qs = Answer.objects.filter(
@@ -288,14 +287,13 @@ def aggregate_questions(
     for indicator in indicators:
         if indicator.kind != "question":
             raise BadQuery(f"'{indicator.code}' är ingen frågeindikator")
-        questions = list(
-            Question.objects.filter(
-                version__instrument__code=indicator.instrument, code=indicator.question
-            ).values_list("pk", flat=True)
-        )
-        options = Option.objects.filter(question__in=questions, counts=True)
-        counting += list(options.values_list("pk", flat=True))
-        positive += list(options.filter(positive=True).values_list("pk", flat=True))
+    # Only versions comparable with the newest (same text, same positive options) count.
+    all_spans = comparabilities([(i.instrument, i.question) for i in indicators])
+    for indicator in indicators:
+        spans = all_spans[(indicator.instrument, indicator.question)]
+        questions = spans.question_ids
+        counting += spans.counting_option_ids
+        positive += spans.positive_option_ids
         code_of.update(dict.fromkeys(questions, indicator.code))
     out: dict[str, list[dict[str, Any]]] = {i.code: [] for i in indicators}
     if not code_of:

@@ -14,6 +14,7 @@ from django.conf import settings
 
 from utfall.comparisons.indicators import get_indicator
 from utfall.comparisons.queries import BadQuery, aggregate
+from utfall.instruments.services import comparability
 from utfall.organisations.models import Municipality
 from utfall.stats.comparison import Comparison, compare_proportions, compare_ratios
 from utfall.stats.standardisation import expected_from_case_mix
@@ -29,6 +30,8 @@ class ComparisonResult:
     by: str
     adjusted: bool
     comparison: Comparison
+    #: For question indicators: the instrument versions counted and those left out as not comparable.
+    comparability: dict[str, Any] | None = None
 
     def as_csv(self) -> str:
         """The same rows as ``as_json``, as CSV with the row keys as header."""
@@ -46,6 +49,8 @@ class ComparisonResult:
         if self.adjusted:
             data["adjusted"] = {"method": "indirect standardisation, logistic case-mix model",
                                 "covariates": [c for c in CASE_MIX if c != self.by]}  # fmt: skip
+        if self.comparability is not None:
+            data["comparability"] = self.comparability
         return data
 
 
@@ -63,6 +68,9 @@ def compare(
     """Compare the groups of ``by`` on ``indicator`` in the period; every row through suppression."""
     definition = get_indicator(indicator)
     min_n = settings.UTFALL_MIN_COUNT
+    spans = None
+    if definition.kind == "question":
+        spans = comparability(definition.instrument, definition.question).as_json()
     if not adjust:
         rows = aggregate(
             definition, municipality=municipality, date_from=date_from, date_to=date_to,
@@ -71,7 +79,7 @@ def compare(
         comparison = compare_proportions(
             [str(r[by]) for r in rows], [r["events"] for r in rows], [r["n"] for r in rows], min_n=min_n
         )
-        return ComparisonResult(indicator, date_from, date_to, by, False, comparison)
+        return ComparisonResult(indicator, date_from, date_to, by, False, comparison, spans)
     covariates = [c for c in CASE_MIX if c != by]
     cells = aggregate(
         definition, municipality=municipality, date_from=date_from, date_to=date_to,
@@ -90,4 +98,4 @@ def compare(
         expected["n"].to_numpy(),
         min_n=min_n,
     )
-    return ComparisonResult(indicator, date_from, date_to, by, True, comparison)
+    return ComparisonResult(indicator, date_from, date_to, by, True, comparison, spans)

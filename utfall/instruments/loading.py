@@ -74,6 +74,9 @@ def install_definition(data: dict[str, Any]) -> Any:
     from utfall.registry.models import Service
 
     instrument, _ = Instrument.objects.get_or_create(code=data["code"], defaults={"name": data["name"]})
+    general = bool(data.get("general", False))
+    if instrument.general != general:  # the instrument is not versioned; its role may change
+        Instrument.objects.filter(pk=instrument.pk).update(general=general)
     existing = InstrumentVersion.objects.filter(instrument=instrument, version=data["version"]).first()
     if existing is not None:
         if _normalised(data) != definition_of(existing):

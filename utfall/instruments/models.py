@@ -14,6 +14,10 @@ class Instrument(models.Model):
 
     code = models.SlugField(max_length=60, unique=True)
     name = models.CharField(max_length=200)
+    general = models.BooleanField(
+        default=False,
+        help_text="Asked for every service it names unless the caseworker picks a target-group instrument.",
+    )
 
     class Meta:
         verbose_name = "instrument"
@@ -144,3 +148,26 @@ class Option(_PartOfVersion):
 
     def _version(self) -> InstrumentVersion:
         return self.question.version
+
+
+class QuestionFeedback(models.Model):
+    """Pilot feedback: the caseworker marked that the client found a question hard to understand.
+
+    One row per follow-up and question; counted per question and version on the pilot page, so
+    the wording can be revised in the next version.
+    """
+
+    municipality = models.ForeignKey("organisations.Municipality", on_delete=models.PROTECT, related_name="+")
+    followup = models.ForeignKey("followups.FollowUp", on_delete=models.CASCADE, related_name="feedback")
+    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="feedback")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "frågeåterkoppling"
+        verbose_name_plural = "frågeåterkoppling"
+        constraints = [
+            models.UniqueConstraint(fields=["followup", "question"], name="feedback_once_per_question"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.followup_id}:{self.question}"

@@ -1,0 +1,311 @@
+"""Domain functions of instruments: pilot feedback, comparability across versions and the editor's
+writes (a new draft version, its definition, publishing).
+
+A draft is edited as its definition (the shape of the shipped YAML files, see
+``loading.definition_of``); publishing freezes it (``PublishedVersionIsReadOnly``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count
+
+from utfall.instruments.loading import definition_of
+from utfall.instruments.models import (
+    Instrument,
+    InstrumentVersion,
+    Option,
+    PublishedVersionIsReadOnly,
+    Question,
+    QuestionFeedback,
+)
+
+# Pilot feedback -------------------------------------------------------------------------------
+
+
+def record_feedback(*, followup: Any, codes: list[str]) -> int:
+    """Mark the follow-up's questions ``codes`` as hard for the client to understand."""
+    if not codes:
+        return 0
+    questions = Question.objects.filter(version_id=followup.instrument_version_id, code__in=codes)
+    created = QuestionFeedback.objects.bulk_create(
+        [
+            QuestionFeedback(municipality_id=followup.municipality_id, followup=followup, question=q)
+            for q in questions
+        ],
+        ignore_conflicts=True,
+    )
+    return len(created)
+
+
+@dataclass
+class FeedbackRow:
+    version: str
+    position: int
+    code: str
+    text: str
+    followups: int  # completed follow-ups of the version
+    marked: int  # of which the question was marked hard to understand
+
+    @property
+    def share(self) -> float | None:
+        return self.marked / self.followups if self.followups else None
+
+
+def feedback_summary(municipality: Any) -> list[FeedbackRow]:
+    """Per question and version: completed follow-ups and how many marked it hard (two GROUP BYs)."""
+    from utfall.followups.models import FollowUp, FollowUpStatus
+
+    done = dict(
+        FollowUp.objects.filter(municipality=municipality, status=FollowUpStatus.COMPLETED)
+        .values_list("instrument_version")
+        .annotate(n=Count("pk"))
+    )
+    marked = dict(
+        QuestionFeedback.objects.filter(municipality=municipality)
+        .values_list("question")
+        .annotate(n=Count("pk"))
+    )
+    rows = []
+    questions = Question.objects.filter(version_id__in=list(done)).select_related("version__instrument")
+    for q in questions.order_by("version__instrument__code", "version__version", "position"):
+        rows.append(
+            FeedbackRow(q.version.key, q.position, q.code, q.text, done[q.version_id], marked.get(q.pk, 0))
+        )
+    return rows
+
+
+# Comparability across versions -------------------------------------------------------------
+
+
+@dataclass
+class Comparability:
+    """Which versions a question indicator counts: those whose question has the same text and the
+    same positive and counted options as the newest published version's."""
+
+    included: list[str]
+    excluded: list[str]
+    question_ids: list[int]
+    counting_option_ids: list[int] = field(default_factory=list)
+    positive_option_ids: list[int] = field(default_factory=list)
+
+    @property
+    def note(self) -> str:
+        if not self.excluded:
+            return ""
+        return (
+            f"Räknar bara {', '.join(self.included)}; {', '.join(self.excluded)} har en annan "
+            "frågetext eller andra positiva svar och är inte jämförbar."
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {"versions": self.included, "excluded_versions": self.excluded, "note": self.note}
+
+
+Signature = tuple[str, frozenset[str], frozenset[str]]
+
+
+def _signature(question: Question) -> Signature:
+    options = list(question.options.all())
+    return (
+        question.text.strip(),
+        frozenset(o.code for o in options if o.positive and o.counts),
+        frozenset(o.code for o in options if o.counts),
+    )
+
+
+def comparability(instrument: str, question: str) -> Comparability:
+    """The comparable versions of one question (one query on the tiny option table, read before
+    the comparison's big query)."""
+    return comparabilities([(instrument, question)])[(instrument, question)]
+
+
+def comparabilities(pairs: list[tuple[str, str]]) -> dict[tuple[str, str], Comparability]:
+    """``comparability`` for several (instrument, question) pairs in one query."""
+    instruments = {i for i, _ in pairs}
+    codes = {q for _, q in pairs}
+    rows = Option.objects.filter(
+        question__version__instrument__code__in=instruments,
+        question__version__status=InstrumentVersion.Status.PUBLISHED,
+        question__code__in=codes,
+    ).values_list(
+        "pk",
+        "code",
+        "positive",
+        "counts",
+        "question_id",
+        "question__text",
+        "question__version__version",
+        "question__version__instrument__code",
+        "question__code",
+    )
+    found: dict[tuple[str, str], dict[int, dict[str, Any]]] = {}
+    for pk, code, positive, counts, question_id, text, number, instrument, question in rows:
+        versions = found.setdefault((instrument, question), {})
+        entry = versions.setdefault(number, {"q": question_id, "text": text.strip(), "options": []})
+        entry["options"].append((pk, code, positive, counts))
+    return {pair: _spans(pair[0], found.get(pair, {})) for pair in pairs}
+
+
+def _spans(instrument: str, by_version: dict[int, dict[str, Any]]) -> Comparability:
+    out = Comparability([], [], [])
+    if not by_version:
+        return out
+
+    def signature(entry: dict[str, Any]) -> Signature:
+        options = entry["options"]
+        return (
+            entry["text"],
+            frozenset(c for _, c, p, n in options if p and n),
+            frozenset(c for _, c, _p, n in options if n),
+        )
+
+    reference = signature(by_version[max(by_version)])
+    for number in sorted(by_version):
+        entry = by_version[number]
+        key = f"{instrument}@{number}"
+        if signature(entry) != reference:
+            out.excluded.append(key)
+            continue
+        out.included.append(key)
+        out.question_ids.append(entry["q"])
+        out.counting_option_ids += [pk for pk, _, _p, n in entry["options"] if n]
+        out.positive_option_ids += [pk for pk, _, p, n in entry["options"] if p and n]
+    return out
+
+
+# The editor --------------------------------------------------------------------------------
+
+
+class DefinitionError(ValueError):
+    """A draft's definition is not valid; the message says where."""
+
+
+@transaction.atomic
+def new_version(*, instrument: Instrument, source: InstrumentVersion | None = None) -> InstrumentVersion:
+    """A draft with the next version number, copied from ``source`` (default: the newest version)."""
+    instrument = Instrument.objects.select_for_update().get(pk=instrument.pk)
+    versions = instrument.versions.order_by("-version")
+    source = source or versions.first()
+    number = (versions.values_list("version", flat=True).first() or 0) + 1
+    draft = InstrumentVersion.objects.create(
+        instrument=instrument, version=number, respondents=list(source.respondents) if source else ["client"]
+    )
+    if source is not None:
+        draft.services.set(source.services.all())
+        _write_questions(draft, definition_of(source)["questions"])
+    return draft
+
+
+def check_definition(data: Any) -> list[dict[str, Any]]:
+    """The questions of a definition, checked; raises DefinitionError with a Swedish message."""
+    if not isinstance(data, dict) or not isinstance(data.get("questions"), list) or not data["questions"]:
+        raise DefinitionError("Definitionen ska ha en lista 'questions' med minst en fråga.")
+    seen: dict[str, set[str]] = {}
+    for n, q in enumerate(data["questions"], start=1):
+        if not isinstance(q, dict) or not q.get("code") or not q.get("text"):
+            raise DefinitionError(f"Fråga {n}: 'code' och 'text' krävs.")
+        code = str(q["code"])
+        if code in seen:
+            raise DefinitionError(f"Fråga {n}: koden '{code}' finns redan.")
+        options = q.get("options")
+        if not isinstance(options, list) or len(options) < 2:
+            raise DefinitionError(f"Fråga {code}: minst två svarsalternativ ('options') krävs.")
+        codes = set()
+        for o in options:
+            if not isinstance(o, dict) or not o.get("code") or not o.get("label"):
+                raise DefinitionError(f"Fråga {code}: varje svarsalternativ behöver 'code' och 'label'.")
+            codes.add(str(o["code"]))
+        if len(codes) != len(options):
+            raise DefinitionError(f"Fråga {code}: två svarsalternativ har samma kod.")
+        condition = q.get("condition")
+        if condition:
+            target = seen.get(str(condition.get("question", "")))
+            if target is None:
+                raise DefinitionError(f"Fråga {code}: villkoret ska gälla en tidigare fråga.")
+            unknown = {str(c) for c in condition.get("in", [])} - target
+            if unknown or not condition.get("in"):
+                raise DefinitionError(f"Fråga {code}: villkorets svar finns inte i den frågan.")
+        seen[code] = codes
+    return list(data["questions"])
+
+
+def _write_questions(version: InstrumentVersion, questions: list[dict[str, Any]]) -> None:
+    for qpos, q in enumerate(questions, start=1):
+        condition = q.get("condition") or {}
+        question = Question.objects.create(
+            version=version,
+            code=str(q["code"]),
+            position=qpos,
+            text=str(q["text"]),
+            help_text=str(q.get("help_text", "")),
+            condition_question=str(condition.get("question", "")),
+            condition_options=[str(c) for c in condition.get("in", [])],
+        )
+        for opos, o in enumerate(q["options"], start=1):
+            Option.objects.create(
+                question=question,
+                code=str(o["code"]),
+                position=opos,
+                label=str(o["label"]),
+                positive=bool(o.get("positive", False)),
+                counts=bool(o.get("counts", True)),
+            )
+
+
+@transaction.atomic
+def replace_definition(
+    *,
+    version: InstrumentVersion,
+    questions: list[dict[str, Any]],
+    respondents: list[str],
+    services: list[Any],
+) -> None:
+    """Replace a draft's questions, respondents and services (a published version raises)."""
+    version = InstrumentVersion.objects.select_for_update().get(pk=version.pk)
+    if version.is_read_only:
+        raise PublishedVersionIsReadOnly(f"{version} är publicerad och kan inte ändras")
+    Option.objects.filter(question__version=version).delete()
+    version.questions.all().delete()
+    _write_questions(version, questions)
+    version.respondents = respondents
+    version.save(update_fields=["respondents"])
+    version.services.set(services)
+
+
+@transaction.atomic
+def publish(*, version: InstrumentVersion, published_on: dt.date) -> InstrumentVersion:
+    """Publish a draft from ``published_on``; from then on it is read-only."""
+    version = InstrumentVersion.objects.select_for_update().get(pk=version.pk)
+    if version.is_read_only:
+        raise PublishedVersionIsReadOnly(f"{version} är redan publicerad")
+    if not version.questions.exists():
+        raise DefinitionError("En version utan frågor kan inte publiceras.")
+    version.status = InstrumentVersion.Status.PUBLISHED
+    version.published_on = published_on
+    version.save(update_fields=["status", "published_on"])
+    return version
+
+
+def differences(version: InstrumentVersion) -> list[str]:
+    """Codes of the version's questions whose indicator would not be comparable with the previous
+    published version (new question, other text, other positive or counted options)."""
+    previous = (
+        InstrumentVersion.objects.filter(
+            instrument=version.instrument,
+            status=InstrumentVersion.Status.PUBLISHED,
+            version__lt=version.version,
+        )
+        .order_by("-version")
+        .first()
+    )
+    if previous is None:
+        return []
+    before = {q.code: _signature(q) for q in previous.questions.prefetch_related("options")}
+    return [
+        q.code for q in version.questions.prefetch_related("options") if before.get(q.code) != _signature(q)
+    ]
