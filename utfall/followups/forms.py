@@ -63,6 +63,8 @@ class RadioChoice(forms.ChoiceField):
 
 
 class FollowUpForm(forms.Form):
+    #: A checkbox per question: "the client found the question hard to understand" (pilot feedback).
+    asks_feedback = True
     token = forms.CharField(widget=forms.HiddenInput)
     status = RadioChoice(
         choices=FollowUpStatus.choices,
@@ -102,10 +104,14 @@ class FollowUpForm(forms.Form):
             field = RadioChoice(
                 choices=[(o.code, o.label) for o in q.options.all()],
                 label=question_text(q, intervention.provider.name),
-                help_text=q.help_text,
+                help_text=q.help_text.replace("{provider}", intervention.provider.name),
             )
             field.condition = (q.condition_question, list(q.condition_options))  # type: ignore[attr-defined]
             self.fields[q.code] = field
+            if self.asks_feedback:
+                self.fields[f"hard_{q.code}"] = forms.BooleanField(
+                    required=False, label=_("Klienten tyckte att frågan var svår att förstå")
+                )
         for code, text in GUIDING_QUESTIONS.items():
             self.fields[code] = RadioChoice(choices=GuidingAnswer.choices, label=text)
         self.with_goals = intervention.ended_on is not None
@@ -119,12 +125,34 @@ class FollowUpForm(forms.Form):
                     widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
                 )
         # The assessment and guiding questions come after the client's questions.
-        order = ["token", "status", "date", "respondent", *[q.code for q in self.questions]]
+        order = ["token", "status", "date", "respondent"]
+        for q in self.questions:
+            order += [q.code, f"hard_{q.code}"] if self.asks_feedback else [q.code]
         self.order_fields([*order, "assessment", *GUIDING_QUESTIONS, *GOAL_LABELS])
 
     # Groups for the template, in the order of the conversation.
     def question_fields(self) -> list[forms.BoundField]:
         return [self[q.code] for q in self.questions]
+
+    def question_rows(self) -> list[tuple[forms.BoundField, forms.BoundField | None, str]]:
+        """(answer field, "hard to understand" field, method-support link) per question."""
+        from django.urls import reverse
+
+        guidance = reverse("instruments:guidance", args=[self.version.instrument.code])
+        return [
+            (
+                self[q.code],
+                self[f"hard_{q.code}"] if self.asks_feedback else None,
+                f"{guidance}#fraga-{q.code}",
+            )
+            for q in self.questions
+        ]
+
+    def hard_questions(self) -> list[str]:
+        """Codes of the questions the caseworker marked as hard for the client to understand."""
+        if not self.asks_feedback:
+            return []
+        return [q.code for q in self.questions if self.cleaned_data.get(f"hard_{q.code}")]
 
     def guiding_fields(self) -> list[forms.BoundField]:
         return [self[code] for code in GUIDING_QUESTIONS]
@@ -194,6 +222,8 @@ class FollowUpForm(forms.Form):
 
 class CorrectionForm(FollowUpForm):
     """The same form, filled with the current version, plus why it is corrected."""
+
+    asks_feedback = False  # feedback is given once, when the follow-up is recorded
 
     base_version = forms.IntegerField(widget=forms.HiddenInput)
     reason = forms.CharField(

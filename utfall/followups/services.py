@@ -58,16 +58,34 @@ class CheckedFollowUp:
     goals: dict[str, int | None] | None  # only at the end of an intervention
 
 
-def instrument_for(intervention: Intervention) -> InstrumentVersion | None:
-    """The newest published instrument version used for the intervention's service."""
-    return (
+def instruments_for(intervention: Intervention) -> list[InstrumentVersion]:
+    """The instruments the caseworker may use for the intervention: the newest published
+    version of each instrument that names its service and has started, the general
+    instrument (Stockholm's model) first, then the target-group instruments by name
+    (docs/instruments.md)."""
+    versions = (
         InstrumentVersion.objects.filter(
-            status=InstrumentVersion.Status.PUBLISHED, services=intervention.service_id
+            status=InstrumentVersion.Status.PUBLISHED,
+            services=intervention.service_id,
+            published_on__lte=timezone.localdate(),
         )
         .select_related("instrument")
         .order_by("-published_on", "-version")
-        .first()
     )
+    newest: dict[int, InstrumentVersion] = {}
+    for version in versions:
+        newest.setdefault(version.instrument_id, version)
+    return sorted(newest.values(), key=lambda v: (not v.instrument.general, v.instrument.name))
+
+
+def instrument_for(intervention: Intervention, code: str | None = None) -> InstrumentVersion | None:
+    """The version to use: the named instrument's when it applies, else the default (the first
+    of ``instruments_for``)."""
+    offered = instruments_for(intervention)
+    for version in offered:
+        if version.instrument.code == code:
+            return version
+    return offered[0] if offered else None
 
 
 def new_followup_id() -> str:

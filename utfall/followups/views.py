@@ -25,6 +25,7 @@ from utfall.followups.access import get_followup_for_user
 from utfall.followups.forms import CorrectionForm, FollowUpForm, initial_for_correction, new_token
 from utfall.followups.models import FollowUp
 from utfall.instruments.models import InstrumentVersion, Option, Question
+from utfall.instruments.services import record_feedback
 from utfall.organisations.access import is_unit_manager, sees_cases
 from utfall.registry.access import get_intervention_for_user
 from utfall.registry.models import Intervention
@@ -152,7 +153,8 @@ def create(request: HttpRequest, pk: int) -> HttpResponse:
     """The follow-up form for one intervention (GET) and its submission (POST)."""
     action = AuditEntry.Action.CREATE if request.method == "POST" else AuditEntry.Action.VIEW
     intervention = get_intervention_for_user(request, pk, action=action)
-    version = services.instrument_for(intervention)
+    offered = services.instruments_for(intervention)
+    version = services.instrument_for(intervention, request.GET.get("instrument"))
     if version is None:
         messages.error(request, _("Det finns inget publicerat frågeformulär för den här insatsen."))
         return redirect("registry:intervention", pk=intervention.pk)
@@ -161,10 +163,10 @@ def create(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "GET":
         initial = {"token": new_token(), "date": timezone.localdate(), "respondent": "client"}
         form = FollowUpForm(initial=initial, intervention=intervention, version=version, catalogue=catalogue)
-        return _render_form(request, "followups/form.html", form, intervention)
+        return _render_form(request, "followups/form.html", form, intervention, offered=offered)
     form = FollowUpForm(request.POST, intervention=intervention, version=version, catalogue=catalogue)
     if not form.is_valid():
-        return _render_form(request, "followups/form.html", form, intervention)
+        return _render_form(request, "followups/form.html", form, intervention, offered=offered)
     assert form.checked is not None
     try:
         followup, created = services.record_followup(
@@ -180,6 +182,7 @@ def create(request: HttpRequest, pk: int) -> HttpResponse:
         messages.warning(request, _("Uppföljningen var redan sparad. Rätta den om något ska ändras."))
         return redirect("followups:detail", pk=exc.record_pk)
     if created:
+        record_feedback(followup=followup, codes=form.hard_questions())
         messages.success(request, _("Uppföljningen är sparad."))
     else:
         messages.info(request, _("Uppföljningen var redan sparad; inget sparades två gånger."))

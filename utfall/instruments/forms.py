@@ -1,0 +1,70 @@
+"""Forms of the instrument editor: a draft's definition and its publication."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from utfall.followups.models import Respondent
+from utfall.instruments.services import DefinitionError, check_definition
+from utfall.registry.models import Service
+
+
+class DefinitionForm(forms.Form):
+    """The draft's questions as YAML (the shape of the shipped definitions), respondents, services."""
+
+    definition = forms.CharField(
+        label=_("Frågor och svarsalternativ (YAML)"),
+        widget=forms.Textarea(attrs={"rows": 30, "spellcheck": "true", "class": "code"}),
+        help_text=_(
+            "En fråga: code, text, help_text (valfri), condition: {question: q4, in: [much_better]} "
+            "(valfri) och options: code, label, positive: true för positiva svar, counts: false för "
+            "'Vet inte'. {provider} ersätts med utförarens namn."
+        ),
+        error_messages={"required": _("Skriv minst en fråga.")},
+    )
+    respondents = forms.MultipleChoiceField(
+        label=_("Vem svarar?"),
+        choices=Respondent.choices,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Välj minst en svarande.")},
+    )
+    services = forms.ModelMultipleChoiceField(
+        label=_("Insatser som formuläret används för"),
+        queryset=Service.objects.order_by("name"),
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Välj minst en insats.")},
+    )
+
+    def clean_definition(self) -> list[dict[str, Any]]:
+        try:
+            data = yaml.safe_load(self.cleaned_data["definition"])
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" (rad {mark.line + 1})" if mark is not None else ""
+            raise forms.ValidationError(_("Texten är inte giltig YAML") + where) from None
+        try:
+            return check_definition(data)
+        except DefinitionError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
+class PublishForm(forms.Form):
+    published_on = forms.DateField(
+        label=_("Gäller från"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={
+            "required": _("Ange från vilket datum versionen gäller."),
+            "invalid": _("Ange datum som ÅÅÅÅ-MM-DD."),
+        },
+    )
+
+    def clean_published_on(self) -> Any:
+        value = self.cleaned_data["published_on"]
+        if value < timezone.localdate():
+            raise forms.ValidationError(_("Startdatumet kan inte ligga bakåt i tiden."))
+        return value
