@@ -31,6 +31,11 @@
         group.querySelectorAll("input").forEach(function (el) { el.checked = false; });
       }
       if (!sectionHidden) { setEnabled(group, show); } else { group.hidden = !show; }
+      // The question's "Hur frågar jag?" link and feedback checkbox follow it.
+      var tools = group.nextElementSibling;
+      if (tools && tools.classList.contains("question-tools")) {
+        if (!sectionHidden) { setEnabled(tools, show); } else { tools.hidden = !show; }
+      }
     });
   }
 
