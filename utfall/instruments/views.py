@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from utfall.followups.forms import FollowUpForm, new_token
+from utfall.followups.models import Respondent
 from utfall.followups.services import catalogue_for
 from utfall.instruments import services
 from utfall.instruments.forms import DefinitionForm, PublishForm
@@ -46,6 +47,11 @@ def _version(code: str, number: int) -> InstrumentVersion:
     )
 
 
+def _respondent_labels(version: InstrumentVersion) -> list[str]:
+    labels = dict(Respondent.choices)
+    return [str(labels.get(r, r)) for r in version.respondents]
+
+
 @require_GET
 @staff_required
 def index(request: HttpRequest) -> HttpResponse:
@@ -71,6 +77,7 @@ def version_detail(request: HttpRequest, code: str, number: int) -> HttpResponse
         "questions": version.questions.prefetch_related("options"),
         "changed": services.differences(version),
         "publish_form": PublishForm(initial={"published_on": timezone.localdate()}),
+        "respondents": _respondent_labels(version),
     }
     return render(request, "instruments/version.html", context)
 
@@ -130,6 +137,7 @@ def publish(request: HttpRequest, code: str, number: int) -> HttpResponse:
             "questions": version.questions.prefetch_related("options"),
             "changed": services.differences(version),
             "publish_form": form,
+            "respondents": _respondent_labels(version),
         }
         return render(request, "instruments/version.html", context, status=422)
     try:
