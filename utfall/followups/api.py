@@ -16,6 +16,7 @@ from utfall.core import audit
 from utfall.core.models import AuditEntry
 from utfall.followups import services
 from utfall.followups.models import FollowUp
+from utfall.instruments.services import record_feedback
 from utfall.interchange import canonical
 from utfall.organisations.access import sees_cases
 from utfall.registry.models import Intervention
@@ -41,6 +42,11 @@ class FollowUpIn(Schema):
     goals_total: int | None = Field(None, ge=0, le=999)
     goals_fully: int | None = Field(None, ge=0, le=999)
     goals_partly: int | None = Field(None, ge=0, le=999)
+    hard_to_understand: list[str] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Pilotåterkoppling: frågekoder som klienten tyckte var svåra att förstå (bara vid ny uppföljning)",
+    )
 
 
 class CorrectionIn(FollowUpIn):
@@ -227,6 +233,10 @@ def create_followup(
             "Idempotency-Key redan använd",
             "Nyckeln har redan använts för en uppföljning med annat innehåll. Använd en ny nyckel.",
         ) from None
+    if created:
+        record_feedback(
+            followup=followup, codes=[c for c in payload.hard_to_understand if c in checked.record["answers"]]
+        )
     audit.record(request, action=AuditEntry.Action.CREATE, kind="followups", ids=[followup.followup_id])
     response["Location"] = f"{request.path.rstrip('/')}/{followup.followup_id}"
     if not created:
