@@ -185,3 +185,11 @@ def test_it_compares_across_versions_only_where_question_and_positive_options_ar
         "stockholm-2021@1"
     ]
     assert "inte jämförbar" in changed["note"]
+
+
+def test_it_refuses_a_question_code_used_by_another_instrument(admin_client: Client) -> None:
+    admin_client.post(NEW)
+    v2 = InstrumentVersion.objects.get(instrument__code="stockholm-2021", version=2)
+    response = _edit(admin_client, v2, _definition(v2).replace("code: q3", "code: cy_safe"))
+    assert response.status_code == 422
+    assert "används redan i ett annat frågeformulär: cy_safe" in response.content.decode()

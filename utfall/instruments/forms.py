@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from utfall.followups.models import Respondent
+from utfall.instruments.models import Instrument, Question
 from utfall.instruments.services import DefinitionError, check_definition
 from utfall.registry.models import Service
 
@@ -40,6 +41,10 @@ class DefinitionForm(forms.Form):
         error_messages={"required": _("Välj minst en insats.")},
     )
 
+    def __init__(self, *args: Any, instrument: Instrument, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.instrument = instrument
+
     def clean_definition(self) -> list[dict[str, Any]]:
         try:
             data = yaml.safe_load(self.cleaned_data["definition"])
@@ -48,9 +53,24 @@ class DefinitionForm(forms.Form):
             where = f" (rad {mark.line + 1})" if mark is not None else ""
             raise forms.ValidationError(_("Texten är inte giltig YAML") + where) from None
         try:
-            return check_definition(data)
+            questions = check_definition(data)
         except DefinitionError as exc:
             raise forms.ValidationError(str(exc)) from None
+        # The follow-ups file has one column per question code, shared by all instruments.
+        codes = [str(q["code"]) for q in questions]
+        taken = sorted(
+            set(
+                Question.objects.filter(code__in=codes)
+                .exclude(version__instrument=self.instrument)
+                .values_list("code", flat=True)
+            )
+        )
+        if taken:
+            raise forms.ValidationError(
+                _("Frågekoden används redan i ett annat frågeformulär: %(codes)s")
+                % {"codes": ", ".join(taken)}
+            )
+        return questions
 
 
 class PublishForm(forms.Form):

@@ -92,9 +92,9 @@ def edit(request: HttpRequest, code: str, number: int) -> HttpResponse:
     if request.method == "GET":
         text = yaml.safe_dump(definition_of(version), allow_unicode=True, sort_keys=False, width=100)
         initial = {"definition": text, "respondents": version.respondents, "services": version.services.all()}
-        form = DefinitionForm(initial=initial)
+        form = DefinitionForm(initial=initial, instrument=version.instrument)
         return render(request, "instruments/edit.html", {"version": version, "form": form})
-    form = DefinitionForm(request.POST)
+    form = DefinitionForm(request.POST, instrument=version.instrument)
     if not form.is_valid():
         return render(request, "instruments/edit.html", {"version": version, "form": form}, status=422)
     services.replace_definition(
