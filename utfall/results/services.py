@@ -592,7 +592,10 @@ def own_comparison_row(counts: Sequence[Mapping[str, Any]], provider_id: str) ->
     row["target"] = rounded(fit.target) if fit is not None else None
     row["suppressed"] = True
     index = next((i for i, r in enumerate(counts) if str(r["provider"]) == provider_id), None)
-    if index is None or hidden[index]["suppressed"]:
+    if index is None:  # no answers at all: nothing to hide, nothing to show
+        row.update(n=0, suppressed=False)
+        return row
+    if hidden[index]["suppressed"]:
         return row
     events, n = x[index], m[index]
     low, high = wilson_interval(np.array([events]), np.array([n]), 0.95)
