@@ -126,6 +126,7 @@ def test_it_links_each_question_to_its_method_support(client: Client, world: Wor
     assert 'href="/metodstod/stockholm-2021/#fraga-q4"' in html and 'href="/metodstod/"' in html
     guidance = client.get("/metodstod/stockholm-2021/").content.decode()
     assert 'id="fraga-q4"' in guidance and "Räknas som positivt:" in guidance
+    assert "Vad frågan betyder:" in guidance and "{provider}" not in guidance
     method = client.get("/metodstod/").content.decode()
     assert "Den samlade bedömningen" in method and 'href="/metodstod/children-youth-2026/"' in method
 

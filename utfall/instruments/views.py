@@ -22,6 +22,7 @@ from utfall.followups.models import Respondent
 from utfall.followups.services import catalogue_for
 from utfall.instruments import services
 from utfall.instruments.forms import DefinitionForm, PublishForm
+from utfall.instruments.guidance import MEANING
 from utfall.instruments.loading import definition_of
 from utfall.instruments.models import Instrument, InstrumentVersion, PublishedVersionIsReadOnly
 from utfall.organisations.access import roles
@@ -184,5 +185,17 @@ def guidance(request: HttpRequest, code: str) -> HttpResponse:
     )
     if version is None:
         raise Http404
-    questions = version.questions.prefetch_related("options")
+    questions = []
+    for q in version.questions.prefetch_related("options"):
+        options = list(q.options.all())
+        questions.append(
+            {
+                "code": q.code,
+                "text": q.text.replace("{provider}", _("utföraren")),
+                "meaning": (q.help_text or MEANING.get(q.code, "")).replace("{provider}", _("utföraren")),
+                "condition": q.condition_question,
+                "positive": [o.label for o in options if o.positive],
+                "not_counted": [o.label for o in options if not o.counts],
+            }
+        )
     return render(request, "instruments/guidance.html", {"version": version, "questions": questions})
