@@ -68,7 +68,9 @@ def test_it_imports_and_no_identity_number_is_anywhere_in_the_database_file(writ
 def test_a_bad_file_exits_non_zero_names_the_line_and_stores_nothing(write_csv, tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert utfall(tmp_path, "migrate", "-v0").returncode == 0
     files = write_set(write_csv)
-    bad = write_csv("followups.csv", *FOLLOWUPS, "F9,I1,2025-13-01,stockholm-2021@1,client,declined,,,,,,,,,,")
+    bad = write_csv(
+        "followups.csv", *FOLLOWUPS, "F9,I1,2025-13-01,stockholm-2021@1,client,declined,,,,,,,,,,"
+    )
     result = utfall(tmp_path, "import", *map(str, files[:3]), str(bad))
     assert result.returncode == 1
     assert f"{bad}:6: date: '2025-13-01' är inte ett datum på formen ÅÅÅÅ-MM-DD" in result.stderr

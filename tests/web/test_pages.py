@@ -65,12 +65,15 @@ def test_an_administrator_manages_the_registry_in_the_admin(client: Client, admi
     assert client.get(page).status_code == 200
 
 
-def test_an_administrator_adds_a_unit_and_a_user_with_a_role(client: Client, admin_user, municipality) -> None:  # type: ignore[no-untyped-def]
+def test_an_administrator_adds_a_unit_and_a_user_with_a_role(
+    client: Client, admin_user, municipality
+) -> None:  # type: ignore[no-untyped-def]
     from django.contrib.auth.models import Group
 
     client.force_login(admin_user)
     response = client.post(
-        "/admin/organisations/unit/add/", {"municipality": municipality.pk, "code": "farsta", "name": "Farsta"}
+        "/admin/organisations/unit/add/",
+        {"municipality": municipality.pk, "code": "farsta", "name": "Farsta"},
     )
     assert response.status_code == 302
     unit = Unit.objects.get(code="farsta")
