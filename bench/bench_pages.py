@@ -75,29 +75,44 @@ def main() -> int:
         "comparison XLSX": "/resultat/jamforelse/?indicator=satisfied&format=xlsx",
         "API trends": "/api/v1/trends?indicator=satisfied",
     }
-    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    print(
-        f"{'page':<28} {'p50 ms':>8} {'p95 ms':>8} {'cpu p50':>8}  target {TARGET_MS:.0f} ms  (n = {args.n})"
-    )
-    failed = 0
-    for name, url in pages.items():
-        response = client.get(url)  # warm-up
-        assert response.status_code == 200, (url, response.status_code)
+    from utfall.comparisons.cache import bump
+    from utfall.stats.overdispersion import clear_fit_cache
+
+    def measure(url: str, *, cold: bool) -> tuple[float, float, float]:
         times, cpu = [], []
         for _ in range(args.n):
+            if cold:
+                bump()  # as after a saved follow-up or an import: no cached count is valid
+                clear_fit_cache()  # and every count may have changed: no fit reused
             started, started_cpu = time.perf_counter(), time.process_time()
             client.get(url)
             times.append((time.perf_counter() - started) * 1000)
             cpu.append((time.process_time() - started_cpu) * 1000)
         times.sort()
-        p50 = statistics.median(times)
         p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
-        ok = p95 < TARGET_MS
+        return statistics.median(times), p95, statistics.median(cpu)
+
+    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print("cold: the first request after the data changed (counts computed); warm: counts cached")
+    print(
+        f"{'page':<28} {'cold p50':>9} {'cold p95':>9} {'warm p50':>9} {'warm p95':>9} {'cpu p50':>8}"
+        f"  target {TARGET_MS:.0f} ms at p95 (n = {args.n} each)"
+    )
+    failed = 0
+    for name, url in pages.items():
+        response = client.get(url)  # warm-up
+        assert response.status_code == 200, (url, response.status_code)
+        cold50, cold95, cold_cpu = measure(url, cold=True)
+        warm50, warm95, _ = measure(url, cold=False)
+        ok = cold95 < TARGET_MS and warm95 < TARGET_MS
         failed += not ok
-        print(f"{name:<28} {p50:8.0f} {p95:8.0f} {statistics.median(cpu):8.0f}  {'ok' if ok else 'OVER'}")
-    print(f"{len(pages) - failed} of {len(pages)} pages within {TARGET_MS:.0f} ms at p95")
+        print(
+            f"{name:<28} {cold50:9.0f} {cold95:9.0f} {warm50:9.0f} {warm95:9.0f} {cold_cpu:8.0f}"
+            f"  {'ok' if ok else 'OVER'}"
+        )
+    print(f"{len(pages) - failed} of {len(pages)} pages within {TARGET_MS:.0f} ms at p95, cold and warm")
     print(f"load average after: {os.getloadavg()[0]:.1f} (wall times grow with other work on the machine;")
-    print("cpu is this process's own time, database included on SQLite)")
+    print("cpu is this process's own time when cold, database included on SQLite)")
     return 0
 
 

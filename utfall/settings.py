@@ -173,6 +173,15 @@ TEMPLATES = [
 ]
 
 _database_url = envstr("DATABASE_URL", "")
+# Counts for the results pages, cached per process under the data's generation token
+# (utfall.comparisons.cache): a changed token makes every earlier entry unreachable.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "utfall",
+        "OPTIONS": {"MAX_ENTRIES": 5000},
+    }
+}
 DATABASES = {"default": database_from_url(_database_url) if _database_url else sqlite_database(None)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

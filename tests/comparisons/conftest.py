@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.comparisons.builders import DataSet
+from tests.personas import world  # noqa: F401
 
 
 @pytest.fixture

@@ -44,7 +44,16 @@ def test_a_published_instrument_version_cannot_be_edited() -> None:
 
 
 def test_every_tenant_owned_table_carries_its_municipality() -> None:
-    shared = {"Municipality", "Service", "Instrument", "InstrumentVersion", "Question", "Option"}
+    # Shared by every municipality: the catalogue, the instruments, the data-generation token.
+    shared = {
+        "Municipality",
+        "Service",
+        "Instrument",
+        "InstrumentVersion",
+        "Question",
+        "Option",
+        "DataGeneration",
+    }
     for model in apps.get_models():
         if not model.__module__.startswith("utfall.") or model.__name__ in shared:
             continue

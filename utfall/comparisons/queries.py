@@ -27,8 +27,9 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, ExtractYear
+from django.db.models.functions import Coalesce
 
+from utfall.comparisons.cache import cached
 from utfall.comparisons.indicators import AGE_GROUPS, DIMENSIONS, STEP_DOWN_WINDOW_DAYS, Indicator
 from utfall.followups.models import Answer, FollowUp, FollowUpStatus
 from utfall.instruments.services import comparabilities, comparability
@@ -54,6 +55,22 @@ class AddDays(Func):
         return f"({sql} + %s::integer)", [*params, self.source_expressions[1].value]
 
 
+class YearOf(Func):
+    """The calendar year of a date column as an integer, in SQL on both databases (Django's
+    ExtractYear on SQLite calls back into Python for every row). SQLite stores dates as
+    ISO text, so the year is its first four characters."""
+
+    output_field = IntegerField()
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"CAST(substr({sql}, 1, 4) AS INTEGER)", params
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"CAST(EXTRACT(YEAR FROM {sql}) AS integer)", params
+
+
 class BadQuery(ValueError):
     """A comparison was asked for in a way that cannot be answered; the message says why."""
 
@@ -77,9 +94,7 @@ def _dimension_paths(prefix: str) -> dict[str, str]:
 
 def _period_date(indicator: Indicator) -> str:
     """The date that places a counted row in a period (coverage has none: ask per period)."""
-    if indicator.kind == "question":
-        return "followup__date"
-    if indicator.kind == "assessment":
+    if indicator.kind in ("question", "assessment"):
         return "date"
     if indicator.kind in ("step_down", "plan_goals"):
         return "ended_on"
@@ -117,40 +132,25 @@ def _period_case(date: str, grain: str, date_from: dt.date, date_to: dt.date) ->
     )  # fmt: skip
 
 
-def _age_group_by_year(date: str, birth_year: str, first: int, last: int) -> Case:
-    """The age group (year of ``date`` minus birth year) by comparisons only: for each
-    calendar year in the range, the birth years that fall in each group."""
-    whens = []
-    for year in range(first, last + 1):
-        for label, low, high in AGE_GROUPS:
-            condition = {
-                f"{date}__year": year,
-                f"{birth_year}__gte": year - high,
-                f"{birth_year}__lte": year - low,
-            }
-            whens.append(When(**condition, then=Value(label)))
-    return Case(*whens, default=Value("okänd"))
-
-
 def _age_group(age: str) -> Case:
-    return Case(
-        *[
-            When(**{f"{age}__gte": low, f"{age}__lte": high}, then=Value(label))
-            for label, low, high in AGE_GROUPS
-        ],
-        default=Value("okänd"),
-    )
+    """The age group by upper bounds only, in order (the first that holds wins)."""
+    whens = [When(**{f"{age}__lt": AGE_GROUPS[0][1]}, then=Value("okänd"))]
+    whens += [When(**{f"{age}__lte": high}, then=Value(label)) for label, _, high in AGE_GROUPS]
+    return Case(*whens, default=Value("okänd"))
 
 
 def reference_date(municipality: Municipality) -> dt.date | None:
     """The newest date stored for the municipality (spec: the data's reference date)."""
-    ends = Intervention.objects.filter(municipality=municipality).aggregate(
-        e=Max("ended_on"), s=Max("started_on")
-    )
+    return cached(("reference_date", municipality.pk), lambda: _reference_date(municipality))
+
+
+def _reference_date(municipality: Municipality) -> dt.date | None:
+    # One MAX per query, each read from the end of an index on (municipality, date).
+    interventions = Intervention.objects.filter(municipality=municipality)
     dates = [
         FollowUp.objects.filter(municipality=municipality).aggregate(d=Max("date"))["d"],
-        ends["e"],
-        ends["s"],
+        interventions.aggregate(d=Max("ended_on"))["d"],
+        interventions.aggregate(d=Max("started_on"))["d"],
     ]
     known = [d for d in dates if d is not None]
     return max(known) if known else None
@@ -183,12 +183,12 @@ def _base(
             date__lte=date_to,
             option_id__in=counting,
         )
-        return qs, "followup__intervention__", Q(option_id__in=positive), ExtractYear("followup__date")
+        return qs, "followup__intervention__", Q(option_id__in=positive), YearOf("date")
     if indicator.kind == "assessment":
         qs = FollowUp.objects.filter(
             municipality=municipality, date__gte=date_from, date__lte=date_to
         ).exclude(assessment="")
-        return qs, "intervention__", Q(assessment__in=indicator.positive), ExtractYear("date")
+        return qs, "intervention__", Q(assessment__in=indicator.positive), YearOf("date")
     ended = Intervention.objects.filter(
         municipality=municipality, ended_on__gte=date_from, ended_on__lte=date_to
     )
@@ -196,7 +196,7 @@ def _base(
         qs = ended.filter(goals_total__gte=1)
         done = Coalesce("goals_fully", 0) + Coalesce("goals_partly", 0)
         event = Q(goals_fully=F("goals_total")) if indicator.rule == "fully" else Q(_done__gte=1)
-        return qs.annotate(_done=done), "", event, ExtractYear("ended_on")
+        return qs.annotate(_done=done), "", event, YearOf("ended_on")
     if indicator.kind == "step_down":
         if as_of is None:
             as_of = reference_date(municipality) or date_to
@@ -221,7 +221,7 @@ def _base(
         # No next intervention counts as a step down: intensity 0 is below every service's.
         qs = qs.annotate(_next_or_none=Coalesce("_next_intensity", 0))
         event = Q(_next_or_none__lt=F("service__intensity"))
-        return qs, "", event, ExtractYear("ended_on")
+        return qs, "", event, YearOf("ended_on")
     if indicator.kind == "coverage":
         qs = Intervention.objects.filter(municipality=municipality, started_on__lte=date_to).filter(
             Q(ended_on__isnull=True) | Q(ended_on__gte=date_from)
@@ -260,8 +260,16 @@ def aggregate(
         raise BadQuery(f"okänd periodindelning '{period}' (tillåtna: {', '.join(PERIODS)})")
     if date_from > date_to:
         raise BadQuery("periodens början ligger efter dess slut")
-    qs, prefix, event, year = _base(indicator, municipality, date_from, date_to, as_of)
-    return _grouped(qs, prefix, event, year, indicator, municipality, date_from, date_to, by, filters, period)
+
+    def compute() -> list[dict[str, Any]]:
+        qs, prefix, event, year = _base(indicator, municipality, date_from, date_to, as_of)
+        return _grouped(
+            qs, prefix, event, year, indicator, municipality, date_from, date_to, by, filters, period
+        )
+
+    key = ("aggregate", indicator, municipality.pk, date_from, date_to, tuple(by),
+           sorted((filters or {}).items()), as_of, period)  # fmt: skip
+    return cached(key, compute)
 
 
 def aggregate_questions(
@@ -276,6 +284,21 @@ def aggregate_questions(
     """``aggregate`` for several question indicators in one scan of the answers: the same
     rows per indicator code, grouped by question as well. (Each answer's option belongs to its
     question, so one list of positive options serves every question.)"""
+    key = ("aggregate_questions", tuple(indicators), municipality.pk, date_from, date_to, tuple(by),
+           sorted((filters or {}).items()))  # fmt: skip
+    return cached(
+        key, lambda: _aggregate_questions(indicators, municipality, date_from, date_to, by, filters)
+    )
+
+
+def _aggregate_questions(
+    indicators: Sequence[Indicator],
+    municipality: Municipality,
+    date_from: dt.date,
+    date_to: dt.date,
+    by: Sequence[str],
+    filters: Mapping[str, str] | None,
+) -> dict[str, list[dict[str, Any]]]:
     for dimension in [*by, *(filters or {})]:
         if dimension not in DIMENSIONS and dimension not in FILTER_ONLY:
             raise BadQuery(f"okänd dimension '{dimension}' (tillåtna: {', '.join(DIMENSIONS)})")
@@ -307,7 +330,7 @@ def aggregate_questions(
     # Answers are read per follow-up through the covering index (followup, question, option);
     # filtering on lists of questions and options would probe it once per pair.
     rows = _grouped(
-        qs, "followup__intervention__", Q(option_id__in=positive), ExtractYear("followup__date"),
+        qs, "followup__intervention__", Q(option_id__in=positive), YearOf("date"),
         indicators[0], municipality, date_from, date_to, by, filters, None, extra="question_id",
         n_filter=Q(option_id__in=counting),
     )  # fmt: skip
@@ -345,13 +368,9 @@ def _grouped(
     paths = _dimension_paths(prefix)
     annotations: dict[str, Any] = {}
     if "age_group" in by or "age_group" in (filters or {}):
-        if indicator.kind == "coverage":
-            qs = qs.annotate(_age=year - F(f"{prefix}client__birth_year"))
-            annotations["age_group"] = _age_group("_age")
-        else:
-            annotations["age_group"] = _age_group_by_year(
-                _period_date(indicator), f"{prefix}client__birth_year", date_from.year, date_to.year
-            )
+        # Age at the counted row's year (the period's end year for coverage), then the group.
+        qs = qs.annotate(_age=year - F(f"{prefix}client__birth_year"))
+        annotations["age_group"] = _age_group("_age")
     coded_filters: dict[str, Any] = {}
     for dimension in (*DIMENSIONS, *FILTER_ONLY):
         if dimension != "age_group" and (dimension in by or dimension in (filters or {})):
@@ -431,21 +450,26 @@ def followup_status_counts(
     for dimension in filters or {}:
         if dimension not in paths:
             raise BadQuery(f"okänd dimension '{dimension}'")
-    qs = FollowUp.objects.filter(municipality=municipality, date__gte=date_from, date__lte=date_to)
-    qs = qs.filter(**{paths[d]: v for d, v in (filters or {}).items()})
-    key = "created_by_id" if by == "caseworker" else paths[by]
-    rows = (
-        qs.values(key)
-        .annotate(
-            n=Count("pk"),
-            completed=Count("pk", filter=Q(status=FollowUpStatus.COMPLETED)),
-            declined=Count("pk", filter=Q(status=FollowUpStatus.DECLINED)),
-            unreachable=Count("pk", filter=Q(status=FollowUpStatus.UNREACHABLE)),
+
+    def compute() -> list[dict[str, Any]]:
+        qs = FollowUp.objects.filter(municipality=municipality, date__gte=date_from, date__lte=date_to)
+        qs = qs.filter(**{paths[d]: v for d, v in (filters or {}).items()})
+        key = "created_by_id" if by == "caseworker" else paths[by]
+        rows = (
+            qs.values(key)
+            .annotate(
+                n=Count("pk"),
+                completed=Count("pk", filter=Q(status=FollowUpStatus.COMPLETED)),
+                declined=Count("pk", filter=Q(status=FollowUpStatus.DECLINED)),
+                unreachable=Count("pk", filter=Q(status=FollowUpStatus.UNREACHABLE)),
+            )
+            .order_by(key)
         )
-        .order_by(key)
-    )
-    return [
-        {by: r[key], "n": r["n"], "completed": r["completed"], "declined": r["declined"],
-         "unreachable": r["unreachable"]}
-        for r in rows
-    ]  # fmt: skip
+        return [
+            {by: r[key], "n": r["n"], "completed": r["completed"], "declined": r["declined"],
+             "unreachable": r["unreachable"]}
+            for r in rows
+        ]  # fmt: skip
+
+    key = ("followup_status_counts", municipality.pk, date_from, date_to, by, sorted((filters or {}).items()))
+    return cached(key, compute)

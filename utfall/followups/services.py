@@ -18,6 +18,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from utfall.comparisons.cache import bump
 from utfall.core.models import ChangeRecord, IdempotencyKey
 from utfall.followups.models import Answer, FollowUp, FollowUpStatus
 from utfall.instruments.models import InstrumentVersion
@@ -124,6 +125,7 @@ def fingerprint(checked: CheckedFollowUp) -> str:
 
 def _write_answers(followup: FollowUp, record: Record, catalogue: Catalogue) -> None:
     questions = catalogue.instruments[record["instrument"]].questions
+    bump()  # answers are written in bulk, past the signals: cached counts are stale
     # Answers repeat the date and the provider for the comparisons (Answer's docstring).
     provider_id = Intervention.objects.values_list("provider_id", flat=True).get(pk=followup.intervention_id)
     Answer.objects.bulk_create(

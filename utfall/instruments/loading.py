@@ -116,6 +116,9 @@ def install_definition(data: dict[str, Any]) -> Any:
             status=InstrumentVersion.Status.PUBLISHED, published_on=data["published_on"]
         )
         version.refresh_from_db()
+        from utfall.comparisons.cache import bump
+
+        bump()  # a published version changes which answers count (written past the signals)
     return version
 
 

@@ -360,12 +360,14 @@ class Importer:
     # -- pass 3: writing ------------------------------------------------------------------
 
     def write(self) -> None:
+        from utfall.comparisons.cache import bump
         from utfall.interchange.writing import Writer
 
         with transaction.atomic():
             writer = Writer(self)
             for kind in KINDS:
                 writer.write(kind, list(self.accepted[kind].values()))
+            bump()  # rows were written in bulk, past the signals: cached counts are stale
         self.report.stored = True
 
     def write_rejected(self) -> None:

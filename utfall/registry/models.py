@@ -164,6 +164,7 @@ class Intervention(models.Model):
         indexes = [
             models.Index(fields=["municipality", "provider"]),
             models.Index(fields=["municipality", "ended_on"], name="intervention_ended"),
+            models.Index(fields=["municipality", "started_on"], name="intervention_started"),
             models.Index(fields=["municipality", "unit"]),
             models.Index(fields=["client", "started_on"]),
         ]

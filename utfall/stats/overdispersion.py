@@ -28,6 +28,8 @@ no winsorisation) and ``"none"`` (exact binomial/Poisson limits around the targe
 from __future__ import annotations
 
 import functools
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -568,6 +570,34 @@ def fit_overdispersion(
     m = np.asarray(size, dtype=np.float64)
     if x.shape != m.shape or x.ndim != 1:
         raise ValueError("events and size must be 1-d arrays of the same length")
+    # A fit depends on nothing but its arguments (and is immutable), so the same counts asked
+    # again (the same indicator on another page, a download of the page) reuse it.
+    key = (x.tobytes(), m.tobytes(), kind, method, target)
+    with _FITS_LOCK:
+        found = _FITS.get(key)
+        if found is not None:
+            _FITS.move_to_end(key)
+            return found
+    fit = _fit(x, m, kind, method, target)
+    with _FITS_LOCK:
+        _FITS[key] = fit
+        if len(_FITS) > _FITS_KEPT:
+            _FITS.popitem(last=False)
+    return fit
+
+
+_FITS: OrderedDict[tuple[object, ...], OverdispersionFit] = OrderedDict()
+_FITS_KEPT = 512
+_FITS_LOCK = threading.Lock()
+
+
+def clear_fit_cache() -> None:
+    """Forget every fit (benchmarks measure a first request with this)."""
+    with _FITS_LOCK:
+        _FITS.clear()
+
+
+def _fit(x: FloatArray, m: FloatArray, kind: Kind, method: str, target: float | None) -> OverdispersionFit:
     if x.size == 0 or np.any(~np.isfinite(m)) or np.any(m <= 0) or np.any(~np.isfinite(x)):
         raise ValueError("every group needs a finite count and a positive size")
     if kind == "proportion" and np.any(x > m):

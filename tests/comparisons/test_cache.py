@@ -1,0 +1,74 @@
+"""Cached counts are never older than the data (utfall.comparisons.cache).
+
+Each test counts, changes the data the way a user does, and counts again: the second count
+must see the change, although the first one was cached.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import transaction
+from django.test import Client
+from django.utils import timezone
+
+from tests.comparisons.builders import DataSet
+from tests.conftest import TODAY
+from tests.followups.helpers import form_data, post_followup
+from tests.personas import World
+from utfall.comparisons.indicators import get_indicator
+from utfall.comparisons.queries import aggregate
+from utfall.followups.forms import initial_for_correction
+from utfall.followups.models import FollowUp
+
+pytestmark = pytest.mark.django_db
+
+
+def satisfied(municipality, today: dt.date | None = None) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """(n, events) of 'satisfied' over the year up to ``today``, all providers together."""
+    today = today or timezone.localdate()
+    rows = aggregate(get_indicator("satisfied"), municipality=municipality,
+                     date_from=today - dt.timedelta(days=365), date_to=today, by=["provider"])  # fmt: skip
+    return sum(r["n"] for r in rows), sum(r["events"] for r in rows)
+
+
+def test_a_saved_followup_is_counted_at_once(client: Client, world: World) -> None:
+    before = satisfied(world.municipality)
+    assert satisfied(world.municipality) == before  # now cached
+    client.force_login(world.caseworker)
+    assert post_followup(client, world.interventions["overdue"]).status_code == 302
+    assert satisfied(world.municipality)[0] == before[0] + 1
+
+
+def test_a_corrected_answer_is_counted_at_once(client: Client, world: World) -> None:
+    client.force_login(world.caseworker)
+    post_followup(client, world.interventions["overdue"], form_data(q3="yes_mostly"))
+    followup = FollowUp.objects.get()
+    n, events = satisfied(world.municipality)
+    data = {k: v for k, v in initial_for_correction(followup).items() if v not in (None, "")}
+    data.update(date=followup.date.isoformat(), reason="Fel svar på fråga 3", q3="no")
+    response = client.post(f"/uppfoljningar/{followup.pk}/ratta/", data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert satisfied(world.municipality) == (n, events - 1)
+
+
+def test_an_import_is_counted_at_once(municipality) -> None:  # type: ignore[no-untyped-def]
+    assert satisfied(municipality, TODAY) == (0, 0)
+    data = DataSet()
+    intervention = data.intervention("I1", data.provider("A"))
+    for answer in ("yes_mostly", "yes_mostly", "no"):
+        data.followup(intervention, date=(TODAY - dt.timedelta(days=3)).isoformat(), q3=answer)
+    data.load(municipality)
+    assert satisfied(municipality, TODAY) == (3, 2)
+
+
+def test_counts_from_a_write_that_was_rolled_back_are_never_served(client: Client, world: World) -> None:
+    before = satisfied(world.municipality)
+    client.force_login(world.caseworker)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        post_followup(client, world.interventions["overdue"])
+        assert satisfied(world.municipality)[0] == before[0] + 1  # counted (and cached) inside
+        raise RuntimeError("rolled back")
+    assert FollowUp.objects.count() == 0
+    assert satisfied(world.municipality) == before

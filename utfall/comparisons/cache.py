@@ -1,0 +1,82 @@
+"""Counts cached per process until the data changes.
+
+The results pages ask the same GROUP BY queries again and again while the data stays the
+same (it changes when a caseworker saves a follow-up or an import runs). Each cached value
+is stored under the :class:`~utfall.core.models.DataGeneration` token it was computed
+under; every write that can change a count replaces the token in the writer's own
+transaction, so a reader that sees the new data also sees the new token and never gets a
+count from before the change. Reading the token is one primary-key lookup per count.
+
+Writes are seen two ways: Django's ``post_save``/``post_delete`` signals for the models in
+:data:`WATCHED` (everything written one object at a time), and an explicit :func:`bump`
+where rows are written in bulk (the importer, answers saved with a follow-up, shipped
+instrument versions). Answers and a draft's questions are not watched one by one: answers
+are always written with their follow-up, and drafts count nowhere until published (a save
+of the version).
+Decision and reason: docs/decisions.md (2026-11-23, "Cached counts").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.core.cache import caches
+from django.db.models.signals import post_delete, post_save
+
+from utfall.core.models import DataGeneration
+
+T = TypeVar("T")
+
+#: Models whose rows feed a count (or a code shown with one).
+WATCHED = (
+    "followups.FollowUp",
+    "registry.Intervention",
+    "registry.Client",
+    "registry.Provider",
+    "registry.Service",
+    "organisations.Unit",
+    "instruments.InstrumentVersion",
+)
+CACHE_ALIAS = "default"
+#: A safety net only: a value is dropped after a day even if the token never changes.
+TIMEOUT_SECONDS = 24 * 60 * 60
+
+
+def current_token() -> str | None:
+    """The token now (None if its row is missing, e.g. after a test flushed the tables: then
+    nothing is cached)."""
+    return DataGeneration.objects.filter(pk=1).values_list("token", flat=True).first()
+
+
+def bump(**_: Any) -> None:
+    """Replace the token (call inside the writing transaction, after or among its writes)."""
+    DataGeneration.objects.update_or_create(pk=1, defaults={"token": uuid.uuid4().hex})
+
+
+def cached(key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+    """``compute()``, or its value from when the data was last the same. ``key`` must name
+    everything the value depends on apart from the data (the function and its arguments)."""
+    token = current_token()
+    if token is None:
+        return compute()
+    digest = hashlib.sha256(repr((token, key)).encode()).hexdigest()
+    name = f"utfall:counts:{digest}"
+    store = caches[CACHE_ALIAS]
+    found = store.get(name)
+    if found is not None:
+        return found  # type: ignore[no-any-return]
+    value = compute()
+    store.set(name, value, TIMEOUT_SECONDS)
+    return value
+
+
+def connect_signals() -> None:
+    from django.apps import apps
+
+    for label in WATCHED:
+        model = apps.get_model(label)
+        post_save.connect(bump, sender=model, dispatch_uid=f"utfall-counts-{label}-save")
+        post_delete.connect(bump, sender=model, dispatch_uid=f"utfall-counts-{label}-delete")
