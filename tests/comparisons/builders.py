@@ -15,6 +15,7 @@ from utfall.interchange.schema import CONTRACT_COLUMNS, INTERVENTION_COLUMNS, PR
 FOLLOWUP_HEADER = [
     "followup_id", "intervention_id", "date", "instrument", "respondent", "status",
     "q1", "q2", "q3", "q4", "q5", "assessment", "g1", "g2", "g3", "minutes",
+    "fg_helped", "fg_situation", "fg_listened", "fg_recommend", "fc_better_home", "fc_listened", "fc_safe_home",
 ]  # fmt: skip
 
 
@@ -47,11 +48,17 @@ class DataSet:
         return iid
 
     def followup(
-        self, intervention: str, date: str = "2025-06-01", status: str = "completed", **answers: str
+        self,
+        intervention: str,
+        date: str = "2025-06-01",
+        status: str = "completed",
+        instrument: str = "stockholm-2021@1",
+        respondent: str = "client",
+        **answers: str,
     ) -> None:
         row = dict.fromkeys(FOLLOWUP_HEADER, "")
         row.update(followup_id=f"F{len(self.followups) + 1}", intervention_id=intervention, date=date,
-                   instrument="stockholm-2021@1", respondent="client", status=status)  # fmt: skip
+                   instrument=instrument, respondent=respondent, status=status)  # fmt: skip
         if status == "completed":
             row["assessment"] = "approved"
         row.update(answers)

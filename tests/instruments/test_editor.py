@@ -185,6 +185,18 @@ def test_it_compares_across_versions_only_where_question_and_positive_options_ar
         "stockholm-2021@1"
     ]
     assert "inte jämförbar" in changed["note"]
+    # The results pages say so too, where analysts look.
+    analyst = Client()
+    analyst.force_login(world.analyst)
+    dates = f"date_from={period['date_from']:%Y-%m-%d}&date_to={today:%Y-%m-%d}"
+    for page in ("jamforelse", "utveckling", "kvinnor-och-man"):
+        html = analyst.get(f"/resultat/{page}/?indicator=satisfied&{dates}").content.decode()
+        assert (
+            '<p class="notice" role="note">Jämförbarhet, Nöjd med stödet: Räknar bara stockholm-2021@2; '
+            in html
+        ), page
+        html = analyst.get(f"/resultat/{page}/?indicator=got_decided_support&{dates}").content.decode()
+        assert 'role="note">Jämförbarhet' not in html, page
 
 
 def test_it_refuses_a_question_code_used_by_another_instrument(admin_client: Client) -> None:

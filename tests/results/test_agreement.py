@@ -24,7 +24,7 @@ CASES = [
      f"/api/v1/gender?indicator=satisfied&{PERIOD}", ["per_service", "per_age_group"]),
     (f"/resultat/uppfoljningsgrad/?by=provider&{PERIOD}", f"/api/v1/coverage?by=provider&{PERIOD}", ["tackning"]),
     (f"/resultat/uppfoljningsgrad/?by=unit&{PERIOD}", f"/api/v1/coverage?by=unit&{PERIOD}", ["tackning"]),
-    (f"/resultat/utfallsmatt/?{PERIOD}", f"/api/v1/outcomes?{PERIOD}", ["utfallsmatt"]),
+    (f"/resultat/utfallsmatt/?{PERIOD}", f"/api/v1/outcomes?{PERIOD}", ["utfallsmatt", "bedomning_ihf"]),
     (f"/resultat/utforare/B/?indicator=satisfied&{PERIOD}", f"/api/v1/providers/B/results?indicator=satisfied&{PERIOD}",
      ["indikatorer", "trend"]),
 ]  # fmt: skip

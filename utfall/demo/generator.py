@@ -67,6 +67,26 @@ NAME_PARTS = (
 Q_AGREE = ["yes_completely", "yes_mostly", "yes_somewhat", "no"]
 Q4 = ["much_better", "somewhat_better", "unchanged", "somewhat_worse", "much_worse"]
 Q5 = ["very_large", "fairly_large", "fairly_small", "none"]
+# Seed 004's third measure: the family instruments, asked after an ended IHF or MST.
+FAMILY_SERVICES = ("ihf", "mst")
+FAMILY_INSTRUMENTS = ("family-guardian-2026@1", "family-child-2026@1")
+#: question: (positive options, other options)
+FAMILY_GUARDIAN = {
+    "fg_helped": (["yes_completely", "yes_mostly"], ["yes_somewhat", "no"]),
+    "fg_situation": (["much_better", "somewhat_better"], ["unchanged", "worse"]),
+    "fg_listened": (["yes_completely", "yes_mostly"], ["yes_somewhat", "no"]),
+    "fg_recommend": (["yes"], ["maybe", "no"]),
+}
+FAMILY_CHILD = {
+    "fc_better_home": (["yes"], ["a_little", "no"]),
+    "fc_listened": (["yes"], ["a_little", "no"]),
+    "fc_safe_home": (["yes"], ["a_little", "no"]),
+}
+FOLLOWUP_COLUMNS = [
+    "followup_id", "intervention_id", "date", "instrument", "respondent", "status",
+    "q1", "q2", "q3", "q4", "q5", *FAMILY_GUARDIAN, *FAMILY_CHILD,
+    "assessment", "g1", "g2", "g3", "minutes",
+]  # fmt: skip
 
 
 @dataclass
@@ -267,6 +287,18 @@ def generate(
                     continue  # outside the window, or never followed up
                 followup_no += 1
                 data.followups.append(_followup(rng, f"F{followup_no:07d}", iid, fdate, age, quality))
+            if ended and service in FAMILY_SERVICES and start <= end <= today:
+                # Seed 004: guardians and children assess the completed treatment. A generator
+                # of its own, so the rest of the municipality is the same with or without it.
+                family = random.Random(f"{seed}-{iid}")
+                for instrument in FAMILY_INSTRUMENTS:
+                    if instrument == "family-child-2026@1" and age < 10:
+                        continue  # the child questions are for about 10 years and up
+                    if family.random() < 0.15:
+                        continue  # not asked
+                    followup_no += 1
+                    fid = f"F{followup_no:07d}"
+                    data.followups.append(_family_followup(family, fid, iid, end, instrument, quality))
             if not ended:
                 break
             # The client's next step: lower intensity more often after a good stay.
@@ -287,12 +319,9 @@ def _followup(
     rng: random.Random, fid: str, iid: str, date: dt.date, age: int, quality: float
 ) -> dict[str, str]:
     status = rng.choices(["completed", "declined", "unreachable"], weights=[86, 7, 7])[0]
-    row = {
-        "followup_id": fid, "intervention_id": iid, "date": date.isoformat(),
-        "instrument": "stockholm-2021@1", "respondent": "guardian" if age < 13 and rng.random() < 0.6 else "client",
-        "status": status, "q1": "", "q2": "", "q3": "", "q4": "", "q5": "",
-        "assessment": "", "g1": "", "g2": "", "g3": "", "minutes": "",
-    }  # fmt: skip
+    row = dict.fromkeys(FOLLOWUP_COLUMNS, "")
+    row.update(followup_id=fid, intervention_id=iid, date=date.isoformat(), instrument="stockholm-2021@1",
+               respondent="guardian" if age < 13 and rng.random() < 0.6 else "client", status=status)  # fmt: skip
     if status != "completed":
         return row
 
@@ -330,6 +359,26 @@ def _followup(
     for g in ("g1", "g2", "g3"):
         row[g] = "yes" if rng.random() < p_ok else rng.choice(["partly", "no"])
     row["minutes"] = str(max(3, int(rng.gauss(12, 4))))
+    return row
+
+
+def _family_followup(
+    rng: random.Random, fid: str, iid: str, date: dt.date, instrument: str, quality: float
+) -> dict[str, str]:
+    """A guardian's (family-guardian) or child's (family-child) follow-up after IHF/MST."""
+    row = dict.fromkeys(FOLLOWUP_COLUMNS, "")
+    guardian = instrument.startswith("family-guardian")
+    row.update(followup_id=fid, intervention_id=iid, date=date.isoformat(), instrument=instrument,
+               respondent="guardian" if guardian else "client")  # fmt: skip
+    row["status"] = rng.choices(["completed", "declined", "unreachable"], weights=[85, 8, 7])[0]
+    if row["status"] != "completed":
+        return row
+    p_good = _expit(1.0 + quality)
+    for question, (positive, other) in (FAMILY_GUARDIAN if guardian else FAMILY_CHILD).items():
+        roll = rng.random()
+        row[question] = "dont_know" if roll < 0.05 else rng.choice(positive if roll < p_good else other)
+    p_ok = _expit(1.8 + 1.2 * quality)
+    row["assessment"] = "approved" if rng.random() < p_ok else "deficient"
     return row
 
 

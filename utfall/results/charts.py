@@ -252,6 +252,20 @@ def outcomes(rows: Sequence[Mapping[str, Any]], measures: Mapping[str, str]) -> 
                          colours=["#0b5394", "#a4000f", "#1f6f43"])  # fmt: skip
 
 
+def family_assessment(rows: Sequence[Mapping[str, Any]], services: Mapping[str, str]) -> dict[str, Any]:
+    """Each family question's share, IHF and MST side by side."""
+    values = []
+    for r in rows:
+        for code in services:
+            if r.get(f"{code}_rate") is not None:
+                values.append(_point(f"{r['respondent']}: {r['name']}", services[code], r[f"{code}_n"],
+                                     r[f"{code}_rate"], r[f"{code}_ci_low"], r[f"{code}_ci_high"]))  # fmt: skip
+    return _dot_interval(values, title="Bedömning av avslutad IHF/MST-behandling",
+                         description="Andel positiva svar per fråga och insats med 95 % konfidensintervall.",
+                         category="category", category_title="Fråga", colour="series", colour_title="Insats",
+                         colours=["#0b5394", "#a4000f"])  # fmt: skip
+
+
 def provider_profile(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     values = [
         _point(str(r["name"]), "", r["n"], r["rate"], r["ci_low"], r["ci_high"]) | {"target": r["target"]}

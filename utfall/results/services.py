@@ -20,10 +20,12 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from utfall.comparisons.access import scoped_filters
-from utfall.comparisons.indicators import all_indicators, get_indicator
+from utfall.comparisons.cache import cached
+from utfall.comparisons.indicators import Indicator, all_indicators, get_indicator
 from utfall.comparisons.queries import aggregate, aggregate_questions, followup_status_counts, reference_date
 from utfall.comparisons.queries import periods as period_list
 from utfall.comparisons.services import compare
+from utfall.instruments.services import comparabilities
 from utfall.organisations.models import Municipality, Unit, User
 from utfall.registry.models import Contract, Provider, Service
 from utfall.results import charts
@@ -42,6 +44,10 @@ OUTCOME_INDICATORS = ("step_down", "plan_goals_reached", "plan_goals_fully")
 OUTCOME_SHORT = {"step_down": "Stegning nedåt", "plan_goals_reached": "Mål nådda helt/delvis",
                  "plan_goals_fully": "Alla mål helt nådda"}  # fmt: skip
 OUTCOME_SERVICES = ("ihf", "tfco")
+#: Seed 004's third measure: guardians' and children's assessment of a completed IHF (or MST)
+#: treatment, from the family instruments' indicators.
+FAMILY_INSTRUMENTS = {"family-guardian-2026": "Vårdnadshavare", "family-child-2026": "Barn"}
+FAMILY_SERVICES = ("ihf", "mst")
 UNKNOWN_CASEWORKER = "okänd (import)"
 
 
@@ -116,6 +122,21 @@ def _names(model: Any, municipality: Municipality | None, key: str, codes: set[A
     if municipality is not None:
         qs = qs.filter(municipality=municipality)
     return dict(qs.values_list(key, "name"))
+
+
+def comparability_notes(definitions: Sequence[Indicator]) -> list[str]:
+    """For each question indicator that leaves instrument versions out (another question text or
+    other positive options than the newest version's), a sentence saying which and why."""
+    pairs = [(d.instrument, d.question) for d in definitions if d.kind == "question"]
+    if not pairs:
+        return []
+    spans = cached(("comparabilities", tuple(pairs)), lambda: comparabilities(pairs))
+    notes = []
+    for d in definitions:
+        note = spans[(d.instrument, d.question)].note if d.kind == "question" else ""
+        if note:
+            notes.append(f"Jämförbarhet, {d.name}: {note}")
+    return notes
 
 
 def _scope(user: Any, requested: Mapping[str, str | None]) -> tuple[Municipality, dict[str, str]]:
@@ -213,6 +234,7 @@ def provider_comparison(
     """Every provider on one indicator, with funnel limits; the same rows as /api/v1/comparisons."""
     municipality, filters = _scope(user, {"service": service, "target_group": target_group, "unit": unit})
     definition = get_indicator(indicator)
+    comparable = comparability_notes([definition])
     result = compare(
         municipality=municipality, indicator=indicator, date_from=date_from, date_to=date_to,
         by="provider", filters=filters, adjust=adjust,
@@ -234,6 +256,7 @@ def provider_comparison(
             f"Grupper med färre än {min_n()} visas inte (och ytterligare en grupp döljs när det behövs "
             "för att de dolda inte ska kunna räknas fram).",
             "Flagga: utanför styrgränsen 99,8 % efter justering för överspridning.",
+            *comparable,
         ],
     )  # fmt: skip
     spec = charts.funnel(data, rows, result.comparison.fit, adjusted=adjust, title=definition.name)
@@ -250,6 +273,7 @@ def provider_comparison(
         "flagged_high": sum(1 for r in rows if r["flag"] == "high"),
         "providers": len(rows),
         "suppressed": sum(1 for r in rows if r["suppressed"]),
+        "comparability": comparable,
     }
     return Page(caption, {"jamforelse": table}, {"funnel": spec}, facts)
 
@@ -284,6 +308,7 @@ def trend(
     """One indicator per quarter or year, with the change from the previous period (Newcombe)."""
     municipality, filters = _scope(user, {"unit": unit, "service": service, "provider": provider})
     definition = get_indicator(indicator)
+    comparable = comparability_notes([definition])
     periods = period_list(grain, date_from, date_to)
     if definition.kind == "coverage":
         counts = []
@@ -328,10 +353,11 @@ def trend(
     table = ResultTable(
         "trend", caption, TREND_COLUMNS, rows,
         notes=["En förändring kallas ökning eller minskning bara när dess 95 % konfidensintervall "
-               "inte innehåller noll."],
+               "inte innehåller noll.", *comparable],
     )  # fmt: skip
     facts = {"indicator": indicator, "indicator_name": definition.name, "grain": grain,
-             "from": date_from.isoformat(), "to": date_to.isoformat(), "scope": scope}  # fmt: skip
+             "from": date_from.isoformat(), "to": date_to.isoformat(), "scope": scope,
+             "comparability": comparable}  # fmt: skip
     return Page(caption, {"trend": table}, {"trend": charts.trend(rows, definition.name)}, facts)
 
 
@@ -370,6 +396,7 @@ def women_and_men(
     """
     municipality, filters = _scope(user, {"service": service, "unit": unit})
     definition = get_indicator(indicator)
+    comparable = comparability_notes([definition])
     tables = {}
     for by, title in (("service", "insats"), ("age_group", "åldersgrupp")):
         counts = aggregate(definition, municipality=municipality, date_from=date_from, date_to=date_to,
@@ -403,13 +430,14 @@ def women_and_men(
             "kvinnor_man_" + ("insats" if by == "service" else "alder"), caption, columns, rows,
             notes=["Skillnaden är kvinnornas andel minus männens, i procentenheter (p.e.), med "
                    "Newcombes 95 % konfidensintervall; en skillnad kallas skillnad bara när "
-                   "intervallet inte innehåller noll."],
+                   "intervallet inte innehåller noll.", *comparable],
         )  # fmt: skip
     page = Page(f"{definition.name}: kvinnor och män", tables)
     page.charts["per_service"] = charts.women_and_men(tables["per_service"].rows, "Insats")
     page.charts["per_age_group"] = charts.women_and_men(tables["per_age_group"].rows, "Åldersgrupp")
     page.facts = {"indicator": indicator, "indicator_name": definition.name, "from": date_from.isoformat(),
-                  "to": date_to.isoformat(), "scope": scope_description(filters)}  # fmt: skip
+                  "to": date_to.isoformat(), "scope": scope_description(filters),
+                  "comparability": comparable}  # fmt: skip
     return page
 
 
@@ -541,6 +569,7 @@ def outcomes(user: Any, *, date_from: dt.date, date_to: dt.date, unit: str | Non
         row: dict[str, Any] = {"group": service or "alla", "name": names.get(service, "Alla insatser")}
         for code in OUTCOME_INDICATORS:
             part = per_measure[code].get(service) or {}
+            row[f"{code}_suppressed"] = bool(part.get("suppressed"))
             row[f"{code}_n"] = part.get("n")
             row[f"{code}_rate"] = part.get("rate")
             row[f"{code}_ci_low"] = part.get("ci_low")
@@ -556,7 +585,64 @@ def outcomes(user: Any, *, date_from: dt.date, date_to: dt.date, unit: str | Non
     page = Page(caption, {"utfallsmatt": table}, facts={"from": date_from.isoformat(),
                 "to": date_to.isoformat(), "scope": scope_description(filters)})  # fmt: skip
     page.charts["utfallsmatt"] = charts.outcomes(rows, OUTCOME_SHORT)
+    family = _family_assessment(municipality, date_from, date_to, filters)
+    page.tables["bedomning_ihf"] = family
+    page.charts["bedomning_ihf"] = charts.family_assessment(family.rows, names)
     return page
+
+
+def _family_assessment(
+    municipality: Municipality, date_from: dt.date, date_to: dt.date, filters: Mapping[str, str]
+) -> ResultTable:
+    """Guardians' and children's assessment of completed IHF/MST treatment (seed 004): one row
+    per question, IHF and MST side by side with both together. The two services partition the
+    total, so each row's three cells are suppressed together."""
+    indicators = [d for d in all_indicators().values() if d.instrument in FAMILY_INSTRUMENTS]
+    counted = aggregate_questions(indicators, municipality=municipality, date_from=date_from,
+                                  date_to=date_to, by=["service"], filters=filters)  # fmt: skip
+    names = _names(Service, None, "code", set(FAMILY_SERVICES))
+    columns = [
+        Column("group", "Indikator-kod"),
+        Column("respondent", "Svarande"),
+        Column("name", "Indikator"),
+    ]
+    parts = [("all", "Båda"), *((s, names.get(s, s)) for s in FAMILY_SERVICES)]
+    for key, label in parts:
+        columns += [
+            Column(f"{key}_n", f"{label}: n", "count"),
+            Column(f"{key}_rate", f"{label}: andel", "rate", interval=(f"{key}_ci_low", f"{key}_ci_high")),
+            Column(f"{key}_ci_low", f"{label}: 95 % KI nedre", "rate"),
+            Column(f"{key}_ci_high", f"{label}: 95 % KI övre", "rate"),
+        ]
+    rows = []
+    for indicator in indicators:
+        counts = [r for r in counted[indicator.code] if r["service"] in FAMILY_SERVICES]
+        total = {
+            "service": "all",
+            "n": sum(r["n"] for r in counts),
+            "events": sum(r["events"] for r in counts),
+        }
+        # Nobody asked is nothing to hide: an empty row is shown empty, not as suppressed.
+        cells = suppress(_proportion_rows([total, *counts], "service"), min_n=min_n()) if total["n"] else []
+        shown = {r["group"]: r for r in cells}
+        row: dict[str, Any] = {"group": indicator.code, "respondent": FAMILY_INSTRUMENTS[indicator.instrument],
+                               "name": indicator.name}  # fmt: skip
+        for key, _ in parts:
+            cell = shown.get(key) or {}
+            row[f"{key}_suppressed"] = bool(cell.get("suppressed"))
+            for field_name in ("n", "rate", "ci_low", "ci_high"):
+                row[f"{key}_{field_name}"] = cell.get(field_name)
+        rows.append(row)
+    caption = (f"Vårdnadshavares och barns bedömning av avslutad IHF- och MST-behandling, "
+               f"{date_from:%Y-%m-%d}–{date_to:%Y-%m-%d} ({scope_description(filters)})")  # fmt: skip
+    return ResultTable(
+        "bedomning_ihf", caption, columns, rows,
+        notes=["Frågorna ställs vid uppföljningen efter avslutad behandling: till vårdnadshavaren "
+               "(instrumentet family-guardian-2026) och till barnet från omkring 10 år (family-child-2026). "
+               "Andel = andel positiva svar bland dem som svarat; ”vet inte” räknas inte.",
+               "IHF och MST tillsammans bildar totalen, så varje rads celler döljs tillsammans när någon "
+               "grupp är för liten.", *comparability_notes(indicators)],
+    )  # fmt: skip
 
 
 # --- 6. one provider --------------------------------------------------------------------
@@ -630,6 +716,7 @@ def provider_results(
     # The provider's row comes from the full comparison of all providers, so its flag is the
     # funnel's flag; the five question indicators are counted in one scan of the answers.
     questions = [d for d in all_indicators().values() if d.kind == "question"]
+    comparable = comparability_notes(questions)
     counted = aggregate_questions(questions, municipality=municipality, date_from=date_from,
                                   date_to=date_to, by=["provider"], filters=others)  # fmt: skip
     rows = []
@@ -642,7 +729,8 @@ def provider_results(
     caption = f"{provider.name}: alla indikatorer mot kommunen, {date_from:%Y-%m-%d}–{date_to:%Y-%m-%d}"
     table = ResultTable(
         "utforare_" + provider_id, caption, PROVIDER_COLUMNS, rows,
-        notes=["Kommunens förväntade nivå och styrgränserna kommer från jämförelsen av alla utförare."],
+        notes=["Kommunens förväntade nivå och styrgränserna kommer från jämförelsen av alla utförare.",
+               *comparable],
     )  # fmt: skip
     over_time = trend(user, indicator=indicator, grain=grain, date_from=date_from - dt.timedelta(days=365 * 2),
                       date_to=date_to, provider=provider_id)  # fmt: skip
@@ -670,6 +758,7 @@ def provider_results(
         {"indikatorer": charts.provider_profile(rows), "trend": over_time.charts["trend"]},
         {"provider": provider_id, "provider_name": provider.name, "ownership": provider.get_ownership_display(),
          "from": date_from.isoformat(), "to": date_to.isoformat(), "indicator": indicator,
-         "indicator_name": get_indicator(indicator).name, "grain": grain},
+         "indicator_name": get_indicator(indicator).name, "grain": grain,
+         "comparability": comparable},
     )  # fmt: skip
     return page

@@ -40,15 +40,22 @@ class ResultTable:
     notes: list[str] = field(default_factory=list)
 
     def keys(self) -> list[str]:
-        """The columns' keys, and ``suppressed`` when the rows carry it (hidden groups are named)."""
+        """The columns' keys, then ``suppressed`` and each ``<group>_suppressed`` the rows carry
+        (hidden groups are named as hidden, not left to look like missing data)."""
         keys = [c.key for c in self.columns]
-        if any("suppressed" in row for row in self.rows) and "suppressed" not in keys:
-            keys.append("suppressed")
+        for row in self.rows:
+            for key in row:
+                if key.endswith("suppressed") and key not in keys:
+                    keys.append(key)
         return keys
 
     def labels(self) -> list[str]:
         labels = [c.label for c in self.columns]
-        return labels + ["Dold (för få)"] * (len(self.keys()) - len(labels))
+        extra = self.keys()[len(labels) :]
+        return labels + [
+            "Dold (för få)" if k == "suppressed" else f"Dold (för få): {k.removesuffix('_suppressed')}"
+            for k in extra
+        ]
 
     def as_json(self) -> dict[str, Any]:
         keys = self.keys()

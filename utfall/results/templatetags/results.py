@@ -22,6 +22,15 @@ def _hidden(row: dict[str, Any], column: Column) -> bool:
     return bool(row.get("suppressed")) and column.key not in LABEL_KEYS
 
 
+def _part_hidden(row: dict[str, Any], column: Column) -> bool:
+    """A row of several groups side by side (women/men, IHF/MST, one per measure) marks each
+    hidden group with ``<prefix>_suppressed``; its cells say so rather than show a dash."""
+    return any(
+        key.endswith("_suppressed") and value and column.key.startswith(key[: -len("suppressed")])
+        for key, value in row.items()
+    )
+
+
 @register.filter
 def cell(row: dict[str, Any], column: Column) -> str:
     if _hidden(row, column):
@@ -30,7 +39,7 @@ def cell(row: dict[str, Any], column: Column) -> str:
     if column.kind == "flag":
         return FLAGS.get(value, "") if value else ""
     if value is None and column.kind in ("rate", "diff", "count", "ratio", "number"):
-        if column.key.startswith(("women_", "men_")) and row.get(column.key.split("_")[0] + "_suppressed"):
+        if _part_hidden(row, column):
             return SUPPRESSED_TEXT
         return "–"
     return display(value, column.kind)

@@ -1,0 +1,53 @@
+"""Seed 004's third outcome measure on the outcomes page: guardians' and children's own
+assessment of a completed IHF or MST treatment, with IHF and MST side by side."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from tests.comparisons.builders import DataSet
+from tests.results.conftest import PERIOD, page_tables, persona
+from utfall.organisations.models import Municipality, Role
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def families(municipality: Municipality) -> Municipality:
+    data = DataSet()
+    data.provider("B")
+    guardians = {
+        "ihf": ["yes_mostly"] * 5 + ["no", "dont_know"],  # 5 of 6 (don't know does not count)
+        "mst": ["yes_completely"] * 3 + ["no"] * 3,  # 3 of 6
+    }
+    for service, answers in guardians.items():
+        for i, answer in enumerate(answers):
+            iid = data.intervention(f"I{service}{i}", "B", service=service, ended_on="2025-04-01",
+                                    end_reason="goals_met")  # fmt: skip
+            data.followup(iid, date="2025-04-01", instrument="family-guardian-2026@1", respondent="guardian",
+                          fg_helped=answer)  # fmt: skip
+            if service == "ihf" and i < 3:  # three children answer: too few to show
+                data.followup(iid, date="2025-04-01", instrument="family-child-2026@1", fc_better_home="yes")
+    data.load(municipality)
+    return municipality
+
+
+def test_it_shows_guardians_assessment_per_service_and_hides_the_childrens_few(
+    client: Client, families: Municipality
+) -> None:
+    client.force_login(persona(families, "ana", Role.ANALYST))
+    html = client.get(f"/resultat/utfallsmatt/?{PERIOD}").content.decode()
+    assert "Vårdnadshavares och barns bedömning av IHF och MST" in html
+    rows = {r["group"]: r for r in page_tables(html)["bedomning_ihf"]}
+    helped = rows["family_guardian_helped"]
+    assert helped["respondent"] == "Vårdnadshavare"
+    assert (helped["all_n"], helped["ihf_n"], helped["mst_n"]) == ("12", "6", "6")
+    assert (helped["all_rate"], helped["ihf_rate"], helped["mst_rate"]) == ("66,67 %", "83,33 %", "50,00 %")
+    child = rows["family_child_better"]
+    assert child["respondent"] == "Barn"
+    assert child["all_n"] == child["ihf_n"] == "för få"  # 3 children: never shown
+    api = client.get(f"/api/v1/outcomes?{PERIOD}").json()["tables"]["bedomning_ihf"]["rows"]
+    by_code = {r["group"]: r for r in api}
+    assert by_code["family_guardian_helped"]["ihf_rate"] == 0.8333
+    assert by_code["family_child_better"]["all_n"] is None
