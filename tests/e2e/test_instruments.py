@@ -91,13 +91,15 @@ def test_an_administrator_makes_version_2_previews_and_publishes_it(
         j.page.get_by_role("button", name="Skapa ny version av Barn och unga i placering (2026)").click()
     j.page.wait_for_url("**/instrument/children-youth-2026/2/redigera/")
     j.check("redigera")
-    text = j.page.locator("#id_definition").input_value()
-    j.page.locator("#id_definition").fill(
-        text.replace(
-            "Är du nöjd med hur det går för dig i skolan?", "Tycker du att det går bra för dig i skolan?"
-        )
-    )
-    submit(j, "Spara utkastet")
+    # Field by field: open the school question, change its wording, save.
+    j.page.get_by_role("link", name="Redigera cy_school").click()
+    j.page.wait_for_url("**/redigera/fraga/cy_school/")
+    j.check("fraga")
+    j.page.get_by_label("Frågetext").fill("Tycker du att det går bra för dig i skolan?")
+    submit(j, "Spara frågan")
+    j.page.wait_for_url("**/instrument/children-youth-2026/2/redigera/")
+    assert "Frågan cy_school är sparad." in j.page.content()
+    j.page.get_by_role("link", name="Till versionen (förhandsgranska, publicera)").click()
     j.page.wait_for_url("**/instrument/children-youth-2026/2/")
     j.check("utkast")
     assert "Jämförbarhet med föregående version" in j.page.content() and "cy_school" in j.page.content()

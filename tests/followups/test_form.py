@@ -28,7 +28,8 @@ def test_it_generates_the_form_from_the_instrument_with_the_provider_in_place_of
     ]
     assert positions == sorted(positions)
     assert 'data-condition-question="q4" data-condition-options="much_better somewhat_better"' in html
-    assert "Frågan ställs bara om situationen har förbättrats." in html  # shown without JavaScript
+    # Shown without JavaScript, naming the question and the answers it depends on.
+    assert "Frågan ställs bara när fråga 4 besvaras med: Förbättrats mycket, Förbättrats något." in html
     assert "Har utföraren arbetat enligt plan" in html
     assert 'name="goals_total"' not in html  # only at the end
 

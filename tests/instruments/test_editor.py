@@ -39,7 +39,7 @@ def _definition(version: InstrumentVersion, **changes: str) -> str:
 def _edit(client: Client, version: InstrumentVersion, definition: str) -> object:
     services = list(version.services.values_list("pk", flat=True))
     return client.post(
-        f"{V2}redigera/",
+        f"{V2}redigera/text/",
         {"definition": definition, "respondents": ["client", "guardian"], "services": services},
     )
 

@@ -107,6 +107,7 @@ class FollowUpForm(forms.Form):
                 help_text=q.help_text.replace("{provider}", intervention.provider.name),
             )
             field.condition = (q.condition_question, list(q.condition_options))  # type: ignore[attr-defined]
+            field.condition_hint = self._condition_hint(q)  # type: ignore[attr-defined]
             self.fields[q.code] = field
             if self.asks_feedback:
                 self.fields[f"hard_{q.code}"] = forms.BooleanField(
@@ -130,6 +131,31 @@ class FollowUpForm(forms.Form):
             order += [q.code, f"hard_{q.code}"] if self.asks_feedback else [q.code]
         self.order_fields([*order, "assessment", *GUIDING_QUESTIONS, *GOAL_LABELS])
 
+    def _condition_hint(self, question: Question) -> str:
+        """'Asked only when question 4 is answered: Much better, Somewhat better' (shown
+        without JavaScript, where the form cannot hide the question)."""
+        if not question.condition_question:
+            return ""
+        earlier = {q.code: (n, q) for n, q in enumerate(self.questions, start=1)}
+        number, target = earlier.get(question.condition_question, (None, None))
+        if target is None:
+            return ""
+        labels = [o.label for o in target.options.all() if o.code in question.condition_options]
+        return _("Frågan ställs bara när fråga %(n)s besvaras med: %(answers)s.") % {
+            "n": number,
+            "answers": ", ".join(labels),
+        }
+
+    @property
+    def questions_heading(self) -> str:
+        """Step 1's heading names who answers: the client, the guardian, or either."""
+        respondents = set(self.version.respondents)
+        if respondents == {Respondent.GUARDIAN}:
+            return _("Steg 1: Frågor till vårdnadshavaren")
+        if respondents == {Respondent.CLIENT}:
+            return _("Steg 1: Frågor till klienten")
+        return _("Steg 1: Frågor till den som svarar")
+
     # Groups for the template, in the order of the conversation.
     def question_fields(self) -> list[forms.BoundField]:
         return [self[q.code] for q in self.questions]
@@ -138,7 +164,9 @@ class FollowUpForm(forms.Form):
         """(answer field, "hard to understand" field, method-support link) per question."""
         from django.urls import reverse
 
+        # The method support of the very version answered (a draft's, in the editor's preview).
         guidance = reverse("instruments:guidance", args=[self.version.instrument.code])
+        guidance += f"?version={self.version.version}"
         return [
             (
                 self[q.code],

@@ -6,12 +6,13 @@ from typing import Any
 
 import yaml
 from django import forms
+from django.core.validators import RegexValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from utfall.followups.models import Respondent
-from utfall.instruments.models import Instrument, Question
-from utfall.instruments.services import DefinitionError, check_definition
+from utfall.instruments.models import Instrument
+from utfall.instruments.services import DefinitionError, check_definition, codes_taken_elsewhere
 from utfall.registry.models import Service
 
 
@@ -57,14 +58,7 @@ class DefinitionForm(forms.Form):
         except DefinitionError as exc:
             raise forms.ValidationError(str(exc)) from None
         # The follow-ups file has one column per question code, shared by all instruments.
-        codes = [str(q["code"]) for q in questions]
-        taken = sorted(
-            set(
-                Question.objects.filter(code__in=codes)
-                .exclude(version__instrument=self.instrument)
-                .values_list("code", flat=True)
-            )
-        )
+        taken = codes_taken_elsewhere(self.instrument, [str(q["code"]) for q in questions])
         if taken:
             raise forms.ValidationError(
                 _("Frågekoden används redan i ett annat frågeformulär: %(codes)s")
@@ -88,3 +82,145 @@ class PublishForm(forms.Form):
         if value < timezone.localdate():
             raise forms.ValidationError(_("Startdatumet kan inte ligga bakåt i tiden."))
         return value
+
+
+class SettingsForm(forms.Form):
+    """Who answers a draft's questions and which services it is used for."""
+
+    respondents = DefinitionForm.base_fields["respondents"]
+    services = DefinitionForm.base_fields["services"]
+
+
+CODE = RegexValidator(
+    r"^[a-z][a-z0-9_]{0,39}$",
+    _("Koden får bara ha små bokstäver a–z, siffror och understreck, börja med en bokstav och "
+      "vara högst 40 tecken."),
+)  # fmt: skip
+
+
+class QuestionForm(forms.Form):
+    """One question of a draft, field by field; its answer options are an OptionFormSet."""
+
+    code = forms.CharField(
+        label=_("Frågekod"), max_length=40, validators=[CODE],
+        help_text=_("Kolumnens namn i uppföljningsfilen, t.ex. q6. Unik för alla frågeformulär."),
+        error_messages={"required": _("Ange en frågekod.")},
+    )  # fmt: skip
+    text = forms.CharField(
+        label=_("Frågetext"), widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Som klienten hör den. {provider} ersätts med utförarens namn."),
+        error_messages={"required": _("Skriv frågan.")},
+    )  # fmt: skip
+    help_text = forms.CharField(
+        label=_("Hjälptext till handläggaren (valfri)"), required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )  # fmt: skip
+    condition_question = forms.ChoiceField(
+        label=_("Ställs bara vid vissa svar på fråga (valfritt)"), required=False,
+        help_text=_("Välj en tidigare fråga och, nedan, de svar som gör att den här frågan ställs."),
+    )  # fmt: skip
+    condition_options = forms.MultipleChoiceField(
+        label=_("…när svaret är"), required=False, widget=forms.CheckboxSelectMultiple,
+        error_messages={"invalid_choice": _("%(value)s är inget svar på en tidigare fråga.")},
+    )  # fmt: skip
+
+    def __init__(self, *args: Any, earlier: list[dict[str, Any]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.earlier = earlier
+        self.fields["condition_question"].choices = [("", _("– ställs alltid –"))] + [
+            (q["code"], f"{q['code']}: {q['text']}") for q in earlier
+        ]
+        self.fields["condition_options"].choices = [
+            (f"{q['code']}:{o['code']}", f"{q['code']}: {o['label']}") for q in earlier for o in q["options"]
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        target = data.get("condition_question") or ""
+        chosen = data.get("condition_options") or []
+        wrong = [c for c in chosen if not c.startswith(f"{target}:")]
+        if target and not chosen:
+            self.add_error(
+                "condition_options", _("Välj minst ett svar på %(q)s som villkor.") % {"q": target}
+            )
+        elif wrong:
+            self.add_error(
+                "condition_options",
+                _("Villkorets svar ska höra till den valda frågan%(q)s.")
+                % {"q": f" ({target})" if target else ""},
+            )
+        return data
+
+    def definition(self, options: list[dict[str, Any]]) -> dict[str, Any]:
+        """The question in the shape of the YAML definitions."""
+        data = self.cleaned_data
+        entry: dict[str, Any] = {"code": data["code"], "text": data["text"].strip(), "options": options}
+        if data["help_text"].strip():
+            entry["help_text"] = data["help_text"].strip()
+        if data["condition_question"]:
+            entry["condition"] = {
+                "question": data["condition_question"],
+                "in": [c.split(":", 1)[1] for c in data["condition_options"]],
+            }
+        return entry
+
+    @staticmethod
+    def initial_for(question: dict[str, Any]) -> dict[str, Any]:
+        condition = question.get("condition") or {}
+        return {
+            "code": question["code"],
+            "text": question["text"],
+            "help_text": question.get("help_text", ""),
+            "condition_question": condition.get("question", ""),
+            "condition_options": [f"{condition.get('question')}:{c}" for c in condition.get("in", [])],
+        }
+
+
+class OptionForm(forms.Form):
+    code = forms.CharField(label=_("Kod"), max_length=40, required=False, validators=[CODE])
+    label = forms.CharField(label=_("Svarsalternativ"), max_length=200, required=False)
+    positive = forms.BooleanField(label=_("Positivt svar"), required=False)
+    counts = forms.BooleanField(label=_("Räknas i nämnaren"), required=False, initial=True)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("DELETE"):
+            return data
+        code, label = data.get("code"), (data.get("label") or "").strip()
+        if code and not label:
+            self.add_error("label", _("Skriv svarsalternativets text."))
+        elif label and not code:
+            self.add_error("code", _("Ange en kod för svarsalternativet."))
+        if data.get("positive") and not data.get("counts"):
+            self.add_error("positive", _("Ett svar som inte räknas kan inte vara positivt."))
+        return data
+
+
+class BaseOptionFormSet(forms.BaseFormSet):
+    def clean(self) -> None:
+        if any(self.errors):
+            return
+        options = self.options()
+        if len(options) < 2:
+            raise forms.ValidationError(_("En fråga behöver minst två svarsalternativ."))
+        codes = [o["code"] for o in options]
+        if len(set(codes)) != len(codes):
+            raise forms.ValidationError(_("Två svarsalternativ har samma kod."))
+        if not any(o["positive"] for o in options):
+            raise forms.ValidationError(_("Markera minst ett svar som positivt (det räknas i indikatorn)."))
+
+    def options(self) -> list[dict[str, Any]]:
+        """Filled-in rows not marked for deletion, in order, in the shape of the YAML definitions."""
+        out = []
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", {})
+            if not data.get("code") or data.get("DELETE"):
+                continue
+            out.append({"code": data["code"], "label": data["label"].strip(),
+                        "positive": bool(data["positive"]), "counts": bool(data["counts"])})  # fmt: skip
+        return out
+
+
+OptionFormSet = forms.formset_factory(
+    OptionForm, formset=BaseOptionFormSet, extra=2, can_delete=True, max_num=20, validate_max=True
+)

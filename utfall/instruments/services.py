@@ -277,6 +277,113 @@ def replace_definition(
     version.services.set(services)
 
 
+def codes_taken_elsewhere(instrument: Instrument, codes: list[str]) -> list[str]:
+    """Question codes already used by another instrument (the follow-ups file has one column
+    per code, shared by all instruments)."""
+    return sorted(
+        set(
+            Question.objects.filter(code__in=codes)
+            .exclude(version__instrument=instrument)
+            .values_list("code", flat=True)
+        )
+    )
+
+
+def _draft(version: InstrumentVersion) -> InstrumentVersion:
+    locked = InstrumentVersion.objects.select_for_update().select_related("instrument").get(pk=version.pk)
+    if locked.is_read_only:
+        raise PublishedVersionIsReadOnly(f"{locked} är publicerad och kan inte ändras")
+    return locked
+
+
+def _rewrite(version: InstrumentVersion, questions: list[dict[str, Any]]) -> None:
+    """Check the whole draft as it would become, then store it (nothing changes on an error)."""
+    check_definition({"questions": questions})
+    taken = codes_taken_elsewhere(version.instrument, [str(q["code"]) for q in questions])
+    if taken:
+        raise DefinitionError(f"Frågekoden används redan i ett annat frågeformulär: {', '.join(taken)}")
+    Option.objects.filter(question__version=version).delete()
+    version.questions.all().delete()
+    _write_questions(version, questions)
+
+
+@transaction.atomic
+def save_question(*, version: InstrumentVersion, original: str | None, question: dict[str, Any]) -> None:
+    """Add a question to a draft (``original`` None: last) or replace the one coded ``original``
+    in place. Conditions on it follow a changed code."""
+    version = _draft(version)
+    questions = definition_of(version)["questions"]
+    codes = [q["code"] for q in questions]
+    if original is None:
+        questions.append(question)
+    else:
+        if original not in codes:
+            raise DefinitionError(f"Frågan '{original}' finns inte i utkastet.")
+        questions[codes.index(original)] = question
+        if question["code"] != original:
+            for q in questions:
+                if (q.get("condition") or {}).get("question") == original:
+                    q["condition"]["question"] = question["code"]
+    _rewrite(version, questions)
+
+
+@transaction.atomic
+def delete_question(*, version: InstrumentVersion, code: str) -> None:
+    version = _draft(version)
+    questions = definition_of(version)["questions"]
+    dependent = [q["code"] for q in questions if (q.get("condition") or {}).get("question") == code]
+    if dependent:
+        raise DefinitionError(
+            f"Frågan {code} kan inte tas bort: {', '.join(dependent)} ställs bara vid vissa svar på den. "
+            "Ta bort eller ändra villkoret först."
+        )
+    remaining = [q for q in questions if q["code"] != code]
+    if len(remaining) == len(questions):
+        raise DefinitionError(f"Frågan '{code}' finns inte i utkastet.")
+    if not remaining:
+        raise DefinitionError("Ett utkast behöver minst en fråga.")
+    _rewrite(version, remaining)
+
+
+@transaction.atomic
+def move_question(*, version: InstrumentVersion, code: str, step: int) -> None:
+    """Move a question one place up (step −1) or down (+1); a condition must stay on an earlier question."""
+    version = _draft(version)
+    questions = definition_of(version)["questions"]
+    codes = [q["code"] for q in questions]
+    if code not in codes:
+        raise DefinitionError(f"Frågan '{code}' finns inte i utkastet.")
+    i = codes.index(code)
+    j = i + step
+    if not 0 <= j < len(questions):
+        return
+    questions[i], questions[j] = questions[j], questions[i]
+    try:
+        check_definition({"questions": questions})
+    except DefinitionError:
+        raise DefinitionError(
+            f"Frågan {code} kan inte flyttas dit: en fråga med villkor måste komma efter frågan villkoret gäller."
+        ) from None
+    _rewrite(version, questions)
+
+
+@transaction.atomic
+def update_settings(*, version: InstrumentVersion, respondents: list[str], services: list[Any]) -> None:
+    version = _draft(version)
+    version.respondents = respondents
+    version.save(update_fields=["respondents"])
+    version.services.set(services)
+
+
+@transaction.atomic
+def delete_draft(*, version: InstrumentVersion) -> None:
+    """Throw a draft away (a published version raises: answers may refer to it)."""
+    version = _draft(version)
+    Option.objects.filter(question__version=version).delete()
+    version.questions.all().delete()
+    version.delete()
+
+
 @transaction.atomic
 def publish(*, version: InstrumentVersion, published_on: dt.date) -> InstrumentVersion:
     """Publish a draft from ``published_on``; from then on it is read-only."""

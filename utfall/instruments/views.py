@@ -21,7 +21,7 @@ from utfall.followups.forms import FollowUpForm, new_token
 from utfall.followups.models import Respondent
 from utfall.followups.services import catalogue_for
 from utfall.instruments import services
-from utfall.instruments.forms import DefinitionForm, PublishForm
+from utfall.instruments.forms import DefinitionForm, OptionFormSet, PublishForm, QuestionForm, SettingsForm
 from utfall.instruments.guidance import MEANING
 from utfall.instruments.loading import definition_of
 from utfall.instruments.models import Instrument, InstrumentVersion, PublishedVersionIsReadOnly
@@ -83,21 +83,60 @@ def version_detail(request: HttpRequest, code: str, number: int) -> HttpResponse
     return render(request, "instruments/version.html", context)
 
 
-@require_http_methods(["GET", "POST"])
-@staff_required
-def edit(request: HttpRequest, code: str, number: int) -> HttpResponse:
+def _draft_or_redirect(request: HttpRequest, code: str, number: int) -> InstrumentVersion | HttpResponse:
     version = _version(code, number)
     if version.is_read_only:
         messages.error(request, _("Versionen är publicerad och kan inte ändras. Skapa en ny version."))
         return redirect("instruments:version", code=code, number=number)
+    return version
+
+
+def _editor(
+    request: HttpRequest, version: InstrumentVersion, settings: SettingsForm, status: int = 200
+) -> HttpResponse:
+    questions = definition_of(version)["questions"]
+    context = {"version": version, "form": settings, "questions": questions}
+    return render(request, "instruments/edit.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def edit(request: HttpRequest, code: str, number: int) -> HttpResponse:
+    """A draft field by field: who answers and for which services (this form), and its
+    questions, each edited, moved or removed on its own."""
+    version = _draft_or_redirect(request, code, number)
+    if isinstance(version, HttpResponse):
+        return version
+    if request.method == "GET":
+        initial = {"respondents": version.respondents, "services": version.services.all()}
+        return _editor(request, version, SettingsForm(initial=initial))
+    form = SettingsForm(request.POST)
+    if not form.is_valid():
+        return _editor(request, version, form, status=422)
+    services.update_settings(
+        version=version,
+        respondents=form.cleaned_data["respondents"],
+        services=list(form.cleaned_data["services"]),
+    )
+    messages.success(request, _("Svarande och insatser är sparade."))
+    return redirect("instruments:edit", code=code, number=number)
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def edit_text(request: HttpRequest, code: str, number: int) -> HttpResponse:
+    """The whole draft as its YAML definition (the shape of the shipped files), for bigger changes."""
+    version = _draft_or_redirect(request, code, number)
+    if isinstance(version, HttpResponse):
+        return version
     if request.method == "GET":
         text = yaml.safe_dump(definition_of(version), allow_unicode=True, sort_keys=False, width=100)
         initial = {"definition": text, "respondents": version.respondents, "services": version.services.all()}
         form = DefinitionForm(initial=initial, instrument=version.instrument)
-        return render(request, "instruments/edit.html", {"version": version, "form": form})
+        return render(request, "instruments/edit_text.html", {"version": version, "form": form})
     form = DefinitionForm(request.POST, instrument=version.instrument)
     if not form.is_valid():
-        return render(request, "instruments/edit.html", {"version": version, "form": form}, status=422)
+        return render(request, "instruments/edit_text.html", {"version": version, "form": form}, status=422)
     services.replace_definition(
         version=version,
         questions=form.cleaned_data["definition"],
@@ -106,6 +145,83 @@ def edit(request: HttpRequest, code: str, number: int) -> HttpResponse:
     )
     messages.success(request, _("Utkastet är sparat."))
     return redirect("instruments:version", code=code, number=number)
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def edit_question(request: HttpRequest, code: str, number: int, question: str | None = None) -> HttpResponse:
+    """One question of a draft: code, text, help text, condition, answer options (which are
+    positive, which count). ``question`` None adds a new one last."""
+    version = _draft_or_redirect(request, code, number)
+    if isinstance(version, HttpResponse):
+        return version
+    questions = definition_of(version)["questions"]
+    codes = [q["code"] for q in questions]
+    if question is not None and question not in codes:
+        raise Http404
+    position = codes.index(question) if question is not None else len(questions)
+    earlier = questions[:position]
+    current = questions[position] if question is not None else None
+    if request.method == "GET":
+        if current is not None:
+            form = QuestionForm(initial=QuestionForm.initial_for(current), earlier=earlier)
+            options = OptionFormSet(initial=current["options"], prefix="options")
+        else:
+            form = QuestionForm(earlier=earlier)
+            options = OptionFormSet(prefix="options")
+        status = 200
+    else:
+        form = QuestionForm(request.POST, earlier=earlier)
+        options = OptionFormSet(request.POST, prefix="options")
+        status = 422
+        if form.is_valid() and options.is_valid():
+            try:
+                services.save_question(
+                    version=version, original=question, question=form.definition(options.options())
+                )
+            except services.DefinitionError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(
+                    request, _("Frågan %(code)s är sparad.") % {"code": form.cleaned_data["code"]}
+                )
+                return redirect("instruments:edit", code=code, number=number)
+    context = {"version": version, "form": form, "options": options, "question": question,
+               "number_in_form": position + 1}  # fmt: skip
+    return render(request, "instruments/question.html", context, status=status)
+
+
+@require_POST
+@staff_required
+def question_action(request: HttpRequest, code: str, number: int, question: str, action: str) -> HttpResponse:
+    """Move a draft's question up or down, or remove it."""
+    version = _draft_or_redirect(request, code, number)
+    if isinstance(version, HttpResponse):
+        return version
+    try:
+        if action == "upp":
+            services.move_question(version=version, code=question, step=-1)
+        elif action == "ned":
+            services.move_question(version=version, code=question, step=1)
+        elif action == "ta-bort":
+            services.delete_question(version=version, code=question)
+            messages.success(request, _("Frågan %(code)s är borttagen.") % {"code": question})
+        else:
+            raise Http404
+    except services.DefinitionError as exc:
+        messages.error(request, str(exc))
+    return redirect("instruments:edit", code=code, number=number)
+
+
+@require_POST
+@staff_required
+def delete_draft(request: HttpRequest, code: str, number: int) -> HttpResponse:
+    version = _draft_or_redirect(request, code, number)
+    if isinstance(version, HttpResponse):
+        return version
+    services.delete_draft(version=version)
+    messages.success(request, _("Utkastet %(key)s är borttaget.") % {"key": f"{code}@{number}"})
+    return redirect("instruments:index")
 
 
 @require_GET
@@ -176,13 +292,17 @@ def method(request: HttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 def guidance(request: HttpRequest, code: str) -> HttpResponse:
-    """How to ask each question of an instrument's newest published version."""
-    version = (
-        InstrumentVersion.objects.filter(instrument__code=code, status=InstrumentVersion.Status.PUBLISHED)
-        .select_related("instrument")
-        .order_by("-version")
-        .first()
-    )
+    """How to ask each question of an instrument's newest published version, or of the version
+    asked for (``?version=2``: the form links to the version it shows; a draft's only for
+    administrators, from the editor's preview)."""
+    versions = InstrumentVersion.objects.filter(instrument__code=code).select_related("instrument")
+    if not request.user.is_staff:
+        versions = versions.filter(status=InstrumentVersion.Status.PUBLISHED)
+    asked = request.GET.get("version", "")
+    if asked.isdigit():
+        version = versions.filter(version=int(asked)).first()
+    else:
+        version = versions.filter(status=InstrumentVersion.Status.PUBLISHED).order_by("-version").first()
     if version is None:
         raise Http404
     questions = []
