@@ -1,4 +1,5 @@
-"""Answers repeat their follow-up's date and intervention's provider: the copies never differ."""
+"""Answers repeat their follow-up's date, their intervention's provider, service and unit and
+their client's sex and birth year (Answer's FACTS): the copies never differ."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ import pytest
 from django.db.models import F, Q
 
 from tests.conftest import TODAY
-from tests.interchange.helpers import FOLLOWUPS, INTERVENTIONS, write_set
-from utfall.followups.models import Answer, FollowUp
+from tests.interchange.helpers import FOLLOWUPS, INTERVENTIONS, PERSON_A, write_set
+from utfall.followups.models import FACTS, Answer, FollowUp
 from utfall.followups.services import catalogue_for, check_followup_submission, correct_followup
 from utfall.interchange.importer import import_files
 from utfall.organisations.models import User
@@ -16,11 +17,12 @@ pytestmark = pytest.mark.django_db
 
 
 def assert_facts_consistent() -> None:
-    differing = Answer.objects.filter(
-        ~Q(date=F("followup__date")) | ~Q(provider_id=F("followup__intervention__provider_id"))
-    )
+    differs = Q()
+    for name, path in FACTS.items():
+        differs |= ~Q(**{name: F(f"followup__{path}")})
+    differing = Answer.objects.filter(differs)
     assert Answer.objects.exists()
-    assert not differing.exists(), list(differing.values("followup__followup_id", "date", "provider_id"))
+    assert not differing.exists(), list(differing.values("followup__followup_id", *FACTS))
 
 
 def test_imported_answers_carry_their_date_and_provider(write_csv, municipality) -> None:  # type: ignore[no-untyped-def]
@@ -71,4 +73,24 @@ def test_a_corrected_date_reaches_the_answers(write_csv, municipality) -> None: 
         base_version=followup.version,
     )  # fmt: skip
     assert FollowUp.objects.get(followup_id="F1").date.isoformat() == "2025-07-15"
+    assert_facts_consistent()
+
+
+def test_a_changed_unit_service_or_client_reaches_the_answers(write_csv, municipality) -> None:  # type: ignore[no-untyped-def]
+    assert import_files(write_set(write_csv), municipality=municipality, today=TODAY).ok
+    changed = INTERVENTIONS[1].replace(",hvb_youth,", ",sis_youth,").replace(",sodermalm,", ",bromma,")
+    changed = changed.replace(f"I1,{PERSON_A},,,", f"I1,{PERSON_A},other,,")
+    report = import_files(
+        [write_csv("interventions.csv", INTERVENTIONS[0], changed)],
+        municipality=municipality,
+        today=TODAY,
+        update=True,
+    )
+    assert report.ok, report.issues
+    facts = set(
+        Answer.objects.filter(followup__followup_id="F1").values_list(
+            "service__code", "unit__code", "client_sex"
+        )
+    )
+    assert facts == {("sis_youth", "bromma", "other")}
     assert_facts_consistent()

@@ -102,26 +102,41 @@ class FollowUp(models.Model):
         return self.created_by_id == user.pk or is_unit_manager(user)
 
 
+#: What an answer repeats (field: path from its follow-up) so that comparisons on one question
+#: read the answers alone: the date and provider (every comparison), the service, unit, and
+#: the client's sex and birth year (filters, women and men, age groups, case-mix adjustment).
+FACTS = {
+    "date": "date",
+    "provider_id": "intervention__provider_id",
+    "service_id": "intervention__service_id",
+    "unit_id": "intervention__unit_id",
+    "client_sex": "intervention__client__sex",
+    "client_birth_year": "intervention__client__birth_year",
+}
+
+
 class AnswerQuerySet(models.QuerySet["Answer"]):
     def refresh_facts(self) -> int:
-        """Copy each answer's follow-up date and intervention's provider onto it again.
+        """Copy each answer's facts (:data:`FACTS`) from its follow-up, intervention and client again.
 
-        Writers that change a follow-up's date or an intervention's provider call this for
-        the answers concerned; tests check that the copies never differ.
+        Writers that change a follow-up's date, an intervention's provider, service or unit, or
+        a client's sex or birth year call this for the answers concerned; tests check that the
+        copies never differ.
         """
         followup = FollowUp.objects.filter(pk=models.OuterRef("followup_id"))
         return self.update(
-            date=models.Subquery(followup.values("date")[:1]),
-            provider_id=models.Subquery(followup.values("intervention__provider_id")[:1]),
+            **{name: models.Subquery(followup.values(path)[:1]) for name, path in FACTS.items()}
         )
 
 
 class Answer(models.Model):
     """The option a respondent chose for one question of a follow-up.
 
-    ``date`` and ``provider`` repeat the follow-up's date and its intervention's provider, so
-    that a comparison of all providers on one question reads one index range and nothing
-    else (docs/decisions.md, 2026-11-23). Answers exist only for completed follow-ups.
+    ``date``, ``provider``, ``service``, ``unit``, ``client_sex`` and ``client_birth_year``
+    repeat the follow-up's date, its intervention's provider, service and unit and its
+    client's sex and birth year (:data:`FACTS`), so that a comparison on one question reads the
+    answers and nothing else (docs/decisions.md, 2026-11-23). Answers exist only for completed
+    follow-ups.
     """
 
     municipality = models.ForeignKey(Municipality, on_delete=models.PROTECT, related_name="+")
@@ -130,6 +145,10 @@ class Answer(models.Model):
     option = models.ForeignKey(Option, on_delete=models.PROTECT, related_name="+")
     date = models.DateField()
     provider = models.ForeignKey("registry.Provider", on_delete=models.PROTECT, related_name="+")
+    service = models.ForeignKey("registry.Service", on_delete=models.PROTECT, related_name="+")
+    unit = models.ForeignKey("organisations.Unit", on_delete=models.PROTECT, related_name="+")
+    client_sex = models.CharField(max_length=8)
+    client_birth_year = models.PositiveSmallIntegerField()
 
     objects = AnswerQuerySet.as_manager()
 
@@ -144,8 +163,20 @@ class Answer(models.Model):
             # Covering: a follow-up's answer to one question, read from the index alone.
             models.Index(fields=["followup", "question", "option"], name="answer_followup_cover"),
             # Covering: one question's answers in a period by provider (the comparison).
+            # Also covers the case-mix and the breakdowns (service, unit, sex, birth year).
             models.Index(
-                fields=["municipality", "question", "date", "provider", "option"], name="answer_period_cover"
+                fields=[
+                    "municipality",
+                    "question",
+                    "date",
+                    "provider",
+                    "option",
+                    "service",
+                    "unit",
+                    "client_sex",
+                    "client_birth_year",
+                ],
+                name="answer_period_cover",
             ),
         ]
 

@@ -126,8 +126,11 @@ def fingerprint(checked: CheckedFollowUp) -> str:
 def _write_answers(followup: FollowUp, record: Record, catalogue: Catalogue) -> None:
     questions = catalogue.instruments[record["instrument"]].questions
     bump()  # answers are written in bulk, past the signals: cached counts are stale
-    # Answers repeat the date and the provider for the comparisons (Answer's docstring).
-    provider_id = Intervention.objects.values_list("provider_id", flat=True).get(pk=followup.intervention_id)
+    # Answers repeat facts of their follow-up, intervention and client for the comparisons
+    # (Answer's docstring).
+    provider_id, service_id, unit_id, sex, birth_year = Intervention.objects.values_list(
+        "provider_id", "service_id", "unit_id", "client__sex", "client__birth_year"
+    ).get(pk=followup.intervention_id)
     Answer.objects.bulk_create(
         Answer(
             municipality_id=followup.municipality_id,
@@ -136,6 +139,10 @@ def _write_answers(followup: FollowUp, record: Record, catalogue: Catalogue) -> 
             option_id=questions[code].options[option],
             date=followup.date,
             provider_id=provider_id,
+            service_id=service_id,
+            unit_id=unit_id,
+            client_sex=sex,
+            client_birth_year=birth_year,
         )
         for code, option in record["answers"].items()
     )

@@ -147,6 +147,7 @@ class Writer:
             if (record["sex"], str(record["birth_year"])) != (sex, str(year)):
                 # Only reached with --update: the importer rejects the difference otherwise.
                 Client.objects.filter(pk=pk).update(sex=record["sex"], birth_year=int(record["birth_year"]))
+                Answer.objects.filter(followup__intervention__client_id=pk).refresh_facts()
         return pks
 
     def _units(self, rows: list[Pending]) -> dict[str, int]:
@@ -196,7 +197,7 @@ class Writer:
                 **self._intervention_fields(p.record, clients, units)
             )
         if changed:
-            # An intervention may have moved to another provider: its answers follow.
+            # An intervention may have moved to another provider, service or unit: its answers follow.
             Answer.objects.filter(
                 followup__intervention_id__in=[p.stored["_pk"] for p in changed]
             ).refresh_facts()  # type: ignore[index]
@@ -218,7 +219,7 @@ class Writer:
             "minutes": _int(r["minutes"]),
         }
 
-    def _answers(self, followup_pk: int, provider_pk: int, r: dict[str, Any]) -> list[tuple[Any, ...]]:
+    def _answers(self, followup_pk: int, facts: tuple[Any, ...], r: dict[str, Any]) -> list[tuple[Any, ...]]:
         questions = self.importer.catalogue.instruments[r["instrument"]].questions
         date = connection.ops.adapt_datefield_value(_date(r["date"]))
         return [
@@ -228,18 +229,20 @@ class Writer:
                 questions[code].pk,
                 questions[code].options[option],
                 date,
-                provider_pk,
+                *facts,
             )
             for code, option in r["answers"].items()
         ]
 
-    def _providers_of(self, intervention_pks: set[int]) -> dict[int, int]:
+    def _facts_of(self, intervention_pks: set[int]) -> dict[int, tuple[Any, ...]]:
+        """What answers repeat of their intervention and client (Answer's FACTS, after the date)."""
         pks = sorted(intervention_pks)
-        out: dict[int, int] = {}
+        out: dict[int, tuple[Any, ...]] = {}
         for i in range(0, len(pks), BATCH):
-            out.update(
-                Intervention.objects.filter(pk__in=pks[i : i + BATCH]).values_list("pk", "provider_id")
+            rows = Intervention.objects.filter(pk__in=pks[i : i + BATCH]).values_list(
+                "pk", "provider_id", "service_id", "unit_id", "client__sex", "client__birth_year"
             )
+            out.update((row[0], row[1:]) for row in rows)
         return out
 
     def _write_followups(self, new: list[Pending], changed: list[Pending]) -> None:
@@ -272,11 +275,11 @@ class Writer:
                         municipality=self.municipality, followup_id__in=[p.key for p in chunk]
                     ).values_list("followup_id", "pk")
                 )
-                providers = self._providers_of({row[1] for row in rows})
+                facts = self._facts_of({row[1] for row in rows})
                 answers = [
                     a
                     for p, row in zip(chunk, rows, strict=True)
-                    for a in self._answers(ids[p.key], providers[row[1]], p.record)
+                    for a in self._answers(ids[p.key], facts[row[1]], p.record)
                 ]
                 _insert_many(cursor, Answer, _ANSWER_COLUMNS, answers)
                 self.importer.progress("sparar followups", start + len(chunk), total)
@@ -288,16 +291,19 @@ class Writer:
             )
             Answer.objects.filter(followup_id=pk).delete()
             intervention = self._pk("interventions", p.record["intervention_id"])
-            provider = self._providers_of({intervention})[intervention]
+            facts = self._facts_of({intervention})[intervention]
             with connection.cursor() as cursor:
-                _insert_many(cursor, Answer, _ANSWER_COLUMNS, self._answers(pk, provider, p.record))
+                _insert_many(cursor, Answer, _ANSWER_COLUMNS, self._answers(pk, facts, p.record))
 
 
 _FOLLOWUP_COLUMNS = [
     "followup_id", "intervention_id", "date", "instrument_version_id", "respondent", "status",
     "assessment", "g1", "g2", "g3", "minutes",
 ]  # fmt: skip
-_ANSWER_COLUMNS = ["municipality_id", "followup_id", "question_id", "option_id", "date", "provider_id"]
+_ANSWER_COLUMNS = [
+    "municipality_id", "followup_id", "question_id", "option_id", "date",
+    "provider_id", "service_id", "unit_id", "client_sex", "client_birth_year",
+]  # fmt: skip
 
 
 def _insert_many(cursor: Any, model: Any, columns: list[str], rows: list[Any]) -> None:
