@@ -538,6 +538,16 @@ def coverage(user: Any, *, date_from: dt.date, date_to: dt.date, by: str) -> Pag
 # --- 5. outcome measures (seed 004) ----------------------------------------------------
 
 
+def _rate_columns(key: str, label: str) -> list[Column]:
+    """n, rate and its 95 % interval of one group in a row of several side by side."""
+    return [
+        Column(f"{key}_n", f"{label}: n", "count"),
+        Column(f"{key}_rate", f"{label}: andel", "rate", interval=(f"{key}_ci_low", f"{key}_ci_high")),
+        Column(f"{key}_ci_low", f"{label}: 95 % KI nedre", "rate"),
+        Column(f"{key}_ci_high", f"{label}: 95 % KI övre", "rate"),
+    ]
+
+
 def outcomes(user: Any, *, date_from: dt.date, date_to: dt.date, unit: str | None = None) -> Page:
     """Step-down and implementation-plan goals after ended interventions, in all and per service."""
     municipality, filters = _scope(user, {"unit": unit})
@@ -555,13 +565,7 @@ def outcomes(user: Any, *, date_from: dt.date, date_to: dt.date, unit: str | Non
     order = ["", *OUTCOME_SERVICES, *sorted(services - set(OUTCOME_SERVICES), key=lambda s: names.get(s, s))]
     columns = [Column("name", "Insats"), Column("group", "Kod")]
     for code in OUTCOME_INDICATORS:
-        name = OUTCOME_SHORT[code]
-        columns += [
-            Column(f"{code}_n", f"{name}: n", "count"),
-            Column(f"{code}_rate", f"{name}: andel", "rate", interval=(f"{code}_ci_low", f"{code}_ci_high")),
-            Column(f"{code}_ci_low", f"{name}: 95 % KI nedre", "rate"),
-            Column(f"{code}_ci_high", f"{name}: 95 % KI övre", "rate"),
-        ]
+        columns += _rate_columns(code, OUTCOME_SHORT[code])
     rows = []
     for service in order:
         if service and service not in services:
@@ -608,12 +612,7 @@ def _family_assessment(
     ]
     parts = [("all", "Båda"), *((s, names.get(s, s)) for s in FAMILY_SERVICES)]
     for key, label in parts:
-        columns += [
-            Column(f"{key}_n", f"{label}: n", "count"),
-            Column(f"{key}_rate", f"{label}: andel", "rate", interval=(f"{key}_ci_low", f"{key}_ci_high")),
-            Column(f"{key}_ci_low", f"{label}: 95 % KI nedre", "rate"),
-            Column(f"{key}_ci_high", f"{label}: 95 % KI övre", "rate"),
-        ]
+        columns += _rate_columns(key, label)
     rows = []
     for indicator in indicators:
         counts = [r for r in counted[indicator.code] if r["service"] in FAMILY_SERVICES]
