@@ -258,7 +258,7 @@ def family_assessment(rows: Sequence[Mapping[str, Any]], services: Mapping[str, 
     for r in rows:
         for code in services:
             if r.get(f"{code}_rate") is not None:
-                values.append(_point(f"{r['respondent']}: {r['name']}", services[code], r[f"{code}_n"],
+                values.append(_point(f"{r['respondent']}: {r['name'].removeprefix('IHF/MST: ')}", services[code], r[f"{code}_n"],
                                      r[f"{code}_rate"], r[f"{code}_ci_low"], r[f"{code}_ci_high"]))  # fmt: skip
     return _dot_interval(values, title="Bedömning av avslutad IHF/MST-behandling",
                          description="Andel positiva svar per fråga och insats med 95 % konfidensintervall.",
