@@ -51,6 +51,11 @@ def test_it_corrects_a_followup_as_a_new_version_and_keeps_the_old(
     assert (
         "Nuvarande version (2)" in page and "Fel svar registrerat på fråga 3" in page and "Version 1" in page
     )
+    # The earlier version reads in words, as the caseworker answered it, not as stored codes.
+    earlier = page.split("Visa innehållet i versionen")[1]
+    assert "<dt>Känner du dig nöjd med stödet du får från" in earlier
+    assert "<dd>Ja, till viss del</dd>" in earlier and "yes_somewhat" not in earlier
+    assert "<dd>Godkänt</dd>" in earlier and "<dd>Genomförd</dd>" in earlier
 
 
 def test_a_resent_correction_makes_one_version(client: Client, world: World, followup: FollowUp) -> None:

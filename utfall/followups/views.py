@@ -19,11 +19,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from utfall.core import audit
-from utfall.core.models import AuditEntry
+from utfall.core.models import AuditEntry, ChangeRecord
 from utfall.followups import queries, services
 from utfall.followups.access import get_followup_for_user
 from utfall.followups.forms import CorrectionForm, FollowUpForm, initial_for_correction, new_token
-from utfall.followups.models import FollowUp
+from utfall.followups.models import Assessment, FollowUp, FollowUpStatus
 from utfall.instruments.models import InstrumentVersion, Option, Question
 from utfall.instruments.services import record_feedback
 from utfall.organisations.access import is_unit_manager, sees_cases
@@ -201,19 +201,37 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             (a.question.text.replace("{provider}", followup.intervention.provider.name), a.option.label)
             for a in answers
         ],
-        "history": services.history_of(followup),
+        "history": [_in_words(change, followup) for change in services.history_of(followup)],
         "can_correct": followup.can_be_corrected_by(request.user),
-        "labels": _labels(followup.instrument_version),
     }
     return render(request, "followups/detail.html", context)
 
 
-def _labels(version: InstrumentVersion) -> dict[str, Any]:
-    """Labels to show an earlier version (stored as interchange codes) in words."""
-    questions = {}
-    for q in Question.objects.filter(version=version).prefetch_related("options").order_by("position"):
-        questions[q.code] = (q.text, {o.code: o.label for o in q.options.all()})
-    return {"questions": questions}
+def _in_words(change: ChangeRecord, followup: FollowUp) -> dict[str, Any]:
+    """An earlier version (stored in its interchange form, as codes) in words: each question's
+    text and the chosen option's label from the instrument version it was answered with."""
+    data = change.data
+    code, _at, number = str(data.get("instrument", "")).partition("@")
+    version = (
+        InstrumentVersion.objects.filter(instrument__code=code, version=int(number)).first()
+        if number.isdigit()
+        else None
+    ) or followup.instrument_version
+    questions = {q.code: q for q in Question.objects.filter(version=version).prefetch_related("options")}
+    provider = followup.intervention.provider.name
+    answers = []
+    for question_code, option_code in data.get("answers", {}).items():
+        q = questions.get(question_code)
+        labels = {o.code: o.label for o in q.options.all()} if q else {}
+        text = q.text.replace("{provider}", provider) if q else question_code
+        answers.append((text, labels.get(option_code, option_code)))
+    return {
+        "change": change,
+        "date": data.get("date", ""),
+        "status": dict(FollowUpStatus.choices).get(data.get("status", ""), data.get("status", "")),
+        "answers": answers,
+        "assessment": dict(Assessment.choices).get(data.get("assessment", ""), data.get("assessment", "")),
+    }
 
 
 @require_http_methods(["GET", "POST"])
