@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
@@ -13,6 +13,7 @@ from utfall.comparisons.access import scoped_filters
 from utfall.comparisons.indicators import UnknownIndicator
 from utfall.comparisons.queries import BadQuery
 from utfall.comparisons.services import compare
+from utfall.organisations.models import Municipality
 
 router = Router(tags=["jämförelser"])
 
@@ -37,8 +38,9 @@ def comparisons(request: HttpRequest, query: Query[ComparisonQuery]) -> Any:
         requested[key] = value
     filters = scoped_filters(request.user, requested)
     try:
+        # scoped_filters above refused a user without a municipality.
         result = compare(
-            municipality=request.user.municipality,  # type: ignore[union-attr]
+            municipality=cast(Municipality, request.user.municipality),  # type: ignore[union-attr]
             indicator=query.indicator,
             date_from=query.from_,
             date_to=query.to,

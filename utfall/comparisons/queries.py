@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import (
     Case,
@@ -48,11 +48,13 @@ class AddDays(Func):
 
     def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
         sql, params = compiler.compile(self.source_expressions[0])
-        return f"date({sql}, '+' || %s || ' days')", [*params, self.source_expressions[1].value]
+        days = cast(Value, self.source_expressions[1])  # the Value(days) of __init__
+        return f"date({sql}, '+' || %s || ' days')", [*params, days.value]
 
     def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
         sql, params = compiler.compile(self.source_expressions[0])
-        return f"({sql} + %s::integer)", [*params, self.source_expressions[1].value]
+        days = cast(Value, self.source_expressions[1])  # the Value(days) of __init__
+        return f"({sql} + %s::integer)", [*params, days.value]
 
 
 class YearOf(Func):
@@ -114,7 +116,7 @@ def _period_date(indicator: Indicator) -> str:
 def periods(grain: str, date_from: dt.date, date_to: dt.date) -> list[tuple[str, dt.date, dt.date]]:
     """Every calendar quarter or year (label, first day, last day) that overlaps the range, in
     order; the first and last are cut to the range."""
-    out = []
+    out: list[tuple[str, dt.date, dt.date]] = []
     year, quarter = date_from.year, (date_from.month - 1) // 3 + 1
     while True:
         if grain == "year":
@@ -186,7 +188,7 @@ def _base(
         )
         # Answers carry their follow-up's date and provider and exist only for completed
         # follow-ups, so by provider this reads one index range (answer_period_cover).
-        qs = Answer.objects.filter(
+        qs: QuerySet[Any] = Answer.objects.filter(
             municipality=municipality,
             question_id__in=questions,
             date__gte=date_from,

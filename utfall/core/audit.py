@@ -8,6 +8,7 @@ names or answers.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import cast
 
 from django.http import HttpRequest
 
@@ -25,11 +26,12 @@ def record(
 ) -> AuditEntry | None:
     """Write one audit entry for ``ids`` (nothing when the list is empty)."""
     ids = list(ids)
-    actor = user or request.user
-    if not ids or actor.municipality_id is None:  # type: ignore[union-attr]
+    # Only signed-in users reach individual records (an AnonymousUser has no municipality_id).
+    actor = cast(User, user or request.user)
+    if not ids or actor.municipality_id is None:
         return None
     return AuditEntry.objects.create(
-        municipality_id=actor.municipality_id,  # type: ignore[union-attr]
+        municipality_id=actor.municipality_id,
         user=actor,
         username=actor.get_username(),
         action=action,

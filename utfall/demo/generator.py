@@ -14,6 +14,7 @@ import math
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
 from utfall.core.identity import format_identity_number
 
@@ -89,6 +90,16 @@ FOLLOWUP_COLUMNS = [
 ]  # fmt: skip
 
 
+class _Provider(TypedDict):
+    """One roster entry: a generated provider and its hidden true quality."""
+
+    id: str
+    ownership: str
+    services: list[str]
+    weight: float
+    quality: float
+
+
 @dataclass
 class DemoData:
     """Rows per kind, as interchange v1 dicts, plus the planted truth for tests."""
@@ -159,7 +170,7 @@ def generate(
     data = DemoData()
 
     n_providers = providers or max(12, round(160 * size))
-    roster = []
+    roster: list[_Provider] = []
     for i in range(n_providers):
         pid = f"P{i + 1:04d}"
         ownership = rng.choices(["municipal", "private", "nonprofit"], weights=[3, 5, 2])[0]
@@ -210,7 +221,7 @@ def generate(
             }
         )
 
-    offering: dict[str, list[dict[str, object]]] = {}
+    offering: dict[str, list[_Provider]] = {}
     for p in roster:
         for s in p["services"]:
             offering.setdefault(s, []).append(p)
@@ -386,7 +397,7 @@ def as_tables(data: DemoData) -> list[object]:
     """The generated rows as in-memory interchange tables, for the importer."""
     from utfall.interchange.reading import Table
 
-    tables = []
+    tables: list[object] = []
     for kind, rows in data.kinds().items():
         if rows:
             header = list(rows[0])

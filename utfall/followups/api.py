@@ -4,7 +4,7 @@ rules and domain functions as the form."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
@@ -19,6 +19,7 @@ from utfall.followups.models import FollowUp
 from utfall.instruments.services import record_feedback
 from utfall.interchange import canonical
 from utfall.organisations.access import sees_cases
+from utfall.organisations.models import Municipality
 from utfall.registry.models import Intervention
 
 router = Router(tags=["followups"])
@@ -175,7 +176,8 @@ def list_followups(
     audit.record(request, action=AuditEntry.Action.LIST, kind="followups", ids=ids)
     if not ids:
         return []
-    records = canonical.followups(request.user.municipality, ids)  # type: ignore[union-attr]
+    # require_case_access above: case workers always belong to a municipality.
+    records = canonical.followups(cast(Municipality, request.user.municipality), ids)  # type: ignore[union-attr]
     return [{**canonical.public(records[i]), "version": records[i]["_version"]} for i in ids]
 
 

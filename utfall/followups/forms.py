@@ -7,7 +7,7 @@ so the shared rules' issues land on the field they name.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.core import signing
@@ -19,6 +19,9 @@ from utfall.followups.services import GOAL_COLUMNS, CheckedFollowUp, check_follo
 from utfall.instruments.models import InstrumentVersion, Question
 from utfall.interchange.rows import Catalogue
 from utfall.registry.models import Intervention
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 TOKEN_SALT = "utfall.followups.form"  # noqa: S105 - a namespace for signing, not a secret
 MAX_FORM_AGE = 60 * 60 * 24  # a form opened a day ago is still accepted
@@ -98,7 +101,9 @@ class FollowUpForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.intervention, self.version, self.catalogue = intervention, version, catalogue
         self.checked: CheckedFollowUp | None = None
-        self.fields["respondent"].choices = [c for c in Respondent.choices if c[0] in version.respondents]
+        cast(forms.ChoiceField, self.fields["respondent"]).choices = [
+            c for c in Respondent.choices if c[0] in version.respondents
+        ]
         self.questions = list(version.questions.all())
         for q in self.questions:
             field = RadioChoice(
@@ -147,7 +152,7 @@ class FollowUpForm(forms.Form):
         }
 
     @property
-    def questions_heading(self) -> str:
+    def questions_heading(self) -> StrOrPromise:
         """Step 1's heading names who answers: the client, the guardian, or either."""
         respondents = set(self.version.respondents)
         if respondents == {Respondent.GUARDIAN}:

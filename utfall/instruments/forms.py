@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import yaml
 from django import forms
@@ -127,15 +127,15 @@ class QuestionForm(forms.Form):
     def __init__(self, *args: Any, earlier: list[dict[str, Any]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.earlier = earlier
-        self.fields["condition_question"].choices = [("", _("– ställs alltid –"))] + [
-            (q["code"], f"{q['code']}: {q['text']}") for q in earlier
-        ]
-        self.fields["condition_options"].choices = [
+        cast(forms.ChoiceField, self.fields["condition_question"]).choices = [
+            ("", _("– ställs alltid –"))
+        ] + [(q["code"], f"{q['code']}: {q['text']}") for q in earlier]
+        cast(forms.MultipleChoiceField, self.fields["condition_options"]).choices = [
             (f"{q['code']}:{o['code']}", f"{q['code']}: {o['label']}") for q in earlier for o in q["options"]
         ]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = cast("dict[str, Any]", super().clean())  # Form.clean returns cleaned_data, never None
         target = data.get("condition_question") or ""
         chosen = data.get("condition_options") or []
         wrong = [c for c in chosen if not c.startswith(f"{target}:")]
@@ -183,7 +183,7 @@ class OptionForm(forms.Form):
     counts = forms.BooleanField(label=_("Räknas i nämnaren"), required=False, initial=True)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = cast("dict[str, Any]", super().clean())  # Form.clean returns cleaned_data, never None
         if data.get("DELETE"):
             return data
         code, label = data.get("code"), (data.get("label") or "").strip()
@@ -221,6 +221,10 @@ class BaseOptionFormSet(forms.BaseFormSet):
         return out
 
 
-OptionFormSet = forms.formset_factory(
-    OptionForm, formset=BaseOptionFormSet, extra=2, can_delete=True, max_num=20, validate_max=True
+# The stubs type formset_factory's result as a plain BaseFormSet, without the options() it gets here.
+OptionFormSet = cast(
+    "type[BaseOptionFormSet]",
+    forms.formset_factory(
+        OptionForm, formset=BaseOptionFormSet, extra=2, can_delete=True, max_num=20, validate_max=True
+    ),
 )

@@ -199,8 +199,8 @@ class Writer:
         if changed:
             # An intervention may have moved to another provider, service or unit: its answers follow.
             Answer.objects.filter(
-                followup__intervention_id__in=[p.stored["_pk"] for p in changed]
-            ).refresh_facts()  # type: ignore[index]
+                followup__intervention_id__in=[p.stored["_pk"] for p in changed]  # type: ignore[index]
+            ).refresh_facts()
 
     # -- follow-ups ---------------------------------------------------------------------
 
@@ -291,9 +291,9 @@ class Writer:
             )
             Answer.objects.filter(followup_id=pk).delete()
             intervention = self._pk("interventions", p.record["intervention_id"])
-            facts = self._facts_of({intervention})[intervention]
+            intervention_facts = self._facts_of({intervention})[intervention]
             with connection.cursor() as cursor:
-                _insert_many(cursor, Answer, _ANSWER_COLUMNS, self._answers(pk, facts, p.record))
+                _insert_many(cursor, Answer, _ANSWER_COLUMNS, self._answers(pk, intervention_facts, p.record))
 
 
 _FOLLOWUP_COLUMNS = [

@@ -1,3 +1,5 @@
+from typing import Any, cast
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
@@ -23,7 +25,8 @@ class UserAdmin(BaseUserAdmin):
     list_filter = ["municipality", "groups", "is_active", "is_staff"]
     filter_horizontal = ["groups", "user_permissions", "units"]
     fieldsets = (
-        *BaseUserAdmin.fieldsets,
+        # UserAdmin sets fieldsets; the stubs keep ModelAdmin's optional type.
+        *cast("tuple[Any, ...]", BaseUserAdmin.fieldsets),
         ("Organisation", {"fields": ("municipality", "units", "provider")}),
     )
     autocomplete_fields = ["provider"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
@@ -17,6 +17,7 @@ from utfall.followups import queries
 from utfall.followups.api import require_case_access, require_key
 from utfall.followups.services import catalogue_for
 from utfall.interchange import canonical
+from utfall.organisations.models import Municipality, User
 from utfall.registry import services
 from utfall.registry.models import Intervention
 
@@ -74,7 +75,8 @@ class DueOut(Schema):
 
 
 def _records(request: HttpRequest, ids: list[str]) -> list[dict[str, Any]]:
-    records = canonical.interventions(request.user.municipality, ids) if ids else {}  # type: ignore[union-attr]
+    # Callers passed require_case_access: case workers always belong to a municipality.
+    records = canonical.interventions(cast(Municipality, request.user.municipality), ids) if ids else {}  # type: ignore[union-attr]
     return [canonical.public(records[i]) for i in ids]
 
 
@@ -141,9 +143,9 @@ def create_intervention(
     }
     checked, issues = services.check_intervention_submission(
         raw,
-        user=request.user,
+        user=cast(User, request.user),  # signed in: require_case_access above
         catalogue=catalogue_for(),
-        idempotency_key=key,  # type: ignore[arg-type]
+        idempotency_key=key,
     )
     if issues or checked is None:
         raise Problem(
@@ -154,9 +156,9 @@ def create_intervention(
         )
     try:
         item, created = services.register_intervention(
-            user=request.user,
+            user=cast(User, request.user),
             checked=checked,
-            idempotency_key=key,  # type: ignore[arg-type]
+            idempotency_key=key,
         )
     except services.IdempotencyConflict:
         raise Problem(

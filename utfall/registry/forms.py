@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -55,14 +55,19 @@ class InterventionForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.user, self.catalogue = user, catalogue
         self.checked: CheckedIntervention | None = None
-        self.fields["service"].choices = [
+        cast(forms.ChoiceField, self.fields["service"]).choices = [
             ("", "—"),
             *Service.objects.order_by("name").values_list("code", "name"),
         ]
-        providers = Provider.objects.filter(municipality_id=user.municipality_id).order_by("name")
-        self.fields["provider_id"].choices = [("", "—"), *providers.values_list("provider_id", "name")]
+        # Only case workers register (sees_cases), and they always belong to a municipality.
+        municipality_id = cast(int, user.municipality_id)
+        providers = Provider.objects.filter(municipality_id=municipality_id).order_by("name")
+        cast(forms.ChoiceField, self.fields["provider_id"]).choices = [
+            ("", "—"),
+            *providers.values_list("provider_id", "name"),
+        ]
         units = Unit.objects.filter(pk__in=case_unit_ids(user)).order_by("name")
-        self.fields["unit"].choices = list(units.values_list("code", "name"))
+        cast(forms.ChoiceField, self.fields["unit"]).choices = list(units.values_list("code", "name"))
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

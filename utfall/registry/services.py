@@ -8,7 +8,7 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.db import IntegrityError, transaction
 
@@ -57,7 +57,8 @@ def check_intervention_submission(
     row = RowChecker("form", 0, raw, catalogue)
     record = check_intervention(row)
     issues: Issues = [(i.column, i.reason) for i in row.issues]
-    municipality_id = user.municipality_id
+    # Only case workers register (sees_cases), and they always belong to a municipality.
+    municipality_id = cast(int, user.municipality_id)
     provider = Provider.objects.filter(
         municipality_id=municipality_id, provider_id=record["provider_id"]
     ).first()
@@ -124,21 +125,24 @@ def _register(*, user: User, checked: CheckedIntervention, idempotency_key: str)
             return Intervention.objects.get(pk=earlier.record_pk), False
     r = checked.record
     pseudonym = r["person_id"][len(PSEUDONYM_PREFIX) :]
+    # Only case workers register (sees_cases), and they always belong to a municipality.
+    municipality_id = cast(int, user.municipality_id)
     client, _ = Client.objects.get_or_create(
-        municipality_id=user.municipality_id,
+        municipality_id=municipality_id,
         pseudonym=pseudonym,
         defaults={"sex": r["sex"], "birth_year": int(r["birth_year"] or 0)},
     )
     intervention = Intervention.objects.create(
-        municipality_id=user.municipality_id,
+        municipality_id=municipality_id,
         intervention_id=r["intervention_id"],
         client=client,
         service=checked.service,
         provider=checked.provider,
         contract=checked.contract,
         unit=checked.unit,
-        decided_on=_date(r["decided_on"]),
-        started_on=_date(r["started_on"]),
+        # Required by check_intervention, so never None in a checked record.
+        decided_on=cast(dt.date, _date(r["decided_on"])),
+        started_on=cast(dt.date, _date(r["started_on"])),
         ended_on=_date(r["ended_on"]),
         end_reason=r["end_reason"],
         goals_total=_int(r["goals_total"]),
@@ -147,7 +151,7 @@ def _register(*, user: User, checked: CheckedIntervention, idempotency_key: str)
     )
     if idempotency_key:
         IdempotencyKey.objects.create(
-            municipality_id=user.municipality_id,
+            municipality_id=municipality_id,
             user=user,
             key=idempotency_key,
             kind="interventions",

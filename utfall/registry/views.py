@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -13,6 +15,7 @@ from utfall.core import audit
 from utfall.core.models import AuditEntry
 from utfall.followups.services import catalogue_for, instrument_for
 from utfall.followups.views import case_access_required
+from utfall.organisations.models import User
 from utfall.registry import services
 from utfall.registry.access import get_intervention_for_user
 from utfall.registry.forms import InterventionForm
@@ -36,16 +39,15 @@ def intervention(request: HttpRequest, pk: int) -> HttpResponse:
 @case_access_required
 def intervention_create(request: HttpRequest) -> HttpResponse:
     catalogue = catalogue_for()
+    user = cast(User, request.user)  # signed in: case_access_required
     if request.method == "GET":
-        form = InterventionForm(
-            user=request.user, catalogue=catalogue, initial=services.intervention_defaults(request.user)
-        )  # type: ignore[arg-type]
+        form = InterventionForm(user=user, catalogue=catalogue, initial=services.intervention_defaults(user))
         return render(request, "registry/intervention_form.html", {"form": form})
-    form = InterventionForm(request.POST, user=request.user, catalogue=catalogue)  # type: ignore[arg-type]
+    form = InterventionForm(request.POST, user=user, catalogue=catalogue)
     if not form.is_valid():
         return render(request, "registry/intervention_form.html", {"form": form}, status=422)
     assert form.checked is not None
-    item, _created = services.register_intervention(user=request.user, checked=form.checked)  # type: ignore[arg-type]
+    item, _created = services.register_intervention(user=user, checked=form.checked)
     audit.record(request, action=AuditEntry.Action.CREATE, kind="interventions", ids=[item.intervention_id])
     messages.success(request, _("Insatsen är registrerad."))
     return redirect("registry:intervention", pk=item.pk)

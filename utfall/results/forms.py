@@ -4,7 +4,7 @@ so a page and its API answer the same question the same way (defaults included).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.http import QueryDict
@@ -42,8 +42,9 @@ class ResultsForm(forms.Form):
             start, end = services.default_period(services.municipality_of(user), years=self.years)
             data.setdefault("date_from", start.isoformat())
             data.setdefault("date_to", end.isoformat())
-            data["date_from"] = data["date_from"] or start.isoformat()
-            data["date_to"] = data["date_to"] or end.isoformat()
+            # Both dates are strings here: from the query string, or set just above.
+            data["date_from"] = cast(str, data["date_from"]) or start.isoformat()
+            data["date_to"] = cast(str, data["date_to"]) or end.isoformat()
         super().__init__(data)
         self.scope = scope
         municipality = services.municipality_of(user)

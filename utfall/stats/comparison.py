@@ -163,7 +163,7 @@ def compare_proportions(
     with np.errstate(divide="ignore", invalid="ignore"):
         rate = x / m
     limits = _funnel(fit, x, m, shown)
-    columns = {
+    columns: dict[str, list[Any]] = {
         "group": list(groups),
         "n": [int(v) for v in m.tolist()],
         "events": _counts(x),
@@ -210,7 +210,7 @@ def compare_ratios(
     ci = poisson_ratio_ci(o, e, level=level)
     shown = e > 0
     limits = _funnel(fit, o, e, shown)
-    columns = {
+    columns: dict[str, list[Any]] = {
         "group": list(groups),
         "n": [int(v) for v in m.tolist()],
         "observed": _counts(o),

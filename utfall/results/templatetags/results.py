@@ -109,7 +109,7 @@ def table_body(view: dict[str, Any], query: str) -> str:
         cells = []
         for i, c in enumerate(row["cells"]):
             sort = "" if c["sort"] is None else f' data-sort="{escape(c["sort"])}"'
-            text = escape(c["text"])
+            text: str = escape(c["text"])
             if i == 0:
                 cells.append(f'<th scope="row" data-key="{c["key"]}"{sort}>{text}</th>')
                 continue
