@@ -68,9 +68,38 @@ def _normalised(data: dict[str, Any]) -> dict[str, Any]:
     return {"questions": questions}
 
 
+def write_questions(version: Any, questions: list[dict[str, Any]]) -> None:
+    """Store a definition's questions and answer options on a version that has none (a shipped
+    file being installed, or a draft being rewritten by the editor)."""
+    from utfall.instruments.models import Option, Question
+
+    for qpos, q in enumerate(questions, start=1):
+        condition = q.get("condition") or {}
+        question = Question.objects.create(
+            version=version,
+            code=str(q["code"]),
+            position=qpos,
+            text=str(q["text"]),
+            help_text=str(q.get("help_text", "")),
+            condition_question=str(condition.get("question", "")),
+            condition_options=[str(c) for c in condition.get("in", [])],
+        )
+        Option.objects.bulk_create(
+            Option(
+                question=question,
+                code=str(o["code"]),
+                position=opos,
+                label=str(o["label"]),
+                positive=bool(o.get("positive", False)),
+                counts=bool(o.get("counts", True)),
+            )
+            for opos, o in enumerate(q["options"], start=1)
+        )
+
+
 @transaction.atomic
 def install_definition(data: dict[str, Any]) -> Any:
-    from utfall.instruments.models import Instrument, InstrumentVersion, Option, Question
+    from utfall.instruments.models import Instrument, InstrumentVersion
     from utfall.registry.models import Service
 
     instrument, _ = Instrument.objects.get_or_create(code=data["code"], defaults={"name": data["name"]})
@@ -89,28 +118,7 @@ def install_definition(data: dict[str, Any]) -> Any:
         instrument=instrument, version=data["version"], respondents=data.get("respondents", ["client"])
     )
     version.services.set(Service.objects.filter(code__in=data.get("services", [])))
-    for qpos, q in enumerate(data["questions"], start=1):
-        condition = q.get("condition") or {}
-        question = Question.objects.create(
-            version=version,
-            code=q["code"],
-            position=qpos,
-            text=q["text"],
-            help_text=q.get("help_text", ""),
-            condition_question=condition.get("question", ""),
-            condition_options=list(condition.get("in", [])),
-        )
-        Option.objects.bulk_create(
-            Option(
-                question=question,
-                code=str(o["code"]),
-                position=opos,
-                label=o["label"],
-                positive=bool(o.get("positive", False)),
-                counts=bool(o.get("counts", True)),
-            )
-            for opos, o in enumerate(q["options"], start=1)
-        )
+    write_questions(version, data["questions"])
     if data.get("published_on"):
         InstrumentVersion.objects.filter(pk=version.pk).update(
             status=InstrumentVersion.Status.PUBLISHED, published_on=data["published_on"]

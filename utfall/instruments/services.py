@@ -14,7 +14,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Count
 
-from utfall.instruments.loading import definition_of
+from utfall.instruments.loading import definition_of, write_questions
 from utfall.instruments.models import (
     Instrument,
     InstrumentVersion,
@@ -109,13 +109,18 @@ class Comparability:
 Signature = tuple[str, frozenset[str], frozenset[str]]
 
 
-def _signature(question: Question) -> Signature:
-    options = list(question.options.all())
+def _signature(text: str, options: list[tuple[str, bool, bool]]) -> Signature:
+    """What must stay the same for an indicator to compare versions: the question text, the
+    positive counted options and the counted options (options as (code, positive, counts))."""
     return (
-        question.text.strip(),
-        frozenset(o.code for o in options if o.positive and o.counts),
-        frozenset(o.code for o in options if o.counts),
+        text.strip(),
+        frozenset(code for code, positive, counts in options if positive and counts),
+        frozenset(code for code, _positive, counts in options if counts),
     )
+
+
+def _signature_of(question: Question) -> Signature:
+    return _signature(question.text, [(o.code, o.positive, o.counts) for o in question.options.all()])
 
 
 def comparability(instrument: str, question: str) -> Comparability:
@@ -157,12 +162,7 @@ def _spans(instrument: str, by_version: dict[int, dict[str, Any]]) -> Comparabil
         return out
 
     def signature(entry: dict[str, Any]) -> Signature:
-        options = entry["options"]
-        return (
-            entry["text"],
-            frozenset(c for _, c, p, n in options if p and n),
-            frozenset(c for _, c, _p, n in options if n),
-        )
+        return _signature(entry["text"], [(code, p, n) for _pk, code, p, n in entry["options"]])
 
     reference = signature(by_version[max(by_version)])
     for number in sorted(by_version):
@@ -197,7 +197,7 @@ def new_version(*, instrument: Instrument, source: InstrumentVersion | None = No
     )
     if source is not None:
         draft.services.set(source.services.all())
-        _write_questions(draft, definition_of(source)["questions"])
+        write_questions(draft, definition_of(source)["questions"])
     return draft
 
 
@@ -234,27 +234,16 @@ def check_definition(data: Any) -> list[dict[str, Any]]:
     return list(data["questions"])
 
 
-def _write_questions(version: InstrumentVersion, questions: list[dict[str, Any]]) -> None:
-    for qpos, q in enumerate(questions, start=1):
-        condition = q.get("condition") or {}
-        question = Question.objects.create(
-            version=version,
-            code=str(q["code"]),
-            position=qpos,
-            text=str(q["text"]),
-            help_text=str(q.get("help_text", "")),
-            condition_question=str(condition.get("question", "")),
-            condition_options=[str(c) for c in condition.get("in", [])],
-        )
-        for opos, o in enumerate(q["options"], start=1):
-            Option.objects.create(
-                question=question,
-                code=str(o["code"]),
-                position=opos,
-                label=str(o["label"]),
-                positive=bool(o.get("positive", False)),
-                counts=bool(o.get("counts", True)),
-            )
+def _replace_questions(version: InstrumentVersion, questions: list[dict[str, Any]]) -> None:
+    Option.objects.filter(question__version=version).delete()
+    version.questions.all().delete()
+    write_questions(version, questions)
+
+
+def _set_settings(version: InstrumentVersion, respondents: list[str], services: list[Any]) -> None:
+    version.respondents = respondents
+    version.save(update_fields=["respondents"])
+    version.services.set(services)
 
 
 @transaction.atomic
@@ -266,15 +255,9 @@ def replace_definition(
     services: list[Any],
 ) -> None:
     """Replace a draft's questions, respondents and services (a published version raises)."""
-    version = InstrumentVersion.objects.select_for_update().get(pk=version.pk)
-    if version.is_read_only:
-        raise PublishedVersionIsReadOnly(f"{version} är publicerad och kan inte ändras")
-    Option.objects.filter(question__version=version).delete()
-    version.questions.all().delete()
-    _write_questions(version, questions)
-    version.respondents = respondents
-    version.save(update_fields=["respondents"])
-    version.services.set(services)
+    version = _draft(version)
+    _replace_questions(version, questions)
+    _set_settings(version, respondents, services)
 
 
 def codes_taken_elsewhere(instrument: Instrument, codes: list[str]) -> list[str]:
@@ -302,9 +285,7 @@ def _rewrite(version: InstrumentVersion, questions: list[dict[str, Any]]) -> Non
     taken = codes_taken_elsewhere(version.instrument, [str(q["code"]) for q in questions])
     if taken:
         raise DefinitionError(f"Frågekoden används redan i ett annat frågeformulär: {', '.join(taken)}")
-    Option.objects.filter(question__version=version).delete()
-    version.questions.all().delete()
-    _write_questions(version, questions)
+    _replace_questions(version, questions)
 
 
 @transaction.atomic
@@ -369,18 +350,14 @@ def move_question(*, version: InstrumentVersion, code: str, step: int) -> None:
 
 @transaction.atomic
 def update_settings(*, version: InstrumentVersion, respondents: list[str], services: list[Any]) -> None:
-    version = _draft(version)
-    version.respondents = respondents
-    version.save(update_fields=["respondents"])
-    version.services.set(services)
+    _set_settings(_draft(version), respondents, services)
 
 
 @transaction.atomic
 def delete_draft(*, version: InstrumentVersion) -> None:
     """Throw a draft away (a published version raises: answers may refer to it)."""
     version = _draft(version)
-    Option.objects.filter(question__version=version).delete()
-    version.questions.all().delete()
+    _replace_questions(version, [])
     version.delete()
 
 
@@ -412,7 +389,9 @@ def differences(version: InstrumentVersion) -> list[str]:
     )
     if previous is None:
         return []
-    before = {q.code: _signature(q) for q in previous.questions.prefetch_related("options")}
+    before = {q.code: _signature_of(q) for q in previous.questions.prefetch_related("options")}
     return [
-        q.code for q in version.questions.prefetch_related("options") if before.get(q.code) != _signature(q)
+        q.code
+        for q in version.questions.prefetch_related("options")
+        if before.get(q.code) != _signature_of(q)
     ]
