@@ -72,23 +72,36 @@ def create_version(request: HttpRequest, code: str) -> HttpResponse:
 @require_GET
 @staff_required
 def version_detail(request: HttpRequest, code: str, number: int) -> HttpResponse:
-    version = _version(code, number)
+    form = PublishForm(initial={"published_on": timezone.localdate()})
+    return _version_page(request, _version(code, number), form)
+
+
+def _version_page(
+    request: HttpRequest, version: InstrumentVersion, publish_form: PublishForm, status: int = 200
+) -> HttpResponse:
     context = {
         "version": version,
         "questions": version.questions.prefetch_related("options"),
         "changed": services.differences(version),
-        "publish_form": PublishForm(initial={"published_on": timezone.localdate()}),
+        "publish_form": publish_form,
         "respondents": _respondent_labels(version),
     }
-    return render(request, "instruments/version.html", context)
+    return render(request, "instruments/version.html", context, status=status)
 
 
-def _draft_or_redirect(request: HttpRequest, code: str, number: int) -> InstrumentVersion | HttpResponse:
-    version = _version(code, number)
-    if version.is_read_only:
-        messages.error(request, _("Versionen är publicerad och kan inte ändras. Skapa en ny version."))
-        return redirect("instruments:version", code=code, number=number)
-    return version
+def draft_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """An editor view of a draft, called with the version instead of its code and number; a
+    published version sends the administrator back to its page with a message."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, code: str, number: int, **kwargs: Any) -> HttpResponse:
+        version = _version(code, number)
+        if version.is_read_only:
+            messages.error(request, _("Versionen är publicerad och kan inte ändras. Skapa en ny version."))
+            return redirect("instruments:version", code=code, number=number)
+        return view(request, version, **kwargs)
+
+    return staff_required(wrapper)
 
 
 def _editor(
@@ -100,13 +113,10 @@ def _editor(
 
 
 @require_http_methods(["GET", "POST"])
-@staff_required
-def edit(request: HttpRequest, code: str, number: int) -> HttpResponse:
+@draft_required
+def edit(request: HttpRequest, version: InstrumentVersion) -> HttpResponse:
     """A draft field by field: who answers and for which services (this form), and its
     questions, each edited, moved or removed on its own."""
-    version = _draft_or_redirect(request, code, number)
-    if isinstance(version, HttpResponse):
-        return version
     if request.method == "GET":
         initial = {"respondents": version.respondents, "services": version.services.all()}
         return _editor(request, version, SettingsForm(initial=initial))
@@ -119,16 +129,13 @@ def edit(request: HttpRequest, code: str, number: int) -> HttpResponse:
         services=list(form.cleaned_data["services"]),
     )
     messages.success(request, _("Svarande och insatser är sparade."))
-    return redirect("instruments:edit", code=code, number=number)
+    return redirect("instruments:edit", code=version.instrument.code, number=version.version)
 
 
 @require_http_methods(["GET", "POST"])
-@staff_required
-def edit_text(request: HttpRequest, code: str, number: int) -> HttpResponse:
+@draft_required
+def edit_text(request: HttpRequest, version: InstrumentVersion) -> HttpResponse:
     """The whole draft as its YAML definition (the shape of the shipped files), for bigger changes."""
-    version = _draft_or_redirect(request, code, number)
-    if isinstance(version, HttpResponse):
-        return version
     if request.method == "GET":
         text = yaml.safe_dump(definition_of(version), allow_unicode=True, sort_keys=False, width=100)
         initial = {"definition": text, "respondents": version.respondents, "services": version.services.all()}
@@ -144,17 +151,16 @@ def edit_text(request: HttpRequest, code: str, number: int) -> HttpResponse:
         services=list(form.cleaned_data["services"]),
     )
     messages.success(request, _("Utkastet är sparat."))
-    return redirect("instruments:version", code=code, number=number)
+    return redirect("instruments:version", code=version.instrument.code, number=version.version)
 
 
 @require_http_methods(["GET", "POST"])
-@staff_required
-def edit_question(request: HttpRequest, code: str, number: int, question: str | None = None) -> HttpResponse:
+@draft_required
+def edit_question(
+    request: HttpRequest, version: InstrumentVersion, question: str | None = None
+) -> HttpResponse:
     """One question of a draft: code, text, help text, condition, answer options (which are
     positive, which count). ``question`` None adds a new one last."""
-    version = _draft_or_redirect(request, code, number)
-    if isinstance(version, HttpResponse):
-        return version
     questions = definition_of(version)["questions"]
     codes = [q["code"] for q in questions]
     if question is not None and question not in codes:
@@ -185,19 +191,18 @@ def edit_question(request: HttpRequest, code: str, number: int, question: str | 
                 messages.success(
                     request, _("Frågan %(code)s är sparad.") % {"code": form.cleaned_data["code"]}
                 )
-                return redirect("instruments:edit", code=code, number=number)
+                return redirect("instruments:edit", code=version.instrument.code, number=version.version)
     context = {"version": version, "form": form, "options": options, "question": question,
                "number_in_form": position + 1}  # fmt: skip
     return render(request, "instruments/question.html", context, status=status)
 
 
 @require_POST
-@staff_required
-def question_action(request: HttpRequest, code: str, number: int, question: str, action: str) -> HttpResponse:
+@draft_required
+def question_action(
+    request: HttpRequest, version: InstrumentVersion, question: str, action: str
+) -> HttpResponse:
     """Move a draft's question up or down, or remove it."""
-    version = _draft_or_redirect(request, code, number)
-    if isinstance(version, HttpResponse):
-        return version
     try:
         if action == "upp":
             services.move_question(version=version, code=question, step=-1)
@@ -210,17 +215,15 @@ def question_action(request: HttpRequest, code: str, number: int, question: str,
             raise Http404
     except services.DefinitionError as exc:
         messages.error(request, str(exc))
-    return redirect("instruments:edit", code=code, number=number)
+    return redirect("instruments:edit", code=version.instrument.code, number=version.version)
 
 
 @require_POST
-@staff_required
-def delete_draft(request: HttpRequest, code: str, number: int) -> HttpResponse:
-    version = _draft_or_redirect(request, code, number)
-    if isinstance(version, HttpResponse):
-        return version
+@draft_required
+def delete_draft(request: HttpRequest, version: InstrumentVersion) -> HttpResponse:
+    key = version.key
     services.delete_draft(version=version)
-    messages.success(request, _("Utkastet %(key)s är borttaget.") % {"key": f"{code}@{number}"})
+    messages.success(request, _("Utkastet %(key)s är borttaget.") % {"key": key})
     return redirect("instruments:index")
 
 
@@ -249,14 +252,7 @@ def publish(request: HttpRequest, code: str, number: int) -> HttpResponse:
     version = _version(code, number)
     form = PublishForm(request.POST)
     if not form.is_valid():
-        context = {
-            "version": version,
-            "questions": version.questions.prefetch_related("options"),
-            "changed": services.differences(version),
-            "publish_form": form,
-            "respondents": _respondent_labels(version),
-        }
-        return render(request, "instruments/version.html", context, status=422)
+        return _version_page(request, version, form, status=422)
     try:
         services.publish(version=version, published_on=form.cleaned_data["published_on"])
     except PublishedVersionIsReadOnly:
