@@ -85,21 +85,15 @@ PERIODS = ("quarter", "year")
 
 
 def _dimension_paths(prefix: str, on_answer: bool = False) -> dict[str, str]:
-    """Where each dimension is read: through ``prefix`` to the intervention, or (``on_answer``)
-    from the copies every answer carries (Answer's FACTS), which spares three joins per answer."""
-    if on_answer:
-        return {
-            "provider": "provider__provider_id",
-            "service": "service__code",
-            "unit": "unit__code",
-            "sex": "client_sex",
-            "target_group": "service__target_group",
-        }
+    """Where each dimension is read, through ``prefix`` to the intervention. An answer carries
+    copies of its intervention's and client's facts (Answer's FACTS): for answers the prefix
+    is empty and the client's sex is the answer's own ``client_sex`` (``on_answer``), which
+    spares three joins per answer."""
     return {
         "provider": f"{prefix}provider__provider_id",
         "service": f"{prefix}service__code",
         "unit": f"{prefix}unit__code",
-        "sex": f"{prefix}client__sex",
+        "sex": "client_sex" if on_answer else f"{prefix}client__sex",
         "target_group": f"{prefix}service__target_group",
     }
 
@@ -175,7 +169,8 @@ def _base(
     date_to: dt.date,
     as_of: dt.date | None,
 ) -> tuple[QuerySet[Any], str, Q, Any]:
-    """(queryset, prefix to the intervention, event condition, year expression for age)."""
+    """(queryset, prefix to the intervention (empty for answers, which carry its facts), event
+    condition, year expression for age)."""
     if indicator.kind == "question":
         # Question and option ids are looked up first (tiny tables), so the big query joins
         # only answers, follow-ups and interventions.
@@ -195,7 +190,7 @@ def _base(
             date__lte=date_to,
             option_id__in=counting,
         )
-        return qs, "followup__intervention__", Q(option_id__in=positive), YearOf("date")
+        return qs, "", Q(option_id__in=positive), YearOf("date")  # the answer's own copies
     if indicator.kind == "assessment":
         qs = FollowUp.objects.filter(
             municipality=municipality, date__gte=date_from, date__lte=date_to
@@ -340,7 +335,7 @@ def _aggregate_questions(
         municipality=municipality, question_id__in=sorted(code_of), date__gte=date_from, date__lte=date_to
     )
     rows = _grouped(
-        qs, "followup__intervention__", Q(option_id__in=positive), YearOf("date"),
+        qs, "", Q(option_id__in=positive), YearOf("date"),
         indicators[0], municipality, date_from, date_to, by, filters, None, extra="question_id",
         n_filter=Q(option_id__in=counting),
     )  # fmt: skip
@@ -389,7 +384,7 @@ def _grouped(
             if dimension in _CODED:
                 # Group and filter on the foreign key itself (no join to the coded table per
                 # row); codes are looked up once, before and after.
-                annotations[dimension] = F(f"{dimension}_id" if on_answer else f"{prefix}{dimension}_id")
+                annotations[dimension] = F(f"{prefix}{dimension}_id")
                 if dimension in (filters or {}):
                     coded_filters[dimension] = _pk_of(dimension, municipality, (filters or {})[dimension])
             else:
