@@ -548,6 +548,22 @@ def _rate_columns(key: str, label: str) -> list[Column]:
     ]
 
 
+def _with_total(counts: Sequence[Mapping[str, Any]], key: str, total: str) -> dict[str, dict[str, Any]]:
+    """Each group's row and their ``total`` row (Wilson intervals), suppressed together: the
+    total is the sum of the groups, so none may be recoverable from the others."""
+    whole = {key: total, "n": sum(r["n"] for r in counts), "events": sum(r["events"] for r in counts)}
+    return {r["group"]: r for r in suppress(_proportion_rows([whole, *counts], key), min_n=min_n())}
+
+
+def _put_cell(row: dict[str, Any], prefix: str, cell: Mapping[str, Any] | None) -> None:
+    """One group's n, rate and interval into a row of several side by side (see _rate_columns),
+    marked ``<prefix>_suppressed`` when hidden."""
+    cell = cell or {}
+    row[f"{prefix}_suppressed"] = bool(cell.get("suppressed"))
+    for name in ("n", "rate", "ci_low", "ci_high"):
+        row[f"{prefix}_{name}"] = cell.get(name)
+
+
 def outcomes(user: Any, *, date_from: dt.date, date_to: dt.date, unit: str | None = None) -> Page:
     """Step-down and implementation-plan goals after ended interventions, in all and per service."""
     municipality, filters = _scope(user, {"unit": unit})
@@ -556,10 +572,7 @@ def outcomes(user: Any, *, date_from: dt.date, date_to: dt.date, unit: str | Non
     for code in OUTCOME_INDICATORS:
         counts = aggregate(get_indicator(code), municipality=municipality, date_from=date_from,
                            date_to=date_to, by=["service"], filters=filters)  # fmt: skip
-        total = {"service": "", "n": sum(r["n"] for r in counts), "events": sum(r["events"] for r in counts)}
-        rows = suppress(_proportion_rows([total, *counts], "service"), min_n=min_n())
-        # The total and the services are suppressed together: the total is the sum of the rest.
-        per_measure[code] = {r["group"]: r for r in rows}
+        per_measure[code] = _with_total(counts, "service", "")
         services |= {r["service"] for r in counts}
     names = _names(Service, None, "code", services)
     order = ["", *OUTCOME_SERVICES, *sorted(services - set(OUTCOME_SERVICES), key=lambda s: names.get(s, s))]
@@ -572,12 +585,7 @@ def outcomes(user: Any, *, date_from: dt.date, date_to: dt.date, unit: str | Non
             continue
         row: dict[str, Any] = {"group": service or "alla", "name": names.get(service, "Alla insatser")}
         for code in OUTCOME_INDICATORS:
-            part = per_measure[code].get(service) or {}
-            row[f"{code}_suppressed"] = bool(part.get("suppressed"))
-            row[f"{code}_n"] = part.get("n")
-            row[f"{code}_rate"] = part.get("rate")
-            row[f"{code}_ci_low"] = part.get("ci_low")
-            row[f"{code}_ci_high"] = part.get("ci_high")
+            _put_cell(row, code, per_measure[code].get(service))
         rows.append(row)
     caption = f"Utfallsmått efter avslutade insatser, {date_from:%Y-%m-%d}–{date_to:%Y-%m-%d} ({scope_description(filters)})"
     table = ResultTable(
@@ -616,21 +624,12 @@ def _family_assessment(
     rows = []
     for indicator in indicators:
         counts = [r for r in counted[indicator.code] if r["service"] in FAMILY_SERVICES]
-        total = {
-            "service": "all",
-            "n": sum(r["n"] for r in counts),
-            "events": sum(r["events"] for r in counts),
-        }
         # Nobody asked is nothing to hide: an empty row is shown empty, not as suppressed.
-        cells = suppress(_proportion_rows([total, *counts], "service"), min_n=min_n()) if total["n"] else []
-        shown = {r["group"]: r for r in cells}
+        shown = _with_total(counts, "service", "all") if any(r["n"] for r in counts) else {}
         row: dict[str, Any] = {"group": indicator.code, "respondent": FAMILY_INSTRUMENTS[indicator.instrument],
                                "name": indicator.name}  # fmt: skip
         for key, _ in parts:
-            cell = shown.get(key) or {}
-            row[f"{key}_suppressed"] = bool(cell.get("suppressed"))
-            for field_name in ("n", "rate", "ci_low", "ci_high"):
-                row[f"{key}_{field_name}"] = cell.get(field_name)
+            _put_cell(row, key, shown.get(key))
         rows.append(row)
     caption = (f"Vårdnadshavares och barns bedömning av avslutad IHF- och MST-behandling, "
                f"{date_from:%Y-%m-%d}–{date_to:%Y-%m-%d} ({scope_description(filters)})")  # fmt: skip
