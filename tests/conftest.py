@@ -8,6 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from utfall.core import sqlite as _sqlite
+
+# Django's flush between transactional tests empties the audit table with DELETE on SQLite;
+# the guard's own tests (tests/security/test_audit_guard.py) switch this off again.
+_sqlite.ALLOW_AUDIT_DELETE = True
+
 TEST_KEY = "test-key-0123456789abcdef0123456789abcdef"  # not a secret: tests only
 TODAY = dt.date(2026, 6, 30)
 

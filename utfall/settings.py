@@ -97,14 +97,25 @@ def sqlite_database(path: Path | None) -> dict[str, object]:
     }
 
 
-DEBUG = envbool("DEBUG", "true")
+# Production is the default: development mode is asked for with DEBUG=true (``./dev`` does).
+# A pytest run is development mode unless DEBUG says otherwise (pytest sets PYTEST_VERSION
+# before the settings are read; pytest-django then runs the tests with DEBUG off).
+DEBUG = envbool("DEBUG", "true" if os.environ.get("PYTEST_VERSION") else "false")
 SECRET_KEY = envstr("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (50 random characters or more)")
     SECRET_KEY = "development-only-not-secret"  # noqa: S105
+elif not DEBUG and len(SECRET_KEY) < 50:
+    raise ImproperlyConfigured("SECRET_KEY must be at least 50 random characters long")
 
-ALLOWED_HOSTS = [h for h in envstr("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
+ALLOWED_HOSTS = [
+    h.strip()
+    for h in envstr("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver" if DEBUG else "").split(",")
+    if h.strip()
+]
+if not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("ALLOWED_HOSTS must name the server's host name(s) when DEBUG is off")
 CSRF_TRUSTED_ORIGINS = [o for o in envstr("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
 DATA_DIR = Path(envstr("UTFALL_DATA_DIR", str(BASE_DIR / "var")))
@@ -120,6 +131,36 @@ if UTFALL_MIN_COUNT < 3:
 
 UTFALL_DEMO = envbool("UTFALL_DEMO", "false")
 
+# Two-factor sign-in for every role that sees individual data (utfall.core.twofactor).
+UTFALL_TWO_FACTOR = envbool("UTFALL_TWO_FACTOR", "false" if DEBUG else "true")
+OTP_TOTP_ISSUER = envstr("OTP_TOTP_ISSUER", "utfall")
+
+# OpenID Connect single sign-on (mozilla-django-oidc; utfall.core.oidc). Accounts are made by an
+# administrator with their roles; the identity provider only proves who signs in, by the claim
+# UTFALL_OIDC_USERNAME_CLAIM matching the user name. Its MFA counts as the second factor when
+# UTFALL_OIDC_TRUST_MFA is on and the ID token's "amr" says so.
+UTFALL_OIDC = envbool("UTFALL_OIDC", "false")
+UTFALL_OIDC_USERNAME_CLAIM = envstr("UTFALL_OIDC_USERNAME_CLAIM", "preferred_username")
+UTFALL_OIDC_TRUST_MFA = envbool("UTFALL_OIDC_TRUST_MFA", "false")
+OIDC_RP_CLIENT_ID = envstr("OIDC_RP_CLIENT_ID", "")
+OIDC_RP_CLIENT_SECRET = envstr("OIDC_RP_CLIENT_SECRET", "")
+OIDC_RP_SIGN_ALGO = envstr("OIDC_RP_SIGN_ALGO", "RS256")
+OIDC_OP_AUTHORIZATION_ENDPOINT = envstr("OIDC_OP_AUTHORIZATION_ENDPOINT", "")
+OIDC_OP_TOKEN_ENDPOINT = envstr("OIDC_OP_TOKEN_ENDPOINT", "")
+OIDC_OP_USER_ENDPOINT = envstr("OIDC_OP_USER_ENDPOINT", "")
+OIDC_OP_JWKS_ENDPOINT = envstr("OIDC_OP_JWKS_ENDPOINT", "")
+OIDC_RP_SCOPES = envstr("OIDC_RP_SCOPES", "openid profile")
+OIDC_CREATE_USER = False
+OIDC_USE_NONCE = True
+OIDC_RENEW_ID_TOKEN_EXPIRY_SECONDS = 15 * 60
+if UTFALL_OIDC and not all(
+    (OIDC_RP_CLIENT_ID, OIDC_OP_AUTHORIZATION_ENDPOINT, OIDC_OP_TOKEN_ENDPOINT, OIDC_OP_JWKS_ENDPOINT)
+):
+    raise ImproperlyConfigured(
+        "UTFALL_OIDC=true needs OIDC_RP_CLIENT_ID, OIDC_OP_AUTHORIZATION_ENDPOINT, "
+        "OIDC_OP_TOKEN_ENDPOINT and OIDC_OP_JWKS_ENDPOINT (docs/deploy.md)"
+    )
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -128,6 +169,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "template_partials",
     "utfall.core",
     "utfall.organisations",
@@ -142,6 +185,12 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Production: static files (collected by ``utfall collectstatic``) are answered here, before
+    # anything below (sessions, no-store) runs. Development serves them from the app folders.
+    *([] if DEBUG else ["whitenoise.middleware.WhiteNoiseMiddleware"]),
+    "utfall.core.middleware.body_limit",
+    "utfall.core.middleware.no_store",
+    "utfall.core.middleware.plain_error_pages",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -149,6 +198,10 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "utfall.core.middleware.session_timeouts",
+    "django_otp.middleware.OTPMiddleware",
+    "utfall.core.twofactor.second_factor_required",
+    "utfall.core.middleware.audit_refusals",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
@@ -193,6 +246,7 @@ PASSWORD_HASHERS = [
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    "utfall.core.oidc.Backend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
@@ -202,9 +256,24 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", "5")
-AXES_COOLOFF_TIME = 1  # hours
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Lock-out (docs/access.md): a user name from one address after UTFALL_LOCKOUT_LIMIT failures,
+# a user name from anywhere after UTFALL_LOCKOUT_USERNAME_LIMIT; never an address alone (a
+# municipality's staff share a few outgoing addresses). Each failure past the limit doubles
+# the wait, from UTFALL_LOCKOUT_MINUTES up to a day.
+UTFALL_LOCKOUT_LIMIT = envint("UTFALL_LOCKOUT_LIMIT", "5")
+UTFALL_LOCKOUT_USERNAME_LIMIT = envint("UTFALL_LOCKOUT_USERNAME_LIMIT", "20")
+UTFALL_LOCKOUT_MINUTES = envint("UTFALL_LOCKOUT_MINUTES", "15")
+AXES_FAILURE_LIMIT = "utfall.core.lockout.failure_limit"
+AXES_COOLOFF_TIME = "utfall.core.lockout.cool_off"
+AXES_USE_ATTEMPT_EXPIRATION = True
+AXES_LOCKOUT_PARAMETERS = ["username", ["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "utfall.core.lockout.client_ip"
+AXES_SENSITIVE_PARAMETERS = ["password", "otp_token", "person_id"]
+
+# The real client address behind a reverse proxy: the header the proxy sets (e.g.
+# X-Forwarded-For) and how many proxies append to it. Unset: the connection's address.
+UTFALL_CLIENT_IP_HEADER = envstr("UTFALL_CLIENT_IP_HEADER", "")
+UTFALL_PROXY_COUNT = envint("UTFALL_PROXY_COUNT", "1")
 
 LANGUAGE_CODE = "sv"
 LANGUAGES = [("sv", "Svenska"), ("en", "English")]
@@ -217,10 +286,42 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "utfall" / "static"]
 STATIC_ROOT = Path(envstr("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Hashed names and compressed copies, made by ``utfall collectstatic`` and served by whitenoise.
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+
+# Sessions end after UTFALL_SESSION_IDLE_MINUTES without a request and at the latest
+# UTFALL_SESSION_HOURS after signing in (utfall.core.middleware.session_timeouts).
+UTFALL_SESSION_IDLE_MINUTES = envint("UTFALL_SESSION_IDLE_MINUTES", "30")
+UTFALL_SESSION_HOURS = envint("UTFALL_SESSION_HOURS", "10")
+SESSION_COOKIE_AGE = UTFALL_SESSION_HOURS * 3600
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+# TLS: redirect plain HTTP and send HSTS in production. Behind a proxy that ends TLS, name the
+# header it sets (UTFALL_PROXY_SSL_HEADER=X-Forwarded-Proto), or every request looks like HTTP.
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "false" if DEBUG else "true")
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000")
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", "false" if DEBUG else "true")
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", "false")
+# Preloading commits the whole registrable domain (the municipality's, not utfall's) in
+# browsers; that is the domain owner's decision, so its reminder is silenced (docs/deploy.md).
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
+_proxy_ssl_header = envstr("UTFALL_PROXY_SSL_HEADER", "")
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https") if _proxy_ssl_header else None
+)
+DATA_UPLOAD_MAX_MEMORY_SIZE = envint("UTFALL_MAX_BODY_BYTES", str(2 * 1024 * 1024))
 X_FRAME_OPTIONS = "DENY"
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

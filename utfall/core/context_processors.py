@@ -9,4 +9,6 @@ from utfall.organisations.access import sees_cases
 
 def access(request: HttpRequest) -> dict[str, Any]:
     """Whether the menu shows the case pages (caseworkers and unit managers only)."""
-    return {"sees_cases": sees_cases(getattr(request, "user", None))}
+    from django.conf import settings
+
+    return {"sees_cases": sees_cases(getattr(request, "user", None)), "oidc": settings.UTFALL_OIDC}

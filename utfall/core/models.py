@@ -50,7 +50,8 @@ class AuditEntry(models.Model):
 
     ``record_ids`` are the records' own identifiers (intervention and follow-up ids): never
     an identity number, a name or an answer. The model refuses update and delete, and the
-    database refuses UPDATE (and DELETE on PostgreSQL) through a trigger.
+    database refuses UPDATE and DELETE through triggers (utfall.core.sqlite on SQLite).
+    ``refused`` entries name the path a signed-in user was refused (403), with no ids.
     """
 
     class Action(models.TextChoices):
@@ -58,8 +59,14 @@ class AuditEntry(models.Model):
         LIST = "list", "Listade"
         CREATE = "create", "Registrerade"
         CORRECT = "correct", "Rättade"
+        REFUSED = "refused", "Nekades"
+        EXPORT = "export", "Exporterade"
+        DISPOSE = "dispose", "Gallrade"
 
-    municipality = models.ForeignKey("organisations.Municipality", on_delete=models.PROTECT, related_name="+")
+    # Empty only for a refused request of an account without a municipality.
+    municipality = models.ForeignKey(
+        "organisations.Municipality", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

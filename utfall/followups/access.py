@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpRequest
 
 from utfall.core import audit
 from utfall.core.models import AuditEntry
@@ -19,6 +18,11 @@ def get_followup_for_user(request: HttpRequest, pk: int, *, action: str = AuditE
         "instrument_version__instrument",
         "created_by",
     )
-    followup = get_object_or_404(qs, pk=pk)
+    followup = qs.filter(pk=pk).first()
+    if followup is None:
+        audit.refused_if_exists(
+            request, FollowUp.objects.all(), kind="followups", id_field="followup_id", pk=pk
+        )
+        raise Http404
     audit.record(request, action=action, kind="followups", ids=[followup.followup_id])
     return followup

@@ -44,3 +44,19 @@ def is_unit_manager(user: Any) -> bool:
 
 def sees_cases(user: Any) -> bool:
     return bool(case_unit_ids(user))
+
+
+def is_auditor(user: Any) -> bool:
+    """Reads the audit log of the user's own municipality (docs/access.md)."""
+    return Role.AUDITOR.value in roles(user) and user.municipality_id is not None
+
+
+def needs_second_factor(user: Any) -> bool:
+    """Roles that see individual data sign in with two factors: case roles (case records),
+    auditors (who read what), staff and system administrators (the admin shows records)."""
+    held = roles(user)
+    return bool(
+        held & (CASE_ROLES | {Role.AUDITOR.value, Role.SYSTEM_ADMIN.value})
+        or getattr(user, "is_staff", False)
+        or getattr(user, "is_superuser", False)
+    )

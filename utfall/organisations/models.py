@@ -13,6 +13,8 @@ class Role(models.TextChoices):
     PROCUREMENT = "procurement", "Upphandlare/avtalsförvaltare"
     PROVIDER = "provider", "Utförare"
     BOARD = "board", "Nämnd"
+    AUDITOR = "auditor", "Granskare (revisionslogg)"
+    SYSTEM_ADMIN = "system_admin", "Systemadministratör"
 
 
 class Municipality(models.Model):

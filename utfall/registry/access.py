@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpRequest
 
 from utfall.core import audit
 from utfall.core.models import AuditEntry
@@ -15,6 +14,11 @@ def get_intervention_for_user(
 ) -> Intervention:
     """The intervention if the user may see it; 404 alike for "not there" and "not yours"."""
     qs = Intervention.objects.for_user(request.user).select_related("service", "provider", "unit", "client")
-    intervention = get_object_or_404(qs, pk=pk)
+    intervention = qs.filter(pk=pk).first()
+    if intervention is None:
+        audit.refused_if_exists(
+            request, Intervention.objects.all(), kind="interventions", id_field="intervention_id", pk=pk
+        )
+        raise Http404
     audit.record(request, action=action, kind="interventions", ids=[intervention.intervention_id])
     return intervention

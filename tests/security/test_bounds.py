@@ -1,0 +1,34 @@
+"""Bodies over the limit get 413 before they are read; nothing is stored."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.test import Client
+
+from utfall.followups.models import FollowUp
+
+pytestmark = pytest.mark.django_db
+
+
+def test_an_api_body_over_the_limit_gets_413_and_stores_nothing(client: Client, world, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    client.force_login(world.caseworker)
+    body = json.dumps({"intervention_id": "I-OVERDUE", "respondent": "client", "status": "declined",
+                       "padding": "x" * 20_000})  # fmt: skip
+    response = client.post("/api/v1/followups", body, content_type="application/json",
+                           headers={"Idempotency-Key": "k1"})  # fmt: skip
+    assert response.status_code == 413
+    assert response["Content-Type"] == "application/problem+json"
+    assert "x" * 100 not in response.content.decode()
+    assert FollowUp.objects.count() == 0
+
+
+def test_a_form_body_over_the_limit_gets_413(client: Client, world, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    client.force_login(world.caseworker)
+    response = client.post(
+        f"/uppfoljningar/ny/{world.interventions['overdue'].pk}/", {"reason": "x" * 20_000}
+    )
+    assert response.status_code == 413
