@@ -50,7 +50,9 @@ def test_a_caseworker_enrols_an_authenticator_and_then_gets_in(world) -> None:  
     assert secret is not None
     device = TOTPDevice.objects.get(user=world.caseworker, confirmed=False)
 
-    wrong = client.post("/tvastegs/aktivera/", {"otp_token": "000000" if code(device) != "000000" else "111111"})
+    wrong = client.post(
+        "/tvastegs/aktivera/", {"otp_token": "000000" if code(device) != "000000" else "111111"}
+    )
     assert wrong.status_code == 422 and "Koden stämmer inte" in wrong.content.decode()
     device.refresh_from_db()
     device.throttling_failure_count = 0  # the wrong code above started the back-off

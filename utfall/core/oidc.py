@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
@@ -27,6 +28,18 @@ class Backend(OIDCAuthenticationBackend):
         if not settings.UTFALL_OIDC or request is None:
             return None
         return super().authenticate(request, **kwargs)
+
+    def verify_token(self, token: str, **kwargs: Any) -> Any:
+        """The library checks signature and nonce; the audience and the issuer are checked here."""
+        payload = super().verify_token(token, **kwargs)
+        audience = payload.get("aud")
+        audiences = audience if isinstance(audience, list) else [audience]
+        if settings.OIDC_RP_CLIENT_ID not in audiences:
+            raise SuspiciousOperation("ID token for another client")
+        issuer = settings.UTFALL_OIDC_ISSUER
+        if issuer and payload.get("iss") != issuer:
+            raise SuspiciousOperation("ID token from another issuer")
+        return payload
 
     def verify_claims(self, claims: dict[str, Any]) -> bool:
         return bool(claims.get(settings.UTFALL_OIDC_USERNAME_CLAIM))
