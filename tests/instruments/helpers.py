@@ -48,7 +48,8 @@ ASSESSMENT = {"g1": "yes", "g2": "partly", "g3": "yes", "assessment": "approved"
 
 def make_admin(municipality: Municipality | None, username: str = "admin") -> User:
     user = User.objects.create_user(username, municipality=municipality, is_staff=True)
-    user.groups.set(Group.objects.none())
+    # Shared instruments need the system administrator's named permission, not only staff.
+    user.groups.set(Group.objects.filter(name="system_admin"))
     return user
 
 

@@ -1,10 +1,25 @@
 from django.contrib import admin
 
 from utfall.instruments.models import Instrument, InstrumentVersion, Option, Question
+from utfall.organisations.setup import EDIT_SHARED_INSTRUMENTS
+
+
+class SharedInstrumentAdmin(admin.ModelAdmin):
+    """Instruments are shared by every municipality: changing them in the admin needs the same
+    named permission as the editor, whatever model permissions a staff account holds."""
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return request.user.has_perm(EDIT_SHARED_INSTRUMENTS) and super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return request.user.has_perm(EDIT_SHARED_INSTRUMENTS) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return request.user.has_perm(EDIT_SHARED_INSTRUMENTS) and super().has_delete_permission(request, obj)
 
 
 @admin.register(Instrument)
-class InstrumentAdmin(admin.ModelAdmin):
+class InstrumentAdmin(SharedInstrumentAdmin):
     list_display = ["code", "name"]
 
 
@@ -18,14 +33,14 @@ class QuestionInline(admin.TabularInline):
 
 
 @admin.register(InstrumentVersion)
-class InstrumentVersionAdmin(admin.ModelAdmin):
+class InstrumentVersionAdmin(SharedInstrumentAdmin):
     list_display = ["__str__", "status", "published_on"]
     inlines = [QuestionInline]
 
     def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return obj is None or not obj.is_read_only
+        return (obj is None or not obj.is_read_only) and super().has_change_permission(request, obj)
 
 
 @admin.register(Option)
-class OptionAdmin(admin.ModelAdmin):
+class OptionAdmin(SharedInstrumentAdmin):
     list_display = ["__str__", "label", "positive", "counts"]

@@ -27,16 +27,18 @@ from utfall.instruments.loading import definition_of
 from utfall.instruments.models import Instrument, InstrumentVersion, PublishedVersionIsReadOnly
 from utfall.organisations.access import roles
 from utfall.organisations.models import Role
+from utfall.organisations.setup import EDIT_SHARED_INSTRUMENTS
 from utfall.registry.models import Intervention, Provider, Service
 
 
 def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """The editor is for administrators (staff) only."""
+    """The editor changes every municipality's questionnaire: it needs the named permission
+    (the system administrator's role), not merely being staff (docs/access.md)."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_staff:
-            raise PermissionDenied(_("Bara administratörer kan ändra frågeformulär."))
+        if not request.user.has_perm(EDIT_SHARED_INSTRUMENTS):
+            raise PermissionDenied(_("Bara systemadministratörer kan ändra de gemensamma frågeformulären."))
         return view(request, *args, **kwargs)
 
     return login_required(wrapper)
