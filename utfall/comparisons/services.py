@@ -14,6 +14,7 @@ from django.conf import settings
 
 from utfall.comparisons.indicators import get_indicator
 from utfall.comparisons.queries import BadQuery, aggregate
+from utfall.core.spreadsheets import neutralise
 from utfall.instruments.services import comparability
 from utfall.organisations.models import Municipality
 from utfall.stats.comparison import Comparison, compare_proportions, compare_ratios
@@ -34,12 +35,13 @@ class ComparisonResult:
     comparability: dict[str, Any] | None = None
 
     def as_csv(self) -> str:
-        """The same rows as ``as_json``, as CSV with the row keys as header."""
+        """The same rows as ``as_json``, as CSV with the row keys as header (text that a
+        spreadsheet would run as a formula starts with ``'``: core.spreadsheets)."""
         rows = self.as_json()["rows"]
         out = io.StringIO()
         writer = csv.DictWriter(out, list(rows[0]) if rows else ["group"], lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({key: neutralise(value) for key, value in row.items()} for row in rows)
         return out.getvalue()
 
     def as_json(self) -> dict[str, Any]:

@@ -4,11 +4,21 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from utfall.organisations.access import sees_cases
+from utfall.organisations.access import roles, sees_cases
+from utfall.organisations.models import Role
 
 
 def access(request: HttpRequest) -> dict[str, Any]:
     """Whether the menu shows the case pages (caseworkers and unit managers only)."""
     from django.conf import settings
 
-    return {"sees_cases": sees_cases(getattr(request, "user", None)), "oidc": settings.UTFALL_OIDC}
+    user = getattr(request, "user", None)
+    return {
+        "sees_cases": sees_cases(user),
+        # The menu link to the instrument editor; the editor itself checks the permission. Read
+        # from the roles already loaded, so that the menu costs no query of its own.
+        "edits_instruments": bool(
+            user is not None and (user.is_superuser or Role.SYSTEM_ADMIN.value in roles(user))
+        ),
+        "oidc": settings.UTFALL_OIDC,
+    }

@@ -3,6 +3,8 @@
 Identity numbers cannot be given back: ``person_id`` carries the pseudonym as
 ``pseudo:<64 hex>``, which import accepts. Export, import into an empty database and export
 again gives byte-identical files (rows ordered by their id, columns in the spec's order).
+A text cell a spreadsheet would run as a formula is written with a leading ``'``, which
+the reader removes again (utfall.core.spreadsheets).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from utfall.core.spreadsheets import neutralised
 from utfall.instruments.models import Question
 from utfall.interchange import canonical
 from utfall.interchange.schema import (
@@ -54,6 +57,6 @@ def export_all(municipality: Municipality, directory: Path) -> dict[str, int]:
             for key in sorted(records):
                 record = records[key]
                 answers = record.get("answers", {})
-                out.writerow([record[c] if c in record else answers.get(c, "") for c in header])
+                out.writerow(neutralised(record[c] if c in record else answers.get(c, "") for c in header))
         counts[kind] = len(records)
     return counts

@@ -21,6 +21,7 @@ from typing import Any
 from django.db import transaction
 
 from utfall.core.pseudonyms import PSEUDONYM_PREFIX
+from utfall.core.spreadsheets import neutralised
 from utfall.interchange import canonical
 from utfall.interchange.reading import Table, UnreadableFile, read_table
 from utfall.interchange.rows import (
@@ -385,7 +386,7 @@ class Importer:
                     values = [cells.get(h, "") for h in header[:-1]]
                     if len(pending.raw) != len(table.header):
                         values = (pending.raw + [""] * len(header))[: len(header) - 1]
-                    out.writerow([*values, reasons])
+                    out.writerow(neutralised([*values, reasons]))
             self.report.rejected_files.append(target)
 
     def run(self, paths: Sequence[Path] = (), tables: Sequence[Table] = ()) -> ImportReport:

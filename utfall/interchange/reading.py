@@ -1,4 +1,7 @@
-"""Reading interchange files: CSV (',' or ';', UTF-8 with or without BOM) or XLSX (first sheet)."""
+"""Reading interchange files: CSV (',' or ';', UTF-8 with or without BOM) or XLSX (first sheet).
+
+A CSV cell ``'=…`` (``+ - @`` likewise) is read as ``=…``: the export writes such text with the
+apostrophe so that no spreadsheet runs it as a formula (utfall.core.spreadsheets)."""
 
 from __future__ import annotations
 
@@ -7,6 +10,8 @@ import datetime as dt
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from utfall.core.spreadsheets import restore
 
 
 class UnreadableFile(Exception):
@@ -63,7 +68,7 @@ def _read_csv(path: Path, label: str) -> Table:
             line = reader.line_num
             if not any(cell.strip() for cell in row):
                 continue  # blank lines are not rows
-            table.rows.append((start, row))
+            table.rows.append((start, [restore(cell) for cell in row]))
     except csv.Error as exc:
         raise UnreadableFile(f"{label}:{line + 1}: raden kan inte läsas som CSV: {exc}") from None
     return table

@@ -17,6 +17,8 @@ from typing import Any, Literal
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from utfall.core.spreadsheets import as_text_cell, neutralised
+
 Kind = Literal["text", "count", "rate", "diff", "ratio", "number", "flag"]
 DECIMALS = 4
 SUPPRESSED_TEXT = "för få"
@@ -86,13 +88,14 @@ def rounded(value: Any, decimals: int = DECIMALS) -> Any:
 
 
 def to_csv(table: ResultTable) -> str:
-    """CSV with one header row of column keys (as the API's keys); empty cell for no value."""
+    """CSV with one header row of column keys (as the API's keys); empty cell for no value;
+    text that a spreadsheet would run as a formula starts with ``'`` (core.spreadsheets)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     keys = table.keys()
     writer.writerow(keys)
     for row in table.rows:
-        writer.writerow(["" if row.get(key) is None else row.get(key) for key in keys])
+        writer.writerow(neutralised("" if row.get(key) is None else row.get(key) for key in keys))
     return out.getvalue()
 
 
@@ -117,6 +120,9 @@ def to_xlsx(table: ResultTable) -> bytes:
         sheet.append([])
         for note in table.notes:
             sheet.append([note])
+    for cells in sheet.iter_rows():
+        for cell in cells:
+            as_text_cell(cell)  # a group named "=…" stays a name, never a formula
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
