@@ -93,3 +93,16 @@ def test_signed_out_visitors_are_sent_to_sign_in(client: Client, people: People)
     response = client.get(COMPARISON)
     assert response.status_code == 302 and response["Location"].startswith("/logga-in/")
     assert client.get(APIS[0]).status_code == 401
+
+
+@pytest.mark.parametrize("who", ["procurement", "analyst"])
+def test_coverage_per_named_caseworker_is_for_unit_managers_only(
+    client: Client, people: People, who: str
+) -> None:
+    client.force_login(getattr(people, who))
+    assert client.get(f"/resultat/uppfoljningsgrad/?by=caseworker&{PERIOD}").status_code == 403
+    assert client.get(f"/resultat/uppfoljningsgrad/?by=caseworker&format=csv&{PERIOD}").status_code == 403
+    assert client.get(f"/api/v1/coverage?by=caseworker&{PERIOD}").status_code == 403
+    assert 'value="caseworker"' not in client.get(f"/resultat/uppfoljningsgrad/?{PERIOD}").content.decode()
+    client.force_login(people.manager)
+    assert client.get(f"/resultat/uppfoljningsgrad/?by=caseworker&{PERIOD}").status_code == 200

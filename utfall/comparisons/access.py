@@ -40,3 +40,9 @@ def scoped_filters(user: Any, requested: dict[str, str]) -> dict[str, str]:
         if key in requested and requested[key] != value:
             raise PermissionDenied(f"Du får bara se {key}={value}.")
     return {**requested, **scope}
+
+
+def sees_staff_performance(user: Any) -> bool:
+    """Follow-ups per named caseworker are staff performance data: for the unit's managers
+    (their own unit, through the scope above), not for analysts, procurement or providers."""
+    return Role.UNIT_MANAGER.value in roles(user) and bool(case_unit_ids(user))

@@ -9,6 +9,7 @@ from typing import Any, cast
 from django import forms
 from django.http import QueryDict
 
+from utfall.comparisons.access import sees_staff_performance
 from utfall.comparisons.queries import PERIODS
 from utfall.organisations.models import Unit
 from utfall.registry.models import Provider, Service
@@ -138,6 +139,11 @@ class GenderForm(BoundDefaults):
 
 class CoverageForm(BoundDefaults):
     by = forms.ChoiceField(label="Per", choices=COVERAGE_BY_CHOICES, initial="unit")
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, user=user, **kwargs)
+        if not sees_staff_performance(user):  # staff performance is for the unit's managers
+            self.fields["by"].choices = [c for c in COVERAGE_BY_CHOICES if c[0] != "caseworker"]  # type: ignore[attr-defined]
 
 
 class OutcomesForm(BoundDefaults):

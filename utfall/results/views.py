@@ -7,11 +7,13 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from utfall.comparisons.access import aggregate_scope, scoped_filters
+from utfall.comparisons.access import aggregate_scope, scoped_filters, sees_staff_performance
 from utfall.comparisons.indicators import UnknownIndicator
 from utfall.comparisons.queries import BadQuery
 from utfall.results import forms, services
@@ -41,8 +43,11 @@ def answer(
 
 def refuse_outside_scope(user: Any, params: Any) -> None:
     """403 (as /api/v1/comparisons) for a unit or provider outside the user's scope, before the
-    form would call it merely an invalid choice."""
+    form would call it merely an invalid choice. Coverage per named caseworker is for unit
+    managers only (comparisons.access.sees_staff_performance)."""
     scoped_filters(user, {key: params[key] for key in ("unit", "provider") if params.get(key)})
+    if params.get("by") == "caseworker" and not sees_staff_performance(user):
+        raise PermissionDenied(_("Uppföljningsgrad per socialsekreterare är till för enhetschefer."))
 
 
 def download(page: services.Page, name: str | None, fmt: str, form: forms.ResultsForm) -> HttpResponse:
