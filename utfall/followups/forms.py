@@ -69,6 +69,11 @@ class FollowUpForm(forms.Form):
     #: A checkbox per question: "the client found the question hard to understand" (pilot feedback).
     asks_feedback = True
     token = forms.CharField(widget=forms.HiddenInput)
+    #: Shown only when the intervention already has a follow-up on the date (views.create).
+    same_day = forms.BooleanField(
+        required=False,
+        label=_("Ja, det här är en ny uppföljning, inte samma samtal en gång till"),
+    )
     status = RadioChoice(
         choices=FollowUpStatus.choices,
         label=_("Hur gick uppföljningen?"),

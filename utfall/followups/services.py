@@ -51,6 +51,11 @@ class StaleVersion(Exception):
     """The record changed after the correction form was opened."""
 
 
+class SameDayFollowUp(Exception):
+    """The intervention already has a follow-up on that date, and the caller did not confirm
+    that this is another one (a second key for the same conversation is the usual cause)."""
+
+
 @dataclass
 class CheckedFollowUp:
     """A follow-up that passed every rule, ready to be written."""
@@ -197,6 +202,7 @@ def _record_followup(
     catalogue: Catalogue,
     idempotency_key: str,
     form_seconds: int | None,
+    confirm_same_day: bool,
 ) -> tuple[FollowUp, bool]:
     # Lock the intervention first: its goals may change, and requests for it are written in
     # turn, so a resent request finds the first one's key below (READ COMMITTED sees it).
@@ -208,6 +214,8 @@ def _record_followup(
             raise IdempotencyConflict("uppföljning", earlier.record_pk)
         return FollowUp.objects.get(pk=earlier.record_pk), False
     record = checked.record
+    if not confirm_same_day and FollowUp.objects.filter(intervention=locked, date=record["date"]).exists():
+        raise SameDayFollowUp(locked.intervention_id)
     followup = FollowUp.objects.create(
         municipality_id=locked.municipality_id,
         followup_id=record["followup_id"],
@@ -243,8 +251,12 @@ def record_followup(
     catalogue: Catalogue,
     idempotency_key: str,
     form_seconds: int | None = None,
+    confirm_same_day: bool = True,
 ) -> tuple[FollowUp, bool]:
     """Store a checked follow-up once per (user, key). Returns it and whether it is new.
+
+    A second follow-up of the intervention on the same date, under another key, raises
+    SameDayFollowUp unless ``confirm_same_day`` (the form asks; see docs/decisions.md).
 
     A request that arrives again (double click, resent form, retried API call) gets the
     follow-up the first one created. When two arrive at the same moment, the second waits
@@ -258,6 +270,7 @@ def record_followup(
             catalogue=catalogue,
             idempotency_key=idempotency_key,
             form_seconds=form_seconds,
+            confirm_same_day=confirm_same_day,
         )
     except IntegrityError:
         earlier = IdempotencyKey.objects.filter(user=user, kind="followups", key=idempotency_key).first()

@@ -176,7 +176,17 @@ def create(request: HttpRequest, pk: int) -> HttpResponse:
             catalogue=catalogue,
             idempotency_key=form.idempotency_key(),
             form_seconds=form.seconds_open(),
+            confirm_same_day=bool(form.cleaned_data.get("same_day")),
         )
+    except services.SameDayFollowUp:
+        form.add_error(
+            "same_day",
+            _(
+                "Insatsen har redan en uppföljning med det här datumet. Kryssa i rutan om det är en "
+                "ny uppföljning; annars är den redan sparad och du kan avbryta."
+            ),
+        )
+        return _render_form(request, "followups/form.html", form, intervention, offered=offered)
     except services.IdempotencyConflict as exc:
         # The same form was sent again with other answers after it was stored: show what was stored.
         messages.warning(request, _("Uppföljningen var redan sparad. Rätta den om något ska ändras."))

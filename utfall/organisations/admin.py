@@ -2,6 +2,7 @@ from typing import Any, cast
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import UserChangeForm
 
 from utfall.organisations.models import Municipality, Unit, User
 
@@ -19,8 +20,23 @@ class UnitAdmin(admin.ModelAdmin):
     search_fields = ["name", "code"]
 
 
+class UserForm(UserChangeForm):  # type: ignore[type-arg]
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        municipality = cleaned.get("municipality")
+        municipality_id = municipality.pk if municipality is not None else None
+        for unit in cleaned.get("units") or []:
+            if unit.municipality_id != municipality_id:
+                self.add_error("units", f"Enheten {unit.name} hör till en annan kommun än användaren.")
+        provider = cleaned.get("provider")
+        if provider is not None and provider.municipality_id != municipality_id:
+            self.add_error("provider", "Utföraren hör till en annan kommun än användaren.")
+        return cleaned
+
+
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
+    form = UserForm
     list_display = ["username", "first_name", "last_name", "municipality", "is_active"]
     list_filter = ["municipality", "groups", "is_active", "is_staff"]
     filter_horizontal = ["groups", "user_permissions", "units"]

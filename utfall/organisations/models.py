@@ -1,7 +1,12 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.signals import m2m_changed
+from django.dispatch import receiver
 
 
 class Role(models.TextChoices):
@@ -73,3 +78,30 @@ class User(AbstractUser):
 
     def has_role(self, role: Role | str) -> bool:
         return self.groups.filter(name=str(role)).exists()
+
+    def clean(self) -> None:
+        """A user's provider and units are of the user's own municipality (also refused when
+        units are added in code: see ``_units_of_own_municipality``)."""
+        super().clean()
+        provider = self.provider
+        if provider is not None and provider.municipality_id != self.municipality_id:
+            raise ValidationError({"provider": "Utföraren hör till en annan kommun än användaren."})
+        if self.pk is not None:
+            foreign = self.units.exclude(municipality_id=self.municipality_id)
+            if foreign.exists():
+                raise ValidationError({"units": "En enhet hör till en annan kommun än användaren."})
+
+
+@receiver(m2m_changed, sender=User.units.through)
+def _units_of_own_municipality(
+    sender: Any, instance: Any, action: str, pk_set: set[int] | None, **kwargs: Any
+) -> None:
+    """The model's own guard, whatever the path (admin, shell, import): no unit of another municipality."""
+    if action != "pre_add" or not pk_set:
+        return
+    if isinstance(instance, User):
+        foreign = Unit.objects.filter(pk__in=pk_set).exclude(municipality_id=instance.municipality_id)
+    else:  # unit.members.add(user, …)
+        foreign = User.objects.filter(pk__in=pk_set).exclude(municipality_id=instance.municipality_id)
+    if foreign.exists():
+        raise ValidationError("En användare kan bara höra till enheter i sin egen kommun.")

@@ -85,7 +85,8 @@ def check_intervention_submission(
         earlier = IdempotencyKey.objects.filter(user=user, kind="interventions", key=idempotency_key).first()
         existing = existing.exclude(pk=earlier.record_pk) if earlier else existing
     if existing.exists():
-        issues.append(("intervention_id", f"insatsen '{record['intervention_id']}' finns redan"))
+        # Only that it cannot be used: whether it exists in a unit the user cannot see is not theirs to know.
+        issues.append(("intervention_id", "id:t kan inte användas; ange ett annat eller lämna fältet tomt"))
     pseudonym = record["person_id"][len(PSEUDONYM_PREFIX) :] if record["person_id"] else ""
     if pseudonym and (not record["sex"] or not record["birth_year"]):
         known = Client.objects.filter(municipality_id=municipality_id, pseudonym=pseudonym).first()
