@@ -87,7 +87,8 @@ class User(AbstractUser):
         if provider is not None and provider.municipality_id != self.municipality_id:
             raise ValidationError({"provider": "Utföraren hör till en annan kommun än användaren."})
         if self.pk is not None:
-            foreign = self.units.exclude(municipality_id=self.municipality_id)
+            units = self.units.all()
+            foreign = units.exclude(municipality_id=self.municipality_id) if self.municipality_id else units
             if foreign.exists():
                 raise ValidationError({"units": "En enhet hör till en annan kommun än användaren."})
 
@@ -99,9 +100,9 @@ def _units_of_own_municipality(
     """The model's own guard, whatever the path (admin, shell, import): no unit of another municipality."""
     if action != "pre_add" or not pk_set:
         return
-    if isinstance(instance, User):
-        foreign = Unit.objects.filter(pk__in=pk_set).exclude(municipality_id=instance.municipality_id)
-    else:  # unit.members.add(user, …)
-        foreign = User.objects.filter(pk__in=pk_set).exclude(municipality_id=instance.municipality_id)
+    model: Any = Unit if isinstance(instance, User) else User  # else unit.members.add(user, …)
+    others = model.objects.filter(pk__in=pk_set)
+    municipality_id = instance.municipality_id
+    foreign = others.exclude(municipality_id=municipality_id) if municipality_id else others
     if foreign.exists():
         raise ValidationError("En användare kan bara höra till enheter i sin egen kommun.")
