@@ -109,3 +109,26 @@ def format_identity_number(born: dt.date, serial: int, *, coordination: bool = F
     day = born.day + (60 if coordination else 0)
     body = f"{born:%y%m}{day:02d}{serial:03d}"
     return f"{born.year:04d}{born:%m}{day:02d}-{serial:03d}{luhn_check_digit(body)}"
+
+
+# Ten or twelve digits, with or without a dash, plus or space before the last four, not part
+# of a longer run of digits.
+_EMBEDDED = re.compile(r"(?<!\d)(\d{6}|\d{8})[-+ ]?(\d{4})(?!\d)")
+IDENTITY_NUMBER_REFUSED = (
+    "får inte innehålla ett person- eller samordningsnummer; utfall lagrar aldrig sådana nummer"
+)
+
+
+def contains_identity_number(text: str, *, today: dt.date | None = None) -> bool:
+    """Whether anything in ``text`` parses as a personnummer or samordningsnummer (with or
+    without century, dash or plus). ID columns and free text are refused when it does
+    (DESIGN.md invariant 1); the caller's message never repeats the text."""
+    for match in _EMBEDDED.finditer(text):
+        date_part, last = match.groups()
+        for candidate in (f"{date_part}{last}", f"{date_part}-{last}", f"{date_part}+{last}"):
+            try:
+                parse_identity_number(candidate, today=today)
+            except InvalidIdentityNumber:
+                continue
+            return True
+    return False

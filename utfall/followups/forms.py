@@ -14,6 +14,7 @@ from django.core import signing
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from utfall.core.identity import IDENTITY_NUMBER_REFUSED, contains_identity_number
 from utfall.followups.models import Assessment, FollowUp, FollowUpStatus, GuidingAnswer, Respondent
 from utfall.followups.services import GOAL_COLUMNS, CheckedFollowUp, check_followup_submission
 from utfall.instruments.models import InstrumentVersion, Question
@@ -275,6 +276,12 @@ class CorrectionForm(FollowUpForm):
         self.followup = followup
         super().__init__(*args, **kwargs)
         self.order_fields([*self.fields, "reason"])
+
+    def clean_reason(self) -> str:
+        reason = str(self.cleaned_data["reason"])
+        if contains_identity_number(reason):
+            raise forms.ValidationError(_("Skälet %(refused)s.") % {"refused": IDENTITY_NUMBER_REFUSED})
+        return reason
 
     def followup_id(self) -> str:
         return self.followup.followup_id

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm
 
+from utfall.core.admin_forms import NoIdentityNumbersForm
 from utfall.organisations.models import Municipality, Unit, User
 
 
@@ -15,6 +16,7 @@ class MunicipalityAdmin(admin.ModelAdmin):
 
 @admin.register(Unit)
 class UnitAdmin(admin.ModelAdmin):
+    form = NoIdentityNumbersForm
     list_display = ["name", "code", "municipality"]
     list_filter = ["municipality"]
     search_fields = ["name", "code"]

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from utfall.core.admin_forms import NoIdentityNumbersForm
 from utfall.registry.models import Contract, Intervention, Provider, Service
 
 
@@ -10,6 +11,7 @@ class ServiceAdmin(admin.ModelAdmin):
 
 @admin.register(Provider)
 class ProviderAdmin(admin.ModelAdmin):
+    form = NoIdentityNumbersForm
     list_display = ["name", "provider_id", "ownership", "org_number", "municipality"]
     list_filter = ["municipality", "ownership"]
     search_fields = ["name", "provider_id", "org_number"]
@@ -17,6 +19,7 @@ class ProviderAdmin(admin.ModelAdmin):
 
 @admin.register(Contract)
 class ContractAdmin(admin.ModelAdmin):
+    form = NoIdentityNumbersForm
     list_display = ["contract_id", "provider", "form", "valid_from", "valid_to"]
     list_filter = ["municipality", "form"]
     search_fields = ["contract_id", "provider__name"]
