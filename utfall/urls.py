@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from utfall.api import api
-from utfall.core import oidc, twofactor
+from utfall.core import auditlog, oidc, twofactor
 from utfall.core import views as core_views
 
 urlpatterns = [
@@ -12,6 +12,7 @@ urlpatterns = [
     path("logga-ut/", auth_views.LogoutView.as_view(), name="logout"),
     path("oidc/authenticate/", oidc.begin, name="oidc_authentication_init"),
     path("oidc/callback/", oidc.callback, name="oidc_authentication_callback"),
+    path("revision/", auditlog.audit_log, name="audit_log"),
     path("tvastegs/", twofactor.verify, name="twofactor_verify"),
     path("tvastegs/aktivera/", twofactor.enrol, name="twofactor_enrol"),
     path("uppfoljningar/", include("utfall.followups.urls")),

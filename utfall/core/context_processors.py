@@ -4,7 +4,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from utfall.organisations.access import roles, sees_cases
+from utfall.organisations.access import is_auditor, roles, sees_cases
 from utfall.organisations.models import Role
 
 
@@ -20,5 +20,6 @@ def access(request: HttpRequest) -> dict[str, Any]:
         "edits_instruments": bool(
             user is not None and (user.is_superuser or Role.SYSTEM_ADMIN.value in roles(user))
         ),
+        "is_auditor": is_auditor(user),
         "oidc": settings.UTFALL_OIDC,
     }
