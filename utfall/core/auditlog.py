@@ -10,7 +10,7 @@ import csv
 import datetime as dt
 import io
 import json
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from django import forms
@@ -29,6 +29,7 @@ from django.views.decorators.http import require_GET
 from utfall.core.models import AuditEntry
 from utfall.core.spreadsheets import neutralised
 from utfall.organisations.access import is_auditor
+from utfall.organisations.models import User
 
 PAGE_SIZE = 100
 MAX_EXPORT = 100_000
@@ -74,12 +75,12 @@ class AuditSearchForm(forms.Form):
         return entries
 
 
-def _searched(request: HttpRequest, what: str, form: AuditSearchForm) -> None:
+def _searched(auditor: User, request: HttpRequest, what: str, form: AuditSearchForm) -> None:
     terms = {k: str(v) for k, v in form.cleaned_data.items() if v}
     AuditEntry.objects.create(
-        municipality_id=request.user.municipality_id,  # type: ignore[union-attr]
-        user=request.user,
-        username=request.user.get_username(),
+        municipality_id=auditor.municipality_id,
+        user=auditor,
+        username=auditor.get_username(),
         action=what,
         kind="audit",
         record_ids=[f"{k}={v}" for k, v in sorted(terms.items())],
@@ -92,8 +93,11 @@ def _searched(request: HttpRequest, what: str, form: AuditSearchForm) -> None:
 def audit_log(request: HttpRequest) -> HttpResponse:
     if not is_auditor(request.user):
         raise PermissionDenied(_("Revisionsloggen är till för granskare."))
+    auditor = cast(User, request.user)  # is_auditor: signed in, with a municipality
     form = AuditSearchForm(request.GET or None)
-    entries = AuditEntry.objects.filter(municipality_id=request.user.municipality_id)  # type: ignore[union-attr]
+    entries: QuerySet[AuditEntry] = AuditEntry.objects.filter(
+        municipality_id=cast(int, auditor.municipality_id)
+    )
     if form.is_bound and not form.is_valid():
         return render(request, "core/auditlog.html", {"form": form, "page": None}, status=400)
     if form.is_bound:
@@ -103,9 +107,9 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         form.is_valid()
     entries = entries.order_by("-at", "-pk")
     if request.GET.get("format") == "csv":
-        _searched(request, AuditEntry.Action.EXPORT, form)
+        _searched(auditor, request, AuditEntry.Action.EXPORT, form)
         return _csv(entries[:MAX_EXPORT])
-    _searched(request, AuditEntry.Action.LIST, form)
+    _searched(auditor, request, AuditEntry.Action.LIST, form)
     page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("sida"))
     query = {k: v for k, v in request.GET.items() if k not in ("sida", "format") and v}
     context = {
