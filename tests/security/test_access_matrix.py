@@ -149,7 +149,7 @@ def sample(world: World) -> dict[str, Any]:
                 "reason": "fel status",
                 "base_version": 1,
             },
-        },  # fmt: skip
+        },
     }
 
 
