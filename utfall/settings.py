@@ -131,6 +131,12 @@ if UTFALL_MIN_COUNT < 3:
 
 UTFALL_DEMO = envbool("UTFALL_DEMO", "false")
 
+# Disposal (gallring, SoL 12 kap.): `utfall dispose` anonymises interventions that ended more
+# than this many years ago, and their follow-ups (utfall.followups.disposal).
+UTFALL_RETENTION_YEARS = envint("UTFALL_RETENTION_YEARS", "5")
+if UTFALL_RETENTION_YEARS < 1:
+    raise ImproperlyConfigured("UTFALL_RETENTION_YEARS must be at least 1")
+
 # Two-factor sign-in for every role that sees individual data (utfall.core.twofactor).
 UTFALL_TWO_FACTOR = envbool("UTFALL_TWO_FACTOR", "false" if DEBUG else "true")
 OTP_TOTP_ISSUER = envstr("OTP_TOTP_ISSUER", "utfall")

@@ -149,6 +149,11 @@ class Intervention(models.Model):
     goals_total = models.PositiveSmallIntegerField(null=True, blank=True)
     goals_fully = models.PositiveSmallIntegerField(null=True, blank=True)
     goals_partly = models.PositiveSmallIntegerField(null=True, blank=True)
+    disposed_on = models.DateField(
+        null=True,
+        blank=True,
+        help_text="When `utfall dispose` made it and its follow-ups anonymous (retention, SoL 12 kap.).",
+    )
 
     objects = InterventionQuerySet.as_manager()
 
