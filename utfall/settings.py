@@ -61,7 +61,8 @@ def database_from_url(url: str) -> dict[str, object]:
             "HOST": parsed.hostname or "",
             "PORT": str(parsed.port or ""),
             "OPTIONS": options,
-            "CONN_MAX_AGE": 60,
+            # Bounded: one connection per gunicorn worker (threads = 1), kept this many seconds.
+            "CONN_MAX_AGE": envint("UTFALL_DB_CONN_MAX_AGE", "60"),
             "CONN_HEALTH_CHECKS": True,
             "TEST": {"NAME": options.pop("test_name", None)},
         }
@@ -299,7 +300,7 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        else "utfall.core.staticfiles.Storage"
     },
 }
 
