@@ -93,7 +93,14 @@ def test_export_writes_the_four_files(write_csv, tmp_path) -> None:  # type: ign
 
 
 def test_production_refuses_to_start_without_a_pseudonym_key(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    result = utfall(tmp_path, "check", DEBUG="false", SECRET_KEY="x" * 50, UTFALL_PSEUDONYM_KEY="")
+    result = utfall(
+        tmp_path,
+        "check",
+        DEBUG="false",
+        SECRET_KEY="x" * 50,
+        ALLOWED_HOSTS="localhost",
+        UTFALL_PSEUDONYM_KEY="",
+    )
     assert result.returncode != 0
     assert "UTFALL_PSEUDONYM_KEY or UTFALL_PSEUDONYM_KEY_FILE must be set when DEBUG is off" in result.stderr
 
@@ -102,7 +109,7 @@ def test_the_key_can_come_from_a_file(tmp_path) -> None:  # type: ignore[no-unty
     key_file = tmp_path / "key"
     key_file.write_text("k" * 40)
     result = utfall(
-        tmp_path, "check", DEBUG="false", SECRET_KEY="x" * 50, UTFALL_PSEUDONYM_KEY="",
+        tmp_path, "check", DEBUG="false", SECRET_KEY="x" * 50, ALLOWED_HOSTS="localhost", UTFALL_PSEUDONYM_KEY="",
         UTFALL_PSEUDONYM_KEY_FILE=str(key_file),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -142,6 +149,8 @@ def test_demo_loads_once_and_creates_the_demo_users(tmp_path) -> None:  # type: 
         followups,
     )
     assert count(tmp_path, "organisations_user") == 5
-    in_production = utfall(tmp_path, "demo", "--no-server", DEBUG="false", SECRET_KEY="x" * 50)
+    in_production = utfall(
+        tmp_path, "demo", "--no-server", DEBUG="false", SECRET_KEY="x" * 50, ALLOWED_HOSTS="localhost"
+    )
     assert in_production.returncode != 0
     assert "aldrig i produktion" in in_production.stderr

@@ -77,11 +77,11 @@ def test_csv_and_table_formats_carry_the_same_rows(small_set) -> None:  # type: 
 
 def test_bad_arguments_are_clear_errors(small_set) -> None:  # type: ignore[no-untyped-def]
     base = ["--municipality", small_set.code, "--from", "2025-01-01", "--to", "2025-12-31"]
-    with pytest.raises(CommandError, match="okänd indikator 'happiness'"):
+    with pytest.raises(CommandError, match=r"okänd indikator \(kända: "):
         run_compare(*base, "--indicator", "happiness")
     with pytest.raises(CommandError, match="--filter ska ha formen"):
         run_compare(*base, "--indicator", "satisfied", "--filter", "hvb_youth")
-    with pytest.raises(CommandError, match="okänd dimension 'colour'"):
+    with pytest.raises(CommandError, match=r"okänd dimension \(tillåtna: "):
         run_compare(*base, "--indicator", "satisfied", "--filter", "colour=red")
     with pytest.raises(CommandError, match="inte ett datum"):
         run_compare("--indicator", "satisfied", "--from", "2025-13-01", "--to", "2025-12-31")

@@ -32,3 +32,14 @@ def test_a_form_body_over_the_limit_gets_413(client: Client, world, settings) ->
         f"/uppfoljningar/ny/{world.interventions['overdue'].pk}/", {"reason": "x" * 20_000}
     )
     assert response.status_code == 413
+
+
+def test_errors_never_echo_what_was_sent(client: Client, world) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(world.analyst)
+    sent = "<script>19660808-6549"
+    for query in (f"indicator={sent}&from=2026-01-01&to=2026-06-30",
+                  f"indicator=satisfied&from=2026-01-01&to=2026-06-30&filter={sent}",
+                  f"indicator=satisfied&from=2026-01-01&to=2026-06-30&filter=colour={sent}"):  # fmt: skip
+        response = client.get(f"/api/v1/comparisons?{query}")
+        assert response.status_code == 400, query
+        assert "19660808" not in response.content.decode() and "<script>" not in response.content.decode()

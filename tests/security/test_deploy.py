@@ -28,11 +28,10 @@ SECRET = "production-test-" + "Qz8v3" * 10
 
 
 def production_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    keep = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("DEBUG", "PYTEST", "DATABASE_URL", "UTFALL_"))
-    }
+    # The environment of a server: nothing of the test run's (DEBUG, pytest's, the e2e tests'
+    # DJANGO_ALLOW_ASYNC_UNSAFE).
+    skipped = ("DEBUG", "PYTEST", "DATABASE_URL", "UTFALL_", "DJANGO_")
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(skipped)}
     key = tmp_path / "pseudonym.key"
     key.write_text(TEST_KEY)
     key.chmod(0o600)

@@ -34,7 +34,7 @@ def comparisons(request: HttpRequest, query: Query[ComparisonQuery]) -> Any:
     for item in query.filter:
         key, sep, value = item.partition("=")
         if not sep or not value:
-            raise HttpError(400, f"filter ska ha formen dimension=värde, inte '{item}'")
+            raise HttpError(400, "filter ska ha formen dimension=värde")
         requested[key] = value
     filters = scoped_filters(request.user, requested)
     try:

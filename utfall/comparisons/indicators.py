@@ -52,4 +52,4 @@ def get_indicator(code: str) -> Indicator:
         return all_indicators()[code]
     except KeyError:
         known = ", ".join(all_indicators())
-        raise UnknownIndicator(f"okänd indikator '{code}' (kända: {known})") from None
+        raise UnknownIndicator(f"okänd indikator (kända: {known})") from None

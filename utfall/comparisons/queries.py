@@ -259,12 +259,12 @@ def aggregate(
     """
     for dimension in by:
         if dimension not in DIMENSIONS:
-            raise BadQuery(f"okänd dimension '{dimension}' (tillåtna: {', '.join(DIMENSIONS)})")
+            raise BadQuery(f"okänd dimension (tillåtna: {', '.join(DIMENSIONS)})")
     for dimension in filters or {}:
         if dimension not in DIMENSIONS and dimension not in FILTER_ONLY:
-            raise BadQuery(f"okänd dimension '{dimension}' (tillåtna: {', '.join(DIMENSIONS)})")
+            raise BadQuery(f"okänd dimension (tillåtna: {', '.join(DIMENSIONS)})")
     if period is not None and period not in PERIODS:
-        raise BadQuery(f"okänd periodindelning '{period}' (tillåtna: {', '.join(PERIODS)})")
+        raise BadQuery(f"okänd periodindelning (tillåtna: {', '.join(PERIODS)})")
     if date_from > date_to:
         raise BadQuery("periodens början ligger efter dess slut")
 
@@ -308,7 +308,7 @@ def _aggregate_questions(
 ) -> dict[str, list[dict[str, Any]]]:
     for dimension in [*by, *(filters or {})]:
         if dimension not in DIMENSIONS and dimension not in FILTER_ONLY:
-            raise BadQuery(f"okänd dimension '{dimension}' (tillåtna: {', '.join(DIMENSIONS)})")
+            raise BadQuery(f"okänd dimension (tillåtna: {', '.join(DIMENSIONS)})")
     if date_from > date_to:
         raise BadQuery("periodens början ligger efter dess slut")
     code_of: dict[int, str] = {}
@@ -452,10 +452,10 @@ def followup_status_counts(
     ``caseworker`` (the user who recorded the follow-up; None for imported ones)."""
     paths = _dimension_paths("intervention__")
     if by != "caseworker" and by not in paths:
-        raise BadQuery(f"okänd dimension '{by}'")
+        raise BadQuery(f"okänd dimension (tillåtna: {', '.join(DIMENSIONS)})")
     for dimension in filters or {}:
         if dimension not in paths:
-            raise BadQuery(f"okänd dimension '{dimension}'")
+            raise BadQuery(f"okänd dimension (tillåtna: {', '.join(DIMENSIONS)})")
 
     def compute() -> list[dict[str, Any]]:
         qs = FollowUp.objects.filter(municipality=municipality, date__gte=date_from, date__lte=date_to)
