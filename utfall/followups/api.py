@@ -17,9 +17,10 @@ from utfall.core.models import AuditEntry
 from utfall.followups import services
 from utfall.followups.models import FollowUp
 from utfall.instruments.services import record_feedback
-from utfall.interchange import canonical
 from utfall.organisations.access import sees_cases
 from utfall.organisations.models import Municipality
+from utfall.records import canonical
+from utfall.records.rules import catalogue_for
 from utfall.registry.models import Intervention
 
 router = Router(tags=["followups"])
@@ -138,7 +139,7 @@ def _raw(payload: FollowUpIn, intervention: Intervention) -> tuple[dict[str, str
 
 
 def _check(payload: FollowUpIn, intervention: Intervention) -> tuple[services.CheckedFollowUp, Any]:
-    catalogue = services.catalogue_for()
+    catalogue = catalogue_for()
     unknown = sorted(set(payload.answers) - set(catalogue.question_codes))
     if unknown:
         raise Problem(

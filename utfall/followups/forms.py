@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from utfall.followups.models import Assessment, FollowUp, FollowUpStatus, GuidingAnswer, Respondent
 from utfall.followups.services import GOAL_COLUMNS, CheckedFollowUp, check_followup_submission
 from utfall.instruments.models import InstrumentVersion, Question
-from utfall.interchange.rows import Catalogue
+from utfall.records.rules import Catalogue
 from utfall.registry.models import Intervention
 
 if TYPE_CHECKING:

@@ -19,7 +19,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from utfall.followups.forms import FollowUpForm, new_token
 from utfall.followups.models import Respondent
-from utfall.followups.services import catalogue_for
 from utfall.instruments import services
 from utfall.instruments.forms import DefinitionForm, OptionFormSet, PublishForm, QuestionForm, SettingsForm
 from utfall.instruments.guidance import MEANING
@@ -27,6 +26,7 @@ from utfall.instruments.loading import definition_of
 from utfall.instruments.models import Instrument, InstrumentVersion, PublishedVersionIsReadOnly
 from utfall.organisations.access import roles
 from utfall.organisations.models import Role
+from utfall.records.rules import catalogue_for
 from utfall.registry.models import Intervention, Provider, Service
 
 

@@ -11,7 +11,6 @@ import csv
 from pathlib import Path
 
 from utfall.instruments.models import Question
-from utfall.interchange import canonical
 from utfall.interchange.schema import (
     CONTRACT_COLUMNS,
     FOLLOWUP_FIXED_AFTER,
@@ -21,6 +20,7 @@ from utfall.interchange.schema import (
     PROVIDER_COLUMNS,
 )
 from utfall.organisations.models import Municipality
+from utfall.records import canonical
 
 
 def followup_question_columns(records: dict[str, canonical.Record]) -> list[str]:

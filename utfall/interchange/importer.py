@@ -1,7 +1,7 @@
 """``utfall import``: interchange v1 files into the database, all rules checked, all errors at once.
 
 The import runs in three passes. (1) Every file is read and every row checked on its own
-(rows.py). (2) Kind by kind, in dependency order, references are resolved against the
+(``utfall.records.rules``). (2) Kind by kind, in dependency order, references are resolved against the
 rows accepted so far in this set and against what is stored, and each row is compared with
 its stored version. (3) Only then is anything written, in one transaction. By default one
 bad row stores nothing; with ``partial`` the good rows are stored and the rejected ones are
@@ -21,17 +21,7 @@ from typing import Any
 from django.db import transaction
 
 from utfall.core.pseudonyms import PSEUDONYM_PREFIX
-from utfall.interchange import canonical
 from utfall.interchange.reading import Table, UnreadableFile, read_table
-from utfall.interchange.rows import (
-    CHECKS,
-    Catalogue,
-    Issue,
-    Record,
-    RowChecker,
-    check_followup_of,
-    load_catalogue,
-)
 from utfall.interchange.schema import (
     CONTRACT_COLUMNS,
     ERROR_COLUMN,
@@ -45,6 +35,16 @@ from utfall.interchange.schema import (
     detect_kind,
 )
 from utfall.organisations.models import Municipality, User
+from utfall.records import canonical
+from utfall.records.rules import (
+    CHECKS,
+    Catalogue,
+    Issue,
+    Record,
+    RowChecker,
+    check_followup_of,
+    load_catalogue,
+)
 
 Progress = Callable[[str, int, int], None]
 

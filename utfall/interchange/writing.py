@@ -11,8 +11,8 @@ from django.utils import timezone
 from utfall.core.models import ChangeRecord
 from utfall.core.pseudonyms import PSEUDONYM_PREFIX
 from utfall.followups.models import Answer, FollowUp
-from utfall.interchange.canonical import public
 from utfall.organisations.models import Unit
+from utfall.records.canonical import public
 from utfall.registry.models import Client, Contract, Intervention, Provider, Service
 
 if TYPE_CHECKING:
