@@ -11,13 +11,12 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from ninja import Field, Header, Query, Router, Schema, Status
 
-from utfall.api import Problem
 from utfall.core import audit
+from utfall.core.api import Problem, require_case_access, require_key
 from utfall.core.models import AuditEntry
 from utfall.followups import services
 from utfall.followups.models import FollowUp
 from utfall.instruments.services import record_feedback
-from utfall.organisations.access import sees_cases
 from utfall.organisations.models import Municipality
 from utfall.records import canonical
 from utfall.records.rules import catalogue_for
@@ -82,21 +81,6 @@ class ChangeOut(Schema):
 
 class FollowUpDetailOut(FollowUpOut):
     history: list[ChangeOut]
-
-
-def require_case_access(request: HttpRequest) -> None:
-    if not sees_cases(request.user):
-        raise Problem(403, "Ingen behörighet", "Din roll ger inte tillgång till enskilda ärenden.")
-
-
-def require_key(key: str | None) -> str:
-    if not key or len(key) > 200:
-        raise Problem(
-            400,
-            "Idempotency-Key saknas",
-            "Ange rubriken Idempotency-Key (högst 200 tecken), ett nytt unikt värde per ny post.",
-        )
-    return key
 
 
 def _out(followup: FollowUp) -> dict[str, Any]:

@@ -14,10 +14,10 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router
 
-from utfall.api import Problem
 from utfall.comparisons.access import aggregate_scope
 from utfall.comparisons.indicators import UnknownIndicator
 from utfall.comparisons.queries import BadQuery
+from utfall.core.api import Problem
 from utfall.results import forms, services
 from utfall.results.views import refuse_outside_scope
 
