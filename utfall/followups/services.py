@@ -18,7 +18,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from utfall.comparisons.cache import bump
+from utfall.core.changes import announce_data_changed
 from utfall.core.models import ChangeRecord, IdempotencyKey
 from utfall.followups.models import Answer, FollowUp, FollowUpStatus
 from utfall.instruments.models import InstrumentVersion
@@ -124,7 +124,7 @@ def fingerprint(checked: CheckedFollowUp) -> str:
 
 def _write_answers(followup: FollowUp, record: Record, catalogue: Catalogue) -> None:
     questions = catalogue.instruments[record["instrument"]].questions
-    bump()  # answers are written in bulk, past the signals: cached counts are stale
+    announce_data_changed()  # answers are written in bulk, past the model signals
     # Answers repeat facts of their follow-up, intervention and client for the comparisons
     # (Answer's docstring).
     provider_id, service_id, unit_id, sex, birth_year = Intervention.objects.values_list(

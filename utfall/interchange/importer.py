@@ -20,6 +20,7 @@ from typing import Any
 
 from django.db import transaction
 
+from utfall.core.changes import announce_data_changed
 from utfall.core.pseudonyms import PSEUDONYM_PREFIX
 from utfall.interchange.reading import Table, UnreadableFile, read_table
 from utfall.interchange.schema import (
@@ -360,14 +361,13 @@ class Importer:
     # -- pass 3: writing ------------------------------------------------------------------
 
     def write(self) -> None:
-        from utfall.comparisons.cache import bump
         from utfall.interchange.writing import Writer
 
         with transaction.atomic():
             writer = Writer(self)
             for kind in KINDS:
                 writer.write(kind, list(self.accepted[kind].values()))
-            bump()  # rows were written in bulk, past the signals: cached counts are stale
+            announce_data_changed()  # rows were written in bulk, past the model signals
         self.report.stored = True
 
     def write_rejected(self) -> None:
