@@ -2,14 +2,14 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from utfall import views
 from utfall.api import api
-from utfall.core import views as core_views
 
 urlpatterns = [
-    path("", core_views.home, name="home"),
+    path("", views.home, name="home"),
     path("logga-in/", auth_views.LoginView.as_view(), name="login"),
     path("logga-ut/", auth_views.LogoutView.as_view(), name="logout"),
-    path("uppfoljningar/", include("utfall.followups.urls")),
+    path("", include("utfall.followups.urls")),
     path("insatser/", include("utfall.registry.urls")),
     path("resultat/", include("utfall.results.urls")),
     path("", include("utfall.instruments.urls")),

@@ -15,8 +15,8 @@ from utfall.core import audit
 from utfall.core.api import Problem, require_case_access, require_key
 from utfall.core.models import AuditEntry
 from utfall.followups import services
+from utfall.followups.feedback import record_feedback
 from utfall.followups.models import FollowUp
-from utfall.instruments.services import record_feedback
 from utfall.organisations.models import Municipality
 from utfall.records import canonical
 from utfall.records.rules import catalogue_for

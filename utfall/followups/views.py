@@ -22,10 +22,10 @@ from utfall.core import audit
 from utfall.core.models import AuditEntry, ChangeRecord
 from utfall.followups import queries, services
 from utfall.followups.access import get_followup_for_user
+from utfall.followups.feedback import record_feedback
 from utfall.followups.forms import CorrectionForm, FollowUpForm, initial_for_correction, new_token
 from utfall.followups.models import Assessment, FollowUp, FollowUpStatus
 from utfall.instruments.models import InstrumentVersion, Option, Question
-from utfall.instruments.services import record_feedback
 from utfall.organisations.access import is_unit_manager, sees_cases
 from utfall.records.rules import catalogue_for
 from utfall.registry.access import get_intervention_for_user

@@ -22,7 +22,8 @@ from django.utils import timezone
 
 from utfall.core.identity import InvalidIdentityNumber, luhn_ok, parse_identity_number
 from utfall.core.pseudonyms import PSEUDONYM_PREFIX, PSEUDONYM_RE, pseudonymise
-from utfall.followups.models import Assessment, FollowUpStatus, GuidingAnswer, Respondent
+from utfall.followups.models import Assessment, FollowUpStatus, GuidingAnswer
+from utfall.instruments.models import Respondent
 from utfall.registry.models import ContractForm, EndReason, Ownership, Sex
 
 Record = dict[str, Any]
