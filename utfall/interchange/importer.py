@@ -13,8 +13,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from django.db import transaction
 
 from utfall.core.changes import announce_data_changed
 from utfall.core.pseudonyms import PSEUDONYM_PREFIX
+from utfall.interchange.batch import ImportReport, Pending, Progress
 from utfall.interchange.reading import Table, UnreadableFile, read_table
 from utfall.interchange.schema import (
     CONTRACT_COLUMNS,
@@ -35,6 +35,7 @@ from utfall.interchange.schema import (
     REQUIRED,
     detect_kind,
 )
+from utfall.interchange.writing import Writer
 from utfall.organisations.models import Municipality, User
 from utfall.records import canonical
 from utfall.records.rules import (
@@ -46,42 +47,6 @@ from utfall.records.rules import (
     check_followup_of,
     load_catalogue,
 )
-
-Progress = Callable[[str, int, int], None]
-
-
-@dataclass
-class Pending:
-    """A checked row on its way in, with where it came from."""
-
-    kind: str
-    table: Table
-    line: int
-    raw: list[str]
-    record: Record
-    issues: list[Issue] = field(default_factory=list)
-    action: str = ""  # create | update | unchanged
-    stored: Record | None = None
-
-    @property
-    def key(self) -> str:
-        return str(self.record[ID_COLUMN[self.kind]])
-
-
-@dataclass
-class ImportReport:
-    created: Counter[str] = field(default_factory=Counter)
-    updated: Counter[str] = field(default_factory=Counter)
-    unchanged: Counter[str] = field(default_factory=Counter)
-    rejected: Counter[str] = field(default_factory=Counter)
-    issues: list[Issue] = field(default_factory=list)
-    stored: bool = False
-    new_units: list[str] = field(default_factory=list)
-    rejected_files: list[Path] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.issues
 
 
 def known_columns(kind: str, catalogue: Catalogue) -> set[str]:
@@ -361,8 +326,6 @@ class Importer:
     # -- pass 3: writing ------------------------------------------------------------------
 
     def write(self) -> None:
-        from utfall.interchange.writing import Writer
-
         with transaction.atomic():
             writer = Writer(self)
             for kind in KINDS:
