@@ -9,7 +9,7 @@ from typing import Any, cast
 from django import forms
 from django.http import QueryDict
 
-from utfall.comparisons.queries import PERIODS
+from utfall.comparisons.sql import PERIODS
 from utfall.organisations.models import Unit
 from utfall.registry.models import Provider, Service
 from utfall.results.services.common import default_period, indicator_choices, municipality_of

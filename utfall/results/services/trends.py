@@ -7,7 +7,7 @@ from typing import Any
 
 from utfall.comparisons.indicators import get_indicator
 from utfall.comparisons.queries import aggregate
-from utfall.comparisons.queries import periods as period_list
+from utfall.comparisons.sql import periods as period_list
 from utfall.results import charts
 from utfall.results.services.common import (
     Page,
