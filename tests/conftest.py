@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import os
+from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,6 +18,18 @@ _sqlite.ALLOW_AUDIT_DELETE = True
 
 TEST_KEY = "test-key-0123456789abcdef0123456789abcdef"  # not a secret: tests only
 TODAY = dt.date(2026, 6, 30)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    """In CI (``CI=true``) a skipped test is a failure: what CI is to prove must run there
+    (the statistics' reference vectors, the browser tests, PostgreSQL)."""
+    report = yield
+    if os.environ.get("CI") == "true" and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI, which must run every test: {reason}"
+    return report
 
 
 @pytest.fixture(autouse=True)

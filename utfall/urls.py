@@ -2,12 +2,12 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from utfall import views
 from utfall.api import api
 from utfall.core import auditlog, oidc, twofactor
-from utfall.core import views as core_views
 
 urlpatterns = [
-    path("", core_views.home, name="home"),
+    path("", views.home, name="home"),
     path("logga-in/", auth_views.LoginView.as_view(), name="login"),
     path("logga-ut/", auth_views.LogoutView.as_view(), name="logout"),
     path("oidc/authenticate/", oidc.begin, name="oidc_authentication_init"),
@@ -15,7 +15,7 @@ urlpatterns = [
     path("revision/", auditlog.audit_log, name="audit_log"),
     path("tvastegs/", twofactor.verify, name="twofactor_verify"),
     path("tvastegs/aktivera/", twofactor.enrol, name="twofactor_enrol"),
-    path("uppfoljningar/", include("utfall.followups.urls")),
+    path("", include("utfall.followups.urls")),
     path("insatser/", include("utfall.registry.urls")),
     path("resultat/", include("utfall.results.urls")),
     path("", include("utfall.instruments.urls")),

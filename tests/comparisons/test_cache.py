@@ -19,8 +19,9 @@ from tests.followups.helpers import form_data, post_followup
 from tests.personas import World
 from utfall.comparisons.indicators import get_indicator
 from utfall.comparisons.queries import aggregate
+from utfall.core.changes import announce_data_changed
 from utfall.followups.forms import initial_for_correction
-from utfall.followups.models import FollowUp
+from utfall.followups.models import Answer, FollowUp
 
 pytestmark = pytest.mark.django_db
 
@@ -72,3 +73,18 @@ def test_counts_from_a_write_that_was_rolled_back_are_never_served(client: Clien
         raise RuntimeError("rolled back")
     assert FollowUp.objects.count() == 0
     assert satisfied(world.municipality) == before
+
+
+def test_a_change_announced_through_core_is_counted_at_once(municipality) -> None:  # type: ignore[no-untyped-def]
+    """A bulk writer only tells the core that the data changed; the cache listens."""
+    data = DataSet()
+    intervention = data.intervention("I1", data.provider("A"))
+    data.followup(intervention, date=(TODAY - dt.timedelta(days=3)).isoformat(), q3="no")
+    data.load(municipality)
+    assert satisfied(municipality, TODAY) == (1, 0)
+    with transaction.atomic():
+        # As a bulk writer does: rows in past the model signals, then the announcement.
+        answer = Answer.objects.get(question__code="q3")
+        Answer.objects.filter(pk=answer.pk).update(option=answer.question.options.get(code="yes_mostly"))
+        announce_data_changed()
+    assert satisfied(municipality, TODAY) == (1, 1)

@@ -9,9 +9,10 @@ from django.db.models import F, Q
 from tests.conftest import TODAY
 from tests.interchange.helpers import FOLLOWUPS, INTERVENTIONS, PERSON_A, write_set
 from utfall.followups.models import FACTS, Answer, FollowUp
-from utfall.followups.services import catalogue_for, check_followup_submission, correct_followup
+from utfall.followups.services import check_followup_submission, correct_followup
 from utfall.interchange.importer import import_files
 from utfall.organisations.models import User
+from utfall.records.rules import catalogue_for
 
 pytestmark = pytest.mark.django_db
 

@@ -205,3 +205,14 @@ def test_it_refuses_a_question_code_used_by_another_instrument(admin_client: Cli
     response = _edit(admin_client, v2, _definition(v2).replace("code: q3", "code: cy_safe"))
     assert response.status_code == 422
     assert "används redan i ett annat frågeformulär: cy_safe" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/instrument/", "/instrument/stockholm-2021/1/forhandsvisning/", "/instrument/pilot/"],
+)
+def test_it_marks_the_editor_in_the_menu_on_its_pages_that_show_followups(
+    admin_client: Client, path: str
+) -> None:
+    html = admin_client.get(path).content.decode()
+    assert '<a href="/instrument/" aria-current="page">' in html

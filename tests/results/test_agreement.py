@@ -87,7 +87,9 @@ def test_the_comparison_page_agrees_with_the_comparisons_api(client: Client, peo
     assert {r["group"] for r in shown} == set(by_group)
     columns = {
         c.key: c
-        for c in page_columns(__import__("utfall.results.services", fromlist=["x"]).COMPARISON_COLUMNS)
+        for c in page_columns(
+            __import__("utfall.results.services.comparison", fromlist=["x"]).COMPARISON_COLUMNS
+        )
     }
     for row in shown:
         expected = by_group[row["group"]]

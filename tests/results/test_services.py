@@ -8,7 +8,12 @@ import pytest
 
 from tests.comparisons.builders import DataSet
 from tests.results.conftest import People
-from utfall.results import services
+from utfall.comparisons.services import compare
+from utfall.results.services.comparison import provider_comparison
+from utfall.results.services.gender import women_and_men
+from utfall.results.services.outcomes import outcomes
+from utfall.results.services.provider import provider_results
+from utfall.results.services.trends import trend
 from utfall.stats.proportions import newcombe_difference
 
 pytestmark = pytest.mark.django_db
@@ -24,9 +29,7 @@ def test_it_calls_a_change_a_change_only_when_its_interval_excludes_zero(other_m
             iid = data.intervention(f"T{date}{i}", "X")
             data.followup(iid, date=date, q3="yes_mostly" if i < yes else "no")
     data.load(other_municipality)
-    page = services.trend(
-        people.foreign_analyst, indicator="satisfied", grain="quarter", provider="X", **YEAR
-    )
+    page = trend(people.foreign_analyst, indicator="satisfied", grain="quarter", provider="X", **YEAR)
     rows = page.tables["trend"].rows
     assert [r["period"] for r in rows] == ["2025-K1", "2025-K2", "2025-K3", "2025-K4"]
     assert [r["verdict"] for r in rows[:3]] == [None, "minskning", "ingen säker skillnad"]
@@ -38,7 +41,7 @@ def test_it_calls_a_change_a_change_only_when_its_interval_excludes_zero(other_m
 
 
 def test_it_compares_women_and_men_with_newcombes_interval(people: People) -> None:
-    page = services.women_and_men(people.analyst, indicator="satisfied", **YEAR)
+    page = women_and_men(people.analyst, indicator="satisfied", **YEAR)
     (hvb,) = [r for r in page.tables["per_service"].rows if r["group"] == "hvb_youth"]
     expected = newcombe_difference(hvb["women_events"], hvb["women_n"], hvb["men_events"], hvb["men_n"]).iloc[
         0
@@ -50,7 +53,7 @@ def test_it_compares_women_and_men_with_newcombes_interval(people: People) -> No
 
 
 def test_it_reports_the_outcome_measures_for_ihf_and_tfco(people: People) -> None:
-    page = services.outcomes(people.analyst, **YEAR)
+    page = outcomes(people.analyst, **YEAR)
     rows = {r["group"]: r for r in page.tables["utfallsmatt"].rows}
     assert list(rows)[:3] == ["alla", "ihf", "tfco"]
     assert rows["ihf"]["plan_goals_reached_n"] == 7
@@ -60,7 +63,7 @@ def test_it_reports_the_outcome_measures_for_ihf_and_tfco(people: People) -> Non
 
 
 def test_the_funnel_spec_draws_every_visible_provider_and_no_hidden_one(people: People) -> None:
-    page = services.provider_comparison(people.analyst, indicator="satisfied", **YEAR)
+    page = provider_comparison(people.analyst, indicator="satisfied", **YEAR)
     spec = page.charts["funnel"]
     points = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "point")["data"]["values"]
     assert {p["id"] for p in points} == {"A", "B", "C", "E", "F"}
@@ -70,9 +73,9 @@ def test_the_funnel_spec_draws_every_visible_provider_and_no_hidden_one(people: 
 
 
 def test_the_provider_page_row_is_the_providers_row_of_the_full_comparison(people: People) -> None:
-    page = services.provider_results(people.analyst, "B", indicator="satisfied", grain="quarter", **YEAR)
+    page = provider_results(people.analyst, "B", indicator="satisfied", grain="quarter", **YEAR)
     for row in page.tables["indikatorer"].rows:
-        full = services.compare(municipality=people.analyst.municipality, indicator=row["indicator"],
+        full = compare(municipality=people.analyst.municipality, indicator=row["indicator"],
                                 by="provider", **YEAR).as_json()  # fmt: skip
         own = next((r for r in full["rows"] if r["group"] == "B"), None)
         assert row["target"] == full["target"]

@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from utfall.stats import overdispersion as od
+from utfall.stats.overdispersion import limits as od
 
 
 def _bisect_limits(kind, centre, tau2, m, level):
     alpha = (1.0 - level) / 2.0
-    values = od._mixture_values(kind, centre, tau2)
+    values = od.mixture_values(kind, centre, tau2)
 
     def quantile(p):
         lo = np.full(m.shape, -1.0)
@@ -26,17 +26,17 @@ def _bisect_limits(kind, centre, tau2, m, level):
         hi = m.copy() if kind == "proportion" else top
         while np.any(hi - lo > 1):
             mid = np.floor((lo + hi) / 2.0)
-            ok = od._cdf(kind, mid, m, values) >= p
+            ok = od.cdf(kind, mid, m, values) >= p
             hi, lo = np.where(ok, mid, hi), np.where(ok, lo, mid)
         return hi
 
     r = quantile(alpha)
-    f_r, f_r1 = od._cdf(kind, r, m, values), od._cdf(kind, r - 1.0, m, values)
+    f_r, f_r1 = od.cdf(kind, r, m, values), od.cdf(kind, r - 1.0, m, values)
     frac = np.where(f_r > f_r1, (f_r - alpha) / np.where(f_r > f_r1, f_r - f_r1, 1.0), 0.0)
     lower = np.clip(r - frac, 0.0, None) / m
     s = quantile(1.0 - alpha)
-    surv_s = 1.0 - od._cdf(kind, s - 1.0, m, values)
-    surv_next = 1.0 - od._cdf(kind, s, m, values)
+    surv_s = 1.0 - od.cdf(kind, s - 1.0, m, values)
+    surv_next = 1.0 - od.cdf(kind, s, m, values)
     gap = surv_s - surv_next
     frac_u = np.where(gap > 0, (surv_s - alpha) / np.where(gap > 0, gap, 1.0), 0.0)
     upper = (s + np.clip(frac_u, 0.0, 1.0 - 1e-12)) / m
@@ -59,7 +59,7 @@ def test_search_matches_plain_bisection(kind, centre, tau2, level):
     if kind == "ratio":
         centre = centre / 2.0  # O/E between e^-2 and e^1.75
     m = SIZES[kind]
-    lo, hi = od._mixture_limits(kind, centre, tau2, m, level)
+    lo, hi = od.mixture_limits(kind, centre, tau2, m, level)
     want_lo, want_hi = _bisect_limits(kind, centre, tau2, m, level)
     # Not bit for bit: the 40-node sums are formed in batches of a different shape, and
     # the upper limit divides 1 − F (F near 1) by a small gap, so rounding differences of
@@ -70,10 +70,10 @@ def test_search_matches_plain_bisection(kind, centre, tau2, level):
 
 def test_repeated_and_invalid_sizes_keep_their_positions():
     m = np.array([40.0, 0.0, 12.0, 40.0, np.nan, 12.5, 12.0])
-    lo, hi = od._mixture_limits("proportion", 1.0, 0.1, m, 0.95)
+    lo, hi = od.mixture_limits("proportion", 1.0, 0.1, m, 0.95)
     assert lo[0] == lo[3] and hi[2] == hi[6]
     assert np.isnan(lo[[1, 4, 5]]).all() and np.isnan(hi[[1, 4, 5]]).all()
-    one_lo, one_hi = od._mixture_limits("proportion", 1.0, 0.1, np.float64(12.0), 0.95)
+    one_lo, one_hi = od.mixture_limits("proportion", 1.0, 0.1, np.float64(12.0), 0.95)
     assert one_lo.shape == () and one_lo == lo[2] and one_hi == hi[2]
 
 
@@ -90,10 +90,10 @@ def test_screened_tail_flags_equal_the_full_sums(kind, tau2):
         x = rng.poisson(m * rng.uniform(0.0, 3.0, m.size)).astype(float)
         centre = 0.1
     alpha = 0.005
-    values = od._mixture_values(kind, centre, tau2)
-    below = od._cdf(kind, x, m, values)
-    above = 1.0 - od._cdf(kind, x - 1.0, m, values)
+    values = od.mixture_values(kind, centre, tau2)
+    below = od.cdf(kind, x, m, values)
+    above = 1.0 - od.cdf(kind, x - 1.0, m, values)
     want = (below < alpha) | (above < alpha)
-    got = od._tail_flags(kind, centre, tau2, x, m, alpha)
+    got = od.tail_flags(kind, centre, tau2, x, m, alpha)
     assert 0 < want.sum() < want.size
     np.testing.assert_array_equal(got, want)

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from scipy import special, stats
 
-from utfall.stats.overdispersion import (
+from utfall.stats.overdispersion import fit_overdispersion
+from utfall.stats.overdispersion.classic import (
     dersimonian_laird,
-    fit_overdispersion,
     shmi_phi,
     spiegelhalter_tau2,
     winsorised_phi,

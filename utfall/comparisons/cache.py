@@ -8,9 +8,10 @@ transaction, so a reader that sees the new data also sees the new token and neve
 count from before the change. Reading the token is one primary-key lookup per count.
 
 Writes are seen two ways: Django's ``post_save``/``post_delete`` signals for the models in
-:data:`WATCHED` (everything written one object at a time), and an explicit :func:`bump`
-where rows are written in bulk (the importer, answers saved with a follow-up, shipped
-instrument versions). Answers and a draft's questions are not watched one by one: answers
+:data:`WATCHED` (everything written one object at a time), and the core's
+:data:`~utfall.core.changes.data_changed`, which writers announce where rows are written in
+bulk (the importer, answers saved with a follow-up, shipped instrument versions). Both call
+:func:`bump`; no writer imports this module. Answers and a draft's questions are not watched one by one: answers
 are always written with their follow-up, and drafts count nowhere until published (a save
 of the version).
 Decision and reason: docs/decisions.md (2026-11-23, "Cached counts").
@@ -26,6 +27,7 @@ from typing import Any, TypeVar
 from django.core.cache import caches
 from django.db.models.signals import post_delete, post_save
 
+from utfall.core.changes import data_changed
 from utfall.core.models import DataGeneration
 
 T = TypeVar("T")
@@ -80,3 +82,4 @@ def connect_signals() -> None:
         model = apps.get_model(label)
         post_save.connect(bump, sender=model, dispatch_uid=f"utfall-counts-{label}-save")
         post_delete.connect(bump, sender=model, dispatch_uid=f"utfall-counts-{label}-delete")
+    data_changed.connect(bump, dispatch_uid="utfall-counts-data-changed")

@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from typing import Any
 
 from django.db.models import (
-    Case,
     Count,
-    DateField,
     Exists,
     F,
-    Func,
     IntegerField,
     Max,
     OuterRef,
@@ -25,52 +22,16 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Value,
-    When,
 )
 from django.db.models.functions import Coalesce
 
 from utfall.comparisons.cache import cached
-from utfall.comparisons.indicators import AGE_GROUPS, DIMENSIONS, STEP_DOWN_WINDOW_DAYS, Indicator
+from utfall.comparisons.indicators import DIMENSIONS, STEP_DOWN_WINDOW_DAYS, Indicator
+from utfall.comparisons.sql import PERIODS, AddDays, YearOf, age_group, dimension_paths, period_case
 from utfall.followups.models import Answer, FollowUp, FollowUpStatus
 from utfall.instruments.services import comparabilities, comparability
 from utfall.organisations.models import Municipality
 from utfall.registry.models import EndReason, Intervention
-
-
-class AddDays(Func):
-    """date + whole days in SQL on both databases (Django's date arithmetic on SQLite calls
-    back into Python for every row)."""
-
-    output_field = DateField()
-
-    def __init__(self, expression: str, days: int) -> None:
-        super().__init__(expression, Value(days))
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        sql, params = compiler.compile(self.source_expressions[0])
-        days = cast(Value, self.source_expressions[1])  # the Value(days) of __init__
-        return f"date({sql}, '+' || %s || ' days')", [*params, days.value]
-
-    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        sql, params = compiler.compile(self.source_expressions[0])
-        days = cast(Value, self.source_expressions[1])  # the Value(days) of __init__
-        return f"({sql} + %s::integer)", [*params, days.value]
-
-
-class YearOf(Func):
-    """The calendar year of a date column as an integer, in SQL on both databases (Django's
-    ExtractYear on SQLite calls back into Python for every row). SQLite stores dates as
-    ISO text, so the year is its first four characters."""
-
-    output_field = IntegerField()
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        sql, params = compiler.compile(self.source_expressions[0])
-        return f"CAST(substr({sql}, 1, 4) AS INTEGER)", params
-
-    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        sql, params = compiler.compile(self.source_expressions[0])
-        return f"CAST(EXTRACT(YEAR FROM {sql}) AS integer)", params
 
 
 class BadQuery(ValueError):
@@ -79,23 +40,6 @@ class BadQuery(ValueError):
 
 #: Filters that are not grouping dimensions: the service catalogue's target group (målgrupp).
 FILTER_ONLY = ("target_group",)
-#: Period grains for trends: a follow-up counts in the period of its date, an ended
-#: intervention in the period of its end (spec). Labels are "2025" and "2025-K2".
-PERIODS = ("quarter", "year")
-
-
-def _dimension_paths(prefix: str, on_answer: bool = False) -> dict[str, str]:
-    """Where each dimension is read, through ``prefix`` to the intervention. An answer carries
-    copies of its intervention's and client's facts (Answer's FACTS): for answers the prefix
-    is empty and the client's sex is the answer's own ``client_sex`` (``on_answer``), which
-    spares three joins per answer."""
-    return {
-        "provider": f"{prefix}provider__provider_id",
-        "service": f"{prefix}service__code",
-        "unit": f"{prefix}unit__code",
-        "sex": "client_sex" if on_answer else f"{prefix}client__sex",
-        "target_group": f"{prefix}service__target_group",
-    }
 
 
 def _period_date(indicator: Indicator) -> str:
@@ -105,44 +49,6 @@ def _period_date(indicator: Indicator) -> str:
     if indicator.kind in ("step_down", "plan_goals"):
         return "ended_on"
     raise BadQuery("täckning räknas per period för sig; ange en period i taget")
-
-
-def periods(grain: str, date_from: dt.date, date_to: dt.date) -> list[tuple[str, dt.date, dt.date]]:
-    """Every calendar quarter or year (label, first day, last day) that overlaps the range, in
-    order; the first and last are cut to the range."""
-    out: list[tuple[str, dt.date, dt.date]] = []
-    year, quarter = date_from.year, (date_from.month - 1) // 3 + 1
-    while True:
-        if grain == "year":
-            start, end, label = dt.date(year, 1, 1), dt.date(year, 12, 31), str(year)
-        else:
-            start = dt.date(year, 3 * quarter - 2, 1)
-            end = dt.date(year + (quarter == 4), (3 * quarter) % 12 + 1, 1) - dt.timedelta(days=1)
-            label = f"{year}-K{quarter}"
-        if start > date_to:
-            return out
-        out.append((label, max(start, date_from), min(end, date_to)))
-        if grain == "year":
-            year += 1
-        else:
-            year, quarter = (year + 1, 1) if quarter == 4 else (year, quarter + 1)
-
-
-def _period_case(date: str, grain: str, date_from: dt.date, date_to: dt.date) -> Case:
-    """The period label of each row by plain date comparisons (no per-row date functions,
-    which SQLite runs as Python callbacks)."""
-    return Case(
-        *[When(**{f"{date}__gte": start, f"{date}__lte": end}, then=Value(label))
-          for label, start, end in periods(grain, date_from, date_to)],
-        default=Value(""),
-    )  # fmt: skip
-
-
-def _age_group(age: str) -> Case:
-    """The age group by upper bounds only, in order (the first that holds wins)."""
-    whens = [When(**{f"{age}__lt": AGE_GROUPS[0][1]}, then=Value("okänd"))]
-    whens += [When(**{f"{age}__lte": high}, then=Value(label)) for label, _, high in AGE_GROUPS]
-    return Case(*whens, default=Value("okänd"))
 
 
 def reference_date(municipality: Municipality) -> dt.date | None:
@@ -371,13 +277,13 @@ def _grouped(
 ) -> list[dict[str, Any]]:
     """Group the base rows by the dimensions (and the period, and an ``extra`` field)."""
     on_answer = indicator.kind == "question"
-    paths = _dimension_paths(prefix, on_answer)
+    paths = dimension_paths(prefix, on_answer)
     annotations: dict[str, Any] = {}
     if "age_group" in by or "age_group" in (filters or {}):
         # Age at the counted row's year (the period's end year for coverage), then the group.
         birth_year = "client_birth_year" if on_answer else f"{prefix}client__birth_year"
         qs = qs.annotate(_age=year - F(birth_year))
-        annotations["age_group"] = _age_group("_age")
+        annotations["age_group"] = age_group("_age")
     coded_filters: dict[str, Any] = {}
     for dimension in (*DIMENSIONS, *FILTER_ONLY):
         if dimension != "age_group" and (dimension in by or dimension in (filters or {})):
@@ -391,7 +297,7 @@ def _grouped(
                 annotations[dimension] = F(paths[dimension])
     keys = [f"g_{d}" for d in by]
     if period is not None:
-        annotations["_period"] = _period_case(_period_date(indicator), period, date_from, date_to)
+        annotations["_period"] = period_case(_period_date(indicator), period, date_from, date_to)
         keys.append("g__period")
     if extra is not None:
         annotations["_extra"] = F(extra)
@@ -450,7 +356,7 @@ def followup_status_counts(
     """Follow-ups dated in the period by status: rows of {by: value, n, completed, declined,
     unreachable}, ordered by group. ``by`` is a dimension of the intervention or
     ``caseworker`` (the user who recorded the follow-up; None for imported ones)."""
-    paths = _dimension_paths("intervention__")
+    paths = dimension_paths("intervention__")
     if by != "caseworker" and by not in paths:
         raise BadQuery(f"okänd dimension (tillåtna: {', '.join(DIMENSIONS)})")
     for dimension in filters or {}:

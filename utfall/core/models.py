@@ -147,8 +147,8 @@ class DataGeneration(models.Model):
     """A token that changes, in the writer's own transaction, with every write that can change
     a result (follow-ups, answers, interventions, clients, providers, units, services,
     instruments). Results cached per process carry the token they were computed under, so a
-    changed token means they are never served again (utfall.comparisons.cache;
-    docs/decisions.md, 2026-11-23). A random token rather than a counter: a rolled-back
+    changed token means they are never served again (utfall.comparisons.cache, which listens
+    to utfall.core.changes; docs/decisions.md, 2026-11-23). A random token rather than a counter: a rolled-back
     transaction restores the old token, and a counter would then hand out a number again.
     """
 

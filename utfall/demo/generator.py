@@ -3,7 +3,8 @@
 Only synthetic data: identity numbers are random and valid in form (date and Luhn check
 digit), never taken from anywhere; provider names are made up. The same generator, with a
 size parameter, feeds the demo, the tests and the benchmarks. Deterministic for a seed and
-a reference date.
+a reference date. (Just over 400 lines on purpose: one story of the data, read top to
+bottom; its output is the demo export that must stay byte-identical.)
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 
 from utfall.demo.generator import DISTRICTS, DemoData, as_tables, generate
-from utfall.interchange.importer import Importer, ImportReport
+from utfall.interchange.batch import ImportReport
+from utfall.interchange.importer import Importer
 from utfall.organisations.models import Municipality, Role, Unit, User
 from utfall.registry.models import Intervention
 

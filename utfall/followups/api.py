@@ -11,15 +11,15 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from ninja import Field, Header, Query, Router, Schema, Status
 
-from utfall.api import Problem
 from utfall.core import audit
+from utfall.core.api import Problem, require_case_access, require_key
 from utfall.core.models import AuditEntry
 from utfall.followups import services
+from utfall.followups.feedback import record_feedback
 from utfall.followups.models import FollowUp
-from utfall.instruments.services import record_feedback
-from utfall.interchange import canonical
-from utfall.organisations.access import sees_cases
 from utfall.organisations.models import Municipality
+from utfall.records import canonical
+from utfall.records.rules import catalogue_for
 from utfall.registry.models import Intervention
 
 router = Router(tags=["followups"])
@@ -83,21 +83,6 @@ class FollowUpDetailOut(FollowUpOut):
     history: list[ChangeOut]
 
 
-def require_case_access(request: HttpRequest) -> None:
-    if not sees_cases(request.user):
-        raise Problem(403, "Ingen behörighet", "Din roll ger inte tillgång till enskilda ärenden.")
-
-
-def require_key(key: str | None) -> str:
-    if not key or len(key) > 200:
-        raise Problem(
-            400,
-            "Idempotency-Key saknas",
-            "Ange rubriken Idempotency-Key (högst 200 tecken), ett nytt unikt värde per ny post.",
-        )
-    return key
-
-
 def _out(followup: FollowUp) -> dict[str, Any]:
     record = canonical.followups(followup.municipality, [followup.followup_id])[followup.followup_id]
     return {**canonical.public(record), "version": record["_version"]}
@@ -138,7 +123,7 @@ def _raw(payload: FollowUpIn, intervention: Intervention) -> tuple[dict[str, str
 
 
 def _check(payload: FollowUpIn, intervention: Intervention) -> tuple[services.CheckedFollowUp, Any]:
-    catalogue = services.catalogue_for()
+    catalogue = catalogue_for()
     unknown = sorted(set(payload.answers) - set(catalogue.question_codes))
     if unknown:
         raise Problem(

@@ -1,13 +1,16 @@
 """The follow-up form, generated from the instrument version's questions (never per instrument).
 
-Field names are the interchange column names (status, respondent, q1…, assessment, g1…),
-so the shared rules' issues land on the field they name.
+The version's questions come from the instruments' builder (``utfall.instruments.fields``);
+this form adds what every follow-up asks besides: status, date, the overall assessment and
+its guiding questions, and the goals at the end of an intervention. Field names are the
+interchange column names (status, respondent, q1…, assessment, g1…), so the shared rules'
+issues land on the field they name.
 """
 
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from django import forms
 from django.core import signing
@@ -15,14 +18,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from utfall.core.identity import IDENTITY_NUMBER_REFUSED, contains_identity_number
-from utfall.followups.models import Assessment, FollowUp, FollowUpStatus, GuidingAnswer, Respondent
+from utfall.followups.models import Assessment, FollowUp, FollowUpStatus, GuidingAnswer
 from utfall.followups.services import GOAL_COLUMNS, CheckedFollowUp, check_followup_submission
-from utfall.instruments.models import InstrumentVersion, Question
-from utfall.interchange.rows import Catalogue
+from utfall.instruments.fields import RadioChoice, VersionForm
+from utfall.instruments.models import InstrumentVersion
+from utfall.records.rules import Catalogue
 from utfall.registry.models import Intervention
-
-if TYPE_CHECKING:
-    from django_stubs_ext import StrOrPromise
 
 TOKEN_SALT = "utfall.followups.form"  # noqa: S105 - a namespace for signing, not a secret
 MAX_FORM_AGE = 60 * 60 * 24  # a form opened a day ago is still accepted
@@ -54,21 +55,7 @@ def read_token(token: str) -> tuple[str, int] | None:
     return str(data["k"]), int(data["t"])
 
 
-def question_text(question: Question, provider_name: str) -> str:
-    return question.text.replace("{provider}", provider_name)
-
-
-class RadioChoice(forms.ChoiceField):
-    widget = forms.RadioSelect
-
-    def __init__(self, *, choices: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("required", False)
-        super().__init__(choices=choices, **kwargs)
-
-
-class FollowUpForm(forms.Form):
-    #: A checkbox per question: "the client found the question hard to understand" (pilot feedback).
-    asks_feedback = True
+class FollowUpForm(VersionForm):
     token = forms.CharField(widget=forms.HiddenInput)
     #: Shown only when the intervention already has a follow-up on the date (views.create).
     same_day = forms.BooleanField(
@@ -88,12 +75,6 @@ class FollowUpForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}),
         error_messages={"required": _("Ange datum."), "invalid": _("Ange datum som ÅÅÅÅ-MM-DD.")},
     )
-    respondent = RadioChoice(
-        choices=Respondent.choices,
-        label=_("Vem svarar?"),
-        required=True,
-        error_messages={"required": _("Välj vem som svarar.")},
-    )
     assessment = RadioChoice(choices=Assessment.choices, label=_("Samlad bedömning av utföraren"))
 
     def __init__(
@@ -104,26 +85,9 @@ class FollowUpForm(forms.Form):
         catalogue: Catalogue,
         **kwargs: Any,
     ) -> None:
-        super().__init__(*args, **kwargs)
-        self.intervention, self.version, self.catalogue = intervention, version, catalogue
+        super().__init__(*args, version=version, provider_name=intervention.provider.name, **kwargs)
+        self.intervention, self.catalogue = intervention, catalogue
         self.checked: CheckedFollowUp | None = None
-        cast(forms.ChoiceField, self.fields["respondent"]).choices = [
-            c for c in Respondent.choices if c[0] in version.respondents
-        ]
-        self.questions = list(version.questions.all())
-        for q in self.questions:
-            field = RadioChoice(
-                choices=[(o.code, o.label) for o in q.options.all()],
-                label=question_text(q, intervention.provider.name),
-                help_text=q.help_text.replace("{provider}", intervention.provider.name),
-            )
-            field.condition = (q.condition_question, list(q.condition_options))  # type: ignore[attr-defined]
-            field.condition_hint = self._condition_hint(q)  # type: ignore[attr-defined]
-            self.fields[q.code] = field
-            if self.asks_feedback:
-                self.fields[f"hard_{q.code}"] = forms.BooleanField(
-                    required=False, label=_("Klienten tyckte att frågan var svår att förstå")
-                )
         for code, text in GUIDING_QUESTIONS.items():
             self.fields[code] = RadioChoice(choices=GuidingAnswer.choices, label=text)
         self.with_goals = intervention.ended_on is not None
@@ -137,61 +101,8 @@ class FollowUpForm(forms.Form):
                     widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
                 )
         # The assessment and guiding questions come after the client's questions.
-        order = ["token", "status", "date", "respondent"]
-        for q in self.questions:
-            order += [q.code, f"hard_{q.code}"] if self.asks_feedback else [q.code]
+        order = ["token", "status", "date", "respondent", *self.question_order()]
         self.order_fields([*order, "assessment", *GUIDING_QUESTIONS, *GOAL_LABELS])
-
-    def _condition_hint(self, question: Question) -> str:
-        """'Asked only when question 4 is answered: Much better, Somewhat better' (shown
-        without JavaScript, where the form cannot hide the question)."""
-        if not question.condition_question:
-            return ""
-        earlier = {q.code: (n, q) for n, q in enumerate(self.questions, start=1)}
-        number, target = earlier.get(question.condition_question, (None, None))
-        if target is None:
-            return ""
-        labels = [o.label for o in target.options.all() if o.code in question.condition_options]
-        return _("Frågan ställs bara när fråga %(n)s besvaras med: %(answers)s.") % {
-            "n": number,
-            "answers": ", ".join(labels),
-        }
-
-    @property
-    def questions_heading(self) -> StrOrPromise:
-        """Step 1's heading names who answers: the client, the guardian, or either."""
-        respondents = set(self.version.respondents)
-        if respondents == {Respondent.GUARDIAN}:
-            return _("Steg 1: Frågor till vårdnadshavaren")
-        if respondents == {Respondent.CLIENT}:
-            return _("Steg 1: Frågor till klienten")
-        return _("Steg 1: Frågor till den som svarar")
-
-    # Groups for the template, in the order of the conversation.
-    def question_fields(self) -> list[forms.BoundField]:
-        return [self[q.code] for q in self.questions]
-
-    def question_rows(self) -> list[tuple[forms.BoundField, forms.BoundField | None, str]]:
-        """(answer field, "hard to understand" field, method-support link) per question."""
-        from django.urls import reverse
-
-        # The method support of the very version answered (a draft's, in the editor's preview).
-        guidance = reverse("instruments:guidance", args=[self.version.instrument.code])
-        guidance += f"?version={self.version.version}"
-        return [
-            (
-                self[q.code],
-                self[f"hard_{q.code}"] if self.asks_feedback else None,
-                f"{guidance}#fraga-{q.code}",
-            )
-            for q in self.questions
-        ]
-
-    def hard_questions(self) -> list[str]:
-        """Codes of the questions the caseworker marked as hard for the client to understand."""
-        if not self.asks_feedback:
-            return []
-        return [q.code for q in self.questions if self.cleaned_data.get(f"hard_{q.code}")]
 
     def guiding_fields(self) -> list[forms.BoundField]:
         return [self[code] for code in GUIDING_QUESTIONS]

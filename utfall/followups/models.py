@@ -5,15 +5,10 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 
-from utfall.instruments.models import InstrumentVersion, Option, Question
+from utfall.instruments.models import InstrumentVersion, Option, Question, Respondent
 from utfall.organisations.access import case_unit_ids, is_unit_manager
 from utfall.organisations.models import Municipality
 from utfall.registry.models import Intervention
-
-
-class Respondent(models.TextChoices):
-    CLIENT = "client", "Klienten"
-    GUARDIAN = "guardian", "Vårdnadshavare"
 
 
 class FollowUpStatus(models.TextChoices):

@@ -1,6 +1,6 @@
 """Recording and correcting follow-ups: the domain functions the form and the API both call.
 
-A follow-up is checked by the interchange rules (``utfall.interchange.rows``), the same
+A follow-up is checked by the record rules (``utfall.records.rules``), the same
 rules an import obeys, so that a record can travel from the form to an export and back
 unchanged. Writes are atomic; creation is idempotent per (user, key); a correction keeps
 the earlier version as a ``ChangeRecord`` with who and why.
@@ -18,21 +18,20 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from utfall.comparisons.cache import bump
+from utfall.core.changes import announce_data_changed
 from utfall.core.models import ChangeRecord, IdempotencyKey
 from utfall.followups.models import Answer, FollowUp, FollowUpStatus
 from utfall.instruments.models import InstrumentVersion
-from utfall.interchange import canonical
-from utfall.interchange.rows import (
+from utfall.organisations.models import User
+from utfall.records import canonical
+from utfall.records.rules import (
     Catalogue,
     Record,
     RowChecker,
     check_followup,
     check_followup_of,
     check_goals,
-    load_catalogue,
 )
-from utfall.organisations.models import User
 from utfall.registry.models import Intervention
 
 Issues = list[tuple[str, str]]
@@ -130,7 +129,7 @@ def fingerprint(checked: CheckedFollowUp) -> str:
 
 def _write_answers(followup: FollowUp, record: Record, catalogue: Catalogue) -> None:
     questions = catalogue.instruments[record["instrument"]].questions
-    bump()  # answers are written in bulk, past the signals: cached counts are stale
+    announce_data_changed()  # answers are written in bulk, past the model signals
     # Answers repeat facts of their follow-up, intervention and client for the comparisons
     # (Answer's docstring).
     provider_id, service_id, unit_id, sex, birth_year = Intervention.objects.values_list(
@@ -337,10 +336,6 @@ def history_of(followup: FollowUp) -> list[ChangeRecord]:
             municipality_id=followup.municipality_id, kind="followups", record_id=followup.followup_id
         ).order_by("-version")
     )
-
-
-def catalogue_for(today: dt.date | None = None) -> Catalogue:
-    return load_catalogue(today or timezone.localdate())
 
 
 def is_completed(record: Record) -> bool:

@@ -22,11 +22,12 @@ from utfall.core import audit
 from utfall.core.models import AuditEntry, ChangeRecord
 from utfall.followups import queries, services
 from utfall.followups.access import get_followup_for_user
+from utfall.followups.feedback import record_feedback
 from utfall.followups.forms import CorrectionForm, FollowUpForm, initial_for_correction, new_token
 from utfall.followups.models import Assessment, FollowUp, FollowUpStatus
 from utfall.instruments.models import InstrumentVersion, Option, Question
-from utfall.instruments.services import record_feedback
 from utfall.organisations.access import is_unit_manager, sees_cases
+from utfall.records.rules import catalogue_for
 from utfall.registry.access import get_intervention_for_user
 from utfall.registry.models import Intervention
 
@@ -159,7 +160,7 @@ def create(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, _("Det finns inget publicerat frågeformulär för den här insatsen."))
         return redirect("registry:intervention", pk=intervention.pk)
     version = _with_questions(version)
-    catalogue = services.catalogue_for()
+    catalogue = catalogue_for()
     if request.method == "GET":
         initial = {"token": new_token(), "date": timezone.localdate(), "respondent": "client"}
         form = FollowUpForm(initial=initial, intervention=intervention, version=version, catalogue=catalogue)
@@ -253,7 +254,7 @@ def correct(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied(_("Bara den som gjorde uppföljningen eller enhetschefen kan rätta den."))
     intervention = followup.intervention
     version = _with_questions(followup.instrument_version)
-    catalogue = services.catalogue_for()
+    catalogue = catalogue_for()
     kwargs: dict[str, Any] = {
         "intervention": intervention,
         "version": version,

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
+from utfall.instruments.access import EDIT_SHARED_INSTRUMENTS
 from utfall.instruments.models import Instrument, InstrumentVersion, Option, Question
-from utfall.organisations.setup import EDIT_SHARED_INSTRUMENTS
 
 
 class SharedInstrumentAdmin(admin.ModelAdmin):

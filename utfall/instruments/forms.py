@@ -10,8 +10,7 @@ from django.core.validators import RegexValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from utfall.followups.models import Respondent
-from utfall.instruments.models import Instrument
+from utfall.instruments.models import Instrument, Respondent
 from utfall.instruments.services import DefinitionError, check_definition, codes_taken_elsewhere
 from utfall.registry.models import Service
 

@@ -12,6 +12,8 @@ from typing import Any
 import yaml
 from django.db import transaction
 
+from utfall.core.changes import announce_data_changed
+
 DEFINITIONS = Path(__file__).resolve().parent / "definitions"
 
 
@@ -124,9 +126,7 @@ def install_definition(data: dict[str, Any]) -> Any:
             status=InstrumentVersion.Status.PUBLISHED, published_on=data["published_on"]
         )
         version.refresh_from_db()
-        from utfall.comparisons.cache import bump
-
-        bump()  # a published version changes which answers count (written past the signals)
+        announce_data_changed()  # a published version changes which answers count (past the signals)
     return version
 
 

@@ -5,6 +5,13 @@ from typing import Any
 from django.db import models
 
 
+class Respondent(models.TextChoices):
+    """Who answers an instrument version's questions (``InstrumentVersion.respondents``)."""
+
+    CLIENT = "client", "Klienten"
+    GUARDIAN = "guardian", "Vårdnadshavare"
+
+
 class PublishedVersionIsReadOnly(Exception):
     """A published instrument version was about to be edited; make a new version instead."""
 

@@ -1,5 +1,6 @@
-"""Domain functions of instruments: pilot feedback, comparability across versions and the editor's
-writes (a new draft version, its definition, publishing).
+"""Domain functions of instruments: comparability across versions and the editor's writes (a new
+draft version, its definition, publishing). Pilot feedback, which counts follow-ups, is in
+``utfall.followups.feedback``.
 
 A draft is edited as its definition (the shape of the shipped YAML files, see
 ``loading.definition_of``); publishing freezes it (``PublishedVersionIsReadOnly``).
@@ -12,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count
 
 from utfall.instruments.loading import definition_of, write_questions
 from utfall.instruments.models import (
@@ -21,63 +21,7 @@ from utfall.instruments.models import (
     Option,
     PublishedVersionIsReadOnly,
     Question,
-    QuestionFeedback,
 )
-
-# Pilot feedback -------------------------------------------------------------------------------
-
-
-def record_feedback(*, followup: Any, codes: list[str]) -> int:
-    """Mark the follow-up's questions ``codes`` as hard for the client to understand."""
-    if not codes:
-        return 0
-    questions = Question.objects.filter(version_id=followup.instrument_version_id, code__in=codes)
-    created = QuestionFeedback.objects.bulk_create(
-        [
-            QuestionFeedback(municipality_id=followup.municipality_id, followup=followup, question=q)
-            for q in questions
-        ],
-        ignore_conflicts=True,
-    )
-    return len(created)
-
-
-@dataclass
-class FeedbackRow:
-    version: str
-    position: int
-    code: str
-    text: str
-    followups: int  # completed follow-ups of the version
-    marked: int  # of which the question was marked hard to understand
-
-    @property
-    def share(self) -> float | None:
-        return self.marked / self.followups if self.followups else None
-
-
-def feedback_summary(municipality: Any) -> list[FeedbackRow]:
-    """Per question and version: completed follow-ups and how many marked it hard (two GROUP BYs)."""
-    from utfall.followups.models import FollowUp, FollowUpStatus
-
-    done = dict(
-        FollowUp.objects.filter(municipality=municipality, status=FollowUpStatus.COMPLETED)
-        .values_list("instrument_version")
-        .annotate(n=Count("pk"))
-    )
-    marked = dict(
-        QuestionFeedback.objects.filter(municipality=municipality)
-        .values_list("question")
-        .annotate(n=Count("pk"))
-    )
-    rows = []
-    questions = Question.objects.filter(version_id__in=list(done)).select_related("version__instrument")
-    for q in questions.order_by("version__instrument__code", "version__version", "position"):
-        rows.append(
-            FeedbackRow(q.version.key, q.position, q.code, q.text, done[q.version_id], marked.get(q.pk, 0))
-        )
-    return rows
-
 
 # Comparability across versions -------------------------------------------------------------
 

@@ -1,5 +1,6 @@
-"""Pages of instruments: the administrator's editor (new version, edit draft, preview, publish),
-pilot feedback per question, and the method support (metodstöd) for the follow-up conversation."""
+"""Pages of instruments: the administrator's editor (new version, edit draft, publish) and the
+method support (metodstöd) for the follow-up conversation. The preview of the follow-up form
+and the pilot feedback show follow-ups and are in ``utfall.followups.instrument_views``."""
 
 from __future__ import annotations
 
@@ -17,18 +18,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from utfall.followups.forms import FollowUpForm, new_token
-from utfall.followups.models import Respondent
-from utfall.followups.services import catalogue_for
 from utfall.instruments import services
+from utfall.instruments.access import EDIT_SHARED_INSTRUMENTS
 from utfall.instruments.forms import DefinitionForm, OptionFormSet, PublishForm, QuestionForm, SettingsForm
 from utfall.instruments.guidance import MEANING
 from utfall.instruments.loading import definition_of
-from utfall.instruments.models import Instrument, InstrumentVersion, PublishedVersionIsReadOnly
-from utfall.organisations.access import roles
-from utfall.organisations.models import Role
-from utfall.organisations.setup import EDIT_SHARED_INSTRUMENTS
-from utfall.registry.models import Intervention, Provider, Service
+from utfall.instruments.models import Instrument, InstrumentVersion, PublishedVersionIsReadOnly, Respondent
 
 
 def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -229,25 +224,6 @@ def delete_draft(request: HttpRequest, version: InstrumentVersion) -> HttpRespon
     return redirect("instruments:index")
 
 
-@require_GET
-@staff_required
-def preview(request: HttpRequest, code: str, number: int) -> HttpResponse:
-    """The form exactly as the caseworker sees it, for an example intervention (nothing is saved)."""
-    version = _version(code, number)
-    service = version.services.order_by("name").first() or Service(name=_("(ingen insats vald)"))
-    example = Intervention(
-        intervention_id="EXEMPEL",
-        service=service,
-        provider=Provider(name=_("Exempelutföraren")),
-        started_on=timezone.localdate(),
-    )
-    initial = {"token": new_token(), "date": timezone.localdate(), "respondent": version.respondents[0]}
-    form = FollowUpForm(initial=initial, intervention=example, version=version, catalogue=catalogue_for())
-    return render(
-        request, "instruments/preview.html", {"version": version, "form": form, "intervention": example}
-    )
-
-
 @require_POST
 @staff_required
 def publish(request: HttpRequest, code: str, number: int) -> HttpResponse:
@@ -264,18 +240,6 @@ def publish(request: HttpRequest, code: str, number: int) -> HttpResponse:
     else:
         messages.success(request, _("Versionen är publicerad och kan inte längre ändras."))
     return redirect("instruments:version", code=code, number=number)
-
-
-@require_GET
-@login_required
-def feedback(request: HttpRequest) -> HttpResponse:
-    """Pilot feedback: per question and version, how often the client found it hard to understand."""
-    allowed = {Role.ANALYST.value, Role.UNIT_MANAGER.value}
-    if not (request.user.is_staff or roles(request.user) & allowed):
-        raise PermissionDenied(_("Din roll ger inte tillgång till pilotåterkopplingen."))
-    municipality = getattr(request.user, "municipality", None)
-    rows = services.feedback_summary(municipality) if municipality is not None else []
-    return render(request, "instruments/feedback.html", {"rows": rows, "municipality": municipality})
 
 
 @require_GET

@@ -14,7 +14,6 @@ from pathlib import Path
 
 from utfall.core.spreadsheets import neutralised
 from utfall.instruments.models import Question
-from utfall.interchange import canonical
 from utfall.interchange.schema import (
     CONTRACT_COLUMNS,
     FOLLOWUP_FIXED_AFTER,
@@ -24,6 +23,7 @@ from utfall.interchange.schema import (
     PROVIDER_COLUMNS,
 )
 from utfall.organisations.models import Municipality
+from utfall.records import canonical
 
 
 def followup_question_columns(records: dict[str, canonical.Record]) -> list[str]:

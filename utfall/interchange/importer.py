@@ -1,7 +1,7 @@
 """``utfall import``: interchange v1 files into the database, all rules checked, all errors at once.
 
 The import runs in three passes. (1) Every file is read and every row checked on its own
-(rows.py). (2) Kind by kind, in dependency order, references are resolved against the
+(``utfall.records.rules``). (2) Kind by kind, in dependency order, references are resolved against the
 rows accepted so far in this set and against what is stored, and each row is compared with
 its stored version. (3) Only then is anything written, in one transaction. By default one
 bad row stores nothing; with ``partial`` the good rows are stored and the rejected ones are
@@ -13,26 +13,17 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from django.db import transaction
 
+from utfall.core.changes import announce_data_changed
 from utfall.core.pseudonyms import PSEUDONYM_PREFIX
 from utfall.core.spreadsheets import neutralised
-from utfall.interchange import canonical
+from utfall.interchange.batch import ImportReport, Pending, Progress
 from utfall.interchange.reading import Table, UnreadableFile, read_table
-from utfall.interchange.rows import (
-    CHECKS,
-    Catalogue,
-    Issue,
-    Record,
-    RowChecker,
-    check_followup_of,
-    load_catalogue,
-)
 from utfall.interchange.schema import (
     CONTRACT_COLUMNS,
     ERROR_COLUMN,
@@ -45,43 +36,18 @@ from utfall.interchange.schema import (
     REQUIRED,
     detect_kind,
 )
+from utfall.interchange.writing import Writer
 from utfall.organisations.models import Municipality, User
-
-Progress = Callable[[str, int, int], None]
-
-
-@dataclass
-class Pending:
-    """A checked row on its way in, with where it came from."""
-
-    kind: str
-    table: Table
-    line: int
-    raw: list[str]
-    record: Record
-    issues: list[Issue] = field(default_factory=list)
-    action: str = ""  # create | update | unchanged
-    stored: Record | None = None
-
-    @property
-    def key(self) -> str:
-        return str(self.record[ID_COLUMN[self.kind]])
-
-
-@dataclass
-class ImportReport:
-    created: Counter[str] = field(default_factory=Counter)
-    updated: Counter[str] = field(default_factory=Counter)
-    unchanged: Counter[str] = field(default_factory=Counter)
-    rejected: Counter[str] = field(default_factory=Counter)
-    issues: list[Issue] = field(default_factory=list)
-    stored: bool = False
-    new_units: list[str] = field(default_factory=list)
-    rejected_files: list[Path] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.issues
+from utfall.records import canonical
+from utfall.records.rules import (
+    CHECKS,
+    Catalogue,
+    Issue,
+    Record,
+    RowChecker,
+    check_followup_of,
+    load_catalogue,
+)
 
 
 def known_columns(kind: str, catalogue: Catalogue) -> set[str]:
@@ -361,14 +327,11 @@ class Importer:
     # -- pass 3: writing ------------------------------------------------------------------
 
     def write(self) -> None:
-        from utfall.comparisons.cache import bump
-        from utfall.interchange.writing import Writer
-
         with transaction.atomic():
             writer = Writer(self)
             for kind in KINDS:
                 writer.write(kind, list(self.accepted[kind].values()))
-            bump()  # rows were written in bulk, past the signals: cached counts are stale
+            announce_data_changed()  # rows were written in bulk, past the model signals
         self.report.stored = True
 
     def write_rejected(self) -> None:

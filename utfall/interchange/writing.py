@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db import connection
 from django.utils import timezone
@@ -11,12 +11,10 @@ from django.utils import timezone
 from utfall.core.models import ChangeRecord
 from utfall.core.pseudonyms import PSEUDONYM_PREFIX
 from utfall.followups.models import Answer, FollowUp
-from utfall.interchange.canonical import public
+from utfall.interchange.batch import Batch, Pending
 from utfall.organisations.models import Unit
+from utfall.records.canonical import public
 from utfall.registry.models import Client, Contract, Intervention, Provider, Service
-
-if TYPE_CHECKING:
-    from utfall.interchange.importer import Importer, Pending
 
 BATCH = 2000
 
@@ -32,7 +30,7 @@ def _int(value: str) -> int | None:
 
 
 class Writer:
-    def __init__(self, importer: Importer) -> None:
+    def __init__(self, importer: Batch) -> None:
         self.importer = importer
         self.municipality = importer.municipality
         self.report = importer.report

@@ -10,14 +10,13 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from ninja import Field, Header, Query, Router, Schema, Status
 
-from utfall.api import Problem
 from utfall.core import audit
+from utfall.core.api import Problem, require_case_access, require_key
 from utfall.core.models import AuditEntry
 from utfall.followups import queries
-from utfall.followups.api import require_case_access, require_key
-from utfall.followups.services import catalogue_for
-from utfall.interchange import canonical
 from utfall.organisations.models import Municipality, User
+from utfall.records import canonical
+from utfall.records.rules import catalogue_for
 from utfall.registry import services
 from utfall.registry.models import Intervention
 

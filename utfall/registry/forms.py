@@ -8,9 +8,9 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from utfall.core.identity import IDENTITY_NUMBER_REFUSED, contains_identity_number
-from utfall.interchange.rows import Catalogue
 from utfall.organisations.access import case_unit_ids
 from utfall.organisations.models import Unit, User
+from utfall.records.rules import Catalogue
 from utfall.registry.models import EndReason, Provider, Service
 from utfall.registry.services import CheckedIntervention, check_intervention_submission
 

@@ -14,9 +14,9 @@ from django.db import IntegrityError, transaction
 
 from utfall.core.models import IdempotencyKey
 from utfall.core.pseudonyms import PSEUDONYM_PREFIX
-from utfall.interchange.rows import Catalogue, Record, RowChecker, check_intervention
 from utfall.organisations.access import case_unit_ids
 from utfall.organisations.models import Unit, User
+from utfall.records.rules import Catalogue, Record, RowChecker, check_intervention
 from utfall.registry.models import Client, Contract, Intervention, Provider, Service
 
 Issues = list[tuple[str, str]]

@@ -13,9 +13,10 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from utfall.core import audit
 from utfall.core.models import AuditEntry
-from utfall.followups.services import catalogue_for, instrument_for
+from utfall.followups.services import instrument_for
 from utfall.followups.views import case_access_required
 from utfall.organisations.models import User
+from utfall.records.rules import catalogue_for
 from utfall.registry import services
 from utfall.registry.access import get_intervention_for_user
 from utfall.registry.forms import InterventionForm

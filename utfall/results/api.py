@@ -14,11 +14,18 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router
 
-from utfall.api import Problem
 from utfall.comparisons.access import aggregate_scope
 from utfall.comparisons.indicators import UnknownIndicator
 from utfall.comparisons.queries import BadQuery
-from utfall.results import forms, services
+from utfall.core.api import Problem
+from utfall.results import forms
+from utfall.results.services.common import Page
+from utfall.results.services.coverage import coverage as coverage_page
+from utfall.results.services.gender import women_and_men
+from utfall.results.services.outcomes import outcomes as outcomes_page
+from utfall.results.services.provider import get_provider
+from utfall.results.services.provider import provider_results as provider_page
+from utfall.results.services.trends import trend
 from utfall.results.views import refuse_outside_scope
 
 trends_router = Router(tags=["resultat"])
@@ -31,7 +38,7 @@ providers_router = Router(tags=["resultat"])
 def _answer(
     request: HttpRequest,
     form_class: type[forms.ResultsForm],
-    build: Callable[..., services.Page],
+    build: Callable[..., Page],
     **kwargs: Any,
 ) -> dict[str, Any]:
     data = request.GET.copy()
@@ -56,25 +63,25 @@ def _answer(
 
 @trends_router.get("", response=dict[str, Any], summary="En indikator per kvartal eller år, med förändring")
 def trends(request: HttpRequest) -> Any:
-    return _answer(request, forms.TrendForm, services.trend)
+    return _answer(request, forms.TrendForm, trend)
 
 
 @gender_router.get("", response=dict[str, Any], summary="Kvinnor och män per insats och åldersgrupp")
 def gender(request: HttpRequest) -> Any:
-    return _answer(request, forms.GenderForm, services.women_and_men)
+    return _answer(request, forms.GenderForm, women_and_men)
 
 
 @coverage_router.get("", response=dict[str, Any], summary="Uppföljningsgrad och bortfall")
 def coverage(request: HttpRequest) -> Any:
-    return _answer(request, forms.CoverageForm, services.coverage)
+    return _answer(request, forms.CoverageForm, coverage_page)
 
 
 @outcomes_router.get("", response=dict[str, Any], summary="Utfallsmått efter avslutade insatser")
 def outcomes(request: HttpRequest) -> Any:
-    return _answer(request, forms.OutcomesForm, services.outcomes)
+    return _answer(request, forms.OutcomesForm, outcomes_page)
 
 
 @providers_router.get("/{provider_id}/results", response=dict[str, Any], summary="En utförares resultat")
 def provider_results(request: HttpRequest, provider_id: str) -> Any:
-    services.get_provider(request.user, provider_id)
-    return _answer(request, forms.ProviderForm, services.provider_results, provider_id=provider_id)
+    get_provider(request.user, provider_id)
+    return _answer(request, forms.ProviderForm, provider_page, provider_id=provider_id)

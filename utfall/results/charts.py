@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from utfall.stats.overdispersion import OverdispersionFit
+from utfall.stats.overdispersion.limits import OverdispersionFit
 
 SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
 FLAG_TEXT = {"low": "Lägre än förväntat", "high": "Högre än förväntat", None: "Inom gränserna"}

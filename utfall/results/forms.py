@@ -10,10 +10,10 @@ from django import forms
 from django.http import QueryDict
 
 from utfall.comparisons.access import sees_staff_performance
-from utfall.comparisons.queries import PERIODS
+from utfall.comparisons.sql import PERIODS
 from utfall.organisations.models import Unit
 from utfall.registry.models import Provider, Service
-from utfall.results import services
+from utfall.results.services.common import default_period, indicator_choices, municipality_of
 
 MAX_YEARS = 10
 GRAIN_CHOICES = [("quarter", "Kvartal"), ("year", "År")]
@@ -40,7 +40,7 @@ class ResultsForm(forms.Form):
         data.pop("format", None)
         data.pop("table", None)
         if not data.get("date_from") or not data.get("date_to"):
-            start, end = services.default_period(services.municipality_of(user), years=self.years)
+            start, end = default_period(municipality_of(user), years=self.years)
             data.setdefault("date_from", start.isoformat())
             data.setdefault("date_to", end.isoformat())
             # Both dates are strings here: from the query string, or set just above.
@@ -48,9 +48,9 @@ class ResultsForm(forms.Form):
             data["date_to"] = cast(str, data["date_to"]) or end.isoformat()
         super().__init__(data)
         self.scope = scope
-        municipality = services.municipality_of(user)
+        municipality = municipality_of(user)
         if "indicator" in self.fields:
-            self.fields["indicator"].choices = services.indicator_choices()  # type: ignore[attr-defined]
+            self.fields["indicator"].choices = indicator_choices()  # type: ignore[attr-defined]
         if "unit" in self.lists:
             units = Unit.objects.filter(municipality=municipality).order_by("name")
             if "unit" in scope:

@@ -1,5 +1,6 @@
-"""The analytics pages: thin views. A form validates the query, a function in services.py
-answers it, and the page, its CSV and its XLSX are three renderings of that one answer."""
+"""The analytics pages: thin views. A form validates the query, a function in services/ (one
+module per page family) answers it, and the page, its CSV and its XLSX are three renderings
+of that one answer."""
 
 from __future__ import annotations
 
@@ -16,7 +17,14 @@ from django.views.decorators.http import require_GET
 from utfall.comparisons.access import aggregate_scope, scoped_filters, sees_staff_performance
 from utfall.comparisons.indicators import UnknownIndicator
 from utfall.comparisons.queries import BadQuery
-from utfall.results import forms, services
+from utfall.results import forms
+from utfall.results.services.common import Page, min_n, scope_description
+from utfall.results.services.comparison import provider_comparison
+from utfall.results.services.coverage import coverage as coverage_page
+from utfall.results.services.gender import women_and_men
+from utfall.results.services.outcomes import outcomes as outcomes_page
+from utfall.results.services.provider import get_provider, provider_results
+from utfall.results.services.trends import trend
 from utfall.results.tables import ResultTable, to_csv, to_xlsx
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -25,9 +33,9 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def answer(
     request: HttpRequest,
     form_class: type[forms.ResultsForm],
-    build: Callable[..., services.Page],
+    build: Callable[..., Page],
     **kwargs: Any,
-) -> tuple[forms.ResultsForm, services.Page | None]:
+) -> tuple[forms.ResultsForm, Page | None]:
     """Validate the query string with the page's form and build the page (None when invalid)."""
     scope = aggregate_scope(request.user)  # PermissionDenied (403) for roles without aggregates
     refuse_outside_scope(request.user, request.GET)
@@ -50,7 +58,7 @@ def refuse_outside_scope(user: Any, params: Any) -> None:
         raise PermissionDenied(_("Uppföljningsgrad per socialsekreterare är till för enhetschefer."))
 
 
-def download(page: services.Page, name: str | None, fmt: str, form: forms.ResultsForm) -> HttpResponse:
+def download(page: Page, name: str | None, fmt: str, form: forms.ResultsForm) -> HttpResponse:
     tables = page.tables
     table: ResultTable | None = tables.get(name or "") if name else next(iter(tables.values()))
     if table is None:
@@ -69,7 +77,7 @@ def respond(
     request: HttpRequest,
     template: str,
     form_class: type[forms.ResultsForm],
-    build: Callable[..., services.Page],
+    build: Callable[..., Page],
     context: dict[str, Any] | None = None,
     **kwargs: Any,
 ) -> HttpResponse:
@@ -95,45 +103,45 @@ def respond(
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
     scope = aggregate_scope(request.user)
-    context = {"scope": services.scope_description(scope), "min_n": services.min_n()}
+    context = {"scope": scope_description(scope), "min_n": min_n()}
     return render(request, "results/index.html", context)
 
 
 @login_required
 @require_GET
 def comparison(request: HttpRequest) -> HttpResponse:
-    return respond(request, "results/comparison.html", forms.ComparisonForm, services.provider_comparison)
+    return respond(request, "results/comparison.html", forms.ComparisonForm, provider_comparison)
 
 
 @login_required
 @require_GET
 def trends(request: HttpRequest) -> HttpResponse:
-    return respond(request, "results/trends.html", forms.TrendForm, services.trend)
+    return respond(request, "results/trends.html", forms.TrendForm, trend)
 
 
 @login_required
 @require_GET
 def gender(request: HttpRequest) -> HttpResponse:
-    return respond(request, "results/gender.html", forms.GenderForm, services.women_and_men)
+    return respond(request, "results/gender.html", forms.GenderForm, women_and_men)
 
 
 @login_required
 @require_GET
 def coverage(request: HttpRequest) -> HttpResponse:
-    return respond(request, "results/coverage.html", forms.CoverageForm, services.coverage)
+    return respond(request, "results/coverage.html", forms.CoverageForm, coverage_page)
 
 
 @login_required
 @require_GET
 def outcomes(request: HttpRequest) -> HttpResponse:
-    return respond(request, "results/outcomes.html", forms.OutcomesForm, services.outcomes)
+    return respond(request, "results/outcomes.html", forms.OutcomesForm, outcomes_page)
 
 
 @login_required
 @require_GET
 def provider(request: HttpRequest, provider_id: str) -> HttpResponse:
-    found, _ = services.get_provider(request.user, provider_id)
+    found, _ = get_provider(request.user, provider_id)
     return respond(
-        request, "results/provider.html", forms.ProviderForm, services.provider_results,
+        request, "results/provider.html", forms.ProviderForm, provider_results,
         {"provider": found}, provider_id=provider_id,
     )  # fmt: skip

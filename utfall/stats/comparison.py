@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from utfall.stats.overdispersion import DEFAULT_METHOD, OverdispersionFit, fit_overdispersion
+from utfall.stats.overdispersion import DEFAULT_METHOD, fit_overdispersion
+from utfall.stats.overdispersion.limits import OverdispersionFit
 from utfall.stats.proportions import wilson_interval
 from utfall.stats.standardisation import poisson_ratio_ci
 from utfall.stats.suppression import DEFAULT_MIN_N, suppress

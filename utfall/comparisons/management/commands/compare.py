@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from utfall.comparisons.indicators import DIMENSIONS, UnknownIndicator
 from utfall.comparisons.queries import BadQuery
 from utfall.comparisons.services import ComparisonResult, compare
-from utfall.interchange.management.commands._common import add_municipality_argument, get_municipality
+from utfall.core.commands import add_municipality_argument, get_municipality
 
 
 def _date(value: str) -> dt.date:

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from utfall.core.commands import ProgressBar
 from utfall.demo.setup import (
     DEMO_PASSWORD,
     DEMO_USERS,
@@ -17,7 +18,6 @@ from utfall.demo.setup import (
     has_data,
     load_demo_data,
 )
-from utfall.interchange.management.commands._common import ProgressBar
 
 
 class Command(BaseCommand):

@@ -7,11 +7,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from utfall.interchange.exporter import export_all
-from utfall.interchange.management.commands._common import (
+from utfall.core.commands import (
     add_municipality_argument,
     get_municipality,
 )
+from utfall.interchange.exporter import export_all
 from utfall.interchange.schema import KIND_NAMES_SV
 
 

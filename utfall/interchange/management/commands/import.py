@@ -7,12 +7,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from utfall.interchange.importer import import_files
-from utfall.interchange.management.commands._common import (
+from utfall.core.commands import (
     ProgressBar,
     add_municipality_argument,
     get_municipality,
 )
+from utfall.interchange.importer import import_files
 from utfall.interchange.schema import KIND_NAMES_SV, KINDS
 from utfall.organisations.models import User
 

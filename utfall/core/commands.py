@@ -1,3 +1,6 @@
+"""Pieces shared by the management commands of several apps: the --municipality argument and
+a progress bar."""
+
 from __future__ import annotations
 
 import sys

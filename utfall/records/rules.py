@@ -1,4 +1,8 @@
-"""Row rules of interchange v1: each raw row becomes a canonical record or a list of issues.
+"""The rules of a valid record: each raw row becomes a canonical record or a list of issues.
+
+This is the domain's rulebook. The follow-up and intervention forms, the API and the
+interchange (import) all check what they are given here, with the column names of
+interchange v1, so a record made anywhere exports and re-imports unchanged.
 
 A canonical record holds the row's values as the export writes them (ISO dates, plain
 integers, identity numbers replaced by ``pseudo:<pseudonym>``), so that "the same row as
@@ -14,9 +18,12 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from django.utils import timezone
+
 from utfall.core.identity import InvalidIdentityNumber, luhn_ok, parse_identity_number
 from utfall.core.pseudonyms import PSEUDONYM_PREFIX, PSEUDONYM_RE, pseudonymise
-from utfall.followups.models import Assessment, FollowUpStatus, GuidingAnswer, Respondent
+from utfall.followups.models import Assessment, FollowUpStatus, GuidingAnswer
+from utfall.instruments.models import Respondent
 from utfall.registry.models import ContractForm, EndReason, Ownership, Sex
 
 Record = dict[str, Any]
@@ -103,6 +110,11 @@ def load_catalogue(today: dt.date) -> Catalogue:
         questions[o["question"]].options[o["code"]] = o["pk"]
     services = dict(Service.objects.values_list("code", "pk"))
     return Catalogue(today=today, services=services, instruments=instruments)
+
+
+def catalogue_for(today: dt.date | None = None) -> Catalogue:
+    """The catalogue as of ``today`` (default: the local date), for a form or an API call."""
+    return load_catalogue(today or timezone.localdate())
 
 
 class RowChecker:

@@ -1,3 +1,6 @@
+"""Site pages that draw on several apps (the start page counts providers, interventions and
+follow-ups), so they sit above the apps (docs/architecture.md)."""
+
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required

@@ -1,0 +1,177 @@
+"""What the analytics pages share: the page type, the user's scope, and the small building
+blocks of their tables (proportions with intervals, differences, groups with their total).
+
+Every page function takes the signed-in user first and narrows the query through
+:func:`utfall.comparisons.access.scoped_filters` (the one access funnel for aggregates, via
+:func:`scope_of`); counts come from :mod:`utfall.comparisons.queries` (GROUP BY in the
+database) and every row goes through :func:`utfall.stats.suppression.suppress` before it is
+returned. Pages, downloads and the API all call the page functions, so they show the same
+numbers. One module per page family sits beside this one (docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+
+from utfall.comparisons.access import scoped_filters
+from utfall.comparisons.cache import cached
+from utfall.comparisons.indicators import Indicator, all_indicators
+from utfall.comparisons.queries import reference_date
+from utfall.instruments.services import comparabilities
+from utfall.organisations.models import Municipality
+from utfall.results.tables import Column, ResultTable, rounded
+from utfall.stats.proportions import newcombe_difference, wilson_interval
+from utfall.stats.suppression import suppress
+
+SEX_LABELS = {"female": "Kvinnor", "male": "Män", "other": "Annat"}
+FLAG_LABELS = {"low": "Lägre än förväntat", "high": "Högre än förväntat", None: "Inom gränserna"}
+
+
+def min_n() -> int:
+    return int(settings.UTFALL_MIN_COUNT)
+
+
+def municipality_of(user: Any) -> Municipality:
+    municipality = getattr(user, "municipality", None)
+    if municipality is None:
+        raise PermissionDenied("Kontot är inte kopplat till någon kommun.")
+    return municipality
+
+
+def default_period(municipality: Municipality, *, years: int = 1) -> tuple[dt.date, dt.date]:
+    """The last ``years`` years up to the data's reference date (or today)."""
+    end = reference_date(municipality) or dt.date.today()
+    return end - dt.timedelta(days=365 * years - 1), end
+
+
+def indicator_choices() -> list[tuple[str, str]]:
+    return [(code, ind.name) for code, ind in all_indicators().items()]
+
+
+# --- small building blocks -------------------------------------------------------------
+
+
+def proportion_rows(counts: Sequence[Mapping[str, Any]], key: str) -> list[dict[str, Any]]:
+    """Rows of {group, n, events, rate, ci_low, ci_high} with 95 % Wilson intervals, unsuppressed."""
+    x = np.array([r["events"] for r in counts], dtype=np.float64)
+    n = np.array([r["n"] for r in counts], dtype=np.float64)
+    low, high = wilson_interval(x, n, 0.95) if len(counts) else (np.array([]), np.array([]))
+    out = []
+    for i, r in enumerate(counts):
+        out.append(
+            {
+                "group": r[key],
+                "n": int(r["n"]),
+                "events": int(r["events"]),
+                "rate": rounded(float(x[i] / n[i])) if n[i] else None,
+                "ci_low": rounded(float(low[i])) if n[i] else None,
+                "ci_high": rounded(float(high[i])) if n[i] else None,
+            }
+        )
+    return out
+
+
+def difference(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) -> dict[str, Any]:
+    """p_a − p_b with Newcombe's interval, only when both rows are shown (never from hidden ones)."""
+    empty = {"diff": None, "diff_low": None, "diff_high": None, "verdict": None}
+    if not a or not b or a.get("suppressed") or b.get("suppressed") or not a.get("n") or not b.get("n"):
+        return empty
+    d = newcombe_difference(a["events"], a["n"], b["events"], b["n"]).iloc[0]
+    low, high = float(d["lower"]), float(d["upper"])
+    verdict = "ingen säker skillnad"
+    if low > 0:
+        verdict = "högre"
+    elif high < 0:
+        verdict = "lägre"
+    return {
+        "diff": rounded(float(d["estimate"])),
+        "diff_low": rounded(low),
+        "diff_high": rounded(high),
+        "verdict": verdict,
+    }
+
+
+def names_of(model: Any, municipality: Municipality | None, key: str, codes: set[Any]) -> dict[Any, str]:
+    if not codes:
+        return {}
+    qs = model.objects.filter(**{f"{key}__in": codes})
+    if municipality is not None:
+        qs = qs.filter(municipality=municipality)
+    return dict(qs.values_list(key, "name"))
+
+
+def comparability_notes(definitions: Sequence[Indicator]) -> list[str]:
+    """For each question indicator that leaves instrument versions out (another question text or
+    other positive options than the newest version's), a sentence saying which and why."""
+    pairs = [(d.instrument, d.question) for d in definitions if d.kind == "question"]
+    if not pairs:
+        return []
+    spans = cached(("comparabilities", tuple(pairs)), lambda: comparabilities(pairs))
+    notes = []
+    for d in definitions:
+        note = spans[(d.instrument, d.question)].note if d.kind == "question" else ""
+        if note:
+            notes.append(f"Jämförbarhet, {d.name}: {note}")
+    return notes
+
+
+def scope_of(user: Any, requested: Mapping[str, str | None]) -> tuple[Municipality, dict[str, str]]:
+    municipality = municipality_of(user)
+    filters = scoped_filters(user, {k: v for k, v in requested.items() if v})
+    return municipality, filters
+
+
+def scope_description(filters: Mapping[str, str]) -> str:
+    parts = {"unit": "enhet", "provider": "utförare", "service": "insats", "target_group": "målgrupp"}
+    shown = [f"{parts.get(k, k)} {v}" for k, v in filters.items()]
+    return "hela kommunen" if not shown else ", ".join(shown)
+
+
+@dataclass
+class Page:
+    """What a page shows: tables (each downloadable) and Vega-Lite charts, plus facts."""
+
+    title: str
+    tables: dict[str, ResultTable]
+    charts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "facts": self.facts,
+            "tables": {name: t.as_json() for name, t in self.tables.items()},
+        }
+
+
+def rate_columns(key: str, label: str) -> list[Column]:
+    """n, rate and its 95 % interval of one group in a row of several side by side."""
+    return [
+        Column(f"{key}_n", f"{label}: n", "count"),
+        Column(f"{key}_rate", f"{label}: andel", "rate", interval=(f"{key}_ci_low", f"{key}_ci_high")),
+        Column(f"{key}_ci_low", f"{label}: 95 % KI nedre", "rate"),
+        Column(f"{key}_ci_high", f"{label}: 95 % KI övre", "rate"),
+    ]
+
+
+def with_total(counts: Sequence[Mapping[str, Any]], key: str, total: str) -> dict[str, dict[str, Any]]:
+    """Each group's row and their ``total`` row (Wilson intervals), suppressed together: the
+    total is the sum of the groups, so none may be recoverable from the others."""
+    whole = {key: total, "n": sum(r["n"] for r in counts), "events": sum(r["events"] for r in counts)}
+    return {r["group"]: r for r in suppress(proportion_rows([whole, *counts], key), min_n=min_n())}
+
+
+def put_cell(row: dict[str, Any], prefix: str, cell: Mapping[str, Any] | None) -> None:
+    """One group's n, rate and interval into a row of several side by side (see rate_columns),
+    marked ``<prefix>_suppressed`` when hidden."""
+    cell = cell or {}
+    row[f"{prefix}_suppressed"] = bool(cell.get("suppressed"))
+    for name in ("n", "rate", "ci_low", "ci_high"):
+        row[f"{prefix}_{name}"] = cell.get(name)

@@ -1,0 +1,135 @@
+"""The provider comparison: every provider on one indicator, with funnel limits."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from utfall.comparisons.indicators import get_indicator
+from utfall.comparisons.queries import aggregate
+from utfall.comparisons.services import compare
+from utfall.organisations.models import Municipality
+from utfall.registry.models import Provider
+from utfall.results import charts
+from utfall.results.services.common import (
+    Page,
+    comparability_notes,
+    min_n,
+    names_of,
+    proportion_rows,
+    scope_description,
+    scope_of,
+)
+from utfall.results.tables import Column, ResultTable
+from utfall.stats.suppression import suppress
+
+#: A provider's results are marked uncertain when it follows up fewer than this share of
+#: the share the municipality as a whole follows up in the same period (docs/results.md).
+LOW_COVERAGE_RATIO = 0.6
+
+COMPARISON_COLUMNS = [
+    Column("group", "Utförar-id"),
+    Column("name", "Utförare"),
+    Column("n", "n", "count"),
+    Column("events", "Antal positiva", "count"),
+    Column("rate", "Andel", "rate", interval=("ci_low", "ci_high")),
+    Column("ci_low", "95 % KI, nedre", "rate"),
+    Column("ci_high", "95 % KI, övre", "rate"),
+    Column("lower_998", "Styrgräns 99,8 %, nedre", "rate"),
+    Column("upper_998", "Styrgräns 99,8 %, övre", "rate"),
+    Column("flag", "Flagga", "flag"),
+    Column("coverage_note", "Uppföljningsgrad"),
+]
+RATIO_COLUMNS = [
+    Column("group", "Utförar-id"),
+    Column("name", "Utförare"),
+    Column("n", "n", "count"),
+    Column("observed", "Observerat (O)", "count"),
+    Column("expected", "Förväntat (E)", "number"),
+    Column("ratio", "O/E", "ratio", interval=("ci_low", "ci_high")),
+    Column("ci_low", "95 % KI, nedre", "ratio"),
+    Column("ci_high", "95 % KI, övre", "ratio"),
+    Column("lower_998", "Styrgräns 99,8 %, nedre", "ratio"),
+    Column("upper_998", "Styrgräns 99,8 %, övre", "ratio"),
+    Column("flag", "Flagga", "flag"),
+    Column("coverage_note", "Uppföljningsgrad"),
+]
+
+
+def _low_coverage(
+    municipality: Municipality, date_from: dt.date, date_to: dt.date, filters: Mapping[str, str]
+) -> set[str]:
+    """Providers (visible after suppression) that follow up clearly less than the municipality."""
+    counts = aggregate(
+        get_indicator("followup_coverage"), municipality=municipality, date_from=date_from,
+        date_to=date_to, by=["provider"], filters=filters,
+    )  # fmt: skip
+    total_n = sum(r["n"] for r in counts)
+    if not total_n:
+        return set()
+    overall = sum(r["events"] for r in counts) / total_n
+    rows = suppress(proportion_rows(counts, "provider"), min_n=min_n())
+    return {
+        r["group"]
+        for r in rows
+        if not r["suppressed"] and r["rate"] is not None and r["rate"] < LOW_COVERAGE_RATIO * overall
+    }
+
+
+def provider_comparison(
+    user: Any,
+    *,
+    indicator: str,
+    date_from: dt.date,
+    date_to: dt.date,
+    service: str | None = None,
+    target_group: str | None = None,
+    unit: str | None = None,
+    adjust: bool = False,
+) -> Page:
+    """Every provider on one indicator, with funnel limits; the same rows as /api/v1/comparisons."""
+    municipality, filters = scope_of(user, {"service": service, "target_group": target_group, "unit": unit})
+    definition = get_indicator(indicator)
+    comparable = comparability_notes([definition])
+    result = compare(
+        municipality=municipality, indicator=indicator, date_from=date_from, date_to=date_to,
+        by="provider", filters=filters, adjust=adjust,
+    )  # fmt: skip
+    data = result.as_json()
+    names = names_of(Provider, municipality, "provider_id", {r["group"] for r in data["rows"]})
+    low = _low_coverage(municipality, date_from, date_to, filters) if definition.kind != "coverage" else set()
+    rows = []
+    for row in data["rows"]:
+        note = "låg – osäkert resultat" if row["group"] in low and not row["suppressed"] else ""
+        rows.append({**row, "name": names.get(row["group"], row["group"]), "coverage_note": note})
+    rows.sort(key=lambda r: (r["suppressed"], r["name"]))
+    caption = (
+        f"{definition.name}: utförare {date_from:%Y-%m-%d}–{date_to:%Y-%m-%d} ({scope_description(filters)})"
+    )
+    table = ResultTable(
+        "jamforelse", caption, RATIO_COLUMNS if adjust else COMPARISON_COLUMNS, rows,
+        notes=[
+            f"Grupper med färre än {min_n()} visas inte (och ytterligare en grupp döljs när det behövs "
+            "för att de dolda inte ska kunna räknas fram).",
+            "Flagga: utanför styrgränsen 99,8 % efter justering för överspridning.",
+            *comparable,
+        ],
+    )  # fmt: skip
+    spec = charts.funnel(data, rows, result.comparison.fit, adjusted=adjust, title=definition.name)
+    facts = {
+        "indicator": indicator,
+        "indicator_name": definition.name,
+        "from": date_from.isoformat(),
+        "to": date_to.isoformat(),
+        "scope": scope_description(filters),
+        "target": data["target"],
+        "overdispersion": data["overdispersion"],
+        "adjusted": adjust,
+        "flagged_low": sum(1 for r in rows if r["flag"] == "low"),
+        "flagged_high": sum(1 for r in rows if r["flag"] == "high"),
+        "providers": len(rows),
+        "suppressed": sum(1 for r in rows if r["suppressed"]),
+        "comparability": comparable,
+    }
+    return Page(caption, {"jamforelse": table}, {"funnel": spec}, facts)

@@ -1,0 +1,138 @@
+"""One provider: its row of every comparison, its trend on one indicator, and its contracts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from django.http import Http404
+
+from utfall.comparisons.access import scoped_filters
+from utfall.comparisons.indicators import all_indicators, get_indicator
+from utfall.comparisons.queries import aggregate, aggregate_questions
+from utfall.registry.models import Contract, Provider
+from utfall.results import charts
+from utfall.results.services.common import Page, comparability_notes, min_n, municipality_of
+from utfall.results.services.trends import trend
+from utfall.results.tables import Column, ResultTable, rounded
+from utfall.stats.overdispersion import DEFAULT_METHOD, fit_overdispersion
+from utfall.stats.proportions import wilson_interval
+from utfall.stats.suppression import suppress
+
+PROVIDER_COLUMNS = [
+    Column("indicator", "Indikator-kod"),
+    Column("name", "Indikator"),
+    Column("n", "n", "count"),
+    Column("rate", "Utförarens andel", "rate", interval=("ci_low", "ci_high")),
+    Column("ci_low", "95 % KI, nedre", "rate"),
+    Column("ci_high", "95 % KI, övre", "rate"),
+    Column("target", "Kommunens förväntade nivå", "rate"),
+    Column("lower_998", "Styrgräns 99,8 %, nedre", "rate"),
+    Column("upper_998", "Styrgräns 99,8 %, övre", "rate"),
+    Column("flag", "Flagga", "flag"),
+]
+
+
+def own_comparison_row(counts: Sequence[Mapping[str, Any]], provider_id: str) -> dict[str, Any]:
+    """One provider's row of the comparison of all providers, without working out every
+    other provider's limits: the same fit, target, limits at its n, flag and suppression as
+    :func:`utfall.stats.comparison.compare_proportions` (tested against it), rounded as its JSON.
+    """
+    minimum = min_n()
+    x = np.array([r["events"] for r in counts], dtype=np.float64)
+    m = np.array([r["n"] for r in counts], dtype=np.float64)
+    used = np.flatnonzero(m >= minimum)
+    fit = (
+        fit_overdispersion(x[used], m[used], kind="proportion", method=DEFAULT_METHOD) if used.size else None
+    )
+    hidden = suppress([{"group": str(r["provider"]), "n": r["n"]} for r in counts], min_n=minimum)
+    row: dict[str, Any] = dict.fromkeys(("n", "rate", "ci_low", "ci_high", "lower_998", "upper_998", "flag"))
+    row["target"] = rounded(fit.target) if fit is not None else None
+    row["suppressed"] = True
+    index = next((i for i, r in enumerate(counts) if str(r["provider"]) == provider_id), None)
+    if index is None:  # no answers at all: nothing to hide, nothing to show
+        row.update(n=0, suppressed=False)
+        return row
+    if hidden[index]["suppressed"]:
+        return row
+    events, n = x[index], m[index]
+    low, high = wilson_interval(np.array([events]), np.array([n]), 0.95)
+    row.update(n=int(n), rate=rounded(events / n), ci_low=rounded(float(low[0])), ci_high=rounded(float(high[0])),
+               suppressed=False)  # fmt: skip
+    if fit is not None:
+        lo998, hi998 = fit.limits(np.array([n]), 0.998)
+        row["lower_998"], row["upper_998"] = rounded(float(lo998[0])), rounded(float(hi998[0]))
+        value = events / n
+        row["flag"] = "high" if value > hi998[0] else ("low" if value < lo998[0] else None)
+    return row
+
+
+def get_provider(user: Any, provider_id: str) -> tuple[Provider, dict[str, str]]:
+    """The provider if the user may see its aggregates (404 for another municipality's)."""
+    municipality = municipality_of(user)
+    provider = Provider.objects.filter(municipality=municipality, provider_id=provider_id).first()
+    if provider is None:
+        raise Http404("Utföraren finns inte.")
+    filters = scoped_filters(user, {"provider": provider_id})
+    return provider, filters
+
+
+def provider_results(
+    user: Any, provider_id: str, *, date_from: dt.date, date_to: dt.date, indicator: str, grain: str
+) -> Page:
+    """One provider on every indicator against the municipality (its row of each comparison),
+    its trend on one indicator, and its contracts."""
+    provider, filters = get_provider(user, provider_id)
+    municipality = municipality_of(user)
+    others = {k: v for k, v in filters.items() if k != "provider"}
+    # The provider's row comes from the full comparison of all providers, so its flag is the
+    # funnel's flag; the five question indicators are counted in one scan of the answers.
+    questions = [d for d in all_indicators().values() if d.kind == "question"]
+    comparable = comparability_notes(questions)
+    counted = aggregate_questions(questions, municipality=municipality, date_from=date_from,
+                                  date_to=date_to, by=["provider"], filters=others)  # fmt: skip
+    rows = []
+    for code, definition in all_indicators().items():
+        counts = counted.get(code)
+        if counts is None:
+            counts = aggregate(definition, municipality=municipality, date_from=date_from, date_to=date_to,
+                               by=["provider"], filters=others)  # fmt: skip
+        rows.append({"indicator": code, "name": definition.name, **own_comparison_row(counts, provider_id)})
+    caption = f"{provider.name}: alla indikatorer mot kommunen, {date_from:%Y-%m-%d}–{date_to:%Y-%m-%d}"
+    table = ResultTable(
+        "utforare_" + provider_id, caption, PROVIDER_COLUMNS, rows,
+        notes=["Kommunens förväntade nivå och styrgränserna kommer från jämförelsen av alla utförare.",
+               *comparable],
+    )  # fmt: skip
+    over_time = trend(user, indicator=indicator, grain=grain, date_from=date_from - dt.timedelta(days=365 * 2),
+                      date_to=date_to, provider=provider_id)  # fmt: skip
+    contracts = (
+        Contract.objects.filter(municipality=municipality, provider=provider)
+        .prefetch_related("services")
+        .order_by("valid_from")
+    )
+    contract_rows = [
+        {"contract_id": c.contract_id, "form": c.get_form_display(),
+         "services": ", ".join(s.name for s in c.services.all()),
+         "valid_from": c.valid_from.isoformat(), "valid_to": c.valid_to.isoformat() if c.valid_to else ""}
+        for c in contracts
+    ]  # fmt: skip
+    contract_table = ResultTable(
+        "avtal", f"Avtal med {provider.name}",
+        [Column("contract_id", "Avtal"), Column("form", "Form"), Column("services", "Insatser"),
+         Column("valid_from", "Gäller från"), Column("valid_to", "Gäller till")],
+        contract_rows,
+    )  # fmt: skip
+    over_time.tables["trend"].name = "utforare_trend_" + provider_id
+    page = Page(
+        caption,
+        {"indikatorer": table, "trend": over_time.tables["trend"], "avtal": contract_table},
+        {"indikatorer": charts.provider_profile(rows), "trend": over_time.charts["trend"]},
+        {"provider": provider_id, "provider_name": provider.name, "ownership": provider.get_ownership_display(),
+         "from": date_from.isoformat(), "to": date_to.isoformat(), "indicator": indicator,
+         "indicator_name": get_indicator(indicator).name, "grain": grain,
+         "comparability": comparable},
+    )  # fmt: skip
+    return page

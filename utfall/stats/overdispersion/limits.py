@@ -1,0 +1,328 @@
+"""The fitted funnel and its limits, shared by every overdispersion method.
+
+:class:`OverdispersionFit` is what a method returns: target, spread (φ, τ²), the groups
+left out, and ``limits``/``flags`` at any size. Its limits are either normal (the
+textbook methods, ``_normal``) or the exact quantiles of the fitted predictive
+distribution: binomial or Poisson mixed over a logit-/log-normal spread by Gauss–Hermite
+quadrature, with Spiegelhalter's interpolation between counts (:func:`mixture_limits`).
+:func:`tail_flags` says which groups lie in a tail of that mixture (the robust method
+leaves them out). The methods are in ``classic`` and ``robust``; the entry point is the
+package (``utfall.stats.overdispersion``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy import optimize, special, stats
+
+from utfall.stats.proportions import z_for_level
+
+Kind = Literal["proportion", "ratio"]
+FloatArray = NDArray[np.float64]
+
+_NODES, _WEIGHTS = np.polynomial.hermite_e.hermegauss(40)
+_WEIGHTS = _WEIGHTS / _WEIGHTS.sum()
+
+
+@dataclass(frozen=True)
+class OverdispersionFit:
+    """A fitted funnel: target, spread and the groups left out of the estimate.
+
+    ``limits(size, level)`` gives the funnel at any n (or E for ratios) and
+    ``flags(events, size)`` says ``"low"``/``"high"``/``None`` against the 99.8 % limits.
+    ``phi`` is the dispersion ratio before adjustment (1 = binomial/Poisson noise only),
+    ``tau2`` the between-group variance on ``scale``; ``excluded`` are positions of the
+    groups that were left out of the estimate.
+    """
+
+    method: str
+    kind: Kind
+    target: float
+    phi: float
+    tau2: float
+    excluded: tuple[int, ...] = ()
+    scale: str = "logit"
+    centre: float = float("nan")
+    _normal: bool = field(default=False, repr=False)
+
+    # -- limits ------------------------------------------------------------------------
+    def limits(self, size: ArrayLike, level: float = 0.998) -> tuple[FloatArray, FloatArray]:
+        """Lower and upper limit at each size (n, or E for ratios) on the rate/ratio scale."""
+        m = np.asarray(size, dtype=np.float64)
+        if self._normal:
+            return self._normal_limits(m, level)
+        return mixture_limits(self.kind, self.centre, self.tau2, m, level)
+
+    def flags(self, events: ArrayLike, size: ArrayLike, level: float = 0.998) -> list[str | None]:
+        """``"low"``/``"high"`` where the observed value lies outside the limits, else None."""
+        x = np.asarray(events, dtype=np.float64)
+        m = np.asarray(size, dtype=np.float64)
+        lo, hi = self.limits(m, level)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            value = x / m
+        out: list[str | None] = []
+        for v, a, b in zip(np.atleast_1d(value), np.atleast_1d(lo), np.atleast_1d(hi), strict=True):
+            out.append("low" if v < a else "high" if v > b else None)
+        return out
+
+    def as_dict(self) -> dict[str, object]:
+        """What the comparison output reports: method, phi, tau2, excluded (positions)."""
+        return {"method": self.method, "phi": self.phi, "tau2": self.tau2, "excluded": list(self.excluded)}
+
+    def _normal_limits(self, m: FloatArray, level: float) -> tuple[FloatArray, FloatArray]:
+        z = z_for_level(level)
+        p0 = self.target
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s2 = p0 * (1.0 - p0) / m if self.kind == "proportion" else p0 / m
+            if self.method == "spiegelhalter-multiplicative":
+                half = z * np.sqrt(max(self.phi, 1.0) * s2)
+            else:
+                half = z * np.sqrt(s2 + self.tau2)
+        lower = np.clip(p0 - half, 0.0, None)
+        upper = p0 + half
+        if self.kind == "proportion":
+            upper = np.clip(upper, None, 1.0)
+        return lower, upper
+
+
+def mixture_values(kind: Kind, centre: float, tau2: float) -> FloatArray:
+    eta = centre + np.sqrt(tau2) * _NODES
+    return special.expit(eta) if kind == "proportion" else np.exp(eta)
+
+
+def mixture_mean(kind: Kind, centre: float, tau2: float) -> float:
+    return float(np.sum(_WEIGHTS * mixture_values(kind, centre, tau2)))
+
+
+def centre_for_target(kind: Kind, target: float, tau2: float) -> float:
+    base = float(special.logit(target) if kind == "proportion" else np.log(target))
+    if tau2 == 0.0:
+        return base
+    return float(
+        optimize.brentq(lambda c: mixture_mean(kind, c, tau2) - target, base - 10.0, base + 10.0, xtol=1e-12)
+    )
+
+
+def cdf(kind: Kind, r: FloatArray, m: FloatArray, values: FloatArray) -> FloatArray:
+    """P(X ≤ r) under the mixture, for arrays r and m of equal shape."""
+    return np.asarray(cdf_at_nodes(kind, r, m, values) @ _WEIGHTS)
+
+
+def cdf_at_nodes(kind: Kind, r: FloatArray, m: FloatArray, values: FloatArray) -> FloatArray:
+    """P(X ≤ r) at each node value (no mixing): shape (len(r), len(values))."""
+    if kind == "proportion":
+        return np.asarray(stats.binom.cdf(r[:, None], m[:, None], values[None, :]))
+    return np.asarray(stats.poisson.cdf(r[:, None], m[:, None] * values[None, :]))
+
+
+#: Nodes that matter for a starting guess (the rest carry weight below 1e-6).
+_GUESS_NODES = _WEIGHTS > 1e-6
+
+
+def _quantile_guess(
+    kind: Kind, p: FloatArray, m: FloatArray, top: FloatArray, values: FloatArray
+) -> FloatArray:
+    """A cheap starting point for :func:`_quantiles`, usually exact or one off.
+
+    Each binomial is replaced by a normal with continuity correction (bisection on the
+    count), each Poisson by the Wilson–Hilferty approximation (Newton's method from the
+    normal approximation of the mixture). Only the speed of the exact search depends on
+    the guess, never its answer.
+    """
+    w = _WEIGHTS[_GUESS_NODES]
+    w = w / w.sum()
+    v = values[_GUESS_NODES][None, :]
+    mean = m[:, None] * v
+    if kind == "proportion":
+        sd = np.sqrt(np.maximum(mean * (1.0 - v), 1e-12))
+        lo = np.full(m.shape, -1.0)
+        hi = top.copy()
+        while np.any(hi - lo > 1):
+            mid = np.floor((lo + hi) / 2.0)
+            ok = special.ndtr((mid[:, None] + 0.5 - mean) / sd) @ w >= p
+            hi = np.where(ok, mid, hi)
+            lo = np.where(ok, lo, mid)
+        return hi
+    # P(X ≤ y) ≈ Φ(3√(y + 1)·(1 − 1/(9(y + 1)) − (λ/(y + 1))^⅓)) (Wilson–Hilferty).
+    m1 = mean @ w
+    sd_mix = np.sqrt(np.maximum((mean + mean**2) @ w - m1**2, 1e-12))
+    # Start from a log-normal approximation to the Poisson–log-normal mixture.
+    log_v = np.log(v[0])
+    mu_log = log_v @ w
+    var_log = (log_v - mu_log) ** 2 @ w
+    y = m * np.exp(mu_log + special.ndtri(p) * np.sqrt(var_log + 1.0 / (m * np.exp(mu_log)))) - 0.5
+    cbrt_mean = np.cbrt(mean)
+    rows = np.arange(m.size)
+    for _ in range(12):
+        k1 = np.maximum(y[rows, None] + 1.0, 1e-3)
+        root = np.sqrt(k1)
+        c = cbrt_mean[rows] / np.cbrt(k1)
+        a = 1.0 - 1.0 / (9.0 * k1) - c
+        h = 3.0 * root * a
+        dh = 1.5 / root * a + 3.0 * root * (1.0 / (9.0 * k1**2) + c / (3.0 * k1))
+        cdf = special.ndtr(h) @ w
+        pdf = (np.exp(-0.5 * h * h) * dh) @ w / np.sqrt(2.0 * np.pi)
+        bound = 2.0 * sd_mix[rows]
+        step = np.clip((cdf - p[rows]) / np.maximum(pdf, 1e-300), -bound, bound)
+        y[rows] -= step
+        rows = rows[np.abs(step) > 1e-3]
+        if not rows.size:
+            break
+    return np.clip(np.ceil(y - 1e-9), 0.0, top)
+
+
+def _poisson_top(lam: FloatArray) -> FloatArray:
+    """A count with P(X > count) < 10⁻¹² for X ~ Poisson(λ) (Bernstein's inequality,
+    P(X − λ ≥ t) ≤ exp(−t²/(2(λ + t/3)))): the top of the quantile search."""
+    big_l = 12.0 * np.log(10.0)
+    return np.floor(lam + big_l / 3.0 + np.sqrt(big_l**2 / 9.0 + 2.0 * big_l * lam)) + 1.0
+
+
+def _quantiles(
+    kind: Kind, p: FloatArray, m: FloatArray, values: FloatArray, top: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Smallest integer r with P(X ≤ r) ≥ p (row-wise p and m), with F(r) and F(r − 1).
+
+    The answer is the same as plain bisection on [0, ``top``] (n, or a Poisson count
+    beyond the 1 − 10⁻¹² quantile at the largest rate); only the probes differ. The search starts at a normal
+    approximation, probes it and its neighbour, gallops away from it when it missed and
+    then narrows the bracket by thirds. Each round evaluates the exact mixture CDF for all
+    unresolved rows at once. F(−1) = 0; every other F is :func:`cdf` at that point.
+    """
+    lo = np.full(m.shape, -1.0)
+    hi = top.copy()
+    f_lo = np.zeros(m.shape)
+    f_hi = np.full(m.shape, np.nan)
+    lo_seen = np.zeros(m.shape, dtype=bool)  # lo set by a probe (else −1)
+    hi_seen = np.zeros(m.shape, dtype=bool)  # hi set by a probe (else the top, maybe unevaluated)
+    step = np.full(m.shape, 2.0)
+    with np.errstate(all="ignore"):  # a wild guess only costs time; never warn about it
+        guess = _quantile_guess(kind, p, m, top, values)
+    guess = np.clip(np.where(np.isfinite(guess), guess, 0.0), 0.0, top)
+    probes = np.stack([np.maximum(guess - 1.0, 0.0), guess], axis=1)
+    active = np.arange(m.size)
+    # Counts beyond 2⁵³ cannot be told apart in floating point; stop rather than spin.
+    for _ in range(200):
+        if not active.size:
+            break
+        c = probes
+        f = cdf(kind, c.ravel(), np.repeat(m[active], 2), values).reshape(c.shape)
+        a_lo, a_hi, a_flo, a_fhi = lo[active], hi[active], f_lo[active], f_hi[active]
+        a_lo_seen, a_hi_seen = lo_seen[active], hi_seen[active]
+        pa = p[active]
+        for j in range(2):
+            cj, fj = c[:, j], f[:, j]
+            ge = fj >= pa
+            at_top = cj == a_hi  # only the unevaluated top is ever probed again
+            new_hi = (ge & (cj < a_hi)) | at_top
+            a_hi = np.where(new_hi, cj, a_hi)
+            a_fhi = np.where(new_hi, fj, a_fhi)
+            a_hi_seen |= new_hi
+            new_lo = ~ge & (cj > a_lo) & (cj < a_hi)
+            a_lo = np.where(new_lo, cj, a_lo)
+            a_flo = np.where(new_lo, fj, a_flo)
+            a_lo_seen |= new_lo
+        lo[active], hi[active], f_lo[active], f_hi[active] = a_lo, a_hi, a_flo, a_fhi
+        lo_seen[active], hi_seen[active] = a_lo_seen, a_hi_seen
+        done = (a_hi - a_lo <= 1) & ~np.isnan(a_fhi)
+        keep = ~done
+        active = active[keep]
+        if not active.size:
+            break
+        a_lo, a_hi, a_lo_seen, a_hi_seen = a_lo[keep], a_hi[keep], a_lo_seen[keep], a_hi_seen[keep]
+        width = a_hi - a_lo
+        s = step[active]
+        third = np.maximum(np.floor(width / 3.0), 1.0)
+        c1 = a_lo + third
+        c2 = np.maximum(a_lo + np.floor(2.0 * width / 3.0), c1)
+        up = a_lo_seen & ~a_hi_seen  # the guess was too low: gallop upwards
+        down = a_hi_seen & ~a_lo_seen  # too high: gallop downwards
+        c1 = np.where(up, a_lo + 1.0, np.where(down, a_hi - 1.0, c1))
+        c2 = np.where(up, a_lo + s, np.where(down, a_hi - s, c2))
+        c2 = np.clip(c2, a_lo + 1.0, a_hi - 1.0)
+        c1 = np.clip(c1, a_lo + 1.0, a_hi - 1.0)
+        last = width <= 1  # only F at the (unevaluated) top is missing
+        c1 = np.where(last, a_hi, c1)
+        c2 = np.where(last, a_hi, c2)
+        step[active] = np.minimum(s * 4.0, 2.0**52)
+        probes = np.stack([c1, c2], axis=1)
+    return hi, f_hi, f_lo
+
+
+def mixture_limits(
+    kind: Kind, centre: float, tau2: float, size: FloatArray, level: float
+) -> tuple[FloatArray, FloatArray]:
+    alpha = (1.0 - level) / 2.0
+    values = mixture_values(kind, centre, tau2)
+    m_all = np.atleast_1d(size).astype(np.float64)
+    lower = np.full(m_all.shape, np.nan)
+    upper = np.full(m_all.shape, np.nan)
+    valid = np.isfinite(m_all) & (m_all > 0)
+    if kind == "proportion":
+        valid &= m_all == np.round(m_all)
+    # The limits depend on the size only: work out each distinct size once.
+    m, where = np.unique(m_all[valid], return_inverse=True)
+    if m.size:
+        # Both quantiles in one search: rows 0..d-1 the lower, d..2d-1 the upper.
+        d = m.size
+        p = np.concatenate([np.full(d, alpha), np.full(d, 1.0 - alpha)])
+        if kind == "proportion":  # noqa: SIM108 - the two bounds deserve their own lines
+            top = m.copy()
+        else:
+            top = _poisson_top(m * values.max())
+        q, f_q, f_q1 = _quantiles(kind, p, np.concatenate([m, m]), values, np.concatenate([top, top]))
+        # Lower: r smallest with F(r) ≥ α; interpolate (Spiegelhalter 2005, appendix).
+        r, f_r, f_r1 = q[:d], f_q[:d], f_q1[:d]
+        frac = np.where(f_r > f_r1, (f_r - alpha) / np.where(f_r > f_r1, f_r - f_r1, 1.0), 0.0)
+        lo_m = np.clip(r - frac, 0.0, None) / m
+        # Upper: s largest with P(X ≥ s) ≥ α, i.e. F(s − 1) ≤ 1 − α.
+        s, f_s, f_s1 = q[d:], f_q[d:], f_q1[d:]
+        surv_s = 1.0 - f_s1  # P(X ≥ s)
+        surv_next = 1.0 - f_s  # P(X ≥ s + 1)
+        # s from the quantile satisfies F(s) ≥ 1 − α > F(s − 1): P(X ≥ s + 1) ≤ α < P(X ≥ s).
+        gap = surv_s - surv_next
+        frac_u = np.where(gap > 0, (surv_s - alpha) / np.where(gap > 0, gap, 1.0), 0.0)
+        hi_m = (s + np.clip(frac_u, 0.0, 1.0 - 1e-12)) / m
+        if kind == "proportion":
+            hi_m = np.clip(hi_m, 0.0, 1.0)
+        lower[valid] = lo_m[where]
+        upper[valid] = hi_m[where]
+    if np.ndim(size) == 0:
+        return lower[:1].reshape(()), upper[:1].reshape(())
+    return lower, upper
+
+
+#: Screening nodes for :func:`tail_flags`: F at a node bounds F at every node on one side
+#: (the binomial/Poisson CDF falls as the rate rises), so a few nodes give a lower bound
+#: on the mixture's tail probabilities.
+_SCREEN_LOW = np.array([20, 22, 24, 26])  # nodes above the middle: bound P(X ≤ x)
+_SCREEN_HIGH = np.array([19, 17, 15, 13])  # nodes below the middle: bound P(X ≥ x)
+_CUM_WEIGHTS = np.cumsum(_WEIGHTS)
+_SCREEN_LOW_W = np.diff(np.concatenate([[0.0], _CUM_WEIGHTS[_SCREEN_LOW]]))
+_SCREEN_HIGH_W = np.diff(np.concatenate([[0.0], 1.0 - _CUM_WEIGHTS[_SCREEN_HIGH - 1]]))
+
+
+def tail_flags(
+    kind: Kind, centre: float, tau2: float, x: FloatArray, m: FloatArray, alpha: float
+) -> NDArray[np.bool_]:
+    """True where P(X ≤ x) < α or P(X ≥ x) < α under the mixture.
+
+    Most groups are nowhere near a tail. A lower bound on both tail probabilities from
+    four nodes each (F(x) at node j is at least F(x) at any higher node) clears them with
+    a wide margin; only the rest get the full 40-node sums, computed exactly as before.
+    """
+    values = mixture_values(kind, centre, tau2)
+    low_bound = cdf_at_nodes(kind, x, m, values[_SCREEN_LOW]) @ _SCREEN_LOW_W
+    high_bound = (1.0 - cdf_at_nodes(kind, x - 1.0, m, values[_SCREEN_HIGH])) @ _SCREEN_HIGH_W
+    margin = alpha * (1.0 + 1e-9) + 1e-12
+    unsure = np.flatnonzero((low_bound < margin) | (high_bound < margin))
+    flagged = np.zeros(x.shape, dtype=bool)
+    if unsure.size:
+        below = cdf(kind, x[unsure], m[unsure], values)
+        above = 1.0 - cdf(kind, x[unsure] - 1.0, m[unsure], values)
+        flagged[unsure] = (below < alpha) | (above < alpha)
+    return flagged
