@@ -117,7 +117,7 @@ def sample(world: World) -> dict[str, Any]:
         "instruments:question": {**drafted, "question": q.code},
         "instruments:question_action": {**drafted, "question": q.code, "action": "ned"},
         "instruments:delete_draft": drafted,
-        "instruments:preview": drafted,
+        "followups:instrument_preview": drafted,
         "instruments:publish": drafted,
         "instruments:guidance": {"code": code},
         "_api": {
