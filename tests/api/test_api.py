@@ -63,7 +63,9 @@ def test_it_records_a_followup_once_per_idempotency_key(api: Api, world: World) 
     other = api.post("/followups", {**FOLLOWUP, "assessment": "very_good"}, key="abc-123")
     assert other.status_code == 422 and other["Content-Type"] == PROBLEM
     assert "redan använts" in other.json()["detail"]
-    assert api.post("/followups", FOLLOWUP, key="abc-124").status_code == 201
+    # Another key on the same day is a second follow-up only when the caller says so (issue 16).
+    assert api.post("/followups", FOLLOWUP, key="abc-124").status_code == 409
+    assert api.post("/followups", {**FOLLOWUP, "confirm_same_day": True}, key="abc-125").status_code == 201
     assert FollowUp.objects.count() == 2
 
 

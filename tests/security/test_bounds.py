@@ -43,3 +43,13 @@ def test_errors_never_echo_what_was_sent(client: Client, world) -> None:  # type
         response = client.get(f"/api/v1/comparisons?{query}")
         assert response.status_code == 400, query
         assert "19660808" not in response.content.decode() and "<script>" not in response.content.decode()
+
+
+@pytest.mark.parametrize("path", ["/api/v1/followups", "/api/v1/interventions"])
+def test_a_huge_offset_is_a_clear_422_not_a_500(client: Client, world, path: str) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(world.caseworker)
+    response = client.get(f"{path}?offset=12345678901234567890&limit=5")
+    assert response.status_code == 422
+    assert response["Content-Type"] == "application/problem+json"
+    assert "12345678901234567890" not in response.content.decode()
+    assert client.get(f"{path}?offset=10000000").status_code == 200

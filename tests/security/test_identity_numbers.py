@@ -102,3 +102,53 @@ def test_the_admin_refuses_an_identity_number_as_a_unit_code_or_provider_name(
         not Unit.objects.filter(code=NUMBER).exists()
         and not Provider.objects.filter(provider_id="P9").exists()
     )
+
+
+@pytest.mark.django_db
+def test_the_api_refuses_an_identity_number_as_an_id_or_a_reason_and_never_repeats_it(
+    client: Client, world
+) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    client.force_login(world.caseworker)
+    from tests.personas import identity_number
+
+    body = {"intervention_id": NUMBER, "person_id": identity_number(42), "service": "hvb_youth",
+            "provider_id": "P1", "unit": "norr", "decided_on": "2026-01-01", "started_on": "2026-01-02"}  # fmt: skip
+    created = client.post("/api/v1/interventions", json.dumps(body), content_type="application/json",
+                          headers={"Idempotency-Key": "a1"})  # fmt: skip
+    assert created.status_code == 422
+    assert NUMBER not in created.content.decode() and NUMBER[2:] not in created.content.decode()
+    assert not Intervention.objects.filter(intervention_id=NUMBER).exists()
+
+    post_followup(client, world.interventions["overdue"])
+    followup = FollowUp.objects.get(intervention=world.interventions["overdue"])
+    correction = {"intervention_id": "I-OVERDUE", "respondent": "client", "status": "unreachable",
+                  "reason": f"rätt är {COORDINATION}", "base_version": 1}  # fmt: skip
+    refused = client.post(f"/api/v1/followups/{followup.followup_id}/corrections", json.dumps(correction),
+                          content_type="application/json")  # fmt: skip
+    assert refused.status_code == 422 and COORDINATION not in refused.content.decode()
+    assert not ChangeRecord.objects.filter(kind="followups").exists()
+
+
+@pytest.mark.django_db
+def test_an_import_refuses_identity_numbers_in_ids_and_names_without_repeating_them(
+    write_csv, municipality
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import TODAY
+    from tests.interchange.helpers import write_set
+    from utfall.interchange.importer import import_files
+
+    files = write_set(write_csv)
+    providers = next(p for p in files if p.name.startswith("providers"))
+    providers.write_text(providers.read_text().replace("P1,", f"{NUMBER[2:].replace('-', '')},", 1))
+    followups = next(p for p in files if p.name.startswith("followups"))
+    text = followups.read_text().splitlines()
+    text[1] = text[1].replace(text[1].split(",")[0], f"F-{COORDINATION}", 1)
+    followups.write_text("\n".join(text) + "\n")
+    report = import_files(files, municipality=municipality, today=TODAY)
+    messages = "\n".join(map(str, report.issues))
+    assert not report.stored
+    assert "providers.csv:2: provider_id: får inte innehålla ett person- eller samordningsnummer" in messages
+    assert "followup_id: får inte innehålla" in messages
+    assert NUMBER[2:].replace("-", "") not in messages and COORDINATION not in messages

@@ -78,3 +78,21 @@ def test_a_resent_form_is_still_the_same_followup_not_a_refusal(client: Client, 
     assert post_followup(client, intervention, data).status_code == 302
     assert post_followup(client, intervention, data).status_code == 302
     assert FollowUp.objects.filter(intervention=intervention).count() == 1
+
+
+def test_the_api_refuses_a_second_followup_on_the_same_day_unless_confirmed(client: Client, world) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    client.force_login(world.caseworker)
+    body = {"intervention_id": "I-OVERDUE", "respondent": "client", "status": "declined"}
+
+    def send(key: str, **extra: object) -> int:
+        return int(client.post("/api/v1/followups", json.dumps({**body, **extra}), content_type="application/json",
+                               headers={"Idempotency-Key": key}).status_code)  # fmt: skip
+
+    assert send("k1") == 201
+    assert send("k1") == 201  # the same request again: the same follow-up
+    assert send("k2") == 409
+    assert FollowUp.objects.filter(intervention=world.interventions["overdue"]).count() == 1
+    assert send("k3", confirm_same_day=True) == 201
+    assert FollowUp.objects.filter(intervention=world.interventions["overdue"]).count() == 2

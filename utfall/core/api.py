@@ -24,6 +24,9 @@ from utfall.organisations.access import sees_cases
 
 logger = logging.getLogger("utfall.api")
 PROBLEM = "application/problem+json"
+#: The largest offset a list endpoint takes: far past any list, and within every database's
+#: integers (a 20-digit offset once gave a 500 on SQLite).
+MAX_OFFSET = 10_000_000
 
 
 class TokenAuth(HttpBearer):

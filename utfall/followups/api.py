@@ -12,7 +12,8 @@ from django.utils import timezone
 from ninja import Field, Header, Query, Router, Schema, Status
 
 from utfall.core import audit
-from utfall.core.api import Problem, require_case_access, require_key
+from utfall.core.api import MAX_OFFSET, Problem, require_case_access, require_key
+from utfall.core.identity import IDENTITY_NUMBER_REFUSED, contains_identity_number
 from utfall.core.models import AuditEntry
 from utfall.followups import services
 from utfall.followups.feedback import record_feedback
@@ -47,6 +48,10 @@ class FollowUpIn(Schema):
         default_factory=list,
         max_length=50,
         description="Pilotåterkoppling: frågekoder som klienten tyckte var svåra att förstå (bara vid ny uppföljning)",
+    )
+    confirm_same_day: bool = Field(
+        False,
+        description="true: insatsen har redan en uppföljning samma dag och detta är en ny (annars 409)",
     )
 
 
@@ -151,7 +156,7 @@ def list_followups(
     request: HttpRequest,
     intervention_id: str | None = None,
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> list[dict[str, Any]]:
     require_case_access(request)
     qs = FollowUp.objects.for_user(request.user).order_by("-created_at", "-pk")
@@ -213,7 +218,15 @@ def create_followup(
             checked=checked,
             catalogue=catalogue,
             idempotency_key=key,
+            confirm_same_day=payload.confirm_same_day,
         )
+    except services.SameDayFollowUp:
+        raise Problem(
+            409,
+            "Uppföljning samma dag finns",
+            "Insatsen har redan en uppföljning med det här datumet. Skicka confirm_same_day: true "
+            "om detta är en ny uppföljning; annars är den redan sparad.",
+        ) from None
     except services.IdempotencyConflict:
         raise Problem(
             422,
@@ -237,6 +250,12 @@ def create_followup(
     summary="Rätta en uppföljning (ny version med skäl)",
 )
 def correct_followup(request: HttpRequest, followup_id: str, payload: CorrectionIn) -> Status:
+    if contains_identity_number(payload.reason):
+        raise Problem(
+            422,
+            "Ogiltig rättelse",
+            errors=[{"pointer": "/reason", "detail": f"skälet {IDENTITY_NUMBER_REFUSED}"}],
+        )
     followup = _get(request, followup_id, action=AuditEntry.Action.CORRECT)
     if not followup.can_be_corrected_by(request.user):
         raise Problem(

@@ -20,7 +20,13 @@ from typing import Any
 
 from django.utils import timezone
 
-from utfall.core.identity import InvalidIdentityNumber, luhn_ok, parse_identity_number
+from utfall.core.identity import (
+    IDENTITY_NUMBER_REFUSED,
+    InvalidIdentityNumber,
+    contains_identity_number,
+    luhn_ok,
+    parse_identity_number,
+)
 from utfall.core.pseudonyms import PSEUDONYM_PREFIX, PSEUDONYM_RE, pseudonymise
 from utfall.followups.models import Assessment, FollowUpStatus, GuidingAnswer
 from utfall.instruments.models import Respondent
@@ -117,6 +123,14 @@ def catalogue_for(today: dt.date | None = None) -> Catalogue:
     return load_catalogue(today or timezone.localdate())
 
 
+def shown(value: str) -> str:
+    """A value as an error message may repeat it: quoted and at most 40 characters, and not at
+    all when it holds an identity number (then the message names only the column)."""
+    if contains_identity_number(value):
+        return "(värdet visas inte: det liknar ett personnummer)"
+    return "'" + (value if len(value) <= 40 else value[:37] + "…") + "'"
+
+
 class RowChecker:
     """Collects the issues of one row while its values are read."""
 
@@ -127,23 +141,28 @@ class RowChecker:
     def fail(self, column: str, reason: str) -> None:
         self.issues.append(Issue(self.file, self.line, column, reason))
 
-    def text(self, column: str, *, required: bool = False, max_length: int = 200) -> str:
+    def text(self, column: str, *, required: bool = False, max_length: int = 200, screen: bool = True) -> str:
+        """The column's text. Ids and names are screened: nothing in them may parse as an
+        identity number (DESIGN.md invariant 1); the reason does not repeat the value."""
         value = self.raw.get(column, "").strip()
         if required and not value:
             self.fail(column, "värde saknas (obligatorisk kolumn)")
         elif len(value) > max_length:
             self.fail(column, f"för långt värde ({len(value)} tecken, högst {max_length})")
+        elif screen and value and contains_identity_number(value, today=self.catalogue.today):
+            self.fail(column, IDENTITY_NUMBER_REFUSED)
+            return ""
         return value
 
     def choice(self, column: str, allowed: tuple[str, ...], *, required: bool = False) -> str:
-        value = self.text(column, required=required)
+        value = self.text(column, required=required, screen=False)
         if value and value not in allowed:
-            self.fail(column, f"okänt värde '{value}'; tillåtna: {', '.join(allowed)}")
+            self.fail(column, f"okänt värde {shown(value)}; tillåtna: {', '.join(allowed)}")
             return ""
         return value
 
     def date(self, column: str, *, required: bool = False, not_future: bool = False) -> dt.date | None:
-        value = self.text(column, required=required)
+        value = self.text(column, required=required, screen=False)
         if not value:
             return None
         try:
@@ -151,7 +170,7 @@ class RowChecker:
             if len(value) != 10:
                 raise ValueError
         except ValueError:
-            self.fail(column, f"'{value}' är inte ett datum på formen ÅÅÅÅ-MM-DD")
+            self.fail(column, f"{shown(value)} är inte ett datum på formen ÅÅÅÅ-MM-DD")
             return None
         if not_future and parsed > self.catalogue.today:
             self.fail(column, f"datumet {value} ligger i framtiden")
@@ -162,7 +181,7 @@ class RowChecker:
         if not value:
             return None
         if not value.isdigit() or int(value) > maximum:
-            self.fail(column, f"'{value}' är inte ett heltal mellan 0 och {maximum}")
+            self.fail(column, f"{shown(value)} är inte ett heltal mellan 0 och {maximum}")
             return None
         return int(value)
 
@@ -176,7 +195,7 @@ def _str(value: int | None) -> str:
 
 
 def check_provider(row: RowChecker) -> Record:
-    org_number = row.text("org_number")
+    org_number = row.text("org_number", screen=False)  # a sole trader's is a personnummer, and public
     if org_number:
         m = _ORG_NUMBER.match(org_number)
         if not m:
@@ -215,7 +234,7 @@ def check_contract(row: RowChecker) -> Record:
 
 
 def check_intervention(row: RowChecker) -> Record:
-    person = row.text("person_id", required=True, max_length=80)
+    person = row.text("person_id", required=True, max_length=80, screen=False)
     pseudonym, derived_sex, derived_year = "", "", None
     if person.startswith(PSEUDONYM_PREFIX):
         pseudonym = person[len(PSEUDONYM_PREFIX) :]
@@ -325,7 +344,7 @@ def check_followup(row: RowChecker) -> Record:
         if question is None:
             row.fail(code, f"frågan '{code}' finns inte i {key}")
         elif value not in question.options:
-            row.fail(code, f"okänt svar '{value}'; tillåtna: {', '.join(question.options)}")
+            row.fail(code, f"okänt svar {shown(value)}; tillåtna: {', '.join(question.options)}")
         else:
             answers[code] = value
     if status and status != FollowUpStatus.COMPLETED and answers:

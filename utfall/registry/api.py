@@ -11,7 +11,7 @@ from django.utils import timezone
 from ninja import Field, Header, Query, Router, Schema, Status
 
 from utfall.core import audit
-from utfall.core.api import Problem, require_case_access, require_key
+from utfall.core.api import MAX_OFFSET, Problem, require_case_access, require_key
 from utfall.core.models import AuditEntry
 from utfall.followups import queries
 from utfall.organisations.models import Municipality, User
@@ -84,7 +84,7 @@ def list_interventions(
     request: HttpRequest,
     ongoing: bool | None = None,
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> list[dict[str, Any]]:
     require_case_access(request)
     qs = Intervention.objects.for_user(request.user).order_by("intervention_id")

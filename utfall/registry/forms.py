@@ -7,7 +7,6 @@ from typing import Any, cast
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from utfall.core.identity import IDENTITY_NUMBER_REFUSED, contains_identity_number
 from utfall.organisations.access import case_unit_ids
 from utfall.organisations.models import Unit, User
 from utfall.records.rules import Catalogue
@@ -69,12 +68,6 @@ class InterventionForm(forms.Form):
         ]
         units = Unit.objects.filter(pk__in=case_unit_ids(user)).order_by("name")
         cast(forms.ChoiceField, self.fields["unit"]).choices = list(units.values_list("code", "name"))
-
-    def clean_intervention_id(self) -> str:
-        value = str(self.cleaned_data.get("intervention_id") or "")
-        if contains_identity_number(value):
-            raise forms.ValidationError(_("Id:t %(refused)s.") % {"refused": IDENTITY_NUMBER_REFUSED})
-        return value
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
