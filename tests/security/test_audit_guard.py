@@ -64,3 +64,30 @@ def test_the_sqlite_database_file_is_private(tmp_path: Path) -> None:
 
     sqlite.on_connect(None, Wrapper())
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_reads_in_the_admin_are_audited_and_staff_see_only_their_municipality(world, client: Client) -> None:  # type: ignore[no-untyped-def]
+    from django.contrib.auth.models import Permission
+
+    from utfall.organisations.models import User
+
+    root = User.objects.create_superuser("root", password="a-long-password-1")
+    client.force_login(root)
+    assert client.get("/admin/registry/intervention/").status_code == 200
+    listed = AuditEntry.objects.filter(action="list", kind="interventions", username="root")
+    assert {e.municipality_id for e in listed} == {world.municipality.pk, world.other_municipality.pk}
+    assert "I-ABROAD" in [i for e in listed for i in e.record_ids]
+    pk = world.interventions["overdue"].pk
+    assert client.get(f"/admin/registry/intervention/{pk}/change/").status_code == 200
+    viewed = AuditEntry.objects.get(action="view", username="root")
+    assert viewed.record_ids == ["I-OVERDUE"] and viewed.where.startswith("/admin/")
+
+    staff = User.objects.create_user("kommunadmin", municipality=world.municipality, is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="view_intervention"))
+    client.force_login(staff)
+    html = client.get("/admin/registry/intervention/").content.decode()
+    assert "I-OVERDUE" in html and "I-ABROAD" not in html
+    assert (
+        client.get(f"/admin/registry/intervention/{world.interventions['abroad'].pk}/change/").status_code
+        == 302
+    )

@@ -83,3 +83,24 @@ def _kind_of(path: str) -> str:
         if path.startswith(prefix):
             return kind
     return "page"
+
+
+def record_records(
+    request: HttpRequest, *, action: str, kind: str, records: Iterable[tuple[int, str]]
+) -> None:
+    """Audit entries for records read where the reader may have no municipality of their own
+    (the admin): one entry per municipality of the records, ``records`` as (municipality, id)."""
+    user = request.user
+    by_municipality: dict[int, list[str]] = {}
+    for municipality_id, record_id in records:
+        by_municipality.setdefault(municipality_id, []).append(record_id)
+    for municipality_id, ids in by_municipality.items():
+        AuditEntry.objects.create(
+            municipality_id=municipality_id,
+            user=user if user.is_authenticated else None,
+            username=user.get_username(),
+            action=action,
+            kind=kind,
+            record_ids=ids,
+            where=request.path[:200],
+        )
