@@ -47,7 +47,7 @@ def make_client(municipality: Municipality, n: int) -> Client:
     number = parse_identity_number(identity_number(n))
     return Client.objects.create(
         municipality=municipality,
-        pseudonym=pseudonymise(number),
+        pseudonym=pseudonymise(number, municipality.code),
         sex=number.sex,
         birth_year=number.birth_year,
     )

@@ -1,4 +1,5 @@
-"""Pseudonyms for clients: keyed HMAC-SHA256 of the normalised identity number.
+"""Pseudonyms for clients: keyed HMAC-SHA256 of the normalised identity number, with a key
+per municipality derived from the master key (``pseudonymise``).
 
 The key is kept outside the database (``UTFALL_PSEUDONYM_KEY`` or ``..._FILE``). In
 development, when no key is configured, a random key is written once to a local file in
@@ -53,6 +54,27 @@ def reset_key_cache() -> None:
     _key.cache_clear()
 
 
-def pseudonymise(number: IdentityNumber) -> str:
-    """The client's pseudonym: 64 hex characters, stable for one key."""
-    return hmac.new(_key(), number.normalised.encode(), hashlib.sha256).hexdigest()
+def municipality_key(municipality_code: str) -> bytes:
+    """The municipality's own key, derived from the master key and its code (issue 16)."""
+    return hmac.new(_key(), b"utfall/municipality/" + municipality_code.encode(), hashlib.sha256).digest()
+
+
+def rekey(master_pseudonym: str, municipality_code: str) -> str:
+    """A master-key pseudonym (the form before 2026-12-01) as the municipality's pseudonym.
+    Registry migration 0006 turns stored pseudonyms with it; no identity number is needed."""
+    return hmac.new(
+        municipality_key(municipality_code), master_pseudonym.encode(), hashlib.sha256
+    ).hexdigest()
+
+
+def pseudonymise(number: IdentityNumber, municipality_code: str) -> str:
+    """The client's pseudonym in one municipality: 64 hex characters, stable for one key.
+
+    HMAC-SHA256 under the municipality's key of the HMAC-SHA256 under the master key of the
+    normalised number. The same person gets unrelated pseudonyms in two municipalities, so
+    their exports cannot be linked without the master key (docs/privacy.md).
+    """
+    if not municipality_code:
+        raise ValueError("a pseudonym belongs to a municipality: its code is required")
+    master = hmac.new(_key(), number.normalised.encode(), hashlib.sha256).hexdigest()
+    return rekey(master, municipality_code)

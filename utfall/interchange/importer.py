@@ -146,7 +146,9 @@ class Importer:
                 continue
             raw = dict(zip(table.header, cells, strict=True))
             raw.pop(ERROR_COLUMN, None)
-            checker = RowChecker(table.label, line, raw, self.catalogue)
+            checker = RowChecker(
+                table.label, line, raw, self.catalogue, municipality_code=self.municipality.code
+            )
             record = check(checker)
             pending = Pending(kind, table, line, cells, record, checker.issues)
             self.pending[kind].append(pending)

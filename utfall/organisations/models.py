@@ -36,6 +36,23 @@ class Municipality(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        """The code is part of the municipality's pseudonym key: once it has clients, renaming
+        it would make every identity number a new client (docs/privacy.md)."""
+        super().clean()
+        if self.pk is None:
+            return
+        stored = Municipality.objects.filter(pk=self.pk).values_list("code", flat=True).first()
+        if stored is not None and stored != self.code:
+            from django.apps import apps
+
+            if apps.get_model("registry", "Client").objects.filter(municipality_id=self.pk).exists():
+                raise ValidationError(
+                    {
+                        "code": "Koden ingår i kommunens pseudonymnyckel och kan inte ändras när det finns klienter."
+                    }
+                )
+
 
 class Unit(models.Model):
     """A district administration (stadsdelsförvaltning) or unit responsible for cases."""

@@ -134,8 +134,12 @@ def shown(value: str) -> str:
 class RowChecker:
     """Collects the issues of one row while its values are read."""
 
-    def __init__(self, file: str, line: int, raw: dict[str, str], catalogue: Catalogue) -> None:
+    def __init__(
+        self, file: str, line: int, raw: dict[str, str], catalogue: Catalogue, *, municipality_code: str = ""
+    ) -> None:
         self.file, self.line, self.raw, self.catalogue = file, line, raw, catalogue
+        #: Whose pseudonym an identity number becomes (each municipality has its own key).
+        self.municipality_code = municipality_code
         self.issues: list[Issue] = []
 
     def fail(self, column: str, reason: str) -> None:
@@ -247,7 +251,7 @@ def check_intervention(row: RowChecker) -> Record:
         except InvalidIdentityNumber as exc:  # the reason never repeats the number
             row.fail("person_id", f"ogiltigt person- eller samordningsnummer: {exc}")
         else:
-            pseudonym = pseudonymise(number)
+            pseudonym = pseudonymise(number, row.municipality_code)
             derived_sex, derived_year = number.sex, number.birth_year
     sex = row.choice("sex", _VALUES[Sex]) or derived_sex
     birth_year = row.count("birth_year", maximum=row.catalogue.today.year)

@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from utfall.core.models import IdempotencyKey
 from utfall.core.pseudonyms import PSEUDONYM_PREFIX
 from utfall.organisations.access import case_unit_ids
-from utfall.organisations.models import Unit, User
+from utfall.organisations.models import Municipality, Unit, User
 from utfall.records.rules import Catalogue, Record, RowChecker, check_intervention
 from utfall.registry.models import Client, Contract, Intervention, Provider, Service
 
@@ -54,7 +54,9 @@ def check_intervention_submission(
     raw = {**raw}
     if not raw.get("intervention_id", "").strip():
         raw["intervention_id"] = new_intervention_id()
-    row = RowChecker("form", 0, raw, catalogue)
+    # Only case workers register (sees_cases), and they always belong to a municipality.
+    municipality = cast(Municipality, user.municipality)
+    row = RowChecker("form", 0, raw, catalogue, municipality_code=municipality.code)
     record = check_intervention(row)
     issues: Issues = [(i.column, i.reason) for i in row.issues]
     # Only case workers register (sees_cases), and they always belong to a municipality.
