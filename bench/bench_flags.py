@@ -152,7 +152,9 @@ def main() -> None:
             c = run_cell(base, tau, sets=sets, k=args.providers, planted=args.planted, seed=args.seed)
             took = time.perf_counter() - start
             cells.append(c)
-            low = "–" if np.isnan(c.recall_low) else f"{100 * c.recall_low:5.1f} ± {100 * c.recall_low_se:3.1f}"
+            low = (
+                "–" if np.isnan(c.recall_low) else f"{100 * c.recall_low:5.1f} ± {100 * c.recall_low_se:3.1f}"
+            )
             print(
                 f"{base:5.1f} {tau:4.1f} | {100 * c.null_flagged:7.2f} ± {100 * c.null_flagged_se:4.2f} "
                 f"{100 * c.null_large:6.2f} ± {100 * c.null_large_se:4.2f} {100 * c.null_sets_excluding:9.0f}% "
@@ -162,7 +164,9 @@ def main() -> None:
             )
     worst = max(cells, key=lambda c: c.null_flagged)
     worst_large = max(cells, key=lambda c: c.null_large)
-    print(f"worst cell, null flagged overall: base {worst.base} tau {worst.tau}: {100 * worst.null_flagged:.2f} %")
+    print(
+        f"worst cell, null flagged overall: base {worst.base} tau {worst.tau}: {100 * worst.null_flagged:.2f} %"
+    )
     print(
         f"worst cell, null flagged among n >= {LARGE}: base {worst_large.base} tau {worst_large.tau}: "
         f"{100 * worst_large.null_large:.2f} %"
