@@ -13,7 +13,9 @@ OR 3: better), on top of their own random effect. Recall is the share of planted
 flagged in their direction; "false among the rest" is the share of the others flagged.
 
 Each data set goes through :func:`utfall.stats.comparison.compare_proportions` (what the
-pages use) with its defaults (min_n 5, method robust-re). The grid is base {0.3, 0.6, 0.9} ×
+pages use) with its defaults (min_n 5, method robust-re), or with ``--estimator ml`` through
+the candidate fit of :mod:`utfall.stats.randomeffects` (``ml-plugin``: without the spread's
+uncertainty). The grid is base {0.3, 0.6, 0.9} ×
 τ {0.2, 0.5}. Monte Carlo standard errors are printed for the headline figures; the last
 lines name the worst cell.
 """
@@ -34,6 +36,12 @@ sys.path.insert(0, str(ROOT))
 
 from utfall.stats.comparison import compare_proportions  # noqa: E402
 from utfall.stats.overdispersion import clear_fit_cache  # noqa: E402
+from utfall.stats.randomeffects import fit_random_effects  # noqa: E402
+
+#: "current": compare_proportions as the pages call it; "ml" / "ml-plugin": the candidate
+#: maximum-likelihood fit with truncated outliers (utfall.stats.randomeffects), with and
+#: without the spread's uncertainty, flagged by its predictive tails below 0.1 %.
+ESTIMATORS = ("current", "ml", "ml-plugin")
 
 BASES = (0.3, 0.6, 0.9)
 TAUS = (0.2, 0.5)
@@ -81,7 +89,24 @@ def _mean_se(per_set: list[float]) -> tuple[float, float]:
     return float(a.mean()), float(a.std(ddof=1) / np.sqrt(a.size)) if a.size > 1 else 0.0
 
 
-def run_cell(base: float, tau: float, *, sets: int, k: int, planted: int, seed: int) -> Cell:
+def flags_for(
+    estimator: str, groups: list[str], x: np.ndarray, n: np.ndarray
+) -> tuple[np.ndarray, bool, float]:
+    """Flags ("low"/"high"/None), whether any group was left out of the fit, and τ̂²."""
+    if estimator == "current":
+        result = compare_proportions(groups, x, n)
+        flags = np.array([r["flag"] for r in result.rows], dtype=object)
+        return flags, bool(result.overdispersion["excluded"]), float(result.overdispersion["tau2"] or 0.0)
+    fit = fit_random_effects("proportion", x.astype(float), n.astype(float), uncertainty=estimator == "ml")
+    flags = np.full(x.size, None, dtype=object)
+    flags[fit.lower_tail(x, n) < 0.001] = "low"
+    flags[fit.upper_tail(x, n) < 0.001] = "high"
+    return flags, bool(fit.censored), fit.tau**2
+
+
+def run_cell(
+    base: float, tau: float, *, sets: int, k: int, planted: int, seed: int, estimator: str = "current"
+) -> Cell:
     rng = np.random.default_rng([seed, round(base * 100), round(tau * 100)])
     groups = [f"G{i:04d}" for i in range(k)]
     cell = Cell(base, tau)
@@ -89,16 +114,16 @@ def run_cell(base: float, tau: float, *, sets: int, k: int, planted: int, seed: 
     total_large = flagged_large = 0
     for _ in range(sets):
         x, n, _ = data_set(rng, base, tau, k, 0, 1.0)
-        result = compare_proportions(groups, x, n)
-        flags = np.array([r["flag"] is not None for r in result.rows])
+        found, left_out, tau2 = flags_for(estimator, groups, x, n)
+        flags = found != None  # noqa: E711
         flagged.append(flags.mean())
         big = n >= LARGE
         total_large += int(big.sum())
         flagged_large += int(flags[big].sum())
         if big.any():
             large.append(flags[big].mean())
-        excluding.append(bool(result.overdispersion["excluded"]))
-        ratio.append((result.overdispersion["tau2"] or 0.0) / tau**2)
+        excluding.append(left_out)
+        ratio.append(tau2 / tau**2)
     cell.null_flagged, cell.null_flagged_se = _mean_se(flagged)
     cell.null_large = flagged_large / max(total_large, 1)
     cell.null_large_se = _mean_se(large)[1]
@@ -112,8 +137,7 @@ def run_cell(base: float, tau: float, *, sets: int, k: int, planted: int, seed: 
         hits = []
         for _ in range(sets):
             x, n, is_planted = data_set(rng, base, tau, k, planted, odds_ratio)
-            result = compare_proportions(groups, x, n)
-            flags = np.array([r["flag"] for r in result.rows], dtype=object)
+            flags = flags_for(estimator, groups, x, n)[0]
             want = "low" if odds_ratio < 1 else "high"
             hits.append(float(np.mean(flags[is_planted] == want)))
             false.append(float(np.mean(flags[~is_planted] != None)))  # noqa: E711
@@ -132,11 +156,13 @@ def main() -> None:
     parser.add_argument("--planted", type=int, default=5)
     parser.add_argument("--seed", type=int, default=20261201)
     parser.add_argument("--quick", action="store_true", help="40 data sets per cell (a smoke run)")
+    parser.add_argument("--estimator", choices=ESTIMATORS, default="current")
     args = parser.parse_args()
     sets = 40 if args.quick else args.sets
     print(
         f"bench_flags: {sets} data sets per cell and scenario, {args.providers} providers each, "
-        f"n log-uniform {SIZE_RANGE[0]}–{SIZE_RANGE[1]}, {args.planted} planted; seed {args.seed}"
+        f"n log-uniform {SIZE_RANGE[0]}–{SIZE_RANGE[1]}, {args.planted} planted; seed {args.seed}; "
+        f"estimator {args.estimator}"
     )
     header = (
         f"{'base':>5} {'tau':>4} | {'null flagged %':>15} {'n>=200 %':>14} {'sets excl.':>10} "
@@ -149,7 +175,10 @@ def main() -> None:
         for tau in TAUS:
             clear_fit_cache()
             start = time.perf_counter()
-            c = run_cell(base, tau, sets=sets, k=args.providers, planted=args.planted, seed=args.seed)
+            c = run_cell(
+                base, tau, sets=sets, k=args.providers, planted=args.planted, seed=args.seed,
+                estimator=args.estimator,
+            )  # fmt: skip
             took = time.perf_counter() - start
             cells.append(c)
             low = (
