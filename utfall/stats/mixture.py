@@ -1,0 +1,354 @@
+"""Binomial–logit-normal and Poisson–log-normal mixtures by adaptive Gauss–Hermite quadrature.
+
+A provider's count X given its true value is binomial(n, expit(c + τu)) (``"proportion"``)
+or Poisson(E·exp(c + τu)) (``"ratio"``), with u ~ N(0, 1). Everything the funnel and the
+random-effects fit need is a one-dimensional integral over u:
+
+* the probability of one count, P(X = x) = ∫ f(x | u) φ(u) du;
+* the tails, P(X ≤ r) = ∫ S_T(c + τu) φ(u) du and P(X ≥ r) = ∫ C_T(c + τu) φ(u) du, where
+  T is logit Beta(r + 1, n − r) (binomial: P(Bin(n, p) ≤ r) = P(Beta(r + 1, n − r) > p)) or
+  log Gamma(r + 1) − log E (Poisson: P(Pois(λ) ≤ r) = P(Gamma(r + 1) > λ)); S_T and C_T
+  are its survival and distribution functions.
+
+Every integrand is log-concave in u, so it is one smooth hump: the quadrature is centred
+on its mode (Newton's method) and scaled by its curvature (adaptive Gauss–Hermite,
+Liu & Pierce 1994; Pinheiro & Bates 1995). A fixed rule (the old 40-node Gauss–Hermite on
+φ) misses the hump when n is large and τ is not small: at n ≈ 700 it was off by up to 0.015
+on the rate scale. Tails are computed directly (never as 1 − F), so probabilities of 10⁻¹²
+keep their digits.
+
+Validated against ``scipy.integrate.quad`` at tolerance 1e-13 on the original u-integral
+(binomial/Poisson CDF times φ) over n 1–5000, τ 0.05–2 and tail probabilities down to
+1e-12 (``tests/stats/test_mixture.py``: relative error below 1e-8), and at τ = 0 against
+scipy's exact binomial and Poisson distributions.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy import special
+
+__all__ = ["Kind", "log_pmf", "lower_tail", "posterior_nodes", "quantile", "upper_tail"]
+
+Kind = Literal["proportion", "ratio"]
+FloatArray = NDArray[np.float64]
+
+#: Nodes of the adaptive rule; 20 gives about 1e-10 relative error on these integrands.
+NODES = 20
+_T, _W = special.roots_hermite(NODES)  # physicists' rule: ∫ e^{−t²} g(t) dt ≈ Σ w g(t)
+_LOG_W = np.log(_W) + _T**2  # weights for ∫ g(t) dt after the change of variables
+_LOG_2PI = float(np.log(2.0 * np.pi))
+_NEWTON = 60
+
+
+def _softplus(x: FloatArray) -> FloatArray:
+    return np.asarray(np.logaddexp(0.0, x))
+
+
+# --------------------------------------------------------------------------------------
+# The integrands (log, and first two derivatives in η = the linear predictor)
+
+
+def _log_f(
+    kind: Kind, x: FloatArray, m: FloatArray, eta: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """log P(X = x | η) and its first two derivatives in η (η = c + τu, E folded into η for ratios)."""
+    if kind == "proportion":
+        p = special.expit(eta)
+        value = special.gammaln(m + 1) - special.gammaln(x + 1) - special.gammaln(m - x + 1)
+        value = value - x * _softplus(-eta) - (m - x) * _softplus(eta)
+        return value, x - m * p, -m * p * (1.0 - p)
+    lam = np.exp(eta)
+    return x * eta - lam - special.gammaln(x + 1), x - lam, -lam
+
+
+def _log_tail(
+    kind: Kind, side: str, r: FloatArray, m: FloatArray, eta: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """log P(X ≤ r | η) (side "lower") or log P(X ≥ r | η) ("upper") and two derivatives in η.
+
+    Written as the survival (lower) or distribution function (upper) of T, whose log-density
+    ℓ has ℓ' known: d log S = −h, d² log S = −h(ℓ' + h) with h = f/S; d log C = k,
+    d² log C = k(ℓ' − k) with k = f/C.
+    """
+    if kind == "proportion":
+        a, b = (r + 1.0, m - r) if side == "lower" else (r, m - r + 1.0)
+        p, q = special.expit(eta), special.expit(-eta)
+        log_f = -a * _softplus(-eta) - b * _softplus(eta) - special.betaln(a, b)
+        d_log_f = a - (a + b) * p
+        prob = special.betainc(b, a, q) if side == "lower" else special.betainc(a, b, p)
+    else:
+        a = r + 1.0 if side == "lower" else r
+        lam = np.exp(eta)
+        log_f = a * eta - lam - special.gammaln(a)
+        d_log_f = a - lam
+        prob = special.gammaincc(a, lam) if side == "lower" else special.gammainc(a, lam)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        log_prob = np.log(prob)
+        ratio = np.exp(log_f - log_prob)  # hazard h (lower) or reversed hazard k (upper)
+    # Where the tail underflows, the Mills-ratio limit keeps Newton's steps sensible; such
+    # points carry no weight in the sum.
+    gone = ~np.isfinite(ratio) | (prob <= 0.0)
+    if side == "lower":
+        ratio = np.where(gone, np.maximum(-d_log_f, 1.0), ratio)
+        return log_prob, -ratio, -ratio * (d_log_f + ratio)
+    ratio = np.where(gone, np.maximum(d_log_f, 1.0), ratio)
+    return log_prob, ratio, ratio * (d_log_f - ratio)
+
+
+# --------------------------------------------------------------------------------------
+# Adaptive quadrature
+
+
+def _integrate(log_g, offset: FloatArray, tau: float) -> FloatArray:  # type: ignore[no-untyped-def]
+    """log ∫ exp(log_g(η(u))) φ(u) du with η = offset + τu, by adaptive Gauss–Hermite.
+
+    ``log_g(eta)`` returns the log-integrand (without φ) and its first two η-derivatives,
+    elementwise; it must be concave in η.
+    """
+    u = np.zeros(offset.shape)
+    for _ in range(_NEWTON):
+        _, d1, d2 = log_g(offset + tau * u)
+        grad = tau * d1 - u
+        curv = tau * tau * d2 - 1.0
+        step = np.clip(grad / curv, -4.0, 4.0)
+        step = np.where(np.isfinite(step), step, 0.0)
+        u = u - step
+        if np.all(np.abs(step) < 1e-10):
+            break
+    _, _, d2 = log_g(offset + tau * u)
+    curv = tau * tau * np.where(np.isfinite(d2), d2, 0.0) - 1.0
+    scale = np.sqrt(2.0) / np.sqrt(-curv)
+    points = u[..., None] + scale[..., None] * _T
+    log_val, _, _ = log_g(offset[..., None] + tau * points)
+    terms = _LOG_W + log_val - 0.5 * points**2 - 0.5 * _LOG_2PI
+    with np.errstate(divide="ignore"):
+        return np.asarray(special.logsumexp(terms, axis=-1) + np.log(scale))
+
+
+def _offset(kind: Kind, m: FloatArray, centre: float) -> FloatArray:
+    return np.full(m.shape, centre) if kind == "proportion" else centre + np.log(m)
+
+
+def _broadcast(*arrays: ArrayLike) -> list[FloatArray]:
+    return [np.asarray(a, dtype=np.float64) for a in np.broadcast_arrays(*arrays)]
+
+
+def log_pmf(kind: Kind, x: ArrayLike, m: ArrayLike, centre: float, tau: float) -> FloatArray:
+    """log P(X = x) under the mixture at size m (n, or E for ratios), elementwise."""
+    return log_pmf_grad(kind, x, m, centre, tau)[0]
+
+
+def log_pmf_grad(
+    kind: Kind, x: ArrayLike, m: ArrayLike, centre: float, tau: float
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """log P(X = x) and its derivatives in the centre and in τ, elementwise.
+
+    The derivatives are posterior expectations over the same nodes: ∂/∂c = E[ℓ'(η) | x],
+    ∂/∂τ = E[u·ℓ'(η) | x], with ℓ the binomial/Poisson log-likelihood in η.
+    """
+    xa, ma = _broadcast(x, m)
+    xa, ma = np.atleast_1d(xa), np.atleast_1d(ma)
+    if kind == "proportion":
+        const = special.gammaln(ma + 1) - special.gammaln(xa + 1) - special.gammaln(ma - xa + 1)
+        off = np.full(xa.shape, centre)
+    else:
+        const = -special.gammaln(xa + 1)  # E^x is inside the kernel (η includes log E)
+        off = centre + np.log(ma)
+
+    def kernel(eta: FloatArray, xx: FloatArray, mm: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        if kind == "proportion":
+            p = special.expit(eta)
+            return -xx * _softplus(-eta) - (mm - xx) * _softplus(eta), xx - mm * p, -mm * p * (1.0 - p)
+        lam = np.exp(eta)
+        return xx * eta - lam, xx - lam, -lam
+
+    if tau <= 0.0:
+        value, d1, _ = kernel(off, xa, ma)
+        return const + value, d1, np.zeros(xa.shape)
+    u = np.zeros(xa.shape)
+    for _ in range(_NEWTON):
+        _, d1, d2 = kernel(off + tau * u, xa, ma)
+        step = np.clip((tau * d1 - u) / (tau * tau * d2 - 1.0), -4.0, 4.0)
+        u = u - step
+        if np.all(np.abs(step) < 1e-10):
+            break
+    _, _, d2 = kernel(off + tau * u, xa, ma)
+    scale = np.sqrt(2.0) / np.sqrt(1.0 - tau * tau * d2)
+    points = u[:, None] + scale[:, None] * _T
+    value, d1, _ = kernel(off[:, None] + tau * points, xa[:, None], ma[:, None])
+    terms = _LOG_W + value - 0.5 * points**2 - 0.5 * _LOG_2PI
+    total = special.logsumexp(terms, axis=1)
+    post = np.exp(terms - total[:, None])
+    return (
+        const + total + np.log(scale),
+        np.sum(post * d1, axis=1),
+        np.sum(post * points * d1, axis=1),
+    )
+
+
+def _at_tau(log_g, offset: FloatArray, tau: float) -> FloatArray:  # type: ignore[no-untyped-def]
+    if tau <= 0.0:
+        return np.asarray(log_g(offset)[0])
+    return _integrate(log_g, offset, tau)
+
+
+def _t_params(kind: Kind, side: str, r: FloatArray, m: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Shape parameters of T: (a, b) of the beta (proportion) or (a, E) of the gamma (ratio)."""
+    if kind == "proportion":
+        return (r + 1.0, m - r) if side == "lower" else (r, m - r + 1.0)
+    return (r + 1.0 if side == "lower" else r), m
+
+
+def _log_t_density(
+    kind: Kind, a: FloatArray, b: FloatArray, eta: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """log-density of T (logit Beta(a, b), or log Gamma(a) − log E with b = E) and two derivatives."""
+    if kind == "proportion":
+        p = special.expit(eta)
+        value = -a * _softplus(-eta) - b * _softplus(eta) - special.betaln(a, b)
+        return value, a - (a + b) * p, -(a + b) * p * (1.0 - p)
+    lam = b * np.exp(eta)
+    return a * (eta + np.log(b)) - lam - special.gammaln(a), a - lam, -lam
+
+
+def _tail_in_t(kind: Kind, side: str, r: FloatArray, m: FloatArray, centre: float, tau: float) -> FloatArray:
+    """log P(X ≤ r) (or ≥) as ∫ f_T(η) Φ(±(η − c)/τ) dη: the form for a narrow T (large n)."""
+    a, b = _t_params(kind, side, r, m)
+    sign = 1.0 if side == "lower" else -1.0
+
+    def log_h(eta: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        aa, bb = (a[..., None], b[..., None]) if eta.ndim > a.ndim else (a, b)
+        lf, d1, d2 = _log_t_density(kind, aa, bb, eta)
+        z = sign * (eta - centre) / tau
+        log_phi_cdf = special.log_ndtr(z)
+        mills = np.exp(-0.5 * z * z - 0.5 * _LOG_2PI - log_phi_cdf)  # φ(z)/Φ(z)
+        return lf + log_phi_cdf, d1 + sign * mills / tau, d2 - mills * (z + mills) / (tau * tau)
+
+    eta = np.log(a / b)  # the mode of T (both kinds)
+    for _ in range(_NEWTON):
+        _, d1, d2 = log_h(eta)
+        step = np.clip(d1 / d2, -4.0, 4.0)
+        step = np.where(np.isfinite(step), step, 0.0)
+        eta = eta - step
+        if np.all(np.abs(step) < 1e-10):
+            break
+    _, _, d2 = log_h(eta)
+    scale = np.sqrt(2.0) / np.sqrt(-d2)
+    points = eta[..., None] + scale[..., None] * _T
+    log_val, _, _ = log_h(points)
+    with np.errstate(divide="ignore"):
+        return np.asarray(special.logsumexp(_LOG_W + log_val, axis=-1) + np.log(scale))
+
+
+def _tail(kind: Kind, side: str, r: ArrayLike, m: ArrayLike, centre: float, tau: float) -> FloatArray:
+    ra, ma = _broadcast(r, m)
+    out = np.full(ra.shape, np.nan)
+    if side == "lower":
+        zero, one = ra < 0, (ra >= ma) if kind == "proportion" else np.zeros(ra.shape, dtype=bool)
+    else:
+        zero, one = (ra > ma) if kind == "proportion" else np.zeros(ra.shape, dtype=bool), ra <= 0
+    out[zero], out[one] = 0.0, 1.0
+    todo = ~(zero | one) & np.isfinite(ra) & np.isfinite(ma) & (ma > 0)
+    if not np.any(todo):
+        return out
+    rr, mm = np.floor(ra[todo]), ma[todo]
+    if tau <= 0.0:
+        off = _offset(kind, mm, centre)
+        out[todo] = np.exp(
+            _log_tail(kind, side, rr, mm if kind == "proportion" else np.ones(mm.shape), off)[0]
+        )
+        return out
+    # Integrate over the wider of the two: u when T is wide against τ (small n), else T.
+    a, b = _t_params(kind, side, rr, mm)
+    _, _, curv = _log_t_density(kind, a, b, np.log(a / b))
+    in_t = tau * tau * -curv > 1.0
+    result = np.empty(rr.shape)
+    if np.any(in_t):
+        result[in_t] = _tail_in_t(kind, side, rr[in_t], mm[in_t], centre, tau)
+    if np.any(~in_t):
+        r_u, m_u = rr[~in_t], mm[~in_t]
+        off = _offset(kind, m_u, centre)
+
+        def log_g(eta: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+            r_, m_ = (r_u[..., None], m_u[..., None]) if eta.ndim > r_u.ndim else (r_u, m_u)
+            if kind == "ratio":
+                m_ = np.ones(np.broadcast_shapes(np.shape(m_), eta.shape))
+            return _log_tail(kind, side, r_, m_, eta)
+
+        result[~in_t] = _integrate(log_g, off, tau)
+    out[todo] = np.exp(result)
+    return out
+
+
+def lower_tail(kind: Kind, r: ArrayLike, m: ArrayLike, centre: float, tau: float) -> FloatArray:
+    """P(X ≤ r) under the mixture, elementwise (0 for r < 0)."""
+    return _tail(kind, "lower", r, m, centre, tau)
+
+
+def upper_tail(kind: Kind, r: ArrayLike, m: ArrayLike, centre: float, tau: float) -> FloatArray:
+    """P(X ≥ r) under the mixture, elementwise (1 for r ≤ 0)."""
+    return _tail(kind, "upper", r, m, centre, tau)
+
+
+def quantile(kind: Kind, prob: float, m: ArrayLike, centre: float, tau: float, *, upper: bool) -> FloatArray:
+    """The integer quantile at each size: smallest r with P(X ≤ r) ≥ prob (``upper=False``), or
+    the largest s with P(X ≥ s) ≥ prob (``upper=True``). Bisection on the count, all sizes at once."""
+    ma = np.atleast_1d(np.asarray(m, dtype=np.float64))
+    if kind == "proportion":
+        top = ma.copy()
+    else:
+        # A count far beyond any mass: the Poisson mean at u = 9 plus a Bernstein margin.
+        lam = ma * np.exp(centre + 9.0 * tau)
+        big_l = 30.0
+        top = np.floor(lam + big_l / 3.0 + np.sqrt(big_l**2 / 9.0 + 2.0 * big_l * lam)) + 1.0
+    if not upper:
+        lo, hi = np.full(ma.shape, -1.0), top.copy()  # F(lo) < prob ≤ F(hi)
+        while np.any(hi - lo > 1):
+            mid = np.floor((lo + hi) / 2.0)
+            active = hi - lo > 1
+            ok = np.zeros(ma.shape, dtype=bool)
+            ok[active] = lower_tail(kind, mid[active], ma[active], centre, tau) >= prob
+            hi = np.where(active & ok, mid, hi)
+            lo = np.where(active & ~ok, mid, lo)
+        return hi
+    lo, hi = np.zeros(ma.shape), top + 1.0  # S(lo) ≥ prob > S(hi)
+    while np.any(hi - lo > 1):
+        mid = np.floor((lo + hi) / 2.0)
+        active = hi - lo > 1
+        ok = np.zeros(ma.shape, dtype=bool)
+        ok[active] = upper_tail(kind, mid[active], ma[active], centre, tau) >= prob
+        lo = np.where(active & ok, mid, lo)
+        hi = np.where(active & ~ok, mid, hi)
+    return lo
+
+
+def posterior_nodes(
+    kind: Kind, x: ArrayLike, m: ArrayLike, centre: float, tau: float
+) -> tuple[FloatArray, FloatArray]:
+    """Each group's posterior of u given its count, as (points, weights) of the adaptive rule:
+    E[g(u) | x] ≈ Σ weights · g(points), shape (len(x), NODES). Used for empirical-Bayes
+    summaries and the score of the fit."""
+    xa, ma = _broadcast(x, m)
+    xa, ma = np.atleast_1d(xa), np.atleast_1d(ma)
+    off = _offset(kind, ma, centre)
+    u = np.zeros(xa.shape)
+    one = np.ones(xa.shape)
+    for _ in range(_NEWTON):
+        eta = off + tau * u
+        _, d1, d2 = _log_f(kind, xa, ma if kind == "proportion" else one, eta)
+        step = np.clip((tau * d1 - u) / (tau * tau * d2 - 1.0), -4.0, 4.0)
+        u = u - step
+        if np.all(np.abs(step) < 1e-10):
+            break
+    _, _, d2 = _log_f(kind, xa, ma if kind == "proportion" else one, off + tau * u)
+    scale = np.sqrt(2.0) / np.sqrt(1.0 - tau * tau * d2)
+    points = u[:, None] + scale[:, None] * _T
+    mm = ma[:, None] if kind == "proportion" else np.ones(points.shape)
+    log_val, _, _ = _log_f(kind, np.broadcast_to(xa[:, None], points.shape), mm, off[:, None] + tau * points)
+    terms = _LOG_W + log_val - 0.5 * points**2
+    weights = np.exp(terms - special.logsumexp(terms, axis=1, keepdims=True))
+    return points, weights
