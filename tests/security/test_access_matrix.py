@@ -80,7 +80,7 @@ def test_every_page_and_api_operation_has_a_row_in_the_matrix() -> None:
 
 # --- walking them ---------------------------------------------------------------------------
 
-POSTS = {"logout", "set_language", "instruments:create_version", "instruments:question_action",
+POSTS = {"logout", "set_language", "instruments:create_version", "instruments:create_instrument", "instruments:question_action",
          "instruments:delete_draft", "instruments:publish", "oidc_authentication_callback"}  # fmt: skip
 #: Destructive ones last, so the draft is there for the pages before them.
 LAST = ("instruments:publish", "instruments:delete_draft", "logout")

@@ -18,7 +18,12 @@ def access(request: HttpRequest) -> dict[str, Any]:
         # The menu link to the instrument editor; the editor itself checks the permission. Read
         # from the roles already loaded, so that the menu costs no query of its own.
         "edits_instruments": bool(
-            user is not None and (user.is_superuser or Role.SYSTEM_ADMIN.value in roles(user))
+            user is not None
+            and (
+                user.is_superuser
+                or Role.SYSTEM_ADMIN.value in roles(user)
+                or (Role.INSTRUMENT_EDITOR.value in roles(user) and user.municipality_id is not None)
+            )
         ),
         "is_auditor": is_auditor(user),
         "oidc": settings.UTFALL_OIDC,

@@ -128,7 +128,7 @@ def _raw(payload: FollowUpIn, intervention: Intervention) -> tuple[dict[str, str
 
 
 def _check(payload: FollowUpIn, intervention: Intervention) -> tuple[services.CheckedFollowUp, Any]:
-    catalogue = catalogue_for()
+    catalogue = catalogue_for(municipality_id=intervention.municipality_id)
     unknown = sorted(set(payload.answers) - set(catalogue.question_codes))
     if unknown:
         raise Problem(

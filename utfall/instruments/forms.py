@@ -66,6 +66,43 @@ class DefinitionForm(forms.Form):
         return questions
 
 
+class LocalInstrumentForm(forms.Form):
+    """A municipality's own local instrument: its name and a short code. The stored code is
+    prefixed with the municipality's code, so no two tenants' codes can collide."""
+
+    name = forms.CharField(
+        label=_("Frågeformulärets namn"),
+        max_length=200,
+        error_messages={"required": _("Skriv frågeformulärets namn.")},
+    )
+    code = forms.CharField(
+        label=_("Kort kod"),
+        max_length=30,
+        help_text=_(
+            "Små bokstäver a–z, siffror och bindestreck, t.ex. boende-2027. Kommunens kod läggs till först."
+        ),
+        validators=[
+            RegexValidator(
+                r"^[a-z0-9][a-z0-9-]*$",
+                _("Koden får bara innehålla små bokstäver a–z, siffror och bindestreck."),
+            )
+        ],
+        error_messages={"required": _("Skriv en kort kod.")},
+    )
+
+    def __init__(self, *args: Any, municipality: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.municipality = municipality
+
+    def clean_code(self) -> str:
+        code = cast(str, self.cleaned_data["code"])
+        if self.municipality is not None:
+            code = f"{self.municipality.code}-{code}"
+            if Instrument.objects.filter(code=code).exists():
+                raise forms.ValidationError(_("Det finns redan ett frågeformulär med den koden."))
+        return code
+
+
 class PublishForm(forms.Form):
     published_on = forms.DateField(
         label=_("Gäller från"),

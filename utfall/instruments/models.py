@@ -17,10 +17,22 @@ class PublishedVersionIsReadOnly(Exception):
 
 
 class Instrument(models.Model):
-    """A set of standard questions (e.g. Stockholm's 2021 follow-up model), in versions."""
+    """A set of standard questions (e.g. Stockholm's 2021 follow-up model), in versions.
+
+    ``municipality`` empty: a shared (national) instrument, offered to every municipality and
+    changed only with ``instruments.edit_shared_instrument``. Set: the municipality's own local
+    instrument, seen, used and edited only inside that tenant (``instruments.access``)."""
 
     code = models.SlugField(max_length=60, unique=True)
     name = models.CharField(max_length=200)
+    municipality = models.ForeignKey(
+        "organisations.Municipality",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty for a shared instrument; the owning municipality for a local one.",
+    )
     general = models.BooleanField(
         default=False,
         help_text="Asked for every service it names unless the caseworker picks a target-group instrument.",

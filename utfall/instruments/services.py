@@ -130,6 +130,14 @@ class DefinitionError(ValueError):
 
 
 @transaction.atomic
+def create_local_instrument(*, municipality: Any, code: str, name: str) -> Instrument:
+    """A municipality's own instrument (seen and used only there) with an empty draft version 1."""
+    instrument = Instrument.objects.create(code=code, name=name, municipality=municipality)
+    InstrumentVersion.objects.create(instrument=instrument, version=1, respondents=["client"])
+    return instrument
+
+
+@transaction.atomic
 def new_version(*, instrument: Instrument, source: InstrumentVersion | None = None) -> InstrumentVersion:
     """A draft with the next version number, copied from ``source`` (default: the newest version)."""
     instrument = Instrument.objects.select_for_update().get(pk=instrument.pk)

@@ -76,7 +76,7 @@ class Importer:
         self.municipality = municipality
         self.partial, self.update = partial, update
         self.user, self.actor = user, (user.get_username() if user else actor)
-        self.catalogue = load_catalogue(today or dt.date.today())
+        self.catalogue = load_catalogue(today or dt.date.today(), municipality.pk)
         self.rejected_dir = rejected_dir
         self.progress = progress or (lambda stage, done, total: None)
         self.report = ImportReport()

@@ -20,6 +20,7 @@ class Role(models.TextChoices):
     BOARD = "board", "Nämnd"
     AUDITOR = "auditor", "Granskare (revisionslogg)"
     SYSTEM_ADMIN = "system_admin", "Systemadministratör"
+    INSTRUMENT_EDITOR = "instrument_editor", "Frågeformulärsansvarig (kommunens egna formulär)"
 
 
 class Municipality(models.Model):

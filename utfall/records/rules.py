@@ -94,12 +94,17 @@ class Catalogue:
         return sorted({code for info in self.instruments.values() for code in info.questions})
 
 
-def load_catalogue(today: dt.date) -> Catalogue:
+def load_catalogue(today: dt.date, municipality_id: int | None = None) -> Catalogue:
+    """The services and the published instrument versions a municipality may use: the shared
+    instruments and its own local ones, never another municipality's (docs/access.md)."""
+    from utfall.instruments.access import visible_versions
     from utfall.instruments.models import InstrumentVersion, Option, Question
     from utfall.registry.models import Service
 
     instruments: dict[str, InstrumentInfo] = {}
-    versions = InstrumentVersion.objects.filter(status=InstrumentVersion.Status.PUBLISHED)
+    versions = InstrumentVersion.objects.filter(
+        visible_versions(municipality_id), status=InstrumentVersion.Status.PUBLISHED
+    )
     for v in versions.select_related("instrument").prefetch_related("services"):
         instruments[v.key] = InstrumentInfo(
             pk=v.pk,
@@ -118,9 +123,10 @@ def load_catalogue(today: dt.date) -> Catalogue:
     return Catalogue(today=today, services=services, instruments=instruments)
 
 
-def catalogue_for(today: dt.date | None = None) -> Catalogue:
-    """The catalogue as of ``today`` (default: the local date), for a form or an API call."""
-    return load_catalogue(today or timezone.localdate())
+def catalogue_for(today: dt.date | None = None, *, municipality_id: int | None = None) -> Catalogue:
+    """The municipality's catalogue as of ``today`` (default: the local date), for a form or an
+    API call (without a municipality: the shared instruments only)."""
+    return load_catalogue(today or timezone.localdate(), municipality_id)
 
 
 def shown(value: str) -> str:

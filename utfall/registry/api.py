@@ -143,7 +143,7 @@ def create_intervention(
     checked, issues = services.check_intervention_submission(
         raw,
         user=cast(User, request.user),  # signed in: require_case_access above
-        catalogue=catalogue_for(),
+        catalogue=catalogue_for(municipality_id=cast(User, request.user).municipality_id),
         idempotency_key=key,
     )
     if issues or checked is None:
