@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, transaction
 
 from utfall.core.changes import announce_data_changed
 from utfall.core.pseudonyms import PSEUDONYM_PREFIX
@@ -47,7 +49,12 @@ from utfall.records.rules import (
     RowChecker,
     check_followup_of,
     load_catalogue,
+    shown,
 )
+
+#: Between two committed slices on SQLite: long enough for a web request's write that waits in
+#: SQLite's busy handler (it sleeps up to 100 ms at a time) to take the lock.
+SLICE_PAUSE_SECONDS = 0.15
 
 
 def known_columns(kind: str, catalogue: Catalogue) -> set[str]:
@@ -123,7 +130,9 @@ class Importer:
             if column == "":
                 issues.append(Issue(table.label, 1, "-", "en kolumn saknar rubrik"))
             elif column not in known:
-                issues.append(Issue(table.label, 1, column, f"okänd kolumn '{column}' för {kind}"))
+                # The heading as the user wrote it, unless it is long or holds an identity number.
+                name = column if shown(column) == f"'{column}'" else "-"
+                issues.append(Issue(table.label, 1, name, f"okänd kolumn {shown(column)} för {kind}"))
             elif counts[column] > 1:
                 issues.append(Issue(table.label, 1, column, "kolumnen förekommer mer än en gång"))
         for column in sorted(REQUIRED[kind] - set(table.header)):
@@ -329,11 +338,33 @@ class Importer:
     # -- pass 3: writing ------------------------------------------------------------------
 
     def write(self) -> None:
-        with transaction.atomic():
-            writer = Writer(self)
-            for kind in KINDS:
-                writer.write(kind, list(self.accepted[kind].values()))
-            announce_data_changed()  # rows were written in bulk, past the model signals
+        """Store the accepted rows: in one transaction on PostgreSQL (readers and writers are
+        not blocked by it). SQLite has one write lock for the whole file, so there the rows are
+        committed in slices of ``UTFALL_IMPORT_COMMIT_ROWS`` with a pause between them, and a
+        web request's write waits its turn (busy timeout) instead of failing for the length
+        of the import. An import stopped half-way on SQLite has stored whole slices; running
+        it again stores the rest (rows already stored are unchanged), docs/interchange.md."""
+        slice_rows = getattr(settings, "UTFALL_IMPORT_COMMIT_ROWS", 0)
+        if connection.vendor != "sqlite" or slice_rows <= 0:
+            with transaction.atomic():
+                writer = Writer(self)
+                for kind in KINDS:
+                    writer.write(kind, list(self.accepted[kind].values()))
+                announce_data_changed()  # rows were written in bulk, past the model signals
+            self.report.stored = True
+            return
+        writer = Writer(self)
+        big = sum(len(rows) for rows in self.accepted.values()) > slice_rows
+        first = True
+        for kind in KINDS:
+            rows = list(self.accepted[kind].values())
+            for start in range(0, len(rows), slice_rows):
+                if big and not first:
+                    time.sleep(SLICE_PAUSE_SECONDS)  # let a waiting web request take the lock
+                first = False
+                with transaction.atomic():
+                    writer.write(kind, rows[start : start + slice_rows])
+                    announce_data_changed()
         self.report.stored = True
 
     def write_rejected(self) -> None:
@@ -363,6 +394,10 @@ class Importer:
             unchanged = sum(p.action == "unchanged" for p in self.accepted[kind].values())
             self.report.unchanged.update({kind: unchanged} if unchanged else {})
         self.report.issues.sort(key=lambda i: (i.file, i.line))
+        shown = max(1, settings.UTFALL_IMPORT_MAX_ERRORS)
+        if len(self.report.issues) > shown:
+            self.report.hidden_issues = len(self.report.issues) - shown
+            del self.report.issues[shown:]
         if self.report.issues and not self.partial:
             return self.report
         self.write()

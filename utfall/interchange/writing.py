@@ -82,7 +82,7 @@ class Writer:
         objs = Provider.objects.bulk_create(
             [Provider(municipality=self.municipality, **p.record) for p in new], batch_size=BATCH
         )
-        self.pks["providers"] = {o.provider_id: o.pk for o in objs}
+        self.pks.setdefault("providers", {}).update({o.provider_id: o.pk for o in objs})
         for p in changed:
             Provider.objects.filter(pk=p.stored["_pk"]).update(**p.record)  # type: ignore[index]
 
@@ -102,7 +102,7 @@ class Writer:
             [Contract(municipality=self.municipality, **self._contract_fields(p.record)) for p in new],
             batch_size=BATCH,
         )
-        self.pks["contracts"] = {o.contract_id: o.pk for o in objs}
+        self.pks.setdefault("contracts", {}).update({o.contract_id: o.pk for o in objs})
         through = Contract.services.through
         for p in changed:
             Contract.objects.filter(pk=p.stored["_pk"]).update(**self._contract_fields(p.record))  # type: ignore[index]
@@ -189,7 +189,7 @@ class Writer:
             ],
             batch_size=BATCH,
         )
-        self.pks["interventions"] = {o.intervention_id: o.pk for o in objs}
+        self.pks.setdefault("interventions", {}).update({o.intervention_id: o.pk for o in objs})
         for p in changed:
             Intervention.objects.filter(pk=p.stored["_pk"]).update(  # type: ignore[index]
                 **self._intervention_fields(p.record, clients, units)
