@@ -113,6 +113,25 @@ class PublishForm(forms.Form):
         },
     )
 
+    confirm_loss = forms.BooleanField(
+        label=_("Jag har sett vilken historik som inte längre jämförs och vill publicera ändå"),
+        required=False,
+    )
+
+    def __init__(self, *args: Any, loss: list[dict[str, Any]] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: What publishing leaves out (services.history_loss); with any, confirmation is required.
+        self.loss = loss or []
+
+    def clean(self) -> dict[str, Any]:
+        data = cast("dict[str, Any]", super().clean())
+        if self.loss and not data.get("confirm_loss"):
+            self.add_error(
+                "confirm_loss",
+                _("Publiceringen gör att tidigare svar inte längre jämförs. Bekräfta att du har sett det."),
+            )
+        return data
+
     def clean_published_on(self) -> Any:
         value = self.cleaned_data["published_on"]
         if value < timezone.localdate():
@@ -159,10 +178,27 @@ class QuestionForm(forms.Form):
         label=_("…när svaret är"), required=False, widget=forms.CheckboxSelectMultiple,
         error_messages={"invalid_choice": _("%(value)s är inget svar på en tidigare fråga.")},
     )  # fmt: skip
+    change = forms.ChoiceField(
+        label=_("Om frågetexten har ändrats sedan förra publicerade versionen"), required=False,
+        widget=forms.RadioSelect,
+        choices=[
+            ("editorial", _("Redaktionell ändring: samma innebörd. Svaren förblir jämförbara med tidigare versioner.")),
+            ("substantive", _("Innehållslig ändring: ny innebörd. Frågan börjar en ny serie; tidigare svar jämförs inte med den.")),
+        ],
+    )  # fmt: skip
+    change_reason = forms.CharField(
+        label=_("Skäl till ändringen"), required=False, max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Krävs för en redaktionell ändring, t.ex. ”enklare ord, samma fråga”. Sparas med versionen."),
+    )  # fmt: skip
 
-    def __init__(self, *args: Any, earlier: list[dict[str, Any]], **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, earlier: list[dict[str, Any]], previous: dict[str, str] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.earlier = earlier
+        #: Question code → its text in the previous published version.
+        self.previous = previous or {}
         cast(forms.ChoiceField, self.fields["condition_question"]).choices = [
             ("", _("– ställs alltid –"))
         ] + [(q["code"], f"{q['code']}: {q['text']}") for q in earlier]
@@ -185,6 +221,15 @@ class QuestionForm(forms.Form):
                 _("Villkorets svar ska höra till den valda frågan%(q)s.")
                 % {"q": f" ({target})" if target else ""},
             )
+        before = self.previous.get(data.get("code") or "")
+        if before is not None and (data.get("text") or "").strip() not in ("", before.strip()):
+            if not data.get("change"):
+                self.add_error(
+                    "change",
+                    _("Frågetexten har ändrats: ange om ändringen är redaktionell eller innehållslig."),
+                )
+            elif data["change"] == "editorial" and not (data.get("change_reason") or "").strip():
+                self.add_error("change_reason", _("Skriv varför ändringen är redaktionell."))
         return data
 
     def definition(self, options: list[dict[str, Any]]) -> dict[str, Any]:
@@ -198,6 +243,9 @@ class QuestionForm(forms.Form):
                 "question": data["condition_question"],
                 "in": [c.split(":", 1)[1] for c in data["condition_options"]],
             }
+        if data.get("change"):
+            entry["change"] = data["change"]
+            entry["change_reason"] = (data.get("change_reason") or "").strip()
         return entry
 
     @staticmethod
@@ -209,6 +257,8 @@ class QuestionForm(forms.Form):
             "help_text": question.get("help_text", ""),
             "condition_question": condition.get("question", ""),
             "condition_options": [f"{condition.get('question')}:{c}" for c in condition.get("in", [])],
+            "change": question.get("change", ""),
+            "change_reason": question.get("change_reason", ""),
         }
 
 

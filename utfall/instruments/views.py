@@ -116,8 +116,10 @@ def create_version(request: HttpRequest, code: str) -> HttpResponse:
 @require_GET
 @staff_required
 def version_detail(request: HttpRequest, code: str, number: int) -> HttpResponse:
-    form = PublishForm(initial={"published_on": timezone.localdate()})
-    return _version_page(request, editable_version(request, code, number), form)
+    version = editable_version(request, code, number)
+    loss = [] if version.is_read_only else services.history_loss(version)
+    form = PublishForm(initial={"published_on": timezone.localdate()}, loss=loss)
+    return _version_page(request, version, form)
 
 
 def _version_page(
@@ -128,6 +130,7 @@ def _version_page(
         "questions": version.questions.prefetch_related("options"),
         "changed": services.differences(version),
         "publish_form": publish_form,
+        "loss": publish_form.loss,
         "respondents": _respondent_labels(version),
     }
     return render(request, "instruments/version.html", context, status=status)
@@ -188,12 +191,16 @@ def edit_text(request: HttpRequest, version: InstrumentVersion) -> HttpResponse:
     form = DefinitionForm(request.POST, instrument=version.instrument)
     if not form.is_valid():
         return render(request, "instruments/edit_text.html", {"version": version, "form": form}, status=422)
-    services.replace_definition(
-        version=version,
-        questions=form.cleaned_data["definition"],
-        respondents=form.cleaned_data["respondents"],
-        services=list(form.cleaned_data["services"]),
-    )
+    try:
+        services.replace_definition(
+            version=version,
+            questions=form.cleaned_data["definition"],
+            respondents=form.cleaned_data["respondents"],
+            services=list(form.cleaned_data["services"]),
+        )
+    except services.DefinitionError as exc:
+        form.add_error("definition", str(exc))
+        return render(request, "instruments/edit_text.html", {"version": version, "form": form}, status=422)
     messages.success(request, _("Utkastet är sparat."))
     return redirect("instruments:version", code=version.instrument.code, number=version.version)
 
@@ -212,16 +219,18 @@ def edit_question(
     position = codes.index(question) if question is not None else len(questions)
     earlier = questions[:position]
     current = questions[position] if question is not None else None
+    # An edited question's text is compared with its own code's in the previous published version.
+    previous = {c: q.text for c, q in services.previous_questions(version).items() if c == question}
     if request.method == "GET":
         if current is not None:
-            form = QuestionForm(initial=QuestionForm.initial_for(current), earlier=earlier)
+            form = QuestionForm(initial=QuestionForm.initial_for(current), earlier=earlier, previous=previous)
             options = OptionFormSet(initial=current["options"], prefix="options")
         else:
-            form = QuestionForm(earlier=earlier)
+            form = QuestionForm(earlier=earlier, previous=previous)
             options = OptionFormSet(prefix="options")
         status = 200
     else:
-        form = QuestionForm(request.POST, earlier=earlier)
+        form = QuestionForm(request.POST, earlier=earlier, previous=previous)
         options = OptionFormSet(request.POST, prefix="options")
         status = 422
         if form.is_valid() and options.is_valid():
@@ -275,7 +284,7 @@ def delete_draft(request: HttpRequest, version: InstrumentVersion) -> HttpRespon
 @staff_required
 def publish(request: HttpRequest, code: str, number: int) -> HttpResponse:
     version = editable_version(request, code, number)
-    form = PublishForm(request.POST)
+    form = PublishForm(request.POST, loss=[] if version.is_read_only else services.history_loss(version))
     if not form.is_valid():
         return _version_page(request, version, form, status=422)
     try:

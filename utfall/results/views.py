@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET
 from utfall.comparisons.access import aggregate_scope, scoped_filters, sees_staff_performance
 from utfall.comparisons.indicators import UnknownIndicator
 from utfall.comparisons.queries import BadQuery
+from utfall.instruments.services import published_series, series_scope
 from utfall.results import forms
 from utfall.results.services.common import Page, min_n, scope_description
 from utfall.results.services.comparison import provider_comparison
@@ -42,11 +43,40 @@ def answer(
     form = form_class(request.GET, user=request.user, scope=scope)
     if not form.is_valid():
         return form, None
+    series = chosen_series(request)
+    if series is None:
+        form.add_error(None, _("Serien finns inte. Välj en publicerad version i listan."))
+        return form, None
     try:
-        return form, build(request.user, **kwargs, **form.query())
+        with series_scope(series):
+            return form, build(request.user, **kwargs, **form.query())
     except (BadQuery, UnknownIndicator) as exc:
         form.add_error(None, str(exc))
         return form, None
+
+
+def chosen_series(request: HttpRequest) -> dict[str, int] | None:
+    """``?serie=<instrument>@<version>``: show that published version's series of its question
+    indicators instead of the newest's (docs/instruments.md). {} when not asked, None when the
+    version is not one the page offers."""
+    asked = request.GET.get("serie", "")
+    if not asked:
+        return {}
+    offered = {v.key: v for v in published_series(getattr(request.user, "municipality_id", None))}
+    version = offered.get(asked)
+    return {version.instrument.code: version.version} if version is not None else None
+
+
+def series_context(request: HttpRequest, page: Page | None) -> dict[str, Any]:
+    """The series selector's choices and the other query parameters it keeps: offered where the
+    page names versions left out (or a series was asked for), so other pages pay no query."""
+    if not (request.GET.get("serie") or (page is not None and page.facts.get("comparability"))):
+        return {}
+    choices = [v.key for v in published_series(getattr(request.user, "municipality_id", None))]
+    kept = [
+        (k, v) for k, values in request.GET.lists() if k not in ("serie", "format", "table") for v in values
+    ]
+    return {"series_choices": choices, "series_chosen": request.GET.get("serie", ""), "series_kept": kept}
 
 
 def refuse_outside_scope(user: Any, params: Any) -> None:
@@ -90,7 +120,13 @@ def respond(
     query = request.GET.copy()
     query.pop("format", None)
     query.pop("table", None)
-    ctx = {"form": form, "page": page, "query": query.urlencode(), **(context or {})}
+    ctx = {
+        "form": form,
+        "page": page,
+        "query": query.urlencode(),
+        **series_context(request, page),
+        **(context or {}),
+    }
     if (
         request.headers.get("HX-Request") == "true"
         and request.headers.get("HX-History-Restore-Request") != "true"
