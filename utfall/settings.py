@@ -187,6 +187,7 @@ INSTALLED_APPS = [
     "utfall.followups",
     "utfall.interchange",
     "utfall.comparisons",
+    "utfall.oversight",
     "utfall.results",
     "utfall.demo",
 ]
@@ -330,6 +331,10 @@ SECURE_PROXY_SSL_HEADER = (
     ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https") if _proxy_ssl_header else None
 )
 DATA_UPLOAD_MAX_MEMORY_SIZE = envint("UTFALL_MAX_BODY_BYTES", str(2 * 1024 * 1024))
+# Documents attached to in-depth follow-ups: outside the static files, read only through the
+# download view; a multipart body may be this much larger than the body limit above.
+UTFALL_DOCUMENT_DIR = Path(envstr("UTFALL_DOCUMENT_DIR", str(DATA_DIR / "documents")))
+UTFALL_DOCUMENT_MAX_BYTES = envint("UTFALL_DOCUMENT_MAX_BYTES", str(10 * 1024 * 1024))
 X_FRAME_OPTIONS = "DENY"
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET
 from utfall.comparisons.access import aggregate_scope, scoped_filters, sees_staff_performance
 from utfall.comparisons.indicators import UnknownIndicator
 from utfall.comparisons.queries import BadQuery
+from utfall.oversight.directions import provider_oversight
 from utfall.results import forms
 from utfall.results.services.common import Page, min_n, scope_description
 from utfall.results.services.comparison import provider_comparison
@@ -143,5 +144,5 @@ def provider(request: HttpRequest, provider_id: str) -> HttpResponse:
     found, _ = get_provider(request.user, provider_id)
     return respond(
         request, "results/provider.html", forms.ProviderForm, provider_results,
-        {"provider": found}, provider_id=provider_id,
+        {"provider": found, "oversight": provider_oversight(request.user, found)}, provider_id=provider_id,
     )  # fmt: skip
