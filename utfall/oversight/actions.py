@@ -76,7 +76,9 @@ def _municipality_id(user: User) -> int:
 
 
 def _event(case: Case, user: User, kind: str, text: str = "", **data: Any) -> CaseEvent:
-    return CaseEvent.objects.create(case=case, user=user, kind=kind, text=text, data=data)
+    return CaseEvent.objects.create(
+        municipality_id=case.municipality_id, case=case, user=user, kind=kind, text=text, data=data
+    )
 
 
 def _audit(
@@ -207,6 +209,7 @@ def decide_action(
     if errors:
         raise ValidationError(errors)
     action = CaseAction.objects.create(
+        municipality_id=case.municipality_id,
         case=case, kind=kind, description=description.strip(), reason=reason.strip(), contract=contract,
         decided_on=decided_on, deadline=deadline, created_by=user,
     )  # fmt: skip

@@ -98,6 +98,7 @@ class CaseAction(models.Model):
     """An action decided in a case: dialogue, action plan with deadline, sanction, termination,
     or no action with its reason."""
 
+    municipality = models.ForeignKey(Municipality, on_delete=models.PROTECT, related_name="+")
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="actions")
     kind = models.CharField(max_length=12, choices=ActionKind.choices)
     description = models.TextField(blank=True)
@@ -134,6 +135,7 @@ class CaseEvent(models.Model):
         ACTION_DONE = "action_done", "Åtgärd genomförd"
         OWNER = "owner", "Ansvarig ändrad"
 
+    municipality = models.ForeignKey(Municipality, on_delete=models.PROTECT, related_name="+")
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")
     at = models.DateTimeField(auto_now_add=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -286,6 +288,7 @@ class WebhookMessage(models.Model):
 class WebhookAttempt(models.Model):
     """The log of every delivery attempt: when, the answer's status or the error."""
 
+    municipality = models.ForeignKey(Municipality, on_delete=models.PROTECT, related_name="+")
     message = models.ForeignKey(WebhookMessage, on_delete=models.CASCADE, related_name="log")
     at = models.DateTimeField(auto_now_add=True)
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)

@@ -145,6 +145,7 @@ def deliver_one(pk: int) -> str | None:
     ok = status_code is not None and 200 <= status_code < 300
     with transaction.atomic():
         WebhookAttempt.objects.create(
+            municipality_id=message.municipality_id,
             message=message, status_code=status_code, error=error,
             duration_ms=int((time.monotonic() - started) * 1000), acknowledged=ok,
         )  # fmt: skip
