@@ -28,7 +28,7 @@ def test_a_contract_follow_up_with_an_attachment_is_shown_on_the_provider_page_w
     url = f"/utforare/{world.provider.provider_id}/ny-uppfoljning/"
     data = {"kind": "contract", "date": "2026-03-01", "contract": contract.pk, "scope": "Avtalets krav 4.2",
             "findings": "Genomförandeplaner saknas för 3 av 10", "verdict": "remarks",
-            "file": SimpleUploadedFile("rapport.txt", "Granskningsrapport".encode())}  # fmt: skip
+            "file": SimpleUploadedFile("rapport.txt", b"Granskningsrapport")}  # fmt: skip
     response = client.post(url, data)
     assert response.status_code == 302 and response["Location"].endswith("#uppfoljning")
     record = FollowUpRecord.objects.get()
