@@ -152,3 +152,30 @@ def test_the_page_shows_the_proposals_with_their_evidence_and_a_button_to_open_a
     assert bad.status_code == 400 and "är ingen period" in bad.content.decode()
     client.force_login(deviating.caseworker)
     assert client.get("/avvikelser/", {"period": "2025"}).status_code == 403
+
+
+def test_a_case_opened_from_a_proposal_keeps_its_evidence_and_becomes_the_last_in_depth_follow_up(
+    deviating: Any, client: Any
+) -> None:
+    from utfall.oversight.models import Case
+
+    client.force_login(deviating.procurement)
+    form = client.get("/fordjupade-uppfoljningar/ny/", {"utforare": "LOW998", "period": "2025"})
+    assert form.status_code == 200 and "Utanför styrgränsen 99,8 %" in form.content.decode()
+    response = client.post("/fordjupade-uppfoljningar/ny/", {
+        "utforare": "LOW998", "period": "2025", "provider": _pk("LOW998"),
+        "title": "Fördjupad uppföljning av LOW998", "owner": deviating.procurement.pk,
+    })  # fmt: skip
+    assert response.status_code == 302
+    case = Case.objects.get()
+    assert (case.origin, case.period, case.evidence["rules"]) == ("proposal", "2025", ["outside_998"])
+    assert case.evidence["evidence"][0]["indicator"] == "satisfied"
+    ranked = priority_list(deviating.municipality, Period(2025))
+    low = next(p for p in ranked.deviations if p.provider_id == "LOW998")
+    assert low.last_case is not None and low.last_case["reference"] == "FU-0001"
+
+
+def _pk(provider_id: str) -> int:
+    from utfall.registry.models import Provider
+
+    return Provider.objects.get(provider_id=provider_id).pk
