@@ -190,6 +190,7 @@ INSTALLED_APPS = [
     "utfall.followups",
     "utfall.interchange",
     "utfall.comparisons",
+    "utfall.oversight",
     "utfall.results",
     "utfall.demo",
 ]
@@ -341,6 +342,10 @@ UTFALL_IMPORT_MAX_COLUMNS = envint("UTFALL_IMPORT_MAX_COLUMNS", "200")
 UTFALL_IMPORT_MAX_ERRORS = envint("UTFALL_IMPORT_MAX_ERRORS", "1000")
 UTFALL_IMPORT_COMMIT_ROWS = envint("UTFALL_IMPORT_COMMIT_ROWS", "5000")
 DATA_UPLOAD_MAX_MEMORY_SIZE = envint("UTFALL_MAX_BODY_BYTES", str(2 * 1024 * 1024))
+# Documents attached to in-depth follow-ups: outside the static files, read only through the
+# download view; a multipart body may be this much larger than the body limit above.
+UTFALL_DOCUMENT_DIR = Path(envstr("UTFALL_DOCUMENT_DIR", str(DATA_DIR / "documents")))
+UTFALL_DOCUMENT_MAX_BYTES = envint("UTFALL_DOCUMENT_MAX_BYTES", str(10 * 1024 * 1024))
 X_FRAME_OPTIONS = "DENY"
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

@@ -6,9 +6,18 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
+from utfall.core import audit
+from utfall.core.models import AuditEntry
 from utfall.followups.models import FollowUp
+from utfall.organisations.access import sees_cases
+from utfall.oversight.alerts import alerts_for
+from utfall.oversight.deadlines import overdue_for
 from utfall.registry.models import Intervention, Provider
+
+#: Alerts listed on the start page; the rest are one link away.
+START_ALERTS = 10
 
 
 @login_required
@@ -21,4 +30,17 @@ def home(request: HttpRequest) -> HttpResponse:
             "interventions": Intervention.objects.filter(municipality=municipality).count(),
             "followups": FollowUp.objects.filter(municipality=municipality).count(),
         }
-    return render(request, "core/home.html", {"municipality": municipality, "counts": counts})
+    today = timezone.localdate()
+    alerts: list[FollowUp] = []
+    alert_count = 0
+    if sees_cases(request.user):
+        found = alerts_for(request.user, today=today)
+        alert_count = found.count()
+        alerts = list(found[:START_ALERTS])
+        audit.record(
+            request, action=AuditEntry.Action.LIST, kind="followups", ids=[f.followup_id for f in alerts]
+        )
+    overdue = list(overdue_for(request.user, today)[:20])
+    context = {"municipality": municipality, "counts": counts, "alerts": alerts, "alert_count": alert_count,
+               "overdue": overdue, "sees_cases": sees_cases(request.user)}  # fmt: skip
+    return render(request, "core/home.html", context)

@@ -26,7 +26,8 @@ PAGES = {
         10,
     ),  # a manager: scope and units are read
     "outcomes": (f"/resultat/utfallsmatt/?{PERIOD}", 26, 12),
-    "provider": (f"/resultat/utforare/B/?indicator=satisfied&{PERIOD}", 42, 18),
+    # The analyst also sees the provider's in-depth cases and contract follow-ups (oversight): +2.
+    "provider": (f"/resultat/utforare/B/?indicator=satisfied&{PERIOD}", 44, 20),
 }
 
 

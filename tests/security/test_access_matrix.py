@@ -81,7 +81,9 @@ def test_every_page_and_api_operation_has_a_row_in_the_matrix() -> None:
 # --- walking them ---------------------------------------------------------------------------
 
 POSTS = {"logout", "set_language", "instruments:create_version", "instruments:create_instrument", "instruments:question_action",
-         "instruments:delete_draft", "instruments:publish", "oidc_authentication_callback"}  # fmt: skip
+         "instruments:delete_draft", "instruments:publish", "oidc_authentication_callback",
+         "oversight:case_move", "oversight:case_note", "oversight:case_owner", "oversight:case_document",
+         "oversight:case_action", "oversight:action_done"}  # fmt: skip
 #: Destructive ones last, so the draft is there for the pages before them.
 LAST = ("instruments:publish", "instruments:delete_draft", "logout")
 
@@ -103,7 +105,9 @@ def sample(world: World) -> dict[str, Any]:
     q = new.questions.order_by("position").first()
     assert question is not None and q is not None
     drafted = {"code": code, "number": new.version}
+    oversight = oversight_sample(world)
     return {
+        **oversight,
         "followups:detail": {"pk": followup.pk},
         "followups:correct": {"pk": followup.pk},
         "followups:create": {"pk": world.interventions["fresh"].pk},
@@ -149,6 +153,43 @@ def sample(world: World) -> dict[str, Any]:
                 "reason": "fel status",
                 "base_version": 1,
             },
+        },
+    }
+
+
+def oversight_sample(world: World) -> dict[str, Any]:
+    """A case with an action and a document, and the bodies that write to it."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from utfall.oversight import actions
+
+    case = actions.open_case(request=None, user=world.analyst, provider=world.provider, owner=world.analyst,
+                             title="Matris")  # fmt: skip
+    action = actions.decide_action(request=None, user=world.analyst, case=case, kind="action_plan",
+                                   decided_on=dt.date(2026, 1, 1), deadline=dt.date(2026, 2, 1))  # fmt: skip
+    document = actions.attach_to_case(request=None, user=world.analyst, case=case,
+                                      upload=SimpleUploadedFile("plan.txt", b"Plan"))  # fmt: skip
+    followup = FollowUp.objects.filter(intervention=world.interventions["overdue"]).first()
+    assert followup is not None
+    pk = {"pk": case.pk}
+    return {
+        "oversight:case": pk,
+        "oversight:case_move": pk,
+        "oversight:case_note": pk,
+        "oversight:case_owner": pk,
+        "oversight:case_document": pk,
+        "oversight:case_action": pk,
+        "oversight:action_done": {"pk": action.pk},
+        "oversight:document": {"pk": document.pk},
+        "oversight:record_create": {"provider_id": world.provider.provider_id},
+        "oversight:alert_review": {"pk": followup.pk},
+        "_bodies": {
+            "oversight:case_move": lambda: {"state": "investigating"},
+            "oversight:case_note": lambda: {"text": "Anteckning"},
+            "oversight:case_owner": lambda: {"owner": world.analyst.pk},
+            "oversight:case_document": lambda: {"file": SimpleUploadedFile("bilaga.txt", b"Bilaga")},
+            "oversight:case_action": lambda: {"kind": "dialogue", "decided_on": "2026-01-02"},
+            "oversight:action_done": lambda: {"done_on": "2026-01-03"},
         },
     }
 
@@ -203,13 +244,18 @@ def walk(client: Client, world: World) -> dict[str, str]:
             url = reverse(name, kwargs=args.get(name))
             later = (timezone.localdate() + dt.timedelta(days=30)).isoformat()
             data = {"published_on": later} if name == "instruments:publish" else {}
+            if name in args["_bodies"]:
+                data = args["_bodies"][name]()
             response = client.post(url, data) if name in POSTS else client.get(url)
         seen[name] = outcome(response)
     return seen
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
-def test_every_endpoint_answers_each_persona_as_the_matrix_says(world: World, persona: str) -> None:
+def test_every_endpoint_answers_each_persona_as_the_matrix_says(
+    world: World, persona: str, settings: Any, tmp_path: Path
+) -> None:
+    settings.UTFALL_DOCUMENT_DIR = tmp_path / "documents"
     matrix = read_matrix()
     user = personas(world)[persona]
     client = Client()

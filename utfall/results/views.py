@@ -18,6 +18,7 @@ from utfall.comparisons.access import aggregate_scope, scoped_filters, sees_staf
 from utfall.comparisons.indicators import UnknownIndicator
 from utfall.comparisons.queries import BadQuery
 from utfall.instruments.services import published_series, series_scope
+from utfall.oversight.directions import provider_oversight
 from utfall.results import forms
 from utfall.results.services.common import Page, min_n, scope_description
 from utfall.results.services.comparison import provider_comparison
@@ -179,5 +180,5 @@ def provider(request: HttpRequest, provider_id: str) -> HttpResponse:
     found, _ = get_provider(request.user, provider_id)
     return respond(
         request, "results/provider.html", forms.ProviderForm, provider_results,
-        {"provider": found}, provider_id=provider_id,
+        {"provider": found, "oversight": provider_oversight(request.user, found)}, provider_id=provider_id,
     )  # fmt: skip
