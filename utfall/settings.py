@@ -188,6 +188,7 @@ INSTALLED_APPS = [
     "utfall.interchange",
     "utfall.comparisons",
     "utfall.results",
+    "utfall.reports",
     "utfall.demo",
 ]
 

@@ -20,7 +20,7 @@ from tests.followups.helpers import post_followup
 from tests.personas import World, make_user
 from utfall.followups.models import FollowUp
 from utfall.instruments.models import InstrumentVersion
-from utfall.organisations.models import Role
+from utfall.organisations.models import Committee, Role
 
 pytestmark = pytest.mark.django_db
 
@@ -81,7 +81,13 @@ def test_every_page_and_api_operation_has_a_row_in_the_matrix() -> None:
 # --- walking them ---------------------------------------------------------------------------
 
 POSTS = {"logout", "set_language", "instruments:create_version", "instruments:question_action",
-         "instruments:delete_draft", "instruments:publish", "oidc_authentication_callback"}  # fmt: skip
+         "instruments:delete_draft", "instruments:publish", "oidc_authentication_callback",
+         "reports:create", "reports:comment", "reports:publish", "reports:correct"}  # fmt: skip
+#: Bodies of the page POSTs that need one to succeed (the rest post nothing).
+POST_DATA = {
+    "reports:create": {"kind": "interim", "date_from": "2026-01-01", "date_to": "2026-06-30"},
+    "reports:comment": {"section": "sammanfattning", "text": "Kommentar från matrisen."},
+}
 #: Destructive ones last, so the draft is there for the pages before them.
 LAST = ("instruments:publish", "instruments:delete_draft", "logout")
 
@@ -103,7 +109,26 @@ def sample(world: World) -> dict[str, Any]:
     q = new.questions.order_by("position").first()
     assert question is not None and q is not None
     drafted = {"code": code, "number": new.version}
+    from utfall.reports import services as reports
+
+    period = {
+        "date_from": dt.date(2026, 1, 1),
+        "date_to": dt.date(2026, 6, 30),
+        "committee": None,
+        "unit": None,
+    }
+    draft_report = reports.create_report(
+        municipality=world.municipality, kind="interim", user=world.analyst, **period
+    )
+    published = reports.create_report(
+        municipality=world.municipality, kind="interim", user=world.analyst, **period
+    )
+    reports.publish(report=published, user=world.analyst)
     return {
+        "reports:detail": {"pk": published.pk},
+        "reports:comment": {"pk": draft_report.pk},
+        "reports:publish": {"pk": draft_report.pk},
+        "reports:correct": {"pk": published.pk},
         "followups:detail": {"pk": followup.pk},
         "followups:correct": {"pk": followup.pk},
         "followups:create": {"pk": world.interventions["fresh"].pk},
@@ -166,6 +191,8 @@ def personas(world: World) -> dict[str, Any]:
         "systemadministrator": make_user("sysadmin", None, [], Role.SYSTEM_ADMIN),
         "annan_kommun": world.foreign,
     }
+    Committee.objects.create(municipality=world.municipality, code="socialnamnden",
+                             name="Socialnämnden").members.add(users["namnd"])  # fmt: skip
     users["utforare"].provider = world.provider
     users["utforare"].save()
     users["systemadministrator"].is_staff = True
@@ -202,7 +229,7 @@ def walk(client: Client, world: World) -> dict[str, str]:
         else:
             url = reverse(name, kwargs=args.get(name))
             later = (timezone.localdate() + dt.timedelta(days=30)).isoformat()
-            data = {"published_on": later} if name == "instruments:publish" else {}
+            data = {"published_on": later} if name == "instruments:publish" else POST_DATA.get(name, {})
             response = client.post(url, data) if name in POSTS else client.get(url)
         seen[name] = outcome(response)
     return seen

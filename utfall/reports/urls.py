@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from utfall.reports import views
+
+app_name = "reports"
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("ny/", views.create, name="create"),
+    path("mal/", views.targets, name="targets"),
+    path("<int:pk>/", views.detail, name="detail"),
+    path("<int:pk>/kommentar/", views.comment, name="comment"),
+    path("<int:pk>/publicera/", views.publish, name="publish"),
+    path("<int:pk>/ny-version/", views.correct, name="correct"),
+]

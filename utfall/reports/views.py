@@ -1,0 +1,183 @@
+"""Report pages: the list, a report (page and downloads), its commentary, publishing and
+correcting, and the targets. Analysts write; board members (nämnd) read the published reports
+of their committee's scope (reports.access)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from utfall.reports import services
+from utfall.reports.access import ReportScope, report_scope, require_writer
+from utfall.reports.building import FORMATS
+from utfall.reports.forms import CommentaryForm, NewReportForm, TargetForm
+from utfall.reports.models import Report, ReportStatus, Target
+from utfall.reports.rendering import CONTENT_TYPES, context_of
+from utfall.reports.rendering import render as render_as
+from utfall.reports.targets import judge_all
+
+
+def reports_for(scope: ReportScope) -> QuerySet[Report]:
+    """The one access funnel for reports: analysts see every report of the municipality; a
+    board member only the published ones of their committee's scope."""
+    qs = Report.objects.filter(municipality=scope.municipality).select_related("committee__unit", "unit")
+    if scope.writes:
+        return qs
+    qs = qs.filter(status=ReportStatus.PUBLISHED)
+    if scope.unit is not None:
+        return qs.filter(unit__code=scope.unit) | qs.filter(unit=None, committee__unit__code=scope.unit)
+    return qs
+
+
+def get_report_for_user(request: HttpRequest, pk: int) -> tuple[Report, ReportScope]:
+    scope = report_scope(request.user)
+    try:
+        return reports_for(scope).get(pk=pk), scope
+    except Report.DoesNotExist:
+        raise Http404("Rapporten finns inte.") from None
+
+
+@login_required
+@require_GET
+def index(request: HttpRequest) -> HttpResponse:
+    scope = report_scope(request.user)
+    form = NewReportForm(municipality=scope.municipality) if scope.writes else None
+    context = {"reports": reports_for(scope), "scope": scope, "form": form}
+    return render(request, "reports/index.html", context)
+
+
+@login_required
+@require_POST
+def create(request: HttpRequest) -> HttpResponse:
+    scope = require_writer(request.user)
+    form = NewReportForm(request.POST, municipality=scope.municipality)
+    if not form.is_valid():
+        context = {"reports": reports_for(scope), "scope": scope, "form": form}
+        return render(request, "reports/index.html", context, status=400)
+    report = services.create_report(municipality=scope.municipality, user=request.user, **form.cleaned_data)
+    messages.success(request, f"Utkastet {report.title} är skapat.")
+    return redirect("reports:detail", pk=report.pk)
+
+
+def _detail(request: HttpRequest, report: Report, scope: ReportScope, *, status: int = 200,
+            failed: dict[str, Any] | None = None) -> HttpResponse:  # fmt: skip
+    content = services.content_of(report)
+    context = {
+        **context_of(content),
+        "object": report,
+        "scope": scope,
+        "formats": FORMATS[1:],
+        "failed": failed,
+    }
+    return render(request, "reports/detail.html", context, status=status)
+
+
+@login_required
+@require_GET
+def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    report, scope = get_report_for_user(request, pk)
+    fmt = request.GET.get("format", "")
+    if not fmt:
+        return _detail(request, report, scope)
+    if fmt not in FORMATS:
+        raise Http404("Okänt format.")
+    data = render_as(services.content_of(report), fmt)
+    response = HttpResponse(data, content_type=CONTENT_TYPES[fmt])
+    response["Content-Disposition"] = f'attachment; filename="{file_stem(report)}.{fmt}"'
+    return response
+
+
+def file_stem(report: Report) -> str:
+    """A file name that says what it holds: rapport_arsrapport_2025_socialnamnden_v1_utkast."""
+    import re
+    import unicodedata
+
+    text = f"{report.get_kind_display()} {report.date_from:%Y-%m-%d} {report.date_to:%Y-%m-%d}"
+    who = (
+        report.committee.name
+        if report.committee
+        else (report.unit.name if report.unit else report.municipality.name)
+    )
+    text += f" {who} version {report.version} {'publicerad' if report.is_published else 'utkast'}"
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^A-Za-z0-9-]+", "_", ascii_text).strip("_").lower()
+
+
+@login_required
+@require_POST
+def comment(request: HttpRequest, pk: int) -> HttpResponse:
+    report, scope = get_report_for_user(request, pk)
+    if not scope.writes:
+        raise PermissionDenied("Bara utredare skriver kommentarer.")
+    form = CommentaryForm(request.POST)
+    if not form.is_valid():
+        failed = {"section": request.POST.get("section", ""), "text": request.POST.get("text", ""),
+                  "errors": [e for errs in form.errors.values() for e in errs]}  # fmt: skip
+        return _detail(request, report, scope, status=400, failed=failed)
+    try:
+        services.save_commentary(report=report, user=request.user, **form.cleaned_data)
+    except ValidationError as exc:
+        failed = {**form.cleaned_data, "errors": exc.messages}
+        return _detail(request, report, scope, status=409, failed=failed)
+    messages.success(request, "Kommentaren är sparad i utkastet.")
+    return redirect(f"{request.path.rsplit('kommentar/', 1)[0]}#h-{form.cleaned_data['section']}")
+
+
+@login_required
+@require_POST
+def publish(request: HttpRequest, pk: int) -> HttpResponse:
+    report, scope = get_report_for_user(request, pk)
+    if not scope.writes:
+        raise PermissionDenied("Bara utredare publicerar rapporter.")
+    try:
+        services.publish(report=report, user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("reports:detail", pk=report.pk)
+    messages.success(request, "Rapporten är publicerad och ändras inte längre.")
+    return redirect("reports:detail", pk=report.pk)
+
+
+@login_required
+@require_POST
+def correct(request: HttpRequest, pk: int) -> HttpResponse:
+    report, scope = get_report_for_user(request, pk)
+    if not scope.writes:
+        raise PermissionDenied("Bara utredare rättar rapporter.")
+    try:
+        draft = services.new_version(report=report, user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("reports:detail", pk=report.pk)
+    messages.success(
+        request, f"En ny version ({draft.version}) är skapad som utkast; den publicerade finns kvar."
+    )
+    return redirect("reports:detail", pk=draft.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def targets(request: HttpRequest) -> HttpResponse:
+    """The targets of the user's scope with their verdicts; analysts and board members set new ones."""
+    scope = report_scope(request.user)
+    form = TargetForm(municipality=scope.municipality, unit=scope.unit)
+    status = 200
+    if request.method == "POST":
+        form = TargetForm(request.POST, municipality=scope.municipality, unit=scope.unit)
+        if form.is_valid():
+            target: Target = form.save(commit=False)
+            target.set_by = request.user  # type: ignore[assignment]
+            target.save()
+            messages.success(request, "Målet är sparat.")
+            return redirect("reports:targets")
+        status = 400
+    judgements = judge_all(scope.municipality, unit=scope.unit)
+    return render(request, "reports/targets.html", {"form": form, "judgements": judgements, "scope": scope},
+                  status=status)  # fmt: skip
