@@ -74,11 +74,13 @@ TARGET_COLUMNS = [
 FLAG_COLUMNS = [
     Column("indicator", "Indikator"),
     Column("name", "Utförare"),
+    Column("group", "Utförar-id"),
     Column("n", "n", "count"),
     Column("rate", "Andel", "rate", interval=("ci_low", "ci_high")),
     Column("ci_low", "95 % KI, nedre", "rate"),
     Column("ci_high", "95 % KI, övre", "rate"),
     Column("flag_text", "Avvikelse"),
+    Column("flag", "Flagga (kod)", "flag"),
 ]
 OTHER_COLUMNS = [Column("indicator", "Indikator"), *SERVICE_COLUMNS[2:]]
 
@@ -98,12 +100,13 @@ def _section(key: str, heading: str, *, intro: list[str] | None = None) -> dict[
     }
 
 
-def _add(
-    section: dict[str, Any], page: Page, names: tuple[str, ...] | None = None, charts: bool = True
-) -> None:
+def _add(section: dict[str, Any], page: Page, names: tuple[str, ...] | None = None, charts: bool = True,
+         prefix: str = "") -> None:  # fmt: skip
+    """The page's tables (named ``prefix`` + their name, so each sheet of the XLSX says what it
+    holds) and, unless ``charts`` is false, its charts."""
     for name, table in page.tables.items():
         if names is None or name in names:
-            section["tables"].append(table.as_json())
+            section["tables"].append({**table.as_json(), "name": prefix + table.name})
     if charts:
         for name, spec in page.charts.items():
             if names is None or name in names:
@@ -153,6 +156,7 @@ def build_report(
         notes=["Ett mål är uppfyllt när hela 95 % konfidensintervallet ligger på rätt sida om målnivån, "
                "inte uppfyllt när hela intervallet ligger på fel sida, och kan annars inte bedömas än."],
     ).as_json())  # fmt: skip
+    sections.append(targets)
     facts["targets"] = {
         v: sum(1 for j in judgements if j.verdict == v) for v in ("met", "not_met", "undecided")
     }
@@ -162,12 +166,12 @@ def build_report(
         definition = get_indicator(code)
         section = _section(f"indikator-{code}", definition.name)
         trend_page = trend(reader, indicator=code, grain="quarter", date_from=earlier, date_to=date_to)
-        _add(section, trend_page)
+        _add(section, trend_page, prefix=f"{code}_")
         services = _per_service(reader, code, date_from, date_to)
         section["tables"].append(services.as_json())
         gender_page = women_and_men(reader, indicator=code, date_from=date_from, date_to=date_to)
         _add(
-            section, gender_page, ("per_service",), charts=False
+            section, gender_page, ("per_service",), charts=False, prefix=f"{code}_"
         )  # the table says it; fewer charts print faster
         total = _year_total(reader, code, date_from, date_to)
         before = _year_total(reader, code, earlier, date_from - dt.timedelta(days=1))
