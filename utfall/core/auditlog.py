@@ -106,7 +106,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     entries = entries.order_by("-at", "-pk")
     if request.GET.get("format") == "csv":
         _searched(auditor, request, AuditEntry.Action.EXPORT, form)
-        return _csv(entries[:MAX_EXPORT], {k: v for k, v in request.GET.items() if k != "format" and v})
+        return _csv(entries[:MAX_EXPORT], {k: str(v) for k, v in request.GET.items() if k != "format" and v})
     _searched(auditor, request, AuditEntry.Action.LIST, form)
     page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("sida"))
     query = {k: v for k, v in request.GET.items() if k not in ("sida", "format") and v}
