@@ -27,6 +27,10 @@ class Municipality(models.Model):
 
     code = models.SlugField(max_length=40, unique=True)
     name = models.CharField(max_length=200)
+    scb_code = models.CharField(
+        "kommunkod (SCB)", max_length=4, blank=True,
+        help_text="Fyra siffror, t.ex. 0180 för Stockholm: kommunens id i öppna data (Kolada).",
+    )  # fmt: skip
 
     class Meta:
         verbose_name = "kommun"

@@ -167,3 +167,26 @@ class Commentary(models.Model):
         if self.report.is_published:
             raise ValidationError("En publicerad rapport ändras aldrig; gör en ny version.")
         super().save(*args, **kwargs)
+
+
+class ReferenceValue(models.Model):
+    """One value of another municipality, read from its published open data in Kolada's shape
+    (reports.opendata), shown beside our own indicators (the national reference)."""
+
+    owner = models.ForeignKey(Municipality, on_delete=models.CASCADE, related_name="+")
+    source = models.CharField("kommun", max_length=40, help_text="Kommunkoden i filen (SCB).")
+    kpi = models.CharField(max_length=60)
+    period = models.PositiveSmallIntegerField()
+    gender = models.CharField(max_length=1)
+    value = models.FloatField()
+    count = models.PositiveIntegerField(null=True, blank=True)
+    file_label = models.CharField(max_length=200, blank=True)
+    imported_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "referensvärde"
+        verbose_name_plural = "referensvärden (andra kommuner)"
+        indexes = [models.Index(fields=["owner", "kpi", "period"])]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.kpi} {self.period} {self.gender}: {self.value}"

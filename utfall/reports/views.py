@@ -4,6 +4,7 @@ of their committee's scope (reports.access)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.contrib import messages
@@ -14,7 +15,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from utfall.reports import services
+from utfall.comparisons.indicators import all_indicators
+from utfall.reports import opendata, services
 from utfall.reports.access import ReportScope, report_scope, require_writer
 from utfall.reports.building import FORMATS
 from utfall.reports.forms import CommentaryForm, NewReportForm, TargetForm
@@ -22,6 +24,7 @@ from utfall.reports.models import Report, ReportStatus, Target
 from utfall.reports.rendering import CONTENT_TYPES, context_of
 from utfall.reports.rendering import render as render_as
 from utfall.reports.targets import judge_all
+from utfall.results.tables import file_stem as file_stem_of
 
 
 def reports_for(scope: ReportScope) -> QuerySet[Report]:
@@ -181,3 +184,66 @@ def targets(request: HttpRequest) -> HttpResponse:
     judgements = judge_all(scope.municipality, unit=scope.unit)
     return render(request, "reports/targets.html", {"form": form, "judgements": judgements, "scope": scope},
                   status=status)  # fmt: skip
+
+
+def _year(request: HttpRequest, scope: ReportScope) -> int:
+    from utfall.comparisons.queries import reference_date
+
+    known = reference_date(scope.municipality) or dt.date.today()
+    try:
+        year = int(request.GET.get("ar") or known.year)
+    except ValueError:
+        year = known.year
+    return year if 2000 <= year <= 2100 else known.year
+
+
+@login_required
+@require_GET
+def open_data(request: HttpRequest) -> HttpResponse:
+    """The municipality's (or the committee's unit's) indicators in Kolada's shape, CSV or JSON."""
+    scope = report_scope(request.user)
+    year = _year(request, scope)
+    rows = opendata.open_rows(scope.municipality, year, unit=scope.unit)
+    fmt = request.GET.get("format", "")
+    if fmt in ("csv", "json"):
+        body = opendata.as_csv(rows) if fmt == "csv" else opendata.as_json(rows)
+        kind = "text/csv; charset=utf-8" if fmt == "csv" else "application/json"
+        response = HttpResponse(body, content_type=kind)
+        stem = file_stem_of("oppna-data", scope.municipality.name, scope.unit or "", str(year))
+        response["Content-Disposition"] = f'attachment; filename="{stem}.{fmt}"'
+        return response
+    context = {"rows": rows, "year": year, "scope": scope, "genders": opendata.GENDERS,
+               "names": {c: i.name for c, i in all_indicators().items()}}  # fmt: skip
+    return render(request, "reports/open_data.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def national(request: HttpRequest) -> HttpResponse:
+    """Our indicators beside other municipalities' published values (the national reference);
+    analysts import the others' files here."""
+    scope = report_scope(request.user)
+    year = _year(request, scope)
+    error, status = "", 200
+    if request.method == "POST":
+        if not scope.writes:
+            raise PermissionDenied("Bara utredare läser in andra kommuners filer.")
+        upload = request.FILES.get("fil")
+        if upload is None:
+            error, status = "Välj en fil (Fil) att läsa in.", 400
+        else:
+            try:
+                text = upload.read().decode("utf-8")
+                result = opendata.import_reference(scope.municipality, text, label=upload.name or "")
+            except UnicodeDecodeError:
+                error, status = "Filen ska vara UTF-8-kodad text (CSV eller JSON).", 400
+            except opendata.BadReferenceFile as exc:
+                error, status = f"Filen lästes inte in, inget ändrades. {exc}", 400
+            else:
+                messages.success(
+                    request, f"{result.rows} värden från {len(result.municipalities)} kommuner inlästa."
+                )
+                return redirect(f"{request.path}?ar={year}")
+    table = opendata.national_table(scope.municipality, year, unit=scope.unit)
+    context = {"table": table, "year": year, "scope": scope, "error": error}
+    return render(request, "reports/national.html", context, status=status)

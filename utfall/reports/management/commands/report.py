@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from utfall.core.commands import add_municipality_argument, get_municipality
 from utfall.organisations.models import Unit
+from utfall.reports import opendata
 from utfall.reports.building import FORMATS, build_report
 from utfall.reports.rendering import render
 
@@ -35,21 +36,43 @@ def parse_period(value: str) -> tuple[dt.date, dt.date]:
 
 
 class Command(BaseCommand):
-    help = "Bygg års- eller delårsrapporten som HTML, PDF, XLSX eller DOCX."
+    help = "Bygg års- eller delårsrapporten (HTML, PDF, XLSX, DOCX) eller öppna data; läs in andra kommuners."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "kind", choices=["annual", "interim"], help="annual = årsrapport, interim = delårsrapport"
-        )
-        parser.add_argument("--period", required=True, help="2025, eller 2025-01-01:2025-08-31")
-        parser.add_argument("--format", dest="fmt", choices=FORMATS, default="pdf")
-        parser.add_argument("--out", required=True, help="fil att skriva")
+            "kind", choices=["annual", "interim", "open-data", "reference"],
+            help="annual = årsrapport, interim = delårsrapport, open-data = öppna data i Koladas form "
+                 "(--format csv|json), reference = läs in andra kommuners öppna data (--file)",
+        )  # fmt: skip
+        parser.add_argument("--period", default="", help="2025, eller 2025-01-01:2025-08-31")
+        parser.add_argument("--format", dest="fmt", choices=[*FORMATS, "csv", "json"], default="")
+        parser.add_argument("--out", default="", help="fil att skriva")
+        parser.add_argument("--file", default="", help="reference: filen att läsa in")
         parser.add_argument("--unit", default="", help="enhetens kod (en stadsdel); utan: hela kommunen")
         add_municipality_argument(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         municipality = get_municipality(options)
+        if options["kind"] == "reference":
+            self.reference(municipality, options["file"])
+            return
+        if not options["period"] or not options["out"]:
+            raise CommandError("--period och --out behövs")
         start, end = parse_period(options["period"])
+        if options["kind"] == "open-data":
+            fmt = options["fmt"] or "csv"
+            if fmt not in ("csv", "json"):
+                raise CommandError("öppna data skrivs som --format csv eller json")
+            rows = opendata.open_rows(municipality, start.year)
+            self.write(
+                Path(options["out"]),
+                (opendata.as_csv(rows) if fmt == "csv" else opendata.as_json(rows)).encode(),
+            )
+            self.stdout.write(f"{len(rows)} värden för {start.year} skrivna till {options['out']}")
+            return
+        if options["fmt"] in ("csv", "json"):
+            raise CommandError("en rapport skrivs som --format pdf, html, xlsx eller docx")
+        options["fmt"] = options["fmt"] or "pdf"
         unit = None
         if options["unit"]:
             unit = Unit.objects.filter(municipality=municipality, code=options["unit"]).first()
@@ -59,10 +82,28 @@ class Command(BaseCommand):
         content = build_report(municipality, date_from=start, date_to=end, unit=unit, kind=options["kind"])
         data = render(content, options["fmt"])
         out = Path(options["out"])
+        self.write(out, data)
+        seconds = time.perf_counter() - began
+        self.stdout.write(f"{content['title']} ({content['scope']}) skriven till {out}: "
+                          f"{len(data)} byte, {seconds:.1f} s")  # fmt: skip
+
+    def write(self, out: Path, data: bytes) -> None:
         try:
             out.write_bytes(data)
         except OSError as exc:
             raise CommandError(f"--out: kan inte skriva {out}: {exc.strerror}") from None
-        seconds = time.perf_counter() - began
-        self.stdout.write(f"{content['title']} ({content['scope']}) skriven till {out}: "
-                          f"{len(data)} byte, {seconds:.1f} s")  # fmt: skip
+
+    def reference(self, municipality: Any, path: str) -> None:
+        if not path:
+            raise CommandError("reference: ange filen med --file")
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CommandError(f"--file: kan inte läsa {path}: {exc}") from None
+        try:
+            result = opendata.import_reference(municipality, text, label=Path(path).name)
+        except opendata.BadReferenceFile as exc:
+            raise CommandError(f"{path} lästes inte in, inget ändrades: {exc}") from None
+        self.stdout.write(
+            f"{result.rows} värden från {', '.join(result.municipalities) or 'inga kommuner'} inlästa."
+        )
