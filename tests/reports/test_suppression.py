@@ -26,7 +26,8 @@ N_LABELS = re.compile(r"(^n$|, n$|: n$|\(n\)$|^Uppföljda$|^Avböjda$|^Ej nåbar
 
 @pytest.fixture
 def small_groups(municipality: Municipality) -> Municipality:
-    """Twenty providers with 1 to 7 answers each, women and men, two units and four services."""
+    """Twenty providers with 1 to 7 answers each, women and men, two units and three services;
+    a fourth service (SiS) with four answers, three of them women's."""
     data = DataSet()
     services = ["hvb_youth", "foster_home", "outpatient_youth", "sis_youth"]
     for p in range(20):
@@ -34,9 +35,12 @@ def small_groups(municipality: Municipality) -> Municipality:
         data.provider(pid)
         for i in range(1 + p % 7):
             iid = data.intervention(f"I{pid}-{i}", pid, person_id=data.person(female=(i + p) % 2 == 0),
-                                    unit="sodermalm" if p % 2 else "bromma", service=services[(p + i) % 4])  # fmt: skip
+                                    unit="sodermalm" if p % 2 else "bromma", service=services[(p + i) % 3])  # fmt: skip
             data.followup(iid, date=f"2025-{1 + (i * 3 + p) % 12:02d}-10", q3="yes_mostly" if (i + p) % 3 else "no",
                           q1="yes_completely" if i % 2 else "no")  # fmt: skip
+    for i in range(4):
+        iid = data.intervention(f"ISIS-{i}", "S00", person_id=data.person(female=i < 3), service="sis_youth")
+        data.followup(iid, date="2025-05-10", q3="yes_mostly", q1="no")
     data.load(municipality)
     return municipality
 
@@ -86,7 +90,9 @@ def test_no_output_of_the_report_shows_a_group_under_five(small_groups: Municipa
     assert "för få" in html  # small groups existed and were hidden, by name
     if shutil.which("pdftotext"):
         pdf = render(content, "pdf")
-        text = subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True).stdout
+        text = subprocess.run(
+            ["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True
+        ).stdout
         for n in re.findall(r"n = (\d+)", text.decode()):
             assert not small(n)
 
