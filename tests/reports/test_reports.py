@@ -224,3 +224,27 @@ def test_a_board_account_without_a_committee_sees_nothing(results_set: Municipal
     client.force_login(user)
     assert client.get(reverse("reports:index")).status_code == 403
     assert client.get(reverse("results:trends")).status_code == 403
+
+
+def test_the_provider_report_card_shows_every_indicator_against_the_municipality(
+    results_set: Municipality, analyst: User
+) -> None:
+    from tests.results.conftest import persona
+    from utfall.organisations.models import Role
+    from utfall.registry.models import Provider
+
+    client = Client()
+    client.force_login(analyst)
+    url = "/rapporter/utforare/C/resultatkort/?date_from=2025-01-01&date_to=2025-12-31"
+    html = client.get(url + "&format=html").content.decode()
+    assert "Resultatkort: Utförare C" in html
+    assert "Lägre än förväntat (utanför styrgränsen 99,8 %): Nöjd med stödet." in html
+    pdf = client.get(url)
+    assert pdf.content.startswith(b"%PDF")
+    assert 'filename="resultatkort_utforare-c_2025-01-01_2025-12-31.pdf"' in pdf["Content-Disposition"]
+    own = persona(results_set, "lev_c", Role.PROVIDER, provider=Provider.objects.get(municipality=results_set,
+                                                                                      provider_id="C"))  # fmt: skip
+    client.force_login(own)
+    assert client.get(url + "&format=html").status_code == 200
+    assert client.get(url.replace("/C/", "/B/") + "&format=html").status_code == 403
+    assert client.get(url + "&date_to=2024-01-01&format=html").status_code == 400

@@ -126,6 +126,7 @@ def sample(world: World) -> dict[str, Any]:
     reports.publish(report=published, user=world.analyst)
     return {
         "reports:detail": {"pk": published.pk},
+        "reports:provider_card": {"provider_id": world.provider.provider_id},
         "reports:comment": {"pk": draft_report.pk},
         "reports:publish": {"pk": draft_report.pk},
         "reports:correct": {"pk": published.pk},

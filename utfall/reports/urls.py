@@ -11,6 +11,7 @@ urlpatterns = [
     path("mal/", views.targets, name="targets"),
     path("oppna-data/", views.open_data, name="open_data"),
     path("nationell-jamforelse/", views.national, name="national"),
+    path("utforare/<str:provider_id>/resultatkort/", views.provider_card, name="provider_card"),
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/kommentar/", views.comment, name="comment"),
     path("<int:pk>/publicera/", views.publish, name="publish"),

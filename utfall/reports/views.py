@@ -247,3 +247,30 @@ def national(request: HttpRequest) -> HttpResponse:
     table = opendata.national_table(scope.municipality, year, unit=scope.unit)
     context = {"table": table, "year": year, "scope": scope, "error": error}
     return render(request, "reports/national.html", context, status=status)
+
+
+@login_required
+@require_GET
+def provider_card(request: HttpRequest, provider_id: str) -> HttpResponse:
+    """The provider's report card as PDF (or ?format=html), for procurement and the provider itself."""
+    from utfall.comparisons.access import aggregate_scope
+    from utfall.reports.card import build_card
+    from utfall.results import forms as result_forms
+    from utfall.results.services.provider import get_provider
+
+    scope = aggregate_scope(request.user)  # 403 for roles without aggregates
+    provider, _ = get_provider(request.user, provider_id)  # 404 / 403 outside the scope
+    form = result_forms.ProviderForm(request.GET, user=request.user, scope=scope)
+    if not form.is_valid():
+        errors = "; ".join(f"{form.fields[k].label if k in form.fields else ''}: {' '.join(str(e) for e in v)}".lstrip(": ")
+                           for k, v in form.errors.items())  # fmt: skip
+        return HttpResponse(f"Fel i frågan: {errors}", status=400, content_type="text/plain; charset=utf-8")
+    content = build_card(request.user, provider_id, **form.query())
+    fmt = "html" if request.GET.get("format") == "html" else "pdf"
+    response = HttpResponse(render_as(content, fmt), content_type=CONTENT_TYPES[fmt])
+    start, end = form.cleaned_data["date_from"], form.cleaned_data["date_to"]
+    stem = file_stem_of("resultatkort", provider.name, f"{start:%Y-%m-%d}", f"{end:%Y-%m-%d}")
+    response["Content-Disposition"] = (
+        f'{"inline" if fmt == "html" else "attachment"}; filename="{stem}.{fmt}"'
+    )
+    return response
