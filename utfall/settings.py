@@ -192,6 +192,7 @@ INSTALLED_APPS = [
     "utfall.comparisons",
     "utfall.oversight",
     "utfall.results",
+    "utfall.reports",
     "utfall.demo",
 ]
 

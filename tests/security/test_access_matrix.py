@@ -20,7 +20,7 @@ from tests.followups.helpers import post_followup
 from tests.personas import World, make_user
 from utfall.followups.models import FollowUp
 from utfall.instruments.models import InstrumentVersion
-from utfall.organisations.models import Role
+from utfall.organisations.models import Committee, Role
 
 pytestmark = pytest.mark.django_db
 
@@ -83,7 +83,13 @@ def test_every_page_and_api_operation_has_a_row_in_the_matrix() -> None:
 POSTS = {"logout", "set_language", "instruments:create_version", "instruments:create_instrument", "instruments:question_action",
          "instruments:delete_draft", "instruments:publish", "oidc_authentication_callback",
          "oversight:case_move", "oversight:case_note", "oversight:case_owner", "oversight:case_document",
-         "oversight:case_action", "oversight:action_done"}  # fmt: skip
+         "oversight:case_action", "oversight:action_done",
+         "reports:create", "reports:comment", "reports:publish", "reports:correct"}  # fmt: skip
+#: Bodies of the page POSTs that need one to succeed (the rest post nothing).
+POST_DATA = {
+    "reports:create": {"kind": "interim", "date_from": "2026-01-01", "date_to": "2026-06-30"},
+    "reports:comment": {"section": "sammanfattning", "text": "Kommentar från matrisen."},
+}
 #: Destructive ones last, so the draft is there for the pages before them.
 LAST = ("instruments:publish", "instruments:delete_draft", "logout")
 
@@ -105,9 +111,29 @@ def sample(world: World) -> dict[str, Any]:
     q = new.questions.order_by("position").first()
     assert question is not None and q is not None
     drafted = {"code": code, "number": new.version}
+    from utfall.reports import services as reports
+
+    period = {
+        "date_from": dt.date(2026, 1, 1),
+        "date_to": dt.date(2026, 6, 30),
+        "committee": None,
+        "unit": None,
+    }
+    draft_report = reports.create_report(
+        municipality=world.municipality, kind="interim", user=world.analyst, **period
+    )
+    published = reports.create_report(
+        municipality=world.municipality, kind="interim", user=world.analyst, **period
+    )
+    reports.publish(report=published, user=world.analyst)
     oversight = oversight_sample(world)
     return {
         **oversight,
+        "reports:detail": {"pk": published.pk},
+        "reports:provider_card": {"provider_id": world.provider.provider_id},
+        "reports:comment": {"pk": draft_report.pk},
+        "reports:publish": {"pk": draft_report.pk},
+        "reports:correct": {"pk": published.pk},
         "followups:detail": {"pk": followup.pk},
         "followups:correct": {"pk": followup.pk},
         "followups:create": {"pk": world.interventions["fresh"].pk},
@@ -207,6 +233,8 @@ def personas(world: World) -> dict[str, Any]:
         "systemadministrator": make_user("sysadmin", None, [], Role.SYSTEM_ADMIN),
         "annan_kommun": world.foreign,
     }
+    Committee.objects.create(municipality=world.municipality, code="socialnamnden",
+                             name="Socialnämnden").members.add(users["namnd"])  # fmt: skip
     users["utforare"].provider = world.provider
     users["utforare"].save()
     users["systemadministrator"].is_staff = True
@@ -243,7 +271,7 @@ def walk(client: Client, world: World) -> dict[str, str]:
         else:
             url = reverse(name, kwargs=args.get(name))
             later = (timezone.localdate() + dt.timedelta(days=30)).isoformat()
-            data = {"published_on": later} if name == "instruments:publish" else {}
+            data = {"published_on": later} if name == "instruments:publish" else POST_DATA.get(name, {})
             if name in args["_bodies"]:
                 data = args["_bodies"][name]()
             response = client.post(url, data) if name in POSTS else client.get(url)

@@ -5,13 +5,21 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm
 
 from utfall.core.admin_forms import NoIdentityNumbersForm
-from utfall.organisations.models import Municipality, Unit, User
+from utfall.organisations.models import Committee, Municipality, Unit, User
 
 
 @admin.register(Municipality)
 class MunicipalityAdmin(admin.ModelAdmin):
     list_display = ["name", "code"]
     search_fields = ["name", "code"]
+
+
+@admin.register(Committee)
+class CommitteeAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "municipality", "unit"]
+    list_filter = ["municipality"]
+    search_fields = ["name", "code"]
+    filter_horizontal = ["members"]
 
 
 @admin.register(Unit)

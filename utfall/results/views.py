@@ -27,7 +27,7 @@ from utfall.results.services.gender import women_and_men
 from utfall.results.services.outcomes import outcomes as outcomes_page
 from utfall.results.services.provider import get_provider, provider_results
 from utfall.results.services.trends import trend
-from utfall.results.tables import ResultTable, to_csv, to_xlsx
+from utfall.results.tables import SUPPRESSION_RULE, ResultTable, file_stem, to_csv, to_xlsx
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -94,9 +94,18 @@ def download(page: Page, name: str | None, fmt: str, form: forms.ResultsForm) ->
     table: ResultTable | None = tables.get(name or "") if name else next(iter(tables.values()))
     if table is None:
         raise Http404("Tabellen finns inte på sidan.")
-    stem = f"{table.name}_{form.cleaned_data['date_from']:%Y-%m-%d}_{form.cleaned_data['date_to']:%Y-%m-%d}"
+    start, end = form.cleaned_data["date_from"], form.cleaned_data["date_to"]
+    what = page.facts.get("indicator_name", "")
+    scope = page.facts.get("scope", "")
+    stem = file_stem(table.name, what, scope, f"{start:%Y-%m-%d}", f"{end:%Y-%m-%d}")
     if fmt == "csv":
-        response = HttpResponse(to_csv(table), content_type="text/csv; charset=utf-8")
+        title = [
+            *([("Indikator", what)] if what else []),
+            ("Urval", scope or "hela kommunen"),
+            ("Period", f"{start:%Y-%m-%d} – {end:%Y-%m-%d}"),
+            ("Röjandekontroll", SUPPRESSION_RULE.format(min_n=min_n())),
+        ]
+        response = HttpResponse(to_csv(table, title), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{stem}.csv"'
     else:
         response = HttpResponse(to_xlsx(table), content_type=XLSX)
