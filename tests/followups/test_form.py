@@ -94,7 +94,10 @@ def test_it_names_the_field_and_keeps_what_was_typed(client: Client, world: Worl
     response = post_followup(client, world.interventions["overdue"], form_data(assessment=""))
     assert response.status_code == 422
     html = response.content.decode()
-    assert 'href="#group-assessment">Samlad bedömning av utföraren</a>: samlad bedömning krävs' in html
+    assert (
+        'href="#group-assessment">Samlad bedömning av utföraren</a>: Välj en samlad bedömning när uppföljningen är genomförd.'
+        in html
+    )
     assert 'value="yes_completely" id="id_q1_0" checked' in html  # what was chosen stays chosen
     assert not FollowUp.objects.exists()
 
@@ -105,7 +108,7 @@ def test_it_refuses_question_5_unless_question_4_says_improved(client: Client, w
         client, world.interventions["overdue"], form_data(q4="unchanged", q5="very_large")
     )
     assert response.status_code == 422
-    assert "'q5' ställs bara när q4 är much_better eller somewhat_better" in unescape(
+    assert "Frågan ställs bara efter vissa svar på fråga 4; ta bort svaret." in unescape(
         response.content.decode()
     )
     response = post_followup(client, world.interventions["overdue"], form_data(q4="unchanged", q5=None))
@@ -116,7 +119,7 @@ def test_it_refuses_answers_on_a_declined_followup(client: Client, world: World)
     client.force_login(world.caseworker)
     response = post_followup(client, world.interventions["overdue"], form_data(DECLINED, q1="no"))
     assert response.status_code == 422
-    assert "svar får bara finnas när uppföljningen är genomförd" in response.content.decode()
+    assert "Klientens svar sparas bara när uppföljningen är genomförd" in response.content.decode()
 
 
 def test_it_refuses_a_future_date_and_a_forged_token(client: Client, world: World) -> None:

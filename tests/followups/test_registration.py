@@ -67,7 +67,7 @@ def test_it_explains_a_bad_identity_number_without_repeating_it(client: Client, 
     html = unescape(response.content.decode())
     assert response.status_code == 422
     assert "ogiltigt person- eller samordningsnummer: kontrollsiffran stämmer inte" in html
-    assert "avslutsorsak krävs när ended_on är ifyllt" in html
+    assert "Välj avslutsorsak när slutdatum är ifyllt." in html
     assert not Intervention.objects.filter(
         unit=world.norr, service__code="hvb_youth", started_on="2026-01-12"
     ).exists()

@@ -164,8 +164,8 @@ class FollowUpForm(VersionForm):
         checked, issues = check_followup_submission(
             self.raw(), intervention=self.intervention, catalogue=self.catalogue, with_goals=self.with_goals
         )
-        for column, reason in issues:
-            self.add_error(column if column in self.fields else None, reason)
+        for column, _reason, said in issues:
+            self.add_error(column if column in self.fields else None, said)
         self.checked = checked
         return cleaned
 

@@ -34,7 +34,8 @@ from utfall.records.rules import (
 )
 from utfall.registry.models import Intervention
 
-Issues = list[tuple[str, str]]
+#: (column, reason for the interchange and the API, the same in words for a form's reader)
+Issues = list[tuple[str, str, str]]
 GOAL_COLUMNS = ("goals_total", "goals_fully", "goals_partly")
 
 
@@ -103,7 +104,7 @@ def check_followup_submission(
 ) -> tuple[CheckedFollowUp, Issues]:
     """Check a submitted follow-up (in interchange column names) by the shared rules.
 
-    Returns the canonical record and the issues as (column, reason); the record is only
+    Returns the canonical record and the issues as (column, reason, said); the record is only
     to be written when there are none.
     """
     raw = {**raw, "intervention_id": intervention.intervention_id}
@@ -113,7 +114,7 @@ def check_followup_submission(
     if with_goals:
         total, fully, partly = check_goals(row)
         goals = {"goals_total": total, "goals_fully": fully, "goals_partly": partly}
-    issues = [(i.column, i.reason) for i in row.issues]
+    issues: Issues = [(i.column, i.reason, i.for_person) for i in row.issues]
     if not issues:
         stored = {"started_on": intervention.started_on.isoformat(), "service": intervention.service.code}
         issues += check_followup_of(record, stored, catalogue)

@@ -77,6 +77,6 @@ class InterventionForm(forms.Form):
         for name in ("decided_on", "started_on", "ended_on"):
             raw[name] = cleaned[name].isoformat() if cleaned.get(name) else ""
         self.checked, issues = check_intervention_submission(raw, user=self.user, catalogue=self.catalogue)
-        for column, reason in issues:
-            self.add_error(column if column in self.fields else None, reason)
+        for column, _reason, said in issues:
+            self.add_error(column if column in self.fields else None, said)
         return cleaned

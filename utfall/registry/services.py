@@ -19,7 +19,8 @@ from utfall.organisations.models import Municipality, Unit, User
 from utfall.records.rules import Catalogue, Record, RowChecker, check_intervention
 from utfall.registry.models import Client, Contract, Intervention, Provider, Service
 
-Issues = list[tuple[str, str]]
+#: (column, reason for the API, the same in words for a form's reader)
+Issues = list[tuple[str, str, str]]
 
 
 class IdempotencyConflict(Exception):
@@ -43,6 +44,11 @@ def new_intervention_id() -> str:
     return "UI" + secrets.token_hex(6).upper()
 
 
+def _same(column: str, reason: str) -> tuple[str, str, str]:
+    """An issue whose reason already reads well to a person at the form."""
+    return column, reason, reason
+
+
 def check_intervention_submission(
     raw: dict[str, str], *, user: User, catalogue: Catalogue, idempotency_key: str = ""
 ) -> tuple[CheckedIntervention | None, Issues]:
@@ -58,28 +64,28 @@ def check_intervention_submission(
     municipality = cast(Municipality, user.municipality)
     row = RowChecker("form", 0, raw, catalogue, municipality_code=municipality.code)
     record = check_intervention(row)
-    issues: Issues = [(i.column, i.reason) for i in row.issues]
+    issues: Issues = [(i.column, i.reason, i.for_person) for i in row.issues]
     # Only case workers register (sees_cases), and they always belong to a municipality.
     municipality_id = cast(int, user.municipality_id)
     provider = Provider.objects.filter(
         municipality_id=municipality_id, provider_id=record["provider_id"]
     ).first()
     if record["provider_id"] and provider is None:
-        issues.append(("provider_id", f"utföraren '{record['provider_id']}' finns inte"))
+        issues.append(_same("provider_id", f"utföraren '{record['provider_id']}' finns inte"))
     contract = None
     if record["contract_id"]:
         contract = Contract.objects.filter(
             municipality_id=municipality_id, contract_id=record["contract_id"]
         ).first()
         if contract is None:
-            issues.append(("contract_id", f"avtalet '{record['contract_id']}' finns inte"))
+            issues.append(_same("contract_id", f"avtalet '{record['contract_id']}' finns inte"))
         elif provider is not None and contract.provider_id != provider.pk:
-            issues.append(("contract_id", f"avtalet '{record['contract_id']}' gäller en annan utförare"))
+            issues.append(_same("contract_id", f"avtalet '{record['contract_id']}' gäller en annan utförare"))
     unit = Unit.objects.filter(
         municipality_id=municipality_id, code=record["unit"], pk__in=case_unit_ids(user)
     ).first()
     if record["unit"] and unit is None:
-        issues.append(("unit", "du kan bara registrera insatser för dina egna enheter"))
+        issues.append(_same("unit", "du kan bara registrera insatser för dina egna enheter"))
     existing = Intervention.objects.filter(
         municipality_id=municipality_id, intervention_id=record["intervention_id"]
     )
@@ -88,12 +94,16 @@ def check_intervention_submission(
         existing = existing.exclude(pk=earlier.record_pk) if earlier else existing
     if existing.exists():
         # Only that it cannot be used: whether it exists in a unit the user cannot see is not theirs to know.
-        issues.append(("intervention_id", "id:t kan inte användas; ange ett annat eller lämna fältet tomt"))
+        issues.append(
+            _same("intervention_id", "id:t kan inte användas; ange ett annat eller lämna fältet tomt")
+        )
     pseudonym = record["person_id"][len(PSEUDONYM_PREFIX) :] if record["person_id"] else ""
     if pseudonym and (not record["sex"] or not record["birth_year"]):
         known = Client.objects.filter(municipality_id=municipality_id, pseudonym=pseudonym).first()
         if known is None:
-            issues.append(("person_id", "kön och födelseår saknas och kan inte härledas ur en pseudonym"))
+            issues.append(
+                _same("person_id", "kön och födelseår saknas och kan inte härledas ur en pseudonym")
+            )
     if issues or provider is None or unit is None:
         return None, issues
     service = Service.objects.get(code=record["service"])
