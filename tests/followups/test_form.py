@@ -175,3 +175,30 @@ def test_it_audits_the_form_and_the_submission(client: Client, world: World) -> 
         ("view", "interventions", ["I-OVERDUE"], "cw"),
         ("create", "interventions", ["I-OVERDUE"], "cw"),
     ]
+
+
+def test_a_completed_followup_without_answers_asks_why_and_records_it(client: Client, world: World) -> None:
+    client.force_login(world.caseworker)
+    intervention = world.interventions["overdue"]
+    bare = form_data(q1=None, q2=None, q3=None, q4=None, q5=None)
+    response = post_followup(client, intervention, bare)
+    assert response.status_code == 422
+    html = unescape(response.content.decode())
+    assert "ingen av klientens frågor är besvarad" in html.lower()
+    assert 'name="no_answer_reason"' in html
+    assert not FollowUp.objects.filter(intervention=intervention).exists()
+    response = post_followup(client, intervention, {**bare, "no_answer_reason": "could_not_answer"})
+    assert response.status_code == 302
+    followup = FollowUp.objects.get(intervention=intervention)
+    assert followup.no_answer_reason == "could_not_answer" and not followup.answers.exists()
+    page = unescape(client.get(response["Location"]).content.decode())
+    assert "Klienten kunde inte svara" in page
+
+
+def test_the_no_answer_question_stays_out_of_the_way(client: Client, world: World) -> None:
+    client.force_login(world.caseworker)
+    html = client.get(f"/uppfoljningar/ny/{world.interventions['overdue'].pk}/").content.decode()
+    assert 'name="no_answer_reason"' not in html
+    response = post_followup(client, world.interventions["overdue"], form_data(no_answer_reason="other"))
+    followup = FollowUp.objects.get(intervention=world.interventions["overdue"])
+    assert response.status_code == 302 and followup.no_answer_reason == ""  # answered: no reason

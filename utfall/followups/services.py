@@ -203,6 +203,7 @@ def _record_followup(
     idempotency_key: str,
     form_seconds: int | None,
     confirm_same_day: bool,
+    no_answer_reason: str,
 ) -> tuple[FollowUp, bool]:
     # Lock the intervention first: its goals may change, and requests for it are written in
     # turn, so a resent request finds the first one's key below (READ COMMITTED sees it).
@@ -222,6 +223,7 @@ def _record_followup(
         intervention=locked,
         created_by=user,
         form_seconds=form_seconds,
+        no_answer_reason=no_answer_reason if not record["answers"] else "",
         **_followup_fields(record, catalogue),
     )
     _write_answers(followup, record, catalogue)
@@ -252,6 +254,7 @@ def record_followup(
     idempotency_key: str,
     form_seconds: int | None = None,
     confirm_same_day: bool = True,
+    no_answer_reason: str = "",
 ) -> tuple[FollowUp, bool]:
     """Store a checked follow-up once per (user, key). Returns it and whether it is new.
 
@@ -271,6 +274,7 @@ def record_followup(
             idempotency_key=idempotency_key,
             form_seconds=form_seconds,
             confirm_same_day=confirm_same_day,
+            no_answer_reason=no_answer_reason,
         )
     except IntegrityError:
         earlier = IdempotencyKey.objects.filter(user=user, kind="followups", key=idempotency_key).first()
@@ -290,6 +294,7 @@ def correct_followup(
     catalogue: Catalogue,
     reason: str,
     base_version: int,
+    no_answer_reason: str = "",
 ) -> tuple[FollowUp, bool]:
     """Replace a follow-up's content with a new version; the old one goes to the history.
 
@@ -313,6 +318,7 @@ def correct_followup(
         changed_by_label=user.get_username(),
         reason=reason,
     )
+    locked.no_answer_reason = no_answer_reason if not record["answers"] else ""
     for name, value in _followup_fields(record, catalogue).items():
         setattr(locked, name, value)
     locked.version += 1

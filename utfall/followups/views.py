@@ -178,6 +178,7 @@ def create(request: HttpRequest, pk: int) -> HttpResponse:
             idempotency_key=form.idempotency_key(),
             form_seconds=form.seconds_open(),
             confirm_same_day=bool(form.cleaned_data.get("same_day")),
+            no_answer_reason=form.cleaned_data.get("no_answer_reason") or "",
         )
     except services.SameDayFollowUp:
         form.add_error(
@@ -276,6 +277,7 @@ def correct(request: HttpRequest, pk: int) -> HttpResponse:
             catalogue=catalogue,
             reason=form.cleaned_data["reason"],
             base_version=form.cleaned_data["base_version"],
+            no_answer_reason=form.cleaned_data.get("no_answer_reason") or "",
         )
     except services.StaleVersion:
         form.add_error(
