@@ -72,7 +72,12 @@ class FollowUpForm(VersionForm):
     )
     date = forms.DateField(
         label=_("Datum för uppföljningen"),
-        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("ÅÅÅÅ-MM-DD"),
+        # A text field, not type=date: Chromium's date field takes a Tab per part (year, month,
+        # day), three Tabs to pass a date that is usually today's (issue 17 point 4).
+        widget=forms.DateInput(
+            format="%Y-%m-%d", attrs={"inputmode": "numeric", "autocomplete": "off", "size": "10"}
+        ),
         error_messages={"required": _("Ange datum."), "invalid": _("Ange datum som ÅÅÅÅ-MM-DD.")},
     )
     assessment = RadioChoice(choices=Assessment.choices, label=_("Samlad bedömning av utföraren"))
