@@ -100,3 +100,33 @@ def test_the_intervention_page_is_behind_the_funnel_and_audited(client: Client, 
     for persona in ("other_unit", "foreign"):
         client.force_login(getattr(world, persona))
         assert client.get(f"/insatser/{item.pk}/").status_code == 404
+
+
+def test_it_offers_the_providers_of_the_chosen_service(client: Client, world: World) -> None:
+    from utfall.registry.models import Contract, Provider, Service
+
+    other = Provider.objects.create(
+        municipality=world.municipality, provider_id="P2", name="Vuxenhemmet", ownership="private"
+    )
+    contract = Contract.objects.create(
+        municipality=world.municipality, contract_id="A2", provider=other, form="lou", valid_from="2025-01-01"
+    )
+    contract.services.add(Service.objects.exclude(code="hvb_youth").first())
+    client.force_login(world.caseworker)
+    html = client.get("/insatser/ny/").content.decode()
+    assert 'data-filter-by="service"' in html
+    assert f'value="P2" data-services="{contract.services.get().code}"' in html
+    response = client.post("/insatser/ny/", data(provider_id="P2"))
+    assert response.status_code == 422
+    assert "Utföraren har inget avtal för den valda insatsen." in unescape(response.content.decode())
+
+
+def test_it_refuses_a_birth_year_before_1910(client: Client, world: World) -> None:
+    import datetime as dt
+
+    client.force_login(world.caseworker)
+    old = identity_number(NEW, born=dt.date(1905, 5, 1))
+    response = client.post("/insatser/ny/", data(person_id=old))
+    assert response.status_code == 422
+    html = unescape(response.content.decode())
+    assert "Numret ger födelseåret 1905, vilket är orimligt (tidigast 1910). Kontrollera århundradet." in html

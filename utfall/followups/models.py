@@ -66,7 +66,9 @@ class FollowUp(models.Model):
     status = models.CharField(max_length=12, choices=FollowUpStatus.choices)
     assessment = models.CharField(max_length=10, choices=Assessment.choices, blank=True)
     #: Set when the follow-up is completed but none of the client's questions is answered.
-    no_answer_reason = models.CharField(max_length=20, choices=NoAnswerReason.choices, blank=True)
+    no_answer_reason = models.CharField(
+        max_length=20, choices=NoAnswerReason.choices, blank=True, default="", db_default=""
+    )  # db_default: the import writes follow-ups by COPY / INSERT without this column
     g1 = models.CharField(max_length=6, choices=GuidingAnswer.choices, blank=True)
     g2 = models.CharField(max_length=6, choices=GuidingAnswer.choices, blank=True)
     g3 = models.CharField(max_length=6, choices=GuidingAnswer.choices, blank=True)

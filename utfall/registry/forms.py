@@ -10,11 +10,24 @@ from django.utils.translation import gettext_lazy as _
 from utfall.organisations.access import case_unit_ids
 from utfall.organisations.models import Unit, User
 from utfall.records.rules import Catalogue
-from utfall.registry.models import EndReason, Provider, Service
+from utfall.registry.models import Contract, EndReason, Provider, Service
 from utfall.registry.services import CheckedIntervention, check_intervention_submission
 
 DATE = forms.DateInput(attrs={"type": "date"})
 COUNT = forms.NumberInput(attrs={"inputmode": "numeric"})
+
+
+class ProviderSelect(forms.Select):
+    """The provider list, each option marked with the services its contracts cover, so the
+    page offers only the providers of the chosen service (utfall.js; issue 17 point 6)."""
+
+    services_of: dict[str, str] = {}
+
+    def create_option(self, name: str, value: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        option = super().create_option(name, value, *args, **kwargs)
+        if value:
+            option["attrs"]["data-services"] = self.services_of.get(str(value), "")
+        return option
 
 
 class InterventionForm(forms.Form):
@@ -31,7 +44,11 @@ class InterventionForm(forms.Form):
         max_length=60,
     )
     service = forms.ChoiceField(label=_("Insats"))
-    provider_id = forms.ChoiceField(label=_("Utförare"))
+    provider_id = forms.ChoiceField(
+        label=_("Utförare"),
+        widget=ProviderSelect(attrs={"data-filter-by": "service"}),
+        help_text=_("Visar utförarna med avtal för den valda insatsen."),
+    )
     unit = forms.ChoiceField(label=_("Ansvarig enhet"))
     decided_on = forms.DateField(label=_("Beslutsdatum"), widget=DATE)
     started_on = forms.DateField(label=_("Startdatum"), widget=DATE)
@@ -66,12 +83,27 @@ class InterventionForm(forms.Form):
             ("", "—"),
             *providers.values_list("provider_id", "name"),
         ]
+        services_of: dict[str, set[str]] = {}
+        covered = Contract.objects.filter(municipality_id=municipality_id).values_list(
+            "provider__provider_id", "services__code"
+        )
+        for provider_id, service_code in covered:
+            if service_code:
+                services_of.setdefault(provider_id, set()).add(service_code)
+        widget = cast(ProviderSelect, self.fields["provider_id"].widget)
+        widget.services_of = {p: " ".join(sorted(codes)) for p, codes in services_of.items()}
         units = Unit.objects.filter(pk__in=case_unit_ids(user)).order_by("name")
         cast(forms.ChoiceField, self.fields["unit"]).choices = list(units.values_list("code", "name"))
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         if self.errors:
+            return cleaned
+        covers = cast(ProviderSelect, self.fields["provider_id"].widget).services_of.get(
+            cleaned["provider_id"]
+        )
+        if covers and cleaned["service"] not in covers.split():
+            self.add_error("provider_id", _("Utföraren har inget avtal för den valda insatsen."))
             return cleaned
         raw = {name: "" if value is None else str(value) for name, value in cleaned.items()}
         for name in ("decided_on", "started_on", "ended_on"):
