@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from utfall.core.changes import announce_data_changed
+from utfall.core.ids import readable_id
 from utfall.core.models import ChangeRecord, IdempotencyKey
 from utfall.followups.models import Answer, FollowUp, FollowUpStatus
 from utfall.instruments.models import InstrumentVersion
@@ -95,8 +95,9 @@ def instrument_for(intervention: Intervention, code: str | None = None) -> Instr
 
 
 def new_followup_id() -> str:
-    """Ids of follow-ups recorded in utfall itself: 'U' and 12 random hex digits (no meaning)."""
-    return "U" + secrets.token_hex(6).upper()
+    """Ids of follow-ups recorded in utfall itself: 'U' and 12 random characters in groups of
+    four that can be read aloud (``utfall.core.ids``); they mean nothing."""
+    return readable_id("U")
 
 
 def check_followup_submission(

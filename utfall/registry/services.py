@@ -6,13 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import secrets
 from dataclasses import dataclass
 from typing import Any, cast
 
 from django.db import IntegrityError, transaction
 
-from utfall.core.models import IdempotencyKey
+from utfall.core.ids import readable_id
+from utfall.core.models import ChangeRecord, IdempotencyKey
 from utfall.core.pseudonyms import PSEUDONYM_PREFIX
 from utfall.organisations.access import case_unit_ids
 from utfall.organisations.models import Municipality, Unit, User
@@ -41,7 +41,8 @@ class CheckedIntervention:
 
 
 def new_intervention_id() -> str:
-    return "UI" + secrets.token_hex(6).upper()
+    """'I' and 12 random characters in groups of four that can be read aloud (``core.ids``)."""
+    return readable_id("I")
 
 
 def _same(column: str, reason: str) -> tuple[str, str, str]:
@@ -192,3 +193,70 @@ def register_intervention(
 def intervention_defaults(user: Any) -> dict[str, Any]:
     units = Unit.objects.filter(pk__in=case_unit_ids(user)).order_by("name")
     return {"unit": units[0].code if len(units) == 1 else ""}
+
+
+#: What the caseworker may change on an intervention in the browser; the client and the
+#: service stay (another service is another intervention).
+EDITABLE = ("provider_id", "decided_on", "started_on", "ended_on", "end_reason",
+            "goals_total", "goals_fully", "goals_partly")  # fmt: skip
+
+
+def check_intervention_change(
+    intervention: Intervention, changes: dict[str, str], *, catalogue: Catalogue
+) -> tuple[Record | None, Issues]:
+    """The stored intervention with ``changes`` (interchange columns, as text) checked by the
+    same rules as an import. Returns the new record, or the issues."""
+    from utfall.records import canonical
+
+    municipality = intervention.municipality
+    stored = canonical.public(
+        canonical.interventions(municipality, [intervention.intervention_id])[intervention.intervention_id]
+    )
+    raw = {**stored, **{k: v for k, v in changes.items() if k in EDITABLE}}
+    row = RowChecker("form", 0, raw, catalogue, municipality_code=municipality.code)
+    record = check_intervention(row)
+    issues: Issues = [(i.column, i.reason, i.for_person) for i in row.issues]
+    if not Provider.objects.filter(municipality=municipality, provider_id=record["provider_id"]).exists():
+        issues.append(_same("provider_id", f"utföraren '{record['provider_id']}' finns inte"))
+    return (None, issues) if issues else (record, [])
+
+
+@transaction.atomic
+def change_intervention(*, user: User, intervention: Intervention, record: Record, reason: str) -> bool:
+    """Store a checked change of an intervention (edit or end); the earlier version goes to the
+    history with who and why, as a follow-up's correction does. Returns whether anything changed."""
+    from utfall.core.changes import announce_data_changed
+    from utfall.records import canonical
+
+    locked = Intervention.objects.select_for_update().get(pk=intervention.pk)
+    before = canonical.public(
+        canonical.interventions(locked.municipality, [locked.intervention_id])[locked.intervention_id]
+    )
+    if before == record:
+        return False
+    ChangeRecord.objects.create(
+        municipality_id=locked.municipality_id,
+        kind="interventions",
+        record_id=locked.intervention_id,
+        version=ChangeRecord.objects.filter(
+            municipality_id=locked.municipality_id, kind="interventions", record_id=locked.intervention_id
+        ).count()
+        + 1,
+        data=before,
+        changed_by=user,
+        changed_by_label=user.get_username(),
+        reason=reason,
+    )
+    locked.provider = Provider.objects.get(
+        municipality_id=locked.municipality_id, provider_id=record["provider_id"]
+    )
+    locked.decided_on = cast(dt.date, _date(record["decided_on"]))
+    locked.started_on = cast(dt.date, _date(record["started_on"]))
+    locked.ended_on = _date(record["ended_on"])
+    locked.end_reason = record["end_reason"]
+    locked.goals_total = _int(record["goals_total"])
+    locked.goals_fully = _int(record["goals_fully"])
+    locked.goals_partly = _int(record["goals_partly"])
+    locked.save()
+    announce_data_changed()
+    return True
