@@ -202,3 +202,16 @@ def test_the_no_answer_question_stays_out_of_the_way(client: Client, world: Worl
     response = post_followup(client, world.interventions["overdue"], form_data(no_answer_reason="other"))
     followup = FollowUp.objects.get(intervention=world.interventions["overdue"])
     assert response.status_code == 302 and followup.no_answer_reason == ""  # answered: no reason
+
+
+def test_a_followup_prints_in_words_with_its_instrument_version(client: Client, world: World) -> None:
+    client.force_login(world.caseworker)
+    response = post_followup(client, world.interventions["overdue"])
+    followup = FollowUp.objects.get(intervention=world.interventions["overdue"])
+    page = unescape(client.get(response["Location"]).content.decode())
+    version = followup.instrument_version
+    assert f"{version.instrument.name}, version {version.version}" in page
+    assert "Har utföraren arbetat enligt plan och informerat om när plan inte kunnat hållas?" in page
+    assert "Känner du dig nöjd med stödet du får från Solgläntans HVB?" in page
+    assert "data-print" in page and "för personakten" in page
+    assert "yes_somewhat" not in page  # answers in words, never codes

@@ -24,7 +24,13 @@ from utfall.core.models import AuditEntry, ChangeRecord
 from utfall.followups import queries, services
 from utfall.followups.access import get_followup_for_user
 from utfall.followups.feedback import record_feedback
-from utfall.followups.forms import CorrectionForm, FollowUpForm, initial_for_correction, new_token
+from utfall.followups.forms import (
+    GUIDING_QUESTIONS,
+    CorrectionForm,
+    FollowUpForm,
+    initial_for_correction,
+    new_token,
+)
 from utfall.followups.models import Assessment, FollowUp, FollowUpStatus
 from utfall.instruments.models import InstrumentVersion, Option, Question
 from utfall.organisations.access import is_unit_manager, sees_cases
@@ -255,6 +261,7 @@ def create(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @case_access_required
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A follow-up in words, printable for the client's case file (personakten)."""
     followup = get_followup_for_user(request, pk)
     answers = followup.answers.select_related("question", "option").order_by("question__position")
     context = {
@@ -266,6 +273,13 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         ],
         "history": [_in_words(change, followup) for change in services.history_of(followup)],
         "can_correct": followup.can_be_corrected_by(request.user),
+        "guiding": [
+            (GUIDING_QUESTIONS[code], getattr(followup, f"get_{code}_display")())
+            for code in GUIDING_QUESTIONS
+            if getattr(followup, code)
+        ],
+        "version": followup.instrument_version,
+        "now": timezone.localtime().strftime("%Y-%m-%d %H:%M"),
     }
     return render(request, "followups/detail.html", context)
 

@@ -73,6 +73,9 @@
         });
       });
     });
+    root.querySelectorAll("button[data-print]").forEach(function (button) {
+      button.addEventListener("click", function () { window.print(); });
+    });
     var summary = root.querySelector("#error-summary");
     if (summary) { summary.focus(); }
   }
