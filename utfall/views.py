@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -145,6 +146,11 @@ def boxes_for(user: Any, today: dt.date) -> list[Box]:
     for role in sorted(roles(user), key=lambda r: order.index(r) if r in order else len(order)):
         chosen += [f for f in BOXES.get(role, []) if f not in chosen]
     return [box for f in chosen if (box := f(user, today)) is not None]
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico whatever the page says; send them to the icon."""
+    return HttpResponsePermanentRedirect(static("utfall/favicon.svg"))
 
 
 @login_required
