@@ -8,6 +8,7 @@ from utfall.core import auditlog, oidc, twofactor
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("logga-in/", auth_views.LoginView.as_view(), name="login"),
     path("logga-ut/", auth_views.LogoutView.as_view(), name="logout"),
     path("oidc/authenticate/", oidc.begin, name="oidc_authentication_init"),

@@ -138,6 +138,7 @@ def sample(world: World) -> dict[str, Any]:
         "followups:correct": {"pk": followup.pk},
         "followups:create": {"pk": world.interventions["fresh"].pk},
         "registry:intervention": {"pk": overdue.pk},
+        "registry:intervention_change": {"pk": overdue.pk},
         "results:provider": {"provider_id": world.provider.provider_id},
         "instruments:create_version": {"code": code},
         "instruments:version": {"code": code, "number": number},

@@ -146,7 +146,7 @@ def _check(payload: FollowUpIn, intervention: Intervention) -> tuple[services.Ch
             422,
             "Ogiltig uppföljning",
             "Uppföljningen bryter mot reglerna i utbytesformatet v1.",
-            [{"pointer": f"/answers/{c}" if c in codes else f"/{c}", "detail": r} for c, r in issues],
+            [{"pointer": f"/answers/{c}" if c in codes else f"/{c}", "detail": r} for c, r, _said in issues],
         )
     return checked, catalogue
 

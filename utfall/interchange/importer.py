@@ -309,7 +309,7 @@ class Importer:
             return
         if intervention is None:
             return
-        for column, reason in check_followup_of(record, intervention, self.catalogue):
+        for column, reason, _said in check_followup_of(record, intervention, self.catalogue):
             pending.issues.append(Issue(pending.table.label, pending.line, column, reason))
 
     def _compare(self, pending: Pending) -> None:

@@ -19,6 +19,7 @@ from functools import cached_property
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from utfall.core.identity import (
     IDENTITY_NUMBER_REFUSED,
@@ -35,6 +36,9 @@ from utfall.registry.models import ContractForm, EndReason, Ownership, Sex
 Record = dict[str, Any]
 _ORG_NUMBER = re.compile(r"^(\d{6})-?(\d{4})$")
 MAX_MINUTES = 600
+#: Nobody born before this year receives an intervention; an earlier year is a typing error
+#: (a wrong century). Decided 2026-12-02, issue 17 point 6.
+EARLIEST_BIRTH_YEAR = 1910
 # Choices' .values builds a new list on every call; rows are checked by the ten thousand.
 _VALUES = {
     enum: tuple(enum.values)
@@ -59,9 +63,16 @@ class Issue:
     line: int
     column: str
     reason: str
+    #: The reason in words for a person at a form (field labels, the page's language); the
+    #: ``reason`` names columns, for the interchange's audience. Empty when they say the same.
+    said: str = ""
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: {self.column}: {self.reason}"
+
+    @property
+    def for_person(self) -> str:
+        return self.said or self.reason
 
 
 @dataclass
@@ -148,8 +159,10 @@ class RowChecker:
         self.municipality_code = municipality_code
         self.issues: list[Issue] = []
 
-    def fail(self, column: str, reason: str) -> None:
-        self.issues.append(Issue(self.file, self.line, column, reason))
+    def fail(self, column: str, reason: str, said: str = "") -> None:
+        """Record an issue: ``reason`` names columns (interchange); ``said`` is the same in
+        words for a form, with the fields' labels (issue 17 point 1)."""
+        self.issues.append(Issue(self.file, self.line, column, reason, said))
 
     def text(self, column: str, *, required: bool = False, max_length: int = 200, screen: bool = True) -> str:
         """The column's text. Ids and names are screened: nothing in them may parse as an
@@ -261,8 +274,23 @@ def check_intervention(row: RowChecker) -> Record:
             derived_sex, derived_year = number.sex, number.birth_year
     sex = row.choice("sex", _VALUES[Sex]) or derived_sex
     birth_year = row.count("birth_year", maximum=row.catalogue.today.year)
-    if birth_year is not None and birth_year < 1900:
-        row.fail("birth_year", f"födelseåret {birth_year} är orimligt")
+    if birth_year is not None and birth_year < EARLIEST_BIRTH_YEAR:
+        row.fail(
+            "birth_year",
+            f"födelseåret {birth_year} är orimligt (tidigast {EARLIEST_BIRTH_YEAR})",
+            _("Födelseåret %(year)s är orimligt: tidigast %(earliest)s.")
+            % {"year": birth_year, "earliest": EARLIEST_BIRTH_YEAR},
+        )
+    elif birth_year is None and derived_year is not None and derived_year < EARLIEST_BIRTH_YEAR:
+        row.fail(
+            "person_id",
+            f"födelseåret {derived_year} är orimligt (tidigast {EARLIEST_BIRTH_YEAR})",
+            _(
+                "Numret ger födelseåret %(year)s, vilket är orimligt (tidigast %(earliest)s). "
+                "Kontrollera århundradet."
+            )
+            % {"year": derived_year, "earliest": EARLIEST_BIRTH_YEAR},
+        )
     birth_year = birth_year if birth_year is not None else derived_year
 
     service = row.text("service", required=True)
@@ -272,12 +300,25 @@ def check_intervention(row: RowChecker) -> Record:
     started_on = row.date("started_on", required=True)
     ended_on = row.date("ended_on", not_future=True)
     if started_on and ended_on and ended_on < started_on:
-        row.fail("ended_on", "insatsen slutar innan den börjar (ended_on < started_on)")
+        row.fail(
+            "ended_on",
+            "insatsen slutar innan den börjar (ended_on < started_on)",
+            _("Slutdatum (%(ended)s) är före startdatum (%(started)s).")
+            % {"ended": ended_on.isoformat(), "started": started_on.isoformat()},
+        )
     end_reason = row.choice("end_reason", _VALUES[EndReason])
     if ended_on and not end_reason and row.raw.get("end_reason", "").strip() == "":
-        row.fail("end_reason", "avslutsorsak krävs när ended_on är ifyllt")
+        row.fail(
+            "end_reason",
+            "avslutsorsak krävs när ended_on är ifyllt",
+            _("Välj avslutsorsak när slutdatum är ifyllt."),
+        )
     if end_reason and not ended_on and not row.raw.get("ended_on", "").strip():
-        row.fail("end_reason", "avslutsorsak får bara anges för en avslutad insats (ended_on saknas)")
+        row.fail(
+            "end_reason",
+            "avslutsorsak får bara anges för en avslutad insats (ended_on saknas)",
+            _("Avslutsorsak anges bara för en avslutad insats: fyll i slutdatum eller ta bort orsaken."),
+        )
     total, fully, partly = check_goals(row)
     return {
         "intervention_id": row.text("intervention_id", required=True, max_length=60),
@@ -304,17 +345,29 @@ def check_goals(row: RowChecker) -> tuple[int | None, int | None, int | None]:
     fully = row.count("goals_fully")
     partly = row.count("goals_partly")
     if (fully is not None or partly is not None) and total is None:
-        row.fail("goals_total", "goals_total krävs när goals_fully eller goals_partly är ifyllt")
+        row.fail(
+            "goals_total",
+            "goals_total krävs när goals_fully eller goals_partly är ifyllt",
+            _("Ange antal mål i genomförandeplanen när uppnådda mål är ifyllda."),
+        )
     elif total is not None and (fully or 0) + (partly or 0) > total:
         row.fail(
             "goals_fully",
             f"goals_fully + goals_partly ({(fully or 0) + (partly or 0)}) är större än goals_total ({total})",
+            _(
+                "Helt och delvis uppnådda mål är tillsammans %(sum)s, fler än antalet mål i "
+                "genomförandeplanen (%(total)s)."
+            )
+            % {"sum": (fully or 0) + (partly or 0), "total": total},
         )
     return total, fully, partly
 
 
-def check_followup_of(record: Record, intervention: Record, catalogue: Catalogue) -> list[tuple[str, str]]:
-    """Rules between a follow-up and its intervention, as (column, reason).
+def check_followup_of(
+    record: Record, intervention: Record, catalogue: Catalogue
+) -> list[tuple[str, str, str]]:
+    """Rules between a follow-up and its intervention, as (column, reason, said) (``said``:
+    the reason in words for a form, see ``Issue``).
 
     ``intervention`` needs its canonical ``started_on`` and ``service``. Shared by the
     import, the caseworker's form and the API.
@@ -325,11 +378,19 @@ def check_followup_of(record: Record, intervention: Record, catalogue: Catalogue
             (
                 "date",
                 f"uppföljningen ({record['date']}) är före insatsens start ({intervention['started_on']})",
+                _("Datumet (%(date)s) är före insatsens startdatum (%(started)s).")
+                % {"date": record["date"], "started": intervention["started_on"]},
             )
         )
     info = catalogue.instruments.get(record["instrument"])
     if info and intervention["service"] not in info.services:
-        issues.append(("instrument", f"{info.key} används inte för insatsen '{intervention['service']}'"))
+        issues.append(
+            (
+                "instrument",
+                f"{info.key} används inte för insatsen '{intervention['service']}'",
+                _("Frågeformuläret används inte för den här insatsen."),
+            )
+        )
     return issues
 
 
@@ -361,6 +422,8 @@ def check_followup(row: RowChecker) -> Record:
         row.fail(
             next(iter(answers)),
             f"svar får bara finnas när uppföljningen är genomförd (status completed, inte {status})",
+            _("Klientens svar sparas bara när uppföljningen är genomförd, inte när den är '%(status)s'.")
+            % {"status": FollowUpStatus(status).label},
         )
     if instrument:
         for code, question in instrument.questions.items():
@@ -373,10 +436,16 @@ def check_followup(row: RowChecker) -> Record:
                     code,
                     f"'{code}' ställs bara när {question.condition_question} är "
                     f"{' eller '.join(sorted(question.condition_options))}",
+                    _("Frågan ställs bara efter vissa svar på fråga %(n)s; ta bort svaret.")
+                    % {"n": list(instrument.questions).index(question.condition_question) + 1},
                 )
     assessment = row.choice("assessment", _VALUES[Assessment])
     if status == FollowUpStatus.COMPLETED and not assessment and not row.raw.get("assessment", "").strip():
-        row.fail("assessment", "samlad bedömning krävs när uppföljningen är genomförd (status completed)")
+        row.fail(
+            "assessment",
+            "samlad bedömning krävs när uppföljningen är genomförd (status completed)",
+            _("Välj en samlad bedömning när uppföljningen är genomförd."),
+        )
     record: Record = {
         "followup_id": row.text("followup_id", required=True, max_length=60),
         "intervention_id": row.text("intervention_id", required=True, max_length=60),

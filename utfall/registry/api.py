@@ -151,7 +151,7 @@ def create_intervention(
             422,
             "Ogiltig insats",
             "Insatsen bryter mot reglerna i utbytesformatet v1.",
-            [{"pointer": f"/{column}", "detail": reason} for column, reason in issues],
+            [{"pointer": f"/{column}", "detail": reason} for column, reason, _said in issues],
         )
     try:
         item, created = services.register_intervention(
