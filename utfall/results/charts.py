@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from utfall.stats.adjusted import AverageMixFunnel
 from utfall.stats.overdispersion.limits import OverdispersionFit
 
 SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
@@ -49,7 +50,7 @@ def _base(title: str, description: str) -> dict[str, Any]:
 def funnel(
     data: Mapping[str, Any],
     rows: Sequence[Mapping[str, Any]],
-    fit: OverdispersionFit | None,
+    fit: OverdispersionFit | AverageMixFunnel | None,
     *,
     adjusted: bool,
     title: str,
