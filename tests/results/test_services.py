@@ -96,3 +96,33 @@ def test_aggregate_questions_counts_as_aggregate_does(people: People) -> None:
         many = aggregate_questions(questions, **kwargs)
         assert many == {i.code: aggregate(i, **kwargs) for i in questions}
     assert many["satisfied"]
+
+
+def test_women_and_men_adjusted_for_service_tell_a_mix_of_services_from_a_real_difference(
+    other_municipality, people
+) -> None:  # type: ignore[no-untyped-def]
+    """Simpson's paradox (seed 002's "motiverade och omotiverade skillnader"): within each service
+    women and men do equally well, but women mostly get the service with the lower rate. The
+    crude difference is large; adjusted for service (and age) it is zero."""
+    data = DataSet()
+    data.provider("X")
+    plan = {("hvb_youth", True): (60, 24), ("hvb_youth", False): (15, 6),
+            ("ihf", True): (20, 18), ("ihf", False): (60, 54)}  # fmt: skip
+    for (service, female), (n, yes) in plan.items():
+        for i in range(n):
+            iid = data.intervention(f"S{service}{female}{i}", "X", service=service,
+                                    person_id=data.person(female=female))  # fmt: skip
+            data.followup(iid, q3="yes_mostly" if i < yes else "no")
+    data.load(other_municipality)
+    page = women_and_men(people.foreign_analyst, indicator="satisfied", **YEAR)
+    (total,) = page.tables["total"].rows
+    assert total["diff"] == round(42 / 80 - 60 / 75, 4) and total["diff_high"] < 0
+    assert total["verdict"] == "lägre"
+    assert total["adj_diff"] == pytest.approx(0.0, abs=1e-4)
+    assert (
+        total["adj_diff_low"] < 0 < total["adj_diff_high"] and total["adj_verdict"] == "ingen säker skillnad"
+    )
+    for row in page.tables["per_service"].rows:  # one age group: adjusted equals crude
+        assert row["adj_diff"] == pytest.approx(row["diff"], abs=1e-4) == pytest.approx(0.0, abs=1e-4)
+    labels = [c.label for c in page.tables["per_service"].columns]
+    assert "Skillnad justerad för ålder" in labels
