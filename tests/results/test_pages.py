@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 PAGES = {
     "comparison": (f"/resultat/jamforelse/?indicator=satisfied&{PERIOD}", 17, 11),
     "comparison_adjusted": (f"/resultat/jamforelse/?indicator=satisfied&adjust=on&{PERIOD}", 18, 11),
-    "trends": (f"/resultat/utveckling/?indicator=satisfied&grain=quarter&{PERIOD}", 12, 9),
+    "trends": (f"/resultat/utveckling/?indicator=satisfied&grain=quarter&{PERIOD}", 16, 10),
     "gender": (f"/resultat/kvinnor-och-man/?indicator=satisfied&{PERIOD}", 13, 9),
     "coverage": (f"/resultat/uppfoljningsgrad/?by=provider&{PERIOD}", 10, 7),
     "coverage_caseworker": (
@@ -29,7 +29,7 @@ PAGES = {
         10,
     ),  # a manager: scope and units are read
     "outcomes": (f"/resultat/utfallsmatt/?{PERIOD}", 26, 12),
-    "provider": (f"/resultat/utforare/B/?indicator=satisfied&{PERIOD}", 42, 18),
+    "provider": (f"/resultat/utforare/B/?indicator=satisfied&{PERIOD}", 43, 19),
 }
 
 
