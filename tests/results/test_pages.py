@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+
+import openpyxl
 import pytest
 from django.test import Client
 
@@ -17,8 +20,8 @@ pytestmark = pytest.mark.django_db
 PAGES = {
     "comparison": (f"/resultat/jamforelse/?indicator=satisfied&{PERIOD}", 17, 11),
     "comparison_adjusted": (f"/resultat/jamforelse/?indicator=satisfied&adjust=on&{PERIOD}", 18, 11),
-    "trends": (f"/resultat/utveckling/?indicator=satisfied&grain=quarter&{PERIOD}", 12, 9),
-    "gender": (f"/resultat/kvinnor-och-man/?indicator=satisfied&{PERIOD}", 16, 10),
+    "trends": (f"/resultat/utveckling/?indicator=satisfied&grain=quarter&{PERIOD}", 16, 10),
+    "gender": (f"/resultat/kvinnor-och-man/?indicator=satisfied&{PERIOD}", 13, 9),
     "coverage": (f"/resultat/uppfoljningsgrad/?by=provider&{PERIOD}", 10, 7),
     "coverage_caseworker": (
         f"/resultat/uppfoljningsgrad/?by=caseworker&{PERIOD}",
@@ -26,8 +29,9 @@ PAGES = {
         10,
     ),  # a manager: scope and units are read
     "outcomes": (f"/resultat/utfallsmatt/?{PERIOD}", 26, 12),
-    # The analyst also sees the provider's in-depth cases and contract follow-ups (oversight): +2.
-    "provider": (f"/resultat/utforare/B/?indicator=satisfied&{PERIOD}", 44, 20),
+    # The analyst also sees the provider's in-depth cases and contract follow-ups (oversight, +2)
+    # and the indicator's reliability (issue 10.3, +1).
+    "provider": (f"/resultat/utforare/B/?indicator=satisfied&{PERIOD}", 45, 21),
 }
 
 
@@ -61,6 +65,31 @@ def test_it_flags_from_control_limits_and_explains_what_a_flag_means(client: Cli
     assert rows["D"]["n"] == "för få"
     assert "En flagga betyder inte" in html
     assert 'id="chart-funnel" type="application/json"' in html
+
+
+def test_it_says_what_a_flag_cannot_say(client: Client, people: People) -> None:
+    """Issue 10.3: shrunken estimate, P(below the reference and a goal), detectable difference,
+    and the indicator's reliability in plain Swedish, on the page and in the download."""
+    client.force_login(people.analyst)
+    html = client.get(PAGES["comparison"][0] + "&goal=90").content.decode()
+    rows = {r["group"]: r for r in page_tables(html)["jamforelse"]}
+    assert "Vad en flagga inte kan säga" in html and 'id="reliability"' in html
+    assert "Indikatorn" in html.split('id="reliability"')[1][:200]
+    c = rows["C"]  # 1 of 12 positive: almost certainly below both
+    assert float(c["estimate"].removesuffix(" %").replace(",", ".")) < 30  # a flagged outlier is not shrunk
+    assert float(c["p_below_reference"].removesuffix(" %").replace(",", ".")) > 95
+    assert c["p_below_goal"].endswith("%")
+    assert rows["D"]["estimate"] == "för få"
+    csv_text = client.get(PAGES["comparison"][0] + "&goal=90&format=csv&table=jamforelse").content.decode()
+    header = csv_text.splitlines()[0].split(",")
+    assert {"estimate", "p_below_reference", "p_below_goal", "detectable_low"} <= set(header)
+    xlsx = client.get(PAGES["comparison"][0] + "&goal=90&format=xlsx&table=jamforelse").content
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx)).active
+    assert sheet is not None
+    cells = [str(v) for row in sheet.iter_rows(values_only=True) for v in row if v is not None]
+    assert "p_below_goal" in cells and any(v.startswith("Tillförlitlighet:") for v in cells)
+    bad = client.get(PAGES["comparison"][0] + "&goal=150")
+    assert bad.status_code == 400 and "Målnivån ska vara högst 99 procent." in bad.content.decode()
 
 
 def test_it_marks_a_provider_whose_clients_are_rarely_followed_up(client: Client, people: People) -> None:

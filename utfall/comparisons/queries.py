@@ -27,7 +27,7 @@ from django.db.models.functions import Coalesce
 
 from utfall.comparisons.cache import cached
 from utfall.comparisons.indicators import DIMENSIONS, STEP_DOWN_WINDOW_DAYS, Indicator
-from utfall.comparisons.sql import PERIODS, AddDays, YearOf, age_group, dimension_paths, period_case
+from utfall.comparisons.sql import PERIODS, AddDays, YearOf, age_group, dimension_paths, period_case, periods
 from utfall.followups.models import Answer, FollowUp, FollowUpStatus
 from utfall.instruments.services import comparabilities, comparability
 from utfall.organisations.models import Municipality
@@ -384,4 +384,81 @@ def followup_status_counts(
         ]  # fmt: skip
 
     key = ("followup_status_counts", municipality.pk, date_from, date_to, by, sorted((filters or {}).items()))
+    return cached(key, compute)
+
+
+#: Where each base table reads the client (for counting clients once per period).
+_CLIENT_PATH = {
+    "question": "followup__intervention__client_id",
+    "assessment": "intervention__client_id",
+    "step_down": "client_id",
+    "plan_goals": "client_id",
+    "coverage": "client_id",
+}
+
+
+def aggregate_by_client(
+    indicator: Indicator,
+    *,
+    municipality: Municipality,
+    date_from: dt.date,
+    date_to: dt.date,
+    period: str,
+    filters: Mapping[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """Per period ("2025-K2", "2025") with data: {period, n, events, clients, sum_n2, sum_xn,
+    sum_x2}: the counts of ``aggregate(..., by=[], period=period)`` and, over the clients
+    counted in the period, the sums of n_c², x_c·n_c and x_c² (for cluster-robust intervals:
+    :mod:`utfall.stats.clustered`). One GROUP BY (period, client); coverage, which has no date
+    of its own, one per period."""
+    if period not in PERIODS:
+        raise BadQuery(f"okänd periodindelning (tillåtna: {', '.join(PERIODS)})")
+    if date_from > date_to:
+        raise BadQuery("periodens början ligger efter dess slut")
+    for dimension in filters or {}:
+        if dimension not in DIMENSIONS and dimension not in FILTER_ONLY:
+            raise BadQuery(f"okänd dimension (tillåtna: {', '.join(DIMENSIONS)})")
+    path = _CLIENT_PATH[indicator.kind]
+
+    def sums(label: str, rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "period": label,
+            "n": 0,
+            "events": 0,
+            "clients": 0,
+            "sum_n2": 0,
+            "sum_xn": 0,
+            "sum_x2": 0,
+        }
+        for r in rows:
+            if not r["n"]:
+                continue
+            out["n"] += r["n"]
+            out["events"] += r["events"]
+            out["clients"] += 1
+            out["sum_n2"] += r["n"] * r["n"]
+            out["sum_xn"] += r["events"] * r["n"]
+            out["sum_x2"] += r["events"] * r["events"]
+        return out
+
+    def compute() -> list[dict[str, Any]]:
+        if indicator.kind == "coverage":
+            found = []
+            for label, start, end in periods(period, date_from, date_to):
+                qs, prefix, event, year = _base(indicator, municipality, start, end, None)
+                rows = _grouped(qs, prefix, event, year, indicator, municipality, start, end, [], filters,
+                                None, extra=path)  # fmt: skip
+                found.append(sums(label, rows))
+            return [f for f in found if f["n"]]
+        qs, prefix, event, year = _base(indicator, municipality, date_from, date_to, None)
+        rows = _grouped(qs, prefix, event, year, indicator, municipality, date_from, date_to, [], filters,
+                        period, extra=path)  # fmt: skip
+        by_period: dict[str, list[dict[str, Any]]] = {}
+        for r in rows:
+            by_period.setdefault(r["period"], []).append(r)
+        return [sums(label, by_period[label]) for label, _, _ in periods(period, date_from, date_to)
+                if label in by_period]  # fmt: skip
+
+    key = ("aggregate_by_client", indicator, municipality.pk, date_from, date_to,
+           sorted((filters or {}).items()), period)  # fmt: skip
     return cached(key, compute)

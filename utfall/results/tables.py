@@ -18,7 +18,8 @@ from openpyxl.styles import Font
 
 from utfall.core.spreadsheets import as_text_cell, excel_csv
 
-Kind = Literal["text", "count", "rate", "diff", "ratio", "number", "flag"]
+#: "points": a size of a difference in percentage points, without sign (a detectable difference).
+Kind = Literal["text", "count", "rate", "diff", "ratio", "number", "flag", "points"]
 DECIMALS = 4
 SUPPRESSED_TEXT = "för få"
 SUPPRESSION_RULE = (
@@ -116,7 +117,7 @@ def to_xlsx(table: ResultTable) -> bytes:
     for row in table.rows:
         sheet.append([row.get(key) for key in keys])
     for index, column in enumerate(table.columns, start=1):
-        if column.kind in ("rate", "diff"):
+        if column.kind in ("rate", "diff", "points"):
             for (cell,) in sheet.iter_rows(min_row=3, min_col=index, max_col=index):
                 cell.number_format = "0.00%"
     if table.notes:
@@ -140,6 +141,8 @@ def display(value: Any, kind: str) -> str:
     if kind == "diff":
         sign = "+" if value > 0 else ("−" if value < 0 else "±")
         return f"{sign}{abs(value) * 100:.2f}".replace(".", ",") + " p.e."
+    if kind == "points":
+        return f"{abs(value) * 100:.2f}".replace(".", ",") + " p.e."
     if kind in ("ratio", "number"):
         return f"{value:.{DECIMALS}f}".replace(".", ",") if isinstance(value, float) else str(value)
     return str(value)

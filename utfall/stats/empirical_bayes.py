@@ -196,11 +196,11 @@ def rankability(
     def drop(t: float) -> float:
         return top - profile(t) - cut
 
-    lower = 0.0 if tau <= 0.0 or drop(0.0) <= 0 else float(optimize.brentq(drop, 0.0, tau, xtol=1e-6))
+    lower = 0.0 if tau <= 0.0 or drop(0.0) <= 0 else float(optimize.brentq(drop, 0.0, tau, xtol=1e-4))
     hi = max(2.0 * tau, 0.05)
     while drop(hi) < 0 and hi < 10.0:
         hi *= 2.0
-    upper = float(optimize.brentq(drop, tau, hi, xtol=1e-6)) if drop(hi) > 0 else hi
+    upper = float(optimize.brentq(drop, tau, hi, xtol=1e-4)) if drop(hi) > 0 else hi
 
     def rho(t: float) -> float:
         return t * t / (t * t + s2)
