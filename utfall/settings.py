@@ -187,6 +187,7 @@ INSTALLED_APPS = [
     "utfall.followups",
     "utfall.interchange",
     "utfall.comparisons",
+    "utfall.procurement",
     "utfall.results",
     "utfall.demo",
 ]

@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("utfall.followups.urls")),
     path("insatser/", include("utfall.registry.urls")),
     path("resultat/", include("utfall.results.urls")),
+    path("avtal/", include("utfall.procurement.urls")),
     path("", include("utfall.instruments.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),

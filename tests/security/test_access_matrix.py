@@ -21,6 +21,8 @@ from tests.personas import World, make_user
 from utfall.followups.models import FollowUp
 from utfall.instruments.models import InstrumentVersion
 from utfall.organisations.models import Role
+from utfall.procurement import payment
+from utfall.registry.models import Contract
 
 pytestmark = pytest.mark.django_db
 
@@ -81,7 +83,9 @@ def test_every_page_and_api_operation_has_a_row_in_the_matrix() -> None:
 # --- walking them ---------------------------------------------------------------------------
 
 POSTS = {"logout", "set_language", "instruments:create_version", "instruments:question_action",
-         "instruments:delete_draft", "instruments:publish", "oidc_authentication_callback"}  # fmt: skip
+         "instruments:delete_draft", "instruments:publish", "oidc_authentication_callback",
+         "procurement:statement_create", "procurement:statement_approve", "procurement:statement_correct",
+         "procurement:provider_report", "procurement:provider_respond"}  # fmt: skip
 #: Destructive ones last, so the draft is there for the pages before them.
 LAST = ("instruments:publish", "instruments:delete_draft", "logout")
 
@@ -103,7 +107,26 @@ def sample(world: World) -> dict[str, Any]:
     q = new.questions.order_by("position").first()
     assert question is not None and q is not None
     drafted = {"code": code, "number": new.version}
+    contract = Contract.objects.create(municipality=world.municipality, contract_id="AV1", provider=world.provider,
+                                       form="lou", valid_from=dt.date(2025, 1, 1))  # fmt: skip
+    statement = payment.draft_statement(contract, dt.date(2025, 1, 1), dt.date(2025, 12, 31), None)
     return {
+        "procurement:contract": {"contract_id": "AV1"},
+        "procurement:statement_create": {"contract_id": "AV1"},
+        "procurement:statement": {"pk": statement.pk},
+        "procurement:statement_approve": {"pk": statement.pk},
+        "procurement:statement_correct": {"pk": statement.pk},
+        "procurement:statement_download": {"pk": statement.pk},
+        "_page_bodies": {
+            "procurement:statement_create": {"date_from": "2025-01-01", "date_to": "2025-06-30"},
+            "procurement:provider_report": {
+                "indicator": "step_down",
+                "period_from": "2025-01-01",
+                "period_to": "2025-12-31",
+                "events": "3",
+                "n": "4",
+            },
+        },
         "followups:detail": {"pk": followup.pk},
         "followups:correct": {"pk": followup.pk},
         "followups:create": {"pk": world.interventions["fresh"].pk},
@@ -202,7 +225,11 @@ def walk(client: Client, world: World) -> dict[str, str]:
         else:
             url = reverse(name, kwargs=args.get(name))
             later = (timezone.localdate() + dt.timedelta(days=30)).isoformat()
-            data = {"published_on": later} if name == "instruments:publish" else {}
+            data = (
+                {"published_on": later}
+                if name == "instruments:publish"
+                else args["_page_bodies"].get(name, {})
+            )
             response = client.post(url, data) if name in POSTS else client.get(url)
         seen[name] = outcome(response)
     return seen
