@@ -171,7 +171,7 @@ def aggregate(
     it too (after the dimensions). ``filters`` may also name a target group (``target_group``).
     """
     for dimension in by:
-        if dimension not in DIMENSIONS:
+        if dimension not in DIMENSIONS and dimension != "contract":  # by contract: procurement's lists
             raise BadQuery(f"okänd dimension (tillåtna: {', '.join(DIMENSIONS)})")
     for dimension in filters or {}:
         if dimension not in DIMENSIONS and dimension not in FILTER_ONLY:
@@ -215,10 +215,12 @@ def counted_interventions(
     qs = qs.filter(**{paths[d]: v for d, v in filters.items()})
     flagged = qs.annotate(_event=Case(When(event, then=Value(True)), default=Value(False),
                                       output_field=BooleanField()))  # fmt: skip
-    rows = flagged.values("intervention_id", "client__pseudonym", "started_on", "ended_on", "_event")
+    rows = flagged.values("intervention_id", "client__pseudonym", "started_on", "ended_on", "_event",
+                          "contract__contract_id")  # fmt: skip
     return [
         {"intervention_id": r["intervention_id"], "pseudonym": r["client__pseudonym"],
-         "started_on": r["started_on"], "ended_on": r["ended_on"], "event": bool(r["_event"])}
+         "started_on": r["started_on"], "ended_on": r["ended_on"], "event": bool(r["_event"]),
+         "contract": r["contract__contract_id"] or ""}
         for r in rows.order_by("intervention_id")
     ]  # fmt: skip
 

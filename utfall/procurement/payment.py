@@ -41,26 +41,36 @@ def kronor(value: Decimal | int | str | None) -> str:
 
 def compensation(contract: Contract, date_from: dt.date, date_to: dt.date) -> dict[str, Any]:
     """The period's compensation from the contract's price, with the rows it is summed from."""
-    qs = Intervention.objects.filter(contract=contract, started_on__lte=date_to).filter(
+    return compensations([contract], date_from, date_to)[contract.pk]
+
+
+def compensations(
+    contracts: list[Contract], date_from: dt.date, date_to: dt.date
+) -> dict[int, dict[str, Any]]:
+    """:func:`compensation` of several contracts from one query."""
+    qs = Intervention.objects.filter(contract__in=contracts, started_on__lte=date_to).filter(
         Q(ended_on__isnull=True) | Q(ended_on__gte=date_from)
     )
-    rows = []
-    for i in qs.values("intervention_id", "client__pseudonym", "started_on", "ended_on").order_by(
-        "intervention_id"
-    ):
+    rows: dict[int, list[dict[str, Any]]] = {c.pk: [] for c in contracts}
+    fields = ("contract_id", "intervention_id", "client__pseudonym", "started_on", "ended_on")
+    for i in qs.values(*fields).order_by("intervention_id"):
         first, last = max(i["started_on"], date_from), min(i["ended_on"] or date_to, date_to)
         started_here = date_from <= i["started_on"] <= date_to
-        rows.append({"intervention_id": i["intervention_id"], "pseudonym": i["client__pseudonym"],
-                     "days": (last - first).days + 1, "started_in_period": started_here})  # fmt: skip
-    price = contract.price
-    out: dict[str, Any] = {"price": None if price is None else str(price), "price_unit": contract.price_unit,
-                           "interventions": len(rows), "days": sum(r["days"] for r in rows),
-                           "started": sum(1 for r in rows if r["started_in_period"]), "total": None,
-                           "rows": rows}  # fmt: skip
-    if price is not None and contract.price_unit == PriceUnit.DAY:
-        out["total"] = str((price * out["days"]).quantize(Decimal("0.01")))
-    elif price is not None and contract.price_unit == PriceUnit.INTERVENTION:
-        out["total"] = str((price * out["started"]).quantize(Decimal("0.01")))
+        rows[i["contract_id"]].append({"intervention_id": i["intervention_id"], "pseudonym": i["client__pseudonym"],
+                                       "days": (last - first).days + 1, "started_in_period": started_here})  # fmt: skip
+    out = {}
+    for contract in contracts:
+        mine = rows[contract.pk]
+        price = contract.price
+        paid_on: dict[str, Any] = {"price": None if price is None else str(price), "price_unit": contract.price_unit,
+                                   "interventions": len(mine), "days": sum(r["days"] for r in mine),
+                                   "started": sum(1 for r in mine if r["started_in_period"]), "total": None,
+                                   "rows": mine}  # fmt: skip
+        if price is not None and contract.price_unit == PriceUnit.DAY:
+            paid_on["total"] = str((price * paid_on["days"]).quantize(Decimal("0.01")))
+        elif price is not None and contract.price_unit == PriceUnit.INTERVENTION:
+            paid_on["total"] = str((price * paid_on["started"]).quantize(Decimal("0.01")))
+        out[contract.pk] = paid_on
     return out
 
 
@@ -71,18 +81,32 @@ def coverage(contract: Contract, date_from: dt.date, date_to: dt.date) -> dict[s
 
 
 def evaluate_rule(
-    rule: PaymentRule, contract: Contract, date_from: dt.date, date_to: dt.date, paid_on: dict[str, Any]
+    rule: PaymentRule,
+    contract: Contract,
+    date_from: dt.date,
+    date_to: dt.date,
+    paid_on: dict[str, Any],
+    *,
+    counted: list[dict[str, Any]] | None = None,
+    cover: dict[str, Any] | None = None,
+    whole: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One rule on one contract and period: the evidence, the conditions, the amount and why."""
+    """One rule on one contract and period: the evidence, the conditions, the amount and why.
+    ``counted``, ``cover`` and ``whole`` may be given when counted for many contracts at once."""
     municipality = contract.municipality
     definition = get_indicator(rule.indicator)
-    counted = counted_interventions(definition, municipality=municipality, date_from=date_from, date_to=date_to,
-                                    filters={"contract": contract.contract_id})  # fmt: skip
+    if counted is None:
+        counted = counted_interventions(definition, municipality=municipality, date_from=date_from,
+                                        date_to=date_to, filters={"contract": contract.contract_id})  # fmt: skip
     n, events = len(counted), sum(1 for r in counted if r["event"])
     clients = {r["pseudonym"] for r in counted}
     reached = {r["pseudonym"] for r in counted if r["event"]}
-    whole = aggregate(definition, municipality=municipality, date_from=date_from, date_to=date_to, by=[])[0]
-    cover = coverage(contract, date_from, date_to)
+    if whole is None:
+        whole = aggregate(definition, municipality=municipality, date_from=date_from, date_to=date_to, by=[])[
+            0
+        ]
+    if cover is None:
+        cover = coverage(contract, date_from, date_to)
     low = high = None
     if n:
         lo, hi = wilson_interval(np.array([events]), np.array([n]), 0.95)
@@ -225,21 +249,32 @@ def last_year(municipality: Municipality) -> tuple[dt.date, dt.date]:
 
 
 def simulate(municipality: Municipality, rule: PaymentRule) -> dict[str, Any]:
-    """What ``rule`` would have paid over the last year for every contract in force then."""
+    """What ``rule`` would have paid over the last year for every contract in force then
+    (counted for all contracts at once: one query per kind of count, not per contract)."""
     date_from, date_to = last_year(municipality)
-    contracts = (
+    contracts = list(
         Contract.objects.filter(municipality=municipality, valid_from__lte=date_to)
         .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=date_from))
         .select_related("provider", "municipality")
         .order_by("contract_id")
     )
+    definition = get_indicator(rule.indicator)
+    counted: dict[str, list[dict[str, Any]]] = {}
+    for row in counted_interventions(definition, municipality=municipality, date_from=date_from, date_to=date_to,
+                                     filters={}):  # fmt: skip
+        counted.setdefault(row["contract"], []).append(row)
+    whole = aggregate(definition, municipality=municipality, date_from=date_from, date_to=date_to, by=[])[0]
+    covered = {r["contract"]: r for r in aggregate(get_indicator("followup_coverage"), municipality=municipality,
+                                                   date_from=date_from, date_to=date_to, by=["contract"])}  # fmt: skip
+    paid_on = compensations(contracts, date_from, date_to)
     rows = []
     for contract in contracts:
-        start, end = max(date_from, contract.valid_from), min(date_to, contract.valid_to or date_to)
-        paid_on = compensation(contract, start, end)
-        result = evaluate_rule(rule, contract, start, end, paid_on)
-        rows.append({"contract": contract, "from": start, "to": end, "compensation": paid_on["total"],
-                     "result": result})  # fmt: skip
+        c = covered.get(contract.contract_id, {"events": 0, "n": 0})
+        cover = {"events": c["events"], "n": c["n"], "rate": c["events"] / c["n"] if c["n"] else None}
+        result = evaluate_rule(rule, contract, date_from, date_to, paid_on[contract.pk],
+                               counted=counted.get(contract.contract_id, []), cover=cover, whole=whole)  # fmt: skip
+        rows.append({"contract": contract, "from": date_from, "to": date_to,
+                     "compensation": paid_on[contract.pk]["total"], "result": result})  # fmt: skip
     total = sum((Decimal(r["result"]["amount"]) for r in rows), Decimal(0))
     paid = sum(1 for r in rows if r["result"]["paid"])
     return {"from": date_from, "to": date_to, "rows": rows, "total": total, "paid": paid}

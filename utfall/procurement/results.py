@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 
-from utfall.comparisons.indicators import all_indicators, get_indicator
+from utfall.comparisons.indicators import Indicator, all_indicators, get_indicator
 from utfall.comparisons.queries import aggregate, reference_date
 from utfall.organisations.models import Municipality
 from utfall.registry.models import Contract, add_months
@@ -92,6 +92,14 @@ def scoped_row(
                      filters=scope)[0]  # fmt: skip
     by_provider = aggregate(definition, municipality=municipality, date_from=date_from, date_to=date_to,
                             by=["provider"])  # fmt: skip
+    return row_from_counts(definition, mine, by_provider, target)
+
+
+def row_from_counts(
+    definition: Indicator, mine: dict[str, Any], by_provider: list[dict[str, Any]], target: Any = None
+) -> dict[str, Any]:
+    """:func:`scoped_row` from the counts: the scope's ``{events, n}`` and every provider's."""
+    code = definition.code
     total_n = sum(r["n"] for r in by_provider)
     total_events = sum(r["events"] for r in by_provider)
     minimum = min_n()
@@ -158,12 +166,38 @@ def contract_results(contract: Contract, date_from: dt.date, date_to: dt.date) -
     return [indicator_row(contract, code, date_from, date_to, target=targets.get(code)) for code in codes]
 
 
-def targets_summary(contract: Contract, date_from: dt.date, date_to: dt.date) -> str:
-    """'2 av 3 mål uppnådda' for the contract list (targets only; '' without targets)."""
-    targets = list(contract.targets.all())
-    if not targets:
+def targets_summaries(contracts: list[Contract], date_from: dt.date, date_to: dt.date) -> dict[int, str]:
+    """'k av m mål uppnådda' per contract (pk) for the contract list, in one period for all: two
+    grouped counts per indicator named in a target (by contract, by provider), not two per contract."""
+    if not contracts:
+        return {}
+    municipality = contracts[0].municipality
+    known = all_indicators()
+    codes = sorted({t.indicator for c in contracts for t in c.targets.all() if t.indicator in known})
+    counts: dict[str, tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]] = {}
+    for code in codes:
+        definition = known[code]
+        grouped = aggregate(definition, municipality=municipality, date_from=date_from, date_to=date_to,
+                                by=["contract"])  # fmt: skip
+        by_provider = aggregate(definition, municipality=municipality, date_from=date_from, date_to=date_to,
+                                by=["provider"])  # fmt: skip
+        counts[code] = ({r["contract"]: r for r in grouped}, by_provider)
+    out = {}
+    for contract in contracts:
+        rows = []
+        for t in contract.targets.all():
+            if t.indicator not in counts:
+                continue
+            by_contract, providers = counts[t.indicator]
+            mine = by_contract.get(contract.contract_id, {"events": 0, "n": 0})
+            rows.append(row_from_counts(known[t.indicator], mine, providers, t))
+        out[contract.pk] = summary(rows)
+    return out
+
+
+def summary(rows: list[dict[str, Any]]) -> str:
+    if not rows:
         return ""
-    rows = [indicator_row(contract, t.indicator, date_from, date_to, target=t) for t in targets]
     met = sum(1 for r in rows if r["verdict"].startswith("Uppnått"))
     judged = sum(1 for r in rows if r["verdict"].startswith(("Uppnått", "Inte uppnått")))
     text = f"{met} av {len(rows)} mål uppnådda"

@@ -42,7 +42,7 @@ from utfall.procurement.results import (
     default_period,
     indicator_row,
     scoped_row,
-    targets_summary,
+    targets_summaries,
 )
 from utfall.registry.models import Contract, Intervention, add_months
 
@@ -86,16 +86,17 @@ def contracts(request: HttpRequest) -> HttpResponse:
         months = form.cleaned_data["expiring"]
         if months:
             qs = qs.filter(valid_to__gte=today, valid_to__lte=add_months(today, months))
-    rows = []
-    for contract in qs[:200]:
-        start, end = default_period(contract)
-        rows.append({
-            "contract": contract, "services": ", ".join(s.name for s in contract.services.all()),
-            "days_left": (contract.valid_to - today).days if contract.valid_to else None,
-            "targets": targets_summary(contract, start, end), "period": (start, end),
-        })  # fmt: skip
+    contracts = list(qs[:200])
+    start, end = payment.last_year(_user(request).municipality)
+    summaries = targets_summaries(contracts, start, end)
+    rows = [
+        {"contract": c, "services": ", ".join(s.name for s in c.services.all()),
+         "days_left": (c.valid_to - today).days if c.valid_to else None, "targets": summaries[c.pk]}
+        for c in contracts
+    ]  # fmt: skip
     return render(request, "procurement/contracts.html",
-                  {"form": form, "rows": rows, "months": months, "today": today, "more": qs.count() > 200})  # fmt: skip
+                  {"form": form, "rows": rows, "months": months, "today": today, "more": qs.count() > 200,
+                   "date_from": start, "date_to": end})  # fmt: skip
 
 
 def _contract_context(request: HttpRequest, contract: Contract) -> dict[str, Any]:
