@@ -101,6 +101,11 @@ def test_the_provider_sees_its_results_and_reports_its_own_figures(
     assert (
         "kan inte vara fler än antal räknade" in bad.content.decode() and not ProviderReport.objects.exists()
     )
+    # The measures its contract requires are offered (C-A has targets on step_down and plan_goals_fully).
+    assert 'value="plan_goals_fully"' in text and 'value="influence"' not in text
+    other = client.post(reverse("procurement:provider_report"), {"indicator": "influence", "period_from": "2025-01-01",
+                                                                 "period_to": "2025-12-31", "events": "1", "n": "2"})  # fmt: skip
+    assert other.status_code == 400 and not ProviderReport.objects.exists()
     client.post(reverse("procurement:provider_report"), {"indicator": "step_down", "period_from": "2025-01-01",
                                                          "period_to": "2025-12-31", "events": "20", "n": "20"})  # fmt: skip
     text = client.get(reverse("procurement:provider_home")).content.decode()

@@ -127,3 +127,16 @@ def test_simulation_covers_every_contract_in_force(market: Municipality) -> None
     assert result["rows"][0]["result"]["amount"] == str(20 * 192 * 3000 * 2 // 100)
     assert "Avtalet har ett pris att räkna ersättningen från" in result["rows"][3]["result"]["reasons"]
     assert result["total"] == sum(Decimal(r["result"]["amount"]) for r in result["rows"])
+
+
+def test_a_rule_entered_in_the_administration_takes_the_contracts_municipality(market: Municipality,
+                                                                              admin_client) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
+    found = contract(market, "C-C")
+    response = admin_client.post("/admin/procurement/paymentrule/add/", {
+        "contract": found.pk, "name": "Bonus", "kind": "bonus_share", "indicator": "step_down",
+        "share_percent": "1.5", "floor": "0.4", "amount": "", "min_coverage": "0.8", "min_clients": "10",
+        "active": "on",
+    })  # fmt: skip
+    assert response.status_code == 302, response.content.decode()[:2000]
+    rule = PaymentRule.objects.get(name="Bonus")
+    assert rule.municipality_id == market.pk and rule.share_percent == Decimal("1.5")

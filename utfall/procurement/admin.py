@@ -18,6 +18,7 @@ class PaymentRuleAdmin(admin.ModelAdmin):
     list_filter = ["municipality", "kind", "indicator", "active"]
     search_fields = ["name", "contract__contract_id"]
     autocomplete_fields = ["contract"]
+    exclude = ["municipality"]  # taken from the contract
 
 
 @admin.register(Statement)

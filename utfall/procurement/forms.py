@@ -90,8 +90,21 @@ class RuleForm(forms.ModelForm):
         )  # fmt: skip
 
 
-def measure_choices() -> list[tuple[str, str]]:
-    return [(code, d.name) for code, d in all_indicators().items() if code != "followup_coverage"]
+#: Reported by every provider beside the targets of its contracts: the outcome measures of seed 004.
+OWN_MEASURES = ("step_down", "plan_goals_reached", "plan_goals_fully", "satisfied")
+
+
+def measure_choices(provider: Any = None) -> list[tuple[str, str]]:
+    """The measures its contracts require (their targets' indicators), then the outcome measures."""
+    known = all_indicators()
+    required: list[str] = []
+    if provider is not None:
+        from utfall.registry.models import ContractTarget
+
+        targets = ContractTarget.objects.filter(contract__provider=provider).order_by("indicator")
+        required = list(dict.fromkeys(targets.values_list("indicator", flat=True)))
+    codes = [c for c in [*required, *OWN_MEASURES] if c in known and c != "followup_coverage"]
+    return [(code, known[code].name) for code in dict.fromkeys(codes)]
 
 
 class OwnFiguresForm(forms.ModelForm):
@@ -103,9 +116,9 @@ class OwnFiguresForm(forms.ModelForm):
         widgets = {"period_from": DATE, "period_to": DATE, "comment": forms.Textarea(attrs={"rows": 2})}
         labels = {"events": "Antal med utfallet (täljare)", "n": "Antal räknade (nämnare)"}
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, provider: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["indicator"] = forms.ChoiceField(label="Utfallsmått", choices=measure_choices())
+        self.fields["indicator"] = forms.ChoiceField(label="Utfallsmått", choices=measure_choices(provider))
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

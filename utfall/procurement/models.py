@@ -67,6 +67,11 @@ class PaymentRule(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.municipality_id is None and self.contract_id is not None:
+            self.municipality_id = self.contract.municipality_id  # the tenant key follows the contract
+        super().save(*args, **kwargs)
+
     def clean(self) -> None:
         if self.kind == RuleKind.BONUS_SHARE and self.share_percent is None:
             raise ValidationError({"share_percent": "Ange bonusens storlek i procent av ersättningen."})

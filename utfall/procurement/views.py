@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from utfall.comparisons.indicators import all_indicators, get_indicator
 from utfall.core import audit
 from utfall.core.models import AuditEntry
-from utfall.procurement import payment
+from utfall.procurement import charts, payment
 from utfall.procurement.access import (
     contract_for,
     manages_contracts,
@@ -109,9 +109,11 @@ def _contract_context(request: HttpRequest, contract: Contract) -> dict[str, Any
         for p in periods
     ]  # fmt: skip
     paid_on = payment.compensation(contract, start, end)
+    results = contract_results(contract, start, end)
     return {
         "contract": contract, "form": form, "date_from": start, "date_to": end,
-        "results": contract_results(contract, start, end), "by_period": by_period, "targets": targets,
+        "results": results, "by_period": by_period, "targets": targets,
+        "chart": charts.against_reference(results, f"Avtal {contract.contract_id} mot kommunen och målen"),
         "rules": list(contract.payment_rules.all()), "compensation": paid_on,
         "statements": list(contract.statements.order_by("-period_from", "-version")),
         "manages": manages_contracts(request.user),
@@ -281,11 +283,12 @@ def _provider_context(request: HttpRequest, provider: Any, **forms: Any) -> dict
         row["response"] = responses.get((row["indicator"], start, end))
     return {
         "provider": provider, "form": form, "date_from": start, "date_to": end, "rows": rows,
+        "chart": charts.against_reference(rows, f"{provider.name} mot kommunens nivå"),
         "contracts": Contract.objects.filter(provider=provider).prefetch_related("targets").order_by("valid_from"),
         "statements": Statement.objects.filter(contract__provider=provider).exclude(status=StatementStatus.DRAFT)
         .select_related("contract").order_by("-period_from", "-version"),
         "reports": _own_reports(provider),
-        "figures_form": forms.get("figures_form") or OwnFiguresForm(),
+        "figures_form": forms.get("figures_form") or OwnFiguresForm(provider=provider),
         "responses": DeviationResponse.objects.filter(provider=provider)[:20],
     }  # fmt: skip
 
@@ -301,7 +304,7 @@ def provider_home(request: HttpRequest) -> HttpResponse:
 @require_POST
 def provider_report(request: HttpRequest) -> HttpResponse:
     provider = require_provider(request.user)
-    form = OwnFiguresForm(request.POST)
+    form = OwnFiguresForm(request.POST, provider=provider)
     if not form.is_valid():  # shown again with what was written, nothing stored
         context = _provider_context(request, provider, figures_form=form)
         return render(request, "procurement/provider.html", context, status=400)
