@@ -191,6 +191,7 @@ INSTALLED_APPS = [
     "utfall.interchange",
     "utfall.comparisons",
     "utfall.oversight",
+    "utfall.procurement",
     "utfall.results",
     "utfall.reports",
     "utfall.demo",

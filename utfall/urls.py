@@ -21,6 +21,7 @@ urlpatterns = [
     path("resultat/", include("utfall.results.urls")),
     path("", include("utfall.oversight.urls")),
     path("rapporter/", include("utfall.reports.urls")),
+    path("avtal/", include("utfall.procurement.urls")),
     path("", include("utfall.instruments.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),

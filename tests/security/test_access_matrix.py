@@ -21,6 +21,8 @@ from tests.personas import World, make_user
 from utfall.followups.models import FollowUp
 from utfall.instruments.models import InstrumentVersion
 from utfall.organisations.models import Committee, Role
+from utfall.procurement import payment
+from utfall.registry.models import Contract
 
 pytestmark = pytest.mark.django_db
 
@@ -84,7 +86,9 @@ POSTS = {"logout", "set_language", "instruments:create_version", "instruments:cr
          "instruments:delete_draft", "instruments:publish", "oidc_authentication_callback",
          "oversight:case_move", "oversight:case_note", "oversight:case_owner", "oversight:case_document",
          "oversight:case_action", "oversight:action_done",
-         "reports:create", "reports:comment", "reports:publish", "reports:correct"}  # fmt: skip
+         "reports:create", "reports:comment", "reports:publish", "reports:correct",
+         "procurement:statement_create", "procurement:statement_approve", "procurement:statement_correct",
+         "procurement:provider_report", "procurement:provider_respond"}  # fmt: skip
 #: Bodies of the page POSTs that need one to succeed (the rest post nothing).
 POST_DATA = {
     "reports:create": {"kind": "interim", "date_from": "2026-01-01", "date_to": "2026-06-30"},
@@ -126,6 +130,9 @@ def sample(world: World) -> dict[str, Any]:
         municipality=world.municipality, kind="interim", user=world.analyst, **period
     )
     reports.publish(report=published, user=world.analyst)
+    contract = Contract.objects.create(municipality=world.municipality, contract_id="AV1", provider=world.provider,
+                                       form="lou", valid_from=dt.date(2025, 1, 1))  # fmt: skip
+    statement = payment.draft_statement(contract, dt.date(2025, 1, 1), dt.date(2025, 12, 31), None)
     oversight = oversight_sample(world)
     return {
         **oversight,
@@ -134,6 +141,22 @@ def sample(world: World) -> dict[str, Any]:
         "reports:comment": {"pk": draft_report.pk},
         "reports:publish": {"pk": draft_report.pk},
         "reports:correct": {"pk": published.pk},
+        "procurement:contract": {"contract_id": "AV1"},
+        "procurement:statement_create": {"contract_id": "AV1"},
+        "procurement:statement": {"pk": statement.pk},
+        "procurement:statement_approve": {"pk": statement.pk},
+        "procurement:statement_correct": {"pk": statement.pk},
+        "procurement:statement_download": {"pk": statement.pk},
+        "_page_bodies": {
+            "procurement:statement_create": {"date_from": "2025-01-01", "date_to": "2025-06-30"},
+            "procurement:provider_report": {
+                "indicator": "step_down",
+                "period_from": "2025-01-01",
+                "period_to": "2025-12-31",
+                "events": "3",
+                "n": "4",
+            },
+        },
         "followups:detail": {"pk": followup.pk},
         "followups:correct": {"pk": followup.pk},
         "followups:create": {"pk": world.interventions["fresh"].pk},
@@ -273,6 +296,7 @@ def walk(client: Client, world: World) -> dict[str, str]:
             url = reverse(name, kwargs=args.get(name))
             later = (timezone.localdate() + dt.timedelta(days=30)).isoformat()
             data = {"published_on": later} if name == "instruments:publish" else POST_DATA.get(name, {})
+            data = args["_page_bodies"].get(name, data)
             if name in args["_bodies"]:
                 data = args["_bodies"][name]()
             response = client.post(url, data) if name in POSTS else client.get(url)

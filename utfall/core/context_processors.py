@@ -26,5 +26,14 @@ def access(request: HttpRequest) -> dict[str, Any]:
             )
         ),
         "is_auditor": is_auditor(user),
+        # Menu links to the contracts (procurement) and to a provider account's own page.
+        "manages_contracts": bool(
+            user is not None
+            and getattr(user, "municipality_id", None)
+            and Role.PROCUREMENT.value in roles(user)
+        ),
+        "provider_account": bool(
+            user is not None and getattr(user, "provider_id", None) and Role.PROVIDER.value in roles(user)
+        ),
         "oidc": settings.UTFALL_OIDC,
     }

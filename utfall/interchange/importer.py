@@ -28,6 +28,7 @@ from utfall.interchange.batch import ImportReport, Pending, Progress
 from utfall.interchange.reading import Table, UnreadableFile, read_table
 from utfall.interchange.schema import (
     CONTRACT_COLUMNS,
+    CONTRACT_V11_COLUMNS,
     ERROR_COLUMN,
     FOLLOWUP_FIXED_AFTER,
     FOLLOWUP_FIXED_BEFORE,
@@ -61,7 +62,7 @@ def known_columns(kind: str, catalogue: Catalogue) -> set[str]:
     if kind == "providers":
         return set(PROVIDER_COLUMNS)
     if kind == "contracts":
-        return set(CONTRACT_COLUMNS)
+        return set(CONTRACT_COLUMNS) | set(CONTRACT_V11_COLUMNS)
     if kind == "interventions":
         return set(INTERVENTION_COLUMNS)
     return set(FOLLOWUP_FIXED_BEFORE) | set(FOLLOWUP_FIXED_AFTER) | set(catalogue.question_codes)

@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+
+from utfall.comparisons.indicators import all_indicators
+from utfall.procurement.models import RULE_INDICATORS, PaymentRule, ProviderReport, RuleKind
+
+DATE = forms.DateInput(attrs={"type": "date"})
+
+
+class PeriodForm(forms.Form):
+    date_from = forms.DateField(label="Från och med", widget=DATE)
+    date_to = forms.DateField(label="Till och med", widget=DATE)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", "Periodens slut ligger före dess början.")
+        if start and end and (end - start).days > 366 * 5:
+            self.add_error("date_to", "Välj en period på högst fem år.")
+        return data
+
+
+class ContractSearchForm(forms.Form):
+    q = forms.CharField(label="Sök (avtal, utförare, avtalsförvaltare)", required=False, max_length=100)
+    expiring = forms.TypedChoiceField(
+        label="Löper ut", required=False, coerce=int, empty_value=None,
+        choices=[("", "När som helst"), ("6", "Inom 6 månader"), ("12", "Inom 12 månader")],
+    )  # fmt: skip
+
+
+class RuleForm(forms.ModelForm):
+    """A proposed rule, for the simulation over every contract."""
+
+    class Meta:
+        model = PaymentRule
+        fields = [
+            "name",
+            "kind",
+            "indicator",
+            "share_percent",
+            "floor",
+            "amount",
+            "min_coverage",
+            "min_clients",
+        ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["name"].required = False
+        self.fields["name"].initial = "Föreslagen regel"
+        self.fields["kind"].initial = RuleKind.BONUS_SHARE
+        self.fields["indicator"].choices = RULE_INDICATORS  # type: ignore[attr-defined]
+        self.fields["share_percent"].initial = Decimal("2")
+        self.fields["min_coverage"].help_text = "Standard 0,8 (80 %). Under den betalas ingen bonus."
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("kind") == RuleKind.BONUS_SHARE and data.get("share_percent") is None:
+            self.add_error("share_percent", "Ange bonusens storlek i procent av ersättningen.")
+        if data.get("kind") == RuleKind.PER_CLIENT and data.get("amount") is None:
+            self.add_error("amount", "Ange beloppet per klient i kronor.")
+        return data
+
+    def _post_clean(self) -> None:  # the contract is not chosen here: validate the fields only
+        with contextlib.suppress(TypeError, ValueError):
+            self.instance = self.construct()
+
+    def construct(self) -> PaymentRule:
+        data: dict[str, Any] = self.cleaned_data
+
+        def given(key: str, default: Any) -> Any:
+            return default if data.get(key) is None else data[key]
+
+        return PaymentRule(
+            name=given("name", "") or "Föreslagen regel",
+            kind=given("kind", ""),
+            indicator=given("indicator", ""),
+            share_percent=data.get("share_percent"),
+            floor=given("floor", Decimal(0)),
+            amount=data.get("amount"),
+            min_coverage=given("min_coverage", Decimal("0.8")),
+            min_clients=given("min_clients", 10),
+        )  # fmt: skip
+
+
+#: Reported by every provider beside the targets of its contracts: the outcome measures of seed 004.
+OWN_MEASURES = ("step_down", "plan_goals_reached", "plan_goals_fully", "satisfied")
+
+
+def measure_choices(provider: Any = None) -> list[tuple[str, str]]:
+    """The measures its contracts require (their targets' indicators), then the outcome measures."""
+    known = all_indicators()
+    required: list[str] = []
+    if provider is not None:
+        from utfall.registry.models import ContractTarget
+
+        targets = ContractTarget.objects.filter(contract__provider=provider).order_by("indicator")
+        required = list(dict.fromkeys(targets.values_list("indicator", flat=True)))
+    codes = [c for c in [*required, *OWN_MEASURES] if c in known and c != "followup_coverage"]
+    return [(code, known[code].name) for code in dict.fromkeys(codes)]
+
+
+class OwnFiguresForm(forms.ModelForm):
+    """A provider's own figure for one measure in one period."""
+
+    class Meta:
+        model = ProviderReport
+        fields = ["indicator", "period_from", "period_to", "events", "n", "comment"]
+        widgets = {"period_from": DATE, "period_to": DATE, "comment": forms.Textarea(attrs={"rows": 2})}
+        labels = {"events": "Antal med utfallet (täljare)", "n": "Antal räknade (nämnare)"}
+
+    def __init__(self, *args: Any, provider: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["indicator"] = forms.ChoiceField(label="Utfallsmått", choices=measure_choices(provider))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        events, n = data.get("events"), data.get("n")
+        if events is not None and n is not None and events > n:
+            self.add_error("events", "Antal med utfallet kan inte vara fler än antal räknade.")
+        if n == 0:
+            self.add_error("n", "Antal räknade måste vara minst 1.")
+        start, end = data.get("period_from"), data.get("period_to")
+        if start and end and start > end:
+            self.add_error("period_to", "Periodens slut ligger före dess början.")
+        if end and end > dt.date.today():
+            self.add_error("period_to", "Perioden kan inte sluta i framtiden.")
+        return data
+
+
+class ResponseForm(forms.Form):
+    indicator = forms.CharField(widget=forms.HiddenInput, max_length=60)
+    period_from = forms.DateField(widget=forms.HiddenInput)
+    period_to = forms.DateField(widget=forms.HiddenInput)
+    text = forms.CharField(label="Ert svar", widget=forms.Textarea(attrs={"rows": 3}), max_length=4000)
