@@ -93,3 +93,29 @@ def test_errors_about_headings_do_not_repeat_long_or_identity_like_input(write_c
     assert heading not in text and "19660808" not in text and "x" * 50 not in text
     assert "okänd kolumn (värdet visas inte: det liknar ett personnummer) för providers" in text
     assert Provider.objects.count() == 0
+
+
+def test_an_xlsx_file_has_the_same_row_and_column_bounds(tmp_path: Path, municipality, settings) -> None:  # type: ignore[no-untyped-def]
+    from openpyxl import Workbook
+
+    settings.UTFALL_IMPORT_MAX_ROWS = 3
+    settings.UTFALL_IMPORT_MAX_COLUMNS = 4
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(PROVIDERS[0].split(","))
+    for i in range(4):
+        sheet.append([f"P{i}", f"Utförare {i}", None, "private"])
+    path = tmp_path / "providers.xlsx"
+    book.save(path)
+    report = import_files([path], municipality=municipality)
+    assert [i.reason for i in report.issues] == [
+        "filen har fler än 3 datarader (UTFALL_IMPORT_MAX_ROWS); dela upp den i flera filer"
+    ]
+    sheet.cell(row=1, column=5, value="extra")
+    book.save(path)
+    report = import_files([path], municipality=municipality)
+    assert [i.reason for i in report.issues] == [
+        "rubrikraden har fler än 4 kolumner, så många tas inte emot (UTFALL_IMPORT_MAX_COLUMNS)"
+    ]
+    assert Provider.objects.count() == 0

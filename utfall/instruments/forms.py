@@ -120,12 +120,17 @@ class PublishForm(forms.Form):
 
     def __init__(self, *args: Any, loss: list[dict[str, Any]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        #: What publishing leaves out (services.history_loss); with any, confirmation is required.
+        #: What publishing leaves out (services.history_loss).
         self.loss = loss or []
+
+    @property
+    def needs_confirmation(self) -> bool:
+        """Answers would no longer be counted (or cannot be counted): the user confirms."""
+        return any(row["answers"] is None or row["answers"] > 0 for row in self.loss)
 
     def clean(self) -> dict[str, Any]:
         data = cast("dict[str, Any]", super().clean())
-        if self.loss and not data.get("confirm_loss"):
+        if self.needs_confirmation and not data.get("confirm_loss"):
             self.add_error(
                 "confirm_loss",
                 _("Publiceringen gör att tidigare svar inte längre jämförs. Bekräfta att du har sett det."),

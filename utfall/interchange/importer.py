@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
+import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -387,6 +390,14 @@ class Importer:
             self.report.rejected_files.append(target)
 
     def run(self, paths: Sequence[Path] = (), tables: Sequence[Table] = ()) -> ImportReport:
+        try:
+            with exclusive_import():
+                return self._run(paths, tables)
+        except ImportInProgress as exc:
+            self.report.issues.append(Issue("-", 0, "-", str(exc)))
+            return self.report
+
+    def _run(self, paths: Sequence[Path], tables: Sequence[Table]) -> ImportReport:
         self.read(paths)
         for table in tables:
             self.read_table(table)
@@ -405,6 +416,57 @@ class Importer:
         if self.partial and self.rejected_tables:
             self.write_rejected()
         return self.report
+
+
+class ImportInProgress(Exception):
+    """Another import is running on the same database."""
+
+
+IMPORT_IN_PROGRESS = (
+    "en annan import pågår mot samma databas; vänta tills den är klar och kör sedan den här igen "
+    "(två importer samtidigt skulle kontrollera raderna mot ett läge som ändras under dem)"
+)
+#: pg_advisory_lock key of the import (any constant; "utfall-import" as an integer).
+IMPORT_LOCK_KEY = 0x75746661_6C6C_0001
+
+
+@contextmanager
+def exclusive_import() -> Iterator[None]:
+    """One import at a time per database: its checks read what is stored, and its writes (on
+    SQLite in slices) must not interleave with another's. PostgreSQL: an advisory lock;
+    SQLite: an exclusive lock on a file beside the database (docs/interchange.md)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [IMPORT_LOCK_KEY])
+            row = cursor.fetchone()
+        if not (row and row[0]):
+            raise ImportInProgress(IMPORT_IN_PROGRESS)
+        try:
+            yield
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [IMPORT_LOCK_KEY])
+        return
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock, as before
+        yield
+        return
+    name = str(connection.settings_dict["NAME"])
+    if "memory" in name or not name:
+        digest = hashlib.sha256(name.encode()).hexdigest()[:16]
+        lock_path = Path(tempfile.gettempdir()) / f"utfall-import-{digest}.lock"
+    else:
+        lock_path = Path(name + ".import-lock")
+    with lock_path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ImportInProgress(IMPORT_IN_PROGRESS) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def import_files(paths: Sequence[Path], **options: Any) -> ImportReport:
