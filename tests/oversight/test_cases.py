@@ -168,3 +168,22 @@ def test_an_overdue_deadline_is_on_the_start_page_of_the_owner_and_the_unit_mana
     assert not re.search(r"I-[A-Z]+|pseudo|Ny rutin", body)  # no intervention, client or note
     call_command("deadlines", "--base-url", "https://utfall.example.org")
     assert len(mail.outbox) == 1  # not twice the same day
+
+
+def test_a_document_larger_than_the_form_limit_reaches_the_case_page_and_others_do_not(
+    world: World, client: Client, settings: Any
+) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    case = _case(world)
+    client.force_login(world.analyst)
+    big = SimpleUploadedFile(
+        "bilaga.txt", b"rad\n" * 5_000
+    )  # 20 kB: over the form limit, under the document limit
+    assert client.post(f"/fordjupade-uppfoljningar/{case.pk}/dokument/", {"file": big}).status_code == 302
+    assert Document.objects.get().size == 20_000
+    client.force_login(world.caseworker)
+    other = SimpleUploadedFile("bilaga.txt", b"rad\n" * 5_000)
+    assert (
+        client.post(f"/uppfoljningar/ny/{world.interventions['overdue'].pk}/", {"f": other}).status_code
+        == 413
+    )
