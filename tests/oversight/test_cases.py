@@ -187,3 +187,27 @@ def test_a_document_larger_than_the_form_limit_reaches_the_case_page_and_others_
         client.post(f"/uppfoljningar/ny/{world.interventions['overdue'].pk}/", {"f": other}).status_code
         == 413
     )
+
+
+def test_cases_and_actions_are_exported_for_excel_and_as_json(world: World, client: Client) -> None:
+    import csv
+    import io
+    import json
+
+    case = _case(world)
+    actions.decide_action(request=None, user=world.analyst, case=case, kind="sanction", decided_on=dt.date(2026, 3, 1),
+                          description="=Vite 50 000 kr")  # fmt: skip
+    client.force_login(world.procurement)
+    response = client.get("/fordjupade-uppfoljningar/", {"format": "csv"})
+    text = response.content.decode("utf-8")
+    assert response["Content-Type"].startswith("text/csv") and text.startswith("\ufeffcase;provider_id;")
+    [row] = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff")), delimiter=";"))
+    assert (row["case"], row["provider_id"], row["state"]) == ("FU-0001", "P1", "open")
+    taken = client.get("/fordjupade-uppfoljningar/", {"format": "actions"}).content.decode("utf-8")
+    [action] = list(csv.DictReader(io.StringIO(taken.lstrip("\ufeff")), delimiter=";"))
+    assert (
+        action["kind"] == "sanction" and action["description"] == "'=Vite 50 000 kr"
+    )  # not run as a formula
+    data = json.loads(client.get("/fordjupade-uppfoljningar/", {"format": "json"}).content)
+    assert data["cases"][0]["actions"][0]["decided_on"] == "2026-03-01"
+    assert AuditEntry.objects.filter(kind="cases", action="export").count() == 3

@@ -13,8 +13,8 @@ from django.core.management import CommandError, call_command
 
 from utfall.comparisons.services import compare
 from utfall.oversight.periods import BadPeriod, Period
-from utfall.oversight.priority import priority_list
-from utfall.oversight.proposals import _evaluate, deviation_proposals, side_of
+from utfall.oversight.priority import priority_list, rank
+from utfall.oversight.proposals import Evidence, Proposal, _evaluate, deviation_proposals, side_of
 
 pytestmark = pytest.mark.django_db
 
@@ -179,3 +179,29 @@ def _pk(provider_id: str) -> int:
     from utfall.registry.models import Provider
 
     return Provider.objects.get(provider_id=provider_id).pk
+
+
+def _proposal(
+    pid: str, rules: list[str], strength: float, clients: int | None, value: int | None = None
+) -> Proposal:
+    evidence = Evidence("satisfied", "Nöjd", "low", "95", strength, 40, 10, 0.25, None, None, None, None, None, None,
+                        None, None)  # fmt: skip
+    contracts = [{"contract_id": "K", "form": "LOU", "value": value}]
+    return Proposal(pid, pid, "low", rules, [evidence], clients=clients, contracts=contracts)
+
+
+def test_the_priority_list_ranks_by_evidence_tier_then_strength_or_by_volume_or_value() -> None:
+    proposals = [
+        _proposal("WEAK_BIG", ["low_on_several"], 2.5, 400, value=9_000_000),
+        _proposal("EXTREME", ["outside_998"], 6.0, 20),
+        _proposal("EXTREME_AND_TWICE", ["outside_998", "outside_95_twice"], 3.5, 60, value=1_000_000),
+        _proposal("TWICE", ["outside_95_twice"], 2.9, None),
+    ]
+    assert [p.provider_id for p in rank(proposals)] == ["EXTREME_AND_TWICE", "EXTREME", "TWICE", "WEAK_BIG"]
+    assert [p.provider_id for p in rank(proposals, "volume")] == [
+        "WEAK_BIG",
+        "EXTREME_AND_TWICE",
+        "EXTREME",
+        "TWICE",
+    ]
+    assert [p.provider_id for p in rank(proposals, "value")][:2] == ["WEAK_BIG", "EXTREME_AND_TWICE"]

@@ -75,11 +75,14 @@ def priority_list(
         if only_new:
             proposals = [p for p in proposals if p.new]
         _annotate(municipality, period, proposals)
-        if sort == "volume":
-            proposals.sort(key=lambda p: (-(p.clients or 0), -p.tier, -p.strength, p.provider_id))
-        elif sort == "value":
-            proposals.sort(key=lambda p: (-total_value(p), -p.tier, -p.strength, -(p.clients or 0)))
-        else:
-            proposals.sort(key=lambda p: (-p.tier, -p.strength, -(p.clients or 0), p.provider_id))
-        setattr(found, name, proposals)
+        setattr(found, name, rank(proposals, sort))
     return found
+
+
+def rank(proposals: list[Proposal], sort: str = "evidence") -> list[Proposal]:
+    """The proposals in the order of ``sort`` (see :func:`priority_list`)."""
+    if sort == "volume":
+        return sorted(proposals, key=lambda p: (-(p.clients or 0), -p.tier, -p.strength, p.provider_id))
+    if sort == "value":
+        return sorted(proposals, key=lambda p: (-total_value(p), -p.tier, -p.strength, -(p.clients or 0)))
+    return sorted(proposals, key=lambda p: (-p.tier, -p.strength, -(p.clients or 0), p.provider_id))
