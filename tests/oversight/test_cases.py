@@ -211,3 +211,14 @@ def test_cases_and_actions_are_exported_for_excel_and_as_json(world: World, clie
     data = json.loads(client.get("/fordjupade-uppfoljningar/", {"format": "json"}).content)
     assert data["cases"][0]["actions"][0]["decided_on"] == "2026-03-01"
     assert AuditEntry.objects.filter(kind="cases", action="export").count() == 3
+
+
+def test_the_case_list_filters_by_state_and_by_owner(world: World, client: Client) -> None:
+    _case(world)
+    actions.open_case(request=None, user=world.procurement, provider=world.provider, owner=world.procurement,
+                      title="Upphandlarens ärende")  # fmt: skip
+    client.force_login(world.procurement)
+    assert "FU-0001" in client.get("/fordjupade-uppfoljningar/").content.decode()
+    mine = client.get("/fordjupade-uppfoljningar/", {"mina": "1"}).content.decode()
+    assert "FU-0002" in mine and "FU-0001" not in mine
+    assert "FU-0002" not in client.get("/fordjupade-uppfoljningar/", {"state": "closed"}).content.decode()

@@ -25,7 +25,7 @@ from utfall.followups.models import FollowUp
 from utfall.organisations.models import User
 from utfall.oversight import actions, alerts, documents, exports, forms
 from utfall.oversight.access import get_case_for_user, require_case_work, require_proposals
-from utfall.oversight.models import TRANSITIONS, Case, CaseAction, CaseState, Document
+from utfall.oversight.models import TRANSITIONS, Case, CaseAction, CaseState, Document, PlanReview
 from utfall.oversight.periods import Period
 from utfall.oversight.priority import priority_list
 from utfall.registry.models import Provider
@@ -129,6 +129,9 @@ def cases(request: HttpRequest) -> HttpResponse:
     state = request.GET.get("state", "")
     if state in CaseState.values:
         found = found.filter(state=state)
+    mine = request.GET.get("mina") == "1"
+    if mine:
+        found = found.filter(owner=user)
     fmt = request.GET.get("format", "")
     if fmt in ("csv", "json", "actions"):
         audit.record(
@@ -151,7 +154,7 @@ def cases(request: HttpRequest) -> HttpResponse:
     )
     page = Paginator(found, 50).get_page(request.GET.get("sida"))
     return render(request, "oversight/cases.html", {"page": page, "state": state, "states": CaseState.choices,
-                                                    "overdue": overdue})  # fmt: skip
+                                                    "overdue": overdue, "mine": mine})  # fmt: skip
 
 
 @login_required
@@ -450,6 +453,6 @@ def alert_review(request: HttpRequest, pk: int) -> HttpResponse:
         form = forms.PlanReviewForm(initial={"reviewed_on": timezone.localdate()})
         status = 200
         audit.record(request, action=AuditEntry.Action.VIEW, kind="followups", ids=[followup.followup_id])
-    review = getattr(followup, "plan_review", None) if hasattr(followup, "plan_review") else None
+    review = PlanReview.objects.filter(followup=followup).select_related("reviewed_by").first()
     return render(request, "oversight/alert_review.html", {"form": form, "followup": followup, "review": review,
                                                            "reasons": alerts.reasons(followup)}, status=status)  # fmt: skip
