@@ -88,6 +88,17 @@ def test_the_command_prints_the_proposals_as_json_csv_and_a_table(deviating: Any
     out = io.StringIO()
     call_command("deviations", "--period", "2025", "--municipality", "testkommun", stdout=out)
     assert "Utanför styrgränsen 99,8 %" in out.getvalue() and "LOW998" in out.getvalue()
+    from utfall.oversight.models import WebhookEndpoint, WebhookMessage
+
+    WebhookEndpoint.objects.create(municipality=deviating.municipality, name="ILS", url="http://127.0.0.1:9/",
+                                   secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")  # fmt: skip
+    for _ in range(2):  # the second run announces nothing again
+        call_command("deviations", "--period", "2025", "--notify", "--municipality", "testkommun", stdout=io.StringIO(),
+                     stderr=io.StringIO())  # fmt: skip
+    sent = WebhookMessage.objects.order_by("pk")
+    assert sorted((m.event_type, m.payload["data"]["provider_id"]) for m in sent) == [
+        ("deviation.positive", "HIGH"), ("deviation.proposed", "LOW998"), ("deviation.proposed", "SEVERAL"),
+        ("deviation.proposed", "TWICE")]  # fmt: skip
     with pytest.raises(CommandError, match="ingen period"):
         call_command("deviations", "--period", "förra året", "--municipality", "testkommun")
 
