@@ -222,3 +222,9 @@ def test_the_case_list_filters_by_state_and_by_owner(world: World, client: Clien
     mine = client.get("/fordjupade-uppfoljningar/", {"mina": "1"}).content.decode()
     assert "FU-0002" in mine and "FU-0001" not in mine
     assert "FU-0002" not in client.get("/fordjupade-uppfoljningar/", {"state": "closed"}).content.decode()
+
+
+def test_a_case_form_with_a_period_that_is_not_one_opens_by_hand(world: World, client: Client) -> None:
+    client.force_login(world.analyst)
+    response = client.get("/fordjupade-uppfoljningar/ny/", {"utforare": "P1", "period": "<x>"})
+    assert response.status_code == 200 and "Öppnas från avvikelseförslaget" not in response.content.decode()

@@ -26,7 +26,7 @@ from utfall.organisations.models import User
 from utfall.oversight import actions, alerts, documents, exports, forms
 from utfall.oversight.access import get_case_for_user, require_case_work, require_proposals
 from utfall.oversight.models import TRANSITIONS, Case, CaseAction, CaseState, Document, PlanReview
-from utfall.oversight.periods import Period
+from utfall.oversight.periods import BadPeriod, Period
 from utfall.oversight.priority import priority_list
 from utfall.registry.models import Provider
 
@@ -169,11 +169,14 @@ def case_create(request: HttpRequest) -> HttpResponse:
     proposal = None
     if provider is not None and period_text:
         require_proposals(user)
-        period = Period.parse(period_text)
-        found = priority_list(user.municipality, period)  # type: ignore[arg-type]
-        proposal = next(
-            (p for p in found.deviations + found.positives if p.provider_id == provider.provider_id), None
-        )
+        try:
+            period = Period.parse(period_text)
+        except BadPeriod:
+            period_text = ""  # not a period: the case is opened by hand
+        else:
+            found = priority_list(user.municipality, period)  # type: ignore[arg-type]
+            shown = found.deviations + found.positives
+            proposal = next((p for p in shown if p.provider_id == provider.provider_id), None)
     if request.method == "POST":
         form = forms.CaseForm(request.POST, user=user, provider=provider)
         if form.is_valid():
