@@ -210,7 +210,9 @@ def test_cases_and_actions_are_exported_for_excel_and_as_json(world: World, clie
     )  # not run as a formula
     data = json.loads(client.get("/fordjupade-uppfoljningar/", {"format": "json"}).content)
     assert data["cases"][0]["actions"][0]["decided_on"] == "2026-03-01"
-    assert AuditEntry.objects.filter(kind="cases", action="export").count() == 3
+    api = client.get("/api/v1/cases", {"state": "open"}).json()
+    assert api["cases"][0]["case"] == "FU-0001" and api["cases"][0]["actions"][0]["kind"] == "sanction"
+    assert AuditEntry.objects.filter(kind="cases", action="export").count() == 4
 
 
 def test_the_case_list_filters_by_state_and_by_owner(world: World, client: Client) -> None:

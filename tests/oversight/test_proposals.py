@@ -161,8 +161,13 @@ def test_the_page_shows_the_proposals_with_their_evidence_and_a_button_to_open_a
     assert download.content.decode("utf-8").startswith("\ufeffperiod;direction;provider_id")
     bad = client.get("/avvikelser/", {"period": "förra året"})
     assert bad.status_code == 400 and "är ingen period" in bad.content.decode()
+    api = client.get("/api/v1/deviations", {"period": "2025", "only_new": "true"})
+    assert api.status_code == 200 and api.json()["deviations"][0]["provider_id"] == "LOW998"
+    wrong = client.get("/api/v1/deviations", {"period": "2025H3"})
+    assert wrong.status_code == 400 and wrong["Content-Type"] == "application/problem+json"
     client.force_login(deviating.caseworker)
     assert client.get("/avvikelser/", {"period": "2025"}).status_code == 403
+    assert client.get("/api/v1/deviations", {"period": "2025"}).status_code == 403
 
 
 def test_a_case_opened_from_a_proposal_keeps_its_evidence_and_becomes_the_last_in_depth_follow_up(
