@@ -21,9 +21,10 @@ SORTS = {
 
 
 def contract_value(contract: Contract) -> int | None:
-    """The contract's yearly value in kronor where the registry knows it (issue 12 adds the
-    field to the contract; until then there is none and the list ranks without it)."""
-    value = getattr(contract, "annual_value", None)
+    """The contract's estimated value in kronor where the registry knows it (``Contract.value``,
+    interchange v1.1, added with issue 12; on a registry without the field there is none and
+    the list ranks without it)."""
+    value = getattr(contract, "value", None)
     return int(value) if value is not None else None
 
 
