@@ -69,7 +69,7 @@ def priority_list(
     """The proposals (deviations and positives), ranked by ``sort`` (see :data:`SORTS`):
     evidence = rule tier (the 99.8 % rule with another, the 99.8 % rule, the 95 % rules), then
     strength (how far outside, z scale), then clients; volume = clients first; value = the
-    contracts' yearly value first. ``only_new`` keeps those not proposed in the period before."""
+    contracts' estimated value first. ``only_new`` keeps those not proposed in the period before."""
     found = deviation_proposals(municipality, period)
     for name in ("deviations", "positives"):
         proposals: list[Proposal] = getattr(found, name)
