@@ -99,6 +99,12 @@ def test_the_command_prints_the_proposals_as_json_csv_and_a_table(deviating: Any
     assert sorted((m.event_type, m.payload["data"]["provider_id"]) for m in sent) == [
         ("deviation.positive", "HIGH"), ("deviation.proposed", "LOW998"), ("deviation.proposed", "SEVERAL"),
         ("deviation.proposed", "TWICE")]  # fmt: skip
+    from utfall.organisations.models import Municipality
+
+    Municipality.objects.create(code="tom", name="Tom kommun")
+    err = io.StringIO()
+    call_command("deviations", "--period", "2025", "--municipality", "tom", stdout=io.StringIO(), stderr=err)
+    assert "Kommuner med data: grannkommun, testkommun" in err.getvalue()
     with pytest.raises(CommandError, match="ingen period"):
         call_command("deviations", "--period", "förra året", "--municipality", "testkommun")
 

@@ -13,6 +13,7 @@ from utfall.oversight.handoff import notify_proposals
 from utfall.oversight.periods import BadPeriod, Period
 from utfall.oversight.priority import SORTS, priority_list
 from utfall.oversight.proposals import RULES, Proposal, ProposalSet
+from utfall.registry.models import Provider
 
 
 def _fmt(value: Any) -> str:
@@ -72,6 +73,13 @@ class Command(BaseCommand):
         except BadPeriod as exc:
             raise CommandError(str(exc)) from None
         municipality = get_municipality(options)
+        if not Provider.objects.filter(municipality=municipality).exists():
+            others = Provider.objects.exclude(municipality=municipality).values_list(
+                "municipality__code", flat=True
+            )
+            hint = ", ".join(sorted(set(others))) or "ingen"
+            self.stderr.write(f"Kommunen '{municipality.code}' har inga utförare. Kommuner med data: {hint} "
+                              "(välj med --municipality).")  # fmt: skip
         found = priority_list(municipality, period, only_new=options["only_new"], sort=options["sort"])
         if options["notify"]:
             queued = notify_proposals(municipality, found)
