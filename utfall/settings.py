@@ -348,6 +348,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = envint("UTFALL_MAX_BODY_BYTES", str(2 * 1024 * 102
 # download view; a multipart body may be this much larger than the body limit above.
 UTFALL_DOCUMENT_DIR = Path(envstr("UTFALL_DOCUMENT_DIR", str(DATA_DIR / "documents")))
 UTFALL_DOCUMENT_MAX_BYTES = envint("UTFALL_DOCUMENT_MAX_BYTES", str(10 * 1024 * 1024))
+#: The pages that take documents (oversight.urls): only their multipart bodies get the extra room.
+UTFALL_UPLOAD_PATHS = ("/fordjupade-uppfoljningar/", "/utforare/")
 X_FRAME_OPTIONS = "DENY"
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

@@ -122,3 +122,39 @@ def test_a_case_goes_through_every_state_and_the_manager_sees_the_deadline_and_c
     history = j.page.locator("ol.history li")
     assert history.count() == 8  # opened, 3 moves, document, note, action, done, closed … in order
     j.close()
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+def test_procurement_opens_a_case_from_a_proposal_with_its_evidence(
+    live_server,
+    browser,
+    world: World,
+    width: int,
+    settings,
+    tmp_path,  # type: ignore[no-untyped-def]
+) -> None:
+    from tests.comparisons.builders import DataSet
+    from tests.oversight.conftest import PLAN, build
+
+    data = DataSet()
+    build(data, PLAN)
+    data.load(world.municipality)
+    world.procurement.set_password(PASSWORD)
+    world.procurement.save()
+    j = Journey(browser, live_server.url, "oversight-procurement", width)
+    sign_in(j, "procurement")
+    j.goto("/avvikelser/?period=2025")
+    assert j.page.get_by_role("heading", name="Utförare LOW998 (LOW998)").is_visible()
+    j.check("avvikelseforslag-2025")
+    j.goto("/avvikelser/prioritering/?period=2025&sort=volume")
+    j.check("prioriteringslista-2025")
+    j.goto("/avvikelser/?period=2025")
+    j.page.get_by_role("link", name="Öppna fördjupad uppföljning av Utförare LOW998").click()
+    j.page.wait_for_url("**/ny/**")
+    j.check("nytt-arende-fran-forslag")
+    submit(j, "Öppna ärendet")
+    case = Case.objects.get()
+    assert case.origin == "proposal" and case.evidence["rules"] == ["outside_998"]
+    assert j.page.get_by_role("heading", name="Evidens när ärendet öppnades").is_visible()
+    j.check("arende-fran-forslag")
+    j.close()

@@ -168,3 +168,65 @@ def test_an_overdue_deadline_is_on_the_start_page_of_the_owner_and_the_unit_mana
     assert not re.search(r"I-[A-Z]+|pseudo|Ny rutin", body)  # no intervention, client or note
     call_command("deadlines", "--base-url", "https://utfall.example.org")
     assert len(mail.outbox) == 1  # not twice the same day
+
+
+def test_a_document_larger_than_the_form_limit_reaches_the_case_page_and_others_do_not(
+    world: World, client: Client, settings: Any
+) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    case = _case(world)
+    client.force_login(world.analyst)
+    big = SimpleUploadedFile(
+        "bilaga.txt", b"rad\n" * 5_000
+    )  # 20 kB: over the form limit, under the document limit
+    assert client.post(f"/fordjupade-uppfoljningar/{case.pk}/dokument/", {"file": big}).status_code == 302
+    assert Document.objects.get().size == 20_000
+    client.force_login(world.caseworker)
+    other = SimpleUploadedFile("bilaga.txt", b"rad\n" * 5_000)
+    assert (
+        client.post(f"/uppfoljningar/ny/{world.interventions['overdue'].pk}/", {"f": other}).status_code
+        == 413
+    )
+
+
+def test_cases_and_actions_are_exported_for_excel_and_as_json(world: World, client: Client) -> None:
+    import csv
+    import io
+    import json
+
+    case = _case(world)
+    actions.decide_action(request=None, user=world.analyst, case=case, kind="sanction", decided_on=dt.date(2026, 3, 1),
+                          description="=Vite 50 000 kr")  # fmt: skip
+    client.force_login(world.procurement)
+    response = client.get("/fordjupade-uppfoljningar/", {"format": "csv"})
+    text = response.content.decode("utf-8")
+    assert response["Content-Type"].startswith("text/csv") and text.startswith("\ufeffcase;provider_id;")
+    [row] = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff")), delimiter=";"))
+    assert (row["case"], row["provider_id"], row["state"]) == ("FU-0001", "P1", "open")
+    taken = client.get("/fordjupade-uppfoljningar/", {"format": "actions"}).content.decode("utf-8")
+    [action] = list(csv.DictReader(io.StringIO(taken.lstrip("\ufeff")), delimiter=";"))
+    assert (
+        action["kind"] == "sanction" and action["description"] == "'=Vite 50 000 kr"
+    )  # not run as a formula
+    data = json.loads(client.get("/fordjupade-uppfoljningar/", {"format": "json"}).content)
+    assert data["cases"][0]["actions"][0]["decided_on"] == "2026-03-01"
+    api = client.get("/api/v1/cases", {"state": "open"}).json()
+    assert api["cases"][0]["case"] == "FU-0001" and api["cases"][0]["actions"][0]["kind"] == "sanction"
+    assert AuditEntry.objects.filter(kind="cases", action="export").count() == 4
+
+
+def test_the_case_list_filters_by_state_and_by_owner(world: World, client: Client) -> None:
+    _case(world)
+    actions.open_case(request=None, user=world.procurement, provider=world.provider, owner=world.procurement,
+                      title="Upphandlarens ärende")  # fmt: skip
+    client.force_login(world.procurement)
+    assert "FU-0001" in client.get("/fordjupade-uppfoljningar/").content.decode()
+    mine = client.get("/fordjupade-uppfoljningar/", {"mina": "1"}).content.decode()
+    assert "FU-0002" in mine and "FU-0001" not in mine
+    assert "FU-0002" not in client.get("/fordjupade-uppfoljningar/", {"state": "closed"}).content.decode()
+
+
+def test_a_case_form_with_a_period_that_is_not_one_opens_by_hand(world: World, client: Client) -> None:
+    client.force_login(world.analyst)
+    response = client.get("/fordjupade-uppfoljningar/ny/", {"utforare": "P1", "period": "<x>"})
+    assert response.status_code == 200 and "Öppnas från avvikelseförslaget" not in response.content.decode()

@@ -13,8 +13,8 @@ from django.core.management import CommandError, call_command
 
 from utfall.comparisons.services import compare
 from utfall.oversight.periods import BadPeriod, Period
-from utfall.oversight.priority import priority_list
-from utfall.oversight.proposals import _evaluate, deviation_proposals, side_of
+from utfall.oversight.priority import priority_list, rank
+from utfall.oversight.proposals import Evidence, Proposal, _evaluate, deviation_proposals, side_of
 
 pytestmark = pytest.mark.django_db
 
@@ -88,6 +88,23 @@ def test_the_command_prints_the_proposals_as_json_csv_and_a_table(deviating: Any
     out = io.StringIO()
     call_command("deviations", "--period", "2025", "--municipality", "testkommun", stdout=out)
     assert "Utanför styrgränsen 99,8 %" in out.getvalue() and "LOW998" in out.getvalue()
+    from utfall.oversight.models import WebhookEndpoint, WebhookMessage
+
+    WebhookEndpoint.objects.create(municipality=deviating.municipality, name="ILS", url="http://127.0.0.1:9/",
+                                   secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")  # fmt: skip
+    for _ in range(2):  # the second run announces nothing again
+        call_command("deviations", "--period", "2025", "--notify", "--municipality", "testkommun", stdout=io.StringIO(),
+                     stderr=io.StringIO())  # fmt: skip
+    sent = WebhookMessage.objects.order_by("pk")
+    assert sorted((m.event_type, m.payload["data"]["provider_id"]) for m in sent) == [
+        ("deviation.positive", "HIGH"), ("deviation.proposed", "LOW998"), ("deviation.proposed", "SEVERAL"),
+        ("deviation.proposed", "TWICE")]  # fmt: skip
+    from utfall.organisations.models import Municipality
+
+    Municipality.objects.create(code="tom", name="Tom kommun")
+    err = io.StringIO()
+    call_command("deviations", "--period", "2025", "--municipality", "tom", stdout=io.StringIO(), stderr=err)
+    assert "Kommuner med data: grannkommun, testkommun" in err.getvalue()
     with pytest.raises(CommandError, match="ingen period"):
         call_command("deviations", "--period", "förra året", "--municipality", "testkommun")
 
@@ -150,8 +167,13 @@ def test_the_page_shows_the_proposals_with_their_evidence_and_a_button_to_open_a
     assert download.content.decode("utf-8").startswith("\ufeffperiod;direction;provider_id")
     bad = client.get("/avvikelser/", {"period": "förra året"})
     assert bad.status_code == 400 and "är ingen period" in bad.content.decode()
+    api = client.get("/api/v1/deviations", {"period": "2025", "only_new": "true"})
+    assert api.status_code == 200 and api.json()["deviations"][0]["provider_id"] == "LOW998"
+    wrong = client.get("/api/v1/deviations", {"period": "2025H3"})
+    assert wrong.status_code == 400 and wrong["Content-Type"] == "application/problem+json"
     client.force_login(deviating.caseworker)
     assert client.get("/avvikelser/", {"period": "2025"}).status_code == 403
+    assert client.get("/api/v1/deviations", {"period": "2025"}).status_code == 403
 
 
 def test_a_case_opened_from_a_proposal_keeps_its_evidence_and_becomes_the_last_in_depth_follow_up(
@@ -179,3 +201,29 @@ def _pk(provider_id: str) -> int:
     from utfall.registry.models import Provider
 
     return Provider.objects.get(provider_id=provider_id).pk
+
+
+def _proposal(
+    pid: str, rules: list[str], strength: float, clients: int | None, value: int | None = None
+) -> Proposal:
+    evidence = Evidence("satisfied", "Nöjd", "low", "95", strength, 40, 10, 0.25, None, None, None, None, None, None,
+                        None, None)  # fmt: skip
+    contracts = [{"contract_id": "K", "form": "LOU", "value": value}]
+    return Proposal(pid, pid, "low", rules, [evidence], clients=clients, contracts=contracts)
+
+
+def test_the_priority_list_ranks_by_evidence_tier_then_strength_or_by_volume_or_value() -> None:
+    proposals = [
+        _proposal("WEAK_BIG", ["low_on_several"], 2.5, 400, value=9_000_000),
+        _proposal("EXTREME", ["outside_998"], 6.0, 20),
+        _proposal("EXTREME_AND_TWICE", ["outside_998", "outside_95_twice"], 3.5, 60, value=1_000_000),
+        _proposal("TWICE", ["outside_95_twice"], 2.9, None),
+    ]
+    assert [p.provider_id for p in rank(proposals)] == ["EXTREME_AND_TWICE", "EXTREME", "TWICE", "WEAK_BIG"]
+    assert [p.provider_id for p in rank(proposals, "volume")] == [
+        "WEAK_BIG",
+        "EXTREME_AND_TWICE",
+        "EXTREME",
+        "TWICE",
+    ]
+    assert [p.provider_id for p in rank(proposals, "value")][:2] == ["WEAK_BIG", "EXTREME_AND_TWICE"]

@@ -179,7 +179,10 @@ def sample(world: World) -> dict[str, Any]:
             "{followup_id}": followup.followup_id,
             "{provider_id}": world.provider.provider_id,
         },
-        "_api_queries": {"GET /api/v1/comparisons": "?indicator=satisfied&from=2026-01-01&to=2026-06-30"},
+        "_api_queries": {
+            "GET /api/v1/comparisons": "?indicator=satisfied&from=2026-01-01&to=2026-06-30",
+            "GET /api/v1/deviations": "?period=2025",
+        },
         "_api_bodies": {
             "POST /api/v1/followups": {
                 "intervention_id": world.interventions["fresh"].intervention_id,

@@ -21,9 +21,10 @@ SORTS = {
 
 
 def contract_value(contract: Contract) -> int | None:
-    """The contract's yearly value in kronor where the registry knows it (issue 12 adds the
-    field to the contract; until then there is none and the list ranks without it)."""
-    value = getattr(contract, "annual_value", None)
+    """The contract's estimated value in kronor where the registry knows it (``Contract.value``,
+    interchange v1.1, added with issue 12; on a registry without the field there is none and
+    the list ranks without it)."""
+    value = getattr(contract, "value", None)
     return int(value) if value is not None else None
 
 
@@ -68,18 +69,21 @@ def priority_list(
     """The proposals (deviations and positives), ranked by ``sort`` (see :data:`SORTS`):
     evidence = rule tier (the 99.8 % rule with another, the 99.8 % rule, the 95 % rules), then
     strength (how far outside, z scale), then clients; volume = clients first; value = the
-    contracts' yearly value first. ``only_new`` keeps those not proposed in the period before."""
+    contracts' estimated value first. ``only_new`` keeps those not proposed in the period before."""
     found = deviation_proposals(municipality, period)
     for name in ("deviations", "positives"):
         proposals: list[Proposal] = getattr(found, name)
         if only_new:
             proposals = [p for p in proposals if p.new]
         _annotate(municipality, period, proposals)
-        if sort == "volume":
-            proposals.sort(key=lambda p: (-(p.clients or 0), -p.tier, -p.strength, p.provider_id))
-        elif sort == "value":
-            proposals.sort(key=lambda p: (-total_value(p), -p.tier, -p.strength, -(p.clients or 0)))
-        else:
-            proposals.sort(key=lambda p: (-p.tier, -p.strength, -(p.clients or 0), p.provider_id))
-        setattr(found, name, proposals)
+        setattr(found, name, rank(proposals, sort))
     return found
+
+
+def rank(proposals: list[Proposal], sort: str = "evidence") -> list[Proposal]:
+    """The proposals in the order of ``sort`` (see :func:`priority_list`)."""
+    if sort == "volume":
+        return sorted(proposals, key=lambda p: (-(p.clients or 0), -p.tier, -p.strength, p.provider_id))
+    if sort == "value":
+        return sorted(proposals, key=lambda p: (-total_value(p), -p.tier, -p.strength, -(p.clients or 0)))
+    return sorted(proposals, key=lambda p: (-p.tier, -p.strength, -(p.clients or 0), p.provider_id))

@@ -25,8 +25,8 @@ from utfall.followups.models import FollowUp
 from utfall.organisations.models import User
 from utfall.oversight import actions, alerts, documents, exports, forms
 from utfall.oversight.access import get_case_for_user, require_case_work, require_proposals
-from utfall.oversight.models import TRANSITIONS, Case, CaseAction, CaseState, Document
-from utfall.oversight.periods import Period
+from utfall.oversight.models import TRANSITIONS, Case, CaseAction, CaseState, Document, PlanReview
+from utfall.oversight.periods import BadPeriod, Period
 from utfall.oversight.priority import priority_list
 from utfall.registry.models import Provider
 
@@ -129,6 +129,9 @@ def cases(request: HttpRequest) -> HttpResponse:
     state = request.GET.get("state", "")
     if state in CaseState.values:
         found = found.filter(state=state)
+    mine = request.GET.get("mina") == "1"
+    if mine:
+        found = found.filter(owner=user)
     fmt = request.GET.get("format", "")
     if fmt in ("csv", "json", "actions"):
         audit.record(
@@ -151,7 +154,7 @@ def cases(request: HttpRequest) -> HttpResponse:
     )
     page = Paginator(found, 50).get_page(request.GET.get("sida"))
     return render(request, "oversight/cases.html", {"page": page, "state": state, "states": CaseState.choices,
-                                                    "overdue": overdue})  # fmt: skip
+                                                    "overdue": overdue, "mine": mine})  # fmt: skip
 
 
 @login_required
@@ -166,11 +169,14 @@ def case_create(request: HttpRequest) -> HttpResponse:
     proposal = None
     if provider is not None and period_text:
         require_proposals(user)
-        period = Period.parse(period_text)
-        found = priority_list(user.municipality, period)  # type: ignore[arg-type]
-        proposal = next(
-            (p for p in found.deviations + found.positives if p.provider_id == provider.provider_id), None
-        )
+        try:
+            period = Period.parse(period_text)
+        except BadPeriod:
+            period_text = ""  # not a period: the case is opened by hand
+        else:
+            found = priority_list(user.municipality, period)  # type: ignore[arg-type]
+            shown = found.deviations + found.positives
+            proposal = next((p for p in shown if p.provider_id == provider.provider_id), None)
     if request.method == "POST":
         form = forms.CaseForm(request.POST, user=user, provider=provider)
         if form.is_valid():
@@ -450,6 +456,6 @@ def alert_review(request: HttpRequest, pk: int) -> HttpResponse:
         form = forms.PlanReviewForm(initial={"reviewed_on": timezone.localdate()})
         status = 200
         audit.record(request, action=AuditEntry.Action.VIEW, kind="followups", ids=[followup.followup_id])
-    review = getattr(followup, "plan_review", None) if hasattr(followup, "plan_review") else None
+    review = PlanReview.objects.filter(followup=followup).select_related("reviewed_by").first()
     return render(request, "oversight/alert_review.html", {"form": form, "followup": followup, "review": review,
                                                            "reasons": alerts.reasons(followup)}, status=status)  # fmt: skip

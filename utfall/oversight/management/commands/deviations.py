@@ -9,9 +9,11 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from utfall.core.commands import add_municipality_argument, get_municipality
 from utfall.oversight.exports import proposals_csv, proposals_json
+from utfall.oversight.handoff import notify_proposals
 from utfall.oversight.periods import BadPeriod, Period
 from utfall.oversight.priority import SORTS, priority_list
 from utfall.oversight.proposals import RULES, Proposal, ProposalSet
+from utfall.registry.models import Provider
 
 
 def _fmt(value: Any) -> str:
@@ -61,6 +63,8 @@ class Command(BaseCommand):
         parser.add_argument("--format", default="table", choices=["json", "csv", "table"])
         parser.add_argument("--sort", default="evidence", choices=list(SORTS))
         parser.add_argument("--only-new", action="store_true", help="bara nya sedan förra perioden")
+        parser.add_argument("--notify", action="store_true",
+                            help="skicka förslagen till webhook-mottagarna (en gång per utförare och period)")  # fmt: skip
         add_municipality_argument(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -68,9 +72,18 @@ class Command(BaseCommand):
             period = Period.parse(options["period"])
         except BadPeriod as exc:
             raise CommandError(str(exc)) from None
-        found = priority_list(
-            get_municipality(options), period, only_new=options["only_new"], sort=options["sort"]
-        )
+        municipality = get_municipality(options)
+        if not Provider.objects.filter(municipality=municipality).exists():
+            others = Provider.objects.exclude(municipality=municipality).values_list(
+                "municipality__code", flat=True
+            )
+            hint = ", ".join(sorted(set(others))) or "ingen"
+            self.stderr.write(f"Kommunen '{municipality.code}' har inga utförare. Kommuner med data: {hint} "
+                              "(välj med --municipality).")  # fmt: skip
+        found = priority_list(municipality, period, only_new=options["only_new"], sort=options["sort"])
+        if options["notify"]:
+            queued = notify_proposals(municipality, found)
+            self.stderr.write(f"{queued} webhook-meddelanden köade (levereras av utfall webhooks).")
         if options["format"] == "json":
             self.stdout.write(json.dumps(proposals_json(found), ensure_ascii=False, indent=1))
         elif options["format"] == "csv":
