@@ -25,8 +25,16 @@ PAGES = {
         11,
         10,
     ),  # a manager: scope and units are read
-    "outcomes": (f"/resultat/utfallsmatt/?{PERIOD}", 26, 12),
-    "provider": (f"/resultat/utforare/B/?indicator=satisfied&{PERIOD}", 42, 18),
+    "outcomes": (
+        f"/resultat/utfallsmatt/?{PERIOD}",
+        34,
+        14,
+    ),  # + re-referral 6 and 12 months (issue 15): a count and a token read each
+    "provider": (
+        f"/resultat/utforare/B/?indicator=satisfied&{PERIOD}",
+        50,
+        20,
+    ),  # + re-referral (issue 15): a count and a token read each
 }
 
 
