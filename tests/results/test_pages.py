@@ -28,10 +28,14 @@ PAGES = {
         11,
         10,
     ),  # a manager: scope and units are read
-    "outcomes": (f"/resultat/utfallsmatt/?{PERIOD}", 26, 12),
-    # The analyst also sees the provider's in-depth cases and contract follow-ups (oversight, +2)
-    # and the indicator's reliability (issue 10.3, +1).
-    "provider": (f"/resultat/utforare/B/?indicator=satisfied&{PERIOD}", 45, 21),
+    "outcomes": (
+        f"/resultat/utfallsmatt/?{PERIOD}",
+        34,
+        14,
+    ),  # + re-referral 6 and 12 months (issue 15): a count and a token read each
+    # The analyst also sees the provider's in-depth cases and contract follow-ups (oversight, +2),
+    # the indicator's reliability (issue 10.3, +1) and re-referral (issue 15, +8 fresh, +2 cached).
+    "provider": (f"/resultat/utforare/B/?indicator=satisfied&{PERIOD}", 53, 23),
 }
 
 

@@ -53,7 +53,7 @@ def _period_date(indicator: Indicator) -> str:
     """The date that places a counted row in a period (coverage has none: ask per period)."""
     if indicator.kind in ("question", "assessment"):
         return "date"
-    if indicator.kind in ("step_down", "plan_goals"):
+    if indicator.kind in ("step_down", "plan_goals", "rereferral"):
         return "ended_on"
     raise BadQuery("täckning räknas per period för sig; ange en period i taget")
 
@@ -142,6 +142,26 @@ def _base(
         qs = qs.annotate(_next_or_none=Coalesce("_next_intensity", 0))
         event = Q(_next_or_none__lt=F("service__intensity"))
         return qs, "", event, YearOf("ended_on")
+    if indicator.kind == "rereferral":
+        # Socialstyrelsen's återaktualisering: the client back in an intervention of the same
+        # target group starting after the end and within the window (183 or 365 days); ends
+        # not yet that old at the reference date are censored, as for step_down.
+        if as_of is None:
+            as_of = reference_date(municipality) or date_to
+        days = int(indicator.rule)
+        again = Intervention.objects.filter(
+            client=OuterRef("client"),
+            started_on__gt=OuterRef("ended_on"),
+            started_on__lte=OuterRef("_window_end"),
+            service__target_group=OuterRef("service__target_group"),
+        ).exclude(pk=OuterRef("pk"))
+        qs = (
+            ended.exclude(end_reason=EndReason.MOVED)
+            .filter(ended_on__lte=as_of - dt.timedelta(days=days))
+            .annotate(_window_end=AddDays("ended_on", days))
+            .annotate(_again=Exists(again))
+        )
+        return qs, "", Q(_again=True), YearOf("ended_on")
     if indicator.kind == "coverage":
         qs = Intervention.objects.filter(municipality=municipality, started_on__lte=date_to).filter(
             Q(ended_on__isnull=True) | Q(ended_on__gte=date_from)

@@ -33,7 +33,7 @@ from utfall.results.services.common import (
 from utfall.results.services.comparison import provider_comparison
 from utfall.results.services.coverage import coverage
 from utfall.results.services.gender import women_and_men
-from utfall.results.services.outcomes import outcomes
+from utfall.results.services.outcomes import OUTCOME_INDICATORS, outcomes
 from utfall.results.services.trends import trend
 from utfall.results.tables import Column, ResultTable, display
 from utfall.stats.suppression import suppress
@@ -48,7 +48,7 @@ MAIN_INDICATORS = (
     "assessment_approved",
 )
 #: Indicators that are sections of their own elsewhere (outcomes, coverage) or in MAIN.
-ELSEWHERE = {*MAIN_INDICATORS, "step_down", "plan_goals_reached", "plan_goals_fully", "followup_coverage"}
+ELSEWHERE = {*MAIN_INDICATORS, *OUTCOME_INDICATORS, "followup_coverage"}
 FORMATS = ("html", "pdf", "xlsx", "docx")
 
 SERVICE_COLUMNS = [

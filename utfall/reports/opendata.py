@@ -35,7 +35,7 @@ GENDERS = {"T": "Totalt", "K": "Kvinnor", "M": "Män"}
 SEX_TO_GENDER = {"female": "K", "male": "M"}
 CSV_COLUMNS = ["kpi", "municipality", "period", "gender", "value", "count"]
 #: Published: every canonical indicator except coverage (it counts interventions, not answers).
-OPEN_KINDS = ("question", "assessment", "step_down", "plan_goals")
+OPEN_KINDS = ("question", "assessment", "step_down", "plan_goals", "rereferral")
 
 
 def municipality_id(municipality: Municipality) -> str:

@@ -10,6 +10,7 @@ urlpatterns = [
     path("ny/", views.create, name="create"),
     path("mal/", views.targets, name="targets"),
     path("oppna-data/", views.open_data, name="open_data"),
+    path("pilot/", views.pilot, name="pilot"),
     path("nationell-jamforelse/", views.national, name="national"),
     path("utforare/<str:provider_id>/resultatkort/", views.provider_card, name="provider_card"),
     path("<int:pk>/", views.detail, name="detail"),

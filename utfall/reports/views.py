@@ -274,3 +274,27 @@ def provider_card(request: HttpRequest, provider_id: str) -> HttpResponse:
         f'{"inline" if fmt == "html" else "attachment"}; filename="{stem}.{fmt}"'
     )
     return response
+
+
+@login_required
+@require_GET
+def pilot(request: HttpRequest) -> HttpResponse:
+    """The pilot evaluation: page, or ?format=pdf."""
+    from utfall.organisations.models import Unit
+    from utfall.reports.pilot import build_pilot
+
+    scope = report_scope(request.user)
+    year = _year(request, scope)
+    unit = (
+        Unit.objects.filter(municipality=scope.municipality, code=scope.unit).first() if scope.unit else None
+    )
+    content = build_pilot(
+        scope.municipality, date_from=dt.date(year, 1, 1), date_to=dt.date(year, 12, 31), unit=unit
+    )
+    if request.GET.get("format") == "pdf":
+        response = HttpResponse(render_as(content, "pdf"), content_type=CONTENT_TYPES["pdf"])
+        stem = file_stem_of("pilotutvardering", scope.municipality.name, scope.unit or "", str(year))
+        response["Content-Disposition"] = f'attachment; filename="{stem}.pdf"'
+        return response
+    context = {**context_of(content), "year": year}
+    return render(request, "reports/pilot.html", context)
