@@ -111,3 +111,29 @@ def test_the_provider_sees_its_results_and_reports_its_own_figures(
     text = client.get(reverse("procurement:provider_home")).content.decode()
     # Its own 100 % beside the municipality's 16 of 20 (80 %, 95 % interval 58,4–91,9 %): flagged.
     assert "100,0 % (20 av 20)" in text and "Högre än kommunens siffra, utanför dess 95 %-intervall" in text
+
+
+def test_a_statement_shows_counts_below_the_minimum_only_as_fewer_than(people: People, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.UTFALL_MIN_COUNT = 25  # C-A counts 20 interventions
+    client = signed_in(people.procurement)
+    client.post(reverse("procurement:statement_create", args=["C-A"]),
+                {"date_from": "2025-01-01", "date_to": "2025-12-31"})  # fmt: skip
+    statement = Statement.objects.get(contract__contract_id="C-A")
+    text = client.get(reverse("procurement:statement", args=[statement.pk])).content.decode()
+    assert "färre än 25 av färre än 25 räknade insatser (dolt)" in text
+    assert "16 av 20" not in text and "80,0 %" not in text.split("Kommunen")[0].split("Bonus")[-1]
+    book = load_workbook(
+        io.BytesIO(client.get(reverse("procurement:statement_download", args=[statement.pk])).content)
+    )
+    rule_row = next(
+        r for r in book["Avräkning"].iter_rows(values_only=True) if r[0] == "Bonus för lägre insatsnivå"
+    )
+    assert rule_row[2:5] == ("<25", "<25", None)
+
+
+def test_a_rule_may_not_count_fewer_clients_than_the_minimum(people: People) -> None:
+    response = signed_in(people.procurement).get(reverse("procurement:simulate"), {
+        "kind": "per_client", "indicator": "plan_goals_fully", "amount": "5000", "floor": "0",
+        "min_coverage": "0.8", "min_clients": "3"})  # fmt: skip
+    assert response.status_code == 400
+    assert "Minsta antal klienter kan inte vara under 5" in response.content.decode()

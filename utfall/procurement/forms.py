@@ -6,9 +6,10 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.conf import settings
 
 from utfall.comparisons.indicators import all_indicators
-from utfall.procurement.models import RULE_INDICATORS, PaymentRule, ProviderReport, RuleKind
+from utfall.procurement.models import RULE_INDICATORS, PaymentRule, ProviderReport, RuleKind, too_few_clients
 
 DATE = forms.DateInput(attrs={"type": "date"})
 
@@ -66,6 +67,8 @@ class RuleForm(forms.ModelForm):
             self.add_error("share_percent", "Ange bonusens storlek i procent av ersättningen.")
         if data.get("kind") == RuleKind.PER_CLIENT and data.get("amount") is None:
             self.add_error("amount", "Ange beloppet per klient i kronor.")
+        if data.get("min_clients") is not None and data["min_clients"] < settings.UTFALL_MIN_COUNT:
+            self.add_error("min_clients", too_few_clients())
         return data
 
     def _post_clean(self) -> None:  # the contract is not chosen here: validate the fields only

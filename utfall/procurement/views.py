@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
@@ -176,6 +177,7 @@ def statement(request: HttpRequest, pk: int) -> HttpResponse:
                       "hidden_events": sum(1 for e in hidden if e["event"])})  # fmt: skip
     return render(request, "procurement/statement.html", {
         "statement": found, "content": found.content, "rules": rules, "manages": manages_contracts(request.user),
+        "min_n": settings.UTFALL_MIN_COUNT,
         "versions": Statement.objects.filter(contract=found.contract, period_from=found.period_from,
                                              period_to=found.period_to).order_by("version"),
     })  # fmt: skip
