@@ -137,3 +137,30 @@ def test_a_rule_may_not_count_fewer_clients_than_the_minimum(people: People) -> 
         "min_coverage": "0.8", "min_clients": "3"})  # fmt: skip
     assert response.status_code == 400
     assert "Minsta antal klienter kan inte vara under 5" in response.content.decode()
+
+
+def test_the_provider_reports_several_figures_from_a_file_all_or_nothing(people: People) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client = signed_in(people.provider_a)
+    url = reverse("procurement:provider_report")
+    header = "indicator;period_from;period_to;events;n;comment\n"
+    bad = header + "step_down;2025-01-01;2025-12-31;19;20;\nplan_goals_fully;2025-01-01;2025-12-31;25;20;\n"
+    response = client.post(url, {"file": SimpleUploadedFile("egna.csv", bad.encode())})
+    text = response.content.decode()
+    assert response.status_code == 400 and "Inget sparades." in text
+    assert (
+        "rad 3: Antal med utfallet (täljare): Antal med utfallet kan inte vara fler än antal räknade." in text
+    )
+    assert not ProviderReport.objects.exists()
+    typo = "indikator;period_from;period_to;events;n\n"
+    assert "okänd kolumn indikator" in client.post(url, {"file": SimpleUploadedFile("e.csv", typo.encode())}
+                                                   ).content.decode()  # fmt: skip
+    good = (
+        header + "step_down;2025-01-01;2025-12-31;19;20;\nplan_goals_fully;2025-01-01;2025-12-31;15;20;egen\n"
+    )
+    assert client.post(url, {"file": SimpleUploadedFile("egna.csv", good.encode())}).status_code == 302
+    assert sorted(ProviderReport.objects.values_list("indicator", "events", "n")) == [
+        ("plan_goals_fully", 15, 20),
+        ("step_down", 19, 20),
+    ]

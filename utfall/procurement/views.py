@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -28,7 +29,14 @@ from utfall.procurement.access import (
 )
 from utfall.procurement.costs import OUTCOMES, costs
 from utfall.procurement.exports import statement_xlsx
-from utfall.procurement.forms import ContractSearchForm, OwnFiguresForm, PeriodForm, ResponseForm, RuleForm
+from utfall.procurement.forms import (
+    ContractSearchForm,
+    OwnFiguresFileForm,
+    OwnFiguresForm,
+    PeriodForm,
+    ResponseForm,
+    RuleForm,
+)
 from utfall.procurement.models import (
     DeviationResponse,
     ProviderReport,
@@ -291,6 +299,7 @@ def _provider_context(request: HttpRequest, provider: Any, **forms: Any) -> dict
         .select_related("contract").order_by("-period_from", "-version"),
         "reports": _own_reports(provider),
         "figures_form": forms.get("figures_form") or OwnFiguresForm(provider=provider),
+        "file_form": forms.get("file_form") or OwnFiguresFileForm(provider=provider),
         "responses": DeviationResponse.objects.filter(provider=provider)[:20],
     }  # fmt: skip
 
@@ -306,6 +315,8 @@ def provider_home(request: HttpRequest) -> HttpResponse:
 @require_POST
 def provider_report(request: HttpRequest) -> HttpResponse:
     provider = require_provider(request.user)
+    if "file" in request.FILES:
+        return _provider_report_file(request, provider)
     form = OwnFiguresForm(request.POST, provider=provider)
     if not form.is_valid():  # shown again with what was written, nothing stored
         context = _provider_context(request, provider, figures_form=form)
@@ -318,6 +329,21 @@ def provider_report(request: HttpRequest) -> HttpResponse:
     )
     report.save()
     messages.success(request, "Era siffror är sparade och visas bredvid kommunens.")
+    return redirect(reverse("procurement:provider_home") + "#egna-siffror")
+
+
+def _provider_report_file(request: HttpRequest, provider: Any) -> HttpResponse:
+    upload = OwnFiguresFileForm(request.POST, request.FILES, provider=provider)
+    if not upload.is_valid():
+        return render(request, "procurement/provider.html",
+                      _provider_context(request, provider, file_form=upload), status=400)  # fmt: skip
+    with transaction.atomic():
+        for row in upload.rows:
+            report = row.save(commit=False)
+            report.municipality, report.provider = provider.municipality, provider
+            report.reported_by = by_username(request.user)
+            report.save()
+    messages.success(request, f"{len(upload.rows)} rader är sparade och visas bredvid kommunens siffror.")
     return redirect(reverse("procurement:provider_home") + "#egna-siffror")
 
 
