@@ -15,6 +15,7 @@ from ninja.security import SessionAuth
 from utfall.comparisons.api import router as comparisons
 from utfall.core.api import TokenAuth, install_problem_handlers
 from utfall.followups.api import router as followups
+from utfall.procurement import api as procurement
 from utfall.registry.api import router as interventions
 from utfall.results import api as results
 
@@ -36,3 +37,5 @@ api.add_router("/gender", results.gender_router)
 api.add_router("/coverage", results.coverage_router)
 api.add_router("/outcomes", results.outcomes_router)
 api.add_router("/providers", results.providers_router)
+api.add_router("/contracts", procurement.router)
+api.add_router("/statements", procurement.statements_router)
