@@ -164,3 +164,16 @@ def test_the_provider_reports_several_figures_from_a_file_all_or_nothing(people:
         ("plan_goals_fully", 15, 20),
         ("step_down", 19, 20),
     ]
+
+
+def test_the_cost_page_shows_cost_per_good_outcome_with_its_interval(people: People) -> None:
+    page = signed_in(people.procurement).get(reverse("procurement:costs"),
+                                             {"date_from": "2025-01-01", "date_to": "2025-12-31"})  # fmt: skip
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert (
+        "543 000 kr" in text and "678 750 kr (" in text and "; n 20)" in text
+    )  # A, hvb_youth: 543 000 / 0,8
+    bad = signed_in(people.procurement).get(reverse("procurement:costs"), {"date_from": "2025-12-31",
+                                                                            "date_to": "2025-01-01"})  # fmt: skip
+    assert bad.status_code == 400 and "Periodens slut ligger före dess början." in bad.content.decode()
