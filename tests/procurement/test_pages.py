@@ -177,3 +177,24 @@ def test_the_cost_page_shows_cost_per_good_outcome_with_its_interval(people: Peo
     bad = signed_in(people.procurement).get(reverse("procurement:costs"), {"date_from": "2025-12-31",
                                                                             "date_to": "2025-01-01"})  # fmt: skip
     assert bad.status_code == 400 and "Periodens slut ligger före dess början." in bad.content.decode()
+
+
+def test_a_correction_through_the_pages_is_a_new_version_and_keeps_the_old(people: People) -> None:
+    client = signed_in(people.procurement)
+    client.post(reverse("procurement:statement_create", args=["C-A"]),
+                {"date_from": "2025-01-01", "date_to": "2025-12-31"})  # fmt: skip
+    first = Statement.objects.get(contract__contract_id="C-A")
+    refused = client.post(reverse("procurement:statement_correct", args=[first.pk]), {"reason": "fel"})
+    assert (
+        refused.status_code == 302 and Statement.objects.count() == 1
+    )  # a draft is recomputed, not corrected
+    client.post(reverse("procurement:statement_approve", args=[first.pk]))
+    empty = client.post(
+        reverse("procurement:statement_correct", args=[first.pk]), {"reason": ""}, follow=True
+    )
+    assert "Ange skälet till rättelsen." in empty.content.decode() and Statement.objects.count() == 1
+    response = client.post(reverse("procurement:statement_correct", args=[first.pk]), {"reason": "nytt pris"})
+    second = Statement.objects.get(contract__contract_id="C-A", version=2)
+    assert response["Location"] == reverse("procurement:statement", args=[second.pk])
+    text = client.get(reverse("procurement:statement", args=[second.pk])).content.decode()
+    assert "Rättelse: nytt pris" in text and "Version 1</a>: Godkänd" in text
