@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -84,7 +84,7 @@ def contracts(request: HttpRequest) -> HttpResponse:
         Contract.objects.filter(municipality_id=_user(request).municipality_id)
         .select_related("provider", "municipality")
         .prefetch_related("services", "targets")
-        .order_by("valid_to", "contract_id")
+        .order_by(F("valid_to").asc(nulls_last=True), "contract_id")
     )
     months = None
     if form.is_valid():
