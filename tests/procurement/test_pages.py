@@ -198,3 +198,23 @@ def test_a_correction_through_the_pages_is_a_new_version_and_keeps_the_old(peopl
     assert response["Location"] == reverse("procurement:statement", args=[second.pk])
     text = client.get(reverse("procurement:statement", args=[second.pk])).content.decode()
     assert "Rättelse: nytt pris" in text and "Version 1</a>: Godkänd" in text
+
+
+def test_free_text_never_stores_an_identity_number(people: People) -> None:
+    from utfall.core.identity import format_identity_number
+    from utfall.procurement.models import DeviationResponse
+
+    number = format_identity_number(dt.date(2009, 3, 14), 123)
+    client = signed_in(people.provider_a)
+    bad = client.post(reverse("procurement:provider_report"), {"indicator": "step_down", "period_from": "2025-01-01",
+                                                               "period_to": "2025-12-31", "events": "3", "n": "4",
+                                                               "comment": f"gäller {number}"})  # fmt: skip
+    text = bad.content.decode()
+    assert (
+        bad.status_code == 400
+        and "Kommentaren får inte innehålla ett person- eller samordningsnummer" in text
+    )
+    assert number not in text.split("<textarea")[0] and not ProviderReport.objects.exists()
+    client.post(reverse("procurement:provider_respond"), {"indicator": "step_down", "period_from": "2025-01-01",
+                                                          "period_to": "2025-12-31", "text": f"klient {number}"})  # fmt: skip
+    assert not DeviationResponse.objects.exists()

@@ -9,6 +9,7 @@ from django import forms
 from django.conf import settings
 
 from utfall.comparisons.indicators import all_indicators
+from utfall.core.identity import IDENTITY_NUMBER_REFUSED, contains_identity_number
 from utfall.procurement.models import RULE_INDICATORS, PaymentRule, ProviderReport, RuleKind, too_few_clients
 
 DATE = forms.DateInput(attrs={"type": "date"})
@@ -110,6 +111,13 @@ def measure_choices(provider: Any = None) -> list[tuple[str, str]]:
     return [(code, known[code].name) for code in dict.fromkeys(codes)]
 
 
+def no_identity_number(value: str, label: str) -> str:
+    """Free text never holds an identity number (DESIGN.md invariant 1); the message does not repeat it."""
+    if value and contains_identity_number(value):
+        raise forms.ValidationError(f"{label} {IDENTITY_NUMBER_REFUSED}.")
+    return value
+
+
 class OwnFiguresForm(forms.ModelForm):
     """A provider's own figure for one measure in one period."""
 
@@ -122,6 +130,9 @@ class OwnFiguresForm(forms.ModelForm):
     def __init__(self, *args: Any, provider: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["indicator"] = forms.ChoiceField(label="Utfallsmått", choices=measure_choices(provider))
+
+    def clean_comment(self) -> str:
+        return no_identity_number(self.cleaned_data.get("comment", ""), "Kommentaren")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -143,6 +154,9 @@ class ResponseForm(forms.Form):
     period_from = forms.DateField(widget=forms.HiddenInput)
     period_to = forms.DateField(widget=forms.HiddenInput)
     text = forms.CharField(label="Ert svar", widget=forms.Textarea(attrs={"rows": 3}), max_length=4000)
+
+    def clean_text(self) -> str:
+        return no_identity_number(self.cleaned_data["text"], "Svaret")
 
 
 OWN_FIGURE_COLUMNS = ["indicator", "period_from", "period_to", "events", "n", "comment"]

@@ -353,7 +353,10 @@ def provider_respond(request: HttpRequest) -> HttpResponse:
     provider = require_provider(request.user)
     form = ResponseForm(request.POST)
     if not form.is_valid() or form.cleaned_data["indicator"] not in all_indicators():
-        messages.error(request, "Svaret sparades inte: skriv en text (högst 4 000 tecken).")
+        reasons = (
+            " ".join(str(e) for e in form.errors.get("text", [])) or "skriv en text (högst 4 000 tecken)."
+        )
+        messages.error(request, f"Svaret sparades inte: {reasons}")
         return redirect("procurement:provider_home")
     DeviationResponse.objects.create(
         municipality=provider.municipality, provider=provider, indicator=form.cleaned_data["indicator"],
