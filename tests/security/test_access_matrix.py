@@ -178,6 +178,8 @@ def sample(world: World) -> dict[str, Any]:
             "{intervention_id}": overdue.intervention_id,
             "{followup_id}": followup.followup_id,
             "{provider_id}": world.provider.provider_id,
+            "{contract_id}": "AV1",
+            "{statement_id}": str(statement.pk),
         },
         "_api_queries": {
             "GET /api/v1/comparisons": "?indicator=satisfied&from=2026-01-01&to=2026-06-30",

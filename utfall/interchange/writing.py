@@ -126,6 +126,7 @@ class Writer:
         ContractTarget.objects.bulk_create(
             [
                 ContractTarget(
+                    municipality=self.municipality,
                     contract_id=self._pk("contracts", p.key),
                     indicator=indicator,
                     level=Decimal(level),

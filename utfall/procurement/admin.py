@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from utfall.core.admin_forms import NoIdentityNumbersForm
 from utfall.procurement.models import DeviationResponse, PaymentRule, ProviderReport, Statement
 
 
 @admin.register(PaymentRule)
 class PaymentRuleAdmin(admin.ModelAdmin):
+    form = NoIdentityNumbersForm
     list_display = [
         "name",
         "contract",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
+from django.conf import settings
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
@@ -34,10 +35,18 @@ def statement_xlsx(statement: Statement, shown_pseudonyms: dict[str, str]) -> by
         ["Regel", "Utfallsmått", "Räknade insatser", "Med utfallet", "Andel", "95 % KI nedre", "95 % KI övre",
          "Kommunens andel", "Uppföljningsgrad", "Klienter", "Klienter med utfallet", "Belopp (kr)", "Skäl"],
     ]  # fmt: skip
+    minimum = int(settings.UTFALL_MIN_COUNT)
+
+    def count(value: int) -> Any:  # below the minimum count only as "<N" (invariant 2)
+        return f"<{minimum}" if 0 < value < minimum else value
+
     for r in content["rules"]:
-        lines.append([r["rule"]["name"], r["rule"]["indicator"], r["n"], r["events"], r["rate"], r["ci_low"],
-                      r["ci_high"], r["reference"]["rate"], r["coverage"]["rate"], r["clients"],
-                      r["clients_reached"], int(r["amount"]),
+        small = 0 < r["n"] < minimum
+        lines.append([r["rule"]["name"], r["rule"]["indicator"], count(r["n"]), f"<{minimum}" if small else r["events"],
+                      None if small else r["rate"], None if small else r["ci_low"],
+                      None if small else r["ci_high"], r["reference"]["rate"], r["coverage"]["rate"],
+                      count(r["clients"]), f"<{minimum}" if 0 < r["clients"] < minimum else r["clients_reached"],
+                      int(r["amount"]),
                       "; ".join(r["reasons"]) or r.get("calculation", "")])  # fmt: skip
     lines += [[], ["Att betala (kr)", int(statement.total)]]
     for line in lines:
@@ -52,8 +61,8 @@ def statement_xlsx(statement: Statement, shown_pseudonyms: dict[str, str]) -> by
                                  e["ended_on"], "ja" if e["event"] else "nej"])  # fmt: skip
         hidden = [e for e in r["evidence"] if e["intervention_id"] not in shown_pseudonyms]
         if hidden:
-            evidence.append([r["rule"]["name"], f"{len(hidden)} insatser (antal; enskilda visas inte för din roll)",
-                             "", "", f"{sum(1 for e in hidden if e['event'])} med utfallet"])  # fmt: skip
+            evidence.append([r["rule"]["name"], f"{count(len(hidden))} insatser (antal; enskilda visas inte för din roll)",
+                             "", "", f"{f'<{minimum}' if len(hidden) < minimum else sum(1 for e in hidden if e['event'])} med utfallet"])  # fmt: skip
     for ws in (sheet, evidence):
         for cells in ws.iter_rows():
             for cell in cells:

@@ -6,9 +6,11 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.conf import settings
 
 from utfall.comparisons.indicators import all_indicators
-from utfall.procurement.models import RULE_INDICATORS, PaymentRule, ProviderReport, RuleKind
+from utfall.core.identity import IDENTITY_NUMBER_REFUSED, contains_identity_number
+from utfall.procurement.models import RULE_INDICATORS, PaymentRule, ProviderReport, RuleKind, too_few_clients
 
 DATE = forms.DateInput(attrs={"type": "date"})
 
@@ -66,6 +68,8 @@ class RuleForm(forms.ModelForm):
             self.add_error("share_percent", "Ange bonusens storlek i procent av ersättningen.")
         if data.get("kind") == RuleKind.PER_CLIENT and data.get("amount") is None:
             self.add_error("amount", "Ange beloppet per klient i kronor.")
+        if data.get("min_clients") is not None and data["min_clients"] < settings.UTFALL_MIN_COUNT:
+            self.add_error("min_clients", too_few_clients())
         return data
 
     def _post_clean(self) -> None:  # the contract is not chosen here: validate the fields only
@@ -107,6 +111,13 @@ def measure_choices(provider: Any = None) -> list[tuple[str, str]]:
     return [(code, known[code].name) for code in dict.fromkeys(codes)]
 
 
+def no_identity_number(value: str, label: str) -> str:
+    """Free text never holds an identity number (DESIGN.md invariant 1); the message does not repeat it."""
+    if value and contains_identity_number(value):
+        raise forms.ValidationError(f"{label} {IDENTITY_NUMBER_REFUSED}.")
+    return value
+
+
 class OwnFiguresForm(forms.ModelForm):
     """A provider's own figure for one measure in one period."""
 
@@ -119,6 +130,9 @@ class OwnFiguresForm(forms.ModelForm):
     def __init__(self, *args: Any, provider: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["indicator"] = forms.ChoiceField(label="Utfallsmått", choices=measure_choices(provider))
+
+    def clean_comment(self) -> str:
+        return no_identity_number(self.cleaned_data.get("comment", ""), "Kommentaren")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -140,3 +154,56 @@ class ResponseForm(forms.Form):
     period_from = forms.DateField(widget=forms.HiddenInput)
     period_to = forms.DateField(widget=forms.HiddenInput)
     text = forms.CharField(label="Ert svar", widget=forms.Textarea(attrs={"rows": 3}), max_length=4000)
+
+    def clean_text(self) -> str:
+        return no_identity_number(self.cleaned_data["text"], "Svaret")
+
+
+OWN_FIGURE_COLUMNS = ["indicator", "period_from", "period_to", "events", "n", "comment"]
+
+
+class OwnFiguresFileForm(forms.Form):
+    file = forms.FileField(label="Fil (CSV, UTF-8)",
+                           help_text="Kolumner: indicator, period_from, period_to, events, n och valfritt comment; "
+                                     "en rad per mått och period.")  # fmt: skip
+
+    def __init__(self, *args: Any, provider: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.provider = provider
+        self.rows: list[OwnFiguresForm] = []
+
+    def clean_file(self) -> Any:
+        """Every row checked as the small form checks it; one bad row stores nothing."""
+        import csv
+        import io
+
+        upload = self.cleaned_data["file"]
+        if upload.size > 1_000_000:
+            raise forms.ValidationError("Filen är för stor (högst 1 MB).")
+        try:
+            text = upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise forms.ValidationError("Filen är inte i UTF-8.") from None
+        delimiter = ";" if text.split("\n", 1)[0].count(";") > text.split("\n", 1)[0].count(",") else ","
+        reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
+        unknown = [c for c in reader.fieldnames or [] if c not in OWN_FIGURE_COLUMNS]
+        missing = [c for c in OWN_FIGURE_COLUMNS[:5] if c not in (reader.fieldnames or [])]
+        if unknown or missing:
+            parts = ([f"okänd kolumn {', '.join(unknown)}"] if unknown else []) + (
+                [f"kolumn saknas: {', '.join(missing)}"] if missing else []
+            )
+            raise forms.ValidationError("Rubrikraden stämmer inte: " + "; ".join(parts) + ".")
+        errors: list[str] = []
+        for line, raw in enumerate(reader, start=2):
+            row = OwnFiguresForm({k: (v or "").strip() for k, v in raw.items() if k}, provider=self.provider)
+            if row.is_valid():
+                self.rows.append(row)
+            else:
+                for field, messages in row.errors.items():
+                    label = row.fields[field].label if field in row.fields else ""
+                    errors.extend(f"rad {line}: {label}: {m}" for m in messages)
+        if errors:
+            raise forms.ValidationError(["Inget sparades.", *errors[:20]])
+        if not self.rows:
+            raise forms.ValidationError("Filen har inga rader.")
+        return upload

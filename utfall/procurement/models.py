@@ -7,6 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -77,6 +78,8 @@ class PaymentRule(models.Model):
             raise ValidationError({"share_percent": "Ange bonusens storlek i procent av ersättningen."})
         if self.kind == RuleKind.PER_CLIENT and self.amount is None:
             raise ValidationError({"amount": "Ange beloppet per klient i kronor."})
+        if self.min_clients < settings.UTFALL_MIN_COUNT:
+            raise ValidationError({"min_clients": too_few_clients()})
 
     def as_data(self) -> dict[str, Any]:
         """The rule as the statement freezes it."""
@@ -183,6 +186,11 @@ class DeviationResponse(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} {self.indicator} {self.period_from}–{self.period_to}"
+
+
+def too_few_clients() -> str:
+    return (f"Minsta antal klienter kan inte vara under {settings.UTFALL_MIN_COUNT}, systemets minsta antal för "
+            "redovisade siffror: en ersättning per klient skulle annars röja små antal.")  # fmt: skip
 
 
 def by_username(user: Any) -> str:

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from utfall.comparisons.indicators import get_indicator
 from utfall.comparisons.queries import aggregate, counted_interventions, reference_date
+from utfall.core.identity import IDENTITY_NUMBER_REFUSED, contains_identity_number
 from utfall.organisations.models import Municipality
 from utfall.procurement.models import PaymentRule, RuleKind, Statement, StatementStatus, by_username
 from utfall.registry.models import Contract, Intervention, PriceUnit
@@ -224,6 +225,8 @@ def correct(statement: Statement, user: Any, reason: str) -> Statement:
         raise ValueError("Bara en godkänd avräkning rättas; ett utkast räknas om.")
     if not reason.strip():
         raise ValueError("Ange skälet till rättelsen.")
+    if contains_identity_number(reason):
+        raise ValueError(f"Skälet {IDENTITY_NUMBER_REFUSED}.")
     content, total = evaluate(locked.contract, locked.period_from, locked.period_to)
     newest = Statement.objects.filter(contract=locked.contract, period_from=locked.period_from,
                                       period_to=locked.period_to).order_by("-version").first()  # fmt: skip

@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Q
+from django.db import transaction
+from django.db.models import F, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -27,7 +29,14 @@ from utfall.procurement.access import (
 )
 from utfall.procurement.costs import OUTCOMES, costs
 from utfall.procurement.exports import statement_xlsx
-from utfall.procurement.forms import ContractSearchForm, OwnFiguresForm, PeriodForm, ResponseForm, RuleForm
+from utfall.procurement.forms import (
+    ContractSearchForm,
+    OwnFiguresFileForm,
+    OwnFiguresForm,
+    PeriodForm,
+    ResponseForm,
+    RuleForm,
+)
 from utfall.procurement.models import (
     DeviationResponse,
     ProviderReport,
@@ -75,7 +84,7 @@ def contracts(request: HttpRequest) -> HttpResponse:
         Contract.objects.filter(municipality_id=_user(request).municipality_id)
         .select_related("provider", "municipality")
         .prefetch_related("services", "targets")
-        .order_by("valid_to", "contract_id")
+        .order_by(F("valid_to").asc(nulls_last=True), "contract_id")
     )
     months = None
     if form.is_valid():
@@ -176,6 +185,7 @@ def statement(request: HttpRequest, pk: int) -> HttpResponse:
                       "hidden_events": sum(1 for e in hidden if e["event"])})  # fmt: skip
     return render(request, "procurement/statement.html", {
         "statement": found, "content": found.content, "rules": rules, "manages": manages_contracts(request.user),
+        "min_n": settings.UTFALL_MIN_COUNT,
         "versions": Statement.objects.filter(contract=found.contract, period_from=found.period_from,
                                              period_to=found.period_to).order_by("version"),
     })  # fmt: skip
@@ -289,6 +299,7 @@ def _provider_context(request: HttpRequest, provider: Any, **forms: Any) -> dict
         .select_related("contract").order_by("-period_from", "-version"),
         "reports": _own_reports(provider),
         "figures_form": forms.get("figures_form") or OwnFiguresForm(provider=provider),
+        "file_form": forms.get("file_form") or OwnFiguresFileForm(provider=provider),
         "responses": DeviationResponse.objects.filter(provider=provider)[:20],
     }  # fmt: skip
 
@@ -304,6 +315,8 @@ def provider_home(request: HttpRequest) -> HttpResponse:
 @require_POST
 def provider_report(request: HttpRequest) -> HttpResponse:
     provider = require_provider(request.user)
+    if "file" in request.FILES:
+        return _provider_report_file(request, provider)
     form = OwnFiguresForm(request.POST, provider=provider)
     if not form.is_valid():  # shown again with what was written, nothing stored
         context = _provider_context(request, provider, figures_form=form)
@@ -319,13 +332,31 @@ def provider_report(request: HttpRequest) -> HttpResponse:
     return redirect(reverse("procurement:provider_home") + "#egna-siffror")
 
 
+def _provider_report_file(request: HttpRequest, provider: Any) -> HttpResponse:
+    upload = OwnFiguresFileForm(request.POST, request.FILES, provider=provider)
+    if not upload.is_valid():
+        return render(request, "procurement/provider.html",
+                      _provider_context(request, provider, file_form=upload), status=400)  # fmt: skip
+    with transaction.atomic():
+        for row in upload.rows:
+            report = row.save(commit=False)
+            report.municipality, report.provider = provider.municipality, provider
+            report.reported_by = by_username(request.user)
+            report.save()
+    messages.success(request, f"{len(upload.rows)} rader är sparade och visas bredvid kommunens siffror.")
+    return redirect(reverse("procurement:provider_home") + "#egna-siffror")
+
+
 @login_required
 @require_POST
 def provider_respond(request: HttpRequest) -> HttpResponse:
     provider = require_provider(request.user)
     form = ResponseForm(request.POST)
     if not form.is_valid() or form.cleaned_data["indicator"] not in all_indicators():
-        messages.error(request, "Svaret sparades inte: skriv en text (högst 4 000 tecken).")
+        reasons = (
+            " ".join(str(e) for e in form.errors.get("text", [])) or "skriv en text (högst 4 000 tecken)."
+        )
+        messages.error(request, f"Svaret sparades inte: {reasons}")
         return redirect("procurement:provider_home")
     DeviationResponse.objects.create(
         municipality=provider.municipality, provider=provider, indicator=form.cleaned_data["indicator"],

@@ -138,6 +138,7 @@ def add_months(day: dt.date, months: int) -> dt.date:
 class ContractTarget(models.Model):
     """An outcome target agreed in a contract: the indicator's level, counted from min_n cases."""
 
+    municipality = models.ForeignKey(Municipality, on_delete=models.PROTECT, related_name="+", editable=False)
     contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="targets")
     indicator = models.SlugField("indikator", max_length=60)
     level = models.DecimalField("målnivå (andel 0–1)", max_digits=4, decimal_places=3)
@@ -153,6 +154,11 @@ class ContractTarget(models.Model):
 
     def __str__(self) -> str:
         return f"{self.indicator} ≥ {self.level} (n ≥ {self.min_n})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.municipality_id is None and self.contract_id is not None:
+            self.municipality_id = self.contract.municipality_id  # the tenant key follows the contract
+        super().save(*args, **kwargs)
 
     @property
     def as_code(self) -> str:
