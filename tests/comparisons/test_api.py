@@ -73,3 +73,19 @@ def test_another_municipalitys_analyst_sees_nothing_of_this_one(
 ) -> None:  # type: ignore[no-untyped-def]
     client.force_login(persona(other_municipality, "ana2", Role.ANALYST))
     assert client.get(f"/api/v1/comparisons?{QUERY}").json()["rows"] == []
+
+
+def test_a_caseworker_gets_403_and_the_dates_default(client: Client, small_set) -> None:  # type: ignore[no-untyped-def]
+    """Who may ask is answered before the query is read; from/to default to the last year."""
+    import datetime as dt
+
+    client.force_login(persona(small_set, "cw", Role.CASEWORKER))
+    assert client.get("/api/v1/comparisons").status_code == 403
+    assert client.get("/api/v1/comparisons?indicator=satisfied").status_code == 403
+    client.force_login(persona(small_set, "ana", Role.ANALYST))
+    assert client.get("/api/v1/comparisons").status_code == 422
+    response = client.get("/api/v1/comparisons?indicator=satisfied")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["to"] == dt.date.today().isoformat()
+    assert body["from"] == (dt.date.today() - dt.timedelta(days=365)).isoformat()
