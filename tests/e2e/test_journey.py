@@ -59,7 +59,7 @@ def test_a_caseworker_follows_up_three_interventions_with_the_keyboard(
     j.check("start")
 
     # The worklist: two due, reached from the menu.
-    j.page.get_by_role("link", name="Att följa upp").click()
+    j.page.get_by_role("link", name="Att följa upp", exact=True).click()
     j.page.wait_for_url("**/uppfoljningar/")
     j.check("att-folja-upp")
     assert j.page.locator("#worklist-results tbody tr").count() == 2

@@ -14,6 +14,7 @@ import datetime as dt
 import math
 import random
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import TypedDict
 
@@ -72,6 +73,18 @@ Q5 = ["very_large", "fairly_large", "fairly_small", "none"]
 # Seed 004's third measure: the family instruments, asked after an ended IHF or MST.
 FAMILY_SERVICES = ("ihf", "mst")
 FAMILY_INSTRUMENTS = ("family-guardian-2026@1", "family-child-2026@1")
+
+
+@cache
+def valid_from(key: str) -> dt.date:
+    """The date an instrument version is valid from (its shipped ``published_on``): a follow-up
+    may only use a version valid on its date (issue 17 point 20)."""
+    from utfall.instruments.loading import DEFINITIONS, read_definition
+
+    published = read_definition(DEFINITIONS / f"{key}.yaml")["published_on"]
+    return published if isinstance(published, dt.date) else dt.date.fromisoformat(str(published))
+
+
 #: question: (positive options, other options)
 FAMILY_GUARDIAN = {
     "fg_helped": (["yes_completely", "yes_mostly"], ["yes_somewhat", "no"]),
@@ -309,6 +322,8 @@ def generate(
                         continue  # the child questions are for about 10 years and up
                     if family.random() < 0.15:
                         continue  # not asked
+                    if end < valid_from(instrument):
+                        continue  # the instrument was not in use yet
                     followup_no += 1
                     fid = f"F{followup_no:07d}"
                     data.followups.append(_family_followup(family, fid, iid, end, instrument, quality))

@@ -98,6 +98,8 @@ class InstrumentInfo:
     respondents: frozenset[str]
     services: frozenset[str]
     questions: dict[str, QuestionInfo] = field(default_factory=dict)
+    #: The version is valid for follow-ups on and after this date (its publication date).
+    valid_from: dt.date | None = None
 
 
 @dataclass
@@ -132,6 +134,7 @@ def load_catalogue(today: dt.date, municipality_id: int | None = None) -> Catalo
             key=v.key,
             respondents=frozenset(v.respondents),
             services=frozenset(s.code for s in v.services.all()),
+            valid_from=v.published_on,
         )
     by_pk = {info.pk: info for info in instruments.values()}
     questions: dict[int, QuestionInfo] = {}
@@ -523,10 +526,22 @@ def check_followup(row: RowChecker) -> Record:
             "samlad bedömning krävs när uppföljningen är genomförd (status completed)",
             _("Välj en samlad bedömning när uppföljningen är genomförd."),
         )
+    date = row.date("date", required=True, not_future=True)
+    if instrument and instrument.valid_from and date and date < instrument.valid_from:
+        # A follow-up answers the version valid on its date (issue 17 point 20).
+        row.fail(
+            "date",
+            f"{key} gäller från {instrument.valid_from.isoformat()}; uppföljningen är daterad {date.isoformat()}",
+            _(
+                "Frågeformuläret gäller från %(valid_from)s, men uppföljningen är daterad %(date)s. "
+                "Ändra datumet eller använd det frågeformulär som gällde då."
+            )
+            % {"valid_from": instrument.valid_from.isoformat(), "date": date.isoformat()},
+        )
     record: Record = {
         "followup_id": row.text("followup_id", required=True, max_length=60),
         "intervention_id": row.text("intervention_id", required=True, max_length=60),
-        "date": _iso(row.date("date", required=True, not_future=True)),
+        "date": _iso(date),
         "instrument": key,
         "respondent": respondent,
         "status": status,

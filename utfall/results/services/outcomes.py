@@ -79,7 +79,8 @@ def outcomes(user: Any, *, date_from: dt.date, date_to: dt.date, unit: str | Non
     page.charts["utfallsmatt"] = charts.outcomes(rows, OUTCOME_SHORT)
     family = _family_assessment(municipality, date_from, date_to, filters)
     page.tables["bedomning_ihf"] = family
-    page.charts["bedomning_ihf"] = charts.family_assessment(family.rows, names)
+    if any(r["all_rate"] is not None for r in family.rows):  # no empty chart (issue 17 point 11)
+        page.charts["bedomning_ihf"] = charts.family_assessment(family.rows, names)
     return page
 
 
