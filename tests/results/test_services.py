@@ -134,8 +134,22 @@ def test_the_provider_page_row_is_the_providers_row_of_the_full_comparison(peopl
         if own is None:  # the provider has no answers on this indicator
             assert row["n"] == 0 and row["rate"] is None and not row["suppressed"]
             continue
-        for key in ("n", "rate", "ci_low", "ci_high", "lower_998", "upper_998", "flag", "suppressed"):
-            assert row[key] == own[key], (row["indicator"], key)
+        for key in (
+            "n",
+            "rate",
+            "ci_low",
+            "ci_high",
+            "lower_998",
+            "upper_998",
+            "flag",
+            "suppressed",
+            "estimate",
+            "estimate_low",
+            "estimate_high",
+            "p_below_reference",
+            "detectable_low",
+        ):
+            assert row[key] == own[key], (row["indicator"], key)  # fmt: skip
 
 
 def test_aggregate_questions_counts_as_aggregate_does(people: People) -> None:
