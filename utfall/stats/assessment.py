@@ -161,6 +161,7 @@ def assess(
     level: float = 0.95,
     only: ArrayLike | None = None,
     reliability: bool = True,
+    outliers: ArrayLike | None = None,
 ) -> Assessment:
     """The assessment columns for every group (``events`` of ``n``, proportions).
 
@@ -170,6 +171,8 @@ def assess(
     ``scale`` divides every rate (estimate, interval, detectable differences) for output.
     Groups with n = 0 get None throughout. ``only`` (positions) limits the per-group columns
     to those groups (the others get None); ``reliability=False`` skips the profile likelihood.
+    ``outliers`` (positions) are the groups not to shrink; by default ``used[fit.excluded]``
+    (pass them when ``fit`` is a reference fitted on other groups).
     """
     x = np.atleast_1d(np.asarray(events, dtype=np.float64))
     m = np.atleast_1d(np.asarray(n, dtype=np.float64))
@@ -216,14 +219,16 @@ def assess(
                 "detectable_high": _none(excess[j] / scale),
             }
     kept = np.asarray(used, dtype=np.int64)
-    if fit.excluded:
-        outliers = kept[list(fit.excluded)]
-        kept = np.delete(kept, list(fit.excluded))
-        # The fit left these out as clearly different from the rest: shrinking them towards the
-        # others would contradict their flag. Their own data only (Jeffreys' Beta(x + ½, n − x + ½)).
-        for i in outliers.tolist():
-            if i in wanted:
-                rows[i].update(_own_data(x[i], m[i], reference, goal, level, scale))
+    if outliers is None:
+        left_out = kept[list(fit.excluded)] if fit.excluded else kept[:0]
+    else:
+        left_out = np.asarray(outliers, dtype=np.int64)
+    kept = np.setdiff1d(kept, left_out)
+    # The fit left these out as clearly different from the rest: shrinking them towards the
+    # others would contradict their flag. Their own data only (Jeffreys' Beta(x + ½, n − x + ½)).
+    for i in left_out.tolist():
+        if i in wanted:
+            rows[i].update(_own_data(x[i], m[i], reference, goal, level, scale))
     spread = None
     if reliability and kept.size >= 3 and 0.0 < reference < 1.0:
         profile = profile_loglik(x[kept], m[kept], centre)

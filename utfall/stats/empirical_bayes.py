@@ -216,7 +216,9 @@ def rankability(
     def drop(t: float) -> float:
         return top - profile(t) - cut
 
-    lower = 0.0 if tau <= 0.0 or drop(0.0) <= 0 else float(optimize.brentq(drop, 0.0, tau, xtol=1e-4, rtol=1e-3))
+    lower = (
+        0.0 if tau <= 0.0 or drop(0.0) <= 0 else float(optimize.brentq(drop, 0.0, tau, xtol=1e-4, rtol=1e-3))
+    )
     hi = max(2.0 * tau, 0.05)
     while drop(hi) < 0 and hi < 10.0:
         hi *= 2.0
