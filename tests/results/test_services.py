@@ -192,3 +192,18 @@ def test_women_and_men_adjusted_for_service_tell_a_mix_of_services_from_a_real_d
         assert row["adj_diff"] == pytest.approx(row["diff"], abs=1e-4) == pytest.approx(0.0, abs=1e-4)
     labels = [c.label for c in page.tables["per_service"].columns]
     assert "Skillnad justerad för ålder" in labels
+
+
+def test_every_indicator_has_a_trend_counted_per_client(people: People) -> None:
+    """Each kind reads its client through its own path (answers, follow-ups, interventions,
+    coverage per period); none may fail, and the effective n never exceeds n."""
+    from utfall.comparisons.indicators import all_indicators
+
+    allowed = {None, "ökning", "minskning", "ingen säker förändring", "ofullständig – bedöms inte",
+               "för få perioder att bedöma"}  # fmt: skip
+    for code in all_indicators():
+        page = trend(people.analyst, indicator=code, grain="quarter", **YEAR)
+        for row in page.tables["trend"].rows:
+            assert row["verdict"] in allowed, (code, row)
+            if row["n_effective"] is not None:
+                assert 0 < row["n_effective"] <= row["n"], (code, row)
