@@ -1,6 +1,6 @@
 """Timings of the issue 10 additions to a comparison: the assessment columns (empirical Bayes,
 rankability with its profile-likelihood interval, detectable differences) and the binomial
-adjusted comparison, for 30, 100 and 400 providers (best of --repeat runs; seeded data).
+adjusted comparison, for 30, 100, 400 and 900 providers (best of --repeat runs; seeded data).
 
     DEBUG=true .venv/bin/python bench/bench_assessment.py
 """
@@ -19,7 +19,7 @@ from utfall.stats.adjusted import compare_adjusted
 from utfall.stats.assessment import assess
 from utfall.stats.comparison import compare_proportions
 
-SIZES = (30, 100, 400)
+SIZES = (30, 100, 400, 900)
 
 
 def best_of(fn: Callable[[], object], repeat: int) -> float:

@@ -134,3 +134,16 @@ def test_case_mix_adjusted_comparison_gives_observed_over_expected(small_set) ->
     )  # rounded to 2 decimals in the output
     assert rows["D"]["suppressed"] is True
     assert result["adjusted"]["covariates"] == ["sex", "age_group", "service"]
+
+
+def test_a_goal_on_the_command_line(small_set) -> None:  # type: ignore[no-untyped-def]
+    args = ["--municipality", small_set.code, "--indicator", "satisfied", "--from", "2025-01-01",
+            "--to", "2025-12-31"]  # fmt: skip
+    data = json.loads(run_compare(*args, "--goal", "0,9", "--format", "json"))
+    assert data["goal"] == 0.9 and data["reliability"]["sentence"]
+    assert all(r["p_below_goal"] is not None for r in data["rows"] if not r["suppressed"])
+    assert "Tillförlitlighet (rankbarhet)" in run_compare(*args, "--format", "table")
+    with pytest.raises(CommandError, match="--goal ska vara en andel"):
+        run_compare(*args, "--goal", "nittio")
+    with pytest.raises(CommandError, match="målnivån ska vara en andel mellan 0 och 1"):
+        run_compare(*args, "--goal", "90")

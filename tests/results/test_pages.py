@@ -18,8 +18,8 @@ pytestmark = pytest.mark.django_db
 # the data's generation token per count; a fresh count is one GROUP BY per indicator (plus
 # small code look-ups).
 PAGES = {
-    "comparison": (f"/resultat/jamforelse/?indicator=satisfied&{PERIOD}", 17, 11),
-    "comparison_adjusted": (f"/resultat/jamforelse/?indicator=satisfied&adjust=on&{PERIOD}", 18, 11),
+    "comparison": (f"/resultat/jamforelse/?indicator=satisfied&{PERIOD}", 18, 12),
+    "comparison_adjusted": (f"/resultat/jamforelse/?indicator=satisfied&adjust=on&{PERIOD}", 19, 12),
     "trends": (f"/resultat/utveckling/?indicator=satisfied&grain=quarter&{PERIOD}", 16, 10),
     "gender": (f"/resultat/kvinnor-och-man/?indicator=satisfied&{PERIOD}", 13, 9),
     "coverage": (f"/resultat/uppfoljningsgrad/?by=provider&{PERIOD}", 10, 7),

@@ -134,8 +134,22 @@ def test_the_provider_page_row_is_the_providers_row_of_the_full_comparison(peopl
         if own is None:  # the provider has no answers on this indicator
             assert row["n"] == 0 and row["rate"] is None and not row["suppressed"]
             continue
-        for key in ("n", "rate", "ci_low", "ci_high", "lower_998", "upper_998", "flag", "suppressed"):
-            assert row[key] == own[key], (row["indicator"], key)
+        for key in (
+            "n",
+            "rate",
+            "ci_low",
+            "ci_high",
+            "lower_998",
+            "upper_998",
+            "flag",
+            "suppressed",
+            "estimate",
+            "estimate_low",
+            "estimate_high",
+            "p_below_reference",
+            "detectable_low",
+        ):
+            assert row[key] == own[key], (row["indicator"], key)  # fmt: skip
 
 
 def test_aggregate_questions_counts_as_aggregate_does(people: People) -> None:
@@ -178,3 +192,18 @@ def test_women_and_men_adjusted_for_service_tell_a_mix_of_services_from_a_real_d
         assert row["adj_diff"] == pytest.approx(row["diff"], abs=1e-4) == pytest.approx(0.0, abs=1e-4)
     labels = [c.label for c in page.tables["per_service"].columns]
     assert "Skillnad justerad för ålder" in labels
+
+
+def test_every_indicator_has_a_trend_counted_per_client(people: People) -> None:
+    """Each kind reads its client through its own path (answers, follow-ups, interventions,
+    coverage per period); none may fail, and the effective n never exceeds n."""
+    from utfall.comparisons.indicators import all_indicators
+
+    allowed = {None, "ökning", "minskning", "ingen säker förändring", "ofullständig – bedöms inte",
+               "för få perioder att bedöma"}  # fmt: skip
+    for code in all_indicators():
+        page = trend(people.analyst, indicator=code, grain="quarter", **YEAR)
+        for row in page.tables["trend"].rows:
+            assert row["verdict"] in allowed, (code, row)
+            if row["n_effective"] is not None:
+                assert 0 < row["n_effective"] <= row["n"], (code, row)

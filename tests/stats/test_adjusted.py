@@ -72,3 +72,18 @@ def test_case_mix_moves_the_limits_with_each_providers_offset():
 def test_bad_counts_are_refused():
     with pytest.raises(ValueError):
         compare_adjusted(["A"], [5], [12], [10])
+
+
+def test_a_partial_view_is_judged_against_the_full_populations_funnel():
+    """Issue 10.1 for the adjusted view: a viewer who sees some providers gets their rows with
+    the same limits, flags and reference as in the full comparison."""
+    rng = np.random.default_rng(4)
+    groups, x, n = _data(rng, k=30)
+    e = n * x.sum() / n.sum() * np.exp(0.05 * rng.standard_normal(30))
+    e = np.minimum(e, n - 0.5)
+    full = compare_adjusted(groups, x, e, n, min_n=5)
+    part = compare_adjusted(groups[:4], x[:4], e[:4], n[:4], min_n=5, reference=full)
+    assert part.comparison.target == full.comparison.target
+    for mine, theirs in zip(part.comparison.rows, full.comparison.rows[:4], strict=True):
+        for key in ("ratio", "lower_998", "upper_998", "flag"):
+            assert mine[key] == theirs[key]

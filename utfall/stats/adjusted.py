@@ -34,19 +34,11 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
-from utfall.stats.casemix import adjusted_offsets, binomial_oe_interval
-from utfall.stats.comparison import (
-    RATIO_ROW_KEYS,
-    Comparison,
-    _column,
-    _counts,
-    _finish,
-    _prepare,
-    _rows,
-)
+from utfall.stats.casemix import binomial_oe_interval
+from utfall.stats.comparison import RATIO_ROW_KEYS, Comparison, _column, _counts, _prepare, _rows
 from utfall.stats.overdispersion import DEFAULT_METHOD, fit_overdispersion
 from utfall.stats.overdispersion.limits import OverdispersionFit
-from utfall.stats.suppression import DEFAULT_MIN_N
+from utfall.stats.suppression import DEFAULT_MIN_N, suppress
 
 __all__ = ["AdjustedComparison", "AverageMixFunnel", "compare_adjusted"]
 
@@ -101,6 +93,7 @@ def compare_adjusted(
     overdispersion: str = DEFAULT_METHOD,
     min_n: int = DEFAULT_MIN_N,
     secondary: bool = True,
+    reference: AdjustedComparison | None = None,
 ) -> AdjustedComparison:
     """Compare case-mix adjusted O/E of yes/no answers with binomial funnel limits.
 
@@ -108,16 +101,26 @@ def compare_adjusted(
     O/E with the binomial (Wilson) interval at ``level``; 95 % and 99.8 % limits of the
     provider's own O/E from the offset random-effects funnel; flag; suppression on ``n``.
     ``target`` is an O/E (default estimated, about 1).
+
+    ``reference``: the adjusted comparison of the full population (issue 10.1): its fit and
+    overall rate are used instead of fitting on these groups (whose E must come from the
+    reference's case-mix model), a group hidden there is hidden here, and only its outliers
+    among these groups are named.
     """
     o, e, m = _prepare(groups, observed, expected, n)
     if np.any(o < 0) or np.any(e < 0) or np.any(m < 0) or np.any(o > m) or np.any(e > m):
         raise ValueError("counts must satisfy 0 <= observed, expected <= n")
     has = (m > 0) & (e > 0)
     overall = float(e[has].sum() / m[has].sum()) if has.any() else 0.0
+    if reference is not None:
+        overall = reference.overall
     offset = np.zeros(o.shape)
     rate_std = np.zeros(o.shape)
     if 0.0 < overall < 1.0:
-        offset[has] = adjusted_offsets(e[has], m[has]) if has.any() else 0.0
+        # Each group's case mix as a logit offset from the (reference's) overall rate; with the
+        # groups' own overall rate this is casemix.adjusted_offsets.
+        ratio = np.clip(e[has] / m[has], 1e-12, 1 - 1e-12)
+        offset[has] = special.logit(ratio) - special.logit(overall)
         with np.errstate(divide="ignore"):
             rate_std[has] = special.expit(special.logit(o[has] / m[has]) - offset[has])
     x_std = rate_std * m
@@ -127,9 +130,15 @@ def compare_adjusted(
     rate_std = np.divide(x_std, m, out=np.zeros(m.shape), where=m > 0)
     used = np.flatnonzero((m >= min_n) & has)
     fit = None
-    if used.size and 0.0 < overall < 1.0:
+    excluded: list[str] = []
+    if reference is not None:
+        fit = reference.fit
+        mine = set(groups)
+        excluded = [g for g in reference.comparison.overdispersion["excluded"] if g in mine]
+    elif used.size and 0.0 < overall < 1.0:
         t = None if target is None else target * overall
         fit = fit_overdispersion(x_std[used], m[used], kind="proportion", method=overdispersion, target=t)
+        excluded = [groups[int(used[i])] for i in fit.excluded]
     ci_lo, ci_hi = binomial_oe_interval(o, np.where(has, e, np.nan), m, level)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = o / e
@@ -163,10 +172,21 @@ def compare_adjusted(
         **limits,
     }
     rows = _rows(RATIO_ROW_KEYS, columns, len(groups))  # type: ignore[arg-type]
-    comparison = _finish(fit, used, groups, rows, level, min_n, secondary)
-    if comparison.target is not None and overall > 0:
-        comparison = Comparison(
-            target=comparison.target / overall, overdispersion=comparison.overdispersion,
-            rows=comparison.rows, level=level, fit=fit,
-        )  # fmt: skip
+    if reference is not None:
+        # A group hidden in the full comparison stays hidden from a partial view.
+        hidden_there = {r["group"] for r in reference.comparison.rows if r["suppressed"]}
+        rows = [{**r, "suppressed": True} if r["group"] in hidden_there else r for r in rows]
+    rows = suppress(rows, min_n=min_n, secondary=secondary)
+    hidden = {r["group"] for r in rows if r["suppressed"]}
+    if fit is None:
+        od: dict[str, object] = {"method": "none", "phi": None, "tau2": None, "excluded": []}
+        reference_ratio = None
+    else:
+        od = dict(fit.as_dict())
+        # A group hidden by (secondary) suppression must not be named as an outlier either.
+        od["excluded"] = [g for g in excluded if g not in hidden]
+        reference_ratio = fit.target / overall if overall > 0 else None
+    if reference is not None:
+        reference_ratio = reference.comparison.target
+    comparison = Comparison(target=reference_ratio, overdispersion=od, rows=rows, level=level, fit=fit)
     return AdjustedComparison(comparison, fit, overall, x_std, m, used)

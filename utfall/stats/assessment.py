@@ -89,10 +89,10 @@ class Assessment:
 def profile_loglik(x: ArrayLike, m: ArrayLike, start: float) -> Callable[[float], float]:
     """ℓ_p(τ) = max over c of Σ log P(X = x) under binomial(m, expit(c + τu)), u ~ N(0, 1).
 
-    The log-likelihood is concave in c; the maximum is found by Fisher scoring with the
-    random-effects information Σ w_i, w_i = m_i p(1 − p)/(1 + τ² m_i p(1 − p)) (one
-    likelihood evaluation per step, the exact derivative from :func:`mixture.log_pmf_grad`),
-    started from the last maximiser.
+    The log-likelihood is concave in c; its maximum is where the exact derivative
+    (:func:`mixture.log_pmf_grad`) is zero: a first Fisher-scoring step (information
+    Σ m_i p(1 − p)/(1 + τ² m_i p(1 − p))), then secant steps, kept inside the bracket of
+    signs of the derivative (bisection when a step leaves it); started from the last maximiser.
     """
     xa = np.asarray(x, dtype=np.float64)
     ma = np.asarray(m, dtype=np.float64)
@@ -101,16 +101,31 @@ def profile_loglik(x: ArrayLike, m: ArrayLike, start: float) -> Callable[[float]
     def profile(tau: float) -> float:
         c = last[0]
         value = -math.inf
+        lo, hi = -math.inf, math.inf  # the maximiser lies between (gradient > 0 at lo, < 0 at hi)
+        previous: tuple[float, float] | None = None
         for _ in range(100):
             lp, d1, _ = mixture.log_pmf_grad("proportion", xa, ma, c, tau)
             value = float(lp.sum())
-            p = float(special.expit(c))
-            info = ma * p * (1.0 - p)
-            step = float(d1.sum()) / float(np.sum(info / (1.0 + tau * tau * info)))
-            step = max(-2.0, min(2.0, step))
-            if abs(step) < 1e-7:
+            grad = float(d1.sum())
+            if grad > 0:
+                lo = max(lo, c)
+            else:
+                hi = min(hi, c)
+            curvature = 0.0
+            if previous is not None and c != previous[0]:
+                curvature = (grad - previous[1]) / (c - previous[0])  # secant
+            if not curvature < 0:
+                p = float(special.expit(c))
+                info = ma * p * (1.0 - p)
+                curvature = -float(np.sum(info / (1.0 + tau * tau * info)))  # Fisher scoring
+            step = max(-2.0, min(2.0, -grad / curvature))
+            if abs(step) < 1e-8 or hi - lo < 1e-8:
                 break
-            c += step
+            new = c + step
+            if not lo < new < hi and math.isfinite(lo) and math.isfinite(hi):
+                new = 0.5 * (lo + hi)  # the step left the bracket: bisect
+            previous = (c, grad)
+            c = new
         last[0] = c
         return value
 
@@ -144,6 +159,9 @@ def assess(
     goal: float | None = None,
     scale: float = 1.0,
     level: float = 0.95,
+    only: ArrayLike | None = None,
+    reliability: bool = True,
+    outliers: ArrayLike | None = None,
 ) -> Assessment:
     """The assessment columns for every group (``events`` of ``n``, proportions).
 
@@ -151,7 +169,10 @@ def assess(
     positions within ``used``); ``goal`` a rate the user wants the providers to reach (on the
     scale of the output, i.e. already divided by nothing: pass it only with ``scale`` 1).
     ``scale`` divides every rate (estimate, interval, detectable differences) for output.
-    Groups with n = 0 get None throughout.
+    Groups with n = 0 get None throughout. ``only`` (positions) limits the per-group columns
+    to those groups (the others get None); ``reliability=False`` skips the profile likelihood.
+    ``outliers`` (positions) are the groups not to shrink; by default ``used[fit.excluded]``
+    (pass them when ``fit`` is a reference fitted on other groups).
     """
     x = np.atleast_1d(np.asarray(events, dtype=np.float64))
     m = np.atleast_1d(np.asarray(n, dtype=np.float64))
@@ -166,6 +187,9 @@ def assess(
     if not math.isfinite(centre):  # the textbook (normal) methods carry no centre
         centre = centre_for_target("proportion", reference, tau2)
     shown = np.flatnonzero(m > 0)
+    if only is not None:
+        shown = np.intersect1d(shown, np.asarray(only, dtype=np.int64))
+    wanted = set(shown.tolist())
     if shown.size and not 0.0 < reference < 1.0:
         # Every answer the same (all yes or all no): nothing varies, nothing can be flagged.
         for i in shown.tolist():
@@ -195,16 +219,21 @@ def assess(
                 "detectable_high": _none(excess[j] / scale),
             }
     kept = np.asarray(used, dtype=np.int64)
-    if fit.excluded:
-        outliers = kept[list(fit.excluded)]
-        kept = np.delete(kept, list(fit.excluded))
-        # The fit left these out as clearly different from the rest: shrinking them towards the
-        # others would contradict their flag. Their own data only (Jeffreys' Beta(x + ½, n − x + ½)).
-        for i in outliers.tolist():
-            if m[i] > 0:
-                rows[i].update(_own_data(x[i], m[i], reference, goal, level, scale))
-    reliability = None
-    if kept.size >= 3 and 0.0 < reference < 1.0:
+    if outliers is None:
+        left_out = kept[list(fit.excluded)] if fit.excluded else kept[:0]
+    else:
+        left_out = np.asarray(outliers, dtype=np.int64)
+    kept = np.setdiff1d(kept, left_out)
+    # The fit left these out as clearly different from the rest: shrinking them towards the
+    # others would contradict their flag. Their own data only (Jeffreys' Beta(x + ½, n − x + ½)).
+    for i in left_out.tolist():
+        if i in wanted:
+            rows[i].update(_own_data(x[i], m[i], reference, goal, level, scale))
+    spread = None
+    if reliability and kept.size >= 3 and 0.0 < reference < 1.0:
         profile = profile_loglik(x[kept], m[kept], centre)
-        reliability = rankability("proportion", m[kept], tau, reference, profile, level=level)
-    return Assessment(rows, reliability, goal)
+        try:
+            spread = rankability("proportion", m[kept], tau, reference, profile, level=level)
+        except ValueError:  # a profile that does not bracket (degenerate data): say nothing
+            spread = None
+    return Assessment(rows, spread, goal)
