@@ -69,7 +69,7 @@ def test_other_municipalities_files_are_shown_beside_our_own(
     upload.name = "grannar.csv"
     response = client.post("/rapporter/nationell-jamforelse/?ar=2025", {"fil": upload})
     assert response.status_code == 302
-    assert ReferenceValue.objects.filter(owner=results_set).count() == 3
+    assert ReferenceValue.objects.filter(municipality=results_set).count() == 3
     page = client.get("/rapporter/nationell-jamforelse/?ar=2025").content.decode()
     row = page.split("Nöjd med stödet")[1].split("</tr>")[0]
     assert "71,1" in row and "121" in row  # our own
@@ -94,7 +94,7 @@ def test_a_bad_file_is_refused_with_its_line_and_changes_nothing(
     text: str,
     reason: str,  # type: ignore[no-untyped-def]
 ) -> None:
-    ReferenceValue.objects.create(owner=results_set, source="1480", kpi="satisfied", period=2025, gender="T",
+    ReferenceValue.objects.create(municipality=results_set, source="1480", kpi="satisfied", period=2025, gender="T",
                                   value=60.0, count=100)  # fmt: skip
     path = tmp_path / "fel.csv"
     path.write_text(text)

@@ -148,6 +148,8 @@ class Commentary(models.Model):
     when it is published)."""
 
     report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="commentary")
+    #: The tenant key, set from the report (every tenant-owned table carries it).
+    municipality = models.ForeignKey(Municipality, on_delete=models.PROTECT, related_name="+", editable=False)
     section = models.CharField(max_length=80)
     text = models.TextField(blank=True)
     updated_by = models.ForeignKey(
@@ -166,6 +168,7 @@ class Commentary(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.report.is_published:
             raise ValidationError("En publicerad rapport ändras aldrig; gör en ny version.")
+        self.municipality_id = self.report.municipality_id
         super().save(*args, **kwargs)
 
 
@@ -173,7 +176,7 @@ class ReferenceValue(models.Model):
     """One value of another municipality, read from its published open data in Kolada's shape
     (reports.opendata), shown beside our own indicators (the national reference)."""
 
-    owner = models.ForeignKey(Municipality, on_delete=models.CASCADE, related_name="+")
+    municipality = models.ForeignKey(Municipality, on_delete=models.CASCADE, related_name="+")
     source = models.CharField("kommun", max_length=40, help_text="Kommunkoden i filen (SCB).")
     kpi = models.CharField(max_length=60)
     period = models.PositiveSmallIntegerField()
@@ -186,7 +189,7 @@ class ReferenceValue(models.Model):
     class Meta:
         verbose_name = "referensvärde"
         verbose_name_plural = "referensvärden (andra kommuner)"
-        indexes = [models.Index(fields=["owner", "kpi", "period"])]
+        indexes = [models.Index(fields=["municipality", "kpi", "period"])]
 
     def __str__(self) -> str:
         return f"{self.source} {self.kpi} {self.period} {self.gender}: {self.value}"

@@ -154,9 +154,9 @@ def import_reference(municipality: Municipality, text: str, *, label: str = "") 
     bad line changes nothing. Our own municipality's rows in a national file are skipped."""
     rows = [r for r in parse_reference(text) if r["source"] != municipality_id(municipality)]
     sources = sorted({r["source"] for r in rows})
-    ReferenceValue.objects.filter(owner=municipality, source__in=sources).delete()
+    ReferenceValue.objects.filter(municipality=municipality, source__in=sources).delete()
     ReferenceValue.objects.bulk_create(
-        ReferenceValue(owner=municipality, file_label=label[:200], **r) for r in rows
+        ReferenceValue(municipality=municipality, file_label=label[:200], **r) for r in rows
     )
     return ImportResult(len(rows), sources)
 
@@ -168,7 +168,9 @@ def national_table(municipality: Municipality, year: int, *, unit: str | None = 
 
     own = {r["kpi"]: r for r in open_rows(municipality, year, unit=unit) if r["gender"] == "T"}
     others: dict[str, list[ReferenceValue]] = {}
-    for ref in ReferenceValue.objects.filter(owner=municipality, period=year, gender="T").order_by("source"):
+    for ref in ReferenceValue.objects.filter(municipality=municipality, period=year, gender="T").order_by(
+        "source"
+    ):
         others.setdefault(ref.kpi, []).append(ref)
     out = []
     for code, definition in all_indicators().items():

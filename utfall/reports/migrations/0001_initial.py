@@ -72,6 +72,7 @@ class Migration(migrations.Migration):
                 ('updated_at', models.DateTimeField(auto_now=True)),
                 ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
                 ('report', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='commentary', to='reports.report')),
+                ('municipality', models.ForeignKey(editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='organisations.municipality')),
             ],
             options={
                 'verbose_name': 'kommentar',

@@ -24,12 +24,12 @@ class Migration(migrations.Migration):
                 ('count', models.PositiveIntegerField(blank=True, null=True)),
                 ('file_label', models.CharField(blank=True, max_length=200)),
                 ('imported_at', models.DateTimeField(auto_now_add=True)),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='organisations.municipality')),
+                ('municipality', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='organisations.municipality')),
             ],
             options={
                 'verbose_name': 'referensvärde',
                 'verbose_name_plural': 'referensvärden (andra kommuner)',
-                'indexes': [models.Index(fields=['owner', 'kpi', 'period'], name='reports_ref_owner_i_f42ffa_idx')],
+                'indexes': [models.Index(fields=['municipality', 'kpi', 'period'], name='reports_ref_municip_410700_idx')],
             },
         ),
     ]
