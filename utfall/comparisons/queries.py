@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.db.models import (
+    BooleanField,
+    Case,
     Count,
     Exists,
     F,
@@ -22,6 +24,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Value,
+    When,
 )
 from django.db.models.functions import Coalesce
 
@@ -38,15 +41,19 @@ class BadQuery(ValueError):
     """A comparison was asked for in a way that cannot be answered; the message says why."""
 
 
-#: Filters that are not grouping dimensions: the service catalogue's target group (målgrupp).
-FILTER_ONLY = ("target_group",)
+#: Filters that are not grouping dimensions: the service catalogue's target group (målgrupp)
+#: and the contract an intervention was bought under (procurement's results per contract).
+FILTER_ONLY = ("target_group", "contract")
+#: Indicators counted over interventions (one row per intervention), whose counted rows
+#: :func:`counted_interventions` can list.
+INTERVENTION_KINDS = ("step_down", "plan_goals", "coverage")
 
 
 def _period_date(indicator: Indicator) -> str:
     """The date that places a counted row in a period (coverage has none: ask per period)."""
     if indicator.kind in ("question", "assessment"):
         return "date"
-    if indicator.kind in ("step_down", "plan_goals"):
+    if indicator.kind in ("step_down", "plan_goals", "rereferral"):
         return "ended_on"
     raise BadQuery("täckning räknas per period för sig; ange en period i taget")
 
@@ -135,6 +142,26 @@ def _base(
         qs = qs.annotate(_next_or_none=Coalesce("_next_intensity", 0))
         event = Q(_next_or_none__lt=F("service__intensity"))
         return qs, "", event, YearOf("ended_on")
+    if indicator.kind == "rereferral":
+        # Socialstyrelsen's återaktualisering: the client back in an intervention of the same
+        # target group starting after the end and within the window (183 or 365 days); ends
+        # not yet that old at the reference date are censored, as for step_down.
+        if as_of is None:
+            as_of = reference_date(municipality) or date_to
+        days = int(indicator.rule)
+        again = Intervention.objects.filter(
+            client=OuterRef("client"),
+            started_on__gt=OuterRef("ended_on"),
+            started_on__lte=OuterRef("_window_end"),
+            service__target_group=OuterRef("service__target_group"),
+        ).exclude(pk=OuterRef("pk"))
+        qs = (
+            ended.exclude(end_reason=EndReason.MOVED)
+            .filter(ended_on__lte=as_of - dt.timedelta(days=days))
+            .annotate(_window_end=AddDays("ended_on", days))
+            .annotate(_again=Exists(again))
+        )
+        return qs, "", Q(_again=True), YearOf("ended_on")
     if indicator.kind == "coverage":
         qs = Intervention.objects.filter(municipality=municipality, started_on__lte=date_to).filter(
             Q(ended_on__isnull=True) | Q(ended_on__gte=date_from)
@@ -164,7 +191,7 @@ def aggregate(
     it too (after the dimensions). ``filters`` may also name a target group (``target_group``).
     """
     for dimension in by:
-        if dimension not in DIMENSIONS:
+        if dimension not in DIMENSIONS and dimension != "contract":  # by contract: procurement's lists
             raise BadQuery(f"okänd dimension (tillåtna: {', '.join(DIMENSIONS)})")
     for dimension in filters or {}:
         if dimension not in DIMENSIONS and dimension not in FILTER_ONLY:
@@ -183,6 +210,39 @@ def aggregate(
     key = ("aggregate", indicator, municipality.pk, date_from, date_to, tuple(by),
            sorted((filters or {}).items()), as_of, period)  # fmt: skip
     return cached(key, compute)
+
+
+def counted_interventions(
+    indicator: Indicator,
+    *,
+    municipality: Municipality,
+    date_from: dt.date,
+    date_to: dt.date,
+    filters: Mapping[str, str],
+    as_of: dt.date | None = None,
+) -> list[dict[str, Any]]:
+    """The interventions that ``aggregate`` counts for an intervention indicator, one dict
+    each (intervention_id, pseudonym, started_on, ended_on, event), ordered by id: the
+    evidence behind a count. Individual data: callers show pseudonyms only to roles that may
+    see them. Summed, the rows give exactly ``aggregate``'s events and n (tested)."""
+    if indicator.kind not in INTERVENTION_KINDS:
+        raise BadQuery(f"'{indicator.code}' räknas inte per insats")
+    for dimension in filters:
+        if (dimension not in DIMENSIONS and dimension not in FILTER_ONLY) or dimension == "age_group":
+            raise BadQuery(f"okänd avgränsning '{dimension}'")
+    qs, prefix, event, _ = _base(indicator, municipality, date_from, date_to, as_of)
+    paths = dimension_paths(prefix)
+    qs = qs.filter(**{paths[d]: v for d, v in filters.items()})
+    flagged = qs.annotate(_event=Case(When(event, then=Value(True)), default=Value(False),
+                                      output_field=BooleanField()))  # fmt: skip
+    rows = flagged.values("intervention_id", "client__pseudonym", "started_on", "ended_on", "_event",
+                          "contract__contract_id")  # fmt: skip
+    return [
+        {"intervention_id": r["intervention_id"], "pseudonym": r["client__pseudonym"],
+         "started_on": r["started_on"], "ended_on": r["ended_on"], "event": bool(r["_event"]),
+         "contract": r["contract__contract_id"] or ""}
+        for r in rows.order_by("intervention_id")
+    ]  # fmt: skip
 
 
 def aggregate_questions(
