@@ -48,9 +48,9 @@ def test_at_base_0_9_it_finds_planted_providers_as_often_as_the_unadjusted_view(
         }
         for view, got in rows.items():
             found[view] += sum(r["flag"] == "low" for r in got[:3])
-    assert found["plain"] >= 15  # 60 planted providers at OR 0.33
+    assert found["plain"] >= 10  # of 60 planted providers at OR 0.33
     assert abs(found["binomial"] - found["plain"]) <= 2
-    assert found["poisson"] < found["binomial"] / 2
+    assert found["poisson"] <= found["binomial"] / 2  # the audit: 3 against 17
 
 
 def test_case_mix_moves_the_limits_with_each_providers_offset():

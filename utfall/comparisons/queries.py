@@ -453,6 +453,7 @@ _CLIENT_PATH = {
     "assessment": "intervention__client_id",
     "step_down": "client_id",
     "plan_goals": "client_id",
+    "rereferral": "client_id",
     "coverage": "client_id",
 }
 
@@ -478,7 +479,7 @@ def aggregate_by_client(
     for dimension in filters or {}:
         if dimension not in DIMENSIONS and dimension not in FILTER_ONLY:
             raise BadQuery(f"okänd dimension (tillåtna: {', '.join(DIMENSIONS)})")
-    path = _CLIENT_PATH[indicator.kind]
+    path = _CLIENT_PATH.get(indicator.kind, "client_id")  # a new kind on interventions reads its client
 
     def sums(label: str, rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         out: dict[str, Any] = {

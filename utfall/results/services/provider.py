@@ -73,8 +73,11 @@ def own_comparison_row(counts: Sequence[Mapping[str, Any]], provider_id: str) ->
         row["lower_998"], row["upper_998"] = rounded(float(lo998[0])), rounded(float(hi998[0]))
         value = events / n
         row["flag"] = "high" if value > hi998[0] else ("low" if value < lo998[0] else None)
-        own = assess(fit, x, m, used=used, only=[index], reliability=False).rows[index]
-        row.update({key: rounded(own[key]) for key in ASSESSMENT_ROW_KEYS})
+        # Its shrunken estimate etc. on the same fit (not shrunk if the fit left it out).
+        left_out = {int(used[i]) for i in fit.excluded}
+        assessed = assess(fit, [events], [n], used=[0], reliability=False,
+                          outliers=[0] if index in left_out else []).rows[0]  # fmt: skip
+        row.update({key: rounded(assessed[key]) for key in ASSESSMENT_ROW_KEYS})
     return row
 
 
