@@ -35,10 +35,16 @@ PROVIDER_COLUMNS = [
 ]
 
 
-def own_comparison_row(counts: Sequence[Mapping[str, Any]], provider_id: str) -> dict[str, Any]:
+def own_comparison_row(
+    counts: Sequence[Mapping[str, Any]], provider_id: str, own: Sequence[Mapping[str, Any]] | None = None
+) -> dict[str, Any]:
     """One provider's row of the comparison of all providers, without working out every
     other provider's limits: the same fit, target, limits at its n, flag and suppression as
     :func:`utfall.stats.comparison.compare_proportions` (tested against it), rounded as its JSON.
+
+    ``own``: the provider's counts within the viewer's scope (a unit manager's unit) when
+    that is narrower than ``counts``; they are judged against the fit of ``counts``, the
+    whole population, and stay hidden when the provider's row is hidden there (issue 10.1).
     """
     minimum = min_n()
     x = np.array([r["events"] for r in counts], dtype=np.float64)
@@ -58,6 +64,14 @@ def own_comparison_row(counts: Sequence[Mapping[str, Any]], provider_id: str) ->
     if hidden[index]["suppressed"]:
         return row
     events, n = x[index], m[index]
+    if own is not None:
+        mine = next((r for r in own if str(r["provider"]) == provider_id), None)
+        if mine is None:
+            row.update(n=0, suppressed=False)
+            return row
+        events, n = float(mine["events"]), float(mine["n"])
+        if n < minimum:
+            return row
     low, high = wilson_interval(np.array([events]), np.array([n]), 0.95)
     row.update(n=int(n), rate=rounded(events / n), ci_low=rounded(float(low[0])), ci_high=rounded(float(high[0])),
                suppressed=False)  # fmt: skip
@@ -88,18 +102,31 @@ def provider_results(
     municipality = municipality_of(user)
     others = {k: v for k, v in filters.items() if k != "provider"}
     # The provider's row comes from the full comparison of all providers, so its flag is the
-    # funnel's flag; the five question indicators are counted in one scan of the answers.
+    # funnel's flag; the five question indicators are counted in one scan of the answers. The
+    # reference is the whole municipality whoever looks (issue 10.1): a unit manager's scope
+    # (``others``) narrows only the provider's own counts.
     questions = [d for d in all_indicators().values() if d.kind == "question"]
     comparable = comparability_notes(questions)
-    counted = aggregate_questions(questions, municipality=municipality, date_from=date_from,
-                                  date_to=date_to, by=["provider"], filters=others)  # fmt: skip
+
+    def questions_counted(where: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
+        return aggregate_questions(questions, municipality=municipality, date_from=date_from,
+                                   date_to=date_to, by=["provider"], filters=where)  # fmt: skip
+
+    def counted(definition: Any, where: dict[str, str]) -> list[dict[str, Any]]:
+        return aggregate(definition, municipality=municipality, date_from=date_from, date_to=date_to,
+                         by=["provider"], filters=where)  # fmt: skip
+
+    everyone = questions_counted({})
+    mine = questions_counted(others) if others else everyone
     rows = []
     for code, definition in all_indicators().items():
-        counts = counted.get(code)
+        counts = everyone.get(code)
+        own = mine.get(code) if others else None
         if counts is None:
-            counts = aggregate(definition, municipality=municipality, date_from=date_from, date_to=date_to,
-                               by=["provider"], filters=others)  # fmt: skip
-        rows.append({"indicator": code, "name": definition.name, **own_comparison_row(counts, provider_id)})
+            counts = counted(definition, {})
+            own = counted(definition, others) if others else None
+        row = own_comparison_row(counts, provider_id, own)
+        rows.append({"indicator": code, "name": definition.name, **row})
     caption = f"{provider.name}: alla indikatorer mot kommunen, {date_from:%Y-%m-%d}–{date_to:%Y-%m-%d}"
     table = ResultTable(
         "utforare_" + provider_id, caption, PROVIDER_COLUMNS, rows,

@@ -42,11 +42,19 @@ from scipy import special
 from utfall.stats.overdispersion.classic import fit_textbook
 from utfall.stats.overdispersion.limits import FloatArray, Kind, OverdispersionFit
 from utfall.stats.overdispersion.robust import fit_robust
+from utfall.stats.overdispersion.truncated import fit_truncated
 
 __all__ = ["DEFAULT_METHOD", "METHODS", "clear_fit_cache", "fit_overdispersion"]
 
-DEFAULT_METHOD = "robust-re"
-METHODS = ("robust-re", "spiegelhalter-additive", "spiegelhalter-multiplicative", "dersimonian-laird", "none")
+DEFAULT_METHOD = "truncated-ml"
+METHODS = (
+    "truncated-ml",
+    "robust-re",
+    "spiegelhalter-additive",
+    "spiegelhalter-multiplicative",
+    "dersimonian-laird",
+    "none",
+)
 
 
 def fit_overdispersion(
@@ -111,13 +119,15 @@ def _fit(x: FloatArray, m: FloatArray, kind: Kind, method: str, target: float | 
         raise ValueError("events cannot exceed n")
     pooled = float(x.sum() / m.sum())
     degenerate = pooled <= 0.0 or (kind == "proportion" and pooled >= 1.0)
+    if method == "truncated-ml" and x.size >= 3 and not degenerate:
+        return fit_truncated(kind, x, m, target)
     if method == "robust-re" and x.size >= 3 and not degenerate:
         return fit_robust(kind, x, m, target)
     if target is None:
         target = pooled
     scale = "proportion" if kind == "proportion" else "ratio"
     edge = target <= 0.0 or (kind == "proportion" and target >= 1.0)
-    if method in ("none", "robust-re") or edge or degenerate:
+    if method in ("none", "robust-re", "truncated-ml") or edge or degenerate:
         # Too few groups or no variation to estimate a spread from: exact limits only.
         with np.errstate(divide="ignore"):
             centre = float(special.logit(target) if kind == "proportion" else np.log(target))
