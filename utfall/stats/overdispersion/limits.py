@@ -314,8 +314,8 @@ def adaptive_limits(
     (r − (F(r) − α)/(F(r) − F(r − 1)))/n; upper: s the largest count with P(X ≥ s) ≥ α,
     limit (s + (P(X ≥ s) − α)/(P(X ≥ s) − P(X ≥ s + 1)))/n (Spiegelhalter's interpolation
     between counts, as :func:`mixture_limits`). A group is outside exactly when its own tail
-    probability is below α. The search starts from the 40-node rule's quantiles (at most a
-    few counts off, docs/statistics.md) and walks to the exact counts with
+    probability is below α. The search starts from a normal approximation of the 40-node
+    mixture (:func:`_quantile_guess`, usually within a count or two) and walks to the exact counts with
     :func:`utfall.stats.mixture.lower_tail`/:func:`~utfall.stats.mixture.upper_tail`
     (validated against ``scipy.integrate.quad``); with τ² = 0 they are the exact binomial /
     Poisson limits of ``reference/phe_proportion_funnel.json`` (tests/stats/test_truncated.py).
@@ -334,8 +334,8 @@ def adaptive_limits(
         values = mixture_values(kind, centre, tau2)
         top = m.copy() if kind == "proportion" else _poisson_top(m * values.max())
         p = np.concatenate([np.full(d, alpha), np.full(d, 1.0 - alpha)])
-        with np.errstate(all="ignore"):
-            q, _, _ = _quantiles(kind, p, np.concatenate([m, m]), values, np.concatenate([top, top]))
+        with np.errstate(all="ignore"):  # a wild guess only costs time
+            q = _quantile_guess(kind, p, np.concatenate([m, m]), np.concatenate([top, top]), values)
         r, f_r, f_r1 = _walk(kind, "lower", q[:d], m, centre, tau, alpha)
         s, s_s, s_s1 = _walk(kind, "upper", q[d:], m, centre, tau, alpha)
         gap = f_r - f_r1
@@ -388,16 +388,25 @@ def _walk(
     probe = np.minimum(np.maximum(probe, lo + 1.0), hi)
     rows = np.arange(k)
 
-    def update(rows: NDArray[np.intp], probe: FloatArray) -> NDArray[np.bool_]:
-        v = value_at(probe, rows)
+    def apply(rows: NDArray[np.intp], probe: FloatArray, v: FloatArray) -> NDArray[np.bool_]:
         g = good(v)
-        hi[rows[g]], v_hi[rows[g]] = probe[g], v[g]
-        lo[rows[~g]], v_lo[rows[~g]] = probe[~g], v[~g]
+        # Only ever narrow the bracket.
+        to_hi = g & (probe < hi[rows])
+        to_lo = ~g & (probe > lo[rows])
+        hi[rows[to_hi]], v_hi[rows[to_hi]] = probe[to_hi], v[to_hi]
+        lo[rows[to_lo]], v_lo[rows[to_lo]] = probe[to_lo], v[to_lo]
         return g
 
-    direction = np.where(update(rows, probe), -1.0, 1.0)
+    def update(rows: NDArray[np.intp], probe: FloatArray) -> NDArray[np.bool_]:
+        return apply(rows, probe, value_at(probe, rows))
+
+    # The guess and the count before it in one call: usually the answer at once.
+    before = np.maximum(probe - 1.0, lo + 1.0)
+    both = value_at(np.concatenate([before, probe]), np.concatenate([rows, rows]))
+    found = apply(rows, before, both[:k]) | apply(rows, probe, both[k:])
+    direction = np.where(found, -1.0, 1.0)
     step = np.ones(k)
-    gallop = np.ones(k, dtype=bool)
+    gallop = hi - lo > 1
     for _ in range(120):
         a = np.flatnonzero(gallop)
         if not a.size:
