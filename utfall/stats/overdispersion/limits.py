@@ -51,8 +51,9 @@ class OverdispersionFit:
     #: "gauss-hermite-40" (the fixed 40-node rule of ``robust-re``) or "adaptive"
     #: (:func:`adaptive_limits`, the default method's).
     quadrature: str = "gauss-hermite-40"
-    #: Added to τ² in the limits: the estimate's own uncertainty (var ĉ + var τ̂), so the
-    #: funnel is the predictive distribution of a new provider (``truncated-ml``).
+    #: Added to τ² in the limits: the estimate's own uncertainty (var ĉ + (z² − 2)·var τ̂,
+    #: ``truncated.TAU_UNCERTAINTY_WEIGHT``), so the funnel is the predictive distribution of
+    #: a new provider (``truncated-ml``).
     uncertainty: float = 0.0
     _normal: bool = field(default=False, repr=False)
 
@@ -317,8 +318,11 @@ def adaptive_limits(
     probability is below α. The search starts from a normal approximation of the 40-node
     mixture (:func:`_quantile_guess`, usually within a count or two) and walks to the exact counts with
     :func:`utfall.stats.mixture.lower_tail`/:func:`~utfall.stats.mixture.upper_tail`
-    (validated against ``scipy.integrate.quad``); with τ² = 0 they are the exact binomial /
-    Poisson limits of ``reference/phe_proportion_funnel.json`` (tests/stats/test_truncated.py).
+    (validated against ``scipy.integrate.quad``). Tested (tests/stats/test_truncated.py): with
+    τ² = 0 they equal the exact binomial/Poisson limits of :func:`mixture_limits` (tested
+    against scipy); with τ = 0.5 the count just inside sits at the exact tail by
+    ``scipy.integrate.quad`` at n 40, 300 and 700. The PHE and FunnelPlotR vectors in
+    ``tests/stats/reference/`` are of continuous (Wilson, χ²) limits, another convention.
     """
     alpha = (1.0 - level) / 2.0
     tau = float(np.sqrt(tau2))

@@ -32,10 +32,14 @@ exact for whatever region is used); the published limits use adaptive quadrature
 Validated: the log-likelihood and its gradient against :func:`utfall.stats.mixture.log_pmf`,
 :func:`~utfall.stats.mixture.lower_tail` and :func:`~utfall.stats.mixture.upper_tail`
 (themselves checked against ``scipy.integrate.quad``) in ``tests/stats/test_truncated.py``;
-with no spread it reduces to the exact binomial/Poisson limits (scipy) and PHE's exact limits
-(``reference/phe_proportion_funnel.json``); the calibration of its flags (≤ 0.5 % of providers
-in every cell of the grid and among providers with n ≥ 200) by the seeded grid in
-``bench/bench_flags.py`` (figures in docs/statistics.md).
+with no spread its limits are the exact binomial/Poisson limits of the ``"none"`` method
+(tested against scipy). The reference vectors in ``tests/stats/reference/`` (PHE's Wilson and
+FunnelPlotR's χ² funnels, metafor's DerSimonian–Laird, FunnelPlotR's SHMI φ) test the
+textbook methods and the parts shared with them; there is no external vector for a
+truncated-likelihood funnel, so its calibration (≤ 0.5 % of providers flagged in every cell
+of the grid and among providers with n ≥ 200, recall of planted outliers) is shown by the
+seeded grid in ``bench/bench_flags.py`` and ``tests/stats/test_truncated.py`` (figures in
+docs/statistics.md).
 """
 
 from __future__ import annotations
@@ -436,8 +440,8 @@ def fit_truncated(kind: Kind, x: FloatArray, m: FloatArray, target: float | None
         seen.add(key)
         kept = new_kept
     # The estimate's uncertainty from the observed information (analytic Hessian): a new
-    # provider's predictive spread is τ̂² + var(ĉ) + var(τ̂) (without it, the few data sets
-    # where τ̂ falls short flag large providers, whose limits are set by τ alone).
+    # provider's predictive spread is τ̂² + var(ĉ) + (z² − 2)·var(τ̂) (without it, the data
+    # sets where τ̂ falls short flag large providers, whose limits are set by τ alone).
     _, _, hess = lik.value_grad_hess(c, tau)
     uncertainty = _uncertainty(hess, target is not None)
     if tau <= 2.0 * _TAU_MIN:
@@ -460,16 +464,26 @@ def fit_truncated(kind: Kind, x: FloatArray, m: FloatArray, target: float | None
     )
 
 
+#: Weight of var(τ̂) in the predictive spread. A new provider's η is c + τu with ĉ and τ̂
+#: uncertain: var(ĉ) adds to τ² exactly (a normal plus a normal), but an uncertain τ makes the
+#: predictive a scale mixture whose tails are heavier than its variance says. Matching the
+#: 0.1 % tail of each side (the 99.8 % flag) to second order, E[Φ(−q/τ)] over τ ~ N(τ̂, s²)
+#: equals Φ(−q/τ_eff) with τ_eff² ≈ τ̂² + (z² − 2)s², z = Φ⁻¹(0.999) (≈ 7.5 s²). With the
+#: variance alone (weight 1) large providers were flagged 0.9 % (100 providers) and 1.8 %
+#: (60 providers) of the time under the null at base 0.6, τ 0.2.
+TAU_UNCERTAINTY_WEIGHT = float(special.ndtri(0.999) ** 2 - 2.0)
+
+
 def _uncertainty(hess: FloatArray, fixed_centre: bool) -> float:
-    """var(ĉ) + var(τ̂) from the inverse of the observed information (0 when it is not
-    positive definite: a fit on the boundary)."""
+    """var(ĉ) + (z² − 2)·var(τ̂) from the inverse of the observed information (0 when it is
+    not positive definite: a fit on the boundary)."""
     info = -np.asarray(hess, dtype=np.float64)
     if fixed_centre:
-        return float(1.0 / info[1, 1]) if info[1, 1] > 0 else 0.0
+        return TAU_UNCERTAINTY_WEIGHT / info[1, 1] if info[1, 1] > 0 else 0.0
     if info[0, 0] <= 0 or np.linalg.det(info) <= 0:
         return 0.0
     cov = np.linalg.inv(info)
-    return float(max(cov[0, 0], 0.0) + max(cov[1, 1], 0.0))
+    return float(max(cov[0, 0], 0.0) + TAU_UNCERTAINTY_WEIGHT * max(cov[1, 1], 0.0))
 
 
 def _pearson_phi(kind: Kind, x: FloatArray, m: FloatArray, p0: float) -> float:
