@@ -100,3 +100,19 @@ def test_a_scoped_viewer_never_sees_a_row_hidden_in_the_full_comparison(
         assert len(hidden) == 1 and hidden[0]["suppressed"] is True
         assert hidden[0]["n"] is None and hidden[0]["flag"] is None
         assert "G" not in data["overdispersion"]["excluded"]
+
+
+def test_the_adjusted_view_judges_every_viewer_against_the_same_case_mix_model(
+    client: Client, results_set: Municipality, people: People
+) -> None:
+    seen = {}
+    for who, user in _viewers(results_set, people, "C").items():
+        client.force_login(user)
+        data = client.get(API + "&adjust=true").json()
+        row = next(r for r in data["rows"] if r["group"] == "C")
+        seen[who] = {
+            "target": data["target"],
+            **{k: row[k] for k in ("expected", "ratio", "lower_998", "upper_998", "flag")},
+        }
+    assert seen["manager"] == seen["analyst"] == seen["provider"]
+    assert seen["analyst"]["flag"] == "low"

@@ -162,14 +162,10 @@ def compare_proportions(
     x, m = _prepare(groups, events, n)
     if np.any(m < 0) or np.any(x < 0) or np.any(x > m):
         raise ValueError("counts must satisfy 0 <= events <= n")
-    fit, excluded = _reference_fit(reference, groups)
-    if reference is None:
-        used = np.flatnonzero(m >= min_n)
-        if used.size:
-            fit = fit_overdispersion(
-                x[used], m[used], kind="proportion", method=overdispersion, target=target
-            )
-            excluded = [groups[int(used[i])] for i in fit.excluded]
+    used = np.flatnonzero(m >= min_n)
+    fit = reference.fit if reference is not None else None
+    if reference is None and used.size:
+        fit = fit_overdispersion(x[used], m[used], kind="proportion", method=overdispersion, target=target)
     ci_lo, ci_hi = wilson_interval(x, m, level)
     shown = m > 0
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -185,7 +181,7 @@ def compare_proportions(
         **limits,
     }
     rows = _rows(PROPORTION_ROW_KEYS, columns, len(groups))
-    return _finish(fit, excluded, rows, level, min_n, secondary, reference)
+    return _finish(fit, used, groups, rows, level, min_n, secondary, reference)
 
 
 def compare_ratios(
@@ -217,12 +213,10 @@ def compare_ratios(
     o, e, m = _prepare(groups, observed, expected, n)
     if np.any(o < 0) or np.any(e < 0) or np.any(m < 0):
         raise ValueError("observed, expected and n must be non-negative")
-    fit, excluded = _reference_fit(reference, groups)
-    if reference is None:
-        used = np.flatnonzero((m >= min_n) & (e > 0))
-        if used.size:
-            fit = fit_overdispersion(o[used], e[used], kind="ratio", method=overdispersion, target=target)
-            excluded = [groups[int(used[i])] for i in fit.excluded]
+    used = np.flatnonzero((m >= min_n) & (e > 0))
+    fit = reference.fit if reference is not None else None
+    if reference is None and used.size:
+        fit = fit_overdispersion(o[used], e[used], kind="ratio", method=overdispersion, target=target)
     ci = poisson_ratio_ci(o, e, level=level)
     shown = e > 0
     limits = _funnel(fit, o, e, shown)
@@ -237,7 +231,7 @@ def compare_ratios(
         **limits,
     }
     rows = _rows(RATIO_ROW_KEYS, columns, len(groups))
-    return _finish(fit, excluded, rows, level, min_n, secondary, reference)
+    return _finish(fit, used, groups, rows, level, min_n, secondary, reference)
 
 
 def _counts(a: np.ndarray) -> list[int | float]:
@@ -283,19 +277,10 @@ def _rows(keys: tuple[str, ...], columns: dict[str, list[Any]], k: int) -> list[
     return [dict(zip(keys, values, strict=True)) for values in zip(*cols, strict=True)]
 
 
-def _reference_fit(
-    reference: Comparison | None, groups: Sequence[str]
-) -> tuple[OverdispersionFit | None, list[str]]:
-    """The reference's fit and the outliers it left out that are among ``groups``."""
-    if reference is None:
-        return None, []
-    mine = set(groups)
-    return reference.fit, [g for g in reference.overdispersion["excluded"] if g in mine]
-
-
 def _finish(
     fit: OverdispersionFit | None,
-    excluded: list[str],
+    used: np.ndarray,
+    groups: Sequence[str],
     rows: list[dict[str, Any]],
     level: float,
     min_n: int,
@@ -307,7 +292,11 @@ def _finish(
         target = None
     else:
         od = fit.as_dict()
-        od["excluded"] = excluded
+        if reference is None:
+            od["excluded"] = [groups[int(used[i])] for i in fit.excluded]
+        else:  # the reference's outliers, named only among these rows
+            mine = set(groups)
+            od["excluded"] = [g for g in reference.overdispersion["excluded"] if g in mine]
         target = fit.target
     if reference is not None:
         target = reference.target
