@@ -15,6 +15,8 @@ from ninja.security import SessionAuth
 from utfall.comparisons.api import router as comparisons
 from utfall.core.api import TokenAuth, install_problem_handlers
 from utfall.followups.api import router as followups
+from utfall.oversight.api import cases_router, deviations_router
+from utfall.procurement import api as procurement
 from utfall.registry.api import router as interventions
 from utfall.results import api as results
 
@@ -36,3 +38,7 @@ api.add_router("/gender", results.gender_router)
 api.add_router("/coverage", results.coverage_router)
 api.add_router("/outcomes", results.outcomes_router)
 api.add_router("/providers", results.providers_router)
+api.add_router("/deviations", deviations_router)
+api.add_router("/cases", cases_router)
+api.add_router("/contracts", procurement.router)
+api.add_router("/statements", procurement.statements_router)

@@ -228,3 +228,15 @@ def test_the_openapi_schema_is_served(client: Client) -> None:
         "/api/v1/followups/{followup_id}/corrections",
     } <= set(schema["paths"])
     assert client.get("/api/v1/docs").status_code == 404  # the Swagger UI would load from a CDN
+
+
+def test_a_correction_needs_no_intervention_id_and_minutes_is_a_number(api: Api, world: World) -> None:
+    created = api.post("/followups", {**FOLLOWUP, "minutes": 12}).json()
+    assert created["minutes"] == 12
+    correction = {key: value for key, value in FOLLOWUP.items() if key != "intervention_id"}
+    response = api.post(
+        f"/followups/{created['followup_id']}/corrections",
+        {**correction, "assessment": "very_good", "reason": "fel bedömning", "base_version": 1},
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["assessment"] == "very_good" and response.json()["version"] == 2

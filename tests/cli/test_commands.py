@@ -148,9 +148,30 @@ def test_demo_loads_once_and_creates_the_demo_users(tmp_path) -> None:  # type: 
         interventions,
         followups,
     )
-    assert count(tmp_path, "organisations_user") == 5
+    assert count(tmp_path, "organisations_user") == 6  # the five demo users and the provider account
+    assert "Utförarkontot 'provider'" in first.stdout
+    assert count(tmp_path, "procurement_paymentrule") > 0 and count(tmp_path, "registry_contracttarget") > 0
     in_production = utfall(
         tmp_path, "demo", "--no-server", DEBUG="false", SECRET_KEY="x" * 50, ALLOWED_HOSTS="localhost"
     )
     assert in_production.returncode != 0
     assert "aldrig i produktion" in in_production.stderr
+
+
+def test_api_token_does_not_load_the_statistics(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`utfall api_token` writes one row: it skips the system checks, which import the URL map
+    and with it scipy and pandas (12.6 s on the demo machine; issue 17 point 18)."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from utfall.cli import main\n"
+        "sys.argv = ['utfall', 'api_token', 'nobody']\n"
+        "try:\n    main()\nexcept BaseException:\n    pass\n"
+        "print('scipy' in sys.modules, 'pandas' in sys.modules)\n"
+    )
+    env = {**os.environ, "DEBUG": "true", "DATABASE_URL": f"sqlite:///{tmp_path}/empty.sqlite3"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip().splitlines()[-1] == "False False", out.stdout + out.stderr

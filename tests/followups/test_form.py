@@ -94,7 +94,10 @@ def test_it_names_the_field_and_keeps_what_was_typed(client: Client, world: Worl
     response = post_followup(client, world.interventions["overdue"], form_data(assessment=""))
     assert response.status_code == 422
     html = response.content.decode()
-    assert 'href="#group-assessment">Samlad bedömning av utföraren</a>: samlad bedömning krävs' in html
+    assert (
+        'href="#group-assessment">Samlad bedömning av utföraren</a>: Välj en samlad bedömning när uppföljningen är genomförd.'
+        in html
+    )
     assert 'value="yes_completely" id="id_q1_0" checked' in html  # what was chosen stays chosen
     assert not FollowUp.objects.exists()
 
@@ -105,7 +108,7 @@ def test_it_refuses_question_5_unless_question_4_says_improved(client: Client, w
         client, world.interventions["overdue"], form_data(q4="unchanged", q5="very_large")
     )
     assert response.status_code == 422
-    assert "'q5' ställs bara när q4 är much_better eller somewhat_better" in unescape(
+    assert "Frågan ställs bara efter vissa svar på fråga 4; ta bort svaret." in unescape(
         response.content.decode()
     )
     response = post_followup(client, world.interventions["overdue"], form_data(q4="unchanged", q5=None))
@@ -116,7 +119,7 @@ def test_it_refuses_answers_on_a_declined_followup(client: Client, world: World)
     client.force_login(world.caseworker)
     response = post_followup(client, world.interventions["overdue"], form_data(DECLINED, q1="no"))
     assert response.status_code == 422
-    assert "svar får bara finnas när uppföljningen är genomförd" in response.content.decode()
+    assert "Klientens svar sparas bara när uppföljningen är genomförd" in response.content.decode()
 
 
 def test_it_refuses_a_future_date_and_a_forged_token(client: Client, world: World) -> None:
@@ -172,3 +175,43 @@ def test_it_audits_the_form_and_the_submission(client: Client, world: World) -> 
         ("view", "interventions", ["I-OVERDUE"], "cw"),
         ("create", "interventions", ["I-OVERDUE"], "cw"),
     ]
+
+
+def test_a_completed_followup_without_answers_asks_why_and_records_it(client: Client, world: World) -> None:
+    client.force_login(world.caseworker)
+    intervention = world.interventions["overdue"]
+    bare = form_data(q1=None, q2=None, q3=None, q4=None, q5=None)
+    response = post_followup(client, intervention, bare)
+    assert response.status_code == 422
+    html = unescape(response.content.decode())
+    assert "ingen av klientens frågor är besvarad" in html.lower()
+    assert 'name="no_answer_reason"' in html
+    assert not FollowUp.objects.filter(intervention=intervention).exists()
+    response = post_followup(client, intervention, {**bare, "no_answer_reason": "could_not_answer"})
+    assert response.status_code == 302
+    followup = FollowUp.objects.get(intervention=intervention)
+    assert followup.no_answer_reason == "could_not_answer" and not followup.answers.exists()
+    page = unescape(client.get(response["Location"]).content.decode())
+    assert "Klienten kunde inte svara" in page
+
+
+def test_the_no_answer_question_stays_out_of_the_way(client: Client, world: World) -> None:
+    client.force_login(world.caseworker)
+    html = client.get(f"/uppfoljningar/ny/{world.interventions['overdue'].pk}/").content.decode()
+    assert 'name="no_answer_reason"' not in html
+    response = post_followup(client, world.interventions["overdue"], form_data(no_answer_reason="other"))
+    followup = FollowUp.objects.get(intervention=world.interventions["overdue"])
+    assert response.status_code == 302 and followup.no_answer_reason == ""  # answered: no reason
+
+
+def test_a_followup_prints_in_words_with_its_instrument_version(client: Client, world: World) -> None:
+    client.force_login(world.caseworker)
+    response = post_followup(client, world.interventions["overdue"])
+    followup = FollowUp.objects.get(intervention=world.interventions["overdue"])
+    page = unescape(client.get(response["Location"]).content.decode())
+    version = followup.instrument_version
+    assert f"{version.instrument.name}, version {version.version}" in page
+    assert "Har utföraren arbetat enligt plan och informerat om när plan inte kunnat hållas?" in page
+    assert "Känner du dig nöjd med stödet du får från Solgläntans HVB?" in page
+    assert "data-print" in page and "för personakten" in page
+    assert "yes_somewhat" not in page  # answers in words, never codes

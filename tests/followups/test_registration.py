@@ -67,7 +67,7 @@ def test_it_explains_a_bad_identity_number_without_repeating_it(client: Client, 
     html = unescape(response.content.decode())
     assert response.status_code == 422
     assert "ogiltigt person- eller samordningsnummer: kontrollsiffran stämmer inte" in html
-    assert "avslutsorsak krävs när ended_on är ifyllt" in html
+    assert "Välj avslutsorsak när slutdatum är ifyllt." in html
     assert not Intervention.objects.filter(
         unit=world.norr, service__code="hvb_youth", started_on="2026-01-12"
     ).exists()
@@ -100,3 +100,85 @@ def test_the_intervention_page_is_behind_the_funnel_and_audited(client: Client, 
     for persona in ("other_unit", "foreign"):
         client.force_login(getattr(world, persona))
         assert client.get(f"/insatser/{item.pk}/").status_code == 404
+
+
+def test_it_offers_the_providers_of_the_chosen_service(client: Client, world: World) -> None:
+    from utfall.registry.models import Contract, Provider, Service
+
+    other = Provider.objects.create(
+        municipality=world.municipality, provider_id="P2", name="Vuxenhemmet", ownership="private"
+    )
+    contract = Contract.objects.create(
+        municipality=world.municipality, contract_id="A2", provider=other, form="lou", valid_from="2025-01-01"
+    )
+    contract.services.add(Service.objects.exclude(code="hvb_youth").first())
+    client.force_login(world.caseworker)
+    html = client.get("/insatser/ny/").content.decode()
+    assert 'data-filter-by="service"' in html
+    assert f'value="P2" data-services="{contract.services.get().code}"' in html
+    response = client.post("/insatser/ny/", data(provider_id="P2"))
+    assert response.status_code == 422
+    assert "Utföraren har inget avtal för den valda insatsen." in unescape(response.content.decode())
+
+
+def test_it_refuses_a_birth_year_before_1910(client: Client, world: World) -> None:
+    import datetime as dt
+
+    client.force_login(world.caseworker)
+    old = identity_number(NEW, born=dt.date(1905, 5, 1))
+    response = client.post("/insatser/ny/", data(person_id=old))
+    assert response.status_code == 422
+    html = unescape(response.content.decode())
+    assert "Numret ger födelseåret 1905, vilket är orimligt (tidigast 1910). Kontrollera århundradet." in html
+
+
+def test_an_intervention_is_ended_in_the_browser_with_its_history_kept(client: Client, world: World) -> None:
+    from utfall.core.models import ChangeRecord
+
+    client.force_login(world.caseworker)
+    item = world.interventions["overdue"]
+    page = client.get(f"/insatser/{item.pk}/").content.decode()
+    assert f"/insatser/{item.pk}/andra/?avsluta" in page
+    form = client.get(f"/insatser/{item.pk}/andra/?avsluta").content.decode()
+    assert 'name="ended_on"' in form
+    base = {
+        "provider_id": "P1",
+        "decided_on": item.decided_on.isoformat(),
+        "started_on": item.started_on.isoformat(),
+    }
+    response = client.post(
+        f"/insatser/{item.pk}/andra/", {**base, "ended_on": "2026-11-30", "reason": "Avslutad"}
+    )
+    assert response.status_code == 422
+    assert "Välj avslutsorsak när slutdatum är ifyllt." in unescape(response.content.decode())
+    item.refresh_from_db()
+    assert item.ended_on is None
+    ended = {**base, "ended_on": "2026-11-30", "end_reason": "goals_met", "reason": "Målen nådda"}
+    response = client.post(f"/insatser/{item.pk}/andra/", ended)
+    assert response.status_code == 302
+    item.refresh_from_db()
+    assert item.ended_on.isoformat() == "2026-11-30" and item.end_reason == "goals_met"
+    change = ChangeRecord.objects.get(kind="interventions", record_id=item.intervention_id)
+    assert (
+        change.data["ended_on"] == ""
+        and change.reason == "Målen nådda"
+        and change.changed_by == world.caseworker
+    )
+    page = unescape(client.get(f"/insatser/{item.pk}/").content.decode())
+    assert "Målen nådda" in page and "Version 1 ersatt av cw" in page
+
+
+def test_others_cannot_change_an_intervention(client: Client, world: World) -> None:
+    client.force_login(world.other_unit)
+    item = world.interventions["overdue"]
+    assert client.get(f"/insatser/{item.pk}/andra/").status_code == 404
+    assert client.post(f"/insatser/{item.pk}/andra/", {"reason": "x"}).status_code == 404
+
+
+def test_new_ids_can_be_read_aloud(client: Client, world: World) -> None:
+    import re
+
+    client.force_login(world.caseworker)
+    client.post("/insatser/ny/", data())
+    item = Intervention.objects.get(unit=world.norr, started_on="2026-01-12")
+    assert re.fullmatch(r"I(-[0-9A-HJKMNP-TV-Z]{4}){3}", item.intervention_id), item.intervention_id

@@ -128,5 +128,27 @@ def test_the_history_lists_the_units_followups(client: Client, world: World) -> 
     html = client.get("/uppfoljningar/historik/").content.decode()
     assert html.count("/uppfoljningar/") >= 2 and "Klienten avböjde" in html
     client.force_login(world.other_unit)
-    assert "Klienten avböjde" not in client.get("/uppfoljningar/historik/").content.decode()
+    html = client.get("/uppfoljningar/historik/").content.decode()
+    assert "I-ENDED" not in html and "Inga uppföljningar ännu." in html
     assert FollowUp.objects.count() == 2
+
+
+def test_the_history_is_searched_by_id_and_filtered(client: Client, world: World) -> None:
+
+    client.force_login(world.caseworker)
+    post_followup(client, world.interventions["overdue"])
+    post_followup(client, world.interventions["ended"], form_data(DECLINED))
+    page = client.get("/uppfoljningar/historik/").content.decode()
+    assert "I-OVERDUE" in page and "I-ENDED" in page and "2 uppföljningar" in page
+    page = client.get("/uppfoljningar/historik/?q=overdue").content.decode()
+    assert "I-OVERDUE" in page and "I-ENDED" not in page
+    page = client.get("/uppfoljningar/historik/?status=declined").content.decode()
+    assert "I-ENDED" in page and "I-OVERDUE" not in page
+    page = client.get(
+        "/uppfoljningar/historik/?provider=P1&service=hvb_youth&from=2000-01-01"
+    ).content.decode()
+    assert "2 uppföljningar" in page
+    page = client.get("/uppfoljningar/historik/?to=2000-01-01").content.decode()
+    assert "Inga uppföljningar med de här valen." in page
+    page = client.get("/uppfoljningar/historik/?from=igår").content.decode()
+    assert "Från: ange datum som ÅÅÅÅ-MM-DD." in page

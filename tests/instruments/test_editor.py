@@ -45,7 +45,9 @@ def _edit(client: Client, version: InstrumentVersion, definition: str) -> object
 
 
 def _publish(client: Client, on: dt.date | None = None) -> object:
-    return client.post(f"{V2}publicera/", {"published_on": (on or timezone.localdate()).isoformat()})
+    # Confirmed: the page has shown which history is no longer compared (tested on its own).
+    data = {"published_on": (on or timezone.localdate()).isoformat(), "confirm_loss": "on"}
+    return client.post(f"{V2}publicera/", data)
 
 
 def test_it_creates_a_draft_copied_from_the_newest_version(admin_client: Client) -> None:
@@ -102,7 +104,7 @@ def test_it_previews_the_form_exactly_as_the_caseworker_sees_it(admin_client: Cl
     html = admin_client.get(f"{V2}forhandsvisning/").content.decode()
     assert "Har du kunnat vara med och påverka stödet du fått från Exempelutföraren?" in html
     assert 'id="group-q5"' in html and 'data-condition-question="q4"' in html
-    assert "Klienten tyckte att frågan var svår att förstå" in html
+    assert "Tyckte klienten att någon fråga var svår att förstå?" in html
     assert "Spara uppföljningen" not in html  # nothing is saved from the preview
 
 

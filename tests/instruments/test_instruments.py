@@ -123,8 +123,11 @@ def test_it_keeps_the_pilot_page_from_caseworkers_and_outsiders(
 def test_it_links_each_question_to_its_method_support(client: Client, world: World) -> None:
     client.force_login(world.caseworker)
     html = client.get(f"/uppfoljningar/ny/{world.interventions['overdue'].pk}/").content.decode()
-    assert 'href="/metodstod/stockholm-2021/?version=1#fraga-q4"' in html and 'href="/metodstod/"' in html
+    # Each question's link, and once (reachable by Tab) the version's guidance, which links the method.
+    assert 'href="/metodstod/stockholm-2021/?version=1#fraga-q4"' in html
+    assert 'href="/metodstod/stockholm-2021/?version=1"' in html
     guidance = client.get("/metodstod/stockholm-2021/").content.decode()
+    assert 'href="/metodstod/"' in guidance
     assert 'id="fraga-q4"' in guidance and "Räknas som positivt:" in guidance
     assert "Vad frågan betyder:" in guidance and "{provider}" not in guidance
     method = client.get("/metodstod/").content.decode()

@@ -3,11 +3,14 @@ assessment of a completed IHF or MST treatment, with IHF and MST side by side.""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.test import Client
 
 from tests.comparisons.builders import DataSet
 from tests.results.conftest import PERIOD, page_tables, persona
+from utfall.instruments.models import InstrumentVersion
 from utfall.organisations.models import Municipality, Role
 
 pytestmark = pytest.mark.django_db
@@ -15,6 +18,11 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def families(municipality: Municipality) -> Municipality:
+    # Follow-ups may only use a version valid on their date (issue 17 point 20): here the family
+    # instruments were in use from 2025 (past the model's guard on published versions).
+    InstrumentVersion.objects.filter(instrument__code__startswith="family-").update(
+        published_on=dt.date(2025, 1, 1)
+    )
     data = DataSet()
     data.provider("B")
     guardians = {

@@ -86,3 +86,54 @@ def test_an_administrator_adds_a_unit_and_a_user_with_a_role(
 def test_a_non_staff_user_cannot_open_the_admin(client: Client, municipality) -> None:  # type: ignore[no-untyped-def]
     client.force_login(User.objects.create_user("kim", municipality=municipality))
     assert client.get("/admin/registry/provider/").status_code == 302
+
+
+def test_the_add_user_form_asks_for_person_municipality_units_and_role_at_once(
+    client: Client, admin_user, municipality
+) -> None:  # type: ignore[no-untyped-def]
+    from django.contrib.auth.models import Group
+
+    unit = Unit.objects.create(municipality=municipality, code="farsta", name="Farsta")
+    client.force_login(admin_user)
+    page = client.get("/admin/organisations/user/add/").content.decode()
+    assert "Socialsekreterare" in page and "Enhetschef" in page and 'name="email"' in page
+    caseworker = Group.objects.get(name=Role.CASEWORKER)
+    response = client.post(
+        "/admin/organisations/user/add/",
+        {
+            "username": "sam", "password1": "ett-langt-losenord-1", "password2": "ett-langt-losenord-1",
+            "first_name": "Sam", "last_name": "Berg", "email": "sam@example.org",
+            "municipality": municipality.pk, "units": [unit.pk], "roles": [caseworker.pk],
+        },
+    )  # fmt: skip
+    assert response.status_code == 302, response.content.decode()[:2000]
+    user = User.objects.get(username="sam")
+    assert (
+        user.has_role(Role.CASEWORKER)
+        and list(user.units.all()) == [unit]
+        and user.email == "sam@example.org"
+    )
+    assert "Socialsekreterare" in client.get(f"/admin/organisations/user/{user.pk}/change/").content.decode()
+
+
+def test_a_published_versions_option_is_read_only_in_the_admin(client: Client, admin_user) -> None:  # type: ignore[no-untyped-def]
+    from utfall.instruments.models import InstrumentVersion, Option
+
+    option = Option.objects.filter(question__version__status=InstrumentVersion.Status.PUBLISHED).first()
+    assert option is not None
+    client.force_login(admin_user)
+    url = f"/admin/instruments/option/{option.pk}/change/"
+    response = client.get(url)
+    assert response.status_code == 200 and 'name="_save"' not in response.content.decode()
+    response = client.post(url, {"label": "Ändrad", "code": option.code, "question": option.question_id})
+    assert response.status_code == 403
+    option.refresh_from_db()
+    assert option.label != "Ändrad"
+
+
+def test_the_favicon_exists(client: Client) -> None:
+    response = client.get("/favicon.ico")
+    from django.contrib.staticfiles import finders
+
+    assert response.status_code == 301 and response["Location"].endswith("utfall/favicon.svg")
+    assert finders.find("utfall/favicon.svg")

@@ -14,6 +14,7 @@ import datetime as dt
 import math
 import random
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import TypedDict
 
@@ -72,6 +73,18 @@ Q5 = ["very_large", "fairly_large", "fairly_small", "none"]
 # Seed 004's third measure: the family instruments, asked after an ended IHF or MST.
 FAMILY_SERVICES = ("ihf", "mst")
 FAMILY_INSTRUMENTS = ("family-guardian-2026@1", "family-child-2026@1")
+
+
+@cache
+def valid_from(key: str) -> dt.date:
+    """The date an instrument version is valid from (its shipped ``published_on``): a follow-up
+    may only use a version valid on its date (issue 17 point 20)."""
+    from utfall.instruments.loading import DEFINITIONS, read_definition
+
+    published = read_definition(DEFINITIONS / f"{key}.yaml")["published_on"]
+    return published if isinstance(published, dt.date) else dt.date.fromisoformat(str(published))
+
+
 #: question: (positive options, other options)
 FAMILY_GUARDIAN = {
     "fg_helped": (["yes_completely", "yes_mostly"], ["yes_somewhat", "no"]),
@@ -219,6 +232,7 @@ def generate(
                 "services": " ".join(sorted(p["services"])),
                 "valid_from": (start - dt.timedelta(days=400)).isoformat(),
                 "valid_to": "",
+                **_contract_terms(n, form, today),
             }
         )
 
@@ -308,6 +322,8 @@ def generate(
                         continue  # the child questions are for about 10 years and up
                     if family.random() < 0.15:
                         continue  # not asked
+                    if end < valid_from(instrument):
+                        continue  # the instrument was not in use yet
                     followup_no += 1
                     fid = f"F{followup_no:07d}"
                     data.followups.append(_family_followup(family, fid, iid, end, instrument, quality))
@@ -392,6 +408,27 @@ def _family_followup(
     p_ok = _expit(1.8 + 1.2 * quality)
     row["assessment"] = "approved" if rng.random() < p_ok else "deficient"
     return row
+
+
+MANAGERS = ("Avtalsförvaltare Norr", "Avtalsförvaltare Söder", "Upphandlingsenheten")
+
+
+def _contract_terms(n: int, form: str, today: dt.date) -> dict[str, str]:
+    """Interchange v1.1 terms, derived from the contract's number (not from the random stream,
+    so the planted truth above stays as it was): end dates spread over the next three years,
+    options on procured contracts, a price per day, and targets on every other contract."""
+    if form == "own":
+        return {"extension_options": "", "price": "", "price_unit": "", "value": "", "manager": "",
+                "targets": ""}  # fmt: skip
+    price = 1800 + (n * 37 % 20) * 150
+    return {
+        "extension_options": "12 12" if form == "lou" else "",
+        "price": str(price),
+        "price_unit": "day",
+        "value": str(price * 365 * (4 + n % 9)),
+        "manager": MANAGERS[n % len(MANAGERS)],
+        "targets": "plan_goals_reached:0.6:20 step_down:0.6:20" if n % 2 else "",
+    } | ({"valid_to": (today + dt.timedelta(days=20 + n * 53 % 1080)).isoformat()} if form != "lov" else {})
 
 
 def as_tables(data: DemoData) -> list[object]:

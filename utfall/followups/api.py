@@ -56,6 +56,10 @@ class FollowUpIn(Schema):
 
 
 class CorrectionIn(FollowUpIn):
+    #: The URL names the follow-up; a given id must be its intervention's (issue 17 point 18).
+    intervention_id: str | None = Field(  # type: ignore[assignment]
+        None, max_length=60, description="Frivillig: adressen anger redan uppföljningen och dess insats"
+    )
     reason: str = Field(..., min_length=1, max_length=1000)
     base_version: int = Field(..., ge=1, description="Versionen som rättas (för samtidiga rättelser)")
 
@@ -72,7 +76,7 @@ class FollowUpOut(Schema):
     g1: str
     g2: str
     g3: str
-    minutes: str
+    minutes: int | None
     version: int
 
 
@@ -90,7 +94,14 @@ class FollowUpDetailOut(FollowUpOut):
 
 def _out(followup: FollowUp) -> dict[str, Any]:
     record = canonical.followups(followup.municipality, [followup.followup_id])[followup.followup_id]
-    return {**canonical.public(record), "version": record["_version"]}
+    return _as_out(record)
+
+
+def _as_out(record: dict[str, Any]) -> dict[str, Any]:
+    """A stored follow-up as the API answers it: ``minutes`` a number (or null), not text."""
+    data = canonical.public(record)
+    minutes = data.get("minutes")
+    return {**data, "minutes": int(minutes) if minutes else None, "version": record["_version"]}
 
 
 def _raw(payload: FollowUpIn, intervention: Intervention) -> tuple[dict[str, str], bool]:
@@ -128,7 +139,7 @@ def _raw(payload: FollowUpIn, intervention: Intervention) -> tuple[dict[str, str
 
 
 def _check(payload: FollowUpIn, intervention: Intervention) -> tuple[services.CheckedFollowUp, Any]:
-    catalogue = catalogue_for()
+    catalogue = catalogue_for(municipality_id=intervention.municipality_id)
     unknown = sorted(set(payload.answers) - set(catalogue.question_codes))
     if unknown:
         raise Problem(
@@ -146,7 +157,7 @@ def _check(payload: FollowUpIn, intervention: Intervention) -> tuple[services.Ch
             422,
             "Ogiltig uppföljning",
             "Uppföljningen bryter mot reglerna i utbytesformatet v1.",
-            [{"pointer": f"/answers/{c}" if c in codes else f"/{c}", "detail": r} for c, r in issues],
+            [{"pointer": f"/answers/{c}" if c in codes else f"/{c}", "detail": r} for c, r, _said in issues],
         )
     return checked, catalogue
 
@@ -168,7 +179,7 @@ def list_followups(
         return []
     # require_case_access above: case workers always belong to a municipality.
     records = canonical.followups(cast(Municipality, request.user.municipality), ids)  # type: ignore[union-attr]
-    return [{**canonical.public(records[i]), "version": records[i]["_version"]} for i in ids]
+    return [_as_out(records[i]) for i in ids]
 
 
 def _get(request: HttpRequest, followup_id: str, action: str = AuditEntry.Action.VIEW) -> FollowUp:
@@ -261,7 +272,10 @@ def correct_followup(request: HttpRequest, followup_id: str, payload: Correction
         raise Problem(
             403, "Ingen behörighet", "Bara den som gjorde uppföljningen eller enhetschefen kan rätta den."
         )
-    if payload.intervention_id != followup.intervention.intervention_id:
+    if (
+        payload.intervention_id is not None
+        and payload.intervention_id != followup.intervention.intervention_id
+    ):
         raise Problem(
             422,
             "Ogiltig rättelse",

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from utfall.core.identity import IDENTITY_NUMBER_REFUSED, contains_identity_number
-from utfall.followups.models import Assessment, FollowUp, FollowUpStatus, GuidingAnswer
+from utfall.followups.models import Assessment, FollowUp, FollowUpStatus, GuidingAnswer, NoAnswerReason
 from utfall.followups.services import GOAL_COLUMNS, CheckedFollowUp, check_followup_submission
 from utfall.instruments.fields import RadioChoice, VersionForm
 from utfall.instruments.models import InstrumentVersion
@@ -72,10 +72,20 @@ class FollowUpForm(VersionForm):
     )
     date = forms.DateField(
         label=_("Datum för uppföljningen"),
-        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("ÅÅÅÅ-MM-DD"),
+        # A text field, not type=date: Chromium's date field takes a Tab per part (year, month,
+        # day), three Tabs to pass a date that is usually today's (issue 17 point 4).
+        widget=forms.DateInput(
+            format="%Y-%m-%d", attrs={"inputmode": "numeric", "autocomplete": "off", "size": "10"}
+        ),
         error_messages={"required": _("Ange datum."), "invalid": _("Ange datum som ÅÅÅÅ-MM-DD.")},
     )
     assessment = RadioChoice(choices=Assessment.choices, label=_("Samlad bedömning av utföraren"))
+    #: Asked only when a completed follow-up has none of the client's answers (issue 17 point 2).
+    no_answer_reason = RadioChoice(
+        choices=NoAnswerReason.choices,
+        label=_("Ingen av klientens frågor är besvarad. Varför?"),
+    )
 
     def __init__(
         self,
@@ -102,7 +112,7 @@ class FollowUpForm(VersionForm):
                 )
         # The assessment and guiding questions come after the client's questions.
         order = ["token", "status", "date", "respondent", *self.question_order()]
-        self.order_fields([*order, "assessment", *GUIDING_QUESTIONS, *GOAL_LABELS])
+        self.order_fields([*order, "no_answer_reason", "assessment", *GUIDING_QUESTIONS, *GOAL_LABELS])
 
     def guiding_fields(self) -> list[forms.BoundField]:
         return [self[code] for code in GUIDING_QUESTIONS]
@@ -164,10 +174,28 @@ class FollowUpForm(VersionForm):
         checked, issues = check_followup_submission(
             self.raw(), intervention=self.intervention, catalogue=self.catalogue, with_goals=self.with_goals
         )
-        for column, reason in issues:
-            self.add_error(column if column in self.fields else None, reason)
+        for column, _reason, said in issues:
+            self.add_error(column if column in self.fields else None, said)
+        if (
+            not issues
+            and checked.record["status"] == FollowUpStatus.COMPLETED
+            and not checked.record["answers"]
+            and not cleaned.get("no_answer_reason")
+        ):
+            # Saved silently, it would count as a follow-up with the client's answers.
+            self.add_error(
+                "no_answer_reason",
+                _(
+                    "Uppföljningen är markerad som genomförd men ingen av klientens frågor är "
+                    "besvarad. Fyll i svaren, eller välj varför klienten inte svarade."
+                ),
+            )
         self.checked = checked
         return cleaned
+
+    def asks_no_answer_reason(self) -> bool:
+        """The question is shown once it is needed (an error) or answered, never in the way."""
+        return bool(self.is_bound and (self["no_answer_reason"].errors or self["no_answer_reason"].value()))
 
 
 class CorrectionForm(FollowUpForm):
@@ -209,6 +237,7 @@ def initial_for_correction(followup: FollowUp) -> dict[str, Any]:
         "date": followup.date,
         "respondent": followup.respondent,
         "assessment": followup.assessment,
+        "no_answer_reason": followup.no_answer_reason,
         "g1": followup.g1,
         "g2": followup.g2,
         "g3": followup.g3,

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from utfall.instruments.models import InstrumentVersion, Option, Question, Respondent
 from utfall.organisations.access import case_unit_ids, is_unit_manager
@@ -15,6 +16,15 @@ class FollowUpStatus(models.TextChoices):
     COMPLETED = "completed", "Genomförd"
     DECLINED = "declined", "Klienten avböjde"
     UNREACHABLE = "unreachable", "Klienten nåddes inte"
+
+
+class NoAnswerReason(models.TextChoices):
+    """Why a completed follow-up has none of the client's answers (issue 17 point 2): the
+    conversation took place but the questions could not be put, so coverage stays honest."""
+
+    COULD_NOT_ANSWER = "could_not_answer", _("Klienten kunde inte svara (t.ex. hälsa, språk eller ålder)")
+    NOT_ASKED = "not_asked", _("Frågorna passade inte att ställa i samtalet")
+    OTHER = "other", _("Annat skäl")
 
 
 class Assessment(models.TextChoices):
@@ -55,6 +65,10 @@ class FollowUp(models.Model):
     respondent = models.CharField(max_length=10, choices=Respondent.choices)
     status = models.CharField(max_length=12, choices=FollowUpStatus.choices)
     assessment = models.CharField(max_length=10, choices=Assessment.choices, blank=True)
+    #: Set when the follow-up is completed but none of the client's questions is answered.
+    no_answer_reason = models.CharField(
+        max_length=20, choices=NoAnswerReason.choices, blank=True, default="", db_default=""
+    )  # db_default: the import writes follow-ups by COPY / INSERT without this column
     g1 = models.CharField(max_length=6, choices=GuidingAnswer.choices, blank=True)
     g2 = models.CharField(max_length=6, choices=GuidingAnswer.choices, blank=True)
     g3 = models.CharField(max_length=6, choices=GuidingAnswer.choices, blank=True)

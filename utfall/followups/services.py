@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,8 +18,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from utfall.core.changes import announce_data_changed
+from utfall.core.ids import readable_id
 from utfall.core.models import ChangeRecord, IdempotencyKey
 from utfall.followups.models import Answer, FollowUp, FollowUpStatus
+from utfall.instruments.access import visible_versions
 from utfall.instruments.models import InstrumentVersion
 from utfall.organisations.models import User
 from utfall.records import canonical
@@ -34,7 +35,8 @@ from utfall.records.rules import (
 )
 from utfall.registry.models import Intervention
 
-Issues = list[tuple[str, str]]
+#: (column, reason for the interchange and the API, the same in words for a form's reader)
+Issues = list[tuple[str, str, str]]
 GOAL_COLUMNS = ("goals_total", "goals_fully", "goals_partly")
 
 
@@ -70,6 +72,7 @@ def instruments_for(intervention: Intervention) -> list[InstrumentVersion]:
     (docs/instruments.md)."""
     versions = (
         InstrumentVersion.objects.filter(
+            visible_versions(intervention.municipality_id),
             status=InstrumentVersion.Status.PUBLISHED,
             services=intervention.service_id,
             published_on__lte=timezone.localdate(),
@@ -94,8 +97,9 @@ def instrument_for(intervention: Intervention, code: str | None = None) -> Instr
 
 
 def new_followup_id() -> str:
-    """Ids of follow-ups recorded in utfall itself: 'U' and 12 random hex digits (no meaning)."""
-    return "U" + secrets.token_hex(6).upper()
+    """Ids of follow-ups recorded in utfall itself: 'U' and 12 random characters in groups of
+    four that can be read aloud (``utfall.core.ids``); they mean nothing."""
+    return readable_id("U")
 
 
 def check_followup_submission(
@@ -103,7 +107,7 @@ def check_followup_submission(
 ) -> tuple[CheckedFollowUp, Issues]:
     """Check a submitted follow-up (in interchange column names) by the shared rules.
 
-    Returns the canonical record and the issues as (column, reason); the record is only
+    Returns the canonical record and the issues as (column, reason, said); the record is only
     to be written when there are none.
     """
     raw = {**raw, "intervention_id": intervention.intervention_id}
@@ -113,7 +117,7 @@ def check_followup_submission(
     if with_goals:
         total, fully, partly = check_goals(row)
         goals = {"goals_total": total, "goals_fully": fully, "goals_partly": partly}
-    issues = [(i.column, i.reason) for i in row.issues]
+    issues: Issues = [(i.column, i.reason, i.for_person) for i in row.issues]
     if not issues:
         stored = {"started_on": intervention.started_on.isoformat(), "service": intervention.service.code}
         issues += check_followup_of(record, stored, catalogue)
@@ -202,6 +206,7 @@ def _record_followup(
     idempotency_key: str,
     form_seconds: int | None,
     confirm_same_day: bool,
+    no_answer_reason: str,
 ) -> tuple[FollowUp, bool]:
     # Lock the intervention first: its goals may change, and requests for it are written in
     # turn, so a resent request finds the first one's key below (READ COMMITTED sees it).
@@ -221,6 +226,7 @@ def _record_followup(
         intervention=locked,
         created_by=user,
         form_seconds=form_seconds,
+        no_answer_reason=no_answer_reason if not record["answers"] else "",
         **_followup_fields(record, catalogue),
     )
     _write_answers(followup, record, catalogue)
@@ -251,6 +257,7 @@ def record_followup(
     idempotency_key: str,
     form_seconds: int | None = None,
     confirm_same_day: bool = True,
+    no_answer_reason: str = "",
 ) -> tuple[FollowUp, bool]:
     """Store a checked follow-up once per (user, key). Returns it and whether it is new.
 
@@ -270,6 +277,7 @@ def record_followup(
             idempotency_key=idempotency_key,
             form_seconds=form_seconds,
             confirm_same_day=confirm_same_day,
+            no_answer_reason=no_answer_reason,
         )
     except IntegrityError:
         earlier = IdempotencyKey.objects.filter(user=user, kind="followups", key=idempotency_key).first()
@@ -289,6 +297,7 @@ def correct_followup(
     catalogue: Catalogue,
     reason: str,
     base_version: int,
+    no_answer_reason: str = "",
 ) -> tuple[FollowUp, bool]:
     """Replace a follow-up's content with a new version; the old one goes to the history.
 
@@ -312,6 +321,7 @@ def correct_followup(
         changed_by_label=user.get_username(),
         reason=reason,
     )
+    locked.no_answer_reason = no_answer_reason if not record["answers"] else ""
     for name, value in _followup_fields(record, catalogue).items():
         setattr(locked, name, value)
     locked.version += 1

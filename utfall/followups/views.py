@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -11,7 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -23,7 +24,13 @@ from utfall.core.models import AuditEntry, ChangeRecord
 from utfall.followups import queries, services
 from utfall.followups.access import get_followup_for_user
 from utfall.followups.feedback import record_feedback
-from utfall.followups.forms import CorrectionForm, FollowUpForm, initial_for_correction, new_token
+from utfall.followups.forms import (
+    GUIDING_QUESTIONS,
+    CorrectionForm,
+    FollowUpForm,
+    initial_for_correction,
+    new_token,
+)
 from utfall.followups.models import Assessment, FollowUp, FollowUpStatus
 from utfall.instruments.models import InstrumentVersion, Option, Question
 from utfall.organisations.access import is_unit_manager, sees_cases
@@ -129,15 +136,65 @@ def _columns(query: dict[str, str], current: str) -> list[tuple[str, str, str]]:
 @require_GET
 @case_access_required
 def history(request: HttpRequest) -> HttpResponse:
-    """Follow-ups of the user's units, newest first: what was recorded and corrected."""
-    followups = (
-        FollowUp.objects.for_user(request.user)
-        .select_related("intervention__service", "intervention__provider", "created_by")
-        .order_by("-created_at", "-pk")
-    )
+    """Follow-ups of the user's units, newest first, searchable by id and filtered by provider,
+    service, status and date: what was recorded and corrected."""
+    followups = FollowUp.objects.for_user(request.user)
+    choices = {
+        "services": sorted(
+            set(
+                followups.values_list("intervention__service__code", "intervention__service__name").distinct()
+            ),
+            key=lambda s: s[1],
+        ),
+        "providers": sorted(
+            set(
+                followups.values_list(
+                    "intervention__provider__provider_id", "intervention__provider__name"
+                ).distinct()
+            ),
+            key=lambda p: p[1],
+        ),
+        "statuses": FollowUpStatus.choices,
+    }
+    params = {
+        name: request.GET.get(name, "").strip()
+        for name in ("q", "service", "provider", "status", "from", "to")
+    }
+    errors = []
+    if params["q"]:
+        q = params["q"].upper().replace(" ", "")
+        followups = followups.filter(
+            Q(intervention__intervention_id__icontains=q)
+            | Q(followup_id__icontains=q)
+            | Q(intervention__intervention_id__icontains=params["q"])
+        )
+    if params["service"]:
+        followups = followups.filter(intervention__service__code=params["service"])
+    if params["provider"]:
+        followups = followups.filter(intervention__provider__provider_id=params["provider"])
+    if params["status"]:
+        followups = followups.filter(status=params["status"])
+    for name, lookup, label in (("from", "date__gte", _("Från")), ("to", "date__lte", _("Till"))):
+        if params[name]:
+            try:
+                followups = followups.filter(**{lookup: dt.date.fromisoformat(params[name])})
+            except ValueError:
+                errors.append(_("%(label)s: ange datum som ÅÅÅÅ-MM-DD.") % {"label": label})
+    followups = followups.select_related(
+        "intervention__service", "intervention__provider", "created_by"
+    ).order_by("-created_at", "-pk")
     page = Paginator(followups, PAGE_SIZE).get_page(request.GET.get("sida"))
     audit.record(request, action=AuditEntry.Action.LIST, kind="followups", ids=[f.followup_id for f in page])
-    return render(request, "followups/history.html", {"page": page})
+    query = {k: v for k, v in params.items() if v}
+    context = {
+        "page": page,
+        "params": params,
+        "errors": errors,
+        "filtered": bool(query),
+        "page_query": urlencode(query) + "&" if query else "",
+        **choices,
+    }
+    return render(request, "followups/history.html", context)
 
 
 def _render_form(
@@ -160,7 +217,7 @@ def create(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, _("Det finns inget publicerat frågeformulär för den här insatsen."))
         return redirect("registry:intervention", pk=intervention.pk)
     version = _with_questions(version)
-    catalogue = catalogue_for()
+    catalogue = catalogue_for(municipality_id=intervention.municipality_id)
     if request.method == "GET":
         initial = {"token": new_token(), "date": timezone.localdate(), "respondent": "client"}
         form = FollowUpForm(initial=initial, intervention=intervention, version=version, catalogue=catalogue)
@@ -178,6 +235,7 @@ def create(request: HttpRequest, pk: int) -> HttpResponse:
             idempotency_key=form.idempotency_key(),
             form_seconds=form.seconds_open(),
             confirm_same_day=bool(form.cleaned_data.get("same_day")),
+            no_answer_reason=form.cleaned_data.get("no_answer_reason") or "",
         )
     except services.SameDayFollowUp:
         form.add_error(
@@ -203,6 +261,7 @@ def create(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @case_access_required
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A follow-up in words, printable for the client's case file (personakten)."""
     followup = get_followup_for_user(request, pk)
     answers = followup.answers.select_related("question", "option").order_by("question__position")
     context = {
@@ -214,6 +273,13 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         ],
         "history": [_in_words(change, followup) for change in services.history_of(followup)],
         "can_correct": followup.can_be_corrected_by(request.user),
+        "guiding": [
+            (GUIDING_QUESTIONS[code], getattr(followup, f"get_{code}_display")())
+            for code in GUIDING_QUESTIONS
+            if getattr(followup, code)
+        ],
+        "version": followup.instrument_version,
+        "now": timezone.localtime().strftime("%Y-%m-%d %H:%M"),
     }
     return render(request, "followups/detail.html", context)
 
@@ -254,7 +320,7 @@ def correct(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied(_("Bara den som gjorde uppföljningen eller enhetschefen kan rätta den."))
     intervention = followup.intervention
     version = _with_questions(followup.instrument_version)
-    catalogue = catalogue_for()
+    catalogue = catalogue_for(municipality_id=followup.municipality_id)
     kwargs: dict[str, Any] = {
         "intervention": intervention,
         "version": version,
@@ -276,6 +342,7 @@ def correct(request: HttpRequest, pk: int) -> HttpResponse:
             catalogue=catalogue,
             reason=form.cleaned_data["reason"],
             base_version=form.cleaned_data["base_version"],
+            no_answer_reason=form.cleaned_data.get("no_answer_reason") or "",
         )
     except services.StaleVersion:
         form.add_error(

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.contrib import admin
 
 from utfall.instruments.access import EDIT_SHARED_INSTRUMENTS
@@ -40,7 +42,24 @@ class InstrumentVersionAdmin(SharedInstrumentAdmin):
     def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return (obj is None or not obj.is_read_only) and super().has_change_permission(request, obj)
 
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return (obj is None or not obj.is_read_only) and super().has_delete_permission(request, obj)
+
+
+class PartOfVersionAdmin(SharedInstrumentAdmin):
+    """A question or option of a published version is frozen with it: the admin shows it
+    read-only instead of failing on save (issue 17 point 16)."""
+
+    def _frozen(self, obj: Any) -> bool:
+        return obj is not None and obj._version().is_read_only
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return not self._frozen(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return not self._frozen(obj) and super().has_delete_permission(request, obj)
+
 
 @admin.register(Option)
-class OptionAdmin(SharedInstrumentAdmin):
+class OptionAdmin(PartOfVersionAdmin):
     list_display = ["__str__", "label", "positive", "counts"]

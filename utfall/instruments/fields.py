@@ -121,6 +121,18 @@ class VersionForm(forms.Form):
             for q in self.questions
         ]
 
+    @property
+    def guidance_url(self) -> str:
+        """The method support of the very version answered, all its questions on one page."""
+        from django.urls import reverse
+
+        url = reverse("instruments:guidance", args=[self.version.instrument.code])
+        return f"{url}?version={self.version.version}"
+
+    def hard_marked(self) -> bool:
+        """Whether any "hard to understand" box is ticked (the group then opens by itself)."""
+        return self.asks_feedback and any(self[f"hard_{q.code}"].value() for q in self.questions)
+
     def hard_questions(self) -> list[str]:
         """Codes of the questions the caseworker marked as hard for the client to understand."""
         if not self.asks_feedback:

@@ -15,10 +15,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
+import yaml
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from utfall.core.identity import (
     IDENTITY_NUMBER_REFUSED,
@@ -30,11 +34,14 @@ from utfall.core.identity import (
 from utfall.core.pseudonyms import PSEUDONYM_PREFIX, PSEUDONYM_RE, pseudonymise
 from utfall.followups.models import Assessment, FollowUpStatus, GuidingAnswer
 from utfall.instruments.models import Respondent
-from utfall.registry.models import ContractForm, EndReason, Ownership, Sex
+from utfall.registry.models import ContractForm, EndReason, Ownership, PriceUnit, Sex
 
 Record = dict[str, Any]
 _ORG_NUMBER = re.compile(r"^(\d{6})-?(\d{4})$")
 MAX_MINUTES = 600
+#: Nobody born before this year receives an intervention; an earlier year is a typing error
+#: (a wrong century). Decided 2026-12-02, issue 17 point 6.
+EARLIEST_BIRTH_YEAR = 1910
 # Choices' .values builds a new list on every call; rows are checked by the ten thousand.
 _VALUES = {
     enum: tuple(enum.values)
@@ -47,8 +54,13 @@ _VALUES = {
         FollowUpStatus,
         Assessment,
         GuidingAnswer,
+        PriceUnit,
     )
 }
+#: Interchange v1.1: optional columns of a contracts file (docs/interchange.md). A file
+#: without them is a v1 file and leaves what is stored for them as it is.
+CONTRACT_V11 = ("extension_options", "price", "price_unit", "value", "manager", "targets")
+_TARGET = re.compile(r"^([a-z0-9_]+):(0(?:\.\d{1,3})?|1(?:\.0{1,3})?):(\d{1,5})$")
 
 
 @dataclass(frozen=True)
@@ -59,9 +71,16 @@ class Issue:
     line: int
     column: str
     reason: str
+    #: The reason in words for a person at a form (field labels, the page's language); the
+    #: ``reason`` names columns, for the interchange's audience. Empty when they say the same.
+    said: str = ""
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: {self.column}: {self.reason}"
+
+    @property
+    def for_person(self) -> str:
+        return self.said or self.reason
 
 
 @dataclass
@@ -79,6 +98,8 @@ class InstrumentInfo:
     respondents: frozenset[str]
     services: frozenset[str]
     questions: dict[str, QuestionInfo] = field(default_factory=dict)
+    #: The version is valid for follow-ups on and after this date (its publication date).
+    valid_from: dt.date | None = None
 
 
 @dataclass
@@ -88,24 +109,32 @@ class Catalogue:
     today: dt.date
     services: dict[str, int]
     instruments: dict[str, InstrumentInfo]
+    #: Indicator codes an outcome target may name (interchange v1.1 ``targets``).
+    indicators: frozenset[str] = frozenset()
 
     @cached_property
     def question_codes(self) -> list[str]:
         return sorted({code for info in self.instruments.values() for code in info.questions})
 
 
-def load_catalogue(today: dt.date) -> Catalogue:
+def load_catalogue(today: dt.date, municipality_id: int | None = None) -> Catalogue:
+    """The services and the published instrument versions a municipality may use: the shared
+    instruments and its own local ones, never another municipality's (docs/access.md)."""
+    from utfall.instruments.access import visible_versions
     from utfall.instruments.models import InstrumentVersion, Option, Question
     from utfall.registry.models import Service
 
     instruments: dict[str, InstrumentInfo] = {}
-    versions = InstrumentVersion.objects.filter(status=InstrumentVersion.Status.PUBLISHED)
+    versions = InstrumentVersion.objects.filter(
+        visible_versions(municipality_id), status=InstrumentVersion.Status.PUBLISHED
+    )
     for v in versions.select_related("instrument").prefetch_related("services"):
         instruments[v.key] = InstrumentInfo(
             pk=v.pk,
             key=v.key,
             respondents=frozenset(v.respondents),
             services=frozenset(s.code for s in v.services.all()),
+            valid_from=v.published_on,
         )
     by_pk = {info.pk: info for info in instruments.values()}
     questions: dict[int, QuestionInfo] = {}
@@ -115,12 +144,25 @@ def load_catalogue(today: dt.date) -> Catalogue:
     for o in Option.objects.filter(question__in=list(questions)).values("pk", "code", "question"):
         questions[o["question"]].options[o["code"]] = o["pk"]
     services = dict(Service.objects.values_list("code", "pk"))
-    return Catalogue(today=today, services=services, instruments=instruments)
+    return Catalogue(today=today, services=services, instruments=instruments, indicators=indicator_codes())
 
 
-def catalogue_for(today: dt.date | None = None) -> Catalogue:
-    """The catalogue as of ``today`` (default: the local date), for a form or an API call."""
-    return load_catalogue(today or timezone.localdate())
+INDICATOR_DEFINITIONS = Path(__file__).resolve().parents[1] / "comparisons" / "definitions"
+
+
+def indicator_codes() -> frozenset[str]:
+    """The indicator codes of the shipped definitions. Read as data from the comparisons'
+    YAML files (the records layer may not import comparisons, docs/architecture.md)."""
+    codes: set[str] = set()
+    for path in sorted(INDICATOR_DEFINITIONS.glob("indicators-v*.yaml")):
+        codes.update(e["code"] for e in yaml.safe_load(path.read_text(encoding="utf-8"))["indicators"])
+    return frozenset(codes)
+
+
+def catalogue_for(today: dt.date | None = None, *, municipality_id: int | None = None) -> Catalogue:
+    """The municipality's catalogue as of ``today`` (default: the local date), for a form or an
+    API call (without a municipality: the shared instruments only)."""
+    return load_catalogue(today or timezone.localdate(), municipality_id)
 
 
 def shown(value: str) -> str:
@@ -142,8 +184,10 @@ class RowChecker:
         self.municipality_code = municipality_code
         self.issues: list[Issue] = []
 
-    def fail(self, column: str, reason: str) -> None:
-        self.issues.append(Issue(self.file, self.line, column, reason))
+    def fail(self, column: str, reason: str, said: str = "") -> None:
+        """Record an issue: ``reason`` names columns (interchange); ``said`` is the same in
+        words for a form, with the fields' labels (issue 17 point 1)."""
+        self.issues.append(Issue(self.file, self.line, column, reason, said))
 
     def text(self, column: str, *, required: bool = False, max_length: int = 200, screen: bool = True) -> str:
         """The column's text. Ids and names are screened: nothing in them may parse as an
@@ -227,13 +271,68 @@ def check_contract(row: RowChecker) -> Record:
     valid_to = row.date("valid_to")
     if valid_from and valid_to and valid_to < valid_from:
         row.fail("valid_to", "avtalet slutar innan det börjar (valid_to < valid_from)")
-    return {
+    record = {
         "contract_id": row.text("contract_id", required=True, max_length=60),
         "provider_id": row.text("provider_id", required=True, max_length=60),
         "form": row.choice("form", _VALUES[ContractForm], required=True),
         "services": " ".join(sorted(set(codes))),
         "valid_from": _iso(valid_from),
         "valid_to": _iso(valid_to),
+    }
+    if any(column in row.raw for column in CONTRACT_V11):
+        record.update(_contract_terms(row))
+    return record
+
+
+def _kronor(row: RowChecker, column: str, *, decimals: int) -> str:
+    value = row.text(column, max_length=20, screen=False).replace(",", ".")
+    if not value:
+        return ""
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        amount = Decimal(-1)
+    if not amount.is_finite() or amount < 0 or amount >= 10**12 or -amount.as_tuple().exponent > decimals:  # type: ignore[operator]
+        row.fail(
+            column, f"{shown(value)} är inte ett belopp i kronor (högst {decimals} decimaler, inte negativt)"
+        )
+        return ""
+    return f"{amount:.{decimals}f}"
+
+
+def _contract_terms(row: RowChecker) -> Record:
+    """The v1.1 columns: extension options, price and its unit, value, manager, targets."""
+    options = row.text("extension_options", max_length=60, screen=False).split()
+    if any(not m.isdigit() or not 1 <= int(m) <= 120 for m in options):
+        row.fail("extension_options", "ange optionernas längd i hela månader (1–120), åtskilda av mellanslag")
+        options = []
+    price = _kronor(row, "price", decimals=2)
+    unit = row.choice("price_unit", _VALUES[PriceUnit])
+    if price and not unit:
+        row.fail("price_unit", "ange vad priset gäller: day (per dygn) eller intervention (per insats)")
+    targets: dict[str, str] = {}
+    for entry in row.text("targets", max_length=2000, screen=False).split():
+        m = _TARGET.match(entry)
+        if not m:
+            row.fail(
+                "targets", f"{shown(entry)} ska ha formen indikator:nivå:minsta_n, t.ex. step_down:0.6:20"
+            )
+        elif m.group(1) not in row.catalogue.indicators:
+            row.fail("targets", f"okänd indikator '{m.group(1)}'")
+        elif m.group(1) in targets:
+            row.fail("targets", f"indikatorn '{m.group(1)}' har två mål")
+        elif int(m.group(3)) < 1:
+            row.fail("targets", "minsta n måste vara minst 1")
+        else:
+            level = Decimal(m.group(2)).quantize(Decimal("0.001")).normalize()
+            targets[m.group(1)] = f"{m.group(1)}:{level:f}:{int(m.group(3))}"
+    return {
+        "extension_options": " ".join(str(int(m)) for m in options),
+        "price": price,
+        "price_unit": unit,
+        "value": _kronor(row, "value", decimals=0),
+        "manager": row.text("manager", max_length=200),
+        "targets": " ".join(targets[k] for k in sorted(targets)),
     }
 
 
@@ -255,8 +354,23 @@ def check_intervention(row: RowChecker) -> Record:
             derived_sex, derived_year = number.sex, number.birth_year
     sex = row.choice("sex", _VALUES[Sex]) or derived_sex
     birth_year = row.count("birth_year", maximum=row.catalogue.today.year)
-    if birth_year is not None and birth_year < 1900:
-        row.fail("birth_year", f"födelseåret {birth_year} är orimligt")
+    if birth_year is not None and birth_year < EARLIEST_BIRTH_YEAR:
+        row.fail(
+            "birth_year",
+            f"födelseåret {birth_year} är orimligt (tidigast {EARLIEST_BIRTH_YEAR})",
+            _("Födelseåret %(year)s är orimligt: tidigast %(earliest)s.")
+            % {"year": birth_year, "earliest": EARLIEST_BIRTH_YEAR},
+        )
+    elif birth_year is None and derived_year is not None and derived_year < EARLIEST_BIRTH_YEAR:
+        row.fail(
+            "person_id",
+            f"födelseåret {derived_year} är orimligt (tidigast {EARLIEST_BIRTH_YEAR})",
+            _(
+                "Numret ger födelseåret %(year)s, vilket är orimligt (tidigast %(earliest)s). "
+                "Kontrollera århundradet."
+            )
+            % {"year": derived_year, "earliest": EARLIEST_BIRTH_YEAR},
+        )
     birth_year = birth_year if birth_year is not None else derived_year
 
     service = row.text("service", required=True)
@@ -266,12 +380,25 @@ def check_intervention(row: RowChecker) -> Record:
     started_on = row.date("started_on", required=True)
     ended_on = row.date("ended_on", not_future=True)
     if started_on and ended_on and ended_on < started_on:
-        row.fail("ended_on", "insatsen slutar innan den börjar (ended_on < started_on)")
+        row.fail(
+            "ended_on",
+            "insatsen slutar innan den börjar (ended_on < started_on)",
+            _("Slutdatum (%(ended)s) är före startdatum (%(started)s).")
+            % {"ended": ended_on.isoformat(), "started": started_on.isoformat()},
+        )
     end_reason = row.choice("end_reason", _VALUES[EndReason])
     if ended_on and not end_reason and row.raw.get("end_reason", "").strip() == "":
-        row.fail("end_reason", "avslutsorsak krävs när ended_on är ifyllt")
+        row.fail(
+            "end_reason",
+            "avslutsorsak krävs när ended_on är ifyllt",
+            _("Välj avslutsorsak när slutdatum är ifyllt."),
+        )
     if end_reason and not ended_on and not row.raw.get("ended_on", "").strip():
-        row.fail("end_reason", "avslutsorsak får bara anges för en avslutad insats (ended_on saknas)")
+        row.fail(
+            "end_reason",
+            "avslutsorsak får bara anges för en avslutad insats (ended_on saknas)",
+            _("Avslutsorsak anges bara för en avslutad insats: fyll i slutdatum eller ta bort orsaken."),
+        )
     total, fully, partly = check_goals(row)
     return {
         "intervention_id": row.text("intervention_id", required=True, max_length=60),
@@ -298,17 +425,29 @@ def check_goals(row: RowChecker) -> tuple[int | None, int | None, int | None]:
     fully = row.count("goals_fully")
     partly = row.count("goals_partly")
     if (fully is not None or partly is not None) and total is None:
-        row.fail("goals_total", "goals_total krävs när goals_fully eller goals_partly är ifyllt")
+        row.fail(
+            "goals_total",
+            "goals_total krävs när goals_fully eller goals_partly är ifyllt",
+            _("Ange antal mål i genomförandeplanen när uppnådda mål är ifyllda."),
+        )
     elif total is not None and (fully or 0) + (partly or 0) > total:
         row.fail(
             "goals_fully",
             f"goals_fully + goals_partly ({(fully or 0) + (partly or 0)}) är större än goals_total ({total})",
+            _(
+                "Helt och delvis uppnådda mål är tillsammans %(sum)s, fler än antalet mål i "
+                "genomförandeplanen (%(total)s)."
+            )
+            % {"sum": (fully or 0) + (partly or 0), "total": total},
         )
     return total, fully, partly
 
 
-def check_followup_of(record: Record, intervention: Record, catalogue: Catalogue) -> list[tuple[str, str]]:
-    """Rules between a follow-up and its intervention, as (column, reason).
+def check_followup_of(
+    record: Record, intervention: Record, catalogue: Catalogue
+) -> list[tuple[str, str, str]]:
+    """Rules between a follow-up and its intervention, as (column, reason, said) (``said``:
+    the reason in words for a form, see ``Issue``).
 
     ``intervention`` needs its canonical ``started_on`` and ``service``. Shared by the
     import, the caseworker's form and the API.
@@ -319,11 +458,19 @@ def check_followup_of(record: Record, intervention: Record, catalogue: Catalogue
             (
                 "date",
                 f"uppföljningen ({record['date']}) är före insatsens start ({intervention['started_on']})",
+                _("Datumet (%(date)s) är före insatsens startdatum (%(started)s).")
+                % {"date": record["date"], "started": intervention["started_on"]},
             )
         )
     info = catalogue.instruments.get(record["instrument"])
     if info and intervention["service"] not in info.services:
-        issues.append(("instrument", f"{info.key} används inte för insatsen '{intervention['service']}'"))
+        issues.append(
+            (
+                "instrument",
+                f"{info.key} används inte för insatsen '{intervention['service']}'",
+                _("Frågeformuläret används inte för den här insatsen."),
+            )
+        )
     return issues
 
 
@@ -355,6 +502,8 @@ def check_followup(row: RowChecker) -> Record:
         row.fail(
             next(iter(answers)),
             f"svar får bara finnas när uppföljningen är genomförd (status completed, inte {status})",
+            _("Klientens svar sparas bara när uppföljningen är genomförd, inte när den är '%(status)s'.")
+            % {"status": FollowUpStatus(status).label},
         )
     if instrument:
         for code, question in instrument.questions.items():
@@ -367,14 +516,32 @@ def check_followup(row: RowChecker) -> Record:
                     code,
                     f"'{code}' ställs bara när {question.condition_question} är "
                     f"{' eller '.join(sorted(question.condition_options))}",
+                    _("Frågan ställs bara efter vissa svar på fråga %(n)s; ta bort svaret.")
+                    % {"n": list(instrument.questions).index(question.condition_question) + 1},
                 )
     assessment = row.choice("assessment", _VALUES[Assessment])
     if status == FollowUpStatus.COMPLETED and not assessment and not row.raw.get("assessment", "").strip():
-        row.fail("assessment", "samlad bedömning krävs när uppföljningen är genomförd (status completed)")
+        row.fail(
+            "assessment",
+            "samlad bedömning krävs när uppföljningen är genomförd (status completed)",
+            _("Välj en samlad bedömning när uppföljningen är genomförd."),
+        )
+    date = row.date("date", required=True, not_future=True)
+    if instrument and instrument.valid_from and date and date < instrument.valid_from:
+        # A follow-up answers the version valid on its date (issue 17 point 20).
+        row.fail(
+            "date",
+            f"{key} gäller från {instrument.valid_from.isoformat()}; uppföljningen är daterad {date.isoformat()}",
+            _(
+                "Frågeformuläret gäller från %(valid_from)s, men uppföljningen är daterad %(date)s. "
+                "Ändra datumet eller använd det frågeformulär som gällde då."
+            )
+            % {"valid_from": instrument.valid_from.isoformat(), "date": date.isoformat()},
+        )
     record: Record = {
         "followup_id": row.text("followup_id", required=True, max_length=60),
         "intervention_id": row.text("intervention_id", required=True, max_length=60),
-        "date": _iso(row.date("date", required=True, not_future=True)),
+        "date": _iso(date),
         "instrument": key,
         "respondent": respondent,
         "status": status,

@@ -143,7 +143,7 @@ def create_intervention(
     checked, issues = services.check_intervention_submission(
         raw,
         user=cast(User, request.user),  # signed in: require_case_access above
-        catalogue=catalogue_for(),
+        catalogue=catalogue_for(municipality_id=cast(User, request.user).municipality_id),
         idempotency_key=key,
     )
     if issues or checked is None:
@@ -151,7 +151,7 @@ def create_intervention(
             422,
             "Ogiltig insats",
             "Insatsen bryter mot reglerna i utbytesformatet v1.",
-            [{"pointer": f"/{column}", "detail": reason} for column, reason in issues],
+            [{"pointer": f"/{column}", "detail": reason} for column, reason, _said in issues],
         )
     try:
         item, created = services.register_intervention(

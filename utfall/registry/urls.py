@@ -8,4 +8,5 @@ app_name = "registry"
 urlpatterns = [
     path("ny/", views.intervention_create, name="intervention_create"),
     path("<int:pk>/", views.intervention, name="intervention"),
+    path("<int:pk>/andra/", views.intervention_change, name="intervention_change"),
 ]

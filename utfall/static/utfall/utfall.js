@@ -39,7 +39,28 @@
     });
   }
 
+  // A select whose options carry data-services shows only those of the chosen service
+  // (the provider list of "Ny insats"); a provider without any contract is always offered.
+  function filterOptions(select, form) {
+    var chosen = form.querySelector('[name="' + select.dataset.filterBy + '"]');
+    if (!chosen) { return; }
+    var update = function () {
+      select.querySelectorAll("option[data-services]").forEach(function (option) {
+        var services = option.dataset.services.split(" ");
+        var offered = !chosen.value || !option.dataset.services || services.indexOf(chosen.value) !== -1;
+        option.hidden = !offered;
+        option.disabled = !offered;
+        if (!offered && option.selected) { select.value = ""; }
+      });
+    };
+    update();
+    chosen.addEventListener("change", update);
+  }
+
   function init(root) {
+    root.querySelectorAll("select[data-filter-by]").forEach(function (select) {
+      filterOptions(select, select.form);
+    });
     root.querySelectorAll("form.followup-form").forEach(function (form) {
       update(form);
       form.addEventListener("change", function () { update(form); });
@@ -51,6 +72,9 @@
           window.setTimeout(function () { b.disabled = true; }, 0);
         });
       });
+    });
+    root.querySelectorAll("button[data-print]").forEach(function (button) {
+      button.addEventListener("click", function () { window.print(); });
     });
     var summary = root.querySelector("#error-summary");
     if (summary) { summary.focus(); }
