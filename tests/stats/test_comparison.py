@@ -30,7 +30,7 @@ def test_rows_have_the_fixed_keys_in_order(providers):
     result = compare_proportions(groups, x, n)
     assert all(tuple(row) == PROPORTION_ROW_KEYS for row in result.rows)
     assert result.rows[0]["flag"] == "low"
-    assert result.overdispersion["method"] == "robust-re"
+    assert result.overdispersion["method"] == "truncated-ml"
     assert "P000" in result.overdispersion["excluded"]
     row = result.rows[5]
     assert row["ci_low"] <= row["rate"] <= row["ci_high"]

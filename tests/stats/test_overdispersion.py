@@ -82,7 +82,7 @@ def test_the_fit_reports_what_was_done():
     x, n, _ = _providers(rng, planted=True)
     fit = fit_overdispersion(x, n)
     info = fit.as_dict()
-    assert info["method"] == "robust-re"
+    assert info["method"] == "truncated-ml"
     assert info["phi"] > 1 and info["tau2"] > 0
     assert set(info["excluded"]) >= {i for i, f in enumerate(fit.flags(x, n)) if f}
     assert 0.7 < fit.target < 0.78

@@ -46,6 +46,16 @@ def scoped_filters(user: Any, requested: dict[str, str]) -> dict[str, str]:
     return {**requested, **scope}
 
 
+def split_scope(user: Any, requested: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """(population, scope) for a comparison (issue 10.1): the requested filters that choose the
+    comparison's population, and the user's scope, which chooses only the rows shown — the
+    reference (target, spread, limits) never depends on who looks. A conflicting filter is
+    refused as in :func:`scoped_filters`; a requested filter equal to the scope is the scope."""
+    scoped_filters(user, requested)
+    scope = aggregate_scope(user)
+    return {k: v for k, v in requested.items() if k not in scope}, scope
+
+
 def sees_staff_performance(user: Any) -> bool:
     """Follow-ups per named caseworker are staff performance data: for the unit's managers
     (their own unit, through the scope above), not for analysts, procurement or providers."""

@@ -10,7 +10,7 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 
-from utfall.comparisons.access import aggregate_scope, scoped_filters
+from utfall.comparisons.access import aggregate_scope, split_scope
 from utfall.comparisons.indicators import UnknownIndicator
 from utfall.comparisons.queries import BadQuery
 from utfall.comparisons.services import compare
@@ -45,9 +45,10 @@ def comparisons(request: HttpRequest, query: Query[ComparisonQuery]) -> Any:
         if not sep or not value:
             raise HttpError(400, "filter ska ha formen dimension=värde")
         requested[key] = value
-    filters = scoped_filters(request.user, requested)
+    # The scope decides which rows are shown, never the reference they are judged against.
+    filters, scope = split_scope(request.user, requested)
     try:
-        # scoped_filters above refused a user without a municipality.
+        # split_scope above refused a user without a municipality.
         result = compare(
             municipality=cast(Municipality, request.user.municipality),  # type: ignore[union-attr]
             indicator=query.indicator,
@@ -55,6 +56,7 @@ def comparisons(request: HttpRequest, query: Query[ComparisonQuery]) -> Any:
             date_to=date_to,
             by=query.by,
             filters=filters,
+            scope=scope,
             adjust=query.adjust,
             goal=query.goal,
         )

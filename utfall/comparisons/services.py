@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
@@ -18,7 +18,7 @@ from utfall.comparisons.queries import BadQuery, aggregate
 from utfall.core.spreadsheets import neutralise
 from utfall.instruments.services import comparability
 from utfall.organisations.models import Municipality
-from utfall.stats.adjusted import AverageMixFunnel, compare_adjusted
+from utfall.stats.adjusted import AdjustedComparison, AverageMixFunnel, compare_adjusted
 from utfall.stats.assessment import ASSESSMENT_ROW_KEYS, Assessment, assess
 from utfall.stats.comparison import Comparison, compare_proportions
 from utfall.stats.overdispersion.limits import OverdispersionFit
@@ -87,11 +87,22 @@ def compare(
     date_to: dt.date,
     by: str,
     filters: Mapping[str, str] | None = None,
+    scope: Mapping[str, str] | None = None,
     adjust: bool = False,
     as_of: dt.date | None = None,
     goal: float | None = None,
 ) -> ComparisonResult:
     """Compare the groups of ``by`` on ``indicator`` in the period; every row through suppression.
+
+    ``filters`` choose the comparison's population (a service, a target group, …). ``scope``
+    is the viewer's access scope (:func:`utfall.comparisons.access.split_scope`): it decides
+    only which rows are shown. The reference — target, φ, τ², limits, and the case-mix model
+    of the adjusted view — always comes from the population of ``filters`` alone, so the same
+    provider gets the same target, limits and flag whoever looks (issue 10.1). A scoped
+    viewer sees the rows of their own data, judged against that reference: when the scope
+    names the compared dimension (a provider account, ``by=provider``) exactly the reference's
+    own row; otherwise (a unit manager's providers) the rows of the scoped counts. A row hidden
+    in the reference stays hidden; outliers are named only among the rows shown.
 
     Every row also carries the assessment columns (:data:`ASSESSMENT_ROW_KEYS`: shrunken
     estimate with interval, P(below the reference), P(below ``goal``) when a goal rate is
@@ -104,32 +115,38 @@ def compare(
     min_n = settings.UTFALL_MIN_COUNT
     # The assessment (0.1–1.6 s for 30–900 providers) is a function of the counts: cached with
     # them under the data's generation token (comparisons.cache).
-    key = (definition, municipality.pk, date_from, date_to, by, sorted((filters or {}).items()), as_of, min_n)
+    scope = dict(scope or {})
+    population = {k: v for k, v in (filters or {}).items() if k not in scope}
+    key = (definition, municipality.pk, date_from, date_to, by, sorted(population.items()), as_of, min_n)
     spans = None
     if definition.kind == "question":
         spans = comparability(definition.instrument, definition.question).as_json()
+
+    def count(dimensions: list[str], where: Mapping[str, str]) -> list[dict[str, Any]]:
+        return aggregate(definition, municipality=municipality, date_from=date_from, date_to=date_to,
+                         by=dimensions, filters=where, as_of=as_of)  # fmt: skip
+
     if not adjust:
-        rows = aggregate(
-            definition, municipality=municipality, date_from=date_from, date_to=date_to,
-            by=[by], filters=filters, as_of=as_of,
-        )  # fmt: skip
+        rows = count([by], population)
         groups = [str(r[by]) for r in rows]
         events, n = [r["events"] for r in rows], [r["n"] for r in rows]
-        comparison = compare_proportions(groups, events, n, min_n=min_n)
+        reference = compare_proportions(groups, events, n, min_n=min_n)
         used = [i for i, size in enumerate(n) if size >= min_n]
         assessment = cached(
             ("assessment", *key, goal),
-            lambda: assess(comparison.fit, events, n, used=used, goal=goal),
+            lambda: assess(reference.fit, events, n, used=used, goal=goal),
         )
-        _with_assessment(comparison, groups, assessment)
+        _with_assessment(reference, groups, assessment)
+        comparison = reference
+        if scope:
+            comparison = _scoped(reference, by, scope,
+                                 lambda: _proportion_view(count([by], {**population, **scope}), by, reference,
+                                                          min_n, goal, (groups, events, n)))  # fmt: skip
         return ComparisonResult(
-            indicator, date_from, date_to, by, False, comparison, spans, assessment, comparison.fit
+            indicator, date_from, date_to, by, False, comparison, spans, assessment, reference.fit
         )
     covariates = [c for c in CASE_MIX if c != by]
-    cells = aggregate(
-        definition, municipality=municipality, date_from=date_from, date_to=date_to,
-        by=[by, *covariates], filters=filters, as_of=as_of,
-    )  # fmt: skip
+    cells = count([by, *covariates], population)
     if not cells:
         raise BadQuery("inga data i perioden att justera")
     frame = pd.DataFrame(cells)
@@ -150,6 +167,98 @@ def compare(
         scale=adjusted.overall or 1.0,
     ))  # fmt: skip
     _with_assessment(adjusted.comparison, groups, assessment)
+    comparison = adjusted.comparison
+    if scope:
+
+        def adjusted_view() -> Comparison:
+            mine = count([by, *covariates], {**population, **scope})
+            return _ratio_view(frame, pd.DataFrame(mine), by, covariates, adjusted, min_n)
+
+        comparison = _scoped(comparison, by, scope, adjusted_view)
     return ComparisonResult(
-        indicator, date_from, date_to, by, True, adjusted.comparison, spans, assessment, adjusted.funnel
+        indicator, date_from, date_to, by, True, comparison, spans, assessment, adjusted.funnel
     )
+
+
+def _scoped(
+    reference: Comparison, by: str, scope: Mapping[str, str], view: Callable[[], Comparison]
+) -> Comparison:
+    """What a scoped viewer sees of ``reference``: its own row when the scope names the
+    compared dimension (and nothing else), else ``view()`` (the scoped counts judged against
+    the reference)."""
+    if set(scope) == {by}:
+        mine = [r for r in reference.rows if r["group"] == scope[by]]
+        hidden = {r["group"] for r in mine if r["suppressed"]}
+        excluded = [g for g in reference.overdispersion["excluded"] if g == scope[by] and g not in hidden]
+        return replace(
+            reference, rows=mine, overdispersion={**reference.overdispersion, "excluded": excluded}
+        )
+    return view()
+
+
+def _proportion_view(
+    rows: list[dict[str, Any]],
+    by: str,
+    reference: Comparison,
+    min_n: int,
+    goal: float | None,
+    population: tuple[list[str], list[Any], list[Any]],
+) -> Comparison:
+    """The scoped counts judged against the reference; each row's assessment columns are its
+    own counts put in its place in the reference's table (as the provider page does)."""
+    groups = [str(r[by]) for r in rows]
+    events, n = [r["events"] for r in rows], [r["n"] for r in rows]
+    comparison = compare_proportions(groups, events, n, min_n=min_n, reference=reference)
+    ref_groups, ref_events, ref_n = population
+    if reference.fit is None or not groups:
+        return comparison
+    ref_used = [i for i, size in enumerate(ref_n) if size >= min_n]
+    place = {g: i for i, g in enumerate(ref_groups)}
+    values: list[dict[str, Any]] = []
+    for g, x, m in zip(groups, events, n, strict=True):
+        i = place.get(g)
+        if i is None or m < min_n:
+            values.append({})
+            continue
+        xa, ma = list(ref_events), list(ref_n)
+        xa[i], ma[i] = x, m
+        values.append(
+            assess(reference.fit, xa, ma, used=ref_used, goal=goal, only=[i], reliability=False).rows[i]
+        )
+    for row, extra in zip(comparison.rows, values, strict=True):
+        for key in ASSESSMENT_ROW_KEYS:
+            value = None if row["suppressed"] else extra.get(key)
+            row[key] = None if value is None else round(float(value), 4)
+    return comparison
+
+
+def _ratio_view(
+    reference_cells: pd.DataFrame,
+    cells: pd.DataFrame,
+    by: str,
+    covariates: list[str],
+    reference: AdjustedComparison,
+    min_n: int,
+) -> Comparison:
+    """O/E of the scoped cells with E from the reference's case-mix model (the model has no
+    group term, so its rate per combination of the covariates is the reference's E/n when
+    the reference cells are grouped by that combination), judged against the reference's
+    adjusted funnel."""
+    if cells.empty:
+        return replace(reference.comparison, rows=[],
+                       overdispersion={**reference.comparison.overdispersion, "excluded": []})  # fmt: skip
+    combo = "_case_mix"
+    ref = reference_cells.copy()
+    ref[combo] = ref[covariates].astype(str).agg("|".join, axis=1)
+    rates = expected_from_case_mix(ref, covariates, group=combo, events="events", n="n")
+    rate = dict(zip(rates["group"], rates["expected"] / rates["n"], strict=True))
+    mine = cells.copy()
+    mine[by] = mine[by].astype(str)
+    mine["_e"] = mine["n"] * mine[covariates].astype(str).agg("|".join, axis=1).map(rate).fillna(0.0)
+    grouped = mine.groupby(by, sort=True).agg(
+        n=("n", "sum"), observed=("events", "sum"), expected=("_e", "sum")
+    )
+    return compare_adjusted(
+        [str(g) for g in grouped.index.tolist()], grouped["observed"].to_numpy(), grouped["expected"].to_numpy(),
+        grouped["n"].to_numpy(), min_n=min_n, reference=reference,
+    ).comparison  # fmt: skip

@@ -136,6 +136,7 @@ def compare_proportions(
     overdispersion: str = DEFAULT_METHOD,
     min_n: int = DEFAULT_MIN_N,
     secondary: bool = True,
+    reference: Comparison | None = None,
 ) -> Comparison:
     """Compare groups' proportions with funnel limits that allow for overdispersion.
 
@@ -148,6 +149,12 @@ def compare_proportions(
     :mod:`utfall.stats.overdispersion`). ``.overdispersion["excluded"]`` names the groups
     left out of the estimate as outliers.
 
+    ``reference``: a comparison of the full population (issue 10.1). Its fitted funnel,
+    target and spread are used instead of fitting on these groups, so a viewer who may see
+    only part of the data (a provider, a unit) is judged against the same reference as
+    everyone else; these rows are then suppressed among themselves, and a group hidden in the
+    reference is hidden here too. Outliers are named only among these rows.
+
     Validated through its parts (see :func:`~utfall.stats.proportions.wilson_interval`,
     :func:`~utfall.stats.overdispersion.fit_overdispersion`,
     :func:`~utfall.stats.suppression.suppress`); end-to-end by tests of the JSON shape.
@@ -156,8 +163,8 @@ def compare_proportions(
     if np.any(m < 0) or np.any(x < 0) or np.any(x > m):
         raise ValueError("counts must satisfy 0 <= events <= n")
     used = np.flatnonzero(m >= min_n)
-    fit = None
-    if used.size:
+    fit = reference.fit if reference is not None else None
+    if reference is None and used.size:
         fit = fit_overdispersion(x[used], m[used], kind="proportion", method=overdispersion, target=target)
     ci_lo, ci_hi = wilson_interval(x, m, level)
     shown = m > 0
@@ -174,7 +181,7 @@ def compare_proportions(
         **limits,
     }
     rows = _rows(PROPORTION_ROW_KEYS, columns, len(groups))
-    return _finish(fit, used, groups, rows, level, min_n, secondary)
+    return _finish(fit, used, groups, rows, level, min_n, secondary, reference)
 
 
 def compare_ratios(
@@ -188,6 +195,7 @@ def compare_ratios(
     overdispersion: str = DEFAULT_METHOD,
     min_n: int = DEFAULT_MIN_N,
     secondary: bool = True,
+    reference: Comparison | None = None,
 ) -> Comparison:
     """Compare case-mix adjusted O/E ratios (``expected`` from
     :mod:`utfall.stats.standardisation`) with funnel limits against E.
@@ -195,7 +203,8 @@ def compare_ratios(
     Rows (keys :data:`RATIO_ROW_KEYS`): O/E with exact (O < 10) / Byar's interval at
     ``level``; 95 % and 99.8 % limits at the group's E after the same robust
     random-effects adjustment as proportions, on the log scale (Poisson–lognormal); flag;
-    suppression on ``n`` (the number of individuals behind the row).
+    suppression on ``n`` (the number of individuals behind the row). ``reference`` as in
+    :func:`compare_proportions`.
 
     Validated through :func:`~utfall.stats.standardisation.poisson_ratio_ci`
     (``reference/isr_phe_expected.csv``) and
@@ -205,8 +214,8 @@ def compare_ratios(
     if np.any(o < 0) or np.any(e < 0) or np.any(m < 0):
         raise ValueError("observed, expected and n must be non-negative")
     used = np.flatnonzero((m >= min_n) & (e > 0))
-    fit = None
-    if used.size:
+    fit = reference.fit if reference is not None else None
+    if reference is None and used.size:
         fit = fit_overdispersion(o[used], e[used], kind="ratio", method=overdispersion, target=target)
     ci = poisson_ratio_ci(o, e, level=level)
     shown = e > 0
@@ -222,7 +231,7 @@ def compare_ratios(
         **limits,
     }
     rows = _rows(RATIO_ROW_KEYS, columns, len(groups))
-    return _finish(fit, used, groups, rows, level, min_n, secondary)
+    return _finish(fit, used, groups, rows, level, min_n, secondary, reference)
 
 
 def _counts(a: np.ndarray) -> list[int | float]:
@@ -276,14 +285,26 @@ def _finish(
     level: float,
     min_n: int,
     secondary: bool,
+    reference: Comparison | None = None,
 ) -> Comparison:
     if fit is None:
         od: dict[str, Any] = {"method": "none", "phi": None, "tau2": None, "excluded": []}
         target = None
     else:
         od = fit.as_dict()
-        od["excluded"] = [groups[int(used[i])] for i in fit.excluded]
+        if reference is None:
+            od["excluded"] = [groups[int(used[i])] for i in fit.excluded]
+        else:  # the reference's outliers, named only among these rows
+            mine = set(groups)
+            od["excluded"] = [g for g in reference.overdispersion["excluded"] if g in mine]
         target = fit.target
+    if reference is not None:
+        target = reference.target
+    if reference is not None:
+        # A group hidden in the full comparison stays hidden from a partial view (and counts
+        # as hidden for the secondary suppression of these rows).
+        hidden_there = {r["group"] for r in reference.rows if r["suppressed"]}
+        rows = [{**r, "suppressed": True} if r["group"] in hidden_there else r for r in rows]
     rows = suppress(rows, min_n=min_n, secondary=secondary)
     hidden = {r["group"] for r in rows if r["suppressed"]}
     # A group hidden by secondary suppression must not be named as an outlier either.

@@ -20,7 +20,7 @@ import numpy as np
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 
-from utfall.comparisons.access import scoped_filters
+from utfall.comparisons.access import scoped_filters, split_scope
 from utfall.comparisons.cache import cached
 from utfall.comparisons.indicators import Indicator, all_indicators
 from utfall.comparisons.queries import reference_date
@@ -126,6 +126,16 @@ def scope_of(user: Any, requested: Mapping[str, str | None]) -> tuple[Municipali
     municipality = municipality_of(user)
     filters = scoped_filters(user, {k: v for k, v in requested.items() if v})
     return municipality, filters
+
+
+def population_and_scope(
+    user: Any, requested: Mapping[str, str | None]
+) -> tuple[Municipality, dict[str, str], dict[str, str]]:
+    """(municipality, population filters, scope) for a page with a funnel: the scope chooses
+    the rows shown, the population the reference (issue 10.1, comparisons.access.split_scope)."""
+    municipality = municipality_of(user)
+    population, scope = split_scope(user, {k: v for k, v in requested.items() if v})
+    return municipality, population, scope
 
 
 def scope_description(filters: Mapping[str, str]) -> str:

@@ -17,9 +17,9 @@ from utfall.results.services.common import (
     comparability_notes,
     min_n,
     names_of,
+    population_and_scope,
     proportion_rows,
     scope_description,
-    scope_of,
 )
 from utfall.results.tables import Column, ResultTable
 from utfall.stats.suppression import suppress
@@ -80,17 +80,25 @@ ASSESSMENT_NOTES = [
 
 
 def _low_coverage(
-    municipality: Municipality, date_from: dt.date, date_to: dt.date, filters: Mapping[str, str]
+    municipality: Municipality,
+    date_from: dt.date,
+    date_to: dt.date,
+    filters: Mapping[str, str],
+    scope: Mapping[str, str] | None = None,
 ) -> set[str]:
-    """Providers (visible after suppression) that follow up clearly less than the municipality."""
-    counts = aggregate(
-        get_indicator("followup_coverage"), municipality=municipality, date_from=date_from,
-        date_to=date_to, by=["provider"], filters=filters,
-    )  # fmt: skip
-    total_n = sum(r["n"] for r in counts)
+    """Providers (visible after suppression) that follow up clearly less than the municipality
+    (the population of ``filters``, whoever looks; ``scope`` chooses the providers judged)."""
+
+    def counted(where: Mapping[str, str]) -> list[dict[str, Any]]:
+        return aggregate(get_indicator("followup_coverage"), municipality=municipality, date_from=date_from,
+                         date_to=date_to, by=["provider"], filters=where)  # fmt: skip
+
+    everyone = counted(filters)
+    total_n = sum(r["n"] for r in everyone)
     if not total_n:
         return set()
-    overall = sum(r["events"] for r in counts) / total_n
+    overall = sum(r["events"] for r in everyone) / total_n
+    counts = counted({**filters, **scope}) if scope else everyone
     rows = suppress(proportion_rows(counts, "provider"), min_n=min_n())
     return {
         r["group"]
@@ -125,16 +133,24 @@ def provider_comparison(
     goal: float | None = None,
 ) -> Page:
     """Every provider on one indicator, with funnel limits; the same rows as /api/v1/comparisons."""
-    municipality, filters = scope_of(user, {"service": service, "target_group": target_group, "unit": unit})
+    municipality, population, scope = population_and_scope(
+        user, {"service": service, "target_group": target_group, "unit": unit}
+    )
+    filters = {**population, **scope}
     definition = get_indicator(indicator)
     comparable = comparability_notes([definition])
+    # The reference (target, limits) is the population's; the scope only chooses the rows.
     result = compare(
         municipality=municipality, indicator=indicator, date_from=date_from, date_to=date_to,
-        by="provider", filters=filters, adjust=adjust, goal=None if adjust else goal,
+        by="provider", filters=population, scope=scope, adjust=adjust, goal=None if adjust else goal,
     )  # fmt: skip
     data = result.as_json()
     names = names_of(Provider, municipality, "provider_id", {r["group"] for r in data["rows"]})
-    low = _low_coverage(municipality, date_from, date_to, filters) if definition.kind != "coverage" else set()
+    low = (
+        _low_coverage(municipality, date_from, date_to, population, scope)
+        if definition.kind != "coverage"
+        else set()
+    )
     rows = []
     for row in data["rows"]:
         note = "låg – osäkert resultat" if row["group"] in low and not row["suppressed"] else ""

@@ -42,10 +42,16 @@ PROVIDER_COLUMNS = [
 ]
 
 
-def own_comparison_row(counts: Sequence[Mapping[str, Any]], provider_id: str) -> dict[str, Any]:
+def own_comparison_row(
+    counts: Sequence[Mapping[str, Any]], provider_id: str, own: Sequence[Mapping[str, Any]] | None = None
+) -> dict[str, Any]:
     """One provider's row of the comparison of all providers, without working out every
     other provider's limits: the same fit, target, limits at its n, flag and suppression as
     :func:`utfall.stats.comparison.compare_proportions` (tested against it), rounded as its JSON.
+
+    ``own``: the provider's counts within the viewer's scope (a unit manager's unit) when
+    that is narrower than ``counts``; they are judged against the fit of ``counts``, the
+    whole population, and stay hidden when the provider's row is hidden there (issue 10.1).
     """
     minimum = min_n()
     x = np.array([r["events"] for r in counts], dtype=np.float64)
@@ -65,6 +71,14 @@ def own_comparison_row(counts: Sequence[Mapping[str, Any]], provider_id: str) ->
     if hidden[index]["suppressed"]:
         return row
     events, n = x[index], m[index]
+    if own is not None:
+        mine = next((r for r in own if str(r["provider"]) == provider_id), None)
+        if mine is None:
+            row.update(n=0, suppressed=False)
+            return row
+        events, n = float(mine["events"]), float(mine["n"])
+        if n < minimum:
+            return row
     low, high = wilson_interval(np.array([events]), np.array([n]), 0.95)
     row.update(n=int(n), rate=rounded(events / n), ci_low=rounded(float(low[0])), ci_high=rounded(float(high[0])),
                suppressed=False)  # fmt: skip
@@ -73,10 +87,10 @@ def own_comparison_row(counts: Sequence[Mapping[str, Any]], provider_id: str) ->
         row["lower_998"], row["upper_998"] = rounded(float(lo998[0])), rounded(float(hi998[0]))
         value = events / n
         row["flag"] = "high" if value > hi998[0] else ("low" if value < lo998[0] else None)
-        # Its shrunken estimate etc. on the same fit (not shrunk if the fit left it out).
-        left_out = {int(used[i]) for i in fit.excluded}
-        assessed = assess(fit, [events], [n], used=[0], reliability=False,
-                          outliers=[0] if index in left_out else []).rows[0]  # fmt: skip
+        # The provider's own counts (within a unit manager's unit) at its place in the table.
+        xa, ma = x.copy(), m.copy()
+        xa[index], ma[index] = events, n
+        assessed = assess(fit, xa, ma, used=used, only=[index], reliability=False).rows[index]
         row.update({key: rounded(assessed[key]) for key in ASSESSMENT_ROW_KEYS})
     return row
 
@@ -100,18 +114,31 @@ def provider_results(
     municipality = municipality_of(user)
     others = {k: v for k, v in filters.items() if k != "provider"}
     # The provider's row comes from the full comparison of all providers, so its flag is the
-    # funnel's flag; the five question indicators are counted in one scan of the answers.
+    # funnel's flag; the five question indicators are counted in one scan of the answers. The
+    # reference is the whole municipality whoever looks (issue 10.1): a unit manager's scope
+    # (``others``) narrows only the provider's own counts.
     questions = [d for d in all_indicators().values() if d.kind == "question"]
     comparable = comparability_notes(questions)
-    counted = aggregate_questions(questions, municipality=municipality, date_from=date_from,
-                                  date_to=date_to, by=["provider"], filters=others)  # fmt: skip
+
+    def questions_counted(where: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
+        return aggregate_questions(questions, municipality=municipality, date_from=date_from,
+                                   date_to=date_to, by=["provider"], filters=where)  # fmt: skip
+
+    def counted(definition: Any, where: dict[str, str]) -> list[dict[str, Any]]:
+        return aggregate(definition, municipality=municipality, date_from=date_from, date_to=date_to,
+                         by=["provider"], filters=where)  # fmt: skip
+
+    everyone = questions_counted({})
+    mine = questions_counted(others) if others else everyone
     rows = []
     for code, definition in all_indicators().items():
-        counts = counted.get(code)
+        counts = everyone.get(code)
+        own = mine.get(code) if others else None
         if counts is None:
-            counts = aggregate(definition, municipality=municipality, date_from=date_from, date_to=date_to,
-                               by=["provider"], filters=others)  # fmt: skip
-        rows.append({"indicator": code, "name": definition.name, **own_comparison_row(counts, provider_id)})
+            counts = counted(definition, {})
+            own = counted(definition, others) if others else None
+        row = own_comparison_row(counts, provider_id, own)
+        rows.append({"indicator": code, "name": definition.name, **row})
     caption = f"{provider.name}: alla indikatorer mot kommunen, {date_from:%Y-%m-%d}–{date_to:%Y-%m-%d}"
     table = ResultTable(
         "utforare_" + provider_id, caption, PROVIDER_COLUMNS, rows,

@@ -2,8 +2,12 @@
 
 Providers differ more than binomial (or Poisson) noise: case mix, staff, chance. Limits
 that ignore this flag far too many providers; limits widened by a non-robust estimate let
-a few extreme providers hide the rest. The default here, ``"robust-re"``, is calibrated
-and robust (decision and simulation figures in docs/statistics.md):
+a few extreme providers hide the rest. The default, ``"truncated-ml"`` (since 2026-12-02,
+issue 10.2; module ``truncated``), fits the same random-effects model by maximum likelihood
+with the groups outside 99 % left out and the rest truncated there, starting from
+``"robust-re"``, and computes the limits by adaptive quadrature; ``"robust-re"`` (the default
+before) stays selectable by name. ``"robust-re"`` (decision and simulation figures in
+docs/statistics.md):
 
 1. Random-effects model on the logit scale (proportions) or log scale (O/E ratios):
    the true value of a provider is centre + τ·u with u ~ N(0, 1).
@@ -42,11 +46,19 @@ from scipy import special
 from utfall.stats.overdispersion.classic import fit_textbook
 from utfall.stats.overdispersion.limits import FloatArray, Kind, OverdispersionFit
 from utfall.stats.overdispersion.robust import fit_robust
+from utfall.stats.overdispersion.truncated import fit_truncated
 
 __all__ = ["DEFAULT_METHOD", "METHODS", "clear_fit_cache", "fit_overdispersion"]
 
-DEFAULT_METHOD = "robust-re"
-METHODS = ("robust-re", "spiegelhalter-additive", "spiegelhalter-multiplicative", "dersimonian-laird", "none")
+DEFAULT_METHOD = "truncated-ml"
+METHODS = (
+    "truncated-ml",
+    "robust-re",
+    "spiegelhalter-additive",
+    "spiegelhalter-multiplicative",
+    "dersimonian-laird",
+    "none",
+)
 
 
 def fit_overdispersion(
@@ -61,15 +73,17 @@ def fit_overdispersion(
     (``kind="ratio"``, target defaulting to 1 for the textbook methods).
 
     ``method`` is one of :data:`METHODS`; ``target`` fixes the centre (default: estimated —
-    the robust predictive mean for ``"robust-re"``, the pooled Σx/Σn (ΣO/ΣE) otherwise).
+    the predictive mean for ``"truncated-ml"`` and ``"robust-re"``, the pooled Σx/Σn (ΣO/ΣE)
+    otherwise).
     Groups with size 0 or NaN must be removed by the caller.
 
     Validated: the DL step against ``reference/dersimonian_laird_metafor.json`` (rel 1e-9);
     SHMI φ against ``reference/funnelplotr_overdispersion.json`` (6 dp); ``"none"`` limits
-    reduce to exact binomial/Poisson quantiles (tested against scipy). The robust method
-    has no external vector; it is validated by seeded simulation (tests marked slow,
-    figures in docs/statistics.md): ≤ 0.5 % false flags under pure overdispersion, ≥ 80 %
-    of planted outliers found.
+    reduce to exact binomial/Poisson quantiles (tested against scipy). The random-effects
+    methods have no external vector; they are validated by seeded simulation (figures in
+    docs/statistics.md): ``"truncated-ml"`` by ``bench/bench_flags.py`` and
+    ``tests/stats/test_truncated.py`` (≤ 0.5 % of providers flagged under the null in every
+    cell of the grid and among n ≥ 200), ``"robust-re"`` by tests marked slow.
     """
     if method not in METHODS:
         raise ValueError(f"unknown overdispersion method {method!r}; use one of {METHODS}")
@@ -111,13 +125,15 @@ def _fit(x: FloatArray, m: FloatArray, kind: Kind, method: str, target: float | 
         raise ValueError("events cannot exceed n")
     pooled = float(x.sum() / m.sum())
     degenerate = pooled <= 0.0 or (kind == "proportion" and pooled >= 1.0)
+    if method == "truncated-ml" and x.size >= 3 and not degenerate:
+        return fit_truncated(kind, x, m, target)
     if method == "robust-re" and x.size >= 3 and not degenerate:
         return fit_robust(kind, x, m, target)
     if target is None:
         target = pooled
     scale = "proportion" if kind == "proportion" else "ratio"
     edge = target <= 0.0 or (kind == "proportion" and target >= 1.0)
-    if method in ("none", "robust-re") or edge or degenerate:
+    if method in ("none", "robust-re", "truncated-ml") or edge or degenerate:
         # Too few groups or no variation to estimate a spread from: exact limits only.
         with np.errstate(divide="ignore"):
             centre = float(special.logit(target) if kind == "proportion" else np.log(target))

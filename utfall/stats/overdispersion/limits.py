@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import optimize, special, stats
 
+from utfall.stats import mixture
 from utfall.stats.proportions import z_for_level
 
 Kind = Literal["proportion", "ratio"]
@@ -47,6 +48,13 @@ class OverdispersionFit:
     excluded: tuple[int, ...] = ()
     scale: str = "logit"
     centre: float = float("nan")
+    #: "gauss-hermite-40" (the fixed 40-node rule of ``robust-re``) or "adaptive"
+    #: (:func:`adaptive_limits`, the default method's).
+    quadrature: str = "gauss-hermite-40"
+    #: Added to τ² in the limits: the estimate's own uncertainty (var ĉ + (z² − 2)·var τ̂,
+    #: ``truncated.TAU_UNCERTAINTY_WEIGHT``), so the funnel is the predictive distribution of
+    #: a new provider (``truncated-ml``).
+    uncertainty: float = 0.0
     _normal: bool = field(default=False, repr=False)
 
     # -- limits ------------------------------------------------------------------------
@@ -55,6 +63,8 @@ class OverdispersionFit:
         m = np.asarray(size, dtype=np.float64)
         if self._normal:
             return self._normal_limits(m, level)
+        if self.quadrature == "adaptive":
+            return adaptive_limits(self.kind, self.centre, self.tau2 + self.uncertainty, m, level)
         return mixture_limits(self.kind, self.centre, self.tau2, m, level)
 
     def flags(self, events: ArrayLike, size: ArrayLike, level: float = 0.998) -> list[str | None]:
@@ -294,6 +304,135 @@ def mixture_limits(
     if np.ndim(size) == 0:
         return lower[:1].reshape(()), upper[:1].reshape(())
     return lower, upper
+
+
+def adaptive_limits(
+    kind: Kind, centre: float, tau2: float, size: ArrayLike, level: float
+) -> tuple[FloatArray, FloatArray]:
+    """Funnel limits at each size from the exact predictive mixture by adaptive quadrature.
+
+    Lower: r the smallest count with P(X ≤ r) ≥ α (α = (1 − level)/2), limit
+    (r − (F(r) − α)/(F(r) − F(r − 1)))/n; upper: s the largest count with P(X ≥ s) ≥ α,
+    limit (s + (P(X ≥ s) − α)/(P(X ≥ s) − P(X ≥ s + 1)))/n (Spiegelhalter's interpolation
+    between counts, as :func:`mixture_limits`). A group is outside exactly when its own tail
+    probability is below α. The search starts from a normal approximation of the 40-node
+    mixture (:func:`_quantile_guess`, usually within a count or two) and walks to the exact counts with
+    :func:`utfall.stats.mixture.lower_tail`/:func:`~utfall.stats.mixture.upper_tail`
+    (validated against ``scipy.integrate.quad``). Tested (tests/stats/test_truncated.py): with
+    τ² = 0 they equal the exact binomial/Poisson limits of :func:`mixture_limits` (tested
+    against scipy); with τ = 0.5 the count just inside sits at the exact tail by
+    ``scipy.integrate.quad`` at n 40, 300 and 700. The PHE and FunnelPlotR vectors in
+    ``tests/stats/reference/`` are of continuous (Wilson, χ²) limits, another convention.
+    """
+    alpha = (1.0 - level) / 2.0
+    tau = float(np.sqrt(tau2))
+    m_all = np.atleast_1d(np.asarray(size, dtype=np.float64))
+    lower = np.full(m_all.shape, np.nan)
+    upper = np.full(m_all.shape, np.nan)
+    valid = np.isfinite(m_all) & (m_all > 0)
+    if kind == "proportion":
+        valid &= m_all == np.round(m_all)
+    m, where = np.unique(m_all[valid], return_inverse=True)
+    if m.size:
+        d = m.size
+        values = mixture_values(kind, centre, tau2)
+        top = m.copy() if kind == "proportion" else _poisson_top(m * values.max())
+        p = np.concatenate([np.full(d, alpha), np.full(d, 1.0 - alpha)])
+        with np.errstate(all="ignore"):  # a wild guess only costs time
+            q = _quantile_guess(kind, p, np.concatenate([m, m]), np.concatenate([top, top]), values)
+        r, f_r, f_r1 = _walk(kind, "lower", q[:d], m, centre, tau, alpha)
+        s, s_s, s_s1 = _walk(kind, "upper", q[d:], m, centre, tau, alpha)
+        gap = f_r - f_r1
+        frac = np.where(gap > 0, (f_r - alpha) / np.where(gap > 0, gap, 1.0), 0.0)
+        lo_m = np.clip(r - np.clip(frac, 0.0, 1.0), 0.0, None) / m
+        gap_u = s_s - s_s1
+        frac_u = np.where(gap_u > 0, (s_s - alpha) / np.where(gap_u > 0, gap_u, 1.0), 0.0)
+        hi_m = (s + np.clip(frac_u, 0.0, 1.0 - 1e-12)) / m
+        if kind == "proportion":
+            hi_m = np.clip(hi_m, 0.0, 1.0)
+        lower[valid] = lo_m[where]
+        upper[valid] = hi_m[where]
+    if np.ndim(size) == 0:
+        return lower[:1].reshape(()), upper[:1].reshape(())
+    return lower, upper
+
+
+def _walk(
+    kind: Kind, side: str, guess: FloatArray, m: FloatArray, centre: float, tau: float, alpha: float
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """From a guess to the exact count. Lower: r with F(r) ≥ α > F(r − 1), returning
+    (r, F(r), F(r − 1)); upper: s with P(X ≥ s) ≥ α > P(X ≥ s + 1), returning
+    (s, P(X ≥ s), P(X ≥ s + 1)). Gallops from the guess to a bracket, then bisects."""
+    k = m.size
+    if side == "lower":
+
+        def value_at(r: FloatArray, rows: NDArray[np.intp]) -> FloatArray:
+            return mixture.lower_tail(kind, r, m[rows], centre, tau)
+
+        def good(v: FloatArray) -> NDArray[np.bool_]:
+            return np.asarray(v >= alpha)
+
+        floor, floor_value = np.full(k, -1.0), np.zeros(k)  # F(−1) = 0
+        ceiling = m.copy() if kind == "proportion" else np.full(k, np.inf)  # F(n) = 1
+    else:
+
+        def value_at(r: FloatArray, rows: NDArray[np.intp]) -> FloatArray:
+            return mixture.upper_tail(kind, r, m[rows], centre, tau)
+
+        def good(v: FloatArray) -> NDArray[np.bool_]:
+            return np.asarray(v < alpha)
+
+        floor, floor_value = np.zeros(k), np.ones(k)  # P(X ≥ 0) = 1
+        ceiling = m + 1.0 if kind == "proportion" else np.full(k, np.inf)  # P(X ≥ n + 1) = 0
+    ceiling_value = np.where(np.isfinite(ceiling), 1.0 if side == "lower" else 0.0, np.nan)
+    lo, v_lo, hi, v_hi = floor, floor_value, ceiling.copy(), ceiling_value
+    probe = np.where(np.isfinite(guess), guess, 0.0)
+    if side == "upper":
+        probe = probe + 1.0  # the first count past the upper limit
+    probe = np.minimum(np.maximum(probe, lo + 1.0), hi)
+    rows = np.arange(k)
+
+    def apply(rows: NDArray[np.intp], probe: FloatArray, v: FloatArray) -> NDArray[np.bool_]:
+        g = good(v)
+        # Only ever narrow the bracket.
+        to_hi = g & (probe < hi[rows])
+        to_lo = ~g & (probe > lo[rows])
+        hi[rows[to_hi]], v_hi[rows[to_hi]] = probe[to_hi], v[to_hi]
+        lo[rows[to_lo]], v_lo[rows[to_lo]] = probe[to_lo], v[to_lo]
+        return g
+
+    def update(rows: NDArray[np.intp], probe: FloatArray) -> NDArray[np.bool_]:
+        return apply(rows, probe, value_at(probe, rows))
+
+    # The guess and the count before it in one call: usually the answer at once.
+    before = np.maximum(probe - 1.0, lo + 1.0)
+    both = value_at(np.concatenate([before, probe]), np.concatenate([rows, rows]))
+    found = apply(rows, before, both[:k]) | apply(rows, probe, both[k:])
+    direction = np.where(found, -1.0, 1.0)
+    step = np.ones(k)
+    gallop = hi - lo > 1
+    for _ in range(120):
+        a = np.flatnonzero(gallop)
+        if not a.size:
+            break
+        down = direction[a] < 0
+        probe = np.where(down, hi[a] - step[a], lo[a] + step[a])
+        stop = (down & (probe <= lo[a])) | (~down & (probe >= hi[a]))
+        gallop[a[stop]] = False
+        a, probe, down = a[~stop], probe[~stop], down[~stop]
+        if not a.size:
+            break
+        g = update(a, probe)
+        gallop[a[(down & ~g) | (~down & g)]] = False
+        step[a] *= 2.0
+    for _ in range(200):
+        a = np.flatnonzero(hi - lo > 1)
+        if not a.size:
+            break
+        update(a, np.floor((lo[a] + hi[a]) / 2.0))
+    if side == "lower":
+        return hi, v_hi, v_lo
+    return lo, v_lo, v_hi
 
 
 #: Screening nodes for :func:`tail_flags`: F at a node bounds F at every node on one side
