@@ -11,7 +11,8 @@ from tests.personas import world  # noqa: F401
 
 POSITIVE, NEGATIVE = "yes_mostly", "no"
 #: Providers and their positives out of 40 per year and question (q1, q2, q3).
-#: N01–N10 are ordinary (30–34 of 40); the rest are planted:
+#: N01–N10 are ordinary (30–34 of 40); the rest are planted (24 of 40 lies between the 99.8 % and
+#: the 95 % limits of the truncated-ML funnel, issue 10.2: 0.57 < 0.60 < 0.65):
 #:  LOW998  – far below on q3 (satisfied) in 2025: outside 99.8 %          → outside_998
 #:  TWICE   – just below the 95 % limit on q2 (influence) in 2024 and 2025 → outside_95_twice
 #:  SEVERAL – just below on q1 and q2 in 2025 only                         → low_on_several
@@ -23,9 +24,9 @@ POSITIVE, NEGATIVE = "yes_mostly", "no"
 PLAN: dict[str, dict[str, tuple[int, int, int]]] = {
     **{f"N{i:02d}": {"2024": (30 + i % 5,) * 3, "2025": (30 + (i + 2) % 5,) * 3} for i in range(1, 11)},
     "LOW998": {"2024": (32, 32, 32), "2025": (32, 32, 12)},
-    "TWICE": {"2024": (32, 25, 32), "2025": (32, 25, 32)},
-    "SEVERAL": {"2024": (32, 32, 32), "2025": (25, 25, 32)},
-    "ONCE": {"2024": (32, 32, 32), "2025": (25, 32, 32)},
+    "TWICE": {"2024": (32, 24, 32), "2025": (32, 24, 32)},
+    "SEVERAL": {"2024": (32, 32, 32), "2025": (24, 24, 32)},
+    "ONCE": {"2024": (32, 32, 32), "2025": (24, 32, 32)},
     "HIGH": {"2024": (32, 32, 32), "2025": (40, 40, 40)},
 }
 

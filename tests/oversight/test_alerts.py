@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -89,6 +90,13 @@ def test_no_not_at_all_to_one_of_the_first_three_questions_alerts(
 
 
 def test_a_childs_negative_answer_to_a_safety_question_alerts(municipality: Any) -> None:
+    # A follow-up may only use a version valid on its date (issue 17 point 20): here the
+    # children's instrument was in use from 2026 (past the model's guard on published versions).
+    from utfall.instruments.models import InstrumentVersion
+
+    InstrumentVersion.objects.filter(instrument__code="family-child-2026").update(
+        published_on=dt.date(2026, 1, 1)
+    )
     data = DataSet()
     data.provider("IHF1")
     for answer, iid in (("no", "I-UNSAFE"), ("yes", "I-SAFE")):
