@@ -13,11 +13,14 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from django.db.models import Q
 from django.utils import timezone
 
 from utfall.comparisons.indicators import all_indicators, get_indicator
 from utfall.comparisons.queries import aggregate
 from utfall.organisations.models import Municipality, Unit
+from utfall.oversight.models import Case, CaseState
+from utfall.oversight.periods import BadPeriod, Period
 from utfall.registry.models import Service
 from utfall.reports.access import ReportReader
 from utfall.reports.targets import judge_all
@@ -81,6 +84,19 @@ FLAG_COLUMNS = [
     Column("ci_high", "95 % KI, övre", "rate"),
     Column("flag_text", "Avvikelse"),
     Column("flag", "Flagga (kod)", "flag"),
+]
+CASE_COLUMNS = [
+    Column("name", "Utförare"),
+    Column("group", "Utförar-id"),
+    Column("case", "Fördjupad uppföljning"),
+    Column("state", "Status"),
+    Column("opened", "Öppnad"),
+    Column("closed", "Avslutad"),
+    Column("action", "Beslutad åtgärd"),
+    Column("decided", "Beslutad den"),
+    Column("deadline", "Tidsfrist"),
+    Column("done", "Genomförd"),
+    Column("overdue", "Försenad"),
 ]
 OTHER_COLUMNS = [Column("indicator", "Indikator"), *SERVICE_COLUMNS[2:]]
 
@@ -208,16 +224,30 @@ def build_report(
     flagged["tables"].append(ResultTable(
         "avvikelser", "Utförare utanför styrgränserna (99,8 %)", FLAG_COLUMNS, flag_rows,
         notes=["En utförare flaggas när dess andel ligger utanför kommunens styrgräns 99,8 % efter justering "
-               "för överspridning; rangordning används aldrig.",
-               "Åtgärder från fördjupade uppföljningar redovisas här när fördjupade uppföljningar förs i utfall."],
+               "för överspridning; rangordning används aldrig."],
     ).as_json())  # fmt: skip
     low = sorted({r["name"] for r in flag_rows if r["flag"] == "low"})
     high = sorted({r["name"] for r in flag_rows if r["flag"] == "high"})
+    flagged_ids = {r["group"] for r in flag_rows}
+    today = timezone.localdate()
+    case_rows = _case_rows(municipality, flagged_ids, date_from, date_to, today)
+    followed_up = sorted({r["name"] for r in case_rows})
+    flagged["tables"].append(ResultTable(
+        "fordjupade", "Fördjupade uppföljningar av flaggade utförare och beslutade åtgärder", CASE_COLUMNS,
+        case_rows,
+        notes=["Fördjupade uppföljningar som var öppna någon gång under perioden eller öppnades på ett "
+               "avvikelseförslag för perioden, med varje beslutad åtgärd "
+               "(typ, tidsfrist, genomförd). Status och förseningar som de var när rapporten skapades "
+               f"({today:%Y-%m-%d}); en publicerad rapport behåller dem.",
+               "En åtgärd är försenad när tidsfristen har passerat utan att åtgärden är genomförd."],
+    ).as_json())  # fmt: skip
+    facts["flagged"] = {"providers": len(flagged_ids), "followed_up": len(followed_up)}
     flagged["intro"] = [
         f"{len(low)} utförare hade lägre resultat än förväntat på minst en indikator"
         + (f" ({', '.join(low)})." if low else "."),
         f"{len(high)} utförare hade högre resultat än förväntat"
         + (f" ({', '.join(high)})." if high else "."),
+        _case_sentence(len(flagged_ids), followed_up, case_rows),
     ]
     sections.append(flagged)
 
@@ -228,6 +258,7 @@ def build_report(
     sections.append(outcome)
 
     summary = _summary(scope, date_from, date_to, headline, cover["tables"][0]["rows"], facts["targets"], low)
+    summary.append(_flagged_summary(facts["flagged"]))
     for section in sections:
         section["commentary"] = (commentary or {}).get(section["key"], "")
     return {
@@ -244,6 +275,89 @@ def build_report(
         "sections": sections,
         "facts": facts,
     }
+
+
+def _case_rows(municipality: Municipality, provider_ids: set[str], date_from: dt.date, date_to: dt.date,
+               today: dt.date) -> list[dict[str, Any]]:  # fmt: skip
+    """The flagged providers' in-depth follow-up cases of the period, one row per decided action
+    (a case without one gets one row). A case belongs to the period when it was open some day in
+    it (opened on or before its last day, not closed before its first) or when it was opened from
+    a deviation proposal for a period that overlaps it (opened after the year it concerns, as the
+    annual report is written). Aggregate only: the provider, the case's reference, state and dates,
+    each action's kind and dates; never the case's free text, which may name a client."""
+    if not provider_ids:
+        return []
+    years = [str(y) for y in range(date_from.year, date_to.year + 1)]
+    in_period = Q(opened_at__date__lte=date_to) & ~Q(state=CaseState.CLOSED, closed_at__date__lt=date_from)
+    of_period = Q()
+    for year in years:
+        of_period |= Q(period__startswith=year)
+    candidates = (
+        Case.objects.of(municipality.pk)
+        .filter(Q(provider__provider_id__in=provider_ids) & (in_period | of_period))
+        .select_related("provider")
+        .prefetch_related("actions")
+        .order_by("provider__name", "number")
+    )
+    cases = []
+    for case in candidates:
+        opened = timezone.localdate(case.opened_at)
+        closed_on = (
+            timezone.localdate(case.closed_at) if case.closed_at and case.state == CaseState.CLOSED else None
+        )
+        active = opened <= date_to and (closed_on is None or closed_on >= date_from)
+        try:
+            period = Period.parse(case.period) if case.period else None
+        except BadPeriod:
+            period = None
+        concerns = period is not None and period.date_from <= date_to and period.date_to >= date_from
+        if active or concerns:
+            cases.append(case)
+    rows: list[dict[str, Any]] = []
+    for case in cases:
+        closed = case.closed_at if case.state == CaseState.CLOSED else None
+        base = {
+            "name": case.provider.name,
+            "group": case.provider.provider_id,
+            "case": case.reference,
+            "state": case.get_state_display(),
+            "opened": timezone.localdate(case.opened_at).isoformat(),
+            "closed": timezone.localdate(closed).isoformat() if closed else "",
+        }
+        actions = list(case.actions.all())
+        if not actions:
+            rows.append({**base, "action": "Ingen åtgärd beslutad än", "decided": "", "deadline": "",
+                         "done": "", "overdue": ""})  # fmt: skip
+        for action in actions:
+            rows.append({
+                **base,
+                "action": action.get_kind_display(),
+                "decided": action.decided_on.isoformat(),
+                "deadline": action.deadline.isoformat() if action.deadline else "",
+                "done": action.done_on.isoformat() if action.done_on else "",
+                "overdue": ("ja" if action.is_overdue(today) else "nej") if action.deadline else "",
+            })  # fmt: skip
+    return rows
+
+
+def _case_sentence(flagged: int, followed_up: list[str], rows: list[dict[str, Any]]) -> str:
+    if not flagged:
+        return "Ingen utförare flaggades, så ingen fördjupad uppföljning redovisas."
+    if not followed_up:
+        return ("Ingen fördjupad uppföljning av de flaggade utförarna var öppen under perioden; "
+                "inga åtgärder har beslutats.")  # fmt: skip
+    decided = [r for r in rows if r["decided"]]
+    overdue = sum(1 for r in rows if r["overdue"] == "ja")
+    text = (f"Fördjupad uppföljning pågår eller har avslutats för {len(followed_up)} av {flagged} flaggade "
+            f"utförare ({', '.join(followed_up)}); {len(decided)} åtgärder har beslutats")  # fmt: skip
+    return text + (f", varav {overdue} är försenade." if overdue else ".")
+
+
+def _flagged_summary(flagged: Mapping[str, int]) -> str:
+    if not flagged["providers"]:
+        return "Ingen utförare flaggades under perioden."
+    return (f"{flagged['providers']} utförare flaggades; för {flagged['followed_up']} av dem pågår eller har "
+            "avslutats en fördjupad uppföljning.")  # fmt: skip
 
 
 def _year_total(
