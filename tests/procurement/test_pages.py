@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import subprocess
 
 import pytest
 from django.test import Client
@@ -218,3 +219,48 @@ def test_free_text_never_stores_an_identity_number(people: People) -> None:
     client.post(reverse("procurement:provider_respond"), {"indicator": "step_down", "period_from": "2025-01-01",
                                                           "period_to": "2025-12-31", "text": f"klient {number}"})  # fmt: skip
     assert not DeviationResponse.objects.exists()
+
+
+def _pdf_text(pdf: bytes) -> str:
+    out = subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True)
+    return " ".join(out.stdout.decode().split())
+
+
+def test_the_statement_downloads_as_a_pdf_with_the_amount_and_the_reason(people: People) -> None:
+    client = signed_in(people.procurement)
+    client.post(reverse("procurement:statement_create", args=["C-B"]),
+                {"date_from": "2025-01-01", "date_to": "2025-12-31"})  # fmt: skip
+    statement = Statement.objects.get(contract__contract_id="C-B")
+    page = client.get(reverse("procurement:statement", args=[statement.pk])).content.decode()
+    assert reverse("procurement:statement_pdf", args=[statement.pk]) in page and "PDF finns inte" not in page
+    response = client.get(reverse("procurement:statement_pdf", args=[statement.pk]))
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"].endswith('_v1.pdf"') and response.content.startswith(b"%PDF-")
+    text = _pdf_text(response.content)
+    assert "Avräkning för avtal C-B" in text and "Att betala: 0 kr" in text
+    assert "Ingen ersättning enligt regeln" in text and "Uppföljningsgrad minst 80,0 %" in text
+    assert "20 räknade insatser, varav 18 med utfallet" in text
+    assert "Ladda ned" not in text  # the page's links are not printed
+
+
+def test_the_pdf_statement_shows_counts_below_the_minimum_only_as_fewer_than(
+    people: People, settings
+) -> None:  # type: ignore[no-untyped-def]
+    settings.UTFALL_MIN_COUNT = 25  # C-A counts 20 interventions
+    client = signed_in(people.procurement)
+    client.post(reverse("procurement:statement_create", args=["C-A"]),
+                {"date_from": "2025-01-01", "date_to": "2025-12-31"})  # fmt: skip
+    statement = Statement.objects.get(contract__contract_id="C-A")
+    text = _pdf_text(client.get(reverse("procurement:statement_pdf", args=[statement.pk])).content)
+    assert "10 860 000 kr" in text.replace("\xa0", " ")  # the compensation (docs/procurement.md §4)
+    assert "färre än 25 av färre än 25 räknade insatser (dolt)" in text
+    assert "16 av 20" not in text and "20 räknade" not in text
+
+
+def test_another_provider_cannot_download_the_pdf(people: People) -> None:
+    signed_in(people.procurement).post(reverse("procurement:statement_create", args=["C-A"]),
+                                       {"date_from": "2025-01-01", "date_to": "2025-12-31"})  # fmt: skip
+    statement = Statement.objects.get(contract__contract_id="C-A")
+    url = reverse("procurement:statement_pdf", args=[statement.pk])
+    assert signed_in(people.provider_b).get(url).status_code == 404
+    assert signed_in(people.analyst).get(url).status_code == 403

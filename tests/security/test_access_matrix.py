@@ -147,6 +147,7 @@ def sample(world: World) -> dict[str, Any]:
         "procurement:statement_approve": {"pk": statement.pk},
         "procurement:statement_correct": {"pk": statement.pk},
         "procurement:statement_download": {"pk": statement.pk},
+        "procurement:statement_pdf": {"pk": statement.pk},
         "_page_bodies": {
             "procurement:statement_create": {"date_from": "2025-01-01", "date_to": "2025-06-30"},
             "procurement:provider_report": {

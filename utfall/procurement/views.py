@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -171,10 +172,7 @@ def _pseudonyms_for(request: HttpRequest, statement: Statement) -> dict[str, str
     return {k: v[:12] for k, v in visible.items()}
 
 
-@login_required
-@require_GET
-def statement(request: HttpRequest, pk: int) -> HttpResponse:
-    found = statement_for(request.user, pk)
+def _statement_context(request: HttpRequest, found: Statement) -> dict[str, Any]:
     shown = _pseudonyms_for(request, found)
     rules = []
     for r in found.content["rules"]:
@@ -183,12 +181,19 @@ def statement(request: HttpRequest, pk: int) -> HttpResponse:
         hidden = [e for e in r["evidence"] if e["intervention_id"] not in shown]
         rules.append({**r, "visible": visible, "hidden_n": len(hidden),
                       "hidden_events": sum(1 for e in hidden if e["event"])})  # fmt: skip
-    return render(request, "procurement/statement.html", {
+    return {
         "statement": found, "content": found.content, "rules": rules, "manages": manages_contracts(request.user),
         "min_n": settings.UTFALL_MIN_COUNT,
         "versions": Statement.objects.filter(contract=found.contract, period_from=found.period_from,
                                              period_to=found.period_to).order_by("version"),
-    })  # fmt: skip
+    }  # fmt: skip
+
+
+@login_required
+@require_GET
+def statement(request: HttpRequest, pk: int) -> HttpResponse:
+    found = statement_for(request.user, pk)
+    return render(request, "procurement/statement.html", _statement_context(request, found))
 
 
 @login_required
@@ -228,6 +233,25 @@ def statement_download(request: HttpRequest, pk: int) -> HttpResponse:
     response = HttpResponse(body, content_type=XLSX)
     name = (
         f"avrakning_{found.contract.contract_id}_{found.period_from}_{found.period_to}_v{found.version}.xlsx"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@login_required
+@require_GET
+def statement_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    """The statement page's own content as a printable PDF (WeasyPrint, as the reports'): the same
+    counts, conditions and reasons, the same pseudonyms for the same reader (audited)."""
+    from weasyprint import HTML
+
+    found = statement_for(request.user, pk)
+    context = _statement_context(request, found) | {"printed": True, "printed_at": timezone.localtime()}
+    html = render_to_string("procurement/statement_print.html", context, request=request)
+    body = bytes(HTML(string=html).write_pdf())
+    response = HttpResponse(body, content_type="application/pdf")
+    name = (
+        f"avrakning_{found.contract.contract_id}_{found.period_from}_{found.period_to}_v{found.version}.pdf"
     )
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
