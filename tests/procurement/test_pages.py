@@ -264,3 +264,40 @@ def test_another_provider_cannot_download_the_pdf(people: People) -> None:
     url = reverse("procurement:statement_pdf", args=[statement.pk])
     assert signed_in(people.provider_b).get(url).status_code == 404
     assert signed_in(people.analyst).get(url).status_code == 403
+
+
+def test_the_provider_sees_its_own_in_depth_follow_ups_read_only(
+    people: People, market: Municipality
+) -> None:
+    from utfall.oversight import actions
+    from utfall.oversight.models import ActionKind
+    from utfall.registry.models import Contract, Provider
+
+    case = actions.open_case(
+        request=None, user=people.procurement, owner=people.procurement,
+        provider=Provider.objects.get(municipality=market, provider_id="A"), title="Låg andel nedtrappning",
+        reason="Intern bedömning som utföraren inte ska läsa", period="2025",
+        contracts=[Contract.objects.get(municipality=market, contract_id="C-A")],
+        evidence={"evidence": [{"indicator": "step_down"}]},
+    )  # fmt: skip
+    actions.decide_action(request=None, user=people.procurement, case=case, kind=ActionKind.ACTION_PLAN,
+                          description="Lämna en åtgärdsplan för utslussningen", decided_on=dt.date(2026, 1, 10),
+                          deadline=dt.date(2026, 3, 1))  # fmt: skip
+    client_a = signed_in(people.provider_a)
+    text = client_a.get(reverse("procurement:provider_home")).content.decode()
+    section = text.split('id="fordjupade"')[1].split('id="egna-siffror"')[0]
+    assert "FU-0001: Låg andel nedtrappning" in section and "Öppen" in section and "C-A" in section
+    assert "Åtgärdsplan med tidsfrist" in section and "2026-03-01" in section
+    assert "Lämna en åtgärdsplan för utslussningen" in section
+    assert "Intern bedömning" not in text  # the case's reason, notes and evidence stay with the municipality
+    assert "Ert svar på avvikelsen i" in section  # a response to the case's deviation may be written here
+    client_a.post(reverse("procurement:provider_respond"), {"indicator": "step_down", "period_from": "2025-01-01",
+                                                            "period_to": "2025-12-31", "text": "Vi har fått fler SiS-placerade"})  # fmt: skip
+    text = client_a.get(reverse("procurement:provider_home")).content.decode()
+    section = text.split('id="fordjupade"')[1].split('id="egna-siffror"')[0]
+    assert "Ert svar" in section and "Vi har fått fler SiS-placerade" in section
+    assert "Ert svar på avvikelsen i" not in section
+    # Provider B sees no case about A.
+    other = signed_in(people.provider_b).get(reverse("procurement:provider_home")).content.decode()
+    assert "FU-0001" not in other and "Låg andel nedtrappning" not in other
+    assert "Kommunen har ingen fördjupad uppföljning av er verksamhet" in other
