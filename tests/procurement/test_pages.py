@@ -301,3 +301,21 @@ def test_the_provider_sees_its_own_in_depth_follow_ups_read_only(
     other = signed_in(people.provider_b).get(reverse("procurement:provider_home")).content.decode()
     assert "FU-0001" not in other and "Låg andel nedtrappning" not in other
     assert "Kommunen har ingen fördjupad uppföljning av er verksamhet" in other
+
+
+def test_a_provider_sees_its_statement_only_once_approved(people: People) -> None:
+    officer = signed_in(people.procurement)
+    officer.post(reverse("procurement:statement_create", args=["C-A"]),
+                 {"date_from": "2025-01-01", "date_to": "2025-12-31"})  # fmt: skip
+    statement = Statement.objects.get(contract__contract_id="C-A")
+    provider = signed_in(people.provider_a)
+    for name in ("procurement:statement", "procurement:statement_download", "procurement:statement_pdf"):
+        assert (
+            provider.get(reverse(name, args=[statement.pk])).status_code == 404
+        )  # a draft is not its own yet
+    officer.post(reverse("procurement:statement_approve", args=[statement.pk]))
+    page = provider.get(reverse("procurement:statement", args=[statement.pk]))
+    assert page.status_code == 200 and "Att betala" in page.content.decode()
+    assert provider.get(reverse("procurement:statement_pdf", args=[statement.pk])).content.startswith(
+        b"%PDF-"
+    )
