@@ -76,6 +76,9 @@ def test_procurement_officer_and_provider(live_server, browser, people: People, 
     with j.page.expect_download() as download:
         j.page.get_by_role("link", name="Ladda ned avräkningen (XLSX)").click()
     assert download.value.suggested_filename.endswith("_v1.xlsx")
+    with j.page.expect_download() as pdf:
+        j.page.get_by_role("link", name="Ladda ned avräkningen (PDF)").click()
+    assert pdf.value.suggested_filename.endswith("_v1.pdf")
     j.close()
 
     p = Journey(browser, live_server.url, "utforare", width)

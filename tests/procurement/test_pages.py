@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import subprocess
 
 import pytest
 from django.test import Client
@@ -218,3 +219,103 @@ def test_free_text_never_stores_an_identity_number(people: People) -> None:
     client.post(reverse("procurement:provider_respond"), {"indicator": "step_down", "period_from": "2025-01-01",
                                                           "period_to": "2025-12-31", "text": f"klient {number}"})  # fmt: skip
     assert not DeviationResponse.objects.exists()
+
+
+def _pdf_text(pdf: bytes) -> str:
+    out = subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True)
+    return " ".join(out.stdout.decode().split())
+
+
+def test_the_statement_downloads_as_a_pdf_with_the_amount_and_the_reason(people: People) -> None:
+    client = signed_in(people.procurement)
+    client.post(reverse("procurement:statement_create", args=["C-B"]),
+                {"date_from": "2025-01-01", "date_to": "2025-12-31"})  # fmt: skip
+    statement = Statement.objects.get(contract__contract_id="C-B")
+    page = client.get(reverse("procurement:statement", args=[statement.pk])).content.decode()
+    assert reverse("procurement:statement_pdf", args=[statement.pk]) in page and "PDF finns inte" not in page
+    response = client.get(reverse("procurement:statement_pdf", args=[statement.pk]))
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"].endswith('_v1.pdf"') and response.content.startswith(b"%PDF-")
+    text = _pdf_text(response.content)
+    assert "Avräkning för avtal C-B" in text and "Att betala: 0 kr" in text
+    assert "Ingen ersättning enligt regeln" in text and "Uppföljningsgrad minst 80,0 %" in text
+    assert "20 räknade insatser, varav 18 med utfallet" in text
+    assert "Ladda ned" not in text  # the page's links are not printed
+
+
+def test_the_pdf_statement_shows_counts_below_the_minimum_only_as_fewer_than(
+    people: People, settings
+) -> None:  # type: ignore[no-untyped-def]
+    settings.UTFALL_MIN_COUNT = 25  # C-A counts 20 interventions
+    client = signed_in(people.procurement)
+    client.post(reverse("procurement:statement_create", args=["C-A"]),
+                {"date_from": "2025-01-01", "date_to": "2025-12-31"})  # fmt: skip
+    statement = Statement.objects.get(contract__contract_id="C-A")
+    text = _pdf_text(client.get(reverse("procurement:statement_pdf", args=[statement.pk])).content)
+    assert "10 860 000 kr" in text.replace("\xa0", " ")  # the compensation (docs/procurement.md §4)
+    assert "färre än 25 av färre än 25 räknade insatser (dolt)" in text
+    assert "16 av 20" not in text and "20 räknade" not in text
+
+
+def test_another_provider_cannot_download_the_pdf(people: People) -> None:
+    signed_in(people.procurement).post(reverse("procurement:statement_create", args=["C-A"]),
+                                       {"date_from": "2025-01-01", "date_to": "2025-12-31"})  # fmt: skip
+    statement = Statement.objects.get(contract__contract_id="C-A")
+    url = reverse("procurement:statement_pdf", args=[statement.pk])
+    assert signed_in(people.provider_b).get(url).status_code == 404
+    assert signed_in(people.analyst).get(url).status_code == 403
+
+
+def test_the_provider_sees_its_own_in_depth_follow_ups_read_only(
+    people: People, market: Municipality
+) -> None:
+    from utfall.oversight import actions
+    from utfall.oversight.models import ActionKind
+    from utfall.registry.models import Contract, Provider
+
+    case = actions.open_case(
+        request=None, user=people.procurement, owner=people.procurement,
+        provider=Provider.objects.get(municipality=market, provider_id="A"), title="Låg andel nedtrappning",
+        reason="Intern bedömning som utföraren inte ska läsa", period="2025",
+        contracts=[Contract.objects.get(municipality=market, contract_id="C-A")],
+        evidence={"evidence": [{"indicator": "step_down"}]},
+    )  # fmt: skip
+    actions.decide_action(request=None, user=people.procurement, case=case, kind=ActionKind.ACTION_PLAN,
+                          description="Lämna en åtgärdsplan för utslussningen", decided_on=dt.date(2026, 1, 10),
+                          deadline=dt.date(2026, 3, 1))  # fmt: skip
+    client_a = signed_in(people.provider_a)
+    text = client_a.get(reverse("procurement:provider_home")).content.decode()
+    section = text.split('id="fordjupade"')[1].split('id="egna-siffror"')[0]
+    assert "FU-0001: Låg andel nedtrappning" in section and "Öppen" in section and "C-A" in section
+    assert "Åtgärdsplan med tidsfrist" in section and "2026-03-01" in section
+    assert "Lämna en åtgärdsplan för utslussningen" in section
+    assert "Intern bedömning" not in text  # the case's reason, notes and evidence stay with the municipality
+    assert "Ert svar på avvikelsen i" in section  # a response to the case's deviation may be written here
+    client_a.post(reverse("procurement:provider_respond"), {"indicator": "step_down", "period_from": "2025-01-01",
+                                                            "period_to": "2025-12-31", "text": "Vi har fått fler SiS-placerade"})  # fmt: skip
+    text = client_a.get(reverse("procurement:provider_home")).content.decode()
+    section = text.split('id="fordjupade"')[1].split('id="egna-siffror"')[0]
+    assert "Ert svar" in section and "Vi har fått fler SiS-placerade" in section
+    assert "Ert svar på avvikelsen i" not in section
+    # Provider B sees no case about A.
+    other = signed_in(people.provider_b).get(reverse("procurement:provider_home")).content.decode()
+    assert "FU-0001" not in other and "Låg andel nedtrappning" not in other
+    assert "Kommunen har ingen fördjupad uppföljning av er verksamhet" in other
+
+
+def test_a_provider_sees_its_statement_only_once_approved(people: People) -> None:
+    officer = signed_in(people.procurement)
+    officer.post(reverse("procurement:statement_create", args=["C-A"]),
+                 {"date_from": "2025-01-01", "date_to": "2025-12-31"})  # fmt: skip
+    statement = Statement.objects.get(contract__contract_id="C-A")
+    provider = signed_in(people.provider_a)
+    for name in ("procurement:statement", "procurement:statement_download", "procurement:statement_pdf"):
+        assert (
+            provider.get(reverse(name, args=[statement.pk])).status_code == 404
+        )  # a draft is not its own yet
+    officer.post(reverse("procurement:statement_approve", args=[statement.pk]))
+    page = provider.get(reverse("procurement:statement", args=[statement.pk]))
+    assert page.status_code == 200 and "Att betala" in page.content.decode()
+    assert provider.get(reverse("procurement:statement_pdf", args=[statement.pk])).content.startswith(
+        b"%PDF-"
+    )

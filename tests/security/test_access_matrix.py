@@ -133,6 +133,7 @@ def sample(world: World) -> dict[str, Any]:
     contract = Contract.objects.create(municipality=world.municipality, contract_id="AV1", provider=world.provider,
                                        form="lou", valid_from=dt.date(2025, 1, 1))  # fmt: skip
     statement = payment.draft_statement(contract, dt.date(2025, 1, 1), dt.date(2025, 12, 31), None)
+    payment.approve(statement, world.procurement)  # a provider sees approved statements only
     oversight = oversight_sample(world)
     return {
         **oversight,
@@ -147,6 +148,7 @@ def sample(world: World) -> dict[str, Any]:
         "procurement:statement_approve": {"pk": statement.pk},
         "procurement:statement_correct": {"pk": statement.pk},
         "procurement:statement_download": {"pk": statement.pk},
+        "procurement:statement_pdf": {"pk": statement.pk},
         "_page_bodies": {
             "procurement:statement_create": {"date_from": "2025-01-01", "date_to": "2025-06-30"},
             "procurement:provider_report": {

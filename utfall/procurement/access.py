@@ -14,7 +14,7 @@ from django.http import Http404
 
 from utfall.organisations.access import roles, sees_cases
 from utfall.organisations.models import Role
-from utfall.procurement.models import Statement
+from utfall.procurement.models import Statement, StatementStatus
 from utfall.registry.models import Contract
 
 
@@ -70,7 +70,8 @@ def statement_for(user: Any, pk: int) -> Statement:
         raise PermissionDenied("Avräkningar visas för avtalsförvaltare, utföraren och enhetschefer.")
     qs = Statement.objects.filter(municipality_id=user.municipality_id, pk=pk)
     if provider is not None and not manages_contracts(user):
-        qs = qs.filter(contract__provider=provider)
+        # A provider sees its statements once approved (docs/procurement.md §3), never a draft.
+        qs = qs.filter(contract__provider=provider).exclude(status=StatementStatus.DRAFT)
     statement = qs.select_related("contract__provider").first()
     if statement is None:
         raise Http404("Avräkningen finns inte.")

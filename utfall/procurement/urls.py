@@ -13,6 +13,7 @@ urlpatterns = [
     path("avrakning/<int:pk>/godkann/", views.statement_approve, name="statement_approve"),
     path("avrakning/<int:pk>/ratta/", views.statement_correct, name="statement_correct"),
     path("avrakning/<int:pk>/xlsx/", views.statement_download, name="statement_download"),
+    path("avrakning/<int:pk>/pdf/", views.statement_pdf, name="statement_pdf"),
     path("utforare/", views.provider_home, name="provider_home"),
     path("utforare/redovisa/", views.provider_report, name="provider_report"),
     path("utforare/svara/", views.provider_respond, name="provider_respond"),

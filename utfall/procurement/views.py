@@ -12,13 +12,17 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from utfall.comparisons.indicators import all_indicators, get_indicator
 from utfall.core import audit
+from utfall.core.identity import contains_identity_number
 from utfall.core.models import AuditEntry
+from utfall.oversight.models import Case, CaseState
+from utfall.oversight.periods import BadPeriod, Period
 from utfall.procurement import charts, payment
 from utfall.procurement.access import (
     contract_for,
@@ -171,10 +175,7 @@ def _pseudonyms_for(request: HttpRequest, statement: Statement) -> dict[str, str
     return {k: v[:12] for k, v in visible.items()}
 
 
-@login_required
-@require_GET
-def statement(request: HttpRequest, pk: int) -> HttpResponse:
-    found = statement_for(request.user, pk)
+def _statement_context(request: HttpRequest, found: Statement) -> dict[str, Any]:
     shown = _pseudonyms_for(request, found)
     rules = []
     for r in found.content["rules"]:
@@ -183,12 +184,19 @@ def statement(request: HttpRequest, pk: int) -> HttpResponse:
         hidden = [e for e in r["evidence"] if e["intervention_id"] not in shown]
         rules.append({**r, "visible": visible, "hidden_n": len(hidden),
                       "hidden_events": sum(1 for e in hidden if e["event"])})  # fmt: skip
-    return render(request, "procurement/statement.html", {
+    return {
         "statement": found, "content": found.content, "rules": rules, "manages": manages_contracts(request.user),
         "min_n": settings.UTFALL_MIN_COUNT,
         "versions": Statement.objects.filter(contract=found.contract, period_from=found.period_from,
                                              period_to=found.period_to).order_by("version"),
-    })  # fmt: skip
+    }  # fmt: skip
+
+
+@login_required
+@require_GET
+def statement(request: HttpRequest, pk: int) -> HttpResponse:
+    found = statement_for(request.user, pk)
+    return render(request, "procurement/statement.html", _statement_context(request, found))
 
 
 @login_required
@@ -228,6 +236,25 @@ def statement_download(request: HttpRequest, pk: int) -> HttpResponse:
     response = HttpResponse(body, content_type=XLSX)
     name = (
         f"avrakning_{found.contract.contract_id}_{found.period_from}_{found.period_to}_v{found.version}.xlsx"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@login_required
+@require_GET
+def statement_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    """The statement page's own content as a printable PDF (WeasyPrint, as the reports'): the same
+    counts, conditions and reasons, the same pseudonyms for the same reader (audited)."""
+    from weasyprint import HTML
+
+    found = statement_for(request.user, pk)
+    context = _statement_context(request, found) | {"printed": True, "printed_at": timezone.localtime()}
+    html = render_to_string("procurement/statement_print.html", context, request=request)
+    body = bytes(HTML(string=html).write_pdf())
+    response = HttpResponse(body, content_type="application/pdf")
+    name = (
+        f"avrakning_{found.contract.contract_id}_{found.period_from}_{found.period_to}_v{found.version}.pdf"
     )
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
@@ -282,13 +309,50 @@ def _own_reports(provider: Any) -> list[dict[str, Any]]:
     return out
 
 
+def _own_cases(provider: Any, responses: list[DeviationResponse]) -> list[dict[str, Any]]:
+    """The in-depth follow-ups (oversight cases) about this provider, read-only: state, dates,
+    contracts and the decided actions with their deadlines; never the reason, notes, documents
+    or evidence (docs/procurement.md §5). A case opened from a proposal names the indicators
+    and the period it was about, and the provider's responses to those deviations sit beside it."""
+    today = timezone.localdate()
+    out = []
+    cases = (
+        Case.objects.filter(municipality_id=provider.municipality_id, provider=provider)
+        .prefetch_related("contracts", "actions__contract")
+        .order_by("-opened_at")
+    )
+    for case in cases:
+        try:
+            period = Period.parse(case.period) if case.period else None
+        except BadPeriod:
+            period = None
+        codes = [
+            str(e.get("indicator")) for e in (case.evidence or {}).get("evidence", []) if e.get("indicator")
+        ]
+        deviations = []
+        if period is not None:
+            for code in dict.fromkeys(c for c in codes if c in all_indicators()):
+                answered = [r for r in responses if r.indicator == code
+                            and r.period_from <= period.date_to and r.period_to >= period.date_from]  # fmt: skip
+                deviations.append(
+                    {"indicator": code, "name": get_indicator(code).name, "responses": answered}
+                )
+        actions = [
+            {"action": a, "overdue": a.is_overdue(today) and case.state != CaseState.CLOSED,
+             "description": "" if contains_identity_number(a.description) else a.description}
+            for a in case.actions.all()
+        ]  # fmt: skip
+        out.append({"case": case, "period": period, "deviations": deviations, "actions": actions})
+    return out
+
+
 def _provider_context(request: HttpRequest, provider: Any, **forms: Any) -> dict[str, Any]:
     municipality = provider.municipality
     form, start, end = period_of(request, payment.last_year(municipality))
     rows = [scoped_row(municipality, {"provider": provider.provider_id}, code, start, end)
             for code in DEFAULT_INDICATORS]  # fmt: skip
-    responses = {(r.indicator, r.period_from, r.period_to): r
-                 for r in DeviationResponse.objects.filter(provider=provider)}  # fmt: skip
+    written = list(DeviationResponse.objects.filter(provider=provider))
+    responses = {(r.indicator, r.period_from, r.period_to): r for r in written}
     for row in rows:
         row["response"] = responses.get((row["indicator"], start, end))
     return {
@@ -301,6 +365,7 @@ def _provider_context(request: HttpRequest, provider: Any, **forms: Any) -> dict
         "figures_form": forms.get("figures_form") or OwnFiguresForm(provider=provider),
         "file_form": forms.get("file_form") or OwnFiguresFileForm(provider=provider),
         "responses": DeviationResponse.objects.filter(provider=provider)[:20],
+        "cases": _own_cases(provider, written),
     }  # fmt: skip
 
 
