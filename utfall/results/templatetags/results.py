@@ -42,7 +42,15 @@ def cell(row: dict[str, Any], column: Column) -> str:
         if _part_hidden(row, column):
             return SUPPRESSED_TEXT
         return "–"
-    return display(value, column.kind)
+    return display(value, column.kind, n=_n_of(row, column))
+
+
+def _n_of(row: dict[str, Any], column: Column) -> int | None:
+    """The n behind a rate in the same row (``rate`` → ``n``, ``women_rate`` → ``women_n``)."""
+    if column.kind != "rate" or not column.key.endswith("rate"):
+        return None
+    n = row.get(column.key[: -len("rate")] + "n")
+    return n if isinstance(n, int) else None
 
 
 @register.filter
@@ -52,7 +60,8 @@ def interval(row: dict[str, Any], column: Column) -> str:
     low, high = (row.get(k) for k in column.interval)
     if low is None or high is None:
         return ""
-    return f"{display(low, column.kind)} – {display(high, column.kind)}"
+    n = _n_of(row, column)
+    return f"{display(low, column.kind, n=n)} – {display(high, column.kind, n=n)}"
 
 
 @register.filter
