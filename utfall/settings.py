@@ -88,7 +88,10 @@ def sqlite_database(path: Path | None) -> dict[str, object]:
             # "database is locked" upgrades inside write transactions.
             "init_command": (
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-                "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000; "
+                "PRAGMA foreign_keys=ON; "
+                # A writer waits this long for another's lock (an import commits in slices,
+                # UTFALL_IMPORT_COMMIT_ROWS, so a web request's write gets its turn).
+                f"PRAGMA busy_timeout={envint('UTFALL_SQLITE_BUSY_TIMEOUT_MS', '20000')}; "
                 # Read through memory mapping and a 64 MB page cache: comparisons scan
                 # hundreds of thousands of index entries.
                 "PRAGMA mmap_size=2147483648; PRAGMA cache_size=-65536;"
@@ -187,7 +190,10 @@ INSTALLED_APPS = [
     "utfall.followups",
     "utfall.interchange",
     "utfall.comparisons",
+    "utfall.oversight",
+    "utfall.procurement",
     "utfall.results",
+    "utfall.reports",
     "utfall.demo",
 ]
 
@@ -329,7 +335,21 @@ _proxy_ssl_header = envstr("UTFALL_PROXY_SSL_HEADER", "")
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https") if _proxy_ssl_header else None
 )
+# The importer's bounds (docs/interchange.md, "Limits"): a file's size, its data rows and
+# columns, and how many errors are listed before the rest are only counted. On SQLite the
+# write pass commits every UTFALL_IMPORT_COMMIT_ROWS rows so web requests keep working.
+UTFALL_IMPORT_MAX_BYTES = envint("UTFALL_IMPORT_MAX_BYTES", str(200 * 1024 * 1024))
+UTFALL_IMPORT_MAX_ROWS = envint("UTFALL_IMPORT_MAX_ROWS", "1000000")
+UTFALL_IMPORT_MAX_COLUMNS = envint("UTFALL_IMPORT_MAX_COLUMNS", "200")
+UTFALL_IMPORT_MAX_ERRORS = envint("UTFALL_IMPORT_MAX_ERRORS", "1000")
+UTFALL_IMPORT_COMMIT_ROWS = envint("UTFALL_IMPORT_COMMIT_ROWS", "5000")
 DATA_UPLOAD_MAX_MEMORY_SIZE = envint("UTFALL_MAX_BODY_BYTES", str(2 * 1024 * 1024))
+# Documents attached to in-depth follow-ups: outside the static files, read only through the
+# download view; a multipart body may be this much larger than the body limit above.
+UTFALL_DOCUMENT_DIR = Path(envstr("UTFALL_DOCUMENT_DIR", str(DATA_DIR / "documents")))
+UTFALL_DOCUMENT_MAX_BYTES = envint("UTFALL_DOCUMENT_MAX_BYTES", str(10 * 1024 * 1024))
+#: The pages that take documents (oversight.urls): only their multipart bodies get the extra room.
+UTFALL_UPLOAD_PATHS = ("/fordjupade-uppfoljningar/", "/utforare/")
 X_FRAME_OPTIONS = "DENY"
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

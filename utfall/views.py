@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import render
 from django.templatetags.static import static
@@ -22,12 +23,22 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from utfall.comparisons.queries import BadQuery
+from utfall.comparisons.access import aggregate_scope
+from utfall.comparisons.queries import BadQuery, reference_date
 from utfall.comparisons.services import compare
+from utfall.core import audit
+from utfall.core.models import AuditEntry
 from utfall.followups import queries as followup_queries
-from utfall.organisations.access import roles
+from utfall.followups.models import FollowUp
+from utfall.organisations.access import roles, sees_cases
 from utfall.organisations.models import Role
+from utfall.oversight.alerts import alerts_for
+from utfall.oversight.deadlines import overdue_for
 from utfall.registry.models import Provider
+from utfall.reports.targets import Judgement, judge_all
+
+#: Alerts listed on the start page; the rest are one link away.
+START_ALERTS = 10
 
 #: The indicator whose flagged providers the manager's and analyst's start page names.
 HEADLINE_INDICATOR = "satisfied"
@@ -148,6 +159,21 @@ def boxes_for(user: Any, today: dt.date) -> list[Box]:
     return [box for f in chosen if (box := f(user, today)) is not None]
 
 
+def targets_on_start(user: Any) -> list[Judgement]:
+    """This year's targets in the user's aggregate scope (the municipality's, or their unit's);
+    none for roles without aggregates and for providers (targets are the municipality's)."""
+    try:
+        scope = aggregate_scope(user)
+    except PermissionDenied:
+        return []
+    if "provider" in scope:
+        return []
+    year = reference_date(user.municipality)
+    if year is None:
+        return []
+    return judge_all(user.municipality, unit=scope.get("unit"), years={year.year})
+
+
 def favicon(request: HttpRequest) -> HttpResponse:
     """Browsers ask for /favicon.ico whatever the page says; send them to the icon."""
     return HttpResponsePermanentRedirect(static("utfall/favicon.svg"))
@@ -156,5 +182,19 @@ def favicon(request: HttpRequest) -> HttpResponse:
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     municipality = getattr(request.user, "municipality", None)
-    boxes = boxes_for(request.user, timezone.localdate()) if municipality is not None else []
-    return render(request, "core/home.html", {"municipality": municipality, "boxes": boxes})
+    today = timezone.localdate()
+    boxes = boxes_for(request.user, today) if municipality is not None else []
+    judgements = targets_on_start(request.user) if municipality is not None else []
+    alerts: list[FollowUp] = []
+    alert_count = 0
+    if sees_cases(request.user):
+        found = alerts_for(request.user, today=today)
+        alert_count = found.count()
+        alerts = list(found[:START_ALERTS])
+        audit.record(
+            request, action=AuditEntry.Action.LIST, kind="followups", ids=[f.followup_id for f in alerts]
+        )
+    overdue = list(overdue_for(request.user, today)[:20])
+    context = {"municipality": municipality, "boxes": boxes, "alerts": alerts, "alert_count": alert_count,
+               "overdue": overdue, "sees_cases": sees_cases(request.user), "judgements": judgements}  # fmt: skip
+    return render(request, "core/home.html", context)

@@ -148,7 +148,9 @@ def test_demo_loads_once_and_creates_the_demo_users(tmp_path) -> None:  # type: 
         interventions,
         followups,
     )
-    assert count(tmp_path, "organisations_user") == 5
+    assert count(tmp_path, "organisations_user") == 6  # the five demo users and the provider account
+    assert "Utförarkontot 'provider'" in first.stdout
+    assert count(tmp_path, "procurement_paymentrule") > 0 and count(tmp_path, "registry_contracttarget") > 0
     in_production = utfall(
         tmp_path, "demo", "--no-server", DEBUG="false", SECRET_KEY="x" * 50, ALLOWED_HOSTS="localhost"
     )

@@ -75,6 +75,24 @@ def test_another_municipalitys_analyst_sees_nothing_of_this_one(
     assert client.get(f"/api/v1/comparisons?{QUERY}").json()["rows"] == []
 
 
+def test_a_goal_gives_each_provider_its_probability_of_being_below_it(client: Client, small_set) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(persona(small_set, "ana", Role.ANALYST))
+    data = client.get(f"/api/v1/comparisons?{QUERY}&goal=0.9").json()
+    assert data["goal"] == 0.9
+    assert data["reliability"]["verdict"] in ("cannot", "partly", "well")
+    assert data["reliability"]["sentence"].startswith("Indikatorn")
+    shown = [r for r in data["rows"] if not r["suppressed"]]
+    assert shown and all(r["estimate_low"] <= r["estimate"] <= r["estimate_high"] for r in shown)
+    # The goal (0.9) is above the reference (about 0.7): being below it is at least as likely.
+    assert all(r["p_below_goal"] >= r["p_below_reference"] for r in shown)
+    hidden = [r for r in data["rows"] if r["suppressed"]]
+    assert hidden and all(r["estimate"] is None and r["p_below_goal"] is None for r in hidden)
+    without = client.get(f"/api/v1/comparisons?{QUERY}").json()
+    assert "goal" not in without and all(r["p_below_goal"] is None for r in without["rows"])
+    bad = client.get(f"/api/v1/comparisons?{QUERY}&goal=1.5")
+    assert bad.status_code == 400 and "målnivån" in bad.content.decode()
+
+
 def test_a_caseworker_gets_403_and_the_dates_default(client: Client, small_set) -> None:  # type: ignore[no-untyped-def]
     """Who may ask is answered before the query is read; from/to default to the last year."""
     import datetime as dt

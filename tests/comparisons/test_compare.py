@@ -21,6 +21,11 @@ ROW_KEYS = [
     "group", "n", "events", "rate", "ci_low", "ci_high",
     "lower_95", "upper_95", "lower_998", "upper_998", "flag", "suppressed",
 ]  # fmt: skip
+#: Added by issue 10.3 after the spec's keys (additive: the spec's keys keep their order).
+ASSESSMENT_KEYS = [
+    "estimate", "estimate_low", "estimate_high", "p_below_reference", "p_below_goal",
+    "detectable_low", "detectable_high",
+]  # fmt: skip
 
 
 def run_compare(*args: str) -> str:
@@ -41,7 +46,7 @@ def test_json_output_has_the_spec_shape_exact_counts_and_wilson_intervals(small_
     )  # fmt: skip
     assert {"method", "phi", "tau2"} <= set(data["overdispersion"])
     rows = {r["group"]: r for r in data["rows"]}
-    assert all(list(r) == ROW_KEYS for r in data["rows"])
+    assert all(list(r) == ROW_KEYS + ASSESSMENT_KEYS for r in data["rows"])
     assert (rows["A"]["events"], rows["A"]["n"], rows["B"]["events"], rows["B"]["n"]) == (6, 8, 9, 12)
     low, high = wilson_interval(6, 8)
     assert rows["A"]["ci_low"] == pytest.approx(float(low), abs=1e-4)
@@ -50,7 +55,9 @@ def test_json_output_has_the_spec_shape_exact_counts_and_wilson_intervals(small_
     # D has n = 2: suppressed, and one more row (the smallest, C) so D cannot be recovered.
     for hidden in ("D", "C"):
         assert rows[hidden]["suppressed"] is True
-        assert all(rows[hidden][k] is None for k in ROW_KEYS if k not in ("group", "suppressed"))
+        assert all(
+            rows[hidden][k] is None for k in ROW_KEYS + ASSESSMENT_KEYS if k not in ("group", "suppressed")
+        )
     assert rows["A"]["suppressed"] is False
 
 
@@ -67,9 +74,9 @@ def test_csv_and_table_formats_carry_the_same_rows(small_set) -> None:  # type: 
     ]
     csv_text = run_compare(*args, "--format", "csv")
     lines = csv_text.strip().splitlines()
-    assert lines[0] == ",".join(ROW_KEYS)
+    assert lines[0] == ",".join(ROW_KEYS + ASSESSMENT_KEYS)
     assert lines[1].startswith("A,8,6,0.75,")
-    assert "D,,,,,,,,,,,True" in lines
+    assert "D,,,,,,,,,,,True,,,,,,," in lines
     table = run_compare(*args, "--format", "table")
     assert any(line.split()[:4] == ["A", "8", "6", "0.750"] for line in table.splitlines() if line)
     assert "(för få, visas inte)" in table
@@ -127,3 +134,16 @@ def test_case_mix_adjusted_comparison_gives_observed_over_expected(small_set) ->
     )  # rounded to 2 decimals in the output
     assert rows["D"]["suppressed"] is True
     assert result["adjusted"]["covariates"] == ["sex", "age_group", "service"]
+
+
+def test_a_goal_on_the_command_line(small_set) -> None:  # type: ignore[no-untyped-def]
+    args = ["--municipality", small_set.code, "--indicator", "satisfied", "--from", "2025-01-01",
+            "--to", "2025-12-31"]  # fmt: skip
+    data = json.loads(run_compare(*args, "--goal", "0,9", "--format", "json"))
+    assert data["goal"] == 0.9 and data["reliability"]["sentence"]
+    assert all(r["p_below_goal"] is not None for r in data["rows"] if not r["suppressed"])
+    assert "Tillförlitlighet (rankbarhet)" in run_compare(*args, "--format", "table")
+    with pytest.raises(CommandError, match="--goal ska vara en andel"):
+        run_compare(*args, "--goal", "nittio")
+    with pytest.raises(CommandError, match="målnivån ska vara en andel mellan 0 och 1"):
+        run_compare(*args, "--goal", "90")

@@ -96,6 +96,10 @@ def test_an_administrator_makes_version_2_previews_and_publishes_it(
     j.page.wait_for_url("**/redigera/fraga/cy_school/")
     j.check("fraga")
     j.page.get_by_label("Frågetext").fill("Tycker du att det går bra för dig i skolan?")
+    submit(j, "Spara frågan")  # a changed text must be classified first
+    assert "ange om ändringen är redaktionell eller innehållslig" in j.page.content()
+    j.check("fraga-klassificera")
+    j.page.locator('input[name="change"][value="substantive"]').check()
     submit(j, "Spara frågan")
     j.page.wait_for_url("**/instrument/children-youth-2026/2/redigera/")
     assert "Frågan cy_school är sparad." in j.page.content()

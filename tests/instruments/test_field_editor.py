@@ -78,8 +78,9 @@ def test_it_edits_one_question_field_by_field_and_leaves_version_1_alone(admin_c
     before = definition_of(v1())
     response = admin_client.post(
         f"{EDIT}fraga/q3/",
-        question_post("q3", "Är du nöjd med {provider}?", Q3_OPTIONS, help_text="Fråga om hela insatsen."),
-    )
+        {**question_post("q3", "Är du nöjd med {provider}?", Q3_OPTIONS, help_text="Fråga om hela insatsen."),
+         "change": "substantive"},
+    )  # fmt: skip
     assert response.status_code == 302 and response["Location"] == EDIT
     q3 = next(q for q in definition_of(draft())["questions"] if q["code"] == "q3")
     assert q3["text"] == "Är du nöjd med {provider}?"

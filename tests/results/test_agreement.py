@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from typing import Any
 
@@ -11,6 +10,8 @@ from django.test import Client
 from openpyxl import load_workbook
 
 from tests.results.conftest import PERIOD, People, page_tables
+from utfall.core.spreadsheets import read_excel_csv, swedish_number
+from utfall.results.services.comparison import COMPARISON_COLUMNS
 from utfall.results.tables import Column
 from utfall.results.templatetags.results import cell, interval, page_columns
 
@@ -37,6 +38,13 @@ def _columns(table: dict[str, Any]) -> list[Column]:
     ]
 
 
+def csv_rows(text: str, keys: list[str]) -> list[dict[str, str]]:
+    """The rows of a Swedish-Excel CSV download (title block, labels, ``;``, decimal comma) by key."""
+    title, headers, lines = read_excel_csv(text)
+    assert "Röjandekontroll" in title and "Period" in title and len(headers) == len(keys)
+    return [dict(zip(keys, line, strict=True)) for line in lines]
+
+
 def _check_agreement(client: Client, page_url: str, api: dict[str, Any], key: str) -> None:
     table = api["tables"][key]
     html = client.get(page_url).content.decode()
@@ -50,8 +58,8 @@ def _check_agreement(client: Client, page_url: str, api: dict[str, Any], key: st
                 assert page_row[f"{column.key}_ci"] == interval(api_row, column)
     sep = "&" if "?" in page_url else "?"
     text = client.get(f"{page_url}{sep}format=csv&table={key}").content.decode()
-    rows = list(csv.DictReader(io.StringIO(text)))
-    assert rows == [{k: "" if v is None else str(v) for k, v in r.items()} for r in table["rows"]]
+    rows = csv_rows(text, list(table["rows"][0]))
+    assert rows == [{k: str(swedish_number(v)) for k, v in r.items()} for r in table["rows"]]
     book = load_workbook(io.BytesIO(client.get(f"{page_url}{sep}format=xlsx&table={key}").content))
     sheet = book.active
     values = list(sheet.iter_rows(values_only=True))
@@ -85,21 +93,17 @@ def test_the_comparison_page_agrees_with_the_comparisons_api(client: Client, peo
     by_group = {r["group"]: r for r in api["rows"]}
     shown = page_tables(client.get(url).content.decode())["jamforelse"]
     assert {r["group"] for r in shown} == set(by_group)
-    columns = {
-        c.key: c
-        for c in page_columns(
-            __import__("utfall.results.services.comparison", fromlist=["x"]).COMPARISON_COLUMNS
-        )
-    }
+    columns = {c.key: c for c in page_columns(COMPARISON_COLUMNS)}
     for row in shown:
         expected = by_group[row["group"]]
         for key in ("n", "rate", "flag"):
             assert row[key] == cell(expected, columns[key])
     text = client.get(url + "&format=csv").content.decode()
-    for line in csv.DictReader(io.StringIO(text)):
+    keys = [c.key for c in COMPARISON_COLUMNS] + ["suppressed"]
+    for line in csv_rows(text, keys):
         expected = by_group[line["group"]]
         for key in ("n", "events", "rate", "ci_low", "ci_high", "lower_998", "upper_998", "flag"):
-            assert line[key] == ("" if expected[key] is None else str(expected[key]))
+            assert line[key] == str(swedish_number(expected[key]))
     sheet = load_workbook(io.BytesIO(client.get(url + "&format=xlsx").content)).active
     values = list(sheet.iter_rows(values_only=True))
     keys = list(values[0])
@@ -135,7 +139,7 @@ def test_it_never_shows_a_group_of_fewer_than_five(
         _assert_no_small_cells(page_tables(html)[table["name"]])
         sep = "&" if "?" in page_url else "?"
         text = client.get(f"{page_url}{sep}format=csv&table={key}").content.decode()
-        _assert_no_small_cells(list(csv.DictReader(io.StringIO(text))))
+        _assert_no_small_cells(csv_rows(text, list(table["rows"][0])) if table["rows"] else [])
         sheet = load_workbook(
             io.BytesIO(client.get(f"{page_url}{sep}format=xlsx&table={key}").content)
         ).active

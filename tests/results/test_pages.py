@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import io
+
+import openpyxl
 import pytest
 from django.test import Client
 
 from tests.results.conftest import PERIOD, People, page_tables
 from utfall.comparisons.cache import bump
+from utfall.core.spreadsheets import read_excel_csv
 
 pytestmark = pytest.mark.django_db
 
@@ -15,18 +19,25 @@ pytestmark = pytest.mark.django_db
 # the data's generation token per count; a fresh count is one GROUP BY per indicator (plus
 # small code look-ups).
 PAGES = {
-    "comparison": (f"/resultat/jamforelse/?indicator=satisfied&{PERIOD}", 17, 11),
-    "comparison_adjusted": (f"/resultat/jamforelse/?indicator=satisfied&adjust=on&{PERIOD}", 18, 11),
-    "trends": (f"/resultat/utveckling/?indicator=satisfied&grain=quarter&{PERIOD}", 12, 9),
-    "gender": (f"/resultat/kvinnor-och-man/?indicator=satisfied&{PERIOD}", 16, 10),
+    "comparison": (f"/resultat/jamforelse/?indicator=satisfied&{PERIOD}", 18, 12),
+    "comparison_adjusted": (f"/resultat/jamforelse/?indicator=satisfied&adjust=on&{PERIOD}", 19, 12),
+    "trends": (f"/resultat/utveckling/?indicator=satisfied&grain=quarter&{PERIOD}", 16, 10),
+    "gender": (f"/resultat/kvinnor-och-man/?indicator=satisfied&{PERIOD}", 13, 9),
     "coverage": (f"/resultat/uppfoljningsgrad/?by=provider&{PERIOD}", 10, 7),
     "coverage_caseworker": (
         f"/resultat/uppfoljningsgrad/?by=caseworker&{PERIOD}",
+        12,
         11,
-        10,
-    ),  # a manager: scope and units are read
-    "outcomes": (f"/resultat/utfallsmatt/?{PERIOD}", 26, 12),
-    "provider": (f"/resultat/utforare/B/?indicator=satisfied&{PERIOD}", 42, 18),
+    ),  # a manager: scope and units are read, and the unit's name for the selection
+    "outcomes": (
+        f"/resultat/utfallsmatt/?{PERIOD}",
+        34,
+        14,
+    ),  # + re-referral 6 and 12 months (issue 15): a count and a token read each
+    # The analyst also sees the provider's in-depth cases and contract follow-ups (oversight, +2),
+    # the indicator's reliability (issue 10.3, +1) and re-referral (issue 15, +8 fresh, +2 cached);
+    # the provider's name for the selection (+1).
+    "provider": (f"/resultat/utforare/B/?indicator=satisfied&{PERIOD}", 54, 24),
 }
 
 
@@ -62,6 +73,34 @@ def test_it_flags_from_control_limits_and_explains_what_a_flag_means(client: Cli
     assert 'id="chart-funnel" type="application/json"' in html
 
 
+def test_it_says_what_a_flag_cannot_say(client: Client, people: People) -> None:
+    """Issue 10.3: shrunken estimate, P(below the reference and a goal), detectable difference,
+    and the indicator's reliability in plain Swedish, on the page and in the download."""
+    client.force_login(people.analyst)
+    html = client.get(PAGES["comparison"][0] + "&goal=90").content.decode()
+    rows = {r["group"]: r for r in page_tables(html)["jamforelse"]}
+    assert "Vad en flagga inte kan säga" in html and 'id="reliability"' in html
+    assert "Indikatorn" in html.split('id="reliability"')[1][:200]
+    c = rows["C"]  # 1 of 12 positive: almost certainly below both
+    assert (
+        float(c["estimate"].removesuffix("\u00a0%").replace(",", ".")) < 30
+    )  # a flagged outlier is not shrunk
+    assert float(c["p_below_reference"].removesuffix("\u00a0%").replace(",", ".")) > 95
+    assert c["p_below_goal"].endswith("%")
+    assert rows["D"]["estimate"] == "för få"
+    csv_text = client.get(PAGES["comparison"][0] + "&goal=90&format=csv&table=jamforelse").content.decode()
+    _title, header, _rows = read_excel_csv(csv_text)  # the Swedish Excel download (issue 15.6)
+    wanted = {"Skattad verklig andel", "Sannolikhet under referensnivån", "Sannolikhet under målnivån"}
+    assert wanted <= set(header) and "Minsta skillnad som kan upptäckas, lägre" in header
+    xlsx = client.get(PAGES["comparison"][0] + "&goal=90&format=xlsx&table=jamforelse").content
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx)).active
+    assert sheet is not None
+    cells = [str(v) for row in sheet.iter_rows(values_only=True) for v in row if v is not None]
+    assert "p_below_goal" in cells and any(v.startswith("Tillförlitlighet:") for v in cells)
+    bad = client.get(PAGES["comparison"][0] + "&goal=150")
+    assert bad.status_code == 400 and "Målnivån ska vara högst 99 procent." in bad.content.decode()
+
+
 def test_it_marks_a_provider_whose_clients_are_rarely_followed_up(client: Client, people: People) -> None:
     client.force_login(people.analyst)
     rows = {
@@ -94,3 +133,16 @@ def test_it_shows_a_clear_error_for_a_bad_query(client: Client, people: People) 
     html = response.content.decode()
     assert "Periodens slut ligger före dess början." in html
     assert "Välj ett giltigt alternativ" in html
+
+
+def test_the_selection_names_units_by_name_not_code(client: Client, people: People) -> None:
+    """Issue 17 point 11: the manager's selection reads "Bromma", not "enhet bromma"."""
+    from utfall.organisations.models import Unit
+
+    client.force_login(people.manager)
+    unit = Unit.objects.get(members=people.manager)
+    html = client.get(PAGES["comparison"][0]).content.decode()
+    selection = html.split("<dt>Urval</dt>")[1].split("</dd>")[0]
+    assert unit.name in selection and "enhet " not in selection, selection
+    index = client.get("/resultat/").content.decode()
+    assert f"({unit.name})" in index

@@ -20,7 +20,9 @@ from tests.followups.helpers import post_followup
 from tests.personas import World, make_user
 from utfall.followups.models import FollowUp
 from utfall.instruments.models import InstrumentVersion
-from utfall.organisations.models import Role
+from utfall.organisations.models import Committee, Role
+from utfall.procurement import payment
+from utfall.registry.models import Contract
 
 pytestmark = pytest.mark.django_db
 
@@ -80,8 +82,18 @@ def test_every_page_and_api_operation_has_a_row_in_the_matrix() -> None:
 
 # --- walking them ---------------------------------------------------------------------------
 
-POSTS = {"logout", "set_language", "instruments:create_version", "instruments:question_action",
-         "instruments:delete_draft", "instruments:publish", "oidc_authentication_callback"}  # fmt: skip
+POSTS = {"logout", "set_language", "instruments:create_version", "instruments:create_instrument", "instruments:question_action",
+         "instruments:delete_draft", "instruments:publish", "oidc_authentication_callback",
+         "oversight:case_move", "oversight:case_note", "oversight:case_owner", "oversight:case_document",
+         "oversight:case_action", "oversight:action_done",
+         "reports:create", "reports:comment", "reports:publish", "reports:correct",
+         "procurement:statement_create", "procurement:statement_approve", "procurement:statement_correct",
+         "procurement:provider_report", "procurement:provider_respond"}  # fmt: skip
+#: Bodies of the page POSTs that need one to succeed (the rest post nothing).
+POST_DATA = {
+    "reports:create": {"kind": "interim", "date_from": "2026-01-01", "date_to": "2026-06-30"},
+    "reports:comment": {"section": "sammanfattning", "text": "Kommentar från matrisen."},
+}
 #: Destructive ones last, so the draft is there for the pages before them.
 LAST = ("instruments:publish", "instruments:delete_draft", "logout")
 
@@ -103,7 +115,48 @@ def sample(world: World) -> dict[str, Any]:
     q = new.questions.order_by("position").first()
     assert question is not None and q is not None
     drafted = {"code": code, "number": new.version}
+    from utfall.reports import services as reports
+
+    period = {
+        "date_from": dt.date(2026, 1, 1),
+        "date_to": dt.date(2026, 6, 30),
+        "committee": None,
+        "unit": None,
+    }
+    draft_report = reports.create_report(
+        municipality=world.municipality, kind="interim", user=world.analyst, **period
+    )
+    published = reports.create_report(
+        municipality=world.municipality, kind="interim", user=world.analyst, **period
+    )
+    reports.publish(report=published, user=world.analyst)
+    contract = Contract.objects.create(municipality=world.municipality, contract_id="AV1", provider=world.provider,
+                                       form="lou", valid_from=dt.date(2025, 1, 1))  # fmt: skip
+    statement = payment.draft_statement(contract, dt.date(2025, 1, 1), dt.date(2025, 12, 31), None)
+    oversight = oversight_sample(world)
     return {
+        **oversight,
+        "reports:detail": {"pk": published.pk},
+        "reports:provider_card": {"provider_id": world.provider.provider_id},
+        "reports:comment": {"pk": draft_report.pk},
+        "reports:publish": {"pk": draft_report.pk},
+        "reports:correct": {"pk": published.pk},
+        "procurement:contract": {"contract_id": "AV1"},
+        "procurement:statement_create": {"contract_id": "AV1"},
+        "procurement:statement": {"pk": statement.pk},
+        "procurement:statement_approve": {"pk": statement.pk},
+        "procurement:statement_correct": {"pk": statement.pk},
+        "procurement:statement_download": {"pk": statement.pk},
+        "_page_bodies": {
+            "procurement:statement_create": {"date_from": "2025-01-01", "date_to": "2025-06-30"},
+            "procurement:provider_report": {
+                "indicator": "step_down",
+                "period_from": "2025-01-01",
+                "period_to": "2025-12-31",
+                "events": "3",
+                "n": "4",
+            },
+        },
         "followups:detail": {"pk": followup.pk},
         "followups:correct": {"pk": followup.pk},
         "followups:create": {"pk": world.interventions["fresh"].pk},
@@ -125,8 +178,13 @@ def sample(world: World) -> dict[str, Any]:
             "{intervention_id}": overdue.intervention_id,
             "{followup_id}": followup.followup_id,
             "{provider_id}": world.provider.provider_id,
+            "{contract_id}": "AV1",
+            "{statement_id}": str(statement.pk),
         },
-        "_api_queries": {"GET /api/v1/comparisons": "?indicator=satisfied&from=2026-01-01&to=2026-06-30"},
+        "_api_queries": {
+            "GET /api/v1/comparisons": "?indicator=satisfied&from=2026-01-01&to=2026-06-30",
+            "GET /api/v1/deviations": "?period=2025",
+        },
         "_api_bodies": {
             "POST /api/v1/followups": {
                 "intervention_id": world.interventions["fresh"].intervention_id,
@@ -154,6 +212,43 @@ def sample(world: World) -> dict[str, Any]:
     }
 
 
+def oversight_sample(world: World) -> dict[str, Any]:
+    """A case with an action and a document, and the bodies that write to it."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from utfall.oversight import actions
+
+    case = actions.open_case(request=None, user=world.analyst, provider=world.provider, owner=world.analyst,
+                             title="Matris")  # fmt: skip
+    action = actions.decide_action(request=None, user=world.analyst, case=case, kind="action_plan",
+                                   decided_on=dt.date(2026, 1, 1), deadline=dt.date(2026, 2, 1))  # fmt: skip
+    document = actions.attach_to_case(request=None, user=world.analyst, case=case,
+                                      upload=SimpleUploadedFile("plan.txt", b"Plan"))  # fmt: skip
+    followup = FollowUp.objects.filter(intervention=world.interventions["overdue"]).first()
+    assert followup is not None
+    pk = {"pk": case.pk}
+    return {
+        "oversight:case": pk,
+        "oversight:case_move": pk,
+        "oversight:case_note": pk,
+        "oversight:case_owner": pk,
+        "oversight:case_document": pk,
+        "oversight:case_action": pk,
+        "oversight:action_done": {"pk": action.pk},
+        "oversight:document": {"pk": document.pk},
+        "oversight:record_create": {"provider_id": world.provider.provider_id},
+        "oversight:alert_review": {"pk": followup.pk},
+        "_bodies": {
+            "oversight:case_move": lambda: {"state": "investigating"},
+            "oversight:case_note": lambda: {"text": "Anteckning"},
+            "oversight:case_owner": lambda: {"owner": world.analyst.pk},
+            "oversight:case_document": lambda: {"file": SimpleUploadedFile("bilaga.txt", b"Bilaga")},
+            "oversight:case_action": lambda: {"kind": "dialogue", "decided_on": "2026-01-02"},
+            "oversight:action_done": lambda: {"done_on": "2026-01-03"},
+        },
+    }
+
+
 def personas(world: World) -> dict[str, Any]:
     users: dict[str, Any] = {
         "anonym": None,
@@ -167,6 +262,8 @@ def personas(world: World) -> dict[str, Any]:
         "systemadministrator": make_user("sysadmin", None, [], Role.SYSTEM_ADMIN),
         "annan_kommun": world.foreign,
     }
+    Committee.objects.create(municipality=world.municipality, code="socialnamnden",
+                             name="Socialnämnden").members.add(users["namnd"])  # fmt: skip
     users["utforare"].provider = world.provider
     users["utforare"].save()
     users["systemadministrator"].is_staff = True
@@ -203,14 +300,20 @@ def walk(client: Client, world: World) -> dict[str, str]:
         else:
             url = reverse(name, kwargs=args.get(name))
             later = (timezone.localdate() + dt.timedelta(days=30)).isoformat()
-            data = {"published_on": later} if name == "instruments:publish" else {}
+            data = {"published_on": later} if name == "instruments:publish" else POST_DATA.get(name, {})
+            data = args["_page_bodies"].get(name, data)
+            if name in args["_bodies"]:
+                data = args["_bodies"][name]()
             response = client.post(url, data) if name in POSTS else client.get(url)
         seen[name] = outcome(response)
     return seen
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
-def test_every_endpoint_answers_each_persona_as_the_matrix_says(world: World, persona: str) -> None:
+def test_every_endpoint_answers_each_persona_as_the_matrix_says(
+    world: World, persona: str, settings: Any, tmp_path: Path
+) -> None:
+    settings.UTFALL_DOCUMENT_DIR = tmp_path / "documents"
     matrix = read_matrix()
     user = personas(world)[persona]
     client = Client()

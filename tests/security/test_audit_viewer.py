@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
 import pytest
 from django.test import Client
 
 from tests.personas import make_user
 from utfall.core.models import AuditEntry
+from utfall.core.spreadsheets import read_excel_csv
 from utfall.organisations.models import Role
 
 pytestmark = pytest.mark.django_db
@@ -46,9 +44,10 @@ def test_an_auditor_exports_the_hits_and_the_search_itself_is_logged(client: Cli
     reads(client, world)
     client.force_login(auditor)
     response = client.get("/revision/?user=cw&format=csv")
-    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    title, headers, rows = read_excel_csv(response.content.decode())
     assert response["Content-Type"].startswith("text/csv")
-    assert {r["record_ids"] for r in rows} == {"I-OVERDUE", "I-SODER"}
+    assert title["Sökning"] == "user=cw" and headers[4] == "Poster"
+    assert {r[4] for r in rows} == {"I-OVERDUE", "I-SODER"}
     searched = AuditEntry.objects.get(kind="audit", action="export")
     assert (searched.username, searched.record_ids) == ("granskare", ["user=cw"])
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
 import pytest
 from openpyxl import load_workbook
 
 from tests.conftest import TODAY
 from tests.interchange.helpers import write_set
+from utfall.core.spreadsheets import read_excel_csv
 from utfall.interchange.exporter import export_all
 from utfall.interchange.importer import import_files
 from utfall.registry.models import Provider
@@ -29,10 +27,10 @@ def table() -> ResultTable:
 
 
 def test_a_csv_download_starts_every_formula_like_text_with_an_apostrophe() -> None:
-    rows = list(csv.reader(io.StringIO(to_csv(table()))))
-    names = [row[1] for row in rows[1:]]
+    _, _, rows = read_excel_csv(to_csv(table()))
+    names = [row[1] for row in rows]
     assert names == ["'" + n for n in NAMES[:5]] + ["Solgläntan"]
-    assert rows[1][2] == "-0.25"  # a number stays a number
+    assert rows[0][2] == "-0,25"  # a number stays a number (with the Swedish decimal comma)
 
 
 def test_an_xlsx_download_holds_text_never_formulas(tmp_path) -> None:  # type: ignore[no-untyped-def]

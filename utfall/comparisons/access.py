@@ -1,7 +1,8 @@
 """Who may see which aggregates (DESIGN.md invariant 5): the one place the rule is written.
 
 Analysts and procurement see their municipality's aggregates; a unit manager sees their own
-unit's; a provider account sees only its own provider's; others see none. Returned as the
+unit's; a provider account sees only its own provider's; a board member (nämnd) sees their
+committee's scope (the municipality or one unit); others see none. Returned as the
 filters every comparison for the user is forced through.
 """
 
@@ -11,7 +12,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 
-from utfall.organisations.access import case_unit_ids, roles
+from utfall.organisations.access import board_committee, case_unit_ids, roles
 from utfall.organisations.models import Role, Unit
 
 MUNICIPALITY_WIDE = frozenset({Role.ANALYST.value, Role.PROCUREMENT.value})
@@ -30,6 +31,9 @@ def aggregate_scope(user: Any) -> dict[str, str]:
             return {"unit": Unit.objects.get(pk=next(iter(units))).code}
     if Role.PROVIDER.value in held and user.provider_id is not None:
         return {"provider": user.provider.provider_id}
+    committee = board_committee(user)
+    if committee is not None:
+        return {} if committee.unit is None else {"unit": committee.unit.code}
     raise PermissionDenied("Din roll ger inte tillgång till jämförelser.")
 
 

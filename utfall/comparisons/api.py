@@ -27,6 +27,8 @@ class ComparisonQuery(Schema):
     by: Literal["provider", "service", "unit", "sex", "age_group"] = "provider"
     filter: list[str] = []
     adjust: bool = False
+    #: A goal rate (0–1): each row then carries P(true rate below it), ``p_below_goal``.
+    goal: float | None = None
     format: Literal["json", "csv"] = "json"
 
 
@@ -54,6 +56,7 @@ def comparisons(request: HttpRequest, query: Query[ComparisonQuery]) -> Any:
             by=query.by,
             filters=filters,
             adjust=query.adjust,
+            goal=query.goal,
         )
     except (UnknownIndicator, BadQuery) as exc:
         raise HttpError(400, str(exc)) from None

@@ -64,7 +64,9 @@ def cached(key: tuple[Any, ...], compute: Callable[[], T]) -> T:
     token = current_token()
     if token is None:
         return compute()
-    digest = hashlib.sha256(repr((token, key)).encode()).hexdigest()
+    from utfall.instruments.services import chosen_series  # the series a page asked for counts too
+
+    digest = hashlib.sha256(repr((token, key, chosen_series.get())).encode()).hexdigest()
     name = f"utfall:counts:{digest}"
     store = caches[CACHE_ALIAS]
     found = store.get(name)

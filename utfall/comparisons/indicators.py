@@ -29,7 +29,7 @@ class UnknownIndicator(ValueError):
 @dataclass(frozen=True)
 class Indicator:
     code: str
-    kind: str  # question | assessment | step_down | plan_goals | coverage
+    kind: str  # question | assessment | step_down | plan_goals | rereferral | coverage
     name: str
     instrument: str = ""
     question: str = ""

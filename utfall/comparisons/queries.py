@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.db.models import (
+    BooleanField,
+    Case,
     Count,
     Exists,
     F,
@@ -22,12 +24,13 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Value,
+    When,
 )
 from django.db.models.functions import Coalesce
 
 from utfall.comparisons.cache import cached
 from utfall.comparisons.indicators import DIMENSIONS, STEP_DOWN_WINDOW_DAYS, Indicator
-from utfall.comparisons.sql import PERIODS, AddDays, YearOf, age_group, dimension_paths, period_case
+from utfall.comparisons.sql import PERIODS, AddDays, YearOf, age_group, dimension_paths, period_case, periods
 from utfall.followups.models import Answer, FollowUp, FollowUpStatus
 from utfall.instruments.services import comparabilities, comparability
 from utfall.organisations.models import Municipality
@@ -38,15 +41,19 @@ class BadQuery(ValueError):
     """A comparison was asked for in a way that cannot be answered; the message says why."""
 
 
-#: Filters that are not grouping dimensions: the service catalogue's target group (målgrupp).
-FILTER_ONLY = ("target_group",)
+#: Filters that are not grouping dimensions: the service catalogue's target group (målgrupp)
+#: and the contract an intervention was bought under (procurement's results per contract).
+FILTER_ONLY = ("target_group", "contract")
+#: Indicators counted over interventions (one row per intervention), whose counted rows
+#: :func:`counted_interventions` can list.
+INTERVENTION_KINDS = ("step_down", "plan_goals", "coverage")
 
 
 def _period_date(indicator: Indicator) -> str:
     """The date that places a counted row in a period (coverage has none: ask per period)."""
     if indicator.kind in ("question", "assessment"):
         return "date"
-    if indicator.kind in ("step_down", "plan_goals"):
+    if indicator.kind in ("step_down", "plan_goals", "rereferral"):
         return "ended_on"
     raise BadQuery("täckning räknas per period för sig; ange en period i taget")
 
@@ -135,6 +142,26 @@ def _base(
         qs = qs.annotate(_next_or_none=Coalesce("_next_intensity", 0))
         event = Q(_next_or_none__lt=F("service__intensity"))
         return qs, "", event, YearOf("ended_on")
+    if indicator.kind == "rereferral":
+        # Socialstyrelsen's återaktualisering: the client back in an intervention of the same
+        # target group starting after the end and within the window (183 or 365 days); ends
+        # not yet that old at the reference date are censored, as for step_down.
+        if as_of is None:
+            as_of = reference_date(municipality) or date_to
+        days = int(indicator.rule)
+        again = Intervention.objects.filter(
+            client=OuterRef("client"),
+            started_on__gt=OuterRef("ended_on"),
+            started_on__lte=OuterRef("_window_end"),
+            service__target_group=OuterRef("service__target_group"),
+        ).exclude(pk=OuterRef("pk"))
+        qs = (
+            ended.exclude(end_reason=EndReason.MOVED)
+            .filter(ended_on__lte=as_of - dt.timedelta(days=days))
+            .annotate(_window_end=AddDays("ended_on", days))
+            .annotate(_again=Exists(again))
+        )
+        return qs, "", Q(_again=True), YearOf("ended_on")
     if indicator.kind == "coverage":
         qs = Intervention.objects.filter(municipality=municipality, started_on__lte=date_to).filter(
             Q(ended_on__isnull=True) | Q(ended_on__gte=date_from)
@@ -164,7 +191,7 @@ def aggregate(
     it too (after the dimensions). ``filters`` may also name a target group (``target_group``).
     """
     for dimension in by:
-        if dimension not in DIMENSIONS:
+        if dimension not in DIMENSIONS and dimension != "contract":  # by contract: procurement's lists
             raise BadQuery(f"okänd dimension (tillåtna: {', '.join(DIMENSIONS)})")
     for dimension in filters or {}:
         if dimension not in DIMENSIONS and dimension not in FILTER_ONLY:
@@ -183,6 +210,39 @@ def aggregate(
     key = ("aggregate", indicator, municipality.pk, date_from, date_to, tuple(by),
            sorted((filters or {}).items()), as_of, period)  # fmt: skip
     return cached(key, compute)
+
+
+def counted_interventions(
+    indicator: Indicator,
+    *,
+    municipality: Municipality,
+    date_from: dt.date,
+    date_to: dt.date,
+    filters: Mapping[str, str],
+    as_of: dt.date | None = None,
+) -> list[dict[str, Any]]:
+    """The interventions that ``aggregate`` counts for an intervention indicator, one dict
+    each (intervention_id, pseudonym, started_on, ended_on, event), ordered by id: the
+    evidence behind a count. Individual data: callers show pseudonyms only to roles that may
+    see them. Summed, the rows give exactly ``aggregate``'s events and n (tested)."""
+    if indicator.kind not in INTERVENTION_KINDS:
+        raise BadQuery(f"'{indicator.code}' räknas inte per insats")
+    for dimension in filters:
+        if (dimension not in DIMENSIONS and dimension not in FILTER_ONLY) or dimension == "age_group":
+            raise BadQuery(f"okänd avgränsning '{dimension}'")
+    qs, prefix, event, _ = _base(indicator, municipality, date_from, date_to, as_of)
+    paths = dimension_paths(prefix)
+    qs = qs.filter(**{paths[d]: v for d, v in filters.items()})
+    flagged = qs.annotate(_event=Case(When(event, then=Value(True)), default=Value(False),
+                                      output_field=BooleanField()))  # fmt: skip
+    rows = flagged.values("intervention_id", "client__pseudonym", "started_on", "ended_on", "_event",
+                          "contract__contract_id")  # fmt: skip
+    return [
+        {"intervention_id": r["intervention_id"], "pseudonym": r["client__pseudonym"],
+         "started_on": r["started_on"], "ended_on": r["ended_on"], "event": bool(r["_event"]),
+         "contract": r["contract__contract_id"] or ""}
+        for r in rows.order_by("intervention_id")
+    ]  # fmt: skip
 
 
 def aggregate_questions(
@@ -384,4 +444,81 @@ def followup_status_counts(
         ]  # fmt: skip
 
     key = ("followup_status_counts", municipality.pk, date_from, date_to, by, sorted((filters or {}).items()))
+    return cached(key, compute)
+
+
+#: Where each base table reads the client (for counting clients once per period).
+_CLIENT_PATH = {
+    "question": "followup__intervention__client_id",
+    "assessment": "intervention__client_id",
+    "step_down": "client_id",
+    "plan_goals": "client_id",
+    "coverage": "client_id",
+}
+
+
+def aggregate_by_client(
+    indicator: Indicator,
+    *,
+    municipality: Municipality,
+    date_from: dt.date,
+    date_to: dt.date,
+    period: str,
+    filters: Mapping[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """Per period ("2025-K2", "2025") with data: {period, n, events, clients, sum_n2, sum_xn,
+    sum_x2}: the counts of ``aggregate(..., by=[], period=period)`` and, over the clients
+    counted in the period, the sums of n_c², x_c·n_c and x_c² (for cluster-robust intervals:
+    :mod:`utfall.stats.clustered`). One GROUP BY (period, client); coverage, which has no date
+    of its own, one per period."""
+    if period not in PERIODS:
+        raise BadQuery(f"okänd periodindelning (tillåtna: {', '.join(PERIODS)})")
+    if date_from > date_to:
+        raise BadQuery("periodens början ligger efter dess slut")
+    for dimension in filters or {}:
+        if dimension not in DIMENSIONS and dimension not in FILTER_ONLY:
+            raise BadQuery(f"okänd dimension (tillåtna: {', '.join(DIMENSIONS)})")
+    path = _CLIENT_PATH[indicator.kind]
+
+    def sums(label: str, rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "period": label,
+            "n": 0,
+            "events": 0,
+            "clients": 0,
+            "sum_n2": 0,
+            "sum_xn": 0,
+            "sum_x2": 0,
+        }
+        for r in rows:
+            if not r["n"]:
+                continue
+            out["n"] += r["n"]
+            out["events"] += r["events"]
+            out["clients"] += 1
+            out["sum_n2"] += r["n"] * r["n"]
+            out["sum_xn"] += r["events"] * r["n"]
+            out["sum_x2"] += r["events"] * r["events"]
+        return out
+
+    def compute() -> list[dict[str, Any]]:
+        if indicator.kind == "coverage":
+            found = []
+            for label, start, end in periods(period, date_from, date_to):
+                qs, prefix, event, year = _base(indicator, municipality, start, end, None)
+                rows = _grouped(qs, prefix, event, year, indicator, municipality, start, end, [], filters,
+                                None, extra=path)  # fmt: skip
+                found.append(sums(label, rows))
+            return [f for f in found if f["n"]]
+        qs, prefix, event, year = _base(indicator, municipality, date_from, date_to, None)
+        rows = _grouped(qs, prefix, event, year, indicator, municipality, date_from, date_to, [], filters,
+                        period, extra=path)  # fmt: skip
+        by_period: dict[str, list[dict[str, Any]]] = {}
+        for r in rows:
+            by_period.setdefault(r["period"], []).append(r)
+        return [sums(label, by_period[label]) for label, _, _ in periods(period, date_from, date_to)
+                if label in by_period]  # fmt: skip
+
+    key = ("aggregate_by_client", indicator, municipality.pk, date_from, date_to,
+           sorted((filters or {}).items()), period)  # fmt: skip
     return cached(key, compute)

@@ -64,6 +64,10 @@ def dimension_paths(prefix: str, on_answer: bool = False) -> dict[str, str]:
         "unit": f"{prefix}unit__code",
         "sex": "client_sex" if on_answer else f"{prefix}client__sex",
         "target_group": f"{prefix}service__target_group",
+        # Answers carry no copy of the contract: read through the follow-up.
+        "contract": "followup__intervention__contract__contract_id"
+        if on_answer
+        else f"{prefix}contract__contract_id",
     }
 
 

@@ -42,10 +42,18 @@ def no_store(get_response: Handler) -> Handler:
 
 
 def body_limit(get_response: Handler) -> Handler:
-    """413 for a request body larger than ``DATA_UPLOAD_MAX_MEMORY_SIZE``, before it is read."""
+    """413 for a request body larger than ``DATA_UPLOAD_MAX_MEMORY_SIZE``, before it is read; a
+    file upload (multipart) to one of the pages that take documents (``UTFALL_UPLOAD_PATHS``)
+    may carry ``UTFALL_DOCUMENT_MAX_BYTES`` more (the form checks each file again)."""
 
     def middleware(request: HttpRequest) -> HttpResponse:
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if (
+            limit is not None
+            and request.content_type == "multipart/form-data"
+            and request.path.startswith(tuple(getattr(settings, "UTFALL_UPLOAD_PATHS", ())))
+        ):
+            limit += int(getattr(settings, "UTFALL_DOCUMENT_MAX_BYTES", 0))
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:

@@ -232,6 +232,7 @@ def generate(
                 "services": " ".join(sorted(p["services"])),
                 "valid_from": (start - dt.timedelta(days=400)).isoformat(),
                 "valid_to": "",
+                **_contract_terms(n, form, today),
             }
         )
 
@@ -407,6 +408,27 @@ def _family_followup(
     p_ok = _expit(1.8 + 1.2 * quality)
     row["assessment"] = "approved" if rng.random() < p_ok else "deficient"
     return row
+
+
+MANAGERS = ("Avtalsförvaltare Norr", "Avtalsförvaltare Söder", "Upphandlingsenheten")
+
+
+def _contract_terms(n: int, form: str, today: dt.date) -> dict[str, str]:
+    """Interchange v1.1 terms, derived from the contract's number (not from the random stream,
+    so the planted truth above stays as it was): end dates spread over the next three years,
+    options on procured contracts, a price per day, and targets on every other contract."""
+    if form == "own":
+        return {"extension_options": "", "price": "", "price_unit": "", "value": "", "manager": "",
+                "targets": ""}  # fmt: skip
+    price = 1800 + (n * 37 % 20) * 150
+    return {
+        "extension_options": "12 12" if form == "lou" else "",
+        "price": str(price),
+        "price_unit": "day",
+        "value": str(price * 365 * (4 + n % 9)),
+        "manager": MANAGERS[n % len(MANAGERS)],
+        "targets": "plan_goals_reached:0.6:20 step_down:0.6:20" if n % 2 else "",
+    } | ({"valid_to": (today + dt.timedelta(days=20 + n * 53 % 1080)).isoformat()} if form != "lov" else {})
 
 
 def as_tables(data: DemoData) -> list[object]:

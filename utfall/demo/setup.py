@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.db.models import Count
 
 from utfall.demo.generator import DISTRICTS, DemoData, as_tables, generate
 from utfall.interchange.batch import ImportReport
@@ -70,3 +71,32 @@ def ensure_demo_users(municipality: Municipality) -> list[str]:
         if new:
             created.append(username)
     return created
+
+
+@transaction.atomic
+def ensure_demo_procurement(municipality: Municipality) -> str:
+    """Payment rules on the contracts that have targets, and a provider account ("provider")
+    for the largest of those providers. Returns the provider's name."""
+    from utfall.procurement.models import PaymentRule, RuleKind
+    from utfall.registry.models import Contract
+
+    with_targets = Contract.objects.filter(municipality=municipality, targets__isnull=False).distinct()
+    for contract in with_targets:
+        if not contract.payment_rules.exists():
+            PaymentRule.objects.create(
+                municipality=municipality, contract=contract, name="Bonus för lägre insatsnivå",
+                kind=RuleKind.BONUS_SHARE, indicator="step_down", share_percent=2, floor="0.5",
+            )  # fmt: skip
+            PaymentRule.objects.create(
+                municipality=municipality, contract=contract, name="Ersättning per klient som når alla mål",
+                kind=RuleKind.PER_CLIENT, indicator="plan_goals_fully", amount=5000,
+            )  # fmt: skip
+    biggest = with_targets.annotate(size=Count("interventions")).order_by("-size", "contract_id").first()
+    if biggest is None:
+        return ""
+    user, _ = User.objects.get_or_create(username="provider", defaults={"municipality": municipality})
+    user.municipality, user.provider = municipality, biggest.provider
+    user.set_password(DEMO_PASSWORD)
+    user.save()
+    user.groups.set(Group.objects.filter(name=Role.PROVIDER))
+    return biggest.provider.name

@@ -11,15 +11,14 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from utfall.followups.feedback import feedback_summary
 from utfall.followups.forms import FollowUpForm, new_token
-from utfall.instruments.models import InstrumentVersion
-from utfall.instruments.views import staff_required
+from utfall.instruments.views import editable_version, staff_required
 from utfall.organisations.access import roles
 from utfall.organisations.models import Role
 from utfall.records.rules import catalogue_for
@@ -30,9 +29,7 @@ from utfall.registry.models import Intervention, Provider, Service
 @staff_required
 def preview(request: HttpRequest, code: str, number: int) -> HttpResponse:
     """The form exactly as the caseworker sees it, for an example intervention (nothing is saved)."""
-    version = get_object_or_404(
-        InstrumentVersion.objects.select_related("instrument"), instrument__code=code, version=number
-    )
+    version = editable_version(request, code, number)
     service = version.services.order_by("name").first() or Service(name=_("(ingen insats vald)"))
     example = Intervention(
         intervention_id="EXEMPEL",
@@ -41,7 +38,12 @@ def preview(request: HttpRequest, code: str, number: int) -> HttpResponse:
         started_on=timezone.localdate(),
     )
     initial = {"token": new_token(), "date": timezone.localdate(), "respondent": version.respondents[0]}
-    form = FollowUpForm(initial=initial, intervention=example, version=version, catalogue=catalogue_for())
+    form = FollowUpForm(
+        initial=initial,
+        intervention=example,
+        version=version,
+        catalogue=catalogue_for(municipality_id=version.instrument.municipality_id),
+    )
     return render(
         request,
         "followups/instrument_preview.html",

@@ -21,6 +21,7 @@ from utfall.core.changes import announce_data_changed
 from utfall.core.ids import readable_id
 from utfall.core.models import ChangeRecord, IdempotencyKey
 from utfall.followups.models import Answer, FollowUp, FollowUpStatus
+from utfall.instruments.access import visible_versions
 from utfall.instruments.models import InstrumentVersion
 from utfall.organisations.models import User
 from utfall.records import canonical
@@ -71,6 +72,7 @@ def instruments_for(intervention: Intervention) -> list[InstrumentVersion]:
     (docs/instruments.md)."""
     versions = (
         InstrumentVersion.objects.filter(
+            visible_versions(intervention.municipality_id),
             status=InstrumentVersion.Status.PUBLISHED,
             services=intervention.service_id,
             published_on__lte=timezone.localdate(),

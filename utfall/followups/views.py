@@ -217,7 +217,7 @@ def create(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, _("Det finns inget publicerat frågeformulär för den här insatsen."))
         return redirect("registry:intervention", pk=intervention.pk)
     version = _with_questions(version)
-    catalogue = catalogue_for()
+    catalogue = catalogue_for(municipality_id=intervention.municipality_id)
     if request.method == "GET":
         initial = {"token": new_token(), "date": timezone.localdate(), "respondent": "client"}
         form = FollowUpForm(initial=initial, intervention=intervention, version=version, catalogue=catalogue)
@@ -320,7 +320,7 @@ def correct(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied(_("Bara den som gjorde uppföljningen eller enhetschefen kan rätta den."))
     intervention = followup.intervention
     version = _with_questions(followup.instrument_version)
-    catalogue = catalogue_for()
+    catalogue = catalogue_for(municipality_id=followup.municipality_id)
     kwargs: dict[str, Any] = {
         "intervention": intervention,
         "version": version,

@@ -66,6 +66,43 @@ class DefinitionForm(forms.Form):
         return questions
 
 
+class LocalInstrumentForm(forms.Form):
+    """A municipality's own local instrument: its name and a short code. The stored code is
+    prefixed with the municipality's code, so no two tenants' codes can collide."""
+
+    name = forms.CharField(
+        label=_("Frågeformulärets namn"),
+        max_length=200,
+        error_messages={"required": _("Skriv frågeformulärets namn.")},
+    )
+    code = forms.CharField(
+        label=_("Kort kod"),
+        max_length=30,
+        help_text=_(
+            "Små bokstäver a–z, siffror och bindestreck, t.ex. boende-2027. Kommunens kod läggs till först."
+        ),
+        validators=[
+            RegexValidator(
+                r"^[a-z0-9][a-z0-9-]*$",
+                _("Koden får bara innehålla små bokstäver a–z, siffror och bindestreck."),
+            )
+        ],
+        error_messages={"required": _("Skriv en kort kod.")},
+    )
+
+    def __init__(self, *args: Any, municipality: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.municipality = municipality
+
+    def clean_code(self) -> str:
+        code = cast(str, self.cleaned_data["code"])
+        if self.municipality is not None:
+            code = f"{self.municipality.code}-{code}"
+            if Instrument.objects.filter(code=code).exists():
+                raise forms.ValidationError(_("Det finns redan ett frågeformulär med den koden."))
+        return code
+
+
 class PublishForm(forms.Form):
     published_on = forms.DateField(
         label=_("Gäller från"),
@@ -75,6 +112,30 @@ class PublishForm(forms.Form):
             "invalid": _("Ange datum som ÅÅÅÅ-MM-DD."),
         },
     )
+
+    confirm_loss = forms.BooleanField(
+        label=_("Jag har sett vilken historik som inte längre jämförs och vill publicera ändå"),
+        required=False,
+    )
+
+    def __init__(self, *args: Any, loss: list[dict[str, Any]] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: What publishing leaves out (services.history_loss).
+        self.loss = loss or []
+
+    @property
+    def needs_confirmation(self) -> bool:
+        """Answers would no longer be counted (or cannot be counted): the user confirms."""
+        return any(row["answers"] is None or row["answers"] > 0 for row in self.loss)
+
+    def clean(self) -> dict[str, Any]:
+        data = cast("dict[str, Any]", super().clean())
+        if self.needs_confirmation and not data.get("confirm_loss"):
+            self.add_error(
+                "confirm_loss",
+                _("Publiceringen gör att tidigare svar inte längre jämförs. Bekräfta att du har sett det."),
+            )
+        return data
 
     def clean_published_on(self) -> Any:
         value = self.cleaned_data["published_on"]
@@ -122,10 +183,27 @@ class QuestionForm(forms.Form):
         label=_("…när svaret är"), required=False, widget=forms.CheckboxSelectMultiple,
         error_messages={"invalid_choice": _("%(value)s är inget svar på en tidigare fråga.")},
     )  # fmt: skip
+    change = forms.ChoiceField(
+        label=_("Om frågetexten har ändrats sedan förra publicerade versionen"), required=False,
+        widget=forms.RadioSelect,
+        choices=[
+            ("editorial", _("Redaktionell ändring: samma innebörd. Svaren förblir jämförbara med tidigare versioner.")),
+            ("substantive", _("Innehållslig ändring: ny innebörd. Frågan börjar en ny serie; tidigare svar jämförs inte med den.")),
+        ],
+    )  # fmt: skip
+    change_reason = forms.CharField(
+        label=_("Skäl till ändringen"), required=False, max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Krävs för en redaktionell ändring, t.ex. ”enklare ord, samma fråga”. Sparas med versionen."),
+    )  # fmt: skip
 
-    def __init__(self, *args: Any, earlier: list[dict[str, Any]], **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, earlier: list[dict[str, Any]], previous: dict[str, str] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.earlier = earlier
+        #: Question code → its text in the previous published version.
+        self.previous = previous or {}
         cast(forms.ChoiceField, self.fields["condition_question"]).choices = [
             ("", _("– ställs alltid –"))
         ] + [(q["code"], f"{q['code']}: {q['text']}") for q in earlier]
@@ -148,6 +226,15 @@ class QuestionForm(forms.Form):
                 _("Villkorets svar ska höra till den valda frågan%(q)s.")
                 % {"q": f" ({target})" if target else ""},
             )
+        before = self.previous.get(data.get("code") or "")
+        if before is not None and (data.get("text") or "").strip() not in ("", before.strip()):
+            if not data.get("change"):
+                self.add_error(
+                    "change",
+                    _("Frågetexten har ändrats: ange om ändringen är redaktionell eller innehållslig."),
+                )
+            elif data["change"] == "editorial" and not (data.get("change_reason") or "").strip():
+                self.add_error("change_reason", _("Skriv varför ändringen är redaktionell."))
         return data
 
     def definition(self, options: list[dict[str, Any]]) -> dict[str, Any]:
@@ -161,6 +248,9 @@ class QuestionForm(forms.Form):
                 "question": data["condition_question"],
                 "in": [c.split(":", 1)[1] for c in data["condition_options"]],
             }
+        if data.get("change"):
+            entry["change"] = data["change"]
+            entry["change_reason"] = (data.get("change_reason") or "").strip()
         return entry
 
     @staticmethod
@@ -172,6 +262,8 @@ class QuestionForm(forms.Form):
             "help_text": question.get("help_text", ""),
             "condition_question": condition.get("question", ""),
             "condition_options": [f"{condition.get('question')}:{c}" for c in condition.get("in", [])],
+            "change": question.get("change", ""),
+            "change_reason": question.get("change_reason", ""),
         }
 
 

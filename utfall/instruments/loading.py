@@ -42,6 +42,9 @@ def definition_of(version: Any) -> dict[str, Any]:
             entry["help_text"] = q.help_text
         if q.condition_question:
             entry["condition"] = {"question": q.condition_question, "in": list(q.condition_options)}
+        for key in ("change", "change_reason", "series_text"):
+            if getattr(q, key):
+                entry[key] = getattr(q, key)
         questions.append(entry)
     return {"questions": questions}
 
@@ -66,6 +69,9 @@ def _normalised(data: dict[str, Any]) -> dict[str, Any]:
             entry["help_text"] = q["help_text"]
         if q.get("condition"):
             entry["condition"] = {"question": q["condition"]["question"], "in": list(q["condition"]["in"])}
+        for key in ("change", "change_reason", "series_text"):
+            if q.get(key):
+                entry[key] = str(q[key])
         questions.append(entry)
     return {"questions": questions}
 
@@ -85,6 +91,9 @@ def write_questions(version: Any, questions: list[dict[str, Any]]) -> None:
             help_text=str(q.get("help_text", "")),
             condition_question=str(condition.get("question", "")),
             condition_options=[str(c) for c in condition.get("in", [])],
+            change=str(q.get("change", "")),
+            change_reason=str(q.get("change_reason", "")),
+            series_text=str(q.get("series_text", "")),
         )
         Option.objects.bulk_create(
             Option(

@@ -17,10 +17,22 @@ class PublishedVersionIsReadOnly(Exception):
 
 
 class Instrument(models.Model):
-    """A set of standard questions (e.g. Stockholm's 2021 follow-up model), in versions."""
+    """A set of standard questions (e.g. Stockholm's 2021 follow-up model), in versions.
+
+    ``municipality`` empty: a shared (national) instrument, offered to every municipality and
+    changed only with ``instruments.edit_shared_instrument``. Set: the municipality's own local
+    instrument, seen, used and edited only inside that tenant (``instruments.access``)."""
 
     code = models.SlugField(max_length=60, unique=True)
     name = models.CharField(max_length=200)
+    municipality = models.ForeignKey(
+        "organisations.Municipality",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty for a shared instrument; the owning municipality for a local one.",
+    )
     general = models.BooleanField(
         default=False,
         help_text="Asked for every service it names unless the caseworker picks a target-group instrument.",
@@ -114,6 +126,19 @@ class Question(_PartOfVersion):
         max_length=40, blank=True, help_text="Asked only when this question's answer is one of …"
     )
     condition_options = models.JSONField(default=list, blank=True)
+    #: How the text changed from the previous published version's question of the same code
+    #: (docs/instruments.md, "Editorial and substantive changes"): "" unchanged or new,
+    #: "editorial" same meaning (stays comparable; ``change_reason`` says why), "substantive" a
+    #: new series.
+    change = models.CharField(
+        max_length=12,
+        blank=True,
+        choices=[("", "oförändrad"), ("editorial", "redaktionell"), ("substantive", "innehållslig")],
+    )
+    change_reason = models.TextField(blank=True)
+    #: The wording whose meaning an editorial change keeps (the series' first text); empty when
+    #: the question's own text starts its series. Comparability compares this, not the text.
+    series_text = models.TextField(blank=True)
 
     class Meta:
         verbose_name = "fråga"
@@ -128,6 +153,11 @@ class Question(_PartOfVersion):
 
     def _version(self) -> InstrumentVersion:
         return self.version
+
+    @property
+    def series_wording(self) -> str:
+        """The wording that defines the question's series (comparability)."""
+        return (self.series_text or self.text).strip()
 
 
 class Option(_PartOfVersion):

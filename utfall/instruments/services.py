@@ -9,6 +9,9 @@ A draft is edited as its definition (the shape of the shipped YAML files, see
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,8 +31,10 @@ from utfall.instruments.models import (
 
 @dataclass
 class Comparability:
-    """Which versions a question indicator counts: those whose question has the same text and the
-    same positive and counted options as the newest published version's."""
+    """Which versions a question indicator counts: those whose question has the same series
+    wording (its text, or the text an editorial change kept the meaning of) and the same
+    positive and counted options as the reference version's (the newest published one, or the
+    series asked for)."""
 
     included: list[str]
     excluded: list[str]
@@ -52,6 +57,38 @@ class Comparability:
 
 Signature = tuple[str, frozenset[str], frozenset[str]]
 
+#: The series a results page asked for (``?serie=<code>@<n>``): instrument code → the published
+#: version whose series its question indicators show instead of the newest's. Set for one
+#: request by ``series_scope``; part of every cached count's key (``comparisons.cache``).
+chosen_series: ContextVar[tuple[tuple[str, int], ...]] = ContextVar("utfall_chosen_series", default=())
+
+
+@contextmanager
+def series_scope(series: dict[str, int]) -> Iterator[None]:
+    token = chosen_series.set(tuple(sorted(series.items())))
+    try:
+        yield
+    finally:
+        chosen_series.reset(token)
+
+
+def published_series(municipality_id: int | None) -> list[InstrumentVersion]:
+    """Published versions a results page may show the series of: those of instruments (shared or
+    the municipality's own) with more than one published version."""
+    from utfall.instruments.access import visible_versions
+
+    versions = list(
+        InstrumentVersion.objects.filter(
+            visible_versions(municipality_id), status=InstrumentVersion.Status.PUBLISHED
+        )
+        .select_related("instrument")
+        .order_by("instrument__code", "version")
+    )
+    counts: dict[int, int] = {}
+    for v in versions:
+        counts[v.instrument_id] = counts.get(v.instrument_id, 0) + 1
+    return [v for v in versions if counts[v.instrument_id] > 1]
+
 
 def _signature(text: str, options: list[tuple[str, bool, bool]]) -> Signature:
     """What must stay the same for an indicator to compare versions: the question text, the
@@ -64,17 +101,23 @@ def _signature(text: str, options: list[tuple[str, bool, bool]]) -> Signature:
 
 
 def _signature_of(question: Question) -> Signature:
-    return _signature(question.text, [(o.code, o.positive, o.counts) for o in question.options.all()])
+    return _signature(
+        question.series_wording, [(o.code, o.positive, o.counts) for o in question.options.all()]
+    )
 
 
-def comparability(instrument: str, question: str) -> Comparability:
+def comparability(instrument: str, question: str, series: dict[str, int] | None = None) -> Comparability:
     """The comparable versions of one question (one query on the tiny option table, read before
     the comparison's big query)."""
-    return comparabilities([(instrument, question)])[(instrument, question)]
+    return comparabilities([(instrument, question)], series)[(instrument, question)]
 
 
-def comparabilities(pairs: list[tuple[str, str]]) -> dict[tuple[str, str], Comparability]:
-    """``comparability`` for several (instrument, question) pairs in one query."""
+def comparabilities(
+    pairs: list[tuple[str, str]], series: dict[str, int] | None = None
+) -> dict[tuple[str, str], Comparability]:
+    """``comparability`` for several (instrument, question) pairs in one query. ``series`` maps
+    an instrument code to the published version whose series to show (default: the newest);
+    a version without the question falls back to the newest."""
     instruments = {i for i, _ in pairs}
     codes = {q for _, q in pairs}
     rows = Option.objects.filter(
@@ -88,19 +131,24 @@ def comparabilities(pairs: list[tuple[str, str]]) -> dict[tuple[str, str], Compa
         "counts",
         "question_id",
         "question__text",
+        "question__series_text",
         "question__version__version",
         "question__version__instrument__code",
         "question__code",
     )
     found: dict[tuple[str, str], dict[int, dict[str, Any]]] = {}
-    for pk, code, positive, counts, question_id, text, number, instrument, question in rows:
+    for pk, code, positive, counts, question_id, text, series_text, number, instrument, question in rows:
         versions = found.setdefault((instrument, question), {})
-        entry = versions.setdefault(number, {"q": question_id, "text": text.strip(), "options": []})
+        wording = (series_text or text).strip()
+        entry = versions.setdefault(number, {"q": question_id, "text": wording, "options": []})
         entry["options"].append((pk, code, positive, counts))
-    return {pair: _spans(pair[0], found.get(pair, {})) for pair in pairs}
+    series = series if series is not None else dict(chosen_series.get())
+    return {pair: _spans(pair[0], found.get(pair, {}), series.get(pair[0])) for pair in pairs}
 
 
-def _spans(instrument: str, by_version: dict[int, dict[str, Any]]) -> Comparability:
+def _spans(
+    instrument: str, by_version: dict[int, dict[str, Any]], reference_version: int | None = None
+) -> Comparability:
     out = Comparability([], [], [])
     if not by_version:
         return out
@@ -108,7 +156,8 @@ def _spans(instrument: str, by_version: dict[int, dict[str, Any]]) -> Comparabil
     def signature(entry: dict[str, Any]) -> Signature:
         return _signature(entry["text"], [(code, p, n) for _pk, code, p, n in entry["options"]])
 
-    reference = signature(by_version[max(by_version)])
+    chosen = reference_version if reference_version in by_version else max(by_version)
+    reference = signature(by_version[chosen])
     for number in sorted(by_version):
         entry = by_version[number]
         key = f"{instrument}@{number}"
@@ -129,6 +178,112 @@ class DefinitionError(ValueError):
     """A draft's definition is not valid; the message says where."""
 
 
+# Editorial and substantive changes (docs/instruments.md) -----------------------------------
+
+CHANGE_KINDS = ("editorial", "substantive")
+
+
+def previous_published(version: InstrumentVersion) -> InstrumentVersion | None:
+    """The newest published version before ``version`` (what a draft's changes are measured from)."""
+    return (
+        InstrumentVersion.objects.filter(
+            instrument_id=version.instrument_id,
+            status=InstrumentVersion.Status.PUBLISHED,
+            version__lt=version.version,
+        )
+        .order_by("-version")
+        .first()
+    )
+
+
+def previous_questions(version: InstrumentVersion) -> dict[str, Question]:
+    previous = previous_published(version)
+    return {q.code: q for q in previous.questions.all()} if previous is not None else {}
+
+
+def classify(version: InstrumentVersion, questions: list[dict[str, Any]]) -> None:
+    """Mark each question of a draft's definition by how its text changed from the previous
+    published version's question of the same code, in place.
+
+    Unchanged text: no change, and the series wording carries on. Changed text: ``change``
+    ``editorial`` (same meaning: the question stays in its series and comparable; needs a
+    ``change_reason``) or ``substantive`` (a new series; earlier answers are no longer compared
+    with it). A changed text without a choice (the YAML editor) is substantive: the safe side,
+    which the publish page then shows as lost history."""
+    before = previous_questions(version)
+    for q in questions:
+        code = str(q["code"])
+        prev = before.get(code)
+        if prev is None or str(q["text"]).strip() == prev.text.strip():
+            for key in ("change", "change_reason", "series_text"):
+                q.pop(key, None)
+            if prev is not None and prev.series_text:
+                q["series_text"] = prev.series_text
+            continue
+        change = str(q.get("change") or "substantive")
+        if change not in CHANGE_KINDS:
+            raise DefinitionError(f"Fråga {code}: 'change' ska vara editorial eller substantive.")
+        if change == "editorial":
+            if not str(q.get("change_reason", "")).strip():
+                raise DefinitionError(
+                    f"Fråga {code}: skriv varför ändringen av frågetexten är redaktionell (change_reason)."
+                )
+            q["series_text"] = prev.series_text or prev.text
+        else:
+            q.pop("series_text", None)
+        q["change"] = change
+
+
+#: Set at start-up by ``utfall.comparisons`` (a higher layer, which knows the indicators and
+#: counts answers): (instrument code, {question code: ids of the questions left out}) → rows
+#: ``{"indicator", "name", "question", "versions", "answers"}``.
+LossDescriber = Callable[[str, dict[str, list[int]]], list[dict[str, Any]]]
+_describe_loss: LossDescriber | None = None
+
+
+def set_loss_describer(describer: LossDescriber) -> None:
+    global _describe_loss
+    _describe_loss = describer
+
+
+def history_loss(version: InstrumentVersion) -> list[dict[str, Any]]:
+    """What publishing a draft leaves out of its indicators: per question, the published versions
+    whose question is not comparable with the draft's (another series wording or other positive
+    or counted options), and, with the comparisons app, per indicator the answers no longer
+    counted. Empty when nothing is lost."""
+    draft = {q.code: _signature_of(q) for q in version.questions.prefetch_related("options")}
+    lost: dict[str, list[int]] = {}
+    versions: dict[str, list[str]] = {}
+    published = (
+        Question.objects.filter(
+            version__instrument_id=version.instrument_id,
+            version__status=InstrumentVersion.Status.PUBLISHED,
+            code__in=list(draft),
+        )
+        .select_related("version__instrument")
+        .prefetch_related("options")
+        .order_by("version__version")
+    )
+    for q in published:
+        if _signature_of(q) != draft[q.code]:
+            lost.setdefault(q.code, []).append(q.pk)
+            versions.setdefault(q.code, []).append(q.version.key)
+    if not lost:
+        return []
+    if _describe_loss is not None:
+        return _describe_loss(version.instrument.code, lost)
+    return [{"indicator": "", "name": "", "question": code, "versions": versions[code], "answers": None}
+            for code in lost]  # fmt: skip
+
+
+@transaction.atomic
+def create_local_instrument(*, municipality: Any, code: str, name: str) -> Instrument:
+    """A municipality's own instrument (seen and used only there) with an empty draft version 1."""
+    instrument = Instrument.objects.create(code=code, name=name, municipality=municipality)
+    InstrumentVersion.objects.create(instrument=instrument, version=1, respondents=["client"])
+    return instrument
+
+
 @transaction.atomic
 def new_version(*, instrument: Instrument, source: InstrumentVersion | None = None) -> InstrumentVersion:
     """A draft with the next version number, copied from ``source`` (default: the newest version)."""
@@ -141,7 +296,9 @@ def new_version(*, instrument: Instrument, source: InstrumentVersion | None = No
     )
     if source is not None:
         draft.services.set(source.services.all())
-        write_questions(draft, definition_of(source)["questions"])
+        questions = definition_of(source)["questions"]
+        classify(draft, questions)  # the copy starts unchanged: the source's reasons stay with it
+        write_questions(draft, questions)
     return draft
 
 
@@ -200,6 +357,7 @@ def replace_definition(
 ) -> None:
     """Replace a draft's questions, respondents and services (a published version raises)."""
     version = _draft(version)
+    classify(version, questions)
     _replace_questions(version, questions)
     _set_settings(version, respondents, services)
 
@@ -226,6 +384,7 @@ def _draft(version: InstrumentVersion) -> InstrumentVersion:
 def _rewrite(version: InstrumentVersion, questions: list[dict[str, Any]]) -> None:
     """Check the whole draft as it would become, then store it (nothing changes on an error)."""
     check_definition({"questions": questions})
+    classify(version, questions)
     taken = codes_taken_elsewhere(version.instrument, [str(q["code"]) for q in questions])
     if taken:
         raise DefinitionError(f"Frågekoden används redan i ett annat frågeformulär: {', '.join(taken)}")

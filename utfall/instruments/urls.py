@@ -7,6 +7,7 @@ from utfall.instruments import views
 app_name = "instruments"
 urlpatterns = [
     path("instrument/", views.index, name="index"),
+    path("instrument/nytt-lokalt/", views.create_instrument, name="create_instrument"),
     path("instrument/<slug:code>/ny-version/", views.create_version, name="create_version"),
     path("instrument/<slug:code>/<int:number>/", views.version_detail, name="version"),
     path("instrument/<slug:code>/<int:number>/redigera/", views.edit, name="edit"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, cast
 
 import yaml
 from django.contrib import messages
@@ -18,30 +18,52 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from utfall.instruments import services
-from utfall.instruments.access import EDIT_SHARED_INSTRUMENTS
-from utfall.instruments.forms import DefinitionForm, OptionFormSet, PublishForm, QuestionForm, SettingsForm
+from utfall.instruments import access, services
+from utfall.instruments.forms import (
+    DefinitionForm,
+    LocalInstrumentForm,
+    OptionFormSet,
+    PublishForm,
+    QuestionForm,
+    SettingsForm,
+)
 from utfall.instruments.guidance import MEANING
 from utfall.instruments.loading import definition_of
 from utfall.instruments.models import Instrument, InstrumentVersion, PublishedVersionIsReadOnly, Respondent
+from utfall.organisations.models import User
 
 
 def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """The editor changes every municipality's questionnaire: it needs the named permission
-    (the system administrator's role), not merely being staff (docs/access.md)."""
+    """The editor needs a named permission, not merely being staff (docs/access.md): the
+    shared instruments change every municipality's questionnaire (system administrators);
+    a municipality's instrument editors change only their own local instruments. Which
+    instrument a page may touch is checked by ``editable_version``."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.has_perm(EDIT_SHARED_INSTRUMENTS):
+        if not access.may_use_editor(request.user):
             raise PermissionDenied(_("Bara systemadministratörer kan ändra de gemensamma frågeformulären."))
         return view(request, *args, **kwargs)
 
     return login_required(wrapper)
 
 
-def _version(code: str, number: int) -> InstrumentVersion:
+def editable_instrument(request: HttpRequest, code: str) -> Instrument:
+    """The instrument if the user may edit it: another municipality's local instrument is not
+    found (404), a shared one without the permission is refused (403)."""
+    instrument = get_object_or_404(
+        Instrument.objects.filter(access.visible_to_municipality(access.municipality_of(request.user))),
+        code=code,
+    )
+    if not access.may_edit(request.user, instrument):
+        raise PermissionDenied(_("Du får inte ändra det här frågeformuläret."))
+    return instrument
+
+
+def editable_version(request: HttpRequest, code: str, number: int) -> InstrumentVersion:
+    instrument = editable_instrument(request, code)
     return get_object_or_404(
-        InstrumentVersion.objects.select_related("instrument"), instrument__code=code, version=number
+        InstrumentVersion.objects.select_related("instrument"), instrument=instrument, version=number
     )
 
 
@@ -53,14 +75,39 @@ def _respondent_labels(version: InstrumentVersion) -> list[str]:
 @require_GET
 @staff_required
 def index(request: HttpRequest) -> HttpResponse:
-    instruments = Instrument.objects.prefetch_related("versions").order_by("-general", "name")
-    return render(request, "instruments/index.html", {"instruments": instruments})
+    instruments = access.editable(request.user, Instrument.objects.prefetch_related("versions"))
+    context: dict[str, Any] = {"instruments": instruments.order_by("municipality_id", "-general", "name")}
+    if access.may_edit_local(request.user):
+        context["local_form"] = LocalInstrumentForm()
+    return render(request, "instruments/index.html", context)
+
+
+@require_POST
+@staff_required
+def create_instrument(request: HttpRequest) -> HttpResponse:
+    """A new local instrument of the user's own municipality, with an empty first draft."""
+    if not access.may_edit_local(request.user):
+        raise PermissionDenied(_("Bara kommunens frågeformulärsansvariga kan skapa lokala frågeformulär."))
+    municipality = cast(User, request.user).municipality
+    form = LocalInstrumentForm(request.POST, municipality=municipality)
+    if not form.is_valid():
+        instruments = access.editable(request.user, Instrument.objects.prefetch_related("versions"))
+        context = {
+            "instruments": instruments.order_by("municipality_id", "-general", "name"),
+            "local_form": form,
+        }
+        return render(request, "instruments/index.html", context, status=422)
+    instrument = services.create_local_instrument(
+        municipality=municipality, code=form.cleaned_data["code"], name=form.cleaned_data["name"]
+    )
+    messages.success(request, _("Frågeformuläret %(name)s är skapat som utkast.") % {"name": instrument.name})
+    return redirect("instruments:edit", code=instrument.code, number=1)
 
 
 @require_POST
 @staff_required
 def create_version(request: HttpRequest, code: str) -> HttpResponse:
-    instrument = get_object_or_404(Instrument, code=code)
+    instrument = editable_instrument(request, code)
     draft = services.new_version(instrument=instrument)
     messages.success(request, _("Version %(n)s är skapad som utkast.") % {"n": draft.version})
     return redirect("instruments:edit", code=code, number=draft.version)
@@ -69,8 +116,10 @@ def create_version(request: HttpRequest, code: str) -> HttpResponse:
 @require_GET
 @staff_required
 def version_detail(request: HttpRequest, code: str, number: int) -> HttpResponse:
-    form = PublishForm(initial={"published_on": timezone.localdate()})
-    return _version_page(request, _version(code, number), form)
+    version = editable_version(request, code, number)
+    loss = [] if version.is_read_only else services.history_loss(version)
+    form = PublishForm(initial={"published_on": timezone.localdate()}, loss=loss)
+    return _version_page(request, version, form)
 
 
 def _version_page(
@@ -81,6 +130,7 @@ def _version_page(
         "questions": version.questions.prefetch_related("options"),
         "changed": services.differences(version),
         "publish_form": publish_form,
+        "loss": publish_form.loss,
         "respondents": _respondent_labels(version),
     }
     return render(request, "instruments/version.html", context, status=status)
@@ -92,7 +142,7 @@ def draft_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
 
     @wraps(view)
     def wrapper(request: HttpRequest, code: str, number: int, **kwargs: Any) -> HttpResponse:
-        version = _version(code, number)
+        version = editable_version(request, code, number)
         if version.is_read_only:
             messages.error(request, _("Versionen är publicerad och kan inte ändras. Skapa en ny version."))
             return redirect("instruments:version", code=code, number=number)
@@ -141,12 +191,16 @@ def edit_text(request: HttpRequest, version: InstrumentVersion) -> HttpResponse:
     form = DefinitionForm(request.POST, instrument=version.instrument)
     if not form.is_valid():
         return render(request, "instruments/edit_text.html", {"version": version, "form": form}, status=422)
-    services.replace_definition(
-        version=version,
-        questions=form.cleaned_data["definition"],
-        respondents=form.cleaned_data["respondents"],
-        services=list(form.cleaned_data["services"]),
-    )
+    try:
+        services.replace_definition(
+            version=version,
+            questions=form.cleaned_data["definition"],
+            respondents=form.cleaned_data["respondents"],
+            services=list(form.cleaned_data["services"]),
+        )
+    except services.DefinitionError as exc:
+        form.add_error("definition", str(exc))
+        return render(request, "instruments/edit_text.html", {"version": version, "form": form}, status=422)
     messages.success(request, _("Utkastet är sparat."))
     return redirect("instruments:version", code=version.instrument.code, number=version.version)
 
@@ -165,16 +219,18 @@ def edit_question(
     position = codes.index(question) if question is not None else len(questions)
     earlier = questions[:position]
     current = questions[position] if question is not None else None
+    # An edited question's text is compared with its own code's in the previous published version.
+    previous = {c: q.text for c, q in services.previous_questions(version).items() if c == question}
     if request.method == "GET":
         if current is not None:
-            form = QuestionForm(initial=QuestionForm.initial_for(current), earlier=earlier)
+            form = QuestionForm(initial=QuestionForm.initial_for(current), earlier=earlier, previous=previous)
             options = OptionFormSet(initial=current["options"], prefix="options")
         else:
-            form = QuestionForm(earlier=earlier)
+            form = QuestionForm(earlier=earlier, previous=previous)
             options = OptionFormSet(prefix="options")
         status = 200
     else:
-        form = QuestionForm(request.POST, earlier=earlier)
+        form = QuestionForm(request.POST, earlier=earlier, previous=previous)
         options = OptionFormSet(request.POST, prefix="options")
         status = 422
         if form.is_valid() and options.is_valid():
@@ -227,8 +283,8 @@ def delete_draft(request: HttpRequest, version: InstrumentVersion) -> HttpRespon
 @require_POST
 @staff_required
 def publish(request: HttpRequest, code: str, number: int) -> HttpResponse:
-    version = _version(code, number)
-    form = PublishForm(request.POST)
+    version = editable_version(request, code, number)
+    form = PublishForm(request.POST, loss=[] if version.is_read_only else services.history_loss(version))
     if not form.is_valid():
         return _version_page(request, version, form, status=422)
     try:
@@ -245,7 +301,11 @@ def publish(request: HttpRequest, code: str, number: int) -> HttpResponse:
 @require_GET
 @login_required
 def method(request: HttpRequest) -> HttpResponse:
-    instruments = Instrument.objects.filter(versions__status=InstrumentVersion.Status.PUBLISHED).distinct()
+    instruments = (
+        Instrument.objects.filter(access.visible_to_municipality(access.municipality_of(request.user)))
+        .filter(versions__status=InstrumentVersion.Status.PUBLISHED)
+        .distinct()
+    )
     return render(
         request, "instruments/method.html", {"instruments": instruments.order_by("-general", "name")}
     )
@@ -257,8 +317,13 @@ def guidance(request: HttpRequest, code: str) -> HttpResponse:
     """How to ask each question of an instrument's newest published version, or of the version
     asked for (``?version=2``: the form links to the version it shows; a draft's only for
     administrators, from the editor's preview)."""
-    versions = InstrumentVersion.objects.filter(instrument__code=code).select_related("instrument")
-    if not request.user.is_staff:
+    versions = (
+        InstrumentVersion.objects.filter(instrument__code=code)
+        .filter(access.visible_versions(access.municipality_of(request.user)))
+        .select_related("instrument")
+    )
+    first = versions.first()
+    if first is None or not access.may_edit(request.user, first.instrument):
         versions = versions.filter(status=InstrumentVersion.Status.PUBLISHED)
     asked = request.GET.get("version", "")
     if asked.isdigit():

@@ -45,6 +45,8 @@ class ImportReport:
     unchanged: Counter[str] = field(default_factory=Counter)
     rejected: Counter[str] = field(default_factory=Counter)
     issues: list[Issue] = field(default_factory=list)
+    #: Errors past UTFALL_IMPORT_MAX_ERRORS: counted, not listed (the rejected files have them all).
+    hidden_issues: int = 0
     stored: bool = False
     new_units: list[str] = field(default_factory=list)
     rejected_files: list[Path] = field(default_factory=list)
@@ -52,6 +54,10 @@ class ImportReport:
     @property
     def ok(self) -> bool:
         return not self.issues
+
+    @property
+    def error_count(self) -> int:
+        return len(self.issues) + self.hidden_issues
 
 
 class Batch(Protocol):

@@ -16,6 +16,7 @@ from utfall.core.spreadsheets import neutralised
 from utfall.instruments.models import Question
 from utfall.interchange.schema import (
     CONTRACT_COLUMNS,
+    CONTRACT_V11_COLUMNS,
     FOLLOWUP_FIXED_AFTER,
     FOLLOWUP_FIXED_BEFORE,
     INTERVENTION_COLUMNS,
@@ -46,7 +47,7 @@ def export_all(municipality: Municipality, directory: Path) -> dict[str, int]:
         if kind == "providers":
             header = PROVIDER_COLUMNS
         elif kind == "contracts":
-            header = CONTRACT_COLUMNS
+            header = [*CONTRACT_COLUMNS, *CONTRACT_V11_COLUMNS]
         elif kind == "interventions":
             header = INTERVENTION_COLUMNS
         else:

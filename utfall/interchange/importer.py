@@ -12,12 +12,18 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
+import os
+import tempfile
+import time
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, transaction
 
 from utfall.core.changes import announce_data_changed
 from utfall.core.pseudonyms import PSEUDONYM_PREFIX
@@ -26,6 +32,7 @@ from utfall.interchange.batch import ImportReport, Pending, Progress
 from utfall.interchange.reading import Table, UnreadableFile, read_table
 from utfall.interchange.schema import (
     CONTRACT_COLUMNS,
+    CONTRACT_V11_COLUMNS,
     ERROR_COLUMN,
     FOLLOWUP_FIXED_AFTER,
     FOLLOWUP_FIXED_BEFORE,
@@ -47,14 +54,19 @@ from utfall.records.rules import (
     RowChecker,
     check_followup_of,
     load_catalogue,
+    shown,
 )
+
+#: Between two committed slices on SQLite: long enough for a web request's write that waits in
+#: SQLite's busy handler (it sleeps up to 100 ms at a time) to take the lock.
+SLICE_PAUSE_SECONDS = 0.15
 
 
 def known_columns(kind: str, catalogue: Catalogue) -> set[str]:
     if kind == "providers":
         return set(PROVIDER_COLUMNS)
     if kind == "contracts":
-        return set(CONTRACT_COLUMNS)
+        return set(CONTRACT_COLUMNS) | set(CONTRACT_V11_COLUMNS)
     if kind == "interventions":
         return set(INTERVENTION_COLUMNS)
     return set(FOLLOWUP_FIXED_BEFORE) | set(FOLLOWUP_FIXED_AFTER) | set(catalogue.question_codes)
@@ -76,7 +88,7 @@ class Importer:
         self.municipality = municipality
         self.partial, self.update = partial, update
         self.user, self.actor = user, (user.get_username() if user else actor)
-        self.catalogue = load_catalogue(today or dt.date.today())
+        self.catalogue = load_catalogue(today or dt.date.today(), municipality.pk)
         self.rejected_dir = rejected_dir
         self.progress = progress or (lambda stage, done, total: None)
         self.report = ImportReport()
@@ -123,7 +135,9 @@ class Importer:
             if column == "":
                 issues.append(Issue(table.label, 1, "-", "en kolumn saknar rubrik"))
             elif column not in known:
-                issues.append(Issue(table.label, 1, column, f"okänd kolumn '{column}' för {kind}"))
+                # The heading as the user wrote it, unless it is long or holds an identity number.
+                name = column if shown(column) == f"'{column}'" else "-"
+                issues.append(Issue(table.label, 1, name, f"okänd kolumn {shown(column)} för {kind}"))
             elif counts[column] > 1:
                 issues.append(Issue(table.label, 1, column, "kolumnen förekommer mer än en gång"))
         for column in sorted(REQUIRED[kind] - set(table.header)):
@@ -329,11 +343,33 @@ class Importer:
     # -- pass 3: writing ------------------------------------------------------------------
 
     def write(self) -> None:
-        with transaction.atomic():
-            writer = Writer(self)
-            for kind in KINDS:
-                writer.write(kind, list(self.accepted[kind].values()))
-            announce_data_changed()  # rows were written in bulk, past the model signals
+        """Store the accepted rows: in one transaction on PostgreSQL (readers and writers are
+        not blocked by it). SQLite has one write lock for the whole file, so there the rows are
+        committed in slices of ``UTFALL_IMPORT_COMMIT_ROWS`` with a pause between them, and a
+        web request's write waits its turn (busy timeout) instead of failing for the length
+        of the import. An import stopped half-way on SQLite has stored whole slices; running
+        it again stores the rest (rows already stored are unchanged), docs/interchange.md."""
+        slice_rows = getattr(settings, "UTFALL_IMPORT_COMMIT_ROWS", 0)
+        if connection.vendor != "sqlite" or slice_rows <= 0:
+            with transaction.atomic():
+                writer = Writer(self)
+                for kind in KINDS:
+                    writer.write(kind, list(self.accepted[kind].values()))
+                announce_data_changed()  # rows were written in bulk, past the model signals
+            self.report.stored = True
+            return
+        writer = Writer(self)
+        big = sum(len(rows) for rows in self.accepted.values()) > slice_rows
+        first = True
+        for kind in KINDS:
+            rows = list(self.accepted[kind].values())
+            for start in range(0, len(rows), slice_rows):
+                if big and not first:
+                    time.sleep(SLICE_PAUSE_SECONDS)  # let a waiting web request take the lock
+                first = False
+                with transaction.atomic():
+                    writer.write(kind, rows[start : start + slice_rows])
+                    announce_data_changed()
         self.report.stored = True
 
     def write_rejected(self) -> None:
@@ -355,6 +391,14 @@ class Importer:
             self.report.rejected_files.append(target)
 
     def run(self, paths: Sequence[Path] = (), tables: Sequence[Table] = ()) -> ImportReport:
+        try:
+            with exclusive_import():
+                return self._run(paths, tables)
+        except ImportInProgress as exc:
+            self.report.issues.append(Issue("-", 0, "-", str(exc)))
+            return self.report
+
+    def _run(self, paths: Sequence[Path], tables: Sequence[Table]) -> ImportReport:
         self.read(paths)
         for table in tables:
             self.read_table(table)
@@ -363,12 +407,69 @@ class Importer:
             unchanged = sum(p.action == "unchanged" for p in self.accepted[kind].values())
             self.report.unchanged.update({kind: unchanged} if unchanged else {})
         self.report.issues.sort(key=lambda i: (i.file, i.line))
+        shown = max(1, settings.UTFALL_IMPORT_MAX_ERRORS)
+        if len(self.report.issues) > shown:
+            self.report.hidden_issues = len(self.report.issues) - shown
+            del self.report.issues[shown:]
         if self.report.issues and not self.partial:
             return self.report
         self.write()
         if self.partial and self.rejected_tables:
             self.write_rejected()
         return self.report
+
+
+class ImportInProgress(Exception):
+    """Another import is running on the same database."""
+
+
+IMPORT_IN_PROGRESS = (
+    "en annan import pågår mot samma databas; vänta tills den är klar och kör sedan den här igen "
+    "(två importer samtidigt skulle kontrollera raderna mot ett läge som ändras under dem)"
+)
+#: pg_advisory_lock key of the import (any constant; "utfall-import" as an integer).
+IMPORT_LOCK_KEY = 0x75746661_6C6C_0001
+
+
+@contextmanager
+def exclusive_import() -> Iterator[None]:
+    """One import at a time per database: its checks read what is stored, and its writes (on
+    SQLite in slices) must not interleave with another's. PostgreSQL: an advisory lock;
+    SQLite: an exclusive lock on a file beside the database (docs/interchange.md)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [IMPORT_LOCK_KEY])
+            row = cursor.fetchone()
+        if not (row and row[0]):
+            raise ImportInProgress(IMPORT_IN_PROGRESS)
+        try:
+            yield
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [IMPORT_LOCK_KEY])
+        return
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock, as before
+        yield
+        return
+    name = str(connection.settings_dict["NAME"])
+    if "memory" in name or not name:
+        # An in-memory database lives in one process only: the lock is that process's (else
+        # two processes' test runs on one machine would block each other's imports).
+        digest = hashlib.sha256(f"{name}:{os.getpid()}".encode()).hexdigest()[:16]
+        lock_path = Path(tempfile.gettempdir()) / f"utfall-import-{digest}.lock"
+    else:
+        lock_path = Path(name + ".import-lock")
+    with lock_path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ImportInProgress(IMPORT_IN_PROGRESS) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def import_files(paths: Sequence[Path], **options: Any) -> ImportReport:

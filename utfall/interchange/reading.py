@@ -1,5 +1,10 @@
 """Reading interchange files: CSV (',' or ';', UTF-8 with or without BOM) or XLSX (first sheet).
 
+Files are read row by row (never the whole file at once) and within the bounds of
+``UTFALL_IMPORT_MAX_BYTES``, ``UTFALL_IMPORT_MAX_ROWS`` and ``UTFALL_IMPORT_MAX_COLUMNS``
+(docs/interchange.md, "Limits"); a file past a bound is refused as a whole, with the bound
+named, before its rows are checked.
+
 A CSV cell ``'=…`` (``+ - @`` likewise) is read as ``=…``: the export writes such text with the
 apostrophe so that no spreadsheet runs it as a formula (utfall.core.spreadsheets)."""
 
@@ -10,6 +15,8 @@ import datetime as dt
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from django.conf import settings
 
 from utfall.core.spreadsheets import restore
 
@@ -29,29 +36,76 @@ class Table:
     delimiter: str = ","
 
 
-def read_table(path: Path, label: str | None = None) -> Table:
+@dataclass(frozen=True)
+class Limits:
+    """The bounds a file is read within (settings ``UTFALL_IMPORT_MAX_*``)."""
+
+    max_bytes: int
+    max_rows: int
+    max_columns: int
+
+    @classmethod
+    def from_settings(cls) -> Limits:
+        return cls(
+            max_bytes=settings.UTFALL_IMPORT_MAX_BYTES,
+            max_rows=settings.UTFALL_IMPORT_MAX_ROWS,
+            max_columns=settings.UTFALL_IMPORT_MAX_COLUMNS,
+        )
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f}".replace(".", ",")
+
+
+def _check_columns(label: str, header: list[str], limits: Limits) -> None:
+    if len(header) > limits.max_columns:
+        raise UnreadableFile(
+            f"{label}:1: rubrikraden har fler än {limits.max_columns} kolumner, så många tas inte emot "
+            "(UTFALL_IMPORT_MAX_COLUMNS)"
+        )
+
+
+def _too_many_rows(label: str, limits: Limits) -> UnreadableFile:
+    return UnreadableFile(
+        f"{label}: filen har fler än {limits.max_rows} datarader (UTFALL_IMPORT_MAX_ROWS); "
+        "dela upp den i flera filer"
+    )
+
+
+def read_table(path: Path, label: str | None = None, limits: Limits | None = None) -> Table:
     label = label or str(path)
+    limits = limits or Limits.from_settings()
     if not path.exists():
         raise UnreadableFile(f"{label}: filen finns inte")
+    size = path.stat().st_size
+    if size > limits.max_bytes:
+        raise UnreadableFile(
+            f"{label}: filen är {_megabytes(size)} MB, högst {_megabytes(limits.max_bytes)} MB tas emot "
+            "(UTFALL_IMPORT_MAX_BYTES); dela upp den i flera filer"
+        )
     suffix = path.suffix.lower()
     if suffix == ".xlsx":
-        return _read_xlsx(path, label)
+        return _read_xlsx(path, label, limits)
     if suffix in (".csv", ".txt"):
-        return _read_csv(path, label)
+        return _read_csv(path, label, limits)
     raise UnreadableFile(f"{label}: okänd filtyp '{path.suffix}' (använd .csv eller .xlsx)")
 
 
-def _read_csv(path: Path, label: str) -> Table:
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise UnreadableFile(
-            f"{label}: filen är inte UTF-8 (fel vid byte {exc.start}); spara den som CSV UTF-8"
-        ) from None
-    first_line = text.split("\n", 1)[0]
+def _read_csv(path: Path, label: str, limits: Limits) -> Table:
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        try:
+            return _read_csv_rows(fh, path, label, limits)
+        except UnicodeDecodeError as exc:
+            raise UnreadableFile(
+                f"{label}: filen är inte UTF-8 (fel vid byte {exc.start}); spara den som CSV UTF-8"
+            ) from None
+
+
+def _read_csv_rows(fh: io.TextIOWrapper, path: Path, label: str, limits: Limits) -> Table:
+    first_line = fh.readline()
+    fh.seek(0)
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    reader = csv.reader(fh, delimiter=delimiter, strict=True)
     try:
         header = next(reader)
     except StopIteration:
@@ -60,6 +114,7 @@ def _read_csv(path: Path, label: str) -> Table:
         raise UnreadableFile(f"{label}:1: rubrikraden kan inte läsas: {exc}") from None
     if not any(h.strip() for h in header):
         raise UnreadableFile(f"{label}: filen är tom (rubrikraden saknas)")
+    _check_columns(label, header, limits)
     table = Table(path, label, [h.strip() for h in header], delimiter=delimiter)
     line = reader.line_num
     try:
@@ -68,6 +123,10 @@ def _read_csv(path: Path, label: str) -> Table:
             line = reader.line_num
             if not any(cell.strip() for cell in row):
                 continue  # blank lines are not rows
+            if len(table.rows) >= limits.max_rows:
+                raise _too_many_rows(label, limits)
+            if len(row) > limits.max_columns:
+                row = row[: limits.max_columns + 1]  # the width check names the row; no more is held
             table.rows.append((start, [restore(cell) for cell in row]))
     except csv.Error as exc:
         raise UnreadableFile(f"{label}:{line + 1}: raden kan inte läsas som CSV: {exc}") from None
@@ -86,7 +145,7 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-def _read_xlsx(path: Path, label: str) -> Table:
+def _read_xlsx(path: Path, label: str, limits: Limits) -> Table:
     from openpyxl import load_workbook
 
     try:
@@ -95,7 +154,7 @@ def _read_xlsx(path: Path, label: str) -> Table:
         raise UnreadableFile(f"{label}: kan inte läsas som XLSX ({exc.__class__.__name__})") from None
     try:
         sheet = workbook.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
+        rows = sheet.iter_rows(values_only=True, max_col=limits.max_columns + 1)
         try:
             header_cells = next(rows)
         except StopIteration:
@@ -103,12 +162,15 @@ def _read_xlsx(path: Path, label: str) -> Table:
         header = [_cell_text(c).strip() for c in header_cells]
         while header and header[-1] == "":
             header.pop()
+        _check_columns(label, header, limits)
         table = Table(path, label, header)
         for number, cells in enumerate(rows, start=2):
             values = [_cell_text(c) for c in cells]
             while len(values) > len(header) and values[-1] == "":
                 values.pop()
             if any(v.strip() for v in values):
+                if len(table.rows) >= limits.max_rows:
+                    raise _too_many_rows(label, limits)
                 values += [""] * (len(header) - len(values))
                 table.rows.append((number, values))
         return table

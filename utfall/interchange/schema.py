@@ -6,6 +6,9 @@ KINDS = ("providers", "contracts", "interventions", "followups")
 
 PROVIDER_COLUMNS = ["provider_id", "name", "org_number", "ownership"]
 CONTRACT_COLUMNS = ["contract_id", "provider_id", "form", "services", "valid_from", "valid_to"]
+#: Interchange v1.1 (docs/interchange.md): optional, after the v1 columns; a file without
+#: them is a v1 file and imports unchanged.
+CONTRACT_V11_COLUMNS = ["extension_options", "price", "price_unit", "value", "manager", "targets"]
 INTERVENTION_COLUMNS = [
     "intervention_id", "person_id", "sex", "birth_year", "service", "provider_id", "contract_id",
     "unit", "decided_on", "started_on", "ended_on", "end_reason",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from decimal import Decimal
 from typing import Any
 
 from django.db import connection
@@ -14,7 +15,7 @@ from utfall.followups.models import Answer, FollowUp
 from utfall.interchange.batch import Batch, Pending
 from utfall.organisations.models import Unit
 from utfall.records.canonical import public
-from utfall.registry.models import Client, Contract, Intervention, Provider, Service
+from utfall.registry.models import Client, Contract, ContractTarget, Intervention, Provider, Service
 
 BATCH = 2000
 
@@ -82,7 +83,7 @@ class Writer:
         objs = Provider.objects.bulk_create(
             [Provider(municipality=self.municipality, **p.record) for p in new], batch_size=BATCH
         )
-        self.pks["providers"] = {o.provider_id: o.pk for o in objs}
+        self.pks.setdefault("providers", {}).update({o.provider_id: o.pk for o in objs})
         for p in changed:
             Provider.objects.filter(pk=p.stored["_pk"]).update(**p.record)  # type: ignore[index]
 
@@ -95,6 +96,11 @@ class Writer:
             "form": record["form"],
             "valid_from": _date(record["valid_from"]),
             "valid_to": _date(record["valid_to"]),
+            **{
+                name: (record[name] or None) if name in ("price", "value") else record[name]
+                for name in ("extension_options", "price", "price_unit", "value", "manager")
+                if name in record  # a v1 file leaves the v1.1 terms as they are
+            },
         }
 
     def _write_contracts(self, new: list[Pending], changed: list[Pending]) -> None:
@@ -102,7 +108,7 @@ class Writer:
             [Contract(municipality=self.municipality, **self._contract_fields(p.record)) for p in new],
             batch_size=BATCH,
         )
-        self.pks["contracts"] = {o.contract_id: o.pk for o in objs}
+        self.pks.setdefault("contracts", {}).update({o.contract_id: o.pk for o in objs})
         through = Contract.services.through
         for p in changed:
             Contract.objects.filter(pk=p.stored["_pk"]).update(**self._contract_fields(p.record))  # type: ignore[index]
@@ -113,6 +119,24 @@ class Writer:
             for code in p.record["services"].split()
         ]
         through.objects.bulk_create(links, batch_size=BATCH)
+        with_targets = [p for p in [*new, *changed] if "targets" in p.record]
+        ContractTarget.objects.filter(
+            contract_id__in=[self._pk("contracts", p.key) for p in with_targets]
+        ).delete()
+        ContractTarget.objects.bulk_create(
+            [
+                ContractTarget(
+                    municipality=self.municipality,
+                    contract_id=self._pk("contracts", p.key),
+                    indicator=indicator,
+                    level=Decimal(level),
+                    min_n=int(min_n),
+                )
+                for p in with_targets
+                for indicator, level, min_n in (t.split(":") for t in p.record["targets"].split())
+            ],
+            batch_size=BATCH,
+        )
 
     # -- interventions ------------------------------------------------------------------
 
@@ -189,7 +213,7 @@ class Writer:
             ],
             batch_size=BATCH,
         )
-        self.pks["interventions"] = {o.intervention_id: o.pk for o in objs}
+        self.pks.setdefault("interventions", {}).update({o.intervention_id: o.pk for o in objs})
         for p in changed:
             Intervention.objects.filter(pk=p.stored["_pk"]).update(  # type: ignore[index]
                 **self._intervention_fields(p.record, clients, units)

@@ -46,6 +46,21 @@ def sees_cases(user: Any) -> bool:
     return bool(case_unit_ids(user))
 
 
+def board_committee(user: Any) -> Any:
+    """The committee (nämnd) a board account reads for: its first committee of its own
+    municipality by name, None when it has none (docs/access.md). Read once per user object."""
+    if Role.BOARD.value not in roles(user) or user.municipality_id is None:
+        return None
+    if not hasattr(user, "_utfall_committee"):
+        user._utfall_committee = (
+            user.committees.filter(municipality_id=user.municipality_id)
+            .select_related("unit")
+            .order_by("name")
+            .first()
+        )
+    return user._utfall_committee
+
+
 def is_auditor(user: Any) -> bool:
     """Reads the audit log of the user's own municipality (docs/access.md)."""
     return Role.AUDITOR.value in roles(user) and user.municipality_id is not None

@@ -7,7 +7,7 @@ from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 from django.contrib.auth.models import Group
 
 from utfall.core.admin_forms import NoIdentityNumbersForm
-from utfall.organisations.models import Municipality, Role, Unit, User
+from utfall.organisations.models import Committee, Municipality, Role, Unit, User
 
 
 class RoleChoiceField(forms.ModelMultipleChoiceField):  # type: ignore[type-arg]
@@ -21,6 +21,14 @@ class RoleChoiceField(forms.ModelMultipleChoiceField):  # type: ignore[type-arg]
 class MunicipalityAdmin(admin.ModelAdmin):
     list_display = ["name", "code"]
     search_fields = ["name", "code"]
+
+
+@admin.register(Committee)
+class CommitteeAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "municipality", "unit"]
+    list_filter = ["municipality"]
+    search_fields = ["name", "code"]
+    filter_horizontal = ["members"]
 
 
 @admin.register(Unit)

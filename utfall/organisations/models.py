@@ -20,6 +20,7 @@ class Role(models.TextChoices):
     BOARD = "board", "Nämnd"
     AUDITOR = "auditor", "Granskare (revisionslogg)"
     SYSTEM_ADMIN = "system_admin", "Systemadministratör"
+    INSTRUMENT_EDITOR = "instrument_editor", "Frågeformulärsansvarig (kommunens egna formulär)"
 
 
 class Municipality(models.Model):
@@ -27,6 +28,10 @@ class Municipality(models.Model):
 
     code = models.SlugField(max_length=40, unique=True)
     name = models.CharField(max_length=200)
+    scb_code = models.CharField(
+        "kommunkod (SCB)", max_length=4, blank=True,
+        help_text="Fyra siffror, t.ex. 0180 för Stockholm: kommunens id i öppna data (Kolada).",
+    )  # fmt: skip
 
     class Meta:
         verbose_name = "kommun"
@@ -123,3 +128,37 @@ def _units_of_own_municipality(
     foreign = others.exclude(municipality_id=municipality_id) if municipality_id else others
     if foreign.exists():
         raise ValidationError("En användare kan bara höra till enheter i sin egen kommun.")
+
+
+class Committee(models.Model):
+    """A political committee (nämnd) whose members read the published reports and aggregates of
+    its scope: the whole municipality (socialnämnden) or one unit (a stadsdelsnämnd over its
+    district administration). Read-only: a board account never sees individual data."""
+
+    municipality = models.ForeignKey(Municipality, on_delete=models.PROTECT, related_name="committees")
+    code = models.SlugField(max_length=60)
+    name = models.CharField(max_length=200)
+    unit = models.ForeignKey(
+        Unit,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="committees",
+        help_text="Tom: nämnden ansvarar för hela kommunen.",
+    )
+    members = models.ManyToManyField(User, blank=True, related_name="committees")
+
+    class Meta:
+        verbose_name = "nämnd"
+        verbose_name_plural = "nämnder"
+        ordering = ["municipality", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["municipality", "code"], name="committee_code_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if self.unit is not None and self.unit.municipality_id != self.municipality_id:
+            raise ValidationError({"unit": "Enheten hör till en annan kommun än nämnden."})

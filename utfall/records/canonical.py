@@ -14,7 +14,7 @@ from django.db.models import QuerySet
 from utfall.core.pseudonyms import PSEUDONYM_PREFIX
 from utfall.followups.models import Answer, FollowUp
 from utfall.organisations.models import Municipality
-from utfall.registry.models import Contract, Intervention, Provider
+from utfall.registry.models import Contract, ContractTarget, Intervention, Provider
 
 Record = dict[str, Any]
 CHUNK = 2000
@@ -63,12 +63,28 @@ def contracts(municipality: Municipality, ids: Iterable[str] | None = None) -> d
         services: dict[int, list[str]] = defaultdict(list)
         rows = list(
             qs.values(
-                "pk", "contract_id", "provider__provider_id", "provider_id", "form", "valid_from", "valid_to"
+                "pk",
+                "contract_id",
+                "provider__provider_id",
+                "provider_id",
+                "form",
+                "valid_from",
+                "valid_to",
+                "extension_options",
+                "price",
+                "price_unit",
+                "value",
+                "manager",
             )
         )
         through = Contract.services.through.objects.filter(contract_id__in=[r["pk"] for r in rows])
         for contract_pk, code in through.values_list("contract_id", "service__code"):
             services[contract_pk].append(code)
+        targets: dict[int, list[str]] = defaultdict(list)
+        for target in ContractTarget.objects.filter(contract_id__in=[r["pk"] for r in rows]).order_by(
+            "indicator"
+        ):
+            targets[target.contract_id].append(target.as_code)
         for c in rows:
             out[c["contract_id"]] = {
                 "contract_id": c["contract_id"],
@@ -77,6 +93,12 @@ def contracts(municipality: Municipality, ids: Iterable[str] | None = None) -> d
                 "services": " ".join(sorted(services[c["pk"]])),
                 "valid_from": _iso(c["valid_from"]),
                 "valid_to": _iso(c["valid_to"]),
+                "extension_options": c["extension_options"],
+                "price": "" if c["price"] is None else f"{c['price']:.2f}",
+                "price_unit": c["price_unit"],
+                "value": "" if c["value"] is None else f"{c['value']:.0f}",
+                "manager": c["manager"],
+                "targets": " ".join(targets[c["pk"]]),
                 "_pk": c["pk"],
                 "_provider_pk": c["provider_id"],
             }

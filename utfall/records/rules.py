@@ -15,9 +15,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
+import yaml
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -31,7 +34,7 @@ from utfall.core.identity import (
 from utfall.core.pseudonyms import PSEUDONYM_PREFIX, PSEUDONYM_RE, pseudonymise
 from utfall.followups.models import Assessment, FollowUpStatus, GuidingAnswer
 from utfall.instruments.models import Respondent
-from utfall.registry.models import ContractForm, EndReason, Ownership, Sex
+from utfall.registry.models import ContractForm, EndReason, Ownership, PriceUnit, Sex
 
 Record = dict[str, Any]
 _ORG_NUMBER = re.compile(r"^(\d{6})-?(\d{4})$")
@@ -51,8 +54,13 @@ _VALUES = {
         FollowUpStatus,
         Assessment,
         GuidingAnswer,
+        PriceUnit,
     )
 }
+#: Interchange v1.1: optional columns of a contracts file (docs/interchange.md). A file
+#: without them is a v1 file and leaves what is stored for them as it is.
+CONTRACT_V11 = ("extension_options", "price", "price_unit", "value", "manager", "targets")
+_TARGET = re.compile(r"^([a-z0-9_]+):(0(?:\.\d{1,3})?|1(?:\.0{1,3})?):(\d{1,5})$")
 
 
 @dataclass(frozen=True)
@@ -101,18 +109,25 @@ class Catalogue:
     today: dt.date
     services: dict[str, int]
     instruments: dict[str, InstrumentInfo]
+    #: Indicator codes an outcome target may name (interchange v1.1 ``targets``).
+    indicators: frozenset[str] = frozenset()
 
     @cached_property
     def question_codes(self) -> list[str]:
         return sorted({code for info in self.instruments.values() for code in info.questions})
 
 
-def load_catalogue(today: dt.date) -> Catalogue:
+def load_catalogue(today: dt.date, municipality_id: int | None = None) -> Catalogue:
+    """The services and the published instrument versions a municipality may use: the shared
+    instruments and its own local ones, never another municipality's (docs/access.md)."""
+    from utfall.instruments.access import visible_versions
     from utfall.instruments.models import InstrumentVersion, Option, Question
     from utfall.registry.models import Service
 
     instruments: dict[str, InstrumentInfo] = {}
-    versions = InstrumentVersion.objects.filter(status=InstrumentVersion.Status.PUBLISHED)
+    versions = InstrumentVersion.objects.filter(
+        visible_versions(municipality_id), status=InstrumentVersion.Status.PUBLISHED
+    )
     for v in versions.select_related("instrument").prefetch_related("services"):
         instruments[v.key] = InstrumentInfo(
             pk=v.pk,
@@ -129,12 +144,25 @@ def load_catalogue(today: dt.date) -> Catalogue:
     for o in Option.objects.filter(question__in=list(questions)).values("pk", "code", "question"):
         questions[o["question"]].options[o["code"]] = o["pk"]
     services = dict(Service.objects.values_list("code", "pk"))
-    return Catalogue(today=today, services=services, instruments=instruments)
+    return Catalogue(today=today, services=services, instruments=instruments, indicators=indicator_codes())
 
 
-def catalogue_for(today: dt.date | None = None) -> Catalogue:
-    """The catalogue as of ``today`` (default: the local date), for a form or an API call."""
-    return load_catalogue(today or timezone.localdate())
+INDICATOR_DEFINITIONS = Path(__file__).resolve().parents[1] / "comparisons" / "definitions"
+
+
+def indicator_codes() -> frozenset[str]:
+    """The indicator codes of the shipped definitions. Read as data from the comparisons'
+    YAML files (the records layer may not import comparisons, docs/architecture.md)."""
+    codes: set[str] = set()
+    for path in sorted(INDICATOR_DEFINITIONS.glob("indicators-v*.yaml")):
+        codes.update(e["code"] for e in yaml.safe_load(path.read_text(encoding="utf-8"))["indicators"])
+    return frozenset(codes)
+
+
+def catalogue_for(today: dt.date | None = None, *, municipality_id: int | None = None) -> Catalogue:
+    """The municipality's catalogue as of ``today`` (default: the local date), for a form or an
+    API call (without a municipality: the shared instruments only)."""
+    return load_catalogue(today or timezone.localdate(), municipality_id)
 
 
 def shown(value: str) -> str:
@@ -243,13 +271,68 @@ def check_contract(row: RowChecker) -> Record:
     valid_to = row.date("valid_to")
     if valid_from and valid_to and valid_to < valid_from:
         row.fail("valid_to", "avtalet slutar innan det börjar (valid_to < valid_from)")
-    return {
+    record = {
         "contract_id": row.text("contract_id", required=True, max_length=60),
         "provider_id": row.text("provider_id", required=True, max_length=60),
         "form": row.choice("form", _VALUES[ContractForm], required=True),
         "services": " ".join(sorted(set(codes))),
         "valid_from": _iso(valid_from),
         "valid_to": _iso(valid_to),
+    }
+    if any(column in row.raw for column in CONTRACT_V11):
+        record.update(_contract_terms(row))
+    return record
+
+
+def _kronor(row: RowChecker, column: str, *, decimals: int) -> str:
+    value = row.text(column, max_length=20, screen=False).replace(",", ".")
+    if not value:
+        return ""
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        amount = Decimal(-1)
+    if not amount.is_finite() or amount < 0 or amount >= 10**12 or -amount.as_tuple().exponent > decimals:  # type: ignore[operator]
+        row.fail(
+            column, f"{shown(value)} är inte ett belopp i kronor (högst {decimals} decimaler, inte negativt)"
+        )
+        return ""
+    return f"{amount:.{decimals}f}"
+
+
+def _contract_terms(row: RowChecker) -> Record:
+    """The v1.1 columns: extension options, price and its unit, value, manager, targets."""
+    options = row.text("extension_options", max_length=60, screen=False).split()
+    if any(not m.isdigit() or not 1 <= int(m) <= 120 for m in options):
+        row.fail("extension_options", "ange optionernas längd i hela månader (1–120), åtskilda av mellanslag")
+        options = []
+    price = _kronor(row, "price", decimals=2)
+    unit = row.choice("price_unit", _VALUES[PriceUnit])
+    if price and not unit:
+        row.fail("price_unit", "ange vad priset gäller: day (per dygn) eller intervention (per insats)")
+    targets: dict[str, str] = {}
+    for entry in row.text("targets", max_length=2000, screen=False).split():
+        m = _TARGET.match(entry)
+        if not m:
+            row.fail(
+                "targets", f"{shown(entry)} ska ha formen indikator:nivå:minsta_n, t.ex. step_down:0.6:20"
+            )
+        elif m.group(1) not in row.catalogue.indicators:
+            row.fail("targets", f"okänd indikator '{m.group(1)}'")
+        elif m.group(1) in targets:
+            row.fail("targets", f"indikatorn '{m.group(1)}' har två mål")
+        elif int(m.group(3)) < 1:
+            row.fail("targets", "minsta n måste vara minst 1")
+        else:
+            level = Decimal(m.group(2)).quantize(Decimal("0.001")).normalize()
+            targets[m.group(1)] = f"{m.group(1)}:{level:f}:{int(m.group(3))}"
+    return {
+        "extension_options": " ".join(str(int(m)) for m in options),
+        "price": price,
+        "price_unit": unit,
+        "value": _kronor(row, "value", decimals=0),
+        "manager": row.text("manager", max_length=200),
+        "targets": " ".join(targets[k] for k in sorted(targets)),
     }
 
 

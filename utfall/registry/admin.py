@@ -3,7 +3,7 @@ from django.contrib import admin
 from utfall.core import audit
 from utfall.core.admin_forms import NoIdentityNumbersForm
 from utfall.core.models import AuditEntry
-from utfall.registry.models import Contract, Intervention, Provider, Service
+from utfall.registry.models import Contract, ContractTarget, Intervention, Provider, Service
 
 
 @admin.register(Service)
@@ -19,12 +19,27 @@ class ProviderAdmin(admin.ModelAdmin):
     search_fields = ["name", "provider_id", "org_number"]
 
 
+class ContractTargetInline(admin.TabularInline):
+    model = ContractTarget
+    extra = 1
+
+
 @admin.register(Contract)
 class ContractAdmin(admin.ModelAdmin):
     form = NoIdentityNumbersForm
-    list_display = ["contract_id", "provider", "form", "valid_from", "valid_to"]
-    list_filter = ["municipality", "form"]
-    search_fields = ["contract_id", "provider__name"]
+    list_display = [
+        "contract_id",
+        "provider",
+        "form",
+        "valid_from",
+        "valid_to",
+        "price",
+        "price_unit",
+        "manager",
+    ]
+    list_filter = ["municipality", "form", "price_unit"]
+    search_fields = ["contract_id", "provider__name", "manager"]
+    inlines = [ContractTargetInline]
     autocomplete_fields = ["provider"]
     filter_horizontal = ["services"]
 

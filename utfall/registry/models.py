@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 from typing import Any
 
 from django.db import models
@@ -19,6 +21,11 @@ class ContractForm(models.TextChoices):
     LOV = "lov", "LOV"
     DIRECT = "direct", "Direktupphandling"
     OWN = "own", "Egen regi"
+
+
+class PriceUnit(models.TextChoices):
+    DAY = "day", "per dygn"
+    INTERVENTION = "intervention", "per insats"
 
 
 class Sex(models.TextChoices):
@@ -89,6 +96,16 @@ class Contract(models.Model):
     services = models.ManyToManyField(Service, related_name="contracts")
     valid_from = models.DateField()
     valid_to = models.DateField(null=True, blank=True)
+    # Interchange v1.1 (docs/interchange.md): the contract as it is managed.
+    extension_options = models.CharField(
+        "förlängningsoptioner", max_length=60, blank=True,
+        help_text="Månader per option, åtskilda av mellanslag, t.ex. 12 12 (två optioner om ett år).",
+    )  # fmt: skip
+    price = models.DecimalField("pris (kr)", max_digits=12, decimal_places=2, null=True, blank=True)
+    price_unit = models.CharField("prisenhet", max_length=12, choices=PriceUnit.choices, blank=True)
+    value = models.DecimalField("uppskattat avtalsvärde (kr)", max_digits=14, decimal_places=0, null=True,
+                                blank=True)  # fmt: skip
+    manager = models.CharField("avtalsförvaltare", max_length=200, blank=True)
 
     class Meta:
         verbose_name = "avtal"
@@ -100,6 +117,53 @@ class Contract(models.Model):
 
     def __str__(self) -> str:
         return self.contract_id
+
+    @property
+    def option_months(self) -> list[int]:
+        return [int(m) for m in self.extension_options.split() if m.isdigit()]
+
+    @property
+    def latest_end(self) -> dt.date | None:
+        """The end date if every extension option is used (None for an open-ended contract)."""
+        return None if self.valid_to is None else add_months(self.valid_to, sum(self.option_months))
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """The same day ``months`` later (the month's last day when it is shorter)."""
+    year, month = divmod(day.month - 1 + months, 12)
+    y, m = day.year + year, month + 1
+    return day.replace(year=y, month=m, day=min(day.day, calendar.monthrange(y, m)[1]))
+
+
+class ContractTarget(models.Model):
+    """An outcome target agreed in a contract: the indicator's level, counted from min_n cases."""
+
+    municipality = models.ForeignKey(Municipality, on_delete=models.PROTECT, related_name="+", editable=False)
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="targets")
+    indicator = models.SlugField("indikator", max_length=60)
+    level = models.DecimalField("målnivå (andel 0–1)", max_digits=4, decimal_places=3)
+    min_n = models.PositiveIntegerField("minsta antal (n)")
+
+    class Meta:
+        verbose_name = "resultatmål i avtal"
+        verbose_name_plural = "resultatmål i avtal"
+        ordering = ["contract", "indicator"]
+        constraints = [
+            models.UniqueConstraint(fields=["contract", "indicator"], name="contract_target_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.indicator} ≥ {self.level} (n ≥ {self.min_n})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.municipality_id is None and self.contract_id is not None:
+            self.municipality_id = self.contract.municipality_id  # the tenant key follows the contract
+        super().save(*args, **kwargs)
+
+    @property
+    def as_code(self) -> str:
+        """The interchange v1.1 form ``indicator:level:min_n``."""
+        return f"{self.indicator}:{self.level.normalize():f}:{self.min_n}"
 
 
 class Client(models.Model):

@@ -44,8 +44,8 @@ def intervention(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @case_access_required
 def intervention_create(request: HttpRequest) -> HttpResponse:
-    catalogue = catalogue_for()
     user = cast(User, request.user)  # signed in: case_access_required
+    catalogue = catalogue_for(municipality_id=user.municipality_id)
     if request.method == "GET":
         form = InterventionForm(user=user, catalogue=catalogue, initial=services.intervention_defaults(user))
         return render(request, "registry/intervention_form.html", {"form": form})

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from utfall.stats.adjusted import AverageMixFunnel
 from utfall.stats.overdispersion.limits import OverdispersionFit
 
 SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
@@ -49,7 +50,7 @@ def _base(title: str, description: str) -> dict[str, Any]:
 def funnel(
     data: Mapping[str, Any],
     rows: Sequence[Mapping[str, Any]],
-    fit: OverdispersionFit | None,
+    fit: OverdispersionFit | AverageMixFunnel | None,
     *,
     adjusted: bool,
     title: str,
@@ -202,16 +203,32 @@ def _point(category: str, series: str, n: Any, value: Any, low: Any, high: Any) 
 
 
 def trend(rows: Sequence[Mapping[str, Any]], title: str) -> dict[str, Any]:
-    """The indicator per period with its interval, joined by a line."""
-    values = [
-        _point(r["period"], "", r["n"], r["rate"], r["ci_low"], r["ci_high"])
-        for r in rows
-        if not r["suppressed"] and r["rate"] is not None
-    ]
-    spec = _dot_interval(values, title=title, description=f"{title} per period med 95 % konfidensintervall.",
+    """The indicator per period with its interval, joined by a line, with the p′ chart's centre
+    line and control limits (dashed) where periods are judged; incomplete periods are named so."""
+    values = []
+    for r in rows:
+        if r["suppressed"] or r["rate"] is None:
+            continue
+        point = _point(r["period"], "", r["n"], r["rate"], r["ci_low"], r["ci_high"])
+        point.update(centre=r.get("centre"), spc_lower=r.get("spc_lower"), spc_upper=r.get("spc_upper"),
+                     verdict=r.get("verdict") or "")  # fmt: skip
+        values.append(point)
+    spec = _dot_interval(values, title=title,
+                         description=f"{title} per period med 95 % konfidensintervall, mittlinje och "
+                         "styrgränser (p′-diagram).",
                          category="period", category_title="Period", horizontal=False)  # fmt: skip
     spec["layer"].insert(1, {"mark": {"type": "line", "color": "#0b5394"},
                              "encoding": {"y": {"field": "value", "type": "quantitative"}}})  # fmt: skip
+    judged = {"field": "centre", "valid": True}
+    for field, dash in (("centre", [1, 0]), ("spc_lower", [6, 4]), ("spc_upper", [6, 4])):
+        spec["layer"].insert(0, {
+            "transform": [{"filter": {**judged, "field": field}}],
+            "mark": {"type": "line", "color": "#4a4a4a", "strokeDash": dash, "interpolate": "step"},
+            "encoding": {"y": {"field": field, "type": "quantitative"}},
+        })  # fmt: skip
+    tooltip = spec["layer"][-1]["encoding"].get("tooltip")
+    if isinstance(tooltip, list):
+        tooltip.append({"field": "verdict", "title": "Bedömning"})
     return spec
 
 

@@ -113,6 +113,17 @@ class ComparisonForm(BoundDefaults):
     target_group = forms.ChoiceField(label="Målgrupp", required=False, choices=ANY + TARGET_GROUPS)
     unit = _optional("Enhet")
     adjust = forms.BooleanField(label="Justera för ålder, kön och insats (O/E)", required=False)
+    goal = forms.DecimalField(
+        label="Målnivå i procent (valfri)", required=False, min_value=1, max_value=99, decimal_places=1,
+        localize=True,
+        error_messages={"min_value": "Målnivån ska vara minst 1 procent.", "max_value": "Målnivån ska vara högst 99 procent.",
+                        "invalid": "Skriv målnivån som ett tal i procent, till exempel 80.",
+                        "max_decimal_places": "Målnivån får ha högst en decimal."},
+    )  # fmt: skip
+
+    def clean_goal(self) -> float | None:
+        goal = self.cleaned_data.get("goal")
+        return None if goal is None else float(goal) / 100.0
 
 
 class TrendForm(BoundDefaults):

@@ -8,7 +8,6 @@ the comparison API). The page formats those very values (a rate of 0.7412 is sho
 
 from __future__ import annotations
 
-import csv
 import io
 import math
 from dataclasses import dataclass, field
@@ -17,11 +16,16 @@ from typing import Any, Literal
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from utfall.core.spreadsheets import as_text_cell, neutralised
+from utfall.core.spreadsheets import as_text_cell, excel_csv
 
-Kind = Literal["text", "count", "rate", "diff", "ratio", "number", "flag"]
+#: "points": a size of a difference in percentage points, without sign (a detectable difference).
+Kind = Literal["text", "count", "rate", "diff", "ratio", "number", "flag", "points"]
 DECIMALS = 4
 SUPPRESSED_TEXT = "för få"
+SUPPRESSION_RULE = (
+    'Grupper med färre än {min_n} visas inte ("för få"); ytterligare en grupp döljs när de dolda '
+    "annars kan räknas fram."
+)
 
 
 @dataclass(frozen=True)
@@ -87,16 +91,16 @@ def rounded(value: Any, decimals: int = DECIMALS) -> Any:
     return value
 
 
-def to_csv(table: ResultTable) -> str:
-    """CSV with one header row of column keys (as the API's keys); empty cell for no value;
-    text that a spreadsheet would run as a formula starts with ``'`` (core.spreadsheets)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+def to_csv(table: ResultTable, title: list[tuple[str, str]] | None = None) -> str:
+    """The table for Swedish Excel (core.spreadsheets.excel_csv): a title block (the caption,
+    then ``title``'s lines and the table's notes), the Swedish column labels, the values with a
+    decimal comma (rates as fractions, 0,7412), an empty cell for no value, hidden groups named
+    as hidden in the "Dold (för få)" columns."""
     keys = table.keys()
-    writer.writerow(keys)
-    for row in table.rows:
-        writer.writerow(neutralised("" if row.get(key) is None else row.get(key) for key in keys))
-    return out.getvalue()
+    block = [("Tabell", table.caption), *(title or []), *(("Not", note) for note in table.notes)]
+    return excel_csv(
+        title=block, headers=table.labels(), rows=([row.get(k) for k in keys] for row in table.rows)
+    )
 
 
 def to_xlsx(table: ResultTable) -> bytes:
@@ -113,7 +117,7 @@ def to_xlsx(table: ResultTable) -> bytes:
     for row in table.rows:
         sheet.append([row.get(key) for key in keys])
     for index, column in enumerate(table.columns, start=1):
-        if column.kind in ("rate", "diff"):
+        if column.kind in ("rate", "diff", "points"):
             for (cell,) in sheet.iter_rows(min_row=3, min_col=index, max_col=index):
                 cell.number_format = "0.00%"
     if table.notes:
@@ -141,6 +145,8 @@ def display(value: Any, kind: str, *, n: int | None = None) -> str:
     if kind == "diff":
         sign = "+" if value > 0 else ("−" if value < 0 else "±")
         return f"{sign}{abs(value) * 100:.1f}".replace(".", ",") + "\u00a0p.e."
+    if kind == "points":
+        return f"{abs(value) * 100:.1f}".replace(".", ",") + "\u00a0p.e."
     if kind == "ratio":
         return f"{value:.2f}".replace(".", ",") if isinstance(value, float) else str(value)
     if kind == "count" and isinstance(value, int):
@@ -148,3 +154,18 @@ def display(value: Any, kind: str, *, n: int | None = None) -> str:
     if kind == "number":
         return f"{value:.{DECIMALS}f}".replace(".", ",") if isinstance(value, float) else str(value)
     return str(value)
+
+
+def file_stem(*parts: str) -> str:
+    """A download's file name from what it holds: ASCII words joined by "_" (å → a), e.g.
+    ``jamforelse_nojd-med-stodet_hela-kommunen_2025-01-01_2025-12-31``."""
+    import re
+    import unicodedata
+
+    words = []
+    for part in parts:
+        text = unicodedata.normalize("NFKD", part).encode("ascii", "ignore").decode().lower()
+        text = re.sub(r"[^a-z0-9]+", "-", text).strip("-")
+        if text:
+            words.append(text[:60])
+    return "_".join(words) or "utfall"

@@ -17,6 +17,8 @@ from django.views.decorators.http import require_GET
 from utfall.comparisons.access import aggregate_scope, scoped_filters, sees_staff_performance
 from utfall.comparisons.indicators import UnknownIndicator
 from utfall.comparisons.queries import BadQuery
+from utfall.instruments.services import published_series, series_scope
+from utfall.oversight.directions import provider_oversight
 from utfall.results import forms
 from utfall.results.services.common import Page, min_n, scope_description
 from utfall.results.services.comparison import provider_comparison
@@ -25,7 +27,7 @@ from utfall.results.services.gender import women_and_men
 from utfall.results.services.outcomes import outcomes as outcomes_page
 from utfall.results.services.provider import get_provider, provider_results
 from utfall.results.services.trends import trend
-from utfall.results.tables import ResultTable, to_csv, to_xlsx
+from utfall.results.tables import SUPPRESSION_RULE, ResultTable, file_stem, to_csv, to_xlsx
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -42,11 +44,40 @@ def answer(
     form = form_class(request.GET, user=request.user, scope=scope)
     if not form.is_valid():
         return form, None
+    series = chosen_series(request)
+    if series is None:
+        form.add_error(None, _("Serien finns inte. Välj en publicerad version i listan."))
+        return form, None
     try:
-        return form, build(request.user, **kwargs, **form.query())
+        with series_scope(series):
+            return form, build(request.user, **kwargs, **form.query())
     except (BadQuery, UnknownIndicator) as exc:
         form.add_error(None, str(exc))
         return form, None
+
+
+def chosen_series(request: HttpRequest) -> dict[str, int] | None:
+    """``?serie=<instrument>@<version>``: show that published version's series of its question
+    indicators instead of the newest's (docs/instruments.md). {} when not asked, None when the
+    version is not one the page offers."""
+    asked = request.GET.get("serie", "")
+    if not asked:
+        return {}
+    offered = {v.key: v for v in published_series(getattr(request.user, "municipality_id", None))}
+    version = offered.get(asked)
+    return {version.instrument.code: version.version} if version is not None else None
+
+
+def series_context(request: HttpRequest, page: Page | None) -> dict[str, Any]:
+    """The series selector's choices and the other query parameters it keeps: offered where the
+    page names versions left out (or a series was asked for), so other pages pay no query."""
+    if not (request.GET.get("serie") or (page is not None and page.facts.get("comparability"))):
+        return {}
+    choices = [v.key for v in published_series(getattr(request.user, "municipality_id", None))]
+    kept = [
+        (k, v) for k, values in request.GET.lists() if k not in ("serie", "format", "table") for v in values
+    ]
+    return {"series_choices": choices, "series_chosen": request.GET.get("serie", ""), "series_kept": kept}
 
 
 def refuse_outside_scope(user: Any, params: Any) -> None:
@@ -63,9 +94,18 @@ def download(page: Page, name: str | None, fmt: str, form: forms.ResultsForm) ->
     table: ResultTable | None = tables.get(name or "") if name else next(iter(tables.values()))
     if table is None:
         raise Http404("Tabellen finns inte på sidan.")
-    stem = f"{table.name}_{form.cleaned_data['date_from']:%Y-%m-%d}_{form.cleaned_data['date_to']:%Y-%m-%d}"
+    start, end = form.cleaned_data["date_from"], form.cleaned_data["date_to"]
+    what = page.facts.get("indicator_name", "")
+    scope = page.facts.get("scope", "")
+    stem = file_stem(table.name, what, scope, f"{start:%Y-%m-%d}", f"{end:%Y-%m-%d}")
     if fmt == "csv":
-        response = HttpResponse(to_csv(table), content_type="text/csv; charset=utf-8")
+        title = [
+            *([("Indikator", what)] if what else []),
+            ("Urval", scope or "hela kommunen"),
+            ("Period", f"{start:%Y-%m-%d} – {end:%Y-%m-%d}"),
+            ("Röjandekontroll", SUPPRESSION_RULE.format(min_n=min_n())),
+        ]
+        response = HttpResponse(to_csv(table, title), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{stem}.csv"'
     else:
         response = HttpResponse(to_xlsx(table), content_type=XLSX)
@@ -90,7 +130,13 @@ def respond(
     query = request.GET.copy()
     query.pop("format", None)
     query.pop("table", None)
-    ctx = {"form": form, "page": page, "query": query.urlencode(), **(context or {})}
+    ctx = {
+        "form": form,
+        "page": page,
+        "query": query.urlencode(),
+        **series_context(request, page),
+        **(context or {}),
+    }
     if (
         request.headers.get("HX-Request") == "true"
         and request.headers.get("HX-History-Restore-Request") != "true"
@@ -143,5 +189,5 @@ def provider(request: HttpRequest, provider_id: str) -> HttpResponse:
     found, _ = get_provider(request.user, provider_id)
     return respond(
         request, "results/provider.html", forms.ProviderForm, provider_results,
-        {"provider": found}, provider_id=provider_id,
+        {"provider": found, "oversight": provider_oversight(request.user, found)}, provider_id=provider_id,
     )  # fmt: skip

@@ -12,7 +12,7 @@ expit(c + τu), u ~ N(0, 1); :mod:`.randomeffects`), so they agree with the funn
   below (above) the reference that the 99.8 % funnel flags with 80 % power at its n.
 
 Posteriors are computed on a fine grid around each provider's posterior mode (log-concave, so
-one hump; 1601 points over ±10 posterior standard deviations, trapezoid rule).
+one hump; 801 points over ±10 posterior standard deviations, trapezoid rule).
 """
 
 from __future__ import annotations
@@ -38,13 +38,13 @@ __all__ = [
 
 FloatArray = NDArray[np.float64]
 POSTERIOR_COLUMNS = ("estimate", "lower", "upper", "p_below_reference", "p_below_target")
-_GRID = np.linspace(-10.0, 10.0, 1601)
+_GRID = np.linspace(-10.0, 10.0, 801)
 
 
 def _posterior_grid(
     kind: Kind, x: FloatArray, m: FloatArray, centre: float, tau: float
-) -> tuple[FloatArray, FloatArray]:
-    """Points u (k × G) and the posterior CDF of u at them, for each provider."""
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Points u (k × G), the posterior CDF of u at them and the (unnormalised) density."""
     off = np.full(x.shape, centre) if kind == "proportion" else centre + np.log(m)
     mm = m if kind == "proportion" else np.ones(m.shape)
     u = np.zeros(x.shape)
@@ -64,11 +64,31 @@ def _posterior_grid(
     cum = np.concatenate(
         [np.zeros((x.size, 1)), np.cumsum(0.5 * (dens[:, 1:] + dens[:, :-1]) * steps, axis=1)], axis=1
     )
-    return points, cum / cum[:, -1:]
+    # Euler–Maclaurin end correction of each partial trapezoid sum, −h²/12·(f′(u_j) − f′(u_0)):
+    # the CDF at the nodes to O(h⁴) instead of O(h²) (f′ by central differences).
+    h = steps[:, :1]
+    slope = np.gradient(dens, axis=1) / h
+    cum = cum - h * h / 12.0 * (slope - slope[:, :1])
+    return points, cum / cum[:, -1:], dens / cum[:, -1:]
 
 
-def _prob_below(points: FloatArray, cdf: FloatArray, u_star: float) -> FloatArray:
-    return np.array([np.interp(u_star, p, c, left=0.0, right=1.0) for p, c in zip(points, cdf, strict=True)])
+def _prob_below(points: FloatArray, cdf: FloatArray, dens: FloatArray, u_star: float) -> FloatArray:
+    """P(u < u_star): the CDF at the node below plus the integral of the linearly interpolated
+    density up to u_star (O(h³) per step, where interpolating the CDF would be O(h²))."""
+    out = np.empty(points.shape[0])
+    for row in range(points.shape[0]):
+        p, c, d = points[row], cdf[row], dens[row]
+        if u_star <= p[0]:
+            out[row] = 0.0
+            continue
+        if u_star >= p[-1]:
+            out[row] = 1.0
+            continue
+        j = int(np.searchsorted(p, u_star, side="right")) - 1
+        h = p[j + 1] - p[j]
+        t = (u_star - p[j]) / h
+        out[row] = c[j] + h * t * (d[j] + 0.5 * t * (d[j + 1] - d[j]))
+    return np.clip(out, 0.0, 1.0)
 
 
 def _value(kind: Kind, centre: float, tau: float, u: FloatArray) -> FloatArray:
@@ -108,11 +128,11 @@ def posterior_summary(
         out["p_below_reference"] = float(v < reference)
         out["p_below_target"] = np.nan if target is None else float(v < target)
         return out
-    points, cdf = _posterior_grid(kind, xa, ma, centre, tau)
+    points, cdf, dens = _posterior_grid(kind, xa, ma, centre, tau)
     values = _value(kind, centre, tau, points)
-    dens_w = np.diff(cdf, axis=1)
-    mid = 0.5 * (values[:, 1:] + values[:, :-1])
-    out["estimate"] = np.sum(dens_w * mid, axis=1)
+    # Trapezoid rule of value × density (uniform grid, smooth and fast-decaying integrand:
+    # far more accurate than its O(h²) bound).
+    out["estimate"] = np.sum(values * dens, axis=1) / np.sum(dens, axis=1)
     alpha = (1.0 - level) / 2.0
     out["lower"] = [np.interp(alpha, c, v) for c, v in zip(cdf, values, strict=True)]
     out["upper"] = [np.interp(1.0 - alpha, c, v) for c, v in zip(cdf, values, strict=True)]
@@ -121,8 +141,8 @@ def posterior_summary(
         link = special.logit(value) if kind == "proportion" else np.log(value)
         return float((link - centre) / tau)
 
-    out["p_below_reference"] = _prob_below(points, cdf, u_of(reference))
-    out["p_below_target"] = np.nan if target is None else _prob_below(points, cdf, u_of(target))
+    out["p_below_reference"] = _prob_below(points, cdf, dens, u_of(reference))
+    out["p_below_target"] = np.nan if target is None else _prob_below(points, cdf, dens, u_of(target))
     return out
 
 
@@ -196,11 +216,13 @@ def rankability(
     def drop(t: float) -> float:
         return top - profile(t) - cut
 
-    lower = 0.0 if tau <= 0.0 or drop(0.0) <= 0 else float(optimize.brentq(drop, 0.0, tau, xtol=1e-6))
+    lower = (
+        0.0 if tau <= 0.0 or drop(0.0) <= 0 else float(optimize.brentq(drop, 0.0, tau, xtol=1e-4, rtol=1e-3))
+    )
     hi = max(2.0 * tau, 0.05)
     while drop(hi) < 0 and hi < 10.0:
         hi *= 2.0
-    upper = float(optimize.brentq(drop, tau, hi, xtol=1e-6)) if drop(hi) > 0 else hi
+    upper = float(optimize.brentq(drop, tau, hi, xtol=1e-4, rtol=1e-3)) if drop(hi) > 0 else hi
 
     def rho(t: float) -> float:
         return t * t / (t * t + s2)

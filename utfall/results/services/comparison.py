@@ -40,7 +40,15 @@ COMPARISON_COLUMNS = [
     Column("upper_998", "Styrgräns 99,8 %, övre", "rate"),
     Column("flag", "Flagga", "flag"),
     Column("coverage_note", "Uppföljningsgrad"),
+    # What a flag cannot say (issue 10.3): docs/statistics.md.
+    Column("estimate", "Skattad verklig andel", "rate", interval=("estimate_low", "estimate_high")),
+    Column("estimate_low", "Skattad andel, 95 % KI nedre", "rate"),
+    Column("estimate_high", "Skattad andel, 95 % KI övre", "rate"),
+    Column("p_below_reference", "Sannolikhet under referensnivån", "rate"),
+    Column("detectable_low", "Minsta skillnad som kan upptäckas, lägre", "points"),
+    Column("detectable_high", "Minsta skillnad som kan upptäckas, högre", "points"),
 ]
+GOAL_COLUMN = Column("p_below_goal", "Sannolikhet under målnivån", "rate")
 RATIO_COLUMNS = [
     Column("group", "Utförar-id"),
     Column("name", "Utförare"),
@@ -54,6 +62,20 @@ RATIO_COLUMNS = [
     Column("upper_998", "Styrgräns 99,8 %, övre", "ratio"),
     Column("flag", "Flagga", "flag"),
     Column("coverage_note", "Uppföljningsgrad"),
+    Column("estimate", "Skattad verklig O/E", "ratio", interval=("estimate_low", "estimate_high")),
+    Column("estimate_low", "Skattad O/E, 95 % KI nedre", "ratio"),
+    Column("estimate_high", "Skattad O/E, 95 % KI övre", "ratio"),
+    Column("p_below_reference", "Sannolikhet under referensnivån", "rate"),
+    Column("detectable_low", "Minsta skillnad i O/E som kan upptäckas, lägre", "ratio"),
+    Column("detectable_high", "Minsta skillnad i O/E som kan upptäckas, högre", "ratio"),
+]
+ASSESSMENT_NOTES = [
+    "Skattad verklig andel: utförarens andel efter att slumpen vid få svar har dragits mot "
+    "kommunens nivå (empirisk Bayes), med 95 % intervall. Sannolikheten under referensnivån är "
+    "sannolikheten att utförarens verkliga andel ligger under kommunens förväntade nivå.",
+    "Minsta skillnad som kan upptäckas: hur mycket lägre (högre) än referensnivån utförarens "
+    "verkliga andel måste vara för att flaggas i 8 fall av 10 vid dess antal svar. "
+    "– betyder att ingen skillnad alls kan flaggas vid så få svar.",
 ]
 
 
@@ -77,6 +99,19 @@ def _low_coverage(
     }
 
 
+def _percent(value: float) -> str:
+    return f"{value * 100:.0f} %"
+
+
+def _reliability_note(reliability: Mapping[str, Any]) -> str:
+    """The indicator's reliability in words, for the page, the downloads and the reports."""
+    return (
+        f"Tillförlitlighet: {_percent(reliability['rankability'])} av skillnaderna mellan utförarna är "
+        f"verkliga (95 % KI {_percent(reliability['rankability_low'])}–"
+        f"{_percent(reliability['rankability_high'])}). {reliability['sentence']}"
+    )
+
+
 def provider_comparison(
     user: Any,
     *,
@@ -87,6 +122,7 @@ def provider_comparison(
     target_group: str | None = None,
     unit: str | None = None,
     adjust: bool = False,
+    goal: float | None = None,
 ) -> Page:
     """Every provider on one indicator, with funnel limits; the same rows as /api/v1/comparisons."""
     municipality, filters = scope_of(user, {"service": service, "target_group": target_group, "unit": unit})
@@ -94,7 +130,7 @@ def provider_comparison(
     comparable = comparability_notes([definition])
     result = compare(
         municipality=municipality, indicator=indicator, date_from=date_from, date_to=date_to,
-        by="provider", filters=filters, adjust=adjust,
+        by="provider", filters=filters, adjust=adjust, goal=None if adjust else goal,
     )  # fmt: skip
     data = result.as_json()
     names = names_of(Provider, municipality, "provider_id", {r["group"] for r in data["rows"]})
@@ -107,16 +143,22 @@ def provider_comparison(
     caption = (
         f"{definition.name}: utförare {date_from:%Y-%m-%d}–{date_to:%Y-%m-%d} ({scope_description(filters)})"
     )
+    columns = list(RATIO_COLUMNS if adjust else COMPARISON_COLUMNS)
+    if goal is not None and not adjust:
+        columns.append(GOAL_COLUMN)
+    reliability = data.get("reliability")
     table = ResultTable(
-        "jamforelse", caption, RATIO_COLUMNS if adjust else COMPARISON_COLUMNS, rows,
+        "jamforelse", caption, columns, rows,
         notes=[
             f"Grupper med färre än {min_n()} visas inte (och ytterligare en grupp döljs när det behövs "
             "för att de dolda inte ska kunna räknas fram).",
             "Flagga: utanför styrgränsen 99,8 % efter justering för överspridning.",
+            *ASSESSMENT_NOTES,
+            *([_reliability_note(reliability)] if reliability else []),
             *comparable,
         ],
     )  # fmt: skip
-    spec = charts.funnel(data, rows, result.comparison.fit, adjusted=adjust, title=definition.name)
+    spec = charts.funnel(data, rows, result.funnel, adjusted=adjust, title=definition.name)
     facts = {
         "indicator": indicator,
         "indicator_name": definition.name,
@@ -131,5 +173,7 @@ def provider_comparison(
         "providers": len(rows),
         "suppressed": sum(1 for r in rows if r["suppressed"]),
         "comparability": comparable,
+        "reliability": reliability,
+        "goal": goal if not adjust else None,
     }
     return Page(caption, {"jamforelse": table}, {"funnel": spec}, facts)

@@ -1,9 +1,16 @@
-"""Women and men: their rates side by side per service and per age group, with the difference."""
+"""Women and men: their rates side by side per service and per age group, with the difference
+crude and adjusted for the other factors (service and age: seed 002's "motiverade och
+omotiverade skillnader", issue 10.4)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import warnings
+from collections.abc import Sequence
 from typing import Any
+
+import numpy as np
+import pandas as pd
 
 from utfall.comparisons.indicators import get_indicator
 from utfall.comparisons.queries import aggregate
@@ -19,7 +26,8 @@ from utfall.results.services.common import (
     scope_description,
     scope_of,
 )
-from utfall.results.tables import Column, ResultTable
+from utfall.results.tables import Column, ResultTable, rounded
+from utfall.stats.casemix import adjusted_difference
 from utfall.stats.suppression import suppress
 
 GENDER_COLUMNS_TAIL = [
@@ -36,6 +44,54 @@ GENDER_COLUMNS_TAIL = [
     Column("diff_high", "Skillnad, 95 % KI övre", "diff"),
     Column("verdict", "Bedömning"),
 ]
+ADJUSTED_COLUMNS = [
+    Column("adj_diff", "Skillnad justerad för {other}", "diff", interval=("adj_diff_low", "adj_diff_high")),
+    Column("adj_diff_low", "Justerad skillnad, 95 % KI nedre", "diff"),
+    Column("adj_diff_high", "Justerad skillnad, 95 % KI övre", "diff"),
+    Column("adj_verdict", "Bedömning, justerad"),
+]
+TOTAL_COLUMNS = [
+    Column("group", "Urval"),
+    *GENDER_COLUMNS_TAIL,
+    Column(
+        "adj_diff",
+        "Skillnad justerad för insats och ålder",
+        "diff",
+        interval=("adj_diff_low", "adj_diff_high"),
+    ),
+    Column("adj_diff_low", "Justerad skillnad, 95 % KI nedre", "diff"),
+    Column("adj_diff_high", "Justerad skillnad, 95 % KI övre", "diff"),
+    Column("adj_verdict", "Bedömning, justerad"),
+]
+ADJUSTED_NOTE = (
+    "Justerad skillnad: kvinnornas andel minus männens om båda hade haft samma fördelning över "
+    "{other} (standardisering med en logistisk modell, 95 % konfidensintervall). Skiljer sig den "
+    "från den ojusterade beror en del av skillnaden på att kvinnor och män får olika {what}."
+)
+
+
+def adjusted(cells: Sequence[dict[str, Any]], covariates: Sequence[str]) -> dict[str, Any]:
+    """Women minus men standardised to the same mix of ``covariates``, with its interval and
+    verdict; empty when it cannot be estimated (one sex missing, a model that does not converge)."""
+    empty = {"adj_diff": None, "adj_diff_low": None, "adj_diff_high": None, "adj_verdict": None}
+    frame = pd.DataFrame(list(cells))
+    if frame.empty or not {"female", "male"} <= set(frame["sex"]):
+        return empty
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            got = adjusted_difference(frame, list(covariates))
+    except (ValueError, np.linalg.LinAlgError):
+        return empty
+    if not all(np.isfinite(v) for v in got.values()):
+        return empty
+    verdict = "ingen säker skillnad"
+    if got["lower"] > 0:
+        verdict = "högre"
+    elif got["upper"] < 0:
+        verdict = "lägre"
+    return {"adj_diff": rounded(got["estimate"]), "adj_diff_low": rounded(got["lower"]),
+            "adj_diff_high": rounded(got["upper"]), "adj_verdict": verdict}  # fmt: skip
 
 
 def women_and_men(
@@ -57,9 +113,12 @@ def women_and_men(
     definition = get_indicator(indicator)
     comparable = comparability_notes([definition])
     tables = {}
+    # One GROUP BY service × age group × sex: both tables' counts and the adjusted differences.
+    cells3 = aggregate(definition, municipality=municipality, date_from=date_from, date_to=date_to,
+                       by=["service", "age_group", "sex"], filters=filters)  # fmt: skip
     for by, title in (("service", "insats"), ("age_group", "åldersgrupp")):
-        counts = aggregate(definition, municipality=municipality, date_from=date_from, date_to=date_to,
-                           by=[by, "sex"], filters=filters)  # fmt: skip
+        other = "age_group" if by == "service" else "service"
+        counts = _collapse(cells3, by)  # the same counts as a GROUP BY (by, sex)
         groups: dict[str, list[dict[str, Any]]] = {}
         for r in counts:
             groups.setdefault(r[by], []).append(r)
@@ -74,6 +133,11 @@ def women_and_men(
                     row[f"{prefix}_{key}"] = part.get(key) if part else None
                 row[f"{prefix}_suppressed"] = bool(part is None or part["suppressed"])
             row.update(difference(women, men))
+            # Adjusted only where the crude difference is shown (both sexes visible).
+            if row["diff"] is not None:
+                row.update(adjusted([c for c in cells3 if c[by] == group], [other]))
+            else:
+                row.update(adjusted([], [other]))
             rows.append(row)
         if by == "age_group":
             order = {
@@ -83,14 +147,21 @@ def women_and_men(
             rows.sort(key=lambda r: order.get(r["group"], 99))
         else:
             rows.sort(key=lambda r: r["name"])
-        columns = [Column("group", "Kod"), Column("name", title.capitalize()), *GENDER_COLUMNS_TAIL]
+        other_title = "ålder" if by == "service" else "insats"
+        columns = [Column("group", "Kod"), Column("name", title.capitalize()), *GENDER_COLUMNS_TAIL,
+                   *[Column(c.key, c.label.format(other=other_title), c.kind, c.interval)
+                     for c in ADJUSTED_COLUMNS]]  # fmt: skip
         caption = f"{definition.name}: kvinnor och män per {title}, {date_from:%Y-%m-%d}–{date_to:%Y-%m-%d}"
         tables["per_" + by] = ResultTable(
             "kvinnor_man_" + ("insats" if by == "service" else "alder"), caption, columns, rows,
             notes=["Skillnaden är kvinnornas andel minus männens, i procentenheter (p.e.), med "
                    "Newcombes 95 % konfidensintervall; en skillnad kallas skillnad bara när "
-                   "intervallet inte innehåller noll.", *comparable],
+                   "intervallet inte innehåller noll.",
+                   ADJUSTED_NOTE.format(other="åldersgrupper" if by == "service" else "insatser",
+                                        what="åldrar" if by == "service" else "insatser"),
+                   *comparable],
         )  # fmt: skip
+    tables["total"] = _total(cells3, definition.name, date_from, date_to, comparable)
     page = Page(f"{definition.name}: kvinnor och män", tables)
     page.charts["per_service"] = charts.women_and_men(tables["per_service"].rows, "Insats")
     page.charts["per_age_group"] = charts.women_and_men(tables["per_age_group"].rows, "Åldersgrupp")
@@ -98,3 +169,41 @@ def women_and_men(
                   "to": date_to.isoformat(), "scope": scope_description(filters),
                   "comparability": comparable}  # fmt: skip
     return page
+
+
+def _collapse(cells: Sequence[dict[str, Any]], by: str) -> list[dict[str, Any]]:
+    """Sum the three-way cells to (``by``, sex), ordered as the database orders a GROUP BY."""
+    sums: dict[tuple[Any, Any], dict[str, Any]] = {}
+    for c in cells:
+        row = sums.setdefault((c[by], c["sex"]), {by: c[by], "sex": c["sex"], "n": 0, "events": 0})
+        row["n"] += c["n"]
+        row["events"] += c["events"]
+    return [sums[k] for k in sorted(sums, key=lambda k: tuple("" if v is None else str(v) for v in k))]
+
+
+def _total(
+    cells: Sequence[dict[str, Any]], name: str, date_from: dt.date, date_to: dt.date, comparable: list[str]
+) -> ResultTable:
+    """All women and all men: the crude difference and the one adjusted for service and age."""
+    by_sex: dict[str, dict[str, Any]] = {}
+    for c in cells:
+        if c["sex"] in ("female", "male"):
+            total = by_sex.setdefault(c["sex"], {"sex": c["sex"], "n": 0, "events": 0})
+            total["n"] += c["n"]
+            total["events"] += c["events"]
+    shown = {r["group"]: r for r in suppress(proportion_rows(list(by_sex.values()), "sex"), min_n=min_n())}
+    women, men = shown.get("female"), shown.get("male")
+    row: dict[str, Any] = {"group": "Alla"}
+    for prefix, part in (("women", women), ("men", men)):
+        for key in ("n", "events", "rate", "ci_low", "ci_high"):
+            row[f"{prefix}_{key}"] = part.get(key) if part else None
+        row[f"{prefix}_suppressed"] = bool(part is None or part["suppressed"])
+    row.update(difference(women, men))
+    row.update(adjusted(cells if row["diff"] is not None else [], ["service", "age_group"]))
+    caption = f"{name}: alla kvinnor och män, {date_from:%Y-%m-%d}–{date_to:%Y-%m-%d}"
+    return ResultTable(
+        "kvinnor_man_totalt", caption, TOTAL_COLUMNS, [row],
+        notes=["Den ojusterade skillnaden jämför alla kvinnor med alla män. Den justerade jämför dem "
+               "som om de hade fått samma insatser och varit lika gamla: det som återstår är en "
+               "skillnad som insats och ålder inte förklarar.", *comparable],
+    )  # fmt: skip

@@ -24,10 +24,17 @@ from utfall.results.services.common import (
 )
 from utfall.results.tables import Column, ResultTable
 
-OUTCOME_INDICATORS = ("step_down", "plan_goals_reached", "plan_goals_fully")
+OUTCOME_INDICATORS = (
+    "step_down",
+    "plan_goals_reached",
+    "plan_goals_fully",
+    "rereferral_6m",
+    "rereferral_12m",
+)
 #: Short names for the outcome table's column headers (the full names are in the notes).
 OUTCOME_SHORT = {"step_down": "Stegning nedåt", "plan_goals_reached": "Mål nådda helt/delvis",
-                 "plan_goals_fully": "Alla mål helt nådda"}  # fmt: skip
+                 "plan_goals_fully": "Alla mål helt nådda", "rereferral_6m": "Återaktualiserade 6 mån",
+                 "rereferral_12m": "Återaktualiserade 12 mån"}  # fmt: skip
 OUTCOME_SERVICES = ("ihf", "tfco")
 #: Seed 004's third measure: guardians' and children's assessment of a completed IHF (or MST)
 #: treatment, from the family instruments' indicators.
@@ -63,7 +70,9 @@ def outcomes(user: Any, *, date_from: dt.date, date_to: dt.date, unit: str | Non
         "utfallsmatt", caption, columns, rows,
         notes=[*(f"{OUTCOME_SHORT[c]}: {get_indicator(c).name}." for c in OUTCOME_INDICATORS),
                "Stegning nedåt räknas först 90 dagar efter avslutet (nästa insats kan inte vara känd förr). "
-               "Insatser avslutade på grund av flytt räknas inte."],
+               "Insatser avslutade på grund av flytt räknas inte.",
+               "Återaktualisering (lägre är bättre): klienten fick en ny insats inom samma målgrupp inom 6 "
+               "respektive 12 månader efter avslutet; räknas först när hela tiden har gått."],
     )  # fmt: skip
     page = Page(caption, {"utfallsmatt": table}, facts={"from": date_from.isoformat(),
                 "to": date_to.isoformat(), "scope": scope_description(filters)})  # fmt: skip

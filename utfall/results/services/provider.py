@@ -17,6 +17,7 @@ from utfall.results import charts
 from utfall.results.services.common import Page, comparability_notes, min_n, municipality_of
 from utfall.results.services.trends import trend
 from utfall.results.tables import Column, ResultTable, rounded
+from utfall.stats.assessment import ASSESSMENT_ROW_KEYS, assess
 from utfall.stats.overdispersion import DEFAULT_METHOD, fit_overdispersion
 from utfall.stats.proportions import wilson_interval
 from utfall.stats.suppression import suppress
@@ -32,6 +33,12 @@ PROVIDER_COLUMNS = [
     Column("lower_998", "Styrgräns 99,8 %, nedre", "rate"),
     Column("upper_998", "Styrgräns 99,8 %, övre", "rate"),
     Column("flag", "Flagga", "flag"),
+    # What the flag cannot say (issue 10.3), as on the comparison page.
+    Column("estimate", "Skattad verklig andel", "rate", interval=("estimate_low", "estimate_high")),
+    Column("estimate_low", "Skattad andel, 95 % KI nedre", "rate"),
+    Column("estimate_high", "Skattad andel, 95 % KI övre", "rate"),
+    Column("p_below_reference", "Sannolikhet under kommunens nivå", "rate"),
+    Column("detectable_low", "Minsta skillnad som kan upptäckas, lägre", "points"),
 ]
 
 
@@ -66,6 +73,8 @@ def own_comparison_row(counts: Sequence[Mapping[str, Any]], provider_id: str) ->
         row["lower_998"], row["upper_998"] = rounded(float(lo998[0])), rounded(float(hi998[0]))
         value = events / n
         row["flag"] = "high" if value > hi998[0] else ("low" if value < lo998[0] else None)
+        own = assess(fit, x, m, used=used, only=[index], reliability=False).rows[index]
+        row.update({key: rounded(own[key]) for key in ASSESSMENT_ROW_KEYS})
     return row
 
 

@@ -38,7 +38,7 @@ def cell(row: dict[str, Any], column: Column) -> str:
     value = row.get(column.key)
     if column.kind == "flag":
         return FLAGS.get(value, "") if value else ""
-    if value is None and column.kind in ("rate", "diff", "count", "ratio", "number"):
+    if value is None and column.kind in ("rate", "diff", "count", "ratio", "number", "points"):
         if _part_hidden(row, column):
             return SUPPRESSED_TEXT
         return "–"

@@ -21,6 +21,13 @@ def _date(value: str) -> dt.date:
         raise CommandError(f"'{value}' är inte ett datum på formen ÅÅÅÅ-MM-DD") from None
 
 
+def _rate(value: str) -> float:
+    try:
+        return float(value.replace(",", "."))
+    except ValueError:
+        raise CommandError(f"--goal ska vara en andel mellan 0 och 1, inte '{value}'") from None
+
+
 def _filters(values: list[str]) -> dict[str, str]:
     out = {}
     for item in values:
@@ -68,6 +75,11 @@ def render_table(result: ComparisonResult) -> str:
                 for i, (c, w) in enumerate(zip(r, widths, strict=True))
             ).rstrip()
         )
+    reliability = data.get("reliability")
+    if reliability:
+        lines += ["", f"Tillförlitlighet (rankbarhet): {reliability['rankability']:.2f} "
+                  f"({reliability['rankability_low']:.2f}–{reliability['rankability_high']:.2f}). "
+                  + reliability["sentence"]]  # fmt: skip
     lines += ["", "Flagga = utanför 99,8 %-gränserna efter justering för överspridning: en tydlig avvikelse "
               "som bör följas upp, inte en rangordning."]  # fmt: skip
     return "\n".join(lines)
@@ -83,6 +95,9 @@ class Command(BaseCommand):
         parser.add_argument("--by", default="provider", choices=DIMENSIONS)
         parser.add_argument("--filter", action="append", default=[], help="t.ex. service=hvb_youth")
         parser.add_argument("--adjust", action="store_true", help="justera för ålder, kön och insats (O/E)")
+        parser.add_argument(
+            "--goal", type=_rate, help="målnivå (andel 0–1): sannolikheten att ligga under den"
+        )
         parser.add_argument("--as-of", type=_date, help="referensdatum (standard: nyaste lagrade datum)")
         parser.add_argument("--format", default="table", choices=["json", "csv", "table"])
         add_municipality_argument(parser)
@@ -98,6 +113,7 @@ class Command(BaseCommand):
                 filters=_filters(options["filter"]),
                 adjust=options["adjust"],
                 as_of=options["as_of"],
+                goal=options["goal"],
             )
         except (UnknownIndicator, BadQuery) as exc:
             raise CommandError(str(exc)) from None

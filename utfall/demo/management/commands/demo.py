@@ -14,6 +14,7 @@ from utfall.demo.setup import (
     DEMO_PASSWORD,
     DEMO_USERS,
     demo_municipality,
+    ensure_demo_procurement,
     ensure_demo_users,
     has_data,
     load_demo_data,
@@ -48,10 +49,13 @@ class Command(BaseCommand):
                 f"{len(data.followups)} uppföljningar inlästa."
             )
         ensure_demo_users(municipality)
+        provider_name = ensure_demo_procurement(municipality)
         self.stdout.write(f"Klart på {time.monotonic() - started:.1f} s.\n")
         self.stdout.write(
             f"Demoanvändare (lösenord '{DEMO_PASSWORD}'): " + ", ".join(u for u, _, _ in DEMO_USERS)
         )
+        if provider_name:
+            self.stdout.write(f"Utförarkontot 'provider' (samma lösenord) hör till {provider_name}.")
         if options["no_server"]:
             return
         address = f"127.0.0.1:{options['port']}"

@@ -55,6 +55,11 @@ class Command(BaseCommand):
         )
         for issue in report.issues:
             self.stderr.write(str(issue))
+        if report.hidden_issues:
+            self.stderr.write(
+                f"… och {report.hidden_issues} fel till, som inte visas (högst {len(report.issues)} visas, "
+                "UTFALL_IMPORT_MAX_ERRORS); med --partial står alla i filerna med avvisade rader."
+            )
         for kind in KINDS:
             seen = (
                 report.created[kind] + report.updated[kind] + report.unchanged[kind] + report.rejected[kind]
@@ -70,9 +75,9 @@ class Command(BaseCommand):
             self.stdout.write(f"Avvisade rader med orsak: {path}")
         if not report.stored:
             raise CommandError(
-                f"{len(report.issues)} fel; ingenting sparades. Rätta filerna, eller använd --partial "
+                f"{report.error_count} fel; ingenting sparades. Rätta filerna, eller använd --partial "
                 "för att spara de godkända raderna."
             )
         if report.issues:
-            raise CommandError(f"{len(report.issues)} fel; de godkända raderna sparades.", returncode=3)
+            raise CommandError(f"{report.error_count} fel; de godkända raderna sparades.", returncode=3)
         self.stdout.write("Importen är klar.")
