@@ -146,3 +146,15 @@ def test_the_selection_names_units_by_name_not_code(client: Client, people: Peop
     assert unit.name in selection and "enhet " not in selection, selection
     index = client.get("/resultat/").content.decode()
     assert f"({unit.name})" in index
+
+
+def test_the_comparison_can_list_only_the_flagged_providers(client: Client, people: People) -> None:
+    """Issue 17 point 11: "Bara flaggade utförare" leaves the flagged rows; the funnel keeps all."""
+    client.force_login(people.analyst)
+    everyone = page_tables(client.get(PAGES["comparison"][0]).content.decode())["jamforelse"]
+    html = client.get(PAGES["comparison"][0] + "&flagged=on").content.decode()
+    rows = page_tables(html)["jamforelse"]
+    assert "Bara flaggade utförare" in html
+    assert rows and all(r["flag"] in ("▼ Lägre än förväntat", "▲ Högre än förväntat") for r in rows), rows
+    assert "C" in {r["group"] for r in rows} and len(rows) < len(everyone)
+    assert f"Visar bara flaggade utförare: {len(rows)} av {len(everyone)}" in html
