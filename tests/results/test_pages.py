@@ -158,3 +158,16 @@ def test_the_comparison_can_list_only_the_flagged_providers(client: Client, peop
     assert rows and all(r["flag"] in ("▼ Lägre än förväntat", "▲ Högre än förväntat") for r in rows), rows
     assert "C" in {r["group"] for r in rows} and len(rows) < len(everyone)
     assert f"Visar bara flaggade utförare: {len(rows)} av {len(everyone)}" in html
+
+
+def test_the_women_and_men_tables_hide_the_code_column_on_the_page(client: Client, people: People) -> None:
+    """Issue 17 point 12: the code beside the service's name is for screen readers and the
+    download only, so the difference column fits at 1280 px; rows are still found by code."""
+    client.force_login(people.analyst)
+    url = PAGES["gender"][0]
+    html = client.get(url).content.decode()
+    assert '<th scope="col" class="visually-hidden" data-key="group">Kod</th>' in html
+    per_service = page_tables(html)["kvinnor_man_insats"]
+    assert per_service and all(r["group"] and r["name"] != r["group"] for r in per_service), per_service
+    csv_text = client.get(url + "&format=csv&table=per_service").content.decode()
+    assert "Kod" in read_excel_csv(csv_text)[1]

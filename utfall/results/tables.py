@@ -35,6 +35,9 @@ class Column:
     kind: Kind = "text"
     #: Shown on the page in one cell with the next column(s): "rate (low–high)".
     interval: tuple[str, str] | None = None
+    #: On the page for screen readers and tests only (a code beside its name takes a column's
+    #: width from the numbers); the downloads keep it.
+    hidden: bool = False
 
 
 @dataclass

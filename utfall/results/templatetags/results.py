@@ -89,7 +89,7 @@ def page_view(table: ResultTable) -> dict[str, Any]:
     headers = []
     for c in columns:
         numeric = c.kind not in ("text", "flag")
-        headers.append({"key": c.key, "label": c.label, "num": numeric, "sortable": True})
+        headers.append({"key": c.key, "label": c.label, "num": numeric, "sortable": True, "hidden": c.hidden})
         if c.interval:
             headers.append({"key": f"{c.key}_ci", "label": "95 % KI", "num": True, "sortable": False})
     rows = []
@@ -97,7 +97,15 @@ def page_view(table: ResultTable) -> dict[str, Any]:
         cells = []
         for c in columns:
             numeric = c.kind not in ("text", "flag")
-            cells.append({"key": c.key, "text": cell(row, c), "sort": sort_value(row, c), "num": numeric})
+            cells.append(
+                {
+                    "key": c.key,
+                    "text": cell(row, c),
+                    "sort": sort_value(row, c),
+                    "num": numeric,
+                    "hidden": c.hidden,
+                }
+            )
             if c.interval:
                 cells.append(
                     {"key": f"{c.key}_ci", "text": interval(row, c), "sort": None, "num": True, "ci": True}
@@ -120,7 +128,8 @@ def table_body(view: dict[str, Any], query: str) -> str:
             sort = "" if c["sort"] is None else f' data-sort="{escape(c["sort"])}"'
             text: str = escape(c["text"])
             if i == 0:
-                cells.append(f'<th scope="row" data-key="{c["key"]}"{sort}>{text}</th>')
+                hidden = ' class="visually-hidden"' if c.get("hidden") else ""
+                cells.append(f'<th scope="row"{hidden} data-key="{c["key"]}"{sort}>{text}</th>')
                 continue
             if c["key"] == "name" and row["link"]:
                 url = reverse("results:provider", args=[row["group"]])
