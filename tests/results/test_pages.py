@@ -171,3 +171,19 @@ def test_the_women_and_men_tables_hide_the_code_column_on_the_page(client: Clien
     assert per_service and all(r["group"] and r["name"] != r["group"] for r in per_service), per_service
     csv_text = client.get(url + "&format=csv&table=per_service").content.decode()
     assert "Kod" in read_excel_csv(csv_text)[1]
+
+
+def test_the_chart_tooltips_show_the_tables_numbers(client: Client, people: People) -> None:
+    """Issue 17 point 13: a point's tooltip reads as its row in the table ("83 %", not "83.3%")."""
+    import json
+
+    client.force_login(people.analyst)
+    html = client.get(PAGES["comparison"][0]).content.decode()
+    rows = {r["group"]: r for r in page_tables(html)["jamforelse"]}
+    spec = json.loads(html.split('id="chart-funnel" type="application/json">')[1].split("</script>")[0])
+    points = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "point")
+    assert {"field": "value_text", "title": "Andel"} in points["encoding"]["tooltip"]
+    assert all("format" not in t for t in points["encoding"]["tooltip"])
+    assert points["data"]["values"]
+    for point in points["data"]["values"]:
+        assert point["value_text"] == rows[point["id"]]["rate"], (point, rows[point["id"]])
