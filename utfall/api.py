@@ -9,18 +9,26 @@ The Swagger UI is off because it loads from a CDN; the schema is at /api/v1/open
 
 from __future__ import annotations
 
+from typing import Any
+
 from ninja import NinjaAPI
 from ninja.security import SessionAuth
 
 from utfall.comparisons.api import router as comparisons
-from utfall.core.api import TokenAuth, install_problem_handlers
+from utfall.core.api import TokenAuth, install_problem_handlers, mark_key_required
 from utfall.followups.api import router as followups
 from utfall.oversight.api import cases_router, deviations_router
 from utfall.procurement import api as procurement
 from utfall.registry.api import router as interventions
 from utfall.results import api as results
 
-api = NinjaAPI(
+
+class Api(NinjaAPI):
+    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
+        return mark_key_required(super().get_openapi_schema(*args, **kwargs))
+
+
+api = Api(
     title="utfall API",
     version="1",
     description="Uppföljningar och insatser för den egna enhetens ärenden. Fel beskrivs enligt RFC 9457.",

@@ -240,3 +240,39 @@ def test_a_correction_needs_no_intervention_id_and_minutes_is_a_number(api: Api,
     )
     assert response.status_code == 201, response.content
     assert response.json()["assessment"] == "very_good" and response.json()["version"] == 2
+
+
+def test_the_schema_marks_the_idempotency_key_required(api: Api) -> None:
+    """Issue 17 point 18: a client generated from the schema sends the key on every create."""
+    schema = api.get("/openapi.json").json()
+    for path in ("/api/v1/followups", "/api/v1/interventions"):
+        [key] = [p for p in schema["paths"][path]["post"]["parameters"] if p["name"] == "Idempotency-Key"]
+        assert key["in"] == "header" and key["required"] is True, key
+
+
+def test_every_error_of_a_request_comes_back_at_once(api: Api) -> None:
+    """Issue 17 point 18: a missing key and two bad answers, in one problem listing all three."""
+    body = {**FOLLOWUP, "answers": {**FOLLOWUP["answers"], "q1": "maybe"}, "respondent": "neighbour"}
+    response = api.post("/followups", body, key=None)
+    assert response.status_code == 422 and response["Content-Type"] == PROBLEM, response.content
+    pointers = {e["pointer"] for e in response.json()["errors"]}
+    assert {"/answers/q1", "/respondent", "/header/Idempotency-Key"} <= pointers, pointers
+    assert not FollowUp.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "text"),
+    [
+        ({"minutes": -1}, "minutes", "måste vara minst 0"),
+        ({"minutes": "many"}, "minutes", "måste vara ett heltal"),
+        ({"date": "yesterday"}, "date", "måste vara ett datum på formen ÅÅÅÅ-MM-DD"),
+        ({"intervention_id": None}, "intervention_id", "måste vara en text"),
+    ],
+)
+def test_the_schemas_own_errors_are_in_swedish(
+    api: Api, change: dict[str, Any], field: str, text: str
+) -> None:
+    response = api.post("/followups", {**FOLLOWUP, **change})
+    assert response.status_code == 422, response.content
+    errors = {e["pointer"].rsplit("/", 1)[-1]: e["detail"] for e in response.json()["errors"]}
+    assert errors.get(field) == text, errors

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any
@@ -118,7 +119,8 @@ class TableParser(HTMLParser):
             self._key = None
         elif tag == "tr" and self._row is not None and self._table:
             if self._row:
-                self.tables[self._table].append({k: " ".join(v.split()) for k, v in self._row.items()})
+                # Collapse the markup's whitespace but keep no-break spaces ("22 500", "75 %").
+                self.tables[self._table].append({k: _squash(v) for k, v in self._row.items()})
             self._row = None
         elif tag == "tbody":
             self._in_body = False
@@ -128,6 +130,10 @@ class TableParser(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self._key is not None and self._row is not None:
             self._row[self._key] += data
+
+
+def _squash(text: str) -> str:
+    return " ".join(part for part in re.split(r"[ \t\r\n]+", text) if part)
 
 
 def page_tables(html: str) -> dict[str, list[dict[str, str]]]:

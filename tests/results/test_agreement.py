@@ -52,7 +52,7 @@ def _check_agreement(client: Client, page_url: str, api: dict[str, Any], key: st
     assert len(shown) == len(table["rows"]) > 0
     for page_row, api_row in zip(shown, table["rows"], strict=True):
         for column in page_columns(_columns(table)):
-            # The page's text is the API's number, formatted (0.7412 -> "74,12 %"), nothing else.
+            # The page's text is the API's number, formatted (0.7412 -> "74 %" for n under 100, "74,1 %" above), nothing else.
             assert page_row[column.key] == cell(api_row, column), (column.key, page_row, api_row)
             if column.interval:
                 assert page_row[f"{column.key}_ci"] == interval(api_row, column)

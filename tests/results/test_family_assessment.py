@@ -51,7 +51,12 @@ def test_it_shows_guardians_assessment_per_service_and_hides_the_childrens_few(
     helped = rows["family_guardian_helped"]
     assert helped["respondent"] == "Vårdnadshavare"
     assert (helped["all_n"], helped["ihf_n"], helped["mst_n"]) == ("12", "6", "6")
-    assert (helped["all_rate"], helped["ihf_rate"], helped["mst_rate"]) == ("66,67 %", "83,33 %", "50,00 %")
+    # Whole percent for n under 100 (issue 17 point 13).
+    assert (helped["all_rate"], helped["ihf_rate"], helped["mst_rate"]) == (
+        "67\u00a0%",
+        "83\u00a0%",
+        "50\u00a0%",
+    )
     child = rows["family_child_better"]
     assert child["respondent"] == "Barn"
     assert child["all_n"] == child["ihf_n"] == "för få"  # 3 children: never shown
@@ -59,3 +64,12 @@ def test_it_shows_guardians_assessment_per_service_and_hides_the_childrens_few(
     by_code = {r["group"]: r for r in api}
     assert by_code["family_guardian_helped"]["ihf_rate"] == 0.8333
     assert by_code["family_child_better"]["all_n"] is None
+
+
+def test_numbers_read_as_a_swedish_reader_expects() -> None:
+    from utfall.results.tables import display
+
+    assert display(0.6667, "rate", n=12) == "67\u00a0%"
+    assert display(0.6667, "rate", n=250) == "66,7\u00a0%"
+    assert display(22500, "count") == "22\u00a0500"
+    assert display(1.23456, "ratio") == "1,23"

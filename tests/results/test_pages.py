@@ -26,17 +26,18 @@ PAGES = {
     "coverage": (f"/resultat/uppfoljningsgrad/?by=provider&{PERIOD}", 10, 7),
     "coverage_caseworker": (
         f"/resultat/uppfoljningsgrad/?by=caseworker&{PERIOD}",
+        12,
         11,
-        10,
-    ),  # a manager: scope and units are read
+    ),  # a manager: scope and units are read, and the unit's name for the selection
     "outcomes": (
         f"/resultat/utfallsmatt/?{PERIOD}",
         34,
         14,
     ),  # + re-referral 6 and 12 months (issue 15): a count and a token read each
     # The analyst also sees the provider's in-depth cases and contract follow-ups (oversight, +2),
-    # the indicator's reliability (issue 10.3, +1) and re-referral (issue 15, +8 fresh, +2 cached).
-    "provider": (f"/resultat/utforare/B/?indicator=satisfied&{PERIOD}", 53, 23),
+    # the indicator's reliability (issue 10.3, +1) and re-referral (issue 15, +8 fresh, +2 cached);
+    # the provider's name for the selection (+1).
+    "provider": (f"/resultat/utforare/B/?indicator=satisfied&{PERIOD}", 54, 24),
 }
 
 
@@ -81,8 +82,10 @@ def test_it_says_what_a_flag_cannot_say(client: Client, people: People) -> None:
     assert "Vad en flagga inte kan säga" in html and 'id="reliability"' in html
     assert "Indikatorn" in html.split('id="reliability"')[1][:200]
     c = rows["C"]  # 1 of 12 positive: almost certainly below both
-    assert float(c["estimate"].removesuffix(" %").replace(",", ".")) < 30  # a flagged outlier is not shrunk
-    assert float(c["p_below_reference"].removesuffix(" %").replace(",", ".")) > 95
+    assert (
+        float(c["estimate"].removesuffix("\u00a0%").replace(",", ".")) < 30
+    )  # a flagged outlier is not shrunk
+    assert float(c["p_below_reference"].removesuffix("\u00a0%").replace(",", ".")) > 95
     assert c["p_below_goal"].endswith("%")
     assert rows["D"]["estimate"] == "för få"
     csv_text = client.get(PAGES["comparison"][0] + "&goal=90&format=csv&table=jamforelse").content.decode()
@@ -130,3 +133,57 @@ def test_it_shows_a_clear_error_for_a_bad_query(client: Client, people: People) 
     html = response.content.decode()
     assert "Periodens slut ligger före dess början." in html
     assert "Välj ett giltigt alternativ" in html
+
+
+def test_the_selection_names_units_by_name_not_code(client: Client, people: People) -> None:
+    """Issue 17 point 11: the manager's selection reads "Bromma", not "enhet bromma"."""
+    from utfall.organisations.models import Unit
+
+    client.force_login(people.manager)
+    unit = Unit.objects.get(members=people.manager)
+    html = client.get(PAGES["comparison"][0]).content.decode()
+    selection = html.split("<dt>Urval</dt>")[1].split("</dd>")[0]
+    assert unit.name in selection and "enhet " not in selection, selection
+    index = client.get("/resultat/").content.decode()
+    assert f"({unit.name})" in index
+
+
+def test_the_comparison_can_list_only_the_flagged_providers(client: Client, people: People) -> None:
+    """Issue 17 point 11: "Bara flaggade utförare" leaves the flagged rows; the funnel keeps all."""
+    client.force_login(people.analyst)
+    everyone = page_tables(client.get(PAGES["comparison"][0]).content.decode())["jamforelse"]
+    html = client.get(PAGES["comparison"][0] + "&flagged=on").content.decode()
+    rows = page_tables(html)["jamforelse"]
+    assert "Bara flaggade utförare" in html
+    assert rows and all(r["flag"] in ("▼ Lägre än förväntat", "▲ Högre än förväntat") for r in rows), rows
+    assert "C" in {r["group"] for r in rows} and len(rows) < len(everyone)
+    assert f"Visar bara flaggade utförare: {len(rows)} av {len(everyone)}" in html
+
+
+def test_the_women_and_men_tables_hide_the_code_column_on_the_page(client: Client, people: People) -> None:
+    """Issue 17 point 12: the code beside the service's name is for screen readers and the
+    download only, so the difference column fits at 1280 px; rows are still found by code."""
+    client.force_login(people.analyst)
+    url = PAGES["gender"][0]
+    html = client.get(url).content.decode()
+    assert '<th scope="col" class="visually-hidden" data-key="group">Kod</th>' in html
+    per_service = page_tables(html)["kvinnor_man_insats"]
+    assert per_service and all(r["group"] and r["name"] != r["group"] for r in per_service), per_service
+    csv_text = client.get(url + "&format=csv&table=per_service").content.decode()
+    assert "Kod" in read_excel_csv(csv_text)[1]
+
+
+def test_the_chart_tooltips_show_the_tables_numbers(client: Client, people: People) -> None:
+    """Issue 17 point 13: a point's tooltip reads as its row in the table ("83 %", not "83.3%")."""
+    import json
+
+    client.force_login(people.analyst)
+    html = client.get(PAGES["comparison"][0]).content.decode()
+    rows = {r["group"]: r for r in page_tables(html)["jamforelse"]}
+    spec = json.loads(html.split('id="chart-funnel" type="application/json">')[1].split("</script>")[0])
+    points = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "point")
+    assert {"field": "value_text", "title": "Andel"} in points["encoding"]["tooltip"]
+    assert all("format" not in t for t in points["encoding"]["tooltip"])
+    assert points["data"]["values"]
+    for point in points["data"]["values"]:
+        assert point["value_text"] == rows[point["id"]]["rate"], (point, rows[point["id"]])

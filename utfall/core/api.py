@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -79,14 +80,76 @@ def require_case_access(request: HttpRequest) -> None:
         raise Problem(403, "Ingen behörighet", "Din roll ger inte tillgång till enskilda ärenden.")
 
 
+KEY_DETAIL = "Ange rubriken Idempotency-Key (högst 200 tecken), ett nytt unikt värde per ny post."
+
+
 def require_key(key: str | None) -> str:
     if not key or len(key) > 200:
-        raise Problem(
-            400,
-            "Idempotency-Key saknas",
-            "Ange rubriken Idempotency-Key (högst 200 tecken), ett nytt unikt värde per ny post.",
-        )
+        raise Problem(400, "Idempotency-Key saknas", KEY_DETAIL)
     return key
+
+
+def with_key_error(problem: Problem, key: str | None) -> Problem:
+    """``problem`` (a body's errors) with a missing or too long Idempotency-Key added, so a
+    client learns every error of its request at once (issue 17 point 18)."""
+    if not key or len(key) > 200:
+        problem.errors = [*problem.errors, {"pointer": "/header/Idempotency-Key", "detail": KEY_DETAIL}]
+    return problem
+
+
+def mark_key_required(schema: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI schema with the Idempotency-Key header marked required: every create
+    refuses a request without it (400), though the parameter is optional in Python so that
+    the refusal is that clear problem rather than a generic validation error."""
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", ()) if isinstance(operation, dict) else ():
+                if parameter.get("in") == "header" and parameter.get("name") == "Idempotency-Key":
+                    parameter["required"] = True
+                    parameter.setdefault("description", KEY_DETAIL)
+    return schema
+
+
+def swedish(error: Mapping[str, Any]) -> str:
+    """A Swedish message for one of pydantic's validation errors (django-ninja's own checks of
+    the request's schema); an unknown kind keeps pydantic's English text."""
+    kind = str(error.get("type", ""))
+    ctx = error.get("ctx") or {}
+    if kind in ("missing", "missing_argument"):
+        return "krävs"
+    if kind.startswith("int_") or kind == "int_type":
+        return "måste vara ett heltal"
+    if kind.startswith(("float_", "decimal_")):
+        return "måste vara ett tal"
+    if kind.startswith("bool_"):
+        return "måste vara true eller false"
+    if kind.startswith("date_") or kind.startswith("datetime_"):
+        return "måste vara ett datum på formen ÅÅÅÅ-MM-DD"
+    if kind.startswith("string_") and kind not in ("string_too_short", "string_too_long"):
+        return "måste vara en text"
+    if kind in ("list_type", "tuple_type", "set_type"):
+        return "måste vara en lista"
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return "måste vara ett objekt"
+    if kind == "string_too_short":
+        return f"måste ha minst {ctx.get('min_length', 1)} tecken"
+    if kind == "string_too_long":
+        return f"får ha högst {ctx.get('max_length')} tecken"
+    if kind in ("greater_than_equal", "greater_than"):
+        bound = ctx.get("ge", ctx.get("gt"))
+        return (
+            f"måste vara minst {bound}" if kind == "greater_than_equal" else f"måste vara större än {bound}"
+        )
+    if kind in ("less_than_equal", "less_than"):
+        bound = ctx.get("le", ctx.get("lt"))
+        return f"får vara högst {bound}" if kind == "less_than_equal" else f"måste vara mindre än {bound}"
+    if kind in ("literal_error", "enum"):
+        return f"okänt värde (tillåtna: {ctx.get('expected', '')})".replace(" (tillåtna: )", "")
+    if kind == "extra_forbidden":
+        return "okänt fält"
+    if kind == "json_invalid":
+        return "ogiltig JSON"
+    return str(error.get("msg", ""))
 
 
 # Every error as a problem description -----------------------------------------------------------
@@ -104,7 +167,7 @@ def install_problem_handlers(api: NinjaAPI) -> None:
         errors = []
         for error in exc.errors:
             location = [str(part) for part in error.get("loc", ()) if part != "payload"]
-            errors.append({"pointer": "/" + "/".join(location), "detail": str(error.get("msg", ""))})
+            errors.append({"pointer": "/" + "/".join(location), "detail": swedish(error)})
         return problem_response(request, 422, "Ogiltig begäran", "Begäran följer inte schemat.", errors)
 
     @api.exception_handler(AuthenticationError)

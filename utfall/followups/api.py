@@ -12,7 +12,7 @@ from django.utils import timezone
 from ninja import Field, Header, Query, Router, Schema, Status
 
 from utfall.core import audit
-from utfall.core.api import MAX_OFFSET, Problem, require_case_access, require_key
+from utfall.core.api import MAX_OFFSET, Problem, require_case_access, require_key, with_key_error
 from utfall.core.identity import IDENTITY_NUMBER_REFUSED, contains_identity_number
 from utfall.core.models import AuditEntry
 from utfall.followups import services
@@ -216,12 +216,15 @@ def create_followup(
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
 ) -> Status:
     require_case_access(request)
-    key = require_key(idempotency_key)
     intervention = get_object_or_404(
         Intervention.objects.for_user(request.user).select_related("service"),
         intervention_id=payload.intervention_id,
     )
-    checked, catalogue = _check(payload, intervention)
+    try:
+        checked, catalogue = _check(payload, intervention)
+    except Problem as problem:
+        raise with_key_error(problem, idempotency_key) from None
+    key = require_key(idempotency_key)
     try:
         followup, created = services.record_followup(
             user=request.user,  # type: ignore[arg-type]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import os
 import tempfile
 import time
 from collections import Counter, defaultdict
@@ -454,7 +455,9 @@ def exclusive_import() -> Iterator[None]:
         return
     name = str(connection.settings_dict["NAME"])
     if "memory" in name or not name:
-        digest = hashlib.sha256(name.encode()).hexdigest()[:16]
+        # An in-memory database lives in one process only: the lock is that process's (else
+        # two processes' test runs on one machine would block each other's imports).
+        digest = hashlib.sha256(f"{name}:{os.getpid()}".encode()).hexdigest()[:16]
         lock_path = Path(tempfile.gettempdir()) / f"utfall-import-{digest}.lock"
     else:
         lock_path = Path(name + ".import-lock")

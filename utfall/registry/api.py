@@ -11,7 +11,7 @@ from django.utils import timezone
 from ninja import Field, Header, Query, Router, Schema, Status
 
 from utfall.core import audit
-from utfall.core.api import MAX_OFFSET, Problem, require_case_access, require_key
+from utfall.core.api import MAX_OFFSET, Problem, require_case_access, require_key, with_key_error
 from utfall.core.models import AuditEntry
 from utfall.followups import queries
 from utfall.organisations.models import Municipality, User
@@ -135,7 +135,7 @@ def create_intervention(
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
 ) -> Status:
     require_case_access(request)
-    key = require_key(idempotency_key)
+    key = idempotency_key if idempotency_key and len(idempotency_key) <= 200 else ""
     raw = {
         name: "" if value is None else (value.isoformat() if isinstance(value, dt.date) else str(value))
         for name, value in payload.dict().items()
@@ -147,12 +147,14 @@ def create_intervention(
         idempotency_key=key,
     )
     if issues or checked is None:
-        raise Problem(
+        problem = Problem(
             422,
             "Ogiltig insats",
             "Insatsen bryter mot reglerna i utbytesformatet v1.",
             [{"pointer": f"/{column}", "detail": reason} for column, reason, _said in issues],
         )
+        raise with_key_error(problem, idempotency_key)
+    key = require_key(idempotency_key)
     try:
         item, created = services.register_intervention(
             user=cast(User, request.user),

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from utfall.results.tables import display
 from utfall.stats.adjusted import AverageMixFunnel
 from utfall.stats.overdispersion.limits import OverdispersionFit
 
@@ -57,7 +58,7 @@ def funnel(
 ) -> dict[str, Any]:
     """Funnel plot: each provider a point, 95 % and 99.8 % limits, the target line."""
     size_key, value_key = ("expected", "ratio") if adjusted else ("n", "rate")
-    fmt = _num if adjusted else _pct
+    kind = "ratio" if adjusted else "rate"
     points = [
         {
             "id": r["group"],
@@ -65,7 +66,9 @@ def funnel(
             "size": r[size_key],
             "value": r[value_key],
             "n": r["n"],
-            "interval": f"{fmt(r['ci_low'])} – {fmt(r['ci_high'])}",
+            # The tooltip's texts are the table's (issue 17 point 13): the same rounding by n.
+            "value_text": display(r[value_key], kind, n=r["n"]),
+            "interval": f"{display(r['ci_low'], kind, n=r['n'])} – {display(r['ci_high'], kind, n=r['n'])}",
             "flag": FLAG_TEXT[r["flag"]],
         }
         for r in rows
@@ -121,8 +124,7 @@ def funnel(
                 "tooltip": [
                     {"field": "name", "title": "Utförare"},
                     {"field": "n", "title": "n"},
-                    {"field": "value", "title": "O/E" if adjusted else "Andel",
-                     "format": ".3f" if adjusted else ".1%"},
+                    {"field": "value_text", "title": "O/E" if adjusted else "Andel"},
                     {"field": "interval", "title": "95 % KI"},
                     {"field": "flag", "title": "Flagga"},
                 ],
@@ -189,7 +191,7 @@ def _dot_interval(
                  {"field": "category", "title": category_title},
                  *([{"field": "series", "title": colour_title}] if colour else []),
                  {"field": "n", "title": "n"},
-                 {"field": "value", "title": "Andel", "format": ".1%"},
+                 {"field": "value_text", "title": "Andel"},
                  {"field": "interval", "title": "95 % KI"},
              ],
          }},
@@ -198,8 +200,10 @@ def _dot_interval(
 
 
 def _point(category: str, series: str, n: Any, value: Any, low: Any, high: Any) -> dict[str, Any]:
+    count = n if isinstance(n, int) else None
     return {"category": category, "series": series, "n": n, "value": value, "ci_low": low, "ci_high": high,
-            "interval": f"{_pct(low)} – {_pct(high)}"}  # fmt: skip
+            "value_text": display(value, "rate", n=count),
+            "interval": f"{display(low, 'rate', n=count)} – {display(high, 'rate', n=count)}"}  # fmt: skip
 
 
 def trend(rows: Sequence[Mapping[str, Any]], title: str) -> dict[str, Any]:

@@ -113,6 +113,7 @@ class ComparisonForm(BoundDefaults):
     target_group = forms.ChoiceField(label="Målgrupp", required=False, choices=ANY + TARGET_GROUPS)
     unit = _optional("Enhet")
     adjust = forms.BooleanField(label="Justera för ålder, kön och insats (O/E)", required=False)
+    flagged = forms.BooleanField(label="Bara flaggade utförare", required=False)
     goal = forms.DecimalField(
         label="Målnivå i procent (valfri)", required=False, min_value=1, max_value=99, decimal_places=1,
         localize=True,

@@ -35,6 +35,9 @@ class Column:
     kind: Kind = "text"
     #: Shown on the page in one cell with the next column(s): "rate (low–high)".
     interval: tuple[str, str] | None = None
+    #: On the page for screen readers and tests only (a code beside its name takes a column's
+    #: width from the numbers); the downloads keep it.
+    hidden: bool = False
 
 
 @dataclass
@@ -132,18 +135,26 @@ def to_xlsx(table: ResultTable) -> bytes:
     return out.getvalue()
 
 
-def display(value: Any, kind: str) -> str:
-    """The page's text for a value (Swedish decimal comma); the same number as the download."""
+def display(value: Any, kind: str, *, n: int | None = None) -> str:
+    """The page's text for a value, as a Swedish reader expects (issue 17 point 13): decimal
+    comma; a percentage whole when its n is under 100 and with one decimal above (more digits
+    than the data carry suggest a precision it lacks); O/E with two decimals; counts with a
+    space between thousands ("22 500"). The downloads keep the full numbers."""
     if value is None:
         return "–"
     if kind == "rate":
-        return f"{value * 100:.2f}".replace(".", ",") + " %"
+        decimals = 0 if n is not None and n < 100 else 1
+        return f"{value * 100:.{decimals}f}".replace(".", ",") + "\u00a0%"
     if kind == "diff":
         sign = "+" if value > 0 else ("−" if value < 0 else "±")
-        return f"{sign}{abs(value) * 100:.2f}".replace(".", ",") + " p.e."
+        return f"{sign}{abs(value) * 100:.1f}".replace(".", ",") + "\u00a0p.e."
     if kind == "points":
-        return f"{abs(value) * 100:.2f}".replace(".", ",") + " p.e."
-    if kind in ("ratio", "number"):
+        return f"{abs(value) * 100:.1f}".replace(".", ",") + "\u00a0p.e."
+    if kind == "ratio":
+        return f"{value:.2f}".replace(".", ",") if isinstance(value, float) else str(value)
+    if kind == "count" and isinstance(value, int):
+        return f"{value:,}".replace(",", "\u00a0")
+    if kind == "number":
         return f"{value:.{DECIMALS}f}".replace(".", ",") if isinstance(value, float) else str(value)
     return str(value)
 

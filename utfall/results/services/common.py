@@ -138,9 +138,28 @@ def population_and_scope(
     return municipality, population, scope
 
 
-def scope_description(filters: Mapping[str, str]) -> str:
+def scope_description(filters: Mapping[str, str], municipality: Municipality | None = None) -> str:
+    """The selection in words, by name as the reader knows it ("Södermalm, Solrosen"), never
+    by code ("enhet sodermalm"); a code without a name (a target group) keeps its label."""
+    from utfall.organisations.models import Unit
+    from utfall.registry.models import Provider, Service
+
     parts = {"unit": "enhet", "provider": "utförare", "service": "insats", "target_group": "målgrupp"}
-    shown = [f"{parts.get(k, k)} {v}" for k, v in filters.items()]
+    models: dict[str, tuple[Any, str]] = {
+        "unit": (Unit, "code"),
+        "provider": (Provider, "provider_id"),
+        "service": (Service, "code"),
+    }
+    shown = []
+    for key, value in filters.items():
+        name = ""
+        if key in models:
+            model, code = models[key]
+            qs = model.objects.filter(**{code: value})
+            if municipality is not None and key != "service":
+                qs = qs.filter(municipality=municipality)
+            name = qs.values_list("name", flat=True).first() or ""
+        shown.append(name or f"{parts.get(key, key)} {value}")
     return "hela kommunen" if not shown else ", ".join(shown)
 
 

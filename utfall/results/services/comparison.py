@@ -131,8 +131,11 @@ def provider_comparison(
     unit: str | None = None,
     adjust: bool = False,
     goal: float | None = None,
+    flagged: bool = False,
 ) -> Page:
-    """Every provider on one indicator, with funnel limits; the same rows as /api/v1/comparisons."""
+    """Every provider on one indicator, with funnel limits; the same rows as /api/v1/comparisons.
+    ``flagged``: the table lists only the flagged providers (the funnel and the facts still show
+    every provider, so the flags keep their context)."""
     municipality, population, scope = population_and_scope(
         user, {"service": service, "target_group": target_group, "unit": unit}
     )
@@ -156,16 +159,21 @@ def provider_comparison(
         note = "låg – osäkert resultat" if row["group"] in low and not row["suppressed"] else ""
         rows.append({**row, "name": names.get(row["group"], row["group"]), "coverage_note": note})
     rows.sort(key=lambda r: (r["suppressed"], r["name"]))
-    caption = (
-        f"{definition.name}: utförare {date_from:%Y-%m-%d}–{date_to:%Y-%m-%d} ({scope_description(filters)})"
-    )
+    caption = f"{definition.name}: utförare {date_from:%Y-%m-%d}–{date_to:%Y-%m-%d} ({scope_description(filters, municipality)})"
     columns = list(RATIO_COLUMNS if adjust else COMPARISON_COLUMNS)
     if goal is not None and not adjust:
         columns.append(GOAL_COLUMN)
     reliability = data.get("reliability")
+    shown = [r for r in rows if r["flag"] in ("low", "high")] if flagged else rows
+    only_flagged = (
+        [f"Visar bara flaggade utförare: {len(shown)} av {len(rows)}. Trattdiagrammet visar alla."]
+        if flagged
+        else []
+    )
     table = ResultTable(
-        "jamforelse", caption, columns, rows,
+        "jamforelse", caption, columns, shown,
         notes=[
+            *only_flagged,
             f"Grupper med färre än {min_n()} visas inte (och ytterligare en grupp döljs när det behövs "
             "för att de dolda inte ska kunna räknas fram).",
             "Flagga: utanför styrgränsen 99,8 % efter justering för överspridning.",
@@ -180,7 +188,7 @@ def provider_comparison(
         "indicator_name": definition.name,
         "from": date_from.isoformat(),
         "to": date_to.isoformat(),
-        "scope": scope_description(filters),
+        "scope": scope_description(filters, municipality),
         "target": data["target"],
         "overdispersion": data["overdispersion"],
         "adjusted": adjust,

@@ -148,7 +148,7 @@ def women_and_men(
         else:
             rows.sort(key=lambda r: r["name"])
         other_title = "ålder" if by == "service" else "insats"
-        columns = [Column("group", "Kod"), Column("name", title.capitalize()), *GENDER_COLUMNS_TAIL,
+        columns = [Column("group", "Kod", hidden=True), Column("name", title.capitalize()), *GENDER_COLUMNS_TAIL,
                    *[Column(c.key, c.label.format(other=other_title), c.kind, c.interval)
                      for c in ADJUSTED_COLUMNS]]  # fmt: skip
         caption = f"{definition.name}: kvinnor och män per {title}, {date_from:%Y-%m-%d}–{date_to:%Y-%m-%d}"

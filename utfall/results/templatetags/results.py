@@ -42,7 +42,15 @@ def cell(row: dict[str, Any], column: Column) -> str:
         if _part_hidden(row, column):
             return SUPPRESSED_TEXT
         return "–"
-    return display(value, column.kind)
+    return display(value, column.kind, n=_n_of(row, column))
+
+
+def _n_of(row: dict[str, Any], column: Column) -> int | None:
+    """The n behind a rate in the same row (``rate`` → ``n``, ``women_rate`` → ``women_n``)."""
+    if column.kind != "rate" or not column.key.endswith("rate"):
+        return None
+    n = row.get(column.key[: -len("rate")] + "n")
+    return n if isinstance(n, int) else None
 
 
 @register.filter
@@ -52,7 +60,8 @@ def interval(row: dict[str, Any], column: Column) -> str:
     low, high = (row.get(k) for k in column.interval)
     if low is None or high is None:
         return ""
-    return f"{display(low, column.kind)} – {display(high, column.kind)}"
+    n = _n_of(row, column)
+    return f"{display(low, column.kind, n=n)} – {display(high, column.kind, n=n)}"
 
 
 @register.filter
@@ -80,7 +89,7 @@ def page_view(table: ResultTable) -> dict[str, Any]:
     headers = []
     for c in columns:
         numeric = c.kind not in ("text", "flag")
-        headers.append({"key": c.key, "label": c.label, "num": numeric, "sortable": True})
+        headers.append({"key": c.key, "label": c.label, "num": numeric, "sortable": True, "hidden": c.hidden})
         if c.interval:
             headers.append({"key": f"{c.key}_ci", "label": "95 % KI", "num": True, "sortable": False})
     rows = []
@@ -88,7 +97,15 @@ def page_view(table: ResultTable) -> dict[str, Any]:
         cells = []
         for c in columns:
             numeric = c.kind not in ("text", "flag")
-            cells.append({"key": c.key, "text": cell(row, c), "sort": sort_value(row, c), "num": numeric})
+            cells.append(
+                {
+                    "key": c.key,
+                    "text": cell(row, c),
+                    "sort": sort_value(row, c),
+                    "num": numeric,
+                    "hidden": c.hidden,
+                }
+            )
             if c.interval:
                 cells.append(
                     {"key": f"{c.key}_ci", "text": interval(row, c), "sort": None, "num": True, "ci": True}
@@ -111,7 +128,8 @@ def table_body(view: dict[str, Any], query: str) -> str:
             sort = "" if c["sort"] is None else f' data-sort="{escape(c["sort"])}"'
             text: str = escape(c["text"])
             if i == 0:
-                cells.append(f'<th scope="row" data-key="{c["key"]}"{sort}>{text}</th>')
+                hidden = ' class="visually-hidden"' if c.get("hidden") else ""
+                cells.append(f'<th scope="row"{hidden} data-key="{c["key"]}"{sort}>{text}</th>')
                 continue
             if c["key"] == "name" and row["link"]:
                 url = reverse("results:provider", args=[row["group"]])
