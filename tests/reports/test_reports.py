@@ -50,8 +50,8 @@ def test_its_numbers_are_the_results_pages_numbers(results_set: Municipality, an
     api = client.get("/api/v1/trends?indicator=satisfied&grain=year&from=2025-01-01&to=2025-12-31").json()
     (year,) = [r for r in api["tables"]["trend"]["rows"] if r["period"] == "2025"]
     assert (year["n"], year["rate"]) == (total["n"], total["rate"])
-    assert "71,07 % av svaren under perioden var positiva" in " ".join(satisfied["intro"])
-    assert any("Nöjd med stödet: 71,07 % (n = 121)" in line for line in content["summary"])
+    assert "71,1\u00a0% av svaren under perioden var positiva" in " ".join(satisfied["intro"])
+    assert any("Nöjd med stödet: 71,1\u00a0% (n = 121)" in line for line in content["summary"])
 
 
 def test_a_flagged_provider_is_named_with_its_interval(results_set: Municipality) -> None:
@@ -134,7 +134,7 @@ def test_commentary_is_kept_in_the_draft_and_frozen_on_publish(
     data.load(results_set)
     report.refresh_from_db()
     assert report.content == before
-    assert "71,07 %" in client.get(reverse("reports:detail", args=[report.pk])).content.decode()
+    assert "71,1\u00a0%" in client.get(reverse("reports:detail", args=[report.pk])).content.decode()
 
 
 def test_a_published_report_never_changes(results_set: Municipality, analyst: User) -> None:
