@@ -90,26 +90,24 @@ def _proposal_download(request: HttpRequest, found: Any) -> HttpResponse | None:
 @login_required
 @require_GET
 def proposals(request: HttpRequest) -> HttpResponse:
-    form, found = _proposals(request)
-    download = _proposal_download(request, found)
-    if download is not None:
-        return download
-    query = request.GET.copy()
-    query.pop("format", None)
-    return render(request, "oversight/proposals.html", {"form": form, "found": found, "query": query.urlencode()},
-                  status=200 if form.is_valid() else 400)  # fmt: skip
+    return _proposal_page(request, "oversight/proposals.html")
 
 
 @login_required
 @require_GET
 def priority(request: HttpRequest) -> HttpResponse:
+    return _proposal_page(request, "oversight/priority.html")
+
+
+def _proposal_page(request: HttpRequest, template: str) -> HttpResponse:
+    """The proposals and the priority list: the same computation and downloads, two layouts."""
     form, found = _proposals(request)
     download = _proposal_download(request, found)
     if download is not None:
         return download
     query = request.GET.copy()
     query.pop("format", None)
-    return render(request, "oversight/priority.html", {"form": form, "found": found, "query": query.urlencode()},
+    return render(request, template, {"form": form, "found": found, "query": query.urlencode()},
                   status=200 if form.is_valid() else 400)  # fmt: skip
 
 
