@@ -73,3 +73,23 @@ def test_a_nul_character_in_any_text_gets_422_and_stores_nothing(client: Client,
     response = client.get("/api/v1/followups?intervention_id=A%00B")
     assert response.status_code == 422
     assert response.json()["errors"][0]["pointer"] == "/intervention_id"
+
+
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        ("/resultat/utforare/P%00/", 404),  # a 500 on PostgreSQL before
+        ("/api/v1/providers/P%00", 404),
+        ("/resultat/uppfoljningsgrad/?unit=%00", 400),
+        ("/uppfoljningar/?q=%00", 400),
+        ("/resultat/jamforelse/?indicator=satisfied&provider=%00", 400),
+        ("/api/v1/comparisons?indicator=satisfied&unit=%00", 422),
+    ],
+)
+def test_a_nul_in_the_address_or_a_filter_is_refused_before_any_view(
+    client: Client, world, url: str, status: int
+) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(world.analyst)
+    response = client.get(url)
+    assert response.status_code == status
+    assert "otillåtet tecken" in response.content.decode() or status == 404

@@ -129,7 +129,8 @@ def _refuse_nul(pointers: list[str]) -> None:
 
 
 class StrictParser(Parser):
-    """The JSON parser, refusing text with NUL characters in the body or the query string with 422.
+    """The JSON parser, refusing text with NUL characters in the body with 422 (the query string and
+    the path: ``core.middleware.no_nul``).
 
     PostgreSQL's text columns cannot hold NUL (the write failed with 500; SQLite stored it),
     and no field of the interchange or the API has a use for it (issue 16, schemathesis)."""
@@ -138,11 +139,6 @@ class StrictParser(Parser):
         data = super().parse_body(request)
         _refuse_nul(_nul_pointers(data))
         return data
-
-    def parse_querydict(self, data: Any, list_fields: list[str], request: HttpRequest) -> Any:
-        result = super().parse_querydict(data, list_fields, request)
-        _refuse_nul(_nul_pointers(result))
-        return result
 
 
 def mark_key_required(schema: dict[str, Any]) -> dict[str, Any]:
