@@ -22,7 +22,8 @@ PAGES = {
     "comparison": (f"/resultat/jamforelse/?indicator=satisfied&{PERIOD}", 18, 12),
     "comparison_adjusted": (f"/resultat/jamforelse/?indicator=satisfied&adjust=on&{PERIOD}", 19, 12),
     "trends": (f"/resultat/utveckling/?indicator=satisfied&grain=quarter&{PERIOD}", 16, 10),
-    "gender": (f"/resultat/kvinnor-och-man/?indicator=satisfied&{PERIOD}", 13, 9),
+    # + the services' target groups: girls and boys for children's services (issue 17 point 12)
+    "gender": (f"/resultat/kvinnor-och-man/?indicator=satisfied&{PERIOD}", 14, 10),
     "coverage": (f"/resultat/uppfoljningsgrad/?by=provider&{PERIOD}", 10, 7),
     "coverage_caseworker": (
         f"/resultat/uppfoljningsgrad/?by=caseworker&{PERIOD}",
