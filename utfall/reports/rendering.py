@@ -28,7 +28,13 @@ CHART_WIDTH = 620
 
 def table_from_json(data: Mapping[str, Any]) -> ResultTable:
     columns = [
-        Column(c["key"], c["label"], c["kind"], tuple(c["interval"]) if c.get("interval") else None)  # type: ignore[arg-type]
+        Column(
+            c["key"],
+            c["label"],
+            c["kind"],
+            tuple(c["interval"]) if c.get("interval") else None,  # type: ignore[arg-type]
+            n_key=c.get("n_key"),
+        )
         for c in data["columns"]
     ]
     return ResultTable(
