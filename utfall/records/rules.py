@@ -13,6 +13,7 @@ the importer, against the whole set and the database.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -150,9 +151,12 @@ def load_catalogue(today: dt.date, municipality_id: int | None = None) -> Catalo
 INDICATOR_DEFINITIONS = Path(__file__).resolve().parents[1] / "comparisons" / "definitions"
 
 
+@functools.cache
 def indicator_codes() -> frozenset[str]:
     """The indicator codes of the shipped definitions. Read as data from the comparisons'
-    YAML files (the records layer may not import comparisons, docs/architecture.md)."""
+    YAML files (the records layer may not import comparisons, docs/architecture.md), once per
+    process: the files ship with the package, and parsing them took ~25 ms of every API
+    submission and form (issue 13 point 3, docs/performance.md "Load and faults")."""
     codes: set[str] = set()
     for path in sorted(INDICATOR_DEFINITIONS.glob("indicators-v*.yaml")):
         codes.update(e["code"] for e in yaml.safe_load(path.read_text(encoding="utf-8"))["indicators"])
