@@ -157,7 +157,8 @@ def build(args: argparse.Namespace) -> None:
             call_command("flush", interactive=False, verbosity=0)
         else:
             connection.close()
-            Path(connection.settings_dict["NAME"]).unlink(missing_ok=True)
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{connection.settings_dict['NAME']}{suffix}").unlink(missing_ok=True)
     call_command("migrate", verbosity=0)
     municipality = demo_municipality()
     ensure_demo_users(municipality)
@@ -166,15 +167,19 @@ def build(args: argparse.Namespace) -> None:
     if stored >= target * 0.9:
         print(f"database: {connection.vendor}, {stored:,} follow-ups stored (reused; --fresh rebuilds)")
         return
-    if stored:
-        raise SystemExit(f"{stored:,} follow-ups stored, fewer than {target:,}: run with --fresh")
     chunks = max(1, math.ceil(target / CHUNK_FOLLOWUPS))
     size = target / chunks / FOLLOWUPS_PER_SIZE
     contract_of: dict[str, str] = {}
+    # A build stopped half-way resumes after its last whole chunk (chunks are deterministic,
+    # and a chunk imported again stores only what is missing: stored rows are unchanged).
+    done = min(chunks - 1, int(stored / (target / chunks) + 0.02))
+    if done:
+        print(f"  resuming after chunk {done} ({stored:,} follow-ups stored)", flush=True)
+        _chunk(0, size, PROVIDERS[args.size], contract_of)  # the first chunk's contracts
     imported = {"interventions": [0, 0.0], "followups": [0, 0.0]}
     generating = 0.0
     workdir = Path(args.cache_dir) / f"csv-{args.size}-{connection.vendor}"
-    for index in range(chunks):
+    for index in range(done, chunks):
         began = time.perf_counter()
         data = _chunk(index, size, PROVIDERS[args.size], contract_of)
         files = {p.stem: p for p in data.write_csv(workdir)}
