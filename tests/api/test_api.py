@@ -276,3 +276,21 @@ def test_the_schemas_own_errors_are_in_swedish(
     assert response.status_code == 422, response.content
     errors = {e["pointer"].rsplit("/", 1)[-1]: e["detail"] for e in response.json()["errors"]}
     assert errors.get(field) == text, errors
+
+
+def test_a_schema_error_and_a_rule_error_come_back_in_one_answer(api: Api) -> None:
+    """Issue 17 point 18: ``minutes`` breaks the schema, the answer and the respondent break the
+    rules, and the key is missing: one problem lists all four, and nothing is saved."""
+    body = {
+        **FOLLOWUP,
+        "minutes": -1,
+        "answers": {**FOLLOWUP["answers"], "q1": "maybe"},
+        "respondent": "neighbour",
+    }
+    response = api.post("/followups", body, key=None)
+    assert response.status_code == 422 and response["Content-Type"] == PROBLEM, response.content
+    pointers = [e["pointer"] for e in response.json()["errors"]]
+    tails = {p.rsplit("/", 1)[-1] for p in pointers}
+    assert {"minutes", "q1", "respondent", "Idempotency-Key"} <= tails, pointers
+    assert len(pointers) == len(set(pointers))
+    assert not FollowUp.objects.exists()

@@ -136,7 +136,7 @@ def test_a_wrong_setting_fails_at_start_with_a_clear_message(tmp_path) -> None: 
 def test_demo_loads_once_and_creates_the_demo_users(tmp_path) -> None:  # type: ignore[no-untyped-def]
     first = utfall(tmp_path, "demo", "--no-server", "--size", "0.02")
     assert first.returncode == 0, first.stderr
-    assert "caseworker, manager, analyst, procurement, admin" in first.stdout
+    assert "caseworker, manager, analyst, procurement, board, admin" in first.stdout
     interventions = count(tmp_path, "registry_intervention")
     followups = count(tmp_path, "followups_followup")
     assert interventions >= 400 and followups >= 700
@@ -148,7 +148,9 @@ def test_demo_loads_once_and_creates_the_demo_users(tmp_path) -> None:  # type: 
         interventions,
         followups,
     )
-    assert count(tmp_path, "organisations_user") == 6  # the five demo users and the provider account
+    # The six demo users (the board member too, who reads for a committee) and the provider account.
+    assert count(tmp_path, "organisations_user") == 7
+    assert count(tmp_path, "organisations_committee_members") == 1
     assert "Utförarkontot 'provider'" in first.stdout
     assert count(tmp_path, "procurement_paymentrule") > 0 and count(tmp_path, "registry_contracttarget") > 0
     in_production = utfall(

@@ -57,3 +57,70 @@ def test_each_role_walks_its_pages(live_server, browser, world: World, client, w
     analyst.page.wait_for_url("**/resultat/jamforelse/**")
     analyst.check("jamforelse")
     analyst.close()
+
+
+def fits(j: Journey) -> None:
+    """Nothing makes the page wider than the window (tables scroll inside their own frame)."""
+    width = j.page.evaluate("document.documentElement.scrollWidth")
+    assert width <= j.width, f"{j.page.url}: {width} px wide in a {j.width} px window"
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+def test_procurement_provider_and_board_walk_their_pages(
+    live_server, browser, world: World, width: int
+) -> None:  # type: ignore[no-untyped-def]
+    """The rest of issue 17's walk: every page each of these roles reaches from its start page,
+    axe-clean and within the window, and the start page a way in for each."""
+    from django.contrib.auth.models import Group
+
+    from utfall.organisations.models import Committee, Role, User
+
+    provider = User.objects.create_user("lev", municipality=world.municipality, provider=world.provider)
+    provider.groups.add(Group.objects.get(name=Role.PROVIDER))
+    board = User.objects.create_user("namnd", municipality=world.municipality)
+    board.groups.add(Group.objects.get(name=Role.BOARD))
+    Committee.objects.create(municipality=world.municipality, code="sn", name="Socialnämnden").members.add(
+        board
+    )
+    for user in (world.procurement, world.manager, provider, board):
+        user.set_password(PASSWORD)
+        user.save()
+
+    walks = {
+        "upphandlare": (
+            "procurement",
+            ["/avtal/", "/avtal/kostnad-per-gott-utfall/", "/resultat/jamforelse/"],
+        ),
+        "utforare": ("lev", [f"/resultat/utforare/{world.provider.provider_id}/"]),
+        "namnd": ("namnd", ["/rapporter/"]),
+        "enhetschef": ("manager", ["/uppfoljningar/", "/resultat/uppfoljningsgrad/?by=caseworker"]),
+    }
+    for name, (username, paths) in walks.items():
+        j = Journey(browser, live_server.url, f"roll-{name}", width)
+        sign_in(j, username)
+        j.check("start")
+        fits(j)
+        for i, path in enumerate(paths):
+            j.goto(path)
+            j.check(f"sida-{i}")
+            assert "Ingen behörighet" not in j.page.title(), path
+            fits(j)
+        j.close()
+
+
+def test_the_difference_between_women_and_men_is_on_screen_at_1280(
+    live_server, browser, world: World
+) -> None:  # type: ignore[no-untyped-def]
+    world.analyst.set_password(PASSWORD)
+    world.analyst.save()
+    j = Journey(browser, live_server.url, "kvinnor-och-man", 1280)
+    sign_in(j, "analyst")
+    j.goto("/resultat/kvinnor-och-man/?indicator=satisfied")
+    j.check("kvinnor-och-man")
+    for table in ("table-kvinnor_man_totalt", "table-kvinnor_man_insats"):
+        heading = j.page.locator(f"#{table} thead th", has_text="Skillnad").first
+        box = heading.bounding_box()
+        assert box is not None and box["x"] + box["width"] <= 1280, (table, box)
+    # Children's services (the personas' HVB for young people): girls and boys.
+    assert "Skillnad flickor − pojkar" in j.page.content()
+    j.close()

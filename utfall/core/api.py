@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -198,6 +198,33 @@ def swedish(error: Mapping[str, Any]) -> str:
 
 # Every error as a problem description -----------------------------------------------------------
 
+#: A body that breaks the schema still has its rules checked, so that one answer lists every
+#: error (issue 17 point 18): (method, path suffix) → a function of the request and the body
+#: without its broken fields, returning the rules' errors. Apps register their own.
+RULES_ON_INVALID: dict[tuple[str, str], Callable[[HttpRequest, dict[str, Any]], list[dict[str, str]]]] = {}
+
+
+def _rule_errors(request: HttpRequest, broken: set[str]) -> list[dict[str, str]]:
+    check = next(
+        (f for (method, suffix), f in RULES_ON_INVALID.items()
+         if request.method == method and request.path.rstrip("/").endswith(suffix)),
+        None,
+    )  # fmt: skip
+    if check is None:
+        return []
+    try:
+        body = json.loads(request.body or b"null")
+    except ValueError:
+        return []
+    if not isinstance(body, dict):
+        return []
+    try:
+        found = check(request, {k: v for k, v in body.items() if k not in broken})
+    except Exception:  # the schema's errors are answered whatever the rules make of the rest
+        logger.exception("rule check of an invalid body at %s", request.path)
+        return []
+    return [e for e in found if e["pointer"].split("/")[1] not in broken]
+
 
 def install_problem_handlers(api: NinjaAPI) -> None:
     """Answer every error of ``api`` as a problem description, never with a stack trace."""
@@ -209,9 +236,15 @@ def install_problem_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(ValidationError)
     def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
         errors = []
+        broken = set()
         for error in exc.errors:
             location = [str(part) for part in error.get("loc", ()) if part != "payload"]
             errors.append({"pointer": "/" + "/".join(location), "detail": swedish(error)})
+            fields = [part for part in location if part != "body"]
+            if location and location[0] == "body" and fields:
+                broken.add(fields[0])  # the body's top-level field that broke the schema
+        seen = {e["pointer"] for e in errors}
+        errors += [e for e in _rule_errors(request, broken) if e["pointer"] not in seen]
         return problem_response(request, 422, "Ogiltig begäran", "Begäran följer inte schemat.", errors)
 
     @api.exception_handler(AuthenticationError)

@@ -10,14 +10,23 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from ninja import Field, Header, Query, Router, Schema, Status
+from pydantic import ValidationError as PydanticError
 
 from utfall.core import audit
-from utfall.core.api import MAX_OFFSET, Problem, require_case_access, require_key, with_key_error
+from utfall.core.api import (
+    MAX_OFFSET,
+    RULES_ON_INVALID,
+    Problem,
+    require_case_access,
+    require_key,
+    with_key_error,
+)
 from utfall.core.identity import IDENTITY_NUMBER_REFUSED, contains_identity_number
 from utfall.core.models import AuditEntry
 from utfall.followups import services
 from utfall.followups.feedback import record_feedback
 from utfall.followups.models import FollowUp
+from utfall.organisations.access import sees_cases
 from utfall.organisations.models import Municipality
 from utfall.records import canonical
 from utfall.records.rules import catalogue_for
@@ -160,6 +169,35 @@ def _check(payload: FollowUpIn, intervention: Intervention) -> tuple[services.Ch
             [{"pointer": f"/answers/{c}" if c in codes else f"/{c}", "detail": r} for c, r, _said in issues],
         )
     return checked, catalogue
+
+
+def _rules_of_invalid_create(request: HttpRequest, body: dict[str, Any]) -> list[dict[str, str]]:
+    """The rule errors of a new follow-up whose body broke the schema: the fields that broke
+    it are left out (the schema's answer names them), the rest is checked as the form would."""
+    if not sees_cases(request.user) or not isinstance(body.get("intervention_id"), str):
+        return []
+    intervention = (
+        Intervention.objects.for_user(request.user)
+        .select_related("service")
+        .filter(intervention_id=body["intervention_id"])
+        .first()
+    )
+    if intervention is None:
+        return []
+    required = {"respondent": "", "status": ""}
+    try:
+        payload = FollowUpIn.model_validate({**required, **body})
+    except PydanticError:
+        return []
+    key = request.headers.get("Idempotency-Key")
+    try:
+        _check(payload, intervention)
+    except Problem as problem:
+        return with_key_error(problem, key).errors
+    return with_key_error(Problem(422, ""), key).errors
+
+
+RULES_ON_INVALID[("POST", "/api/v1/followups")] = _rules_of_invalid_create
 
 
 @router.get("", response=list[FollowUpOut], summary="Uppföljningar i dina enheter")

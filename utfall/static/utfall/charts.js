@@ -22,6 +22,11 @@
         ast: true,
         expr: window.vega.expressionInterpreter,
         tooltip: { disableDefaultStyle: true, theme: "light" }
+      }).then(function () {
+        // The frame (role="img") carries the chart's text; the drawing itself is hidden from
+        // assistive technology, so empty or unnamed marks are never announced (axe svg-img-alt).
+        var svg = el.querySelector("svg");
+        if (svg) { svg.setAttribute("aria-hidden", "true"); }
       }).catch(function (error) {
         el.textContent = "Diagrammet kunde inte visas. Samma siffror finns i tabellen.";
         if (window.console) { window.console.error(error); }
