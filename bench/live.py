@@ -376,3 +376,16 @@ def postgres_cpu_seconds(database_url: str) -> float:
     with psycopg.connect(admin, autocommit=True) as db:
         rows = db.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [name]).fetchall()
     return cpu_seconds(pid for (pid,) in rows)
+
+
+def server_seconds(log: Path, method: str, path: str) -> list[float]:
+    """Request times as gunicorn's access log has them (``%(L)s``: inside the worker, without
+    the wait in the listen queue) for one method and path."""
+    times = []
+    for line in log.read_text(errors="replace").splitlines():
+        if f'"{method} {path} ' in line and line.endswith("s"):
+            try:
+                times.append(float(line.rsplit(" ", 1)[1][:-1]))
+            except ValueError:
+                continue
+    return times

@@ -186,6 +186,8 @@ def main() -> int:
     print(f"resent: {len(tally.resend)}, answered with the same follow-up: {ledger.replayed}, "
           f"with another: {ledger.replay_mismatch}; {live.ms(tally.resend)}")  # fmt: skip
     print(f"pages: {len(tally.pages)}, {live.ms(tally.pages)}")
+    inside = live.server_seconds(server.log, "POST", "/api/v1/followups")
+    print(f"submissions inside gunicorn (access log, without the listen queue): {live.ms(inside)}")
     print(f"CPU: gunicorn {cpu:.1f} s, PostgreSQL {cpu_db:.1f} s = {(cpu + cpu_db) / max(1, requests) * 1000:.0f} ms "
           f"per request ({(cpu + cpu_db) / elapsed:.2f} of {os.cpu_count()} cores)")  # fmt: skip
     counts = live.count_in_database(run, ledger, since)
