@@ -55,9 +55,7 @@ def cell_text(row: Mapping[str, Any], column: Column) -> str:
     if column.interval and value is not None:
         low, high = (row.get(k) for k in column.interval)
         if low is not None and high is not None:
-            return (
-                f"{display(value, column.kind)} ({display(low, column.kind)}\u00a0– {display(high, column.kind)})"
-            )
+            return f"{display(value, column.kind)} ({display(low, column.kind)}\u00a0– {display(high, column.kind)})"
     return display(value, column.kind)
 
 
