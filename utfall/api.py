@@ -15,7 +15,7 @@ from ninja import NinjaAPI
 from ninja.security import SessionAuth
 
 from utfall.comparisons.api import router as comparisons
-from utfall.core.api import TokenAuth, install_problem_handlers, mark_key_required
+from utfall.core.api import StrictParser, TokenAuth, install_problem_handlers, mark_key_required
 from utfall.followups.api import router as followups
 from utfall.oversight.api import cases_router, deviations_router
 from utfall.procurement import api as procurement
@@ -35,6 +35,7 @@ api = Api(
     urls_namespace="api-v1",
     docs_url=None,
     auth=[TokenAuth(), SessionAuth()],
+    parser=StrictParser(),
 )
 install_problem_handlers(api)
 

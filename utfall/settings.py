@@ -203,6 +203,7 @@ MIDDLEWARE = [
     # anything below (sessions, no-store) runs. Development serves them from the app folders.
     *([] if DEBUG else ["whitenoise.middleware.WhiteNoiseMiddleware"]),
     "utfall.core.middleware.body_limit",
+    "utfall.core.middleware.no_nul",
     "utfall.core.middleware.no_store",
     "utfall.core.middleware.plain_error_pages",
     "csp.middleware.CSPMiddleware",

@@ -134,7 +134,43 @@ def results_box(user: Any, today: dt.date) -> Box | None:
             (_("Jämförelse av utförare"), reverse("results:comparison")),
             (_("Uppföljningsgrad"), reverse("results:coverage")),
             (_("Kvinnor och män"), reverse("results:gender")),
+            (_("Utveckling över tid"), reverse("results:trends")),
+            (_("Utfallsmått"), reverse("results:outcomes")),
         ],
+    )
+
+
+def provider_box(user: Any, today: dt.date) -> Box | None:
+    """The provider's: its own results against the municipality, one link away."""
+    provider = getattr(user, "provider", None)
+    if provider is None:
+        return None
+    return Box(
+        _("Våra resultat"),
+        _("%(name)s: era klienters svar och utfall jämförda med kommunens, med osäkerheten redovisad.")
+        % {"name": provider.name},
+        links=[(_("Till era resultat"), reverse("results:provider", args=[provider.provider_id]))],
+    )
+
+
+def contracts_box(user: Any, today: dt.date) -> Box | None:
+    """Procurement's: the contracts, their targets and payments."""
+    return Box(
+        _("Avtal"),
+        _("Avtalens mål och resultat, ersättningsregler och kostnad per gott utfall."),
+        links=[
+            (_("Alla avtal"), reverse("procurement:contracts")),
+            (_("Kostnad per gott utfall"), reverse("procurement:costs")),
+        ],
+    )
+
+
+def reports_box(user: Any, today: dt.date) -> Box | None:
+    """The board's: the published reports."""
+    return Box(
+        _("Rapporter"),
+        _("Publicerade rapporter om insatsernas resultat."),
+        links=[(_("Till rapporterna"), reverse("reports:index"))],
     )
 
 
@@ -143,9 +179,9 @@ BOXES: dict[str, list[BoxFunction]] = {
     Role.CASEWORKER: [worklist_box],
     Role.UNIT_MANAGER: [worklist_box, unit_coverage_box, flagged_providers_box],
     Role.ANALYST: [flagged_providers_box, results_box],
-    Role.PROCUREMENT: [flagged_providers_box, results_box],
-    Role.PROVIDER: [],
-    Role.BOARD: [],
+    Role.PROCUREMENT: [contracts_box, flagged_providers_box, results_box],
+    Role.PROVIDER: [provider_box],
+    Role.BOARD: [reports_box],
     Role.AUDITOR: [],
     Role.SYSTEM_ADMIN: [],
 }

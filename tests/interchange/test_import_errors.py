@@ -160,3 +160,16 @@ def test_unreadable_files_are_reported_not_raised(write_csv, municipality, tmp_p
     assert any("inte UTF-8" in r for r in reasons)
     assert any("filen finns inte" in r for r in reasons)
     assert len(reasons) == 4
+
+
+def test_a_nul_character_refuses_the_file_on_both_databases(write_csv, municipality, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL cannot store NUL: the import ended in a DataError there and SQLite stored it."""
+    nul = write_csv("providers.csv", *PROVIDERS, "P9,Nul\x00AB,,private")
+    utf16 = tmp_path / "contracts.csv"
+    utf16.write_text("\n".join(CONTRACTS) + "\n", encoding="utf-16-le")
+    report = run([nul, utf16], municipality)
+    assert not report.stored
+    said = [str(i) for i in report.issues]
+    assert any("providers.csv:" in s and "rad 4 innehåller NUL-tecken" in s for s in said), said
+    assert any("contracts.csv:" in s and "rad 1 " in s and "UTF-16" in s for s in said), said
+    assert stored_counts(municipality) == (0, 0, 0, 0, 0, 0)

@@ -119,3 +119,27 @@ def test_an_xlsx_file_has_the_same_row_and_column_bounds(tmp_path: Path, municip
         "rubrikraden har fler än 4 kolumner, så många tas inte emot (UTFALL_IMPORT_MAX_COLUMNS)"
     ]
     assert Provider.objects.count() == 0
+
+
+def test_blank_lines_are_skipped_and_only_apostrophe_cells_restored(tmp_path: Path) -> None:
+    """The reader's fast path (issue 13.2): a line of separators and spaces is no row, a cell
+    written as ``'=…`` by the export is read back as ``=…``, and every other cell, an apostrophe
+    inside a name included, is kept as it was, with the line numbers an editor shows."""
+    path = tmp_path / "providers.csv"
+    path.write_text(
+        PROVIDERS[0] + "\n"
+        "P1,Ett,,private\n"
+        " , ,  ,\n"
+        "\n"
+        "P2,'=SUMMA(A1),,private\n"
+        "P3,O'Brien's omsorg,,private\n"
+        "P4,'Citat',,private\n",
+        encoding="utf-8",
+    )
+    table = read_table(path)
+    assert table.rows == [
+        (2, ["P1", "Ett", "", "private"]),
+        (5, ["P2", "=SUMMA(A1)", "", "private"]),
+        (6, ["P3", "O'Brien's omsorg", "", "private"]),
+        (7, ["P4", "'Citat'", "", "private"]),
+    ]

@@ -33,7 +33,13 @@ CASES = [
 
 def _columns(table: dict[str, Any]) -> list[Column]:
     return [
-        Column(c["key"], c["label"], c["kind"], tuple(c["interval"]) if c["interval"] else None)
+        Column(
+            c["key"],
+            c["label"],
+            c["kind"],
+            tuple(c["interval"]) if c["interval"] else None,
+            n_key=c.get("n_key"),
+        )
         for c in table["columns"]
     ]
 

@@ -22,13 +22,15 @@ PAGES = {
     "comparison": (f"/resultat/jamforelse/?indicator=satisfied&{PERIOD}", 18, 12),
     "comparison_adjusted": (f"/resultat/jamforelse/?indicator=satisfied&adjust=on&{PERIOD}", 19, 12),
     "trends": (f"/resultat/utveckling/?indicator=satisfied&grain=quarter&{PERIOD}", 16, 10),
-    "gender": (f"/resultat/kvinnor-och-man/?indicator=satisfied&{PERIOD}", 13, 9),
+    # + the services' target groups: girls and boys for children's services (issue 17 point 12)
+    "gender": (f"/resultat/kvinnor-och-man/?indicator=satisfied&{PERIOD}", 14, 10),
     "coverage": (f"/resultat/uppfoljningsgrad/?by=provider&{PERIOD}", 10, 7),
     "coverage_caseworker": (
         f"/resultat/uppfoljningsgrad/?by=caseworker&{PERIOD}",
+        13,
         12,
-        11,
-    ),  # a manager: scope and units are read, and the unit's name for the selection
+    ),  # a manager: scope and units are read, and the unit's name for the selection; coverage per
+    # caseworker is one GROUP BY of its own (issue 17 point 9)
     "outcomes": (
         f"/resultat/utfallsmatt/?{PERIOD}",
         34,
@@ -108,13 +110,15 @@ def test_it_marks_a_provider_whose_clients_are_rarely_followed_up(client: Client
     }
     assert rows["F"]["coverage_note"] == "låg – osäkert resultat"
     assert rows["A"]["coverage_note"] == ""
+    assert rows["F"]["coverage"] == "32\xa0%" and rows["A"]["coverage"] == "100\xa0%"  # 13 of 40; 20 of 20
 
 
 def test_it_shows_imported_followups_under_an_unknown_caseworker(client: Client, people: People) -> None:
     client.force_login(people.manager)
     rows = page_tables(client.get(PAGES["coverage_caseworker"][0]).content.decode())["tackning_caseworker"]
-    assert [r["name"] for r in rows] == ["okänd (import)"]
+    assert [r["name"] for r in rows] == ["ingen (aldrig uppföljd eller importerad)"]
     assert rows[0]["followups_n"] == "46"  # the manager's unit (Bromma): all imported
+    assert rows[0]["ongoing_n"] == "46" and rows[0]["coverage"] != "–"  # figures, not dashes (17.9)
 
 
 def test_it_works_without_javascript_and_with_htmx(client: Client, people: People) -> None:

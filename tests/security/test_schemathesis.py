@@ -21,7 +21,7 @@ from tests.followups.helpers import post_followup
 from tests.personas import World
 from utfall.core.services import create_api_token
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)
 
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "12"))
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from html import unescape
 
 import pytest
+from django.contrib.auth.models import Group
 from django.test import Client
 
 from tests.followups.helpers import post_followup
@@ -56,3 +57,27 @@ def test_the_analyst_gets_results_not_a_worklist(client: Client, world: World) -
 def test_each_role_has_its_own_list_of_boxes() -> None:
     assert views.BOXES["caseworker"] == [views.worklist_box]
     assert views.BOXES["unit_manager"] != views.BOXES["analyst"]
+
+
+def test_the_caseworkers_own_work_comes_before_the_alerts(client: Client, world: World) -> None:
+    page = start(client, world.caseworker)
+    assert page.index("Att följa upp") < page.index("Larm på uppföljningar")
+
+
+def test_procurement_the_provider_and_the_board_each_get_a_way_in(client: Client, world: World) -> None:
+    """The walk of issue 17 found the provider's and the board's start pages empty."""
+    from utfall.organisations.models import Committee, Role, User
+
+    assert 'href="/avtal/"' in start(client, world.procurement)
+    provider = User.objects.create_user("lev", municipality=world.municipality, provider=world.provider)
+    provider.groups.add(Group.objects.get(name=Role.PROVIDER))
+    page = start(client, provider)
+    assert "Våra resultat" in page and f'href="/resultat/utforare/{world.provider.provider_id}/"' in page
+    board = User.objects.create_user("namnd", municipality=world.municipality)
+    board.groups.add(Group.objects.get(name=Role.BOARD))
+    Committee.objects.create(municipality=world.municipality, code="sn", name="Socialnämnden").members.add(
+        board
+    )
+    page = start(client, board)
+    assert 'href="/rapporter/"' in page
+    assert client.get("/rapporter/").status_code == 200

@@ -31,6 +31,7 @@ from django.db.models.functions import Coalesce
 from utfall.comparisons.cache import cached
 from utfall.comparisons.indicators import DIMENSIONS, STEP_DOWN_WINDOW_DAYS, Indicator
 from utfall.comparisons.sql import PERIODS, AddDays, YearOf, age_group, dimension_paths, period_case, periods
+from utfall.followups import coverage
 from utfall.followups.models import Answer, FollowUp, FollowUpStatus
 from utfall.instruments.services import comparabilities, comparability
 from utfall.organisations.models import Municipality
@@ -163,14 +164,11 @@ def _base(
         )
         return qs, "", Q(_again=True), YearOf("ended_on")
     if indicator.kind == "coverage":
-        qs = Intervention.objects.filter(municipality=municipality, started_on__lte=date_to).filter(
-            Q(ended_on__isnull=True) | Q(ended_on__gte=date_from)
+        # The one definition of coverage (issue 17 point 9), shared with the worklist.
+        qs = coverage.counted_interventions(
+            Intervention.objects.filter(municipality=municipality), date_from, date_to
         )
-        followed = FollowUp.objects.filter(
-            intervention=OuterRef("pk"), date__gte=date_from, date__lte=date_to
-        )
-        qs = qs.annotate(_followed=Exists(followed))
-        return qs, "", Q(_followed=True), Value(min(date_to, as_of or date_to).year)
+        return qs, "", coverage.FOLLOWED, Value(min(date_to, as_of or date_to).year)
     raise BadQuery(f"okänd indikatortyp '{indicator.kind}'")
 
 

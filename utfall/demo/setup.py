@@ -12,7 +12,7 @@ from django.db.models import Count
 from utfall.demo.generator import DISTRICTS, DemoData, as_tables, generate
 from utfall.interchange.batch import ImportReport
 from utfall.interchange.importer import Importer
-from utfall.organisations.models import Municipality, Role, Unit, User
+from utfall.organisations.models import Committee, Municipality, Role, Unit, User
 from utfall.registry.models import Intervention
 
 DEMO_MUNICIPALITY = "demo"
@@ -24,6 +24,7 @@ DEMO_USERS = [
     ("manager", [Role.UNIT_MANAGER], False),
     ("analyst", [Role.ANALYST], False),
     ("procurement", [Role.PROCUREMENT], False),
+    ("board", [Role.BOARD], False),  # the social welfare board (nämnd): published reports
     ("admin", [], True),
 ]
 
@@ -68,6 +69,11 @@ def ensure_demo_users(municipality: Municipality) -> list[str]:
         user.groups.set(Group.objects.filter(name__in=[str(r) for r in roles]))
         if Role.CASEWORKER in roles or Role.UNIT_MANAGER in roles:
             user.units.set([unit])
+        if Role.BOARD in roles:  # a board member reads for a committee (docs/access.md)
+            committee, _ = Committee.objects.get_or_create(
+                municipality=municipality, code="socialnamnden", defaults={"name": "Socialnämnden"}
+            )
+            committee.members.add(user)
         if new:
             created.append(username)
     return created

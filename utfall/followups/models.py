@@ -57,9 +57,14 @@ class FollowUp(models.Model):
     (kind ``followups``) with who, when and why.
     """
 
-    municipality = models.ForeignKey(Municipality, on_delete=models.PROTECT, related_name="+")
+    # No single-column indexes on the municipality and the intervention: the unique constraint
+    # and the (intervention, date) index begin with them, and each index less is one write
+    # less per imported row (issue 13.2, docs/decisions.md 2026-12-02).
+    municipality = models.ForeignKey(Municipality, on_delete=models.PROTECT, related_name="+", db_index=False)
     followup_id = models.CharField(max_length=60)
-    intervention = models.ForeignKey(Intervention, on_delete=models.PROTECT, related_name="followups")
+    intervention = models.ForeignKey(
+        Intervention, on_delete=models.PROTECT, related_name="followups", db_index=False
+    )
     date = models.DateField()
     instrument_version = models.ForeignKey(InstrumentVersion, on_delete=models.PROTECT, related_name="+")
     respondent = models.CharField(max_length=10, choices=Respondent.choices)
@@ -148,9 +153,12 @@ class Answer(models.Model):
     follow-ups.
     """
 
-    municipality = models.ForeignKey(Municipality, on_delete=models.PROTECT, related_name="+")
-    followup = models.ForeignKey(FollowUp, on_delete=models.CASCADE, related_name="answers")
-    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="+")
+    # No single-column indexes on the municipality, the follow-up and the question: the
+    # answer_period_cover, the unique (followup, question) and the (question, option) indexes
+    # begin with them; an import writes ~7 answers per follow-up (issue 13.2).
+    municipality = models.ForeignKey(Municipality, on_delete=models.PROTECT, related_name="+", db_index=False)
+    followup = models.ForeignKey(FollowUp, on_delete=models.CASCADE, related_name="answers", db_index=False)
+    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="+", db_index=False)
     option = models.ForeignKey(Option, on_delete=models.PROTECT, related_name="+")
     date = models.DateField()
     provider = models.ForeignKey("registry.Provider", on_delete=models.PROTECT, related_name="+")

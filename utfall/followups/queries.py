@@ -14,8 +14,9 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Max, Q
+from django.db.models import Max, Q
 
+from utfall.followups.coverage import coverage_counts
 from utfall.registry.models import Intervention
 
 DUE_AHEAD = dt.timedelta(days=30)  # shown this long before the due date
@@ -96,28 +97,24 @@ class CoverageRow:
     followed_up: int
 
     @property
+    def missing(self) -> int:
+        return self.ongoing - self.followed_up
+
+    @property
     def share(self) -> float | None:
         return self.followed_up / self.ongoing if self.ongoing else None
 
 
 def coverage(user: Any, *, today: dt.date) -> tuple[dt.date, list[CoverageRow], CoverageRow]:
-    """Interventions ongoing this period with at least one follow-up (any status) in it, per service.
+    """Coverage of the user's units this half-year so far, per service, by the one definition
+    (:mod:`utfall.followups.coverage`).
 
     The unit manager sees the unit's individual cases anyway, so these counts are not
     suppressed; they never leave the unit's own view.
     """
     start = period_start(today)
-    rows = (
-        Intervention.objects.for_user(user)
-        .filter(Q(ended_on__isnull=True) | Q(ended_on__gte=start), started_on__lte=today)
-        .values("service__name")
-        .annotate(
-            ongoing=Count("pk", distinct=True),
-            followed_up=Count("pk", distinct=True, filter=Q(followups__date__gte=start)),
-        )
-        .order_by("service__name")
-    )
-    per_service = [CoverageRow(r["service__name"], r["ongoing"], r["followed_up"]) for r in rows]
+    counts = coverage_counts(Intervention.objects.for_user(user), start, today, by="service__name")
+    per_service = [CoverageRow(r["group"], r["ongoing"], r["followed"]) for r in counts]
     total = CoverageRow(
         "Totalt", sum(r.ongoing for r in per_service), sum(r.followed_up for r in per_service)
     )

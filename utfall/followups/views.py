@@ -23,6 +23,7 @@ from utfall.core import audit
 from utfall.core.models import AuditEntry, ChangeRecord
 from utfall.followups import queries, services
 from utfall.followups.access import get_followup_for_user
+from utfall.followups.coverage import DEFINITION
 from utfall.followups.feedback import record_feedback
 from utfall.followups.forms import (
     GUIDING_QUESTIONS,
@@ -108,7 +109,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
     }
     if is_unit_manager(request.user):
         start, rows, total = queries.coverage(request.user, today=today)
-        context["coverage"] = {"start": start, "rows": rows, "total": total}
+        context["coverage"] = {"start": start, "rows": rows, "total": total, "definition": DEFINITION}
     template = "followups/worklist.html#results" if _is_htmx(request) else "followups/worklist.html"
     return render(request, template, context)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Protocol
 
@@ -33,7 +34,7 @@ class Pending:
     action: str = ""  # create | update | unchanged
     stored: Record | None = None
 
-    @property
+    @cached_property
     def key(self) -> str:
         return str(self.record[ID_COLUMN[self.kind]])
 

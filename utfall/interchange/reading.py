@@ -72,6 +72,15 @@ def _too_many_rows(label: str, limits: Limits) -> UnreadableFile:
     )
 
 
+def _nul(label: str, line: int) -> UnreadableFile:
+    # PostgreSQL cannot store NUL and no column has a use for it; a UTF-16 file read as UTF-8 is
+    # the usual source, so the whole file is refused rather than the row.
+    return UnreadableFile(
+        f"{label}: rad {line} innehåller NUL-tecken (\\0), som inte kan lagras; är filen sparad som "
+        "UTF-16? Spara den som CSV UTF-8"
+    )
+
+
 def read_table(path: Path, label: str | None = None, limits: Limits | None = None) -> Table:
     label = label or str(path)
     limits = limits or Limits.from_settings()
@@ -115,19 +124,24 @@ def _read_csv_rows(fh: io.TextIOWrapper, path: Path, label: str, limits: Limits)
     if not any(h.strip() for h in header):
         raise UnreadableFile(f"{label}: filen är tom (rubrikraden saknas)")
     _check_columns(label, header, limits)
+    if any("\x00" in h for h in header):
+        raise _nul(label, 1)
     table = Table(path, label, [h.strip() for h in header], delimiter=delimiter)
     line = reader.line_num
     try:
         for row in reader:
             start = line + 1
             line = reader.line_num
-            if not any(cell.strip() for cell in row):
+            joined = "".join(row)  # one string per row: the blank and apostrophe checks at C speed
+            if not joined.strip():
                 continue  # blank lines are not rows
             if len(table.rows) >= limits.max_rows:
                 raise _too_many_rows(label, limits)
             if len(row) > limits.max_columns:
                 row = row[: limits.max_columns + 1]  # the width check names the row; no more is held
-            table.rows.append((start, [restore(cell) for cell in row]))
+            if "\x00" in joined:
+                raise _nul(label, start)
+            table.rows.append((start, [restore(cell) for cell in row] if "'" in joined else row))
     except csv.Error as exc:
         raise UnreadableFile(f"{label}:{line + 1}: raden kan inte läsas som CSV: {exc}") from None
     return table
@@ -163,11 +177,15 @@ def _read_xlsx(path: Path, label: str, limits: Limits) -> Table:
         while header and header[-1] == "":
             header.pop()
         _check_columns(label, header, limits)
+        if any("\x00" in h for h in header):
+            raise _nul(label, 1)
         table = Table(path, label, header)
         for number, cells in enumerate(rows, start=2):
             values = [_cell_text(c) for c in cells]
             while len(values) > len(header) and values[-1] == "":
                 values.pop()
+            if any("\x00" in v for v in values):
+                raise _nul(label, number)
             if any(v.strip() for v in values):
                 if len(table.rows) >= limits.max_rows:
                     raise _too_many_rows(label, limits)

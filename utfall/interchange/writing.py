@@ -37,6 +37,7 @@ class Writer:
         self.report = importer.report
         self.services = dict(Service.objects.values_list("code", "pk"))
         self.pks: dict[str, dict[str, int]] = {}
+        self.facts: dict[int, tuple[Any, ...]] = {}
 
     def write(self, kind: str, rows: list[Pending]) -> None:
         new = [p for p in rows if p.action == "create"]
@@ -243,29 +244,56 @@ class Writer:
 
     def _answers(self, followup_pk: int, facts: tuple[Any, ...], r: dict[str, Any]) -> list[tuple[Any, ...]]:
         questions = self.importer.catalogue.instruments[r["instrument"]].questions
-        date = connection.ops.adapt_datefield_value(_date(r["date"]))
-        return [
-            (
-                self.municipality.pk,
-                followup_pk,
-                questions[code].pk,
-                questions[code].options[option],
-                date,
-                *facts,
-            )
-            for code, option in r["answers"].items()
-        ]
+        head = (self.municipality.pk, followup_pk)
+        tail = (r["date"], *facts)  # the canonical ISO date, which both databases take as a date
+        out = []
+        for code, option in r["answers"].items():
+            question = questions[code]
+            out.append((*head, question.pk, question.options[option], *tail))
+        return out
 
     def _facts_of(self, intervention_pks: set[int]) -> dict[int, tuple[Any, ...]]:
-        """What answers repeat of their intervention and client (Answer's FACTS, after the date)."""
-        pks = sorted(intervention_pks)
-        out: dict[int, tuple[Any, ...]] = {}
+        """What answers repeat of their intervention and client (Answer's FACTS, after the date).
+        Read once per intervention and import: follow-up rows repeat their interventions, and
+        an intervention changed by this import is written (and its facts read) before them."""
+        known = self.facts
+        pks = sorted(pk for pk in intervention_pks if pk not in known)
         for i in range(0, len(pks), BATCH):
             rows = Intervention.objects.filter(pk__in=pks[i : i + BATCH]).values_list(
                 "pk", "provider_id", "service_id", "unit_id", "client__sex", "client__birth_year"
             )
-            out.update((row[0], row[1:]) for row in rows)
-        return out
+            known.update((row[0], row[1:]) for row in rows)
+        return {pk: known[pk] for pk in intervention_pks}
+
+    def _new_followup_rows(self, chunk: list[Pending], tail: list[Any]) -> list[list[Any]]:
+        """The follow-up table's rows of new follow-ups, in ``_FOLLOWUP_COLUMNS`` order then
+        ``tail``. Built from the canonical records (dates are already ISO, which both databases
+        take as a date) without a model instance or a per-row call through the ORM."""
+        instruments = self.importer.catalogue.instruments
+        written = self.pks.get("interventions", {})
+        stored = self.importer.stored["interventions"]
+        rows = []
+        for p in chunk:
+            r = p.record
+            iid = r["intervention_id"]
+            intervention = written[iid] if iid in written else int(stored[iid]["_pk"])
+            row = [
+                r["followup_id"], intervention, r["date"], instruments[r["instrument"]].pk,
+                r["respondent"], r["status"], r["assessment"], r["g1"], r["g2"], r["g3"],
+                _int(r["minutes"]), *tail,
+            ]  # fmt: skip
+            rows.append(row)
+        return rows
+
+    def _followup_pks(self, cursor: Any, keys: list[str]) -> dict[str, int]:
+        """The primary keys just given to these follow-ups (one query, no ORM lookup per id)."""
+        table = connection.ops.quote_name(FollowUp._meta.db_table)
+        marks = ", ".join(["%s"] * len(keys))
+        cursor.execute(
+            f"SELECT followup_id, id FROM {table} WHERE municipality_id = %s AND followup_id IN ({marks})",  # noqa: S608
+            [self.municipality.pk, *keys],
+        )
+        return dict(cursor.fetchall())
 
     def _write_followups(self, new: list[Pending], changed: list[Pending]) -> None:
         # Follow-ups arrive by the ten thousand: COPY / executemany avoid
@@ -278,25 +306,9 @@ class Writer:
         with connection.cursor() as cursor:
             for start in range(0, len(new), BATCH):
                 chunk = new[start : start + BATCH]
-                rows = []
-                for p in chunk:
-                    fields = self._followup_fields(p.record)
-                    fields["date"] = ops.adapt_datefield_value(fields["date"])
-                    rows.append(
-                        [
-                            *(fields[c] for c in _FOLLOWUP_COLUMNS),
-                            self.municipality.pk,
-                            1,
-                            now,
-                            user,
-                        ]
-                    )
+                rows = self._new_followup_rows(chunk, [self.municipality.pk, 1, now, user])
                 _insert_many(cursor, FollowUp, columns, rows)
-                ids = dict(
-                    FollowUp.objects.filter(
-                        municipality=self.municipality, followup_id__in=[p.key for p in chunk]
-                    ).values_list("followup_id", "pk")
-                )
+                ids = self._followup_pks(cursor, [p.key for p in chunk])
                 facts = self._facts_of({row[1] for row in rows})
                 answers = [
                     a

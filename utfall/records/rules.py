@@ -113,9 +113,20 @@ class Catalogue:
     #: Indicator codes an outcome target may name (interchange v1.1 ``targets``).
     indicators: frozenset[str] = frozenset()
 
+    #: question_columns' answers by the row's columns (a file's rows all have the same ones).
+    _columns: dict[tuple[str, ...], list[str]] = field(default_factory=dict, repr=False, compare=False)
+
     @cached_property
     def question_codes(self) -> list[str]:
         return sorted({code for info in self.instruments.values() for code in info.questions})
+
+    def question_columns(self, raw: dict[str, str]) -> list[str]:
+        """The question codes among ``raw``'s columns, in ``question_codes``' order."""
+        key = tuple(raw)
+        found = self._columns.get(key)
+        if found is None:
+            found = self._columns[key] = [code for code in self.question_codes if code in raw]
+        return found
 
 
 def load_catalogue(today: dt.date, municipality_id: int | None = None) -> Catalogue:
@@ -489,13 +500,14 @@ def check_followup(row: RowChecker) -> Record:
         row.fail("respondent", f"{key} besvaras inte av '{respondent}'")
     status = row.choice("status", _VALUES[FollowUpStatus], required=True)
     answers: dict[str, str] = {}
-    for code in row.catalogue.question_codes:
-        value = row.raw.get(code, "").strip()
+    # Only the row's question columns are looked at (not every code of every instrument), and
+    # none without a known instrument (its own error is reported above).
+    asked = instrument.questions if instrument is not None else {}
+    for code in row.catalogue.question_columns(row.raw) if instrument is not None else ():
+        value = row.raw[code].strip()
         if not value:
             continue
-        if instrument is None:
-            continue
-        question = instrument.questions.get(code)
+        question = asked.get(code)
         if question is None:
             row.fail(code, f"frågan '{code}' finns inte i {key}")
         elif value not in question.options:

@@ -28,7 +28,13 @@ CHART_WIDTH = 620
 
 def table_from_json(data: Mapping[str, Any]) -> ResultTable:
     columns = [
-        Column(c["key"], c["label"], c["kind"], tuple(c["interval"]) if c.get("interval") else None)  # type: ignore[arg-type]
+        Column(
+            c["key"],
+            c["label"],
+            c["kind"],
+            tuple(c["interval"]) if c.get("interval") else None,  # type: ignore[arg-type]
+            n_key=c.get("n_key"),
+        )
         for c in data["columns"]
     ]
     return ResultTable(
@@ -37,7 +43,8 @@ def table_from_json(data: Mapping[str, Any]) -> ResultTable:
 
 
 def cell_text(row: Mapping[str, Any], column: Column) -> str:
-    """A cell as the report prints it: the page's text, "för få" for a hidden group."""
+    """A cell as the report prints it: the page's text, "för få" for a hidden group. An interval
+    may break only after its dash ("(74,0 % –" / "83,0 %)"), never leave the dash alone on a line."""
     label_keys = {"group", "name", "period", "indicator", "scope"}
     if row.get("suppressed") and column.key not in label_keys:
         return SUPPRESSED_TEXT
@@ -49,7 +56,7 @@ def cell_text(row: Mapping[str, Any], column: Column) -> str:
         low, high = (row.get(k) for k in column.interval)
         if low is not None and high is not None:
             return (
-                f"{display(value, column.kind)} ({display(low, column.kind)} – {display(high, column.kind)})"
+                f"{display(value, column.kind)} ({display(low, column.kind)}\u00a0– {display(high, column.kind)})"
             )
     return display(value, column.kind)
 

@@ -236,15 +236,18 @@ def trend(rows: Sequence[Mapping[str, Any]], title: str) -> dict[str, Any]:
     return spec
 
 
-def women_and_men(rows: Sequence[Mapping[str, Any]], category_title: str) -> dict[str, Any]:
+def women_and_men(
+    rows: Sequence[Mapping[str, Any]], category_title: str, words: tuple[str, str] = ("Kvinnor", "Män")
+) -> dict[str, Any]:
+    """Each sex's share per group; ``words`` name the sexes ("Flickor", "Pojkar" for children)."""
     values = []
     for r in rows:
-        for prefix, label in (("women", "Kvinnor"), ("men", "Män")):
+        for prefix, label in (("women", words[0]), ("men", words[1])):
             if not r[f"{prefix}_suppressed"] and r[f"{prefix}_rate"] is not None:
                 values.append(_point(str(r["name"]), label, r[f"{prefix}_n"], r[f"{prefix}_rate"],
                                      r[f"{prefix}_ci_low"], r[f"{prefix}_ci_high"]))  # fmt: skip
-    return _dot_interval(values, title=f"Kvinnor och män per {category_title.lower()}",
-                         description="Kvinnors och mäns andelar med 95 % konfidensintervall.",
+    return _dot_interval(values, title=f"{words[0]} och {words[1].lower()} per {category_title.lower()}",
+                         description=f"{words[0]}s och {words[1].lower()}s andelar med 95 % konfidensintervall.",
                          category="name", category_title=category_title, colour="series",
                          colour_title="Kön", colours=SEX_COLOURS)  # fmt: skip
 

@@ -38,6 +38,8 @@ class Column:
     #: On the page for screen readers and tests only (a code beside its name takes a column's
     #: width from the numbers); the downloads keep it.
     hidden: bool = False
+    #: The key of the n behind a rate when it is not the rate's own (``rate`` → ``n``).
+    n_key: str | None = None
 
 
 @dataclass
@@ -68,6 +70,7 @@ class ResultTable:
 
     def as_json(self) -> dict[str, Any]:
         keys = self.keys()
+        n_keys = [c.n_key for c in self.columns if c.n_key and c.n_key not in keys]
         return {
             "name": self.name,
             "caption": self.caption,
@@ -77,10 +80,11 @@ class ResultTable:
                     "label": c.label,
                     "kind": c.kind,
                     "interval": list(c.interval) if c.interval else None,
+                    **({"n_key": c.n_key} if c.n_key else {}),
                 }
                 for c in self.columns
             ],
-            "rows": [{key: row.get(key) for key in keys} for row in self.rows],
+            "rows": [{key: row.get(key) for key in [*keys, *n_keys]} for row in self.rows],
             "notes": list(self.notes),
         }
 

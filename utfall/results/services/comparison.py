@@ -9,6 +9,7 @@ from typing import Any
 from utfall.comparisons.indicators import get_indicator
 from utfall.comparisons.queries import aggregate
 from utfall.comparisons.services import compare
+from utfall.followups.coverage import DEFINITION as COVERAGE_DEFINITION
 from utfall.organisations.models import Municipality
 from utfall.registry.models import Provider
 from utfall.results import charts
@@ -39,7 +40,8 @@ COMPARISON_COLUMNS = [
     Column("lower_998", "Styrgräns 99,8 %, nedre", "rate"),
     Column("upper_998", "Styrgräns 99,8 %, övre", "rate"),
     Column("flag", "Flagga", "flag"),
-    Column("coverage_note", "Uppföljningsgrad"),
+    Column("coverage", "Uppföljningsgrad", "rate", n_key="coverage_n"),
+    Column("coverage_note", "Anmärkning"),
     # What a flag cannot say (issue 10.3): docs/statistics.md.
     Column("estimate", "Skattad verklig andel", "rate", interval=("estimate_low", "estimate_high")),
     Column("estimate_low", "Skattad andel, 95 % KI nedre", "rate"),
@@ -61,7 +63,8 @@ RATIO_COLUMNS = [
     Column("lower_998", "Styrgräns 99,8 %, nedre", "ratio"),
     Column("upper_998", "Styrgräns 99,8 %, övre", "ratio"),
     Column("flag", "Flagga", "flag"),
-    Column("coverage_note", "Uppföljningsgrad"),
+    Column("coverage", "Uppföljningsgrad", "rate", n_key="coverage_n"),
+    Column("coverage_note", "Anmärkning"),
     Column("estimate", "Skattad verklig O/E", "ratio", interval=("estimate_low", "estimate_high")),
     Column("estimate_low", "Skattad O/E, 95 % KI nedre", "ratio"),
     Column("estimate_high", "Skattad O/E, 95 % KI övre", "ratio"),
@@ -84,10 +87,10 @@ def _low_coverage(
     date_from: dt.date,
     date_to: dt.date,
     filters: Mapping[str, str],
-    scope: Mapping[str, str] | None = None,
-) -> set[str]:
-    """Providers (visible after suppression) that follow up clearly less than the municipality
-    (the population of ``filters``, whoever looks; ``scope`` chooses the providers judged)."""
+) -> tuple[dict[str, tuple[float | None, int]], set[str]]:
+    """Each provider's coverage in the population of ``filters`` (the same whoever looks, like
+    the comparison's rows; absent when suppressed), and the providers that follow up clearly
+    less than that population as a whole."""
 
     def counted(where: Mapping[str, str]) -> list[dict[str, Any]]:
         return aggregate(get_indicator("followup_coverage"), municipality=municipality, date_from=date_from,
@@ -96,15 +99,13 @@ def _low_coverage(
     everyone = counted(filters)
     total_n = sum(r["n"] for r in everyone)
     if not total_n:
-        return set()
+        return {}, set()
     overall = sum(r["events"] for r in everyone) / total_n
-    counts = counted({**filters, **scope}) if scope else everyone
-    rows = suppress(proportion_rows(counts, "provider"), min_n=min_n())
-    return {
-        r["group"]
-        for r in rows
-        if not r["suppressed"] and r["rate"] is not None and r["rate"] < LOW_COVERAGE_RATIO * overall
-    }
+    # The population's counts, like the comparison's rows: the same figure whoever looks.
+    rows = suppress(proportion_rows(everyone, "provider"), min_n=min_n())
+    shown = {r["group"]: (r["rate"], r["n"]) for r in rows if not r["suppressed"]}
+    low = {g for g, (rate, _n) in shown.items() if rate is not None and rate < LOW_COVERAGE_RATIO * overall}
+    return shown, low
 
 
 def _percent(value: float) -> str:
@@ -149,15 +150,15 @@ def provider_comparison(
     )  # fmt: skip
     data = result.as_json()
     names = names_of(Provider, municipality, "provider_id", {r["group"] for r in data["rows"]})
-    low = (
-        _low_coverage(municipality, date_from, date_to, population, scope)
-        if definition.kind != "coverage"
-        else set()
-    )
+    shares, low = _low_coverage(municipality, date_from, date_to, population)
+    if definition.kind == "coverage":
+        low = set()  # the indicator is coverage itself
     rows = []
     for row in data["rows"]:
         note = "låg – osäkert resultat" if row["group"] in low and not row["suppressed"] else ""
-        rows.append({**row, "name": names.get(row["group"], row["group"]), "coverage_note": note})
+        share, share_n = (None, None) if row["suppressed"] else shares.get(row["group"], (None, None))
+        rows.append({**row, "name": names.get(row["group"], row["group"]), "coverage": share,
+                     "coverage_n": share_n, "coverage_note": note})  # fmt: skip
     rows.sort(key=lambda r: (r["suppressed"], r["name"]))
     caption = f"{definition.name}: utförare {date_from:%Y-%m-%d}–{date_to:%Y-%m-%d} ({scope_description(filters, municipality)})"
     columns = list(RATIO_COLUMNS if adjust else COMPARISON_COLUMNS)
@@ -177,6 +178,7 @@ def provider_comparison(
             f"Grupper med färre än {min_n()} visas inte (och ytterligare en grupp döljs när det behövs "
             "för att de dolda inte ska kunna räknas fram).",
             "Flagga: utanför styrgränsen 99,8 % efter justering för överspridning.",
+            str(COVERAGE_DEFINITION),
             *ASSESSMENT_NOTES,
             *([_reliability_note(reliability)] if reliability else []),
             *comparable,

@@ -9,8 +9,10 @@ from django.core.exceptions import PermissionDenied
 
 from utfall.comparisons.indicators import get_indicator
 from utfall.comparisons.queries import aggregate, followup_status_counts
+from utfall.comparisons.sql import dimension_paths
+from utfall.followups.coverage import CASEWORKER, DEFINITION, coverage_counts
 from utfall.organisations.models import Unit, User
-from utfall.registry.models import Provider
+from utfall.registry.models import Intervention, Provider
 from utfall.results import charts
 from utfall.results.services.common import (
     Page,
@@ -23,21 +25,32 @@ from utfall.results.services.common import (
 from utfall.results.tables import Column, ResultTable, rounded
 from utfall.stats.suppression import suppress
 
-UNKNOWN_CASEWORKER = "okänd (import)"
+UNKNOWN_CASEWORKER = "ingen (aldrig uppföljd eller importerad)"
+CASEWORKER_NOTE = (
+    "Per socialsekreterare: en insats hör till den som registrerade dess senaste uppföljning fram till "
+    "periodens slut. Insatser som aldrig följts upp, eller bara genom import, saknar socialsekreterare."
+)
 
 COVERAGE_COLUMNS = [
     Column("group", "Kod"),
     Column("name", "Namn"),
     Column("ongoing_n", "Pågående insatser (n)", "count"),
     Column("followed", "Uppföljda", "count"),
-    Column("coverage", "Andel uppföljda", "rate", interval=("coverage_ci_low", "coverage_ci_high")),
+    Column(
+        "coverage",
+        "Andel uppföljda",
+        "rate",
+        interval=("coverage_ci_low", "coverage_ci_high"),
+        n_key="ongoing_n",
+    ),
     Column("coverage_ci_low", "Andel uppföljda, 95 % KI nedre", "rate"),
     Column("coverage_ci_high", "Andel uppföljda, 95 % KI övre", "rate"),
+    Column("missing", "Saknar uppföljning", "count"),
     Column("followups_n", "Uppföljningar (n)", "count"),
     Column("declined", "Avböjda", "count"),
-    Column("declined_rate", "Andel avböjda", "rate"),
+    Column("declined_rate", "Andel avböjda", "rate", n_key="followups_n"),
     Column("unreachable", "Ej nåbara", "count"),
-    Column("unreachable_rate", "Andel ej nåbara", "rate"),
+    Column("unreachable_rate", "Andel ej nåbara", "rate", n_key="followups_n"),
 ]
 COVERAGE_BY = {"unit": "enhet", "provider": "utförare", "caseworker": "socialsekreterare"}
 
@@ -46,17 +59,24 @@ def coverage(user: Any, *, date_from: dt.date, date_to: dt.date, by: str) -> Pag
     """Share of ongoing interventions followed up, and declines and unreachable clients, per group.
 
     Coverage counts interventions; non-response counts follow-ups: two denominators, each
-    suppressed on its own. Interventions have no caseworker, so per caseworker only the
-    follow-ups they recorded are shown; imported follow-ups have none ("okänd (import)").
+    suppressed on its own. Coverage is counted by the one definition
+    (:mod:`utfall.followups.coverage`); per caseworker an intervention belongs to whoever
+    recorded its latest follow-up, and the follow-ups are those each one recorded.
     """
     municipality, filters = scope_of(user, {})
     if by == "caseworker" and "provider" in filters:
         raise PermissionDenied("Utförare ser inte uppföljningar per socialsekreterare.")
-    cov: dict[Any, dict[str, Any]] = {}
     if by != "caseworker":
         counts = aggregate(get_indicator("followup_coverage"), municipality=municipality,
                            date_from=date_from, date_to=date_to, by=[by], filters=filters)  # fmt: skip
-        cov = {r["group"]: r for r in suppress(proportion_rows(counts, by), min_n=min_n())}
+    else:
+        paths = dimension_paths("")
+        scoped = Intervention.objects.filter(
+            municipality=municipality, **{paths[k]: v for k, v in filters.items()}
+        )
+        counts = [{by: r["group"], "events": r["followed"], "n": r["ongoing"]}
+                  for r in coverage_counts(scoped, date_from, date_to, CASEWORKER)]  # fmt: skip
+    cov = {r["group"]: r for r in suppress(proportion_rows(counts, by), min_n=min_n())}
     status = followup_status_counts(
         municipality=municipality, date_from=date_from, date_to=date_to, by=by, filters=filters
     )
@@ -89,6 +109,7 @@ def coverage(user: Any, *, date_from: dt.date, date_to: dt.date, by: str) -> Pag
                 "coverage": c.get("rate"),
                 "coverage_ci_low": c.get("ci_low"),
                 "coverage_ci_high": c.get("ci_high"),
+                "missing": c["n"] - c["events"] if c.get("n") is not None else None,
                 "followups_n": n_f,
                 "declined": r.get("declined"),
                 "declined_rate": rounded(r["declined"] / n_f) if n_f else None,
@@ -98,18 +119,12 @@ def coverage(user: Any, *, date_from: dt.date, date_to: dt.date, by: str) -> Pag
         )
     rows.sort(key=lambda row: (row["name"] == UNKNOWN_CASEWORKER, str(row["name"])))
     caption = f"Uppföljningsgrad och bortfall per {COVERAGE_BY[by]}, {date_from:%Y-%m-%d}–{date_to:%Y-%m-%d}"
-    columns = (
-        COVERAGE_COLUMNS
-        if by != "caseworker"
-        else [COVERAGE_COLUMNS[0], COVERAGE_COLUMNS[1], *COVERAGE_COLUMNS[7:]]
-    )
+    columns = COVERAGE_COLUMNS
+    notes = [str(DEFINITION), "Avböjda och ej nåbara räknas bland periodens uppföljningar."]
     if by == "caseworker":
-        columns = [Column("name", "Socialsekreterare"), *COVERAGE_COLUMNS[7:]]
-    table = ResultTable(
-        "tackning_" + by, caption, columns, rows,
-        notes=["Andel uppföljda: pågående insatser under perioden med minst en uppföljning (oavsett utfall) "
-               "i perioden. Avböjda och ej nåbara räknas bland periodens uppföljningar."],
-    )  # fmt: skip
+        columns = [Column("name", "Socialsekreterare"), *COVERAGE_COLUMNS[2:]]
+        notes.append(CASEWORKER_NOTE)
+    table = ResultTable("tackning_" + by, caption, columns, rows, notes=notes)
     page = Page(caption, {"tackning": table}, facts={"by": by, "from": date_from.isoformat(),
                 "to": date_to.isoformat(), "scope": scope_description(filters)})  # fmt: skip
     if by != "caseworker":

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import warnings
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -30,7 +31,7 @@ from utfall.results.tables import Column, ResultTable, rounded
 from utfall.stats.casemix import adjusted_difference
 from utfall.stats.suppression import suppress
 
-GENDER_COLUMNS_TAIL = [
+SEX_COLUMNS = [
     Column("women_n", "Kvinnor, n", "count"),
     Column("women_rate", "Kvinnor, andel", "rate", interval=("women_ci_low", "women_ci_high")),
     Column("women_ci_low", "Kvinnor, 95 % KI nedre", "rate"),
@@ -39,6 +40,10 @@ GENDER_COLUMNS_TAIL = [
     Column("men_rate", "Män, andel", "rate", interval=("men_ci_low", "men_ci_high")),
     Column("men_ci_low", "Män, 95 % KI nedre", "rate"),
     Column("men_ci_high", "Män, 95 % KI övre", "rate"),
+]
+#: The difference comes first after the group, so that it is on screen at 1280 px (issue 17
+#: point 12); each sex's n and share follow.
+DIFF_COLUMNS = [
     Column("diff", "Skillnad kvinnor − män", "diff", interval=("diff_low", "diff_high")),
     Column("diff_low", "Skillnad, 95 % KI nedre", "diff"),
     Column("diff_high", "Skillnad, 95 % KI övre", "diff"),
@@ -52,17 +57,37 @@ ADJUSTED_COLUMNS = [
 ]
 TOTAL_COLUMNS = [
     Column("group", "Urval"),
-    *GENDER_COLUMNS_TAIL,
-    Column(
-        "adj_diff",
-        "Skillnad justerad för insats och ålder",
-        "diff",
-        interval=("adj_diff_low", "adj_diff_high"),
-    ),
-    Column("adj_diff_low", "Justerad skillnad, 95 % KI nedre", "diff"),
-    Column("adj_diff_high", "Justerad skillnad, 95 % KI övre", "diff"),
-    Column("adj_verdict", "Bedömning, justerad"),
+    *DIFF_COLUMNS,
+    *[replace(c, label=c.label.format(other="insats och ålder")) for c in ADJUSTED_COLUMNS],
+    *SEX_COLUMNS,
 ]
+#: Children's services and instruments speak of girls and boys (issue 17 point 12).
+CHILDREN = "children_youth"
+CHILDREN_INSTRUMENTS = ("children-", "family-")
+
+
+def sex_words(definition: Any, services: set[str]) -> tuple[str, str]:
+    """("Kvinnor", "Män") for adults, ("Flickor", "Pojkar") when the indicator's instrument or
+    every service counted is for children and young people, ("Kvinnor/flickor", "Män/pojkar")
+    when both are counted."""
+    if definition.instrument.startswith(CHILDREN_INSTRUMENTS):
+        return "Flickor", "Pojkar"
+    groups = set(Service.objects.filter(code__in=services).values_list("target_group", flat=True))
+    if groups and groups <= {CHILDREN}:
+        return "Flickor", "Pojkar"
+    if CHILDREN in groups:
+        return "Kvinnor/flickor", "Män/pojkar"
+    return "Kvinnor", "Män"
+
+
+def _worded(columns: Sequence[Column], women: str, men: str) -> list[Column]:
+    def word(label: str) -> str:
+        label = label.replace("kvinnor − män", f"{women.lower()} − {men.lower()}")
+        return label.replace("Kvinnor", women).replace("Män", men)
+
+    return [replace(c, label=word(c.label)) for c in columns]
+
+
 ADJUSTED_NOTE = (
     "Justerad skillnad: kvinnornas andel minus männens om båda hade haft samma fördelning över "
     "{other} (standardisering med en logistisk modell, 95 % konfidensintervall). Skiljer sig den "
@@ -116,6 +141,7 @@ def women_and_men(
     # One GROUP BY service × age group × sex: both tables' counts and the adjusted differences.
     cells3 = aggregate(definition, municipality=municipality, date_from=date_from, date_to=date_to,
                        by=["service", "age_group", "sex"], filters=filters)  # fmt: skip
+    words = sex_words(definition, {r["service"] for r in cells3})
     for by, title in (("service", "insats"), ("age_group", "åldersgrupp")):
         other = "age_group" if by == "service" else "service"
         counts = _collapse(cells3, by)  # the same counts as a GROUP BY (by, sex)
@@ -148,9 +174,9 @@ def women_and_men(
         else:
             rows.sort(key=lambda r: r["name"])
         other_title = "ålder" if by == "service" else "insats"
-        columns = [Column("group", "Kod", hidden=True), Column("name", title.capitalize()), *GENDER_COLUMNS_TAIL,
-                   *[Column(c.key, c.label.format(other=other_title), c.kind, c.interval)
-                     for c in ADJUSTED_COLUMNS]]  # fmt: skip
+        columns = _worded([Column("group", "Kod", hidden=True), Column("name", title.capitalize()), *DIFF_COLUMNS,
+                           *[replace(c, label=c.label.format(other=other_title)) for c in ADJUSTED_COLUMNS],
+                           *SEX_COLUMNS], *words)  # fmt: skip
         caption = f"{definition.name}: kvinnor och män per {title}, {date_from:%Y-%m-%d}–{date_to:%Y-%m-%d}"
         tables["per_" + by] = ResultTable(
             "kvinnor_man_" + ("insats" if by == "service" else "alder"), caption, columns, rows,
@@ -162,12 +188,13 @@ def women_and_men(
                    *comparable],
         )  # fmt: skip
     tables["total"] = _total(cells3, definition.name, date_from, date_to, comparable)
+    tables["total"].columns = _worded(tables["total"].columns, *words)
     page = Page(f"{definition.name}: kvinnor och män", tables)
-    page.charts["per_service"] = charts.women_and_men(tables["per_service"].rows, "Insats")
-    page.charts["per_age_group"] = charts.women_and_men(tables["per_age_group"].rows, "Åldersgrupp")
+    page.charts["per_service"] = charts.women_and_men(tables["per_service"].rows, "Insats", words)
+    page.charts["per_age_group"] = charts.women_and_men(tables["per_age_group"].rows, "Åldersgrupp", words)
     page.facts = {"indicator": indicator, "indicator_name": definition.name, "from": date_from.isoformat(),
                   "to": date_to.isoformat(), "scope": scope_description(filters),
-                  "comparability": comparable}  # fmt: skip
+                  "comparability": comparable, "women": words[0], "men": words[1]}  # fmt: skip
     return page
 
 

@@ -47,9 +47,9 @@ def cell(row: dict[str, Any], column: Column) -> str:
 
 def _n_of(row: dict[str, Any], column: Column) -> int | None:
     """The n behind a rate in the same row (``rate`` → ``n``, ``women_rate`` → ``women_n``)."""
-    if column.kind != "rate" or not column.key.endswith("rate"):
+    if column.kind != "rate" or not (column.key.endswith("rate") or column.n_key):
         return None
-    n = row.get(column.key[: -len("rate")] + "n")
+    n = row.get(column.n_key or column.key[: -len("rate")] + "n")
     return n if isinstance(n, int) else None
 
 

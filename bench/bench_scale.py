@@ -1,0 +1,402 @@
+"""Benchmark at scale (issue 13.2): import, comparison, trend, women/men, O/E, pages, report and
+peak memory at one municipality (≈300k follow-ups), a large city (≈1M) and national (≈10M,
+PostgreSQL only), each against DuckDB over a Parquet export of the same answers.
+
+    .venv/bin/pip install -e ".[bench]"     # duckdb, the columnar yardstick
+    .venv/bin/python bench/bench_scale.py --sizes 300k,1m --databases sqlite,postgres
+
+Data come from the demo generator (``utfall.demo.generator``), written to interchange CSV files
+and stored through the real import (``import_files``: every rule, pseudonymisation, the slices),
+in chunks of ≈250k follow-ups so that memory stays bounded at any size. A generated database is
+kept and reused: a SQLite file ``<cache-dir>/scale-<size>.sqlite3``, or the PostgreSQL database
+``<name>_<size>`` beside the one ``--postgres-url`` names; ``--fresh`` rebuilds. Each size and
+database runs in its own processes (one builds, one measures), so the measuring process's peak
+memory is its own. Everything is measured cold (the count cache emptied, as after a saved
+follow-up or an import) unless the column says warm. Targets on the 2-core reference machine:
+comparison within 3× of DuckDB at 1M and 10M, page p95 under 150 ms cold at 1M, import at least
+20,000 validated follow-up rows/s on SQLite and PostgreSQL. Results: docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import math
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+import zlib
+from pathlib import Path
+from typing import Any
+
+SIZES = {"40k": 40_000, "300k": 300_000, "1m": 1_000_000, "10m": 10_000_000}
+CHUNK_FOLLOWUPS = 250_000
+FOLLOWUPS_PER_SIZE = 41_100  # generate(size=1.0) gives about this many follow-ups
+PROVIDERS = {"40k": 60, "300k": 160, "1m": 750, "10m": 2_500}  # Stockholm buys from ~750
+TODAY = dt.date(2026, 6, 30)
+YEAR = (dt.date(2025, 7, 1), dt.date(2026, 6, 30))
+INDICATOR = "satisfied"
+TARGET_RATIO = 3.0
+TARGET_PAGE_P95_MS = 150.0
+TARGET_IMPORT = 20_000
+BENCH_ENV = {
+    "UTFALL_PSEUDONYM_KEY": "benchmark-key-not-secret-0123456789abcdef",
+    "SECRET_KEY": "bench-scale-only-not-secret-0123456789abcdefghijklmnopqrstuvwxyz",
+    "ALLOWED_HOSTS": "testserver,localhost",
+    "DJANGO_SETTINGS_MODULE": "utfall.settings",
+}
+
+
+def database_url(args: argparse.Namespace, size: str, database: str) -> str:
+    if database == "sqlite":
+        return f"sqlite:///{Path(args.cache_dir) / f'scale-{size}.sqlite3'}"
+    base, _, name = args.postgres_url.rpartition("/")
+    return f"{base}/{name}_{size}"
+
+
+def ensure_postgres_database(url: str) -> None:
+    import psycopg
+
+    base, _, name = url.rpartition("/")
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--sizes", default="300k,1m", help="of 300k, 1m, 10m (default 300k,1m; 40k for a quick try)"
+    )
+    parser.add_argument("--databases", default="sqlite,postgres", help="of sqlite, postgres")
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("TEST_DATABASE_URL", "postgres://root@127.0.0.1:5432/utfall_bench"),
+    )
+    parser.add_argument("--cache-dir", default="/tmp/utfall-bench-scale")  # noqa: S108
+    parser.add_argument("--fresh", action="store_true", help="rebuild the databases")
+    parser.add_argument("-n", type=int, default=10, help="requests per page and repeats per measure")
+    parser.add_argument("--phase", choices=["build", "measure"], help=argparse.SUPPRESS)
+    parser.add_argument("--size", help=argparse.SUPPRESS)
+    parser.add_argument("--database", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    Path(args.cache_dir).mkdir(parents=True, exist_ok=True)
+    if args.phase:
+        os.environ.update(
+            {k: v for k, v in BENCH_ENV.items() if k not in os.environ or k == "DJANGO_SETTINGS_MODULE"}
+        )
+        os.environ["DATABASE_URL"] = database_url(args, args.size, args.database)
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+        import django
+
+        django.setup()
+        (build if args.phase == "build" else measure)(args)
+        return
+    print(f"bench_scale: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; targets: comparison "
+          f"≤ {TARGET_RATIO:.0f}× DuckDB at 1M and 10M, page p95 < {TARGET_PAGE_P95_MS:.0f} ms cold at 1M, "
+          f"import ≥ {TARGET_IMPORT:,} follow-up rows/s", flush=True)  # fmt: skip
+    for size in args.sizes.split(","):
+        for database in args.databases.split(","):
+            if size == "10m" and database == "sqlite":
+                print("\n== 10m on sqlite: skipped (national scale is PostgreSQL only)")
+                continue
+            print(f"\n== {size} follow-ups on {database}", flush=True)
+            if database == "postgres":
+                ensure_postgres_database(database_url(args, size, database))
+            for phase in ("build", "measure"):
+                command = [sys.executable, __file__, "--phase", phase, "--size", size, "--database", database,
+                           "--postgres-url", args.postgres_url, "--cache-dir", args.cache_dir, "-n", str(args.n)]  # fmt: skip
+                subprocess.run([*command, *(["--fresh"] if args.fresh else [])], check=True)  # noqa: S603
+
+
+# -- building ---------------------------------------------------------------------------------
+
+
+def _chunk(index: int, size: float, providers: int, contract_of: dict[str, str]) -> Any:
+    """One chunk of generated data; chunks after the first reuse the first one's providers and
+    contracts and carry their own intervention, follow-up and person ids."""
+    from utfall.demo.generator import generate
+
+    data = generate(size=size, seed=1300 + index, today=TODAY, providers=providers)
+    for row in data.interventions:
+        # A stated sex 'other' (0.4 %) decided by the person's number, not the chunk's draw:
+        # the same person in two chunks must not contradict what the first one stored.
+        row["sex"] = "other" if zlib.crc32(row["person_id"].encode()) % 250 == 0 else ""
+    if index == 0:
+        contract_of.update({c["provider_id"]: c["contract_id"] for c in data.contracts})
+        return data
+    data.providers, data.contracts = [], []
+    prefix = f"K{index}"
+    for row in data.interventions:
+        row["intervention_id"] = f"{prefix}{row['intervention_id']}"
+        row["contract_id"] = contract_of.get(row["provider_id"], "")
+    for row in data.followups:
+        row["followup_id"] = f"{prefix}{row['followup_id']}"
+        row["intervention_id"] = f"{prefix}{row['intervention_id']}"
+    return data
+
+
+def build(args: argparse.Namespace) -> None:
+    from django.core.management import call_command
+    from django.db import connection
+
+    from utfall.demo.setup import demo_municipality, ensure_demo_users
+    from utfall.followups.models import FollowUp
+    from utfall.interchange.importer import import_files
+
+    if args.fresh:
+        if connection.vendor == "postgresql":
+            call_command("migrate", verbosity=0)
+            call_command("flush", interactive=False, verbosity=0)
+        else:
+            connection.close()
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{connection.settings_dict['NAME']}{suffix}").unlink(missing_ok=True)
+    call_command("migrate", verbosity=0)
+    municipality = demo_municipality()
+    ensure_demo_users(municipality)
+    target = SIZES[args.size]
+    stored = FollowUp.objects.filter(municipality=municipality).count()
+    if stored >= target * 0.9:
+        print(f"database: {connection.vendor}, {stored:,} follow-ups stored (reused; --fresh rebuilds)")
+        return
+    chunks = max(1, math.ceil(target / CHUNK_FOLLOWUPS))
+    size = target / chunks / FOLLOWUPS_PER_SIZE
+    contract_of: dict[str, str] = {}
+    # A build stopped half-way resumes after its last whole chunk (chunks are deterministic,
+    # and a chunk imported again stores only what is missing: stored rows are unchanged).
+    done = min(chunks - 1, int(stored / (target / chunks) + 0.02))
+    if done:
+        print(f"  resuming after chunk {done} ({stored:,} follow-ups stored)", flush=True)
+        _chunk(0, size, PROVIDERS[args.size], contract_of)  # the first chunk's contracts
+    imported = {"interventions": [0, 0.0], "followups": [0, 0.0]}
+    generating = 0.0
+    workdir = Path(args.cache_dir) / f"csv-{args.size}-{connection.vendor}"
+    for index in range(done, chunks):
+        began = time.perf_counter()
+        data = _chunk(index, size, PROVIDERS[args.size], contract_of)
+        files = {p.stem: p for p in data.write_csv(workdir)}
+        generating += time.perf_counter() - began
+        for kinds, measured in ((["providers", "contracts", "interventions"], "interventions"), (["followups"], "followups")):  # fmt: skip
+            began = time.perf_counter()
+            report = import_files([files[k] for k in kinds if k in files], municipality=municipality)
+            assert report.ok, report.issues[:3]
+            imported[measured][0] += len(getattr(data, measured))
+            imported[measured][1] += time.perf_counter() - began
+        print(f"  chunk {index + 1}/{chunks}: {imported['followups'][0]:,} follow-ups stored", flush=True)
+        del data
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")  # as autovacuum leaves a loaded database
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    print(f"generated in {generating:.0f} s ({chunks} chunks)")
+    for kind, (rows, seconds) in imported.items():
+        rate = rows / seconds
+        verdict = (
+            f"; target {TARGET_IMPORT:,}: {'met' if rate >= TARGET_IMPORT else 'NOT met'}"
+            if kind == "followups"
+            else ""
+        )
+        print(f"import {kind:<13} {rows:>10,} rows in {seconds:7.1f} s = {rate:>8,.0f} rows/s{verdict}")
+    print(f"peak memory (build): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")
+
+
+# -- measuring --------------------------------------------------------------------------------
+
+
+def _timed(repeat: int, work: Any) -> tuple[float, Any]:
+    from utfall.comparisons.cache import bump
+    from utfall.stats.overdispersion import clear_fit_cache
+
+    times, result = [], None
+    for _ in range(repeat):
+        bump()  # as after a saved follow-up or an import: no cached count is valid
+        clear_fit_cache()
+        began = time.perf_counter()
+        result = work()
+        times.append(time.perf_counter() - began)
+    return statistics.median(times), result
+
+
+def _percentiles(times: list[float]) -> tuple[float, float]:
+    times = sorted(times)
+    return statistics.median(times), times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
+
+
+def export_parquet(args: argparse.Namespace, municipality: Any) -> tuple[Path, int]:
+    """The answers (what a comparison counts) as Parquet, written by DuckDB from a CSV dump."""
+    import duckdb
+    from django.db import connection
+
+    from utfall.followups.models import Answer
+
+    target = Path(args.cache_dir) / f"answers-{args.size}-{connection.vendor}.parquet"
+    stored = Answer.objects.filter(municipality=municipality).count()
+    count = f"SELECT count(*) FROM read_parquet('{target}')"  # noqa: S608 (a path of ours)
+    if target.exists() and duckdb.connect().execute(count).fetchone()[0] == stored:  # type: ignore[index]
+        return target, stored
+    columns = ["question_id", "option_id", "date", "provider_id", "service_id", "unit_id", "client_sex", "client_birth_year"]  # fmt: skip
+    dump = target.with_suffix(".csv")
+    with connection.cursor() as cursor, dump.open("w", newline="") as fh:
+        cursor.execute(
+            f"SELECT {', '.join(columns)} FROM {Answer._meta.db_table} WHERE municipality_id = %s",  # noqa: S608
+            [municipality.pk],
+        )
+        out = csv.writer(fh)
+        out.writerow(columns)
+        while rows := cursor.fetchmany(50_000):
+            out.writerows(rows)
+    types = "{'question_id': 'INTEGER', 'option_id': 'INTEGER', 'date': 'DATE', 'provider_id': 'INTEGER', 'service_id': 'INTEGER', 'unit_id': 'INTEGER', 'client_sex': 'VARCHAR', 'client_birth_year': 'SMALLINT'}"  # fmt: skip
+    duckdb.connect().execute(
+        f"COPY (SELECT * FROM read_csv('{dump}', header = true, columns = {types})) TO '{target}' (FORMAT parquet)"  # noqa: S608
+    )
+    dump.unlink()
+    return target, stored
+
+
+def duckdb_counts(
+    path: Path, question_ids: list[int], counting: list[int], positive: list[int]
+) -> dict[int, tuple[int, int]]:
+    import duckdb
+
+    con = duckdb.connect()  # a fresh engine each time: nothing cached but the OS's file pages
+    rows = con.execute(
+        f"""SELECT provider_id, count(*) FILTER (WHERE option_id IN ({",".join(map(str, positive))})) AS events,
+                   count(*) AS n
+            FROM read_parquet('{path}')
+            WHERE question_id IN ({",".join(map(str, question_ids))})
+              AND option_id IN ({",".join(map(str, counting))})
+              AND date BETWEEN DATE '{YEAR[0]}' AND DATE '{YEAR[1]}'
+            GROUP BY provider_id"""  # noqa: S608
+    ).fetchall()
+    return {int(p): (int(e), int(n)) for p, e, n in rows}
+
+
+def measure(args: argparse.Namespace) -> None:
+    from django.db import connection, reset_queries
+    from django.test import Client
+    from django.test.utils import setup_test_environment
+
+    from utfall.comparisons.indicators import get_indicator
+    from utfall.comparisons.queries import aggregate
+    from utfall.comparisons.services import compare
+    from utfall.demo.setup import demo_municipality
+    from utfall.followups.models import FollowUp
+    from utfall.instruments.services import comparability
+    from utfall.organisations.models import User
+    from utfall.registry.models import Provider
+    from utfall.reports.building import build_report
+    from utfall.reports.rendering import render
+    from utfall.results.services.gender import women_and_men
+    from utfall.results.services.trends import trend
+
+    setup_test_environment()  # the test client's hosts, as in the tests
+    warnings.filterwarnings("ignore", message="No directory at")  # collectstatic is not run here
+    municipality = demo_municipality()
+    analyst = User.objects.get(username="analyst")
+    n = args.n
+    stored = FollowUp.objects.filter(municipality=municipality).count()
+    providers = Provider.objects.filter(municipality=municipality).count()
+    print(f"database: {connection.vendor}, {stored:,} follow-ups, {providers} providers; "
+          f"load average {os.getloadavg()[0]:.1f}; medians of {n} cold runs unless said", flush=True)  # fmt: skip
+    year = {"date_from": YEAR[0], "date_to": YEAR[1]}
+    measures = {
+        "comparison (overdispersion)": lambda: compare(municipality=municipality, indicator=INDICATOR, by="provider", **year),
+        "comparison counts only": lambda: aggregate(get_indicator(INDICATOR), municipality=municipality, by=["provider"], **year),
+        "O/E (case-mix adjusted)": lambda: compare(municipality=municipality, indicator=INDICATOR, by="provider", adjust=True, **year),
+        "trend (quarters, 3 years)": lambda: trend(analyst, indicator=INDICATOR, grain="quarter", date_from=dt.date(2023, 7, 1), date_to=YEAR[1]),
+        "women and men": lambda: women_and_men(analyst, indicator=INDICATOR, **year),
+        "annual report (html)": lambda: render(build_report(municipality, **year), "html"),
+    }  # fmt: skip
+    seconds: dict[str, float] = {}
+    results: dict[str, Any] = {}
+    for name, work in measures.items():
+        seconds[name], results[name] = _timed(1 if "report" in name else n, work)
+        print(f"{name:<30} {seconds[name] * 1000:>9.0f} ms", flush=True)
+        reset_queries()
+
+    began = time.perf_counter()
+    path, answers = export_parquet(args, municipality)
+    print(
+        f"parquet export of {answers:,} answers: {path.stat().st_size / 1e6:.0f} MB ({time.perf_counter() - began:.0f} s, reused when unchanged)"
+    )
+    spans = comparability(get_indicator(INDICATOR).instrument, get_indicator(INDICATOR).question)
+    ids = (list(spans.question_ids), list(spans.counting_option_ids), list(spans.positive_option_ids))
+    times = []
+    for _ in range(n):
+        began = time.perf_counter()
+        counts = duckdb_counts(path, *ids)
+        times.append(time.perf_counter() - began)
+    duck = statistics.median(times)
+    code_of = dict(Provider.objects.filter(municipality=municipality).values_list("pk", "provider_id"))
+    theirs = {code_of[p]: c for p, c in counts.items()}
+    ours = {r["provider"]: (r["events"], r["n"]) for r in results["comparison counts only"]}
+    same = (
+        "the same counts"
+        if theirs == ours
+        else f"DIFFERENT counts ({len(set(theirs.items()) ^ set(ours.items()))} rows differ)"
+    )
+    print(
+        f"{'duckdb over parquet':<30} {duck * 1000:>9.0f} ms  ({len(theirs)} providers, {sum(c[1] for c in theirs.values()):,} answers: {same})"
+    )
+    ratio = seconds["comparison (overdispersion)"] / duck
+    counts_ratio = seconds["comparison counts only"] / duck
+    verdict = "met" if ratio <= TARGET_RATIO else "NOT met"
+    print(
+        f"ratio utfall/duckdb: comparison {ratio:.1f}×, counts only {counts_ratio:.1f}× (target ≤ {TARGET_RATIO:.0f}×: {verdict})",
+        flush=True,
+    )
+
+    client = Client()
+    client.force_login(analyst)
+    pages = {
+        "comparison": f"/resultat/jamforelse/?indicator={INDICATOR}",
+        "comparison, O/E": f"/resultat/jamforelse/?indicator={INDICATOR}&adjust=on",
+        "trends (quarters)": f"/resultat/utveckling/?indicator={INDICATOR}&grain=quarter",
+        "women and men": f"/resultat/kvinnor-och-man/?indicator={INDICATOR}",
+        "provider page": "/resultat/utforare/P0003/",
+        "API comparison": f"/api/v1/comparisons?indicator={INDICATOR}&by=provider",
+    }
+    from utfall.comparisons.cache import bump
+    from utfall.stats.overdispersion import clear_fit_cache
+
+    print(
+        f"{'page':<22} {'cold p50':>9} {'cold p95':>9} {'warm p50':>9} {'warm p95':>9}   (ms, {n} requests each)"
+    )
+    worst = 0.0
+    for name, url in pages.items():
+        status = client.get(url, secure=True).status_code
+        timings: dict[bool, list[float]] = {True: [], False: []}
+        for cold in (True, False):
+            for _ in range(n):
+                if cold:
+                    bump()
+                    clear_fit_cache()
+                began = time.perf_counter()
+                client.get(url, secure=True)
+                timings[cold].append((time.perf_counter() - began) * 1000)
+                reset_queries()
+        c50, c95 = _percentiles(timings[True])
+        w50, w95 = _percentiles(timings[False])
+        worst = max(worst, c95)
+        print(
+            f"{name:<22} {c50:9.0f} {c95:9.0f} {w50:9.0f} {w95:9.0f}"
+            + ("" if status == 200 else f"   (status {status})")
+        )
+    verdict = "met" if worst < TARGET_PAGE_P95_MS else "NOT met"
+    print(f"slowest page p95 cold {worst:.0f} ms (target < {TARGET_PAGE_P95_MS:.0f} ms: {verdict})")
+    print(f"peak memory (measure): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB; "
+          f"load average {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
