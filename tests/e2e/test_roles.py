@@ -121,6 +121,7 @@ def test_the_difference_between_women_and_men_is_on_screen_at_1280(
         heading = j.page.locator(f"#{table} thead th", has_text="Skillnad").first
         box = heading.bounding_box()
         assert box is not None and box["x"] + box["width"] <= 1280, (table, box)
-    # Children's services (the personas' HVB for young people): girls and boys.
+    # A children's instrument: girls and boys.
+    j.goto("/resultat/kvinnor-och-man/?indicator=cy_feels_safe")
     assert "Skillnad flickor − pojkar" in j.page.content()
     j.close()
