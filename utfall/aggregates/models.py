@@ -21,7 +21,8 @@ _DIMENSION: dict[str, Any] = {"on_delete": models.DO_NOTHING, "db_constraint": F
 class CountDimensions(models.Model):
     """What answers and follow-ups are counted by (the month of the row's date)."""
 
-    municipality_id = models.IntegerField()
+    #: The tenant key (every tenant-owned table carries it; Citus shards on it).
+    municipality = models.ForeignKey("organisations.Municipality", **_DIMENSION)
     month = models.DateField()
     provider = models.ForeignKey("registry.Provider", **_DIMENSION)
     service = models.ForeignKey("registry.Service", **_DIMENSION)
@@ -42,7 +43,7 @@ class AnswerCount(CountDimensions):
     option_id = models.IntegerField()
 
     class Meta:
-        indexes = [models.Index(fields=["municipality_id", "question_id", "month", "provider"],
+        indexes = [models.Index(fields=["municipality", "question_id", "month", "provider"],
                                 name="answercount_period")]  # fmt: skip
 
     def __str__(self) -> str:
@@ -58,7 +59,7 @@ class FollowUpCount(CountDimensions):
     created_by_id = models.IntegerField(null=True)
 
     class Meta:
-        indexes = [models.Index(fields=["municipality_id", "month"], name="followupcount_period")]
+        indexes = [models.Index(fields=["municipality", "month"], name="followupcount_period")]
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} {self.status}: {self.n}"
@@ -74,6 +75,7 @@ class InterventionOutcome(models.Model):
     intervention = models.OneToOneField(
         Intervention, on_delete=models.CASCADE, primary_key=True, related_name="outcome"
     )
+    municipality = models.ForeignKey("organisations.Municipality", **_DIMENSION)
     next_service = models.ForeignKey("registry.Service", null=True, **_DIMENSION)
     next_after_days = models.IntegerField(null=True)
     back_after_days = models.IntegerField(null=True)

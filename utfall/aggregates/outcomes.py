@@ -19,6 +19,8 @@ from utfall.aggregates.models import InterventionOutcome
 from utfall.registry.models import Intervention
 
 CHUNK = 2000
+#: (municipality, next service, days from the end to its start, days until back in the target group)
+Outcome = tuple[int, int | None, int | None, int | None]
 
 
 def _with_outcomes(qs: QuerySet[Intervention]) -> QuerySet[Any]:
@@ -40,17 +42,19 @@ def _with_outcomes(qs: QuerySet[Intervention]) -> QuerySet[Any]:
         _next_service=Subquery(following.values("service_id")[:1], output_field=IntegerField()),
         _next_start=Subquery(following.values("started_on")[:1], output_field=DateField()),
         _back_start=Subquery(again.values("started_on")[:1], output_field=DateField()),
-    ).values_list("pk", "ended_on", "_next_service", "_next_start", "_back_start")
+    ).values_list("pk", "municipality_id", "ended_on", "_next_service", "_next_start", "_back_start")
 
 
-def computed(qs: QuerySet[Intervention]) -> dict[int, tuple[int | None, int | None, int | None]]:
-    """{intervention pk: (next service, days to its start, days until back)} from the raw rows."""
-    out: dict[int, tuple[int | None, int | None, int | None]] = {}
-    for pk, ended, next_service, next_start, back_start in _with_outcomes(qs).order_by():
+def computed(qs: QuerySet[Intervention]) -> dict[int, Outcome]:
+    """{intervention pk: (municipality, next service, days to its start, days until back)}
+    from the raw rows."""
+    out: dict[int, Outcome] = {}
+    for pk, municipality_id, ended, next_service, next_start, back_start in _with_outcomes(qs).order_by():
         if ended is None:
-            out[pk] = (None, None, None)
+            out[pk] = (municipality_id, None, None, None)
             continue
         out[pk] = (
+            municipality_id,
             next_service if next_start is not None else None,
             (next_start - ended).days if next_start is not None else None,
             (back_start - ended).days if back_start is not None else None,
@@ -58,14 +62,16 @@ def computed(qs: QuerySet[Intervention]) -> dict[int, tuple[int | None, int | No
     return out
 
 
-def store(values: dict[int, tuple[int | None, int | None, int | None]]) -> None:
+def store(values: dict[int, Outcome]) -> None:
     pks = sorted(values)
     for start in range(0, len(pks), CHUNK):
         InterventionOutcome.objects.filter(intervention_id__in=pks[start : start + CHUNK]).delete()
     InterventionOutcome.objects.bulk_create(
         [
-            InterventionOutcome(intervention_id=pk, next_service_id=s, next_after_days=d, back_after_days=b)
-            for pk, (s, d, b) in values.items()
+            InterventionOutcome(
+                intervention_id=pk, municipality_id=m, next_service_id=s, next_after_days=d, back_after_days=b
+            )
+            for pk, (m, s, d, b) in values.items()
         ],
         batch_size=2000,
     )
@@ -86,10 +92,10 @@ def refresh_clients(clients: Iterable[int]) -> None:
         store(computed(Intervention.objects.filter(client_id__in=ids[start : start + CHUNK])))
 
 
-def stored(municipality_id: int) -> dict[int, tuple[int | None, int | None, int | None]]:
+def stored(municipality_id: int) -> dict[int, Outcome]:
     return {
-        pk: (s, d, b)
-        for pk, s, d, b in InterventionOutcome.objects.filter(
-            intervention__municipality_id=municipality_id
-        ).values_list("intervention_id", "next_service_id", "next_after_days", "back_after_days")
+        pk: (m, s, d, b)
+        for pk, m, s, d, b in InterventionOutcome.objects.filter(municipality_id=municipality_id).values_list(
+            "intervention_id", "municipality_id", "next_service_id", "next_after_days", "back_after_days"
+        )
     }
