@@ -124,7 +124,7 @@ def test_the_check_names_a_difference_and_the_rebuild_repairs_it(
     with pytest.raises(CommandError, match="skiljer sig"):
         call_command("rebuild_aggregates", "--check", "--municipality", world.municipality.code)
     out = capsys.readouterr().out
-    assert "answers (" in out and "rebuild 1, stored 2" in out and "outcomes" in out
+    assert "answercount (" in out and "rebuild 1, stored 2" in out and "outcomes" in out
     call_command("rebuild_aggregates", "--municipality", world.municipality.code)
     assert_exact(world)
     rebuild(world.municipality)  # again: the same rows
@@ -145,4 +145,23 @@ def test_a_new_intervention_changes_the_step_down_of_the_clients_earlier_one(wor
     announce_data_changed(world.municipality.pk, [later.pk])
     after = InterventionOutcome.objects.get(intervention=ended)
     assert (after.next_service_id, after.next_after_days) == (ended.service_id, 10)
+    assert_exact(world)
+
+
+def test_a_single_save_outside_a_bracket_is_counted_once(client: Client, world: World) -> None:
+    """The admin or a fixture saving one follow-up or client: the model signals bracket it."""
+    client.force_login(world.caseworker)
+    post_followup(client, world.interventions["overdue"])
+    first = FollowUp.objects.get()
+    second = FollowUp.objects.create(
+        municipality=world.municipality, followup_id="F-ADMIN", intervention=first.intervention,
+        date=first.date, instrument_version=first.instrument_version, respondent="client",
+        status="declined",
+    )  # fmt: skip
+    assert_exact(world)
+    second.delete()
+    assert_exact(world)
+    ended = world.interventions["ended"]  # the admin moves an end: the outcomes follow
+    ended.ended_on = ended.started_on + dt.timedelta(days=30)
+    ended.save()
     assert_exact(world)

@@ -17,7 +17,7 @@ from django.db import connection
 from django.db.models import Count, F, Model, QuerySet
 
 from utfall.aggregates.dimensions import MonthOf, YearOf, age_group
-from utfall.aggregates.models import AnswerCount, FollowUpCount
+from utfall.aggregates.models import AnswerByProvider, AnswerCount, FollowUpByProvider, FollowUpCount
 from utfall.followups.models import Answer, FollowUp
 
 Key = tuple[Any, ...]
@@ -26,6 +26,11 @@ COMMON = ("municipality_id", "month", "provider_id", "service_id", "unit_id", "c
           "client_sex", "age_group")  # fmt: skip
 ANSWER_KEY = (*COMMON, "question_id", "option_id")
 FOLLOWUP_KEY = (*COMMON, "status", "assessment", "created_by_id")
+#: The rollups: (table, its key, the full table's key it sums) — a projection of the full key.
+ROLLUPS: tuple[tuple[type[Model], tuple[str, ...], tuple[str, ...]], ...] = (
+    (AnswerByProvider, ("municipality_id", "month", "provider_id", "question_id", "option_id"), ANSWER_KEY),
+    (FollowUpByProvider, ("municipality_id", "month", "provider_id", "status", "assessment"), FOLLOWUP_KEY),
+)
 #: Interventions per query when a scope is read in slices (SQLite's parameter limit).
 CHUNK = 2000
 
@@ -85,15 +90,50 @@ def expected(municipality_id: int) -> tuple[Counter[Key], Counter[Key]]:
     return answers, followups
 
 
-def stored(municipality_id: int) -> tuple[Counter[Key], Counter[Key]]:
-    """(answer counts, follow-up counts) as the maintained tables hold them (summed by key)."""
-    out: list[Counter[Key]] = []
-    for model, fields in ((AnswerCount, ANSWER_KEY), (FollowUpCount, FOLLOWUP_KEY)):
+def stored(municipality_id: int) -> dict[str, Counter[Key]]:
+    """The maintained tables as they are (summed by key), by table name."""
+    out: dict[str, Counter[Key]] = {}
+    tables: list[tuple[type[Model], Sequence[str]]] = [
+        (AnswerCount, ANSWER_KEY),
+        (FollowUpCount, FOLLOWUP_KEY),
+    ]
+    tables += [(m, f) for m, f, _ in ROLLUPS]
+    for model, fields in tables:
         found: Counter[Key] = Counter()
-        for *key, n in model.objects.filter(municipality_id=municipality_id).values_list(*fields, "n"):  # type: ignore[attr-defined]
+        for *key, n in model._default_manager.filter(municipality_id=municipality_id).values_list(
+            *fields, "n"
+        ):
             found[tuple(key)] += n
-        out.append(+found)  # drops keys that sum to 0
-    return out[0], out[1]
+        out[model._meta.model_name or ""] = +found  # drops keys that sum to 0
+    return out
+
+
+def expected_tables(municipality_id: int) -> dict[str, Counter[Key]]:
+    """What :func:`stored` should give, from the raw rows."""
+    answers, followups = expected(municipality_id)
+    out = {"answercount": answers, "followupcount": followups}
+    for model, fields, full in ROLLUPS:
+        out[model._meta.model_name or ""] = project(
+            answers if full is ANSWER_KEY else followups, full, fields
+        )
+    return out
+
+
+def project(counts: Counter[Key], full: Sequence[str], fields: Sequence[str]) -> Counter[Key]:
+    """The counts summed over the dimensions that ``fields`` (a rollup's key) leave out."""
+    where = [full.index(f) for f in fields]
+    out: Counter[Key] = Counter()
+    for key, n in counts.items():
+        out[tuple(key[i] for i in where)] += n
+    return out
+
+
+def apply_all(answers: Counter[Key], followups: Counter[Key]) -> None:
+    """Add the deltas to the full tables and their rollups."""
+    apply(AnswerCount, ANSWER_KEY, answers)
+    apply(FollowUpCount, FOLLOWUP_KEY, followups)
+    for model, fields, full in ROLLUPS:
+        apply(model, fields, project(answers if full is ANSWER_KEY else followups, full, fields))
 
 
 def apply(model: type[Model], fields: Sequence[str], delta: Counter[Key]) -> None:
@@ -105,7 +145,7 @@ def apply(model: type[Model], fields: Sequence[str], delta: Counter[Key]) -> Non
     narrow: dict[str, Any] = {}
     for position, name in enumerate(fields[:3]):  # municipality, month, provider: indexed and selective
         narrow[f"{name}__in"] = sorted({k[position] for k in delta})
-    if model is AnswerCount:
+    if "question_id" in fields:
         narrow["question_id__in"] = sorted({k[fields.index("question_id")] for k in delta})
     existing: dict[Key, int] = {}
     for pk, *key in model._default_manager.filter(**narrow).values_list("pk", *fields).order_by("pk"):
@@ -120,23 +160,41 @@ def apply(model: type[Model], fields: Sequence[str], delta: Counter[Key]) -> Non
             params: list[Any] = [v for pair in batch for v in pair] + [pk for pk, _ in batch]
             sql = f"UPDATE {table} SET n = n + CASE id {cases} END WHERE id IN ({marks})"  # noqa: S608 (our table; values are parameters)
             cursor.execute(sql, params)
-    model._default_manager.bulk_create(
-        [model(**dict(zip(fields, k, strict=True)), n=d) for k, d in delta.items() if k not in existing],
-        batch_size=1000,
-    )
+    _insert(model, fields, [(*k, d) for k, d in delta.items() if k not in existing])
+
+
+def _insert(model: type[Model], fields: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+    """Insert count rows without model instances (an import adds them by the ten thousand)."""
+    if not rows:
+        return
+    ops = connection.ops
+    month = fields.index("month")
+    table = ops.quote_name(model._meta.db_table)
+    names = ", ".join(ops.quote_name(f) for f in (*fields, "n"))
+    marks = ", ".join("%s" for _ in range(len(fields) + 1))
+    sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608 (our table; values are parameters)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            sql, [(*r[:month], ops.adapt_datefield_value(r[month]), *r[month + 1 :]) for r in rows]
+        )
 
 
 def replace(municipality_id: int, answers: Counter[Key], followups: Counter[Key]) -> None:
     """Make the municipality's tables hold exactly these counts."""
     _replace(AnswerCount, ANSWER_KEY, municipality_id, answers)
     _replace(FollowUpCount, FOLLOWUP_KEY, municipality_id, followups)
+    for model, fields, full in ROLLUPS:
+        _replace(
+            model,
+            fields,
+            municipality_id,
+            project(answers if full is ANSWER_KEY else followups, full, fields),
+        )
 
 
 def _replace(model: type[Model], fields: Sequence[str], municipality_id: int, counts: Counter[Key]) -> None:
     model._default_manager.filter(municipality_id=municipality_id).delete()
-    model._default_manager.bulk_create(
-        [model(**dict(zip(fields, k, strict=True)), n=n) for k, n in counts.items() if n], batch_size=2000
-    )
+    _insert(model, fields, [(*k, n) for k, n in counts.items() if n])
 
 
 def differences(want: Counter[Key], have: Counter[Key]) -> list[tuple[Key, int, int]]:

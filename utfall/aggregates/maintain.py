@@ -18,14 +18,14 @@ from typing import Any
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 
 from utfall.aggregates import counts, outcomes
-from utfall.aggregates.models import AnswerCount, FollowUpCount
 from utfall.core.changes import data_changed, data_changing, inside_changing
 from utfall.followups.models import FollowUp
 from utfall.registry.models import Client, Intervention
 
 
 def before(*, municipality_id: int, interventions: list[int], state: dict[str, Any], **_: Any) -> None:
-    state["aggregates"] = (counts.share(municipality_id, interventions), outcomes.clients_of(interventions))
+    clients = set() if state.get("followups_only") else outcomes.clients_of(interventions)
+    state["aggregates"] = (counts.share(municipality_id, interventions), clients)
     state["scope"] = interventions
 
 
@@ -43,9 +43,9 @@ def after(
     new_answers, new_followups = counts.share(municipality_id, interventions)
     new_answers.subtract(old_answers)
     new_followups.subtract(old_followups)
-    counts.apply(AnswerCount, counts.ANSWER_KEY, new_answers)
-    counts.apply(FollowUpCount, counts.FOLLOWUP_KEY, new_followups)
-    outcomes.refresh_clients(old_clients | outcomes.clients_of(interventions))
+    counts.apply_all(new_answers, new_followups)
+    if not state.get("followups_only"):
+        outcomes.refresh_clients(old_clients | outcomes.clients_of(interventions))
 
 
 def _scope_of(instance: Any) -> list[int]:
@@ -58,10 +58,12 @@ def _scope_of(instance: Any) -> list[int]:
 
 def before_save(sender: Any, instance: Any, **_: Any) -> None:
     """A single save or deletion outside a bracket (the admin, a fixture) is bracketed here."""
-    if inside_changing() or instance.pk is None:
+    if inside_changing():
         return
+    # A new follow-up joins its intervention's existing rows: their share is taken out too.
+    scope = _scope_of(instance) if instance.pk is not None or isinstance(instance, FollowUp) else []
     state: dict[str, Any] = {}
-    before(municipality_id=instance.municipality_id, interventions=_scope_of(instance), state=state)
+    before(municipality_id=instance.municipality_id, interventions=scope, state=state)
     instance._aggregates_state = state
 
 

@@ -65,6 +65,45 @@ class FollowUpCount(CountDimensions):
         return f"{self.month:%Y-%m} {self.status}: {self.n}"
 
 
+class ProviderCount(models.Model):
+    """Rollups by provider alone (the comparison of all providers, trends, the provider page):
+    the sums of the full tables' rows over every other dimension, kept by the same deltas.
+    Far fewer rows than the full tables, which count by ten dimensions."""
+
+    municipality = models.ForeignKey("organisations.Municipality", **_DIMENSION)
+    month = models.DateField()
+    provider = models.ForeignKey("registry.Provider", **_DIMENSION)
+    n = models.IntegerField()
+
+    class Meta:
+        abstract = True
+
+
+class AnswerByProvider(ProviderCount):
+    question_id = models.IntegerField()
+    option_id = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["municipality", "question_id", "month", "provider"],
+                                name="answerbyprovider_period")]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} question {self.question_id} option {self.option_id}: {self.n}"
+
+
+class FollowUpByProvider(ProviderCount):
+    status = models.CharField(max_length=12)
+    assessment = models.CharField(max_length=10)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["municipality", "month", "provider"], name="followupbyprovider_period")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.status}: {self.n}"
+
+
 class InterventionOutcome(models.Model):
     """What happened after an intervention ended, stored once when its client's interventions
     change (not per query): the first intervention of the client that started on or after the

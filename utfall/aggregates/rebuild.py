@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,14 +40,13 @@ def municipalities(code: str | None = None) -> list[Municipality]:
 
 def check(municipality: Municipality) -> Check:
     """Compare without writing."""
-    want_answers, want_followups = counts.expected(municipality.pk)
-    have_answers, have_followups = counts.stored(municipality.pk)
+    want = counts.expected_tables(municipality.pk)
+    have = counts.stored(municipality.pk)
     want_outcomes = outcomes.computed(Intervention.objects.filter(municipality=municipality))
     have_outcomes = outcomes.stored(municipality.pk)
     return Check(
         {
-            "answers": counts.differences(want_answers, have_answers),
-            "follow-ups": counts.differences(want_followups, have_followups),
+            **{table: counts.differences(want[table], have.get(table, Counter())) for table in want},
             "outcomes": sorted(
                 (pk, want_outcomes.get(pk), have_outcomes.get(pk))
                 for pk in set(want_outcomes) | set(have_outcomes)

@@ -45,15 +45,19 @@ def announce_data_changed(municipality_id: int | None = None, interventions: Ite
 
 
 @contextmanager
-def changing(municipality_id: int, interventions: Iterable[int]) -> Iterator[list[int]]:
+def changing(
+    municipality_id: int, interventions: Iterable[int], *, followups_only: bool = False
+) -> Iterator[list[int]]:
     """Bracket a write that touches the given interventions (their own facts, their client's,
     their follow-ups or answers), inside the writing transaction: listeners hear
     :data:`data_changing` before the write and :data:`data_changed` after it. The list it
     yields may be extended with interventions the write created. Maintained count tables
     (``utfall.aggregates``) take the scope's old share out before and put its new share in
-    after, so they stay exact in the writer's transaction."""
+    after, so they stay exact in the writer's transaction. ``followups_only``: the write
+    changes follow-ups and answers but no intervention's or client's facts (so what happened
+    after an intervention, stored per intervention, stays)."""
     touched = sorted(set(interventions))
-    state: dict[str, Any] = {}  # listeners keep what they need between the two signals here
+    state: dict[str, Any] = {"followups_only": followups_only}  # listeners keep what they need here
     _open.depth = getattr(_open, "depth", 0) + 1
     try:
         data_changing.send(sender=None, municipality_id=municipality_id, interventions=touched, state=state)

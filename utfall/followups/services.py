@@ -220,7 +220,8 @@ def _record_followup(
     record = checked.record
     if not confirm_same_day and FollowUp.objects.filter(intervention=locked, date=record["date"]).exists():
         raise SameDayFollowUp(locked.intervention_id)
-    with changing(locked.municipality_id, [locked.pk]):  # the maintained counts, in this transaction
+    # The maintained counts, in this transaction (the goals are no outcome: follow-ups only).
+    with changing(locked.municipality_id, [locked.pk], followups_only=True):
         followup = FollowUp.objects.create(
             municipality_id=locked.municipality_id,
             followup_id=record["followup_id"],
@@ -323,7 +324,7 @@ def correct_followup(
         reason=reason,
     )
     # The new version replaces the old one in the maintained counts, in this transaction.
-    with changing(locked.municipality_id, [locked.intervention_id]):
+    with changing(locked.municipality_id, [locked.intervention_id], followups_only=True):
         locked.no_answer_reason = no_answer_reason if not record["answers"] else ""
         for name, value in _followup_fields(record, catalogue).items():
             setattr(locked, name, value)

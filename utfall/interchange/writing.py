@@ -46,7 +46,10 @@ class Writer:
         if kind in ("interventions", "followups"):
             # The maintained counts take the touched interventions' old share out and their
             # new share in, in this transaction (utfall.aggregates).
-            with changing(self.municipality.pk, self._touched(kind, rows)) as touched:
+            followups_only = kind == "followups"
+            with changing(
+                self.municipality.pk, self._touched(kind, rows), followups_only=followups_only
+            ) as touched:
                 getattr(self, f"_write_{kind}")(new, changed)
                 if kind == "interventions":
                     touched += [self.pks["interventions"][p.key] for p in new]

@@ -17,5 +17,5 @@ def populate(apps: Any, schema_editor: Any) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("aggregates", "0001_maintained_counts"), ("followups", "0007_followup_no_answer_reason")]
+    dependencies = [("aggregates", "0002_provider_rollups"), ("followups", "0007_followup_no_answer_reason")]
     operations = [migrations.RunPython(populate, migrations.RunPython.noop)]
