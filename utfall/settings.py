@@ -188,6 +188,7 @@ INSTALLED_APPS = [
     "utfall.registry",
     "utfall.instruments",
     "utfall.followups",
+    "utfall.aggregates",
     "utfall.interchange",
     "utfall.comparisons",
     "utfall.oversight",

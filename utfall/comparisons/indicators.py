@@ -8,17 +8,19 @@ from pathlib import Path
 
 import yaml
 
+from utfall.aggregates.dimensions import AGE_GROUPS
+
+__all__ = [
+    "AGE_GROUPS",
+    "DIMENSIONS",
+    "STEP_DOWN_WINDOW_DAYS",
+    "Indicator",
+    "all_indicators",
+    "get_indicator",
+]
+
 DEFINITIONS = Path(__file__).resolve().parent / "definitions"
 DIMENSIONS = ("provider", "service", "unit", "sex", "age_group")
-AGE_GROUPS = (
-    ("0-12", 0, 12),
-    ("13-15", 13, 15),
-    ("16-17", 16, 17),
-    ("18-24", 18, 24),
-    ("25-44", 25, 44),
-    ("45-64", 45, 64),
-    ("65+", 65, 200),
-)
 STEP_DOWN_WINDOW_DAYS = 90
 
 

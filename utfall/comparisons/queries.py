@@ -15,22 +15,20 @@ from django.db.models import (
     BooleanField,
     Case,
     Count,
-    Exists,
     F,
-    IntegerField,
     Max,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
+    Sum,
     Value,
     When,
 )
 from django.db.models.functions import Coalesce
 
 from utfall.comparisons.cache import cached
+from utfall.comparisons.counted import COUNTED_PATHS, is_counted, merge, months_within, table_for
 from utfall.comparisons.indicators import DIMENSIONS, STEP_DOWN_WINDOW_DAYS, Indicator
-from utfall.comparisons.sql import PERIODS, AddDays, YearOf, age_group, dimension_paths, period_case, periods
+from utfall.comparisons.sql import PERIODS, YearOf, age_group, dimension_paths, period_case, periods
 from utfall.followups import coverage
 from utfall.followups.models import Answer, FollowUp, FollowUpStatus
 from utfall.instruments.services import comparabilities, comparability
@@ -82,9 +80,11 @@ def _base(
     date_from: dt.date,
     date_to: dt.date,
     as_of: dt.date | None,
+    counted: Any = None,
 ) -> tuple[QuerySet[Any], str, Q, Any]:
     """(queryset, prefix to the intervention (empty for answers, which carry its facts), event
-    condition, year expression for age)."""
+    condition, year expression for age). ``counted``: the maintained count table to read
+    (question, assessment: ``counted.table_for``), for whole months only (``counted.months_within``)."""
     if indicator.kind == "question":
         # Question and option ids are looked up first (tiny tables), so the big query joins
         # only answers, follow-ups and interventions.
@@ -97,15 +97,19 @@ def _base(
         )
         # Answers carry their follow-up's date and provider and exist only for completed
         # follow-ups, so by provider this reads one index range (answer_period_cover).
-        qs: QuerySet[Any] = Answer.objects.filter(
-            municipality=municipality,
-            question_id__in=questions,
-            date__gte=date_from,
-            date__lte=date_to,
-            option_id__in=counting,
+        # Whole months are read from the maintained counts (``counted``).
+        model: Any = counted or Answer
+        period = {"month__gte": date_from, "month__lte": date_to} if counted else {"date__gte": date_from,
+                                                                                 "date__lte": date_to}  # fmt: skip
+        qs: QuerySet[Any] = model.objects.filter(
+            municipality=municipality, question_id__in=questions, option_id__in=counting, **period
         )
         return qs, "", Q(option_id__in=positive), YearOf("date")  # the answer's own copies
     if indicator.kind == "assessment":
+        if counted:
+            qs = counted.objects.filter(municipality=municipality, month__gte=date_from,
+                                        month__lte=date_to).exclude(assessment="")  # fmt: skip
+            return qs, "", Q(assessment__in=indicator.positive), None
         qs = FollowUp.objects.filter(
             municipality=municipality, date__gte=date_from, date__lte=date_to
         ).exclude(assessment="")
@@ -122,26 +126,14 @@ def _base(
         if as_of is None:
             as_of = reference_date(municipality) or date_to
         window = dt.timedelta(days=STEP_DOWN_WINDOW_DAYS)
-        # The client's next intervention: the first one starting within 90 days of the end.
-        following = Intervention.objects.filter(
-            client=OuterRef("client"),
-            started_on__gte=OuterRef("ended_on"),
-            started_on__lte=OuterRef("_window_end"),
-        ).exclude(pk=OuterRef("pk"))
-        qs = (
-            ended.exclude(end_reason=EndReason.MOVED)
-            .filter(ended_on__lte=as_of - window)
-            .annotate(_window_end=AddDays("ended_on", STEP_DOWN_WINDOW_DAYS))
-            .annotate(
-                _next_intensity=Subquery(
-                    following.order_by("started_on", "pk").values("service__intensity")[:1],
-                    output_field=IntegerField(),
-                )
-            )
+        # The client's next intervention (stored per intervention: ``aggregates.outcomes``):
+        # the first one starting within 90 days of the end. None counts as a step down:
+        # intensity 0 is below every service's.
+        qs = ended.exclude(end_reason=EndReason.MOVED).filter(ended_on__lte=as_of - window)
+        within = Q(outcome__next_after_days__lte=STEP_DOWN_WINDOW_DAYS)
+        event = (within & Q(outcome__next_service__intensity__lt=F("service__intensity"))) | (
+            ~within & Q(service__intensity__gt=0)
         )
-        # No next intervention counts as a step down: intensity 0 is below every service's.
-        qs = qs.annotate(_next_or_none=Coalesce("_next_intensity", 0))
-        event = Q(_next_or_none__lt=F("service__intensity"))
         return qs, "", event, YearOf("ended_on")
     if indicator.kind == "rereferral":
         # Socialstyrelsen's återaktualisering: the client back in an intervention of the same
@@ -150,19 +142,9 @@ def _base(
         if as_of is None:
             as_of = reference_date(municipality) or date_to
         days = int(indicator.rule)
-        again = Intervention.objects.filter(
-            client=OuterRef("client"),
-            started_on__gt=OuterRef("ended_on"),
-            started_on__lte=OuterRef("_window_end"),
-            service__target_group=OuterRef("service__target_group"),
-        ).exclude(pk=OuterRef("pk"))
-        qs = (
-            ended.exclude(end_reason=EndReason.MOVED)
-            .filter(ended_on__lte=as_of - dt.timedelta(days=days))
-            .annotate(_window_end=AddDays("ended_on", days))
-            .annotate(_again=Exists(again))
-        )
-        return qs, "", Q(_again=True), YearOf("ended_on")
+        # Days until back in the same target group: stored per intervention (aggregates.outcomes).
+        qs = ended.exclude(end_reason=EndReason.MOVED).filter(ended_on__lte=as_of - dt.timedelta(days=days))
+        return qs, "", Q(outcome__back_after_days__lte=days), YearOf("ended_on")
     if indicator.kind == "coverage":
         # The one definition of coverage (issue 17 point 9), shared with the worklist.
         qs = coverage.counted_interventions(
@@ -199,11 +181,17 @@ def aggregate(
     if date_from > date_to:
         raise BadQuery("periodens början ligger efter dess slut")
 
+    def part(start: dt.date, end: dt.date, counted: Any = None) -> list[dict[str, Any]]:
+        qs, prefix, event, year = _base(indicator, municipality, start, end, as_of, counted)
+        return _grouped(qs, prefix, event, year, indicator, municipality, start, end, by, filters, period)
+
     def compute() -> list[dict[str, Any]]:
-        qs, prefix, event, year = _base(indicator, municipality, date_from, date_to, as_of)
-        return _grouped(
-            qs, prefix, event, year, indicator, municipality, date_from, date_to, by, filters, period
-        )
+        if indicator.kind not in ("question", "assessment"):
+            return part(date_from, date_to)
+        months, edges = months_within(date_from, date_to)
+        table = table_for(indicator.kind, {*by, *(filters or {})})
+        parts = [part(*months, counted=table)] if months else []
+        return merge([*parts, *(part(start, end) for start, end in edges)])
 
     key = ("aggregate", indicator, municipality.pk, date_from, date_to, tuple(by),
            sorted((filters or {}).items()), as_of, period)  # fmt: skip
@@ -292,17 +280,27 @@ def _aggregate_questions(
     out: dict[str, list[dict[str, Any]]] = {i.code: [] for i in indicators}
     if not code_of:
         return out
+
     # Answers exist only for completed follow-ups and carry their date and provider: by
     # provider this reads one range of the covering index (municipality, question, date, …)
     # per question.
-    qs = Answer.objects.filter(
-        municipality=municipality, question_id__in=sorted(code_of), date__gte=date_from, date__lte=date_to
-    )
-    rows = _grouped(
-        qs, "", Q(option_id__in=positive), YearOf("date"),
-        indicators[0], municipality, date_from, date_to, by, filters, None, extra="question_id",
-        n_filter=Q(option_id__in=counting),
-    )  # fmt: skip
+    def part(start: dt.date, end: dt.date, counted: bool = False) -> list[dict[str, Any]]:
+        if counted:  # whole months: the maintained counts
+            qs: QuerySet[Any] = table_for("question", {*by, *(filters or {})}).objects.filter(  # type: ignore[attr-defined]
+                municipality=municipality, question_id__in=sorted(code_of), month__gte=start, month__lte=end
+            )
+        else:
+            qs = Answer.objects.filter(
+                municipality=municipality, question_id__in=sorted(code_of), date__gte=start, date__lte=end
+            )
+        return _grouped(
+            qs, "", Q(option_id__in=positive), YearOf("date"),
+            indicators[0], municipality, start, end, by, filters, None, extra="question_id",
+            n_filter=Q(option_id__in=counting),
+        )  # fmt: skip
+
+    months, edges = months_within(date_from, date_to)
+    rows = merge([*([part(*months, counted=True)] if months else []), *(part(s, e) for s, e in edges)])
     merged: dict[tuple[str, tuple[Any, ...]], dict[str, Any]] = {}
     for row in rows:
         code = code_of.get(row.pop("_extra"))
@@ -335,9 +333,12 @@ def _grouped(
 ) -> list[dict[str, Any]]:
     """Group the base rows by the dimensions (and the period, and an ``extra`` field)."""
     on_answer = indicator.kind == "question"
-    paths = dimension_paths(prefix, on_answer)
+    counted = is_counted(qs.model)  # a maintained count table: rows are summed by n
+    paths = COUNTED_PATHS if counted else dimension_paths(prefix, on_answer)
     annotations: dict[str, Any] = {}
-    if "age_group" in by or "age_group" in (filters or {}):
+    if counted and ("age_group" in by or "age_group" in (filters or {})):
+        annotations["age_group"] = F("age_group")  # counted by the group of the row's year
+    elif "age_group" in by or "age_group" in (filters or {}):
         # Age at the counted row's year (the period's end year for coverage), then the group.
         birth_year = "client_birth_year" if on_answer else f"{prefix}client__birth_year"
         qs = qs.annotate(_age=year - F(birth_year))
@@ -355,7 +356,8 @@ def _grouped(
                 annotations[dimension] = F(paths[dimension])
     keys = [f"g_{d}" for d in by]
     if period is not None:
-        annotations["_period"] = period_case(_period_date(indicator), period, date_from, date_to)
+        date = "month" if counted else _period_date(indicator)
+        annotations["_period"] = period_case(date, period, date_from, date_to)
         keys.append("g__period")
     if extra is not None:
         annotations["_extra"] = F(extra)
@@ -363,11 +365,14 @@ def _grouped(
     qs = qs.annotate(**{f"g_{k}": v for k, v in annotations.items()})
     for dimension, value in {**(filters or {}), **coded_filters}.items():
         qs = qs.filter(**{f"g_{dimension}": value})
-    n = Count("pk", filter=n_filter) if n_filter is not None else Count("pk")
+    count: Any = (lambda **f: Sum("n", **f)) if counted else (lambda **f: Count("pk", **f))
+    n = count(filter=n_filter) if n_filter is not None else count()
     if not keys:
-        total = qs.aggregate(n=n, events=Count("pk", filter=event))
-        return [{"events": total["events"], "n": total["n"]}]
-    rows = qs.values(*keys).annotate(n=n, events=Count("pk", filter=event)).order_by(*keys)
+        total = qs.aggregate(_n=n, _events=count(filter=event))
+        return [{"events": total["_events"] or 0, "n": total["_n"] or 0}]
+    rows = qs.values(*keys).annotate(_n=n, _events=count(filter=event)).order_by(*keys)
+    if counted:
+        rows = rows.filter(_n__gt=0)  # count rows of 0 are left by deltas (aggregates.counts)
     codes = {d: _codes(d, municipality) for d in by if d in _CODED}
     out = []
     for row in rows:
@@ -376,7 +381,7 @@ def _grouped(
             item["period"] = row["g__period"]
         if extra is not None:
             item["_extra"] = row["g__extra"]
-        out.append({**item, "events": row["events"], "n": row["n"]})
+        out.append({**item, "events": row["_events"] or 0, "n": row["_n"]})
     if codes:
         out.sort(key=lambda r: tuple("" if r[k] is None else str(r[k]) for k in [*by, "period"] if k in r))
     return out
@@ -421,25 +426,43 @@ def followup_status_counts(
         if dimension not in paths:
             raise BadQuery(f"okänd dimension (tillåtna: {', '.join(DIMENSIONS)})")
 
-    def compute() -> list[dict[str, Any]]:
-        qs = FollowUp.objects.filter(municipality=municipality, date__gte=date_from, date__lte=date_to)
-        qs = qs.filter(**{paths[d]: v for d, v in (filters or {}).items()})
-        key = "created_by_id" if by == "caseworker" else paths[by]
+    def part(start: dt.date, end: dt.date, counted: bool = False) -> list[dict[str, Any]]:
+        if counted:  # whole months: the maintained counts
+            table: Any = table_for("followups", {by, *(filters or {})})
+            qs: QuerySet[Any] = table.objects.filter(
+                municipality=municipality, month__gte=start, month__lte=end
+            )
+            where = {**COUNTED_PATHS, "provider": "provider__provider_id", "service": "service__code",
+                     "unit": "unit__code"}  # fmt: skip
+        else:
+            qs = FollowUp.objects.filter(municipality=municipality, date__gte=start, date__lte=end)
+            where = paths
+        qs = qs.filter(**{where[d]: v for d, v in (filters or {}).items()})
+        key = "created_by_id" if by == "caseworker" else where[by]
+        count: Any = (lambda **f: Sum("n", **f)) if counted else (lambda **f: Count("pk", **f))
         rows = (
             qs.values(key)
             .annotate(
-                n=Count("pk"),
-                completed=Count("pk", filter=Q(status=FollowUpStatus.COMPLETED)),
-                declined=Count("pk", filter=Q(status=FollowUpStatus.DECLINED)),
-                unreachable=Count("pk", filter=Q(status=FollowUpStatus.UNREACHABLE)),
+                _n=count(),
+                completed=count(filter=Q(status=FollowUpStatus.COMPLETED)),
+                declined=count(filter=Q(status=FollowUpStatus.DECLINED)),
+                unreachable=count(filter=Q(status=FollowUpStatus.UNREACHABLE)),
             )
             .order_by(key)
         )
+        if counted:
+            rows = rows.filter(_n__gt=0)
         return [
-            {by: r[key], "n": r["n"], "completed": r["completed"], "declined": r["declined"],
-             "unreachable": r["unreachable"]}
+            {by: r[key], "n": r["_n"], "completed": r["completed"] or 0, "declined": r["declined"] or 0,
+             "unreachable": r["unreachable"] or 0}
             for r in rows
         ]  # fmt: skip
+
+    def compute() -> list[dict[str, Any]]:
+        months, edges = months_within(date_from, date_to)
+        parts = [part(*months, counted=True)] if months else []
+        return merge([*parts, *(part(s, e) for s, e in edges)],
+                     sums=("n", "completed", "declined", "unreachable"))  # fmt: skip
 
     key = ("followup_status_counts", municipality.pk, date_from, date_to, by, sorted((filters or {}).items()))
     return cached(key, compute)

@@ -8,9 +8,20 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, cast
 
-from django.db.models import Case, DateField, Func, IntegerField, Value, When
+from django.db.models import Case, DateField, Func, Value, When
 
-from utfall.comparisons.indicators import AGE_GROUPS
+from utfall.aggregates.dimensions import MonthOf, YearOf, age_group
+
+__all__ = [
+    "PERIODS",
+    "AddDays",
+    "MonthOf",
+    "YearOf",
+    "age_group",
+    "dimension_paths",
+    "period_case",
+    "periods",
+]
 
 #: Period grains for trends: a follow-up counts in the period of its date, an ended
 #: intervention in the period of its end (spec). Labels are "2025" and "2025-K2".
@@ -35,22 +46,6 @@ class AddDays(Func):
         sql, params = compiler.compile(self.source_expressions[0])
         days = cast(Value, self.source_expressions[1])  # the Value(days) of __init__
         return f"({sql} + %s::integer)", [*params, days.value]
-
-
-class YearOf(Func):
-    """The calendar year of a date column as an integer, in SQL on both databases (Django's
-    ExtractYear on SQLite calls back into Python for every row). SQLite stores dates as
-    ISO text, so the year is its first four characters."""
-
-    output_field = IntegerField()
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        sql, params = compiler.compile(self.source_expressions[0])
-        return f"CAST(substr({sql}, 1, 4) AS INTEGER)", params
-
-    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        sql, params = compiler.compile(self.source_expressions[0])
-        return f"CAST(EXTRACT(YEAR FROM {sql}) AS integer)", params
 
 
 def dimension_paths(prefix: str, on_answer: bool = False) -> dict[str, str]:
@@ -100,10 +95,3 @@ def period_case(date: str, grain: str, date_from: dt.date, date_to: dt.date) -> 
           for label, start, end in periods(grain, date_from, date_to)],
         default=Value(""),
     )  # fmt: skip
-
-
-def age_group(age: str) -> Case:
-    """The age group by upper bounds only, in order (the first that holds wins)."""
-    whens = [When(**{f"{age}__lt": AGE_GROUPS[0][1]}, then=Value("okänd"))]
-    whens += [When(**{f"{age}__lte": high}, then=Value(label)) for label, _, high in AGE_GROUPS]
-    return Case(*whens, default=Value("okänd"))

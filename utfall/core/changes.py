@@ -12,13 +12,64 @@ that listen (docs/architecture.md); a new bulk write path must announce its chan
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
 from django.dispatch import Signal
 
+_open = threading.local()
+
 #: Sent inside the writer's transaction after rows that can change a result were written.
+#: With ``municipality_id`` and ``interventions`` (primary keys) when sent by :func:`changing`.
 data_changed = Signal()
+#: Sent inside the writer's transaction *before* the rows of the named interventions (their
+#: follow-ups, answers, clients) are changed, so that maintained counts can take the old
+#: rows' share out (``utfall.aggregates``).
+data_changing = Signal()
 
 
-def announce_data_changed() -> None:
-    """Tell every listener (the comparison cache, later maintained count tables) that rows
-    which feed a result were written. Call it inside the writing transaction."""
-    data_changed.send(sender=None)
+def announce_data_changed(municipality_id: int | None = None, interventions: Iterable[int] = ()) -> None:
+    """Tell every listener (the comparison cache, the maintained count tables) that rows
+    which feed a result were written. Call it inside the writing transaction. Name the
+    interventions whose rows were *added* (nothing of theirs existed before) so that the count
+    tables add them; a change of existing rows is bracketed by :func:`changing` instead. An
+    announcement without a scope changes no count row (only cached results)."""
+    if municipality_id is None:
+        data_changed.send(sender=None)
+        return
+    data_changed.send(
+        sender=None, municipality_id=municipality_id, interventions=sorted(set(interventions)), state={}
+    )
+
+
+@contextmanager
+def changing(
+    municipality_id: int, interventions: Iterable[int], *, followups_only: bool = False
+) -> Iterator[list[int]]:
+    """Bracket a write that touches the given interventions (their own facts, their client's,
+    their follow-ups or answers), inside the writing transaction: listeners hear
+    :data:`data_changing` before the write and :data:`data_changed` after it. The list it
+    yields may be extended with interventions the write created. Maintained count tables
+    (``utfall.aggregates``) take the scope's old share out before and put its new share in
+    after, so they stay exact in the writer's transaction. ``followups_only``: the write
+    changes follow-ups and answers but no intervention's or client's facts (so what happened
+    after an intervention, stored per intervention, stays)."""
+    touched = sorted(set(interventions))
+    state: dict[str, Any] = {"followups_only": followups_only}  # listeners keep what they need here
+    _open.depth = getattr(_open, "depth", 0) + 1
+    try:
+        data_changing.send(sender=None, municipality_id=municipality_id, interventions=touched, state=state)
+        yield touched
+        data_changed.send(
+            sender=None, municipality_id=municipality_id, interventions=sorted(set(touched)), state=state
+        )
+    finally:
+        _open.depth -= 1
+
+
+def inside_changing() -> bool:
+    """Whether this thread is inside a :func:`changing` bracket (whose scope covers the model
+    saves made in it: listeners of single saves leave those to the bracket)."""
+    return getattr(_open, "depth", 0) > 0

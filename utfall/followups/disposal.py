@@ -110,6 +110,7 @@ def _dispose_municipality(
         item.disposed_on = today
     for followup in followups:
         followup.followup_id = _random_id("G")
+    # Ids and pseudonyms only: no count changes, so the maintained counts stay as they are (tested).
     Intervention.objects.bulk_update(interventions, ["intervention_id", "disposed_on"], batch_size=BATCH)
     FollowUp.objects.bulk_update(followups, ["followup_id"], batch_size=BATCH)
     # Clients all of whose interventions are now disposed lose their pseudonym.

@@ -17,7 +17,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from utfall.core.changes import announce_data_changed
+from utfall.core.changes import announce_data_changed, changing
 from utfall.core.ids import readable_id
 from utfall.core.models import ChangeRecord, IdempotencyKey
 from utfall.followups.models import Answer, FollowUp, FollowUpStatus
@@ -220,23 +220,25 @@ def _record_followup(
     record = checked.record
     if not confirm_same_day and FollowUp.objects.filter(intervention=locked, date=record["date"]).exists():
         raise SameDayFollowUp(locked.intervention_id)
-    followup = FollowUp.objects.create(
-        municipality_id=locked.municipality_id,
-        followup_id=record["followup_id"],
-        intervention=locked,
-        created_by=user,
-        form_seconds=form_seconds,
-        no_answer_reason=no_answer_reason if not record["answers"] else "",
-        **_followup_fields(record, catalogue),
-    )
-    _write_answers(followup, record, catalogue)
-    if checked.goals is not None:
-        _set_goals(
-            user=user,
+    # The maintained counts, in this transaction (the goals are no outcome: follow-ups only).
+    with changing(locked.municipality_id, [locked.pk], followups_only=True):
+        followup = FollowUp.objects.create(
+            municipality_id=locked.municipality_id,
+            followup_id=record["followup_id"],
             intervention=locked,
-            goals=checked.goals,
-            why=f"Genomförandeplanens mål vid uppföljning {followup.followup_id}",
+            created_by=user,
+            form_seconds=form_seconds,
+            no_answer_reason=no_answer_reason if not record["answers"] else "",
+            **_followup_fields(record, catalogue),
         )
+        _write_answers(followup, record, catalogue)
+        if checked.goals is not None:
+            _set_goals(
+                user=user,
+                intervention=locked,
+                goals=checked.goals,
+                why=f"Genomförandeplanens mål vid uppföljning {followup.followup_id}",
+            )
     IdempotencyKey.objects.create(
         municipality_id=locked.municipality_id,
         user=user,
@@ -321,21 +323,23 @@ def correct_followup(
         changed_by_label=user.get_username(),
         reason=reason,
     )
-    locked.no_answer_reason = no_answer_reason if not record["answers"] else ""
-    for name, value in _followup_fields(record, catalogue).items():
-        setattr(locked, name, value)
-    locked.version += 1
-    locked.save()
-    Answer.objects.filter(followup=locked).delete()
-    _write_answers(locked, record, catalogue)
-    if checked.goals is not None:
-        intervention = Intervention.objects.select_for_update().get(pk=locked.intervention_id)
-        _set_goals(
-            user=user,
-            intervention=intervention,
-            goals=checked.goals,
-            why=f"Rättelse av uppföljning {locked.followup_id}: {reason}",
-        )
+    # The new version replaces the old one in the maintained counts, in this transaction.
+    with changing(locked.municipality_id, [locked.intervention_id], followups_only=True):
+        locked.no_answer_reason = no_answer_reason if not record["answers"] else ""
+        for name, value in _followup_fields(record, catalogue).items():
+            setattr(locked, name, value)
+        locked.version += 1
+        locked.save()
+        Answer.objects.filter(followup=locked).delete()
+        _write_answers(locked, record, catalogue)
+        if checked.goals is not None:
+            intervention = Intervention.objects.select_for_update().get(pk=locked.intervention_id)
+            _set_goals(
+                user=user,
+                intervention=intervention,
+                goals=checked.goals,
+                why=f"Rättelse av uppföljning {locked.followup_id}: {reason}",
+            )
     return locked, True
 
 

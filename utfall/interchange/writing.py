@@ -9,6 +9,7 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
+from utfall.core.changes import changing
 from utfall.core.models import ChangeRecord
 from utfall.core.pseudonyms import PSEUDONYM_PREFIX
 from utfall.followups.models import Answer, FollowUp
@@ -43,12 +44,41 @@ class Writer:
         new = [p for p in rows if p.action == "create"]
         changed = [p for p in rows if p.action == "update"]
         self.importer.progress(f"sparar {kind}", 0, len(new) + len(changed))
-        getattr(self, f"_write_{kind}")(new, changed)
+        if kind in ("interventions", "followups"):
+            # The maintained counts take the touched interventions' old share out and their
+            # new share in, in this transaction (utfall.aggregates).
+            followups_only = kind == "followups"
+            with changing(
+                self.municipality.pk, self._touched(kind, rows), followups_only=followups_only
+            ) as touched:
+                getattr(self, f"_write_{kind}")(new, changed)
+                if kind == "interventions":
+                    touched += [self.pks["interventions"][p.key] for p in new]
+        else:
+            getattr(self, f"_write_{kind}")(new, changed)
         self.report.created.update({kind: len(new)} if new else {})
         self.report.updated.update({kind: len(changed)} if changed else {})
         if changed:
             self._history(kind, changed)
         self.importer.progress(f"sparar {kind}", len(new) + len(changed), len(new) + len(changed))
+
+    def _touched(self, kind: str, rows: list[Pending]) -> list[int]:
+        """The stored interventions whose rows (or client's facts) this write may change."""
+        if kind == "followups":
+            touched = [self._pk("interventions", p.record["intervention_id"]) for p in rows]
+            stored = [int(p.stored["_pk"]) for p in rows if p.stored]
+            for i in range(0, len(stored), BATCH):  # a corrected follow-up may leave its intervention
+                touched += FollowUp.objects.filter(pk__in=stored[i : i + BATCH]).values_list(
+                    "intervention_id", flat=True
+                )
+            return touched
+        touched = [int(p.stored["_pk"]) for p in rows if p.stored]
+        pseudonyms = sorted({p.record["person_id"][len(PSEUDONYM_PREFIX) :] for p in rows})
+        for i in range(0, len(pseudonyms), BATCH):
+            touched += Intervention.objects.filter(
+                municipality=self.municipality, client__pseudonym__in=pseudonyms[i : i + BATCH]
+            ).values_list("pk", flat=True)
+        return touched
 
     def _history(self, kind: str, changed: list[Pending]) -> None:
         # Follow-ups count their versions; other records are numbered by their earlier changes.

@@ -11,6 +11,7 @@ from typing import Any, cast
 
 from django.db import IntegrityError, transaction
 
+from utfall.core.changes import announce_data_changed, changing
 from utfall.core.ids import readable_id
 from utfall.core.models import ChangeRecord, IdempotencyKey
 from utfall.core.pseudonyms import PSEUDONYM_PREFIX
@@ -163,6 +164,8 @@ def _register(*, user: User, checked: CheckedIntervention, idempotency_key: str)
         goals_fully=_int(r["goals_fully"]),
         goals_partly=_int(r["goals_partly"]),
     )
+    # A new intervention changes what happened after the client's earlier ones (step down).
+    announce_data_changed(municipality_id, [intervention.pk])
     if idempotency_key:
         IdempotencyKey.objects.create(
             municipality_id=municipality_id,
@@ -225,7 +228,7 @@ def check_intervention_change(
 def change_intervention(*, user: User, intervention: Intervention, record: Record, reason: str) -> bool:
     """Store a checked change of an intervention (edit or end); the earlier version goes to the
     history with who and why, as a follow-up's correction does. Returns whether anything changed."""
-    from utfall.core.changes import announce_data_changed
+    from utfall.followups.models import Answer
     from utfall.records import canonical
 
     locked = Intervention.objects.select_for_update().get(pk=intervention.pk)
@@ -247,16 +250,18 @@ def change_intervention(*, user: User, intervention: Intervention, record: Recor
         changed_by_label=user.get_username(),
         reason=reason,
     )
-    locked.provider = Provider.objects.get(
-        municipality_id=locked.municipality_id, provider_id=record["provider_id"]
-    )
-    locked.decided_on = cast(dt.date, _date(record["decided_on"]))
-    locked.started_on = cast(dt.date, _date(record["started_on"]))
-    locked.ended_on = _date(record["ended_on"])
-    locked.end_reason = record["end_reason"]
-    locked.goals_total = _int(record["goals_total"])
-    locked.goals_fully = _int(record["goals_fully"])
-    locked.goals_partly = _int(record["goals_partly"])
-    locked.save()
-    announce_data_changed()
+    with changing(locked.municipality_id, [locked.pk]):  # the maintained counts, in this transaction
+        locked.provider = Provider.objects.get(
+            municipality_id=locked.municipality_id, provider_id=record["provider_id"]
+        )
+        locked.decided_on = cast(dt.date, _date(record["decided_on"]))
+        locked.started_on = cast(dt.date, _date(record["started_on"]))
+        locked.ended_on = _date(record["ended_on"])
+        locked.end_reason = record["end_reason"]
+        locked.goals_total = _int(record["goals_total"])
+        locked.goals_fully = _int(record["goals_fully"])
+        locked.goals_partly = _int(record["goals_partly"])
+        locked.save()
+        # A move to another provider moves the intervention's answers (their copied facts).
+        Answer.objects.filter(followup__intervention=locked).refresh_facts()
     return True

@@ -1,0 +1,1 @@
+from tests.personas import world  # noqa: F401

@@ -1,0 +1,167 @@
+"""The maintained counts stay equal to a rebuild from the raw rows through every writer:
+the follow-up form, the API (record, correct, register), a correction, an import and an
+import --update (a provider move, a new date, a client's facts), a provider move in the
+intervention form, a new instrument version and disposal (issue 13 point 1)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db.models import F
+from django.test import Client
+from django.utils import timezone
+
+from tests.conftest import TODAY
+from tests.followups.helpers import form_data, post_followup
+from tests.instruments.helpers import make_admin
+from tests.interchange.helpers import FOLLOWUPS, INTERVENTIONS, write_set
+from tests.personas import World
+from utfall.aggregates.models import AnswerCount, FollowUpCount, InterventionOutcome
+from utfall.aggregates.rebuild import check, rebuild
+from utfall.core.services import create_api_token
+from utfall.followups.disposal import dispose
+from utfall.followups.forms import initial_for_correction
+from utfall.followups.models import Answer, FollowUp
+from utfall.interchange.importer import import_files
+from utfall.records.rules import catalogue_for
+from utfall.registry.models import Intervention
+from utfall.registry.services import change_intervention, check_intervention_change
+
+pytestmark = pytest.mark.django_db
+
+
+def assert_exact(world: World) -> None:
+    for municipality in (world.municipality, world.other_municipality):
+        result = check(municipality)
+        assert result.ok, result.lines()
+
+
+def api_post(client: Client, token: str, path: str, body: dict[str, object], key: str | None) -> object:
+    headers = {"Authorization": f"Bearer {token}", **({"Idempotency-Key": key} if key else {})}
+    return client.post(f"/api/v1{path}", json.dumps(body), content_type="application/json", headers=headers)
+
+
+def test_every_writer_keeps_the_counts_equal_to_a_rebuild(client: Client, world: World, write_csv) -> None:  # type: ignore[no-untyped-def]
+    assert_exact(world)
+    # The form: a completed follow-up, and one at the end with the plan's goals.
+    client.force_login(world.caseworker)
+    assert post_followup(client, world.interventions["overdue"]).status_code == 302
+    ended = world.interventions["ended"]
+    assert post_followup(client, ended, form_data(goals_total="3", goals_fully="2")).status_code == 302
+    assert AnswerCount.objects.exists() and FollowUpCount.objects.exists()
+    assert_exact(world)
+
+    # A correction in the form: the new version replaces the old in the counts.
+    followup = FollowUp.objects.get(intervention=world.interventions["overdue"])
+    data = {k: v for k, v in initial_for_correction(followup).items() if v not in (None, "")}
+    data.update(date=followup.date.isoformat(), q3="no", assessment="deficient", reason="Felklick")
+    assert client.post(f"/uppfoljningar/{followup.pk}/ratta/", data).status_code == 302
+    assert_exact(world)
+
+    # The API: a follow-up, its correction and a new intervention for the same client.
+    token = create_api_token(user=world.caseworker, name="test")
+    body = {"intervention_id": "I-FRESH", "respondent": "client", "status": "completed",
+            "answers": {"q1": "yes_completely", "q2": "no"}, "assessment": "approved"}  # fmt: skip
+    created = api_post(client, token, "/followups", body, "k-1")
+    assert created.status_code == 201  # type: ignore[attr-defined]
+    fid = created.json()["followup_id"]  # type: ignore[attr-defined]
+    correction = {**body, "answers": {"q1": "no"}, "reason": "Felklick", "base_version": 1}
+    assert api_post(client, token, f"/followups/{fid}/corrections", correction, None).status_code == 201  # type: ignore[attr-defined]
+    assert_exact(world)
+
+    # A provider move in the intervention form.
+    municipality = world.municipality
+    other = type(world.provider).objects.create(municipality=municipality, provider_id="P9", name="Annat hem")
+    catalogue = catalogue_for(municipality_id=municipality.pk)
+    record, issues = check_intervention_change(ended, {"provider_id": "P9"}, catalogue=catalogue)
+    assert not issues and record is not None
+    assert change_intervention(user=world.caseworker, intervention=ended, record=record, reason="Flytt")
+    assert set(Answer.objects.filter(followup__intervention=ended).values_list("provider_id", flat=True)) == {
+        other.pk
+    }
+    assert_exact(world)
+
+    # An import, then an import --update that moves an intervention, redates a follow-up and
+    # changes answers.
+    assert import_files(write_set(write_csv), municipality=municipality, today=TODAY, update=True).ok
+    assert_exact(world)
+    moved = INTERVENTIONS[1].replace(",P1,C1,", ",P2,,")
+    redated = FOLLOWUPS[1].replace("2025-07-01", "2025-08-09").replace("yes_completely", "no")
+    report = import_files(
+        [write_csv("interventions.csv", INTERVENTIONS[0], moved),
+         write_csv("followups.csv", FOLLOWUPS[0], redated)],
+        municipality=municipality, today=TODAY, update=True,
+    )  # fmt: skip
+    assert report.ok, report.issues
+    assert_exact(world)
+
+    # A new instrument version (published): the counts per question and option stay.
+    client.force_login(make_admin(municipality))
+    assert client.post("/instrument/stockholm-2021/ny-version/").status_code == 302
+    published = client.post("/instrument/stockholm-2021/2/publicera/",
+                            {"published_on": timezone.localdate().isoformat(), "confirm_loss": "on"})  # fmt: skip
+    assert published.status_code == 302
+    assert_exact(world)
+
+    # Disposal anonymises and every count stays.
+    assert dispose(today=dt.date(2040, 1, 1), years=5).interventions
+    assert_exact(world)
+    assert InterventionOutcome.objects.filter(intervention__ended_on__isnull=False).exists()
+
+
+def test_the_check_names_a_difference_and_the_rebuild_repairs_it(
+    client: Client, world: World, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(world.caseworker)
+    post_followup(client, world.interventions["overdue"])
+    call_command("rebuild-aggregates".replace("-", "_"), "--check")
+    assert "summeringarna stämmer" in capsys.readouterr().out
+    AnswerCount.objects.filter(pk=AnswerCount.objects.order_by("pk").values("pk")[:1]).update(n=F("n") + 1)
+    InterventionOutcome.objects.filter(intervention__municipality=world.municipality).delete()
+    with pytest.raises(CommandError, match="skiljer sig"):
+        call_command("rebuild_aggregates", "--check", "--municipality", world.municipality.code)
+    out = capsys.readouterr().out
+    assert "answercount (" in out and "rebuild 1, stored 2" in out and "outcomes" in out
+    call_command("rebuild_aggregates", "--municipality", world.municipality.code)
+    assert_exact(world)
+    rebuild(world.municipality)  # again: the same rows
+    assert_exact(world)
+
+
+def test_a_new_intervention_changes_the_step_down_of_the_clients_earlier_one(world: World) -> None:
+    ended = world.interventions["ended"]
+    before = InterventionOutcome.objects.get(intervention=ended)
+    assert before.next_service_id is None
+    later = Intervention.objects.create(
+        municipality=world.municipality, intervention_id="I-NEXT", client=ended.client,
+        service=ended.service, provider=ended.provider, unit=ended.unit, decided_on=ended.ended_on,
+        started_on=ended.ended_on + dt.timedelta(days=10),  # type: ignore[operator]
+    )  # fmt: skip
+    from utfall.core.changes import announce_data_changed
+
+    announce_data_changed(world.municipality.pk, [later.pk])
+    after = InterventionOutcome.objects.get(intervention=ended)
+    assert (after.next_service_id, after.next_after_days) == (ended.service_id, 10)
+    assert_exact(world)
+
+
+def test_a_single_save_outside_a_bracket_is_counted_once(client: Client, world: World) -> None:
+    """The admin or a fixture saving one follow-up or client: the model signals bracket it."""
+    client.force_login(world.caseworker)
+    post_followup(client, world.interventions["overdue"])
+    first = FollowUp.objects.get()
+    second = FollowUp.objects.create(
+        municipality=world.municipality, followup_id="F-ADMIN", intervention=first.intervention,
+        date=first.date, instrument_version=first.instrument_version, respondent="client",
+        status="declined",
+    )  # fmt: skip
+    assert_exact(world)
+    second.delete()
+    assert_exact(world)
+    ended = world.interventions["ended"]  # the admin moves an end: the outcomes follow
+    ended.ended_on = ended.started_on + dt.timedelta(days=30)
+    ended.save()
+    assert_exact(world)

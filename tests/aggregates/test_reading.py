@@ -1,0 +1,70 @@
+"""The comparisons read the maintained counts for whole months and the raw rows for the days
+around them: the same numbers for any date range, and a count row really is the source."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db.models import F
+
+from tests.comparisons.builders import DataSet
+from utfall.aggregates.models import AnswerByProvider, AnswerCount, FollowUpByProvider
+from utfall.comparisons.cache import bump
+from utfall.comparisons.counted import months_within
+from utfall.comparisons.indicators import get_indicator
+from utfall.comparisons.queries import aggregate, followup_status_counts
+from utfall.instruments.models import Option
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_range_is_read_as_whole_months_and_the_days_around_them() -> None:
+    d = dt.date
+    assert months_within(d(2025, 1, 1), d(2025, 12, 31)) == ((d(2025, 1, 1), d(2025, 12, 31)), [])
+    assert months_within(d(2025, 1, 15), d(2025, 3, 10)) == (
+        (d(2025, 2, 1), d(2025, 2, 28)),
+        [(d(2025, 1, 15), d(2025, 1, 31)), (d(2025, 3, 1), d(2025, 3, 10))],
+    )
+    assert months_within(d(2024, 2, 3), d(2024, 2, 27)) == (None, [(d(2024, 2, 3), d(2024, 2, 27))])
+    assert months_within(d(2024, 12, 1), d(2025, 1, 31)) == ((d(2024, 12, 1), d(2025, 1, 31)), [])
+
+
+def test_counts_of_any_range_are_those_of_the_rows_and_come_from_the_count_table(municipality) -> None:  # type: ignore[no-untyped-def]
+    data = DataSet()
+    a, b = data.provider("A"), data.provider("B")
+    for i, (day, q3) in enumerate([("2025-01-20", "no"), ("2025-02-10", "yes_mostly"),
+                                   ("2025-02-27", "yes_completely"), ("2025-03-05", "no")]):  # fmt: skip
+        data.followup(data.intervention(f"I{i}", a if i % 2 else b), date=day, q3=q3)
+    data.load(municipality)
+    satisfied = get_indicator("satisfied")
+
+    def counts(start: dt.date, end: dt.date) -> dict[str, tuple[int, int]]:
+        rows = aggregate(satisfied, municipality=municipality, date_from=start, date_to=end, by=["provider"])
+        return {r["provider"]: (r["n"], r["events"]) for r in rows}
+
+    # Edge days only, whole months only, and both: the rows' own numbers.
+    assert counts(dt.date(2025, 1, 15), dt.date(2025, 1, 25)) == {"B": (1, 0)}
+    assert counts(dt.date(2025, 2, 1), dt.date(2025, 2, 28)) == {"A": (1, 1), "B": (1, 1)}
+    assert counts(dt.date(2025, 1, 15), dt.date(2025, 3, 10)) == {"A": (2, 1), "B": (2, 1)}
+    status = followup_status_counts(municipality=municipality, date_from=dt.date(2025, 1, 15),
+                                    date_to=dt.date(2025, 3, 10), by="provider")  # fmt: skip
+    assert [(r["provider"], r["n"], r["completed"]) for r in status] == [("A", 2, 2), ("B", 2, 2)]
+
+    # The whole months really are read from the count tables (by provider alone: the rollups;
+    # with another dimension: the full tables): a changed count row shows.
+    yes_mostly = Option.objects.filter(code="yes_mostly").values("pk")
+    AnswerByProvider.objects.filter(month=dt.date(2025, 2, 1), option_id__in=yes_mostly).update(n=F("n") + 2)
+    FollowUpByProvider.objects.filter(month=dt.date(2025, 2, 1), provider__provider_id="A").update(
+        n=F("n") + 3
+    )
+    AnswerCount.objects.filter(month=dt.date(2025, 2, 1), option_id__in=yes_mostly).update(n=F("n") + 5)
+    bump()
+    assert counts(dt.date(2025, 1, 15), dt.date(2025, 3, 10))["A"] == (4, 3)
+    by_sex = aggregate(satisfied, municipality=municipality, date_from=dt.date(2025, 1, 1),
+                       date_to=dt.date(2025, 3, 31), by=["provider", "sex"])  # fmt: skip
+    assert [(r["provider"], r["n"], r["events"]) for r in by_sex] == [("A", 7, 6), ("B", 2, 1)]
+    assert counts(dt.date(2025, 1, 15), dt.date(2025, 1, 31)) == {"B": (1, 0)}  # the raw edge alone
+    status = followup_status_counts(municipality=municipality, date_from=dt.date(2025, 1, 1),
+                                    date_to=dt.date(2025, 3, 31), by="provider")  # fmt: skip
+    assert [(r["provider"], r["n"]) for r in status] == [("A", 5), ("B", 2)]

@@ -1,0 +1,203 @@
+"""The count rows of raw answers and follow-ups: computed by GROUP BY in the database for a
+scope (some interventions, or a whole municipality), applied as deltas, rebuilt and checked.
+
+A key is the tuple of a count table's dimension values (:data:`ANSWER_KEY`,
+:data:`FOLLOWUP_KEY`); a table may hold several rows of one key (two writers that found no
+row at the same moment each insert one) and rows of count 0 (a delta that took the last row
+out): readers sum by key and keep groups above 0, and :func:`differences` compares sums.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.db import connection
+from django.db.models import Count, F, Model, QuerySet
+
+from utfall.aggregates.dimensions import MonthOf, YearOf, age_group
+from utfall.aggregates.models import AnswerByProvider, AnswerCount, FollowUpByProvider, FollowUpCount
+from utfall.followups.models import Answer, FollowUp
+
+Key = tuple[Any, ...]
+#: Dimension columns of each table, in key order.
+COMMON = ("municipality_id", "month", "provider_id", "service_id", "unit_id", "contract_id",
+          "client_sex", "age_group")  # fmt: skip
+ANSWER_KEY = (*COMMON, "question_id", "option_id")
+FOLLOWUP_KEY = (*COMMON, "status", "assessment", "created_by_id")
+#: The rollups: (table, its key, the full table's key it sums) — a projection of the full key.
+ROLLUPS: tuple[tuple[type[Model], tuple[str, ...], tuple[str, ...]], ...] = (
+    (AnswerByProvider, ("municipality_id", "month", "provider_id", "question_id", "option_id"), ANSWER_KEY),
+    (FollowUpByProvider, ("municipality_id", "month", "provider_id", "status", "assessment"), FOLLOWUP_KEY),
+)
+#: Interventions per query when a scope is read in slices (SQLite's parameter limit).
+CHUNK = 2000
+
+
+def _answer_groups(qs: QuerySet[Answer]) -> QuerySet[Any]:
+    """Answers grouped by :data:`ANSWER_KEY` (the same paths the comparisons read)."""
+    qs = qs.annotate(_age=YearOf("date") - F("client_birth_year"))
+    return qs.values_list(
+        "municipality_id", MonthOf("date"), "provider_id", "service_id", "unit_id",
+        "followup__intervention__contract_id", "client_sex", age_group("_age"), "question_id",
+        "option_id",
+    ).annotate(n=Count("pk")).order_by()  # fmt: skip
+
+
+def _followup_groups(qs: QuerySet[FollowUp]) -> QuerySet[Any]:
+    """Follow-ups grouped by :data:`FOLLOWUP_KEY`."""
+    qs = qs.annotate(_age=YearOf("date") - F("intervention__client__birth_year"))
+    return qs.values_list(
+        "municipality_id", MonthOf("date"), "intervention__provider_id", "intervention__service_id",
+        "intervention__unit_id", "intervention__contract_id", "intervention__client__sex",
+        age_group("_age"), "status", "assessment", "created_by_id",
+    ).annotate(n=Count("pk")).order_by()  # fmt: skip
+
+
+def _month(value: Any) -> Any:
+    """Months as dates on both databases (SQLite gives the SQL function's text)."""
+    import datetime as dt
+
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _collect(rows: Iterable[tuple[Any, ...]], into: Counter[Key]) -> None:
+    for *key, n in rows:
+        key[1] = _month(key[1])
+        into[tuple(key)] += n
+
+
+def share(municipality_id: int, interventions: Sequence[int]) -> tuple[Counter[Key], Counter[Key]]:
+    """(answer counts, follow-up counts) of the given interventions' rows now."""
+    answers: Counter[Key] = Counter()
+    followups: Counter[Key] = Counter()
+    for start in range(0, len(interventions), CHUNK):
+        chunk = interventions[start : start + CHUNK]
+        _collect(_answer_groups(Answer.objects.filter(municipality_id=municipality_id,
+                                                      followup__intervention_id__in=chunk)), answers)  # fmt: skip
+        _collect(_followup_groups(FollowUp.objects.filter(municipality_id=municipality_id,
+                                                          intervention_id__in=chunk)), followups)  # fmt: skip
+    return answers, followups
+
+
+def expected(municipality_id: int) -> tuple[Counter[Key], Counter[Key]]:
+    """(answer counts, follow-up counts) of a whole municipality, from the raw rows."""
+    answers: Counter[Key] = Counter()
+    followups: Counter[Key] = Counter()
+    _collect(_answer_groups(Answer.objects.filter(municipality_id=municipality_id)), answers)
+    _collect(_followup_groups(FollowUp.objects.filter(municipality_id=municipality_id)), followups)
+    return answers, followups
+
+
+def stored(municipality_id: int) -> dict[str, Counter[Key]]:
+    """The maintained tables as they are (summed by key), by table name."""
+    out: dict[str, Counter[Key]] = {}
+    tables: list[tuple[type[Model], Sequence[str]]] = [
+        (AnswerCount, ANSWER_KEY),
+        (FollowUpCount, FOLLOWUP_KEY),
+    ]
+    tables += [(m, f) for m, f, _ in ROLLUPS]
+    for model, fields in tables:
+        found: Counter[Key] = Counter()
+        for *key, n in model._default_manager.filter(municipality_id=municipality_id).values_list(
+            *fields, "n"
+        ):
+            found[tuple(key)] += n
+        out[model._meta.model_name or ""] = +found  # drops keys that sum to 0
+    return out
+
+
+def expected_tables(municipality_id: int) -> dict[str, Counter[Key]]:
+    """What :func:`stored` should give, from the raw rows."""
+    answers, followups = expected(municipality_id)
+    out = {"answercount": answers, "followupcount": followups}
+    for model, fields, full in ROLLUPS:
+        out[model._meta.model_name or ""] = project(
+            answers if full is ANSWER_KEY else followups, full, fields
+        )
+    return out
+
+
+def project(counts: Counter[Key], full: Sequence[str], fields: Sequence[str]) -> Counter[Key]:
+    """The counts summed over the dimensions that ``fields`` (a rollup's key) leave out."""
+    where = [full.index(f) for f in fields]
+    out: Counter[Key] = Counter()
+    for key, n in counts.items():
+        out[tuple(key[i] for i in where)] += n
+    return out
+
+
+def apply_all(answers: Counter[Key], followups: Counter[Key]) -> None:
+    """Add the deltas to the full tables and their rollups."""
+    apply(AnswerCount, ANSWER_KEY, answers)
+    apply(FollowUpCount, FOLLOWUP_KEY, followups)
+    for model, fields, full in ROLLUPS:
+        apply(model, fields, project(answers if full is ANSWER_KEY else followups, full, fields))
+
+
+def apply(model: type[Model], fields: Sequence[str], delta: Counter[Key]) -> None:
+    """Add ``delta`` to the table: ``n = n + d`` on an existing row of the key (in one
+    statement, so concurrent writers never lose each other's change), a new row otherwise."""
+    delta = Counter({k: v for k, v in delta.items() if v})
+    if not delta:
+        return
+    narrow: dict[str, Any] = {}
+    for position, name in enumerate(fields[:3]):  # municipality, month, provider: indexed and selective
+        narrow[f"{name}__in"] = sorted({k[position] for k in delta})
+    if "question_id" in fields:
+        narrow["question_id__in"] = sorted({k[fields.index("question_id")] for k in delta})
+    existing: dict[Key, int] = {}
+    for pk, *key in model._default_manager.filter(**narrow).values_list("pk", *fields).order_by("pk"):
+        existing.setdefault(tuple(key), pk)
+    updates = sorted((existing[k], d) for k, d in delta.items() if k in existing)
+    table = connection.ops.quote_name(model._meta.db_table)
+    with connection.cursor() as cursor:
+        for start in range(0, len(updates), 500):
+            batch = updates[start : start + 500]
+            cases = " ".join("WHEN %s THEN %s" for _ in batch)
+            marks = ", ".join("%s" for _ in batch)
+            params: list[Any] = [v for pair in batch for v in pair] + [pk for pk, _ in batch]
+            sql = f"UPDATE {table} SET n = n + CASE id {cases} END WHERE id IN ({marks})"  # noqa: S608 (our table; values are parameters)
+            cursor.execute(sql, params)
+    _insert(model, fields, [(*k, d) for k, d in delta.items() if k not in existing])
+
+
+def _insert(model: type[Model], fields: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+    """Insert count rows without model instances (an import adds them by the ten thousand)."""
+    if not rows:
+        return
+    ops = connection.ops
+    month = fields.index("month")
+    table = ops.quote_name(model._meta.db_table)
+    names = ", ".join(ops.quote_name(f) for f in (*fields, "n"))
+    marks = ", ".join("%s" for _ in range(len(fields) + 1))
+    sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608 (our table; values are parameters)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            sql, [(*r[:month], ops.adapt_datefield_value(r[month]), *r[month + 1 :]) for r in rows]
+        )
+
+
+def replace(municipality_id: int, answers: Counter[Key], followups: Counter[Key]) -> None:
+    """Make the municipality's tables hold exactly these counts."""
+    _replace(AnswerCount, ANSWER_KEY, municipality_id, answers)
+    _replace(FollowUpCount, FOLLOWUP_KEY, municipality_id, followups)
+    for model, fields, full in ROLLUPS:
+        _replace(
+            model,
+            fields,
+            municipality_id,
+            project(answers if full is ANSWER_KEY else followups, full, fields),
+        )
+
+
+def _replace(model: type[Model], fields: Sequence[str], municipality_id: int, counts: Counter[Key]) -> None:
+    model._default_manager.filter(municipality_id=municipality_id).delete()
+    _insert(model, fields, [(*k, n) for k, n in counts.items() if n])
+
+
+def differences(want: Counter[Key], have: Counter[Key]) -> list[tuple[Key, int, int]]:
+    """(key, expected, stored) wherever they differ."""
+    keys = {k for k, v in want.items() if v} | {k for k, v in have.items() if v}
+    return sorted(((k, want[k], have[k]) for k in keys if want[k] != have[k]), key=repr)

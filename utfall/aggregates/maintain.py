@@ -1,0 +1,89 @@
+"""Keeping the count tables exact in the writer's transaction.
+
+Writers bracket a write with :func:`utfall.core.changes.changing` (the interventions whose
+rows they touch). Before the write this module takes the scope's share of the counts as it
+is; after it, the share as it has become; the difference is added to the tables
+(:func:`utfall.aggregates.counts.apply`), and the per-intervention outcomes of the clients
+concerned (before and after) are stored again. A bare ``announce_data_changed()`` (no scope)
+changes no count row: it is what writes that change no count announce for the comparison
+cache (a shipped instrument version changes which *stored* question and option ids a
+comparison reads, not the counts per id).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
+
+from utfall.aggregates import counts, outcomes
+from utfall.core.changes import data_changed, data_changing, inside_changing
+from utfall.followups.models import FollowUp
+from utfall.registry.models import Client, Intervention
+
+
+def before(*, municipality_id: int, interventions: list[int], state: dict[str, Any], **_: Any) -> None:
+    clients = set() if state.get("followups_only") else outcomes.clients_of(interventions)
+    state["aggregates"] = (counts.share(municipality_id, interventions), clients)
+    state["scope"] = interventions
+
+
+def after(
+    *,
+    municipality_id: int | None = None,
+    interventions: list[int] | None = None,
+    state: dict[str, Any] | None = None,
+    **_: Any,
+) -> None:
+    if municipality_id is None or interventions is None or state is None:
+        return  # an unscoped announcement: no count row changes
+    # Nothing taken out before: the interventions' rows were added (announce_data_changed).
+    (old_answers, old_followups), old_clients = state.pop("aggregates", ((Counter(), Counter()), set()))
+    new_answers, new_followups = counts.share(municipality_id, interventions)
+    new_answers.subtract(old_answers)
+    new_followups.subtract(old_followups)
+    counts.apply_all(new_answers, new_followups)
+    if not state.get("followups_only"):
+        outcomes.refresh_clients(old_clients | outcomes.clients_of(interventions))
+
+
+def _scope_of(instance: Any) -> list[int]:
+    if isinstance(instance, Intervention):
+        return [instance.pk]
+    if isinstance(instance, Client):
+        return list(Intervention.objects.filter(client_id=instance.pk).values_list("pk", flat=True))
+    return [instance.intervention_id]  # a follow-up
+
+
+def before_save(sender: Any, instance: Any, **_: Any) -> None:
+    """A single save or deletion outside a bracket (the admin, a fixture) is bracketed here."""
+    if inside_changing():
+        return
+    # A new follow-up joins its intervention's existing rows: their share is taken out too.
+    scope = _scope_of(instance) if instance.pk is not None or isinstance(instance, FollowUp) else []
+    state: dict[str, Any] = {}
+    before(municipality_id=instance.municipality_id, interventions=scope, state=state)
+    instance._aggregates_state = state
+
+
+def after_save(sender: Any, instance: Any, **_: Any) -> None:
+    if inside_changing():
+        return
+    state = instance.__dict__.pop("_aggregates_state", {})
+    scope = _scope_of(instance) if instance.pk is not None else []
+    if isinstance(instance, FollowUp | Client) and "aggregates" in state:
+        # A deleted row's scope is read before (its pk is gone); a client's may have grown.
+        scope = sorted(set(scope) | set(state["scope"]))
+    after(municipality_id=instance.municipality_id, interventions=scope, state=state)
+
+
+def connect_signals() -> None:
+    data_changing.connect(before, dispatch_uid="utfall-aggregates-before")
+    data_changed.connect(after, dispatch_uid="utfall-aggregates-after")
+    for model in (Intervention, Client, FollowUp):
+        label = model._meta.label
+        pre_save.connect(before_save, sender=model, dispatch_uid=f"utfall-aggregates-{label}-pre-save")
+        post_save.connect(after_save, sender=model, dispatch_uid=f"utfall-aggregates-{label}-save")
+        pre_delete.connect(before_save, sender=model, dispatch_uid=f"utfall-aggregates-{label}-pre-delete")
+        post_delete.connect(after_save, sender=model, dispatch_uid=f"utfall-aggregates-{label}-delete")

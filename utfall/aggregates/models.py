@@ -1,0 +1,123 @@
+"""Maintained count tables: what the comparisons read instead of the raw rows.
+
+Each row is the number of raw rows (answers, follow-ups) that share one value of every
+dimension the pages use, in one calendar month. The dimensions are references without
+database constraints (``db_constraint=False``): a count row is derived data and must never
+stop a write or a deletion of the rows it counts; ``utfall rebuild-aggregates --check`` proves
+they agree. Kept exact by every writer in its own transaction (docs/aggregates.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+
+from utfall.registry.models import Intervention
+
+_DIMENSION: dict[str, Any] = {"on_delete": models.DO_NOTHING, "db_constraint": False, "related_name": "+"}
+
+
+class CountDimensions(models.Model):
+    """What answers and follow-ups are counted by (the month of the row's date)."""
+
+    #: The tenant key (every tenant-owned table carries it; Citus shards on it).
+    municipality = models.ForeignKey("organisations.Municipality", **_DIMENSION)
+    month = models.DateField()
+    provider = models.ForeignKey("registry.Provider", **_DIMENSION)
+    service = models.ForeignKey("registry.Service", **_DIMENSION)
+    unit = models.ForeignKey("organisations.Unit", **_DIMENSION)
+    contract = models.ForeignKey("registry.Contract", null=True, **_DIMENSION)
+    client_sex = models.CharField(max_length=8)
+    age_group = models.CharField(max_length=8)
+    n = models.IntegerField()
+
+    class Meta:
+        abstract = True
+
+
+class AnswerCount(CountDimensions):
+    """Answers per question and option (the question indicators)."""
+
+    question_id = models.IntegerField()
+    option_id = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["municipality", "question_id", "month", "provider"],
+                                name="answercount_period")]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} question {self.question_id} option {self.option_id}: {self.n}"
+
+
+class FollowUpCount(CountDimensions):
+    """Follow-ups per status, assessment and caseworker (assessment indicators, coverage of
+    follow-ups by status)."""
+
+    status = models.CharField(max_length=12)
+    assessment = models.CharField(max_length=10)
+    created_by_id = models.IntegerField(null=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["municipality", "month"], name="followupcount_period")]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.status}: {self.n}"
+
+
+class ProviderCount(models.Model):
+    """Rollups by provider alone (the comparison of all providers, trends, the provider page):
+    the sums of the full tables' rows over every other dimension, kept by the same deltas.
+    Far fewer rows than the full tables, which count by ten dimensions."""
+
+    municipality = models.ForeignKey("organisations.Municipality", **_DIMENSION)
+    month = models.DateField()
+    provider = models.ForeignKey("registry.Provider", **_DIMENSION)
+    n = models.IntegerField()
+
+    class Meta:
+        abstract = True
+
+
+class AnswerByProvider(ProviderCount):
+    question_id = models.IntegerField()
+    option_id = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["municipality", "question_id", "month", "provider"],
+                                name="answerbyprovider_period")]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} question {self.question_id} option {self.option_id}: {self.n}"
+
+
+class FollowUpByProvider(ProviderCount):
+    status = models.CharField(max_length=12)
+    assessment = models.CharField(max_length=10)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["municipality", "month", "provider"], name="followupbyprovider_period")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.status}: {self.n}"
+
+
+class InterventionOutcome(models.Model):
+    """What happened after an intervention ended, stored once when its client's interventions
+    change (not per query): the first intervention of the client that started on or after the
+    end (its service and how many days after the end), and the days until the client was back
+    in an intervention of the same target group (started after the end). Null when there is
+    none or the intervention has not ended. The indicators apply their windows to these."""
+
+    intervention = models.OneToOneField(
+        Intervention, on_delete=models.CASCADE, primary_key=True, related_name="outcome"
+    )
+    municipality = models.ForeignKey("organisations.Municipality", **_DIMENSION)
+    next_service = models.ForeignKey("registry.Service", null=True, **_DIMENSION)
+    next_after_days = models.IntegerField(null=True)
+    back_after_days = models.IntegerField(null=True)
+
+    def __str__(self) -> str:
+        return f"outcome of intervention {self.intervention_id}"

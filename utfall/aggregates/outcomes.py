@@ -1,0 +1,101 @@
+"""Per-intervention outcomes, stored once when a client's interventions change.
+
+What happened after an intervention ended depends on the client's other interventions only:
+the first one that started on or after the end (step down: its service's intensity, within
+the indicator's window) and the first one of the same target group that started after the end
+(rereferral, within 183 or 365 days). :func:`refresh_clients` stores them for every
+intervention of the given clients; the comparisons apply the windows and intensities at
+query time, so a changed window or catalogue needs no recomputation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.db.models import DateField, IntegerField, OuterRef, QuerySet, Subquery
+
+from utfall.aggregates.models import InterventionOutcome
+from utfall.registry.models import Intervention
+
+CHUNK = 2000
+#: (municipality, next service, days from the end to its start, days until back in the target group)
+Outcome = tuple[int, int | None, int | None, int | None]
+
+
+def _with_outcomes(qs: QuerySet[Intervention]) -> QuerySet[Any]:
+    following = (
+        Intervention.objects.filter(client=OuterRef("client"), started_on__gte=OuterRef("ended_on"))
+        .exclude(pk=OuterRef("pk"))
+        .order_by("started_on", "pk")
+    )
+    again = (
+        Intervention.objects.filter(
+            client=OuterRef("client"),
+            started_on__gt=OuterRef("ended_on"),
+            service__target_group=OuterRef("service__target_group"),
+        )
+        .exclude(pk=OuterRef("pk"))
+        .order_by("started_on")
+    )
+    return qs.annotate(
+        _next_service=Subquery(following.values("service_id")[:1], output_field=IntegerField()),
+        _next_start=Subquery(following.values("started_on")[:1], output_field=DateField()),
+        _back_start=Subquery(again.values("started_on")[:1], output_field=DateField()),
+    ).values_list("pk", "municipality_id", "ended_on", "_next_service", "_next_start", "_back_start")
+
+
+def computed(qs: QuerySet[Intervention]) -> dict[int, Outcome]:
+    """{intervention pk: (municipality, next service, days to its start, days until back)}
+    from the raw rows."""
+    out: dict[int, Outcome] = {}
+    for pk, municipality_id, ended, next_service, next_start, back_start in _with_outcomes(qs).order_by():
+        if ended is None:
+            out[pk] = (municipality_id, None, None, None)
+            continue
+        out[pk] = (
+            municipality_id,
+            next_service if next_start is not None else None,
+            (next_start - ended).days if next_start is not None else None,
+            (back_start - ended).days if back_start is not None else None,
+        )
+    return out
+
+
+def store(values: dict[int, Outcome]) -> None:
+    pks = sorted(values)
+    for start in range(0, len(pks), CHUNK):
+        InterventionOutcome.objects.filter(intervention_id__in=pks[start : start + CHUNK]).delete()
+    InterventionOutcome.objects.bulk_create(
+        [
+            InterventionOutcome(
+                intervention_id=pk, municipality_id=m, next_service_id=s, next_after_days=d, back_after_days=b
+            )
+            for pk, (m, s, d, b) in values.items()
+        ],
+        batch_size=2000,
+    )
+
+
+def clients_of(interventions: Sequence[int]) -> set[int]:
+    found: set[int] = set()
+    for start in range(0, len(interventions), CHUNK):
+        chunk = interventions[start : start + CHUNK]
+        found.update(Intervention.objects.filter(pk__in=chunk).values_list("client_id", flat=True))
+    return found
+
+
+def refresh_clients(clients: Iterable[int]) -> None:
+    """Store the outcomes of every intervention of these clients again."""
+    ids = sorted(set(clients))
+    for start in range(0, len(ids), CHUNK):
+        store(computed(Intervention.objects.filter(client_id__in=ids[start : start + CHUNK])))
+
+
+def stored(municipality_id: int) -> dict[int, Outcome]:
+    return {
+        pk: (m, s, d, b)
+        for pk, m, s, d, b in InterventionOutcome.objects.filter(municipality_id=municipality_id).values_list(
+            "intervention_id", "municipality_id", "next_service_id", "next_after_days", "back_after_days"
+        )
+    }

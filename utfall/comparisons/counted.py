@@ -1,0 +1,91 @@
+"""Reading the maintained count tables (``utfall.aggregates``) for the indicator counts.
+
+The tables count by calendar month, so a period is read in up to three parts: the whole
+months from the count tables and the days before the first and after the last whole month
+from the raw rows (:func:`months_within`); the parts' rows are summed by group
+(:func:`merge`). A question indicator reads :class:`~utfall.aggregates.models.AnswerCount`,
+an assessment indicator and the follow-ups by status read
+:class:`~utfall.aggregates.models.FollowUpCount`. Where each dimension is read in a count
+table is :data:`COUNTED_PATHS`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from django.db.models import Model
+
+from utfall.aggregates.models import AnswerByProvider, AnswerCount, FollowUpByProvider, FollowUpCount
+
+#: Where each dimension is read in a count table (both tables carry the same dimensions).
+COUNTED_PATHS = {
+    "provider": "provider_id",
+    "service": "service_id",
+    "unit": "unit_id",
+    "sex": "client_sex",
+    "target_group": "service__target_group",
+    "contract": "contract__contract_id",
+}
+COUNT_TABLES: tuple[type[Model], ...] = (AnswerCount, FollowUpCount, AnswerByProvider, FollowUpByProvider)
+
+
+def table_for(kind: str, dimensions: Sequence[str] | set[str]) -> type[Model]:
+    """The smallest count table that has every dimension asked for: the rollup by provider
+    when only the provider (or nothing) is asked, else the full table."""
+    slim = set(dimensions) <= {"provider"}
+    if kind == "question":
+        return AnswerByProvider if slim else AnswerCount
+    return FollowUpByProvider if slim else FollowUpCount
+
+
+def is_counted(model: type[Model]) -> bool:
+    """Whether rows of ``model`` are counts (summed by ``n``) rather than raw rows."""
+    return model in COUNT_TABLES
+
+
+def _month_end(day: dt.date) -> dt.date:
+    following = dt.date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+    return following - dt.timedelta(days=1)
+
+
+def months_within(
+    date_from: dt.date, date_to: dt.date
+) -> tuple[tuple[dt.date, dt.date] | None, list[tuple[dt.date, dt.date]]]:
+    """(first and last day of the whole months within the range, or None; the ranges of days
+    outside them, read from the raw rows)."""
+    first = date_from if date_from.day == 1 else _month_end(date_from) + dt.timedelta(days=1)
+    last_end = date_to if date_to == _month_end(date_to) else date_to.replace(day=1) - dt.timedelta(days=1)
+    if first > last_end:
+        return None, [(date_from, date_to)]
+    edges = []
+    if date_from < first:
+        edges.append((date_from, first - dt.timedelta(days=1)))
+    if last_end < date_to:
+        edges.append((last_end + dt.timedelta(days=1), date_to))
+    return (first, last_end), edges
+
+
+def merge(
+    parts: Sequence[list[dict[str, Any]]], sums: Sequence[str] = ("n", "events")
+) -> list[dict[str, Any]]:
+    """The parts' rows summed by group (every key but ``sums``), ordered by group as the
+    count queries order them (None first, values as text)."""
+    found = [p for p in parts if p]
+    if len(found) <= 1:
+        return found[0] if found else (parts[0] if parts else [])
+    merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for rows in found:
+        for row in rows:
+            key = tuple((k, v) for k, v in row.items() if k not in sums)
+            if key in merged:
+                for name in sums:
+                    merged[key][name] += row[name]
+            else:
+                merged[key] = dict(row)
+    return sorted(merged.values(), key=lambda r: tuple(_order(v) for k, v in r.items() if k not in sums))
+
+
+def _order(value: Any) -> tuple[bool, Any]:
+    return (value is not None, value if isinstance(value, int) else "" if value is None else str(value))
