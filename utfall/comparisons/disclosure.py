@@ -25,6 +25,7 @@ from typing import Any
 
 from django.conf import settings
 
+from utfall.comparisons.cache import cached
 from utfall.comparisons.indicators import DIMENSIONS, Indicator
 from utfall.comparisons.queries import BadQuery, aggregate
 from utfall.organisations.models import Municipality
@@ -146,15 +147,39 @@ def protected_counts(
 
     A hidden row keeps its counts for the caller's own arithmetic on *shown* rows only: every
     caller passes the flag on to :func:`utfall.stats.suppression.suppress` (which blanks it)
-    and leaves hidden rows out of every published statistic. Raises BadQuery (with
-    :data:`PERIOD_RULE`) for a period that is not a calendar month, quarter, half-year or year.
+    and leaves hidden rows out of every published statistic.
+
+    Dates that are not a fixed period are counted as the period :func:`snap_period` makes of
+    them, so no caller can ask for arbitrary days. The pages, the API and the CLI snap first
+    and say so (``period_note``); internal callers (a contract's last twelve months, a
+    target's year to date) get the counts of the snapped period.
     """
-    period = fixed_period(date_from, date_to)
-    if period is None:
-        raise BadQuery(PERIOD_RULE)
+    period = fixed_period(date_from, date_to) or snap_period(date_from, date_to)[0]
     filters = dict(filters or {})
     by = list(by)
     min_n = int(settings.UTFALL_MIN_COUNT)
+    key = (
+        "protected_counts",
+        indicator,
+        municipality.pk,
+        period,
+        tuple(by),
+        sorted(filters.items()),
+        as_of,
+        min_n,
+    )
+    return cached(key, lambda: _protect(indicator, municipality, period, by, filters, as_of, min_n))
+
+
+def _protect(
+    indicator: Indicator,
+    municipality: Municipality,
+    period: Period,
+    by: list[str],
+    filters: dict[str, str],
+    as_of: dt.date | None,
+    min_n: int,
+) -> list[dict[str, Any]]:
 
     def count(dims: list[str], where: Mapping[str, str], span: Period = period) -> list[dict[str, Any]]:
         return aggregate(indicator, municipality=municipality, date_from=span.start, date_to=span.end,

@@ -24,8 +24,8 @@ from typing import Any
 
 from django.db import transaction
 
+from utfall.comparisons.disclosure import protected_counts
 from utfall.comparisons.indicators import all_indicators
-from utfall.comparisons.queries import aggregate
 from utfall.organisations.models import Municipality
 from utfall.reports.models import ReferenceValue
 from utfall.results.services.common import min_n
@@ -50,7 +50,7 @@ def open_rows(municipality: Municipality, year: int, *, unit: str | None = None)
     for code, definition in all_indicators().items():
         if definition.kind not in OPEN_KINDS:
             continue
-        counts = aggregate(definition, municipality=municipality, date_from=start, date_to=end,
+        counts = protected_counts(definition, municipality=municipality, date_from=start, date_to=end,
                            by=["sex"], filters=filters)  # fmt: skip
         if not counts:
             continue

@@ -7,8 +7,9 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 
+from utfall.comparisons.disclosure import protected_counts
 from utfall.comparisons.indicators import get_indicator
-from utfall.comparisons.queries import aggregate, followup_status_counts
+from utfall.comparisons.queries import followup_status_counts
 from utfall.organisations.models import Unit, User
 from utfall.registry.models import Provider
 from utfall.results import charts
@@ -54,7 +55,7 @@ def coverage(user: Any, *, date_from: dt.date, date_to: dt.date, by: str) -> Pag
         raise PermissionDenied("Utförare ser inte uppföljningar per socialsekreterare.")
     cov: dict[Any, dict[str, Any]] = {}
     if by != "caseworker":
-        counts = aggregate(get_indicator("followup_coverage"), municipality=municipality,
+        counts = protected_counts(get_indicator("followup_coverage"), municipality=municipality,
                            date_from=date_from, date_to=date_to, by=[by], filters=filters)  # fmt: skip
         cov = {r["group"]: r for r in suppress(proportion_rows(counts, by), min_n=min_n())}
     status = followup_status_counts(

@@ -7,8 +7,9 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from utfall.comparisons.disclosure import protected_counts
 from utfall.comparisons.indicators import all_indicators, get_indicator
-from utfall.comparisons.queries import aggregate, aggregate_questions
+from utfall.comparisons.queries import aggregate_questions
 from utfall.organisations.models import Municipality
 from utfall.registry.models import Service
 from utfall.results import charts
@@ -48,7 +49,7 @@ def outcomes(user: Any, *, date_from: dt.date, date_to: dt.date, unit: str | Non
     per_measure: dict[str, dict[str, dict[str, Any]]] = {}
     services: set[str] = set()
     for code in OUTCOME_INDICATORS:
-        counts = aggregate(get_indicator(code), municipality=municipality, date_from=date_from,
+        counts = protected_counts(get_indicator(code), municipality=municipality, date_from=date_from,
                            date_to=date_to, by=["service"], filters=filters)  # fmt: skip
         per_measure[code] = with_total(counts, "service", "")
         services |= {r["service"] for r in counts}
