@@ -108,3 +108,17 @@ def test_the_command_line_shows_the_reliability_with_four_shown_providers(attack
     call_command("compare", "--municipality", attack_set.code, "--indicator", "satisfied", "--from", "2025-01-01",
                  "--to", "2025-12-31", "--filter", "sex=female", "--format", "json", stdout=data)  # fmt: skip
     assert {r["group"]: r["suppressed"] for r in json.loads(data.getvalue())["rows"]}["A"] is True
+
+
+def test_the_trend_hides_the_quarters_a_comparison_hides(attack_set) -> None:  # type: ignore[no-untyped-def]
+    """A trend's year minus its shown quarters: A has 2 answers in Q4 (and 6 in Q3)."""
+    from utfall.results.services.trends import trend
+
+    page = trend(analyst(attack_set), indicator="satisfied", grain="quarter", provider="A",
+                 date_from=YEAR[0], date_to=YEAR[1])  # fmt: skip
+    (table,) = page.tables.values()
+    quarters = {r["period"]: r for r in table.rows}
+    assert quarters["2025-K4"]["suppressed"] and quarters["2025-K3"]["suppressed"]
+    shown = sum(r["n"] for r in quarters.values() if not r["suppressed"])
+    year = rows(attack_set)["A"]
+    assert year["n"] - shown >= 5  # the year minus the shown quarters: two quarters together, never Q4 alone

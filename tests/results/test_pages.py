@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db
 PAGES = {
     "comparison": (f"/resultat/jamforelse/?indicator=satisfied&{PERIOD}", 22, 12),
     "comparison_adjusted": (f"/resultat/jamforelse/?indicator=satisfied&adjust=on&{PERIOD}", 44, 13),
-    "trends": (f"/resultat/utveckling/?indicator=satisfied&grain=quarter&{PERIOD}", 16, 10),
+    "trends": (f"/resultat/utveckling/?indicator=satisfied&grain=quarter&{PERIOD}", 40, 14),
     "gender": (f"/resultat/kvinnor-och-man/?indicator=satisfied&{PERIOD}", 46, 12),
     "coverage": (f"/resultat/uppfoljningsgrad/?by=provider&{PERIOD}", 12, 7),
     "coverage_caseworker": (
@@ -34,13 +34,13 @@ PAGES = {
     ),  # a manager: scope and units are read, and the unit's name for the selection
     "outcomes": (
         f"/resultat/utfallsmatt/?{PERIOD}",
-        44,
-        14,
+        82,
+        20,
     ),  # + re-referral 6 and 12 months (issue 15): a count and a token read each
     # The analyst also sees the provider's in-depth cases and contract follow-ups (oversight, +2),
     # the indicator's reliability (issue 10.3, +1) and re-referral (issue 15, +8 fresh, +2 cached);
     # the provider's name for the selection (+1).
-    "provider": (f"/resultat/utforare/B/?indicator=satisfied&{PERIOD}", 204, 46),
+    "provider": (f"/resultat/utforare/B/?indicator=satisfied&{PERIOD}", 248, 50),
 }
 
 

@@ -27,11 +27,11 @@ from django.conf import settings
 
 from utfall.comparisons.cache import cached
 from utfall.comparisons.indicators import DIMENSIONS, Indicator
-from utfall.comparisons.queries import BadQuery, aggregate
+from utfall.comparisons.queries import BadQuery, aggregate, aggregate_by_client
 from utfall.organisations.models import Municipality
 from utfall.stats.disclosure import hidden_in_partitions
 
-__all__ = ["PERIOD_RULE", "Period", "fixed_period", "protected_counts", "snap_period"]
+__all__ = ["PERIOD_RULE", "Period", "fixed_period", "protected_by_client", "protected_counts", "snap_period"]
 
 PERIOD_RULE = (
     "Resultat ges för hela perioder: en kalendermånad, ett kvartal, ett halvår, ett "
@@ -227,3 +227,29 @@ def _protect(
             if key in index and (index[key], period.label) in gone:
                 hidden[i] = True
     return [{**r, "suppressed": h} for r, h in zip(rows, hidden, strict=True)]
+
+
+def protected_by_client(
+    indicator: Indicator,
+    *,
+    municipality: Municipality,
+    date_from: dt.date,
+    date_to: dt.date,
+    period: str,
+    filters: Mapping[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """The rows of ``aggregate_by_client`` (a trend: per quarter or year, each client once) with
+    ``suppressed`` set as :func:`protected_counts` sets it for the same period and filters (the
+    point's n and events are those counts), so a trend's quarter is hidden exactly where a
+    comparison of that quarter hides it, and a year minus its shown quarters gives no small one."""
+    out = []
+    for r in aggregate_by_client(indicator, municipality=municipality, date_from=date_from, date_to=date_to,
+                                 period=period, filters=filters):  # fmt: skip
+        label = str(r["period"])
+        year, _, part = label.partition("-K")
+        start = dt.date(int(year), 3 * int(part) - 2 if part else 1, 1)
+        span = _containing("quarter" if part else "year", start)
+        cell = protected_counts(indicator, municipality=municipality, date_from=span.start, date_to=span.end,
+                                by=[], filters=filters)  # fmt: skip
+        out.append({**r, "suppressed": bool(cell and cell[0]["suppressed"])})
+    return out
