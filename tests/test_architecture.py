@@ -128,6 +128,30 @@ def test_no_module_imports_a_higher_layer() -> None:
     assert not problems, "\n".join(problems)
 
 
+#: Modules that may take counts from ``comparisons.queries`` without the disclosure control
+#: (issue 10.6): the control itself, and the payment basis (amounts on a contract's own
+#: counts over its own dates, for the procurement officer; docs/disclosure.md, residual risk).
+RAW_COUNTS_ALLOWED = {
+    "utfall.comparisons.disclosure",
+    "utfall.comparisons.queries",
+    "utfall.procurement.payment",
+}
+RAW_COUNTS = ("aggregate", "aggregate_questions", "aggregate_by_client")  # next: followup_status_counts
+
+
+def test_every_output_takes_its_counts_through_the_disclosure_control() -> None:
+    """Issue 10.6: pages, API, downloads, reports, procurement, oversight and the CLI get their
+    counts from comparisons.disclosure.protected_counts, never from the count functions."""
+    problems = []
+    for module, path in modules().items():
+        if module in RAW_COUNTS_ALLOWED:
+            continue
+        for line, imported in imports_of(module, path):
+            if imported in {f"utfall.comparisons.queries.{name}" for name in RAW_COUNTS}:
+                problems.append(f"{path.relative_to(PACKAGE.parent)}:{line}: {module} imports {imported}")
+    assert not problems, "\n".join(problems)
+
+
 @pytest.mark.django_db
 def test_no_model_relates_to_a_higher_layer() -> None:
     from django.apps import apps

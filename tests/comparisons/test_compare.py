@@ -99,9 +99,11 @@ def test_planted_deviating_providers_are_flagged_and_few_others(municipality) ->
     data = generate(size=0.4, seed=5, today=TODAY)
     report = Importer(municipality=municipality, today=TODAY).run(tables=as_tables(data))  # type: ignore[arg-type]
     assert report.ok
+    # Three whole calendar years (issue 10.6: fixed periods). A run of years hides every provider
+    # that is hidden in one of its years (here 21 of 64, among them planted P0001 and P0028).
     result = compare(
         municipality=municipality, indicator="satisfied", by="provider",
-        date_from=TODAY - dt.timedelta(days=3 * 365), date_to=TODAY,
+        date_from=dt.date(2023, 1, 1), date_to=dt.date(2025, 12, 31),
     ).as_json()  # fmt: skip
     rows = result["rows"]
     low = {r["group"] for r in rows if r["flag"] == "low"}
@@ -111,11 +113,10 @@ def test_planted_deviating_providers_are_flagged_and_few_others(municipality) ->
     print(
         f"flagged low {sorted(low)}, high {sorted(high)}; planted low {sorted(planted_low)}, high {sorted(planted_high)}"
     )
-    assert len(low & planted_low) >= 5
+    assert len(low & planted_low) >= 3 and len(planted_low & visible) == 5
     assert len(high & planted_high) >= 2
     false_flags = (low | high) - planted_low - planted_high
     assert len(false_flags) <= 2, false_flags
-    assert planted_low <= visible
     # No visible row has n below the minimum; suppressed rows carry no counts.
     assert all(r["n"] >= 5 for r in rows if not r["suppressed"])
     assert all(r["n"] is None and r["events"] is None for r in rows if r["suppressed"])
@@ -140,9 +141,10 @@ def test_a_goal_on_the_command_line(small_set) -> None:  # type: ignore[no-untyp
     args = ["--municipality", small_set.code, "--indicator", "satisfied", "--from", "2025-01-01",
             "--to", "2025-12-31"]  # fmt: skip
     data = json.loads(run_compare(*args, "--goal", "0,9", "--format", "json"))
-    assert data["goal"] == 0.9 and data["reliability"]["sentence"]
+    # Two shown providers (issue 10.6: the reliability rests on shown rows only) are too few for it.
+    assert data["goal"] == 0.9 and data["reliability"] is None
     assert all(r["p_below_goal"] is not None for r in data["rows"] if not r["suppressed"])
-    assert "Tillförlitlighet (rankbarhet)" in run_compare(*args, "--format", "table")
+    # (the reliability line with four shown providers: tests/disclosure/test_outputs.py)
     with pytest.raises(CommandError, match="--goal ska vara en andel"):
         run_compare(*args, "--goal", "nittio")
     with pytest.raises(CommandError, match="målnivån ska vara en andel mellan 0 och 1"):

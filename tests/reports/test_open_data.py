@@ -22,15 +22,19 @@ def test_it_publishes_total_women_and_men_with_value_and_n(results_set: Municipa
     results_set.save()
     rows = [r for r in open_rows(results_set, 2025) if r["kpi"] == "satisfied"]
     by_gender = {r["gender"]: r for r in rows}
-    assert by_gender["T"] == {"kpi": "satisfied", "municipality": "0180", "period": 2025, "gender": "T",
-                              "value": 71.1, "count": 121}  # fmt: skip
-    assert by_gender["K"]["count"] + by_gender["M"]["count"] == 121
+    # Cell-key perturbation (issue 10.6): 121 answers, 71.1 % positive, published within ±2 answers.
+    total = by_gender["T"]
+    assert {k: total[k] for k in ("kpi", "municipality", "period", "gender")} == {
+        "kpi": "satisfied", "municipality": "0180", "period": 2025, "gender": "T"}  # fmt: skip
+    assert abs(total["count"] - 121) <= 2 and abs(total["value"] - 71.1) <= 2.5
+    assert abs(by_gender["K"]["count"] + by_gender["M"]["count"] - 121) <= 6
+    assert open_rows(results_set, 2025) == open_rows(results_set, 2025)  # the same cell, the same noise
     data = json.loads(as_json(rows))
     assert data["values"][0]["kpi"] == "satisfied" and {v["gender"] for v in data["values"][0]["values"]} == {
         "T", "K", "M"}  # fmt: skip
     lines = list(csv.DictReader(io.StringIO(as_csv(rows))))
     assert lines[0] == {"kpi": "satisfied", "municipality": "0180", "period": "2025", "gender": "T",
-                        "value": "71.1", "count": "121"}  # fmt: skip
+                        "value": str(total["value"]), "count": str(total["count"])}  # fmt: skip
 
 
 def test_no_published_value_rests_on_fewer_than_five(results_set: Municipality) -> None:
@@ -43,7 +47,8 @@ def test_no_published_value_rests_on_fewer_than_five(results_set: Municipality) 
         genders = {r["gender"]: r["count"] for r in rows if r["kpi"] == kpi}
         if "T" in genders and len(genders) == 2:  # one sex hidden: the other must not give it away
             shown = next(v for k, v in genders.items() if k != "T")
-            assert genders["T"] - shown == 0 or genders["T"] - shown >= 5  # 0: no one of that sex
+            # 0: no one of that sex; the counts are perturbed by at most 2 each (issue 10.6)
+            assert abs(genders["T"] - shown) <= 4 or genders["T"] - shown >= 5 - 4
 
 
 def test_the_command_writes_csv_and_json(results_set: Municipality, tmp_path) -> None:  # type: ignore[no-untyped-def]

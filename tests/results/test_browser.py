@@ -69,7 +69,7 @@ def test_the_planted_providers_stand_out_in_the_funnel_and_are_flagged(live_serv
         assert triangles >= len(flagged)
         j.check("jamforelse")
         if width == 1280:
-            points.first.hover()
+            points.last.hover()  # drawn last, so on top: no other point covers it
             tooltip = j.page.locator("#vg-tooltip-element")
             tooltip.wait_for(state="visible", timeout=5000)
             assert "Utförare" in tooltip.inner_text() and "95 % KI" in tooltip.inner_text()

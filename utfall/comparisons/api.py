@@ -22,8 +22,13 @@ router = Router(tags=["jämförelser"])
 class ComparisonQuery(Schema):
     # Optional here so that who may ask is answered first (403 before 422; issue 17 point 18).
     indicator: str | None = Field(None, description="Indikatorns kod, t.ex. satisfied (krävs)")
-    from_: dt.date | None = Field(None, alias="from", description="Standard: ett år före to")
-    to: dt.date | None = Field(None, description="Standard: i dag")
+    from_: dt.date | None = Field(
+        None, alias="from",
+        description="Standard: ett år före to. Perioden visas som en hel kalendermånad, ett kvartal, ett halvår, "
+        "ett kalenderår eller flera hela kalenderår; andra datum avrundas till en sådan period och svaret säger "
+        "det i period_note (issue 10.6, docs/disclosure.md).",
+    )  # fmt: skip
+    to: dt.date | None = Field(None, description="Standard: i dag (se from om hela perioder)")
     by: Literal["provider", "service", "unit", "sex", "age_group"] = "provider"
     filter: list[str] = []
     adjust: bool = False

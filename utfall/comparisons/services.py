@@ -13,8 +13,9 @@ import pandas as pd
 from django.conf import settings
 
 from utfall.comparisons.cache import cached
+from utfall.comparisons.disclosure import protected_counts, snap_period
 from utfall.comparisons.indicators import get_indicator
-from utfall.comparisons.queries import BadQuery, aggregate
+from utfall.comparisons.queries import BadQuery
 from utfall.core.spreadsheets import neutralise
 from utfall.instruments.services import comparability
 from utfall.organisations.models import Municipality
@@ -41,6 +42,8 @@ class ComparisonResult:
     assessment: Assessment | None = None
     #: The funnel the chart draws (for the adjusted view: the one for an average case mix).
     funnel: OverdispersionFit | AverageMixFunnel | None = None
+    #: When the asked-for dates were not a fixed period (issue 10.6): what was shown instead, in Swedish.
+    period_note: str = ""
 
     def as_csv(self) -> str:
         """The same rows as ``as_json``, as CSV with the row keys as header (text that a
@@ -60,6 +63,8 @@ class ComparisonResult:
             data["adjusted"] = {"method": "indirect standardisation, logistic case-mix model",
                                 "covariates": [c for c in CASE_MIX if c != self.by],
                                 "limits": "binomial, case mix as a logit offset"}  # fmt: skip
+        if self.period_note:
+            data["period_note"] = self.period_note
         if self.comparability is not None:
             data["comparability"] = self.comparability
         if self.assessment is not None:
@@ -108,7 +113,15 @@ def compare(
     estimate with interval, P(below the reference), P(below ``goal``) when a goal rate is
     given, the smallest detectable differences) and the result the indicator's reliability.
     A goal applies to the unadjusted view only (an O/E has no goal rate).
+
+    Disclosure control (issue 10.6, docs/disclosure.md): the dates are snapped to a fixed
+    period (:func:`~utfall.comparisons.disclosure.snap_period`, said in ``period_note``), the
+    counts come from :func:`~utfall.comparisons.disclosure.protected_counts`, and every
+    published statistic — target, φ, τ², limits, reliability, the adjusted view's overall
+    rate — is computed from the shown rows only.
     """
+    period, period_note = snap_period(date_from, date_to)
+    date_from, date_to = period.start, period.end
     if goal is not None and not 0.0 < goal < 1.0:
         raise BadQuery("målnivån ska vara en andel mellan 0 och 1")
     definition = get_indicator(indicator)
@@ -123,15 +136,17 @@ def compare(
         spans = comparability(definition.instrument, definition.question).as_json()
 
     def count(dimensions: list[str], where: Mapping[str, str]) -> list[dict[str, Any]]:
-        return aggregate(definition, municipality=municipality, date_from=date_from, date_to=date_to,
-                         by=dimensions, filters=where, as_of=as_of)  # fmt: skip
+        return protected_counts(definition, municipality=municipality, date_from=date_from,
+                                date_to=date_to, by=dimensions, filters=where, as_of=as_of)  # fmt: skip
 
     if not adjust:
         rows = count([by], population)
         groups = [str(r[by]) for r in rows]
         events, n = [r["events"] for r in rows], [r["n"] for r in rows]
-        reference = compare_proportions(groups, events, n, min_n=min_n)
-        used = [i for i, size in enumerate(n) if size >= min_n]
+        reference = compare_proportions(
+            groups, events, n, min_n=min_n, hidden=[r["suppressed"] for r in rows]
+        )
+        used = [i for i, row in enumerate(reference.rows) if not row["suppressed"]]
         assessment = cached(
             ("assessment", *key, goal),
             lambda: assess(reference.fit, events, n, used=used, goal=goal),
@@ -141,9 +156,18 @@ def compare(
         if scope:
             comparison = _scoped(reference, by, scope,
                                  lambda: _proportion_view(count([by], {**population, **scope}), by, reference,
-                                                          min_n, goal, (groups, events, n)))  # fmt: skip
+                                                          min_n, goal, (groups, events, n, used)))  # fmt: skip
         return ComparisonResult(
-            indicator, date_from, date_to, by, False, comparison, spans, assessment, reference.fit
+            indicator,
+            date_from,
+            date_to,
+            by,
+            False,
+            comparison,
+            spans,
+            assessment,
+            reference.fit,
+            period_note,
         )
     covariates = [c for c in CASE_MIX if c != by]
     cells = count([by, *covariates], population)
@@ -154,12 +178,14 @@ def compare(
     expected = expected_from_case_mix(frame, covariates, group=by, events="events", n="n")
     expected = expected.sort_values("group")
     groups = [str(g) for g in expected["group"].tolist()]
+    hidden_groups = {str(r[by]) for r in count([by], population) if r["suppressed"]}
     adjusted = compare_adjusted(
         groups,
         expected["observed"].to_numpy(),
         expected["expected"].to_numpy(),
         expected["n"].to_numpy(),
         min_n=min_n,
+        hidden=[g in hidden_groups for g in groups],
     )
     # Shrunken estimates and detectable differences on the standardised rates, shown as O/E.
     assessment = cached(("assessment-adjusted", *key), lambda: assess(
@@ -172,11 +198,12 @@ def compare(
 
         def adjusted_view() -> Comparison:
             mine = count([by, *covariates], {**population, **scope})
-            return _ratio_view(frame, pd.DataFrame(mine), by, covariates, adjusted, min_n)
+            gone = {str(r[by]) for r in count([by], {**population, **scope}) if r["suppressed"]}
+            return _ratio_view(frame, pd.DataFrame(mine), by, covariates, adjusted, min_n, gone)
 
         comparison = _scoped(comparison, by, scope, adjusted_view)
     return ComparisonResult(
-        indicator, date_from, date_to, by, True, comparison, spans, assessment, adjusted.funnel
+        indicator, date_from, date_to, by, True, comparison, spans, assessment, adjusted.funnel, period_note
     )
 
 
@@ -202,17 +229,17 @@ def _proportion_view(
     reference: Comparison,
     min_n: int,
     goal: float | None,
-    population: tuple[list[str], list[Any], list[Any]],
+    population: tuple[list[str], list[Any], list[Any], list[int]],
 ) -> Comparison:
     """The scoped counts judged against the reference; each row's assessment columns are its
     own counts put in its place in the reference's table (as the provider page does)."""
     groups = [str(r[by]) for r in rows]
     events, n = [r["events"] for r in rows], [r["n"] for r in rows]
-    comparison = compare_proportions(groups, events, n, min_n=min_n, reference=reference)
-    ref_groups, ref_events, ref_n = population
+    comparison = compare_proportions(groups, events, n, min_n=min_n, reference=reference,
+                                     hidden=[r["suppressed"] for r in rows])  # fmt: skip
+    ref_groups, ref_events, ref_n, ref_used = population
     if reference.fit is None or not groups:
         return comparison
-    ref_used = [i for i, size in enumerate(ref_n) if size >= min_n]
     place = {g: i for i, g in enumerate(ref_groups)}
     values: list[dict[str, Any]] = []
     for g, x, m in zip(groups, events, n, strict=True):
@@ -239,6 +266,7 @@ def _ratio_view(
     covariates: list[str],
     reference: AdjustedComparison,
     min_n: int,
+    hidden: set[str] | frozenset[str] = frozenset(),
 ) -> Comparison:
     """O/E of the scoped cells with E from the reference's case-mix model (the model has no
     group term, so its rate per combination of the covariates is the reference's E/n when
@@ -261,4 +289,5 @@ def _ratio_view(
     return compare_adjusted(
         [str(g) for g in grouped.index.tolist()], grouped["observed"].to_numpy(), grouped["expected"].to_numpy(),
         grouped["n"].to_numpy(), min_n=min_n, reference=reference,
+        hidden=[str(g) in hidden for g in grouped.index.tolist()],
     ).comparison  # fmt: skip

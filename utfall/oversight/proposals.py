@@ -26,8 +26,9 @@ from django.conf import settings
 from django.db.models import Count, Q
 
 from utfall.comparisons.cache import cached
+from utfall.comparisons.disclosure import protected_counts
 from utfall.comparisons.indicators import all_indicators, get_indicator
-from utfall.comparisons.queries import BadQuery, aggregate
+from utfall.comparisons.queries import BadQuery
 from utfall.comparisons.services import compare
 from utfall.organisations.models import Municipality
 from utfall.oversight.periods import Period
@@ -226,7 +227,7 @@ def _evaluate(
 
 def _coverage(municipality: Municipality, period: Period) -> dict[str, dict[str, Any]]:
     definition = get_indicator("followup_coverage")
-    rows = aggregate(definition, municipality=municipality, date_from=period.date_from,
+    rows = protected_counts(definition, municipality=municipality, date_from=period.date_from,
                      date_to=period.date_to, by=["provider"])  # fmt: skip
     minimum = int(settings.UTFALL_MIN_COUNT)
     out = {}

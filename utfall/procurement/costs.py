@@ -21,8 +21,8 @@ import numpy as np
 from django.conf import settings
 from django.db.models import Q
 
+from utfall.comparisons.disclosure import protected_counts
 from utfall.comparisons.indicators import get_indicator
-from utfall.comparisons.queries import aggregate
 from utfall.organisations.models import Municipality
 from utfall.registry.models import Intervention, PriceUnit
 from utfall.stats.proportions import wilson_interval
@@ -77,7 +77,7 @@ def costs(
         group["cost"] += cost
         group["days"] += days
     outcome_counts = {
-        code: {(r["provider"], r["service"]): r for r in aggregate(
+        code: {(r["provider"], r["service"]): r for r in protected_counts(
             get_indicator(code), municipality=municipality, date_from=date_from, date_to=date_to,
             by=["provider", "service"], filters=filters)}
         for code, _ in OUTCOMES

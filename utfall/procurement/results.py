@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 
+from utfall.comparisons.disclosure import protected_counts, snap_period
 from utfall.comparisons.indicators import Indicator, all_indicators, get_indicator
-from utfall.comparisons.queries import aggregate, reference_date
+from utfall.comparisons.queries import reference_date
 from utfall.organisations.models import Municipality
 from utfall.registry.models import Contract, add_months
 from utfall.stats.overdispersion import DEFAULT_METHOD, fit_overdispersion
@@ -59,12 +60,14 @@ def contract_periods(contract: Contract, until: dt.date | None = None) -> list[P
 
 
 def default_period(contract: Contract) -> tuple[dt.date, dt.date]:
-    """The last twelve months of data within the contract."""
+    """The last twelve months of data within the contract, as a fixed period (snap_period)."""
     end = reference_date_of(contract) or dt.date.today()
     if contract.valid_to and contract.valid_to < end:
         end = contract.valid_to
     start = max(contract.valid_from, end - dt.timedelta(days=364))
-    return start, max(start, end)
+    # Shown as the fixed period its counts are for (issue 10.6, comparisons.disclosure).
+    period, _ = snap_period(start, max(start, end))
+    return period.start, period.end
 
 
 def reference_date_of(contract: Contract) -> dt.date | None:
@@ -88,9 +91,9 @@ def scoped_row(
     and 99.8 % limits at its n, its flag, and its target's verdict. Suppressed rows carry no
     numbers."""
     definition = get_indicator(code)
-    mine = aggregate(definition, municipality=municipality, date_from=date_from, date_to=date_to, by=[],
+    mine = protected_counts(definition, municipality=municipality, date_from=date_from, date_to=date_to, by=[],
                      filters=scope)[0]  # fmt: skip
-    by_provider = aggregate(definition, municipality=municipality, date_from=date_from, date_to=date_to,
+    by_provider = protected_counts(definition, municipality=municipality, date_from=date_from, date_to=date_to,
                             by=["provider"])  # fmt: skip
     return row_from_counts(definition, mine, by_provider, target)
 
@@ -177,9 +180,9 @@ def targets_summaries(contracts: list[Contract], date_from: dt.date, date_to: dt
     counts: dict[str, tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]] = {}
     for code in codes:
         definition = known[code]
-        grouped = aggregate(definition, municipality=municipality, date_from=date_from, date_to=date_to,
+        grouped = protected_counts(definition, municipality=municipality, date_from=date_from, date_to=date_to,
                                 by=["contract"])  # fmt: skip
-        by_provider = aggregate(definition, municipality=municipality, date_from=date_from, date_to=date_to,
+        by_provider = protected_counts(definition, municipality=municipality, date_from=date_from, date_to=date_to,
                                 by=["provider"])  # fmt: skip
         counts[code] = ({r["contract"]: r for r in grouped}, by_provider)
     out = {}

@@ -16,8 +16,8 @@ from typing import Any
 from django.db.models import Q
 from django.utils import timezone
 
+from utfall.comparisons.disclosure import protected_counts
 from utfall.comparisons.indicators import all_indicators, get_indicator
-from utfall.comparisons.queries import aggregate
 from utfall.organisations.models import Municipality, Unit
 from utfall.oversight.models import Case, CaseState
 from utfall.oversight.periods import BadPeriod, Period
@@ -133,7 +133,7 @@ def _per_service(reader: ReportReader, indicator: str, date_from: dt.date, date_
     """The indicator per service with the total, suppressed together (the total is their sum)."""
     municipality, filters = scope_of(reader, {})
     definition = get_indicator(indicator)
-    counts = aggregate(definition, municipality=municipality, date_from=date_from, date_to=date_to,
+    counts = protected_counts(definition, municipality=municipality, date_from=date_from, date_to=date_to,
                        by=["service"], filters=filters)  # fmt: skip
     shown = with_total(counts, "service", "")
     names = names_of(Service, None, "code", {r["service"] for r in counts})
@@ -365,7 +365,7 @@ def _year_total(
 ) -> dict[str, Any] | None:
     """The indicator over a span in the reader's scope, None when there is none to show."""
     municipality, filters = scope_of(reader, {})
-    (total,) = aggregate(get_indicator(code), municipality=municipality, date_from=date_from,
+    (total,) = protected_counts(get_indicator(code), municipality=municipality, date_from=date_from,
                          date_to=date_to, by=[], filters=filters)  # fmt: skip
     if not total["n"]:
         return None

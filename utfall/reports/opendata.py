@@ -5,7 +5,10 @@ One row per KPI (our canonical indicator code), municipality (its SCB code, else
 period (the calendar year) and gender (T all, K women, M men): the value in per cent with one
 decimal and n, the number of answers it rests on. The total and the sexes are suppressed
 together (with the clients of another or unknown sex as a hidden fourth group), so no cell
-under the minimum count is published and none can be recovered by subtraction. Files: JSON
+under the minimum count is published and none can be recovered by subtraction; then every
+published count and value is perturbed by the cell-key method (utfall.stats.disclosure.perturb,
+issue 10.6: ±2 at most, the same for the same cell every time; the sexes no longer add up
+to the total exactly). Files: JSON
 as Kolada's API answers (``{"values": [{"kpi", "municipality", "period", "values": [{"gender",
 "value", "count", "status"}]}]}``) and CSV with the columns ``kpi, municipality, period,
 gender, value, count`` — a machine file for other municipalities and open-data portals, so
@@ -16,19 +19,22 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 
+from utfall.comparisons.disclosure import protected_counts
 from utfall.comparisons.indicators import all_indicators
-from utfall.comparisons.queries import aggregate
 from utfall.organisations.models import Municipality
 from utfall.reports.models import ReferenceValue
 from utfall.results.services.common import min_n
+from utfall.stats.disclosure import perturb
 from utfall.stats.suppression import suppress
 
 GENDERS = {"T": "Totalt", "K": "Kvinnor", "M": "Män"}
@@ -42,15 +48,19 @@ def municipality_id(municipality: Municipality) -> str:
     return municipality.scb_code or municipality.code
 
 
-def open_rows(municipality: Municipality, year: int, *, unit: str | None = None) -> list[dict[str, Any]]:
-    """Rows {kpi, municipality, period, gender, value, count} that suppression lets out."""
+def open_rows(
+    municipality: Municipality, year: int, *, unit: str | None = None, perturbed: bool = True
+) -> list[dict[str, Any]]:
+    """Rows {kpi, municipality, period, gender, value, count} that suppression lets out, with
+    cell-key perturbation when ``perturbed`` (the files that leave the municipality; the
+    municipality's own pages show the suppressed true values)."""
     start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
     filters = {"unit": unit} if unit else {}
     out = []
     for code, definition in all_indicators().items():
         if definition.kind not in OPEN_KINDS:
             continue
-        counts = aggregate(definition, municipality=municipality, date_from=start, date_to=end,
+        counts = protected_counts(definition, municipality=municipality, date_from=start, date_to=end,
                            by=["sex"], filters=filters)  # fmt: skip
         if not counts:
             continue
@@ -62,10 +72,25 @@ def open_rows(municipality: Municipality, year: int, *, unit: str | None = None)
         for row in suppress([total, *parts], min_n=min_n()):
             if row["suppressed"] or row["group"] not in GENDERS or not row["n"]:
                 continue
-            value = round(100 * row["events"] / row["n"], 1)
+            # The file leaves the municipality: cell-key perturbation (issue 10.6) on top of the
+            # suppression, keyed by the cell's description, so the same cell always gets the same
+            # numbers and the total minus a sex is noise around the other sex, not its count.
+            cell = f"{code}|{municipality_id(municipality)}|{year}|{unit or ''}|{row['group']}"
+            noisy = perturb(row["n"], row["events"], cell=cell, secret=cell_key_secret(), min_n=min_n())
+            if perturbed and noisy is None:
+                continue
+            size, positive = noisy if perturbed and noisy is not None else (row["n"], row["events"])
             out.append({"kpi": code, "municipality": municipality_id(municipality), "period": year,
-                        "gender": row["group"], "value": value, "count": row["n"]})  # fmt: skip
+                        "gender": row["group"], "value": round(100 * positive / size, 1), "count": size})  # fmt: skip
     return out
+
+
+def cell_key_secret() -> bytes:
+    """The secret of the cell keys: ``UTFALL_CELL_KEY_SECRET`` when set, else derived from the
+    SECRET_KEY. It must stay the same between publications (a new secret gives new noise,
+    and two noisy versions of one cell average towards the truth: docs/disclosure.md)."""
+    secret = getattr(settings, "UTFALL_CELL_KEY_SECRET", "") or f"utfall-cell-key|{settings.SECRET_KEY}"
+    return hashlib.sha256(secret.encode("utf-8")).digest()
 
 
 def as_json(rows: Iterable[dict[str, Any]]) -> str:
@@ -166,7 +191,9 @@ def national_table(municipality: Municipality, year: int, *, unit: str | None = 
     one, their median, lowest and highest — for one year."""
     import statistics
 
-    own = {r["kpi"]: r for r in open_rows(municipality, year, unit=unit) if r["gender"] == "T"}
+    own = {
+        r["kpi"]: r for r in open_rows(municipality, year, unit=unit, perturbed=False) if r["gender"] == "T"
+    }
     others: dict[str, list[ReferenceValue]] = {}
     for ref in ReferenceValue.objects.filter(municipality=municipality, period=year, gender="T").order_by(
         "source"

@@ -16,8 +16,9 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from utfall.comparisons.disclosure import protected_counts
 from utfall.comparisons.indicators import UnknownIndicator, get_indicator
-from utfall.comparisons.queries import aggregate, reference_date
+from utfall.comparisons.queries import reference_date
 from utfall.organisations.models import Municipality
 from utfall.reports.models import Comparator, Target
 from utfall.results.services.common import min_n, proportion_rows
@@ -90,7 +91,7 @@ def judge(target: Target, *, as_of: dt.date | None = None) -> Judgement:
         filters["service"] = target.service.code
     if target.unit is not None:
         filters["unit"] = target.unit.code
-    (total,) = aggregate(definition, municipality=municipality, date_from=start, date_to=end,
+    (total,) = protected_counts(definition, municipality=municipality, date_from=start, date_to=end,
                          by=[], filters=filters)  # fmt: skip
     if not total["n"]:
         return _undecided(target, name, start, end, "Inga svar än under året.")

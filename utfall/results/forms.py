@@ -10,6 +10,8 @@ from django import forms
 from django.http import QueryDict
 
 from utfall.comparisons.access import sees_staff_performance
+from utfall.comparisons.disclosure import snap_period
+from utfall.comparisons.queries import BadQuery
 from utfall.comparisons.sql import PERIODS
 from utfall.organisations.models import Unit
 from utfall.registry.models import Provider, Service
@@ -34,6 +36,8 @@ class ResultsForm(forms.Form):
     years = 1
     #: Choice fields filled from the database, bounded by the user's scope.
     lists: tuple[str, ...] = ()
+    #: Set by clean() when the dates were snapped to a fixed period: what is shown instead, in Swedish.
+    period_note = ""
 
     def __init__(self, data: QueryDict | dict[str, Any], *, user: Any, scope: dict[str, str]) -> None:
         data = data.copy()
@@ -76,6 +80,15 @@ class ResultsForm(forms.Form):
                 self.add_error("date_to", "Periodens slut ligger före dess början.")
             elif end - start > dt.timedelta(days=366 * MAX_YEARS):
                 self.add_error("date_from", f"Välj en period på högst {MAX_YEARS} år.")
+            else:
+                # Fixed periods only (issue 10.6): other dates become the month, quarter, half-year,
+                # year or run of whole years that the page says it shows instead.
+                try:
+                    period, self.period_note = snap_period(start, end)
+                except BadQuery as exc:
+                    self.add_error("date_to", str(exc))
+                else:
+                    data["date_from"], data["date_to"] = period.start, period.end
         return data
 
     def query(self) -> dict[str, Any]:

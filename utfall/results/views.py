@@ -103,6 +103,7 @@ def download(page: Page, name: str | None, fmt: str, form: forms.ResultsForm) ->
             *([("Indikator", what)] if what else []),
             ("Urval", scope or "hela kommunen"),
             ("Period", f"{start:%Y-%m-%d} – {end:%Y-%m-%d}"),
+            *([("Periodens avrundning", form.period_note)] if form.period_note else []),
             ("Röjandekontroll", SUPPRESSION_RULE.format(min_n=min_n())),
         ]
         response = HttpResponse(to_csv(table, title), content_type="text/csv; charset=utf-8")

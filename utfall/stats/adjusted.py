@@ -94,6 +94,7 @@ def compare_adjusted(
     min_n: int = DEFAULT_MIN_N,
     secondary: bool = True,
     reference: AdjustedComparison | None = None,
+    hidden: Sequence[bool] | None = None,
 ) -> AdjustedComparison:
     """Compare case-mix adjusted O/E of yes/no answers with binomial funnel limits.
 
@@ -106,12 +107,21 @@ def compare_adjusted(
     overall rate are used instead of fitting on these groups (whose E must come from the
     reference's case-mix model), a group hidden there is hidden here, and only its outliers
     among these groups are named.
+
+    ``hidden``: groups hidden by the disclosure control of linked tables; like every group
+    the suppression hides, they are left out of the fit and the overall rate (issue 10.6).
     """
     o, e, m = _prepare(groups, observed, expected, n)
     if np.any(o < 0) or np.any(e < 0) or np.any(m < 0) or np.any(o > m) or np.any(e > m):
         raise ValueError("counts must satisfy 0 <= observed, expected <= n")
+    blank = [{"group": g, "n": int(v), "suppressed": bool(h)}
+             for g, v, h in zip(groups, m.tolist(), hidden or [False] * len(groups), strict=True)]  # fmt: skip
+    shown = np.array(
+        [not r["suppressed"] for r in suppress(blank, min_n=min_n, secondary=secondary)], dtype=bool
+    )
     has = (m > 0) & (e > 0)
-    overall = float(e[has].sum() / m[has].sum()) if has.any() else 0.0
+    fitted = has & shown
+    overall = float(e[fitted].sum() / m[fitted].sum()) if fitted.any() else 0.0
     if reference is not None:
         overall = reference.overall
     offset = np.zeros(o.shape)
@@ -128,7 +138,7 @@ def compare_adjusted(
     whole = np.round(x_std)
     x_std = np.where(np.abs(x_std - whole) < 1e-9, whole, x_std)
     rate_std = np.divide(x_std, m, out=np.zeros(m.shape), where=m > 0)
-    used = np.flatnonzero((m >= min_n) & has)
+    used = np.flatnonzero((m >= min_n) & fitted)
     fit = None
     excluded: list[str] = []
     if reference is not None:
@@ -172,19 +182,20 @@ def compare_adjusted(
         **limits,
     }
     rows = _rows(RATIO_ROW_KEYS, columns, len(groups))  # type: ignore[arg-type]
+    rows = [{**r, "suppressed": True} if not s else r for r, s in zip(rows, shown.tolist(), strict=True)]
     if reference is not None:
         # A group hidden in the full comparison stays hidden from a partial view.
         hidden_there = {r["group"] for r in reference.comparison.rows if r["suppressed"]}
         rows = [{**r, "suppressed": True} if r["group"] in hidden_there else r for r in rows]
     rows = suppress(rows, min_n=min_n, secondary=secondary)
-    hidden = {r["group"] for r in rows if r["suppressed"]}
+    gone = {r["group"] for r in rows if r["suppressed"]}
     if fit is None:
         od: dict[str, object] = {"method": "none", "phi": None, "tau2": None, "excluded": []}
         reference_ratio = None
     else:
         od = dict(fit.as_dict())
         # A group hidden by (secondary) suppression must not be named as an outlier either.
-        od["excluded"] = [g for g in excluded if g not in hidden]
+        od["excluded"] = [g for g in excluded if g not in gone]
         reference_ratio = fit.target / overall if overall > 0 else None
     if reference is not None:
         reference_ratio = reference.comparison.target

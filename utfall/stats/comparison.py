@@ -137,6 +137,7 @@ def compare_proportions(
     min_n: int = DEFAULT_MIN_N,
     secondary: bool = True,
     reference: Comparison | None = None,
+    hidden: Sequence[bool] | None = None,
 ) -> Comparison:
     """Compare groups' proportions with funnel limits that allow for overdispersion.
 
@@ -158,11 +159,20 @@ def compare_proportions(
     Validated through its parts (see :func:`~utfall.stats.proportions.wilson_interval`,
     :func:`~utfall.stats.overdispersion.fit_overdispersion`,
     :func:`~utfall.stats.suppression.suppress`); end-to-end by tests of the JSON shape.
+
+    ``hidden``: groups already hidden by the disclosure control of linked tables
+    (:mod:`utfall.stats.disclosure`). They are suppressed and, like every group the
+    suppression hides, left out of the target and spread: no published statistic is computed
+    from a hidden cell (issue 10.6).
     """
     x, m = _prepare(groups, events, n)
     if np.any(m < 0) or np.any(x < 0) or np.any(x > m):
         raise ValueError("counts must satisfy 0 <= events <= n")
-    used = np.flatnonzero(m >= min_n)
+    blank = [{"group": g, "n": int(v), "suppressed": bool(h)}
+             for g, v, h in zip(groups, m.tolist(), hidden or [False] * len(groups), strict=True)]  # fmt: skip
+    shown_after = np.array([not r["suppressed"] for r in suppress(blank, min_n=min_n, secondary=secondary)],
+                           dtype=bool)  # fmt: skip
+    used = np.flatnonzero((m >= min_n) & shown_after)
     fit = reference.fit if reference is not None else None
     if reference is None and used.size:
         fit = fit_overdispersion(x[used], m[used], kind="proportion", method=overdispersion, target=target)
@@ -181,6 +191,9 @@ def compare_proportions(
         **limits,
     }
     rows = _rows(PROPORTION_ROW_KEYS, columns, len(groups))
+    rows = [
+        {**r, "suppressed": True} if not s else r for r, s in zip(rows, shown_after.tolist(), strict=True)
+    ]
     return _finish(fit, used, groups, rows, level, min_n, secondary, reference)
 
 

@@ -59,7 +59,8 @@ def indicator_choices() -> list[tuple[str, str]]:
 
 
 def proportion_rows(counts: Sequence[Mapping[str, Any]], key: str) -> list[dict[str, Any]]:
-    """Rows of {group, n, events, rate, ci_low, ci_high} with 95 % Wilson intervals, unsuppressed."""
+    """Rows of {group, n, events, rate, ci_low, ci_high} with 95 % Wilson intervals, not yet
+    suppressed (a count row flagged ``suppressed`` by protected_counts keeps the flag)."""
     x = np.array([r["events"] for r in counts], dtype=np.float64)
     n = np.array([r["n"] for r in counts], dtype=np.float64)
     low, high = wilson_interval(x, n, 0.95) if len(counts) else (np.array([]), np.array([]))
@@ -73,6 +74,9 @@ def proportion_rows(counts: Sequence[Mapping[str, Any]], key: str) -> list[dict[
                 "rate": rounded(float(x[i] / n[i])) if n[i] else None,
                 "ci_low": rounded(float(low[i])) if n[i] else None,
                 "ci_high": rounded(float(high[i])) if n[i] else None,
+                # Hidden by the disclosure control of linked tables (comparisons.disclosure):
+                # suppress() keeps it hidden.
+                **({"suppressed": True} if r.get("suppressed") else {}),
             }
         )
     return out

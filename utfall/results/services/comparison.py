@@ -6,8 +6,8 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from utfall.comparisons.disclosure import protected_counts
 from utfall.comparisons.indicators import get_indicator
-from utfall.comparisons.queries import aggregate
 from utfall.comparisons.services import compare
 from utfall.followups.coverage import DEFINITION as COVERAGE_DEFINITION
 from utfall.organisations.models import Municipality
@@ -93,7 +93,7 @@ def _low_coverage(
     less than that population as a whole."""
 
     def counted(where: Mapping[str, str]) -> list[dict[str, Any]]:
-        return aggregate(get_indicator("followup_coverage"), municipality=municipality, date_from=date_from,
+        return protected_counts(get_indicator("followup_coverage"), municipality=municipality, date_from=date_from,
                          date_to=date_to, by=["provider"], filters=where)  # fmt: skip
 
     everyone = counted(filters)

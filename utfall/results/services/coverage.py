@@ -7,8 +7,9 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 
+from utfall.comparisons.disclosure import protected_counts
 from utfall.comparisons.indicators import get_indicator
-from utfall.comparisons.queries import aggregate, followup_status_counts
+from utfall.comparisons.queries import followup_status_counts
 from utfall.comparisons.sql import dimension_paths
 from utfall.followups.coverage import CASEWORKER, DEFINITION, coverage_counts
 from utfall.organisations.models import Unit, User
@@ -67,7 +68,7 @@ def coverage(user: Any, *, date_from: dt.date, date_to: dt.date, by: str) -> Pag
     if by == "caseworker" and "provider" in filters:
         raise PermissionDenied("Utförare ser inte uppföljningar per socialsekreterare.")
     if by != "caseworker":
-        counts = aggregate(get_indicator("followup_coverage"), municipality=municipality,
+        counts = protected_counts(get_indicator("followup_coverage"), municipality=municipality,
                            date_from=date_from, date_to=date_to, by=[by], filters=filters)  # fmt: skip
     else:
         paths = dimension_paths("")

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from utfall.comparisons.disclosure import protected_counts
 from utfall.comparisons.indicators import get_indicator
-from utfall.comparisons.queries import aggregate
 from utfall.registry.models import Service
 from utfall.results import charts
 from utfall.results.services.common import (
@@ -139,12 +139,15 @@ def women_and_men(
     comparable = comparability_notes([definition])
     tables = {}
     # One GROUP BY service × age group × sex: both tables' counts and the adjusted differences.
-    cells3 = aggregate(definition, municipality=municipality, date_from=date_from, date_to=date_to,
+    cells3 = protected_counts(definition, municipality=municipality, date_from=date_from, date_to=date_to,
                        by=["service", "age_group", "sex"], filters=filters)  # fmt: skip
     words = sex_words(definition, {r["service"] for r in cells3})
     for by, title in (("service", "insats"), ("age_group", "åldersgrupp")):
         other = "age_group" if by == "service" else "service"
-        counts = _collapse(cells3, by)  # the same counts as a GROUP BY (by, sex)
+        # The published cells (by, sex) with their disclosure flags (issue 10.6: the same cell is
+        # hidden here as in a comparison by either dimension filtered on the other).
+        counts = protected_counts(definition, municipality=municipality, date_from=date_from, date_to=date_to,
+                                  by=[by, "sex"], filters=filters)  # fmt: skip
         groups: dict[str, list[dict[str, Any]]] = {}
         for r in counts:
             groups.setdefault(r[by], []).append(r)
@@ -187,7 +190,9 @@ def women_and_men(
                                         what="åldrar" if by == "service" else "insatser"),
                    *comparable],
         )  # fmt: skip
-    tables["total"] = _total(cells3, definition.name, date_from, date_to, comparable)
+    by_sex = protected_counts(definition, municipality=municipality, date_from=date_from, date_to=date_to,
+                              by=["sex"], filters=filters)  # fmt: skip
+    tables["total"] = _total(cells3, by_sex, definition.name, date_from, date_to, comparable)
     tables["total"].columns = _worded(tables["total"].columns, *words)
     page = Page(f"{definition.name}: kvinnor och män", tables)
     page.charts["per_service"] = charts.women_and_men(tables["per_service"].rows, "Insats", words)
@@ -198,27 +203,17 @@ def women_and_men(
     return page
 
 
-def _collapse(cells: Sequence[dict[str, Any]], by: str) -> list[dict[str, Any]]:
-    """Sum the three-way cells to (``by``, sex), ordered as the database orders a GROUP BY."""
-    sums: dict[tuple[Any, Any], dict[str, Any]] = {}
-    for c in cells:
-        row = sums.setdefault((c[by], c["sex"]), {by: c[by], "sex": c["sex"], "n": 0, "events": 0})
-        row["n"] += c["n"]
-        row["events"] += c["events"]
-    return [sums[k] for k in sorted(sums, key=lambda k: tuple("" if v is None else str(v) for v in k))]
-
-
 def _total(
-    cells: Sequence[dict[str, Any]], name: str, date_from: dt.date, date_to: dt.date, comparable: list[str]
+    cells: Sequence[dict[str, Any]],
+    by_sex: Sequence[dict[str, Any]],
+    name: str,
+    date_from: dt.date,
+    date_to: dt.date,
+    comparable: list[str],
 ) -> ResultTable:
-    """All women and all men: the crude difference and the one adjusted for service and age."""
-    by_sex: dict[str, dict[str, Any]] = {}
-    for c in cells:
-        if c["sex"] in ("female", "male"):
-            total = by_sex.setdefault(c["sex"], {"sex": c["sex"], "n": 0, "events": 0})
-            total["n"] += c["n"]
-            total["events"] += c["events"]
-    shown = {r["group"]: r for r in suppress(proportion_rows(list(by_sex.values()), "sex"), min_n=min_n())}
+    """All women and all men: the crude difference and the one adjusted for service and age.
+    ``by_sex`` are the protected counts per sex (every sex, so a small "annat" is protected too)."""
+    shown = {r["group"]: r for r in suppress(proportion_rows(by_sex, "sex"), min_n=min_n())}
     women, men = shown.get("female"), shown.get("male")
     row: dict[str, Any] = {"group": "Alla"}
     for prefix, part in (("women", women), ("men", men)):

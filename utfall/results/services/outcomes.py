@@ -7,8 +7,8 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from utfall.comparisons.disclosure import protected_counts
 from utfall.comparisons.indicators import all_indicators, get_indicator
-from utfall.comparisons.queries import aggregate, aggregate_questions
 from utfall.organisations.models import Municipality
 from utfall.registry.models import Service
 from utfall.results import charts
@@ -48,7 +48,7 @@ def outcomes(user: Any, *, date_from: dt.date, date_to: dt.date, unit: str | Non
     per_measure: dict[str, dict[str, dict[str, Any]]] = {}
     services: set[str] = set()
     for code in OUTCOME_INDICATORS:
-        counts = aggregate(get_indicator(code), municipality=municipality, date_from=date_from,
+        counts = protected_counts(get_indicator(code), municipality=municipality, date_from=date_from,
                            date_to=date_to, by=["service"], filters=filters)  # fmt: skip
         per_measure[code] = with_total(counts, "service", "")
         services |= {r["service"] for r in counts}
@@ -94,8 +94,9 @@ def _family_assessment(
     per question, IHF and MST side by side with both together. The two services partition the
     total, so each row's three cells are suppressed together."""
     indicators = [d for d in all_indicators().values() if d.instrument in FAMILY_INSTRUMENTS]
-    counted = aggregate_questions(indicators, municipality=municipality, date_from=date_from,
-                                  date_to=date_to, by=["service"], filters=filters)  # fmt: skip
+    # One protected count per question (issue 10.6), not one scan: each cell hidden as everywhere else.
+    counted = {d.code: protected_counts(d, municipality=municipality, date_from=date_from, date_to=date_to,
+                                        by=["service"], filters=filters) for d in indicators}  # fmt: skip
     names = names_of(Service, None, "code", set(FAMILY_SERVICES))
     columns = [
         Column("group", "Indikator-kod"),

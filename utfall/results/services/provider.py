@@ -10,8 +10,8 @@ import numpy as np
 from django.http import Http404
 
 from utfall.comparisons.access import scoped_filters
+from utfall.comparisons.disclosure import protected_counts
 from utfall.comparisons.indicators import all_indicators, get_indicator
-from utfall.comparisons.queries import aggregate, aggregate_questions
 from utfall.registry.models import Contract, Provider
 from utfall.results import charts
 from utfall.results.services.common import Page, comparability_notes, min_n, municipality_of
@@ -56,11 +56,13 @@ def own_comparison_row(
     minimum = min_n()
     x = np.array([r["events"] for r in counts], dtype=np.float64)
     m = np.array([r["n"] for r in counts], dtype=np.float64)
-    used = np.flatnonzero(m >= minimum)
+    hidden = suppress([{"group": str(r["provider"]), "n": r["n"], "suppressed": bool(r.get("suppressed"))}
+                       for r in counts], min_n=minimum)  # fmt: skip
+    # Fitted on the shown providers only (issue 10.6), as compare_proportions.
+    used = np.flatnonzero((m >= minimum) & np.array([not h["suppressed"] for h in hidden], dtype=bool))
     fit = (
         fit_overdispersion(x[used], m[used], kind="proportion", method=DEFAULT_METHOD) if used.size else None
     )
-    hidden = suppress([{"group": str(r["provider"]), "n": r["n"]} for r in counts], min_n=minimum)
     row: dict[str, Any] = dict.fromkeys(("n", "rate", "ci_low", "ci_high", "lower_998", "upper_998", "flag"))
     row["target"] = rounded(fit.target) if fit is not None else None
     row["suppressed"] = True
@@ -77,7 +79,7 @@ def own_comparison_row(
             row.update(n=0, suppressed=False)
             return row
         events, n = float(mine["events"]), float(mine["n"])
-        if n < minimum:
+        if n < minimum or mine.get("suppressed"):
             return row
     low, high = wilson_interval(np.array([events]), np.array([n]), 0.95)
     row.update(n=int(n), rate=rounded(events / n), ci_low=rounded(float(low[0])), ci_high=rounded(float(high[0])),
@@ -120,16 +122,13 @@ def provider_results(
     questions = [d for d in all_indicators().values() if d.kind == "question"]
     comparable = comparability_notes(questions)
 
-    def questions_counted(where: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
-        return aggregate_questions(questions, municipality=municipality, date_from=date_from,
-                                   date_to=date_to, by=["provider"], filters=where)  # fmt: skip
-
     def counted(definition: Any, where: dict[str, str]) -> list[dict[str, Any]]:
-        return aggregate(definition, municipality=municipality, date_from=date_from, date_to=date_to,
+        return protected_counts(definition, municipality=municipality, date_from=date_from, date_to=date_to,
                          by=["provider"], filters=where)  # fmt: skip
 
-    everyone = questions_counted({})
-    mine = questions_counted(others) if others else everyone
+    # Every indicator through protected_counts (issue 10.6), so the page hides what the comparison hides.
+    everyone: dict[str, list[dict[str, Any]]] = {}
+    mine = everyone
     rows = []
     for code, definition in all_indicators().items():
         counts = everyone.get(code)

@@ -13,8 +13,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from utfall.comparisons.disclosure import protected_by_client
 from utfall.comparisons.indicators import get_indicator
-from utfall.comparisons.queries import aggregate_by_client, reference_date
+from utfall.comparisons.queries import reference_date
 from utfall.comparisons.sql import periods as period_list
 from utfall.results import charts
 from utfall.results.services.common import (
@@ -80,7 +81,7 @@ def trend(
     periods = period_list(grain, date_from, date_to)
     found = {
         r["period"]: r
-        for r in aggregate_by_client(definition, municipality=municipality, date_from=date_from,
+        for r in protected_by_client(definition, municipality=municipality, date_from=date_from,
                                      date_to=date_to, period=grain, filters=filters)
     }  # fmt: skip
     counts = [found.get(label, {"period": label, "n": 0, "events": 0}) for label, _, _ in periods]

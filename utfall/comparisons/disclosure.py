@@ -1,0 +1,255 @@
+"""Protected counts: the one place every output's counts pass through (issue 10.6, DESIGN invariant 2).
+
+:func:`protected_counts` is :func:`utfall.comparisons.queries.aggregate` with a ``suppressed``
+flag on every row, decided by disclosure control over linked tables
+(:func:`utfall.stats.disclosure.hidden_in_partitions`): a row is a cell — its conditions
+(the ``by`` values and the filters, as one set) over a fixed period — and it is hidden when
+it is hidden in any partition it belongs to: its parent without one condition split along
+that condition's dimension, and its parent period split into periods of its own length.
+Pages, the API, downloads, reports, procurement statements, oversight and the CLI call it
+(tests/test_architecture.py keeps ``aggregate`` out of every other module).
+
+Periods are fixed (:func:`fixed_period`): a calendar month, quarter, half-year or year, or
+a run of whole calendar years. Arbitrary days would let two ranges one day apart reveal the
+day between them; :func:`snap_period` turns any range into a fixed period and says so in
+Swedish. A run of years is shown only where each of its years is shown (or empty), so the
+difference of two runs is never more than a year that is published anyway.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+
+from utfall.comparisons.cache import cached
+from utfall.comparisons.indicators import DIMENSIONS, Indicator
+from utfall.comparisons.queries import BadQuery, aggregate, aggregate_by_client
+from utfall.organisations.models import Municipality
+from utfall.stats.disclosure import hidden_in_partitions
+
+__all__ = ["PERIOD_RULE", "Period", "fixed_period", "protected_by_client", "protected_counts", "snap_period"]
+
+PERIOD_RULE = (
+    "Resultat ges för hela perioder: en kalendermånad, ett kvartal, ett halvår, ett "
+    "kalenderår eller flera hela kalenderår (så att små grupper inte kan räknas fram ur två "
+    "perioder som skiljer sig åt med några dagar)."
+)
+_MONTHS = {"month": 1, "quarter": 3, "half": 6, "year": 12}
+_PARENT = {"month": "quarter", "quarter": "half", "half": "year"}
+#: Dimensions a partition can be split along (a target group is a filter only: see docs/disclosure.md).
+_SPLITTABLE = (*DIMENSIONS, "contract")
+
+
+@dataclass(frozen=True)
+class Period:
+    grain: str  # month, quarter, half, year, years (a run of whole calendar years)
+    start: dt.date
+    end: dt.date
+
+    @property
+    def label(self) -> str:
+        if self.grain == "years":
+            return f"{self.start.year}–{self.end.year}"
+        index = (self.start.month - 1) // _MONTHS[self.grain] + 1
+        suffix = {"month": f"-{self.start.month:02d}", "quarter": f"-K{index}", "half": f"-H{index}"}
+        return f"{self.start.year}{suffix.get(self.grain, '')}"
+
+    def parent(self) -> Period | None:
+        grain = _PARENT.get(self.grain)
+        return None if grain is None else _containing(grain, self.start)
+
+    def children(self, grain: str) -> list[Period]:
+        if self.grain == "years":
+            return [_containing("year", dt.date(y, 1, 1)) for y in range(self.start.year, self.end.year + 1)]
+        step = _MONTHS[grain]
+        return [_containing(grain, self.start.replace(month=m))
+                for m in range(self.start.month, self.end.month + 1, step)]  # fmt: skip
+
+
+def _containing(grain: str, day: dt.date) -> Period:
+    step = _MONTHS[grain]
+    first = (day.month - 1) // step * step + 1
+    start = dt.date(day.year, first, 1)
+    last = first + step - 1
+    end = dt.date(day.year + (last == 12), last % 12 + 1, 1) - dt.timedelta(days=1)
+    return Period(grain, start, end)
+
+
+def fixed_period(date_from: dt.date, date_to: dt.date) -> Period | None:
+    """The calendar month, quarter, half-year, year or run of years that is exactly
+    ``date_from``–``date_to`` (None when it is none of them)."""
+    if date_from.year < date_to.year and (date_from.month, date_from.day, date_to.month, date_to.day) == (
+        1,
+        1,
+        12,
+        31,
+    ):
+        return Period("years", date_from, date_to)
+    for grain in _MONTHS:
+        period = _containing(grain, date_from)
+        if (period.start, period.end) == (date_from, date_to):
+            return period
+    return None
+
+
+def snap_period(date_from: dt.date, date_to: dt.date) -> tuple[Period, str]:
+    """(the fixed period for a range, a Swedish note — empty when the range was one already).
+
+    Within one calendar year: the smallest month, quarter, half-year or year that contains the
+    range. Across a year's end: the whole calendar years inside it, when there are any; else
+    the calendar year that holds most of its days (the later on a tie).
+    """
+    if date_from > date_to:
+        raise BadQuery("periodens början ligger efter dess slut")
+    exact = fixed_period(date_from, date_to)
+    if exact is not None:
+        return exact, ""
+    if date_from.year == date_to.year:
+        for grain in _MONTHS:
+            period = _containing(grain, date_from)
+            if period.end >= date_to:
+                break
+    elif (
+        date_to.year - date_from.year >= 2
+        or (date_from.month, date_from.day) == (1, 1)
+        or (date_to.month, date_to.day) == (12, 31)
+    ):
+        first = date_from.year + ((date_from.month, date_from.day) != (1, 1))
+        last = date_to.year - ((date_to.month, date_to.day) != (12, 31))
+        period = fixed_period(dt.date(first, 1, 1), dt.date(last, 12, 31)) or _containing(
+            "year", dt.date(first, 1, 1)
+        )
+    else:
+        days = {y: (min(date_to, dt.date(y, 12, 31)) - max(date_from, dt.date(y, 1, 1))).days
+                for y in range(date_from.year, date_to.year + 1)}  # fmt: skip
+        year = max(days, key=lambda y: (days[y], y))
+        period = _containing("year", dt.date(year, 1, 1))
+    note = (f"Perioden {date_from.isoformat()}–{date_to.isoformat()} visas som {period.label} "
+            f"({period.start.isoformat()}–{period.end.isoformat()}). {PERIOD_RULE}")  # fmt: skip
+    return period, note
+
+
+def protected_counts(
+    indicator: Indicator,
+    *,
+    municipality: Municipality,
+    date_from: dt.date,
+    date_to: dt.date,
+    by: Sequence[str],
+    filters: Mapping[str, str] | None = None,
+    as_of: dt.date | None = None,
+) -> list[dict[str, Any]]:
+    """The rows of ``aggregate`` (same keys, same order) with ``suppressed`` set on each.
+
+    A hidden row keeps its counts for the caller's own arithmetic on *shown* rows only: every
+    caller passes the flag on to :func:`utfall.stats.suppression.suppress` (which blanks it)
+    and leaves hidden rows out of every published statistic.
+
+    Dates that are not a fixed period are counted as the period :func:`snap_period` makes of
+    them, so no caller can ask for arbitrary days. The pages, the API and the CLI snap first
+    and say so (``period_note``); internal callers (a contract's last twelve months, a
+    target's year to date) get the counts of the snapped period.
+    """
+    period = fixed_period(date_from, date_to) or snap_period(date_from, date_to)[0]
+    filters = dict(filters or {})
+    by = list(by)
+    min_n = int(settings.UTFALL_MIN_COUNT)
+    key = (
+        "protected_counts",
+        indicator,
+        municipality.pk,
+        period,
+        tuple(by),
+        sorted(filters.items()),
+        as_of,
+        min_n,
+    )
+    return cached(key, lambda: _protect(indicator, municipality, period, by, filters, as_of, min_n))
+
+
+def _protect(
+    indicator: Indicator,
+    municipality: Municipality,
+    period: Period,
+    by: list[str],
+    filters: dict[str, str],
+    as_of: dt.date | None,
+    min_n: int,
+) -> list[dict[str, Any]]:
+
+    def count(dims: list[str], where: Mapping[str, str], span: Period = period) -> list[dict[str, Any]]:
+        return aggregate(indicator, municipality=municipality, date_from=span.start, date_to=span.end,
+                         by=dims, filters=where, as_of=as_of)  # fmt: skip
+
+    rows = count(by, filters)
+    hidden = [r["n"] < min_n for r in rows]
+    # Along each condition: the partition of the cell's parent (the cell without it).
+    for dim in [*by, *(d for d in filters if d not in by)]:
+        if dim not in _SPLITTABLE:
+            continue
+        rest_filters = {k: v for k, v in filters.items() if k != dim}
+        rest_by = [b for b in by if b != dim]
+        parts: dict[tuple[str, ...], dict[str, int]] = {}
+        for r in count([*rest_by, dim], rest_filters):
+            parts.setdefault(tuple(str(r[b]) for b in rest_by), {})[str(r[dim])] = r["n"]
+        index = {key: i for i, key in enumerate(parts)}
+        gone = hidden_in_partitions(parts.values(), min_n=min_n)
+        for i, r in enumerate(rows):
+            key = tuple(str(r[b]) for b in rest_by)
+            value = str(r[dim]) if dim in by else str(filters[dim])
+            if key in index and (index[key], value) in gone:
+                hidden[i] = True
+    if period.grain == "years":
+        # A run of years: shown where every year of it is shown or empty.
+        for year in period.children("year"):
+            small = {tuple(str(r[b]) for b in by) for r in protected_counts(
+                indicator, municipality=municipality, date_from=year.start, date_to=year.end, by=by,
+                filters=filters, as_of=as_of) if r["suppressed"] and r["n"]}  # fmt: skip
+            for i, r in enumerate(rows):
+                if tuple(str(r[b]) for b in by) in small:
+                    hidden[i] = True
+    # Along time: the parent period split into periods of this one's length.
+    parent = period.parent()
+    if parent is not None:
+        siblings = parent.children(period.grain)
+        sizes: dict[tuple[str, ...], dict[str, int]] = {}
+        for sibling in siblings:
+            for r in count(by, filters, sibling):
+                sizes.setdefault(tuple(str(r[b]) for b in by), {})[sibling.label] = r["n"]
+        index = {key: i for i, key in enumerate(sizes)}
+        gone = hidden_in_partitions(sizes.values(), min_n=min_n)
+        for i, r in enumerate(rows):
+            key = tuple(str(r[b]) for b in by)
+            if key in index and (index[key], period.label) in gone:
+                hidden[i] = True
+    return [{**r, "suppressed": h} for r, h in zip(rows, hidden, strict=True)]
+
+
+def protected_by_client(
+    indicator: Indicator,
+    *,
+    municipality: Municipality,
+    date_from: dt.date,
+    date_to: dt.date,
+    period: str,
+    filters: Mapping[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """The rows of ``aggregate_by_client`` (a trend: per quarter or year, each client once) with
+    ``suppressed`` set as :func:`protected_counts` sets it for the same period and filters (the
+    point's n and events are those counts), so a trend's quarter is hidden exactly where a
+    comparison of that quarter hides it, and a year minus its shown quarters gives no small one."""
+    out = []
+    for r in aggregate_by_client(indicator, municipality=municipality, date_from=date_from, date_to=date_to,
+                                 period=period, filters=filters):  # fmt: skip
+        label = str(r["period"])
+        year, _, part = label.partition("-K")
+        start = dt.date(int(year), 3 * int(part) - 2 if part else 1, 1)
+        span = _containing("quarter" if part else "year", start)
+        cell = protected_counts(indicator, municipality=municipality, date_from=span.start, date_to=span.end,
+                                by=[], filters=filters)  # fmt: skip
+        out.append({**r, "suppressed": bool(cell and cell[0]["suppressed"])})
+    return out
