@@ -81,21 +81,13 @@ def no_nul(get_response: Handler) -> Handler:
             return get_response(request)
         detail = _("Adressen eller formuläret innehåller ett otillåtet tecken (NUL).")
         if request.path.startswith("/api/"):
-            import json
+            from utfall.core.api import problem_response
 
-            body = {
-                "type": "about:blank",
-                "title": _("Ogiltig begäran"),
-                "status": 422,
-                "detail": detail,
-                "errors": [
-                    {"pointer": "/" + k.replace("\x00", "\\u0000"), "detail": "otillåtet tecken (NUL)"}
-                    for k in names
-                ],
-            }
-            return HttpResponse(
-                json.dumps(body, ensure_ascii=False), status=422, content_type="application/problem+json"
-            )
+            errors = [
+                {"pointer": "/" + k.replace("\x00", "\\u0000"), "detail": "otillåtet tecken (NUL)"}
+                for k in names
+            ]
+            return problem_response(request, 422, _("Ogiltig begäran"), detail, errors)
         return HttpResponse(detail, status=400, content_type="text/plain; charset=utf-8")
 
     return middleware
