@@ -349,11 +349,8 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="utfall-faults-"))
     env = live.production_env(args.database_url, workdir)
     live.recreate_database(args.database_url)
-    for step in (("migrate", "-v0"), ("collectstatic", "--noinput", "-v0")):
-        done = live.utfall(env, *step)
-        if done.returncode:
-            print(done.stdout, done.stderr, file=sys.stderr)
-            return 2
+    if not live.migrate_and_collect(env):
+        return 2
     live.setup_django(env)
     live.load_demo(0.2)
     people, analysts = live.make_people(20, 2)

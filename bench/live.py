@@ -156,6 +156,16 @@ class Reply:
         return json.loads(self.body)
 
 
+def migrate_and_collect(env: dict[str, str]) -> bool:
+    """``migrate`` and ``collectstatic`` as the deployment does them; False (output printed) on failure."""
+    for step in (("migrate", "-v0"), ("collectstatic", "--noinput", "-v0")):
+        done = utfall(env, *step)
+        if done.returncode:
+            print(done.stdout, done.stderr, file=sys.stderr)
+            return False
+    return True
+
+
 def request(port: int, method: str, path: str, headers: dict[str, str] | None = None,
             body: bytes | str | None = None, timeout: float = 60) -> Reply:  # fmt: skip
     """One request through a new connection (gunicorn's sync workers close it after each)."""

@@ -137,11 +137,8 @@ def main() -> int:
     env = live.production_env(args.database_url, workdir)
     if args.fresh:
         live.recreate_database(args.database_url)
-    for step in (("migrate", "-v0"), ("collectstatic", "--noinput", "-v0")):
-        done = live.utfall(env, *step)
-        if done.returncode:
-            print(done.stdout, done.stderr, file=sys.stderr)
-            return 2
+    if not live.migrate_and_collect(env):
+        return 2
     live.setup_django(env)
     from django.utils import timezone
 
