@@ -82,6 +82,7 @@ def main() -> None:
     )
     parser.add_argument("--cache-dir", default="/tmp/utfall-bench-scale")  # noqa: S108
     parser.add_argument("--fresh", action="store_true", help="rebuild the databases")
+    parser.add_argument("--build-only", action="store_true", help="build (or resume) the databases, measure nothing")
     parser.add_argument("-n", type=int, default=10, help="requests per page and repeats per measure")
     parser.add_argument("--parts", default="services,duckdb,pages", help="what to measure (default all)")
     parser.add_argument("--phase", choices=["build", "measure"], help=argparse.SUPPRESS)
@@ -111,7 +112,7 @@ def main() -> None:
             print(f"\n== {size} follow-ups on {database}", flush=True)
             if database == "postgres":
                 ensure_postgres_database(database_url(args, size, database))
-            for phase in ("build", "measure"):
+            for phase in ("build",) if args.build_only else ("build", "measure"):
                 command = [sys.executable, __file__, "--phase", phase, "--size", size, "--database", database,
                            "--postgres-url", args.postgres_url, "--cache-dir", args.cache_dir, "-n", str(args.n), "--parts", args.parts]  # fmt: skip
                 subprocess.run([*command, *(["--fresh"] if args.fresh else [])], check=True)  # noqa: S603
@@ -319,16 +320,17 @@ def measure(args: argparse.Namespace) -> None:
     }  # fmt: skip
     seconds: dict[str, float] = {}
     results: dict[str, Any] = {}
-    if "services" not in args.parts:  # the comparisons alone, for the DuckDB ratio
+    parts = set(args.parts.split(","))
+    if "services" not in parts:  # the comparisons alone, for the DuckDB ratio
         measures = {k: v for k, v in measures.items() if k.startswith("comparison")}
-    for name, work in measures.items() if {"services", "duckdb"} & set(args.parts) else ():
+    for name, work in measures.items() if {"services", "duckdb"} & parts else ():
         seconds[name], results[name] = _timed(1 if "report" in name else n, work)
         print(f"{name:<30} {seconds[name] * 1000:>9.0f} ms", flush=True)
         reset_queries()
 
-    if "duckdb" in args.parts:
+    if "duckdb" in parts:
         _against_duckdb(args, municipality, seconds, results)
-    if "pages" in args.parts:
+    if "pages" in parts:
         # Production settings hash static names through a manifest that only collectstatic
         # writes; the pages are measured with plain static storage (same templates, same work).
         plain = {

@@ -68,3 +68,29 @@ def test_counts_of_any_range_are_those_of_the_rows_and_come_from_the_count_table
     status = followup_status_counts(municipality=municipality, date_from=dt.date(2025, 1, 1),
                                     date_to=dt.date(2025, 3, 31), by="provider")  # fmt: skip
     assert [(r["provider"], r["n"]) for r in status] == [("A", 5), ("B", 2)]
+
+
+def test_a_trend_sums_each_clients_answers_once_per_period(municipality) -> None:  # type: ignore[no-untyped-def]
+    """The per-client sums of a trend (cluster-robust intervals) are added up in the database:
+    a client followed up three times in one quarter (two interventions) is one client there
+    with n_c = 3, and the sums are those of the clients' own counts."""
+    from utfall.comparisons.queries import aggregate_by_client
+
+    data = DataSet()
+    a = data.provider("A")
+    twice = data.person()
+    first = data.intervention("I1", a, person_id=twice)
+    second = data.intervention("I2", a, person_id=twice)
+    data.followup(first, date="2025-01-10", q3="yes_mostly")
+    data.followup(first, date="2025-02-10", q3="no")
+    data.followup(second, date="2025-03-10", q3="yes_completely")
+    data.followup(data.intervention("I3", a), date="2025-02-20", q3="yes_mostly")
+    data.followup(data.intervention("I4", a), date="2025-04-20", q3="no")
+    data.load(municipality)
+    rows = aggregate_by_client(get_indicator("satisfied"), municipality=municipality,
+                               date_from=dt.date(2025, 1, 1), date_to=dt.date(2025, 6, 30), period="quarter")  # fmt: skip
+    # Q1: the client of I1 and I2 (n 3, x 2) and the client of I3 (n 1, x 1); Q2: I4's (n 1, x 0).
+    assert rows == [
+        {"period": "2025-K1", "n": 4, "events": 3, "clients": 2, "sum_n2": 10, "sum_xn": 7, "sum_x2": 5},
+        {"period": "2025-K2", "n": 1, "events": 0, "clients": 1, "sum_n2": 1, "sum_xn": 0, "sum_x2": 0},
+    ]
