@@ -207,14 +207,17 @@ def assess(
         short, excess = detectable_difference(
             "proportion", m[shown], low_count, high_count, reference, power=POWER
         )
+        # Columns read once as arrays (a row at a time through .iloc cost ~0.1 ms per group).
+        est, lower, upper, below = (post[c].to_numpy(np.float64) for c in ("estimate", "lower", "upper",
+                                                                            "p_below_reference"))  # fmt: skip
+        below_goal = post["p_below_target"].to_numpy(np.float64) if goal is not None else None
         for j, i in enumerate(shown.tolist()):
-            p = post.iloc[j]
             rows[i] = {
-                "estimate": _none(p["estimate"] / scale),
-                "estimate_low": _none(p["lower"] / scale),
-                "estimate_high": _none(p["upper"] / scale),
-                "p_below_reference": _none(p["p_below_reference"]),
-                "p_below_goal": _none(p["p_below_target"]) if goal is not None else None,
+                "estimate": _none(est[j] / scale),
+                "estimate_low": _none(lower[j] / scale),
+                "estimate_high": _none(upper[j] / scale),
+                "p_below_reference": _none(below[j]),
+                "p_below_goal": _none(below_goal[j]) if below_goal is not None else None,
                 "detectable_low": _none(short[j] / scale),
                 "detectable_high": _none(excess[j] / scale),
             }
