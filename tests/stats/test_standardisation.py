@@ -106,3 +106,30 @@ def test_reference_rates_must_cover_every_stratum():
     ref = pd.DataFrame({"stratum": ["y"], "ref_events": [1], "ref_n": [10]})
     with pytest.raises(ValueError, match="no reference rate"):
         expected_from_reference_rates(cells, ref)
+
+
+def test_the_case_mix_fit_on_one_row_per_pattern_equals_the_fit_on_every_cell() -> None:
+    """The model is fitted on the cells summed per covariate pattern (it has no group term);
+    E per group is that of a binomial GLM fitted on every cell as it stands."""
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(13)
+    rows = []
+    for group in range(40):
+        for sex in ("female", "male"):
+            for age in ("18-24", "25-44", "65+"):
+                for service in rng.choice(6, 2, replace=False):
+                    size = int(rng.integers(1, 40))
+                    rate = 0.5 + 0.1 * (sex == "female") + 0.05 * int(service)
+                    rows.append({"group": f"G{group}", "sex": sex, "age": age, "service": f"S{service}",
+                                 "n": size, "events": int(rng.binomial(size, rate))})  # fmt: skip
+    cells = pd.DataFrame(rows)
+    covariates = ["sex", "age", "service"]
+    design = pd.get_dummies(cells[covariates].astype("category"), drop_first=True, dtype=np.float64)
+    design.insert(0, "const", 1.0)
+    endog = np.column_stack([cells["events"], cells["n"] - cells["events"]]).astype(float)
+    every_cell = sm.GLM(endog, design.to_numpy(), family=sm.families.Binomial()).fit()
+    want = (cells["n"] * every_cell.predict(design.to_numpy())).groupby(cells["group"], sort=False).sum()
+    got = expected_from_case_mix(cells, covariates).set_index("group")["expected"]
+    assert len(got) == 40
+    assert np.allclose(got.loc[want.index].to_numpy(), want.to_numpy(), rtol=1e-9, atol=0)

@@ -171,6 +171,29 @@ def protected_counts(
     return cached(key, lambda: _protect(indicator, municipality, period, by, filters, as_of, min_n))
 
 
+def model_cells(
+    indicator: Indicator,
+    *,
+    municipality: Municipality,
+    date_from: dt.date,
+    date_to: dt.date,
+    by: Sequence[str],
+    filters: Mapping[str, str] | None = None,
+    as_of: dt.date | None = None,
+) -> list[dict[str, Any]]:
+    """The rows of ``aggregate`` for the same fixed period as :func:`protected_counts`, without
+    the ``suppressed`` flags: the input of a model that publishes no cell — the case-mix model
+    of the O/E comparison and the adjusted difference of women and men, whose published
+    figures are per group and shown only where that group's protected count is shown.
+
+    The flags cost a query per splittable dimension and per sibling period (five more reads
+    of the full count table for provider × sex × age group × service) and no caller of a
+    model read them; the counts are the same rows (2026-12-02, issue 13 point 2)."""
+    period = fixed_period(date_from, date_to) or snap_period(date_from, date_to)[0]
+    return aggregate(indicator, municipality=municipality, date_from=period.start, date_to=period.end,
+                     by=list(by), filters=dict(filters or {}), as_of=as_of)  # fmt: skip
+
+
 def _protect(
     indicator: Indicator,
     municipality: Municipality,

@@ -13,7 +13,7 @@ import pandas as pd
 from django.conf import settings
 
 from utfall.comparisons.cache import cached
-from utfall.comparisons.disclosure import protected_counts, snap_period
+from utfall.comparisons.disclosure import model_cells, protected_counts, snap_period
 from utfall.comparisons.indicators import get_indicator
 from utfall.comparisons.queries import BadQuery
 from utfall.core.spreadsheets import neutralise
@@ -139,6 +139,11 @@ def compare(
         return protected_counts(definition, municipality=municipality, date_from=date_from,
                                 date_to=date_to, by=dimensions, filters=where, as_of=as_of)  # fmt: skip
 
+    def cells_of(dimensions: list[str], where: Mapping[str, str]) -> list[dict[str, Any]]:
+        # The case-mix model's input: no cell is shown (the O/E rows are per group).
+        return model_cells(definition, municipality=municipality, date_from=date_from,
+                           date_to=date_to, by=dimensions, filters=where, as_of=as_of)  # fmt: skip
+
     if not adjust:
         rows = count([by], population)
         groups = [str(r[by]) for r in rows]
@@ -170,7 +175,7 @@ def compare(
             period_note,
         )
     covariates = [c for c in CASE_MIX if c != by]
-    cells = count([by, *covariates], population)
+    cells = cells_of([by, *covariates], population)
     if not cells:
         raise BadQuery("inga data i perioden att justera")
     frame = pd.DataFrame(cells)
@@ -197,7 +202,7 @@ def compare(
     if scope:
 
         def adjusted_view() -> Comparison:
-            mine = count([by, *covariates], {**population, **scope})
+            mine = cells_of([by, *covariates], {**population, **scope})
             gone = {str(r[by]) for r in count([by], {**population, **scope}) if r["suppressed"]}
             return _ratio_view(frame, pd.DataFrame(mine), by, covariates, adjusted, min_n, gone)
 

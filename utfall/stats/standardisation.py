@@ -145,8 +145,15 @@ def expected_from_case_mix(
     df = cells.loc[cells[n] > 0].copy()
     design = pd.get_dummies(df[list(covariates)].astype("category"), drop_first=True, dtype=np.float64)
     design.insert(0, "const", 1.0)
-    endog = np.column_stack([df[events].to_numpy(float), (df[n] - df[events]).to_numpy(float)])
-    result = sm.GLM(endog, design.to_numpy(), family=sm.families.Binomial()).fit()
+    # The model has no group term, so cells of one covariate pattern share p̂ and the binomial
+    # likelihood depends on them only through their summed counts: the fit is made on one row
+    # per pattern (the same maximum; at a million follow-ups ~300 rows instead of ~20,000) and
+    # p̂ is then put back on every cell.
+    pattern = design.columns.tolist()
+    collapsed = design.assign(_x=df[events].to_numpy(float), _m=df[n].to_numpy(float))
+    collapsed = collapsed.groupby(pattern, sort=False, as_index=False)[["_x", "_m"]].sum()
+    endog = np.column_stack([collapsed["_x"].to_numpy(), (collapsed["_m"] - collapsed["_x"]).to_numpy()])
+    result = sm.GLM(endog, collapsed[pattern].to_numpy(), family=sm.families.Binomial()).fit()
     df["_e"] = df[n].to_numpy(float) * result.predict(design.to_numpy())
     out = df.groupby(group, sort=False).agg(n=(n, "sum"), observed=(events, "sum"), expected=("_e", "sum"))
     return out.reset_index().rename(columns={group: "group"})[list(EXPECTED_COLUMNS)]

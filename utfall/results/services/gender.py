@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from utfall.comparisons.disclosure import protected_counts
+from utfall.comparisons.disclosure import model_cells, protected_counts
 from utfall.comparisons.indicators import get_indicator
 from utfall.registry.models import Service
 from utfall.results import charts
@@ -139,8 +139,9 @@ def women_and_men(
     comparable = comparability_notes([definition])
     tables = {}
     # One GROUP BY service × age group × sex: both tables' counts and the adjusted differences.
-    cells3 = protected_counts(definition, municipality=municipality, date_from=date_from, date_to=date_to,
-                       by=["service", "age_group", "sex"], filters=filters)  # fmt: skip
+    # The adjusted differences' model input: no cell of it is shown (model_cells).
+    cells3 = model_cells(definition, municipality=municipality, date_from=date_from, date_to=date_to,
+                         by=["service", "age_group", "sex"], filters=filters)  # fmt: skip
     words = sex_words(definition, {r["service"] for r in cells3})
     for by, title in (("service", "insats"), ("age_group", "åldersgrupp")):
         other = "age_group" if by == "service" else "service"
