@@ -14,7 +14,11 @@ database runs in its own processes (one builds, one measures), so the measuring 
 memory is its own. Everything is measured cold (the count cache emptied, as after a saved
 follow-up or an import) unless the column says warm. Targets on the 2-core reference machine:
 comparison within 3× of DuckDB at 1M and 10M, page p95 under 150 ms cold at 1M, import at least
-20,000 validated follow-up rows/s on SQLite and PostgreSQL. Results: docs/performance.md.
+20,000 validated follow-up rows/s on SQLite and PostgreSQL. Every figure is printed as wall
+and CPU time (this process's own; on SQLite that includes the database) with the load average.
+DuckDB is timed twice: on a fresh connection each time (connect included) and on one reused
+connection (the query alone); the ratio to each is printed. ``--build-only`` builds (or
+resumes) and measures nothing. Results: docs/performance.md.
 """
 
 from __future__ import annotations
