@@ -81,6 +81,21 @@ def share(municipality_id: int, interventions: Sequence[int]) -> tuple[Counter[K
     return answers, followups
 
 
+def share_of_followups(municipality_id: int, followups: Sequence[int]) -> tuple[Counter[Key], Counter[Key]]:
+    """(answer counts, follow-up counts) of the given follow-ups (primary keys) and their
+    answers alone: the share of new follow-ups, added without reading their intervention's
+    other rows (:func:`utfall.core.changes.adding_followups`)."""
+    answers: Counter[Key] = Counter()
+    found: Counter[Key] = Counter()
+    for start in range(0, len(followups), CHUNK):
+        chunk = followups[start : start + CHUNK]
+        _collect(_answer_groups(Answer.objects.filter(municipality_id=municipality_id,
+                                                      followup_id__in=chunk)), answers)  # fmt: skip
+        _collect(_followup_groups(FollowUp.objects.filter(municipality_id=municipality_id,
+                                                          pk__in=chunk)), found)  # fmt: skip
+    return answers, found
+
+
 def expected(municipality_id: int) -> tuple[Counter[Key], Counter[Key]]:
     """(answer counts, follow-up counts) of a whole municipality, from the raw rows."""
     answers: Counter[Key] = Counter()
@@ -128,17 +143,35 @@ def project(counts: Counter[Key], full: Sequence[str], fields: Sequence[str]) ->
     return out
 
 
-def apply_all(answers: Counter[Key], followups: Counter[Key]) -> None:
-    """Add the deltas to the full tables and their rollups."""
-    apply(AnswerCount, ANSWER_KEY, answers)
-    apply(FollowUpCount, FOLLOWUP_KEY, followups)
+def apply_all(answers: Counter[Key], followups: Counter[Key], *, exact: bool = False) -> None:
+    """Add the deltas to the full tables and their rollups (``exact``: see :func:`apply`)."""
+    apply(AnswerCount, ANSWER_KEY, answers, exact=exact)
+    apply(FollowUpCount, FOLLOWUP_KEY, followups, exact=exact)
     for model, fields, full in ROLLUPS:
-        apply(model, fields, project(answers if full is ANSWER_KEY else followups, full, fields))
+        delta = project(answers if full is ANSWER_KEY else followups, full, fields)
+        apply(model, fields, delta, exact=exact)
 
 
-def apply(model: type[Model], fields: Sequence[str], delta: Counter[Key]) -> None:
+def _exactly(fields: Sequence[str], delta: Counter[Key]) -> dict[str, Any]:
+    """A filter on every dimension of the delta's keys (one value: equal; several: among
+    them): the rows of a few keys alone (a single follow-up's share, whose keys differ only
+    by question and option), not every row of a provider's month."""
+    narrow: dict[str, Any] = {}
+    for position, name in enumerate(fields):
+        values = {k[position] for k in delta}
+        if len(values) == 1:
+            value = next(iter(values))
+            narrow[f"{name}__isnull" if value is None else name] = True if value is None else value
+        elif None not in values:
+            narrow[f"{name}__in"] = sorted(values)
+    return narrow
+
+
+def apply(model: type[Model], fields: Sequence[str], delta: Counter[Key], *, exact: bool = False) -> None:
     """Add ``delta`` to the table: ``n = n + d`` on an existing row of the key (in one
-    statement, so concurrent writers never lose each other's change), a new row otherwise."""
+    statement, so concurrent writers never lose each other's change), a new row otherwise.
+    ``exact``: read the existing rows by every dimension (few keys, as one submission's),
+    else by municipality, month, provider and question (many keys, as an import's)."""
     delta = Counter({k: v for k, v in delta.items() if v})
     if not delta:
         return
@@ -147,6 +180,8 @@ def apply(model: type[Model], fields: Sequence[str], delta: Counter[Key]) -> Non
         narrow[f"{name}__in"] = sorted({k[position] for k in delta})
     if "question_id" in fields:
         narrow["question_id__in"] = sorted({k[fields.index("question_id")] for k in delta})
+    if exact:
+        narrow = _exactly(fields, delta)
     existing: dict[Key, int] = {}
     for pk, *key in model._default_manager.filter(**narrow).values_list("pk", *fields).order_by("pk"):
         existing.setdefault(tuple(key), pk)
