@@ -89,10 +89,11 @@ def share_of_followups(municipality_id: int, followups: Sequence[int]) -> tuple[
     found: Counter[Key] = Counter()
     for start in range(0, len(followups), CHUNK):
         chunk = followups[start : start + CHUNK]
-        _collect(_answer_groups(Answer.objects.filter(municipality_id=municipality_id,
-                                                      followup_id__in=chunk)), answers)  # fmt: skip
-        _collect(_followup_groups(FollowUp.objects.filter(municipality_id=municipality_id,
-                                                          pk__in=chunk)), found)  # fmt: skip
+        # By the follow-ups alone: with the municipality as well PostgreSQL read the
+        # municipality's whole answer index (12 ms at 160k answers) instead of the follow-up's.
+        _collect(_answer_groups(Answer.objects.filter(followup_id__in=chunk)), answers)
+        _collect(_followup_groups(FollowUp.objects.filter(pk__in=chunk)), found)
+    assert all(key[0] == municipality_id for key in (*answers, *found)), "follow-ups of another municipality"
     return answers, found
 
 
