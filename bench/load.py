@@ -124,6 +124,7 @@ def main() -> int:
     parser.add_argument("--caseworkers", type=int, default=50)
     parser.add_argument("--analysts", type=int, default=10)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (UTFALL_WORKERS)")
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker (UTFALL_THREADS; gthread)")
     parser.add_argument(
         "--think-caseworker", type=float, default=10.0, help="mean seconds between submissions"
     )
@@ -134,7 +135,7 @@ def main() -> int:
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="utfall-load-"))
-    env = live.production_env(args.database_url, workdir)
+    env = live.production_env(args.database_url, workdir, UTFALL_THREADS=str(args.threads))
     if args.fresh:
         live.recreate_database(args.database_url)
     if not live.migrate_and_collect(env):
@@ -145,7 +146,7 @@ def main() -> int:
     live.load_demo(args.size)
     people, analysts = live.make_people(args.caseworkers, args.analysts)
     server = live.Server(env, live.free_port(), args.workers, workdir / "gunicorn.log")
-    print(f"gunicorn: {args.workers} sync workers on 127.0.0.1:{server.port}, PostgreSQL; "
+    print(f"gunicorn: {args.workers} workers × {args.threads} threads (gthread) on 127.0.0.1:{server.port}, PostgreSQL; "
           f"{args.caseworkers} caseworkers (mean {args.think_caseworker} s between submissions, "
           f"{args.resend:.0%} sent twice), {args.analysts} analysts (mean {args.think_analyst} s between pages), "
           f"{args.seconds:.0f} s", flush=True)  # fmt: skip

@@ -27,7 +27,11 @@ def test_the_server_answers_after_the_database_dropped_its_connection(tmp_path: 
     url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     token = create_api_token(user=world.caseworker, name="restart")
     port = free_port()
-    env = production_env(tmp_path, DATABASE_URL=url, UTFALL_BIND=f"127.0.0.1:{port}", UTFALL_WORKERS="1")
+    # One worker with one thread: the second request is served by the connection that was dropped
+    # (with more threads another thread, with no connection yet, could answer it).
+    env = production_env(
+        tmp_path, DATABASE_URL=url, UTFALL_BIND=f"127.0.0.1:{port}", UTFALL_WORKERS="1", UTFALL_THREADS="1"
+    )
     gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
     process = subprocess.Popen([gunicorn, "--config", str(ROOT / "deploy" / "gunicorn.conf.py")], env=env,
                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip

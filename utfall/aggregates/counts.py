@@ -81,6 +81,82 @@ def share(municipality_id: int, interventions: Sequence[int]) -> tuple[Counter[K
     return answers, followups
 
 
+def share_of_followups(municipality_id: int, followups: Sequence[int]) -> tuple[Counter[Key], Counter[Key]]:
+    """(answer counts, follow-up counts) of the given follow-ups (primary keys) and their
+    answers alone: the share of new follow-ups, added without reading their intervention's
+    other rows (:func:`utfall.core.changes.adding_followups`)."""
+    answers: Counter[Key] = Counter()
+    found: Counter[Key] = Counter()
+    if len(followups) == 1:  # one submission: the same two queries every time, compiled once
+        _collect(_one_followup("answers", followups[0]), answers)
+        _collect(_one_followup("followups", followups[0]), found)
+        followups = ()
+    for start in range(0, len(followups), CHUNK):
+        chunk = followups[start : start + CHUNK]
+        # By the follow-ups alone: with the municipality as well PostgreSQL read the
+        # municipality's whole answer index (12 ms at 160k answers) instead of the follow-up's.
+        _collect(_answer_groups(Answer.objects.filter(followup_id__in=chunk)), answers)
+        _collect(_followup_groups(FollowUp.objects.filter(pk__in=chunk)), found)
+    assert all(key[0] == municipality_id for key in (*answers, *found)), "follow-ups of another municipality"
+    return answers, found
+
+
+#: A follow-up id no row has: the place of the real one in a compiled query's parameters.
+_PLACEHOLDER = -7_654_321
+#: (database vendor, "answers" or "followups") → (SQL, parameters, column order): building and
+#: compiling the GROUP BY took more CPU than the database needed to run it (issue 13 point 3).
+_COMPILED: dict[tuple[str, str], tuple[str, tuple[Any, ...], list[int]]] = {}
+
+
+def _one_followup(which: str, pk: int) -> list[tuple[Any, ...]]:
+    """The rows of ``_answer_groups``/``_followup_groups`` for one follow-up, by SQL compiled
+    once per process; each row in the key's order with ``n`` last, as the queryset gives it."""
+    key = (connection.vendor, which)
+    compiled = _COMPILED.get(key)
+    if compiled is None:
+        qs = (_answer_groups(Answer.objects.filter(followup_id=_PLACEHOLDER)) if which == "answers"
+              else _followup_groups(FollowUp.objects.filter(pk=_PLACEHOLDER)))  # fmt: skip
+        sql, params = qs.query.sql_with_params()
+        assert list(params).count(_PLACEHOLDER) == 1, "the follow-up's id is one parameter"
+        with connection.cursor() as cursor:  # the select's column order, by name
+            cursor.execute(sql, params)
+            names = [column[0] for column in cursor.description]
+        order = [names.index(name) for name in (*qs._fields, "n")]
+        compiled = _COMPILED[key] = (sql, tuple(params), order)
+    sql, params, order = compiled
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [pk if p == _PLACEHOLDER else p for p in params])
+        return [tuple(row[i] for i in order) for row in cursor.fetchall()]
+
+
+def _existing_exactly(
+    model: type[Model], fields: Sequence[str], delta: Counter[Key]
+) -> list[tuple[Any, ...]]:
+    """(id, *key) of the table's rows that match every dimension of the delta's keys (one
+    value: equal; several: among them), in plain SQL (the ORM's query building cost more than
+    the lookup): the rows of a single follow-up's few keys, not every row of a provider's month."""
+    ops = connection.ops
+    where: list[str] = []
+    params: list[Any] = []
+    month = fields.index("month")
+    for position, name in enumerate(fields):
+        values = sorted({k[position] for k in delta}, key=repr)
+        column = ops.quote_name(name)
+        if position == month:
+            values = [ops.adapt_datefield_value(v) for v in values]
+        if values == [None]:
+            where.append(f"{column} IS NULL")
+        elif None not in values:
+            where.append(f"{column} IN ({', '.join('%s' for _ in values)})")
+            params += values
+    names = ", ".join(ops.quote_name(f) for f in fields)
+    table = ops.quote_name(model._meta.db_table)
+    sql = f"SELECT id, {names} FROM {table} WHERE {' AND '.join(where)} ORDER BY id"  # noqa: S608 (our table; values are parameters)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [(pk, *key[:month], _month(key[month]), *key[month + 1 :]) for pk, *key in cursor.fetchall()]
+
+
 def expected(municipality_id: int) -> tuple[Counter[Key], Counter[Key]]:
     """(answer counts, follow-up counts) of a whole municipality, from the raw rows."""
     answers: Counter[Key] = Counter()
@@ -128,17 +204,20 @@ def project(counts: Counter[Key], full: Sequence[str], fields: Sequence[str]) ->
     return out
 
 
-def apply_all(answers: Counter[Key], followups: Counter[Key]) -> None:
-    """Add the deltas to the full tables and their rollups."""
-    apply(AnswerCount, ANSWER_KEY, answers)
-    apply(FollowUpCount, FOLLOWUP_KEY, followups)
+def apply_all(answers: Counter[Key], followups: Counter[Key], *, exact: bool = False) -> None:
+    """Add the deltas to the full tables and their rollups (``exact``: see :func:`apply`)."""
+    apply(AnswerCount, ANSWER_KEY, answers, exact=exact)
+    apply(FollowUpCount, FOLLOWUP_KEY, followups, exact=exact)
     for model, fields, full in ROLLUPS:
-        apply(model, fields, project(answers if full is ANSWER_KEY else followups, full, fields))
+        delta = project(answers if full is ANSWER_KEY else followups, full, fields)
+        apply(model, fields, delta, exact=exact)
 
 
-def apply(model: type[Model], fields: Sequence[str], delta: Counter[Key]) -> None:
+def apply(model: type[Model], fields: Sequence[str], delta: Counter[Key], *, exact: bool = False) -> None:
     """Add ``delta`` to the table: ``n = n + d`` on an existing row of the key (in one
-    statement, so concurrent writers never lose each other's change), a new row otherwise."""
+    statement, so concurrent writers never lose each other's change), a new row otherwise.
+    ``exact``: read the existing rows by every dimension (few keys, as one submission's),
+    else by municipality, month, provider and question (many keys, as an import's)."""
     delta = Counter({k: v for k, v in delta.items() if v})
     if not delta:
         return
@@ -147,8 +226,10 @@ def apply(model: type[Model], fields: Sequence[str], delta: Counter[Key]) -> Non
         narrow[f"{name}__in"] = sorted({k[position] for k in delta})
     if "question_id" in fields:
         narrow["question_id__in"] = sorted({k[fields.index("question_id")] for k in delta})
+    rows = (_existing_exactly(model, fields, delta) if exact
+            else model._default_manager.filter(**narrow).values_list("pk", *fields).order_by("pk"))  # fmt: skip
     existing: dict[Key, int] = {}
-    for pk, *key in model._default_manager.filter(**narrow).values_list("pk", *fields).order_by("pk"):
+    for pk, *key in rows:
         existing.setdefault(tuple(key), pk)
     updates = sorted((existing[k], d) for k, d in delta.items() if k in existing)
     table = connection.ops.quote_name(model._meta.db_table)

@@ -18,7 +18,7 @@ from typing import Any
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 
 from utfall.aggregates import counts, outcomes
-from utfall.core.changes import data_changed, data_changing, inside_changing
+from utfall.core.changes import data_changed, data_changing, followups_added, inside_changing
 from utfall.followups.models import FollowUp
 from utfall.registry.models import Client, Intervention
 
@@ -46,6 +46,14 @@ def after(
     counts.apply_all(new_answers, new_followups)
     if not state.get("followups_only"):
         outcomes.refresh_clients(old_clients | outcomes.clients_of(interventions))
+
+
+def added(*, municipality_id: int, followups: list[int], **_: Any) -> None:
+    """New follow-ups (and their answers) were written and nothing else changed
+    (``core.changes.adding_followups``, a single submission): their own share is added; no
+    other row of their interventions is read, and no per-intervention outcome changes (the
+    follow-ups' dates and answers are no intervention's facts)."""
+    counts.apply_all(*counts.share_of_followups(municipality_id, followups), exact=True)
 
 
 def _scope_of(instance: Any) -> list[int]:
@@ -81,6 +89,7 @@ def after_save(sender: Any, instance: Any, **_: Any) -> None:
 def connect_signals() -> None:
     data_changing.connect(before, dispatch_uid="utfall-aggregates-before")
     data_changed.connect(after, dispatch_uid="utfall-aggregates-after")
+    followups_added.connect(added, dispatch_uid="utfall-aggregates-added")
     for model in (Intervention, Client, FollowUp):
         label = model._meta.label
         pre_save.connect(before_save, sender=model, dispatch_uid=f"utfall-aggregates-{label}-pre-save")

@@ -28,6 +28,10 @@ data_changed = Signal()
 #: follow-ups, answers, clients) are changed, so that maintained counts can take the old
 #: rows' share out (``utfall.aggregates``).
 data_changing = Signal()
+#: Sent inside the writer's transaction after new follow-ups (with all their answers) were
+#: written and nothing else changed, with ``municipality_id`` and ``followups`` (primary
+#: keys), by :func:`adding_followups`: maintained counts add those rows' share alone.
+followups_added = Signal()
 
 
 def announce_data_changed(municipality_id: int | None = None, interventions: Iterable[int] = ()) -> None:
@@ -69,7 +73,28 @@ def changing(
         _open.depth -= 1
 
 
+@contextmanager
+def adding_followups(municipality_id: int) -> Iterator[list[int]]:
+    """Bracket a write that only *adds* follow-ups (with their answers) of one municipality,
+    inside the writing transaction: the writer appends the new follow-ups' primary keys to
+    the list it yields. Afterwards listeners hear :data:`followups_added` (the count tables
+    add the new rows' share: nothing of them existed before, so nothing is read or taken out
+    first) and then :data:`data_changed` once, without a scope (the comparison cache's token).
+    The cheap path of a single submission (issue 13 point 3, docs/performance.md); a write
+    that changes or deletes rows, or an intervention's facts, uses :func:`changing`."""
+    added: list[int] = []
+    _open.depth = getattr(_open, "depth", 0) + 1
+    try:
+        yield added
+        if added:
+            followups_added.send(sender=None, municipality_id=municipality_id, followups=sorted(set(added)))
+        data_changed.send(sender=None)
+    finally:
+        _open.depth -= 1
+
+
 def inside_changing() -> bool:
-    """Whether this thread is inside a :func:`changing` bracket (whose scope covers the model
-    saves made in it: listeners of single saves leave those to the bracket)."""
+    """Whether this thread is inside a :func:`changing` or :func:`adding_followups` bracket
+    (whose scope covers the model saves made in it, and which ends with :data:`data_changed`:
+    listeners of single saves leave those to the bracket)."""
     return getattr(_open, "depth", 0) > 0

@@ -17,7 +17,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from utfall.core.changes import announce_data_changed, changing
+from utfall.core.changes import adding_followups, changing
 from utfall.core.ids import readable_id
 from utfall.core.models import ChangeRecord, IdempotencyKey
 from utfall.followups.models import Answer, FollowUp, FollowUpStatus
@@ -86,10 +86,12 @@ def instruments_for(intervention: Intervention) -> list[InstrumentVersion]:
     return sorted(newest.values(), key=lambda v: (not v.instrument.general, v.instrument.name))
 
 
-def instrument_for(intervention: Intervention, code: str | None = None) -> InstrumentVersion | None:
+def instrument_for(
+    intervention: Intervention, code: str | None = None, offered: list[InstrumentVersion] | None = None
+) -> InstrumentVersion | None:
     """The version to use: the named instrument's when it applies, else the default (the first
-    of ``instruments_for``)."""
-    offered = instruments_for(intervention)
+    of ``instruments_for``, or of ``offered`` when the caller has read it already)."""
+    offered = instruments_for(intervention) if offered is None else offered
     for version in offered:
         if version.instrument.code == code:
             return version
@@ -131,14 +133,27 @@ def fingerprint(checked: CheckedFollowUp) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def _write_answers(followup: FollowUp, record: Record, catalogue: Catalogue) -> None:
+def _write_answers(
+    followup: FollowUp, record: Record, catalogue: Catalogue, intervention: Intervention | None = None
+) -> None:
+    """Write the answers, past the model signals: always inside a bracket of
+    ``core.changes``, whose end announces the change. ``intervention``: the follow-up's, with
+    its client loaded (saves a query)."""
     questions = catalogue.instruments[record["instrument"]].questions
-    announce_data_changed()  # answers are written in bulk, past the model signals
     # Answers repeat facts of their follow-up, intervention and client for the comparisons
     # (Answer's docstring).
-    provider_id, service_id, unit_id, sex, birth_year = Intervention.objects.values_list(
-        "provider_id", "service_id", "unit_id", "client__sex", "client__birth_year"
-    ).get(pk=followup.intervention_id)
+    if intervention is not None:
+        client = intervention.client
+        provider_id, service_id, unit_id = (
+            intervention.provider_id,
+            intervention.service_id,
+            intervention.unit_id,
+        )
+        sex, birth_year = client.sex, client.birth_year
+    else:
+        provider_id, service_id, unit_id, sex, birth_year = Intervention.objects.values_list(
+            "provider_id", "service_id", "unit_id", "client__sex", "client__birth_year"
+        ).get(pk=followup.intervention_id)
     Answer.objects.bulk_create(
         Answer(
             municipality_id=followup.municipality_id,
@@ -210,7 +225,11 @@ def _record_followup(
 ) -> tuple[FollowUp, bool]:
     # Lock the intervention first: its goals may change, and requests for it are written in
     # turn, so a resent request finds the first one's key below (READ COMMITTED sees it).
-    locked = Intervention.objects.select_for_update().select_related("service").get(pk=intervention.pk)
+    locked = (
+        Intervention.objects.select_for_update(of=("self",))
+        .select_related("service", "client")
+        .get(pk=intervention.pk)
+    )
     digest = fingerprint(checked)
     earlier = IdempotencyKey.objects.filter(user=user, kind="followups", key=idempotency_key).first()
     if earlier is not None:
@@ -220,8 +239,9 @@ def _record_followup(
     record = checked.record
     if not confirm_same_day and FollowUp.objects.filter(intervention=locked, date=record["date"]).exists():
         raise SameDayFollowUp(locked.intervention_id)
-    # The maintained counts, in this transaction (the goals are no outcome: follow-ups only).
-    with changing(locked.municipality_id, [locked.pk], followups_only=True):
+    # The maintained counts add the new rows' share, in this transaction (the goals are no
+    # outcome and no count: nothing else of the intervention is read again).
+    with adding_followups(locked.municipality_id) as added:
         followup = FollowUp.objects.create(
             municipality_id=locked.municipality_id,
             followup_id=record["followup_id"],
@@ -231,7 +251,8 @@ def _record_followup(
             no_answer_reason=no_answer_reason if not record["answers"] else "",
             **_followup_fields(record, catalogue),
         )
-        _write_answers(followup, record, catalogue)
+        added.append(followup.pk)
+        _write_answers(followup, record, catalogue, locked)
         if checked.goals is not None:
             _set_goals(
                 user=user,

@@ -23,6 +23,7 @@ from utfall.core import audit
 from utfall.core.models import AuditEntry, ChangeRecord
 from utfall.followups import queries, services
 from utfall.followups.access import get_followup_for_user
+from utfall.followups.catalogues import catalogue_for
 from utfall.followups.coverage import DEFINITION
 from utfall.followups.feedback import record_feedback
 from utfall.followups.forms import (
@@ -35,7 +36,6 @@ from utfall.followups.forms import (
 from utfall.followups.models import Assessment, FollowUp, FollowUpStatus
 from utfall.instruments.models import InstrumentVersion, Option, Question
 from utfall.organisations.access import is_unit_manager, sees_cases
-from utfall.records.rules import catalogue_for
 from utfall.registry.access import get_intervention_for_user
 from utfall.registry.models import Intervention
 
@@ -213,7 +213,7 @@ def create(request: HttpRequest, pk: int) -> HttpResponse:
     action = AuditEntry.Action.CREATE if request.method == "POST" else AuditEntry.Action.VIEW
     intervention = get_intervention_for_user(request, pk, action=action)
     offered = services.instruments_for(intervention)
-    version = services.instrument_for(intervention, request.GET.get("instrument"))
+    version = services.instrument_for(intervention, request.GET.get("instrument"), offered)
     if version is None:
         messages.error(request, _("Det finns inget publicerat frågeformulär för den här insatsen."))
         return redirect("registry:intervention", pk=intervention.pk)
