@@ -175,8 +175,6 @@ def provider_comparison(
         "jamforelse", caption, columns, shown,
         notes=[
             *only_flagged,
-            f"Grupper med färre än {min_n()} visas inte (och ytterligare en grupp döljs när det behövs "
-            "för att de dolda inte ska kunna räknas fram).",
             "Flagga: utanför styrgränsen 99,8 % efter justering för överspridning.",
             str(COVERAGE_DEFINITION),
             *ASSESSMENT_NOTES,

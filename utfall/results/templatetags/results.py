@@ -11,7 +11,7 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from utfall.comparisons.access import aggregate_scope
-from utfall.results.tables import SUPPRESSED_TEXT, Column, ResultTable, display
+from utfall.results.tables import Column, ResultTable, display, suppressed_text, suppression_rule
 
 register = template.Library()
 FLAGS = {"low": "▼ Lägre än förväntat", "high": "▲ Högre än förväntat"}
@@ -26,21 +26,33 @@ def _part_hidden(row: dict[str, Any], column: Column) -> bool:
     """A row of several groups side by side (women/men, IHF/MST, one per measure) marks each
     hidden group with ``<prefix>_suppressed``; its cells say so rather than show a dash."""
     return any(
-        key.endswith("_suppressed") and value and column.key.startswith(key[: -len("suppressed")])
+        key.endswith("_suppressed")
+        and value
+        and (column.key.startswith(key[: -len("suppressed")]) or column.key == key[: -len("_suppressed")])
         for key, value in row.items()
     )
 
 
 @register.filter
+def hidden_note(table: ResultTable) -> str:
+    """The footnote of a table with a hidden cell ("dold" and why), else ""."""
+    if any(v for row in table.rows for k, v in row.items() if k.endswith("suppressed")):
+        from django.conf import settings
+
+        return suppression_rule(int(settings.UTFALL_MIN_COUNT))
+    return ""
+
+
+@register.filter
 def cell(row: dict[str, Any], column: Column) -> str:
     if _hidden(row, column):
-        return SUPPRESSED_TEXT
+        return suppressed_text()
     value = row.get(column.key)
     if column.kind == "flag":
         return FLAGS.get(value, "") if value else ""
     if value is None and column.kind in ("rate", "diff", "count", "ratio", "number", "points"):
         if _part_hidden(row, column):
-            return SUPPRESSED_TEXT
+            return suppressed_text()
         return "–"
     return display(value, column.kind, n=_n_of(row, column))
 
