@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
@@ -23,6 +23,23 @@ from utfall.core.spreadsheets import as_text_cell, excel_csv
 #: "points": a size of a difference in percentage points, without sign (a detectable difference).
 Kind = Literal["text", "count", "rate", "diff", "ratio", "number", "flag", "points"]
 DECIMALS = 4
+
+
+def translated(text: str) -> str:
+    """A Swedish label or note of a results table in the page's language (issue 17 point 15).
+
+    Labels stay Swedish in the code, the downloads and the API (their wording is part of the
+    files people keep); a page translates them when it is rendered, from the results app's
+    catalogue. A label without an entry of its own is translated part by part ("Kvinnor, n",
+    "Ålder 13–15: andel"); parts without an entry (a provider's or an indicator's name) stay.
+    """
+    out = gettext(text)
+    if out != text or (get_language() or "sv").startswith("sv") or len(text) > 80 or ". " in text:
+        return out  # a sentence is translated whole or not at all
+    for sep in (": ", ", "):
+        if sep in text:
+            return sep.join(translated(part) for part in text.split(sep))
+    return out
 
 
 def suppressed_text() -> str:

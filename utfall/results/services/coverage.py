@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext as _
 
 from utfall.comparisons.disclosure import protected_counts, protected_status_counts
 from utfall.comparisons.indicators import get_indicator
@@ -120,7 +121,8 @@ def coverage(user: Any, *, date_from: dt.date, date_to: dt.date, by: str) -> Pag
             }
         )
     rows.sort(key=lambda row: (row["name"] == UNKNOWN_CASEWORKER, str(row["name"])))
-    caption = f"Uppföljningsgrad och bortfall per {COVERAGE_BY[by]}, {date_from:%Y-%m-%d}–{date_to:%Y-%m-%d}"
+    caption = _("Uppföljningsgrad och bortfall per %(by)s, %(from)s–%(to)s") % {
+        "by": _(COVERAGE_BY[by]), "from": f"{date_from:%Y-%m-%d}", "to": f"{date_to:%Y-%m-%d}"}  # fmt: skip
     columns = COVERAGE_COLUMNS
     notes = [str(DEFINITION), "Avböjda och ej nåbara räknas bland periodens uppföljningar."]
     if by == "caseworker":

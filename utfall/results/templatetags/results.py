@@ -9,9 +9,17 @@ from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
 
 from utfall.comparisons.access import aggregate_scope
-from utfall.results.tables import Column, ResultTable, display, suppressed_text, suppression_rule
+from utfall.results.tables import (
+    Column,
+    ResultTable,
+    display,
+    suppressed_text,
+    suppression_rule,
+    translated,
+)
 
 register = template.Library()
 FLAGS = {"low": "▼ Lägre än förväntat", "high": "▲ Högre än förväntat"}
@@ -34,6 +42,12 @@ def _part_hidden(row: dict[str, Any], column: Column) -> bool:
 
 
 @register.filter
+def tr(text: str) -> str:
+    """A Swedish label or note of a results table in the page's language."""
+    return translated(str(text))
+
+
+@register.filter
 def hidden_note(table: ResultTable) -> str:
     """The footnote of a table with a hidden cell ("dold" and why), else ""."""
     if any(v for row in table.rows for k, v in row.items() if k.endswith("suppressed")):
@@ -49,12 +63,15 @@ def cell(row: dict[str, Any], column: Column) -> str:
         return suppressed_text()
     value = row.get(column.key)
     if column.kind == "flag":
-        return FLAGS.get(value, "") if value else ""
+        return translated(FLAGS.get(value, "")) if value else ""
     if value is None and column.kind in ("rate", "diff", "count", "ratio", "number", "points"):
         if _part_hidden(row, column):
             return suppressed_text()
         return "–"
-    return display(value, column.kind, n=_n_of(row, column))
+    text = display(value, column.kind, n=_n_of(row, column))
+    if column.kind == "text" and column.key not in LABEL_KEYS and text:
+        return gettext(text)  # a verdict ("ingen säker skillnad"); names are data and stay
+    return text
 
 
 def _n_of(row: dict[str, Any], column: Column) -> int | None:
@@ -101,9 +118,12 @@ def page_view(table: ResultTable) -> dict[str, Any]:
     headers = []
     for c in columns:
         numeric = c.kind not in ("text", "flag")
-        headers.append({"key": c.key, "label": c.label, "num": numeric, "sortable": True, "hidden": c.hidden})
+        label = translated(c.label)
+        headers.append({"key": c.key, "label": label, "num": numeric, "sortable": True, "hidden": c.hidden})
         if c.interval:
-            headers.append({"key": f"{c.key}_ci", "label": "95 % KI", "num": True, "sortable": False})
+            headers.append(
+                {"key": f"{c.key}_ci", "label": translated("95 % KI"), "num": True, "sortable": False}
+            )
     rows = []
     for row in table.rows:
         cells = []
