@@ -55,7 +55,7 @@ PERIOD_RULE = (
 #: large one gives the small one away (docs/disclosure.md, "Why one mark").
 SUPPRESSED_TEXT = gettext_noop("dold")
 SUPPRESSION_RULE = gettext_noop(
-    '"dold": gruppen har färre än {min_n}, eller döljs för att en annan dold grupp inte ska kunna '
+    "”dold”: gruppen har färre än {min_n}, eller döljs för att en annan dold grupp inte ska kunna "
     "räknas fram ur summan. Vilket som gäller sägs inte, eftersom det skulle avslöja den lilla gruppen."
 )
 
