@@ -136,7 +136,7 @@ RAW_COUNTS_ALLOWED = {
     "utfall.comparisons.queries",
     "utfall.procurement.payment",
 }
-RAW_COUNTS = ("aggregate", "aggregate_questions", "aggregate_by_client")  # next: followup_status_counts
+RAW_COUNTS = ("aggregate", "aggregate_questions", "aggregate_by_client", "followup_status_counts")
 
 
 def test_every_output_takes_its_counts_through_the_disclosure_control() -> None:

@@ -59,7 +59,7 @@ def test_it_shows_guardians_assessment_per_service_and_hides_the_childrens_few(
     )
     child = rows["family_child_better"]
     assert child["respondent"] == "Barn"
-    assert child["all_n"] == child["ihf_n"] == "för få"  # 3 children: never shown
+    assert child["all_n"] == child["ihf_n"] == "dold"  # 3 children: never shown
     api = client.get(f"/api/v1/outcomes?{PERIOD}").json()["tables"]["bedomning_ihf"]["rows"]
     by_code = {r["group"]: r for r in api}
     assert by_code["family_guardian_helped"]["ihf_rate"] == 0.8333

@@ -75,7 +75,7 @@ def test_it_flags_from_control_limits_and_explains_what_a_flag_means(client: Cli
     html = client.get(PAGES["comparison"][0]).content.decode()
     rows = {r["group"]: r for r in page_tables(html)["jamforelse"]}
     assert rows["C"]["flag"] == "▼ Lägre än förväntat"  # 1 of 12 against about 80 %
-    assert rows["D"]["n"] == "för få"
+    assert rows["D"]["n"] == "dold"
     assert "En flagga betyder inte" in html
     assert 'id="chart-funnel" type="application/json"' in html
 
@@ -94,7 +94,7 @@ def test_it_says_what_a_flag_cannot_say(client: Client, people: People) -> None:
     )  # a flagged outlier is not shrunk
     assert float(c["p_below_reference"].removesuffix("\u00a0%").replace(",", ".")) > 95
     assert c["p_below_goal"].endswith("%")
-    assert rows["D"]["estimate"] == "för få"
+    assert rows["D"]["estimate"] == "dold"
     csv_text = client.get(PAGES["comparison"][0] + "&goal=90&format=csv&table=jamforelse").content.decode()
     _title, header, _rows = read_excel_csv(csv_text)  # the Swedish Excel download (issue 15.6)
     wanted = {"Skattad verklig andel", "Sannolikhet under referensnivån", "Sannolikhet under målnivån"}

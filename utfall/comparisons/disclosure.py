@@ -24,20 +24,42 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext_noop
 
 from utfall.comparisons.cache import cached
 from utfall.comparisons.indicators import DIMENSIONS, Indicator
-from utfall.comparisons.queries import BadQuery, aggregate, aggregate_by_client
+from utfall.comparisons.queries import BadQuery, aggregate, aggregate_by_client, followup_status_counts
 from utfall.organisations.models import Municipality
 from utfall.stats.disclosure import hidden_in_partitions
+from utfall.stats.suppression import suppress
 
-__all__ = ["PERIOD_RULE", "Period", "fixed_period", "protected_by_client", "protected_counts", "snap_period"]
+__all__ = [
+    "PERIOD_RULE",
+    "SUPPRESSED_TEXT",
+    "SUPPRESSION_RULE",
+    "Period",
+    "fixed_period",
+    "protected_by_client",
+    "protected_counts",
+    "protected_status_counts",
+    "snap_period",
+]
 
 PERIOD_RULE = (
     "Resultat ges för hela perioder: en kalendermånad, ett kvartal, ett halvår, ett "
     "kalenderår eller flera hela kalenderår (så att små grupper inte kan räknas fram ur två "
     "perioder som skiljer sig åt med några dagar)."
 )
+#: A hidden group, whichever the reason: too few, or hidden so that another hidden group cannot
+#: be worked out from the total. One word for both on purpose: telling which hidden group is the
+#: large one gives the small one away (docs/disclosure.md, "Why one mark").
+SUPPRESSED_TEXT = gettext_noop("dold")
+SUPPRESSION_RULE = gettext_noop(
+    "”dold”: gruppen har färre än {min_n}, eller döljs för att en annan dold grupp inte ska kunna "
+    "räknas fram ur summan. Vilket som gäller sägs inte, eftersom det skulle avslöja den lilla gruppen."
+)
+
+
 _MONTHS = {"month": 1, "quarter": 3, "half": 6, "year": 12}
 _PARENT = {"month": "quarter", "quarter": "half", "half": "year"}
 #: Dimensions a partition can be split along (a target group is a filter only: see docs/disclosure.md).
@@ -276,3 +298,55 @@ def protected_by_client(
                                 by=[], filters=filters)  # fmt: skip
         out.append({**r, "suppressed": bool(cell and cell[0]["suppressed"])})
     return out
+
+
+STATUSES = ("completed", "declined", "unreachable")
+
+
+def protected_status_counts(
+    *,
+    municipality: Municipality,
+    date_from: dt.date,
+    date_to: dt.date,
+    by: str,
+    filters: Mapping[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """The rows of ``followup_status_counts`` (follow-ups per group by status) with
+    ``suppressed`` (the group's follow-ups, n, below the minimum, with the secondary rule across
+    groups) and ``<status>_suppressed`` for each of completed, declined and unreachable (issue 17
+    point 10). A status count is a cell of two partitions — its row (the group's follow-ups split
+    by status: n is shown) and its column (the status split by group: the column's total is the
+    same status in any other table of the period) — and each is protected with the one rule,
+    :func:`utfall.stats.suppression.suppress`, until neither hides more. Empty cells (0) are not
+    hidden, as in :func:`utfall.stats.disclosure.hidden_in_partitions`. Counts stay on the rows
+    for the caller's arithmetic on shown cells; every caller blanks the hidden ones."""
+    rows = followup_status_counts(municipality=municipality, date_from=date_from, date_to=date_to, by=by,
+                                  filters=filters)  # fmt: skip
+    min_n = int(settings.UTFALL_MIN_COUNT)
+    whole = suppress([{"group": i, "n": r["n"]} for i, r in enumerate(rows)], min_n=min_n)
+    hidden = [set(STATUSES) if w["suppressed"] else set() for w in whole]
+
+    def more(cells: Mapping[Any, int], already: set[Any]) -> set[Any]:
+        shown = [k for k, n in cells.items() if n]
+        out = suppress([{"group": k, "n": cells[k], "suppressed": k in already} for k in shown], min_n=min_n)
+        return {r["group"] for r in out if r["suppressed"]} - already
+
+    changed = True
+    while changed:
+        changed = False
+        for i, r in enumerate(rows):
+            new = more({s: r[s] for s in STATUSES}, hidden[i])
+            hidden[i] |= new
+            changed |= bool(new)
+        for status in STATUSES:
+            new = more(
+                {i: r[status] for i, r in enumerate(rows)},
+                {i for i in range(len(rows)) if status in hidden[i]},
+            )
+            for i in new:
+                hidden[i].add(status)
+            changed |= bool(new)
+    return [
+        {**r, "suppressed": w["suppressed"], **{f"{s}_suppressed": s in h for s in STATUSES}}
+        for r, w, h in zip(rows, whole, hidden, strict=True)
+    ]

@@ -15,7 +15,7 @@ from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 
 from utfall.core.spreadsheets import as_text_cell
-from utfall.results.tables import SUPPRESSED_TEXT, Column, ResultTable, display
+from utfall.results.tables import SUPPRESSED_TEXT, SUPPRESSION_RULE, Column, ResultTable, display
 
 CONTENT_TYPES = {
     "html": "text/html; charset=utf-8",
@@ -43,7 +43,7 @@ def table_from_json(data: Mapping[str, Any]) -> ResultTable:
 
 
 def cell_text(row: Mapping[str, Any], column: Column) -> str:
-    """A cell as the report prints it: the page's text, "för få" for a hidden group. An interval
+    """A cell as the report prints it: the page's text, "dold" for a hidden group. An interval
     may break only after its dash ("(74,0 % –" / "83,0 %)"), never leave the dash alone on a line."""
     label_keys = {"group", "name", "period", "indicator", "scope"}
     if row.get("suppressed") and column.key not in label_keys:
@@ -158,7 +158,7 @@ def render_xlsx(content: Mapping[str, Any]) -> bytes:
             sheet["A1"].font = Font(bold=True)
             sheet.append([f"Rapport: {content['title']} ({content['scope']})"])
             sheet.append([f"Period: {content['from']}–{content['to']}"])
-            sheet.append([f'Grupper med färre än {content["min_n"]} svar visas inte ("{SUPPRESSED_TEXT}").'])
+            sheet.append([SUPPRESSION_RULE.format(min_n=content["min_n"])])
             sheet.append([])
             keys = table.keys()
             sheet.append(table.labels())
@@ -230,9 +230,7 @@ def render_docx(content: Mapping[str, Any]) -> bytes:
                 doc.add_paragraph("Inga data för perioden.")
             for note in view["notes"]:
                 doc.add_paragraph(note)
-    doc.add_paragraph(
-        f"Grupper med färre än {content['min_n']} svar visas inte. Byggd {content['built_at']}."
-    )
+    doc.add_paragraph(f"{SUPPRESSION_RULE.format(min_n=content['min_n'])} Byggd {content['built_at']}.")
     out = io.BytesIO()
     doc.save(out)
     return out.getvalue()

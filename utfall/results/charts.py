@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from django.utils.translation import gettext as _
 
 from utfall.results.tables import display
 from utfall.stats.adjusted import AverageMixFunnel
@@ -59,6 +60,7 @@ def funnel(
     """Funnel plot: each provider a point, 95 % and 99.8 % limits, the target line."""
     size_key, value_key = ("expected", "ratio") if adjusted else ("n", "rate")
     kind = "ratio" if adjusted else "rate"
+    flags = {k: _(v) for k, v in FLAG_TEXT.items()}
     points = [
         {
             "id": r["group"],
@@ -69,7 +71,7 @@ def funnel(
             # The tooltip's texts are the table's (issue 17 point 13): the same rounding by n.
             "value_text": display(r[value_key], kind, n=r["n"]),
             "interval": f"{display(r['ci_low'], kind, n=r['n'])} – {display(r['ci_high'], kind, n=r['n'])}",
-            "flag": FLAG_TEXT[r["flag"]],
+            "flag": flags[r["flag"]],
         }
         for r in rows
         if not r["suppressed"] and r[value_key] is not None and r[size_key]
@@ -88,11 +90,13 @@ def funnel(
                         limits.append(
                             {"size": g, "value": round(v, 4), "band": band, "line": f"{band} {side}"}
                         )
-    x_title = "Förväntat antal (E)" if adjusted else "Antal svar (n)"
-    y_axis: dict[str, Any] = {"title": "O/E" if adjusted else "Andel"}
+    x_title = _("Förväntat antal (E)") if adjusted else _("Antal svar (n)")
+    y_axis: dict[str, Any] = {"title": "O/E" if adjusted else _("Andel")}
     if not adjusted:
         y_axis["format"] = ".0%"
-    spec = _base(title, f"Trattdiagram: {len(points)} utförare, styrgränser 95 % och 99,8 %.")
+    spec = _base(
+        title, _("Trattdiagram: %(n)s utförare, styrgränser 95 %% och 99,8 %%.") % {"n": len(points)}
+    )
     layers: list[dict[str, Any]] = [
         {
             "data": {"values": limits},
@@ -102,7 +106,7 @@ def funnel(
                 "y": {"field": "value", "type": "quantitative", "axis": y_axis, "scale": {"zero": False}},
                 "detail": {"field": "line"},
                 "strokeDash": {
-                    "field": "band", "type": "nominal", "title": "Styrgräns",
+                    "field": "band", "type": "nominal", "title": _("Styrgräns"),
                     "scale": {"domain": ["95 %", "99,8 %"], "range": [[4, 3], [1, 0]]},
                 },
             },
@@ -114,19 +118,19 @@ def funnel(
                 "x": {"field": "size", "type": "quantitative"},
                 "y": {"field": "value", "type": "quantitative"},
                 "color": {
-                    "field": "flag", "type": "nominal", "title": "Flagga",
-                    "scale": {"domain": list(FLAG_TEXT.values()), "range": FLAG_COLOURS},
+                    "field": "flag", "type": "nominal", "title": _("Flagga"),
+                    "scale": {"domain": list(flags.values()), "range": FLAG_COLOURS},
                 },
                 "shape": {
-                    "field": "flag", "type": "nominal", "title": "Flagga",
-                    "scale": {"domain": list(FLAG_TEXT.values()), "range": FLAG_SHAPES},
+                    "field": "flag", "type": "nominal", "title": _("Flagga"),
+                    "scale": {"domain": list(flags.values()), "range": FLAG_SHAPES},
                 },
                 "tooltip": [
-                    {"field": "name", "title": "Utförare"},
+                    {"field": "name", "title": _("Utförare")},
                     {"field": "n", "title": "n"},
-                    {"field": "value_text", "title": "O/E" if adjusted else "Andel"},
-                    {"field": "interval", "title": "95 % KI"},
-                    {"field": "flag", "title": "Flagga"},
+                    {"field": "value_text", "title": "O/E" if adjusted else _("Andel")},
+                    {"field": "interval", "title": _("95 % KI")},
+                    {"field": "flag", "title": _("Flagga")},
                 ],
             },
         },
@@ -162,7 +166,7 @@ def _dot_interval(
     spec = _base(title, description)
     cat_axis = "y" if horizontal else "x"
     val_axis = "x" if horizontal else "y"
-    value_scale: dict[str, Any] = {"type": "quantitative", "title": "Andel", "scale": {"domain": [0, 1]}}
+    value_scale: dict[str, Any] = {"type": "quantitative", "title": _("Andel"), "scale": {"domain": [0, 1]}}
     if percent:
         value_scale["axis"] = {"format": ".0%"}
     cat = {
@@ -191,8 +195,8 @@ def _dot_interval(
                  {"field": "category", "title": category_title},
                  *([{"field": "series", "title": colour_title}] if colour else []),
                  {"field": "n", "title": "n"},
-                 {"field": "value_text", "title": "Andel"},
-                 {"field": "interval", "title": "95 % KI"},
+                 {"field": "value_text", "title": _("Andel")},
+                 {"field": "interval", "title": _("95 % KI")},
              ],
          }},
     ]  # fmt: skip
@@ -249,7 +253,7 @@ def women_and_men(
     return _dot_interval(values, title=f"{words[0]} och {words[1].lower()} per {category_title.lower()}",
                          description=f"{words[0]}s och {words[1].lower()}s andelar med 95 % konfidensintervall.",
                          category="name", category_title=category_title, colour="series",
-                         colour_title="Kön", colours=SEX_COLOURS)  # fmt: skip
+                         colour_title=_("Kön"), colours=SEX_COLOURS)  # fmt: skip
 
 
 def coverage(rows: Sequence[Mapping[str, Any]], category_title: str) -> dict[str, Any]:
@@ -258,9 +262,9 @@ def coverage(rows: Sequence[Mapping[str, Any]], category_title: str) -> dict[str
         for r in rows
         if r.get("coverage") is not None
     ]
-    return _dot_interval(values, title=f"Andel uppföljda per {category_title.lower()}",
-                         description="Andel pågående insatser som följts upp, med 95 % konfidensintervall.",
-                         category="name", category_title=category_title)  # fmt: skip
+    return _dot_interval(values, title=_("Andel uppföljda per %(by)s") % {"by": _(category_title.lower())},
+                         description=_("Andel pågående insatser som följts upp, med 95 % konfidensintervall."),
+                         category="name", category_title=_(category_title))  # fmt: skip
 
 
 def outcomes(rows: Sequence[Mapping[str, Any]], measures: Mapping[str, str]) -> dict[str, Any]:
@@ -270,9 +274,9 @@ def outcomes(rows: Sequence[Mapping[str, Any]], measures: Mapping[str, str]) -> 
             if r.get(f"{code}_rate") is not None:
                 values.append(_point(str(r["name"]), name, r[f"{code}_n"], r[f"{code}_rate"],
                                      r[f"{code}_ci_low"], r[f"{code}_ci_high"]))  # fmt: skip
-    return _dot_interval(values, title="Utfallsmått per insats",
-                         description="Utfallsmåtten per insats med 95 % konfidensintervall.",
-                         category="name", category_title="Insats", colour="series", colour_title="Mått",
+    return _dot_interval(values, title=_("Utfallsmått per insats"),
+                         description=_("Utfallsmåtten per insats med 95 % konfidensintervall."),
+                         category="name", category_title=_("Insats"), colour="series", colour_title=_("Mått"),
                          colours=["#0b5394", "#a4000f", "#1f6f43"])  # fmt: skip
 
 
@@ -296,10 +300,10 @@ def provider_profile(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         for r in rows
         if not r["suppressed"] and r["rate"] is not None
     ]
-    spec = _dot_interval(values, title="Utförarens resultat mot kommunens nivå",
-                         description="Utförarens andel per indikator med 95 % konfidensintervall; "
-                                     "streck = kommunens förväntade nivå.",
-                         category="name", category_title="Indikator")  # fmt: skip
+    spec = _dot_interval(values, title=_("Utförarens resultat mot kommunens nivå"),
+                         description=_("Utförarens andel per indikator med 95 % konfidensintervall; "
+                                       "streck = kommunens förväntade nivå."),
+                         category="name", category_title=_("Indikator"))  # fmt: skip
     spec["layer"].append({"mark": {"type": "tick", "color": "#4a4a4a", "thickness": 2},
                           "encoding": {"x": {"field": "target", "type": "quantitative"}}})  # fmt: skip
     return spec

@@ -4,10 +4,11 @@ so a page and its API answer the same question the same way (defaults included).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.http import QueryDict
+from django.utils.translation import gettext_lazy as _
 
 from utfall.comparisons.access import sees_staff_performance
 from utfall.comparisons.disclosure import snap_period
@@ -17,22 +18,29 @@ from utfall.organisations.models import Unit
 from utfall.registry.models import Provider, Service
 from utfall.results.services.common import default_period, indicator_choices, municipality_of
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 MAX_YEARS = 10
-GRAIN_CHOICES = [("quarter", "Kvartal"), ("year", "År")]
+GRAIN_CHOICES = [("quarter", _("Kvartal")), ("year", _("År"))]
 TARGET_GROUPS = [
-    ("children_youth", "Barn och unga"),
-    ("adults_addiction", "Vuxna med missbruk/beroende"),
-    ("income_support", "Ekonomiskt bistånd"),
+    ("children_youth", _("Barn och unga")),
+    ("adults_addiction", _("Vuxna med missbruk/beroende")),
+    ("income_support", _("Ekonomiskt bistånd")),
 ]
-COVERAGE_BY_CHOICES = [("unit", "Enhet"), ("provider", "Utförare"), ("caseworker", "Socialsekreterare")]
-ANY = [("", "Alla")]
+COVERAGE_BY_CHOICES = [
+    ("unit", _("Enhet")),
+    ("provider", _("Utförare")),
+    ("caseworker", _("Socialsekreterare")),
+]
+ANY = [("", _("Alla"))]
 
 
 class ResultsForm(forms.Form):
     """Period fields and the scope-bounded choice lists shared by every page."""
 
-    date_from = forms.DateField(label="Från och med", widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label="Till och med", widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(label=_("Från och med"), widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=_("Till och med"), widget=forms.DateInput(attrs={"type": "date"}))
     years = 1
     #: Choice fields filled from the database, bounded by the user's scope.
     lists: tuple[str, ...] = ()
@@ -98,10 +106,10 @@ class ResultsForm(forms.Form):
 
 
 def _indicator(initial: str = "satisfied") -> forms.ChoiceField:
-    return forms.ChoiceField(label="Indikator", initial=initial)
+    return forms.ChoiceField(label=_("Indikator"), initial=initial)
 
 
-def _optional(label: str) -> forms.ChoiceField:
+def _optional(label: StrOrPromise) -> forms.ChoiceField:
     return forms.ChoiceField(label=label, required=False)
 
 
@@ -122,13 +130,13 @@ class ComparisonForm(BoundDefaults):
     years = 3  # providers are compared on all recent data: one year flags too few real deviations
     lists = ("unit", "service")
     indicator = _indicator()
-    service = _optional("Insats")
-    target_group = forms.ChoiceField(label="Målgrupp", required=False, choices=ANY + TARGET_GROUPS)
-    unit = _optional("Enhet")
-    adjust = forms.BooleanField(label="Justera för ålder, kön och insats (O/E)", required=False)
-    flagged = forms.BooleanField(label="Bara flaggade utförare", required=False)
+    service = _optional(_("Insats"))
+    target_group = forms.ChoiceField(label=_("Målgrupp"), required=False, choices=[*ANY, *TARGET_GROUPS])
+    unit = _optional(_("Enhet"))
+    adjust = forms.BooleanField(label=_("Justera för ålder, kön och insats (O/E)"), required=False)
+    flagged = forms.BooleanField(label=_("Bara flaggade utförare"), required=False)
     goal = forms.DecimalField(
-        label="Målnivå i procent (valfri)", required=False, min_value=1, max_value=99, decimal_places=1,
+        label=_("Målnivå i procent (valfri)"), required=False, min_value=1, max_value=99, decimal_places=1,
         localize=True,
         error_messages={"min_value": "Målnivån ska vara minst 1 procent.", "max_value": "Målnivån ska vara högst 99 procent.",
                         "invalid": "Skriv målnivån som ett tal i procent, till exempel 80.",
@@ -144,10 +152,10 @@ class TrendForm(BoundDefaults):
     years = 3
     lists = ("unit", "service", "provider")
     indicator = _indicator()
-    grain = forms.ChoiceField(label="Period", choices=GRAIN_CHOICES, initial="quarter")
-    unit = _optional("Enhet")
-    service = _optional("Insats")
-    provider = _optional("Utförare")
+    grain = forms.ChoiceField(label=_("Period"), choices=GRAIN_CHOICES, initial="quarter")
+    unit = _optional(_("Enhet"))
+    service = _optional(_("Insats"))
+    provider = _optional(_("Utförare"))
 
     def clean_grain(self) -> str:
         grain = self.cleaned_data["grain"]
@@ -158,12 +166,12 @@ class TrendForm(BoundDefaults):
 class GenderForm(BoundDefaults):
     lists = ("unit", "service")
     indicator = _indicator()
-    service = _optional("Insats")
-    unit = _optional("Enhet")
+    service = _optional(_("Insats"))
+    unit = _optional(_("Enhet"))
 
 
 class CoverageForm(BoundDefaults):
-    by = forms.ChoiceField(label="Per", choices=COVERAGE_BY_CHOICES, initial="unit")
+    by = forms.ChoiceField(label=_("Per"), choices=COVERAGE_BY_CHOICES, initial="unit")
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, user=user, **kwargs)
@@ -173,9 +181,9 @@ class CoverageForm(BoundDefaults):
 
 class OutcomesForm(BoundDefaults):
     lists = ("unit",)
-    unit = _optional("Enhet")
+    unit = _optional(_("Enhet"))
 
 
 class ProviderForm(BoundDefaults):
     indicator = _indicator()
-    grain = forms.ChoiceField(label="Period för utvecklingen", choices=GRAIN_CHOICES, initial="quarter")
+    grain = forms.ChoiceField(label=_("Period för utvecklingen"), choices=GRAIN_CHOICES, initial="quarter")

@@ -13,19 +13,43 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from django.utils.translation import get_language, gettext
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from utfall.comparisons.disclosure import SUPPRESSED_TEXT, SUPPRESSION_RULE
 from utfall.core.spreadsheets import as_text_cell, excel_csv
 
 #: "points": a size of a difference in percentage points, without sign (a detectable difference).
 Kind = Literal["text", "count", "rate", "diff", "ratio", "number", "flag", "points"]
 DECIMALS = 4
-SUPPRESSED_TEXT = "för få"
-SUPPRESSION_RULE = (
-    'Grupper med färre än {min_n} visas inte ("för få"); ytterligare en grupp döljs när de dolda '
-    "annars kan räknas fram."
-)
+
+
+def translated(text: str) -> str:
+    """A Swedish label or note of a results table in the page's language (issue 17 point 15).
+
+    Labels stay Swedish in the code, the downloads and the API (their wording is part of the
+    files people keep); a page translates them when it is rendered, from the results app's
+    catalogue. A label without an entry of its own is translated part by part ("Kvinnor, n",
+    "Ålder 13–15: andel"); parts without an entry (a provider's or an indicator's name) stay.
+    """
+    out = gettext(text)
+    if out != text or (get_language() or "sv").startswith("sv") or len(text) > 80 or ". " in text:
+        return out  # a sentence is translated whole or not at all
+    for sep in (": ", ", "):
+        if sep in text:
+            return sep.join(translated(part) for part in text.split(sep))
+    return out
+
+
+def suppressed_text() -> str:
+    """The word for a hidden cell in the active language ("dold", "hidden")."""
+    return gettext(SUPPRESSED_TEXT)
+
+
+def suppression_rule(min_n: int) -> str:
+    """The footnote of every table with a hidden cell, in the active language."""
+    return gettext(SUPPRESSION_RULE).format(min_n=min_n)
 
 
 @dataclass(frozen=True)
@@ -64,8 +88,7 @@ class ResultTable:
         labels = [c.label for c in self.columns]
         extra = self.keys()[len(labels) :]
         return labels + [
-            "Dold (för få)" if k == "suppressed" else f"Dold (för få): {k.removesuffix('_suppressed')}"
-            for k in extra
+            "Dold" if k == "suppressed" else f"Dold: {k.removesuffix('_suppressed')}" for k in extra
         ]
 
     def as_json(self) -> dict[str, Any]:
@@ -102,7 +125,7 @@ def to_csv(table: ResultTable, title: list[tuple[str, str]] | None = None) -> st
     """The table for Swedish Excel (core.spreadsheets.excel_csv): a title block (the caption,
     then ``title``'s lines and the table's notes), the Swedish column labels, the values with a
     decimal comma (rates as fractions, 0,7412), an empty cell for no value, hidden groups named
-    as hidden in the "Dold (för få)" columns."""
+    as hidden in the "Dold" columns."""
     keys = table.keys()
     block = [("Tabell", table.caption), *(title or []), *(("Not", note) for note in table.notes)]
     return excel_csv(

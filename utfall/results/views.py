@@ -27,7 +27,7 @@ from utfall.results.services.gender import women_and_men
 from utfall.results.services.outcomes import outcomes as outcomes_page
 from utfall.results.services.provider import get_provider, provider_results
 from utfall.results.services.trends import trend
-from utfall.results.tables import SUPPRESSION_RULE, ResultTable, file_stem, to_csv, to_xlsx
+from utfall.results.tables import ResultTable, file_stem, suppression_rule, to_csv, to_xlsx
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -104,7 +104,7 @@ def download(page: Page, name: str | None, fmt: str, form: forms.ResultsForm) ->
             ("Urval", scope or "hela kommunen"),
             ("Period", f"{start:%Y-%m-%d} – {end:%Y-%m-%d}"),
             *([("Periodens avrundning", form.period_note)] if form.period_note else []),
-            ("Röjandekontroll", SUPPRESSION_RULE.format(min_n=min_n())),
+            ("Röjandekontroll", suppression_rule(min_n())),
         ]
         response = HttpResponse(to_csv(table, title), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{stem}.csv"'

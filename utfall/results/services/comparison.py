@@ -6,6 +6,8 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from utfall.comparisons.disclosure import protected_counts
 from utfall.comparisons.indicators import get_indicator
 from utfall.comparisons.services import compare
@@ -160,7 +162,10 @@ def provider_comparison(
         rows.append({**row, "name": names.get(row["group"], row["group"]), "coverage": share,
                      "coverage_n": share_n, "coverage_note": note})  # fmt: skip
     rows.sort(key=lambda r: (r["suppressed"], r["name"]))
-    caption = f"{definition.name}: utförare {date_from:%Y-%m-%d}–{date_to:%Y-%m-%d} ({scope_description(filters, municipality)})"
+    caption = _("%(name)s: utförare %(from)s–%(to)s (%(scope)s)") % {
+        "name": definition.name, "from": f"{date_from:%Y-%m-%d}", "to": f"{date_to:%Y-%m-%d}",
+        "scope": scope_description(filters, municipality),
+    }  # fmt: skip
     columns = list(RATIO_COLUMNS if adjust else COMPARISON_COLUMNS)
     if goal is not None and not adjust:
         columns.append(GOAL_COLUMN)
@@ -175,8 +180,6 @@ def provider_comparison(
         "jamforelse", caption, columns, shown,
         notes=[
             *only_flagged,
-            f"Grupper med färre än {min_n()} visas inte (och ytterligare en grupp döljs när det behövs "
-            "för att de dolda inte ska kunna räknas fram).",
             "Flagga: utanför styrgränsen 99,8 % efter justering för överspridning.",
             str(COVERAGE_DEFINITION),
             *ASSESSMENT_NOTES,

@@ -6,10 +6,10 @@ import datetime as dt
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext as _
 
-from utfall.comparisons.disclosure import protected_counts
+from utfall.comparisons.disclosure import protected_counts, protected_status_counts
 from utfall.comparisons.indicators import get_indicator
-from utfall.comparisons.queries import followup_status_counts
 from utfall.comparisons.sql import dimension_paths
 from utfall.followups.coverage import CASEWORKER, DEFINITION, coverage_counts
 from utfall.organisations.models import Unit, User
@@ -78,15 +78,14 @@ def coverage(user: Any, *, date_from: dt.date, date_to: dt.date, by: str) -> Pag
         counts = [{by: r["group"], "events": r["followed"], "n": r["ongoing"]}
                   for r in coverage_counts(scoped, date_from, date_to, CASEWORKER)]  # fmt: skip
     cov = {r["group"]: r for r in suppress(proportion_rows(counts, by), min_n=min_n())}
-    status = followup_status_counts(
+    status = protected_status_counts(
         municipality=municipality, date_from=date_from, date_to=date_to, by=by, filters=filters
     )
-    resp_rows = suppress(
-        [{"group": r[by], "n": r["n"], "declined": r["declined"], "unreachable": r["unreachable"]}
-         for r in status],
-        min_n=min_n(),
-    )  # fmt: skip
-    resp = {r["group"]: r for r in resp_rows}
+    # Declines and unreachable clients of 1–4 are small counts too (issue 17 point 10).
+    resp: dict[Any, dict[str, Any]] = {r[by]: {"n": None if r["suppressed"] else r["n"],
+                    **{k: None if r[f"{k}_suppressed"] else r[k] for k in ("declined", "unreachable")},
+                    **{f"{k}_suppressed": r[f"{k}_suppressed"] for k in ("declined", "unreachable")}}
+            for r in status}  # fmt: skip
     keys = list(dict.fromkeys([*cov, *resp]))
     if by == "unit":
         names = names_of(Unit, municipality, "code", set(keys))
@@ -95,7 +94,7 @@ def coverage(user: Any, *, date_from: dt.date, date_to: dt.date, by: str) -> Pag
     else:
         users = User.objects.filter(pk__in=[k for k in keys if k is not None], municipality=municipality)
         names = {u.pk: (u.get_full_name() or u.get_username()) for u in users}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for key in keys:
         c, r = cov.get(key, {}), resp.get(key, {})
         n_f = r.get("n")
@@ -113,13 +112,17 @@ def coverage(user: Any, *, date_from: dt.date, date_to: dt.date, by: str) -> Pag
                 "missing": c["n"] - c["events"] if c.get("n") is not None else None,
                 "followups_n": n_f,
                 "declined": r.get("declined"),
-                "declined_rate": rounded(r["declined"] / n_f) if n_f else None,
+                "declined_rate": rounded(r["declined"] / n_f) if n_f and r["declined"] is not None else None,
                 "unreachable": r.get("unreachable"),
-                "unreachable_rate": rounded(r["unreachable"] / n_f) if n_f else None,
+                "unreachable_rate": rounded(r["unreachable"] / n_f)
+                if n_f and r["unreachable"] is not None
+                else None,
+                **{k: r[k] for k in ("declined_suppressed", "unreachable_suppressed") if k in r},
             }
         )
     rows.sort(key=lambda row: (row["name"] == UNKNOWN_CASEWORKER, str(row["name"])))
-    caption = f"Uppföljningsgrad och bortfall per {COVERAGE_BY[by]}, {date_from:%Y-%m-%d}–{date_to:%Y-%m-%d}"
+    caption = _("Uppföljningsgrad och bortfall per %(by)s, %(from)s–%(to)s") % {
+        "by": _(COVERAGE_BY[by]), "from": f"{date_from:%Y-%m-%d}", "to": f"{date_to:%Y-%m-%d}"}  # fmt: skip
     columns = COVERAGE_COLUMNS
     notes = [str(DEFINITION), "Avböjda och ej nåbara räknas bland periodens uppföljningar."]
     if by == "caseworker":

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from django.utils.translation import gettext as _
 
 from utfall.comparisons.disclosure import model_cells, protected_counts
 from utfall.comparisons.indicators import get_indicator
@@ -181,7 +182,8 @@ def women_and_men(
         columns = _worded([Column("group", "Kod", hidden=True), Column("name", title.capitalize()), *DIFF_COLUMNS,
                            *[replace(c, label=c.label.format(other=other_title)) for c in ADJUSTED_COLUMNS],
                            *SEX_COLUMNS], *words)  # fmt: skip
-        caption = f"{definition.name}: kvinnor och män per {title}, {date_from:%Y-%m-%d}–{date_to:%Y-%m-%d}"
+        caption = _("%(name)s: kvinnor och män per %(by)s, %(from)s–%(to)s") % {
+            "name": definition.name, "by": _(title), "from": f"{date_from:%Y-%m-%d}", "to": f"{date_to:%Y-%m-%d}"}  # fmt: skip
         tables["per_" + by] = ResultTable(
             "kvinnor_man_" + ("insats" if by == "service" else "alder"), caption, columns, rows,
             notes=["Skillnaden är kvinnornas andel minus männens, i procentenheter (p.e.), med "
@@ -223,7 +225,8 @@ def _total(
         row[f"{prefix}_suppressed"] = bool(part is None or part["suppressed"])
     row.update(difference(women, men))
     row.update(adjusted(cells if row["diff"] is not None else [], ["service", "age_group"]))
-    caption = f"{name}: alla kvinnor och män, {date_from:%Y-%m-%d}–{date_to:%Y-%m-%d}"
+    caption = _("%(name)s: alla kvinnor och män, %(from)s–%(to)s") % {
+        "name": name, "from": f"{date_from:%Y-%m-%d}", "to": f"{date_to:%Y-%m-%d}"}  # fmt: skip
     return ResultTable(
         "kvinnor_man_totalt", caption, TOTAL_COLUMNS, [row],
         notes=["Den ojusterade skillnaden jämför alla kvinnor med alla män. Den justerade jämför dem "

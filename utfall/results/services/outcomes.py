@@ -7,6 +7,8 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from utfall.comparisons.disclosure import protected_counts
 from utfall.comparisons.indicators import all_indicators, get_indicator
 from utfall.organisations.models import Municipality
@@ -65,7 +67,8 @@ def outcomes(user: Any, *, date_from: dt.date, date_to: dt.date, unit: str | Non
         for code in OUTCOME_INDICATORS:
             put_cell(row, code, per_measure[code].get(service))
         rows.append(row)
-    caption = f"Utfallsmått efter avslutade insatser, {date_from:%Y-%m-%d}–{date_to:%Y-%m-%d} ({scope_description(filters)})"
+    caption = _("Utfallsmått efter avslutade insatser, %(from)s–%(to)s (%(scope)s)") % {
+        "from": f"{date_from:%Y-%m-%d}", "to": f"{date_to:%Y-%m-%d}", "scope": scope_description(filters)}  # fmt: skip
     table = ResultTable(
         "utfallsmatt", caption, columns, rows,
         notes=[*(f"{OUTCOME_SHORT[c]}: {get_indicator(c).name}." for c in OUTCOME_INDICATORS),
@@ -113,11 +116,11 @@ def _family_assessment(
         shown = with_total(counts, "service", "all") if any(r["n"] for r in counts) else {}
         row: dict[str, Any] = {"group": indicator.code, "respondent": FAMILY_INSTRUMENTS[indicator.instrument],
                                "name": indicator.name}  # fmt: skip
-        for key, _ in parts:
+        for key, _label in parts:
             put_cell(row, key, shown.get(key))
         rows.append(row)
-    caption = (f"Vårdnadshavares och barns bedömning av avslutad IHF- och MST-behandling, "
-               f"{date_from:%Y-%m-%d}–{date_to:%Y-%m-%d} ({scope_description(filters)})")  # fmt: skip
+    caption = _("Vårdnadshavares och barns bedömning av avslutad IHF- och MST-behandling, %(from)s–%(to)s (%(scope)s)") % {
+        "from": f"{date_from:%Y-%m-%d}", "to": f"{date_to:%Y-%m-%d}", "scope": scope_description(filters)}  # fmt: skip
     return ResultTable(
         "bedomning_ihf", caption, columns, rows,
         notes=["Frågorna ställs vid uppföljningen efter avslutad behandling: till vårdnadshavaren "

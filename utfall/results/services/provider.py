@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from utfall.comparisons.access import scoped_filters
 from utfall.comparisons.disclosure import protected_counts
@@ -138,7 +139,8 @@ def provider_results(
             own = counted(definition, others) if others else None
         row = own_comparison_row(counts, provider_id, own)
         rows.append({"indicator": code, "name": definition.name, **row})
-    caption = f"{provider.name}: alla indikatorer mot kommunen, {date_from:%Y-%m-%d}–{date_to:%Y-%m-%d}"
+    caption = _("%(name)s: alla indikatorer mot kommunen, %(from)s–%(to)s") % {
+        "name": provider.name, "from": f"{date_from:%Y-%m-%d}", "to": f"{date_to:%Y-%m-%d}"}  # fmt: skip
     table = ResultTable(
         "utforare_" + provider_id, caption, PROVIDER_COLUMNS, rows,
         notes=["Kommunens förväntade nivå och styrgränserna kommer från jämförelsen av alla utförare.",

@@ -13,6 +13,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from utfall.comparisons.disclosure import protected_by_client
 from utfall.comparisons.indicators import get_indicator
 from utfall.comparisons.queries import reference_date
@@ -140,7 +142,11 @@ def trend(
             previous = i
     scope = scope_description(filters)
     grain_name = "kvartal" if grain == "quarter" else "år"
-    caption = f"{definition.name} per {grain_name}, {scope}"
+    caption = _("%(name)s per %(grain)s, %(scope)s") % {
+        "name": definition.name,
+        "grain": _(grain_name),
+        "scope": scope,
+    }
     table = ResultTable(
         "trend", caption, TREND_COLUMNS, rows,
         notes=["Ökning eller minskning bedöms med ett styrdiagram (p′-diagram med Laneys korrigering): "

@@ -9,9 +9,17 @@ from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
 
 from utfall.comparisons.access import aggregate_scope
-from utfall.results.tables import SUPPRESSED_TEXT, Column, ResultTable, display
+from utfall.results.tables import (
+    Column,
+    ResultTable,
+    display,
+    suppressed_text,
+    suppression_rule,
+    translated,
+)
 
 register = template.Library()
 FLAGS = {"low": "▼ Lägre än förväntat", "high": "▲ Högre än förväntat"}
@@ -26,23 +34,44 @@ def _part_hidden(row: dict[str, Any], column: Column) -> bool:
     """A row of several groups side by side (women/men, IHF/MST, one per measure) marks each
     hidden group with ``<prefix>_suppressed``; its cells say so rather than show a dash."""
     return any(
-        key.endswith("_suppressed") and value and column.key.startswith(key[: -len("suppressed")])
+        key.endswith("_suppressed")
+        and value
+        and (column.key.startswith(key[: -len("suppressed")]) or column.key == key[: -len("_suppressed")])
         for key, value in row.items()
     )
 
 
 @register.filter
+def tr(text: str) -> str:
+    """A Swedish label or note of a results table in the page's language."""
+    return translated(str(text))
+
+
+@register.filter
+def hidden_note(table: ResultTable) -> str:
+    """The footnote of a table with a hidden cell ("dold" and why), else ""."""
+    if any(v for row in table.rows for k, v in row.items() if k.endswith("suppressed")):
+        from django.conf import settings
+
+        return suppression_rule(int(settings.UTFALL_MIN_COUNT))
+    return ""
+
+
+@register.filter
 def cell(row: dict[str, Any], column: Column) -> str:
     if _hidden(row, column):
-        return SUPPRESSED_TEXT
+        return suppressed_text()
     value = row.get(column.key)
     if column.kind == "flag":
-        return FLAGS.get(value, "") if value else ""
+        return translated(FLAGS.get(value, "")) if value else ""
     if value is None and column.kind in ("rate", "diff", "count", "ratio", "number", "points"):
         if _part_hidden(row, column):
-            return SUPPRESSED_TEXT
+            return suppressed_text()
         return "–"
-    return display(value, column.kind, n=_n_of(row, column))
+    text = display(value, column.kind, n=_n_of(row, column))
+    if column.kind == "text" and column.key not in LABEL_KEYS and text:
+        return gettext(text)  # a verdict ("ingen säker skillnad"); names are data and stay
+    return text
 
 
 def _n_of(row: dict[str, Any], column: Column) -> int | None:
@@ -89,9 +118,12 @@ def page_view(table: ResultTable) -> dict[str, Any]:
     headers = []
     for c in columns:
         numeric = c.kind not in ("text", "flag")
-        headers.append({"key": c.key, "label": c.label, "num": numeric, "sortable": True, "hidden": c.hidden})
+        label = translated(c.label)
+        headers.append({"key": c.key, "label": label, "num": numeric, "sortable": True, "hidden": c.hidden})
         if c.interval:
-            headers.append({"key": f"{c.key}_ci", "label": "95 % KI", "num": True, "sortable": False})
+            headers.append(
+                {"key": f"{c.key}_ci", "label": translated("95 % KI"), "num": True, "sortable": False}
+            )
     rows = []
     for row in table.rows:
         cells = []

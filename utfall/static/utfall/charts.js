@@ -13,6 +13,19 @@
       if (!source) { return; }
       el.dataset.drawn = "1";
       var spec = JSON.parse(source.textContent);
+      // On a phone, long category names (indicators, providers) would push the chart past the
+      // screen: their labels are cut to a third of the width (the table beside has them whole).
+      var width = el.clientWidth || 0;
+      if (width && width < 600) {
+        var limit = Math.max(80, Math.floor(width / 3));
+        spec.config = spec.config || {};
+        spec.config.axis = Object.assign({}, spec.config.axis, { labelLimit: limit });
+        spec.config.title = Object.assign({}, spec.config.title, { limit: width - 16 });
+        ["x", "y"].forEach(function (channel) {
+          var axis = spec.encoding && spec.encoding[channel] && spec.encoding[channel].axis;
+          if (axis && axis.labelLimit > limit) { axis.labelLimit = limit; }
+        });
+      }
       el.textContent = "";
       window.vegaEmbed(el, spec, {
         renderer: "svg",

@@ -6,8 +6,10 @@ import datetime as dt
 import json
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from utfall.comparisons.disclosure import SUPPRESSED_TEXT, SUPPRESSION_RULE
 from utfall.comparisons.indicators import DIMENSIONS, UnknownIndicator
 from utfall.comparisons.queries import BadQuery
 from utfall.comparisons.services import ComparisonResult, compare
@@ -46,6 +48,7 @@ def render_table(result: ComparisonResult) -> str:
         + (" (justerat för sex, ålder, insats: O/E)" if result.adjusted else ""),
         f"Mål (target): {data['target']}   överspridning: {od['method']}, phi={od['phi']}, "
         f"tau2={od['tau2']}, utelämnade ur skattningen: {', '.join(od['excluded']) or 'inga'}",
+        *([result.period_note] if result.period_note else []),
         "",
     ]
     value_key = "ratio" if result.adjusted else "rate"
@@ -54,7 +57,7 @@ def render_table(result: ComparisonResult) -> str:
     table = [header]
     for row in data["rows"]:
         if row["suppressed"]:
-            table.append([row["group"], "–", "–", "–", "", "", "", "(för få, visas inte)"])
+            table.append([row["group"], "–", "–", "–", "", "", "", SUPPRESSED_TEXT])
             continue
 
         def pair(a: Any, b: Any) -> str:
@@ -82,6 +85,9 @@ def render_table(result: ComparisonResult) -> str:
                   + reliability["sentence"]]  # fmt: skip
     lines += ["", "Flagga = utanför 99,8 %-gränserna efter justering för överspridning: en tydlig avvikelse "
               "som bör följas upp, inte en rangordning."]  # fmt: skip
+    if any(row["suppressed"] for row in data["rows"]):
+        lines.append(SUPPRESSION_RULE.format(min_n=settings.UTFALL_MIN_COUNT))
+
     return "\n".join(lines)
 
 
