@@ -12,6 +12,7 @@ from django.test import override_settings
 
 from tests.conftest import TODAY
 from tests.interchange.helpers import FOLLOWUPS, INTERVENTIONS, write_set
+from utfall.aggregates import outcomes
 from utfall.aggregates.models import AnswerByProvider, AnswerCount, FollowUpCount
 from utfall.aggregates.rebuild import check
 from utfall.aggregates.tally import age_group_of
@@ -19,6 +20,7 @@ from utfall.demo.generator import generate
 from utfall.followups.models import Answer, FollowUp
 from utfall.interchange import importer
 from utfall.interchange.importer import import_files, next_slice
+from utfall.registry.models import Client, Intervention
 
 pytestmark = pytest.mark.django_db
 
@@ -92,6 +94,15 @@ def test_many_small_slices_store_every_row_and_keep_the_counts_exact(tmp_path, m
     assert report.ok, report.issues[:3]
     assert FollowUp.objects.filter(municipality=municipality).count() == len(data.followups) > 100
     assert_exact(municipality)
+    # The outcomes were stored from memory (outcomes.of_clients); the check above compares them
+    # with the SQL of outcomes.computed. Some clients came back, so the comparison is not empty.
+    stored = outcomes.stored(municipality.pk)
+    assert sum(back is not None for _, _, _, back in stored.values()) > 0
+    assert sum(days is not None for _, _, days, _ in stored.values()) > 0
+    clients = list(Client.objects.filter(municipality=municipality).values_list("pk", flat=True))
+    assert outcomes.of_clients(clients) == outcomes.computed(
+        Intervention.objects.filter(municipality=municipality)
+    )
 
 
 def test_a_slice_is_sized_to_take_about_a_second() -> None:
