@@ -15,7 +15,15 @@ from django.db import models
 
 from utfall.registry.models import Intervention
 
-_DIMENSION: dict[str, Any] = {"on_delete": models.DO_NOTHING, "db_constraint": False, "related_name": "+"}
+#: No index of its own per dimension (each one a write per count row, issue 13.2): every read
+#: and every writer's lookup goes through the tables' composite indexes, which begin with the
+#: municipality.
+_DIMENSION: dict[str, Any] = {
+    "on_delete": models.DO_NOTHING,
+    "db_constraint": False,
+    "db_index": False,
+    "related_name": "+",
+}
 
 
 class CountDimensions(models.Model):
@@ -43,7 +51,10 @@ class AnswerCount(CountDimensions):
     option_id = models.IntegerField()
 
     class Meta:
-        indexes = [models.Index(fields=["municipality", "question_id", "month", "provider"],
+        # The period's prefix is what the comparisons read; the rest of the key lets a writer
+        # find a key's row by an index probe (aggregates.tally, issue 13.2), nullable last.
+        indexes = [models.Index(fields=["municipality", "question_id", "month", "provider", "service",
+                                        "unit", "client_sex", "age_group", "option_id", "contract"],
                                 name="answercount_period")]  # fmt: skip
 
     def __str__(self) -> str:
@@ -59,7 +70,9 @@ class FollowUpCount(CountDimensions):
     created_by_id = models.IntegerField(null=True)
 
     class Meta:
-        indexes = [models.Index(fields=["municipality", "month"], name="followupcount_period")]
+        indexes = [models.Index(fields=["municipality", "month", "provider", "service", "unit", "client_sex",
+                                        "age_group", "status", "assessment", "contract", "created_by_id"],
+                                name="followupcount_period")]  # fmt: skip
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} {self.status}: {self.n}"
@@ -84,7 +97,7 @@ class AnswerByProvider(ProviderCount):
     option_id = models.IntegerField()
 
     class Meta:
-        indexes = [models.Index(fields=["municipality", "question_id", "month", "provider"],
+        indexes = [models.Index(fields=["municipality", "question_id", "month", "provider", "option_id"],
                                 name="answerbyprovider_period")]  # fmt: skip
 
     def __str__(self) -> str:
@@ -97,7 +110,10 @@ class FollowUpByProvider(ProviderCount):
 
     class Meta:
         indexes = [
-            models.Index(fields=["municipality", "month", "provider"], name="followupbyprovider_period")
+            models.Index(
+                fields=["municipality", "month", "provider", "status", "assessment"],
+                name="followupbyprovider_period",
+            )
         ]
 
     def __str__(self) -> str:
@@ -114,8 +130,8 @@ class InterventionOutcome(models.Model):
     intervention = models.OneToOneField(
         Intervention, on_delete=models.CASCADE, primary_key=True, related_name="outcome"
     )
-    municipality = models.ForeignKey("organisations.Municipality", **_DIMENSION)
-    next_service = models.ForeignKey("registry.Service", null=True, **_DIMENSION)
+    municipality = models.ForeignKey("organisations.Municipality", **{**_DIMENSION, "db_index": True})
+    next_service = models.ForeignKey("registry.Service", null=True, **{**_DIMENSION, "db_index": True})
     next_after_days = models.IntegerField(null=True)
     back_after_days = models.IntegerField(null=True)
 

@@ -161,9 +161,16 @@ class Answer(models.Model):
     question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="+", db_index=False)
     option = models.ForeignKey(Option, on_delete=models.PROTECT, related_name="+")
     date = models.DateField()
-    provider = models.ForeignKey("registry.Provider", on_delete=models.PROTECT, related_name="+")
-    service = models.ForeignKey("registry.Service", on_delete=models.PROTECT, related_name="+")
-    unit = models.ForeignKey("organisations.Unit", on_delete=models.PROTECT, related_name="+")
+    # No index of their own on the copied facts either (issue 13.2, docs/decisions.md
+    # 2026-12-02): every read goes through answer_period_cover, and the only query by one of
+    # them alone is the check before a provider, service or unit is deleted (rare, admin).
+    provider = models.ForeignKey(
+        "registry.Provider", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    service = models.ForeignKey(
+        "registry.Service", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    unit = models.ForeignKey("organisations.Unit", on_delete=models.PROTECT, related_name="+", db_index=False)
     client_sex = models.CharField(max_length=8)
     client_birth_year = models.PositiveSmallIntegerField()
 

@@ -1,4 +1,12 @@
-"""The write pass of an import: bulk inserts for new rows, versioned updates for changed ones."""
+"""The write pass of an import: bulk inserts for new rows, versioned updates for changed ones.
+
+Follow-ups are written by :mod:`utfall.interchange.followup_rows`. The maintained counts
+(``utfall.aggregates``) hear of every change: new follow-ups add their own counts (taken in
+memory while they are written), and changes of stored rows (an intervention or follow-up
+replaced with ``--update``, a client's facts) are bracketed by ``core.changes.changing`` over
+the interventions whose rows change; new interventions are announced with their keys, so the
+outcomes of their clients' other interventions are stored again (docs/aggregates.md).
+"""
 
 from __future__ import annotations
 
@@ -6,14 +14,12 @@ from collections import Counter
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection
-from django.utils import timezone
-
 from utfall.core.changes import changing
 from utfall.core.models import ChangeRecord
 from utfall.core.pseudonyms import PSEUDONYM_PREFIX
 from utfall.followups.models import Answer, FollowUp
 from utfall.interchange.batch import Batch, Pending
+from utfall.interchange.followup_rows import FollowUpRows
 from utfall.organisations.models import Unit
 from utfall.records.canonical import public
 from utfall.registry.models import Client, Contract, ContractTarget, Intervention, Provider, Service
@@ -38,21 +44,25 @@ class Writer:
         self.report = importer.report
         self.services = dict(Service.objects.values_list("code", "pk"))
         self.pks: dict[str, dict[str, int]] = {}
-        self.facts: dict[int, tuple[Any, ...]] = {}
+        self.existing_clients: dict[str, tuple[int, str, int]] = {}
 
     def write(self, kind: str, rows: list[Pending]) -> None:
         new = [p for p in rows if p.action == "create"]
         changed = [p for p in rows if p.action == "update"]
-        self.importer.progress(f"sparar {kind}", 0, len(new) + len(changed))
-        if kind in ("interventions", "followups"):
-            # The maintained counts take the touched interventions' old share out and their
-            # new share in, in this transaction (utfall.aggregates).
-            followups_only = kind == "followups"
-            with changing(
-                self.municipality.pk, self._touched(kind, rows), followups_only=followups_only
-            ) as touched:
-                getattr(self, f"_write_{kind}")(new, changed)
-                if kind == "interventions":
+        total = len(new) + len(changed)
+        self.importer.progress(f"sparar {kind}", 0, total)
+        if kind == "followups":
+            followups = FollowUpRows(self.importer, self.pks)  # facts read afresh per slice
+            if changed:
+                with changing(self.municipality.pk, self._touched_followups(changed), followups_only=True):
+                    followups.replace(changed)
+            followups.add(new, len(changed), total)
+        elif kind == "interventions":
+            if new or changed:
+                # Only stored interventions whose rows change are counted before and after; the
+                # new ones (which have no rows yet) are added to the scope for their outcomes.
+                with changing(self.municipality.pk, self._touched_interventions(new, changed)) as touched:
+                    self._write_interventions(new, changed)
                     touched += [self.pks["interventions"][p.key] for p in new]
         else:
             getattr(self, f"_write_{kind}")(new, changed)
@@ -60,24 +70,40 @@ class Writer:
         self.report.updated.update({kind: len(changed)} if changed else {})
         if changed:
             self._history(kind, changed)
-        self.importer.progress(f"sparar {kind}", len(new) + len(changed), len(new) + len(changed))
+        self.importer.progress(f"sparar {kind}", total, total)
 
-    def _touched(self, kind: str, rows: list[Pending]) -> list[int]:
-        """The stored interventions whose rows (or client's facts) this write may change."""
-        if kind == "followups":
-            touched = [self._pk("interventions", p.record["intervention_id"]) for p in rows]
-            stored = [int(p.stored["_pk"]) for p in rows if p.stored]
-            for i in range(0, len(stored), BATCH):  # a corrected follow-up may leave its intervention
-                touched += FollowUp.objects.filter(pk__in=stored[i : i + BATCH]).values_list(
-                    "intervention_id", flat=True
-                )
-            return touched
-        touched = [int(p.stored["_pk"]) for p in rows if p.stored]
-        pseudonyms = sorted({p.record["person_id"][len(PSEUDONYM_PREFIX) :] for p in rows})
-        for i in range(0, len(pseudonyms), BATCH):
-            touched += Intervention.objects.filter(
-                municipality=self.municipality, client__pseudonym__in=pseudonyms[i : i + BATCH]
-            ).values_list("pk", flat=True)
+    def _touched_followups(self, changed: list[Pending]) -> list[int]:
+        """The interventions of replaced follow-ups: the new one and the one each leaves."""
+        touched = [self._pk("interventions", p.record["intervention_id"]) for p in changed]
+        stored = [int(p.stored["_pk"]) for p in changed if p.stored]
+        for i in range(0, len(stored), BATCH):
+            touched += FollowUp.objects.filter(pk__in=stored[i : i + BATCH]).values_list(
+                "intervention_id", flat=True
+            )
+        return touched
+
+    def _touched_interventions(self, new: list[Pending], changed: list[Pending]) -> list[int]:
+        """The stored interventions whose counted rows this write changes: those replaced, and
+        every intervention of a client whose sex or birth year changes (their answers repeat
+        them). Reads the stored clients of the rows for :meth:`_clients`."""
+        touched = [int(p.stored["_pk"]) for p in changed if p.stored]
+        wanted = {p.record["person_id"][len(PSEUDONYM_PREFIX) :]: p.record for p in [*new, *changed]}
+        self.existing_clients = {}
+        keys = sorted(wanted)
+        for i in range(0, len(keys), BATCH):
+            for pk, pseudo, sex, year in Client.objects.filter(
+                municipality=self.municipality, pseudonym__in=keys[i : i + BATCH]
+            ).values_list("pk", "pseudonym", "sex", "birth_year"):
+                self.existing_clients[pseudo] = (pk, sex, year)
+        moved = [
+            pk
+            for pseudo, (pk, sex, year) in self.existing_clients.items()
+            if (wanted[pseudo]["sex"], str(wanted[pseudo]["birth_year"])) != (sex, str(year))
+        ]
+        for i in range(0, len(moved), BATCH):
+            touched += Intervention.objects.filter(client_id__in=moved[i : i + BATCH]).values_list(
+                "pk", flat=True
+            )
         return touched
 
     def _history(self, kind: str, changed: list[Pending]) -> None:
@@ -173,13 +199,7 @@ class Writer:
 
     def _clients(self, rows: list[Pending]) -> dict[str, int]:
         wanted = {p.record["person_id"][len(PSEUDONYM_PREFIX) :]: p.record for p in rows}
-        existing: dict[str, tuple[int, str, int]] = {}
-        keys = sorted(wanted)
-        for i in range(0, len(keys), BATCH):
-            for pk, pseudo, sex, year in Client.objects.filter(
-                municipality=self.municipality, pseudonym__in=keys[i : i + BATCH]
-            ).values_list("pk", "pseudonym", "sex", "birth_year"):
-                existing[pseudo] = (pk, sex, year)
+        existing = self.existing_clients  # read by _touched_interventions, in this transaction
         created = Client.objects.bulk_create(
             [
                 Client(
@@ -254,134 +274,3 @@ class Writer:
             Answer.objects.filter(
                 followup__intervention_id__in=[p.stored["_pk"] for p in changed]  # type: ignore[index]
             ).refresh_facts()
-
-    # -- follow-ups ---------------------------------------------------------------------
-
-    def _followup_fields(self, r: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "followup_id": r["followup_id"],
-            "intervention_id": self._pk("interventions", r["intervention_id"]),
-            "date": _date(r["date"]),
-            "instrument_version_id": self.importer.catalogue.instruments[r["instrument"]].pk,
-            "respondent": r["respondent"],
-            "status": r["status"],
-            "assessment": r["assessment"],
-            "g1": r["g1"],
-            "g2": r["g2"],
-            "g3": r["g3"],
-            "minutes": _int(r["minutes"]),
-        }
-
-    def _answers(self, followup_pk: int, facts: tuple[Any, ...], r: dict[str, Any]) -> list[tuple[Any, ...]]:
-        questions = self.importer.catalogue.instruments[r["instrument"]].questions
-        head = (self.municipality.pk, followup_pk)
-        tail = (r["date"], *facts)  # the canonical ISO date, which both databases take as a date
-        out = []
-        for code, option in r["answers"].items():
-            question = questions[code]
-            out.append((*head, question.pk, question.options[option], *tail))
-        return out
-
-    def _facts_of(self, intervention_pks: set[int]) -> dict[int, tuple[Any, ...]]:
-        """What answers repeat of their intervention and client (Answer's FACTS, after the date).
-        Read once per intervention and import: follow-up rows repeat their interventions, and
-        an intervention changed by this import is written (and its facts read) before them."""
-        known = self.facts
-        pks = sorted(pk for pk in intervention_pks if pk not in known)
-        for i in range(0, len(pks), BATCH):
-            rows = Intervention.objects.filter(pk__in=pks[i : i + BATCH]).values_list(
-                "pk", "provider_id", "service_id", "unit_id", "client__sex", "client__birth_year"
-            )
-            known.update((row[0], row[1:]) for row in rows)
-        return {pk: known[pk] for pk in intervention_pks}
-
-    def _new_followup_rows(self, chunk: list[Pending], tail: list[Any]) -> list[list[Any]]:
-        """The follow-up table's rows of new follow-ups, in ``_FOLLOWUP_COLUMNS`` order then
-        ``tail``. Built from the canonical records (dates are already ISO, which both databases
-        take as a date) without a model instance or a per-row call through the ORM."""
-        instruments = self.importer.catalogue.instruments
-        written = self.pks.get("interventions", {})
-        stored = self.importer.stored["interventions"]
-        rows = []
-        for p in chunk:
-            r = p.record
-            iid = r["intervention_id"]
-            intervention = written[iid] if iid in written else int(stored[iid]["_pk"])
-            row = [
-                r["followup_id"], intervention, r["date"], instruments[r["instrument"]].pk,
-                r["respondent"], r["status"], r["assessment"], r["g1"], r["g2"], r["g3"],
-                _int(r["minutes"]), *tail,
-            ]  # fmt: skip
-            rows.append(row)
-        return rows
-
-    def _followup_pks(self, cursor: Any, keys: list[str]) -> dict[str, int]:
-        """The primary keys just given to these follow-ups (one query, no ORM lookup per id)."""
-        table = connection.ops.quote_name(FollowUp._meta.db_table)
-        marks = ", ".join(["%s"] * len(keys))
-        cursor.execute(
-            f"SELECT followup_id, id FROM {table} WHERE municipality_id = %s AND followup_id IN ({marks})",  # noqa: S608
-            [self.municipality.pk, *keys],
-        )
-        return dict(cursor.fetchall())
-
-    def _write_followups(self, new: list[Pending], changed: list[Pending]) -> None:
-        # Follow-ups arrive by the ten thousand: COPY / executemany avoid
-        # building a model instance per row (3x faster than bulk_create; see bench/).
-        ops = connection.ops
-        now = ops.adapt_datetimefield_value(timezone.now())
-        user = self.importer.user.pk if self.importer.user else None
-        columns = [*_FOLLOWUP_COLUMNS, "municipality_id", "version", "created_at", "created_by_id"]
-        total = len(new) + len(changed)
-        with connection.cursor() as cursor:
-            for start in range(0, len(new), BATCH):
-                chunk = new[start : start + BATCH]
-                rows = self._new_followup_rows(chunk, [self.municipality.pk, 1, now, user])
-                _insert_many(cursor, FollowUp, columns, rows)
-                ids = self._followup_pks(cursor, [p.key for p in chunk])
-                facts = self._facts_of({row[1] for row in rows})
-                answers = [
-                    a
-                    for p, row in zip(chunk, rows, strict=True)
-                    for a in self._answers(ids[p.key], facts[row[1]], p.record)
-                ]
-                _insert_many(cursor, Answer, _ANSWER_COLUMNS, answers)
-                self.importer.progress("sparar followups", start + len(chunk), total)
-        for p in changed:
-            pk = p.stored["_pk"]  # type: ignore[index]
-            FollowUp.objects.filter(pk=pk).update(
-                version=int(p.stored["_version"]) + 1,  # type: ignore[index]
-                **self._followup_fields(p.record),
-            )
-            Answer.objects.filter(followup_id=pk).delete()
-            intervention = self._pk("interventions", p.record["intervention_id"])
-            intervention_facts = self._facts_of({intervention})[intervention]
-            with connection.cursor() as cursor:
-                _insert_many(cursor, Answer, _ANSWER_COLUMNS, self._answers(pk, intervention_facts, p.record))
-
-
-_FOLLOWUP_COLUMNS = [
-    "followup_id", "intervention_id", "date", "instrument_version_id", "respondent", "status",
-    "assessment", "g1", "g2", "g3", "minutes",
-]  # fmt: skip
-_ANSWER_COLUMNS = [
-    "municipality_id", "followup_id", "question_id", "option_id", "date",
-    "provider_id", "service_id", "unit_id", "client_sex", "client_birth_year",
-]  # fmt: skip
-
-
-def _insert_many(cursor: Any, model: Any, columns: list[str], rows: list[Any]) -> None:
-    """Insert many rows without model instances: COPY on PostgreSQL, executemany on SQLite."""
-    quote = connection.ops.quote_name
-    if connection.vendor == "postgresql":
-        # COPY is PostgreSQL's bulk path; a long parameterised INSERT spends its time in the driver.
-        names = ", ".join(quote(c) for c in columns)
-        with cursor.cursor.copy(f"COPY {quote(model._meta.db_table)} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        return
-    marks = ", ".join(["%s"] * len(columns))
-    insert = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(c) for c in columns)}) VALUES ({marks})"  # noqa: S608
-    )
-    cursor.executemany(insert, rows)
