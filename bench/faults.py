@@ -356,7 +356,7 @@ def main() -> int:
     people, analysts = live.make_people(20, 2)
     server = live.Server(env, live.free_port(), args.workers, workdir / "gunicorn.log")
     print(
-        f"gunicorn: {args.workers} sync workers on 127.0.0.1:{server.port}, PostgreSQL {args.database_url}; log {server.log}"
+        f"gunicorn: {args.workers} workers × {server.env.get('UTFALL_THREADS', '4')} threads (gthread) on 127.0.0.1:{server.port}, PostgreSQL {args.database_url}; log {server.log}"
     )
     server.start()
     try:

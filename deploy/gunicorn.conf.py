@@ -5,6 +5,11 @@ page that takes a second holds one thread, not a whole worker, so submissions ar
 behind it (issue 13 point 3, docs/performance.md "Load and faults"). Each thread holds at
 most one PostgreSQL connection, kept for CONN_MAX_AGE seconds and tested before reuse
 (CONN_HEALTH_CHECKS), so the connections are bounded by UTFALL_WORKERS × UTFALL_THREADS.
+The application is loaded once in the master and the workers are forked from it
+(``preload_app``, with the URLs and the API imported before the fork): a new or recycled worker
+answers at once instead of importing utfall first, which took seconds of CPU per worker under
+load and stalled the submissions it was given meanwhile. No database connection is opened
+before the fork (``when_ready`` closes any). A code update needs a restart, not a HUP.
 The access log names the path only, never the query string.
 """
 
@@ -17,7 +22,8 @@ worker_class = "gthread"
 timeout = int(os.environ.get("UTFALL_TIMEOUT", "120"))  # an import through the browser, a PDF
 graceful_timeout = 30
 keepalive = 2  # the reverse proxy may reuse its connection for the next request
-max_requests = 2000  # recycle workers now and then (memory)
+preload_app = True
+max_requests = 2000  # recycle workers now and then (memory); forked again from the loaded master
 max_requests_jitter = 200
 limit_request_line = 8190
 limit_request_fields = 100
@@ -27,3 +33,14 @@ accesslog = "-"
 errorlog = "-"
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(L)ss'
 wsgi_app = "utfall.wsgi:application"
+
+
+def when_ready(server: object) -> None:
+    """In the master, after the application was loaded and before the first fork: import the
+    URL configuration (the views and the API's schemas), and leave no database connection for
+    the workers to share."""
+    from django.db import connections
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018 - imports every view module
+    connections.close_all()
