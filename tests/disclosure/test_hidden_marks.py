@@ -83,3 +83,12 @@ def test_a_report_prints_a_hidden_group_as_hidden() -> None:
     assert cell_text({"group": "E", "suppressed": True, "rate": None}, rate) == "dold"
     women = Column("women_rate", "Kvinnor", "rate")
     assert cell_text({"group": "x", "women_suppressed": True, "women_rate": None}, women) == "dold"
+
+
+def test_a_difference_with_a_hidden_side_reads_hidden() -> None:
+    from utfall.results.templatetags.results import cell
+
+    diff = Column("diff", "Skillnad kvinnor − män", "diff")
+    row = {"group": "A", "women_suppressed": False, "men_suppressed": True, "diff": None}
+    assert cell(row, diff) == "dold"
+    assert cell({**row, "men_suppressed": False}, diff) == "–"  # no data, nothing hidden

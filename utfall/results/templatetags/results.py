@@ -30,6 +30,10 @@ def _hidden(row: dict[str, Any], column: Column) -> bool:
     return bool(row.get("suppressed")) and column.key not in LABEL_KEYS
 
 
+def _any_hidden(row: dict[str, Any]) -> bool:
+    return any(key.endswith("_suppressed") and value for key, value in row.items())
+
+
 def _part_hidden(row: dict[str, Any], column: Column) -> bool:
     """A row of several groups side by side (women/men, IHF/MST, one per measure) marks each
     hidden group with ``<prefix>_suppressed``; its cells say so rather than show a dash."""
@@ -65,8 +69,8 @@ def cell(row: dict[str, Any], column: Column) -> str:
     if column.kind == "flag":
         return translated(FLAGS.get(value, "")) if value else ""
     if value is None and column.kind in ("rate", "diff", "count", "ratio", "number", "points"):
-        if _part_hidden(row, column):
-            return suppressed_text()
+        if _part_hidden(row, column) or (column.kind == "diff" and _any_hidden(row)):
+            return suppressed_text()  # a difference is hidden with either of its sides
         return "–"
     text = display(value, column.kind, n=_n_of(row, column))
     if column.kind == "text" and column.key not in LABEL_KEYS and text:
