@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from django.db import connection
 from django.db.models import DateField, IntegerField, OuterRef, QuerySet, Subquery
 
 from utfall.aggregates.models import InterventionOutcome
@@ -67,15 +68,17 @@ def store(values: dict[int, Outcome]) -> None:
     pks = sorted(values)
     for start in range(0, len(pks), CHUNK):
         InterventionOutcome.objects.filter(intervention_id__in=pks[start : start + CHUNK]).delete()
-    InterventionOutcome.objects.bulk_create(
-        [
-            InterventionOutcome(
-                intervention_id=pk, municipality_id=m, next_service_id=s, next_after_days=d, back_after_days=b
-            )
-            for pk, (m, s, d, b) in values.items()
-        ],
-        batch_size=2000,
-    )
+    if not values:
+        return
+    # Plain rows, no model instance each (an import stores its clients' outcomes by the ten thousand).
+    quote = connection.ops.quote_name
+    names = ("intervention_id", "municipality_id", "next_service_id", "next_after_days", "back_after_days")
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {quote(InterventionOutcome._meta.db_table)} ({', '.join(map(quote, names))}) "  # noqa: S608 (our table; values are parameters)
+            f"VALUES ({', '.join(['%s'] * len(names))})",
+            [(pk, m, s, d, b) for pk, (m, s, d, b) in values.items()],
+        )
 
 
 def clients_of(interventions: Sequence[int]) -> set[int]:

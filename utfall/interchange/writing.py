@@ -14,17 +14,24 @@ from collections import Counter
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
+
 from utfall.core.changes import changing
 from utfall.core.models import ChangeRecord
 from utfall.core.pseudonyms import PSEUDONYM_PREFIX
 from utfall.followups.models import Answer, FollowUp
 from utfall.interchange.batch import Batch, Pending
-from utfall.interchange.followup_rows import FollowUpRows
+from utfall.interchange.followup_rows import FollowUpRows, insert_many
 from utfall.organisations.models import Unit
 from utfall.records.canonical import public
 from utfall.registry.models import Client, Contract, ContractTarget, Intervention, Provider, Service
 
 BATCH = 2000
+#: A new intervention's columns after its key and municipality (``Writer._intervention_row``).
+INTERVENTION_FIELDS = [
+    "client_id", "service_id", "provider_id", "contract_id", "unit_id", "decided_on", "started_on",
+    "ended_on", "end_reason", "goals_total", "goals_fully", "goals_partly",
+]  # fmt: skip
 
 
 def _date(value: str) -> Any:
@@ -200,20 +207,16 @@ class Writer:
     def _clients(self, rows: list[Pending]) -> dict[str, int]:
         wanted = {p.record["person_id"][len(PSEUDONYM_PREFIX) :]: p.record for p in rows}
         existing = self.existing_clients  # read by _touched_interventions, in this transaction
-        created = Client.objects.bulk_create(
+        fresh = [pseudo for pseudo in wanted if pseudo not in existing]
+        pks = self._insert(
+            Client,
+            "pseudonym",
+            ["pseudonym", "municipality_id", "sex", "birth_year"],
             [
-                Client(
-                    municipality=self.municipality,
-                    pseudonym=pseudo,
-                    sex=r["sex"],
-                    birth_year=int(r["birth_year"]),
-                )
-                for pseudo, r in wanted.items()
-                if pseudo not in existing
+                [pseudo, self.municipality.pk, wanted[pseudo]["sex"], int(wanted[pseudo]["birth_year"])]
+                for pseudo in fresh
             ],
-            batch_size=BATCH,
         )
-        pks = {c.pseudonym: c.pk for c in created}
         for pseudo, (pk, sex, year) in existing.items():
             pks[pseudo] = pk
             record = wanted[pseudo]
@@ -250,21 +253,46 @@ class Writer:
             "goals_partly": _int(r["goals_partly"]),
         }
 
+    def _intervention_row(
+        self, r: dict[str, Any], clients: dict[str, int], units: dict[str, int]
+    ) -> list[Any]:
+        """A new intervention's values in ``INTERVENTION_FIELDS`` order (dates as ISO text)."""
+        return [
+            clients[r["person_id"][len(PSEUDONYM_PREFIX) :]], self.services[r["service"]],
+            self._pk("providers", r["provider_id"]),
+            self._pk("contracts", r["contract_id"]) if r["contract_id"] else None, units[r["unit"]],
+            r["decided_on"], r["started_on"], r["ended_on"] or None, r["end_reason"],
+            _int(r["goals_total"]), _int(r["goals_fully"]), _int(r["goals_partly"]),
+        ]  # fmt: skip
+
+    def _insert(self, model: Any, key: str, columns: list[str], rows: list[list[Any]]) -> dict[str, int]:
+        """Insert rows (the first value each row's key) without model instances, and read their
+        new primary keys back by key: one query per ``BATCH`` rows."""
+        table = connection.ops.quote_name(model._meta.db_table)
+        pks: dict[str, int] = {}
+        with connection.cursor() as cursor:
+            for start in range(0, len(rows), BATCH):
+                chunk = rows[start : start + BATCH]
+                insert_many(cursor, model, columns, chunk)
+                marks = ", ".join(["%s"] * len(chunk))
+                cursor.execute(
+                    f"SELECT {key}, id FROM {table} WHERE municipality_id = %s AND {key} IN ({marks})",  # noqa: S608 (our table and column; values are parameters)
+                    [self.municipality.pk, *(row[0] for row in chunk)],
+                )
+                pks.update(cursor.fetchall())
+        return pks
+
     def _write_interventions(self, new: list[Pending], changed: list[Pending]) -> None:
         rows = [*new, *changed]
         if not rows:
             return
         clients, units = self._clients(rows), self._units(rows)
-        objs = Intervention.objects.bulk_create(
-            [
-                Intervention(
-                    municipality=self.municipality, **self._intervention_fields(p.record, clients, units)
-                )
-                for p in new
-            ],
-            batch_size=BATCH,
-        )
-        self.pks.setdefault("interventions", {}).update({o.intervention_id: o.pk for o in objs})
+        columns = ["intervention_id", "municipality_id", *INTERVENTION_FIELDS]
+        self.pks.setdefault("interventions", {}).update(
+            self._insert(Intervention, "intervention_id", columns, [
+                [p.key, self.municipality.pk, *self._intervention_row(p.record, clients, units)] for p in new
+            ])
+        )  # fmt: skip
         for p in changed:
             Intervention.objects.filter(pk=p.stored["_pk"]).update(  # type: ignore[index]
                 **self._intervention_fields(p.record, clients, units)
