@@ -121,7 +121,8 @@ def _one_followup(which: str, pk: int) -> list[tuple[Any, ...]]:
         with connection.cursor() as cursor:  # the select's column order, by name
             cursor.execute(sql, params)
             names = [column[0] for column in cursor.description]
-        order = [names.index(name) for name in (*qs._fields, "n")]
+        fields: tuple[str, ...] = qs._fields  # type: ignore[attr-defined]  # values_list's names
+        order = [names.index(name) for name in (*fields, "n")]
         compiled = _COMPILED[key] = (sql, tuple(params), order)
     sql, params, order = compiled
     with connection.cursor() as cursor:
