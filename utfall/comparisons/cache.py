@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.core.cache import caches
+from django.db import connection
 from django.db.models.signals import post_delete, post_save
 
 from utfall.core.changes import data_changed, inside_changing
@@ -47,10 +48,18 @@ CACHE_ALIAS = "default"
 TIMEOUT_SECONDS = 24 * 60 * 60
 
 
+_TOKEN_SQL = f"SELECT token FROM {DataGeneration._meta.db_table} WHERE id = %s"
+
+
 def current_token() -> str | None:
     """The token now (None if its row is missing, e.g. after a test flushed the tables: then
     nothing is cached)."""
-    return DataGeneration.objects.filter(pk=1).values_list("token", flat=True).first()
+    # One raw read (a page asks for it once per count, up to 160 times: through the ORM
+    # 0.2 ms each, raw 0.02 ms; the same row, 2026-12-02, issue 17 point 14).
+    with connection.cursor() as cursor:
+        cursor.execute(_TOKEN_SQL, [1])
+        row = cursor.fetchone()
+    return None if row is None else str(row[0])
 
 
 def bump(signal: Any = None, **_: Any) -> None:

@@ -90,7 +90,10 @@ def _base(
         # Question and option ids are looked up first (tiny tables), so the big query joins
         # only answers, follow-ups and interventions.
         # Only versions comparable with the newest (same text, same positive options) count.
-        spans = comparability(indicator.instrument, indicator.question)
+        # Cached like the counts (published versions change only with a watched save): a
+        # page reads the same question's spans once per count, up to 50 times.
+        spans = cached(("comparability", indicator.instrument, indicator.question),
+                       lambda: comparability(indicator.instrument, indicator.question))  # fmt: skip
         questions, counting, positive = (
             spans.question_ids,
             spans.counting_option_ids,
