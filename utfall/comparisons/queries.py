@@ -407,9 +407,16 @@ def _coded_model(dimension: str) -> Any:
 
 
 def _codes(dimension: str, municipality: Municipality) -> dict[int, str]:
-    model = _coded_model(dimension)
-    qs = model.objects.all() if dimension == "service" else model.objects.filter(municipality=municipality)
-    return dict(qs.values_list("pk", _CODED[dimension]))
+    def read() -> dict[int, str]:
+        model = _coded_model(dimension)
+        qs = (
+            model.objects.all() if dimension == "service" else model.objects.filter(municipality=municipality)
+        )
+        return dict(qs.values_list("pk", _CODED[dimension]))
+
+    # Cached like the counts (providers, services and units are watched): a page groups by
+    # provider once per count, up to 56 times.
+    return cached(("codes", dimension, municipality.pk), read)
 
 
 def _pk_of(dimension: str, municipality: Municipality, code: str) -> int:
