@@ -27,6 +27,11 @@ def main() -> int:
     parser.add_argument("-n", type=int, default=20, help="requests per page (default 20)")
     parser.add_argument("--db", default=str(Path(tempfile.gettempdir()) / "utfall-bench-pages.sqlite3"))
     parser.add_argument("--fresh", action="store_true", help="rebuild the demo database")
+    parser.add_argument(
+        "--no-freeze",
+        action="store_true",
+        help="leave the loaded objects to the garbage collector (the server freezes them)",
+    )
     args = parser.parse_args()
 
     db = Path(args.db)
@@ -56,6 +61,14 @@ def main() -> int:
         print(f"  loaded in {time.perf_counter() - started:.0f} s", flush=True)
     ensure_demo_users(municipality)
 
+    if not args.no_freeze:
+        import gc
+
+        from django.urls import get_resolver
+
+        get_resolver().url_patterns  # noqa: B018 - as the server's master (deploy/gunicorn.conf.py)
+        gc.collect()
+        gc.freeze()
     client = Client()
     client.force_login(User.objects.get(username="analyst"))
     pages = {
@@ -93,6 +106,7 @@ def main() -> int:
         return statistics.median(times), p95, statistics.median(cpu)
 
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print("loaded objects frozen as in the server (gc.freeze)" if not args.no_freeze else "no gc.freeze")
     print("cold: the first request after the data changed (counts computed); warm: counts cached")
     print(
         f"{'page':<28} {'cold p50':>9} {'cold p95':>9} {'warm p50':>9} {'warm p95':>9} {'cpu p50':>8}"

@@ -39,8 +39,15 @@ def when_ready(server: object) -> None:
     """In the master, after the application was loaded and before the first fork: import the
     URL configuration (the views and the API's schemas), and leave no database connection for
     the workers to share."""
+    import gc
+
     from django.db import connections
     from django.urls import get_resolver
 
     get_resolver().url_patterns  # noqa: B018 - imports every view module
     connections.close_all()
+    # The loaded application's objects (about 230,000) move to the permanent generation: a
+    # worker's full collection no longer walks them (150 ms in the middle of a results page,
+    # now and then), and the forked workers share their pages instead of copying them.
+    gc.collect()
+    gc.freeze()
