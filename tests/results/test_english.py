@@ -112,6 +112,7 @@ def _readable(page: str) -> str:
 #: notes, the reliability sentence, chart titles and legends, units and the page's own words.
 #: Each fragment is on the Swedish page, so the test cannot pass by a fragment no page shows.
 LEFT_OVER = [
+    ("analyst", "/resultat/", ["(hela kommunen)"]),
     ("analyst", f"/resultat/jamforelse/?indicator=satisfied&{PERIOD}", [
         "Tillförlitlighet: ", "Jämför med försiktighet", "(hela kommunen)", "låg – osäkert resultat",
         "Trattdiagram: punkter",
@@ -121,6 +122,9 @@ LEFT_OVER = [
         "styrgränser (p′-diagram)", "Andel per period; strecken", "En klient som följts upp",
         '"Bedömning"',
     ]),
+    ("analyst", "/resultat/kvinnor-och-man/?indicator=satisfied&date_from=2025-01-05&date_to=2025-12-31", [
+        "Perioden 2025-01-05–2025-12-31 visas som 2025", "Resultat ges för hela perioder", ">Alla<",
+    ]),
     ("analyst", f"/resultat/kvinnor-och-man/?indicator=satisfied&{PERIOD}", [
         "\u00a0p.e.", "Skillnaden är kvinnornas andel", "Justerad skillnad: kvinnornas",
         "Den ojusterade skillnaden", "och pojkar per", '"Flickor"', "Kvinnors och mäns andel per insats",
@@ -128,7 +132,7 @@ LEFT_OVER = [
     ("analyst", f"/resultat/utfallsmatt/?{PERIOD}", [
         "Frågorna ställs vid uppföljningen", "IHF och MST tillsammans", "Jämför utförarna på ett mått",
         "Stegning nedåt räknas", "Återaktualisering (lägre är bättre)", "Inga svar på frågorna",
-        '"Stegning nedåt"', "Utfallsmåtten per insats med",
+        '"Stegning nedåt"', "Utfallsmåtten per insats med", ">Alla insatser<",
     ]),
     ("analyst", f"/resultat/utforare/A/?{PERIOD}", [
         "Individuppföljningen", "Registrera en avtals-", "Inga avtals- eller",

@@ -25,8 +25,8 @@ from utfall.results.tables import (
 register = template.Library()
 FLAGS = {"low": "▼ Lägre än förväntat", "high": "▲ Högre än förväntat"}
 LABEL_KEYS = frozenset({"group", "name", "period", "indicator"})
-#: Words of ours in a column of names (the caseworker of interventions nobody followed up).
-OWN_NAMES = frozenset({UNKNOWN_CASEWORKER})
+#: Words of ours in a column of names (the caseworker of interventions nobody followed up, totals).
+OWN_NAMES = frozenset({UNKNOWN_CASEWORKER, "Alla", "Alla insatser"})
 
 
 def _hidden(row: dict[str, Any], column: Column) -> bool:
