@@ -162,3 +162,21 @@ def test_the_downloads_keep_their_swedish_notes(client: Client, people: People) 
     page = client.get(f"/resultat/jamforelse/?indicator=satisfied&{PERIOD}&format=csv&table=jamforelse")
     text = page.content.decode("utf-8-sig")
     assert "Tillförlitlighet: " in text and "hela kommunen" in text
+
+
+def test_each_sex_keeps_its_colour_in_english(client: Client, people: People) -> None:
+    """Vega orders a legend alphabetically: "Boys" before "Girls" would swap the sexes' colours
+    between the languages; the chart names its order (girls, then boys; women, then men)."""
+    import json
+    import re
+
+    client.force_login(people.analyst)
+    domains = []
+    for language in ("sv", "en"):
+        client.cookies["django_language"] = language
+        page = client.get(f"/resultat/kvinnor-och-man/?indicator=satisfied&{PERIOD}").content.decode()
+        spec = json.loads(
+            re.findall(r'<script id="chart-service" type="application/json">(.*?)</script>', page)[0]
+        )
+        domains.append(spec["encoding"]["color"]["scale"]["domain"])
+    assert domains == [["Flickor", "Pojkar"], ["Girls", "Boys"]]

@@ -159,6 +159,7 @@ def _dot_interval(
     colour: str | None = None,
     colour_title: str = "",
     colours: Sequence[str] | None = None,
+    domain: Sequence[str] | None = None,
     horizontal: bool = True,
     percent: bool = True,
 ) -> dict[str, Any]:
@@ -178,7 +179,9 @@ def _dot_interval(
     }
     encoding: dict[str, Any] = {cat_axis: cat}
     if colour:
-        scale = {"range": list(colours)} if colours else {}
+        scale: dict[str, Any] = {"range": list(colours)} if colours else {}
+        if domain:  # the same colour for the same series in every language (not alphabetical)
+            scale["domain"] = list(domain)
         encoding["color"] = {"field": "series", "type": "nominal", "title": colour_title, "scale": scale}
         encoding[f"{cat_axis}Offset"] = {"field": "series"}
     if horizontal:
@@ -256,7 +259,7 @@ def women_and_men(
                          description=_("Andelar för %(women)s och %(men)s med 95 %% konfidensintervall.")
                          % {"women": words[0].lower(), "men": words[1].lower()},
                          category="name", category_title=_(category_title), colour="series",
-                         colour_title=_("Kön"), colours=SEX_COLOURS)  # fmt: skip
+                         colour_title=_("Kön"), colours=SEX_COLOURS, domain=words)  # fmt: skip
 
 
 def coverage(rows: Sequence[Mapping[str, Any]], category_title: str) -> dict[str, Any]:
