@@ -94,3 +94,89 @@ def test_no_swedish_column_heading_in_english(client: Client, people: People, pa
     assert not found, f"{path}: {sorted(found)}"
     captions = [html_lib.unescape(c) for c in re.findall(r"<caption[^>]*>([^<]*)<", page)]
     assert captions and not any(w in c for c in captions for w in (" och ", " per ", "utförare ", "alla "))
+
+
+def _readable(page: str) -> str:
+    """The page's text with its charts' JSON decoded (json_script writes "ö" as "\\u00f6"); without
+    the sort keys (``data-sort``), which nobody reads or hears."""
+    import html as html_lib
+    import json
+    import re
+
+    specs = re.findall(r"<script id=\"[^\"]+\" type=\"application/json\">(.*?)</script>", page, re.S)
+    page = re.sub(r' data-sort="[^"]*"', "", page)
+    return html_lib.unescape(page) + "".join(json.dumps(json.loads(s), ensure_ascii=False) for s in specs)
+
+
+#: Swedish the first pass left on the English pages (issue 17 point 15, second pass): prose, long
+#: notes, the reliability sentence, chart titles and legends, units and the page's own words.
+#: Each fragment is on the Swedish page, so the test cannot pass by a fragment no page shows.
+LEFT_OVER = [
+    ("analyst", "/resultat/", ["(hela kommunen)"]),
+    ("analyst", f"/resultat/jamforelse/?indicator=satisfied&{PERIOD}", [
+        "Tillförlitlighet: ", "Jämför med försiktighet", "(hela kommunen)", "låg – osäkert resultat",
+        "Trattdiagram: punkter",
+    ]),
+    ("analyst", f"/resultat/utveckling/?indicator=satisfied&{PERIOD}", [
+        "hela kommunen", ">ofullständig", "Perioder som inte är hela", "Ökning eller minskning bedöms",
+        "styrgränser (p′-diagram)", "Andel per period; strecken", "En klient som följts upp",
+        '"Bedömning"',
+    ]),
+    ("analyst", "/resultat/kvinnor-och-man/?indicator=satisfied&date_from=2025-01-05&date_to=2025-12-31", [
+        "Perioden 2025-01-05–2025-12-31 visas som 2025", "Resultat ges för hela perioder", ">Alla<",
+    ]),
+    ("analyst", f"/resultat/kvinnor-och-man/?indicator=satisfied&{PERIOD}", [
+        "\u00a0p.e.", "Skillnaden är kvinnornas andel", "Justerad skillnad: kvinnornas",
+        "Den ojusterade skillnaden", "och pojkar per", '"Flickor"', "Kvinnors och mäns andel per insats",
+    ]),
+    ("analyst", f"/resultat/utfallsmatt/?{PERIOD}", [
+        "Frågorna ställs vid uppföljningen", "IHF och MST tillsammans", "Jämför utförarna på ett mått",
+        "Stegning nedåt räknas", "Återaktualisering (lägre är bättre)", "Inga svar på frågorna",
+        '"Stegning nedåt"', "Utfallsmåtten per insats med", ">Alla insatser<",
+    ]),
+    ("analyst", f"/resultat/utforare/A/?{PERIOD}", [
+        "Individuppföljningen", "Registrera en avtals-", "Inga avtals- eller",
+        "Kommunens förväntade nivå och styrgränserna", "Utförarens andel per period",
+    ]),
+    ("manager", f"/resultat/uppfoljningsgrad/?by=caseworker&{PERIOD}", [
+        "ingen (aldrig uppföljd", "Per socialsekreterare: en insats",
+    ]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("who", "path", "swedish"), LEFT_OVER, ids=[p for _w, p, _s in LEFT_OVER])
+def test_no_swedish_prose_left_in_english(client: Client, people: People, who: str, path: str,
+                                          swedish: list[str]) -> None:  # fmt: skip
+    client.force_login(getattr(people, who))
+    page = _readable(client.get(path).content.decode())
+    assert [s for s in swedish if s not in page] == []  # the Swedish page shows each one
+    client.cookies["django_language"] = "en"
+    page = _readable(client.get(path).content.decode())
+    assert [s for s in swedish if s in page] == []
+
+
+def test_the_downloads_keep_their_swedish_notes(client: Client, people: People) -> None:
+    """The files people keep stay Swedish whatever the interface language (decisions, point 15)."""
+    client.force_login(people.analyst)
+    client.cookies["django_language"] = "en"
+    page = client.get(f"/resultat/jamforelse/?indicator=satisfied&{PERIOD}&format=csv&table=jamforelse")
+    text = page.content.decode("utf-8-sig")
+    assert "Tillförlitlighet: " in text and "hela kommunen" in text
+
+
+def test_each_sex_keeps_its_colour_in_english(client: Client, people: People) -> None:
+    """Vega orders a legend alphabetically: "Boys" before "Girls" would swap the sexes' colours
+    between the languages; the chart names its order (girls, then boys; women, then men)."""
+    import json
+    import re
+
+    client.force_login(people.analyst)
+    domains = []
+    for language in ("sv", "en"):
+        client.cookies["django_language"] = language
+        page = client.get(f"/resultat/kvinnor-och-man/?indicator=satisfied&{PERIOD}").content.decode()
+        spec = json.loads(
+            re.findall(r'<script id="chart-service" type="application/json">(.*?)</script>', page)[0]
+        )
+        domains.append(spec["encoding"]["color"]["scale"]["domain"])
+    assert domains == [["Flickor", "Pojkar"], ["Girls", "Boys"]]

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from django.utils.translation import gettext as _
 
-from utfall.results.tables import display
+from utfall.results.tables import display, translated
 from utfall.stats.adjusted import AverageMixFunnel
 from utfall.stats.overdispersion.limits import OverdispersionFit
 
@@ -159,6 +159,7 @@ def _dot_interval(
     colour: str | None = None,
     colour_title: str = "",
     colours: Sequence[str] | None = None,
+    domain: Sequence[str] | None = None,
     horizontal: bool = True,
     percent: bool = True,
 ) -> dict[str, Any]:
@@ -178,7 +179,9 @@ def _dot_interval(
     }
     encoding: dict[str, Any] = {cat_axis: cat}
     if colour:
-        scale = {"range": list(colours)} if colours else {}
+        scale: dict[str, Any] = {"range": list(colours)} if colours else {}
+        if domain:  # the same colour for the same series in every language (not alphabetical)
+            scale["domain"] = list(domain)
         encoding["color"] = {"field": "series", "type": "nominal", "title": colour_title, "scale": scale}
         encoding[f"{cat_axis}Offset"] = {"field": "series"}
     if horizontal:
@@ -219,12 +222,12 @@ def trend(rows: Sequence[Mapping[str, Any]], title: str) -> dict[str, Any]:
             continue
         point = _point(r["period"], "", r["n"], r["rate"], r["ci_low"], r["ci_high"])
         point.update(centre=r.get("centre"), spc_lower=r.get("spc_lower"), spc_upper=r.get("spc_upper"),
-                     verdict=r.get("verdict") or "")  # fmt: skip
+                     verdict=translated(r.get("verdict") or ""))  # fmt: skip
         values.append(point)
     spec = _dot_interval(values, title=title,
-                         description=f"{title} per period med 95 % konfidensintervall, mittlinje och "
-                         "styrgränser (p′-diagram).",
-                         category="period", category_title="Period", horizontal=False)  # fmt: skip
+                         description=_("%(title)s per period med 95 %% konfidensintervall, mittlinje och "
+                                       "styrgränser (p′-diagram).") % {"title": title},
+                         category="period", category_title=_("Period"), horizontal=False)  # fmt: skip
     spec["layer"].insert(1, {"mark": {"type": "line", "color": "#0b5394"},
                              "encoding": {"y": {"field": "value", "type": "quantitative"}}})  # fmt: skip
     judged = {"field": "centre", "valid": True}
@@ -236,7 +239,7 @@ def trend(rows: Sequence[Mapping[str, Any]], title: str) -> dict[str, Any]:
         })  # fmt: skip
     tooltip = spec["layer"][-1]["encoding"].get("tooltip")
     if isinstance(tooltip, list):
-        tooltip.append({"field": "verdict", "title": "Bedömning"})
+        tooltip.append({"field": "verdict", "title": _("Bedömning")})
     return spec
 
 
@@ -244,21 +247,32 @@ def women_and_men(
     rows: Sequence[Mapping[str, Any]], category_title: str, words: tuple[str, str] = ("Kvinnor", "Män")
 ) -> dict[str, Any]:
     """Each sex's share per group; ``words`` name the sexes ("Flickor", "Pojkar" for children)."""
+    words = (_(words[0]), _(words[1]))
     values = []
     for r in rows:
         for prefix, label in (("women", words[0]), ("men", words[1])):
             if not r[f"{prefix}_suppressed"] and r[f"{prefix}_rate"] is not None:
                 values.append(_point(str(r["name"]), label, r[f"{prefix}_n"], r[f"{prefix}_rate"],
                                      r[f"{prefix}_ci_low"], r[f"{prefix}_ci_high"]))  # fmt: skip
-    return _dot_interval(values, title=f"{words[0]} och {words[1].lower()} per {category_title.lower()}",
-                         description=f"{words[0]}s och {words[1].lower()}s andelar med 95 % konfidensintervall.",
-                         category="name", category_title=category_title, colour="series",
-                         colour_title=_("Kön"), colours=SEX_COLOURS)  # fmt: skip
+    names = {"women": words[0], "men": words[1].lower(), "by": _(category_title).lower()}
+    return _dot_interval(values, title=_("%(women)s och %(men)s per %(by)s") % names,
+                         description=_("Andelar för %(women)s och %(men)s med 95 %% konfidensintervall.")
+                         % {"women": words[0].lower(), "men": words[1].lower()},
+                         category="name", category_title=_(category_title), colour="series",
+                         colour_title=_("Kön"), colours=SEX_COLOURS, domain=words)  # fmt: skip
 
 
 def coverage(rows: Sequence[Mapping[str, Any]], category_title: str) -> dict[str, Any]:
+    # The caseworker of interventions nobody followed up has no id and a name of ours, translated.
     values = [
-        _point(str(r["name"]), "", r["ongoing_n"], r["coverage"], r["coverage_ci_low"], r["coverage_ci_high"])
+        _point(
+            str(r["name"]) if r.get("group") != "" else _(r["name"]),
+            "",
+            r["ongoing_n"],
+            r["coverage"],
+            r["coverage_ci_low"],
+            r["coverage_ci_high"],
+        )
         for r in rows
         if r.get("coverage") is not None
     ]
@@ -272,7 +286,7 @@ def outcomes(rows: Sequence[Mapping[str, Any]], measures: Mapping[str, str]) -> 
     for r in rows:
         for code, name in measures.items():
             if r.get(f"{code}_rate") is not None:
-                values.append(_point(str(r["name"]), name, r[f"{code}_n"], r[f"{code}_rate"],
+                values.append(_point(str(r["name"]), translated(name), r[f"{code}_n"], r[f"{code}_rate"],
                                      r[f"{code}_ci_low"], r[f"{code}_ci_high"]))  # fmt: skip
     return _dot_interval(values, title=_("Utfallsmått per insats"),
                          description=_("Utfallsmåtten per insats med 95 % konfidensintervall."),
@@ -288,9 +302,10 @@ def family_assessment(rows: Sequence[Mapping[str, Any]], services: Mapping[str, 
             if r.get(f"{code}_rate") is not None:
                 values.append(_point(f"{r['respondent']}: {r['name'].removeprefix('IHF/MST: ')}", services[code], r[f"{code}_n"],
                                      r[f"{code}_rate"], r[f"{code}_ci_low"], r[f"{code}_ci_high"]))  # fmt: skip
-    return _dot_interval(values, title="Bedömning av avslutad IHF/MST-behandling",
-                         description="Andel positiva svar per fråga och insats med 95 % konfidensintervall.",
-                         category="category", category_title="Fråga", colour="series", colour_title="Insats",
+    return _dot_interval(values, title=_("Bedömning av avslutad IHF/MST-behandling"),
+                         description=_("Andel positiva svar per fråga och insats med 95 % konfidensintervall."),
+                         category="category", category_title=_("Fråga"), colour="series",
+                         colour_title=_("Insats"),
                          colours=["#0b5394", "#a4000f"])  # fmt: skip
 
 

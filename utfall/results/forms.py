@@ -11,12 +11,13 @@ from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
 from utfall.comparisons.access import sees_staff_performance
-from utfall.comparisons.disclosure import snap_period
+from utfall.comparisons.disclosure import PERIOD_RULE, Period, snap_period
 from utfall.comparisons.queries import BadQuery
 from utfall.comparisons.sql import PERIODS
 from utfall.organisations.models import Unit
 from utfall.registry.models import Provider, Service
 from utfall.results.services.common import default_period, indicator_choices, municipality_of
+from utfall.results.tables import Phrase
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -92,7 +93,8 @@ class ResultsForm(forms.Form):
                 # Fixed periods only (issue 10.6): other dates become the month, quarter, half-year,
                 # year or run of whole years that the page says it shows instead.
                 try:
-                    period, self.period_note = snap_period(start, end)
+                    period, note = snap_period(start, end)
+                    self.period_note = _period_note(start, end, period, note)
                 except BadQuery as exc:
                     self.add_error("date_to", str(exc))
                 else:
@@ -168,6 +170,15 @@ class GenderForm(BoundDefaults):
     indicator = _indicator()
     service = _optional(_("Insats"))
     unit = _optional(_("Enhet"))
+
+
+def _period_note(start: dt.date, end: dt.date, period: Period, note: str) -> str:
+    """The snapped period's note as a :class:`Phrase` the page translates (issue 17 point 15);
+    the disclosure module's own words if they have changed since (then it stays Swedish)."""
+    phrase = Phrase("Perioden %(given_from)s–%(given_to)s visas som %(label)s (%(start)s–%(end)s). %(rule)s",
+                    given_from=start.isoformat(), given_to=end.isoformat(), label=period.label,
+                    start=period.start.isoformat(), end=period.end.isoformat(), rule=PERIOD_RULE)  # fmt: skip
+    return phrase if phrase == note else note
 
 
 class CoverageForm(BoundDefaults):

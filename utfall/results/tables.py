@@ -33,6 +33,8 @@ def translated(text: str) -> str:
     catalogue. A label without an entry of its own is translated part by part ("Kvinnor, n",
     "Ålder 13–15: andel"); parts without an entry (a provider's or an indicator's name) stay.
     """
+    if isinstance(text, Phrase):
+        return gettext(text.msgid) % {k: translated(v) for k, v in text.params.items()}
     out = gettext(text)
     if out != text or (get_language() or "sv").startswith("sv") or len(text) > 80 or ". " in text:
         return out  # a sentence is translated whole or not at all
@@ -40,6 +42,23 @@ def translated(text: str) -> str:
         if sep in text:
             return sep.join(translated(part) for part in text.split(sep))
     return out
+
+
+class Phrase(str):
+    """A note made from a sentence with figures in it: Swedish as a string (the downloads and the
+    API keep it so), and its msgid and values, so that a page can translate it (issue 17 point 15).
+    A value that is itself a sentence of the catalogue (the reliability verdict) is translated too."""
+
+    msgid: str
+    params: dict[str, str]
+
+    def __new__(cls, msgid: str, **params: str) -> Phrase:
+        phrase = super().__new__(cls, msgid % params)
+        phrase.msgid, phrase.params = msgid, params
+        return phrase
+
+    def __getnewargs_ex__(self) -> tuple[tuple[str], dict[str, str]]:  # a cached page unpickles
+        return (self.msgid,), self.params
 
 
 def suppressed_text() -> str:
@@ -174,9 +193,9 @@ def display(value: Any, kind: str, *, n: int | None = None) -> str:
         return f"{value * 100:.{decimals}f}".replace(".", ",") + "\u00a0%"
     if kind == "diff":
         sign = "+" if value > 0 else ("−" if value < 0 else "±")
-        return f"{sign}{abs(value) * 100:.1f}".replace(".", ",") + "\u00a0p.e."
+        return f"{sign}{abs(value) * 100:.1f}".replace(".", ",") + "\u00a0" + gettext("p.e.")
     if kind == "points":
-        return f"{abs(value) * 100:.1f}".replace(".", ",") + "\u00a0p.e."
+        return f"{abs(value) * 100:.1f}".replace(".", ",") + "\u00a0" + gettext("p.e.")
     if kind == "ratio":
         return f"{value:.2f}".replace(".", ",") if isinstance(value, float) else str(value)
     if kind == "count" and isinstance(value, int):

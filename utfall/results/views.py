@@ -27,7 +27,7 @@ from utfall.results.services.gender import women_and_men
 from utfall.results.services.outcomes import outcomes as outcomes_page
 from utfall.results.services.provider import get_provider, provider_results
 from utfall.results.services.trends import trend
-from utfall.results.tables import ResultTable, file_stem, suppression_rule, to_csv, to_xlsx
+from utfall.results.tables import ResultTable, file_stem, suppression_rule, to_csv, to_xlsx, translated
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -150,7 +150,7 @@ def respond(
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
     scope = aggregate_scope(request.user)
-    context = {"scope": scope_description(scope), "min_n": min_n()}
+    context = {"scope": translated(scope_description(scope)), "min_n": min_n()}
     return render(request, "results/index.html", context)
 
 

@@ -24,7 +24,7 @@ from utfall.results.services.common import (
     proportion_rows,
     scope_description,
 )
-from utfall.results.tables import Column, ResultTable
+from utfall.results.tables import Column, Phrase, ResultTable, translated
 from utfall.stats.suppression import suppress
 
 #: A provider's results are marked uncertain when it follows up fewer than this share of
@@ -116,10 +116,13 @@ def _percent(value: float) -> str:
 
 def _reliability_note(reliability: Mapping[str, Any]) -> str:
     """The indicator's reliability in words, for the page, the downloads and the reports."""
-    return (
-        f"Tillförlitlighet: {_percent(reliability['rankability'])} av skillnaderna mellan utförarna är "
-        f"verkliga (95 % KI {_percent(reliability['rankability_low'])}–"
-        f"{_percent(reliability['rankability_high'])}). {reliability['sentence']}"
+    return Phrase(
+        "Tillförlitlighet: %(share)s av skillnaderna mellan utförarna är verkliga "
+        "(95 %% KI %(low)s–%(high)s). %(sentence)s",
+        share=_percent(reliability["rankability"]),
+        low=_percent(reliability["rankability_low"]),
+        high=_percent(reliability["rankability_high"]),
+        sentence=reliability["sentence"],
     )
 
 
@@ -164,7 +167,7 @@ def provider_comparison(
     rows.sort(key=lambda r: (r["suppressed"], r["name"]))
     caption = _("%(name)s: utförare %(from)s–%(to)s (%(scope)s)") % {
         "name": definition.name, "from": f"{date_from:%Y-%m-%d}", "to": f"{date_to:%Y-%m-%d}",
-        "scope": scope_description(filters, municipality),
+        "scope": translated(scope_description(filters, municipality)),
     }  # fmt: skip
     columns = list(RATIO_COLUMNS if adjust else COMPARISON_COLUMNS)
     if goal is not None and not adjust:

@@ -28,7 +28,7 @@ from utfall.results.services.common import (
     scope_description,
     scope_of,
 )
-from utfall.results.tables import Column, ResultTable, rounded
+from utfall.results.tables import Column, Phrase, ResultTable, rounded
 from utfall.stats.casemix import adjusted_difference
 from utfall.stats.suppression import suppress
 
@@ -91,8 +91,8 @@ def _worded(columns: Sequence[Column], women: str, men: str) -> list[Column]:
 
 ADJUSTED_NOTE = (
     "Justerad skillnad: kvinnornas andel minus männens om båda hade haft samma fördelning över "
-    "{other} (standardisering med en logistisk modell, 95 % konfidensintervall). Skiljer sig den "
-    "från den ojusterade beror en del av skillnaden på att kvinnor och män får olika {what}."
+    "%(other)s (standardisering med en logistisk modell, 95 %% konfidensintervall). Skiljer sig den "
+    "från den ojusterade beror en del av skillnaden på att kvinnor och män får olika %(what)s."
 )
 
 
@@ -189,8 +189,8 @@ def women_and_men(
             notes=["Skillnaden är kvinnornas andel minus männens, i procentenheter (p.e.), med "
                    "Newcombes 95 % konfidensintervall; en skillnad kallas skillnad bara när "
                    "intervallet inte innehåller noll.",
-                   ADJUSTED_NOTE.format(other="åldersgrupper" if by == "service" else "insatser",
-                                        what="åldrar" if by == "service" else "insatser"),
+                   Phrase(ADJUSTED_NOTE, other="åldersgrupper" if by == "service" else "insatser",
+                          what="åldrar" if by == "service" else "insatser"),
                    *comparable],
         )  # fmt: skip
     by_sex = protected_counts(definition, municipality=municipality, date_from=date_from, date_to=date_to,

@@ -24,7 +24,7 @@ from utfall.results.services.common import (
     scope_of,
     with_total,
 )
-from utfall.results.tables import Column, ResultTable
+from utfall.results.tables import Column, Phrase, ResultTable, translated
 
 OUTCOME_INDICATORS = (
     "step_down",
@@ -68,10 +68,11 @@ def outcomes(user: Any, *, date_from: dt.date, date_to: dt.date, unit: str | Non
             put_cell(row, code, per_measure[code].get(service))
         rows.append(row)
     caption = _("Utfallsmått efter avslutade insatser, %(from)s–%(to)s (%(scope)s)") % {
-        "from": f"{date_from:%Y-%m-%d}", "to": f"{date_to:%Y-%m-%d}", "scope": scope_description(filters)}  # fmt: skip
+        "from": f"{date_from:%Y-%m-%d}", "to": f"{date_to:%Y-%m-%d}", "scope": translated(scope_description(filters))}  # fmt: skip
     table = ResultTable(
         "utfallsmatt", caption, columns, rows,
-        notes=[*(f"{OUTCOME_SHORT[c]}: {get_indicator(c).name}." for c in OUTCOME_INDICATORS),
+        notes=[*(Phrase("%(short)s: %(name)s.", short=OUTCOME_SHORT[c], name=get_indicator(c).name)
+                 for c in OUTCOME_INDICATORS),
                "Stegning nedåt räknas först 90 dagar efter avslutet (nästa insats kan inte vara känd förr). "
                "Insatser avslutade på grund av flytt räknas inte.",
                "Återaktualisering (lägre är bättre): klienten fick en ny insats inom samma målgrupp inom 6 "
@@ -120,7 +121,7 @@ def _family_assessment(
             put_cell(row, key, shown.get(key))
         rows.append(row)
     caption = _("Vårdnadshavares och barns bedömning av avslutad IHF- och MST-behandling, %(from)s–%(to)s (%(scope)s)") % {
-        "from": f"{date_from:%Y-%m-%d}", "to": f"{date_to:%Y-%m-%d}", "scope": scope_description(filters)}  # fmt: skip
+        "from": f"{date_from:%Y-%m-%d}", "to": f"{date_to:%Y-%m-%d}", "scope": translated(scope_description(filters))}  # fmt: skip
     return ResultTable(
         "bedomning_ihf", caption, columns, rows,
         notes=["Frågorna ställs vid uppföljningen efter avslutad behandling: till vårdnadshavaren "

@@ -28,7 +28,7 @@ from utfall.results.services.common import (
     scope_description,
     scope_of,
 )
-from utfall.results.tables import Column, ResultTable, rounded
+from utfall.results.tables import Column, Phrase, ResultTable, rounded, translated
 from utfall.stats.clustered import effective_counts
 from utfall.stats.proportions import newcombe_difference, wilson_interval
 from utfall.stats.spc import RUN_LENGTH, laney_p_chart
@@ -145,14 +145,14 @@ def trend(
     caption = _("%(name)s per %(grain)s, %(scope)s") % {
         "name": definition.name,
         "grain": _(grain_name),
-        "scope": scope,
+        "scope": translated(scope),
     }
     table = ResultTable(
         "trend", caption, TREND_COLUMNS, rows,
-        notes=["Ökning eller minskning bedöms med ett styrdiagram (p′-diagram med Laneys korrigering): "
-               "en period utanför styrgränserna (3 sigma) eller minst "
-               f"{RUN_LENGTH} perioder i rad på samma sida om mittlinjen. Förändringen mot föregående "
-               "period visas med sitt 95 % konfidensintervall som information; den avgör inte bedömningen.",
+        notes=[Phrase("Ökning eller minskning bedöms med ett styrdiagram (p′-diagram med Laneys korrigering): "
+                      "en period utanför styrgränserna (3 sigma) eller minst %(run)s perioder i rad på samma "
+                      "sida om mittlinjen. Förändringen mot föregående period visas med sitt 95 %% "
+                      "konfidensintervall som information; den avgör inte bedömningen.", run=str(RUN_LENGTH)),
                "Perioder som inte är hela (avskurna av det valda datumintervallet eller ännu inte "
                "avslutade vid datats senaste datum) visas men bedöms inte.",
                "En klient som följts upp flera gånger under en period räknas med klusterrobusta "

@@ -12,6 +12,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 
 from utfall.comparisons.access import aggregate_scope
+from utfall.results.services.coverage import UNKNOWN_CASEWORKER
 from utfall.results.tables import (
     Column,
     ResultTable,
@@ -24,6 +25,8 @@ from utfall.results.tables import (
 register = template.Library()
 FLAGS = {"low": "▼ Lägre än förväntat", "high": "▲ Högre än förväntat"}
 LABEL_KEYS = frozenset({"group", "name", "period", "indicator"})
+#: Words of ours in a column of names (the caseworker of interventions nobody followed up, totals).
+OWN_NAMES = frozenset({UNKNOWN_CASEWORKER, "Alla", "Alla insatser"})
 
 
 def _hidden(row: dict[str, Any], column: Column) -> bool:
@@ -48,7 +51,7 @@ def _part_hidden(row: dict[str, Any], column: Column) -> bool:
 @register.filter
 def tr(text: str) -> str:
     """A Swedish label or note of a results table in the page's language."""
-    return translated(str(text))
+    return translated(text if isinstance(text, str) else str(text))
 
 
 @register.filter
@@ -73,7 +76,7 @@ def cell(row: dict[str, Any], column: Column) -> str:
             return suppressed_text()  # a difference is hidden with either of its sides
         return "–"
     text = display(value, column.kind, n=_n_of(row, column))
-    if column.kind == "text" and column.key not in LABEL_KEYS and text:
+    if column.kind == "text" and (column.key not in LABEL_KEYS or text in OWN_NAMES) and text:
         return gettext(text)  # a verdict ("ingen säker skillnad"); names are data and stay
     return text
 
