@@ -18,6 +18,7 @@ from django.db import connection
 from django.db.models import DateField, IntegerField, OuterRef, QuerySet, Subquery
 
 from utfall.aggregates.models import InterventionOutcome
+from utfall.core.bulk import insert_rows
 from utfall.registry.models import Intervention
 
 CHUNK = 2000
@@ -71,14 +72,10 @@ def store(values: dict[int, Outcome]) -> None:
     if not values:
         return
     # Plain rows, no model instance each (an import stores its clients' outcomes by the ten thousand).
-    quote = connection.ops.quote_name
     names = ("intervention_id", "municipality_id", "next_service_id", "next_after_days", "back_after_days")
     with connection.cursor() as cursor:
-        cursor.executemany(
-            f"INSERT INTO {quote(InterventionOutcome._meta.db_table)} ({', '.join(map(quote, names))}) "  # noqa: S608 (our table; values are parameters)
-            f"VALUES ({', '.join(['%s'] * len(names))})",
-            [(pk, m, s, d, b) for pk, (m, s, d, b) in values.items()],
-        )
+        insert_rows(cursor, InterventionOutcome._meta.db_table, names,
+                    [(pk, m, s, d, b) for pk, (m, s, d, b) in values.items()])  # fmt: skip
 
 
 def clients_of(interventions: Sequence[int]) -> set[int]:

@@ -28,6 +28,7 @@ from django.db.models import Model
 from utfall.aggregates.counts import ANSWER_KEY, FOLLOWUP_KEY, ROLLUPS, Key, project
 from utfall.aggregates.dimensions import AGE_GROUPS
 from utfall.aggregates.models import AnswerCount, FollowUpCount
+from utfall.core.bulk import insert_rows
 
 UNKNOWN_AGE = "okänd"
 
@@ -120,7 +121,7 @@ def add(model: type[Model], fields: Sequence[str], delta: Counter[Key]) -> None:
         )
         cursor.execute(f"DELETE FROM {temp}")  # noqa: S608 (our table)
         adapt = _adapter(fields)
-        _copy(cursor, temp, ["i", *names, "n"], [(i, *adapt(k), d) for i, (k, d) in enumerate(items)])
+        insert_rows(cursor, temp, ["i", *names, "n"], [(i, *adapt(k), d) for i, (k, d) in enumerate(items)])
         cursor.execute(
             f"UPDATE {temp} SET id = m.id FROM (SELECT d.i, MIN(a.id) AS id FROM {temp} d "  # noqa: S608 (our tables)
             f"JOIN {table} a ON {on} GROUP BY d.i) AS m WHERE {temp}.i = m.i"
@@ -147,15 +148,3 @@ def _adapter(fields: Sequence[str]) -> Any:
     if connection.vendor == "postgresql":
         return lambda key: key
     return lambda key: (*key[:month], adapt(key[month]), *key[month + 1 :])
-
-
-def _copy(cursor: Any, table: str, names: list[str], rows: list[tuple[Any, ...]]) -> None:
-    """Rows into a table: COPY on PostgreSQL, executemany on SQLite (names already quoted)."""
-    listed = ", ".join(names)
-    if connection.vendor == "postgresql":
-        with cursor.cursor.copy(f"COPY {table} ({listed}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        return
-    marks = ", ".join(["%s"] * len(names))
-    cursor.executemany(f"INSERT INTO {table} ({listed}) VALUES ({marks})", rows)  # noqa: S608 (our table)

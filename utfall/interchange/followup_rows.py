@@ -16,6 +16,7 @@ from django.db import connection
 from django.utils import timezone
 
 from utfall.aggregates.tally import Tally
+from utfall.core.bulk import insert_rows
 from utfall.followups.models import Answer, FollowUp
 from utfall.interchange.batch import Batch, Pending
 from utfall.registry.models import Intervention
@@ -39,20 +40,6 @@ Facts = tuple[Any, ...]
 
 def _int(value: str) -> int | None:
     return int(value) if value != "" else None
-
-
-def insert_many(cursor: Any, model: Any, columns: list[str], rows: list[Any]) -> None:
-    """Insert many rows without model instances: COPY on PostgreSQL, executemany on SQLite."""
-    quote = connection.ops.quote_name
-    names = ", ".join(quote(c) for c in columns)
-    if connection.vendor == "postgresql":
-        # COPY is PostgreSQL's bulk path; a long parameterised INSERT spends its time in the driver.
-        with cursor.cursor.copy(f"COPY {quote(model._meta.db_table)} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        return
-    marks = ", ".join(["%s"] * len(columns))
-    cursor.executemany(f"INSERT INTO {quote(model._meta.db_table)} ({names}) VALUES ({marks})", rows)  # noqa: S608
 
 
 class FollowUpRows:
@@ -92,11 +79,11 @@ class FollowUpRows:
             for start in range(0, len(new), BATCH):
                 chunk = new[start : start + BATCH]
                 rows = self._followup_rows(chunk, tail)
-                insert_many(cursor, FollowUp, columns, rows)
+                insert_rows(cursor, FollowUp._meta.db_table, columns, rows)
                 ids = self._followup_pks(cursor, [p.key for p in chunk])
                 facts = self.facts_of({row[1] for row in rows})
                 answers = self._answer_rows(chunk, rows, ids, facts, tally, user)
-                insert_many(cursor, Answer, ANSWER_COLUMNS, answers)
+                insert_rows(cursor, Answer._meta.db_table, ANSWER_COLUMNS, answers)
                 if (start + len(chunk)) % TALLY_ROWS == 0:
                     tally.apply()
                 self.importer.progress("sparar followups", done + start + len(chunk), total)
@@ -189,4 +176,4 @@ class FollowUpRows:
                 for code, option in r["answers"].items()
             ]  # fmt: skip
             with connection.cursor() as cursor:
-                insert_many(cursor, Answer, ANSWER_COLUMNS, answers)
+                insert_rows(cursor, Answer._meta.db_table, ANSWER_COLUMNS, answers)

@@ -16,12 +16,13 @@ from typing import Any
 
 from django.db import connection
 
+from utfall.core.bulk import insert_rows
 from utfall.core.changes import changing
 from utfall.core.models import ChangeRecord
 from utfall.core.pseudonyms import PSEUDONYM_PREFIX
 from utfall.followups.models import Answer, FollowUp
 from utfall.interchange.batch import Batch, Pending
-from utfall.interchange.followup_rows import FollowUpRows, insert_many
+from utfall.interchange.followup_rows import FollowUpRows
 from utfall.organisations.models import Unit
 from utfall.records.canonical import public
 from utfall.registry.models import Client, Contract, ContractTarget, Intervention, Provider, Service
@@ -273,7 +274,7 @@ class Writer:
         with connection.cursor() as cursor:
             for start in range(0, len(rows), BATCH):
                 chunk = rows[start : start + BATCH]
-                insert_many(cursor, model, columns, chunk)
+                insert_rows(cursor, model._meta.db_table, columns, chunk)
                 marks = ", ".join(["%s"] * len(chunk))
                 cursor.execute(
                     f"SELECT {key}, id FROM {table} WHERE municipality_id = %s AND {key} IN ({marks})",  # noqa: S608 (our table and column; values are parameters)
