@@ -243,7 +243,8 @@ class RowChecker:
         value = self.text(column)
         if not value:
             return None
-        if not value.isdigit() or int(value) > maximum:
+        # ASCII digits only: "²".isdigit() is true but int() refuses it (the import crashed).
+        if not (value.isascii() and value.isdigit()) or int(value) > maximum:
             self.fail(column, f"{shown(value)} är inte ett heltal mellan 0 och {maximum}")
             return None
         return int(value)
