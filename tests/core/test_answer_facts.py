@@ -95,3 +95,21 @@ def test_a_changed_unit_service_or_client_reaches_the_answers(write_csv, municip
     )
     assert facts == {("sis_youth", "bromma", "other")}
     assert_facts_consistent()
+
+
+def test_a_provider_service_or_unit_with_answers_cannot_be_deleted(write_csv, municipality) -> None:  # type: ignore[no-untyped-def]
+    # The copied facts have no database constraint (followups 0010, issue 13.2); PROTECT,
+    # checked by Django before the delete, still keeps an answer from pointing at nothing.
+    from django.db.models import ProtectedError
+
+    from utfall.organisations.models import Unit
+    from utfall.registry.models import Service
+
+    assert import_files(write_set(write_csv), municipality=municipality, today=TODAY).ok
+    answer = Answer.objects.select_related("unit", "service").first()
+    assert answer is not None
+    for target in (answer.unit, answer.service):
+        with pytest.raises(ProtectedError):
+            type(target).objects.filter(pk=target.pk).delete()
+    assert Unit.objects.filter(pk=answer.unit_id).exists()
+    assert Service.objects.filter(pk=answer.service_id).exists()

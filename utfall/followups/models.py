@@ -156,7 +156,13 @@ class Answer(models.Model):
     # No single-column indexes on the municipality, the follow-up and the question: the
     # answer_period_cover, the unique (followup, question) and the (question, option) indexes
     # begin with them; an import writes ~7 answers per follow-up (issue 13.2).
-    municipality = models.ForeignKey(Municipality, on_delete=models.PROTECT, related_name="+", db_index=False)
+    # No database constraint on the copied facts (municipality, provider, service, unit): they
+    # are copies of the follow-up's (whose own constraints hold), written only by code that
+    # copies them; PROTECT still guards a delete (Django checks it). Seven deferred checks per
+    # answer at commit were ~40% of PostgreSQL's work in an import (issue 13.2, 2026-12-02).
+    municipality = models.ForeignKey(
+        Municipality, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
     followup = models.ForeignKey(FollowUp, on_delete=models.CASCADE, related_name="answers", db_index=False)
     question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="+", db_index=False)
     option = models.ForeignKey(Option, on_delete=models.PROTECT, related_name="+")
@@ -165,12 +171,14 @@ class Answer(models.Model):
     # 2026-12-02): every read goes through answer_period_cover, and the only query by one of
     # them alone is the check before a provider, service or unit is deleted (rare, admin).
     provider = models.ForeignKey(
-        "registry.Provider", on_delete=models.PROTECT, related_name="+", db_index=False
+        "registry.Provider", on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
     )
     service = models.ForeignKey(
-        "registry.Service", on_delete=models.PROTECT, related_name="+", db_index=False
+        "registry.Service", on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
     )
-    unit = models.ForeignKey("organisations.Unit", on_delete=models.PROTECT, related_name="+", db_index=False)
+    unit = models.ForeignKey(
+        "organisations.Unit", on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
     client_sex = models.CharField(max_length=8)
     client_birth_year = models.PositiveSmallIntegerField()
 
