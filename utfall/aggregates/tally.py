@@ -112,7 +112,11 @@ def add(model: type[Model], fields: Sequence[str], delta: Counter[Key]) -> None:
         for name, (_, _, null) in zip(names, columns, strict=True)
     )
     listed = ", ".join(names)
+    adapt = _adapter(fields)
     with connection.cursor() as cursor:
+        items = _add_fresh(cursor, model, fields, items, adapt)
+        if not items:
+            return
         typed = ", ".join(
             f"{name} {kind if postgres else ''}" for name, (_, kind, _) in zip(names, columns, strict=True)
         )
@@ -120,7 +124,6 @@ def add(model: type[Model], fields: Sequence[str], delta: Counter[Key]) -> None:
             f"CREATE TEMPORARY TABLE IF NOT EXISTS {temp} (i integer, {typed}, n integer, id bigint)"
         )
         cursor.execute(f"DELETE FROM {temp}")  # noqa: S608 (our table)
-        adapt = _adapter(fields)
         insert_rows(cursor, temp, ["i", *names, "n"], [(i, *adapt(k), d) for i, (k, d) in enumerate(items)])
         cursor.execute(
             f"UPDATE {temp} SET id = m.id FROM (SELECT d.i, MIN(a.id) AS id FROM {temp} d "  # noqa: S608 (our tables)
@@ -130,6 +133,46 @@ def add(model: type[Model], fields: Sequence[str], delta: Counter[Key]) -> None:
             f"UPDATE {table} SET n = {table}.n + d.n FROM {temp} d WHERE {table}.id = d.id"  # noqa: S608
         )
         cursor.execute(f"INSERT INTO {table} ({listed}, n) SELECT {listed}, n FROM {temp} WHERE id IS NULL")  # noqa: S608
+
+
+def _add_fresh(
+    cursor: Any, model: type[Model], fields: Sequence[str], items: list[tuple[Key, int]], adapt: Any
+) -> list[tuple[Key, int]]:
+    """Insert the delta's keys whose month has no row yet (by the table's index prefix up to the
+    month, e.g. municipality, question and month) straight into the table, and return the rest.
+
+    Nothing of such a key can exist, so the temporary table and its join would find nothing: an
+    import of a new month, or of a municipality's history, writes its counts once (issue 13.2).
+    One query finds which prefixes exist: an index probe each (``EXISTS``). A writer that adds a
+    row of the same key meanwhile makes a second row, which readers sum, as in :func:`add`."""
+    quote = connection.ops.quote_name
+    index = [column for column, _, _ in _columns(model, model._meta.indexes[0].fields)]
+    columns = [column for column, _, _ in _columns(model, fields)]
+    if "month" not in index or not set(index[: index.index("month") + 1]) <= set(columns):
+        return items
+    prefix = [columns.index(c) for c in index[: index.index("month") + 1]]
+    groups: dict[Key, list[tuple[Key, int, Key]]] = {}  # prefix → (key, n, key as stored)
+    for key, n in items:
+        stored = adapt(key)
+        groups.setdefault(tuple(stored[i] for i in prefix), []).append((key, n, stored))
+    aliases = [f"k{i}" for i in range(len(prefix))]
+    match = " AND ".join(f"t.{quote(columns[i])} = v.{a}" for i, a in zip(prefix, aliases, strict=True))
+    table = quote(model._meta.db_table)
+    found: set[Key] = set()
+    listed = list(groups)
+    for start in range(0, len(listed), 300):
+        chunk = listed[start : start + 300]
+        values = ", ".join(["(" + ", ".join(["%s"] * len(prefix)) + ")"] * len(chunk))
+        cursor.execute(
+            f"WITH v({', '.join(aliases)}) AS (VALUES {values}) SELECT * FROM v "  # noqa: S608 (our table; values are parameters)
+            f"WHERE EXISTS (SELECT 1 FROM {table} t WHERE {match})",
+            [value for key in chunk for value in key],
+        )
+        found.update(tuple(row) for row in cursor.fetchall())
+    fresh = [(*stored, n) for key, rows in groups.items() if key not in found for _, n, stored in rows]
+    if fresh:
+        insert_rows(cursor, model._meta.db_table, [*columns, "n"], fresh)
+    return [(key, n) for group in found & set(groups) for key, n, _ in groups[group]]
 
 
 def _columns(model: type[Model], fields: Sequence[str]) -> list[tuple[str, str, bool]]:
@@ -144,7 +187,15 @@ def _columns(model: type[Model], fields: Sequence[str]) -> list[tuple[str, str, 
 def _adapter(fields: Sequence[str]) -> Any:
     """A function that makes a key's month a database value (ISO text on SQLite)."""
     month = list(fields).index("month")
-    adapt = connection.ops.adapt_datefield_value
     if connection.vendor == "postgresql":
         return lambda key: key
-    return lambda key: (*key[:month], adapt(key[month]), *key[month + 1 :])
+    adapt = connection.ops.adapt_datefield_value
+    months: dict[Any, Any] = {}  # a delta has a few dozen months and ~10^5 keys
+
+    def adapted(key: Key) -> Key:
+        value = months.get(key[month])
+        if value is None:
+            value = months[key[month]] = adapt(key[month])
+        return (*key[:month], value, *key[month + 1 :])
+
+    return adapted

@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from django.db import connection
 from django.db.models import QuerySet
 
 from utfall.core.pseudonyms import PSEUDONYM_PREFIX
@@ -37,8 +38,14 @@ def _select(qs: QuerySet[Any], field: str, ids: Iterable[str] | None) -> Iterabl
     if ids is None:
         yield qs
         return
+    meta = qs.model._meta
+    quote = connection.ops.quote_name
+    column = f"{quote(meta.db_table)}.{quote(meta.get_field(field).column)}"  # type: ignore[union-attr]
     for chunk in _chunks(sorted(set(ids))):
-        yield qs.filter(**{f"{field}__in": chunk})
+        # A plain IN of parameters: Django's ``__in`` prepares each value in Python, ~0.3 s for
+        # the ids of a 40,000-row import (issue 13.2). The values are still parameters.
+        marks = ", ".join(["%s"] * len(chunk))
+        yield qs.extra(where=[f"{column} IN ({marks})"], params=chunk)  # noqa: S610
 
 
 def providers(municipality: Municipality, ids: Iterable[str] | None = None) -> dict[str, Record]:
