@@ -1,6 +1,7 @@
 """Benchmark: import throughput (rows per second, validation included).
 
 Run: .venv/bin/python bench/bench_import.py [--size 1.0] [--database-url URL] [--no-check]
+[--profile FILE] (cProfile of the follow-ups' import, read with ``python -m pstats FILE``)
 Default: a fresh SQLite file in a temporary directory (the PostgreSQL database named by the URL
 is emptied first). Target (issue 13.2): at least 20,000 validated follow-up rows per second on
 SQLite and PostgreSQL on the 2-core reference machine.
@@ -38,9 +39,16 @@ def _backend_cpu(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _measure(label: str, rows: int, run: Any, backend: int | None) -> None:
+def _measure(label: str, rows: int, run: Any, backend: int | None, profile: str = "") -> None:
     wall, cpu, server = time.perf_counter(), time.process_time(), _backend_cpu(backend)
-    report = run()
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        report = profiler.runcall(run)
+        profiler.dump_stats(profile)
+    else:
+        report = run()
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     server = _backend_cpu(backend) - server
     assert report.ok, report.issues[:3]
@@ -58,6 +66,9 @@ def main() -> None:
     parser.add_argument("--size", type=float, default=1.0)
     parser.add_argument("--database-url", default="")
     parser.add_argument("--no-check", action="store_true", help="skip the aggregates' check")
+    parser.add_argument(
+        "--profile", default="", help="write cProfile stats of the follow-ups' import to this file"
+    )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="utfall-bench-"))
     os.environ["DATABASE_URL"] = args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
@@ -106,6 +117,7 @@ def main() -> None:
         len(data.followups),
         lambda: import_files([files["followups"]], municipality=municipality),
         backend,
+        args.profile,
     )
     _measure(
         "re-import",
