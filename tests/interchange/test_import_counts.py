@@ -47,6 +47,27 @@ def test_a_new_follow_up_with_the_same_dimensions_adds_to_the_stored_count(write
     assert_exact(municipality)
 
 
+def test_one_file_adding_to_a_stored_month_and_to_a_new_one_counts_each_once(write_csv, municipality) -> None:  # type: ignore[no-untyped-def]
+    # The new month's keys go straight into the tables, the stored month's through the
+    # temporary table (aggregates.tally._add_fresh): neither is counted twice nor left out.
+    assert import_files(write_set(write_csv), municipality=municipality, today=TODAY).ok
+    july = AnswerCount.objects.filter(municipality=municipality, month=dt.date(2025, 7, 1))
+    october = AnswerCount.objects.filter(municipality=municipality, month=dt.date(2025, 10, 1))
+    assert not october.exists()
+    stored_month = FOLLOWUPS[1].replace("F1,", "F5,").replace("2025-07-01", "2025-07-20")
+    new_month = FOLLOWUPS[1].replace("F1,", "F6,").replace("2025-07-01", "2025-10-02")
+    report = import_files(
+        [write_csv("followups.csv", FOLLOWUPS[0], new_month, stored_month)],
+        municipality=municipality,
+        today=TODAY,
+    )
+    assert report.ok, report.issues
+    assert sorted(july.values_list("n", flat=True)) == [2, 2, 2, 2, 2]
+    assert sorted(october.values_list("n", flat=True)) == [1, 1, 1, 1, 1]
+    assert AnswerByProvider.objects.filter(municipality=municipality, month=dt.date(2025, 10, 1)).count() == 5
+    assert_exact(municipality)
+
+
 def test_new_follow_ups_and_an_update_of_a_client_in_one_set_stay_exact(write_csv, municipality) -> None:  # type: ignore[no-untyped-def]
     assert import_files(write_set(write_csv), municipality=municipality, today=TODAY).ok
     # The girl of I1 is stated to be born in 2010 (her stored answers repeat the birth year, and
