@@ -28,7 +28,13 @@ from django.utils.translation import gettext_noop
 
 from utfall.comparisons.cache import cached
 from utfall.comparisons.indicators import DIMENSIONS, Indicator
-from utfall.comparisons.queries import BadQuery, aggregate, aggregate_by_client, followup_status_counts
+from utfall.comparisons.queries import (
+    BadQuery,
+    aggregate,
+    aggregate_by_client,
+    followup_status_counts,
+    prefetch_periods,
+)
 from utfall.organisations.models import Municipality
 from utfall.stats.disclosure import hidden_in_partitions
 from utfall.stats.suppression import suppress
@@ -288,8 +294,16 @@ def protected_by_client(
     point's n and events are those counts), so a trend's quarter is hidden exactly where a
     comparison of that quarter hides it, and a year minus its shown quarters gives no small one."""
     out = []
-    for r in aggregate_by_client(indicator, municipality=municipality, date_from=date_from, date_to=date_to,
-                                 period=period, filters=filters):  # fmt: skip
+    rows = aggregate_by_client(indicator, municipality=municipality, date_from=date_from, date_to=date_to,
+                               period=period, filters=filters)  # fmt: skip
+    if rows:
+        # Every period's cell and its partitions, counted in one query each, not one per period.
+        where = dict(filters or {})
+        for by, rest in [([], where), *(([d], {k: v for k, v in where.items() if k != d})
+                                       for d in where if d in _SPLITTABLE)]:  # fmt: skip
+            prefetch_periods(indicator, municipality=municipality, date_from=date_from, date_to=date_to,
+                             grain=period, by=by, filters=rest)  # fmt: skip
+    for r in rows:
         label = str(r["period"])
         year, _, part = label.partition("-K")
         start = dt.date(int(year), 3 * int(part) - 2 if part else 1, 1)
