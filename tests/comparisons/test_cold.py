@@ -5,21 +5,41 @@ count other than the one the plain path gives."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from django.core.signals import request_finished, request_started
-from django.db import connection, transaction
+from django.db import close_old_connections, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from tests.comparisons.builders import DataSet
 from utfall.comparisons.cache import bump
 from utfall.comparisons.disclosure import protected_by_client
-from utfall.comparisons.indicators import get_indicator
-from utfall.comparisons.queries import aggregate, prefetch_periods
+from utfall.comparisons.indicators import all_indicators, get_indicator
+from utfall.comparisons.queries import aggregate, prefetch_periods, prefetch_questions
 from utfall.comparisons.sql import periods
 from utfall.followups.models import Answer
 
 pytestmark = pytest.mark.django_db
+
+
+@contextmanager
+def in_request() -> Iterator[None]:
+    """The signals around a request, as Django's test client sends them (without closing the
+    test's database connection)."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        request_started.send(sender=None)
+        try:
+            yield
+        finally:
+            request_finished.send(sender=None)
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
 
 ANSWERS = ("yes_completely", "yes_mostly", "no", "yes_somewhat")
 
@@ -81,8 +101,7 @@ def test_a_trend_counts_its_quarters_cells_in_a_few_queries(municipality) -> Non
 def test_within_a_request_the_token_is_read_once_and_a_write_is_seen_at_once(municipality) -> None:  # type: ignore[no-untyped-def]
     load(municipality)
     year = (dt.date(2025, 1, 1), dt.date(2025, 12, 31))
-    request_started.send(sender=None)
-    try:
+    with in_request():
         before = counts(municipality, *year, [], {})[0]
         with CaptureQueriesContext(connection) as queries:
             for _ in range(3):
@@ -96,15 +115,12 @@ def test_within_a_request_the_token_is_read_once_and_a_write_is_seen_at_once(mun
         after = counts(municipality, *year, [], {})[0]
         assert after["n"] == before["n"] - 1
         assert after["events"] == before["events"]
-    finally:
-        request_finished.send(sender=None)
 
 
 def test_within_a_request_counts_of_a_rolled_back_write_are_never_served(municipality) -> None:  # type: ignore[no-untyped-def]
     load(municipality)
     year = (dt.date(2025, 1, 1), dt.date(2025, 12, 31))
-    request_started.send(sender=None)
-    try:
+    with in_request():
         before = counts(municipality, *year, [], {})[0]
         answer = Answer.objects.filter(date__year=2025).first()
         assert answer is not None
@@ -116,5 +132,45 @@ def test_within_a_request_counts_of_a_rolled_back_write_are_never_served(municip
         with transaction.atomic():  # another transaction at the same depth reads the real token
             assert counts(municipality, *year, [], {})[0] == before
         assert counts(municipality, *year, [], {})[0] == before
-    finally:
-        request_finished.send(sender=None)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "by", "filters"),
+    [
+        (dt.date(2025, 1, 1), dt.date(2025, 12, 31), ["provider"], {}),  # whole months: the count tables
+        (dt.date(2025, 2, 10), dt.date(2026, 3, 20), ["provider"], {}),  # and days around them: the answers
+        (dt.date(2025, 1, 1), dt.date(2026, 6, 30), ["sex", "age_group"], {"provider": "B"}),
+        (dt.date(2025, 1, 1), dt.date(2025, 6, 30), ["unit"], {"sex": "female"}),
+    ],
+)
+def test_counts_of_every_question_at_once_are_those_of_each_question_alone(
+    municipality, start: dt.date, end: dt.date, by: list[str], filters: dict[str, str]
+) -> None:  # type: ignore[no-untyped-def]
+    data = DataSet()
+    for i, provider in enumerate(("A", "B", "C")):
+        data.provider(provider)
+        for k in range(8):
+            intervention = data.intervention(
+                f"I{provider}{k}", provider, person_id=data.person(female=k % 2 == 0)
+            )
+            day = dt.date(2025, 1 + (k * 3 + i) % 12, 1 + (k * 7) % 28)
+            data.followup(intervention, date=day.isoformat(), q1=ANSWERS[k % 4], q3=ANSWERS[(k + i) % 4],
+                          q4=("much_better", "somewhat_better")[(k * i) % 2])  # fmt: skip
+    data.load(municipality)
+    questions = [d for d in all_indicators().values() if d.kind == "question"]
+
+    def each() -> dict[str, list[dict[str, object]]]:
+        return {d.code: aggregate(d, municipality=municipality, date_from=start, date_to=end, by=by,
+                                  filters=filters) for d in questions}  # fmt: skip
+
+    bump()
+    alone = each()
+    assert sum(r["n"] for rows in alone.values() for r in rows) > 10
+    bump()
+    prefetch_questions(
+        questions, municipality=municipality, date_from=start, date_to=end, by=by, filters=filters
+    )
+    with CaptureQueriesContext(connection) as queries:
+        together = each()
+    assert together == alone
+    assert not [q for q in queries if "token" not in q["sql"]], "every question was counted already"

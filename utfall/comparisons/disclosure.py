@@ -34,6 +34,7 @@ from utfall.comparisons.queries import (
     aggregate_by_client,
     followup_status_counts,
     prefetch_periods,
+    prefetch_questions,
 )
 from utfall.organisations.models import Municipality
 from utfall.stats.disclosure import hidden_in_partitions
@@ -197,6 +198,40 @@ def protected_counts(
         min_n,
     )
     return cached(key, lambda: _protect(indicator, municipality, period, by, filters, as_of, min_n))
+
+
+def prefetch_protected(
+    indicators: Sequence[Indicator],
+    *,
+    municipality: Municipality,
+    date_from: dt.date,
+    date_to: dt.date,
+    by: Sequence[str],
+    filters: Mapping[str, str] | None = None,
+) -> None:
+    """Count, for all question indicators among ``indicators`` at once, what
+    :func:`protected_counts` of each reads (the cell, its partitions along each condition, its
+    years and its parent period's parts), so that each then finds its counts cached
+    (``queries.prefetch_questions``: one query per period and grouping instead of one per
+    indicator). The flags are still set by :func:`protected_counts`, indicator by indicator."""
+    period = fixed_period(date_from, date_to) or snap_period(date_from, date_to)[0]
+    where = dict(filters or {})
+    groupings = [(list(by), where)]
+    for dim in [*by, *(d for d in where if d not in by)]:
+        if dim in _SPLITTABLE:
+            groupings.append(
+                ([*(b for b in by if b != dim), dim], {k: v for k, v in where.items() if k != dim})
+            )
+    spans = [(period, groupings)]
+    if period.grain == "years":
+        spans += [(year, groupings) for year in period.children("year")]
+    parent = period.parent()
+    if parent is not None:
+        spans += [(sibling, groupings[:1]) for sibling in parent.children(period.grain)]
+    for span, grouped in spans:
+        for dims, rest in grouped:
+            prefetch_questions(indicators, municipality=municipality, date_from=span.start, date_to=span.end,
+                               by=dims, filters=rest)  # fmt: skip
 
 
 def model_cells(

@@ -78,8 +78,8 @@ def _reference_date(municipality: Municipality) -> dt.date | None:
 def question_spans(instrument: str, question: str) -> Comparability:
     """The comparable versions of a question: read for every indicator's question at once
     (one query instead of one per question: the provider page asks for 25), cached like the
-    counts (published versions change only with a watched save) under the key
-    ``results.services.common.comparability_notes`` uses for all questions."""
+    counts (published versions change only with a watched save); the pages' notes and the
+    comparison's ``comparability`` read them here too."""
     pairs = [(d.instrument, d.question) for d in all_indicators().values() if d.kind == "question"]
     if (instrument, question) not in pairs:
         return cached(("comparability", instrument, question), lambda: comparability(instrument, question))
@@ -256,6 +256,32 @@ def prefetch_periods(
         rows = grouped.get(label) or ([] if by else [{"events": 0, "n": 0}])
         key = _aggregate_key(indicator, municipality, first, last, by, filters, None, None)
         cached(key, lambda rows=rows: rows)  # type: ignore[misc]  # seeds the cache
+
+
+def prefetch_questions(
+    indicators: Sequence[Indicator],
+    *,
+    municipality: Municipality,
+    date_from: dt.date,
+    date_to: dt.date,
+    by: Sequence[str],
+    filters: Mapping[str, str] | None = None,
+) -> None:
+    """Count the question indicators among ``indicators`` in one scan (:func:`aggregate_questions`)
+    and cache each one's rows as :func:`aggregate` of it alone returns them (same rows, same
+    order): the provider page's 23 question counts in one query instead of 23 (2026-12-02,
+    issue 17 point 14). Does nothing when two of them ask the same question (one list of
+    positive options serves a scan) or when ``by`` is empty (``aggregate`` then answers one row
+    even for no answers)."""
+    questions = [i for i in indicators if i.kind == "question"]
+    pairs = [(i.instrument, i.question) for i in questions]
+    if not by or len(questions) < 2 or len(set(pairs)) != len(pairs):
+        return
+    rows = aggregate_questions(questions, municipality=municipality, date_from=date_from, date_to=date_to,
+                               by=by, filters=filters)  # fmt: skip
+    for indicator in questions:
+        key = _aggregate_key(indicator, municipality, date_from, date_to, by, filters, None, None)
+        cached(key, lambda found=rows[indicator.code]: found)  # type: ignore[misc]  # seeds the cache
 
 
 def counted_interventions(
