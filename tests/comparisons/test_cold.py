@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 
 from tests.comparisons.builders import DataSet
 from utfall.comparisons.cache import bump
-from utfall.comparisons.disclosure import protected_by_client
+from utfall.comparisons.disclosure import protected_by_client, protected_counts
 from utfall.comparisons.indicators import all_indicators, get_indicator
 from utfall.comparisons.queries import aggregate, prefetch_periods, prefetch_questions
 from utfall.comparisons.sql import periods
@@ -174,3 +174,22 @@ def test_counts_of_every_question_at_once_are_those_of_each_question_alone(
         together = each()
     assert together == alone
     assert not [q for q in queries if "token" not in q["sql"]], "every question was counted already"
+
+
+def test_a_run_of_years_reads_its_years_in_one_query(municipality) -> None:  # type: ignore[no-untyped-def]
+    load(municipality)
+    indicator = get_indicator("satisfied")
+    years = [(dt.date(2025, 1, 1), dt.date(2025, 12, 31)), (dt.date(2026, 1, 1), dt.date(2026, 12, 31))]
+    bump()
+    alone = [counts(municipality, *year, ["provider"], {}) for year in years]
+    bump()
+    with CaptureQueriesContext(connection) as queries:
+        rows = protected_counts(indicator, municipality=municipality, date_from=dt.date(2025, 1, 1),
+                                date_to=dt.date(2026, 12, 31), by=["provider"])  # fmt: skip
+    assert {r["provider"] for r in rows} == {"A", "B", "C", "D"}
+    # The run's own count and one for its years (was one per year).
+    assert sum("aggregates_answer" in q["sql"] for q in queries) == 2
+    with CaptureQueriesContext(connection) as queries:
+        together = [counts(municipality, *year, ["provider"], {}) for year in years]
+    assert together == alone
+    assert not [q for q in queries if "token" not in q["sql"]], "the years were counted with the run"

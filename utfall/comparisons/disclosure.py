@@ -290,7 +290,10 @@ def _protect(
             if key in index and (index[key], value) in gone:
                 hidden[i] = True
     if period.grain == "years":
-        # A run of years: shown where every year of it is shown or empty.
+        # A run of years: shown where every year of it is shown or empty (the years' cells
+        # counted in one query: queries.prefetch_periods).
+        prefetch_periods(indicator, municipality=municipality, date_from=period.start, date_to=period.end,
+                         grain="year", by=by, filters=filters)  # fmt: skip
         for year in period.children("year"):
             small = {tuple(str(r[b]) for b in by) for r in protected_counts(
                 indicator, municipality=municipality, date_from=year.start, date_to=year.end, by=by,
