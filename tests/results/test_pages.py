@@ -24,15 +24,21 @@ pytestmark = pytest.mark.django_db
 # 2026-12-02 (issue 17 point 14): the codes of providers, services and units and a question's
 # comparable versions are cached like the counts: a token read (raw SQL, cheap) instead of an
 # ORM query for each count after the first, and one more the first time (fresh +1 to +24).
+# 2026-12-02 (cold pages): the token is read once per request (comparisons.cache: 272 → 52
+# fresh on the provider page, 50 → 12 cached), a question's comparable versions for every
+# question at once, and a trend's per-quarter cells in one GROUP BY per partition
+# (queries.prefetch_periods: trends 41 → 15 fresh); the provider page's 23 question indicators
+# in one GROUP BY (disclosure.prefetch_protected: 52 → 31 fresh); the comparable versions read
+# once for every page part (notes, comparison: 1–2 fewer).
 PAGES = {
-    "comparison": (f"/resultat/jamforelse/?indicator=satisfied&{PERIOD}", 24, 12),
+    "comparison": (f"/resultat/jamforelse/?indicator=satisfied&{PERIOD}", 12, 8),
     # The case-mix model's cells are model input, never shown: read without the partitions'
     # GROUP BYs (disclosure.model_cells, 2026-12-02: 44 → 27 fresh; women and men 47 → 37).
-    "comparison_adjusted": (f"/resultat/jamforelse/?indicator=satisfied&adjust=on&{PERIOD}", 30, 13),
-    "trends": (f"/resultat/utveckling/?indicator=satisfied&grain=quarter&{PERIOD}", 41, 14),
+    "comparison_adjusted": (f"/resultat/jamforelse/?indicator=satisfied&adjust=on&{PERIOD}", 14, 8),
+    "trends": (f"/resultat/utveckling/?indicator=satisfied&grain=quarter&{PERIOD}", 14, 8),
     # + the services' target groups: girls and boys for children's services (issue 17 point 12)
-    "gender": (f"/resultat/kvinnor-och-man/?indicator=satisfied&{PERIOD}", 39, 13),
-    "coverage": (f"/resultat/uppfoljningsgrad/?by=provider&{PERIOD}", 13, 7),
+    "gender": (f"/resultat/kvinnor-och-man/?indicator=satisfied&{PERIOD}", 17, 9),
+    "coverage": (f"/resultat/uppfoljningsgrad/?by=provider&{PERIOD}", 9, 6),
     "coverage_caseworker": (
         f"/resultat/uppfoljningsgrad/?by=caseworker&{PERIOD}",
         13,
@@ -41,13 +47,13 @@ PAGES = {
     # caseworker is one GROUP BY of its own (issue 17 point 9)
     "outcomes": (
         f"/resultat/utfallsmatt/?{PERIOD}",
-        90,
-        20,
+        25,
+        8,
     ),  # + re-referral 6 and 12 months (issue 15): a count and a token read each
     # The analyst also sees the provider's in-depth cases and contract follow-ups (oversight, +2),
     # the indicator's reliability (issue 10.3, +1) and re-referral (issue 15, +8 fresh, +2 cached);
     # the provider's name for the selection (+1).
-    "provider": (f"/resultat/utforare/B/?indicator=satisfied&{PERIOD}", 272, 50),
+    "provider": (f"/resultat/utforare/B/?indicator=satisfied&{PERIOD}", 30, 12),
 }
 
 

@@ -15,6 +15,11 @@ bulk (the importer, answers saved with a follow-up, shipped instrument versions)
 are always written with their follow-up, and drafts count nowhere until published (a save
 of the version).
 Decision and reason: docs/decisions.md (2026-11-23, "Cached counts").
+
+Within one request the token is read once (:func:`current_token` remembers it until the
+request ends, a :func:`bump` in this process or a transaction opened after the read): a
+provider page asks for it about 260 times (docs/decisions.md, 2026-12-02, "One data token per
+request").
 """
 
 from __future__ import annotations
@@ -22,9 +27,12 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.core.cache import caches
+from django.core.signals import request_finished, request_started
 from django.db import connection
 from django.db.models.signals import post_delete, post_save
 
@@ -51,15 +59,50 @@ TIMEOUT_SECONDS = 24 * 60 * 60
 _TOKEN_SQL = f"SELECT token FROM {DataGeneration._meta.db_table} WHERE id = %s"  # noqa: S608 (our table)
 
 
-def current_token() -> str | None:
-    """The token now (None if its row is missing, e.g. after a test flushed the tables: then
-    nothing is cached)."""
-    # One raw read (a page asks for it once per count, up to 160 times: through the ORM
-    # 0.2 ms each, raw 0.02 ms; the same row, 2026-12-02, issue 17 point 14).
+@dataclass
+class _Memo:
+    """The token read in this request, at the transaction depth the request started at."""
+
+    depth: int
+    token: str | None = None
+    known: bool = False
+
+
+#: Set while a request runs (``request_started`` … ``request_finished``); None outside one.
+_memo: ContextVar[_Memo | None] = ContextVar("utfall_token_memo", default=None)
+
+
+def _read_token() -> str | None:
+    # One raw read (through the ORM 0.2 ms each, raw 0.02 ms; 2026-12-02, issue 17 point 14).
     with connection.cursor() as cursor:
         cursor.execute(_TOKEN_SQL, [1])
         row = cursor.fetchone()
     return None if row is None else str(row[0])
+
+
+def current_token() -> str | None:
+    """The token now (None if its row is missing, e.g. after a test flushed the tables: then
+    nothing is cached).
+
+    Inside a request it is read once and remembered, at the transaction depth the request
+    started at only: a write of this request replaces it (:func:`bump` forgets it), and
+    inside a transaction the request opens (which may be rolled back) it is read each time.
+    A write another process commits during the request is seen by the next request, as a
+    count computed a moment before that write would be."""
+    memo = _memo.get()
+    if memo is None or memo.depth != len(connection.atomic_blocks):
+        return _read_token()
+    if not memo.known:
+        memo.token, memo.known = _read_token(), True
+    return memo.token
+
+
+def _request_started(**_: Any) -> None:
+    _memo.set(_Memo(depth=len(connection.atomic_blocks)))
+
+
+def _request_finished(**_: Any) -> None:
+    _memo.set(None)
 
 
 def bump(signal: Any = None, **_: Any) -> None:
@@ -71,6 +114,9 @@ def bump(signal: Any = None, **_: Any) -> None:
     is created only when it is missing (after a test flushed the tables)."""
     if signal is not data_changed and inside_changing():
         return
+    memo = _memo.get()
+    if memo is not None:
+        memo.known = False  # this request's next count reads the new token
     token = uuid.uuid4().hex
     if not DataGeneration.objects.filter(pk=1).update(token=token):
         DataGeneration.objects.get_or_create(pk=1, defaults={"token": token})
@@ -103,3 +149,5 @@ def connect_signals() -> None:
         post_save.connect(bump, sender=model, dispatch_uid=f"utfall-counts-{label}-save")
         post_delete.connect(bump, sender=model, dispatch_uid=f"utfall-counts-{label}-delete")
     data_changed.connect(bump, dispatch_uid="utfall-counts-data-changed")
+    request_started.connect(_request_started, dispatch_uid="utfall-token-memo-start")
+    request_finished.connect(_request_finished, dispatch_uid="utfall-token-memo-end")

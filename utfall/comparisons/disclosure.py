@@ -28,7 +28,14 @@ from django.utils.translation import gettext_noop
 
 from utfall.comparisons.cache import cached
 from utfall.comparisons.indicators import DIMENSIONS, Indicator
-from utfall.comparisons.queries import BadQuery, aggregate, aggregate_by_client, followup_status_counts
+from utfall.comparisons.queries import (
+    BadQuery,
+    aggregate,
+    aggregate_by_client,
+    followup_status_counts,
+    prefetch_periods,
+    prefetch_questions,
+)
 from utfall.organisations.models import Municipality
 from utfall.stats.disclosure import hidden_in_partitions
 from utfall.stats.suppression import suppress
@@ -193,6 +200,40 @@ def protected_counts(
     return cached(key, lambda: _protect(indicator, municipality, period, by, filters, as_of, min_n))
 
 
+def prefetch_protected(
+    indicators: Sequence[Indicator],
+    *,
+    municipality: Municipality,
+    date_from: dt.date,
+    date_to: dt.date,
+    by: Sequence[str],
+    filters: Mapping[str, str] | None = None,
+) -> None:
+    """Count, for all question indicators among ``indicators`` at once, what
+    :func:`protected_counts` of each reads (the cell, its partitions along each condition, its
+    years and its parent period's parts), so that each then finds its counts cached
+    (``queries.prefetch_questions``: one query per period and grouping instead of one per
+    indicator). The flags are still set by :func:`protected_counts`, indicator by indicator."""
+    period = fixed_period(date_from, date_to) or snap_period(date_from, date_to)[0]
+    where = dict(filters or {})
+    groupings = [(list(by), where)]
+    for dim in [*by, *(d for d in where if d not in by)]:
+        if dim in _SPLITTABLE:
+            groupings.append(
+                ([*(b for b in by if b != dim), dim], {k: v for k, v in where.items() if k != dim})
+            )
+    spans = [(period, groupings)]
+    if period.grain == "years":
+        spans += [(year, groupings) for year in period.children("year")]
+    parent = period.parent()
+    if parent is not None:
+        spans += [(sibling, groupings[:1]) for sibling in parent.children(period.grain)]
+    for span, grouped in spans:
+        for dims, rest in grouped:
+            prefetch_questions(indicators, municipality=municipality, date_from=span.start, date_to=span.end,
+                               by=dims, filters=rest)  # fmt: skip
+
+
 def model_cells(
     indicator: Indicator,
     *,
@@ -249,7 +290,10 @@ def _protect(
             if key in index and (index[key], value) in gone:
                 hidden[i] = True
     if period.grain == "years":
-        # A run of years: shown where every year of it is shown or empty.
+        # A run of years: shown where every year of it is shown or empty (the years' cells
+        # counted in one query: queries.prefetch_periods).
+        prefetch_periods(indicator, municipality=municipality, date_from=period.start, date_to=period.end,
+                         grain="year", by=by, filters=filters)  # fmt: skip
         for year in period.children("year"):
             small = {tuple(str(r[b]) for b in by) for r in protected_counts(
                 indicator, municipality=municipality, date_from=year.start, date_to=year.end, by=by,
@@ -288,8 +332,16 @@ def protected_by_client(
     point's n and events are those counts), so a trend's quarter is hidden exactly where a
     comparison of that quarter hides it, and a year minus its shown quarters gives no small one."""
     out = []
-    for r in aggregate_by_client(indicator, municipality=municipality, date_from=date_from, date_to=date_to,
-                                 period=period, filters=filters):  # fmt: skip
+    rows = aggregate_by_client(indicator, municipality=municipality, date_from=date_from, date_to=date_to,
+                               period=period, filters=filters)  # fmt: skip
+    if rows:
+        # Every period's cell and its partitions, counted in one query each, not one per period.
+        where = dict(filters or {})
+        for by, rest in [([], where), *(([d], {k: v for k, v in where.items() if k != d})
+                                       for d in where if d in _SPLITTABLE)]:  # fmt: skip
+            prefetch_periods(indicator, municipality=municipality, date_from=date_from, date_to=date_to,
+                             grain=period, by=by, filters=rest)  # fmt: skip
+    for r in rows:
         label = str(r["period"])
         year, _, part = label.partition("-K")
         start = dt.date(int(year), 3 * int(part) - 2 if part else 1, 1)

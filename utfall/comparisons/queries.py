@@ -28,11 +28,11 @@ from django.db.models.functions import Coalesce
 
 from utfall.comparisons.cache import cached
 from utfall.comparisons.counted import COUNTED_PATHS, is_counted, merge, months_within, table_for
-from utfall.comparisons.indicators import DIMENSIONS, STEP_DOWN_WINDOW_DAYS, Indicator
+from utfall.comparisons.indicators import DIMENSIONS, STEP_DOWN_WINDOW_DAYS, Indicator, all_indicators
 from utfall.comparisons.sql import PERIODS, YearOf, age_group, dimension_paths, period_case, periods
 from utfall.followups import coverage
 from utfall.followups.models import Answer, FollowUp, FollowUpStatus
-from utfall.instruments.services import comparabilities, comparability
+from utfall.instruments.services import Comparability, comparabilities, comparability
 from utfall.organisations.models import Municipality
 from utfall.registry.models import EndReason, Intervention
 
@@ -75,6 +75,17 @@ def _reference_date(municipality: Municipality) -> dt.date | None:
     return max(known) if known else None
 
 
+def question_spans(instrument: str, question: str) -> Comparability:
+    """The comparable versions of a question: read for every indicator's question at once
+    (one query instead of one per question: the provider page asks for 25), cached like the
+    counts (published versions change only with a watched save); the pages' notes and the
+    comparison's ``comparability`` read them here too."""
+    pairs = [(d.instrument, d.question) for d in all_indicators().values() if d.kind == "question"]
+    if (instrument, question) not in pairs:
+        return cached(("comparability", instrument, question), lambda: comparability(instrument, question))
+    return cached(("comparabilities", tuple(pairs)), lambda: comparabilities(pairs))[(instrument, question)]
+
+
 def _base(
     indicator: Indicator,
     municipality: Municipality,
@@ -90,10 +101,7 @@ def _base(
         # Question and option ids are looked up first (tiny tables), so the big query joins
         # only answers, follow-ups and interventions.
         # Only versions comparable with the newest (same text, same positive options) count.
-        # Cached like the counts (published versions change only with a watched save): a
-        # page reads the same question's spans once per count, up to 50 times.
-        spans = cached(("comparability", indicator.instrument, indicator.question),
-                       lambda: comparability(indicator.instrument, indicator.question))  # fmt: skip
+        spans = question_spans(indicator.instrument, indicator.question)
         questions, counting, positive = (
             spans.question_ids,
             spans.counting_option_ids,
@@ -197,9 +205,83 @@ def aggregate(
         parts = [part(*months, counted=table)] if months else []
         return merge([*parts, *(part(start, end) for start, end in edges)])
 
-    key = ("aggregate", indicator, municipality.pk, date_from, date_to, tuple(by),
-           sorted((filters or {}).items()), as_of, period)  # fmt: skip
-    return cached(key, compute)
+    return cached(
+        _aggregate_key(indicator, municipality, date_from, date_to, by, filters, as_of, period), compute
+    )
+
+
+def _aggregate_key(
+    indicator: Indicator,
+    municipality: Municipality,
+    date_from: dt.date,
+    date_to: dt.date,
+    by: Sequence[str],
+    filters: Mapping[str, str] | None,
+    as_of: dt.date | None,
+    period: str | None,
+) -> tuple[Any, ...]:
+    return ("aggregate", indicator, municipality.pk, date_from, date_to, tuple(by),
+            sorted((filters or {}).items()), as_of, period)  # fmt: skip
+
+
+def _calendar(grain: str, day: dt.date) -> tuple[dt.date, dt.date]:
+    """The first and last day of the calendar quarter or year ``day`` is in."""
+    start = dt.date(day.year, 1 if grain == "year" else (day.month - 1) // 3 * 3 + 1, 1)
+    return start, periods(grain, start, start + dt.timedelta(days=400))[0][2]
+
+
+def prefetch_periods(
+    indicator: Indicator,
+    *,
+    municipality: Municipality,
+    date_from: dt.date,
+    date_to: dt.date,
+    grain: str,
+    by: Sequence[str],
+    filters: Mapping[str, str] | None = None,
+) -> None:
+    """Count every calendar ``grain`` (quarter or year) from ``date_from``'s to ``date_to``'s in
+    one query and cache each period's rows as :func:`aggregate` of that period alone returns
+    them (same rows, same order), so a trend's per-period cells cost one query instead of one
+    per period (2026-12-02, issue 13 point 2). Only for counts read whole months from the
+    maintained tables (question and assessment); otherwise it does nothing."""
+    if indicator.kind not in ("question", "assessment") or grain not in PERIODS:
+        return
+    start, end = _calendar(grain, date_from)[0], _calendar(grain, date_to)[1]
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for row in aggregate(indicator, municipality=municipality, date_from=start, date_to=end, by=by,
+                         filters=filters, period=grain):  # fmt: skip
+        grouped.setdefault(row["period"], []).append({k: v for k, v in row.items() if k != "period"})
+    for label, first, last in periods(grain, start, end):
+        rows = grouped.get(label) or ([] if by else [{"events": 0, "n": 0}])
+        key = _aggregate_key(indicator, municipality, first, last, by, filters, None, None)
+        cached(key, lambda rows=rows: rows)  # type: ignore[misc]  # seeds the cache
+
+
+def prefetch_questions(
+    indicators: Sequence[Indicator],
+    *,
+    municipality: Municipality,
+    date_from: dt.date,
+    date_to: dt.date,
+    by: Sequence[str],
+    filters: Mapping[str, str] | None = None,
+) -> None:
+    """Count the question indicators among ``indicators`` in one scan (:func:`aggregate_questions`)
+    and cache each one's rows as :func:`aggregate` of it alone returns them (same rows, same
+    order): the provider page's 23 question counts in one query instead of 23 (2026-12-02,
+    issue 17 point 14). Does nothing when two of them ask the same question (one list of
+    positive options serves a scan) or when ``by`` is empty (``aggregate`` then answers one row
+    even for no answers)."""
+    questions = [i for i in indicators if i.kind == "question"]
+    pairs = [(i.instrument, i.question) for i in questions]
+    if not by or len(questions) < 2 or len(set(pairs)) != len(pairs):
+        return
+    rows = aggregate_questions(questions, municipality=municipality, date_from=date_from, date_to=date_to,
+                               by=by, filters=filters)  # fmt: skip
+    for indicator in questions:
+        key = _aggregate_key(indicator, municipality, date_from, date_to, by, filters, None, None)
+        cached(key, lambda found=rows[indicator.code]: found)  # type: ignore[misc]  # seeds the cache
 
 
 def counted_interventions(

@@ -15,9 +15,8 @@ from django.conf import settings
 from utfall.comparisons.cache import cached
 from utfall.comparisons.disclosure import model_cells, protected_counts, snap_period
 from utfall.comparisons.indicators import get_indicator
-from utfall.comparisons.queries import BadQuery
+from utfall.comparisons.queries import BadQuery, question_spans
 from utfall.core.spreadsheets import neutralise
-from utfall.instruments.services import comparability
 from utfall.organisations.models import Municipality
 from utfall.stats.adjusted import AdjustedComparison, AverageMixFunnel, compare_adjusted
 from utfall.stats.assessment import ASSESSMENT_ROW_KEYS, Assessment, assess
@@ -133,7 +132,7 @@ def compare(
     key = (definition, municipality.pk, date_from, date_to, by, sorted(population.items()), as_of, min_n)
     spans = None
     if definition.kind == "question":
-        spans = comparability(definition.instrument, definition.question).as_json()
+        spans = question_spans(definition.instrument, definition.question).as_json()
 
     def count(dimensions: list[str], where: Mapping[str, str]) -> list[dict[str, Any]]:
         return protected_counts(definition, municipality=municipality, date_from=date_from,

@@ -21,10 +21,8 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 
 from utfall.comparisons.access import scoped_filters, split_scope
-from utfall.comparisons.cache import cached
 from utfall.comparisons.indicators import Indicator, all_indicators
-from utfall.comparisons.queries import reference_date
-from utfall.instruments.services import comparabilities
+from utfall.comparisons.queries import question_spans, reference_date
 from utfall.organisations.models import Municipality
 from utfall.results.tables import Column, ResultTable, rounded
 from utfall.stats.proportions import newcombe_difference, wilson_interval
@@ -117,7 +115,8 @@ def comparability_notes(definitions: Sequence[Indicator]) -> list[str]:
     pairs = [(d.instrument, d.question) for d in definitions if d.kind == "question"]
     if not pairs:
         return []
-    spans = cached(("comparabilities", tuple(pairs)), lambda: comparabilities(pairs))
+    # Every indicator question's versions are read at once and cached (queries.question_spans).
+    spans = {pair: question_spans(*pair) for pair in pairs}
     notes = []
     for d in definitions:
         note = spans[(d.instrument, d.question)].note if d.kind == "question" else ""

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from html import escape as _escape
 from typing import Any
 
 from django import template
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
-from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 
@@ -158,21 +158,23 @@ def page_view(table: ResultTable) -> dict[str, Any]:
 @register.simple_tag
 def table_body(view: dict[str, Any], query: str) -> str:
     """The <tbody> rows of a page table as HTML, built in Python (escaped): a template loop per
-    cell is the slowest part of a page with 160 providers."""
+    cell is the slowest part of a page with 160 providers). Escaped with the standard library's
+    ``html.escape``, which Django's ``escape`` calls, without its lazy-string wrapper (half the
+    time of 750 rows, 2026-12-02)."""
     out = []
     for row in view["rows"]:
         css = f' class="{row["css"]}"' if row["css"] else ""
         cells = []
         for i, c in enumerate(row["cells"]):
-            sort = "" if c["sort"] is None else f' data-sort="{escape(c["sort"])}"'
-            text: str = escape(c["text"])
+            sort = "" if c["sort"] is None else f' data-sort="{_escape(str(c["sort"]))}"'
+            text: str = _escape(str(c["text"]))
             if i == 0:
                 hidden = ' class="visually-hidden"' if c.get("hidden") else ""
                 cells.append(f'<th scope="row"{hidden} data-key="{c["key"]}"{sort}>{text}</th>')
                 continue
             if c["key"] == "name" and row["link"]:
                 url = reverse("results:provider", args=[row["group"]])
-                text = f'<a href="{escape(url)}?{escape(query)}">{text}</a>'
+                text = f'<a href="{_escape(url)}?{_escape(query)}">{text}</a>'
             num = ' class="num ci"' if c.get("ci") else (' class="num"' if c["num"] else "")
             cells.append(f'<td{num} data-key="{c["key"]}"{sort}>{text}</td>')
         out.append(f"<tr{css}>{''.join(cells)}</tr>")

@@ -1,0 +1,195 @@
+"""Work saved on a cold page (2026-12-02, issue 17 point 14, issue 13): the data token read
+once per request, a trend's per-period cells counted in one query. Neither may ever give a
+count other than the one the plain path gives."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections, connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from tests.comparisons.builders import DataSet
+from utfall.comparisons.cache import bump
+from utfall.comparisons.disclosure import protected_by_client, protected_counts
+from utfall.comparisons.indicators import all_indicators, get_indicator
+from utfall.comparisons.queries import aggregate, prefetch_periods, prefetch_questions
+from utfall.comparisons.sql import periods
+from utfall.followups.models import Answer
+
+pytestmark = pytest.mark.django_db
+
+
+@contextmanager
+def in_request() -> Iterator[None]:
+    """The signals around a request, as Django's test client sends them (without closing the
+    test's database connection)."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        request_started.send(sender=None)
+        try:
+            yield
+        finally:
+            request_finished.send(sender=None)
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
+ANSWERS = ("yes_completely", "yes_mostly", "no", "yes_somewhat")
+
+
+def load(municipality) -> None:  # type: ignore[no-untyped-def]
+    """Four providers, answers spread over 2025 and the first half of 2026 (one quarter empty)."""
+    data = DataSet()
+    for i, provider in enumerate(("A", "B", "C", "D")):
+        data.provider(provider)
+        for k in range(6 + 2 * i):
+            intervention = data.intervention(f"I{provider}{k}", provider)
+            month = 1 + (k * 5 + i * 2) % 18
+            if month in (7, 8, 9):  # 2025-K3: no answers at all
+                month += 3
+            day = dt.date(2025 + (month - 1) // 12, (month - 1) % 12 + 1, 3 + k)
+            data.followup(intervention, date=day.isoformat(), q3=ANSWERS[(k + i) % 4])
+    data.load(municipality)
+
+
+def counts(municipality, start: dt.date, end: dt.date, by: list[str], filters: dict[str, str]):  # type: ignore[no-untyped-def]
+    return aggregate(get_indicator("satisfied"), municipality=municipality, date_from=start, date_to=end,
+                     by=by, filters=filters)  # fmt: skip
+
+
+@pytest.mark.parametrize("grain", ["quarter", "year"])
+@pytest.mark.parametrize(("by", "filters"), [([], {}), ([], {"provider": "B"}), (["provider"], {})])
+def test_counts_of_every_period_at_once_are_those_of_each_period_alone(
+    municipality, grain: str, by: list[str], filters: dict[str, str]
+) -> None:  # type: ignore[no-untyped-def]
+    load(municipality)
+    spans = periods(grain, dt.date(2025, 1, 1), dt.date(2026, 12, 31))  # whole calendar periods
+    bump()
+    alone = {label: counts(municipality, start, end, by, filters) for label, start, end in spans}
+    assert any(rows and rows[0]["n"] for rows in alone.values())
+    bump()  # nothing cached: the next counts come from the one query
+    prefetch_periods(get_indicator("satisfied"), municipality=municipality, date_from=dt.date(2025, 2, 3),
+                     date_to=dt.date(2026, 11, 9), grain=grain, by=by, filters=filters)  # fmt: skip
+    with CaptureQueriesContext(connection) as queries:
+        together = {label: counts(municipality, start, end, by, filters) for label, start, end in spans}
+    assert together == alone
+    assert not [q for q in queries if "token" not in q["sql"]], "every period was counted already"
+
+
+def test_a_trend_counts_its_quarters_cells_in_a_few_queries(municipality) -> None:  # type: ignore[no-untyped-def]
+    load(municipality)
+    indicator = get_indicator("satisfied")
+    kwargs = {"municipality": municipality, "date_from": dt.date(2025, 1, 1), "date_to": dt.date(2026, 6, 30),
+              "period": "quarter", "filters": {"provider": "C"}}  # fmt: skip
+    bump()
+    with CaptureQueriesContext(connection) as queries:
+        trend = protected_by_client(indicator, **kwargs)
+    counted = [q for q in queries if "token" not in q["sql"]]
+    assert len(trend) >= 4
+    # The per-client read, the cells and the partition by provider (not two per quarter),
+    # plus small look-ups (codes, comparable versions, the provider's key).
+    assert len(counted) <= 8, [q["sql"][:120] for q in counted]
+
+
+def test_within_a_request_the_token_is_read_once_and_a_write_is_seen_at_once(municipality) -> None:  # type: ignore[no-untyped-def]
+    load(municipality)
+    year = (dt.date(2025, 1, 1), dt.date(2025, 12, 31))
+    with in_request():
+        before = counts(municipality, *year, [], {})[0]
+        with CaptureQueriesContext(connection) as queries:
+            for _ in range(3):
+                counts(municipality, *year, ["provider"], {})
+                counts(municipality, *year, [], {})
+        assert sum("core_datageneration" in q["sql"] for q in queries) == 0  # remembered
+        answer = Answer.objects.filter(option__code="no", date__year=2025).first()
+        assert answer is not None
+        with transaction.atomic():  # a write in this request, committed
+            answer.followup.delete()
+        after = counts(municipality, *year, [], {})[0]
+        assert after["n"] == before["n"] - 1
+        assert after["events"] == before["events"]
+
+
+def test_within_a_request_counts_of_a_rolled_back_write_are_never_served(municipality) -> None:  # type: ignore[no-untyped-def]
+    load(municipality)
+    year = (dt.date(2025, 1, 1), dt.date(2025, 12, 31))
+    with in_request():
+        before = counts(municipality, *year, [], {})[0]
+        answer = Answer.objects.filter(date__year=2025).first()
+        assert answer is not None
+        with pytest.raises(RuntimeError), transaction.atomic():
+            answer.followup.delete()
+            # Counted (and cached) inside the transaction:
+            assert counts(municipality, *year, [], {})[0]["n"] == before["n"] - 1
+            raise RuntimeError("rolled back")
+        with transaction.atomic():  # another transaction at the same depth reads the real token
+            assert counts(municipality, *year, [], {})[0] == before
+        assert counts(municipality, *year, [], {})[0] == before
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "by", "filters"),
+    [
+        (dt.date(2025, 1, 1), dt.date(2025, 12, 31), ["provider"], {}),  # whole months: the count tables
+        (dt.date(2025, 2, 10), dt.date(2026, 3, 20), ["provider"], {}),  # and days around them: the answers
+        (dt.date(2025, 1, 1), dt.date(2026, 6, 30), ["sex", "age_group"], {"provider": "B"}),
+        (dt.date(2025, 1, 1), dt.date(2025, 6, 30), ["unit"], {"sex": "female"}),
+    ],
+)
+def test_counts_of_every_question_at_once_are_those_of_each_question_alone(
+    municipality, start: dt.date, end: dt.date, by: list[str], filters: dict[str, str]
+) -> None:  # type: ignore[no-untyped-def]
+    data = DataSet()
+    for i, provider in enumerate(("A", "B", "C")):
+        data.provider(provider)
+        for k in range(8):
+            intervention = data.intervention(
+                f"I{provider}{k}", provider, person_id=data.person(female=k % 2 == 0)
+            )
+            day = dt.date(2025, 1 + (k * 3 + i) % 12, 1 + (k * 7) % 28)
+            data.followup(intervention, date=day.isoformat(), q1=ANSWERS[k % 4], q3=ANSWERS[(k + i) % 4],
+                          q4=("much_better", "somewhat_better")[(k * i) % 2])  # fmt: skip
+    data.load(municipality)
+    questions = [d for d in all_indicators().values() if d.kind == "question"]
+
+    def each() -> dict[str, list[dict[str, object]]]:
+        return {d.code: aggregate(d, municipality=municipality, date_from=start, date_to=end, by=by,
+                                  filters=filters) for d in questions}  # fmt: skip
+
+    bump()
+    alone = each()
+    assert sum(r["n"] for rows in alone.values() for r in rows) > 10
+    bump()
+    prefetch_questions(
+        questions, municipality=municipality, date_from=start, date_to=end, by=by, filters=filters
+    )
+    with CaptureQueriesContext(connection) as queries:
+        together = each()
+    assert together == alone
+    assert not [q for q in queries if "token" not in q["sql"]], "every question was counted already"
+
+
+def test_a_run_of_years_reads_its_years_in_one_query(municipality) -> None:  # type: ignore[no-untyped-def]
+    load(municipality)
+    indicator = get_indicator("satisfied")
+    years = [(dt.date(2025, 1, 1), dt.date(2025, 12, 31)), (dt.date(2026, 1, 1), dt.date(2026, 12, 31))]
+    bump()
+    alone = [counts(municipality, *year, ["provider"], {}) for year in years]
+    bump()
+    with CaptureQueriesContext(connection) as queries:
+        rows = protected_counts(indicator, municipality=municipality, date_from=dt.date(2025, 1, 1),
+                                date_to=dt.date(2026, 12, 31), by=["provider"])  # fmt: skip
+    assert {r["provider"] for r in rows} == {"A", "B", "C", "D"}
+    # The run's own count and one for its years (was one per year).
+    assert sum("aggregates_answer" in q["sql"] for q in queries) == 2
+    with CaptureQueriesContext(connection) as queries:
+        together = [counts(municipality, *year, ["provider"], {}) for year in years]
+    assert together == alone
+    assert not [q for q in queries if "token" not in q["sql"]], "the years were counted with the run"
