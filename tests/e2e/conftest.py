@@ -63,8 +63,9 @@ class Journey:
     def goto(self, path: str) -> None:
         self.page.goto(self.base_url + path)
 
-    def check(self, label: str) -> None:
-        """Run axe-core (WCAG 2.1 A/AA) on the page and save a full-page screenshot."""
+    def check(self, label: str, *, screenshot: bool = True) -> None:
+        """Run axe-core (WCAG 2.1 A/AA) on the page and save a full-page screenshot (unless told not to:
+        a long walk saves its time)."""
         self.page.wait_for_load_state("load")
         if not self.page.evaluate("!!window.axe"):
             # Evaluated through the DevTools protocol: the page's CSP stays on and is checked below.
@@ -76,10 +77,11 @@ class Journey:
             f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
             for v in result["violations"]
         ]
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        shot = SCREENSHOTS / f"{self.name}-{self.width}-{len(self.shots):02d}-{label}.png"
-        self.page.screenshot(path=str(shot), full_page=True)
-        self.shots.append(shot)
+        if screenshot:
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            shot = SCREENSHOTS / f"{self.name}-{self.width}-{len(self.shots):02d}-{label}.png"
+            self.page.screenshot(path=str(shot), full_page=True)
+            self.shots.append(shot)
         assert not violations, f"{label}: " + "; ".join(violations)
         csp = [e for e in self.console_errors if "Content Security Policy" in e or "Refused" in e]
         assert not csp, csp

@@ -60,4 +60,7 @@ def test_the_results_pages_in_english(live_server, browser, world: World, width:
                 j.page.locator("svg text").all_text_contents()  # the charts' titles, axes and legends
             )
             assert [w for w in LEFT_OVER if w in text] == [], path
+            if "utveckling" in path:  # the axis as English writes it: "50%", not the Swedish "50 %"
+                ticks = j.page.locator("svg text").all_text_contents()
+                assert "50%" in ticks and "50\u00a0%" not in ticks, ticks
         j.close()

@@ -6,9 +6,11 @@ pilot's "hard to understand" boxes cost no Tab between answers. Target: at most 
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from tests.e2e.conftest import Journey
 from tests.e2e.test_journey import PASSWORD, sign_in
@@ -95,4 +97,34 @@ def test_a_complete_stockholm_followup_takes_at_most_40_keys(live_server, browse
     answers = dict(followup.answers.values_list("question__code", "option__position"))
     assert followup.status == "completed" and followup.assessment == "approved" and len(answers) == 5
     assert keys.count <= MOST_KEYS, keys.count
+    j.close()
+
+
+def test_an_intervention_is_ended_with_the_keyboard_only(live_server, browser, world: World) -> None:  # type: ignore[no-untyped-def]
+    """The keyboard walk of 2026-12-02: the end date is typed as "2026-11-30" and taken (Chromium's
+    type=date took the digits into its year part, and the form could not be saved)."""
+    world.caseworker.set_password(PASSWORD)
+    world.caseworker.save()
+    item = world.interventions["overdue"]
+    ended_on = max(item.started_on, timezone.localdate() - dt.timedelta(days=1)).isoformat()
+    j = Journey(browser, live_server.url, "tangentbord-avsluta", 1280)
+    sign_in(j, "cw")
+    j.goto(f"/insatser/{item.pk}/")
+    keys = Keyboard(j.page)
+    keys.tab_to("a[href$='?avsluta']", most=30)
+    with j.page.expect_navigation():
+        keys.press("Enter")
+    keys.tab_to("#id_ended_on", most=30)
+    j.page.keyboard.type(ended_on)
+    keys.tab_to("#id_end_reason", most=3)
+    keys.press("ArrowDown")  # the first reason
+    keys.tab_to("#id_reason", most=10)
+    j.page.keyboard.type("Målen nådda")
+    keys.tab_to("button[type=submit]", most=5)
+    with j.page.expect_navigation():
+        keys.press("Enter")
+    assert "Ändringen är sparad" in j.page.content(), j.page.inner_text("main")[:500]
+    item.refresh_from_db()
+    assert item.ended_on is not None and item.ended_on.isoformat() == ended_on and item.end_reason
+    print(f"\nkeys to end an intervention (typed text not counted): {keys.count}")
     j.close()

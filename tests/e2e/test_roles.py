@@ -37,6 +37,11 @@ def test_each_role_walks_its_pages(live_server, browser, world: World, client, w
     cw.page.emulate_media(media="print")
     assert not cw.page.locator(".site-header").is_visible()
     cw.page.emulate_media(media="screen")
+    # An ongoing intervention's three buttons ("Gör en uppföljning", "Ändra", "Avsluta") wrap at 375 px
+    # (the walk of 2026-12-02 found the page 644 px wide).
+    cw.goto(f"/insatser/{world.interventions['overdue'].pk}/")
+    cw.check("insats")
+    fits(cw)
     cw.goto(f"/insatser/{item.pk}/andra/")
     cw.check("andra-insats")
     cw.goto("/insatser/ny/")
@@ -121,6 +126,13 @@ def test_the_difference_between_women_and_men_is_on_screen_at_1280(
         heading = j.page.locator(f"#{table} thead th", has_text="Skillnad").first
         box = heading.bounding_box()
         assert box is not None and box["x"] + box["width"] <= 1280, (table, box)
+    # The whole first table is on screen, its last column too: its frame does not scroll.
+    frame = j.page.locator("#table-kvinnor_man_totalt").locator("xpath=..")
+    assert frame.evaluate("e => e.scrollWidth <= e.clientWidth"), frame.evaluate(
+        "e => [e.scrollWidth, e.clientWidth]"
+    )
+    last = j.page.locator("#table-kvinnor_man_totalt thead th").last.bounding_box()
+    assert last is not None and last["x"] + last["width"] <= 1280, last
     # A children's instrument: girls and boys.
     j.goto("/resultat/kvinnor-och-man/?indicator=cy_feels_safe")
     assert "Skillnad flickor − pojkar" in j.page.content()

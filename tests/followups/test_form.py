@@ -34,6 +34,17 @@ def test_it_generates_the_form_from_the_instrument_with_the_provider_in_place_of
     assert 'name="goals_total"' not in html  # only at the end
 
 
+def test_the_form_names_its_questionnaire_in_words_not_by_its_code(client: Client, world: World) -> None:
+    """The walk of 2026-12-02: the form's foot said "Frågeformulär: stockholm-2021@1.", a code."""
+    from utfall.instruments.models import InstrumentVersion
+
+    client.force_login(world.caseworker)
+    html = unescape(client.get(f"/uppfoljningar/ny/{world.interventions['overdue'].pk}/").content.decode())
+    version = InstrumentVersion.objects.get(instrument__code="stockholm-2021", version=1)
+    assert f"Frågeformulär: {version.instrument.name}, version 1" in html
+    assert "stockholm-2021@1" not in html
+
+
 def test_it_asks_for_the_plans_goals_at_the_end(client: Client, world: World) -> None:
     client.force_login(world.caseworker)
     ended = world.interventions["ended"]

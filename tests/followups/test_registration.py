@@ -166,6 +166,22 @@ def test_an_intervention_is_ended_in_the_browser_with_its_history_kept(client: C
     )
     page = unescape(client.get(f"/insatser/{item.pk}/").content.decode())
     assert "Målen nådda" in page and "Version 1 ersatt av cw" in page
+    # The earlier version names its provider as a person reads it, not by its code (walk of 2026-12-02).
+    assert f"(då: {world.provider.name}, " in page and "(då: P1," not in page
+
+
+def test_the_intervention_forms_take_a_typed_date(client: Client, world: World) -> None:
+    """A keyboard user types "2026-11-20": a text field with its format named, not Chromium's
+    three-part type=date, which typing a whole date does not fill (the keyboard walk of 2026-12-02)."""
+    client.force_login(world.caseworker)
+    item = world.interventions["overdue"]
+    for path in ("/insatser/ny/", f"/insatser/{item.pk}/andra/"):
+        form = client.get(path).content.decode()
+        assert 'type="date"' not in form and 'name="started_on"' in form
+        assert "ÅÅÅÅ-MM-DD" in form
+    response = client.post(f"/insatser/{item.pk}/andra/", {"provider_id": "P1", "decided_on": "20 nov",
+                                                          "started_on": item.started_on.isoformat(), "reason": "x"})  # fmt: skip
+    assert "Ange datum som ÅÅÅÅ-MM-DD." in unescape(response.content.decode())
 
 
 def test_others_cannot_change_an_intervention(client: Client, world: World) -> None:

@@ -111,3 +111,22 @@ def test_a_childs_negative_answer_to_a_safety_question_alerts(municipality: Any)
     found = list(alerts_for(worker, today=timezone.localdate()))
     assert [f.intervention.intervention_id for f in found] == ["I-UNSAFE"]
     assert reasons(found[0]) == ["Känner du dig trygg hemma nu? – Nej"]
+
+
+def test_the_start_pages_alerts_are_in_english_when_asked(world: World, client: Client) -> None:
+    """The walk of 2026-12-02: the caseworker's and manager's start page kept its alerts in Swedish
+    in the English interface (heading, explanation, column headings, "Gå igenom planen")."""
+    followup = _post(world, "overdue", assessment="deficient")
+    client.force_login(world.caseworker)
+    client.cookies["django_language"] = "en"
+    html = client.get("/").content.decode()
+    assert "Alerts on follow-ups (1)" in html and ">Review the plan<" in html and ">Unit</th>" in html
+    swedish = (
+        "Larm på uppföljningar",
+        "Gå igenom planen",
+        "Uppföljningar med samlad",
+        "Larm som väntar",
+        ">Enhet<",
+    )
+    assert [s for s in swedish if s in html] == []
+    assert f'class="nowrap" href="/uppfoljningar/{followup.pk}/"' in html  # a readable id on one line

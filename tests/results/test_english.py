@@ -126,8 +126,8 @@ LEFT_OVER = [
         "Perioden 2025-01-05–2025-12-31 visas som 2025", "Resultat ges för hela perioder", ">Alla<",
     ]),
     ("analyst", f"/resultat/kvinnor-och-man/?indicator=satisfied&{PERIOD}", [
-        "\u00a0p.e.", "Skillnaden är kvinnornas andel", "Justerad skillnad: kvinnornas",
-        "Den ojusterade skillnaden", "och pojkar per", '"Flickor"', "Kvinnors och mäns andel per insats",
+        "\u00a0p.e.", "Skillnaden är flickornas andel", "Justerad skillnad: flickornas",
+        "Den ojusterade skillnaden", "och pojkar per", '"Flickor"', "Flickors och pojkars andel per insats",
     ]),
     ("analyst", f"/resultat/utfallsmatt/?{PERIOD}", [
         "Frågorna ställs vid uppföljningen", "IHF och MST tillsammans", "Jämför utförarna på ett mått",
@@ -180,3 +180,40 @@ def test_each_sex_keeps_its_colour_in_english(client: Client, people: People) ->
         )
         domains.append(spec["encoding"]["color"]["scale"]["domain"])
     assert domains == [["Flickor", "Pojkar"], ["Girls", "Boys"]]
+
+
+def test_periods_and_numbers_are_written_the_english_way(client: Client, people: People) -> None:
+    """Issue 17 point 15: "2025-K1" reads "2025 Q1" in English and a share has a decimal point; the
+    Swedish page keeps "2025-K1" and the decimal comma, and the sort keys stay as they are."""
+    import re
+
+    client.force_login(people.analyst)
+    path = f"/resultat/utveckling/?indicator=satisfied&{PERIOD}"
+    swedish = client.get(path).content.decode()
+    assert ">2025-K1<" in swedish and "2025 Q1" not in swedish
+    assert re.search(
+        r">\d+,\d\u00a0%<", client.get(f"/resultat/jamforelse/?indicator=satisfied&{PERIOD}").content.decode()
+    )
+    client.cookies["django_language"] = "en"
+    english = client.get(path).content.decode()
+    assert ">2025 Q1<" in english and ">2025-K1<" not in english
+    assert 'data-sort="2025-K1"' in english  # the sort key
+    assert '"category": "2025 Q1"' in _readable(english)  # the chart's axis and tooltip
+    comparison = client.get(f"/resultat/jamforelse/?indicator=satisfied&{PERIOD}").content.decode()
+    assert re.search(r">\d+\.\d\u00a0%<", comparison) and not re.search(r">\d+,\d\u00a0%<", comparison)
+
+
+def test_the_top_navigation_is_english(client: Client, people: People) -> None:
+    """Issue 17 point 15: the header's "Avvikelser" and "Rapporter" were left in Swedish."""
+    client.force_login(people.manager)
+    swedish = client.get("/").content.decode()
+    shown = [w for w in ("Avvikelser", "Rapporter") if f">{w}</a>" in swedish]
+    assert shown  # the manager sees at least one of them
+    client.cookies["django_language"] = "en"
+    english = client.get("/").content.decode()
+    assert [w for w in shown if f">{w}</a>" in english] == []
+    assert all(
+        f">{e}</a>" in english
+        for w, e in (("Avvikelser", "Deviations"), ("Rapporter", "Reports"))
+        if w in shown
+    )

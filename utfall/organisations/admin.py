@@ -2,6 +2,7 @@ from typing import Any, cast
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 from django.contrib.auth.models import Group
@@ -111,4 +112,13 @@ class UserAdmin(BaseUserAdmin):
         if db_field.name == "groups":
             kwargs["form_class"] = RoleChoiceField
             kwargs.setdefault("label", "Roller")
+        if db_field.name == "units":  # the model's field names are English ("Units", "Välj alla units")
+            kwargs["widget"] = FilteredSelectMultiple("enheter", is_stacked=False)
+            kwargs.setdefault("label", "Enheter")
         return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):  # type: ignore[no-untyped-def]
+        labels = {"municipality": "Kommun", "provider": "Utförare"}
+        if db_field.name in labels:
+            kwargs.setdefault("label", labels[db_field.name])
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)

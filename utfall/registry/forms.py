@@ -18,7 +18,11 @@ from utfall.registry.services import (
     check_intervention_submission,
 )
 
-DATE = forms.DateInput(attrs={"type": "date"})
+# A text field, as the follow-up's date (followups/forms.py): Chromium's type=date takes the year,
+# month and day as three parts that typing "2026-11-20" does not fill (the keyboard walk of 2026-12-02).
+DATE = forms.DateInput(format="%Y-%m-%d", attrs={"inputmode": "numeric", "autocomplete": "off", "size": "10"})
+DATE_HELP = _("ÅÅÅÅ-MM-DD")
+DATE_ERRORS = {"invalid": _("Ange datum som ÅÅÅÅ-MM-DD.")}
 COUNT = forms.NumberInput(attrs={"inputmode": "numeric"})
 
 
@@ -55,10 +59,18 @@ class InterventionForm(forms.Form):
         help_text=_("Visar utförarna med avtal för den valda insatsen."),
     )
     unit = forms.ChoiceField(label=_("Ansvarig enhet"))
-    decided_on = forms.DateField(label=_("Beslutsdatum"), widget=DATE)
-    started_on = forms.DateField(label=_("Startdatum"), widget=DATE)
+    decided_on = forms.DateField(
+        label=_("Beslutsdatum"), widget=DATE, help_text=DATE_HELP, error_messages=DATE_ERRORS
+    )
+    started_on = forms.DateField(
+        label=_("Startdatum"), widget=DATE, help_text=DATE_HELP, error_messages=DATE_ERRORS
+    )
     ended_on = forms.DateField(
-        label=_("Slutdatum"), required=False, widget=DATE, help_text=_("Tomt medan insatsen pågår.")
+        label=_("Slutdatum"),
+        required=False,
+        widget=DATE,
+        help_text=_("ÅÅÅÅ-MM-DD. Tomt medan insatsen pågår."),
+        error_messages=DATE_ERRORS,
     )
     end_reason = forms.ChoiceField(
         label=_("Avslutsorsak"), required=False, choices=[("", "—"), *EndReason.choices]
@@ -123,10 +135,18 @@ class InterventionChangeForm(forms.Form):
     """Edit or end an intervention: provider, dates, end reason, goals; and why (kept in the history)."""
 
     provider_id = forms.ChoiceField(label=_("Utförare"))
-    decided_on = forms.DateField(label=_("Beslutsdatum"), widget=DATE)
-    started_on = forms.DateField(label=_("Startdatum"), widget=DATE)
+    decided_on = forms.DateField(
+        label=_("Beslutsdatum"), widget=DATE, help_text=DATE_HELP, error_messages=DATE_ERRORS
+    )
+    started_on = forms.DateField(
+        label=_("Startdatum"), widget=DATE, help_text=DATE_HELP, error_messages=DATE_ERRORS
+    )
     ended_on = forms.DateField(
-        label=_("Slutdatum"), required=False, widget=DATE, help_text=_("Fyll i för att avsluta insatsen.")
+        label=_("Slutdatum"),
+        required=False,
+        widget=DATE,
+        help_text=_("ÅÅÅÅ-MM-DD. Fyll i för att avsluta insatsen."),
+        error_messages=DATE_ERRORS,
     )
     end_reason = forms.ChoiceField(
         label=_("Avslutsorsak"), required=False, choices=[("", "—"), *EndReason.choices]

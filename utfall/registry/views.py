@@ -21,6 +21,7 @@ from utfall.records.rules import catalogue_for
 from utfall.registry import services
 from utfall.registry.access import get_intervention_for_user
 from utfall.registry.forms import InterventionChangeForm, InterventionForm
+from utfall.registry.models import Provider
 
 
 @require_GET
@@ -31,6 +32,15 @@ def intervention(request: HttpRequest, pk: int) -> HttpResponse:
     changes = ChangeRecord.objects.filter(
         municipality_id=item.municipality_id, kind="interventions", record_id=item.intervention_id
     ).order_by("-version")
+    # The earlier provider by its name, not its code ("P0022"): the walk of 2026-12-02.
+    codes = {str(c.data.get("provider_id", "")) for c in changes}
+    names = dict(
+        Provider.objects.filter(municipality_id=item.municipality_id, provider_id__in=codes).values_list(
+            "provider_id", "name"
+        )
+    )
+    for change in changes:
+        change.provider_name = names.get(change.data.get("provider_id"), change.data.get("provider_id", ""))  # type: ignore[attr-defined]
     context = {
         "intervention": item,
         "followups": followups,

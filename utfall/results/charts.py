@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from django.utils.translation import gettext as _
 
-from utfall.results.tables import display, translated
+from utfall.results.tables import decimal, display, period_text, translated
 from utfall.stats.adjusted import AverageMixFunnel
 from utfall.stats.overdispersion.limits import OverdispersionFit
 
@@ -23,14 +23,6 @@ FLAG_TEXT = {"low": "Lägre än förväntat", "high": "Högre än förväntat", 
 FLAG_COLOURS = ["#a4000f", "#0b5394", "#6b6b6b"]
 FLAG_SHAPES = ["triangle-down", "triangle-up", "circle"]
 SEX_COLOURS = ["#8a3c8f", "#1f6f43"]
-
-
-def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:.1f}".replace(".", ",") + " %"
-
-
-def _num(value: float | None) -> str:
-    return "–" if value is None else f"{value:.2f}".replace(".", ",")
 
 
 def _base(title: str, description: str) -> dict[str, Any]:
@@ -77,12 +69,13 @@ def funnel(
         if not r["suppressed"] and r[value_key] is not None and r[size_key]
     ]
     limits: list[dict[str, Any]] = []
+    bands = ["95 %", decimal("99.8") + " %"]
     if fit is not None and points:
         sizes = [p["size"] for p in points]
         grid = np.geomspace(max(min(sizes) * 0.9, 1.0), max(sizes) * 1.05, 80)
         if not adjusted:
             grid = np.unique(np.round(grid))
-        for level, band in ((0.95, "95 %"), (0.998, "99,8 %")):
+        for level, band in ((0.95, bands[0]), (0.998, bands[1])):
             low, high = fit.limits(grid, level)
             for side, values in (("nedre", low), ("övre", high)):
                 for g, v in zip(grid.tolist(), values.tolist(), strict=True):
@@ -107,7 +100,7 @@ def funnel(
                 "detail": {"field": "line"},
                 "strokeDash": {
                     "field": "band", "type": "nominal", "title": _("Styrgräns"),
-                    "scale": {"domain": ["95 %", "99,8 %"], "range": [[4, 3], [1, 0]]},
+                    "scale": {"domain": bands, "range": [[4, 3], [1, 0]]},
                 },
             },
         },
@@ -220,7 +213,7 @@ def trend(rows: Sequence[Mapping[str, Any]], title: str) -> dict[str, Any]:
     for r in rows:
         if r["suppressed"] or r["rate"] is None:
             continue
-        point = _point(r["period"], "", r["n"], r["rate"], r["ci_low"], r["ci_high"])
+        point = _point(period_text(r["period"]), "", r["n"], r["rate"], r["ci_low"], r["ci_high"])
         point.update(centre=r.get("centre"), spc_lower=r.get("spc_lower"), spc_upper=r.get("spc_upper"),
                      verdict=translated(r.get("verdict") or ""))  # fmt: skip
         values.append(point)

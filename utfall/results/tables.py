@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -181,34 +182,60 @@ def to_xlsx(table: ResultTable) -> bytes:
     return out.getvalue()
 
 
+def _english() -> bool:
+    return not (get_language() or "sv").startswith("sv")
+
+
+def decimal(text: str) -> str:
+    """A number written with a decimal point (``f"{x:.1f}"``) in the page's language: a decimal
+    comma in Swedish, the point in English (issue 17 point 15)."""
+    return text if _english() else text.replace(".", ",")
+
+
 def display(value: Any, kind: str, *, n: int | None = None) -> str:
     """The page's text for a value, as a Swedish reader expects (issue 17 point 13): decimal
     comma; a percentage whole when its n is under 100 and with one decimal above (more digits
     than the data carry suggest a precision it lacks); O/E with two decimals; counts with a
-    space between thousands ("22 500"). The downloads keep the full numbers."""
+    space between thousands ("22 500"). The downloads keep the full numbers. In English, a
+    decimal point and a comma between thousands ("74.1 %", "22,500")."""
     if value is None:
         return "–"
     if kind == "rate":
         decimals = 0 if n is not None and n < 100 else 1
-        return f"{value * 100:.{decimals}f}".replace(".", ",") + "\u00a0%"
+        return decimal(f"{value * 100:.{decimals}f}") + "\u00a0%"
     if kind == "diff":
         sign = "+" if value > 0 else ("−" if value < 0 else "±")
-        return f"{sign}{abs(value) * 100:.1f}".replace(".", ",") + "\u00a0" + gettext("p.e.")
+        return f"{sign}{decimal(f'{abs(value) * 100:.1f}')}\u00a0" + gettext("p.e.")
     if kind == "points":
-        return f"{abs(value) * 100:.1f}".replace(".", ",") + "\u00a0" + gettext("p.e.")
+        return decimal(f"{abs(value) * 100:.1f}") + "\u00a0" + gettext("p.e.")
     if kind == "ratio":
-        return f"{value:.2f}".replace(".", ",") if isinstance(value, float) else str(value)
+        return decimal(f"{value:.2f}") if isinstance(value, float) else str(value)
     if kind == "count" and isinstance(value, int):
-        return f"{value:,}".replace(",", "\u00a0")
+        return f"{value:,}" if _english() else f"{value:,}".replace(",", "\u00a0")
     if kind == "number":
-        return f"{value:.{DECIMALS}f}".replace(".", ",") if isinstance(value, float) else str(value)
+        return decimal(f"{value:.{DECIMALS}f}") if isinstance(value, float) else str(value)
     return str(value)
+
+
+_PERIOD = re.compile(r"(\d{4})-([KH])([1-4])")
+
+
+def period_text(label: str) -> str:
+    """A period's label in the page's language: "2025-K1" stays so in Swedish and reads
+    "2025 Q1" in English ("2025-H1" → "2025 H1"). Sort keys and downloads keep the Swedish label."""
+    if not _english():
+        return label
+
+    def one(m: re.Match[str]) -> str:
+        msgid = "%(year)s-K%(n)s" if m[2] == "K" else "%(year)s-H%(n)s"
+        return gettext(msgid) % {"year": m[1], "n": m[3]}
+
+    return _PERIOD.sub(one, label)
 
 
 def file_stem(*parts: str) -> str:
     """A download's file name from what it holds: ASCII words joined by "_" (å → a), e.g.
     ``jamforelse_nojd-med-stodet_hela-kommunen_2025-01-01_2025-12-31``."""
-    import re
     import unicodedata
 
     words = []

@@ -81,6 +81,25 @@ def sex_words(definition: Any, services: set[str]) -> tuple[str, str]:
     return "Kvinnor", "Män"
 
 
+#: The forms of the two groups' names the page's sentences need (issue 17 point 12): plural,
+#: definite genitive ("kvinnornas andel") and genitive, capitalised at a sentence's start.
+SEX_FORMS = {
+    ("Kvinnor", "Män"): (("kvinnor", "kvinnornas", "Kvinnors"), ("män", "männens", "mäns")),
+    ("Flickor", "Pojkar"): (("flickor", "flickornas", "Flickors"), ("pojkar", "pojkarnas", "pojkars")),
+    ("Kvinnor/flickor", "Män/pojkar"): (
+        ("kvinnor/flickor", "kvinnornas/flickornas", "Kvinnors/flickors"),
+        ("män/pojkar", "männens/pojkarnas", "mäns/pojkars"),
+    ),
+}
+
+
+def sex_params(words: tuple[str, str]) -> dict[str, str]:
+    """The words of a sentence about ``words`` ("Flickor", "Pojkar"), for a :class:`Phrase`."""
+    (women, women_def, women_gen), (men, men_def, men_gen) = SEX_FORMS[words]
+    return {"women": women, "men": men, "women_def": women_def, "men_def": men_def,
+            "Women_gen": women_gen, "men_gen": men_gen}  # fmt: skip
+
+
 def _worded(columns: Sequence[Column], women: str, men: str) -> list[Column]:
     def word(label: str) -> str:
         label = label.replace("kvinnor − män", f"{women.lower()} − {men.lower()}")
@@ -90,9 +109,18 @@ def _worded(columns: Sequence[Column], women: str, men: str) -> list[Column]:
 
 
 ADJUSTED_NOTE = (
-    "Justerad skillnad: kvinnornas andel minus männens om båda hade haft samma fördelning över "
+    "Justerad skillnad: %(women_def)s andel minus %(men_def)s om båda hade haft samma fördelning över "
     "%(other)s (standardisering med en logistisk modell, 95 %% konfidensintervall). Skiljer sig den "
-    "från den ojusterade beror en del av skillnaden på att kvinnor och män får olika %(what)s."
+    "från den ojusterade beror en del av skillnaden på att %(women)s och %(men)s får olika %(what)s."
+)
+DIFFERENCE_NOTE = (
+    "Skillnaden är %(women_def)s andel minus %(men_def)s, i procentenheter (p.e.), med Newcombes 95 %% "
+    "konfidensintervall; en skillnad kallas skillnad bara när intervallet inte innehåller noll."
+)
+TOTAL_NOTE = (
+    "Den ojusterade skillnaden jämför alla %(women)s med alla %(men)s. Den justerade jämför dem som om de "
+    "hade fått samma insatser och varit lika gamla: det som återstår är en skillnad som insats och ålder "
+    "inte förklarar."
 )
 
 
@@ -144,6 +172,7 @@ def women_and_men(
     cells3 = model_cells(definition, municipality=municipality, date_from=date_from, date_to=date_to,
                          by=["service", "age_group", "sex"], filters=filters)  # fmt: skip
     words = sex_words(definition, {r["service"] for r in cells3})
+    sexes = sex_params(words)
     for by, title in (("service", "insats"), ("age_group", "åldersgrupp")):
         other = "age_group" if by == "service" else "service"
         # The published cells (by, sex) with their disclosure flags (issue 10.6: the same cell is
@@ -182,27 +211,36 @@ def women_and_men(
         columns = _worded([Column("group", "Kod", hidden=True), Column("name", title.capitalize()), *DIFF_COLUMNS,
                            *[replace(c, label=c.label.format(other=other_title)) for c in ADJUSTED_COLUMNS],
                            *SEX_COLUMNS], *words)  # fmt: skip
-        caption = _("%(name)s: kvinnor och män per %(by)s, %(from)s–%(to)s") % {
-            "name": definition.name, "by": _(title), "from": f"{date_from:%Y-%m-%d}", "to": f"{date_to:%Y-%m-%d}"}  # fmt: skip
+        caption = _("%(name)s: %(women)s och %(men)s per %(by)s, %(from)s–%(to)s") % {
+            "name": definition.name, "by": _(title), "from": f"{date_from:%Y-%m-%d}", "to": f"{date_to:%Y-%m-%d}",
+            "women": _(sexes["women"]), "men": _(sexes["men"])}  # fmt: skip
         tables["per_" + by] = ResultTable(
             "kvinnor_man_" + ("insats" if by == "service" else "alder"), caption, columns, rows,
-            notes=["Skillnaden är kvinnornas andel minus männens, i procentenheter (p.e.), med "
-                   "Newcombes 95 % konfidensintervall; en skillnad kallas skillnad bara när "
-                   "intervallet inte innehåller noll.",
+            notes=[Phrase(DIFFERENCE_NOTE, women_def=sexes["women_def"], men_def=sexes["men_def"]),
                    Phrase(ADJUSTED_NOTE, other="åldersgrupper" if by == "service" else "insatser",
-                          what="åldrar" if by == "service" else "insatser"),
+                          what="åldrar" if by == "service" else "insatser", women=sexes["women"],
+                          men=sexes["men"], women_def=sexes["women_def"], men_def=sexes["men_def"]),
                    *comparable],
         )  # fmt: skip
     by_sex = protected_counts(definition, municipality=municipality, date_from=date_from, date_to=date_to,
                               by=["sex"], filters=filters)  # fmt: skip
-    tables["total"] = _total(cells3, by_sex, definition.name, date_from, date_to, comparable)
+    tables["total"] = _total(cells3, by_sex, definition.name, date_from, date_to, comparable, sexes)
     tables["total"].columns = _worded(tables["total"].columns, *words)
     page = Page(f"{definition.name}: kvinnor och män", tables)
     page.charts["per_service"] = charts.women_and_men(tables["per_service"].rows, "Insats", words)
     page.charts["per_age_group"] = charts.women_and_men(tables["per_age_group"].rows, "Åldersgrupp", words)
     page.facts = {"indicator": indicator, "indicator_name": definition.name, "from": date_from.isoformat(),
                   "to": date_to.isoformat(), "scope": scope_description(filters),
-                  "comparability": comparable, "women": words[0], "men": words[1]}  # fmt: skip
+                  "comparability": comparable, "women": words[0], "men": words[1],
+                  # The page's heading and chart captions name the same groups as the columns.
+                  "total_heading": Phrase("Alla %(women)s och %(men)s: ojusterad och justerad skillnad",
+                                          women=sexes["women"], men=sexes["men"]),
+                  "service_caption": Phrase("%(Women_gen)s och %(men_gen)s andel per insats med 95 %% "
+                                            "konfidensintervall.", Women_gen=sexes["Women_gen"],
+                                            men_gen=sexes["men_gen"]),
+                  "age_caption": Phrase("%(Women_gen)s och %(men_gen)s andel per åldersgrupp med 95 %% "
+                                        "konfidensintervall.", Women_gen=sexes["Women_gen"],
+                                        men_gen=sexes["men_gen"])}  # fmt: skip
     return page
 
 
@@ -213,6 +251,7 @@ def _total(
     date_from: dt.date,
     date_to: dt.date,
     comparable: list[str],
+    sexes: dict[str, str],
 ) -> ResultTable:
     """All women and all men: the crude difference and the one adjusted for service and age.
     ``by_sex`` are the protected counts per sex (every sex, so a small "annat" is protected too)."""
@@ -225,11 +264,10 @@ def _total(
         row[f"{prefix}_suppressed"] = bool(part is None or part["suppressed"])
     row.update(difference(women, men))
     row.update(adjusted(cells if row["diff"] is not None else [], ["service", "age_group"]))
-    caption = _("%(name)s: alla kvinnor och män, %(from)s–%(to)s") % {
-        "name": name, "from": f"{date_from:%Y-%m-%d}", "to": f"{date_to:%Y-%m-%d}"}  # fmt: skip
+    caption = _("%(name)s: alla %(women)s och %(men)s, %(from)s–%(to)s") % {
+        "name": name, "from": f"{date_from:%Y-%m-%d}", "to": f"{date_to:%Y-%m-%d}",
+        "women": _(sexes["women"]), "men": _(sexes["men"])}  # fmt: skip
     return ResultTable(
         "kvinnor_man_totalt", caption, TOTAL_COLUMNS, [row],
-        notes=["Den ojusterade skillnaden jämför alla kvinnor med alla män. Den justerade jämför dem "
-               "som om de hade fått samma insatser och varit lika gamla: det som återstår är en "
-               "skillnad som insats och ålder inte förklarar.", *comparable],
+        notes=[Phrase(TOTAL_NOTE, women=sexes["women"], men=sexes["men"]), *comparable],
     )  # fmt: skip

@@ -17,6 +17,7 @@ from utfall.results.tables import (
     Column,
     ResultTable,
     display,
+    period_text,
     suppressed_text,
     suppression_rule,
     translated,
@@ -76,6 +77,8 @@ def cell(row: dict[str, Any], column: Column) -> str:
             return suppressed_text()  # a difference is hidden with either of its sides
         return "–"
     text = display(value, column.kind, n=_n_of(row, column))
+    if column.key == "period":
+        return period_text(text)  # "2025 Q1" in English; the sort key keeps "2025-K1"
     if column.kind == "text" and (column.key not in LABEL_KEYS or text in OWN_NAMES) and text:
         return gettext(text)  # a verdict ("ingen säker skillnad"); names are data and stay
     return text
@@ -125,7 +128,8 @@ def page_view(table: ResultTable) -> dict[str, Any]:
     headers = []
     for c in columns:
         numeric = c.kind not in ("text", "flag")
-        label = translated(c.label)
+        # A break may fall after "/" ("Kvinnor/flickor, n"), so that 13 columns fit 1280 px.
+        label = translated(c.label).replace("/", "/\u200b")
         headers.append({"key": c.key, "label": label, "num": numeric, "sortable": True, "hidden": c.hidden})
         if c.interval:
             headers.append(
@@ -168,6 +172,8 @@ def table_body(view: dict[str, Any], query: str) -> str:
         for i, c in enumerate(row["cells"]):
             sort = "" if c["sort"] is None else f' data-sort="{_escape(str(c["sort"]))}"'
             text: str = _escape(str(c["text"]))
+            if not c["num"]:
+                text = text.replace("/", "/<wbr>")  # "Kontaktperson/kontaktfamilj" may break after "/"
             if i == 0:
                 hidden = ' class="visually-hidden"' if c.get("hidden") else ""
                 cells.append(f'<th scope="row"{hidden} data-key="{c["key"]}"{sort}>{text}</th>')
@@ -179,6 +185,18 @@ def table_body(view: dict[str, Any], query: str) -> str:
             cells.append(f'<td{num} data-key="{c["key"]}"{sort}>{text}</td>')
         out.append(f"<tr{css}>{''.join(cells)}</tr>")
     return mark_safe("\n".join(out))  # noqa: S308 - every value above is escaped
+
+
+@register.filter
+def has_points(spec: dict[str, Any]) -> bool:
+    """Whether a chart has anything to draw: one without a point is not offered (issue 17 point 11),
+    the table under it says that there are no data."""
+
+    def values(part: dict[str, Any]) -> list[Any]:
+        return list((part.get("data") or {}).get("values") or [])
+
+    points = [layer for layer in spec.get("layer", []) if (layer.get("mark") or {}).get("type") == "point"]
+    return bool(values(spec)) or any(values(layer) for layer in points)
 
 
 @register.filter

@@ -5,6 +5,11 @@
 (function () {
   "use strict";
 
+  // The axes' numbers as the page's tables write them: a decimal comma in Swedish, a point in
+  // English (issue 17 point 15).
+  var SWEDISH = { decimal: ",", thousands: "\u00a0", grouping: [3], currency: ["", "\u00a0kr"], percent: "\u00a0%" };
+  var ENGLISH = { decimal: ".", thousands: ",", grouping: [3], currency: ["", "\u00a0kr"], percent: "%" };
+
   function drawCharts(root) {
     if (!window.vegaEmbed || !window.vega || !window.vega.expressionInterpreter) { return; }
     root.querySelectorAll("[data-chart]").forEach(function (el) {
@@ -27,11 +32,12 @@
         });
       }
       el.textContent = "";
+      var english = (document.documentElement.lang || "sv").slice(0, 2) === "en";
       window.vegaEmbed(el, spec, {
         renderer: "svg",
         actions: false,
         defaultStyle: false,
-        formatLocale: { decimal: ",", thousands: "\u00a0", grouping: [3], currency: ["", "\u00a0kr"], percent: "\u00a0%" },
+        formatLocale: english ? ENGLISH : SWEDISH,
         ast: true,
         expr: window.vega.expressionInterpreter,
         tooltip: { disableDefaultStyle: true, theme: "light" }
@@ -41,7 +47,8 @@
         var svg = el.querySelector("svg");
         if (svg) { svg.setAttribute("aria-hidden", "true"); }
       }).catch(function (error) {
-        el.textContent = "Diagrammet kunde inte visas. Samma siffror finns i tabellen.";
+        el.textContent = english ? "The chart could not be drawn. The table has the same figures."
+          : "Diagrammet kunde inte visas. Samma siffror finns i tabellen.";
         if (window.console) { window.console.error(error); }
       });
     });
