@@ -99,6 +99,42 @@ def _log_tail(
     return log_prob, ratio, ratio * (d_log_f - ratio)
 
 
+def posterior_mode(
+    kind: Kind, x: FloatArray, mm: FloatArray, off: FloatArray, tau: float, start: FloatArray | None = None
+) -> tuple[FloatArray, FloatArray]:
+    """The mode of each group's posterior of u (log f(x | off + τu) − u²/2, concave in u) and
+    the log-posterior's curvature there (τ²·ℓ″ − 1), all groups at once.
+
+    Newton's method kept inside a bracket of signs of the gradient (bisection when a step
+    leaves it): plain Newton can cycle on these functions (at n = 2000, x = 3, a base rate of
+    0.95 and τ = 4 it jumped between u = 0 and u = −4 for ever). For proportions the mode lies
+    in [τ(x − n), τx] (the gradient τ(x − np) − u changes sign there); for ratios below τx.
+    ``mm`` is n (proportions) or 1 (ratios, E folded into ``off``); ``start`` a warm start.
+    """
+    u = np.zeros(x.shape) if start is None else np.array(start, dtype=np.float64)
+    hi = tau * x + 1e-12
+    lo = tau * (x - mm) - 1e-12 if kind == "proportion" else np.full(x.shape, -np.inf)
+    u = np.clip(u, np.where(np.isfinite(lo), lo, u), hi)
+    d2 = np.zeros(x.shape)
+    for _ in range(200):
+        _, d1, d2 = _log_f(kind, x, mm, off + tau * u)
+        grad = tau * d1 - u
+        lo = np.where(grad > 0, np.maximum(lo, u), lo)
+        hi = np.where(grad < 0, np.minimum(hi, u), hi)
+        step = grad / (1.0 - tau * tau * d2)
+        step = np.where(np.isfinite(lo), step, np.clip(step, -4.0, 4.0))  # else the bracket guards
+        new = u + step
+        # Strictly inside the bracket (or converged), else bisect: the bracket shrinks every time.
+        outside = ~((new > lo) & (new < hi)) & np.isfinite(lo) & (np.abs(step) >= 1e-12)
+        new = np.where(outside, 0.5 * (lo + hi), new)
+        done = np.abs(new - u) < 1e-10
+        u = new
+        if np.all(done):
+            break
+    _, _, d2 = _log_f(kind, x, mm, off + tau * u)
+    return u, tau * tau * d2 - 1.0
+
+
 # --------------------------------------------------------------------------------------
 # Adaptive quadrature
 
