@@ -174,17 +174,23 @@ def _none(value: float) -> float | None:
 
 
 def _own_data(
-    x: float, m: float, reference: float, goal: float | None, level: float, scale: float
-) -> dict[str, float | None]:
+    x: FloatArray, m: FloatArray, reference: float, goal: float | None, level: float, scale: float
+) -> list[dict[str, float | None]]:
+    """Each group's columns from its own answers alone: Jeffreys' Beta(x + ½, n − x + ½) posterior."""
     a, b = x + 0.5, m - x + 0.5
     alpha = (1.0 - level) / 2.0
-    return {
+    columns = {
         "estimate": a / (a + b) / scale,
-        "estimate_low": float(stats.beta.ppf(alpha, a, b)) / scale,
-        "estimate_high": float(stats.beta.ppf(1.0 - alpha, a, b)) / scale,
-        "p_below_reference": float(stats.beta.cdf(reference, a, b)),
-        "p_below_goal": None if goal is None else float(stats.beta.cdf(goal, a, b)),
+        "estimate_low": stats.beta.ppf(alpha, a, b) / scale,
+        "estimate_high": stats.beta.ppf(1.0 - alpha, a, b) / scale,
+        "p_below_reference": stats.beta.cdf(reference, a, b),
     }
+    below_goal = None if goal is None else stats.beta.cdf(goal, a, b)
+    return [
+        {**{key: float(col[j]) for key, col in columns.items()},
+         "p_below_goal": None if below_goal is None else float(below_goal[j])}
+        for j in range(x.size)
+    ]  # fmt: skip
 
 
 def assess(
@@ -266,9 +272,12 @@ def assess(
     kept = np.setdiff1d(kept, left_out)
     # The fit left these out as clearly different from the rest: shrinking them towards the
     # others would contradict their flag. Their own data only (Jeffreys' Beta(x + ½, n − x + ½)).
-    for i in left_out.tolist():
-        if i in wanted:
-            rows[i].update(_own_data(x[i], m[i], reference, goal, level, scale))
+    own = np.asarray([i for i in left_out.tolist() if i in wanted], dtype=np.int64)
+    if own.size:
+        for i, values in zip(
+            own.tolist(), _own_data(x[own], m[own], reference, goal, level, scale), strict=True
+        ):
+            rows[i].update(values)
     spread = None
     if reliability and kept.size >= 3 and 0.0 < reference < 1.0:
         profile = profile_loglik(x[kept], m[kept], centre)

@@ -12,6 +12,7 @@ package (``utfall.stats.overdispersion``).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -56,16 +57,39 @@ class OverdispersionFit:
     #: a new provider (``truncated-ml``).
     uncertainty: float = 0.0
     _normal: bool = field(default=False, repr=False)
+    #: Limits already worked out, per level and size (a page asks for the same limits in the
+    #: comparison and again in the assessment; the fit is immutable, so they cannot change).
+    _known: dict[float, dict[float, tuple[float, float]]] = field(
+        default_factory=dict, repr=False, compare=False, hash=False
+    )
 
     # -- limits ------------------------------------------------------------------------
     def limits(self, size: ArrayLike, level: float = 0.998) -> tuple[FloatArray, FloatArray]:
-        """Lower and upper limit at each size (n, or E for ratios) on the rate/ratio scale."""
+        """Lower and upper limit at each size (n, or E for ratios) on the rate/ratio scale.
+
+        Each distinct size is worked out once per fit and level (the limits at one size do not
+        depend on the other sizes asked for with it) and remembered."""
         m = np.asarray(size, dtype=np.float64)
         if self._normal:
             return self._normal_limits(m, level)
-        if self.quadrature == "adaptive":
-            return adaptive_limits(self.kind, self.centre, self.tau2 + self.uncertainty, m, level)
-        return mixture_limits(self.kind, self.centre, self.tau2, m, level)
+        flat = np.atleast_1d(m).ravel()
+        finite = np.isfinite(flat)
+        known = self._known.setdefault(float(level), {})
+        missing = [v for v in np.unique(flat[finite]).tolist() if v not in known]
+        if missing:
+            sizes = np.asarray(missing, dtype=np.float64)
+            if self.quadrature == "adaptive":
+                lo, hi = adaptive_limits(self.kind, self.centre, self.tau2 + self.uncertainty, sizes, level)
+            else:
+                lo, hi = mixture_limits(self.kind, self.centre, self.tau2, sizes, level)
+            known.update(zip(missing, zip(lo.tolist(), hi.tolist(), strict=True), strict=True))
+        pairs = [
+            known[v] if ok else (math.nan, math.nan)
+            for v, ok in zip(flat.tolist(), finite.tolist(), strict=True)
+        ]
+        both = np.asarray(pairs, dtype=np.float64).reshape(flat.size, 2)
+        lower, upper = both[:, 0].reshape(m.shape), both[:, 1].reshape(m.shape)
+        return lower, upper
 
     def flags(self, events: ArrayLike, size: ArrayLike, level: float = 0.998) -> list[str | None]:
         """``"low"``/``"high"`` where the observed value lies outside the limits, else None."""
