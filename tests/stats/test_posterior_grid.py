@@ -10,7 +10,7 @@ to n at the extremes), 10–2500 groups. Tolerances (docs/statistics.md, 2026-12
 * interval ends 5e-4 on the rate scale: the old linear interpolation of the CDF was off by up
   to 2e-4 at τ = 4 (the new ends agree with ``scipy.integrate.quad`` to 2e-5, tested below);
 * the ends of τ's profile-likelihood interval: Brent's tolerance of the old search,
-  1e-4 + 1e-3·τ (the new search stops at 1e-7).
+  1e-4 + 1e-3·τ (the new search stops at 1e-6).
 
 Groups where the old mode search cycled (plain Newton at large τ·n, e.g. n = 2000, x = 3,
 base 0.95, τ = 4) are left out of the comparison with the old code: its results were wrong

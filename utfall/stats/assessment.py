@@ -109,6 +109,9 @@ class ProfileLikelihood:
                                   - special.gammaln(self.m - self.x + 1)))  # fmt: skip
         self.c = float(start)
         self._eta: FloatArray | None = None  # the posterior modes (in η) at the last τ: a warm start
+        #: (τ, maximising centre, posterior modes in η) of every τ evaluated: the nearest τ's
+        #: centre and modes start the next one (the root search jumps between the bracket's ends).
+        self._seen: list[tuple[float, float, FloatArray]] = []
 
     def __call__(self, tau: float) -> float:
         return self.value_and_slope(tau)[0]
@@ -133,6 +136,8 @@ class ProfileLikelihood:
         if tau <= 0.0:  # no spread: the binomial likelihood, maximised at the pooled rate
             c = float(special.logit(x.sum() / m.sum()))
             return self.const + float(np.sum(x * c - m * np.logaddexp(0.0, c))), 0.0
+        if self._seen:
+            _, self.c, self._eta = min(self._seen, key=lambda seen: abs(seen[0] - tau))
         c = self.c
         t2 = tau * tau
         for _ in range(8):
@@ -158,6 +163,8 @@ class ProfileLikelihood:
                 break  # the nodes fit the centre: no need to re-place them
             c = c_new
         self.c = c_new
+        if self._eta is not None:
+            self._seen.append((tau, c_new, self._eta))
         value = self.const + float(np.sum(np.log(total[:, 0]) + top[:, 0])) - 0.5 * mixture._LOG_2PI * x.size
         # ∂/∂τ log N(η; c, τ²) = −1/τ + (η − c)²/τ³, averaged over each group's posterior.
         slope = float(np.sum(np.sum(w * d * d, axis=1) / (t2 * tau) - 1.0 / tau))

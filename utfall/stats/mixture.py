@@ -117,7 +117,7 @@ def posterior_mode(
     u = np.clip(u, np.where(np.isfinite(lo), lo, u), hi)
     d2 = np.zeros(x.shape)
     for _ in range(200):
-        _, d1, d2 = _log_f(kind, x, mm, off + tau * u)
+        d1, d2 = _derivatives(kind, x, mm, off + tau * u)
         grad = tau * d1 - u
         lo = np.where(grad > 0, np.maximum(lo, u), lo)
         hi = np.where(grad < 0, np.minimum(hi, u), hi)
@@ -131,8 +131,17 @@ def posterior_mode(
         u = new
         if np.all(done):
             break
-    _, _, d2 = _log_f(kind, x, mm, off + tau * u)
+    _, d2 = _derivatives(kind, x, mm, off + tau * u)
     return u, tau * tau * d2 - 1.0
+
+
+def _derivatives(kind: Kind, x: FloatArray, m: FloatArray, eta: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """The first two η-derivatives of :func:`_log_f` alone (no log-gamma: what Newton needs)."""
+    if kind == "proportion":
+        p = special.expit(eta)
+        return x - m * p, -m * p * (1.0 - p)
+    lam = np.exp(eta)
+    return x - lam, -lam
 
 
 # --------------------------------------------------------------------------------------
