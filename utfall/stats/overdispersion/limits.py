@@ -60,7 +60,7 @@ class OverdispersionFit:
     #: Limits already worked out, per level and size (a page asks for the same limits in the
     #: comparison and again in the assessment; the fit is immutable, so they cannot change).
     _known: dict[float, dict[float, tuple[float, float]]] = field(
-        default_factory=dict, repr=False, compare=False, hash=False
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
     )
 
     # -- limits ------------------------------------------------------------------------
