@@ -13,6 +13,7 @@ import pytest
 from scipy import integrate, special, stats
 
 from utfall.stats import mixture
+from utfall.stats.overdispersion import limits
 from utfall.stats.overdispersion.truncated import truncated_loglik
 
 from .test_mixture import _reference
@@ -109,3 +110,40 @@ def test_the_search_never_cycles():
     np.testing.assert_allclose(mixture.concave_argmax(derivs, start, hi=np.full(6, 60.0)), 0.0, atol=1e-9)
     got = mixture.concave_argmax(derivs, start, np.full(6, -40.0), np.full(6, 70.0))
     np.testing.assert_allclose(got, 0.0, atol=1e-9)
+
+
+def _flags_the_old_way(kind, centre, tau2, x, m, alpha):
+    """The 40-node sums of two scipy.stats CDF arrays (the code before 2026-12-02)."""
+    values = limits.mixture_values(kind, centre, tau2)
+    if kind == "proportion":
+        below = stats.binom.cdf(x[:, None], m[:, None], values) @ limits._WEIGHTS
+        above = 1.0 - stats.binom.cdf(x[:, None] - 1, m[:, None], values) @ limits._WEIGHTS
+    else:
+        below = stats.poisson.cdf(x[:, None], m[:, None] * values) @ limits._WEIGHTS
+        above = 1.0 - stats.poisson.cdf(x[:, None] - 1, m[:, None] * values) @ limits._WEIGHTS
+    return below, above
+
+
+@pytest.mark.parametrize("kind", ["proportion", "ratio"])
+def test_the_flags_of_the_fit_are_those_of_the_old_sums(kind):
+    """tail_flags (34 nodes, the upper tail from the same CDF and P(X = x)) against the old
+    40-node sums on a grid: base 0.02–0.98, τ 0–4, n 1–5000, 2,500 groups per cell."""
+    rng = np.random.default_rng(11)
+    seen = 0
+    for base in (0.02, 0.2, 0.5, 0.8, 0.98):
+        for tau in (0.0, 0.5, 2.0, 4.0):
+            centre = float(special.logit(base)) if kind == "proportion" else float(np.log(2 * base))
+            n = np.floor(np.exp(rng.uniform(0, np.log(5001), 2500)))
+            m = n if kind == "proportion" else 0.6 * n
+            x = np.floor(rng.uniform(0, 1, n.size) ** rng.choice([0.2, 1.0, 5.0], n.size) * (n + 1))
+            x = np.minimum(x, n)
+            values = limits.mixture_values(kind, centre, tau * tau)
+            below, above = _flags_the_old_way(kind, centre, tau * tau, x, m, 0.001)
+            np.testing.assert_allclose(limits.cdf(kind, x, m, values), below, rtol=1e-12, atol=1e-15)
+            for alpha in (0.001, 0.025):
+                want = (below < alpha) | (above < alpha)
+                close = (np.abs(below - alpha) < 1e-12) | (np.abs(above - alpha) < 1e-12)
+                got = limits.tail_flags(kind, centre, tau * tau, x, m, alpha)
+                np.testing.assert_array_equal(got[~close], want[~close])
+                seen += int(want.sum())
+    assert seen > 1000  # the grid has flags to compare
