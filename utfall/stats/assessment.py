@@ -29,7 +29,6 @@ repetitions, and ρ's interval covers the true ρ.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,7 +45,7 @@ from utfall.stats.empirical_bayes import (
 )
 from utfall.stats.overdispersion.limits import OverdispersionFit, centre_for_target
 
-__all__ = ["ASSESSMENT_ROW_KEYS", "Assessment", "assess", "profile_loglik"]
+__all__ = ["ASSESSMENT_ROW_KEYS", "Assessment", "ProfileLikelihood", "assess", "profile_loglik"]
 
 FloatArray = NDArray[np.float64]
 
@@ -86,50 +85,95 @@ class Assessment:
         return out
 
 
-def profile_loglik(x: ArrayLike, m: ArrayLike, start: float) -> Callable[[float], float]:
+class ProfileLikelihood:
     """ℓ_p(τ) = max over c of Σ log P(X = x) under binomial(m, expit(c + τu)), u ~ N(0, 1).
 
-    The log-likelihood is concave in c; its maximum is where the exact derivative
-    (:func:`mixture.log_pmf_grad`) is zero: a first Fisher-scoring step (information
-    Σ m_i p(1 − p)/(1 + τ² m_i p(1 − p))), then secant steps, kept inside the bracket of
-    signs of the derivative (bisection when a step leaves it); started from the last maximiser.
+    Callable (``profile(τ)`` is ℓ_p(τ)); :meth:`value_and_slope` also gives dℓ_p/dτ, which by
+    the envelope theorem is ∂ℓ/∂τ at the maximising centre: E[u·ℓ′(η) | x] summed over the
+    groups (:func:`mixture.log_pmf_grad`'s τ-derivative), so :func:`rankability` can find the
+    ends of the interval by Newton's method instead of bisecting on values.
+
+    Each P(X = x) is the adaptive 20-node Gauss–Hermite rule of :func:`mixture.log_pmf_grad`
+    (nodes at each group's posterior mode, scaled by its curvature; the modes warm-started from
+    the previous τ). For one τ the centre is found in rounds: the nodes are placed at the
+    current centre and held fixed in η while Newton's method maximises over c (the normal
+    density is then the only factor that moves, with analytic derivatives, as in
+    ``overdispersion.truncated``), then re-placed at the new centre, until the centre moves
+    less than 1e-9. The value returned is the exact adaptive rule at that centre.
     """
-    xa = np.asarray(x, dtype=np.float64)
-    ma = np.asarray(m, dtype=np.float64)
-    last = [start]
 
-    def profile(tau: float) -> float:
-        c = last[0]
-        value = -math.inf
-        lo, hi = -math.inf, math.inf  # the maximiser lies between (gradient > 0 at lo, < 0 at hi)
-        previous: tuple[float, float] | None = None
-        for _ in range(100):
-            lp, d1, _ = mixture.log_pmf_grad("proportion", xa, ma, c, tau)
-            value = float(lp.sum())
-            grad = float(d1.sum())
-            if grad > 0:
-                lo = max(lo, c)
-            else:
-                hi = min(hi, c)
-            curvature = 0.0
-            if previous is not None and c != previous[0]:
-                curvature = (grad - previous[1]) / (c - previous[0])  # secant
-            if not curvature < 0:
-                p = float(special.expit(c))
-                info = ma * p * (1.0 - p)
-                curvature = -float(np.sum(info / (1.0 + tau * tau * info)))  # Fisher scoring
-            step = max(-2.0, min(2.0, -grad / curvature))
-            if abs(step) < 1e-8 or hi - lo < 1e-8:
-                break
-            new = c + step
-            if not lo < new < hi and math.isfinite(lo) and math.isfinite(hi):
-                new = 0.5 * (lo + hi)  # the step left the bracket: bisect
-            previous = (c, grad)
-            c = new
-        last[0] = c
-        return value
+    def __init__(self, x: ArrayLike, m: ArrayLike, start: float) -> None:
+        self.x = np.asarray(x, dtype=np.float64)
+        self.m = np.asarray(m, dtype=np.float64)
+        self.const = float(np.sum(special.gammaln(self.m + 1) - special.gammaln(self.x + 1)
+                                  - special.gammaln(self.m - self.x + 1)))  # fmt: skip
+        self.c = float(start)
+        self._eta: FloatArray | None = None  # the posterior modes (in η) at the last τ: a warm start
+        #: (τ, maximising centre, posterior modes in η) of every τ evaluated: the nearest τ's
+        #: centre and modes start the next one (the root search jumps between the bracket's ends).
+        self._seen: list[tuple[float, float, FloatArray]] = []
 
-    return profile
+    def __call__(self, tau: float) -> float:
+        return self.value_and_slope(tau)[0]
+
+    def _nodes(self, c: float, tau: float) -> tuple[FloatArray, FloatArray]:
+        """The adaptive rule at (c, τ): the nodes in η (k × 20) and their log-terms, whose
+        log-sum-exp per group is log P(X = x) − its constant (:func:`mixture.log_pmf_grad`)."""
+        x, m = self.x, self.m
+        start = None if self._eta is None else (self._eta - c) / tau
+        u, curvature = mixture.posterior_mode("proportion", x, m, np.full(x.shape, c), tau, start=start)
+        self._eta = c + tau * u
+        scale = np.sqrt(2.0) / np.sqrt(-curvature)
+        points = u[:, None] + scale[:, None] * mixture._T
+        eta = c + tau * points
+        softplus = np.logaddexp(0.0, eta)
+        terms = mixture._LOG_W + (x[:, None] * eta - m[:, None] * softplus) - 0.5 * points**2
+        return eta, terms + np.log(scale)[:, None]
+
+    def value_and_slope(self, tau: float) -> tuple[float, float]:
+        """ℓ_p(τ) and dℓ_p/dτ."""
+        x, m = self.x, self.m
+        if tau <= 0.0:  # no spread: the binomial likelihood, maximised at the pooled rate
+            c = float(special.logit(x.sum() / m.sum()))
+            return self.const + float(np.sum(x * c - m * np.logaddexp(0.0, c))), 0.0
+        if self._seen:
+            _, self.c, self._eta = min(self._seen, key=lambda seen: abs(seen[0] - tau))
+        c = self.c
+        t2 = tau * tau
+        for _ in range(8):
+            eta, terms = self._nodes(c, tau)
+            # Newton on c with the nodes fixed in η: only the normal density N(η; c, τ²) moves
+            # (log-terms shift by ((η − c₀)² − (η − c)²)/2τ²), with analytic derivatives.
+            c_new = c
+            for _ in range(30):
+                d = eta - c_new
+                shifted = terms + 0.5 * ((eta - c) ** 2 - d * d) / t2
+                top = shifted.max(axis=1, keepdims=True)
+                w = np.exp(shifted - top)
+                total = w.sum(axis=1, keepdims=True)
+                w /= total
+                mean_a = np.sum(w * d, axis=1) / t2
+                grad = float(mean_a.sum())
+                curv = float(np.sum(np.sum(w * d * d, axis=1) / (t2 * t2) - mean_a**2)) - x.size / t2
+                step = float(np.clip(-grad / curv if curv < 0 else grad, -2.0, 2.0))
+                if abs(step) < 1e-10:
+                    break
+                c_new += step
+            if abs(c_new - c) < 1e-3:
+                break  # the nodes fit the centre: no need to re-place them
+            c = c_new
+        self.c = c_new
+        if self._eta is not None:
+            self._seen.append((tau, c_new, self._eta))
+        value = self.const + float(np.sum(np.log(total[:, 0]) + top[:, 0])) - 0.5 * mixture._LOG_2PI * x.size
+        # ∂/∂τ log N(η; c, τ²) = −1/τ + (η − c)²/τ³, averaged over each group's posterior.
+        slope = float(np.sum(np.sum(w * d * d, axis=1) / (t2 * tau) - 1.0 / tau))
+        return value, slope
+
+
+def profile_loglik(x: ArrayLike, m: ArrayLike, start: float) -> ProfileLikelihood:
+    """The profile log-likelihood of τ (:class:`ProfileLikelihood`), started at centre ``start``."""
+    return ProfileLikelihood(x, m, start)
 
 
 def _none(value: float) -> float | None:
@@ -137,17 +181,23 @@ def _none(value: float) -> float | None:
 
 
 def _own_data(
-    x: float, m: float, reference: float, goal: float | None, level: float, scale: float
-) -> dict[str, float | None]:
+    x: FloatArray, m: FloatArray, reference: float, goal: float | None, level: float, scale: float
+) -> list[dict[str, float | None]]:
+    """Each group's columns from its own answers alone: Jeffreys' Beta(x + ½, n − x + ½) posterior."""
     a, b = x + 0.5, m - x + 0.5
     alpha = (1.0 - level) / 2.0
-    return {
+    columns = {
         "estimate": a / (a + b) / scale,
-        "estimate_low": float(stats.beta.ppf(alpha, a, b)) / scale,
-        "estimate_high": float(stats.beta.ppf(1.0 - alpha, a, b)) / scale,
-        "p_below_reference": float(stats.beta.cdf(reference, a, b)),
-        "p_below_goal": None if goal is None else float(stats.beta.cdf(goal, a, b)),
+        "estimate_low": stats.beta.ppf(alpha, a, b) / scale,
+        "estimate_high": stats.beta.ppf(1.0 - alpha, a, b) / scale,
+        "p_below_reference": stats.beta.cdf(reference, a, b),
     }
+    below_goal = None if goal is None else stats.beta.cdf(goal, a, b)
+    return [
+        {**{key: float(col[j]) for key, col in columns.items()},
+         "p_below_goal": None if below_goal is None else float(below_goal[j])}
+        for j in range(x.size)
+    ]  # fmt: skip
 
 
 def assess(
@@ -229,9 +279,12 @@ def assess(
     kept = np.setdiff1d(kept, left_out)
     # The fit left these out as clearly different from the rest: shrinking them towards the
     # others would contradict their flag. Their own data only (Jeffreys' Beta(x + ½, n − x + ½)).
-    for i in left_out.tolist():
-        if i in wanted:
-            rows[i].update(_own_data(x[i], m[i], reference, goal, level, scale))
+    own = np.asarray([i for i in left_out.tolist() if i in wanted], dtype=np.int64)
+    if own.size:
+        for i, values in zip(
+            own.tolist(), _own_data(x[own], m[own], reference, goal, level, scale), strict=True
+        ):
+            rows[i].update(values)
     spread = None
     if reliability and kept.size >= 3 and 0.0 < reference < 1.0:
         profile = profile_loglik(x[kept], m[kept], centre)

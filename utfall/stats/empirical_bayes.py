@@ -11,18 +11,26 @@ expit(c + τu), u ~ N(0, 1); :mod:`.randomeffects`), so they agree with the funn
 * :func:`detectable_difference`: the smallest shortfall (or excess) of a provider's true rate
   below (above) the reference that the 99.8 % funnel flags with 80 % power at its n.
 
-Posteriors are computed on a fine grid around each provider's posterior mode (log-concave, so
-one hump; 801 points over ±10 posterior standard deviations, trapezoid rule).
+Posteriors are computed on a grid around each provider's posterior mode (log-concave, so one
+hump; 121 points over ±10 posterior standard deviations, all providers in one k × 121 array),
+with the density's exact derivative at the points: between points the density is its cubic
+Hermite interpolant, the CDF its exact integral (the Euler–Maclaurin corrected trapezoid, O(h⁴)),
+and quantiles and P(below) are solved within a cell (since 2026-12-02; before, 801 points with
+linear interpolation of the CDF, about 8× slower). Against ``scipy.integrate.quad`` of the exact
+posterior the interval ends and probabilities are within 2e-5 (the old grid's interval ends were
+up to 2e-4 off at τ = 4); tests/stats/test_posterior_grid.py compares new and old on a grid.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
-from scipy import optimize, special, stats
+from scipy import special, stats
 
 from utfall.stats import mixture
 from utfall.stats.mixture import Kind
@@ -38,57 +46,106 @@ __all__ = [
 
 FloatArray = NDArray[np.float64]
 POSTERIOR_COLUMNS = ("estimate", "lower", "upper", "p_below_reference", "p_below_target")
-_GRID = np.linspace(-10.0, 10.0, 801)
+#: Posterior grid: G points over ±10 posterior standard deviations around the mode.
+_GRID_POINTS = 121
+_GRID = np.linspace(-10.0, 10.0, _GRID_POINTS)
+_NEWTON_QUANTILE = 6
 
 
-def _posterior_grid(
-    kind: Kind, x: FloatArray, m: FloatArray, centre: float, tau: float
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Points u (k × G), the posterior CDF of u at them and the (unnormalised) density."""
+@dataclass(frozen=True)
+class _Posterior:
+    """Each group's posterior of u on a uniform grid (k × G): the points, the density normalised
+    to integrate to 1, its derivative in u, the CDF at the points and the step h (k,).
+
+    Between two points the density is its cubic Hermite interpolant (values and exact
+    derivatives at both ends, O(h⁴)); the CDF is the exact integral of that interpolant
+    (the Euler–Maclaurin corrected trapezoid at the points), so the CDF at any u and its
+    quantiles are closed-form polynomials in the cell."""
+
+    points: FloatArray
+    dens: FloatArray
+    slope: FloatArray
+    cdf: FloatArray
+    h: FloatArray
+    value: FloatArray  # the true rate (ratio) at the points: expit(c + τu) or exp(c + τu)
+
+    def cdf_in_cell(self, rows: NDArray[np.intp], j: NDArray[np.intp], t: FloatArray) -> FloatArray:
+        """CDF at points[rows, j] + t·h (0 ≤ t ≤ 1)."""
+        h = self.h[rows]
+        d0, d1 = self.dens[rows, j], self.dens[rows, j + 1]
+        s0, s1 = self.slope[rows, j] * h, self.slope[rows, j + 1] * h
+        t2 = t * t
+        t3, t4 = t2 * t, t2 * t2
+        area = (d0 * (t - t3 + 0.5 * t4) + s0 * (0.5 * t2 - 2.0 / 3.0 * t3 + 0.25 * t4)
+                + d1 * (t3 - 0.5 * t4) + s1 * (0.25 * t4 - t3 / 3.0))  # fmt: skip
+        return np.asarray(self.cdf[rows, j] + h * area)
+
+    def dens_in_cell(self, rows: NDArray[np.intp], j: NDArray[np.intp], t: FloatArray) -> FloatArray:
+        h = self.h[rows]
+        t2 = t * t
+        t3 = t2 * t
+        return np.asarray(self.dens[rows, j] * (2.0 * t3 - 3.0 * t2 + 1.0)
+                          + self.slope[rows, j] * h * (t3 - 2.0 * t2 + t)
+                          + self.dens[rows, j + 1] * (3.0 * t2 - 2.0 * t3)
+                          + self.slope[rows, j + 1] * h * (t3 - t2))  # fmt: skip
+
+    def below(self, u_star: float) -> FloatArray:
+        """P(u < u_star) per group (the cell holding u_star is found arithmetically: the grid is uniform)."""
+        k, g = self.points.shape
+        rows = np.arange(k)
+        pos = (u_star - self.points[:, 0]) / self.h
+        j = np.clip(np.floor(pos), 0, g - 2).astype(np.intp)
+        t = np.clip(pos - j, 0.0, 1.0)
+        out = self.cdf_in_cell(rows, j, t)
+        out = np.where(pos <= 0.0, 0.0, np.where(pos >= g - 1, 1.0, out))
+        return np.clip(out, 0.0, 1.0)
+
+    def quantile(self, q: float) -> FloatArray:
+        """The u with CDF(u) = q per group: its cell from the CDF at the points, then Newton's
+        method on the cell's quartic from the linear interpolation (the density is its derivative)."""
+        k, g = self.points.shape
+        rows = np.arange(k)
+        j = np.clip(np.sum(self.cdf <= q, axis=1) - 1, 0, g - 2)
+        c0, c1 = self.cdf[rows, j], self.cdf[rows, j + 1]
+        t = np.clip((q - c0) / np.where(c1 > c0, c1 - c0, 1.0), 0.0, 1.0)
+        for _ in range(_NEWTON_QUANTILE):
+            gap = self.cdf_in_cell(rows, j, t) - q
+            d = self.dens_in_cell(rows, j, t) * self.h
+            t = np.clip(t - gap / np.maximum(d, 1e-300), 0.0, 1.0)
+        return np.asarray(self.points[rows, j] + t * self.h)
+
+
+def _posterior_grid(kind: Kind, x: FloatArray, m: FloatArray, centre: float, tau: float) -> _Posterior:
+    """Each group's posterior of u given its count, on :data:`_GRID` around its mode (one
+    (k × G) array for all groups; Newton's method for the modes, all groups at once)."""
     off = np.full(x.shape, centre) if kind == "proportion" else centre + np.log(m)
     mm = m if kind == "proportion" else np.ones(m.shape)
-    u = np.zeros(x.shape)
-    for _ in range(100):
-        _, d1, d2 = mixture._log_f(kind, x, mm, off + tau * u)
-        step = np.clip((tau * d1 - u) / (tau * tau * d2 - 1.0), -4.0, 4.0)
-        u = u - step
-        if np.all(np.abs(step) < 1e-10):
-            break
-    _, _, d2 = mixture._log_f(kind, x, mm, off + tau * u)
-    sd = 1.0 / np.sqrt(1.0 - tau * tau * d2)
+    u, curvature = mixture.posterior_mode(kind, x, mm, off, tau)
+    sd = 1.0 / np.sqrt(-curvature)
     points = u[:, None] + sd[:, None] * _GRID
-    log_f, _, _ = mixture._log_f(kind, x[:, None], mm[:, None], off[:, None] + tau * points)
+    eta = off[:, None] + tau * points
+    # log f(x | η) up to a constant per group (normalised away), and its η-derivative.
+    if kind == "proportion":
+        softplus = np.logaddexp(0.0, eta)
+        log_f = x[:, None] * eta - m[:, None] * softplus
+        value = np.exp(eta - softplus)  # expit(η)
+        d1 = x[:, None] - m[:, None] * value
+    else:
+        lam = np.exp(eta)
+        log_f = x[:, None] * eta - lam
+        d1 = x[:, None] - lam
+        value = np.exp(centre + tau * points)
     log_dens = log_f - 0.5 * points**2
     dens = np.exp(log_dens - log_dens.max(axis=1, keepdims=True))
-    steps = np.diff(points, axis=1)
-    cum = np.concatenate(
-        [np.zeros((x.size, 1)), np.cumsum(0.5 * (dens[:, 1:] + dens[:, :-1]) * steps, axis=1)], axis=1
-    )
-    # Euler–Maclaurin end correction of each partial trapezoid sum, −h²/12·(f′(u_j) − f′(u_0)):
-    # the CDF at the nodes to O(h⁴) instead of O(h²) (f′ by central differences).
-    h = steps[:, :1]
-    slope = np.gradient(dens, axis=1) / h
-    cum = cum - h * h / 12.0 * (slope - slope[:, :1])
-    return points, cum / cum[:, -1:], dens / cum[:, -1:]
-
-
-def _prob_below(points: FloatArray, cdf: FloatArray, dens: FloatArray, u_star: float) -> FloatArray:
-    """P(u < u_star): the CDF at the node below plus the integral of the linearly interpolated
-    density up to u_star (O(h³) per step, where interpolating the CDF would be O(h²))."""
-    out = np.empty(points.shape[0])
-    for row in range(points.shape[0]):
-        p, c, d = points[row], cdf[row], dens[row]
-        if u_star <= p[0]:
-            out[row] = 0.0
-            continue
-        if u_star >= p[-1]:
-            out[row] = 1.0
-            continue
-        j = int(np.searchsorted(p, u_star, side="right")) - 1
-        h = p[j + 1] - p[j]
-        t = (u_star - p[j]) / h
-        out[row] = c[j] + h * t * (d[j] + 0.5 * t * (d[j + 1] - d[j]))
-    return np.clip(out, 0.0, 1.0)
+    slope = dens * (tau * d1 - points)  # d/du of the density, exactly
+    h = sd * (_GRID[1] - _GRID[0])
+    # The integral of the cubic Hermite interpolant over each cell: the trapezoid plus
+    # h²/12·(f′(left) − f′(right)), i.e. the Euler–Maclaurin corrected rule, O(h⁴).
+    hh = h[:, None]
+    cells = 0.5 * hh * (dens[:, 1:] + dens[:, :-1]) + hh * hh / 12.0 * (slope[:, :-1] - slope[:, 1:])
+    cum = np.concatenate([np.zeros((x.size, 1)), np.cumsum(cells, axis=1)], axis=1)
+    total = cum[:, -1:]
+    return _Posterior(points, dens / total, slope / total, cum / total, h, value)
 
 
 def _value(kind: Kind, centre: float, tau: float, u: FloatArray) -> FloatArray:
@@ -128,21 +185,20 @@ def posterior_summary(
         out["p_below_reference"] = float(v < reference)
         out["p_below_target"] = np.nan if target is None else float(v < target)
         return out
-    points, cdf, dens = _posterior_grid(kind, xa, ma, centre, tau)
-    values = _value(kind, centre, tau, points)
+    post = _posterior_grid(kind, xa, ma, centre, tau)
     # Trapezoid rule of value × density (uniform grid, smooth and fast-decaying integrand:
     # far more accurate than its O(h²) bound).
-    out["estimate"] = np.sum(values * dens, axis=1) / np.sum(dens, axis=1)
+    out["estimate"] = np.sum(post.value * post.dens, axis=1) / np.sum(post.dens, axis=1)
     alpha = (1.0 - level) / 2.0
-    out["lower"] = [np.interp(alpha, c, v) for c, v in zip(cdf, values, strict=True)]
-    out["upper"] = [np.interp(1.0 - alpha, c, v) for c, v in zip(cdf, values, strict=True)]
+    out["lower"] = _value(kind, centre, tau, post.quantile(alpha))
+    out["upper"] = _value(kind, centre, tau, post.quantile(1.0 - alpha))
 
     def u_of(value: float) -> float:
         link = special.logit(value) if kind == "proportion" else np.log(value)
         return float((link - centre) / tau)
 
-    out["p_below_reference"] = _prob_below(points, cdf, dens, u_of(reference))
-    out["p_below_target"] = np.nan if target is None else _prob_below(points, cdf, dens, u_of(target))
+    out["p_below_reference"] = post.below(u_of(reference))
+    out["p_below_target"] = np.nan if target is None else post.below(u_of(target))
     return out
 
 
@@ -192,6 +248,76 @@ def _typical_variance(kind: Kind, m: FloatArray, mean: float) -> float:
     return float(np.median(v))
 
 
+def _quadratic_step(f: float, slope: float, curvature: float) -> float | None:
+    """The step d nearest 0 with f + slope·d + curvature·d²/2 = 0 (None when there is none)."""
+    if curvature == 0.0:
+        return -f / slope if slope else None
+    disc = slope * slope - 2.0 * curvature * f
+    if disc < 0.0:
+        return None
+    root = math.sqrt(disc)
+    # The numerically stable pair of roots of ½c·d² + s·d + f.
+    q = -(slope + math.copysign(root, slope)) if slope else root
+    steps = [2.0 * f / q if q else math.inf, q / curvature]
+    return min(steps, key=abs)
+
+
+def _root(
+    fn: Callable[[float], tuple[float, float | None]],
+    a: float,
+    b: float,
+    fa: float,
+    fb: float,
+    *,
+    known: tuple[float, float, float] | None = None,
+    xtol: float = 1e-6,
+) -> float:
+    """The root of ``fn`` in [a, b] (fa, fb of opposite signs). Where ``fn`` gives slopes, each
+    step is Newton's with the curvature from the last two slopes (a quadratic model; plain
+    Newton at first), else the secant of the bracket's ends (Illinois); bisection whenever a
+    step would leave the bracket; stops when a step or the bracket is below ``xtol``.
+    ``known`` = (t, f(t), f′(t)) at one end starts from the quadratic through it and the other end."""
+    t = a - fa * (b - a) / (fb - fa)  # the secant: the first point
+    if known is not None:
+        e, fe, se = known
+        o, fo = (b, fb) if e == a else (a, fa)
+        step = _quadratic_step(fe, se, 2.0 * (fo - fe - se * (o - e)) / (o - e) ** 2)
+        if step is not None and a < e + step < b:
+            t = e + step
+    side = 0
+    last: tuple[float, float] | None = known[::2] if known is not None else None  # type: ignore[assignment]
+    for _ in range(100):
+        ft, slope = fn(t)
+        if ft == 0.0:
+            return t
+        if (ft > 0) == (fa > 0):
+            a, fa = t, ft
+            if side == -1:
+                fb /= 2.0  # Illinois: the end that stays gets half its weight
+            side = -1
+        else:
+            b, fb = t, ft
+            if side == 1:
+                fa /= 2.0
+            side = 1
+        if b - a < xtol:
+            break
+        if slope:
+            curvature = (slope - last[1]) / (t - last[0]) if last is not None and t != last[0] else 0.0
+            step = _quadratic_step(ft, slope, curvature)
+            new = t + step if step is not None else t - ft / slope
+            last = (t, slope)
+        else:
+            new = a - fa * (b - a) / (fb - fa)
+        if not a < new < b:
+            new = 0.5 * (a + b)
+        if abs(new - t) < xtol:
+            t = new
+            break
+        t = new
+    return t
+
+
 def rankability(
     kind: Kind,
     m: ArrayLike,
@@ -203,6 +329,9 @@ def rankability(
 ) -> Rankability:
     """ρ = τ²/(τ² + median sampling variance) with the interval mapped from the profile-likelihood
     interval of τ ({τ: 2(ℓ(τ̂) − ℓ_p(τ)) ≤ χ²₁(level)}); ``profile(τ)`` is the profile log-likelihood.
+    A profile with a ``value_and_slope(τ)`` method (:class:`~utfall.stats.assessment.ProfileLikelihood`)
+    gives dℓ_p/dτ too, and the ends are found by Newton's method (to 1e-6 in τ; bisection on values
+    to 1e-4 before 2026-12-02: the ends now differ from then by at most that tolerance).
 
     Validated by seeded simulation: the τ interval covers the true τ in about 95 % of data sets
     (``tests/stats/test_empirical_bayes.py``); ρ is monotone in τ, so ρ's interval has the same
@@ -210,19 +339,31 @@ def rankability(
     """
     ma = np.asarray(m, dtype=np.float64)
     s2 = _typical_variance(kind, ma, mean)
-    top = profile(tau)
+    with_slope = getattr(profile, "value_and_slope", None)
     cut = float(stats.chi2.ppf(level, 1)) / 2.0
 
-    def drop(t: float) -> float:
-        return top - profile(t) - cut
+    def drop_slope(t: float) -> tuple[float, float | None]:
+        if with_slope is None:
+            return top - profile(t) - cut, None
+        value, slope = with_slope(t)
+        return top - value - cut, -slope
 
-    lower = (
-        0.0 if tau <= 0.0 or drop(0.0) <= 0 else float(optimize.brentq(drop, 0.0, tau, xtol=1e-4, rtol=1e-3))
-    )
+    def drop(t: float) -> float:
+        return drop_slope(t)[0]
+
+    top, top_slope = (profile(tau), None) if with_slope is None else with_slope(tau)  # ℓ_p(τ̂)
+    known = None if top_slope is None else (tau, -cut, -top_slope)
+    lower = 0.0
+    if tau > 0.0:
+        at_zero = drop(0.0)
+        if at_zero > 0:
+            lower = _root(drop_slope, 0.0, tau, at_zero, -cut, known=known)
     hi = max(2.0 * tau, 0.05)
-    while drop(hi) < 0 and hi < 10.0:
+    at_hi = drop(hi)
+    while at_hi < 0 and hi < 10.0:
         hi *= 2.0
-    upper = float(optimize.brentq(drop, tau, hi, xtol=1e-4, rtol=1e-3)) if drop(hi) > 0 else hi
+        at_hi = drop(hi)
+    upper = _root(drop_slope, tau, hi, -cut, at_hi, known=known) if at_hi > 0 else hi
 
     def rho(t: float) -> float:
         return t * t / (t * t + s2)

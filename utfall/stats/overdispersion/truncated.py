@@ -75,7 +75,6 @@ _HALF_LOG_2PI = 0.5 * float(np.log(2.0 * np.pi))
 _TAU_MIN = 1e-3
 _TAU_MAX = 5.0
 _MAX_ROUNDS = 25
-_NEWTON = 60
 
 Grad3 = tuple[FloatArray, FloatArray, FloatArray]
 
@@ -85,15 +84,9 @@ def _softplus(x: FloatArray) -> FloatArray:
 
 
 def _newton_mode(log_h: Callable[[FloatArray], Grad3], start: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Mode of a concave log-integrand (Newton, clipped steps) and the GH scale √2/√(−h'')."""
-    eta = start.copy()
-    for _ in range(_NEWTON):
-        _, d1, d2 = log_h(eta)
-        step = np.clip(d1 / d2, -4.0, 4.0)
-        step = np.where(np.isfinite(step), step, 0.0)
-        eta = eta - step
-        if np.all(np.abs(step) < 1e-7):
-            break
+    """Mode of a concave log-integrand (:func:`utfall.stats.mixture.concave_argmax`, the
+    safeguarded Newton search) and the GH scale √2/√(−h'')."""
+    eta = mixture.concave_argmax(lambda e: log_h(e)[1:], start, tol=1e-7)
     _, _, d2 = log_h(eta)
     d2 = np.where(np.isfinite(d2) & (d2 < 0), d2, -1.0)
     return eta, np.sqrt(2.0) / np.sqrt(-d2)
