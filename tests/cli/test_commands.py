@@ -148,8 +148,9 @@ def test_demo_loads_once_and_creates_the_demo_users(tmp_path) -> None:  # type: 
         interventions,
         followups,
     )
-    # The six demo users (the board member too, who reads for a committee) and the provider account.
-    assert count(tmp_path, "organisations_user") == 7
+    # The six demo users (the board member too, who reads for a committee), the provider account
+    # and the caseworker's two colleagues (coverage per caseworker, issue 17 point 9).
+    assert count(tmp_path, "organisations_user") == 9
     assert count(tmp_path, "organisations_committee_members") == 1
     assert "Utförarkontot 'provider'" in first.stdout
     assert count(tmp_path, "procurement_paymentrule") > 0 and count(tmp_path, "registry_contracttarget") > 0

@@ -105,3 +105,34 @@ def test_every_page_of_every_role(live_server, browser, world: World, client, wi
         j.close()
     assert sum(walked.values()) >= 30, walked  # the walk reached the pages, not just the start pages
     print(f"\n{width} px: {sum(walked.values())} pages checked: {walked}")
+
+
+WRAPS_TOO_WIDE = """() => [...document.querySelectorAll('.table-wrap')]
+  .filter(w => w.scrollWidth > w.clientWidth).map(w => [w.querySelector('table')?.id, w.scrollWidth, w.clientWidth])"""
+
+
+@pytest.mark.slow
+def test_the_comparison_table_fits_1280_px_whole(live_server, browser) -> None:  # type: ignore[no-untyped-def]
+    """The walk of 2026-12-02: the comparison's 13 columns were wider than their frame at 1280 px
+    (134 px on the demo) and scrolled inside it; now the whole table is on screen, with the demo's
+    provider names and intervals."""
+    from tests.conftest import TODAY
+    from utfall.demo.generator import as_tables, generate
+    from utfall.demo.setup import demo_municipality, ensure_demo_users
+    from utfall.interchange.importer import Importer
+
+    municipality = demo_municipality()
+    data = generate(size=0.1, providers=20, seed=2015, today=TODAY)
+    assert Importer(municipality=municipality, today=TODAY).run(tables=as_tables(data)).ok  # type: ignore[arg-type]
+    ensure_demo_users(municipality)
+    j = Journey(browser, live_server.url, "comparison-1280", 1280)
+    j.goto("/logga-in/")
+    j.page.fill("#id_username", "analyst")
+    j.page.fill("#id_password", "demo")
+    j.page.keyboard.press("Enter")
+    j.page.wait_for_url(j.base_url + "/")
+    j.goto(f"/resultat/jamforelse/?date_from={TODAY.year - 1}-01-01&date_to={TODAY.year - 1}-12-31")
+    j.page.wait_for_load_state("networkidle")
+    assert j.page.locator("#table-jamforelse tbody tr").count() >= 10
+    assert j.page.evaluate(WRAPS_TOO_WIDE) == []
+    j.close()

@@ -82,6 +82,27 @@ def test_other_municipalities_files_are_shown_beside_our_own(
     assert "1480: 80,5 (n = 412)" in row and "0580: 74,0" in row
 
 
+def test_the_national_comparison_writes_numbers_as_a_reader_expects(
+    results_set: Municipality, analyst: User
+) -> None:
+    """Issue 17 point 13 (walk of 2026-12-02): "11594" read "11 594" ("11,594" in English), a
+    value on fewer than 100 answers whole, and no Kolada code ("kön T") in the page's words."""
+    client = Client()
+    client.force_login(analyst)
+    upload = io.BytesIO(b"kpi;municipality;period;gender;value;count\nsatisfied;1480;2025;T;80,5;11594\n"
+                        b"satisfied;0580;2025;T;74,4;60\n")  # fmt: skip
+    upload.name = "grannar.csv"
+    assert client.post("/rapporter/nationell-jamforelse/?ar=2025", {"fil": upload}).status_code == 302
+    page = client.get("/rapporter/nationell-jamforelse/?ar=2025").content.decode()
+    row = page.split("Nöjd med stödet")[1].split("</tr>")[0]
+    assert "1480: 80,5 (n = 11\u00a0594)" in row and "0580: 74 (n = 60)" in row
+    assert "11594" not in page and "kön T" not in page
+    assert "kvinnor och män tillsammans" in page
+    client.cookies["django_language"] = "en"
+    english = client.get("/rapporter/nationell-jamforelse/?ar=2025").content.decode()
+    assert "(n = 11,594)" in english and "80.5" in english
+
+
 @pytest.mark.parametrize(
     ("text", "reason"),
     [

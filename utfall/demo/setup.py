@@ -79,6 +79,43 @@ def ensure_demo_users(municipality: Municipality) -> list[str]:
     return created
 
 
+#: The demo caseworker's colleagues in the same unit (synthetic names): the imported follow-ups
+#: are shared among the three, so coverage per caseworker has figures (issue 17 point 9).
+DEMO_COLLEAGUES = [("caseworker2", "Alva", "Exempelsson"), ("caseworker3", "Bo", "Testberg")]
+
+
+@transaction.atomic
+def ensure_demo_caseworkers(municipality: Municipality) -> None:
+    """The demo unit's follow-ups, imported without a person, recorded by its three caseworkers
+    (one intervention's follow-ups by one of them): the manager's coverage per caseworker then
+    shows figures instead of a single "never followed up or imported" row hiding everyone."""
+    from django.db.models import F
+    from django.db.models.functions import Mod
+
+    from utfall.core.changes import changing
+    from utfall.followups.models import FollowUp
+
+    unit = Unit.objects.get(municipality=municipality, code=DEMO_UNIT)
+    people = [User.objects.get(username="caseworker", municipality=municipality)]
+    for username, first, last in DEMO_COLLEAGUES:
+        user, _ = User.objects.get_or_create(username=username, defaults={"municipality": municipality})
+        user.municipality, user.first_name, user.last_name = municipality, first, last
+        user.set_password(DEMO_PASSWORD)
+        user.save()
+        user.groups.set(Group.objects.filter(name=Role.CASEWORKER))
+        user.units.set([unit])
+        people.append(user)
+    imported = FollowUp.objects.filter(intervention__unit=unit, created_by__isnull=True)
+    touched = set(imported.values_list("intervention_id", flat=True))
+    if not touched:
+        return
+    # Bracketed: the maintained counts per caseworker take the old share out and put the new in.
+    with changing(municipality.pk, touched, followups_only=True):
+        for index, user in enumerate(people):
+            picked = imported.annotate(_share=Mod(F("intervention_id"), len(people))).filter(_share=index)
+            FollowUp.objects.filter(pk__in=picked.values("pk")).update(created_by=user)
+
+
 @transaction.atomic
 def ensure_demo_procurement(municipality: Municipality) -> str:
     """Payment rules on the contracts that have targets, and a provider account ("provider")

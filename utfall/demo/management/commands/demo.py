@@ -14,6 +14,7 @@ from utfall.demo.setup import (
     DEMO_PASSWORD,
     DEMO_USERS,
     demo_municipality,
+    ensure_demo_caseworkers,
     ensure_demo_procurement,
     ensure_demo_users,
     has_data,
@@ -49,6 +50,7 @@ class Command(BaseCommand):
                 f"{len(data.followups)} uppföljningar inlästa."
             )
         ensure_demo_users(municipality)
+        ensure_demo_caseworkers(municipality)
         provider_name = ensure_demo_procurement(municipality)
         self.stdout.write(f"Klart på {time.monotonic() - started:.1f} s.\n")
         self.stdout.write(
