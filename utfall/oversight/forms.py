@@ -7,6 +7,7 @@ from typing import Any, cast
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from utfall.oversight.access import case_workers
 from utfall.oversight.models import ActionKind, Case, CaseState, RecordKind, Verdict
@@ -23,11 +24,13 @@ def default_period() -> str:
 
 class PeriodForm(forms.Form):
     period = forms.CharField(
-        label="Period", help_text="Ett år (2025) eller ett halvår (2025H1, 2025H2).",
-        error_messages={"required": "Ange en period, till exempel 2025."},
+        label=_("Period"), help_text=_("Ett år (2025) eller ett halvår (2025H1, 2025H2)."),
+        error_messages={"required": _("Ange en period, till exempel 2025.")},
     )  # fmt: skip
-    sort = forms.ChoiceField(label="Ordning", choices=list(SORTS.items()), required=False)
-    only_new = forms.BooleanField(label="Bara nya sedan förra perioden", required=False)
+    sort = forms.ChoiceField(
+        label=_("Ordning"), choices=[(k, _(v)) for k, v in SORTS.items()], required=False
+    )
+    only_new = forms.BooleanField(label=_("Bara nya sedan förra perioden"), required=False)
 
     def clean_period(self) -> Period:
         try:
