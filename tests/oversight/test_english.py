@@ -4,12 +4,15 @@ and labels, and the Swedish pages unchanged."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from tests.english_pages import chrome, english_and_swedish, swedish_left
+from utfall.oversight.models import Case
 
 pytestmark = pytest.mark.django_db
 
@@ -52,3 +55,30 @@ def test_the_period_field_says_what_is_wrong_in_english(client: Client, deviatin
     page = client.get("/avvikelser/", {"period": ""}).content.decode()
     assert "Calculate proposals" in page and "A year (2025) or a half-year" in page
     assert "Beräkna förslag" not in page
+
+
+def test_a_case_page_in_english(client: Client, world: Any) -> None:
+    """An in-depth review with a note and an action plan: its facts, steps, forms and history."""
+    client.force_login(world.procurement)
+    client.post("/fordjupade-uppfoljningar/ny/", {
+        "provider": world.provider.pk, "title": "Många Bristande", "owner": world.procurement.pk,
+    })  # fmt: skip
+    case = Case.objects.get()
+    base = f"/fordjupade-uppfoljningar/{case.pk}"
+    client.post(f"{base}/status/", {"state": "investigating"})
+    client.post(f"{base}/anteckning/", {"text": "Möte bokat."})
+    today = timezone.localdate()
+    client.post(f"{base}/atgard/", {"kind": "action_plan", "decided_on": today.isoformat(),
+                                     "deadline": (today + dt.timedelta(days=30)).isoformat()})  # fmt: skip
+    sv, en = english_and_swedish(client, f"{base}/")
+    assert "Flytta ärendet till" in sv and "Åtgärdsplan med tidsfrist" in sv and "Spara anteckningen" in sv
+    assert "Move the case to" in en and "Action plan with a deadline" in en and "Save the note" in en
+    assert "Under investigation" in en and "Status changed (Open → Under investigation)" in en  # the history
+    more = ("Status ändrad", "Öppen", "Utreds", "Avslutad", "Tidsfrist", "Beslutad", "Genomförd", "Dokument",
+            "Historik", "Spara", "Registrera", "Flytta", "Beskrivning", "Slag", "Kommentar")  # fmt: skip
+    assert swedish_left((*SWEDISH, *more), chrome(en)) == [], chrome(en)
+    client.cookies["django_language"] = "en"
+    bad = client.post(f"{base}/atgard/", {"kind": "action_plan", "decided_on": today.isoformat()})
+    assert bad.status_code == 400 and "An action plan needs a deadline." in bad.content.decode()
+    done = client.post(f"{base}/anteckning/", {"text": "Uppföljt."}, follow=True).content.decode()
+    assert "The note is saved." in done

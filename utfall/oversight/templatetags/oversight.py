@@ -59,4 +59,4 @@ def state_label(value: str) -> str:
 def rule_label(code: str) -> str:
     from utfall.oversight.proposals import RULES
 
-    return RULES.get(code, code)
+    return gettext(RULES.get(code, code))
