@@ -33,6 +33,11 @@ SWEDISH = ("Avvikelse", "Avvikelser", "Åtgärd", "Utförare", "Fördjupad", "F�
             "Prioriteringslista för",
         ),
         ("/fordjupade-uppfoljningar/", "<h1>In-depth reviews</h1>", "<h1>Fördjupade uppföljningar</h1>"),
+        (
+            "/fordjupade-uppfoljningar/ny/",
+            "<h1>New in-depth review</h1>",
+            "<h1>Ny fördjupad uppföljning</h1>",
+        ),
     ],
 )
 def test_the_oversight_pages_in_english(
