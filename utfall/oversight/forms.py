@@ -7,6 +7,7 @@ from typing import Any, cast
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from utfall.oversight.access import case_workers
 from utfall.oversight.models import ActionKind, Case, CaseState, RecordKind, Verdict
@@ -23,11 +24,13 @@ def default_period() -> str:
 
 class PeriodForm(forms.Form):
     period = forms.CharField(
-        label="Period", help_text="Ett år (2025) eller ett halvår (2025H1, 2025H2).",
-        error_messages={"required": "Ange en period, till exempel 2025."},
+        label=_("Period"), help_text=_("Ett år (2025) eller ett halvår (2025H1, 2025H2)."),
+        error_messages={"required": _("Ange en period, till exempel 2025.")},
     )  # fmt: skip
-    sort = forms.ChoiceField(label="Ordning", choices=list(SORTS.items()), required=False)
-    only_new = forms.BooleanField(label="Bara nya sedan förra perioden", required=False)
+    sort = forms.ChoiceField(
+        label=_("Ordning"), choices=[(k, _(v)) for k, v in SORTS.items()], required=False
+    )
+    only_new = forms.BooleanField(label=_("Bara nya sedan förra perioden"), required=False)
 
     def clean_period(self) -> Period:
         try:
@@ -45,17 +48,19 @@ class OwnerChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
 class CaseForm(forms.Form):
     """Open a case by hand or from a proposal (then provider and evidence come hidden)."""
 
-    provider = forms.ModelChoiceField(label="Utförare", queryset=Provider.objects.none(),
-                                      error_messages={"required": "Välj utföraren.",
-                                                      "invalid_choice": "Välj en utförare i listan."})  # fmt: skip
-    title = forms.CharField(label="Rubrik", max_length=200, error_messages={"required": "Skriv en rubrik."})
-    reason = forms.CharField(
-        label="Skäl till uppföljningen", widget=forms.Textarea(attrs={"rows": 4}), required=False
+    provider = forms.ModelChoiceField(label=_("Utförare"), queryset=Provider.objects.none(),
+                                      error_messages={"required": _("Välj utföraren."),
+                                                      "invalid_choice": _("Välj en utförare i listan.")})  # fmt: skip
+    title = forms.CharField(
+        label=_("Rubrik"), max_length=200, error_messages={"required": _("Skriv en rubrik.")}
     )
-    owner = OwnerChoiceField(label="Ansvarig", queryset=None,
-                             error_messages={"required": "Välj vem som är ansvarig.",
-                                             "invalid_choice": "Välj en ansvarig i listan."})  # fmt: skip
-    contracts = forms.ModelMultipleChoiceField(label="Avtal som berörs", queryset=Contract.objects.none(),
+    reason = forms.CharField(
+        label=_("Skäl till uppföljningen"), widget=forms.Textarea(attrs={"rows": 4}), required=False
+    )
+    owner = OwnerChoiceField(label=_("Ansvarig"), queryset=None,
+                             error_messages={"required": _("Välj vem som är ansvarig."),
+                                             "invalid_choice": _("Välj en ansvarig i listan.")})  # fmt: skip
+    contracts = forms.ModelMultipleChoiceField(label=_("Avtal som berörs"), queryset=Contract.objects.none(),
                                                required=False, widget=forms.CheckboxSelectMultiple)  # fmt: skip
     period = forms.CharField(widget=forms.HiddenInput, required=False)
 
@@ -78,24 +83,24 @@ class CaseForm(forms.Form):
         cleaned = super().clean() or {}
         provider, contracts = cleaned.get("provider"), cleaned.get("contracts")
         if provider is not None and contracts and any(c.provider_id != provider.pk for c in contracts):
-            self.add_error("contracts", "Välj bara avtal med den valda utföraren.")
+            self.add_error("contracts", _("Välj bara avtal med den valda utföraren."))
         return cleaned
 
 
 class MoveForm(forms.Form):
-    state = forms.ChoiceField(label="Ny status", choices=CaseState.choices)
-    comment = forms.CharField(label="Kommentar", widget=forms.Textarea(attrs={"rows": 2}), required=False,
-                              help_text="Krävs när ärendet avslutas eller flyttas tillbaka.")  # fmt: skip
+    state = forms.ChoiceField(label=_("Ny status"), choices=CaseState.choices)
+    comment = forms.CharField(label=_("Kommentar"), widget=forms.Textarea(attrs={"rows": 2}), required=False,
+                              help_text=_("Krävs när ärendet avslutas eller flyttas tillbaka."))  # fmt: skip
 
 
 class NoteForm(forms.Form):
-    text = forms.CharField(label="Anteckning", widget=forms.Textarea(attrs={"rows": 3}),
-                           error_messages={"required": "Anteckningen är tom."})  # fmt: skip
+    text = forms.CharField(label=_("Anteckning"), widget=forms.Textarea(attrs={"rows": 3}),
+                           error_messages={"required": _("Anteckningen är tom.")})  # fmt: skip
 
 
 class OwnerForm(forms.Form):
     owner = OwnerChoiceField(
-        label="Ansvarig", queryset=None, error_messages={"required": "Välj en ansvarig."}
+        label=_("Ansvarig"), queryset=None, error_messages={"required": _("Välj en ansvarig.")}
     )
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
@@ -104,26 +109,26 @@ class OwnerForm(forms.Form):
 
 
 class DocumentForm(forms.Form):
-    file = forms.FileField(label="Dokument", error_messages={"required": "Välj en fil att bifoga.",
-                                                             "empty": "Filen är tom."})  # fmt: skip
+    file = forms.FileField(label=_("Dokument"), error_messages={"required": _("Välj en fil att bifoga."),
+                                                             "empty": _("Filen är tom.")})  # fmt: skip
 
 
 class ActionForm(forms.Form):
-    kind = forms.ChoiceField(label="Åtgärd", choices=ActionKind.choices,
-                             error_messages={"required": "Välj vilken åtgärd som beslutats."})  # fmt: skip
-    decided_on = forms.DateField(label="Beslutsdatum", widget=DATE,
-                                 error_messages={"required": "Ange beslutsdatum.",
-                                                 "invalid": "Skriv beslutsdatum som ÅÅÅÅ-MM-DD."})  # fmt: skip
+    kind = forms.ChoiceField(label=_("Åtgärd"), choices=ActionKind.choices,
+                             error_messages={"required": _("Välj vilken åtgärd som beslutats.")})  # fmt: skip
+    decided_on = forms.DateField(label=_("Beslutsdatum"), widget=DATE,
+                                 error_messages={"required": _("Ange beslutsdatum."),
+                                                 "invalid": _("Skriv beslutsdatum som ÅÅÅÅ-MM-DD.")})  # fmt: skip
     description = forms.CharField(
-        label="Beskrivning", widget=forms.Textarea(attrs={"rows": 3}), required=False
+        label=_("Beskrivning"), widget=forms.Textarea(attrs={"rows": 3}), required=False
     )
-    deadline = forms.DateField(label="Tidsfrist", widget=DATE, required=False,
-                               help_text="Krävs för en åtgärdsplan.",
-                               error_messages={"invalid": "Skriv tidsfristen som ÅÅÅÅ-MM-DD."})  # fmt: skip
-    reason = forms.CharField(label="Skäl", widget=forms.Textarea(attrs={"rows": 2}), required=False,
-                             help_text="Krävs för Ingen åtgärd.")  # fmt: skip
-    contract = forms.ModelChoiceField(label="Avtal", queryset=Contract.objects.none(), required=False,
-                                      help_text="Krävs för hävning.")  # fmt: skip
+    deadline = forms.DateField(label=_("Tidsfrist"), widget=DATE, required=False,
+                               help_text=_("Krävs för en åtgärdsplan."),
+                               error_messages={"invalid": _("Skriv tidsfristen som ÅÅÅÅ-MM-DD.")})  # fmt: skip
+    reason = forms.CharField(label=_("Skäl"), widget=forms.Textarea(attrs={"rows": 2}), required=False,
+                             help_text=_("Krävs för Ingen åtgärd."))  # fmt: skip
+    contract = forms.ModelChoiceField(label=_("Avtal"), queryset=Contract.objects.none(), required=False,
+                                      help_text=_("Krävs för hävning."))  # fmt: skip
 
     def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -138,33 +143,33 @@ class ActionForm(forms.Form):
         cleaned = super().clean() or {}
         kind, deadline, decided = cleaned.get("kind"), cleaned.get("deadline"), cleaned.get("decided_on")
         if kind == ActionKind.ACTION_PLAN and deadline is None and "deadline" not in self.errors:
-            self.add_error("deadline", "En åtgärdsplan behöver en tidsfrist.")
+            self.add_error("deadline", _("En åtgärdsplan behöver en tidsfrist."))
         if deadline and decided and deadline < decided:
-            self.add_error("deadline", "Tidsfristen ligger före beslutsdatumet.")
+            self.add_error("deadline", _("Tidsfristen ligger före beslutsdatumet."))
         if kind == ActionKind.NO_ACTION and not (cleaned.get("reason") or "").strip():
-            self.add_error("reason", "Skriv skälet till att ingen åtgärd vidtas.")
+            self.add_error("reason", _("Skriv skälet till att ingen åtgärd vidtas."))
         if kind == ActionKind.TERMINATION and cleaned.get("contract") is None:
-            self.add_error("contract", "Välj det avtal som hävs.")
+            self.add_error("contract", _("Välj det avtal som hävs."))
         return cleaned
 
 
 class DoneForm(forms.Form):
-    done_on = forms.DateField(label="Genomförd den", widget=DATE,
-                              error_messages={"required": "Ange när åtgärden genomfördes.",
-                                              "invalid": "Skriv datumet som ÅÅÅÅ-MM-DD."})  # fmt: skip
+    done_on = forms.DateField(label=_("Genomförd den"), widget=DATE,
+                              error_messages={"required": _("Ange när åtgärden genomfördes."),
+                                              "invalid": _("Skriv datumet som ÅÅÅÅ-MM-DD.")})  # fmt: skip
 
 
 class RecordForm(forms.Form):
-    kind = forms.ChoiceField(label="Slag", choices=RecordKind.choices)
-    date = forms.DateField(label="Datum", widget=DATE, error_messages={"required": "Ange datum.",
-                                                                        "invalid": "Skriv datumet som ÅÅÅÅ-MM-DD."})  # fmt: skip
-    contract = forms.ModelChoiceField(label="Avtal", queryset=Contract.objects.none(), required=False)
-    scope = forms.CharField(label="Omfattning", widget=forms.Textarea(attrs={"rows": 2}),
-                            error_messages={"required": "Beskriv vad uppföljningen omfattade."})  # fmt: skip
-    findings = forms.CharField(label="Iakttagelser", widget=forms.Textarea(attrs={"rows": 4}),
-                               error_messages={"required": "Skriv vad uppföljningen visade."})  # fmt: skip
-    verdict = forms.ChoiceField(label="Bedömning", choices=Verdict.choices)
-    file = forms.FileField(label="Bilaga", required=False)
+    kind = forms.ChoiceField(label=_("Slag"), choices=RecordKind.choices)
+    date = forms.DateField(label=_("Datum"), widget=DATE, error_messages={"required": _("Ange datum."),
+                                                                        "invalid": _("Skriv datumet som ÅÅÅÅ-MM-DD.")})  # fmt: skip
+    contract = forms.ModelChoiceField(label=_("Avtal"), queryset=Contract.objects.none(), required=False)
+    scope = forms.CharField(label=_("Omfattning"), widget=forms.Textarea(attrs={"rows": 2}),
+                            error_messages={"required": _("Beskriv vad uppföljningen omfattade.")})  # fmt: skip
+    findings = forms.CharField(label=_("Iakttagelser"), widget=forms.Textarea(attrs={"rows": 4}),
+                               error_messages={"required": _("Skriv vad uppföljningen visade.")})  # fmt: skip
+    verdict = forms.ChoiceField(label=_("Bedömning"), choices=Verdict.choices)
+    file = forms.FileField(label=_("Bilaga"), required=False)
 
     def __init__(self, *args: Any, provider: Provider, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -176,19 +181,19 @@ class RecordForm(forms.Form):
     def clean_date(self) -> dt.date:
         value: dt.date = self.cleaned_data["date"]
         if value > timezone.localdate():
-            raise forms.ValidationError("Datumet ligger i framtiden.")
+            raise forms.ValidationError(_("Datumet ligger i framtiden."))
         return value
 
 
 class PlanReviewForm(forms.Form):
-    reviewed_on = forms.DateField(label="Planen genomgången den", widget=DATE,
-                                  error_messages={"required": "Ange när planen gicks igenom.",
-                                                  "invalid": "Skriv datumet som ÅÅÅÅ-MM-DD."})  # fmt: skip
-    note = forms.CharField(label="Anteckning", widget=forms.Textarea(attrs={"rows": 3}),
-                           error_messages={"required": "Skriv en kort anteckning om vad genomgången ledde till."})  # fmt: skip
+    reviewed_on = forms.DateField(label=_("Planen genomgången den"), widget=DATE,
+                                  error_messages={"required": _("Ange när planen gicks igenom."),
+                                                  "invalid": _("Skriv datumet som ÅÅÅÅ-MM-DD.")})  # fmt: skip
+    note = forms.CharField(label=_("Anteckning"), widget=forms.Textarea(attrs={"rows": 3}),
+                           error_messages={"required": _("Skriv en kort anteckning om vad genomgången ledde till.")})  # fmt: skip
 
     def clean_reviewed_on(self) -> dt.date:
         value: dt.date = self.cleaned_data["reviewed_on"]
         if value > timezone.localdate():
-            raise forms.ValidationError("Datumet ligger i framtiden.")
+            raise forms.ValidationError(_("Datumet ligger i framtiden."))
         return value

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from utfall.followups.models import FollowUp
 from utfall.organisations.models import Municipality
@@ -20,10 +21,10 @@ from utfall.registry.models import Contract, Provider
 
 
 class CaseState(models.TextChoices):
-    OPEN = "open", "Öppen"
-    INVESTIGATING = "investigating", "Utreds"
-    ACTION_DECIDED = "action_decided", "Åtgärd beslutad"
-    CLOSED = "closed", "Avslutad"
+    OPEN = "open", _("Öppen")
+    INVESTIGATING = "investigating", _("Utreds")
+    ACTION_DECIDED = "action_decided", _("Åtgärd beslutad")
+    CLOSED = "closed", _("Avslutad")
 
 
 #: The steps a case may take, forward and (with a comment) back.
@@ -36,8 +37,8 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 
 
 class CaseOrigin(models.TextChoices):
-    PROPOSAL = "proposal", "Avvikelseförslag"
-    MANUAL = "manual", "Manuellt"
+    PROPOSAL = "proposal", _("Avvikelseförslag")
+    MANUAL = "manual", _("Manuellt")
 
 
 class CaseQuerySet(models.QuerySet["Case"]):
@@ -87,11 +88,11 @@ class Case(models.Model):
 
 
 class ActionKind(models.TextChoices):
-    DIALOGUE = "dialogue", "Dialog med utföraren"
-    ACTION_PLAN = "action_plan", "Åtgärdsplan med tidsfrist"
-    SANCTION = "sanction", "Sanktion (vite, avdrag)"
-    TERMINATION = "termination", "Hävning av avtalet"
-    NO_ACTION = "no_action", "Ingen åtgärd"
+    DIALOGUE = "dialogue", _("Dialog med utföraren")
+    ACTION_PLAN = "action_plan", _("Åtgärdsplan med tidsfrist")
+    SANCTION = "sanction", _("Sanktion (vite, avdrag)")
+    TERMINATION = "termination", _("Hävning av avtalet")
+    NO_ACTION = "no_action", _("Ingen åtgärd")
 
 
 class CaseAction(models.Model):
@@ -127,13 +128,13 @@ class CaseEvent(models.Model):
     """One line of a case's history: opened, state changed, note, document, action, owner."""
 
     class Kind(models.TextChoices):
-        OPENED = "opened", "Öppnad"
-        STATE = "state", "Status ändrad"
-        NOTE = "note", "Anteckning"
-        DOCUMENT = "document", "Dokument bifogat"
-        ACTION = "action", "Åtgärd beslutad"
-        ACTION_DONE = "action_done", "Åtgärd genomförd"
-        OWNER = "owner", "Ansvarig ändrad"
+        OPENED = "opened", _("Öppnad")
+        STATE = "state", _("Status ändrad")
+        NOTE = "note", _("Anteckning")
+        DOCUMENT = "document", _("Dokument bifogat")
+        ACTION = "action", _("Åtgärd beslutad")
+        ACTION_DONE = "action_done", _("Åtgärd genomförd")
+        OWNER = "owner", _("Ansvarig ändrad")
 
     municipality = models.ForeignKey(Municipality, on_delete=models.PROTECT, related_name="+")
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")
@@ -153,14 +154,14 @@ class CaseEvent(models.Model):
 
 
 class RecordKind(models.TextChoices):
-    CONTRACT = "contract", "Avtalsuppföljning"
-    OPERATIONS = "operations", "Verksamhetsuppföljning"
+    CONTRACT = "contract", _("Avtalsuppföljning")
+    OPERATIONS = "operations", _("Verksamhetsuppföljning")
 
 
 class Verdict(models.TextChoices):
-    NO_REMARKS = "no_remarks", "Utan anmärkning"
-    REMARKS = "remarks", "Med anmärkning"
-    SERIOUS = "serious", "Allvarliga brister"
+    NO_REMARKS = "no_remarks", _("Utan anmärkning")
+    REMARKS = "remarks", _("Med anmärkning")
+    SERIOUS = "serious", _("Allvarliga brister")
 
 
 class FollowUpRecord(models.Model):

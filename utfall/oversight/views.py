@@ -17,6 +17,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from utfall.core import audit
@@ -189,7 +190,9 @@ def case_create(request: HttpRequest) -> HttpResponse:
             except ValidationError as exc:
                 _apply_errors(form, exc)
             else:
-                messages.success(request, f"Fördjupad uppföljning {case.reference} är öppnad.")
+                messages.success(
+                    request, _("Fördjupad uppföljning %(ref)s är öppnad.") % {"ref": case.reference}
+                )
                 return redirect("oversight:case", pk=case.pk)
         status = 400
     else:
@@ -262,7 +265,7 @@ def case_move(request: HttpRequest, pk: int) -> HttpResponse:
             request=request, user=_user(request), case=c, state=d["state"], comment=d["comment"]
         )
 
-    return _write(request, pk, "move_form", forms.MoveForm(request.POST), write, "Status ändrad.")
+    return _write(request, pk, "move_form", forms.MoveForm(request.POST), write, _("Status ändrad."))
 
 
 @login_required
@@ -271,7 +274,7 @@ def case_note(request: HttpRequest, pk: int) -> HttpResponse:
     def write(c: Case, d: dict[str, Any]) -> None:
         actions.add_note(request=request, user=_user(request), case=c, text=d["text"])
 
-    return _write(request, pk, "note_form", forms.NoteForm(request.POST), write, "Anteckningen är sparad.")
+    return _write(request, pk, "note_form", forms.NoteForm(request.POST), write, _("Anteckningen är sparad."))
 
 
 @login_required
@@ -286,7 +289,7 @@ def case_owner(request: HttpRequest, pk: int) -> HttpResponse:
         "owner_form",
         forms.OwnerForm(request.POST, user=_user(request)),
         write,
-        "Ansvarig ändrad.",
+        _("Ansvarig ändrad."),
     )
 
 
@@ -297,7 +300,7 @@ def case_document(request: HttpRequest, pk: int) -> HttpResponse:
         actions.attach_to_case(request=request, user=_user(request), case=c, upload=d["file"])
 
     return _write(request, pk, "document_form", forms.DocumentForm(request.POST, request.FILES), write,
-                  "Dokumentet är bifogat.")  # fmt: skip
+                  _("Dokumentet är bifogat."))  # fmt: skip
 
 
 @login_required
@@ -316,7 +319,7 @@ def case_action(request: HttpRequest, pk: int) -> HttpResponse:
         "action_form",
         forms.ActionForm(request.POST, case=found),
         write,
-        "Åtgärden är registrerad.",
+        _("Åtgärden är registrerad."),
     )
 
 
@@ -338,7 +341,7 @@ def action_done(request: HttpRequest, pk: int) -> HttpResponse:
         "done_form",
         forms.DoneForm(request.POST),
         write,
-        "Åtgärden är markerad som genomförd.",
+        _("Åtgärden är markerad som genomförd."),
     )
 
 
@@ -388,7 +391,7 @@ def record_create(request: HttpRequest, provider_id: str) -> HttpResponse:
             except ValidationError as exc:
                 _apply_errors(form, exc)
             else:
-                messages.success(request, "Uppföljningen är registrerad.")
+                messages.success(request, _("Uppföljningen är registrerad."))
                 return redirect(
                     reverse("results:provider", kwargs={"provider_id": provider.provider_id}) + "#uppfoljning"
                 )
@@ -447,7 +450,7 @@ def alert_review(request: HttpRequest, pk: int) -> HttpResponse:
             except ValidationError as exc:
                 _apply_errors(form, exc)
             else:
-                messages.success(request, "Planen är markerad som genomgången.")
+                messages.success(request, _("Planen är markerad som genomgången."))
                 return redirect("home")
         status = 400
     else:

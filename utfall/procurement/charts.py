@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
 
 
@@ -23,20 +25,27 @@ def against_reference(rows: Sequence[dict[str, Any]], title: str) -> dict[str, A
         for r in rows
         if not r["suppressed"] and r["rate"] is not None
     ]  # fmt: skip
-    share = {"type": "quantitative", "title": "Andel", "scale": {"domain": [0, 1]}, "axis": {"format": ".0%"}}
+    share = {
+        "type": "quantitative",
+        "title": _("Andel"),
+        "scale": {"domain": [0, 1]},
+        "axis": {"format": ".0%"},
+    }
     tooltip = [
-        {"field": "category", "title": "Indikator"},
+        {"field": "category", "title": _("Indikator")},
         {"field": "n", "title": "n"},
-        {"field": "value", "title": "Andel", "format": ".1%"},
-        {"field": "interval", "title": "95 % KI"},
-        {"field": "shown_reference", "title": "Kommunens nivå"},
-        {"field": "shown_target", "title": "Mål i avtalet"},
+        {"field": "value", "title": _("Andel"), "format": ".1%"},
+        {"field": "interval", "title": _("95 % KI")},
+        {"field": "shown_reference", "title": _("Kommunens nivå")},
+        {"field": "shown_target", "title": _("Mål i avtalet")},
     ]
     spec: dict[str, Any] = {
         "$schema": SCHEMA,
         "title": title,
-        "description": f"{title}: andel per indikator med 95 % konfidensintervall; grått streck = kommunens "
-        "nivå, blått streck = avtalets mål.",
+        "description": title
+        + _(
+            ": andel per indikator med 95 % konfidensintervall; grått streck = kommunens nivå, blått streck = avtalets mål."
+        ),
         "width": "container",
         "height": {"step": 26},
         "autosize": {"type": "fit-x", "contains": "padding"},

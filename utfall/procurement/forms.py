@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from utfall.comparisons.indicators import all_indicators
 from utfall.core.identity import IDENTITY_NUMBER_REFUSED, contains_identity_number
@@ -16,24 +17,24 @@ DATE = forms.DateInput(attrs={"type": "date"})
 
 
 class PeriodForm(forms.Form):
-    date_from = forms.DateField(label="Från och med", widget=DATE)
-    date_to = forms.DateField(label="Till och med", widget=DATE)
+    date_from = forms.DateField(label=_("Från och med"), widget=DATE)
+    date_to = forms.DateField(label=_("Till och med"), widget=DATE)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         start, end = data.get("date_from"), data.get("date_to")
         if start and end and start > end:
-            self.add_error("date_to", "Periodens slut ligger före dess början.")
+            self.add_error("date_to", _("Periodens slut ligger före dess början."))
         if start and end and (end - start).days > 366 * 5:
-            self.add_error("date_to", "Välj en period på högst fem år.")
+            self.add_error("date_to", _("Välj en period på högst fem år."))
         return data
 
 
 class ContractSearchForm(forms.Form):
-    q = forms.CharField(label="Sök (avtal, utförare, avtalsförvaltare)", required=False, max_length=100)
+    q = forms.CharField(label=_("Sök (avtal, utförare, avtalsförvaltare)"), required=False, max_length=100)
     expiring = forms.TypedChoiceField(
-        label="Löper ut", required=False, coerce=int, empty_value=None,
-        choices=[("", "När som helst"), ("6", "Inom 6 månader"), ("12", "Inom 12 månader")],
+        label=_("Löper ut"), required=False, coerce=int, empty_value=None,
+        choices=[("", _("När som helst")), ("6", _("Inom 6 månader")), ("12", _("Inom 12 månader"))],
     )  # fmt: skip
 
 
@@ -143,7 +144,7 @@ class OwnFiguresForm(forms.ModelForm):
             self.add_error("n", "Antal räknade måste vara minst 1.")
         start, end = data.get("period_from"), data.get("period_to")
         if start and end and start > end:
-            self.add_error("period_to", "Periodens slut ligger före dess början.")
+            self.add_error("period_to", _("Periodens slut ligger före dess början."))
         if end and end > dt.date.today():
             self.add_error("period_to", "Perioden kan inte sluta i framtiden.")
         return data

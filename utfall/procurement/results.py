@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from utfall.comparisons.disclosure import protected_counts, snap_period
 from utfall.comparisons.indicators import Indicator, all_indicators, get_indicator
@@ -54,7 +55,14 @@ def contract_periods(contract: Contract, until: dt.date | None = None) -> list[P
     number = 1
     while start <= end and number <= 50:
         stop = min(add_months(contract.valid_from, 12 * number) - dt.timedelta(days=1), end)
-        out.append(Period(f"Avtalsår {number} ({start:%Y-%m-%d}–{stop:%Y-%m-%d})", start, stop))
+        out.append(
+            Period(
+                _("Avtalsår %(n)s (%(from)s–%(to)s)")
+                % {"n": number, "from": f"{start:%Y-%m-%d}", "to": f"{stop:%Y-%m-%d}"},
+                start,
+                stop,
+            )
+        )
         start, number = stop + dt.timedelta(days=1), number + 1
     return out
 

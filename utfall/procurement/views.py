@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from utfall.comparisons.indicators import all_indicators, get_indicator
@@ -126,7 +127,7 @@ def _contract_context(request: HttpRequest, contract: Contract) -> dict[str, Any
     return {
         "contract": contract, "form": form, "date_from": start, "date_to": end,
         "results": results, "by_period": by_period, "targets": targets,
-        "chart": charts.against_reference(results, f"Avtal {contract.contract_id} mot kommunen och målen"),
+        "chart": charts.against_reference(results, _("Avtal %(id)s mot kommunen och målen") % {"id": contract.contract_id}),
         "rules": list(contract.payment_rules.all()), "compensation": paid_on,
         "statements": list(contract.statements.order_by("-period_from", "-version")),
         "manages": manages_contracts(request.user),
@@ -357,7 +358,7 @@ def _provider_context(request: HttpRequest, provider: Any, **forms: Any) -> dict
         row["response"] = responses.get((row["indicator"], start, end))
     return {
         "provider": provider, "form": form, "date_from": start, "date_to": end, "rows": rows,
-        "chart": charts.against_reference(rows, f"{provider.name} mot kommunens nivå"),
+        "chart": charts.against_reference(rows, _("%(name)s mot kommunens nivå") % {"name": provider.name}),
         "contracts": Contract.objects.filter(provider=provider).prefetch_related("targets").order_by("valid_from"),
         "statements": Statement.objects.filter(contract__provider=provider).exclude(status=StatementStatus.DRAFT)
         .select_related("contract").order_by("-period_from", "-version"),

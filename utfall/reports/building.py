@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from utfall.comparisons.disclosure import protected_counts
 from utfall.comparisons.indicators import all_indicators, get_indicator
@@ -145,6 +145,24 @@ def _per_service(reader: ReportReader, indicator: str, date_from: dt.date, date_
 
 
 def build_report(
+    municipality: Municipality,
+    *,
+    date_from: dt.date,
+    date_to: dt.date,
+    unit: Unit | None = None,
+    kind: str = "annual",
+    title: str = "",
+    commentary: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The report's content (:func:`_build`), always in Swedish: the annual and interim reports
+    are documents the municipality publishes in Swedish, whatever the language of the
+    interface of whoever drafts or reads them (decision of 2026-12-02, docs/new-user.md)."""
+    with translation.override("sv"):
+        return _build(municipality, date_from=date_from, date_to=date_to, unit=unit, kind=kind,
+                      title=title, commentary=commentary)  # fmt: skip
+
+
+def _build(
     municipality: Municipality,
     *,
     date_from: dt.date,

@@ -9,14 +9,15 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from utfall.organisations.models import Committee, Municipality, Unit
 from utfall.registry.models import Service
 
 
 class Comparator(models.TextChoices):
-    AT_LEAST = "at_least", "minst"
-    AT_MOST = "at_most", "högst"
+    AT_LEAST = "at_least", _("minst")
+    AT_MOST = "at_most", _("högst")
 
 
 class Target(models.Model):
@@ -67,8 +68,8 @@ class ReportKind(models.TextChoices):
 
 
 class ReportStatus(models.TextChoices):
-    DRAFT = "draft", "Utkast"
-    PUBLISHED = "published", "Publicerad"
+    DRAFT = "draft", _("Utkast")
+    PUBLISHED = "published", _("Publicerad")
 
 
 class Report(models.Model):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.utils.translation import get_language, gettext
 
 from utfall.oversight.access import sees_proposals, works_on_cases
 
@@ -14,10 +15,19 @@ register = template.Library()
 
 @register.filter
 def pct(value: Any) -> str:
-    """0.3 → "30,0 %"; nothing → "–"."""
+    """0.3 → "30,0 %" ("30.0%" in the English interface); nothing → "–"."""
     if value is None or value == "":
         return "–"
+    if (get_language() or "sv").startswith("en"):
+        return f"{float(value) * 100:.1f}%"
     return f"{float(value) * 100:.1f} %".replace(".", ",")
+
+
+@register.filter
+def rules_text(labels: list[str]) -> str:
+    """A proposal's rules as the page reads them: "; "-joined, in the interface's language (the
+    CSV, JSON and webhooks keep the Swedish of :data:`utfall.oversight.proposals.RULES`)."""
+    return "; ".join(gettext(label) for label in labels)
 
 
 @register.filter
@@ -49,4 +59,4 @@ def state_label(value: str) -> str:
 def rule_label(code: str) -> str:
     from utfall.oversight.proposals import RULES
 
-    return RULES.get(code, code)
+    return gettext(RULES.get(code, code))

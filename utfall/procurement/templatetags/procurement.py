@@ -4,6 +4,7 @@ from typing import Any
 
 from django import template
 from django.conf import settings
+from django.utils.translation import gettext_lazy
 
 from utfall.procurement.payment import kronor, pct
 
@@ -20,12 +21,12 @@ def kr_filter(value: Any) -> str:
     return kronor(None if value is None or value == "" else value)
 
 
-FLAGS = {"low": "Lägre än förväntat", "high": "Högre än förväntat"}
+FLAGS = {"low": gettext_lazy("Lägre än förväntat"), "high": gettext_lazy("Högre än förväntat")}
 
 
 @register.filter
 def flag_text(value: Any) -> str:
-    return FLAGS.get(value, "Inom gränserna") if value else "Inom gränserna"
+    return str(FLAGS.get(value, gettext_lazy("Inom gränserna")) if value else gettext_lazy("Inom gränserna"))
 
 
 def _small(n: Any) -> bool:
