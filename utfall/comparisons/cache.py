@@ -141,6 +141,12 @@ def cached(key: tuple[Any, ...], compute: Callable[[], T]) -> T:
     return value
 
 
+def seed(key: tuple[Any, ...], value: Any) -> None:
+    """Cache ``value`` under ``key`` as :func:`cached` would have computed it, unless the key
+    already holds a value: for a query that counts several keys' values at once."""
+    cached(key, lambda: value)
+
+
 def connect_signals() -> None:
     from django.apps import apps
 

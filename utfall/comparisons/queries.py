@@ -26,7 +26,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from utfall.comparisons.cache import cached
+from utfall.comparisons.cache import cached, seed
 from utfall.comparisons.counted import COUNTED_PATHS, is_counted, merge, months_within, table_for
 from utfall.comparisons.indicators import DIMENSIONS, STEP_DOWN_WINDOW_DAYS, Indicator, all_indicators
 from utfall.comparisons.sql import PERIODS, YearOf, age_group, dimension_paths, period_case, periods
@@ -254,8 +254,7 @@ def prefetch_periods(
         grouped.setdefault(row["period"], []).append({k: v for k, v in row.items() if k != "period"})
     for label, first, last in periods(grain, start, end):
         rows = grouped.get(label) or ([] if by else [{"events": 0, "n": 0}])
-        key = _aggregate_key(indicator, municipality, first, last, by, filters, None, None)
-        cached(key, lambda rows=rows: rows)  # type: ignore[misc]  # seeds the cache
+        seed(_aggregate_key(indicator, municipality, first, last, by, filters, None, None), rows)
 
 
 def prefetch_questions(
@@ -280,8 +279,10 @@ def prefetch_questions(
     rows = aggregate_questions(questions, municipality=municipality, date_from=date_from, date_to=date_to,
                                by=by, filters=filters)  # fmt: skip
     for indicator in questions:
-        key = _aggregate_key(indicator, municipality, date_from, date_to, by, filters, None, None)
-        cached(key, lambda found=rows[indicator.code]: found)  # type: ignore[misc]  # seeds the cache
+        seed(
+            _aggregate_key(indicator, municipality, date_from, date_to, by, filters, None, None),
+            rows[indicator.code],
+        )
 
 
 def counted_interventions(
