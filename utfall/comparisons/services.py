@@ -245,17 +245,24 @@ def _proportion_view(
     if reference.fit is None or not groups:
         return comparison
     place = {g: i for i, g in enumerate(ref_groups)}
-    values: list[dict[str, Any]] = []
+    # Every scoped row's counts in its place in the reference's table at once, assessed in one
+    # call: a group's columns depend only on its own counts, the fit and whether the fit left it
+    # out (not on the other groups' counts), so this is the same as one table per row, without
+    # the work growing with rows × groups.
+    xa, ma = list(ref_events), list(ref_n)
+    positions: list[int | None] = []
     for g, x, m in zip(groups, events, n, strict=True):
         i = place.get(g)
-        if i is None or m < min_n:
-            values.append({})
-            continue
-        xa, ma = list(ref_events), list(ref_n)
-        xa[i], ma[i] = x, m
-        values.append(
-            assess(reference.fit, xa, ma, used=ref_used, goal=goal, only=[i], reliability=False).rows[i]
-        )
+        if i is not None and m >= min_n:
+            xa[i], ma[i] = x, m
+        positions.append(i if i is not None and m >= min_n else None)
+    wanted = [i for i in positions if i is not None]
+    assessed = (
+        assess(reference.fit, xa, ma, used=ref_used, goal=goal, only=wanted, reliability=False).rows
+        if wanted
+        else []
+    )
+    values: list[dict[str, Any]] = [{} if i is None else assessed[i] for i in positions]
     for row, extra in zip(comparison.rows, values, strict=True):
         for key in ASSESSMENT_ROW_KEYS:
             value = None if row["suppressed"] else extra.get(key)
