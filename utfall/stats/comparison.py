@@ -269,6 +269,7 @@ def _funnel(
     idx = np.flatnonzero(shown)
     if fit is None or not idx.size:
         return out
+    fit.prepare(size[idx], (0.95, 0.998))  # both levels in one search
     lo95, hi95 = fit.limits(size[idx], 0.95)
     lo998, hi998 = fit.limits(size[idx], 0.998)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -74,15 +74,8 @@ class OverdispersionFit:
             return self._normal_limits(m, level)
         flat = np.atleast_1d(m).ravel()
         finite = np.isfinite(flat)
-        known = self._known.setdefault(float(level), {})
-        missing = [v for v in np.unique(flat[finite]).tolist() if v not in known]
-        if missing:
-            sizes = np.asarray(missing, dtype=np.float64)
-            if self.quadrature == "adaptive":
-                lo, hi = adaptive_limits(self.kind, self.centre, self.tau2 + self.uncertainty, sizes, level)
-            else:
-                lo, hi = mixture_limits(self.kind, self.centre, self.tau2, sizes, level)
-            known.update(zip(missing, zip(lo.tolist(), hi.tolist(), strict=True), strict=True))
+        self.prepare(flat[finite], (level,))
+        known = self._known[float(level)]
         pairs = [
             known[v] if ok else (math.nan, math.nan)
             for v, ok in zip(flat.tolist(), finite.tolist(), strict=True)
@@ -90,6 +83,30 @@ class OverdispersionFit:
         both = np.asarray(pairs, dtype=np.float64).reshape(flat.size, 2)
         lower, upper = both[:, 0].reshape(m.shape), both[:, 1].reshape(m.shape)
         return lower, upper
+
+    def prepare(self, size: ArrayLike, levels: tuple[float, ...]) -> None:
+        """Work out the limits at these sizes (finite) and levels that are not known yet, the
+        adaptive ones in one search for every level (:func:`adaptive_limits_at_levels`): the
+        comparison asks for 95 % and 99.8 % at the same sizes. The same limits as asking
+        :meth:`limits` one level at a time."""
+        if self._normal:
+            return
+        sizes_all = np.unique(np.atleast_1d(np.asarray(size, dtype=np.float64)))
+        sizes_all = sizes_all[np.isfinite(sizes_all)].tolist()
+        known = {float(level): self._known.setdefault(float(level), {}) for level in levels}
+        missing = sorted({v for at in known.values() for v in sizes_all if v not in at})
+        if not missing:
+            return
+        sizes = np.asarray(missing, dtype=np.float64)
+        if self.quadrature == "adaptive":
+            found = adaptive_limits_at_levels(
+                self.kind, self.centre, self.tau2 + self.uncertainty, sizes, tuple(known)
+            )
+        else:
+            found = [mixture_limits(self.kind, self.centre, self.tau2, sizes, level) for level in known]
+        for at, (lo, hi) in zip(known.values(), found, strict=True):
+            for v, pair in zip(missing, zip(lo.tolist(), hi.tolist(), strict=True), strict=True):
+                at.setdefault(v, pair)
 
     def flags(self, events: ArrayLike, size: ArrayLike, level: float = 0.998) -> list[str | None]:
         """``"low"``/``"high"`` where the observed value lies outside the limits, else None."""
@@ -366,24 +383,35 @@ def adaptive_limits(
     ``scipy.integrate.quad`` at n 40, 300 and 700. The PHE and FunnelPlotR vectors in
     ``tests/stats/reference/`` are of continuous (Wilson, χ²) limits, another convention.
     """
-    alpha = (1.0 - level) / 2.0
+    ((lower, upper),) = adaptive_limits_at_levels(kind, centre, tau2, size, (level,))
+    return lower, upper
+
+
+def adaptive_limits_at_levels(
+    kind: Kind, centre: float, tau2: float, size: ArrayLike, levels: tuple[float, ...]
+) -> list[tuple[FloatArray, FloatArray]]:
+    """:func:`adaptive_limits` at several levels in one search (the comparison draws 95 % and
+    99.8 %): every (level, size) is a row of the same walk, so the vectorised steps are taken
+    once for all of them. Each row's walk is its own; the limits are those of
+    :func:`adaptive_limits` at each level alone (tests/stats/test_funnel_search.py)."""
     tau = float(np.sqrt(tau2))
     m_all = np.atleast_1d(np.asarray(size, dtype=np.float64))
-    lower = np.full(m_all.shape, np.nan)
-    upper = np.full(m_all.shape, np.nan)
+    out = [(np.full(m_all.shape, np.nan), np.full(m_all.shape, np.nan)) for _ in levels]
     valid = np.isfinite(m_all) & (m_all > 0)
     if kind == "proportion":
         valid &= m_all == np.round(m_all)
-    m, where = np.unique(m_all[valid], return_inverse=True)
-    if m.size:
-        d = m.size
+    m_one, where = np.unique(m_all[valid], return_inverse=True)
+    if m_one.size:
+        d, k = m_one.size, len(levels)
+        m = np.tile(m_one, k)
+        alpha = np.repeat([(1.0 - level) / 2.0 for level in levels], d)
         values = mixture_values(kind, centre, tau2)
         top = m.copy() if kind == "proportion" else _poisson_top(m * values.max())
-        p = np.concatenate([np.full(d, alpha), np.full(d, 1.0 - alpha)])
+        p = np.concatenate([alpha, 1.0 - alpha])
         with np.errstate(all="ignore"):  # a wild guess only costs time
             q = _quantile_guess(kind, p, np.concatenate([m, m]), np.concatenate([top, top]), values)
-        r, f_r, f_r1 = _walk(kind, "lower", q[:d], m, centre, tau, alpha)
-        s, s_s, s_s1 = _walk(kind, "upper", q[d:], m, centre, tau, alpha)
+        r, f_r, f_r1 = _walk(kind, "lower", q[: d * k], m, centre, tau, alpha)
+        s, s_s, s_s1 = _walk(kind, "upper", q[d * k :], m, centre, tau, alpha)
         gap = f_r - f_r1
         frac = np.where(gap > 0, (f_r - alpha) / np.where(gap > 0, gap, 1.0), 0.0)
         lo_m = np.clip(r - np.clip(frac, 0.0, 1.0), 0.0, None) / m
@@ -392,27 +420,29 @@ def adaptive_limits(
         hi_m = (s + np.clip(frac_u, 0.0, 1.0 - 1e-12)) / m
         if kind == "proportion":
             hi_m = np.clip(hi_m, 0.0, 1.0)
-        lower[valid] = lo_m[where]
-        upper[valid] = hi_m[where]
+        for j, (lower, upper) in enumerate(out):
+            lower[valid] = lo_m[j * d : (j + 1) * d][where]
+            upper[valid] = hi_m[j * d : (j + 1) * d][where]
     if np.ndim(size) == 0:
-        return lower[:1].reshape(()), upper[:1].reshape(())
-    return lower, upper
+        return [(lower[:1].reshape(()), upper[:1].reshape(())) for lower, upper in out]
+    return out
 
 
 def _walk(
-    kind: Kind, side: str, guess: FloatArray, m: FloatArray, centre: float, tau: float, alpha: float
+    kind: Kind, side: str, guess: FloatArray, m: FloatArray, centre: float, tau: float, alpha: FloatArray
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """From a guess to the exact count. Lower: r with F(r) ≥ α > F(r − 1), returning
     (r, F(r), F(r − 1)); upper: s with P(X ≥ s) ≥ α > P(X ≥ s + 1), returning
-    (s, P(X ≥ s), P(X ≥ s + 1)). Gallops from the guess to a bracket, then bisects."""
+    (s, P(X ≥ s), P(X ≥ s + 1)). Gallops from the guess to a bracket, then bisects.
+    ``alpha`` is per row (rows at several levels walk together)."""
     k = m.size
     if side == "lower":
 
         def value_at(r: FloatArray, rows: NDArray[np.intp]) -> FloatArray:
             return mixture.lower_tail(kind, r, m[rows], centre, tau)
 
-        def good(v: FloatArray) -> NDArray[np.bool_]:
-            return np.asarray(v >= alpha)
+        def good(v: FloatArray, rows: NDArray[np.intp]) -> NDArray[np.bool_]:
+            return np.asarray(v >= alpha[rows])
 
         floor, floor_value = np.full(k, -1.0), np.zeros(k)  # F(−1) = 0
         ceiling = m.copy() if kind == "proportion" else np.full(k, np.inf)  # F(n) = 1
@@ -421,8 +451,8 @@ def _walk(
         def value_at(r: FloatArray, rows: NDArray[np.intp]) -> FloatArray:
             return mixture.upper_tail(kind, r, m[rows], centre, tau)
 
-        def good(v: FloatArray) -> NDArray[np.bool_]:
-            return np.asarray(v < alpha)
+        def good(v: FloatArray, rows: NDArray[np.intp]) -> NDArray[np.bool_]:
+            return np.asarray(v < alpha[rows])
 
         floor, floor_value = np.zeros(k), np.ones(k)  # P(X ≥ 0) = 1
         ceiling = m + 1.0 if kind == "proportion" else np.full(k, np.inf)  # P(X ≥ n + 1) = 0
@@ -435,7 +465,7 @@ def _walk(
     rows = np.arange(k)
 
     def apply(rows: NDArray[np.intp], probe: FloatArray, v: FloatArray) -> NDArray[np.bool_]:
-        g = good(v)
+        g = good(v, rows)
         # Only ever narrow the bracket.
         to_hi = g & (probe < hi[rows])
         to_lo = ~g & (probe > lo[rows])

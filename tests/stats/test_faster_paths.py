@@ -1,0 +1,193 @@
+"""The faster statistics of one comparison give the figures of the path they replaced.
+
+``data/page_statistics_baseline.json`` holds everything a comparison page publishes from
+``utfall/stats`` — target, φ, τ², the 95 % and 99.8 % limits, flags, the groups left out,
+the assessment columns (shrunken estimate and interval, P(below), detectable differences)
+and the reliability with its interval — as computed by main d8664cf (2026-12-02, before
+branch ``stats``: one limit search per level, …) over a grid of base rates, spreads, sizes
+and numbers of groups, for proportions and O/E ratios. It is a regression baseline, not an
+external reference (those are tested elsewhere in tests/stats). Rewrite it only when a
+change of method is intended: ``python tests/stats/test_faster_paths.py --write``.
+
+Flags, suppression and the groups left out must agree exactly; every number to 1e-8
+relative (the searches stop at 1e-10 in the modes; the pages show 4 decimals; the file keeps
+11 significant digits).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from scipy import special
+
+from utfall.stats.assessment import assess
+from utfall.stats.comparison import compare_proportions, compare_ratios
+from utfall.stats.overdispersion import clear_fit_cache
+from utfall.stats.overdispersion import limits as od
+
+BASELINE = Path(__file__).with_name("data") / "page_statistics_baseline.json"
+REL = 1e-8
+ABS = 1e-12
+
+#: (base rate, spread τ on the logit scale, n from, n to, groups)
+PROPORTION_GRID = [
+    (base, tau, lo, hi, 60)
+    for base in (0.15, 0.5, 0.85)
+    for tau in (0.0, 0.3, 0.8)
+    for lo, hi in ((5, 60), (5, 300), (100, 2000))
+] + [(0.75, 0.4, 5, 300, 750), (0.9, 0.6, 5, 120, 200)]
+#: (spread τ on the log scale, E per answer from, to, groups)
+RATIO_GRID = [(0.0, 0.1, 0.4, 60), (0.3, 0.1, 0.4, 300), (0.6, 0.02, 0.1, 120)]
+
+
+def proportion_case(
+    base: float, tau: float, lo: int, hi: int, k: int
+) -> tuple[list[str], list[int], list[int]]:
+    rng = np.random.default_rng(int(1000 * base) + int(100 * tau) + lo + hi + k)
+    n = rng.integers(lo, hi + 1, k)
+    p = special.expit(special.logit(base) + tau * rng.standard_normal(k))
+    p[: max(1, k // 40)] = special.expit(special.logit(base) - 1.5)  # planted low
+    x = rng.binomial(n, p)
+    n[k // 2] = 3  # below the minimum count
+    x[k // 2] = 1
+    return [f"P{i:03d}" for i in range(k)], x.tolist(), n.tolist()
+
+
+def ratio_case(
+    tau: float, lo: float, hi: float, k: int
+) -> tuple[list[str], list[int], list[float], list[int]]:
+    rng = np.random.default_rng(int(100 * tau) + int(100 * hi) + k)
+    n = rng.integers(5, 301, k)
+    e = n * rng.uniform(lo, hi, k)
+    rr = np.exp(tau * rng.standard_normal(k))
+    rr[: max(1, k // 50)] = 2.5  # planted high
+    return [f"G{i:03d}" for i in range(k)], rng.poisson(e * rr).tolist(), e.tolist(), n.tolist()
+
+
+def proportion_page(case: tuple[Any, ...]) -> dict[str, Any]:
+    """What the comparison page computes (comparisons.services.compare): the comparison of every
+    provider and the assessment of every shown row, from a cold fit cache."""
+    clear_fit_cache()
+    groups, x, n = proportion_case(*case)
+    comparison = compare_proportions(groups, x, n, min_n=5)
+    used = [i for i, row in enumerate(comparison.rows) if not row["suppressed"]]
+    assessment = assess(comparison.fit, x, n, used=used, goal=0.8)
+    return {
+        "target": comparison.target,
+        "overdispersion": comparison.overdispersion,
+        "rows": comparison.rows,
+        "assessment": assessment.rows,
+        "reliability": None if assessment.reliability is None else assessment.reliability.as_dict(),
+    }
+
+
+def ratio_page(case: tuple[Any, ...]) -> dict[str, Any]:
+    clear_fit_cache()
+    comparison = compare_ratios(*ratio_case(*case), min_n=5)
+    return {"target": comparison.target, "overdispersion": comparison.overdispersion, "rows": comparison.rows}
+
+
+def _compact(page: dict[str, Any]) -> Any:
+    """Rows as lists in a fixed key order and floats to 11 significant digits (the comparison
+    is to 1e-8): a baseline file of a reasonable size."""
+
+    def short(value: Any) -> Any:
+        if isinstance(value, float) and math.isfinite(value):
+            return float(f"{value:.11g}")
+        if isinstance(value, dict):
+            return {k: short(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [short(v) for v in value]
+        return value
+
+    out = dict(page)
+    for key in ("rows", "assessment"):
+        if key in page:
+            rows = page[key]
+            keys = list(rows[0]) if rows else []
+            out[key] = {"keys": keys, "values": [[row[k] for k in keys] for row in rows]}
+    return short(out)
+
+
+def _rows(table: dict[str, Any]) -> list[dict[str, Any]]:
+    return [dict(zip(table["keys"], values, strict=True)) for values in table["values"]]
+
+
+def compute() -> dict[str, Any]:
+    return {
+        "proportions": {json.dumps(case): _compact(proportion_page(case)) for case in PROPORTION_GRID},
+        "ratios": {json.dumps(case): _compact(ratio_page(case)) for case in RATIO_GRID},
+    }
+
+
+def _same(got: Any, want: Any, where: str) -> None:
+    if isinstance(want, dict):
+        assert isinstance(got, dict) and set(got) == set(want), where
+        for key in want:
+            _same(got[key], want[key], f"{where}.{key}")
+    elif isinstance(want, list):
+        assert isinstance(got, list | tuple) and len(got) == len(want), where
+        for i, (g, w) in enumerate(zip(got, want, strict=True)):
+            _same(g, w, f"{where}[{i}]")
+    elif isinstance(want, float) and not isinstance(got, str):
+        assert got is not None, where
+        if math.isnan(want):
+            assert math.isnan(got), where
+        else:
+            assert math.isclose(got, want, rel_tol=REL, abs_tol=ABS), (where, got, want)
+    else:
+        assert got == want, (where, got, want)
+
+
+def _baseline() -> dict[str, Any]:
+    return json.loads(BASELINE.read_text())  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("case", PROPORTION_GRID, ids=str)
+def test_a_proportion_page_has_the_figures_of_the_previous_path(case: tuple[Any, ...]) -> None:
+    want = _baseline()["proportions"][json.dumps(list(case))]
+    want = {**want, "rows": _rows(want["rows"]), "assessment": _rows(want["assessment"])}
+    got = json.loads(json.dumps(proportion_page(case)))
+    _same(got, want, str(case))
+
+
+@pytest.mark.parametrize("case", RATIO_GRID, ids=str)
+def test_a_ratio_comparison_has_the_figures_of_the_previous_path(case: tuple[Any, ...]) -> None:
+    want = _baseline()["ratios"][json.dumps(list(case))]
+    want = {**want, "rows": _rows(want["rows"])}
+    got = json.loads(json.dumps(ratio_page(case)))
+    _same(got, want, str(case))
+
+
+def test_the_baseline_flags_and_leaves_out_providers() -> None:
+    """The grid is not all quiet: some groups are flagged, left out and suppressed."""
+    pages = [{**p, "rows": _rows(p["rows"])} for p in _baseline()["proportions"].values()]
+    assert sum(r["flag"] is not None for p in pages for r in p["rows"]) >= 20
+    assert sum(len(p["overdispersion"]["excluded"]) for p in pages) >= 30
+    assert all(any(r["suppressed"] for r in p["rows"]) for p in pages)
+
+
+@pytest.mark.parametrize("kind", ["proportion", "ratio"])
+@pytest.mark.parametrize("tau2", [0.0, 0.04, 0.5])
+def test_limits_at_several_levels_are_those_of_each_level_alone(kind: Any, tau2: float) -> None:
+    sizes = np.array([1.0, 2.0, 5.0, 17.0, 40.0, 300.0, 301.0, 2000.0, 5000.0, np.nan, 0.0])
+    if kind == "ratio":
+        sizes = sizes * 0.37
+    centre = 0.9 if kind == "proportion" else -0.2
+    levels = (0.95, 0.998, 0.8)
+    together = od.adaptive_limits_at_levels(kind, centre, tau2, sizes, levels)
+    for level, (lower, upper) in zip(levels, together, strict=True):
+        alone_lower, alone_upper = od.adaptive_limits(kind, centre, tau2, sizes, level)
+        np.testing.assert_allclose(lower, alone_lower, rtol=1e-12, equal_nan=True)
+        np.testing.assert_allclose(upper, alone_upper, rtol=1e-12, equal_nan=True)
+
+
+if __name__ == "__main__" and "--write" in sys.argv:
+    BASELINE.write_text(json.dumps(compute(), indent=None, separators=(",", ":")))
+    print(f"wrote {BASELINE}")
