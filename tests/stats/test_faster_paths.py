@@ -191,3 +191,57 @@ def test_limits_at_several_levels_are_those_of_each_level_alone(kind: Any, tau2:
 if __name__ == "__main__" and "--write" in sys.argv:
     BASELINE.write_text(json.dumps(compute(), indent=None, separators=(",", ":")))
     print(f"wrote {BASELINE}")
+
+
+@pytest.mark.parametrize("p", [1e-4, 0.01, 0.3, 0.5, 0.77, 0.999])
+def test_a_binomial_median_lies_between_floor_and_ceiling_of_np(p: float) -> None:
+    """What the median screen of ``tail_flags`` rests on (Kaas & Buhrman 1980)."""
+    from scipy import stats
+
+    n = np.arange(1, 3001, dtype=np.float64)
+    assert (stats.binom.cdf(np.ceil(n * p), n, p) >= 0.5).all()
+    assert (stats.binom.sf(np.floor(n * p) - 1.0, n, p) >= 0.5).all()
+
+
+def test_a_poisson_median_lies_within_ln2_below_and_a_third_above_the_mean() -> None:
+    """What the median screen of ``tail_flags`` rests on for O/E (Choi 1994)."""
+    from scipy import stats
+
+    lam = np.concatenate([np.linspace(1e-3, 5.0, 2001), np.linspace(5.0, 3000.0, 3001)])
+    assert (stats.poisson.cdf(np.ceil(lam + 1.0 / 3.0), lam) >= 0.5).all()
+    low = np.floor(lam - np.log(2.0))
+    ok = low >= 0
+    assert (stats.poisson.sf(low[ok] - 1.0, lam[ok]) >= 0.5).all()
+
+
+@pytest.mark.parametrize("kind", ["proportion", "ratio"])
+@pytest.mark.parametrize("tau2", [0.0, 0.02, 0.3, 2.0])
+@pytest.mark.parametrize("alpha", [0.005, 0.0005, 0.05, 0.3])
+def test_tail_flags_with_the_median_screen_equal_the_full_sums(kind: Any, tau2: float, alpha: float) -> None:
+    rng = np.random.default_rng(int(tau2 * 100) + int(alpha * 1e4))
+    m = rng.integers(1, 2000, 4000).astype(float)
+    centre = -1.3 if kind == "proportion" else 0.2
+    values = od.mixture_values(kind, centre, tau2)
+    if kind == "proportion":
+        # Counts around every node's median and beyond (the screen's edges).
+        rate = values[rng.integers(0, values.size, m.size)]
+        x = np.clip(np.round(m * rate) + rng.integers(-3, 4, m.size), 0, m)
+        x[::7] = rng.binomial(m[::7].astype(int), rng.uniform(0.0, 1.0, x[::7].size))
+    else:
+        m = m * 0.05
+        lam = m * values[rng.integers(0, values.size, m.size)]
+        x = np.maximum(np.round(lam) + rng.integers(-3, 4, m.size), 0)
+        x[::7] = rng.poisson(lam[::7] * rng.uniform(0.0, 3.0, x[::7].size))
+    below = od.cdf(kind, x, m, values)
+    above = 1.0 - od.cdf(kind, x - 1.0, m, values)
+    want = (below < alpha) | (above < alpha)
+    got = od.tail_flags(kind, centre, tau2, x, m, alpha)
+    assert 0 < want.sum() < want.size
+    np.testing.assert_array_equal(got, want)
+
+
+def test_the_median_screen_clears_most_groups_of_a_comparison() -> None:
+    _, x, n = proportion_case(0.75, 0.4, 5, 300, 750)
+    values = od.mixture_values("proportion", 1.1, 0.16)
+    cleared = od._clear_by_medians("proportion", values, np.asarray(x, float), np.asarray(n, float), 0.005)
+    assert cleared.mean() > 0.8

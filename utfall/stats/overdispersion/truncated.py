@@ -350,9 +350,10 @@ def _start(kind: Kind, x: FloatArray, m: FloatArray) -> tuple[float, float]:
 
 def _maximise(
     lik: _Likelihood, kind: Kind, start: tuple[float, float], target: float | None
-) -> tuple[float, float]:
+) -> tuple[float, float, FloatArray | None]:
     """Newton's method with the analytic Hessian, halving steps that do not increase the
-    likelihood, τ kept in [τ_min, τ_max]; with a fixed target, the centre follows τ."""
+    likelihood, τ kept in [τ_min, τ_max]; with a fixed target, the centre follows τ. Returns
+    (c, τ) and the Hessian at them (None with a fixed target: it is not worked out there)."""
     if target is not None:
 
         def negative_tau(tau: float) -> float:
@@ -361,7 +362,7 @@ def _maximise(
         res = optimize.minimize_scalar(negative_tau, bounds=(_TAU_MIN, _TAU_MAX), method="bounded",
                                        options={"xatol": 1e-6})  # fmt: skip
         tau = float(res.x)
-        return centre_for_target(kind, target, tau * tau), tau
+        return centre_for_target(kind, target, tau * tau), tau, None
     theta = np.array([start[0], float(np.clip(start[1], _TAU_MIN, _TAU_MAX))])
     value, grad, hess = lik.value_grad_hess(theta[0], theta[1])
     for _ in range(50):
@@ -385,7 +386,7 @@ def _maximise(
         theta, value, grad, hess = new, new_value, new_grad, new_hess
         if moved < 1e-6:
             break
-    return float(theta[0]), float(theta[1])
+    return float(theta[0]), float(theta[1]), hess
 
 
 def truncated_loglik(
@@ -416,7 +417,7 @@ def fit_truncated(kind: Kind, x: FloatArray, m: FloatArray, target: float | None
         kept[:] = True
     for _ in range(_MAX_ROUNDS):
         lik = _build(kind, x, m, kept, bounds, c, tau)
-        new_c, new_tau = _maximise(lik, kind, (c, tau), target)
+        new_c, new_tau, hess_at = _maximise(lik, kind, (c, tau), target)
         moved = abs(new_c - c) + abs(new_tau - tau)
         c, tau = new_c, new_tau
         if abs(c - bounds_at[0]) + abs(tau - bounds_at[1]) > 2e-3:
@@ -435,7 +436,9 @@ def fit_truncated(kind: Kind, x: FloatArray, m: FloatArray, target: float | None
     # The estimate's uncertainty from the observed information (analytic Hessian): a new
     # provider's predictive spread is τ̂² + var(ĉ) + (z² − 2)·var(τ̂) (without it, the data
     # sets where τ̂ falls short flag large providers, whose limits are set by τ alone).
-    _, _, hess = lik.value_grad_hess(c, tau)
+    # (The Hessian at the optimum from the last Newton step when it has it: the same likelihood
+    # at the same (c, τ), not evaluated twice.)
+    hess = hess_at if hess_at is not None else lik.value_grad_hess(c, tau)[2]
     uncertainty = _uncertainty(hess, target is not None)
     if tau <= 2.0 * _TAU_MIN:
         tau = 0.0
