@@ -11,7 +11,8 @@ change of method is intended: ``python tests/stats/test_faster_paths.py --write`
 
 Flags, suppression and the groups left out must agree exactly; every number to 1e-8
 relative (the searches stop at 1e-10 in the modes; the pages show 4 decimals; the file keeps
-11 significant digits).
+11 significant digits), the reliability interval's ends to 1e-5 (their root search stops at
+1e-6 in τ).
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ from utfall.stats.overdispersion import limits as od
 BASELINE = Path(__file__).with_name("data") / "page_statistics_baseline.json"
 REL = 1e-8
 ABS = 1e-12
+#: The reliability interval's ends are found to 1e-6 in τ (empirical_bayes.rankability); a
+#: faster root search may land elsewhere within that tolerance.
+LOOSER = {"rankability_low": 1e-5, "rankability_high": 1e-5}
 
 #: (base rate, spread τ on the logit scale, n from, n to, groups)
 PROPORTION_GRID = [
@@ -140,7 +144,8 @@ def _same(got: Any, want: Any, where: str) -> None:
         if math.isnan(want):
             assert math.isnan(got), where
         else:
-            assert math.isclose(got, want, rel_tol=REL, abs_tol=ABS), (where, got, want)
+            rel = LOOSER.get(where.rsplit(".", 1)[-1], REL)
+            assert math.isclose(got, want, rel_tol=rel, abs_tol=ABS), (where, got, want)
     else:
         assert got == want, (where, got, want)
 
