@@ -145,16 +145,19 @@ class ProfileLikelihood:
             # Newton on c with the nodes fixed in η: only the normal density N(η; c, τ²) moves
             # (log-terms shift by ((η − c₀)² − (η − c)²)/2τ²), with analytic derivatives.
             c_new = c
+            placed = (eta - c) ** 2  # the same in every step of this round
             for _ in range(30):
                 d = eta - c_new
-                shifted = terms + 0.5 * ((eta - c) ** 2 - d * d) / t2
+                shifted = terms + 0.5 * (placed - d * d) / t2
                 top = shifted.max(axis=1, keepdims=True)
                 w = np.exp(shifted - top)
                 total = w.sum(axis=1, keepdims=True)
                 w /= total
-                mean_a = np.sum(w * d, axis=1) / t2
+                wd = w * d
+                mean_a = np.sum(wd, axis=1) / t2
                 grad = float(mean_a.sum())
-                curv = float(np.sum(np.sum(w * d * d, axis=1) / (t2 * t2) - mean_a**2)) - x.size / t2
+                wdd = wd * d
+                curv = float(np.sum(np.sum(wdd, axis=1) / (t2 * t2) - mean_a**2)) - x.size / t2
                 step = float(np.clip(-grad / curv if curv < 0 else grad, -2.0, 2.0))
                 if abs(step) < 1e-10:
                     break
@@ -167,7 +170,7 @@ class ProfileLikelihood:
             self._seen.append((tau, c_new, self._eta))
         value = self.const + float(np.sum(np.log(total[:, 0]) + top[:, 0])) - 0.5 * mixture._LOG_2PI * x.size
         # ∂/∂τ log N(η; c, τ²) = −1/τ + (η − c)²/τ³, averaged over each group's posterior.
-        slope = float(np.sum(np.sum(w * d * d, axis=1) / (t2 * tau) - 1.0 / tau))
+        slope = float(np.sum(np.sum(wdd, axis=1) / (t2 * tau) - 1.0 / tau))
         return value, slope
 
 
