@@ -393,7 +393,7 @@ def adaptive_limits_at_levels(
     """:func:`adaptive_limits` at several levels in one search (the comparison draws 95 % and
     99.8 %): every (level, size) is a row of the same walk, so the vectorised steps are taken
     once for all of them. Each row's walk is its own; the limits are those of
-    :func:`adaptive_limits` at each level alone (tests/stats/test_funnel_search.py)."""
+    :func:`adaptive_limits` at each level alone (tests/stats/test_faster_paths.py)."""
     tau = float(np.sqrt(tau2))
     m_all = np.atleast_1d(np.asarray(size, dtype=np.float64))
     out = [(np.full(m_all.shape, np.nan), np.full(m_all.shape, np.nan)) for _ in levels]
