@@ -165,3 +165,29 @@ def test_a_single_save_outside_a_bracket_is_counted_once(client: Client, world: 
     ended.ended_on = ended.started_on + dt.timedelta(days=30)
     ended.save()
     assert_exact(world)
+
+
+def test_a_brackets_share_is_read_through_its_own_follow_ups(client: Client, world: World) -> None:
+    """The share of a bracket's scope is read by the follow-ups' intervention index, never by
+    the municipality's period covers: an import of interventions grew slower with every
+    answer the municipality held (7,321 s for 547,444 interventions in the 1M build)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from utfall.aggregates import counts
+
+    client.force_login(world.caseworker)
+    post_followup(client, world.interventions["overdue"])
+    scope = [world.interventions["overdue"].pk, world.interventions["ended"].pk]
+    with CaptureQueriesContext(connection) as captured:
+        answers, followups = counts.share(world.municipality.pk, scope)
+    assert sum(answers.values()) == Answer.objects.count() and sum(followups.values()) == 1
+    if connection.vendor != "sqlite":
+        return  # PostgreSQL's plan for a test's few rows says nothing about a large table's
+    plans = []
+    with connection.cursor() as cursor:
+        for query in captured.captured_queries:
+            cursor.execute(f"EXPLAIN QUERY PLAN {query['sql']}")
+            plans += [row[3] for row in cursor.fetchall()]
+    assert plans
+    assert not [p for p in plans if "municipality_id=?" in p or p.startswith("SCAN followups_")], plans
