@@ -191,3 +191,32 @@ def test_a_brackets_share_is_read_through_its_own_follow_ups(client: Client, wor
             plans += [row[3] for row in cursor.fetchall()]
     assert plans
     assert not [p for p in plans if "municipality_id=?" in p or p.startswith("SCAN followups_")], plans
+
+
+def test_an_import_of_new_interventions_reads_no_counts_and_stores_the_clients_outcomes(
+    world: World,
+    write_csv,  # type: ignore[no-untyped-def]
+) -> None:
+    """New interventions have no follow-ups while the interventions are written (follow-ups
+    come after every intervention): their share is not read (it was ~20 % of the import's
+    CPU), but their clients' other interventions get their outcomes again."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from utfall.core.pseudonyms import PSEUDONYM_PREFIX
+
+    municipality = world.municipality
+    assert import_files(write_set(write_csv), municipality=municipality, today=TODAY, update=True).ok
+    first = Intervention.objects.get(municipality=municipality, intervention_id="I1")  # ended 2025-12-20
+    again = f"I4,{PSEUDONYM_PREFIX}{first.client.pseudonym},,,hvb_youth,P1,C1,sodermalm,2026-01-05,2026-01-10,,,,,"
+    with CaptureQueriesContext(connection) as captured:
+        report = import_files(
+            [write_csv("interventions.csv", INTERVENTIONS[0], again)], municipality=municipality, today=TODAY
+        )
+    assert report.ok, report.issues
+    assert report.created == {"interventions": 1}
+    outcome = InterventionOutcome.objects.get(intervention=first)
+    assert (outcome.next_after_days, outcome.back_after_days) == (21, 21)
+    read = [q["sql"] for q in captured.captured_queries if "followups_answer" in q["sql"]]
+    assert read == []
+    assert_exact(world)
