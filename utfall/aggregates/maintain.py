@@ -45,7 +45,10 @@ def after(
     new_followups.subtract(old_followups)
     counts.apply_all(new_answers, new_followups)
     if not state.get("followups_only"):
-        outcomes.refresh_clients(old_clients | outcomes.clients_of(interventions))
+        # Interventions created without follow-ups in the bracket (``changing(created=...)``)
+        # count nothing yet: only their clients' outcomes change.
+        scope = sorted({*interventions, *state.get("created", ())})
+        outcomes.refresh_clients(old_clients | outcomes.clients_of(scope))
 
 
 def added(*, municipality_id: int, followups: list[int], **_: Any) -> None:

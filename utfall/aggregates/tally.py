@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any
 
 from django.db import connection
@@ -124,7 +125,8 @@ def add(model: type[Model], fields: Sequence[str], delta: Counter[Key]) -> None:
             f"CREATE TEMPORARY TABLE IF NOT EXISTS {temp} (i integer, {typed}, n integer, id bigint)"
         )
         cursor.execute(f"DELETE FROM {temp}")  # noqa: S608 (our table)
-        insert_rows(cursor, temp, ["i", *names, "n"], [(i, *adapt(k), d) for i, (k, d) in enumerate(items)])
+        # The keys come back from _add_fresh as stored (months adapted): adapted once per key.
+        insert_rows(cursor, temp, ["i", *names, "n"], [(i, *k, d) for i, (k, d) in enumerate(items)])
         cursor.execute(
             f"UPDATE {temp} SET id = m.id FROM (SELECT d.i, MIN(a.id) AS id FROM {temp} d "  # noqa: S608 (our tables)
             f"JOIN {table} a ON {on} GROUP BY d.i) AS m WHERE {temp}.i = m.i"
@@ -139,7 +141,8 @@ def _add_fresh(
     cursor: Any, model: type[Model], fields: Sequence[str], items: list[tuple[Key, int]], adapt: Any
 ) -> list[tuple[Key, int]]:
     """Insert the delta's keys whose month has no row yet (by the table's index prefix up to the
-    month, e.g. municipality, question and month) straight into the table, and return the rest.
+    month, e.g. municipality, question and month) straight into the table, and return the rest
+    with their keys as stored (``adapt``: the month as the database takes it).
 
     Nothing of such a key can exist, so the temporary table and its join would find nothing: an
     import of a new month, or of a municipality's history, writes its counts once (issue 13.2).
@@ -149,12 +152,13 @@ def _add_fresh(
     index = [column for column, _, _ in _columns(model, model._meta.indexes[0].fields)]
     columns = [column for column, _, _ in _columns(model, fields)]
     if "month" not in index or not set(index[: index.index("month") + 1]) <= set(columns):
-        return items
+        return [(adapt(key), n) for key, n in items]
     prefix = [columns.index(c) for c in index[: index.index("month") + 1]]
-    groups: dict[Key, list[tuple[Key, int, Key]]] = {}  # prefix → (key, n, key as stored)
+    pick = itemgetter(*prefix)  # the prefix has the municipality and the month: a tuple
+    groups: dict[Key, list[tuple[int, Key]]] = {}  # prefix → (n, key as stored)
     for key, n in items:
         stored = adapt(key)
-        groups.setdefault(tuple(stored[i] for i in prefix), []).append((key, n, stored))
+        groups.setdefault(pick(stored), []).append((n, stored))
     aliases = [f"k{i}" for i in range(len(prefix))]
     match = " AND ".join(f"t.{quote(columns[i])} = v.{a}" for i, a in zip(prefix, aliases, strict=True))
     table = quote(model._meta.db_table)
@@ -169,10 +173,10 @@ def _add_fresh(
             [value for key in chunk for value in key],
         )
         found.update(tuple(row) for row in cursor.fetchall())
-    fresh = [(*stored, n) for key, rows in groups.items() if key not in found for _, n, stored in rows]
+    fresh = [(*stored, n) for key, rows in groups.items() if key not in found for n, stored in rows]
     if fresh:
         insert_rows(cursor, model._meta.db_table, [*columns, "n"], fresh)
-    return [(key, n) for group in found & set(groups) for key, n, _ in groups[group]]
+    return [(stored, n) for group in found & set(groups) for n, stored in groups[group]]
 
 
 def _columns(model: type[Model], fields: Sequence[str]) -> list[tuple[str, str, bool]]:

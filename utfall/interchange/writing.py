@@ -68,10 +68,14 @@ class Writer:
         elif kind == "interventions":
             if new or changed:
                 # Only stored interventions whose rows change are counted before and after; the
-                # new ones (which have no rows yet) are added to the scope for their outcomes.
-                with changing(self.municipality.pk, self._touched_interventions(new, changed)) as touched:
+                # new ones (which have no follow-ups yet: those are written after every
+                # intervention) are named as created, for their clients' outcomes alone.
+                created: list[int] = []
+                with changing(
+                    self.municipality.pk, self._touched_interventions(new, changed), created=created
+                ):
                     self._write_interventions(new, changed)
-                    touched += [self.pks["interventions"][p.key] for p in new]
+                    created += [self.pks["interventions"][p.key] for p in new]
         else:
             getattr(self, f"_write_{kind}")(new, changed)
         self.report.created.update({kind: len(new)} if new else {})
