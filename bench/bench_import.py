@@ -29,7 +29,6 @@ import os
 import sys
 import tempfile
 import time
-import zlib
 from pathlib import Path
 from typing import Any
 
@@ -70,28 +69,13 @@ def _measure(label: str, rows: int, run: Any, backend: int | None, profile: str 
 
 
 def _chunk(index: int, chunks: int, size: float, contract_of: dict[str, str]) -> Any:
-    """The generated data of chunk ``index`` (as ``bench_scale._chunk``): chunks after the first
+    """The generated data of chunk ``index`` (``bench_scale.as_chunk``): chunks after the first
     have their own ids and the first one's providers and contracts."""
+    from bench_scale import as_chunk
+
     from utfall.demo.generator import generate
 
-    data = generate(size=size, seed=11 + index)
-    if chunks > 1:
-        for row in data.interventions:
-            # A person found in two chunks must not contradict what an earlier one stored: a
-            # stated sex 'other' (0.4 %) decided by the person's number, not the chunk's draw.
-            row["sex"] = "other" if zlib.crc32(row["person_id"].encode()) % 250 == 0 else ""
-    if index == 0:
-        contract_of.update({c["provider_id"]: c["contract_id"] for c in data.contracts})
-        return data
-    data.providers, data.contracts = [], []
-    prefix = f"K{index}"
-    for row in data.interventions:
-        row["intervention_id"] = f"{prefix}{row['intervention_id']}"
-        row["contract_id"] = contract_of.get(row["provider_id"], "")
-    for row in data.followups:
-        row["followup_id"] = f"{prefix}{row['followup_id']}"
-        row["intervention_id"] = f"{prefix}{row['intervention_id']}"
-    return data
+    return as_chunk(generate(size=size, seed=11 + index), index, contract_of, restate_sex=chunks > 1)
 
 
 def main() -> None:

@@ -133,10 +133,18 @@ def _chunk(index: int, size: float, providers: int, contract_of: dict[str, str])
     from utfall.demo.generator import generate
 
     data = generate(size=size, seed=1300 + index, today=TODAY, providers=providers)
-    for row in data.interventions:
-        # A stated sex 'other' (0.4 %) decided by the person's number, not the chunk's draw:
-        # the same person in two chunks must not contradict what the first one stored.
-        row["sex"] = "other" if zlib.crc32(row["person_id"].encode()) % 250 == 0 else ""
+    return as_chunk(data, index, contract_of)
+
+
+def as_chunk(data: Any, index: int, contract_of: dict[str, str], *, restate_sex: bool = True) -> Any:
+    """Generated ``data`` made chunk ``index`` of a build (also bench_import ``--chunks``): the
+    first chunk's contracts are remembered in ``contract_of``; a later chunk drops providers and
+    contracts, prefixes its intervention and follow-up ids and uses the remembered contracts."""
+    if restate_sex:
+        for row in data.interventions:
+            # A stated sex 'other' (0.4 %) decided by the person's number, not the chunk's draw:
+            # the same person in two chunks must not contradict what the first one stored.
+            row["sex"] = "other" if zlib.crc32(row["person_id"].encode()) % 250 == 0 else ""
     if index == 0:
         contract_of.update({c["provider_id"]: c["contract_id"] for c in data.contracts})
         return data
