@@ -19,6 +19,7 @@ from django.db.models import Count, F, Model, QuerySet
 
 from utfall.aggregates.dimensions import MonthOf, YearOf, age_group
 from utfall.aggregates.models import AnswerByProvider, AnswerCount, FollowUpByProvider, FollowUpCount
+from utfall.aggregates.rollup import CASE_MIX
 from utfall.followups.models import Answer, FollowUp
 
 Key = tuple[Any, ...]
@@ -31,6 +32,7 @@ FOLLOWUP_KEY = (*COMMON, "status", "assessment", "created_by_id")
 ROLLUPS: tuple[tuple[type[Model], tuple[str, ...], tuple[str, ...]], ...] = (
     (AnswerByProvider, ("municipality_id", "month", "provider_id", "question_id", "option_id"), ANSWER_KEY),
     (FollowUpByProvider, ("municipality_id", "month", "provider_id", "status", "assessment"), FOLLOWUP_KEY),
+    *((model, fields, ANSWER_KEY if kind == "answers" else FOLLOWUP_KEY) for kind, model, fields in CASE_MIX),
 )
 #: Interventions per query when a scope is read in slices (SQLite's parameter limit).
 CHUNK = 2000
@@ -235,6 +237,10 @@ def apply(model: type[Model], fields: Sequence[str], delta: Counter[Key], *, exa
     delta = Counter({k: v for k, v in delta.items() if v})
     if not delta:
         return
+    if exact and connection.features.can_return_rows_from_bulk_insert:  # SQLite ≥ 3.35, PostgreSQL
+        for start in range(0, len(delta), _EXACT_KEYS):
+            _add_exactly(model, fields, Counter(dict(list(delta.items())[start : start + _EXACT_KEYS])))
+        return
     narrow: dict[str, Any] = {}
     for position, name in enumerate(fields[:3]):  # municipality, month, provider: indexed and selective
         narrow[f"{name}__in"] = sorted({k[position] for k in delta})
@@ -256,6 +262,45 @@ def apply(model: type[Model], fields: Sequence[str], delta: Counter[Key], *, exa
             sql = f"UPDATE {table} SET n = n + CASE id {cases} END WHERE id IN ({marks})"  # noqa: S608 (our table; values are parameters)
             cursor.execute(sql, params)
     _insert(model, fields, [(*k, d) for k, d in delta.items() if k not in existing])
+
+
+#: Keys per statement of :func:`_add_exactly` (its parameters: twice the key's fields per key).
+_EXACT_KEYS = 40
+
+
+def _add_exactly(model: type[Model], fields: Sequence[str], delta: Counter[Key]) -> None:
+    """Add a few keys' counts (one submission's) in one statement per table: ``n = n + d`` on the
+    first row of each key (the row found and the change in the same UPDATE, which returns the keys
+    it changed), then the keys without a row inserted. A submission's counts cost one query per
+    count table instead of a look-up and an update each (2026-12-03: six tables with the case-mix
+    rollups, docs/performance.md)."""
+    ops = connection.ops
+    month = fields.index("month")
+    names = [ops.quote_name(f) for f in fields]
+    conditions: list[tuple[str, list[Any]]] = []  # per key: its condition and the condition's parameters
+    for key in delta:
+        parts, values = [], []
+        for position, (name, value) in enumerate(zip(names, key, strict=True)):
+            if value is None:
+                parts.append(f"{name} IS NULL")
+            else:
+                parts.append(f"{name} = %s")
+                values.append(ops.adapt_datefield_value(value) if position == month else value)
+        conditions.append(("(" + " AND ".join(parts) + ")", values))
+    cases = " ".join(f"WHEN {condition} THEN %s" for condition, _ in conditions)
+    where = " OR ".join(condition for condition, _ in conditions)
+    params = [p for (_, values), d in zip(conditions, delta.values(), strict=True) for p in (*values, d)]
+    params += [p for _, values in conditions for p in values]
+    table = ops.quote_name(model._meta.db_table)
+    listed = ", ".join(names)
+    sql = (
+        f"UPDATE {table} SET n = n + CASE {cases} ELSE 0 END WHERE id IN "  # noqa: S608 (our table; values are parameters)
+        f"(SELECT MIN(id) FROM {table} WHERE {where} GROUP BY {listed}) RETURNING {listed}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        changed = {(*key[:month], _month(key[month]), *key[month + 1 :]) for key in cursor.fetchall()}
+    _insert(model, fields, [(*k, d) for k, d in delta.items() if k not in changed])
 
 
 def _insert(model: type[Model], fields: Sequence[str], rows: list[tuple[Any, ...]]) -> None:

@@ -137,3 +137,44 @@ class InterventionOutcome(models.Model):
 
     def __str__(self) -> str:
         return f"outcome of intervention {self.intervention_id}"
+
+
+class CaseMixCount(models.Model):
+    """Rollups by case mix without provider, unit and contract (women and men, comparisons by
+    service, sex or age group): the sums of the full tables' rows over those three, kept by the
+    same deltas (``utfall.aggregates.rollup``). Their rows grow with months × services × sexes
+    × age groups, not with providers or units."""
+
+    municipality = models.ForeignKey("organisations.Municipality", **_DIMENSION)
+    month = models.DateField()
+    service = models.ForeignKey("registry.Service", **_DIMENSION)
+    client_sex = models.CharField(max_length=8)
+    age_group = models.CharField(max_length=8)
+    n = models.IntegerField()
+
+    class Meta:
+        abstract = True
+
+
+class AnswerByCaseMix(CaseMixCount):
+    question_id = models.IntegerField()
+    option_id = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["municipality", "question_id", "month", "service", "client_sex",
+                                        "age_group", "option_id"], name="answerbycasemix_period")]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} question {self.question_id} option {self.option_id}: {self.n}"
+
+
+class FollowUpByCaseMix(CaseMixCount):
+    status = models.CharField(max_length=12)
+    assessment = models.CharField(max_length=10)
+
+    class Meta:
+        indexes = [models.Index(fields=["municipality", "month", "service", "client_sex", "age_group", "status",
+                                        "assessment"], name="followupbycasemix_period")]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.status}: {self.n}"

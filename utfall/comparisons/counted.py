@@ -17,7 +17,15 @@ from typing import Any
 
 from django.db.models import Model
 
-from utfall.aggregates.models import AnswerByProvider, AnswerCount, FollowUpByProvider, FollowUpCount
+from utfall.aggregates import rollup
+from utfall.aggregates.models import (
+    AnswerByCaseMix,
+    AnswerByProvider,
+    AnswerCount,
+    FollowUpByCaseMix,
+    FollowUpByProvider,
+    FollowUpCount,
+)
 
 #: Where each dimension is read in a count table (both tables carry the same dimensions).
 COUNTED_PATHS = {
@@ -28,16 +36,21 @@ COUNTED_PATHS = {
     "target_group": "service__target_group",
     "contract": "contract__contract_id",
 }
-COUNT_TABLES: tuple[type[Model], ...] = (AnswerCount, FollowUpCount, AnswerByProvider, FollowUpByProvider)
+COUNT_TABLES: tuple[type[Model], ...] = (AnswerCount, FollowUpCount, AnswerByProvider, FollowUpByProvider,
+                                          AnswerByCaseMix, FollowUpByCaseMix)  # fmt: skip
 
 
 def table_for(kind: str, dimensions: Sequence[str] | set[str]) -> type[Model]:
     """The smallest count table that has every dimension asked for: the rollup by provider
-    when only the provider (or nothing) is asked, else the full table."""
-    slim = set(dimensions) <= {"provider"}
-    if kind == "question":
-        return AnswerByProvider if slim else AnswerCount
-    return FollowUpByProvider if slim else FollowUpCount
+    when only the provider (or nothing) is asked, the rollup by case mix when only the
+    service, sex, age group or target group (women and men; 2026-12-03), else the full table."""
+    asked = set(dimensions)
+    question = kind == "question"
+    if asked <= {"provider"}:
+        return AnswerByProvider if question else FollowUpByProvider
+    if asked <= rollup.DIMENSIONS:
+        return AnswerByCaseMix if question else FollowUpByCaseMix
+    return AnswerCount if question else FollowUpCount
 
 
 def is_counted(model: type[Model]) -> bool:
