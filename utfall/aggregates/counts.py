@@ -19,7 +19,7 @@ from django.db.models import Count, F, Model, QuerySet
 
 from utfall.aggregates.dimensions import MonthOf, YearOf, age_group
 from utfall.aggregates.models import AnswerByProvider, AnswerCount, FollowUpByProvider, FollowUpCount
-from utfall.aggregates.rollup import CASE_MIX
+from utfall.aggregates.rollup import BY_CLIENT, CASE_MIX, by_client
 from utfall.followups.models import Answer, FollowUp
 
 Key = tuple[Any, ...]
@@ -28,33 +28,47 @@ COMMON = ("municipality_id", "month", "provider_id", "service_id", "unit_id", "c
           "client_sex", "age_group")  # fmt: skip
 ANSWER_KEY = (*COMMON, "question_id", "option_id")
 FOLLOWUP_KEY = (*COMMON, "status", "assessment", "created_by_id")
+#: The key of a writer's delta: the full table's with the client (for the rollups by client,
+#: :data:`CLIENT_ROLLUPS`); the full tables and the other rollups are its projections.
+ANSWER_DELTA = (*COMMON, "client_id", "question_id", "option_id")
+FOLLOWUP_DELTA = (*COMMON, "client_id", "status", "assessment", "created_by_id")
 #: The rollups: (table, its key, the full table's key it sums) — a projection of the full key.
 ROLLUPS: tuple[tuple[type[Model], tuple[str, ...], tuple[str, ...]], ...] = (
     (AnswerByProvider, ("municipality_id", "month", "provider_id", "question_id", "option_id"), ANSWER_KEY),
     (FollowUpByProvider, ("municipality_id", "month", "provider_id", "status", "assessment"), FOLLOWUP_KEY),
     *((model, fields, ANSWER_KEY if kind == "answers" else FOLLOWUP_KEY) for kind, model, fields in CASE_MIX),
 )
+#: The rollups by client: (table, its key, the delta's key it sums). Rebuilt and checked by
+#: their own GROUP BY (``aggregates.rollup``): a whole municipality's deltas by client would
+#: be one key per answer in memory.
+CLIENT_ROLLUPS: tuple[tuple[type[Model], tuple[str, ...], tuple[str, ...]], ...] = tuple(
+    (model, fields, ANSWER_DELTA if kind == "answers" else FOLLOWUP_DELTA)
+    for kind, model, fields in BY_CLIENT
+)
 #: Interventions per query when a scope is read in slices (SQLite's parameter limit).
 CHUNK = 2000
 
 
-def _answer_groups(qs: QuerySet[Answer]) -> QuerySet[Any]:
-    """Answers grouped by :data:`ANSWER_KEY` (the same paths the comparisons read)."""
+def _answer_groups(qs: QuerySet[Answer], by_client: bool = True) -> QuerySet[Any]:
+    """Answers grouped by :data:`ANSWER_DELTA` (the same paths the comparisons read), or by
+    :data:`ANSWER_KEY` without ``by_client``."""
     qs = qs.annotate(_age=YearOf("date") - F("client_birth_year"))
+    client = ["followup__intervention__client_id"] if by_client else []
     return qs.values_list(
         "municipality_id", MonthOf("date"), "provider_id", "service_id", "unit_id",
-        "followup__intervention__contract_id", "client_sex", age_group("_age"), "question_id",
+        "followup__intervention__contract_id", "client_sex", age_group("_age"), *client, "question_id",
         "option_id",
     ).annotate(n=Count("pk")).order_by()  # fmt: skip
 
 
-def _followup_groups(qs: QuerySet[FollowUp]) -> QuerySet[Any]:
-    """Follow-ups grouped by :data:`FOLLOWUP_KEY`."""
+def _followup_groups(qs: QuerySet[FollowUp], by_client: bool = True) -> QuerySet[Any]:
+    """Follow-ups grouped by :data:`FOLLOWUP_DELTA`, or by :data:`FOLLOWUP_KEY` without ``by_client``."""
     qs = qs.annotate(_age=YearOf("date") - F("intervention__client__birth_year"))
+    client = ["intervention__client_id"] if by_client else []
     return qs.values_list(
         "municipality_id", MonthOf("date"), "intervention__provider_id", "intervention__service_id",
         "intervention__unit_id", "intervention__contract_id", "intervention__client__sex",
-        age_group("_age"), "status", "assessment", "created_by_id",
+        age_group("_age"), *client, "status", "assessment", "created_by_id",
     ).annotate(n=Count("pk")).order_by()  # fmt: skip
 
 
@@ -175,8 +189,9 @@ def expected(municipality_id: int) -> tuple[Counter[Key], Counter[Key]]:
     """(answer counts, follow-up counts) of a whole municipality, from the raw rows."""
     answers: Counter[Key] = Counter()
     followups: Counter[Key] = Counter()
-    _collect(_answer_groups(Answer.objects.filter(municipality_id=municipality_id)), answers)
-    _collect(_followup_groups(FollowUp.objects.filter(municipality_id=municipality_id)), followups)
+    _collect(_answer_groups(Answer.objects.filter(municipality_id=municipality_id), by_client=False), answers)
+    _collect(_followup_groups(FollowUp.objects.filter(municipality_id=municipality_id), by_client=False),
+             followups)  # fmt: skip
     return answers, followups
 
 
@@ -187,7 +202,7 @@ def stored(municipality_id: int) -> dict[str, Counter[Key]]:
         (AnswerCount, ANSWER_KEY),
         (FollowUpCount, FOLLOWUP_KEY),
     ]
-    tables += [(m, f) for m, f, _ in ROLLUPS]
+    tables += [(m, f) for m, f, _ in (*ROLLUPS, *CLIENT_ROLLUPS)]
     for model, fields in tables:
         found: Counter[Key] = Counter()
         for *key, n in model._default_manager.filter(municipality_id=municipality_id).values_list(
@@ -206,7 +221,7 @@ def expected_tables(municipality_id: int) -> dict[str, Counter[Key]]:
         out[model._meta.model_name or ""] = project(
             answers if full is ANSWER_KEY else followups, full, fields
         )
-    return out
+    return {**out, **by_client(municipality_id)}
 
 
 def project(counts: Counter[Key], full: Sequence[str], fields: Sequence[str]) -> Counter[Key]:
@@ -221,7 +236,16 @@ def project(counts: Counter[Key], full: Sequence[str], fields: Sequence[str]) ->
 
 
 def apply_all(answers: Counter[Key], followups: Counter[Key], *, exact: bool = False) -> None:
-    """Add the deltas to the full tables and their rollups (``exact``: see :func:`apply`)."""
+    """Add the deltas (by :data:`ANSWER_DELTA`, :data:`FOLLOWUP_DELTA`) to the full tables and
+    their rollups (``exact``: see :func:`apply`)."""
+    for model, fields, full in CLIENT_ROLLUPS:
+        apply(
+            model, fields, project(answers if full is ANSWER_DELTA else followups, full, fields), exact=exact
+        )
+    answers, followups = (
+        project(answers, ANSWER_DELTA, ANSWER_KEY),
+        project(followups, FOLLOWUP_DELTA, FOLLOWUP_KEY),
+    )
     apply(AnswerCount, ANSWER_KEY, answers, exact=exact)
     apply(FollowUpCount, FOLLOWUP_KEY, followups, exact=exact)
     for model, fields, full in ROLLUPS:

@@ -178,3 +178,46 @@ class FollowUpByCaseMix(CaseMixCount):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} {self.status}: {self.n}"
+
+
+class ClientCount(models.Model):
+    """Rollups by client (the trend's cluster-robust intervals: per period, the sums of each
+    client's n_c², x_c·n_c and x_c², ``utfall.aggregates.rollup``): the same deltas with the
+    client kept and the sex, age group, contract and caseworker summed over. Without the join
+    from each answer to its follow-up and intervention that the raw per-client read makes."""
+
+    municipality = models.ForeignKey("organisations.Municipality", **_DIMENSION)
+    month = models.DateField()
+    client = models.ForeignKey("registry.Client", **_DIMENSION)
+    provider = models.ForeignKey("registry.Provider", **_DIMENSION)
+    service = models.ForeignKey("registry.Service", **_DIMENSION)
+    unit = models.ForeignKey("organisations.Unit", **_DIMENSION)
+    n = models.IntegerField()
+
+    class Meta:
+        abstract = True
+
+
+class AnswerByClient(ClientCount):
+    question_id = models.IntegerField()
+    option_id = models.IntegerField()
+
+    class Meta:
+        # Covering for the trend's read (by question and months, grouped by client) and the
+        # writers' key look-up.
+        indexes = [models.Index(fields=["municipality", "question_id", "month", "client", "option_id", "provider",
+                                        "service", "unit"], name="answerbyclient_period")]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} client {self.client_id} question {self.question_id}: {self.n}"
+
+
+class FollowUpByClient(ClientCount):
+    assessment = models.CharField(max_length=10)
+
+    class Meta:
+        indexes = [models.Index(fields=["municipality", "month", "client", "assessment", "provider", "service",
+                                        "unit"], name="followupbyclient_period")]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} client {self.client_id} {self.assessment}: {self.n}"

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db import transaction
 
-from utfall.aggregates import counts, outcomes
+from utfall.aggregates import counts, outcomes, rollup
 from utfall.organisations.models import Municipality
 from utfall.registry.models import Intervention
 
@@ -61,5 +61,6 @@ def rebuild(municipality: Municipality) -> None:
     """Replace the municipality's count rows and outcomes by ones computed from the raw rows."""
     answers, followups = counts.expected(municipality.pk)
     counts.replace(municipality.pk, answers, followups)
+    rollup.rebuild_by_client(municipality.pk)
     values = outcomes.computed(Intervention.objects.filter(municipality=municipality))
     outcomes.store(values)

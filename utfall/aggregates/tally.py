@@ -26,7 +26,16 @@ from typing import Any
 from django.db import connection
 from django.db.models import Model
 
-from utfall.aggregates.counts import ANSWER_KEY, FOLLOWUP_KEY, ROLLUPS, Key, project
+from utfall.aggregates.counts import (
+    ANSWER_DELTA,
+    ANSWER_KEY,
+    CLIENT_ROLLUPS,
+    FOLLOWUP_DELTA,
+    FOLLOWUP_KEY,
+    ROLLUPS,
+    Key,
+    project,
+)
 from utfall.aggregates.dimensions import AGE_GROUPS
 from utfall.aggregates.models import AnswerCount, FollowUpCount
 from utfall.core.bulk import insert_rows
@@ -49,7 +58,8 @@ _AGE = {age: age_group_of(age) for age in range(-1, 202)}
 
 class Tally:
     """The counts of rows one write inserts, by the count tables' keys
-    (:data:`~utfall.aggregates.counts.ANSWER_KEY`, :data:`~utfall.aggregates.counts.FOLLOWUP_KEY`)."""
+    (:data:`~utfall.aggregates.counts.ANSWER_DELTA`, :data:`~utfall.aggregates.counts.FOLLOWUP_DELTA`:
+    the full tables' keys with the client)."""
 
     def __init__(self, municipality_id: int) -> None:
         self.municipality_id = municipality_id
@@ -66,6 +76,7 @@ class Tally:
         contract: int | None,
         sex: str,
         birth_year: int,
+        client: int,
     ) -> Key:
         """The dimensions a follow-up and its answers share; ``date`` is ISO (YYYY-MM-DD)."""
         month = self._months.get(date[:7])
@@ -73,7 +84,7 @@ class Tally:
             month = self._months[date[:7]] = dt.date(int(date[:4]), int(date[5:7]), 1)
         age = int(date[:4]) - birth_year
         group = _AGE.get(age) or age_group_of(age)
-        return (self.municipality_id, month, provider, service, unit, contract, sex, group)
+        return (self.municipality_id, month, provider, service, unit, contract, sex, group, client)
 
     def followup(self, common: Key, status: str, assessment: str, created_by: int | None) -> None:
         self.followups[(*common, status, assessment, created_by)] += 1
@@ -83,10 +94,16 @@ class Tally:
 
     def apply(self) -> None:
         """Add the counts to the full tables and their rollups, and start again from zero."""
-        add(AnswerCount, ANSWER_KEY, self.answers)
-        add(FollowUpCount, FOLLOWUP_KEY, self.followups)
+        for model, fields, full in CLIENT_ROLLUPS:
+            add(
+                model, fields, project(self.answers if full is ANSWER_DELTA else self.followups, full, fields)
+            )
+        answers = project(self.answers, ANSWER_DELTA, ANSWER_KEY)
+        followups = project(self.followups, FOLLOWUP_DELTA, FOLLOWUP_KEY)
+        add(AnswerCount, ANSWER_KEY, answers)
+        add(FollowUpCount, FOLLOWUP_KEY, followups)
         for model, fields, full in ROLLUPS:
-            add(model, fields, project(self.answers if full is ANSWER_KEY else self.followups, full, fields))
+            add(model, fields, project(answers if full is ANSWER_KEY else followups, full, fields))
         self.answers, self.followups = Counter(), Counter()
 
 

@@ -20,9 +20,11 @@ from django.db.models import Model
 from utfall.aggregates import rollup
 from utfall.aggregates.models import (
     AnswerByCaseMix,
+    AnswerByClient,
     AnswerByProvider,
     AnswerCount,
     FollowUpByCaseMix,
+    FollowUpByClient,
     FollowUpByProvider,
     FollowUpCount,
 )
@@ -37,7 +39,8 @@ COUNTED_PATHS = {
     "contract": "contract__contract_id",
 }
 COUNT_TABLES: tuple[type[Model], ...] = (AnswerCount, FollowUpCount, AnswerByProvider, FollowUpByProvider,
-                                          AnswerByCaseMix, FollowUpByCaseMix)  # fmt: skip
+                                          AnswerByCaseMix, FollowUpByCaseMix, AnswerByClient,
+                                          FollowUpByClient)  # fmt: skip
 
 
 def table_for(kind: str, dimensions: Sequence[str] | set[str]) -> type[Model]:
@@ -51,6 +54,15 @@ def table_for(kind: str, dimensions: Sequence[str] | set[str]) -> type[Model]:
     if asked <= rollup.DIMENSIONS:
         return AnswerByCaseMix if question else FollowUpByCaseMix
     return AnswerCount if question else FollowUpCount
+
+
+def client_table_for(kind: str, filters: Sequence[str] | set[str]) -> type[Model] | None:
+    """The rollup by client a trend of ``kind`` with these filters reads for its whole months
+    (its per-client sums), or None when it must read the raw rows (another filter, a kind
+    counted over interventions)."""
+    if kind not in ("question", "assessment") or not set(filters) <= rollup.CLIENT_FILTERS:
+        return None
+    return AnswerByClient if kind == "question" else FollowUpByClient
 
 
 def is_counted(model: type[Model]) -> bool:

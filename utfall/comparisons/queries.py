@@ -27,7 +27,14 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from utfall.comparisons.cache import cached, seed
-from utfall.comparisons.counted import COUNTED_PATHS, is_counted, merge, months_within, table_for
+from utfall.comparisons.counted import (
+    COUNTED_PATHS,
+    client_table_for,
+    is_counted,
+    merge,
+    months_within,
+    table_for,
+)
 from utfall.comparisons.indicators import DIMENSIONS, STEP_DOWN_WINDOW_DAYS, Indicator, all_indicators
 from utfall.comparisons.sql import PERIODS, YearOf, age_group, dimension_paths, period_case, periods
 from utfall.followups import coverage
@@ -631,10 +638,19 @@ def aggregate_by_client(
                                 None, extra=path)  # fmt: skip
                 found.append(sums(label, rows))
             return [f for f in found if f["n"]]
-        qs, prefix, event, year = _base(indicator, municipality, date_from, date_to, None)
-        per_client = _grouped(qs, prefix, event, year, indicator, municipality, date_from, date_to, [],
-                              filters, period, extra=path, grouped_only=True)  # fmt: skip
-        by_period = {row["period"]: row for row in _client_sums(per_client)}
+        # Whole months from the rollup by client (2026-12-03), the days around them from the raw
+        # rows; a client's rows of both parts are added up before the squares (_client_sums).
+        table = client_table_for(indicator.kind, set(filters or {}))
+        months, edges = months_within(date_from, date_to) if table else (None, [(date_from, date_to)])
+        parts = []
+        for start, end, counted in [
+            *([(*months, table)] if months else []),
+            *((s, e, None) for s, e in edges),
+        ]:
+            qs, prefix, event, year = _base(indicator, municipality, start, end, None, counted)
+            parts.append(_grouped(qs, prefix, event, year, indicator, municipality, start, end, [], filters,
+                                  period, extra="client_id" if counted else path, grouped_only=True))  # fmt: skip
+        by_period = {row["period"]: row for row in _client_sums(parts)}
         return [by_period[label] for label, _, _ in periods(period, date_from, date_to)
                 if label in by_period]  # fmt: skip
 
@@ -643,15 +659,26 @@ def aggregate_by_client(
     return cached(key, compute)
 
 
-def _client_sums(per_client: QuerySet[Any]) -> list[dict[str, Any]]:
+def _client_sums(parts: Sequence[QuerySet[Any]]) -> list[dict[str, Any]]:
     """Per period: n, events, the clients and the sums of n_c², x_c·n_c and x_c² over the
     clients, summed in the database around the GROUP BY (period, client) — one row per period
     comes back instead of one per client and period (at a million follow-ups several hundred
     thousand rows, which took seconds to fetch and add up in Python). Integers throughout, so
-    the same numbers as adding the per-client rows up one by one (tested)."""
-    inner, params = per_client.query.sql_with_params()
+    the same numbers as adding the per-client rows up one by one (tested). ``parts``: grouped
+    by period and client each (the rollup's whole months, the raw days around them); a client's
+    rows in several parts are added up first."""
     quote = connection.ops.quote_name
-    period, n, x = quote("g__period"), quote("_n"), quote("_events")
+    period, client, n, x = quote("g__period"), quote("g__extra"), quote("_n"), quote("_events")
+    sqls: list[str] = []
+    params: list[Any] = []
+    for part in parts:
+        sql, part_params = part.query.sql_with_params()
+        sqls.append(f"SELECT {period}, {client}, {n}, {x} FROM ({sql}) AS part")  # noqa: S608 (our own query's SQL)
+        params += part_params
+    inner = sqls[0] if len(sqls) == 1 else (
+        f"SELECT {period}, {client}, SUM({n}) AS {n}, SUM({x}) AS {x} FROM ({' UNION ALL '.join(sqls)}) AS parts "  # noqa: S608
+        f"GROUP BY {period}, {client}"
+    )  # fmt: skip
     sql = (
         f"SELECT {period}, SUM({n}), SUM({x}), COUNT(*), SUM({n} * {n}), SUM({x} * {n}), SUM({x} * {x}) "  # noqa: S608 (our own query's SQL; values are parameters)
         f"FROM ({inner}) AS per_client WHERE {n} > 0 GROUP BY {period}"

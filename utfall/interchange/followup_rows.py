@@ -34,7 +34,15 @@ ANSWER_COLUMNS = [
     "provider_id", "service_id", "unit_id", "client_sex", "client_birth_year",
 ]  # fmt: skip
 #: What a follow-up's counts and answers repeat of its intervention and client, in this order.
-FACTS = ("provider_id", "service_id", "unit_id", "contract_id", "client__sex", "client__birth_year")
+FACTS = (
+    "provider_id",
+    "service_id",
+    "unit_id",
+    "contract_id",
+    "client__sex",
+    "client__birth_year",
+    "client_id",
+)
 Facts = tuple[Any, ...]
 
 
@@ -118,9 +126,9 @@ class FollowUpRows:
         out = []
         for p, row in zip(chunk, rows, strict=True):
             r = p.record
-            provider, service, unit, contract, sex, year = facts[row[1]]
+            provider, service, unit, contract, sex, year, client = facts[row[1]]
             date = r["date"]
-            common = tally.common(date, provider, service, unit, contract, sex, year)
+            common = tally.common(date, provider, service, unit, contract, sex, year, client)
             tally.followup(common, r["status"], r["assessment"], user)
             if not r["answers"]:
                 continue
@@ -168,7 +176,7 @@ class FollowUpRows:
                 minutes=_int(r["minutes"]),
             )
             Answer.objects.filter(followup_id=pk).delete()
-            provider, service, unit, _, sex, year = self.facts_of({intervention})[intervention]
+            provider, service, unit, _, sex, year, _client = self.facts_of({intervention})[intervention]
             questions = instruments[r["instrument"]].questions
             answers = [
                 (self.municipality_id, pk, questions[code].pk, questions[code].options[option], r["date"],
