@@ -65,7 +65,9 @@ class Tally:
         self.municipality_id = municipality_id
         self.answers: Counter[Key] = Counter()
         self.followups: Counter[Key] = Counter()
-        self._months: dict[str, dt.date] = {}
+        #: "YYYY-MM" → the month as the database takes it (ISO text on SQLite), adapted once here
+        #: and not per key in :func:`add` (the deltas by client have about a key per answer).
+        self._months: dict[str, Any] = {}
 
     def common(
         self,
@@ -81,7 +83,8 @@ class Tally:
         """The dimensions a follow-up and its answers share; ``date`` is ISO (YYYY-MM-DD)."""
         month = self._months.get(date[:7])
         if month is None:
-            month = self._months[date[:7]] = dt.date(int(date[:4]), int(date[5:7]), 1)
+            first = dt.date(int(date[:4]), int(date[5:7]), 1)
+            month = self._months[date[:7]] = connection.ops.adapt_datefield_value(first)
         age = int(date[:4]) - birth_year
         group = _AGE.get(age) or age_group_of(age)
         return (self.municipality_id, month, provider, service, unit, contract, sex, group, client)
@@ -130,7 +133,7 @@ def add(model: type[Model], fields: Sequence[str], delta: Counter[Key]) -> None:
         for name, (_, _, null) in zip(names, columns, strict=True)
     )
     listed = ", ".join(names)
-    adapt = _adapter(fields)
+    adapt = _adapter(fields, items[0][0])
     with connection.cursor() as cursor:
         items = _add_fresh(cursor, model, fields, items, adapt)
         if not items:
@@ -205,10 +208,11 @@ def _columns(model: type[Model], fields: Sequence[str]) -> list[tuple[str, str, 
     return out
 
 
-def _adapter(fields: Sequence[str]) -> Any:
-    """A function that makes a key's month a database value (ISO text on SQLite)."""
+def _adapter(fields: Sequence[str], sample: Key) -> Any:
+    """A function that makes a key's month a database value (ISO text on SQLite); none when the
+    months are that already (``sample``: a key of the delta, as :class:`Tally` makes them)."""
     month = list(fields).index("month")
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" or isinstance(sample[month], str):
         return lambda key: key
     adapt = connection.ops.adapt_datefield_value
     months: dict[Any, Any] = {}  # a delta has a few dozen months and ~10^5 keys
