@@ -25,8 +25,11 @@ pytestmark = pytest.mark.django_db
 #: the locked intervention, the key, the same-day check, the follow-up and its answers; their
 #: share grouped and added to four count tables; the data token; the key; the audit entry).
 #: Was 46 before 2026-12-02. Lower it when a query goes; never raise it without a reason in
-#: docs/performance.md.
-API_SUBMISSION_QUERIES = 26
+#: docs/performance.md. 2026-12-03: +1 the coverage flip's grouped SELECT (aggregates.coverage;
+#: here the intervention is followed up that day already, so nothing changes; a first follow-up
+#: in a period adds one look-up, an UPDATE and at most one INSERT), and on PostgreSQL +1 the
+#: share lock on the coverage periods (a new year's periods are filled while no writer runs).
+API_SUBMISSION_QUERIES = 27 + (connection.vendor == "postgresql")
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db import transaction
 
-from utfall.aggregates import counts, outcomes
+from utfall.aggregates import counts, coverage, outcomes
 from utfall.organisations.models import Municipality
 from utfall.registry.models import Intervention
 
@@ -47,6 +47,9 @@ def check(municipality: Municipality) -> Check:
     return Check(
         {
             **{table: counts.differences(want[table], have.get(table, Counter())) for table in want},
+            "coveragecount": coverage.differences(
+                coverage.expected(municipality.pk), coverage.stored(municipality.pk)
+            ),
             "outcomes": sorted(
                 (pk, want_outcomes.get(pk), have_outcomes.get(pk))
                 for pk in set(want_outcomes) | set(have_outcomes)
@@ -61,5 +64,6 @@ def rebuild(municipality: Municipality) -> None:
     """Replace the municipality's count rows and outcomes by ones computed from the raw rows."""
     answers, followups = counts.expected(municipality.pk)
     counts.replace(municipality.pk, answers, followups)
+    coverage.replace(municipality.pk)
     values = outcomes.computed(Intervention.objects.filter(municipality=municipality))
     outcomes.store(values)

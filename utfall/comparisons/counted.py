@@ -17,7 +17,13 @@ from typing import Any
 
 from django.db.models import Model
 
-from utfall.aggregates.models import AnswerByProvider, AnswerCount, FollowUpByProvider, FollowUpCount
+from utfall.aggregates.models import (
+    AnswerByProvider,
+    AnswerCount,
+    CoverageCount,
+    FollowUpByProvider,
+    FollowUpCount,
+)
 
 #: Where each dimension is read in a count table (both tables carry the same dimensions).
 COUNTED_PATHS = {
@@ -28,7 +34,8 @@ COUNTED_PATHS = {
     "target_group": "service__target_group",
     "contract": "contract__contract_id",
 }
-COUNT_TABLES: tuple[type[Model], ...] = (AnswerCount, FollowUpCount, AnswerByProvider, FollowUpByProvider)
+COUNT_TABLES: tuple[type[Model], ...] = (AnswerCount, FollowUpCount, AnswerByProvider, FollowUpByProvider,
+                                         CoverageCount)  # fmt: skip
 
 
 def table_for(kind: str, dimensions: Sequence[str] | set[str]) -> type[Model]:
