@@ -16,7 +16,7 @@ from tests.conftest import TODAY
 from tests.followups.helpers import post_followup
 from tests.personas import World
 from utfall.aggregates import coverage
-from utfall.aggregates.models import CoverageCount, CoveragePeriod
+from utfall.aggregates.models import CoverageByProvider, CoverageByUnit, CoverageCount, CoveragePeriod
 from utfall.aggregates.rebuild import check
 from utfall.comparisons import queries
 from utfall.comparisons.disclosure import protected_counts
@@ -113,7 +113,8 @@ def test_a_new_year_is_added_and_filled_when_first_read(
 ) -> None:
     # As on the first read after New Year: the year is not maintained yet.
     last = CoveragePeriod.objects.order_by("-year").values_list("year", flat=True)[0]
-    CoverageCount.objects.filter(period__year=last).delete()
+    for table in (CoverageCount, CoverageByProvider, CoverageByUnit):
+        table.objects.filter(period__year=last).delete()  # type: ignore[attr-defined]
     CoveragePeriod.objects.filter(year=last).delete()
     announce_data_changed()
     year = (dt.date(last, 1, 1), dt.date(last, 12, 31))

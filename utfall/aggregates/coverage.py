@@ -29,10 +29,11 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from utfall.aggregates.dimensions import AGE_GROUPS
-from utfall.aggregates.models import CoverageCount, CoveragePeriod
+from utfall.aggregates.models import CoverageByProvider, CoverageByUnit, CoverageCount, CoveragePeriod
 from utfall.core.bulk import insert_rows
 from utfall.followups.models import FollowUp
 from utfall.registry.models import Client, Intervention
@@ -41,6 +42,11 @@ Key = tuple[Any, ...]
 #: Dimension columns of :class:`CoverageCount`, in key order.
 KEY = ("municipality_id", "period_id", "provider_id", "service_id", "unit_id", "contract_id",
        "client_sex", "age_group", "followed")  # fmt: skip
+#: The rollups: (table, its key), a projection of :data:`KEY`.
+ROLLUPS: tuple[tuple[type[Model], tuple[str, ...]], ...] = (
+    (CoverageByProvider, ("municipality_id", "period_id", "provider_id", "followed")),
+    (CoverageByUnit, ("municipality_id", "period_id", "unit_id", "followed")),
+)
 GRAINS = {"month": 1, "quarter": 3, "half": 6, "year": 12}
 #: Interventions or follow-ups per query (SQLite's parameter limit).
 CHUNK = 2000
@@ -208,7 +214,7 @@ def expected(municipality_id: int) -> Counter[Key]:
 
 def _fill(municipality_id: int | None, periods: Sequence[int] | None = None) -> None:
     """Insert the counts of a municipality (None: every one), of some periods only, by one
-    INSERT … SELECT each (rebuild, migration, a new year)."""
+    INSERT … SELECT each, and the rollups' from them (rebuild, migration, a new year)."""
     if periods is not None and not periods:
         return
     t = _tables()
@@ -220,18 +226,49 @@ def _fill(municipality_id: int | None, periods: Sequence[int] | None = None) -> 
     with connection.cursor() as cursor:
         for start in range(0, len(periods or [None]), CHUNK):
             chunk = list(periods[start : start + CHUNK]) if periods is not None else []
-            clause = where + ([f"p.id IN ({', '.join(['%s'] * len(chunk))})"] if chunk else [])
+            marks = ", ".join(["%s"] * len(chunk))
+            clause = where + ([f"p.id IN ({marks})"] if chunk else [])
             cursor.execute(
                 f"INSERT INTO {t['t']} ({columns}) {_select(' AND '.join(clause))}", [*params, *chunk]
             )
+            written = ["1 = 1"] + (["municipality_id = %s"] if municipality_id is not None else [])
+            written += [f"period_id IN ({marks})"] if chunk else []
+            for model, fields in ROLLUPS:
+                listed = ", ".join(_quote(f) for f in fields)
+                cursor.execute(
+                    f"INSERT INTO {_quote(model._meta.db_table)} ({listed}, n) SELECT {listed}, SUM(n) "  # noqa: S608 (our tables; values are parameters)
+                    f"FROM {t['t']} WHERE {' AND '.join(written)} GROUP BY {listed}",
+                    [*params, *chunk],
+                )
 
 
-def stored(municipality_id: int) -> Counter[Key]:
-    """The maintained counts as they are (summed by key, keys of 0 left out)."""
+def stored(
+    municipality_id: int, model: type[Model] = CoverageCount, fields: Sequence[str] = KEY
+) -> Counter[Key]:
+    """The maintained counts of a table as they are (summed by key, keys of 0 left out)."""
     found: Counter[Key] = Counter()
-    for *key, n in CoverageCount.objects.filter(municipality_id=municipality_id).values_list(*KEY, "n"):
+    for *key, n in model._default_manager.filter(municipality_id=municipality_id).values_list(*fields, "n"):
         found[tuple(key)] += n
     return +found
+
+
+def project(counts: Counter[Key], fields: Sequence[str]) -> Counter[Key]:
+    """The counts summed over the dimensions a rollup's key leaves out."""
+    where = [KEY.index(f) for f in fields]
+    out: Counter[Key] = Counter()
+    for key, n in counts.items():
+        out[tuple(key[i] for i in where)] += n
+    return out
+
+
+def check(municipality_id: int) -> dict[str, list[tuple[Key, int, int]]]:
+    """(key, rebuild, stored) wherever they differ, by table name."""
+    want = expected(municipality_id)
+    out = {"coveragecount": differences(want, stored(municipality_id))}
+    for model, fields in ROLLUPS:
+        found = stored(municipality_id, model, fields)
+        out[model._meta.model_name or ""] = differences(project(want, fields), found)
+    return out
 
 
 def replace(municipality_id: int) -> None:
@@ -240,7 +277,9 @@ def replace(municipality_id: int) -> None:
     first = Intervention.objects.order_by("started_on").values_list("started_on", flat=True).first()
     last = max(timezone.localdate().year, *(d.year for d in _newest_dates() if d))
     extend(last, first.year if first else None)
-    CoverageCount.objects.filter(municipality_id=municipality_id).delete()
+    tables: list[type[Model]] = [CoverageCount, *(m for m, _ in ROLLUPS)]
+    for model in tables:
+        model._default_manager.filter(municipality_id=municipality_id).delete()
     _fill(municipality_id)
 
 
@@ -299,29 +338,37 @@ def flip(municipality_id: int, followups: Sequence[int]) -> None:
 
 
 def apply(delta: Counter[Key]) -> None:
-    """Add ``delta`` to the table: ``n = n + d`` on an existing row of the key (the first),
-    a new row otherwise."""
+    """Add ``delta`` (keys of :data:`KEY`) to the table and its rollups."""
+    _apply(CoverageCount, KEY, delta)
+    for model, fields in ROLLUPS:
+        _apply(model, fields, project(delta, fields))
+
+
+def _apply(model: type[Model], fields: Sequence[str], delta: Counter[Key]) -> None:
+    """Add ``delta`` to one table: ``n = n + d`` on an existing row of the key (the first), a
+    new row otherwise (in the database, so concurrent writers never lose each other's change)."""
     items = sorted(((k, d) for k, d in delta.items() if d), key=repr)
     if not items:
         return
     if len(items) > FEW:
-        _apply_many(items)
+        _apply_many(model, fields, items)
         return
     existing: dict[Key, int] = {}
     for municipality_id in sorted({k[0] for k, _ in items}):
+        # By the index's first three columns: municipality, period and the next dimension.
         periods = sorted({k[1] for k, _ in items if k[0] == municipality_id})
-        providers = sorted({k[2] for k, _ in items if k[0] == municipality_id})
+        third = sorted({k[2] for k, _ in items if k[0] == municipality_id})
         rows = (
-            CoverageCount.objects.filter(
-                municipality_id=municipality_id, period_id__in=periods, provider_id__in=providers
+            model._default_manager.filter(
+                municipality_id=municipality_id, period_id__in=periods, **{f"{fields[2]}__in": third}
             )
-            .values_list("pk", *KEY)
+            .values_list("pk", *fields)
             .order_by("pk")
         )
         for pk, *key in rows:
             existing.setdefault(tuple(key), pk)
     updates = [(existing[k], d) for k, d in items if k in existing]
-    table = _tables()["t"]
+    table = _quote(model._meta.db_table)
     with connection.cursor() as cursor:
         if updates:
             cases = " ".join("WHEN %s THEN %s" for _ in updates)
@@ -332,37 +379,29 @@ def apply(delta: Counter[Key]) -> None:
             )
         fresh = [(*k, d) for k, d in items if k not in existing]
         if fresh:
-            insert_rows(cursor, CoverageCount._meta.db_table, [*KEY, "n"], fresh)
+            insert_rows(cursor, model._meta.db_table, [*fields, "n"], fresh)
 
 
-def _apply_many(items: list[tuple[Key, int]]) -> None:
-    """:func:`apply` for many keys (an import's): matched through a temporary table in one join."""
+def _apply_many(model: type[Model], fields: Sequence[str], items: list[tuple[Key, int]]) -> None:
+    """:func:`_apply` for many keys (an import's): matched through a temporary table in one join."""
     postgres = connection.vendor == "postgresql"
-    table, temp = _tables()["t"], _quote("utfall_coverage_delta")
-    names = [_quote(c) for c in KEY]
-    types = [
-        "integer",
-        "integer",
-        "integer",
-        "integer",
-        "integer",
-        "integer",
-        "varchar(8)",
-        "varchar(8)",
-        "boolean",
-    ]
-    typed = ", ".join(f"{n} {kind if postgres else ''}" for n, kind in zip(names, types, strict=True))
+    table, temp = _quote(model._meta.db_table), _quote(f"utfall_delta_{model._meta.db_table}")
+    names = [_quote(c) for c in fields]
+    kinds = {"client_sex": "varchar(8)", "age_group": "varchar(8)", "followed": "boolean"}
+    typed = ", ".join(
+        f"{n} {kinds.get(c, 'integer') if postgres else ''}" for n, c in zip(names, fields, strict=True)
+    )
     same = "IS NOT DISTINCT FROM" if postgres else "IS"
-    on = " AND ".join(f"a.{n} {same if n == _quote('contract_id') else '='} d.{n}" for n in names)
+    on = " AND ".join(
+        f"a.{n} {same if c == 'contract_id' else '='} d.{n}" for n, c in zip(names, fields, strict=True)
+    )
     listed = ", ".join(names)
     with connection.cursor() as cursor:
         cursor.execute(
             f"CREATE TEMPORARY TABLE IF NOT EXISTS {temp} (i integer, {typed}, n integer, id bigint)"
         )
         cursor.execute(f"DELETE FROM {temp}")  # noqa: S608 (our table)
-        insert_rows(
-            cursor, "utfall_coverage_delta", ["i", *KEY, "n"], [(i, *k, d) for i, (k, d) in enumerate(items)]
-        )
+        insert_rows(cursor, temp, ["i", *fields, "n"], [(i, *k, d) for i, (k, d) in enumerate(items)])
         cursor.execute(
             f"UPDATE {temp} SET id = m.id FROM (SELECT d.i, MIN(a.id) AS id FROM {temp} d "  # noqa: S608 (our tables)
             f"JOIN {table} a ON {on} GROUP BY d.i) AS m WHERE {temp}.i = m.i"

@@ -183,3 +183,39 @@ class CoverageCount(models.Model):
 
     def __str__(self) -> str:
         return f"period {self.period_id} followed={self.followed}: {self.n}"
+
+
+class CoverageRollup(models.Model):
+    """Rollups of :class:`CoverageCount` by one dimension (the comparison of all providers, the
+    coverage page and the report by unit): its sums over every other dimension, kept by the
+    same deltas. A few hundred rows a period where the full table has tens of thousands."""
+
+    municipality = models.ForeignKey("organisations.Municipality", **_DIMENSION)
+    period = models.ForeignKey(CoveragePeriod, **_DIMENSION)
+    followed = models.BooleanField()
+    n = models.IntegerField()
+
+    class Meta:
+        abstract = True
+
+
+class CoverageByProvider(CoverageRollup):
+    provider = models.ForeignKey("registry.Provider", **_DIMENSION)
+
+    class Meta:
+        indexes = [models.Index(fields=["municipality", "period", "provider", "followed"],
+                                name="coveragebyprovider_period")]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"period {self.period_id} provider {self.provider_id} followed={self.followed}: {self.n}"
+
+
+class CoverageByUnit(CoverageRollup):
+    unit = models.ForeignKey("organisations.Unit", **_DIMENSION)
+
+    class Meta:
+        indexes = [models.Index(fields=["municipality", "period", "unit", "followed"],
+                                name="coveragebyunit_period")]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"period {self.period_id} unit {self.unit_id} followed={self.followed}: {self.n}"

@@ -47,9 +47,7 @@ def check(municipality: Municipality) -> Check:
     return Check(
         {
             **{table: counts.differences(want[table], have.get(table, Counter())) for table in want},
-            "coveragecount": coverage.differences(
-                coverage.expected(municipality.pk), coverage.stored(municipality.pk)
-            ),
+            **coverage.check(municipality.pk),
             "outcomes": sorted(
                 (pk, want_outcomes.get(pk), have_outcomes.get(pk))
                 for pk in set(want_outcomes) | set(have_outcomes)

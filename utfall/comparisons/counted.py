@@ -20,6 +20,8 @@ from django.db.models import Model
 from utfall.aggregates.models import (
     AnswerByProvider,
     AnswerCount,
+    CoverageByProvider,
+    CoverageByUnit,
     CoverageCount,
     FollowUpByProvider,
     FollowUpCount,
@@ -35,7 +37,7 @@ COUNTED_PATHS = {
     "contract": "contract__contract_id",
 }
 COUNT_TABLES: tuple[type[Model], ...] = (AnswerCount, FollowUpCount, AnswerByProvider, FollowUpByProvider,
-                                         CoverageCount)  # fmt: skip
+                                         CoverageCount, CoverageByProvider, CoverageByUnit)  # fmt: skip
 
 
 def table_for(kind: str, dimensions: Sequence[str] | set[str]) -> type[Model]:
@@ -45,6 +47,14 @@ def table_for(kind: str, dimensions: Sequence[str] | set[str]) -> type[Model]:
     if kind == "question":
         return AnswerByProvider if slim else AnswerCount
     return FollowUpByProvider if slim else FollowUpCount
+
+
+def coverage_table(dimensions: Sequence[str] | set[str]) -> type[Model]:
+    """The smallest coverage count table with every dimension asked for (aggregates.coverage):
+    a rollup by provider or by unit when only that one (or nothing) is asked, else the full one."""
+    if set(dimensions) <= {"provider"}:
+        return CoverageByProvider
+    return CoverageByUnit if set(dimensions) <= {"unit"} else CoverageCount
 
 
 def is_counted(model: type[Model]) -> bool:

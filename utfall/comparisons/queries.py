@@ -27,9 +27,15 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from utfall.aggregates.coverage import period_id as coverage_period
-from utfall.aggregates.models import CoverageCount
 from utfall.comparisons.cache import cached, seed
-from utfall.comparisons.counted import COUNTED_PATHS, is_counted, merge, months_within, table_for
+from utfall.comparisons.counted import (
+    COUNTED_PATHS,
+    coverage_table,
+    is_counted,
+    merge,
+    months_within,
+    table_for,
+)
 from utfall.comparisons.indicators import DIMENSIONS, STEP_DOWN_WINDOW_DAYS, Indicator, all_indicators
 from utfall.comparisons.sql import PERIODS, YearOf, age_group, dimension_paths, period_case, periods
 from utfall.followups import coverage
@@ -161,7 +167,8 @@ def _base(
         return qs, "", Q(outcome__back_after_days__lte=days), YearOf("ended_on")
     if indicator.kind == "coverage":
         if counted is not None:  # a maintained period (aggregates.coverage): its counts
-            qs = CoverageCount.objects.filter(municipality=municipality, period_id=counted)
+            table, period_id = counted  # the table for the dimensions asked, the period's id
+            qs = table.objects.filter(municipality=municipality, period_id=period_id)
             return qs, "", Q(followed=True), None
         # The one definition of coverage (issue 17 point 9), shared with the worklist.
         qs = coverage.counted_interventions(
@@ -211,7 +218,8 @@ def aggregate(
                 ("coverage_period", date_from, date_to), lambda: coverage_period(date_from, date_to)
             )
             if maintained is not None:
-                return part(date_from, date_to, counted=maintained)
+                table = coverage_table({*by, *(filters or {})})
+                return part(date_from, date_to, counted=(table, maintained))
         if indicator.kind not in ("question", "assessment"):
             return part(date_from, date_to)
         months, edges = months_within(date_from, date_to)
