@@ -47,7 +47,10 @@ ROLLUPS: tuple[tuple[type[Model], tuple[str, ...]], ...] = (
     (CoverageByProvider, ("municipality_id", "period_id", "provider_id", "followed")),
     (CoverageByUnit, ("municipality_id", "period_id", "unit_id", "followed")),
 )
-GRAINS = {"month": 1, "quarter": 3, "half": 6, "year": 12}
+#: The maintained grains: those the results read by default (a calendar year; a half-year in
+#: oversight; a year's halves and quarters as its partitions). A month is read from the raw rows:
+#: maintained, it would triple the periods each intervention is counted in (docs/aggregates.md).
+GRAINS = {"quarter": 3, "half": 6, "year": 12}
 #: Interventions or follow-ups per query (SQLite's parameter limit).
 CHUNK = 2000
 #: A delta with more keys than this is applied through a temporary table.
@@ -169,17 +172,25 @@ def _age_case() -> str:
     return f"CASE {' '.join(whens)} ELSE 'okänd' END"
 
 
-def _select(where: str) -> str:
+def _select(where: str, *, unfollowed: bool = False) -> str:
     """The grouped counts of the interventions ``where`` selects (aliases i, c, p), in
-    :data:`KEY` order with ``n`` last."""
+    :data:`KEY` order with ``n`` last. ``unfollowed``: interventions known to have no follow-up
+    (just created), counted without looking."""
     t = _tables()
+    followed = (
+        "FALSE"
+        if unfollowed
+        else (
+            f"EXISTS (SELECT 1 FROM {t['f']} f WHERE f.intervention_id = i.id "  # noqa: S608 (our tables)
+            f"AND f.date >= p.start AND f.date <= p.{_quote('end')})"
+        )
+    )
     return (
         f"SELECT i.municipality_id, p.id, i.provider_id, i.service_id, i.unit_id, i.contract_id, c.sex, "  # noqa: S608 (our tables; values are parameters)
-        f"{_age_case()}, EXISTS (SELECT 1 FROM {t['f']} f WHERE f.intervention_id = i.id "
-        f"AND f.date >= p.start AND f.date <= p.{_quote('end')}), COUNT(*) "
+        f"{_age_case()}, {followed}, COUNT(*) "
         f"FROM {t['i']} i JOIN {t['c']} c ON c.id = i.client_id "
         f"JOIN {t['p']} p ON p.{_quote('end')} >= i.started_on AND (i.ended_on IS NULL OR p.start <= i.ended_on) "
-        f"WHERE {where} GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9"
+        f"WHERE {where} GROUP BY 1, 2, 3, 4, 5, 6, 7, 8{'' if unfollowed else ', 9'}"
     )
 
 
@@ -317,24 +328,37 @@ def flip(municipality_id: int, followups: Sequence[int]) -> None:
             insert_rows(cursor, "utfall_coverage_new", ["id"], [(pk,) for pk in sorted(set(followups))])
         new, params = f"IN (SELECT id FROM {temp})", []  # noqa: S608 (our table)
         other = f"g.id NOT IN (SELECT id FROM {temp})"  # noqa: S608 (our table)
-    sql = (
-        f"SELECT i.municipality_id, p.id, i.provider_id, i.service_id, i.unit_id, i.contract_id, c.sex, "  # noqa: S608 (our tables; values are parameters)
-        f"{_age_case()}, COUNT(DISTINCT i.id) "
-        f"FROM {t['f']} f JOIN {t['i']} i ON i.id = f.intervention_id JOIN {t['c']} c ON c.id = i.client_id "
-        f"JOIN {t['p']} p ON f.date >= p.start AND f.date <= p.{end} "
-        f"WHERE f.id {new} AND i.started_on <= p.{end} AND (i.ended_on IS NULL OR i.ended_on >= p.start) "
-        f"AND NOT EXISTS (SELECT 1 FROM {t['f']} g WHERE g.intervention_id = i.id AND g.date >= p.start "
-        f"AND g.date <= p.{end} AND {other}) "
-        f"GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"
+    columns = (
+        "i.municipality_id, p.id, i.provider_id, i.service_id, i.unit_id, i.contract_id, c.sex, "
+        f"{_age_case()}"
     )
-    delta: Counter[Key] = Counter()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, *params] if len(followups) == 1 else [])
-        for *key, n in cursor.fetchall():
-            delta[(*key, False)] -= n
-            delta[(*key, True)] += n
-    assert all(key[0] == municipality_id for key in delta), "follow-ups of another municipality"
-    apply(delta)
+
+    def flipped(extra: str) -> str:
+        return (
+            f"SELECT {columns}{extra} COUNT(DISTINCT i.id) "  # noqa: S608 (our tables; values are parameters)
+            f"FROM {t['f']} f JOIN {t['i']} i ON i.id = f.intervention_id JOIN {t['c']} c ON c.id = i.client_id "
+            f"JOIN {t['p']} p ON f.date >= p.start AND f.date <= p.{end} "
+            f"WHERE f.id {new} AND i.municipality_id = %s AND i.started_on <= p.{end} "
+            f"AND (i.ended_on IS NULL OR i.ended_on >= p.start) "
+            f"AND NOT EXISTS (SELECT 1 FROM {t['f']} g WHERE g.intervention_id = i.id AND g.date >= p.start "
+            f"AND g.date <= p.{end} AND {other}) "
+            f"GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"
+        )
+
+    values = [*params, municipality_id, *params]
+    if len(followups) == 1:  # a few keys: read, and added by primary key
+        delta: Counter[Key] = Counter()
+        with connection.cursor() as cursor:
+            cursor.execute(flipped(","), values)
+            for *key, n in cursor.fetchall():
+                delta[(*key, False)] -= n
+                delta[(*key, True)] += n
+        assert all(key[0] == municipality_id for key in delta), "follow-ups of another municipality"
+        apply(delta)
+        return
+    # An import's: each flipped (intervention, period) out of "missing" and into "followed",
+    # grouped and added in the database.
+    _add_selected([(flipped(", FALSE, -1 *"), values), (flipped(", TRUE,"), values)])
 
 
 def apply(delta: Counter[Key]) -> None:
@@ -382,32 +406,72 @@ def _apply(model: type[Model], fields: Sequence[str], delta: Counter[Key]) -> No
             insert_rows(cursor, model._meta.db_table, [*fields, "n"], fresh)
 
 
-def _apply_many(model: type[Model], fields: Sequence[str], items: list[tuple[Key, int]]) -> None:
-    """:func:`_apply` for many keys (an import's): matched through a temporary table in one join."""
+def add_created(municipality_id: int, interventions: Sequence[int]) -> None:
+    """Add interventions just created without follow-ups (an import's): counted as not followed
+    in every period they overlap, grouped and added in the database (no row through Python)."""
+    for start in range(0, len(interventions), CHUNK):
+        chunk = list(interventions[start : start + CHUNK])
+        marks = ", ".join(["%s"] * len(chunk))
+        sql = _select(f"i.id IN ({marks}) AND i.municipality_id = %s", unfollowed=True)
+        _add_selected([(sql, [*chunk, municipality_id])])
+
+
+def _temp(model: type[Model], fields: Sequence[str]) -> str:
+    """An empty temporary table for a delta of ``model`` (its key, ``n``, the matched row's id)."""
     postgres = connection.vendor == "postgresql"
-    table, temp = _quote(model._meta.db_table), _quote(f"utfall_delta_{model._meta.db_table}")
-    names = [_quote(c) for c in fields]
+    temp = _quote(f"utfall_delta_{model._meta.db_table}")
     kinds = {"client_sex": "varchar(8)", "age_group": "varchar(8)", "followed": "boolean"}
-    typed = ", ".join(
-        f"{n} {kinds.get(c, 'integer') if postgres else ''}" for n, c in zip(names, fields, strict=True)
-    )
+    typed = ", ".join(f"{_quote(c)} {kinds.get(c, 'integer') if postgres else ''}" for c in fields)
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {temp} ({typed}, n integer, id bigint)")
+        cursor.execute(f"DELETE FROM {temp}")  # noqa: S608 (our table)
+    return temp
+
+
+def _add_selected(selects: Sequence[tuple[str, Sequence[Any]]]) -> None:
+    """Add the rows the SELECTs give (:data:`KEY` order, ``n`` last; a key at most once over all
+    of them) to the table, and their sums to the rollups, all in the database."""
+    temp = _temp(CoverageCount, KEY)
+    listed = ", ".join(_quote(c) for c in KEY)
+    with connection.cursor() as cursor:
+        for sql, params in selects:
+            cursor.execute(f"INSERT INTO {temp} ({listed}, n) {sql}", params)
+    _merge(CoverageCount, KEY, temp)
+    for model, fields in ROLLUPS:
+        rolled = _temp(model, fields)
+        names = ", ".join(_quote(c) for c in fields)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {rolled} ({names}, n) SELECT {names}, SUM(n) FROM {temp} GROUP BY {names}"  # noqa: S608 (our tables)
+            )
+        _merge(model, fields, rolled)
+
+
+def _merge(model: type[Model], fields: Sequence[str], temp: str) -> None:
+    """Add a temporary table's delta rows (one per key) to ``model``'s table: each is matched to
+    its key's first row by an index probe, ``n = n + d`` there, inserted where there is none.
+    Each delta row is applied once, whatever another writer does between the statements (its
+    new row for the same key is a second row, which readers sum)."""
+    postgres = connection.vendor == "postgresql"
+    table = _quote(model._meta.db_table)
     same = "IS NOT DISTINCT FROM" if postgres else "IS"
     on = " AND ".join(
-        f"a.{n} {same if c == 'contract_id' else '='} d.{n}" for n, c in zip(names, fields, strict=True)
+        f"a.{_quote(c)} {same if c == 'contract_id' else '='} {temp}.{_quote(c)}" for c in fields
     )
-    listed = ", ".join(names)
+    listed = ", ".join(_quote(c) for c in fields)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"CREATE TEMPORARY TABLE IF NOT EXISTS {temp} (i integer, {typed}, n integer, id bigint)"
-        )
-        cursor.execute(f"DELETE FROM {temp}")  # noqa: S608 (our table)
-        insert_rows(cursor, temp, ["i", *fields, "n"], [(i, *k, d) for i, (k, d) in enumerate(items)])
-        cursor.execute(
-            f"UPDATE {temp} SET id = m.id FROM (SELECT d.i, MIN(a.id) AS id FROM {temp} d "  # noqa: S608 (our tables)
-            f"JOIN {table} a ON {on} GROUP BY d.i) AS m WHERE {temp}.i = m.i"
-        )
+        cursor.execute(f"DELETE FROM {temp} WHERE n = 0")  # noqa: S608 (our table)
+        cursor.execute(f"UPDATE {temp} SET id = (SELECT MIN(a.id) FROM {table} a WHERE {on})")  # noqa: S608 (our tables)
         cursor.execute(f"UPDATE {table} SET n = {table}.n + d.n FROM {temp} d WHERE {table}.id = d.id")  # noqa: S608
         cursor.execute(f"INSERT INTO {table} ({listed}, n) SELECT {listed}, n FROM {temp} WHERE id IS NULL")  # noqa: S608
+
+
+def _apply_many(model: type[Model], fields: Sequence[str], items: list[tuple[Key, int]]) -> None:
+    """:func:`_apply` for many keys: through a temporary table (:func:`_merge`)."""
+    temp = _temp(model, fields)
+    with connection.cursor() as cursor:
+        insert_rows(cursor, temp, [*fields, "n"], [(*k, d) for k, d in items])
+    _merge(model, fields, temp)
 
 
 def differences(want: Counter[Key], have: Counter[Key]) -> list[tuple[Key, int, int]]:

@@ -47,12 +47,14 @@ def after(
     new_followups.subtract(old_followups)
     counts.apply_all(new_answers, new_followups)
     if "coverage" in state:
-        # Coverage counts interventions, not rows: the created ones count (as not followed)
-        # too. An announcement without a bracket names interventions that a model save
-        # created, whose signal has counted them already (registry.services.register).
-        covered = coverage.share(municipality_id, sorted({*interventions, *state.get("created", ())}))
+        # Coverage counts interventions, not rows: the created ones (no follow-ups yet) count
+        # as not followed, added in the database. An announcement without a bracket names
+        # interventions that a model save created, whose signal has counted them already
+        # (registry.services.register).
+        covered = coverage.share(municipality_id, interventions)
         covered.subtract(state.pop("coverage"))
         coverage.apply(covered)
+        coverage.add_created(municipality_id, sorted(set(state.get("created", ())) - set(interventions)))
     if not state.get("followups_only"):
         # Interventions created without follow-ups in the bracket (``changing(created=...)``)
         # count nothing yet: only their clients' outcomes change.
