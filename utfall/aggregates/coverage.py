@@ -338,14 +338,16 @@ def flip(municipality_id: int, followups: Sequence[int]) -> None:
             f"SELECT {columns}{extra} COUNT(DISTINCT i.id) "  # noqa: S608 (our tables; values are parameters)
             f"FROM {t['f']} f JOIN {t['i']} i ON i.id = f.intervention_id JOIN {t['c']} c ON c.id = i.client_id "
             f"JOIN {t['p']} p ON f.date >= p.start AND f.date <= p.{end} "
-            f"WHERE f.id {new} AND i.municipality_id = %s AND i.started_on <= p.{end} "
+            f"WHERE f.id {new} AND i.started_on <= p.{end} "
             f"AND (i.ended_on IS NULL OR i.ended_on >= p.start) "
             f"AND NOT EXISTS (SELECT 1 FROM {t['f']} g WHERE g.intervention_id = i.id AND g.date >= p.start "
             f"AND g.date <= p.{end} AND {other}) "
             f"GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"
         )
 
-    values = [*params, municipality_id, *params]
+    # No condition on the municipality: SQLite then read the interventions by municipality
+    # first, every one of them per call (the follow-ups are the writer's own, of one municipality).
+    values = [*params, *params]
     if len(followups) == 1:  # a few keys: read, and added by primary key
         delta: Counter[Key] = Counter()
         with connection.cursor() as cursor:
@@ -358,7 +360,7 @@ def flip(municipality_id: int, followups: Sequence[int]) -> None:
         return
     # An import's: each flipped (intervention, period) out of "missing" and into "followed",
     # grouped and added in the database.
-    _add_selected([(flipped(", FALSE, -1 *"), values), (flipped(", TRUE,"), values)])
+    _add_selected([(flipped(", FALSE, -1 *"), values)], mirrored=True)
 
 
 def apply(delta: Counter[Key]) -> None:
@@ -428,14 +430,20 @@ def _temp(model: type[Model], fields: Sequence[str]) -> str:
     return temp
 
 
-def _add_selected(selects: Sequence[tuple[str, Sequence[Any]]]) -> None:
+def _add_selected(selects: Sequence[tuple[str, Sequence[Any]]], *, mirrored: bool = False) -> None:
     """Add the rows the SELECTs give (:data:`KEY` order, ``n`` last; a key at most once over all
-    of them) to the table, and their sums to the rollups, all in the database."""
+    of them) to the table, and their sums to the rollups, all in the database. ``mirrored``:
+    each row also with the other ``followed`` and ``-n`` (a flip: out of one, into the other)."""
     temp = _temp(CoverageCount, KEY)
     listed = ", ".join(_quote(c) for c in KEY)
     with connection.cursor() as cursor:
         for sql, params in selects:
             cursor.execute(f"INSERT INTO {temp} ({listed}, n) {sql}", params)
+        if mirrored:
+            keys = ", ".join(_quote(c) for c in KEY[:-1])
+            cursor.execute(
+                f"INSERT INTO {temp} ({listed}, n) SELECT {keys}, NOT followed, -n FROM {temp}"  # noqa: S608 (our table)
+            )
     _merge(CoverageCount, KEY, temp)
     for model, fields in ROLLUPS:
         rolled = _temp(model, fields)
