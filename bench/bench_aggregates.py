@@ -5,8 +5,9 @@ Run: DEBUG=true .venv/bin/python bench/bench_aggregates.py --database-url URL [-
      [--repeat 5]
 Use the database another benchmark built (bench_pages.py's demo SQLite file, bench_compare.py's
 million follow-ups). For each count the pages ask (all providers, one indicator, a year; by
-quarter; women and men by age group; follow-ups by status) it prints the median time from the
-raw rows and from the count tables, their ratio, and checks that both give the same rows.
+quarter; women and men by age group; follow-ups by status; coverage of a calendar year) it
+prints the median CPU time from the raw rows and from the count tables, their ratio, and checks
+that both give the same rows.
 """
 
 from __future__ import annotations
@@ -70,22 +71,37 @@ def main() -> None:
                                                           by=["provider", "sex", "age_group", "service"], **year),
         "follow-ups by status": lambda: queries.followup_status_counts(municipality=municipality, by="unit", **year),
     }  # fmt: skip
+    # Coverage of a calendar year (a maintained period, aggregates.coverage): by provider and by
+    # unit from the rollups, by provider × sex × age group from the full table (2026-12-03).
+    coverage = get_indicator("followup_coverage")
+    calendar = {"date_from": dt.date(year_end.year, 1, 1), "date_to": dt.date(year_end.year, 12, 31)}
+    for label, by in (
+        ("provider", ["provider"]),
+        ("unit", ["unit"]),
+        ("provider/sex/age", ["provider", "sex", "age_group"]),
+    ):
+        cases[f"coverage by {label}"] = lambda by=by: queries.aggregate(coverage, municipality=municipality, by=by,
+                                                                        **calendar)  # fmt: skip
 
     def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
         times, result = [], None
         for _ in range(args.repeat):
             bump()  # no cached counts
-            started = time.perf_counter()
+            started = time.process_time()  # CPU: other work on a shared machine stays out
             result = fn()
-            times.append(time.perf_counter() - started)
+            times.append(time.process_time() - started)
         return statistics.median(times), result
 
     def raw_only(date_from: dt.date, date_to: dt.date) -> tuple[None, list[tuple[dt.date, dt.date]]]:
         return None, [(date_from, date_to)]
 
-    print(f"{'count':<26} {'raw rows':>10} {'maintained':>11} {'ratio':>7}  same rows")
+    print(f"{'count (median CPU)':<26} {'raw rows':>10} {'maintained':>11} {'ratio':>7}  same rows; "
+          f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
     for name, fn in cases.items():
-        with mock.patch.object(queries, "months_within", raw_only):
+        with (
+            mock.patch.object(queries, "months_within", raw_only),
+            mock.patch.object(queries, "coverage_period", lambda *a, **k: None),
+        ):
             raw_time, raw = timed(fn)
         kept_time, kept = timed(fn)
         print(f"{name:<26} {raw_time * 1000:8.0f} ms {kept_time * 1000:8.0f} ms {raw_time / kept_time:6.1f}x  "

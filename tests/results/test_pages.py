@@ -30,15 +30,18 @@ pytestmark = pytest.mark.django_db
 # (queries.prefetch_periods: trends 41 → 15 fresh); the provider page's 23 question indicators
 # in one GROUP BY (disclosure.prefetch_protected: 52 → 31 fresh); the comparable versions read
 # once for every page part (notes, comparison: 1–2 fewer).
+# 2026-12-03 (maintained coverage): the coverage counts of a calendar period are read from
+# aggregates.CoverageCount instead of one EXISTS per intervention; the period's id is one look-up
+# more when fresh (comparison, O/E, coverage and provider pages: +1 each).
 PAGES = {
-    "comparison": (f"/resultat/jamforelse/?indicator=satisfied&{PERIOD}", 12, 8),
+    "comparison": (f"/resultat/jamforelse/?indicator=satisfied&{PERIOD}", 13, 8),
     # The case-mix model's cells are model input, never shown: read without the partitions'
     # GROUP BYs (disclosure.model_cells, 2026-12-02: 44 → 27 fresh; women and men 47 → 37).
-    "comparison_adjusted": (f"/resultat/jamforelse/?indicator=satisfied&adjust=on&{PERIOD}", 14, 8),
+    "comparison_adjusted": (f"/resultat/jamforelse/?indicator=satisfied&adjust=on&{PERIOD}", 15, 8),
     "trends": (f"/resultat/utveckling/?indicator=satisfied&grain=quarter&{PERIOD}", 14, 8),
     # + the services' target groups: girls and boys for children's services (issue 17 point 12)
     "gender": (f"/resultat/kvinnor-och-man/?indicator=satisfied&{PERIOD}", 17, 9),
-    "coverage": (f"/resultat/uppfoljningsgrad/?by=provider&{PERIOD}", 9, 6),
+    "coverage": (f"/resultat/uppfoljningsgrad/?by=provider&{PERIOD}", 10, 6),
     "coverage_caseworker": (
         f"/resultat/uppfoljningsgrad/?by=caseworker&{PERIOD}",
         13,
@@ -53,7 +56,7 @@ PAGES = {
     # The analyst also sees the provider's in-depth cases and contract follow-ups (oversight, +2),
     # the indicator's reliability (issue 10.3, +1) and re-referral (issue 15, +8 fresh, +2 cached);
     # the provider's name for the selection (+1).
-    "provider": (f"/resultat/utforare/B/?indicator=satisfied&{PERIOD}", 30, 12),
+    "provider": (f"/resultat/utforare/B/?indicator=satisfied&{PERIOD}", 31, 12),
 }
 
 

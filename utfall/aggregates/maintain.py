@@ -17,7 +17,7 @@ from typing import Any
 
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 
-from utfall.aggregates import counts, outcomes
+from utfall.aggregates import counts, coverage, outcomes
 from utfall.core.changes import data_changed, data_changing, followups_added, inside_changing
 from utfall.followups.models import FollowUp
 from utfall.registry.models import Client, Intervention
@@ -26,6 +26,8 @@ from utfall.registry.models import Client, Intervention
 def before(*, municipality_id: int, interventions: list[int], state: dict[str, Any], **_: Any) -> None:
     clients = set() if state.get("followups_only") else outcomes.clients_of(interventions)
     state["aggregates"] = (counts.share(municipality_id, interventions), clients)
+    coverage.guard()
+    state["coverage"] = coverage.share(municipality_id, interventions)
     state["scope"] = interventions
 
 
@@ -44,6 +46,15 @@ def after(
     new_answers.subtract(old_answers)
     new_followups.subtract(old_followups)
     counts.apply_all(new_answers, new_followups)
+    if "coverage" in state:
+        # Coverage counts interventions, not rows: the created ones (no follow-ups yet) count
+        # as not followed, added in the database. An announcement without a bracket names
+        # interventions that a model save created, whose signal has counted them already
+        # (registry.services.register).
+        covered = coverage.share(municipality_id, interventions)
+        covered.subtract(state.pop("coverage"))
+        coverage.apply(covered)
+        coverage.add_created(municipality_id, sorted(set(state.get("created", ())) - set(interventions)))
     if not state.get("followups_only"):
         # Interventions created without follow-ups in the bracket (``changing(created=...)``)
         # count nothing yet: only their clients' outcomes change.
@@ -57,6 +68,7 @@ def added(*, municipality_id: int, followups: list[int], **_: Any) -> None:
     other row of their interventions is read, and no per-intervention outcome changes (the
     follow-ups' dates and answers are no intervention's facts)."""
     counts.apply_all(*counts.share_of_followups(municipality_id, followups), exact=True)
+    coverage.flip(municipality_id, followups)
 
 
 def _scope_of(instance: Any) -> list[int]:

@@ -221,3 +221,85 @@ class FollowUpByClient(ClientCount):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} client {self.client_id} {self.assessment}: {self.n}"
+
+
+class CoveragePeriod(models.Model):
+    """A calendar month, quarter, half-year or year whose coverage is maintained
+    (:class:`CoverageCount`): every one of them from the first year to the last one stored
+    here (docs/aggregates.md, "Coverage"). A coverage count for any other period is read from
+    the raw rows."""
+
+    grain = models.CharField(max_length=8)  # month, quarter, half, year
+    start = models.DateField()
+    end = models.DateField()
+    #: The year whose age groups the period's interventions are counted in (that of its end).
+    year = models.IntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["grain", "start"], name="coverageperiod_unique")]
+        indexes = [models.Index(fields=["end", "start"], name="coverageperiod_end")]
+
+    def __str__(self) -> str:
+        return f"{self.grain} {self.start}–{self.end}"
+
+
+class CoverageCount(models.Model):
+    """Interventions ongoing at some time in a maintained period (:class:`CoveragePeriod`), by
+    the dimensions the pages group and filter coverage by, and whether each had at least one
+    follow-up dated in the period (``followed``): the coverage indicator read without an
+    EXISTS per intervention (issue 13, point 1)."""
+
+    municipality = models.ForeignKey("organisations.Municipality", **_DIMENSION)
+    period = models.ForeignKey(CoveragePeriod, **_DIMENSION)
+    provider = models.ForeignKey("registry.Provider", **_DIMENSION)
+    service = models.ForeignKey("registry.Service", **_DIMENSION)
+    unit = models.ForeignKey("organisations.Unit", **_DIMENSION)
+    contract = models.ForeignKey("registry.Contract", null=True, **_DIMENSION)
+    client_sex = models.CharField(max_length=8)
+    age_group = models.CharField(max_length=8)
+    followed = models.BooleanField()
+    n = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["municipality", "period", "provider", "service", "unit", "client_sex",
+                                        "age_group", "followed", "contract"],
+                                name="coveragecount_period")]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"period {self.period_id} followed={self.followed}: {self.n}"
+
+
+class CoverageRollup(models.Model):
+    """Rollups of :class:`CoverageCount` by one dimension (the comparison of all providers, the
+    coverage page and the report by unit): its sums over every other dimension, kept by the
+    same deltas. A few hundred rows a period where the full table has tens of thousands."""
+
+    municipality = models.ForeignKey("organisations.Municipality", **_DIMENSION)
+    period = models.ForeignKey(CoveragePeriod, **_DIMENSION)
+    followed = models.BooleanField()
+    n = models.IntegerField()
+
+    class Meta:
+        abstract = True
+
+
+class CoverageByProvider(CoverageRollup):
+    provider = models.ForeignKey("registry.Provider", **_DIMENSION)
+
+    class Meta:
+        indexes = [models.Index(fields=["municipality", "period", "provider", "followed"],
+                                name="coveragebyprovider_period")]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"period {self.period_id} provider {self.provider_id} followed={self.followed}: {self.n}"
+
+
+class CoverageByUnit(CoverageRollup):
+    unit = models.ForeignKey("organisations.Unit", **_DIMENSION)
+
+    class Meta:
+        indexes = [models.Index(fields=["municipality", "period", "unit", "followed"],
+                                name="coveragebyunit_period")]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"period {self.period_id} unit {self.unit_id} followed={self.followed}: {self.n}"

@@ -9,6 +9,7 @@ from typing import Any
 from django.db import transaction
 
 from utfall.aggregates import counts, outcomes, rollup
+from utfall.aggregates import counts, coverage, outcomes
 from utfall.organisations.models import Municipality
 from utfall.registry.models import Intervention
 
@@ -47,6 +48,7 @@ def check(municipality: Municipality) -> Check:
     return Check(
         {
             **{table: counts.differences(want[table], have.get(table, Counter())) for table in want},
+            **coverage.check(municipality.pk),
             "outcomes": sorted(
                 (pk, want_outcomes.get(pk), have_outcomes.get(pk))
                 for pk in set(want_outcomes) | set(have_outcomes)
@@ -62,5 +64,6 @@ def rebuild(municipality: Municipality) -> None:
     answers, followups = counts.expected(municipality.pk)
     counts.replace(municipality.pk, answers, followups)
     rollup.rebuild_by_client(municipality.pk)
+    coverage.replace(municipality.pk)
     values = outcomes.computed(Intervention.objects.filter(municipality=municipality))
     outcomes.store(values)

@@ -23,6 +23,9 @@ from utfall.aggregates.models import (
     AnswerByClient,
     AnswerByProvider,
     AnswerCount,
+    CoverageByProvider,
+    CoverageByUnit,
+    CoverageCount,
     FollowUpByCaseMix,
     FollowUpByClient,
     FollowUpByProvider,
@@ -40,7 +43,8 @@ COUNTED_PATHS = {
 }
 COUNT_TABLES: tuple[type[Model], ...] = (AnswerCount, FollowUpCount, AnswerByProvider, FollowUpByProvider,
                                           AnswerByCaseMix, FollowUpByCaseMix, AnswerByClient,
-                                          FollowUpByClient)  # fmt: skip
+                                          FollowUpByClient, CoverageCount, CoverageByProvider,
+                                          CoverageByUnit)  # fmt: skip
 
 
 def table_for(kind: str, dimensions: Sequence[str] | set[str]) -> type[Model]:
@@ -63,6 +67,14 @@ def client_table_for(kind: str, filters: Sequence[str] | set[str]) -> type[Model
     if kind not in ("question", "assessment") or not set(filters) <= rollup.CLIENT_FILTERS:
         return None
     return AnswerByClient if kind == "question" else FollowUpByClient
+
+
+def coverage_table(dimensions: Sequence[str] | set[str]) -> type[Model]:
+    """The smallest coverage count table with every dimension asked for (aggregates.coverage):
+    a rollup by provider or by unit when only that one (or nothing) is asked, else the full one."""
+    if set(dimensions) <= {"provider"}:
+        return CoverageByProvider
+    return CoverageByUnit if set(dimensions) <= {"unit"} else CoverageCount
 
 
 def is_counted(model: type[Model]) -> bool:

@@ -26,10 +26,12 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
+from utfall.aggregates.coverage import period_id as coverage_period
 from utfall.comparisons.cache import cached, seed
 from utfall.comparisons.counted import (
     COUNTED_PATHS,
     client_table_for,
+    coverage_table,
     is_counted,
     merge,
     months_within,
@@ -165,6 +167,10 @@ def _base(
         qs = ended.exclude(end_reason=EndReason.MOVED).filter(ended_on__lte=as_of - dt.timedelta(days=days))
         return qs, "", Q(outcome__back_after_days__lte=days), YearOf("ended_on")
     if indicator.kind == "coverage":
+        if counted is not None:  # a maintained period (aggregates.coverage): its counts
+            table, period_id = counted  # the table for the dimensions asked, the period's id
+            qs = table.objects.filter(municipality=municipality, period_id=period_id)
+            return qs, "", Q(followed=True), None
         # The one definition of coverage (issue 17 point 9), shared with the worklist.
         qs = coverage.counted_interventions(
             Intervention.objects.filter(municipality=municipality), date_from, date_to
@@ -205,6 +211,16 @@ def aggregate(
         return _grouped(qs, prefix, event, year, indicator, municipality, start, end, by, filters, period)
 
     def compute() -> list[dict[str, Any]]:
+        if indicator.kind == "coverage" and period is None and (as_of is None or as_of.year >= date_to.year):
+            # A maintained period is read from its counts (aggregates.coverage); any other
+            # range, and ages counted in an earlier year than the period's, from the raw rows.
+            # The period's id is cached like the counts (a look-up less per count and page).
+            maintained = cached(
+                ("coverage_period", date_from, date_to), lambda: coverage_period(date_from, date_to)
+            )
+            if maintained is not None:
+                table = coverage_table({*by, *(filters or {})})
+                return part(date_from, date_to, counted=(table, maintained))
         if indicator.kind not in ("question", "assessment"):
             return part(date_from, date_to)
         months, edges = months_within(date_from, date_to)

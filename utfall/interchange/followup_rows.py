@@ -15,6 +15,7 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
+from utfall.aggregates import coverage
 from utfall.aggregates.tally import Tally
 from utfall.core.bulk import insert_rows
 from utfall.followups.models import Answer, FollowUp
@@ -83,6 +84,7 @@ class FollowUpRows:
         tail = [self.municipality_id, 1, now, user]
         columns = [*FOLLOWUP_COLUMNS, "municipality_id", "version", "created_at", "created_by_id"]
         tally = Tally(self.municipality_id)
+        added: list[int] = []  # since the last tally: their interventions' coverage flips then
         with connection.cursor() as cursor:
             for start in range(0, len(new), BATCH):
                 chunk = new[start : start + BATCH]
@@ -92,10 +94,14 @@ class FollowUpRows:
                 facts = self.facts_of({row[1] for row in rows})
                 answers = self._answer_rows(chunk, rows, ids, facts, tally, user)
                 insert_rows(cursor, Answer._meta.db_table, ANSWER_COLUMNS, answers)
+                added += ids.values()
                 if (start + len(chunk)) % TALLY_ROWS == 0:
                     tally.apply()
+                    coverage.flip(self.municipality_id, added)
+                    added = []
                 self.importer.progress("sparar followups", done + start + len(chunk), total)
         tally.apply()
+        coverage.flip(self.municipality_id, added)
 
     def _followup_rows(self, chunk: list[Pending], tail: list[Any]) -> list[list[Any]]:
         """The follow-up table's rows, in ``FOLLOWUP_COLUMNS`` order then ``tail``. Built from
