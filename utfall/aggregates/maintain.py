@@ -17,7 +17,7 @@ from typing import Any
 
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 
-from utfall.aggregates import counts, outcomes
+from utfall.aggregates import counts, outcome_counts, outcomes
 from utfall.core.changes import data_changed, data_changing, followups_added, inside_changing
 from utfall.followups.models import FollowUp
 from utfall.registry.models import Client, Intervention
@@ -26,6 +26,8 @@ from utfall.registry.models import Client, Intervention
 def before(*, municipality_id: int, interventions: list[int], state: dict[str, Any], **_: Any) -> None:
     clients = set() if state.get("followups_only") else outcomes.clients_of(interventions)
     state["aggregates"] = (counts.share(municipality_id, interventions), clients)
+    # The outcome counts of every intervention of these clients: their outcomes are stored again after.
+    state["outcome_counts"] = outcome_counts.share_of_clients(clients)
     state["scope"] = interventions
 
 
@@ -48,7 +50,17 @@ def after(
         # Interventions created without follow-ups in the bracket (``changing(created=...)``)
         # count nothing yet: only their clients' outcomes change.
         scope = sorted({*interventions, *state.get("created", ())})
-        outcomes.refresh_clients(old_clients | outcomes.clients_of(scope))
+        new_clients = outcomes.clients_of(scope)
+        old_outcomes = state.pop("outcome_counts", Counter())
+        if new_clients - old_clients:
+            # Clients the write brought in (a new intervention, a move to another client): their
+            # other interventions' outcomes change too; the scope's own share was taken before,
+            # or did not exist.
+            old_outcomes += outcome_counts.share_of_clients(new_clients - old_clients, exclude=scope)
+        outcomes.refresh_clients(old_clients | new_clients)
+        delta = outcome_counts.share_of_clients(old_clients | new_clients)
+        delta.subtract(old_outcomes)
+        outcome_counts.apply(delta)
 
 
 def added(*, municipality_id: int, followups: list[int], **_: Any) -> None:

@@ -137,3 +137,58 @@ class InterventionOutcome(models.Model):
 
     def __str__(self) -> str:
         return f"outcome of intervention {self.intervention_id}"
+
+
+class OutcomeDimensions(models.Model):
+    """What an ended intervention's outcome is counted by (the outcome indicators' facts), beside
+    the month of its end: whether it ended by a move (step down and rereferral leave those out),
+    how far its implementation plan's goals were reached, the next intervention's service when it
+    started within the step-down window, and the shortest rereferral window the client was back
+    within. The indicators' windows are buckets here, not a fact that changes by the day: "counted
+    only once the whole window has passed" is a condition on the month (``comparisons.counted``)."""
+
+    moved = models.BooleanField()
+    #: "" no goals in the plan, "none" none reached, "some" some reached (fully or partly), "all" all fully.
+    goals = models.CharField(max_length=4)
+    #: Null when nothing started within the step-down window (or the intervention ended by a move).
+    next_service = models.ForeignKey("registry.Service", null=True, **_DIMENSION)
+    #: The shortest rereferral window (days) the client was back within; null: none (or moved).
+    back_within = models.SmallIntegerField(null=True)
+
+    class Meta:
+        abstract = True
+
+
+class OutcomeCount(CountDimensions, OutcomeDimensions):
+    """Ended interventions per month of the end and every dimension of the pages, by their
+    outcome (step down, plan goals, rereferral): read instead of the interventions and their
+    :class:`InterventionOutcome`, kept by the same brackets (``aggregates.outcome_counts``)."""
+
+    class Meta:
+        indexes = [models.Index(fields=["municipality", "month", "provider", "service", "unit", "client_sex",
+                                        "age_group", "moved", "goals", "contract", "next_service",
+                                        "back_within"],
+                                name="outcomecount_period")]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} outcomes: {self.n}"
+
+
+class OutcomeByProvider(OutcomeDimensions):
+    """The rollup of :class:`OutcomeCount` by provider and service (the provider page, the
+    comparison of all providers, the outcomes page per service): the service stays, since
+    step down compares the next service's intensity with the ended one's."""
+
+    municipality = models.ForeignKey("organisations.Municipality", **_DIMENSION)
+    month = models.DateField()
+    provider = models.ForeignKey("registry.Provider", **_DIMENSION)
+    service = models.ForeignKey("registry.Service", **_DIMENSION)
+    n = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["municipality", "month", "provider", "service", "moved", "goals",
+                                        "next_service", "back_within"],
+                                name="outcomebyprovider_period")]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} outcomes: {self.n}"

@@ -17,7 +17,14 @@ from typing import Any
 
 from django.db.models import Model
 
-from utfall.aggregates.models import AnswerByProvider, AnswerCount, FollowUpByProvider, FollowUpCount
+from utfall.aggregates.models import (
+    AnswerByProvider,
+    AnswerCount,
+    FollowUpByProvider,
+    FollowUpCount,
+    OutcomeByProvider,
+    OutcomeCount,
+)
 
 #: Where each dimension is read in a count table (both tables carry the same dimensions).
 COUNTED_PATHS = {
@@ -28,12 +35,19 @@ COUNTED_PATHS = {
     "target_group": "service__target_group",
     "contract": "contract__contract_id",
 }
-COUNT_TABLES: tuple[type[Model], ...] = (AnswerCount, FollowUpCount, AnswerByProvider, FollowUpByProvider)
+COUNT_TABLES: tuple[type[Model], ...] = (AnswerCount, FollowUpCount, AnswerByProvider, FollowUpByProvider,
+                                         OutcomeCount, OutcomeByProvider)  # fmt: skip
+#: Indicator kinds counted over ended interventions, read from the outcome counts.
+OUTCOME_KINDS = ("step_down", "plan_goals", "rereferral")
 
 
 def table_for(kind: str, dimensions: Sequence[str] | set[str]) -> type[Model]:
     """The smallest count table that has every dimension asked for: the rollup by provider
     when only the provider (or nothing) is asked, else the full table."""
+    if kind in OUTCOME_KINDS:  # the rollup keeps the service (step down compares its intensity)
+        return (
+            OutcomeByProvider if set(dimensions) <= {"provider", "service", "target_group"} else OutcomeCount
+        )
     slim = set(dimensions) <= {"provider"}
     if kind == "question":
         return AnswerByProvider if slim else AnswerCount

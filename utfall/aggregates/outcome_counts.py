@@ -1,0 +1,126 @@
+"""The count rows of ended interventions by their outcome (:class:`OutcomeCount` and its rollup
+:class:`OutcomeByProvider`): what the outcome indicators (step down, plan goals, rereferral) read
+instead of the interventions and their stored outcomes (issue 13 point 1).
+
+One key per intervention: the month of its end and the pages' dimensions (as the answers' and
+follow-ups' counts), and its outcome facts with the indicators' windows as buckets
+(:data:`STEP_DOWN_DAYS`, :data:`REREFERRAL_WINDOWS`): the next intervention's service only when
+it started within the step-down window, the shortest rereferral window the client was back
+within. What depends on the day of the query ("counted only once the whole window has passed")
+is a condition on the month of the end, applied by the reader. A window not among these buckets
+is read from the raw rows (``comparisons.queries``).
+
+Kept by the brackets of :mod:`utfall.aggregates.maintain`: a client's outcomes are stored again
+whenever one of its interventions changes, so the share of every intervention of the clients
+concerned is taken before and after and the difference added (:func:`share_of_clients`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from django.db.models import BooleanField, Case, CharField, Count, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models.functions import Coalesce
+
+from utfall.aggregates import counts
+from utfall.aggregates.counts import Key, project
+from utfall.aggregates.dimensions import MonthOf, YearOf, age_group
+from utfall.aggregates.models import OutcomeByProvider, OutcomeCount
+from utfall.registry.models import EndReason, Intervention
+
+#: The step-down window (days after the end within which the next intervention is looked at).
+STEP_DOWN_DAYS = 90
+#: The rereferral windows (days) of the indicators, shortest first: 6 and 12 months.
+REREFERRAL_WINDOWS = (183, 365)
+
+OUTCOME_KEY = (*counts.COMMON, "moved", "goals", "next_service_id", "back_within")
+ROLLUP_KEY = ("municipality_id", "month", "provider_id", "service_id", "moved", "goals", "next_service_id",
+              "back_within")  # fmt: skip
+CHUNK = 2000
+
+
+def _groups(qs: QuerySet[Intervention]) -> QuerySet[Any]:
+    """Ended interventions (with their stored outcome) grouped by :data:`OUTCOME_KEY`."""
+    moved = Q(end_reason=EndReason.MOVED)
+    planned = Q(goals_total__gte=1)
+    qs = qs.filter(ended_on__isnull=False).annotate(
+        _age=YearOf("ended_on") - F("client__birth_year"),
+        _done=Coalesce("goals_fully", 0) + Coalesce("goals_partly", 0),
+    )
+    back = [When(outcome__back_after_days__lte=days, then=Value(days)) for days in REREFERRAL_WINDOWS]
+    return qs.values_list(
+        "municipality_id", MonthOf("ended_on"), "provider_id", "service_id", "unit_id", "contract_id",
+        "client__sex", age_group("_age"),
+        Case(When(moved, then=Value(True)), default=Value(False), output_field=BooleanField()),
+        Case(When(planned & Q(goals_fully=F("goals_total")), then=Value("all")),
+             When(planned & Q(_done__gte=1), then=Value("some")),
+             When(planned, then=Value("none")), default=Value(""), output_field=CharField()),
+        Case(When(moved, then=None),
+             When(outcome__next_after_days__lte=STEP_DOWN_DAYS, then=F("outcome__next_service_id")),
+             default=None, output_field=IntegerField()),
+        Case(When(moved, then=None), *back, default=None, output_field=IntegerField()),
+    ).annotate(n=Count("pk")).order_by()  # fmt: skip
+
+
+def _collect(rows: Any, into: Counter[Key]) -> None:
+    for *key, n in rows:
+        key[1] = counts._month(key[1])
+        key[8] = bool(key[8])  # SQLite gives 0 and 1
+        into[tuple(key)] += n
+
+
+def share_of_clients(clients: Collection[int], exclude: Collection[int] = ()) -> Counter[Key]:
+    """The counts of every ended intervention of these clients as stored now (their facts and
+    their stored outcomes), leaving out the interventions ``exclude`` names."""
+    found: Counter[Key] = Counter()
+    ids = sorted(clients)
+    for start in range(0, len(ids), CHUNK):
+        qs = Intervention.objects.filter(client_id__in=ids[start : start + CHUNK])
+        if exclude:
+            qs = qs.exclude(pk__in=sorted(exclude))
+        _collect(_groups(qs), found)
+    return found
+
+
+def expected(municipality_id: int) -> Counter[Key]:
+    """The municipality's counts from its interventions and their stored outcomes (which
+    ``rebuild.check`` compares with the raw rows apart)."""
+    found: Counter[Key] = Counter()
+    _collect(_groups(Intervention.objects.filter(municipality_id=municipality_id)), found)
+    return found
+
+
+def apply(delta: Counter[Key]) -> None:
+    """Add the delta to the full table and its rollup."""
+    counts.apply(OutcomeCount, OUTCOME_KEY, delta)
+    counts.apply(OutcomeByProvider, ROLLUP_KEY, project(delta, OUTCOME_KEY, ROLLUP_KEY))
+
+
+def replace(municipality_id: int, found: Counter[Key]) -> None:
+    counts._replace(OutcomeCount, OUTCOME_KEY, municipality_id, found)
+    counts._replace(OutcomeByProvider, ROLLUP_KEY, municipality_id, project(found, OUTCOME_KEY, ROLLUP_KEY))
+
+
+def stored(municipality_id: int) -> dict[str, Counter[Key]]:
+    out: dict[str, Counter[Key]] = {}
+    tables: list[tuple[Any, Sequence[str]]] = [(OutcomeCount, OUTCOME_KEY), (OutcomeByProvider, ROLLUP_KEY)]
+    for model, fields in tables:
+        found: Counter[Key] = Counter()
+        for *key, n in model._default_manager.filter(municipality_id=municipality_id).values_list(
+            *fields, "n"
+        ):
+            found[tuple(key)] += n
+        out[model._meta.model_name or ""] = +found
+    return out
+
+
+def expected_tables(municipality_id: int) -> dict[str, Counter[Key]]:
+    found = expected(municipality_id)
+    return {"outcomecount": found, "outcomebyprovider": project(found, OUTCOME_KEY, ROLLUP_KEY)}
+
+
+def fill(municipality_id: int) -> None:
+    """Fill the municipality's tables from its interventions and stored outcomes (the migration)."""
+    replace(municipality_id, expected(municipality_id))
