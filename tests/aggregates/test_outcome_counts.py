@@ -14,7 +14,7 @@ from django.db.models import F
 from tests.comparisons.builders import DataSet
 from tests.conftest import TODAY
 from utfall.aggregates import outcome_counts
-from utfall.aggregates.models import OutcomeByProvider, OutcomeCount
+from utfall.aggregates.models import OutcomeByProvider, OutcomeByService, OutcomeCount
 from utfall.aggregates.rebuild import check
 from utfall.comparisons import queries
 from utfall.comparisons.cache import bump
@@ -22,7 +22,7 @@ from utfall.comparisons.indicators import Indicator, get_indicator
 from utfall.demo.generator import as_tables, generate
 from utfall.interchange.importer import Importer
 from utfall.organisations.models import Municipality
-from utfall.registry.models import EndReason, Intervention
+from utfall.registry.models import EndReason, Intervention, Service
 
 pytestmark = pytest.mark.django_db
 
@@ -76,7 +76,8 @@ def test_every_range_grouping_and_reference_date_gives_the_interventions_own_num
                    (cut + dt.timedelta(days=1), reference)]  # fmt: skip
     groupings: list[tuple[list[str], dict[str, str] | None]] = [
         ([], None), (["provider"], None), (["service"], None), (["provider", "sex"], None),
-        (["age_group"], None), (["unit"], {"target_group": "children_youth"}), (["service"], {"unit": "bromma"}),
+        (["age_group"], None), (["unit"], {"target_group": "children_youth"}), (["service"], {"target_group": "children_youth"}),
+        ([], {"target_group": "adults_addiction"}), (["service"], {"unit": "bromma"}),
         (["provider"], {"contract": "K0002"}),
     ]  # fmt: skip
     compared = 0
@@ -107,26 +108,51 @@ def test_whole_months_are_read_from_the_outcome_counts(generated: Municipality) 
                                  date_to=d(2025, 6, 30), by=by)  # fmt: skip
         return sum(r["n"] for r in rows)
 
-    before = total(["provider"]), total(["sex"])
-    # By provider or service the rollup, with another dimension the full table.
-    OutcomeByProvider.objects.filter(pk=OutcomeByProvider.objects.filter(
-        month=d(2025, 3, 1)).exclude(goals="").values("pk")[:1]).update(n=F("n") + 2)  # fmt: skip
-    OutcomeCount.objects.filter(pk=OutcomeCount.objects.filter(
-        month=d(2025, 3, 1)).exclude(goals="").values("pk")[:1]).update(n=F("n") + 3)  # fmt: skip
+    before = total(["provider"]), total(["service"]), total(["sex"])
+    # By provider or by service a rollup by measure, with another dimension the full table.
+    for model, add in ((OutcomeByProvider, 2), (OutcomeByService, 4)):
+        first = model.objects.filter(month=d(2025, 3, 1), measure="goals_reached").values("pk")[:1]
+        model.objects.filter(pk=first).update(n=F("n") + add)
+    first = OutcomeCount.objects.filter(month=d(2025, 3, 1)).exclude(goals="").values("pk")[:1]
+    OutcomeCount.objects.filter(pk=first).update(n=F("n") + 3)
     bump()
-    assert (total(["provider"]), total(["sex"])) == (before[0] + 2, before[1] + 3)
+    assert (total(["provider"]), total(["service"]), total(["sex"])) == (
+        before[0] + 2,
+        before[1] + 4,
+        before[2] + 3,
+    )
     assert not check(generated).ok
     # The migration's fill (and the rebuild) make them exact again.
     outcome_counts.fill(generated.pk)
     assert check(generated).ok
 
 
+def test_a_changed_intensity_changes_the_step_downs_at_once(generated: Municipality) -> None:
+    d = dt.date
+    indicator = get_indicator("step_down")
+
+    def events() -> list[int]:
+        return [sum(r["events"] for r in queries.aggregate(indicator, municipality=generated,
+                date_from=d(2024, 1, 1), date_to=d(2025, 12, 31), by=by)) for by in (["provider"], ["unit"])]  # fmt: skip
+
+    before = events()
+    assert before[0] == before[1]
+    service = Service.objects.get(code="outpatient_youth")
+    service.intensity = 9  # above every other: what followed it is now a step down
+    service.save()
+    bump()
+    after = events()
+    assert after[0] == after[1] != before[0]
+    assert check(generated).ok
+    assert after[0] == sum(r["events"] for r in raw(indicator, generated, d(2024, 1, 1), d(2025, 12, 31), []))
+
+
 def test_a_window_without_a_bucket_is_read_from_the_interventions(generated: Municipality) -> None:
     from dataclasses import replace
 
     nine_months = replace(get_indicator("rereferral_12m"), code="rereferral_9m", rule="274")
-    OutcomeCount.objects.all().delete()
-    OutcomeByProvider.objects.all().delete()
+    for model in (OutcomeCount, OutcomeByProvider, OutcomeByService):
+        model.objects.all().delete()
     d = dt.date
     got = queries.aggregate(nine_months, municipality=generated, date_from=d(2024, 1, 1),
                             date_to=d(2025, 12, 31), by=["provider"])  # fmt: skip

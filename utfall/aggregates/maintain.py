@@ -20,7 +20,7 @@ from django.db.models.signals import post_delete, post_save, pre_delete, pre_sav
 from utfall.aggregates import counts, outcome_counts, outcomes
 from utfall.core.changes import data_changed, data_changing, followups_added, inside_changing
 from utfall.followups.models import FollowUp
-from utfall.registry.models import Client, Intervention
+from utfall.registry.models import Client, Intervention, Service
 
 
 def before(*, municipality_id: int, interventions: list[int], state: dict[str, Any], **_: Any) -> None:
@@ -101,7 +101,26 @@ def after_save(sender: Any, instance: Any, **_: Any) -> None:
     after(municipality_id=instance.municipality_id, interventions=scope, state=state)
 
 
+def before_service_save(sender: Any, instance: Service, **_: Any) -> None:
+    old = (
+        Service.objects.filter(pk=instance.pk).values_list("intensity", flat=True).first()
+        if instance.pk
+        else None
+    )
+    instance._old_intensity = old  # type: ignore[attr-defined]
+
+
+def after_service_save(sender: Any, instance: Service, created: bool = False, **_: Any) -> None:
+    """A changed intensity (the admin, a catalogue load) changes which ends were step downs: the
+    outcome rollups are filled again from the full table (which keeps the next service)."""
+    old = instance.__dict__.pop("_old_intensity", None)
+    if not created and old is not None and old != instance.intensity:
+        outcome_counts.refill_rollups()
+
+
 def connect_signals() -> None:
+    pre_save.connect(before_service_save, sender=Service, dispatch_uid="utfall-aggregates-service-pre-save")
+    post_save.connect(after_service_save, sender=Service, dispatch_uid="utfall-aggregates-service-save")
     data_changing.connect(before, dispatch_uid="utfall-aggregates-before")
     data_changed.connect(after, dispatch_uid="utfall-aggregates-after")
     followups_added.connect(added, dispatch_uid="utfall-aggregates-added")

@@ -174,21 +174,40 @@ class OutcomeCount(CountDimensions, OutcomeDimensions):
         return f"{self.month:%Y-%m} outcomes: {self.n}"
 
 
-class OutcomeByProvider(OutcomeDimensions):
-    """The rollup of :class:`OutcomeCount` by provider and service (the provider page, the
-    comparison of all providers, the outcomes page per service): the service stays, since
-    step down compares the next service's intensity with the ended one's."""
+class OutcomeMeasureCount(models.Model):
+    """Ended interventions per outcome measure (:data:`~utfall.aggregates.outcome_counts.MEASURES`)
+    and whether they reached it: the rollups of :class:`OutcomeCount` that the provider page, the
+    comparison of all providers and the outcomes page per service read. The step down is decided
+    here with the catalogue's intensities (a changed intensity refills them from the full table,
+    which keeps the next service itself)."""
 
     municipality = models.ForeignKey("organisations.Municipality", **_DIMENSION)
     month = models.DateField()
-    provider = models.ForeignKey("registry.Provider", **_DIMENSION)
-    service = models.ForeignKey("registry.Service", **_DIMENSION)
+    measure = models.CharField(max_length=16)
+    event = models.BooleanField()
     n = models.IntegerField()
 
     class Meta:
-        indexes = [models.Index(fields=["municipality", "month", "provider", "service", "moved", "goals",
-                                        "next_service", "back_within"],
+        abstract = True
+
+
+class OutcomeByProvider(OutcomeMeasureCount):
+    provider = models.ForeignKey("registry.Provider", **_DIMENSION)
+
+    class Meta:
+        indexes = [models.Index(fields=["municipality", "measure", "month", "provider", "event"],
                                 name="outcomebyprovider_period")]  # fmt: skip
 
     def __str__(self) -> str:
-        return f"{self.month:%Y-%m} outcomes: {self.n}"
+        return f"{self.month:%Y-%m} {self.measure} {self.event}: {self.n}"
+
+
+class OutcomeByService(OutcomeMeasureCount):
+    service = models.ForeignKey("registry.Service", **_DIMENSION)
+
+    class Meta:
+        indexes = [models.Index(fields=["municipality", "measure", "month", "service", "event"],
+                                name="outcomebyservice_period")]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.measure} {self.event}: {self.n}"

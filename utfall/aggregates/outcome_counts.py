@@ -25,19 +25,26 @@ from django.db.models import BooleanField, Case, CharField, Count, F, IntegerFie
 from django.db.models.functions import Coalesce
 
 from utfall.aggregates import counts
-from utfall.aggregates.counts import Key, project
+from utfall.aggregates.counts import Key
 from utfall.aggregates.dimensions import MonthOf, YearOf, age_group
-from utfall.aggregates.models import OutcomeByProvider, OutcomeCount
-from utfall.registry.models import EndReason, Intervention
+from utfall.aggregates.models import OutcomeByProvider, OutcomeByService, OutcomeCount
+from utfall.registry.models import EndReason, Intervention, Service
 
 #: The step-down window (days after the end within which the next intervention is looked at).
 STEP_DOWN_DAYS = 90
 #: The rereferral windows (days) of the indicators, shortest first: 6 and 12 months.
 REREFERRAL_WINDOWS = (183, 365)
 
+#: The outcome measures of the rollups: step down (within the window), the plan's goals reached
+#: (fully or partly) and all fully, back in the target group within each rereferral window.
+MEASURES = ("step_down", "goals_reached", "goals_fully", *(f"back_{days}" for days in REREFERRAL_WINDOWS))
+
 OUTCOME_KEY = (*counts.COMMON, "moved", "goals", "next_service_id", "back_within")
-ROLLUP_KEY = ("municipality_id", "month", "provider_id", "service_id", "moved", "goals", "next_service_id",
-              "back_within")  # fmt: skip
+#: The rollups: (table, its key) — the dimension beside municipality and month, then the measure.
+ROLLUPS: tuple[tuple[Any, tuple[str, ...]], ...] = (
+    (OutcomeByProvider, ("municipality_id", "month", "provider_id", "measure", "event")),
+    (OutcomeByService, ("municipality_id", "month", "service_id", "measure", "event")),
+)
 CHUNK = 2000
 
 
@@ -92,35 +99,86 @@ def expected(municipality_id: int) -> Counter[Key]:
     return found
 
 
+def measured(full: Counter[Key]) -> list[Counter[Key]]:
+    """The rollups' counts (one per :data:`ROLLUPS`) of full-table counts: per key the measures
+    it counts in and whether it reached them, the step down by the catalogue's intensities now."""
+    intensity = dict(Service.objects.values_list("pk", "intensity"))
+    by_provider: Counter[Key] = Counter()
+    by_service: Counter[Key] = Counter()
+    for (
+        municipality,
+        month,
+        provider,
+        service,
+        _,
+        _,
+        _,
+        _,
+        moved,
+        goals,
+        following,
+        back,
+    ), n in full.items():
+        events: list[tuple[str, bool]] = []
+        if goals:
+            events += [("goals_reached", goals in ("some", "all")), ("goals_fully", goals == "all")]
+        if not moved:
+            # None within the window counts as a step down (intensity 0 is below every service's).
+            own = intensity[service]
+            events.append(("step_down", intensity[following] < own if following is not None else own > 0))
+            events += [(f"back_{days}", back is not None and back <= days) for days in REREFERRAL_WINDOWS]
+        for measure, event in events:
+            by_provider[(municipality, month, provider, measure, event)] += n
+            by_service[(municipality, month, service, measure, event)] += n
+    return [by_provider, by_service]
+
+
 def apply(delta: Counter[Key]) -> None:
-    """Add the delta to the full table and its rollup."""
+    """Add the delta to the full table and its rollups."""
+    delta = Counter({k: v for k, v in delta.items() if v})
+    if not delta:
+        return
     counts.apply(OutcomeCount, OUTCOME_KEY, delta)
-    counts.apply(OutcomeByProvider, ROLLUP_KEY, project(delta, OUTCOME_KEY, ROLLUP_KEY))
+    for (model, fields), rolled in zip(ROLLUPS, measured(delta), strict=True):
+        counts.apply(model, fields, rolled)
 
 
 def replace(municipality_id: int, found: Counter[Key]) -> None:
     counts._replace(OutcomeCount, OUTCOME_KEY, municipality_id, found)
-    counts._replace(OutcomeByProvider, ROLLUP_KEY, municipality_id, project(found, OUTCOME_KEY, ROLLUP_KEY))
+    for (model, fields), rolled in zip(ROLLUPS, measured(found), strict=True):
+        counts._replace(model, fields, municipality_id, rolled)
+
+
+def _stored(model: Any, fields: Sequence[str], municipality_id: int) -> Counter[Key]:
+    found: Counter[Key] = Counter()
+    for *key, n in model._default_manager.filter(municipality_id=municipality_id).values_list(*fields, "n"):
+        found[tuple(key)] += n
+    return +found
 
 
 def stored(municipality_id: int) -> dict[str, Counter[Key]]:
-    out: dict[str, Counter[Key]] = {}
-    tables: list[tuple[Any, Sequence[str]]] = [(OutcomeCount, OUTCOME_KEY), (OutcomeByProvider, ROLLUP_KEY)]
-    for model, fields in tables:
-        found: Counter[Key] = Counter()
-        for *key, n in model._default_manager.filter(municipality_id=municipality_id).values_list(
-            *fields, "n"
-        ):
-            found[tuple(key)] += n
-        out[model._meta.model_name or ""] = +found
-    return out
+    tables = [(OutcomeCount, OUTCOME_KEY), *ROLLUPS]
+    return {model._meta.model_name: _stored(model, fields, municipality_id) for model, fields in tables}
 
 
 def expected_tables(municipality_id: int) -> dict[str, Counter[Key]]:
     found = expected(municipality_id)
-    return {"outcomecount": found, "outcomebyprovider": project(found, OUTCOME_KEY, ROLLUP_KEY)}
+    rolled = measured(found)
+    return {
+        "outcomecount": found,
+        **{m._meta.model_name: +r for (m, _), r in zip(ROLLUPS, rolled, strict=True)},
+    }
 
 
 def fill(municipality_id: int) -> None:
     """Fill the municipality's tables from its interventions and stored outcomes (the migration)."""
     replace(municipality_id, expected(municipality_id))
+
+
+def refill_rollups() -> None:
+    """Every municipality's rollups again from its full table (a service's intensity changed:
+    the step downs change, the full table, which keeps the next service, does not)."""
+    for municipality_id in OutcomeCount.objects.values_list("municipality_id", flat=True).distinct():
+        full = _stored(OutcomeCount, OUTCOME_KEY, municipality_id)
+        for (model, fields), rolled in zip(ROLLUPS, measured(full), strict=True):
+            counts._replace(model, fields, municipality_id, rolled)

@@ -23,6 +23,7 @@ from utfall.aggregates.models import (
     FollowUpByProvider,
     FollowUpCount,
     OutcomeByProvider,
+    OutcomeByService,
     OutcomeCount,
 )
 
@@ -36,18 +37,19 @@ COUNTED_PATHS = {
     "contract": "contract__contract_id",
 }
 COUNT_TABLES: tuple[type[Model], ...] = (AnswerCount, FollowUpCount, AnswerByProvider, FollowUpByProvider,
-                                         OutcomeCount, OutcomeByProvider)  # fmt: skip
+                                         OutcomeCount, OutcomeByProvider, OutcomeByService)  # fmt: skip
 #: Indicator kinds counted over ended interventions, read from the outcome counts.
 OUTCOME_KINDS = ("step_down", "plan_goals", "rereferral")
 
 
 def table_for(kind: str, dimensions: Sequence[str] | set[str]) -> type[Model]:
     """The smallest count table that has every dimension asked for: the rollup by provider
-    when only the provider (or nothing) is asked, else the full table."""
-    if kind in OUTCOME_KINDS:  # the rollup keeps the service (step down compares its intensity)
-        return (
-            OutcomeByProvider if set(dimensions) <= {"provider", "service", "target_group"} else OutcomeCount
-        )
+    when only the provider (or nothing) is asked, else the full table. The outcome indicators
+    also have a rollup by service (the outcomes page), which a target group narrows."""
+    if kind in OUTCOME_KINDS:
+        if set(dimensions) <= {"provider"}:
+            return OutcomeByProvider
+        return OutcomeByService if set(dimensions) <= {"service", "target_group"} else OutcomeCount
     slim = set(dimensions) <= {"provider"}
     if kind == "question":
         return AnswerByProvider if slim else AnswerCount

@@ -26,6 +26,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
+from utfall.aggregates.models import OutcomeCount
 from utfall.aggregates.outcome_counts import REREFERRAL_WINDOWS, STEP_DOWN_DAYS
 from utfall.comparisons.cache import cached, seed
 from utfall.comparisons.counted import (
@@ -259,7 +260,13 @@ def _outcome_window(indicator: Indicator) -> int | None:
 
 def _counted_outcomes(indicator: Indicator, qs: QuerySet[Any]) -> tuple[QuerySet[Any], str, Q, Any]:
     """The outcome counts' rows and event of an outcome indicator (``aggregates.outcome_counts``):
-    the same rows and events as the raw query over interventions, for whole months of the end."""
+    the same rows and events as the raw query over interventions, for whole months of the end.
+    The rollups count each measure's interventions apart, the event decided."""
+    if qs.model is not OutcomeCount:
+        days = "" if indicator.kind != "rereferral" else indicator.rule
+        measure = {"step_down": "step_down", "rereferral": f"back_{days}",
+                   "plan_goals": "goals_fully" if indicator.rule == "fully" else "goals_reached"}[indicator.kind]  # fmt: skip
+        return qs.filter(measure=measure), "", Q(event=True), None
     if indicator.kind == "plan_goals":
         event = Q(goals="all") if indicator.rule == "fully" else Q(goals__in=("some", "all"))
         return qs.exclude(goals=""), "", event, None

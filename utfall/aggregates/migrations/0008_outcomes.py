@@ -36,10 +36,9 @@ class Migration(migrations.Migration):
                         auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
                     ),
                 ),
-                ("moved", models.BooleanField()),
-                ("goals", models.CharField(max_length=4)),
-                ("back_within", models.SmallIntegerField(null=True)),
                 ("month", models.DateField()),
+                ("measure", models.CharField(max_length=16)),
+                ("event", models.BooleanField()),
                 ("n", models.IntegerField()),
                 (
                     "municipality",
@@ -52,17 +51,6 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 (
-                    "next_service",
-                    models.ForeignKey(
-                        db_constraint=False,
-                        db_index=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="registry.service",
-                    ),
-                ),
-                (
                     "provider",
                     models.ForeignKey(
                         db_constraint=False,
@@ -70,6 +58,39 @@ class Migration(migrations.Migration):
                         on_delete=django.db.models.deletion.DO_NOTHING,
                         related_name="+",
                         to="registry.provider",
+                    ),
+                ),
+            ],
+            options={
+                "indexes": [
+                    models.Index(
+                        fields=["municipality", "measure", "month", "provider", "event"],
+                        name="outcomebyprovider_period",
+                    )
+                ],
+            },
+        ),
+        migrations.CreateModel(
+            name="OutcomeByService",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("month", models.DateField()),
+                ("measure", models.CharField(max_length=16)),
+                ("event", models.BooleanField()),
+                ("n", models.IntegerField()),
+                (
+                    "municipality",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        db_index=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="organisations.municipality",
                     ),
                 ),
                 (
@@ -86,17 +107,8 @@ class Migration(migrations.Migration):
             options={
                 "indexes": [
                     models.Index(
-                        fields=[
-                            "municipality",
-                            "month",
-                            "provider",
-                            "service",
-                            "moved",
-                            "goals",
-                            "next_service",
-                            "back_within",
-                        ],
-                        name="outcomebyprovider_period",
+                        fields=["municipality", "measure", "month", "service", "event"],
+                        name="outcomebyservice_period",
                     )
                 ],
             },
