@@ -219,8 +219,8 @@ def aggregate(
                 last = min(
                     date_to, (as_of or reference_date(municipality) or date_to) - dt.timedelta(days=window)
                 )
-            if last < date_from:
-                return part(date_from, date_to)  # nothing counted: the raw query's empty answer
+            if last < date_from:  # nothing has ended long enough ago: the raw query's empty answer
+                return [] if by or period else [{"events": 0, "n": 0}]
         elif indicator.kind not in ("question", "assessment"):
             return part(date_from, date_to)
         months, edges = months_within(date_from, last)
