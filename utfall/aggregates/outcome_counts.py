@@ -24,7 +24,7 @@ from typing import Any
 from django.db.models import BooleanField, Case, CharField, Count, F, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce
 
-from utfall.aggregates import counts
+from utfall.aggregates import counts, tally
 from utfall.aggregates.counts import Key
 from utfall.aggregates.dimensions import MonthOf, YearOf, age_group
 from utfall.aggregates.models import OutcomeByProvider, OutcomeByService, OutcomeCount
@@ -138,9 +138,11 @@ def apply(delta: Counter[Key]) -> None:
     delta = Counter({k: v for k, v in delta.items() if v})
     if not delta:
         return
-    counts.apply(OutcomeCount, OUTCOME_KEY, delta)
+    # By whole keys through the tables' indexes (``tally.add``): an import's slice has keys in
+    # every month and provider, which ``counts.apply`` would read the tables' rows of.
+    tally.add(OutcomeCount, OUTCOME_KEY, delta)
     for (model, fields), rolled in zip(ROLLUPS, measured(delta), strict=True):
-        counts.apply(model, fields, rolled)
+        tally.add(model, fields, rolled)
 
 
 def replace(municipality_id: int, found: Counter[Key]) -> None:
