@@ -28,10 +28,14 @@ OUTCOMES = ("step_down", "plan_goals_reached", "plan_goals_fully", "rereferral_6
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--db", required=True, help="a SQLite file (a copy: it is migrated)")
     parser.add_argument("-n", type=int, default=5, help="cold repeats per measure (default 5)")
-    parser.add_argument("--pages-only", action="store_true", help="only the two pages (any version of the code)")
+    parser.add_argument(
+        "--pages-only", action="store_true", help="only the two pages (any version of the code)"
+    )
     args = parser.parse_args()
     os.environ["DATABASE_URL"] = f"sqlite:///{Path(args.db).resolve()}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "utfall.settings")
@@ -54,7 +58,9 @@ def main() -> int:
 
     municipality = demo_municipality()
     ended = Intervention.objects.filter(municipality=municipality, ended_on__isnull=False).count()
-    print(f"{Intervention.objects.filter(municipality=municipality).count():,} interventions, {ended:,} ended")
+    print(
+        f"{Intervention.objects.filter(municipality=municipality).count():,} interventions, {ended:,} ended"
+    )
     if not args.pages_only:
         _services(municipality, args.n)
     _pages(args.n)
@@ -120,7 +126,9 @@ def _pages(n: int) -> None:
     client = Client()
     client.force_login(User.objects.get(username="analyst"))
     pages = {"provider page": "/resultat/utforare/P0003/", "outcomes page": "/resultat/utfallsmatt/"}
-    print(f"{'page':<16} {'cold cpu p50':>12} {'cold wall p50':>13} {'cold wall p95':>13}  (ms, {n} requests)")
+    print(
+        f"{'page':<16} {'cold cpu p50':>12} {'cold wall p50':>13} {'cold wall p95':>13}  (ms, {n} requests)"
+    )
     for name, url in pages.items():
         status = client.get(url, secure=True).status_code
         cpu, wall = [], []
