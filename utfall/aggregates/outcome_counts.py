@@ -78,16 +78,48 @@ def _collect(rows: Any, into: Counter[Key]) -> None:
         into[tuple(key)] += n
 
 
+#: What :func:`share_of_clients` reads per ended intervention (no GROUP BY: the key is made here).
+_FACTS = ("municipality_id", "ended_on", "provider_id", "service_id", "unit_id", "contract_id", "client__sex",
+          "client__birth_year", "end_reason", "goals_total", "goals_fully", "goals_partly",
+          "outcome__next_service_id", "outcome__next_after_days", "outcome__back_after_days")  # fmt: skip
+
+
+def key_of(facts: Sequence[Any]) -> Key:
+    """The :data:`OUTCOME_KEY` of one ended intervention's :data:`_FACTS`, as :func:`_groups`
+    computes it in SQL (the rebuild; ``tests/aggregates`` compares them)."""
+    (municipality, ended, provider, service, unit, contract, sex, born, reason, total, fully, partly,
+     following, next_days, back_days) = facts  # fmt: skip
+    moved = reason == EndReason.MOVED
+    goals = ""
+    if total is not None and total >= 1:
+        done = (fully or 0) + (partly or 0)
+        goals = "all" if fully == total else "some" if done >= 1 else "none"
+    age = tally.age_group_of(ended.year - born) if born is not None else tally.UNKNOWN_AGE
+    if moved:
+        following = back = None
+    else:
+        following = following if next_days is not None and next_days <= STEP_DOWN_DAYS else None
+        back = next(
+            (days for days in REREFERRAL_WINDOWS if back_days is not None and back_days <= days), None
+        )
+    return (municipality, ended.replace(day=1), provider, service, unit, contract, sex, age, moved, goals,
+            following, back)  # fmt: skip
+
+
 def share_of_clients(clients: Collection[int], exclude: Collection[int] = ()) -> Counter[Key]:
     """The counts of every ended intervention of these clients as stored now (their facts and
-    their stored outcomes), leaving out the interventions ``exclude`` names."""
+    their stored outcomes), leaving out the interventions ``exclude`` names. A plain read, the
+    keys made in memory: a GROUP BY with the key's expressions cost an import ~0.1 s per 2,000
+    clients, three times per slice."""
     found: Counter[Key] = Counter()
     ids = sorted(clients)
+    left_out = set(exclude)
     for start in range(0, len(ids), CHUNK):
-        qs = Intervention.objects.filter(client_id__in=ids[start : start + CHUNK])
-        if exclude:
-            qs = qs.exclude(pk__in=sorted(exclude))
-        _collect(_groups(qs), found)
+        qs = Intervention.objects.filter(client_id__in=ids[start : start + CHUNK], ended_on__isnull=False)
+        # Left out here, not in SQL: a slice's scope has more ids than a query may carry.
+        for pk, *facts in qs.values_list("pk", *_FACTS).order_by():
+            if pk not in left_out:
+                found[key_of(facts)] += 1
     return found
 
 
