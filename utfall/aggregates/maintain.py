@@ -17,10 +17,10 @@ from typing import Any
 
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 
-from utfall.aggregates import counts, coverage, outcomes
+from utfall.aggregates import counts, coverage, outcome_counts, outcomes
 from utfall.core.changes import data_changed, data_changing, followups_added, inside_changing
 from utfall.followups.models import FollowUp
-from utfall.registry.models import Client, Intervention
+from utfall.registry.models import Client, Intervention, Service
 
 
 def before(*, municipality_id: int, interventions: list[int], state: dict[str, Any], **_: Any) -> None:
@@ -28,6 +28,8 @@ def before(*, municipality_id: int, interventions: list[int], state: dict[str, A
     state["aggregates"] = (counts.share(municipality_id, interventions), clients)
     coverage.guard()
     state["coverage"] = coverage.share(municipality_id, interventions)
+    # The outcome counts of every intervention of these clients: their outcomes are stored again after.
+    state["outcome_counts"] = outcome_counts.share_of_clients(clients)
     state["scope"] = interventions
 
 
@@ -59,7 +61,17 @@ def after(
         # Interventions created without follow-ups in the bracket (``changing(created=...)``)
         # count nothing yet: only their clients' outcomes change.
         scope = sorted({*interventions, *state.get("created", ())})
-        outcomes.refresh_clients(old_clients | outcomes.clients_of(scope))
+        new_clients = outcomes.clients_of(scope)
+        old_outcomes = state.pop("outcome_counts", Counter())
+        if new_clients - old_clients:
+            # Clients the write brought in (a new intervention, a move to another client): their
+            # other interventions' outcomes change too; the scope's own share was taken before,
+            # or did not exist.
+            old_outcomes += outcome_counts.share_of_clients(new_clients - old_clients, exclude=scope)
+        outcomes.refresh_clients(old_clients | new_clients)
+        delta = outcome_counts.share_of_clients(old_clients | new_clients)
+        delta.subtract(old_outcomes)
+        outcome_counts.apply(delta)
 
 
 def added(*, municipality_id: int, followups: list[int], **_: Any) -> None:
@@ -101,7 +113,26 @@ def after_save(sender: Any, instance: Any, **_: Any) -> None:
     after(municipality_id=instance.municipality_id, interventions=scope, state=state)
 
 
+def before_service_save(sender: Any, instance: Service, **_: Any) -> None:
+    old = (
+        Service.objects.filter(pk=instance.pk).values_list("intensity", flat=True).first()
+        if instance.pk
+        else None
+    )
+    instance._old_intensity = old  # type: ignore[attr-defined]
+
+
+def after_service_save(sender: Any, instance: Service, created: bool = False, **_: Any) -> None:
+    """A changed intensity (the admin, a catalogue load) changes which ends were step downs: the
+    outcome rollups are filled again from the full table (which keeps the next service)."""
+    old = instance.__dict__.pop("_old_intensity", None)
+    if not created and old is not None and old != instance.intensity:
+        outcome_counts.refill_rollups()
+
+
 def connect_signals() -> None:
+    pre_save.connect(before_service_save, sender=Service, dispatch_uid="utfall-aggregates-service-pre-save")
+    post_save.connect(after_service_save, sender=Service, dispatch_uid="utfall-aggregates-service-save")
     data_changing.connect(before, dispatch_uid="utfall-aggregates-before")
     data_changed.connect(after, dispatch_uid="utfall-aggregates-after")
     followups_added.connect(added, dispatch_uid="utfall-aggregates-added")

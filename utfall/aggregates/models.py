@@ -303,3 +303,77 @@ class CoverageByUnit(CoverageRollup):
 
     def __str__(self) -> str:
         return f"period {self.period_id} unit {self.unit_id} followed={self.followed}: {self.n}"
+
+
+class OutcomeDimensions(models.Model):
+    """What an ended intervention's outcome is counted by (the outcome indicators' facts), beside
+    the month of its end: whether it ended by a move (step down and rereferral leave those out),
+    how far its implementation plan's goals were reached, the next intervention's service when it
+    started within the step-down window, and the shortest rereferral window the client was back
+    within. The indicators' windows are buckets here, not a fact that changes by the day: "counted
+    only once the whole window has passed" is a condition on the month (``comparisons.counted``)."""
+
+    moved = models.BooleanField()
+    #: "" no goals in the plan, "none" none reached, "some" some reached (fully or partly), "all" all fully.
+    goals = models.CharField(max_length=4)
+    #: Null when nothing started within the step-down window (or the intervention ended by a move).
+    next_service = models.ForeignKey("registry.Service", null=True, **_DIMENSION)
+    #: The shortest rereferral window (days) the client was back within; null: none (or moved).
+    back_within = models.SmallIntegerField(null=True)
+
+    class Meta:
+        abstract = True
+
+
+class OutcomeCount(CountDimensions, OutcomeDimensions):
+    """Ended interventions per month of the end and every dimension of the pages, by their
+    outcome (step down, plan goals, rereferral): read instead of the interventions and their
+    :class:`InterventionOutcome`, kept by the same brackets (``aggregates.outcome_counts``)."""
+
+    class Meta:
+        indexes = [models.Index(fields=["municipality", "month", "provider", "service", "unit", "client_sex",
+                                        "age_group", "moved", "goals", "contract", "next_service",
+                                        "back_within"],
+                                name="outcomecount_period")]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} outcomes: {self.n}"
+
+
+class OutcomeMeasureCount(models.Model):
+    """Ended interventions per outcome measure (:data:`~utfall.aggregates.outcome_counts.MEASURES`)
+    and whether they reached it: the rollups of :class:`OutcomeCount` that the provider page, the
+    comparison of all providers and the outcomes page per service read. The step down is decided
+    here with the catalogue's intensities (a changed intensity refills them from the full table,
+    which keeps the next service itself)."""
+
+    municipality = models.ForeignKey("organisations.Municipality", **_DIMENSION)
+    month = models.DateField()
+    measure = models.CharField(max_length=16)
+    event = models.BooleanField()
+    n = models.IntegerField()
+
+    class Meta:
+        abstract = True
+
+
+class OutcomeByProvider(OutcomeMeasureCount):
+    provider = models.ForeignKey("registry.Provider", **_DIMENSION)
+
+    class Meta:
+        indexes = [models.Index(fields=["municipality", "measure", "month", "provider", "event"],
+                                name="outcomebyprovider_period")]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.measure} {self.event}: {self.n}"
+
+
+class OutcomeByService(OutcomeMeasureCount):
+    service = models.ForeignKey("registry.Service", **_DIMENSION)
+
+    class Meta:
+        indexes = [models.Index(fields=["municipality", "measure", "month", "service", "event"],
+                                name="outcomebyservice_period")]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.measure} {self.event}: {self.n}"

@@ -8,8 +8,7 @@ from typing import Any
 
 from django.db import transaction
 
-from utfall.aggregates import counts, outcomes, rollup
-from utfall.aggregates import counts, coverage, outcomes
+from utfall.aggregates import counts, coverage, outcome_counts, outcomes, rollup
 from utfall.organisations.models import Municipality
 from utfall.registry.models import Intervention
 
@@ -41,8 +40,9 @@ def municipalities(code: str | None = None) -> list[Municipality]:
 
 def check(municipality: Municipality) -> Check:
     """Compare without writing."""
-    want = counts.expected_tables(municipality.pk)
-    have = counts.stored(municipality.pk)
+    # The outcome counts are compared with the stored outcomes, which are compared with the raw rows.
+    want = {**counts.expected_tables(municipality.pk), **outcome_counts.expected_tables(municipality.pk)}
+    have = {**counts.stored(municipality.pk), **outcome_counts.stored(municipality.pk)}
     want_outcomes = outcomes.computed(Intervention.objects.filter(municipality=municipality))
     have_outcomes = outcomes.stored(municipality.pk)
     return Check(
@@ -67,3 +67,4 @@ def rebuild(municipality: Municipality) -> None:
     coverage.replace(municipality.pk)
     values = outcomes.computed(Intervention.objects.filter(municipality=municipality))
     outcomes.store(values)
+    outcome_counts.fill(municipality.pk)

@@ -30,6 +30,9 @@ from utfall.aggregates.models import (
     FollowUpByClient,
     FollowUpByProvider,
     FollowUpCount,
+    OutcomeByProvider,
+    OutcomeByService,
+    OutcomeCount,
 )
 
 #: Where each dimension is read in a count table (both tables carry the same dimensions).
@@ -44,14 +47,23 @@ COUNTED_PATHS = {
 COUNT_TABLES: tuple[type[Model], ...] = (AnswerCount, FollowUpCount, AnswerByProvider, FollowUpByProvider,
                                           AnswerByCaseMix, FollowUpByCaseMix, AnswerByClient,
                                           FollowUpByClient, CoverageCount, CoverageByProvider,
-                                          CoverageByUnit)  # fmt: skip
+                                          CoverageByUnit, OutcomeCount, OutcomeByProvider,
+                                          OutcomeByService)  # fmt: skip
+#: Indicator kinds counted over ended interventions, read from the outcome counts.
+OUTCOME_KINDS = ("step_down", "plan_goals", "rereferral")
 
 
 def table_for(kind: str, dimensions: Sequence[str] | set[str]) -> type[Model]:
     """The smallest count table that has every dimension asked for: the rollup by provider
     when only the provider (or nothing) is asked, the rollup by case mix when only the
-    service, sex, age group or target group (women and men; 2026-12-03), else the full table."""
+    service, sex, age group or target group (women and men; 2026-12-03), else the full table.
+    The outcome indicators have their own rollups by provider and by service (the outcomes
+    page), which a target group narrows."""
     asked = set(dimensions)
+    if kind in OUTCOME_KINDS:
+        if asked <= {"provider"}:
+            return OutcomeByProvider
+        return OutcomeByService if asked <= {"service", "target_group"} else OutcomeCount
     question = kind == "question"
     if asked <= {"provider"}:
         return AnswerByProvider if question else FollowUpByProvider

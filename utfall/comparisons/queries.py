@@ -27,9 +27,12 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from utfall.aggregates.coverage import period_id as coverage_period
+from utfall.aggregates.models import OutcomeCount
+from utfall.aggregates.outcome_counts import REREFERRAL_WINDOWS, STEP_DOWN_DAYS
 from utfall.comparisons.cache import cached, seed
 from utfall.comparisons.counted import (
     COUNTED_PATHS,
+    OUTCOME_KINDS,
     client_table_for,
     coverage_table,
     is_counted,
@@ -135,6 +138,9 @@ def _base(
             municipality=municipality, date__gte=date_from, date__lte=date_to
         ).exclude(assessment="")
         return qs, "intervention__", Q(assessment__in=indicator.positive), YearOf("date")
+    if counted and indicator.kind in OUTCOME_KINDS:
+        return _counted_outcomes(indicator, counted.objects.filter(
+            municipality=municipality, month__gte=date_from, month__lte=date_to))  # fmt: skip
     ended = Intervention.objects.filter(
         municipality=municipality, ended_on__gte=date_from, ended_on__lte=date_to
     )
@@ -221,9 +227,20 @@ def aggregate(
             if maintained is not None:
                 table = coverage_table({*by, *(filters or {})})
                 return part(date_from, date_to, counted=(table, maintained))
-        if indicator.kind not in ("question", "assessment"):
+        last = date_to
+        if indicator.kind in OUTCOME_KINDS:
+            window = _outcome_window(indicator)
+            if window is None:  # a window the outcome counts have no bucket for
+                return part(date_from, date_to)
+            if window:  # counted only once the whole window has passed at the reference date
+                last = min(
+                    date_to, (as_of or reference_date(municipality) or date_to) - dt.timedelta(days=window)
+                )
+            if last < date_from:  # nothing has ended long enough ago: the raw query's empty answer
+                return [] if by or period else [{"events": 0, "n": 0}]
+        elif indicator.kind not in ("question", "assessment"):
             return part(date_from, date_to)
-        months, edges = months_within(date_from, date_to)
+        months, edges = months_within(date_from, last)
         table = table_for(indicator.kind, {*by, *(filters or {})})
         parts = [part(*months, counted=table)] if months else []
         return merge([*parts, *(part(start, end) for start, end in edges)])
@@ -245,6 +262,40 @@ def _aggregate_key(
 ) -> tuple[Any, ...]:
     return ("aggregate", indicator, municipality.pk, date_from, date_to, tuple(by),
             sorted((filters or {}).items()), as_of, period)  # fmt: skip
+
+
+def _outcome_window(indicator: Indicator) -> int | None:
+    """Days after the end before an ended intervention counts (0: at once), or None when the
+    outcome counts have no bucket for the indicator's window (it is then read from the raw rows)."""
+    if indicator.kind == "plan_goals":
+        return 0
+    if indicator.kind == "step_down":
+        return STEP_DOWN_WINDOW_DAYS if STEP_DOWN_WINDOW_DAYS == STEP_DOWN_DAYS else None
+    days = int(indicator.rule)
+    return days if days in REREFERRAL_WINDOWS else None
+
+
+def _counted_outcomes(indicator: Indicator, qs: QuerySet[Any]) -> tuple[QuerySet[Any], str, Q, Any]:
+    """The outcome counts' rows and event of an outcome indicator (``aggregates.outcome_counts``):
+    the same rows and events as the raw query over interventions, for whole months of the end.
+    The rollups count each measure's interventions apart, the event decided."""
+    if qs.model is not OutcomeCount:
+        days = "" if indicator.kind != "rereferral" else indicator.rule
+        measure = {"step_down": "step_down", "rereferral": f"back_{days}",
+                   "plan_goals": "goals_fully" if indicator.rule == "fully" else "goals_reached"}[indicator.kind]  # fmt: skip
+        return qs.filter(measure=measure), "", Q(event=True), None
+    if indicator.kind == "plan_goals":
+        event = Q(goals="all") if indicator.rule == "fully" else Q(goals__in=("some", "all"))
+        return qs.exclude(goals=""), "", event, None
+    qs = qs.filter(moved=False)
+    if indicator.kind == "step_down":
+        # The next service is stored only when it started within the window; none counts as a
+        # step down (intensity 0 is below every service's).
+        event = Q(next_service__isnull=False, next_service__intensity__lt=F("service__intensity")) | Q(
+            next_service__isnull=True, service__intensity__gt=0
+        )
+        return qs, "", event, None
+    return qs, "", Q(back_within__lte=int(indicator.rule)), None
 
 
 def _calendar(grain: str, day: dt.date) -> tuple[dt.date, dt.date]:

@@ -206,9 +206,12 @@ def _set_goals(*, user: User, intervention: Intervention, goals: dict[str, int |
         changed_by_label=user.get_username(),
         reason=why,
     )
-    for name, value in goals.items():
-        setattr(intervention, name, value)
-    intervention.save(update_fields=list(goals))
+    # Bracketed on its own (the follow-up's bracket changes no intervention's facts): the goals
+    # are counted in the outcome counts (plan goals), by the intervention's end.
+    with changing(intervention.municipality_id, [intervention.pk]):
+        for name, value in goals.items():
+            setattr(intervention, name, value)
+        intervention.save(update_fields=list(goals))
 
 
 @transaction.atomic
@@ -239,8 +242,8 @@ def _record_followup(
     record = checked.record
     if not confirm_same_day and FollowUp.objects.filter(intervention=locked, date=record["date"]).exists():
         raise SameDayFollowUp(locked.intervention_id)
-    # The maintained counts add the new rows' share, in this transaction (the goals are no
-    # outcome and no count: nothing else of the intervention is read again).
+    # The maintained counts add the new rows' share, in this transaction (the goals, counted
+    # among the outcomes, are bracketed apart in ``_set_goals``).
     with adding_followups(locked.municipality_id) as added:
         followup = FollowUp.objects.create(
             municipality_id=locked.municipality_id,
