@@ -50,9 +50,11 @@ PAGES = {
     # caseworker is one GROUP BY of its own (issue 17 point 9)
     "outcomes": (
         f"/resultat/utfallsmatt/?{PERIOD}",
-        25,
+        26,
         8,
-    ),  # + re-referral 6 and 12 months (issue 15): a count and a token read each
+    ),  # + re-referral 6 and 12 months (issue 15): a count and a token read each; 2026-12-03: the
+    # outcome measures from aggregates.OutcomeByService, the family instruments' answers by service
+    # from the case-mix rollup (one GROUP BY more than from the full table: +1 fresh)
     # The analyst also sees the provider's in-depth cases and contract follow-ups (oversight, +2),
     # the indicator's reliability (issue 10.3, +1) and re-referral (issue 15, +8 fresh, +2 cached);
     # the provider's name for the selection (+1).
