@@ -44,19 +44,32 @@ def _int(value: str) -> int | None:
 
 class FollowUpRows:
     """Writes a batch's follow-ups. ``pks`` holds the primary keys of the records this import
-    has written so far, by kind and key (the interventions the follow-ups refer to)."""
+    has written so far, by kind and key (the interventions the follow-ups refer to); ``facts``
+    the facts of interventions (:data:`FACTS`) known so far in this import, kept by the caller
+    across SQLite's slices (follow-ups change no intervention, and every intervention of an
+    import is written before its first follow-up)."""
 
-    def __init__(self, importer: Batch, pks: dict[str, dict[str, int]]) -> None:
+    def __init__(self, importer: Batch, pks: dict[str, dict[str, int]], facts: dict[int, Facts]) -> None:
         self.importer = importer
         self.municipality_id = importer.municipality.pk
         self.pks = pks
-        #: Facts of interventions (:data:`FACTS`), read once per import: follow-up rows repeat
-        #: their interventions, and an intervention changed by this import is written first.
-        self.facts: dict[int, Facts] = {}
+        self.facts = facts
+        #: The stored interventions' facts as the import's check read them (canonical ``_facts``)
+        #: hold while this import writes no intervention with ``--update`` (without it neither an
+        #: intervention nor its client's sex or birth year can change); else they are read again.
+        self.stored_facts_hold = not importer.update or not any(
+            p.action in ("create", "update") for p in importer.accepted["interventions"].values()
+        )
 
     def intervention_pk(self, key: str) -> int:
         written = self.pks.get("interventions", {})
-        return written[key] if key in written else int(self.importer.stored["interventions"][key]["_pk"])
+        if key in written:
+            return written[key]
+        stored = self.importer.stored["interventions"][key]
+        pk = int(stored["_pk"])
+        if self.stored_facts_hold and "_facts" in stored:
+            self.facts[pk] = stored["_facts"]
+        return pk
 
     def facts_of(self, intervention_pks: set[int]) -> dict[int, Facts]:
         known = self.facts
@@ -115,6 +128,7 @@ class FollowUpRows:
         """The answer table's rows (``ANSWER_COLUMNS``); counts each follow-up and answer."""
         instruments = self.importer.catalogue.instruments
         municipality = self.municipality_id
+        answers = tally.answers
         out = []
         for p, row in zip(chunk, rows, strict=True):
             r = p.record
@@ -132,7 +146,7 @@ class FollowUpRows:
                 out.append(
                     (municipality, pk, question.pk, option_pk, date, provider, service, unit, sex, year)
                 )
-                tally.answer(common, question.pk, option_pk)
+                answers[(*common, question.pk, option_pk)] += 1  # Tally.answer, inlined: per answer
         return out
 
     def _followup_pks(self, cursor: Any, keys: list[str]) -> dict[str, int]:

@@ -53,6 +53,8 @@ class Writer:
         self.services = dict(Service.objects.values_list("code", "pk"))
         self.pks: dict[str, dict[str, int]] = {}
         self.existing_clients: dict[str, tuple[int, str, int]] = {}
+        #: Interventions' facts for their follow-ups, kept across SQLite's slices (FollowUpRows).
+        self.facts: dict[int, tuple[Any, ...]] = {}
 
     def write(self, kind: str, rows: list[Pending]) -> None:
         new = [p for p in rows if p.action == "create"]
@@ -60,7 +62,7 @@ class Writer:
         total = len(new) + len(changed)
         self.importer.progress(f"sparar {kind}", 0, total)
         if kind == "followups":
-            followups = FollowUpRows(self.importer, self.pks)  # facts read afresh per slice
+            followups = FollowUpRows(self.importer, self.pks, self.facts)
             if changed:
                 with changing(self.municipality.pk, self._touched_followups(changed), followups_only=True):
                     followups.replace(changed)

@@ -120,6 +120,7 @@ def interventions(municipality: Municipality, ids: Iterable[str] | None = None) 
         "service__code", "provider__provider_id", "contract__contract_id", "unit__code",
         "decided_on", "started_on", "ended_on", "end_reason",
         "goals_total", "goals_fully", "goals_partly", "client_id",
+        "provider_id", "service_id", "unit_id", "contract_id",
     )  # fmt: skip
     for qs in _select(base, "intervention_id", ids):
         for i in qs.values(*fields):
@@ -141,6 +142,15 @@ def interventions(municipality: Municipality, ids: Iterable[str] | None = None) 
                 "goals_partly": _str(i["goals_partly"]),
                 "_pk": i["pk"],
                 "_client_pk": i["client_id"],
+                # What a follow-up's answers and counts repeat of it (interchange.followup_rows.FACTS).
+                "_facts": (
+                    i["provider_id"],
+                    i["service_id"],
+                    i["unit_id"],
+                    i["contract_id"],
+                    i["client__sex"],
+                    i["client__birth_year"],
+                ),
             }
     return out
 
