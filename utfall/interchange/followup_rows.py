@@ -16,7 +16,7 @@ from django.db import connection
 from django.utils import timezone
 
 from utfall.aggregates.tally import Tally
-from utfall.core.bulk import insert_rows
+from utfall.core.bulk import insert_rows, one_of
 from utfall.followups.models import Answer, FollowUp
 from utfall.interchange.batch import Batch, Pending
 from utfall.registry.models import Intervention
@@ -152,10 +152,10 @@ class FollowUpRows:
     def _followup_pks(self, cursor: Any, keys: list[str]) -> dict[str, int]:
         """The primary keys just given to these follow-ups (one query, no ORM lookup per id)."""
         table = connection.ops.quote_name(FollowUp._meta.db_table)
-        marks = ", ".join(["%s"] * len(keys))
+        where, params = one_of("followup_id", keys)
         cursor.execute(
-            f"SELECT followup_id, id FROM {table} WHERE municipality_id = %s AND followup_id IN ({marks})",  # noqa: S608
-            [self.municipality_id, *keys],
+            f"SELECT followup_id, id FROM {table} WHERE municipality_id = %s AND {where}",  # noqa: S608 (our table; values are parameters)
+            [self.municipality_id, *params],
         )
         return dict(cursor.fetchall())
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.db import connection
 
-from utfall.core.bulk import insert_rows
+from utfall.core.bulk import insert_rows, one_of
 from utfall.core.changes import changing
 from utfall.core.models import ChangeRecord
 from utfall.core.pseudonyms import PSEUDONYM_PREFIX
@@ -281,10 +281,10 @@ class Writer:
             for start in range(0, len(rows), BATCH):
                 chunk = rows[start : start + BATCH]
                 insert_rows(cursor, model._meta.db_table, columns, chunk)
-                marks = ", ".join(["%s"] * len(chunk))
+                where, params = one_of(key, [row[0] for row in chunk])
                 cursor.execute(
-                    f"SELECT {key}, id FROM {table} WHERE municipality_id = %s AND {key} IN ({marks})",  # noqa: S608 (our table and column; values are parameters)
-                    [self.municipality.pk, *(row[0] for row in chunk)],
+                    f"SELECT {key}, id FROM {table} WHERE municipality_id = %s AND {where}",  # noqa: S608 (our table and column; values are parameters)
+                    [self.municipality.pk, *params],
                 )
                 pks.update(cursor.fetchall())
         return pks
