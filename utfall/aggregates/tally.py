@@ -8,11 +8,23 @@ two GROUP BYs over every row of the touched interventions): it counts the rows a
 them (:class:`Tally`) and adds the counts once per transaction (on SQLite once per committed
 slice). Changes of stored rows still go through ``core.changes.changing``.
 
-:func:`add` finds a delta's existing rows by their whole key, a few hundred keys per query
-through the tables' key indexes (aggregates migration 0004), so its cost grows with the delta,
-not with the table: ``n = n + d`` on the row found (in the database, so concurrent writers
-never lose each other's change), a new row otherwise. The results are the ones
-:func:`utfall.aggregates.counts.apply` gives; ``tests/aggregates`` compares both with a rebuild.
+The shape, for code that hooks in here (2026-12-03, docs/aggregates.md):
+
+- :class:`Tally` collects the deltas: ``answers`` and ``followups``, Counters by the full
+  tables' keys with the client (:data:`~utfall.aggregates.counts.ANSWER_DELTA`,
+  ``FOLLOWUP_DELTA``; 2026-12-03, for the rollups by client), the month as
+  the database takes it (:meth:`Tally.month`), so no key is converted again on the way out;
+- :meth:`Tally.apply` adds them, once per transaction, to each table: the rollups by client
+  (:data:`~utfall.aggregates.counts.CLIENT_ROLLUPS`), the full tables (the deltas projected
+  without the client), then every rollup in :data:`~utfall.aggregates.counts.ROLLUPS` (a
+  projection of a full key). A
+  table kept from the same deltas is one more entry there, or one more :func:`add` in ``apply``;
+- :func:`add` applies one table's delta in three set-based steps: keys of a month without
+  rows go straight in; the rest are matched to their rows by the whole key (a temporary table
+  of the delta joined with the table; on PostgreSQL in one statement that also adds and
+  inserts); matched rows get ``n = n + d`` in the database (so concurrent writers never lose each other's change), the others are inserted.
+  Its cost grows with the delta, not with the table. The results are the ones
+  :func:`utfall.aggregates.counts.apply` gives; ``tests/aggregates`` compares both with a rebuild.
 """
 
 from __future__ import annotations
@@ -65,9 +77,17 @@ class Tally:
         self.municipality_id = municipality_id
         self.answers: Counter[Key] = Counter()
         self.followups: Counter[Key] = Counter()
-        #: "YYYY-MM" → the month as the database takes it (ISO text on SQLite), adapted once here
-        #: and not per key in :func:`add` (the deltas by client have about a key per answer).
+        #: "YYYY-MM" → the month's first day as the database takes it (ISO text on SQLite).
         self._months: dict[str, Any] = {}
+
+    def month(self, date: str) -> Any:
+        """The month of an ISO date (YYYY-MM-DD) as a key holds it: the database's value of its
+        first day, adapted once per month rather than once per key."""
+        month = self._months.get(date[:7])
+        if month is None:
+            first = dt.date(int(date[:4]), int(date[5:7]), 1)
+            month = self._months[date[:7]] = connection.ops.adapt_datefield_value(first)
+        return month
 
     def common(
         self,
@@ -81,10 +101,7 @@ class Tally:
         client: int,
     ) -> Key:
         """The dimensions a follow-up and its answers share; ``date`` is ISO (YYYY-MM-DD)."""
-        month = self._months.get(date[:7])
-        if month is None:
-            first = dt.date(int(date[:4]), int(date[5:7]), 1)
-            month = self._months[date[:7]] = connection.ops.adapt_datefield_value(first)
+        month = self._months.get(date[:7]) or self.month(date)
         age = int(date[:4]) - birth_year
         group = _AGE.get(age) or age_group_of(age)
         return (self.municipality_id, month, provider, service, unit, contract, sex, group, client)
@@ -111,74 +128,120 @@ class Tally:
 
 
 def add(model: type[Model], fields: Sequence[str], delta: Counter[Key]) -> None:
-    """Add ``delta`` (key → count) to the table: ``n = n + d`` on an existing row of the key
-    (the first one, when two writers each inserted one), a new row otherwise.
+    """Add ``delta`` (key → count; the month as :meth:`Tally.common` gives it, the database's
+    value) to the table: ``n = n + d`` on an existing row of the key (the first one, when two
+    writers each inserted one), a new row otherwise.
 
-    Set-based, through a temporary table of the delta: (1) the delta's rows go in (COPY on
-    PostgreSQL, executemany on SQLite); (2) each is matched to its key's existing row in one
-    join over the table's key index; (3) the matched rows get ``n = n + d`` in one statement and
-    (4) the others are inserted. Each delta row is applied once, whatever another writer does
-    between the statements (its new row for the same key is a second row, which readers sum)."""
+    In three steps, each set-based:
+
+    1. keys in a month with no row yet go straight in (:func:`_add_fresh`, one index probe per
+       month and question);
+    2. the other keys are matched to their existing rows by the whole key, a temporary table of
+       the delta joined with the table over its key index (:func:`_match_sqlite`,
+       :func:`_match_postgresql`: there in one statement with step 3);
+    3. matched rows get ``n = n + d`` in the database (so concurrent writers never lose each
+       other's change), the others are inserted.
+
+    Each delta row is applied once, whatever another writer does meanwhile (its new row for the
+    same key is a second row, which readers sum)."""
     items = [(k, d) for k, d in delta.items() if d]
     if not items:
         return
+    # Keys made outside a Tally (the outcome counts) may carry their month as a date: made the
+    # database's value here, else SQLite's prefix probe would not recognise its own rows.
+    adapt = _adapter(fields, items[0][0])
+    if adapt is not None:
+        items = [(adapt(k), d) for k, d in items]
+    with connection.cursor() as cursor:
+        items = _add_fresh(cursor, model, fields, items)
+        if not items:
+            return
+        if connection.vendor == "postgresql":
+            _match_postgresql(cursor, model, fields, items)
+        else:
+            _match_sqlite(cursor, model, fields, items)
+
+
+def _match_sqlite(
+    cursor: Any, model: type[Model], fields: Sequence[str], items: list[tuple[Key, int]]
+) -> None:
+    """Step 2 and 3 of :func:`add` on SQLite, through a temporary table of the delta: its rows
+    go in with one prepared ``executemany``, each is matched to its key's first row in one join
+    over the table's key index (noting the row's id), the matched rows get ``n = n + d`` and the
+    others are copied into the table by ``INSERT … SELECT``. (2026-12-03: probing the keys by
+    ``VALUES`` lists of 500 keys instead, without the temporary table, cost 5–10 % more CPU per
+    import: SQLite compiles each ``VALUES`` row into its program.)"""
     quote = connection.ops.quote_name
-    postgres = connection.vendor == "postgresql"
     columns = _columns(model, fields)
     names = [quote(column) for column, _, _ in columns]
     table, temp = quote(model._meta.db_table), quote(f"utfall_delta_{model._meta.db_table}")
-    same = "IS NOT DISTINCT FROM" if postgres else "IS"
     on = " AND ".join(
-        f"a.{name} {same if null else '='} d.{name}"
+        f"a.{name} {'IS' if null else '='} d.{name}"
         for name, (_, _, null) in zip(names, columns, strict=True)
     )
     listed = ", ".join(names)
-    adapt = _adapter(fields, items[0][0])
-    with connection.cursor() as cursor:
-        items = _add_fresh(cursor, model, fields, items, adapt)
-        if not items:
-            return
-        typed = ", ".join(
-            f"{name} {kind if postgres else ''}" for name, (_, kind, _) in zip(names, columns, strict=True)
-        )
-        cursor.execute(
-            f"CREATE TEMPORARY TABLE IF NOT EXISTS {temp} (i integer, {typed}, n integer, id bigint)"
-        )
-        cursor.execute(f"DELETE FROM {temp}")  # noqa: S608 (our table)
-        # The keys come back from _add_fresh as stored (months adapted): adapted once per key.
-        insert_rows(cursor, temp, ["i", *names, "n"], [(i, *k, d) for i, (k, d) in enumerate(items)])
-        cursor.execute(
-            f"UPDATE {temp} SET id = m.id FROM (SELECT d.i, MIN(a.id) AS id FROM {temp} d "  # noqa: S608 (our tables)
-            f"JOIN {table} a ON {on} GROUP BY d.i) AS m WHERE {temp}.i = m.i"
-        )
-        cursor.execute(
-            f"UPDATE {table} SET n = {table}.n + d.n FROM {temp} d WHERE {table}.id = d.id"  # noqa: S608
-        )
-        cursor.execute(f"INSERT INTO {table} ({listed}, n) SELECT {listed}, n FROM {temp} WHERE id IS NULL")  # noqa: S608
+    cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {temp} (i integer, {listed}, n integer, id bigint)")
+    cursor.execute(f"DELETE FROM {temp}")  # noqa: S608 (our table)
+    insert_rows(cursor, temp, ["i", *names, "n"], [(i, *k, d) for i, (k, d) in enumerate(items)])
+    cursor.execute(
+        f"UPDATE {temp} SET id = m.id FROM (SELECT d.i, MIN(a.id) AS id FROM {temp} d "  # noqa: S608 (our tables)
+        f"JOIN {table} a ON {on} GROUP BY d.i) AS m WHERE {temp}.i = m.i"
+    )
+    cursor.execute(f"UPDATE {table} SET n = {table}.n + d.n FROM {temp} d WHERE {table}.id = d.id")  # noqa: S608
+    cursor.execute(f"INSERT INTO {table} ({listed}, n) SELECT {listed}, n FROM {temp} WHERE id IS NULL")  # noqa: S608
+
+
+def _match_postgresql(
+    cursor: Any, model: type[Model], fields: Sequence[str], items: list[tuple[Key, int]]
+) -> None:
+    """Step 2 and 3 of :func:`add` on PostgreSQL: the delta COPYed into a temporary table, then
+    one statement matches it with the table (a join over the key index, planned as PostgreSQL
+    likes: a merge join for a large delta), updates the matched rows and inserts the others. One
+    statement, one snapshot: the delta's rows are written once (before 2026-12-03 an ``UPDATE``
+    of the temporary table wrote each of them a second time to note its match, ~150,000 row
+    versions per import)."""
+    quote = connection.ops.quote_name
+    columns = _columns(model, fields)
+    names = [quote(column) for column, _, _ in columns]
+    table, temp = quote(model._meta.db_table), quote(f"utfall_delta_{model._meta.db_table}")
+    on = " AND ".join(
+        f"a.{name} {'IS NOT DISTINCT FROM' if null else '='} d.{name}"
+        for name, (_, _, null) in zip(names, columns, strict=True)
+    )
+    listed = ", ".join(names)
+    typed = ", ".join(f"{name} {kind}" for name, (_, kind, _) in zip(names, columns, strict=True))
+    cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {temp} (i integer, {typed}, n integer)")
+    cursor.execute(f"TRUNCATE {temp}")
+    insert_rows(cursor, temp, ["i", *names, "n"], [(i, *k, d) for i, (k, d) in enumerate(items)])
+    cursor.execute(
+        f"WITH found AS (SELECT d.i, MIN(a.id) AS id FROM {temp} d JOIN {table} a ON {on} GROUP BY d.i), "  # noqa: S608 (our tables)
+        f"updated AS (UPDATE {table} SET n = {table}.n + d.n FROM {temp} d, found "
+        f"WHERE found.i = d.i AND {table}.id = found.id) "
+        f"INSERT INTO {table} ({listed}, n) SELECT {listed}, n FROM {temp} d "
+        f"WHERE NOT EXISTS (SELECT 1 FROM found WHERE found.i = d.i)"
+    )
 
 
 def _add_fresh(
-    cursor: Any, model: type[Model], fields: Sequence[str], items: list[tuple[Key, int]], adapt: Any
+    cursor: Any, model: type[Model], fields: Sequence[str], items: list[tuple[Key, int]]
 ) -> list[tuple[Key, int]]:
     """Insert the delta's keys whose month has no row yet (by the table's index prefix up to the
-    month, e.g. municipality, question and month) straight into the table, and return the rest
-    with their keys as stored (``adapt``: the month as the database takes it).
+    month, e.g. municipality, question and month) straight into the table, and return the rest.
 
-    Nothing of such a key can exist, so the temporary table and its join would find nothing: an
-    import of a new month, or of a municipality's history, writes its counts once (issue 13.2).
-    One query finds which prefixes exist: an index probe each (``EXISTS``). A writer that adds a
-    row of the same key meanwhile makes a second row, which readers sum, as in :func:`add`."""
+    Nothing of such a key can exist, so matching it would find nothing: an import of a new
+    month, or of a municipality's history, writes its counts once (issue 13.2). One query per
+    300 prefixes finds which exist: an index probe each (``EXISTS``). A writer that adds a row of
+    the same key meanwhile makes a second row, which readers sum, as in :func:`add`."""
     quote = connection.ops.quote_name
     index = [column for column, _, _ in _columns(model, model._meta.indexes[0].fields)]
     columns = [column for column, _, _ in _columns(model, fields)]
     if "month" not in index or not set(index[: index.index("month") + 1]) <= set(columns):
-        return [(adapt(key), n) for key, n in items]
+        return items
     prefix = [columns.index(c) for c in index[: index.index("month") + 1]]
     pick = itemgetter(*prefix)  # the prefix has the municipality and the month: a tuple
-    groups: dict[Key, list[tuple[int, Key]]] = {}  # prefix → (n, key as stored)
-    for key, n in items:
-        stored = adapt(key)
-        groups.setdefault(pick(stored), []).append((n, stored))
+    groups: dict[Key, list[tuple[Key, int]]] = {}  # prefix → its (key, n)
+    for item in items:
+        groups.setdefault(pick(item[0]), []).append(item)
     aliases = [f"k{i}" for i in range(len(prefix))]
     match = " AND ".join(f"t.{quote(columns[i])} = v.{a}" for i, a in zip(prefix, aliases, strict=True))
     table = quote(model._meta.db_table)
@@ -193,10 +256,10 @@ def _add_fresh(
             [value for key in chunk for value in key],
         )
         found.update(tuple(row) for row in cursor.fetchall())
-    fresh = [(*stored, n) for key, rows in groups.items() if key not in found for n, stored in rows]
+    fresh = [(*key, n) for group, rows in groups.items() if group not in found for key, n in rows]
     if fresh:
         insert_rows(cursor, model._meta.db_table, [*columns, "n"], fresh)
-    return [(stored, n) for group in found & set(groups) for n, stored in groups[group]]
+    return [item for group in found & set(groups) for item in groups[group]]
 
 
 def _columns(model: type[Model], fields: Sequence[str]) -> list[tuple[str, str, bool]]:
@@ -209,11 +272,12 @@ def _columns(model: type[Model], fields: Sequence[str]) -> list[tuple[str, str, 
 
 
 def _adapter(fields: Sequence[str], sample: Key) -> Any:
-    """A function that makes a key's month a database value (ISO text on SQLite); none when the
-    months are that already (``sample``: a key of the delta, as :class:`Tally` makes them)."""
+    """A function that makes a key's month the database's value (ISO text on SQLite), or None
+    when the months are that already (``sample``: a key of the delta; a :class:`Tally`'s keys
+    are)."""
     month = list(fields).index("month")
     if connection.vendor == "postgresql" or isinstance(sample[month], str):
-        return lambda key: key
+        return None
     adapt = connection.ops.adapt_datefield_value
     months: dict[Any, Any] = {}  # a delta has a few dozen months and ~10^5 keys
 

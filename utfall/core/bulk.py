@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db import connection
 
-__all__ = ["insert_rows"]
+__all__ = ["insert_rows", "one_of"]
 
 
 def insert_rows(cursor: Any, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
@@ -24,3 +24,15 @@ def insert_rows(cursor: Any, table: str, columns: Sequence[str], rows: Iterable[
         return
     marks = ", ".join(["%s"] * len(columns))
     cursor.executemany(f"INSERT INTO {table} ({listed}) VALUES ({marks})", list(rows))  # noqa: S608 (our table; values are parameters)
+
+
+def one_of(column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+    """A condition "``column`` is one of ``values``" and its parameters, for a look-up of many
+    keys (``column`` is quoted by the caller). PostgreSQL: ``= ANY(%s)`` with one array
+    parameter, so the statement's text is the same for any number of values and psycopg parses
+    it once (an ``IN`` of 2,000 placeholders cost ~20 ms of the importer's CPU per query to
+    parse, ~1.5 s of a 41,000-row import, issue 13.2, 2026-12-03). SQLite: a plain ``IN`` of
+    parameters."""
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [list(values)]
+    return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)

@@ -70,4 +70,8 @@ class Batch(Protocol):
     report: ImportReport
     catalogue: Catalogue
     stored: dict[str, dict[str, Record]]
+    #: The rows accepted by the check, by kind and key.
+    accepted: dict[str, dict[str, Pending]]
+    #: ``--update``: stored rows may be replaced.
+    update: bool
     progress: Progress

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from utfall.aggregates import coverage
 from utfall.aggregates.tally import Tally
-from utfall.core.bulk import insert_rows
+from utfall.core.bulk import insert_rows, one_of
 from utfall.followups.models import Answer, FollowUp
 from utfall.interchange.batch import Batch, Pending
 from utfall.registry.models import Intervention
@@ -53,19 +53,32 @@ def _int(value: str) -> int | None:
 
 class FollowUpRows:
     """Writes a batch's follow-ups. ``pks`` holds the primary keys of the records this import
-    has written so far, by kind and key (the interventions the follow-ups refer to)."""
+    has written so far, by kind and key (the interventions the follow-ups refer to); ``facts``
+    the facts of interventions (:data:`FACTS`) known so far in this import, kept by the caller
+    across SQLite's slices (follow-ups change no intervention, and every intervention of an
+    import is written before its first follow-up)."""
 
-    def __init__(self, importer: Batch, pks: dict[str, dict[str, int]]) -> None:
+    def __init__(self, importer: Batch, pks: dict[str, dict[str, int]], facts: dict[int, Facts]) -> None:
         self.importer = importer
         self.municipality_id = importer.municipality.pk
         self.pks = pks
-        #: Facts of interventions (:data:`FACTS`), read once per import: follow-up rows repeat
-        #: their interventions, and an intervention changed by this import is written first.
-        self.facts: dict[int, Facts] = {}
+        self.facts = facts
+        #: The stored interventions' facts as the import's check read them (canonical ``_facts``)
+        #: hold while this import writes no intervention with ``--update`` (without it neither an
+        #: intervention nor its client's sex or birth year can change); else they are read again.
+        self.stored_facts_hold = not importer.update or not any(
+            p.action in ("create", "update") for p in importer.accepted["interventions"].values()
+        )
 
     def intervention_pk(self, key: str) -> int:
         written = self.pks.get("interventions", {})
-        return written[key] if key in written else int(self.importer.stored["interventions"][key]["_pk"])
+        if key in written:
+            return written[key]
+        stored = self.importer.stored["interventions"][key]
+        pk = int(stored["_pk"])
+        if self.stored_facts_hold and "_facts" in stored:
+            self.facts[pk] = stored["_facts"]
+        return pk
 
     def facts_of(self, intervention_pks: set[int]) -> dict[int, Facts]:
         known = self.facts
@@ -129,6 +142,7 @@ class FollowUpRows:
         """The answer table's rows (``ANSWER_COLUMNS``); counts each follow-up and answer."""
         instruments = self.importer.catalogue.instruments
         municipality = self.municipality_id
+        answers = tally.answers
         out = []
         for p, row in zip(chunk, rows, strict=True):
             r = p.record
@@ -146,16 +160,16 @@ class FollowUpRows:
                 out.append(
                     (municipality, pk, question.pk, option_pk, date, provider, service, unit, sex, year)
                 )
-                tally.answer(common, question.pk, option_pk)
+                answers[(*common, question.pk, option_pk)] += 1  # Tally.answer, inlined: per answer
         return out
 
     def _followup_pks(self, cursor: Any, keys: list[str]) -> dict[str, int]:
         """The primary keys just given to these follow-ups (one query, no ORM lookup per id)."""
         table = connection.ops.quote_name(FollowUp._meta.db_table)
-        marks = ", ".join(["%s"] * len(keys))
+        where, params = one_of("followup_id", keys)
         cursor.execute(
-            f"SELECT followup_id, id FROM {table} WHERE municipality_id = %s AND followup_id IN ({marks})",  # noqa: S608
-            [self.municipality_id, *keys],
+            f"SELECT followup_id, id FROM {table} WHERE municipality_id = %s AND {where}",  # noqa: S608 (our table; values are parameters)
+            [self.municipality_id, *params],
         )
         return dict(cursor.fetchall())
 

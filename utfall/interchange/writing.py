@@ -16,7 +16,7 @@ from typing import Any
 
 from django.db import connection
 
-from utfall.core.bulk import insert_rows
+from utfall.core.bulk import insert_rows, one_of
 from utfall.core.changes import changing
 from utfall.core.models import ChangeRecord
 from utfall.core.pseudonyms import PSEUDONYM_PREFIX
@@ -53,6 +53,8 @@ class Writer:
         self.services = dict(Service.objects.values_list("code", "pk"))
         self.pks: dict[str, dict[str, int]] = {}
         self.existing_clients: dict[str, tuple[int, str, int]] = {}
+        #: Interventions' facts for their follow-ups, kept across SQLite's slices (FollowUpRows).
+        self.facts: dict[int, tuple[Any, ...]] = {}
 
     def write(self, kind: str, rows: list[Pending]) -> None:
         new = [p for p in rows if p.action == "create"]
@@ -60,7 +62,7 @@ class Writer:
         total = len(new) + len(changed)
         self.importer.progress(f"sparar {kind}", 0, total)
         if kind == "followups":
-            followups = FollowUpRows(self.importer, self.pks)  # facts read afresh per slice
+            followups = FollowUpRows(self.importer, self.pks, self.facts)
             if changed:
                 with changing(self.municipality.pk, self._touched_followups(changed), followups_only=True):
                     followups.replace(changed)
@@ -279,10 +281,10 @@ class Writer:
             for start in range(0, len(rows), BATCH):
                 chunk = rows[start : start + BATCH]
                 insert_rows(cursor, model._meta.db_table, columns, chunk)
-                marks = ", ".join(["%s"] * len(chunk))
+                where, params = one_of(key, [row[0] for row in chunk])
                 cursor.execute(
-                    f"SELECT {key}, id FROM {table} WHERE municipality_id = %s AND {key} IN ({marks})",  # noqa: S608 (our table and column; values are parameters)
-                    [self.municipality.pk, *(row[0] for row in chunk)],
+                    f"SELECT {key}, id FROM {table} WHERE municipality_id = %s AND {where}",  # noqa: S608 (our table and column; values are parameters)
+                    [self.municipality.pk, *params],
                 )
                 pks.update(cursor.fetchall())
         return pks
