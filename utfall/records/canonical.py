@@ -151,6 +151,7 @@ def interventions(municipality: Municipality, ids: Iterable[str] | None = None) 
                     i["contract_id"],
                     i["client__sex"],
                     i["client__birth_year"],
+                    i["client_id"],
                 ),
             }
     return out
