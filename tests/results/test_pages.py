@@ -52,9 +52,10 @@ PAGES = {
         f"/resultat/utfallsmatt/?{PERIOD}",
         26,
         8,
-    ),  # + re-referral 6 and 12 months (issue 15): a count and a token read each; 2026-12-03: the
-    # outcome measures from aggregates.OutcomeByService, the family instruments' answers by service
-    # from the case-mix rollup (one GROUP BY more than from the full table: +1 fresh)
+    ),  # + re-referral 6 and 12 months (issue 15): a count and a token read each. 2026-12-03: the
+    # outcome indicators read the outcome counts' whole months and the interventions for the days
+    # before a window's cut-off (one more GROUP BY where the cut-off falls mid-month, none where
+    # nothing has ended long enough ago): +1 fresh here and on the provider page
     # The analyst also sees the provider's in-depth cases and contract follow-ups (oversight, +2),
     # the indicator's reliability (issue 10.3, +1) and re-referral (issue 15, +8 fresh, +2 cached);
     # the provider's name for the selection (+1).
