@@ -59,7 +59,9 @@ PAGES = {
     # The analyst also sees the provider's in-depth cases and contract follow-ups (oversight, +2),
     # the indicator's reliability (issue 10.3, +1) and re-referral (issue 15, +8 fresh, +2 cached);
     # the provider's name for the selection (+1).
-    "provider": (f"/resultat/utforare/B/?indicator=satisfied&{PERIOD}", 31, 12),
+    # 2026-12-03: +1 the coverage period's id (maintained coverage), +1 the outcome indicators'
+    # partial month before a window's cut-off (outcome counts): 32 fresh.
+    "provider": (f"/resultat/utforare/B/?indicator=satisfied&{PERIOD}", 32, 12),
 }
 
 
