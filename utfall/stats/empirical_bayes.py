@@ -126,9 +126,8 @@ def _posterior_grid(kind: Kind, x: FloatArray, m: FloatArray, centre: float, tau
     eta = off[:, None] + tau * points
     # log f(x | η) up to a constant per group (normalised away), and its η-derivative.
     if kind == "proportion":
-        softplus = np.logaddexp(0.0, eta)
+        _, softplus, value, _ = mixture.logistic_parts(eta)  # value: expit(η)
         log_f = x[:, None] * eta - m[:, None] * softplus
-        value = np.exp(eta - softplus)  # expit(η)
         d1 = x[:, None] - m[:, None] * value
     else:
         lam = np.exp(eta)
