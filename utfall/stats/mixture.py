@@ -51,6 +51,16 @@ def softplus(x: FloatArray) -> FloatArray:
     return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
 
 
+def logistic_pair(eta: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """(expit(η), expit(−η)) as :func:`logistic_parts` computes them (the same bits): what the
+    derivatives of a binomial log-density need, without the log1p of its value."""
+    e = np.exp(-np.abs(eta))
+    plus = eta >= 0.0
+    near = 1.0 / (1.0 + e)
+    far = e * near
+    return np.where(plus, near, far), np.where(plus, far, near)
+
+
 def logistic_parts(eta: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     """(softplus(−η), softplus(η), expit(η), expit(−η)) from one exp and one log1p: the pieces
     of every binomial (and beta) log-density in η, each accurate to an ulp or two at any η
@@ -306,6 +316,16 @@ def _log_t_density(
     return a * (eta + np.log(b)) - lam - special.gammaln(a), a - lam, -lam
 
 
+def _t_slopes(kind: Kind, a: FloatArray, b: FloatArray, eta: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """The two η-derivatives of :func:`_log_t_density` alone (the same bits; no log-beta or
+    log-gamma: what the mode searches need)."""
+    if kind == "proportion":
+        p, q = logistic_pair(eta)
+        return a - (a + b) * p, -(a + b) * p * q
+    lam = b * np.exp(eta)
+    return a - lam, -lam
+
+
 def _tail_in_t(kind: Kind, side: str, r: FloatArray, m: FloatArray, centre: float, tau: float) -> FloatArray:
     """log P(X ≤ r) (or ≥) as ∫ f_T(η) Φ(±(η − c)/τ) dη: the form for a narrow T (large n)."""
     a, b = _t_params(kind, side, r, m)
@@ -319,8 +339,14 @@ def _tail_in_t(kind: Kind, side: str, r: FloatArray, m: FloatArray, centre: floa
         mills = np.exp(-0.5 * z * z - 0.5 * _LOG_2PI - log_phi_cdf)  # φ(z)/Φ(z)
         return lf + log_phi_cdf, d1 + sign * mills / tau, d2 - mills * (z + mills) / (tau * tau)
 
-    eta = concave_argmax(lambda e: log_h(e)[1:], np.log(a / b))  # from the mode of T (both kinds)
-    _, _, d2 = log_h(eta)
+    def slopes(eta: FloatArray) -> tuple[FloatArray, FloatArray]:  # log_h's derivatives alone
+        d1, d2 = _t_slopes(kind, a, b, eta)
+        z = sign * (eta - centre) / tau
+        mills = np.exp(-0.5 * z * z - 0.5 * _LOG_2PI - special.log_ndtr(z))
+        return d1 + sign * mills / tau, d2 - mills * (z + mills) / (tau * tau)
+
+    eta = concave_argmax(slopes, np.log(a / b))  # from the mode of T (both kinds)
+    _, d2 = slopes(eta)
     scale = np.sqrt(2.0) / np.sqrt(-d2)
     points = eta[..., None] + scale[..., None] * _T
     log_val, _, _ = log_h(points)
