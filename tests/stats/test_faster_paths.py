@@ -285,3 +285,21 @@ def test_the_quantile_search_gives_the_plain_bisections_answer_from_any_start(
                   np.full(mm.size, -10.0), mm + 10.0, np.full(mm.size, np.nan)):  # fmt: skip
         got = od._quantile_guess("proportion", p, mm, mm.copy(), values, start)
         np.testing.assert_array_equal(np.clip(got, 0.0, mm), want)
+
+
+def test_the_logistic_pieces_agree_with_numpy_and_scipy_and_with_each_other() -> None:
+    """``mixture.logistic_parts`` (one exp, one log1p) replaces np.logaddexp and special.expit in
+    every binomial log-density; its variants must give the same bits as it."""
+    from utfall.stats import mixture
+
+    eta = np.concatenate([np.linspace(-800.0, 800.0, 20001), [0.0, -0.0, 1e-300, -1e-300, 36.7, -36.7]])
+    sp_minus, sp_plus, p, q = mixture.logistic_parts(eta)
+    np.testing.assert_allclose(sp_plus, np.logaddexp(0.0, eta), rtol=1e-15, atol=1e-300)
+    np.testing.assert_allclose(sp_minus, np.logaddexp(0.0, -eta), rtol=1e-15, atol=1e-300)
+    np.testing.assert_allclose(p, special.expit(eta), rtol=1e-15, atol=1e-300)
+    np.testing.assert_allclose(q, special.expit(-eta), rtol=1e-15, atol=1e-300)
+    np.testing.assert_array_equal(mixture.softplus(eta), sp_plus)
+    for got, want in zip(mixture.logistic_pair(eta), (p, q), strict=True):
+        np.testing.assert_array_equal(got, want)
+    for got, want in zip(mixture.softplus_expit(eta), (sp_plus, p), strict=True):
+        np.testing.assert_array_equal(got, want)

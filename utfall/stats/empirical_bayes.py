@@ -126,7 +126,7 @@ def _posterior_grid(kind: Kind, x: FloatArray, m: FloatArray, centre: float, tau
     eta = off[:, None] + tau * points
     # log f(x | η) up to a constant per group (normalised away), and its η-derivative.
     if kind == "proportion":
-        _, softplus, value, _ = mixture.logistic_parts(eta)  # value: expit(η)
+        softplus, value = mixture.softplus_expit(eta)  # value: expit(η)
         log_f = x[:, None] * eta - m[:, None] * softplus
         d1 = x[:, None] - m[:, None] * value
     else:

@@ -61,6 +61,13 @@ def logistic_pair(eta: FloatArray) -> tuple[FloatArray, FloatArray]:
     return np.where(plus, near, far), np.where(plus, far, near)
 
 
+def softplus_expit(eta: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """(softplus(η), expit(η)) as :func:`logistic_parts` computes them (the same bits)."""
+    e = np.exp(-np.abs(eta))
+    near = 1.0 / (1.0 + e)
+    return np.maximum(eta, 0.0) + np.log1p(e), np.where(eta >= 0.0, near, e * near)
+
+
 def logistic_parts(eta: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     """(softplus(−η), softplus(η), expit(η), expit(−η)) from one exp and one log1p: the pieces
     of every binomial (and beta) log-density in η, each accurate to an ulp or two at any η
