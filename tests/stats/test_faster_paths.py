@@ -303,3 +303,16 @@ def test_the_logistic_pieces_agree_with_numpy_and_scipy_and_with_each_other() ->
         np.testing.assert_array_equal(got, want)
     for got, want in zip(mixture.softplus_expit(eta), (sp_plus, p), strict=True):
         np.testing.assert_array_equal(got, want)
+
+
+def test_the_row_log_sum_exp_is_scipys() -> None:
+    from utfall.stats import mixture
+
+    rng = np.random.default_rng(7)
+    terms = rng.normal(0.0, 300.0, (400, 20))
+    terms[3] = -np.inf
+    terms[5, :7] = -np.inf
+    terms[9] = 800.0
+    got = mixture.logsumexp_rows(terms)
+    np.testing.assert_allclose(got, special.logsumexp(terms, axis=-1), rtol=1e-15)
+    assert got[3] == -np.inf
