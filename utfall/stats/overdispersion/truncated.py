@@ -184,7 +184,7 @@ def _hump(
 
     def slopes(eta: FloatArray) -> tuple[FloatArray, FloatArray]:
         g1, g2 = log_g(eta)[1:] if slopes_g is None else slopes_g(eta)
-        return g1 + -(eta - c) / t2, g2 + np.full(eta.shape, -1.0 / t2)
+        return g1 - (eta - c) / t2, g2 - 1.0 / t2  # plus the normal density's
 
     mode, scale = _newton_mode(slopes, np.full(rows.shape, c))
     nodes = mode[:, None] + scale[:, None] * _T
