@@ -250,3 +250,69 @@ def test_the_median_screen_clears_most_groups_of_a_comparison() -> None:
     values = od.mixture_values("proportion", 1.1, 0.16)
     cleared = od._clear_by_medians("proportion", values, np.asarray(x, float), np.asarray(n, float), 0.005)
     assert cleared.mean() > 0.8
+
+
+def _plain_bisection(p: np.ndarray, m: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """The acceptance regions' search before 2026-12-03: every row bisected on [−1, n]."""
+    w = od._WEIGHTS[od._GUESS_NODES]
+    w = w / w.sum()
+    v = values[od._GUESS_NODES][None, :]
+    mean = m[:, None] * v
+    sd = np.sqrt(np.maximum(mean * (1.0 - v), 1e-12))
+    lo, hi = np.full(m.shape, -1.0), m.copy()
+    while np.any(hi - lo > 1):
+        mid = np.floor((lo + hi) / 2.0)
+        ok = special.ndtr((mid[:, None] + 0.5 - mean) / sd) @ w >= p
+        hi, lo = np.where(ok, mid, hi), np.where(ok, lo, mid)
+    return np.clip(hi, 0.0, m)
+
+
+@pytest.mark.parametrize("tau", [0.0, 0.05, 0.3, 1.5])
+@pytest.mark.parametrize("centre", [-4.0, 0.4, 1.6, 5.0])
+def test_the_quantile_search_gives_the_plain_bisections_answer_from_any_start(
+    centre: float, tau: float
+) -> None:
+    """The acceptance regions define which providers the fit keeps: the bisection over unresolved
+    rows only, and the bracket tried around an earlier answer, must not move them."""
+    rng = np.random.default_rng(int(10 * (centre + 5) + 100 * tau))
+    m = np.unique(np.concatenate([np.arange(1.0, 60.0), rng.integers(1, 5000, 400).astype(float)]))
+    p = np.concatenate([np.full(m.size, 0.005), np.full(m.size, 0.995), rng.uniform(0, 1, m.size)])
+    mm = np.concatenate([m, m, m])
+    values = od.mixture_values("proportion", centre, tau * tau)
+    want = _plain_bisection(p, mm, values)
+    # Earlier answers: exact, a few counts off either way, far off, and beyond either end.
+    for start in (None, want, want + rng.integers(-5, 6, mm.size), want * rng.uniform(0.5, 1.5, mm.size),
+                  np.full(mm.size, -10.0), mm + 10.0, np.full(mm.size, np.nan)):  # fmt: skip
+        got = od._quantile_guess("proportion", p, mm, mm.copy(), values, start)
+        np.testing.assert_array_equal(np.clip(got, 0.0, mm), want)
+
+
+def test_the_logistic_pieces_agree_with_numpy_and_scipy_and_with_each_other() -> None:
+    """``mixture.logistic_parts`` (one exp, one log1p) replaces np.logaddexp and special.expit in
+    every binomial log-density; its variants must give the same bits as it."""
+    from utfall.stats import mixture
+
+    eta = np.concatenate([np.linspace(-800.0, 800.0, 20001), [0.0, -0.0, 1e-300, -1e-300, 36.7, -36.7]])
+    sp_minus, sp_plus, p, q = mixture.logistic_parts(eta)
+    np.testing.assert_allclose(sp_plus, np.logaddexp(0.0, eta), rtol=1e-15, atol=1e-300)
+    np.testing.assert_allclose(sp_minus, np.logaddexp(0.0, -eta), rtol=1e-15, atol=1e-300)
+    np.testing.assert_allclose(p, special.expit(eta), rtol=1e-15, atol=1e-300)
+    np.testing.assert_allclose(q, special.expit(-eta), rtol=1e-15, atol=1e-300)
+    np.testing.assert_array_equal(mixture.softplus(eta), sp_plus)
+    for got, want in zip(mixture.logistic_pair(eta), (p, q), strict=True):
+        np.testing.assert_array_equal(got, want)
+    for got, want in zip(mixture.softplus_expit(eta), (sp_plus, p), strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_the_row_log_sum_exp_is_scipys() -> None:
+    from utfall.stats import mixture
+
+    rng = np.random.default_rng(7)
+    terms = rng.normal(0.0, 300.0, (400, 20))
+    terms[3] = -np.inf
+    terms[5, :7] = -np.inf
+    terms[9] = 800.0
+    got = mixture.logsumexp_rows(terms)
+    np.testing.assert_allclose(got, special.logsumexp(terms, axis=-1), rtol=1e-15)
+    assert got[3] == -np.inf

@@ -126,7 +126,7 @@ class ProfileLikelihood:
         scale = np.sqrt(2.0) / np.sqrt(-curvature)
         points = u[:, None] + scale[:, None] * mixture._T
         eta = c + tau * points
-        softplus = np.logaddexp(0.0, eta)
+        softplus = mixture.softplus(eta)
         terms = mixture._LOG_W + (x[:, None] * eta - m[:, None] * softplus) - 0.5 * points**2
         return eta, terms + np.log(scale)[:, None]
 

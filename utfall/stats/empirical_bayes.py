@@ -126,9 +126,8 @@ def _posterior_grid(kind: Kind, x: FloatArray, m: FloatArray, centre: float, tau
     eta = off[:, None] + tau * points
     # log f(x | η) up to a constant per group (normalised away), and its η-derivative.
     if kind == "proportion":
-        softplus = np.logaddexp(0.0, eta)
+        softplus, value = mixture.softplus_expit(eta)  # value: expit(η)
         log_f = x[:, None] * eta - m[:, None] * softplus
-        value = np.exp(eta - softplus)  # expit(η)
         d1 = x[:, None] - m[:, None] * value
     else:
         lam = np.exp(eta)
@@ -271,6 +270,10 @@ def _quadratic_step(
     return steps[0]
 
 
+#: A step of the root search's slope model shorter than this many xtol ends the search.
+_SETTLED = 10.0
+
+
 def _root(
     fn: Callable[[float], tuple[float, float | None]],
     a: float,
@@ -284,7 +287,8 @@ def _root(
     """The root of ``fn`` in [a, b] (fa, fb of opposite signs). Where ``fn`` gives slopes, each
     step is Newton's with the curvature from the last two slopes (a quadratic model; plain
     Newton at first), else the secant of the bracket's ends (Illinois); bisection whenever a
-    step would leave the bracket; stops when a step or the bracket is below ``xtol``.
+    step would leave the bracket; stops when a step or the bracket is below ``xtol`` (a step of
+    the slope model when below 10·``xtol``: its error is then of the order of its square).
     ``known`` = (t, f(t), f′(t)) at one end starts from the quadratic through it and the other end."""
     t = a - fa * (b - a) / (fb - fa)  # the secant: the first point
     if known is not None:
@@ -318,9 +322,12 @@ def _root(
             last = (t, slope)
         else:
             new = a - fa * (b - a) / (fb - fa)
+        modelled = bool(slope) and a < new < b
         if not a < new < b:
             new = 0.5 * (a + b)
-        if abs(new - t) < xtol:
+        # A step of the slope model this short lands within about (10·xtol)²·|f″/f′| of the root,
+        # far inside xtol: the evaluation there would only confirm it (since 2026-12-03).
+        if abs(new - t) < (_SETTLED * xtol if modelled else xtol):
             t = new
             break
         t = new

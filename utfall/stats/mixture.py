@@ -44,8 +44,55 @@ _LOG_W = np.log(_W) + _T**2  # weights for ∫ g(t) dt after the change of varia
 _LOG_2PI = float(np.log(2.0 * np.pi))
 
 
-def _softplus(x: FloatArray) -> FloatArray:
-    return np.asarray(np.logaddexp(0.0, x))
+def logsumexp_rows(terms: FloatArray) -> FloatArray:
+    """log Σ exp(terms) along the last axis (max-shifted; −inf for a row of −inf). scipy's
+    ``special.logsumexp`` gives the same to an ulp or two, but its array-API dispatch costs
+    about 0.3 ms a call, and the limit searches call it a few hundred times a page."""
+    top = np.max(terms, axis=-1, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0.0)
+    with np.errstate(divide="ignore"):
+        return np.asarray(np.log(np.sum(np.exp(terms - top), axis=-1)) + top[..., 0])
+
+
+def softplus(x: FloatArray) -> FloatArray:
+    """log(1 + eˣ), as ``np.logaddexp(0, x)`` computes it (max(x, 0) + log1p(e^−|x|)) but from
+    numpy's vectorised exp and log1p: about 4× faster on the (groups × nodes) arrays, within an
+    ulp or two of it."""
+    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def logistic_pair(eta: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """(expit(η), expit(−η)) as :func:`logistic_parts` computes them (the same bits): what the
+    derivatives of a binomial log-density need, without the log1p of its value."""
+    e = np.exp(-np.abs(eta))
+    plus = eta >= 0.0
+    near = 1.0 / (1.0 + e)
+    far = e * near
+    return np.where(plus, near, far), np.where(plus, far, near)
+
+
+def softplus_expit(eta: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """(softplus(η), expit(η)) as :func:`logistic_parts` computes them (the same bits)."""
+    e = np.exp(-np.abs(eta))
+    near = 1.0 / (1.0 + e)
+    return np.maximum(eta, 0.0) + np.log1p(e), np.where(eta >= 0.0, near, e * near)
+
+
+def logistic_parts(eta: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """(softplus(−η), softplus(η), expit(η), expit(−η)) from one exp and one log1p: the pieces
+    of every binomial (and beta) log-density in η, each accurate to an ulp or two at any η
+    (no cancellation: both softplus terms are max(±η, 0) + log1p(e^−|η|))."""
+    e = np.exp(-np.abs(eta))
+    tail = np.log1p(e)
+    plus = eta >= 0.0
+    near = 1.0 / (1.0 + e)  # expit(|η|)
+    far = e * near  # expit(−|η|)
+    return (
+        np.maximum(-eta, 0.0) + tail,
+        np.maximum(eta, 0.0) + tail,
+        np.where(plus, near, far),
+        np.where(plus, far, near),
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -57,10 +104,10 @@ def _log_f(
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """log P(X = x | η) and its first two derivatives in η (η = c + τu, E folded into η for ratios)."""
     if kind == "proportion":
-        p = special.expit(eta)
+        sp_minus, sp_plus, p, q = logistic_parts(eta)
         value = special.gammaln(m + 1) - special.gammaln(x + 1) - special.gammaln(m - x + 1)
-        value = value - x * _softplus(-eta) - (m - x) * _softplus(eta)
-        return value, x - m * p, -m * p * (1.0 - p)
+        value = value - x * sp_minus - (m - x) * sp_plus
+        return value, x - m * p, -m * p * q
     lam = np.exp(eta)
     return x * eta - lam - special.gammaln(x + 1), x - lam, -lam
 
@@ -76,8 +123,8 @@ def _log_tail(
     """
     if kind == "proportion":
         a, b = (r + 1.0, m - r) if side == "lower" else (r, m - r + 1.0)
-        p, q = special.expit(eta), special.expit(-eta)
-        log_f = -a * _softplus(-eta) - b * _softplus(eta) - special.betaln(a, b)
+        sp_minus, sp_plus, p, q = logistic_parts(eta)
+        log_f = -a * sp_minus - b * sp_plus - special.betaln(a, b)
         d_log_f = a - (a + b) * p
         prob = special.betainc(b, a, q) if side == "lower" else special.betainc(a, b, p)
     else:
@@ -204,7 +251,7 @@ def _integrate(log_g, offset: FloatArray, tau: float) -> FloatArray:  # type: ig
     log_val, _, _ = log_g(offset[..., None] + tau * points)
     terms = _LOG_W + log_val - 0.5 * points**2 - 0.5 * _LOG_2PI
     with np.errstate(divide="ignore"):
-        return np.asarray(special.logsumexp(terms, axis=-1) + np.log(scale))
+        return np.asarray(logsumexp_rows(terms) + np.log(scale))
 
 
 def _offset(kind: Kind, m: FloatArray, centre: float) -> FloatArray:
@@ -239,8 +286,8 @@ def log_pmf_grad(
 
     def kernel(eta: FloatArray, xx: FloatArray, mm: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
         if kind == "proportion":
-            p = special.expit(eta)
-            return -xx * _softplus(-eta) - (mm - xx) * _softplus(eta), xx - mm * p, -mm * p * (1.0 - p)
+            sp_minus, sp_plus, p, q = logistic_parts(eta)
+            return -xx * sp_minus - (mm - xx) * sp_plus, xx - mm * p, -mm * p * q
         lam = np.exp(eta)
         return xx * eta - lam, xx - lam, -lam
 
@@ -252,7 +299,7 @@ def log_pmf_grad(
     points = u[:, None] + scale[:, None] * _T
     value, d1, _ = kernel(off[:, None] + tau * points, xa[:, None], ma[:, None])
     terms = _LOG_W + value - 0.5 * points**2 - 0.5 * _LOG_2PI
-    total = special.logsumexp(terms, axis=1)
+    total = logsumexp_rows(terms)
     post = np.exp(terms - total[:, None])
     return (
         const + total + np.log(scale),
@@ -279,11 +326,21 @@ def _log_t_density(
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """log-density of T (logit Beta(a, b), or log Gamma(a) − log E with b = E) and two derivatives."""
     if kind == "proportion":
-        p = special.expit(eta)
-        value = -a * _softplus(-eta) - b * _softplus(eta) - special.betaln(a, b)
-        return value, a - (a + b) * p, -(a + b) * p * (1.0 - p)
+        sp_minus, sp_plus, p, q = logistic_parts(eta)
+        value = -a * sp_minus - b * sp_plus - special.betaln(a, b)
+        return value, a - (a + b) * p, -(a + b) * p * q
     lam = b * np.exp(eta)
     return a * (eta + np.log(b)) - lam - special.gammaln(a), a - lam, -lam
+
+
+def _t_slopes(kind: Kind, a: FloatArray, b: FloatArray, eta: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """The two η-derivatives of :func:`_log_t_density` alone (the same bits; no log-beta or
+    log-gamma: what the mode searches need)."""
+    if kind == "proportion":
+        p, q = logistic_pair(eta)
+        return a - (a + b) * p, -(a + b) * p * q
+    lam = b * np.exp(eta)
+    return a - lam, -lam
 
 
 def _tail_in_t(kind: Kind, side: str, r: FloatArray, m: FloatArray, centre: float, tau: float) -> FloatArray:
@@ -291,21 +348,27 @@ def _tail_in_t(kind: Kind, side: str, r: FloatArray, m: FloatArray, centre: floa
     a, b = _t_params(kind, side, r, m)
     sign = 1.0 if side == "lower" else -1.0
 
-    def log_h(eta: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-        aa, bb = (a[..., None], b[..., None]) if eta.ndim > a.ndim else (a, b)
-        lf, d1, d2 = _log_t_density(kind, aa, bb, eta)
-        z = sign * (eta - centre) / tau
-        log_phi_cdf = special.log_ndtr(z)
-        mills = np.exp(-0.5 * z * z - 0.5 * _LOG_2PI - log_phi_cdf)  # φ(z)/Φ(z)
-        return lf + log_phi_cdf, d1 + sign * mills / tau, d2 - mills * (z + mills) / (tau * tau)
+    def log_h(eta: FloatArray) -> FloatArray:  # at the nodes: the value alone
+        aa, bb = a[..., None], b[..., None]
+        if kind == "proportion":
+            sp_minus, sp_plus, _, _ = logistic_parts(eta)
+            lf = -aa * sp_minus - bb * sp_plus - special.betaln(aa, bb)
+        else:
+            lf = aa * (eta + np.log(bb)) - bb * np.exp(eta) - special.gammaln(aa)
+        return np.asarray(lf + special.log_ndtr(sign * (eta - centre) / tau))
 
-    eta = concave_argmax(lambda e: log_h(e)[1:], np.log(a / b))  # from the mode of T (both kinds)
-    _, _, d2 = log_h(eta)
+    def slopes(eta: FloatArray) -> tuple[FloatArray, FloatArray]:  # log_h's derivatives alone
+        d1, d2 = _t_slopes(kind, a, b, eta)
+        z = sign * (eta - centre) / tau
+        mills = np.exp(-0.5 * z * z - 0.5 * _LOG_2PI - special.log_ndtr(z))
+        return d1 + sign * mills / tau, d2 - mills * (z + mills) / (tau * tau)
+
+    eta = concave_argmax(slopes, np.log(a / b))  # from the mode of T (both kinds)
+    _, d2 = slopes(eta)
     scale = np.sqrt(2.0) / np.sqrt(-d2)
     points = eta[..., None] + scale[..., None] * _T
-    log_val, _, _ = log_h(points)
     with np.errstate(divide="ignore"):
-        return np.asarray(special.logsumexp(_LOG_W + log_val, axis=-1) + np.log(scale))
+        return np.asarray(logsumexp_rows(_LOG_W + log_h(points)) + np.log(scale))
 
 
 def _tail(kind: Kind, side: str, r: ArrayLike, m: ArrayLike, centre: float, tau: float) -> FloatArray:

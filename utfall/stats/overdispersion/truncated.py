@@ -79,15 +79,15 @@ _MAX_ROUNDS = 25
 Grad3 = tuple[FloatArray, FloatArray, FloatArray]
 
 
-def _softplus(x: FloatArray) -> FloatArray:
-    return np.asarray(np.logaddexp(0.0, x))
+Slopes = Callable[[FloatArray], tuple[FloatArray, FloatArray]]
 
 
-def _newton_mode(log_h: Callable[[FloatArray], Grad3], start: FloatArray) -> tuple[FloatArray, FloatArray]:
+def _newton_mode(slopes: Slopes, start: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Mode of a concave log-integrand (:func:`utfall.stats.mixture.concave_argmax`, the
-    safeguarded Newton search) and the GH scale √2/√(−h'')."""
-    eta = mixture.concave_argmax(lambda e: log_h(e)[1:], start, tol=1e-7)
-    _, _, d2 = log_h(eta)
+    safeguarded Newton search) and the GH scale √2/√(−h''), from its two derivatives alone
+    (``slopes``: the value's log-gamma and log1p terms are not needed until the nodes)."""
+    eta = mixture.concave_argmax(slopes, start, tol=1e-7)
+    _, d2 = slopes(eta)
     d2 = np.where(np.isfinite(d2) & (d2 < 0), d2, -1.0)
     return eta, np.sqrt(2.0) / np.sqrt(-d2)
 
@@ -164,31 +164,29 @@ class _Integrals:
 def _log_f(kind: Kind, x: FloatArray, m: FloatArray, eta: FloatArray) -> Grad3:
     """log P(X = x | η) and two η-derivatives (η the linear predictor; λ = E·e^η for ratios)."""
     if kind == "proportion":
-        p = special.expit(eta)
+        sp_minus, sp_plus, p, q = mixture.logistic_parts(eta)
         const = special.gammaln(m + 1) - special.gammaln(x + 1) - special.gammaln(m - x + 1)
-        return const - x * _softplus(-eta) - (m - x) * _softplus(eta), x - m * p, -m * p * (1.0 - p)
+        return const - x * sp_minus - (m - x) * sp_plus, x - m * p, -m * p * q
     lam = m * np.exp(eta)
     return x * (eta + np.log(m)) - lam - special.gammaln(x + 1), x - lam, -lam
 
 
-def _normal_prior(c: float, tau: float) -> Callable[[FloatArray], Grad3]:
-    def prior(eta: FloatArray) -> Grad3:
-        d = eta - c
-        return -0.5 * (d / tau) ** 2, -d / (tau * tau), np.full(eta.shape, -1.0 / (tau * tau))
+def _hump(
+    rows: NDArray[np.intp],
+    log_g: Callable[[FloatArray], Grad3],
+    c: float,
+    tau: float,
+    slopes_g: Slopes | None = None,
+) -> _Integrals:
+    """Nodes for ∫ g(η) N(η; c, τ²) dη placed at the mode of the integrand at (c, τ)
+    (``slopes_g``: log g's two derivatives alone, when cheaper than ``log_g``)."""
+    t2 = tau * tau
 
-    return prior
+    def slopes(eta: FloatArray) -> tuple[FloatArray, FloatArray]:
+        g1, g2 = log_g(eta)[1:] if slopes_g is None else slopes_g(eta)
+        return g1 - (eta - c) / t2, g2 - 1.0 / t2  # plus the normal density's
 
-
-def _hump(rows: NDArray[np.intp], log_g: Callable[[FloatArray], Grad3], c: float, tau: float) -> _Integrals:
-    """Nodes for ∫ g(η) N(η; c, τ²) dη placed at the mode of the integrand at (c, τ)."""
-    prior = _normal_prior(c, tau)
-
-    def log_h(eta: FloatArray) -> Grad3:
-        g0, g1, g2 = log_g(eta)
-        p0, p1, p2 = prior(eta)
-        return g0 + p0, g1 + p1, g2 + p2
-
-    mode, scale = _newton_mode(log_h, np.full(rows.shape, c))
+    mode, scale = _newton_mode(slopes, np.full(rows.shape, c))
     nodes = mode[:, None] + scale[:, None] * _T
     g_val, _, _ = log_g(nodes)
     fixed = _LOG_W + np.log(scale)[:, None] + g_val
@@ -204,7 +202,14 @@ def _pmf_integrals(
         xx, mm = (xr[:, None], mr[:, None]) if eta.ndim == 2 else (xr, mr)
         return _log_f(kind, xx, mm, eta)
 
-    return _hump(rows, log_g, c, tau)
+    def slopes_g(eta: FloatArray) -> tuple[FloatArray, FloatArray]:  # _log_f's derivatives alone
+        if kind == "proportion":
+            p, q = mixture.logistic_pair(eta)
+            return xr - mr * p, -mr * p * q
+        lam = mr * np.exp(eta)
+        return xr - lam, -lam
+
+    return _hump(rows, log_g, c, tau, slopes_g)
 
 
 def _tail_integrals(
@@ -238,14 +243,14 @@ def _tail_integrals(
             a_, b_ = (at[:, None], bt[:, None]) if eta.ndim == 2 else (at, bt)
             return mixture._log_t_density(kind, a_, b_, eta)
 
-        def log_h(eta: FloatArray) -> Grad3:
-            lf, d1, d2 = log_density(eta)
+        def slopes(eta: FloatArray) -> tuple[FloatArray, FloatArray]:
+            # The derivatives of log f_T(η) + log Φ(sign·(η − c)/τ).
+            d1, d2 = mixture._t_slopes(kind, at, bt, eta)
             z = sign * (eta - c) / tau
-            lphi = special.log_ndtr(z)
-            mills = np.exp(-0.5 * z * z - _HALF_LOG_2PI - lphi)
-            return lf + lphi, d1 + sign * mills / tau, d2 - mills * (z + mills) / (tau * tau)
+            mills = np.exp(-0.5 * z * z - _HALF_LOG_2PI - special.log_ndtr(z))
+            return d1 + sign * mills / tau, d2 - mills * (z + mills) / (tau * tau)
 
-        mode, scale = _newton_mode(log_h, np.log(at / bt))
+        mode, scale = _newton_mode(slopes, np.log(at / bt))
         nodes = mode[:, None] + scale[:, None] * _T
         lf, _, _ = log_density(nodes)
         fixed = _LOG_W + np.log(scale)[:, None] + lf
@@ -321,19 +326,34 @@ def _build(
 
 
 def _acceptance(
-    kind: Kind, m: FloatArray, c: float, tau: float, alpha: float
+    kind: Kind,
+    m: FloatArray,
+    c: float,
+    tau: float,
+    alpha: float,
+    near: tuple[FloatArray, FloatArray] | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """(a, b) per group, the kept region a ≤ x ≤ b: about the α and 1 − α quantiles of the
     predictive (each binomial/Poisson of the 40-node mixture replaced by its normal or
     Wilson–Hilferty approximation; usually exact, at most a count or two off). Any fixed
-    region gives a consistent fit, since the truncation is computed exactly for the region used."""
+    region gives a consistent fit, since the truncation is computed exactly for the region used.
+    ``near``: the region at a nearby (c, τ) for the same sizes, where the search starts (the
+    same region, found in fewer steps: :func:`~utfall.stats.overdispersion.limits._quantile_guess`)."""
     sizes, where = np.unique(m, return_inverse=True)
     values = mixture_values(kind, c, tau * tau)
     d = sizes.size
     top = sizes.copy() if kind == "proportion" else _poisson_top(sizes * values.max())
     p = np.concatenate([np.full(d, alpha), np.full(d, 1.0 - alpha)])
     with np.errstate(all="ignore"):
-        q = _quantile_guess(kind, p, np.concatenate([sizes, sizes]), np.concatenate([top, top]), values)
+        start = None
+        if near is not None:
+            # Each size's previous bounds (every group of a size has the same ones).
+            first = np.zeros(d, dtype=np.intp)
+            first[where[::-1]] = np.arange(m.size)[::-1]
+            start = np.concatenate([near[0][first], near[1][first]])
+        q = _quantile_guess(
+            kind, p, np.concatenate([sizes, sizes]), np.concatenate([top, top]), values, start
+        )
     q = np.clip(np.where(np.isfinite(q), q, 0.0), 0.0, np.concatenate([top, top]))
     return q[:d][where], q[d:][where]
 
@@ -422,7 +442,7 @@ def fit_truncated(kind: Kind, x: FloatArray, m: FloatArray, target: float | None
         c, tau = new_c, new_tau
         if abs(c - bounds_at[0]) + abs(tau - bounds_at[1]) > 2e-3:
             # The region moves with the fit; tiny moves (node re-centring) keep it.
-            bounds, bounds_at = _acceptance(kind, m, c, tau, alpha), (c, tau)
+            bounds, bounds_at = _acceptance(kind, m, c, tau, alpha, near=bounds), (c, tau)
         new_kept = (x >= bounds[0]) & (x <= bounds[1])
         if not new_kept.any():
             new_kept = kept
