@@ -97,8 +97,10 @@ class AnswerByProvider(ProviderCount):
     option_id = models.IntegerField()
 
     class Meta:
-        indexes = [models.Index(fields=["municipality", "question_id", "month", "provider", "option_id"],
-                                name="answerbyprovider_period")]  # fmt: skip
+        # Covering (``n`` last, 2026-12-03): the comparison of all providers reads its year from
+        # the index alone, without a table look-up per row (its count 19 → 10 ms CPU at 1M).
+        indexes = [models.Index(fields=["municipality", "question_id", "month", "provider", "option_id", "n"],
+                                name="answerbyprovider_cover")]  # fmt: skip
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} question {self.question_id} option {self.option_id}: {self.n}"
@@ -111,8 +113,8 @@ class FollowUpByProvider(ProviderCount):
     class Meta:
         indexes = [
             models.Index(
-                fields=["municipality", "month", "provider", "status", "assessment"],
-                name="followupbyprovider_period",
+                fields=["municipality", "month", "provider", "status", "assessment", "n"],
+                name="followupbyprovider_cover",
             )
         ]
 
