@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
 
 from tests.conftest import TODAY
@@ -170,3 +171,13 @@ def test_a_submission_flips_its_intervention_and_deletions_take_it_out(client: C
     # The admin deleting an intervention takes it out of every period.
     intervention.delete()
     exact()
+
+
+def test_next_years_periods_can_be_filled_ahead_by_the_command(imported: Municipality, capsys) -> None:  # type: ignore[no-untyped-def]
+    last = CoveragePeriod.objects.order_by("-year").values_list("year", flat=True)[0]
+    call_command("rebuild_aggregates", "--coverage-year", str(last + 1))
+    assert "till och med" in capsys.readouterr().out
+    assert CoveragePeriod.objects.filter(year=last + 1).count() == 4 + 2 + 1
+    assert CoverageCount.objects.filter(period__year=last + 1).exists()  # the ongoing interventions
+    result = check(imported)
+    assert result.ok, result.lines()

@@ -44,8 +44,10 @@ def test_a_published_instrument_version_cannot_be_edited() -> None:
 
 
 def test_every_tenant_owned_table_carries_its_municipality() -> None:
-    # Shared by every municipality: the catalogue, the instruments, the data-generation token.
+    # Shared by every municipality: the catalogue, the instruments, the data-generation token,
+    # the calendar periods whose coverage is maintained (aggregates.CoveragePeriod).
     shared = {
+        "CoveragePeriod",
         "Municipality",
         "Service",
         "Instrument",

@@ -3,10 +3,11 @@ whether each was followed up in it, counted per period and dimensions (issue 13,
 
 Coverage is not a sum over months: an intervention ongoing in three months of a quarter is one
 intervention in the quarter, followed up if any of its follow-ups falls in the quarter. So it
-is counted per *period* that the results ask for: every calendar month, quarter, half-year and
-year (:class:`~utfall.aggregates.models.CoveragePeriod`) — the fixed periods that every
-published count is snapped to (``comparisons.disclosure.fixed_period``), except runs of whole
-years, which are read from the raw rows like any period not maintained (docs/aggregates.md).
+is counted per *period* that the results ask for: every calendar quarter, half-year and year
+(:class:`~utfall.aggregates.models.CoveragePeriod`) — the fixed periods that the defaults of the
+pages, reports, procurement and oversight snap to (``comparisons.disclosure.fixed_period``) and
+their partitions. A month or a run of whole years is read from the raw rows like any period not
+maintained (docs/aggregates.md).
 
 The definition is :mod:`utfall.followups.coverage`'s, in SQL: an intervention counts in a
 period when it started on or before its last day and did not end before its first; it is
@@ -61,7 +62,7 @@ FEW = 200
 
 
 def periods_of_year(year: int) -> list[tuple[str, dt.date, dt.date]]:
-    """(grain, first day, last day) of every month, quarter, half-year and the year itself."""
+    """(grain, first day, last day) of every quarter, half-year and the year itself."""
     out = []
     for grain, months in GRAINS.items():
         for first in range(1, 13, months):

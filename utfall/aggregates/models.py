@@ -226,12 +226,12 @@ class FollowUpByClient(ClientCount):
 
 
 class CoveragePeriod(models.Model):
-    """A calendar month, quarter, half-year or year whose coverage is maintained
+    """A calendar quarter, half-year or year whose coverage is maintained
     (:class:`CoverageCount`): every one of them from the first year to the last one stored
     here (docs/aggregates.md, "Coverage"). A coverage count for any other period is read from
     the raw rows."""
 
-    grain = models.CharField(max_length=8)  # month, quarter, half, year
+    grain = models.CharField(max_length=8)  # quarter, half, year
     start = models.DateField()
     end = models.DateField()
     #: The year whose age groups the period's interventions are counted in (that of its end).

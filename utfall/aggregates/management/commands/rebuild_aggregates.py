@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from utfall.aggregates import coverage
 from utfall.aggregates.rebuild import check, municipalities, rebuild
 
 
@@ -22,8 +23,20 @@ class Command(BaseCommand):
             action="store_true",
             help="jämför utan att skriva; avslutar med fel och skriver skillnaderna om de skiljer sig",
         )
+        parser.add_argument(
+            "--coverage-year",
+            type=int,
+            help="räkna bara uppföljningsgraden för perioderna till och med detta år (t.ex. nästa år, i "
+            "december), så att årets första sida inte behöver göra det; inget annat ändras",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["coverage_year"]:
+            coverage.extend(options["coverage_year"])
+            self.stdout.write(
+                f"uppföljningsgraden räknas för perioderna till och med {options['coverage_year']}"
+            )
+            return
         found = municipalities(options["municipality"])
         if options["municipality"] and not found:
             raise CommandError(f"okänd kommun '{options['municipality']}'")
