@@ -37,12 +37,12 @@ GROUPINGS = [[], ["provider"], ["service"], ["unit"], ["sex"], ["age_group"], ["
 
 
 def ranges() -> list[tuple[dt.date, dt.date]]:
-    """Every maintained period of 2025 and the first half of 2026, and ranges that are none (a
-    month, days, a run of years)."""
+    """Every maintained period of 2025 and the first half of 2026 (with the run 2024–2025), and
+    ranges that are none (a month, days, a run of three years)."""
     out = [(start, end) for year in (2025, 2026) for _, start, end in coverage.periods_of_year(year)
            if end <= dt.date(2026, 6, 30)]  # fmt: skip
     return [*out, (dt.date(2025, 3, 1), dt.date(2025, 3, 31)), (dt.date(2025, 3, 15), dt.date(2025, 8, 20)),
-            (dt.date(2024, 1, 1), dt.date(2025, 12, 31))]  # fmt: skip
+            (dt.date(2023, 1, 1), dt.date(2025, 12, 31))]  # fmt: skip
 
 
 def counts(municipality: Municipality, start: dt.date, end: dt.date, by: list[str], **filters: str) -> Any:
@@ -107,7 +107,9 @@ def test_only_maintained_periods_are_read_from_the_counts(imported: Municipality
     assert coverage.period_id(dt.date(2025, 1, 1), dt.date(2025, 12, 31)) is not None
     assert coverage.period_id(dt.date(2025, 7, 1), dt.date(2025, 12, 31)) is not None
     assert coverage.period_id(dt.date(2025, 3, 15), dt.date(2025, 8, 20)) is None  # not a period
-    assert coverage.period_id(dt.date(2024, 1, 1), dt.date(2025, 12, 31)) is None  # a run of years
+    # The run of two years that a year's disclosure check reads (2026-12-03) is maintained; longer runs are not.
+    assert coverage.period_id(dt.date(2024, 1, 1), dt.date(2025, 12, 31)) is not None
+    assert coverage.period_id(dt.date(2023, 1, 1), dt.date(2025, 12, 31)) is None  # a run of three years
     assert coverage.period_id(dt.date(2025, 2, 1), dt.date(2025, 4, 30)) is None  # three months, no quarter
     assert coverage.period_id(dt.date(2025, 3, 1), dt.date(2025, 3, 31)) is None  # a month: raw rows
 
@@ -124,7 +126,7 @@ def test_a_new_year_is_added_and_filled_when_first_read(
     year = (dt.date(last, 1, 1), dt.date(last, 12, 31))
     assert not CoveragePeriod.objects.filter(year=last).exists()
     maintained = counts(imported, *year, ["provider"])
-    assert CoveragePeriod.objects.filter(year=last).count() == 4 + 2 + 1
+    assert CoveragePeriod.objects.filter(year=last).count() == 4 + 2 + 1 + 1  # + the two-year run
     assert maintained == raw_counts(monkeypatch, imported, *year, ["provider"])
     result = check(imported)
     assert result.ok, result.lines()
@@ -177,7 +179,7 @@ def test_next_years_periods_can_be_filled_ahead_by_the_command(imported: Municip
     last = CoveragePeriod.objects.order_by("-year").values_list("year", flat=True)[0]
     call_command("rebuild_aggregates", "--coverage-year", str(last + 1))
     assert "till och med" in capsys.readouterr().out
-    assert CoveragePeriod.objects.filter(year=last + 1).count() == 4 + 2 + 1
+    assert CoveragePeriod.objects.filter(year=last + 1).count() == 4 + 2 + 1 + 1  # + the two-year run
     assert CoverageCount.objects.filter(period__year=last + 1).exists()  # the ongoing interventions
     result = check(imported)
     assert result.ok, result.lines()
