@@ -126,7 +126,8 @@ def period_id(date_from: dt.date, date_to: dt.date, *, today: dt.date | None = N
 @transaction.atomic
 def extend(last_year: int, first_year: int | None = None) -> None:
     """Maintain every period up to ``last_year`` (and from ``first_year``): add the periods
-    and fill their counts for every municipality, in one transaction. On PostgreSQL the period
+    not maintained yet (a new year's, or a grain added later, such as the runs of two years of
+    migration 0010) and fill their counts for every municipality, in one transaction. On PostgreSQL the period
     table is locked against writers (who hold a share lock from their first count: :func:`guard`)
     so the fill sees every committed row and no write falls between it and the new periods."""
     if connection.vendor == "postgresql":
@@ -138,36 +139,18 @@ def extend(last_year: int, first_year: int | None = None) -> None:
     else:
         low = min(years[0], first_year) if first_year is not None else years[0]
         wanted = range(low, max(years[1], last_year) + 1)
-    have = set(range(years[0], years[1] + 1)) if years else set()
+    have = set(CoveragePeriod.objects.values_list("grain", "start"))
     new = [
         CoveragePeriod(grain=grain, start=start, end=end, year=end.year)
-        for year in wanted if year not in have for grain, start, end in periods_of_year(year)
+        for year in wanted for grain, start, end in periods_of_year(year) if (grain, start) not in have
     ]  # fmt: skip
     if not new:
         return
     CoveragePeriod.objects.bulk_create(new)
-    ids = list(CoveragePeriod.objects.filter(year__in={p.year for p in new}).values_list("pk", flat=True))
+    added = {(p.grain, p.start) for p in new}
+    ids = [pk for pk, grain, start in CoveragePeriod.objects.values_list("pk", "grain", "start")
+           if (grain, start) in added]  # fmt: skip
     _fill(None, ids)
-
-
-def add_two_year_runs() -> None:
-    """Maintain the run of two years ending in every maintained year that lacks one, and fill
-    its counts (aggregates migration 0010: databases whose periods were added before the runs
-    were maintained)."""
-    years = maintained_years()
-    if years is None:
-        return
-    have = set(CoveragePeriod.objects.filter(grain=TWO_YEARS).values_list("year", flat=True))
-    new = [
-        CoveragePeriod(grain=TWO_YEARS, start=dt.date(year - 1, 1, 1), end=dt.date(year, 12, 31), year=year)
-        for year in range(years[0], years[1] + 1)
-        if year not in have
-    ]
-    if not new:
-        return
-    CoveragePeriod.objects.bulk_create(new)
-    _fill(None, list(CoveragePeriod.objects.filter(grain=TWO_YEARS, year__in=[p.year for p in new])
-                     .values_list("pk", flat=True)))  # fmt: skip
 
 
 def guard() -> None:

@@ -9,7 +9,9 @@ from django.db import migrations
 def populate(apps: Any, schema_editor: Any) -> None:
     from utfall.aggregates import coverage
 
-    coverage.add_two_year_runs()
+    years = coverage.maintained_years()
+    if years is not None:  # the runs of two years ending in every maintained year
+        coverage.extend(years[1], years[0])
 
 
 class Migration(migrations.Migration):
