@@ -9,9 +9,9 @@ import pytest
 from django.db.models import F
 
 from tests.comparisons.builders import DataSet
-from utfall.aggregates.models import AnswerByProvider, AnswerCount, FollowUpByProvider
+from utfall.aggregates.models import AnswerByProvider, AnswerByProviderYear, AnswerCount, FollowUpByProvider
 from utfall.comparisons.cache import bump
-from utfall.comparisons.counted import months_within
+from utfall.comparisons.counted import months_within, years_within
 from utfall.comparisons.indicators import get_indicator
 from utfall.comparisons.queries import aggregate, followup_status_counts
 from utfall.instruments.models import Option
@@ -94,3 +94,56 @@ def test_a_trend_sums_each_clients_answers_once_per_period(municipality) -> None
         {"period": "2025-K1", "n": 4, "events": 3, "clients": 2, "sum_n2": 10, "sum_xn": 7, "sum_x2": 5},
         {"period": "2025-K2", "n": 1, "events": 0, "clients": 1, "sum_n2": 1, "sum_xn": 0, "sum_x2": 0},
     ]
+
+
+def test_whole_years_are_split_off_the_months() -> None:
+    d = dt.date
+    assert years_within(d(2025, 1, 1), d(2025, 12, 31)) == ((d(2025, 1, 1), d(2025, 12, 31)), [])
+    assert years_within(d(2024, 11, 1), d(2026, 1, 31)) == (
+        (d(2025, 1, 1), d(2025, 12, 31)),
+        [(d(2024, 11, 1), d(2024, 12, 31)), (d(2026, 1, 1), d(2026, 1, 31))],
+    )
+    assert years_within(d(2025, 2, 1), d(2025, 12, 31)) == (None, [(d(2025, 2, 1), d(2025, 12, 31))])
+    assert years_within(d(2024, 1, 1), d(2025, 6, 30)) == (
+        (d(2024, 1, 1), d(2024, 12, 31)),
+        [(d(2025, 1, 1), d(2025, 6, 30))],
+    )
+
+
+def test_whole_years_by_provider_are_read_from_the_rollup_by_year(municipality) -> None:  # type: ignore[no-untyped-def]
+    """A comparison of all providers over whole years reads one row per provider and option
+    (2026-12-03): the same numbers as the rows for a range of years, months and days, and the
+    year's row really is the source (the months of the year are not read as well)."""
+    data = DataSet()
+    a, b = data.provider("A"), data.provider("B")
+    days = [("2024-11-20", "no"), ("2024-12-03", "yes_mostly"), ("2025-02-10", "yes_mostly"),
+            ("2025-07-01", "no"), ("2025-12-31", "yes_completely"), ("2026-01-05", "no"),
+            ("2026-02-04", "yes_mostly")]  # fmt: skip
+    for i, (day, q3) in enumerate(days):
+        data.followup(data.intervention(f"I{i}", a if i % 2 else b), date=day, q3=q3)
+    data.load(municipality)
+    satisfied = get_indicator("satisfied")
+
+    def counts(start: dt.date, end: dt.date) -> dict[str, tuple[int, int]]:
+        rows = aggregate(satisfied, municipality=municipality, date_from=start, date_to=end, by=["provider"])
+        return {r["provider"]: (r["n"], r["events"]) for r in rows}
+
+    assert AnswerByProviderYear.objects.filter(year=dt.date(2025, 1, 1)).exists()
+    assert counts(dt.date(2025, 1, 1), dt.date(2025, 12, 31)) == {"A": (1, 0), "B": (2, 2)}
+    # A year, the months before it and after it, and the days at both ends: the rows' own numbers.
+    assert counts(dt.date(2024, 11, 25), dt.date(2026, 2, 3)) == {"A": (3, 1), "B": (2, 2)}
+    assert counts(dt.date(2024, 11, 1), dt.date(2026, 2, 28)) == {"A": (3, 1), "B": (4, 3)}
+    status = followup_status_counts(municipality=municipality, date_from=dt.date(2025, 1, 1),
+                                    date_to=dt.date(2025, 12, 31), by="provider")  # fmt: skip
+    assert [(r["provider"], r["n"]) for r in status] == [("A", 1), ("B", 2)]
+
+    yes = Option.objects.filter(code__in=["yes_mostly", "yes_completely"]).values("pk")
+    AnswerByProviderYear.objects.filter(year=dt.date(2025, 1, 1), provider__provider_id="A").update(
+        n=F("n") + 4
+    )
+    AnswerByProviderYear.objects.filter(year=dt.date(2025, 1, 1), option_id__in=yes).update(n=F("n") + 1)
+    bump()
+    assert counts(dt.date(2025, 1, 1), dt.date(2025, 12, 31)) == {"A": (5, 0), "B": (4, 4)}
+    assert counts(dt.date(2024, 12, 1), dt.date(2026, 1, 31)) == {"A": (7, 1), "B": (4, 4)}
+    # A part of the year is read from the months, which were not changed.
+    assert counts(dt.date(2025, 1, 1), dt.date(2025, 6, 30)) == {"B": (1, 1)}

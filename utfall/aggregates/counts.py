@@ -18,7 +18,14 @@ from django.db import connection
 from django.db.models import Count, F, Model, QuerySet
 
 from utfall.aggregates.dimensions import MonthOf, YearOf, age_group
-from utfall.aggregates.models import AnswerByProvider, AnswerCount, FollowUpByProvider, FollowUpCount
+from utfall.aggregates.models import (
+    AnswerByProvider,
+    AnswerByProviderYear,
+    AnswerCount,
+    FollowUpByProvider,
+    FollowUpByProviderYear,
+    FollowUpCount,
+)
 from utfall.aggregates.rollup import BY_CLIENT, CASE_MIX, by_client
 from utfall.followups.models import Answer, FollowUp
 
@@ -33,11 +40,14 @@ FOLLOWUP_KEY = (*COMMON, "status", "assessment", "created_by_id")
 ANSWER_DELTA = (*COMMON, "client_id", "question_id", "option_id")
 FOLLOWUP_DELTA = (*COMMON, "client_id", "status", "assessment", "created_by_id")
 #: The rollups: (table, its key, the full table's key it sums) — a projection of the full key.
+#: A key with ``year`` instead of ``month`` sums the year's months (:func:`project`).
 ROLLUPS: tuple[tuple[type[Model], tuple[str, ...], tuple[str, ...]], ...] = (
     (AnswerByProvider, ("municipality_id", "month", "provider_id", "question_id", "option_id"), ANSWER_KEY),
     (FollowUpByProvider, ("municipality_id", "month", "provider_id", "status", "assessment"), FOLLOWUP_KEY),
+    (AnswerByProviderYear, ("municipality_id", "year", "provider_id", "question_id", "option_id"), ANSWER_KEY),
+    (FollowUpByProviderYear, ("municipality_id", "year", "provider_id", "status", "assessment"), FOLLOWUP_KEY),
     *((model, fields, ANSWER_KEY if kind == "answers" else FOLLOWUP_KEY) for kind, model, fields in CASE_MIX),
-)
+)  # fmt: skip
 #: The rollups by client: (table, its key, the delta's key it sums). Rebuilt and checked by
 #: their own GROUP BY (``aggregates.rollup``): a whole municipality's deltas by client would
 #: be one key per answer in memory.
@@ -166,7 +176,7 @@ def _existing_exactly(
     ops = connection.ops
     where: list[str] = []
     params: list[Any] = []
-    month = fields.index("month")
+    month = period_at(fields)
     for position, name in enumerate(fields):
         values = sorted({k[position] for k in delta}, key=repr)
         column = ops.quote_name(name)
@@ -224,12 +234,37 @@ def expected_tables(municipality_id: int) -> dict[str, Counter[Key]]:
     return {**out, **by_client(municipality_id)}
 
 
+def period_at(fields: Sequence[str]) -> int:
+    """Where a key holds its period: ``month`` (the first day of the month) or, in the rollups
+    by year, ``year`` (the first day of the year)."""
+    return fields.index("year") if "year" in fields else fields.index("month")
+
+
+def year_of(month: Any) -> Any:
+    """The first day of a month's year, in the form the month comes in (a date, or the ISO text
+    a :class:`~utfall.aggregates.tally.Tally` holds on SQLite)."""
+    if isinstance(month, str):
+        return month[:4] + "-01-01"
+    return month.replace(month=1, day=1)
+
+
 def project(counts: Counter[Key], full: Sequence[str], fields: Sequence[str]) -> Counter[Key]:
-    """The counts summed over the dimensions that ``fields`` (a rollup's key) leave out."""
-    where = [full.index(f) for f in fields]
+    """The counts summed over the dimensions that ``fields`` (a rollup's key) leave out; a
+    ``year`` in ``fields`` is the year of the full key's ``month`` (its months summed)."""
+    where = [full.index("month" if f == "year" else f) for f in fields]
     # itemgetter picks the fields at C speed (a generator per key took ~1 s of an import, 13.2).
     pick = itemgetter(*where) if len(where) > 1 else (lambda key: (key[where[0]],))
     out: Counter[Key] = Counter()
+    if "year" in fields:
+        at = fields.index("year")
+        years: dict[Any, Any] = {}  # a delta has a few dozen months and ~10^5 keys
+        for key, n in counts.items():
+            picked = pick(key)
+            year = years.get(picked[at])
+            if year is None:
+                year = years[picked[at]] = year_of(picked[at])
+            out[(*picked[:at], year, *picked[at + 1 :])] += n
+        return out
     for key, n in counts.items():
         out[pick(key)] += n
     return out
@@ -299,7 +334,7 @@ def _add_exactly(model: type[Model], fields: Sequence[str], delta: Counter[Key])
     count table instead of a look-up and an update each (2026-12-03: six tables with the case-mix
     rollups, docs/performance.md)."""
     ops = connection.ops
-    month = fields.index("month")
+    month = period_at(fields)
     names = [ops.quote_name(f) for f in fields]
     conditions: list[tuple[str, list[Any]]] = []  # per key: its condition and the condition's parameters
     for key in delta:
@@ -332,7 +367,7 @@ def _insert(model: type[Model], fields: Sequence[str], rows: list[tuple[Any, ...
     if not rows:
         return
     ops = connection.ops
-    month = fields.index("month")
+    month = period_at(fields)
     table = ops.quote_name(model._meta.db_table)
     names = ", ".join(ops.quote_name(f) for f in (*fields, "n"))
     marks = ", ".join("%s" for _ in range(len(fields) + 1))

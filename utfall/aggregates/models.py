@@ -122,6 +122,50 @@ class FollowUpByProvider(ProviderCount):
         return f"{self.month:%Y-%m} {self.status}: {self.n}"
 
 
+class ProviderYearCount(models.Model):
+    """Rollups by provider and calendar year (2026-12-03): the provider rollups' twelve months
+    summed, kept by the same deltas (``counts.ROLLUPS``, the key's ``year`` projected from the
+    month). A comparison of whole years (the annual comparison, the report, a provider's year)
+    reads one row per provider and option instead of twelve: at a million follow-ups its count
+    10 → 1.3 ms of SQL. ``year`` is the year's first day."""
+
+    municipality = models.ForeignKey("organisations.Municipality", **_DIMENSION)
+    year = models.DateField()
+    provider = models.ForeignKey("registry.Provider", **_DIMENSION)
+    n = models.IntegerField()
+
+    class Meta:
+        abstract = True
+
+
+class AnswerByProviderYear(ProviderYearCount):
+    question_id = models.IntegerField()
+    option_id = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["municipality", "question_id", "year", "provider", "option_id", "n"],
+                                name="answerbyprovideryear_cover")]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.year:%Y} question {self.question_id} option {self.option_id}: {self.n}"
+
+
+class FollowUpByProviderYear(ProviderYearCount):
+    status = models.CharField(max_length=12)
+    assessment = models.CharField(max_length=10)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["municipality", "year", "provider", "status", "assessment", "n"],
+                name="followupbyprovideryear_cover",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.year:%Y} {self.status}: {self.n}"
+
+
 class InterventionOutcome(models.Model):
     """What happened after an intervention ended, stored once when its client's interventions
     change (not per query): the first intervention of the client that started on or after the

@@ -46,6 +46,7 @@ from utfall.aggregates.counts import (
     FOLLOWUP_KEY,
     ROLLUPS,
     Key,
+    period_at,
     project,
 )
 from utfall.aggregates.dimensions import AGE_GROUPS
@@ -235,9 +236,10 @@ def _add_fresh(
     quote = connection.ops.quote_name
     index = [column for column, _, _ in _columns(model, model._meta.indexes[0].fields)]
     columns = [column for column, _, _ in _columns(model, fields)]
-    if "month" not in index or not set(index[: index.index("month") + 1]) <= set(columns):
+    period = columns[period_at(fields)]  # month, or year in the rollups by year
+    if period not in index or not set(index[: index.index(period) + 1]) <= set(columns):
         return items
-    prefix = [columns.index(c) for c in index[: index.index("month") + 1]]
+    prefix = [columns.index(c) for c in index[: index.index(period) + 1]]
     pick = itemgetter(*prefix)  # the prefix has the municipality and the month: a tuple
     groups: dict[Key, list[tuple[Key, int]]] = {}  # prefix → its (key, n)
     for item in items:
@@ -275,7 +277,7 @@ def _adapter(fields: Sequence[str], sample: Key) -> Any:
     """A function that makes a key's month the database's value (ISO text on SQLite), or None
     when the months are that already (``sample``: a key of the delta; a :class:`Tally`'s keys
     are)."""
-    month = list(fields).index("month")
+    month = period_at(fields)
     if connection.vendor == "postgresql" or isinstance(sample[month], str):
         return None
     adapt = connection.ops.adapt_datefield_value

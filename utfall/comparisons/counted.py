@@ -22,6 +22,7 @@ from utfall.aggregates.models import (
     AnswerByCaseMix,
     AnswerByClient,
     AnswerByProvider,
+    AnswerByProviderYear,
     AnswerCount,
     CoverageByProvider,
     CoverageByUnit,
@@ -29,6 +30,7 @@ from utfall.aggregates.models import (
     FollowUpByCaseMix,
     FollowUpByClient,
     FollowUpByProvider,
+    FollowUpByProviderYear,
     FollowUpCount,
     OutcomeByProvider,
     OutcomeByService,
@@ -45,7 +47,7 @@ COUNTED_PATHS = {
     "contract": "contract__contract_id",
 }
 COUNT_TABLES: tuple[type[Model], ...] = (AnswerCount, FollowUpCount, AnswerByProvider, FollowUpByProvider,
-                                          AnswerByCaseMix, FollowUpByCaseMix, AnswerByClient,
+                                          AnswerByProviderYear, FollowUpByProviderYear, AnswerByCaseMix, FollowUpByCaseMix, AnswerByClient,
                                           FollowUpByClient, CoverageCount, CoverageByProvider,
                                           CoverageByUnit, OutcomeCount, OutcomeByProvider,
                                           OutcomeByService)  # fmt: skip
@@ -70,6 +72,25 @@ def table_for(kind: str, dimensions: Sequence[str] | set[str]) -> type[Model]:
     if asked <= rollup.DIMENSIONS:
         return AnswerByCaseMix if question else FollowUpByCaseMix
     return AnswerCount if question else FollowUpCount
+
+
+#: The monthly rollup → its rollup by calendar year (the same counts, twelve months summed).
+_BY_YEAR: dict[type[Model], type[Model]] = {
+    AnswerByProvider: AnswerByProviderYear,
+    FollowUpByProvider: FollowUpByProviderYear,
+}
+
+
+def year_table_for(table: type[Model]) -> type[Model] | None:
+    """The rollup by calendar year of a monthly count table, or None when it has none (only
+    the rollups by provider have: the comparison of all providers over a year, 2026-12-03)."""
+    return _BY_YEAR.get(table)
+
+
+def period_field(model: type[Model]) -> str:
+    """The column that places a count row in time: ``month`` (its first day), or ``year`` (the
+    year's first day) in the rollups by year."""
+    return "year" if model in _BY_YEAR.values() else "month"
 
 
 def client_table_for(kind: str, filters: Sequence[str] | set[str]) -> type[Model] | None:
@@ -114,6 +135,24 @@ def months_within(
     if last_end < date_to:
         edges.append((last_end + dt.timedelta(days=1), date_to))
     return (first, last_end), edges
+
+
+def years_within(
+    first: dt.date, last: dt.date
+) -> tuple[tuple[dt.date, dt.date] | None, list[tuple[dt.date, dt.date]]]:
+    """Of whole months ``first``–``last`` (``first`` a month's first day, ``last`` a month's last
+    day): (the first and last day of the whole calendar years within them, or None; the ranges
+    of whole months outside them)."""
+    start = first if (first.month, first.day) == (1, 1) else dt.date(first.year + 1, 1, 1)
+    end = last if (last.month, last.day) == (12, 31) else dt.date(last.year - 1, 12, 31)
+    if start > end:
+        return None, [(first, last)]
+    months = []
+    if first < start:
+        months.append((first, start - dt.timedelta(days=1)))
+    if end < last:
+        months.append((end + dt.timedelta(days=1), last))
+    return (start, end), months
 
 
 def merge(

@@ -38,7 +38,10 @@ from utfall.comparisons.counted import (
     is_counted,
     merge,
     months_within,
+    period_field,
     table_for,
+    year_table_for,
+    years_within,
 )
 from utfall.comparisons.indicators import DIMENSIONS, STEP_DOWN_WINDOW_DAYS, Indicator, all_indicators
 from utfall.comparisons.sql import PERIODS, YearOf, age_group, dimension_paths, period_case, periods
@@ -123,16 +126,17 @@ def _base(
         # follow-ups, so by provider this reads one index range (answer_period_cover).
         # Whole months are read from the maintained counts (``counted``).
         model: Any = counted or Answer
-        period = {"month__gte": date_from, "month__lte": date_to} if counted else {"date__gte": date_from,
-                                                                                 "date__lte": date_to}  # fmt: skip
+        field = period_field(counted) if counted else "date"
+        period = {f"{field}__gte": date_from, f"{field}__lte": date_to}
         qs: QuerySet[Any] = model.objects.filter(
             municipality=municipality, question_id__in=questions, option_id__in=counting, **period
         )
         return qs, "", Q(option_id__in=positive), YearOf("date")  # the answer's own copies
     if indicator.kind == "assessment":
         if counted:
-            qs = counted.objects.filter(municipality=municipality, month__gte=date_from,
-                                        month__lte=date_to).exclude(assessment="")  # fmt: skip
+            field = period_field(counted)
+            qs = counted.objects.filter(municipality=municipality, **{f"{field}__gte": date_from,
+                                        f"{field}__lte": date_to}).exclude(assessment="")  # fmt: skip
             return qs, "", Q(assessment__in=indicator.positive), None
         qs = FollowUp.objects.filter(
             municipality=municipality, date__gte=date_from, date__lte=date_to
@@ -242,7 +246,13 @@ def aggregate(
             return part(date_from, date_to)
         months, edges = months_within(date_from, last)
         table = table_for(indicator.kind, {*by, *(filters or {})})
-        parts = [part(*months, counted=table)] if months else []
+        yearly = year_table_for(table) if period in (None, "year") else None
+        if months and yearly is not None:  # whole years from the rollup by year (2026-12-03)
+            years, rest = years_within(*months)
+            parts = [*([part(*years, counted=yearly)] if years else []),
+                     *(part(start, end, counted=table) for start, end in rest)]  # fmt: skip
+        else:
+            parts = [part(*months, counted=table)] if months else []
         return merge([*parts, *(part(start, end) for start, end in edges)])
 
     return cached(
@@ -520,7 +530,7 @@ def _grouped(
                 annotations[dimension] = F(paths[dimension])
     keys = [f"g_{d}" for d in by]
     if period is not None:
-        date = "month" if counted else _period_date(indicator)
+        date = period_field(qs.model) if counted else _period_date(indicator)
         annotations["_period"] = period_case(date, period, date_from, date_to)
         keys.append("g__period")
     if extra is not None:
