@@ -76,11 +76,15 @@ class ComparisonResult:
 def _with_assessment(comparison: Comparison, groups: list[str], assessment: Assessment) -> None:
     """Put the assessment columns into the comparison's rows (additive keys; None where hidden)."""
     extra = dict(zip(groups, assessment.rows, strict=True))
+    blank = dict.fromkeys(ASSESSMENT_ROW_KEYS)
     for row in comparison.rows:
-        values = extra.get(str(row["group"]), {})
-        for key in ASSESSMENT_ROW_KEYS:
-            value = None if row["suppressed"] else values.get(key)
-            row[key] = None if value is None else round(float(value), 4)
+        values = None if row["suppressed"] else extra.get(str(row["group"]))
+        if not values:
+            row.update(blank)
+            continue
+        # A row at a time in one update (750 providers × 7 columns: this loop was ~3 ms).
+        row.update({key: None if (value := values.get(key)) is None else round(float(value), 4)
+                    for key in ASSESSMENT_ROW_KEYS})  # fmt: skip
 
 
 def compare(
