@@ -43,11 +43,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.db import connection
 from django.db.models import BooleanField, Count, F, QuerySet, Value
+from django.db.models.expressions import RawSQL
 
 from utfall.aggregates.dimensions import MonthOf
 from utfall.aggregates.models import (
@@ -58,6 +59,7 @@ from utfall.aggregates.models import (
     FollowUpByClient,
     FollowUpCount,
 )
+from utfall.core.bulk import insert_rows
 from utfall.followups.models import Answer, FollowUp
 from utfall.instruments.models import InstrumentVersion
 from utfall.registry.models import Client
@@ -131,10 +133,19 @@ def repeated(followups: QuerySet[FollowUp]) -> tuple[dict[int, bool], dict[int, 
     return out
 
 
-def _grouped_by_client(kind: str, followups: Sequence[int], quarterly: bool) -> QuerySet[Any]:
-    """The raw rows of these follow-ups grouped by the key of the rollup by client, as columns
-    ``r0``, ``r1``, … in the key's order and ``rn`` (the count)."""
+#: The temporary table of the follow-ups :func:`repeated` picks: id, then ``quarterly`` for
+#: their answers' rows (``a``) and their own row (``f``), NULL when not picked.
+_PICKED = "utfall_by_client_picked"
+
+
+def _grouped_by_client(kind: str, quarterly: bool) -> QuerySet[Any]:
+    """The raw rows of the picked follow-ups (:data:`_PICKED`) of this ``quarterly`` grouped by
+    the key of the rollup by client, as columns ``r0``, ``r1``, … in the key's order and ``rn``
+    (the count). The follow-ups are read by id through a subquery of the temporary table, so
+    the query is built once per table and flag, not once per slice of ids."""
     flag = Value(quarterly, output_field=BooleanField())
+    column = "a" if kind == "answers" else "f"
+    picked = RawSQL(f"SELECT id FROM {_PICKED} WHERE {column} = %s", (quarterly,))  # noqa: S608, S611 (our table)
     if kind == "answers":
         paths: list[Any] = [
             F("municipality_id"),
@@ -147,7 +158,7 @@ def _grouped_by_client(kind: str, followups: Sequence[int], quarterly: bool) -> 
             F("option_id"),
             flag,
         ]
-        qs: QuerySet[Any] = Answer.objects.filter(followup_id__in=followups)
+        qs: QuerySet[Any] = Answer.objects.filter(followup_id__in=picked)
     else:
         paths = [
             F("municipality_id"),
@@ -159,7 +170,7 @@ def _grouped_by_client(kind: str, followups: Sequence[int], quarterly: bool) -> 
             F("assessment"),
             flag,
         ]
-        qs = FollowUp.objects.filter(pk__in=followups)
+        qs = FollowUp.objects.filter(pk__in=picked)
     names = [f"r{i}" for i in range(len(paths))]
     return (
         qs.annotate(**dict(zip(names, paths, strict=True))).values(*names).annotate(rn=Count("pk")).order_by()
@@ -167,12 +178,22 @@ def _grouped_by_client(kind: str, followups: Sequence[int], quarterly: bool) -> 
 
 
 def _parts(followups: QuerySet[FollowUp]) -> Iterator[tuple[str, Any, tuple[str, ...], QuerySet[Any]]]:
-    """(kind, table, key, grouped rows) per slice of the picked follow-ups, quarterly or not."""
-    for (kind, model, fields), picked in zip(BY_CLIENT, repeated(followups), strict=True):
+    """(kind, table, key, grouped rows), quarterly or not, of the follow-ups :func:`repeated`
+    picks of these, written to the temporary table :data:`_PICKED` first."""
+    answers, own = repeated(followups)
+    rows = [(pk, answers.get(pk), own.get(pk)) for pk in sorted(answers.keys() | own.keys())]
+    with connection.cursor() as cursor:
+        kind = "boolean" if connection.vendor == "postgresql" else "integer"
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {_PICKED} (id bigint PRIMARY KEY, a {kind}, f {kind})"
+        )
+        cursor.execute(f"DELETE FROM {_PICKED}")  # noqa: S608 (our table)
+        insert_rows(cursor, _PICKED, ["id", "a", "f"], rows)
+    if not rows:
+        return
+    for kind, model, fields in BY_CLIENT:
         for quarterly in (True, False):
-            ids = sorted(pk for pk, q in picked.items() if q is quarterly)
-            for start in range(0, len(ids), CHUNK):
-                yield kind, model, fields, _grouped_by_client(kind, ids[start : start + CHUNK], quarterly)
+            yield kind, model, fields, _grouped_by_client(kind, quarterly)
 
 
 def by_client(municipality_id: int) -> dict[str, Counter[tuple[Any, ...]]]:
