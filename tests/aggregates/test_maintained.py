@@ -220,3 +220,41 @@ def test_an_import_of_new_interventions_reads_no_counts_and_stores_the_clients_o
     read = [q["sql"] for q in captured.captured_queries if "followups_answer" in q["sql"]]
     assert read == []
     assert_exact(world)
+
+
+def test_a_clients_rows_by_client_follow_its_follow_ups_in_and_out(client: Client, world: World) -> None:
+    """The rollups by client hold a client's rows only while another follow-up is in the same
+    calendar year (``quarterly``: quarter): a second follow-up brings the first one's rows in, a
+    correction to another quarter or year moves them, a deletion takes them out, every writer
+    equal to a rebuild (2026-12-03)."""
+    from utfall.aggregates.models import AnswerByClient, FollowUpByClient
+
+    def flags() -> tuple[set[bool], set[bool]]:
+        return (set(AnswerByClient.objects.values_list("quarterly", flat=True)),
+                set(FollowUpByClient.objects.values_list("quarterly", flat=True)))  # fmt: skip
+
+    client.force_login(world.caseworker)
+    overdue = world.interventions["overdue"]
+    today = timezone.localdate()
+    first_day = today.replace(month=3 * ((today.month - 1) // 3) + 1, day=1)
+    assert post_followup(client, overdue, form_data(date=first_day.isoformat())).status_code == 302
+    assert flags() == (set(), set())  # one follow-up: a single answer in every period
+    assert_exact(world)
+    assert post_followup(client, overdue, form_data(date=today.isoformat())).status_code == 302
+    assert flags() == ({True}, {True})  # the first one's rows came in with the second's
+    assert_exact(world)
+
+    # A correction to the previous quarter of the same year (or the year before, in January–March).
+    followup = FollowUp.objects.filter(intervention=overdue).order_by("date").first()
+    assert followup is not None
+    earlier = first_day - dt.timedelta(days=1)
+    data = {k: v for k, v in initial_for_correction(followup).items() if v not in (None, "")}
+    data.update(date=earlier.isoformat(), reason="Fel datum")
+    assert client.post(f"/uppfoljningar/{followup.pk}/ratta/", data).status_code == 302
+    assert flags() == (({False}, {False}) if earlier.year == today.year else (set(), set()))
+    assert_exact(world)
+
+    # The admin deletes the other one: nothing by client is left.
+    FollowUp.objects.filter(intervention=overdue).order_by("-date").first().delete()  # type: ignore[union-attr]
+    assert flags() == (set(), set())
+    assert_exact(world)

@@ -60,8 +60,10 @@ PAGES = {
     # the indicator's reliability (issue 10.3, +1) and re-referral (issue 15, +8 fresh, +2 cached);
     # the provider's name for the selection (+1).
     # 2026-12-03: +1 the coverage period's id (maintained coverage), +1 the outcome indicators'
-    # partial month before a window's cut-off (outcome counts): 32 fresh.
-    "provider": (f"/resultat/utforare/B/?indicator=satisfied&{PERIOD}", 32, 12),
+    # partial month before a window's cut-off (outcome counts): 32 fresh. 2026-12-03 (trend): the
+    # trend's per-client sums are its counts (not the cached cells' here: its range starts two
+    # years back) plus the rows of the clients answering twice: +2, 34 fresh.
+    "provider": (f"/resultat/utforare/B/?indicator=satisfied&{PERIOD}", 34, 12),
 }
 
 

@@ -103,14 +103,25 @@ def test_a_submissions_counts_go_to_the_first_row_of_a_key_or_a_new_one(people: 
 
 def test_the_migration_fills_the_rollups_from_the_full_tables(people: People) -> None:
     municipality = people.analyst.municipality
-    for model in (AnswerByCaseMix, FollowUpByCaseMix, AnswerByClient, FollowUpByClient):
+    for model in (AnswerByCaseMix, FollowUpByCaseMix):
         assert model.objects.exists()
         model.objects.all().delete()
     assert not check(municipality).ok
     rollup.fill_from_full_tables()
-    rollup.rebuild_by_client(municipality.pk)
     assert check(municipality).ok
-    assert AnswerByClient.objects.exists() and FollowUpByClient.objects.exists()
+    # Here every client is followed up once a year: no row by client.
+    assert not AnswerByClient.objects.exists() and not FollowUpByClient.objects.exists()
+
+
+def test_the_rollups_by_client_hold_the_clients_followed_up_again_within_a_year(repeated) -> None:  # type: ignore[no-untyped-def]
+    quarterly = set(AnswerByClient.objects.values_list("quarterly", flat=True))
+    assert quarterly == {True, False} and FollowUpByClient.objects.filter(quarterly=True).exists()
+    for model in (AnswerByClient, FollowUpByClient):
+        model.objects.all().delete()
+    assert not check(repeated).ok
+    rollup.rebuild_by_client(repeated.pk)  # as the migration fills them
+    assert check(repeated).ok
+    assert AnswerByClient.objects.filter(quarterly=True).exists() and FollowUpByClient.objects.exists()
 
 
 @pytest.fixture

@@ -48,9 +48,9 @@ ROLLUPS: tuple[tuple[type[Model], tuple[str, ...], tuple[str, ...]], ...] = (
     (FollowUpByProviderYear, ("municipality_id", "year", "provider_id", "status", "assessment"), FOLLOWUP_KEY),
     *((model, fields, ANSWER_KEY if kind == "answers" else FOLLOWUP_KEY) for kind, model, fields in CASE_MIX),
 )  # fmt: skip
-#: The rollups by client: (table, its key, the delta's key it sums). Rebuilt and checked by
-#: their own GROUP BY (``aggregates.rollup``): a whole municipality's deltas by client would
-#: be one key per answer in memory.
+#: The rollups by client: (table, its key, the delta's key). Not kept from the deltas: the rows
+#: of a client are replaced after each write (``rollup.refresh_by_client``), rebuilt and checked
+#: by their own GROUP BY (``aggregates.rollup``).
 CLIENT_ROLLUPS: tuple[tuple[type[Model], tuple[str, ...], tuple[str, ...]], ...] = tuple(
     (model, fields, ANSWER_DELTA if kind == "answers" else FOLLOWUP_DELTA)
     for kind, model, fields in BY_CLIENT
@@ -272,11 +272,8 @@ def project(counts: Counter[Key], full: Sequence[str], fields: Sequence[str]) ->
 
 def apply_all(answers: Counter[Key], followups: Counter[Key], *, exact: bool = False) -> None:
     """Add the deltas (by :data:`ANSWER_DELTA`, :data:`FOLLOWUP_DELTA`) to the full tables and
-    their rollups (``exact``: see :func:`apply`)."""
-    for model, fields, full in CLIENT_ROLLUPS:
-        apply(
-            model, fields, project(answers if full is ANSWER_DELTA else followups, full, fields), exact=exact
-        )
+    their rollups (``exact``: see :func:`apply`). Not the rollups by client: they are replaced
+    per client (``rollup.refresh_by_client``)."""
     answers, followups = (
         project(answers, ANSWER_DELTA, ANSWER_KEY),
         project(followups, FOLLOWUP_DELTA, FOLLOWUP_KEY),

@@ -17,7 +17,7 @@ from typing import Any
 
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 
-from utfall.aggregates import counts, coverage, outcome_counts, outcomes
+from utfall.aggregates import counts, coverage, outcome_counts, outcomes, rollup
 from utfall.core.changes import data_changed, data_changing, followups_added, inside_changing
 from utfall.followups.models import FollowUp
 from utfall.registry.models import Client, Intervention, Service
@@ -48,6 +48,14 @@ def after(
     new_answers.subtract(old_answers)
     new_followups.subtract(old_followups)
     counts.apply_all(new_answers, new_followups)
+    # Interventions created without follow-ups in the bracket (``changing(created=...)``) count
+    # nothing yet: only their clients' outcomes change.
+    scope = sorted({*interventions, *state.get("created", ())})
+    new_clients = outcomes.clients_of(scope)
+    # The rollups by client: the rows of every client of the scope (before and after) again;
+    # created interventions have no follow-ups yet, so their clients' rows stay as they are.
+    rollup.refresh_by_client(old_clients | (outcomes.clients_of(interventions) if state.get("created")
+                                            else new_clients))  # fmt: skip
     if "coverage" in state:
         # Coverage counts interventions, not rows: the created ones (no follow-ups yet) count
         # as not followed, added in the database. An announcement without a bracket names
@@ -58,10 +66,6 @@ def after(
         coverage.apply(covered)
         coverage.add_created(municipality_id, sorted(set(state.get("created", ())) - set(interventions)))
     if not state.get("followups_only"):
-        # Interventions created without follow-ups in the bracket (``changing(created=...)``)
-        # count nothing yet: only their clients' outcomes change.
-        scope = sorted({*interventions, *state.get("created", ())})
-        new_clients = outcomes.clients_of(scope)
         old_outcomes = state.pop("outcome_counts", Counter())
         if new_clients - old_clients:
             # Clients the write brought in (a new intervention, a move to another client): their
@@ -80,6 +84,8 @@ def added(*, municipality_id: int, followups: list[int], **_: Any) -> None:
     other row of their interventions is read, and no per-intervention outcome changes (the
     follow-ups' dates and answers are no intervention's facts)."""
     counts.apply_all(*counts.share_of_followups(municipality_id, followups), exact=True)
+    rollup.refresh_by_client(FollowUp.objects.filter(pk__in=followups).values_list("intervention__client_id",
+                                                                                   flat=True))  # fmt: skip
     coverage.flip(municipality_id, followups)
 
 

@@ -227,10 +227,12 @@ class FollowUpByCaseMix(CaseMixCount):
 
 
 class ClientCount(models.Model):
-    """Rollups by client (the trend's cluster-robust intervals: per period, the sums of each
-    client's n_c², x_c·n_c and x_c², ``utfall.aggregates.rollup``): the same deltas with the
-    client kept and the sex, age group, contract and caseworker summed over. Without the join
-    from each answer to its follow-up and intervention that the raw per-client read makes."""
+    """Rollups by client of the clients who answer more than once (the trend's cluster-robust
+    intervals: per period, the sums of each client's n_c², x_c·n_c and x_c²,
+    ``utfall.aggregates.rollup``): the rows of a follow-up only when its client has another
+    follow-up of the same kind in the same calendar year, with ``quarterly`` set when that
+    one is in the same calendar quarter too. A client with one answer in a period adds 1, x to
+    every sum, which the count tables give (2026-12-03, docs/decisions.md)."""
 
     municipality = models.ForeignKey("organisations.Municipality", **_DIMENSION)
     month = models.DateField()
@@ -238,6 +240,8 @@ class ClientCount(models.Model):
     provider = models.ForeignKey("registry.Provider", **_DIMENSION)
     service = models.ForeignKey("registry.Service", **_DIMENSION)
     unit = models.ForeignKey("organisations.Unit", **_DIMENSION)
+    #: The client has another such follow-up in the row's calendar quarter (else only in its year).
+    quarterly = models.BooleanField()
     n = models.IntegerField()
 
     class Meta:
@@ -249,10 +253,13 @@ class AnswerByClient(ClientCount):
     option_id = models.IntegerField()
 
     class Meta:
-        # Covering for the trend's read (by question and months, grouped by client) and the
-        # writers' key look-up.
-        indexes = [models.Index(fields=["municipality", "question_id", "month", "client", "option_id", "provider",
-                                        "service", "unit"], name="answerbyclient_period")]  # fmt: skip
+        # Covering for the trend's read (by question, quarterly or not, and months, grouped by
+        # client); by client for the writers, which replace a client's rows.
+        indexes = [
+            models.Index(fields=["municipality", "question_id", "quarterly", "month", "client", "option_id",
+                                 "provider", "service", "unit"], name="answerbyclient_repeats"),
+            models.Index(fields=["client"], name="answerbyclient_client"),
+        ]  # fmt: skip
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} client {self.client_id} question {self.question_id}: {self.n}"
@@ -262,8 +269,11 @@ class FollowUpByClient(ClientCount):
     assessment = models.CharField(max_length=10)
 
     class Meta:
-        indexes = [models.Index(fields=["municipality", "month", "client", "assessment", "provider", "service",
-                                        "unit"], name="followupbyclient_period")]  # fmt: skip
+        indexes = [
+            models.Index(fields=["municipality", "quarterly", "month", "client", "assessment", "provider",
+                                 "service", "unit"], name="followupbyclient_repeats"),
+            models.Index(fields=["client"], name="followupbyclient_client"),
+        ]  # fmt: skip
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} client {self.client_id} {self.assessment}: {self.n}"

@@ -14,9 +14,8 @@ The shape, for code that hooks in here (2026-12-03, docs/aggregates.md):
   tables' keys with the client (:data:`~utfall.aggregates.counts.ANSWER_DELTA`,
   ``FOLLOWUP_DELTA``; 2026-12-03, for the rollups by client), the month as
   the database takes it (:meth:`Tally.month`), so no key is converted again on the way out;
-- :meth:`Tally.apply` adds them, once per transaction, to each table: the rollups by client
-  (:data:`~utfall.aggregates.counts.CLIENT_ROLLUPS`), the full tables (the deltas projected
-  without the client), then every rollup in :data:`~utfall.aggregates.counts.ROLLUPS` (a
+- :meth:`Tally.apply` adds them, once per transaction, to each table: the full tables (the
+  deltas projected without the client), then every rollup in :data:`~utfall.aggregates.counts.ROLLUPS` (a
   projection of a full key). A
   table kept from the same deltas is one more entry there, or one more :func:`add` in ``apply``;
 - :func:`add` applies one table's delta in three set-based steps: keys of a month without
@@ -41,7 +40,6 @@ from django.db.models import Model
 from utfall.aggregates.counts import (
     ANSWER_DELTA,
     ANSWER_KEY,
-    CLIENT_ROLLUPS,
     FOLLOWUP_DELTA,
     FOLLOWUP_KEY,
     ROLLUPS,
@@ -51,6 +49,7 @@ from utfall.aggregates.counts import (
 )
 from utfall.aggregates.dimensions import AGE_GROUPS
 from utfall.aggregates.models import AnswerCount, FollowUpCount
+from utfall.aggregates.rollup import refresh_by_client
 from utfall.core.bulk import insert_rows
 
 UNKNOWN_AGE = "okänd"
@@ -114,11 +113,13 @@ class Tally:
         self.answers[(*common, question, option)] += 1
 
     def apply(self) -> None:
-        """Add the counts to the full tables and their rollups, and start again from zero."""
-        for model, fields, full in CLIENT_ROLLUPS:
-            add(
-                model, fields, project(self.answers if full is ANSWER_DELTA else self.followups, full, fields)
-            )
+        """Add the counts to the full tables and their rollups, replace the rows by client of the
+        clients concerned (``rollup.refresh_by_client``: the rows are written by then), and start
+        again from zero."""
+        # The rollups by client: the rows of the clients of the new rows, computed again.
+        client = ANSWER_DELTA.index("client_id")
+        refresh_by_client({k[client] for k in self.answers} | {k[FOLLOWUP_DELTA.index("client_id")]
+                                                                 for k in self.followups})  # fmt: skip
         answers = project(self.answers, ANSWER_DELTA, ANSWER_KEY)
         followups = project(self.followups, FOLLOWUP_DELTA, FOLLOWUP_KEY)
         add(AnswerCount, ANSWER_KEY, answers)

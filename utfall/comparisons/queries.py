@@ -529,9 +529,12 @@ def _grouped(
             else:
                 annotations[dimension] = F(paths[dimension])
     keys = [f"g_{d}" for d in by]
+    # Whole months of a count table are grouped by the month and put in their periods here: a
+    # CASE per row cost SQLite more than the rest of the read (2026-12-03, docs/performance.md).
+    by_month = counted and period is not None and extra is None and not grouped_only
     if period is not None:
         date = period_field(qs.model) if counted else _period_date(indicator)
-        annotations["_period"] = period_case(date, period, date_from, date_to)
+        annotations["_period"] = F(date) if by_month else period_case(date, period, date_from, date_to)
         keys.append("g__period")
     if extra is not None:
         annotations["_extra"] = F(extra)
@@ -550,16 +553,40 @@ def _grouped(
     if counted:
         rows = rows.filter(_n__gt=0)  # count rows of 0 are left by deltas (aggregates.counts)
     codes = {d: _codes(d, municipality) for d in by if d in _CODED}
-    out = []
+    label = _labels_of_months(period, date_from, date_to) if by_month else {}
+    out: list[dict[str, Any]] = []
     for row in rows:
         item = {d: codes[d].get(row[f"g_{d}"]) if d in codes else row[f"g_{d}"] for d in by}
-        if period is not None:
+        if by_month:
+            # Rows come ordered by the dimensions, then the month: a period's months are adjacent.
+            item["period"] = label[_month_date(row["g__period"])]
+            if out and all(out[-1][k] == v for k, v in item.items()):
+                out[-1]["n"] += row["_n"]
+                out[-1]["events"] += row["_events"] or 0
+                continue
+        elif period is not None:
             item["period"] = row["g__period"]
         if extra is not None:
             item["_extra"] = row["g__extra"]
         out.append({**item, "events": row["_events"] or 0, "n": row["_n"]})
     if codes:
         out.sort(key=lambda r: tuple("" if r[k] is None else str(r[k]) for k in [*by, "period"] if k in r))
+    return out
+
+
+def _month_date(value: Any) -> dt.date:
+    """A month as a date on both databases (SQLite gives the column's ISO text)."""
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _labels_of_months(grain: str | None, date_from: dt.date, date_to: dt.date) -> dict[dt.date, str]:
+    """The period label of every month's first day within the range (the periods' labels)."""
+    out = {}
+    for label, start, end in periods(grain or "", date_from, date_to):
+        month = start.replace(day=1)
+        while month <= end:
+            out[month] = label
+            month = dt.date(month.year + (month.month == 12), month.month % 12 + 1, 1)
     return out
 
 
@@ -715,25 +742,62 @@ def aggregate_by_client(
                                 None, extra=path)  # fmt: skip
                 found.append(sums(label, rows))
             return [f for f in found if f["n"]]
-        # Whole months from the rollup by client (2026-12-03), the days around them from the raw
-        # rows; a client's rows of both parts are added up before the squares (_client_sums).
         table = client_table_for(indicator.kind, set(filters or {}))
-        months, edges = months_within(date_from, date_to) if table else (None, [(date_from, date_to)])
-        parts = []
-        for start, end, counted in [
-            *([(*months, table)] if months else []),
-            *((s, e, None) for s, e in edges),
-        ]:
-            qs, prefix, event, year = _base(indicator, municipality, start, end, None, counted)
-            parts.append(_grouped(qs, prefix, event, year, indicator, municipality, start, end, [], filters,
-                                  period, extra="client_id" if counted else path, grouped_only=True))  # fmt: skip
-        by_period = {row["period"]: row for row in _client_sums(parts)}
-        return [by_period[label] for label, _, _ in periods(period, date_from, date_to)
-                if label in by_period]  # fmt: skip
+        if table is None:  # every client's rows from the raw rows
+            parts = [_grouped(*_base(indicator, municipality, date_from, date_to, None), indicator, municipality,
+                              date_from, date_to, [], filters, period, extra=path, grouped_only=True)]  # fmt: skip
+            by_period = {row["period"]: row for row in _client_sums(parts)}
+            return [by_period[label] for label, _, _ in periods(period, date_from, date_to)
+                    if label in by_period]  # fmt: skip
+        return _with_singles(indicator, municipality, date_from, date_to, period, filters, table, path)
 
     key = ("aggregate_by_client", indicator, municipality.pk, date_from, date_to,
            sorted((filters or {}).items()), period)  # fmt: skip
     return cached(key, compute)
+
+
+def _with_singles(
+    indicator: Indicator,
+    municipality: Municipality,
+    date_from: dt.date,
+    date_to: dt.date,
+    period: str,
+    filters: Mapping[str, str] | None,
+    table: Any,
+    path: str,
+) -> list[dict[str, Any]]:
+    """``aggregate_by_client`` from the counts and the rollup by client (2026-12-03): the rollup
+    holds the rows of the clients with more than one answer in a calendar year (``quarterly``:
+    in a calendar quarter), read for the whole months with the raw rows of the days around them
+    (a client's rows of both parts added up before the squares, :func:`_client_sums`). Every
+    other answer counted in the period is its client's only one there, which adds 1 to the
+    clients and to Σ n_c², and its event (0 or 1) to Σ x_c·n_c and Σ x_c²: so the period's n
+    and events from the counts (:func:`aggregate`) less those of the clients read give them."""
+    totals = aggregate(indicator, municipality=municipality, date_from=date_from, date_to=date_to, by=[],
+                       filters=filters, period=period)  # fmt: skip
+    months, edges = months_within(date_from, date_to)
+    parts = []
+    for start, end, counted in [*([(*months, table)] if months else []), *((s, e, None) for s, e in edges)]:
+        qs, prefix, event, year = _base(indicator, municipality, start, end, None, counted)
+        if counted is not None:  # a quarter's repeats are marked; a year's are every row
+            qs = qs.filter(quarterly__in=[True] if period == "quarter" else [True, False])
+        parts.append(_grouped(qs, prefix, event, year, indicator, municipality, start, end, [], filters,
+                              period, extra="client_id" if counted else path, grouped_only=True))  # fmt: skip
+    read = {row["period"]: row for row in _client_sums(parts)}
+    counted = {row["period"]: row for row in totals if row["n"]}
+    out = []
+    for label, _, _ in periods(period, date_from, date_to):
+        if label not in counted:
+            continue
+        total, some = counted[label], read.get(label, {})
+        singles_n = total["n"] - some.get("n", 0)
+        singles_x = total["events"] - some.get("events", 0)
+        out.append({
+            "period": label, "n": total["n"], "events": total["events"],
+            "clients": some.get("clients", 0) + singles_n, "sum_n2": some.get("sum_n2", 0) + singles_n,
+            "sum_xn": some.get("sum_xn", 0) + singles_x, "sum_x2": some.get("sum_x2", 0) + singles_x,
+        })  # fmt: skip
+    return out
 
 
 def _client_sums(parts: Sequence[QuerySet[Any]]) -> list[dict[str, Any]]:

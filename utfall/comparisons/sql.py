@@ -89,9 +89,20 @@ def periods(grain: str, date_from: dt.date, date_to: dt.date) -> list[tuple[str,
 
 def period_case(date: str, grain: str, date_from: dt.date, date_to: dt.date) -> Case:
     """The period label of each row by plain date comparisons (no per-row date functions,
-    which SQLite runs as Python callbacks)."""
+    which SQLite runs as Python callbacks): within the range, a binary search over the periods'
+    last days, ~2 + log₂ k comparisons a row instead of up to 2k (2026-12-03: the flat CASE
+    cost SQLite ~1 µs a row over three years of quarters, more than the rest of a trend's read)."""
+
+    def pick(spans: list[tuple[str, dt.date, dt.date]]) -> Any:
+        if len(spans) == 1:
+            return Value(spans[0][0])
+        middle = len(spans) // 2
+        return Case(When(**{f"{date}__lte": spans[middle - 1][2]}, then=pick(spans[:middle])),
+                    default=pick(spans[middle:]))  # fmt: skip
+
+    spans = periods(grain, date_from, date_to)
+    if not spans:
+        return Case(default=Value(""))
     return Case(
-        *[When(**{f"{date}__gte": start, f"{date}__lte": end}, then=Value(label))
-          for label, start, end in periods(grain, date_from, date_to)],
-        default=Value(""),
-    )  # fmt: skip
+        When(**{f"{date}__gte": date_from, f"{date}__lte": date_to}, then=pick(spans)), default=Value("")
+    )

@@ -7,7 +7,10 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
+from django.forms.utils import flatatt
 from django.http import QueryDict
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from utfall.comparisons.access import sees_staff_performance
@@ -107,12 +110,36 @@ class ResultsForm(forms.Form):
                 for k, v in self.cleaned_data.items()}  # fmt: skip
 
 
+class PlainSelect(forms.Select):
+    """A select list written in Python rather than through a template per option: the same
+    markup as Django's (the options' value, attributes and label escaped alike), without the
+    ~750 template renders of a municipality's providers, which cost the trends page ~25 ms and
+    made its garbage collections slow (2026-12-03, docs/performance.md)."""
+
+    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> str:
+        widget = self.get_context(name, value, attrs)["widget"]
+        parts = [format_html('<select name="{}"{}>', widget["name"], flatatt(widget["attrs"]))]
+        for group_name, options, _index in widget["optgroups"]:
+            if group_name:
+                parts.append(format_html('\n  <optgroup label="{}">', group_name))
+            parts += [
+                format_html(
+                    '\n  <option value="{}"{}>{}</option>', str(o["value"]), flatatt(o["attrs"]), o["label"]
+                )
+                for o in options
+            ]
+            if group_name:
+                parts.append("\n  </optgroup>")
+        parts.append("\n</select>")
+        return mark_safe("".join(parts))  # noqa: S308 (every part escaped by format_html)
+
+
 def _indicator(initial: str = "satisfied") -> forms.ChoiceField:
-    return forms.ChoiceField(label=_("Indikator"), initial=initial)
+    return forms.ChoiceField(label=_("Indikator"), initial=initial, widget=PlainSelect)
 
 
 def _optional(label: StrOrPromise) -> forms.ChoiceField:
-    return forms.ChoiceField(label=label, required=False)
+    return forms.ChoiceField(label=label, required=False, widget=PlainSelect)
 
 
 class BoundDefaults(ResultsForm):

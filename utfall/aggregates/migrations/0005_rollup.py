@@ -8,14 +8,11 @@ from django.db import migrations, models
 
 def fill(apps: Any, schema_editor: Any) -> None:
     """An existing database is right after ``migrate``: the case-mix rollups are summed from the
-    full count tables, the rollups by client grouped from the raw rows (an empty one gets nothing)."""
-    from utfall.aggregates.rollup import fill_from_full_tables, rebuild_by_client
+    full count tables. The rollups by client are filled by 0011 (their rows since then; the code
+    that filled them here with every answer's row is gone, 2026-12-03)."""
+    from utfall.aggregates.rollup import fill_from_full_tables
 
     fill_from_full_tables()
-    if not apps.get_model("followups", "FollowUp").objects.exists():
-        return
-    for pk in apps.get_model("organisations", "Municipality").objects.values_list("pk", flat=True):
-        rebuild_by_client(pk)
 
 
 class Migration(migrations.Migration):
