@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from django.utils.translation import gettext as _
 
-from utfall.results.tables import decimal, display, period_text, translated
+from utfall.results.tables import decimal, display, in_english, period_text, translated
 from utfall.stats.adjusted import AverageMixFunnel
 from utfall.stats.overdispersion.limits import OverdispersionFit
 
@@ -53,6 +53,7 @@ def funnel(
     size_key, value_key = ("expected", "ratio") if adjusted else ("n", "rate")
     kind = "ratio" if adjusted else "rate"
     flags = {k: _(v) for k, v in FLAG_TEXT.items()}
+    english = in_english()  # once, not three times per provider
     points = [
         {
             "id": r["group"],
@@ -61,8 +62,9 @@ def funnel(
             "value": r[value_key],
             "n": r["n"],
             # The tooltip's texts are the table's (issue 17 point 13): the same rounding by n.
-            "value_text": display(r[value_key], kind, n=r["n"]),
-            "interval": f"{display(r['ci_low'], kind, n=r['n'])} – {display(r['ci_high'], kind, n=r['n'])}",
+            "value_text": display(r[value_key], kind, n=r["n"], english=english),
+            "interval": f"{display(r['ci_low'], kind, n=r['n'], english=english)} – "
+            f"{display(r['ci_high'], kind, n=r['n'], english=english)}",
             "flag": flags[r["flag"]],
         }
         for r in rows

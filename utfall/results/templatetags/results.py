@@ -17,6 +17,7 @@ from utfall.results.tables import (
     Column,
     ResultTable,
     display,
+    in_english,
     period_text,
     suppressed_text,
     suppression_rule,
@@ -67,6 +68,10 @@ def hidden_note(table: ResultTable) -> str:
 
 @register.filter
 def cell(row: dict[str, Any], column: Column) -> str:
+    return _cell(row, column, in_english())
+
+
+def _cell(row: dict[str, Any], column: Column, english: bool) -> str:
     if _hidden(row, column):
         return suppressed_text()
     value = row.get(column.key)
@@ -76,7 +81,7 @@ def cell(row: dict[str, Any], column: Column) -> str:
         if _part_hidden(row, column) or (column.kind == "diff" and _any_hidden(row)):
             return suppressed_text()  # a difference is hidden with either of its sides
         return "–"
-    text = display(value, column.kind, n=_n_of(row, column))
+    text = display(value, column.kind, n=_n_of(row, column), english=english)
     if column.key == "period":
         return period_text(text)  # "2025 Q1" in English; the sort key keeps "2025-K1"
     if column.kind == "text" and (column.key not in LABEL_KEYS or text in OWN_NAMES) and text:
@@ -94,13 +99,17 @@ def _n_of(row: dict[str, Any], column: Column) -> int | None:
 
 @register.filter
 def interval(row: dict[str, Any], column: Column) -> str:
+    return _interval(row, column, in_english())
+
+
+def _interval(row: dict[str, Any], column: Column, english: bool) -> str:
     if column.interval is None or _hidden(row, column):
         return ""
     low, high = (row.get(k) for k in column.interval)
     if low is None or high is None:
         return ""
     n = _n_of(row, column)
-    return f"{display(low, column.kind, n=n)} – {display(high, column.kind, n=n)}"
+    return f"{display(low, column.kind, n=n, english=english)} – {display(high, column.kind, n=n, english=english)}"
 
 
 @register.filter
@@ -136,6 +145,7 @@ def page_view(table: ResultTable) -> dict[str, Any]:
                 {"key": f"{c.key}_ci", "label": translated("95 % KI"), "num": True, "sortable": False}
             )
     rows = []
+    english = in_english()  # once per table, not per cell (a thread-local read each)
     for row in table.rows:
         cells = []
         for c in columns:
@@ -143,7 +153,7 @@ def page_view(table: ResultTable) -> dict[str, Any]:
             cells.append(
                 {
                     "key": c.key,
-                    "text": cell(row, c),
+                    "text": _cell(row, c, english),
                     "sort": sort_value(row, c),
                     "num": numeric,
                     "hidden": c.hidden,
@@ -151,7 +161,13 @@ def page_view(table: ResultTable) -> dict[str, Any]:
             )
             if c.interval:
                 cells.append(
-                    {"key": f"{c.key}_ci", "text": interval(row, c), "sort": None, "num": True, "ci": True}
+                    {
+                        "key": f"{c.key}_ci",
+                        "text": _interval(row, c, english),
+                        "sort": None,
+                        "num": True,
+                        "ci": True,
+                    }
                 )
         css = f"flag-{row['flag']}" if row.get("flag") else ("suppressed" if row.get("suppressed") else "")
         link = bool(table.name == "jamforelse" and not row.get("suppressed"))
