@@ -24,8 +24,10 @@ resumes) and measures nothing. Results: docs/performance.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import datetime as dt
+import json
 import math
 import os
 import resource
@@ -35,6 +37,7 @@ import sys
 import time
 import warnings
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -60,10 +63,12 @@ BENCH_ENV = {
 
 
 def database_url(args: argparse.Namespace, size: str, database: str) -> str:
+    """A cloned build (``--clone``) has a database of its own: never one the import built."""
     if database == "sqlite":
-        return f"sqlite:///{Path(args.cache_dir) / f'scale-{size}.sqlite3'}"
+        clone = "-clone" if args.clone else ""
+        return f"sqlite:///{Path(args.cache_dir) / f'scale-{size}{clone}.sqlite3'}"
     base, _, name = args.postgres_url.rpartition("/")
-    return f"{base}/{name}_{size}"
+    return f"{base}/{name}_{size}{'_clone' if args.clone else ''}"
 
 
 def ensure_postgres_database(url: str) -> None:
@@ -91,6 +96,21 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true", help="rebuild the databases")
     parser.add_argument(
         "--build-only", action="store_true", help="build (or resume) the databases, measure nothing"
+    )
+    parser.add_argument(
+        "--clone",
+        action="store_true",
+        help="import the first --seed-chunks chunks, then copy them in SQL up to the size (own database; "
+        "for the national size: see docs/performance.md)",
+    )
+    parser.add_argument(
+        "--seed-chunks", type=int, default=1, help="chunks imported before cloning (default 1)"
+    )
+    parser.add_argument(
+        "--chunk-followups",
+        type=int,
+        default=CHUNK_FOLLOWUPS,
+        help=f"follow-ups a chunk (default {CHUNK_FOLLOWUPS:,})",
     )
     parser.add_argument("-n", type=int, default=10, help="requests per page and repeats per measure")
     parser.add_argument("--parts", default="services,duckdb,pages", help="what to measure (default all)")
@@ -124,6 +144,8 @@ def main() -> None:
             for phase in ("build",) if args.build_only else ("build", "measure"):
                 command = [sys.executable, __file__, "--phase", phase, "--size", size, "--database", database,
                            "--postgres-url", args.postgres_url, "--cache-dir", args.cache_dir, "-n", str(args.n), "--parts", args.parts]  # fmt: skip
+                cloning = ["--clone", "--seed-chunks", str(args.seed_chunks)] if args.clone else []
+                command += [*cloning, "--chunk-followups", str(args.chunk_followups)]
                 subprocess.run([*command, *(["--fresh"] if args.fresh else [])], check=True)  # noqa: S603
 
 
@@ -186,19 +208,24 @@ def build(args: argparse.Namespace) -> None:
     if stored >= target * 0.9:
         print(f"database: {connection.vendor}, {stored:,} follow-ups stored (reused; --fresh rebuilds)")
         return
-    chunks = max(1, math.ceil(target / CHUNK_FOLLOWUPS))
+    chunks = max(1, math.ceil(target / args.chunk_followups))
     size = target / chunks / FOLLOWUPS_PER_SIZE
     contract_of: dict[str, str] = {}
     # A build stopped half-way resumes after its last whole chunk (chunks are deterministic,
     # and a chunk imported again stores only what is missing: stored rows are unchanged).
     done = min(chunks - 1, int(stored / (target / chunks) + 0.02))
-    if done:
+    imported_chunks = chunks
+    if args.clone:  # the seed chunks imported, the rest copied (clone_rest)
+        imported_chunks = min(chunks, args.seed_chunks)
+        copied = FollowUp.objects.filter(municipality=municipality, followup_id__startswith=CLONE_PREFIX)
+        done = imported_chunks if copied.exists() else min(imported_chunks - 1, done)
+    if done and done < imported_chunks:
         print(f"  resuming after chunk {done} ({stored:,} follow-ups stored)", flush=True)
         _chunk(0, size, PROVIDERS[args.size], contract_of)  # the first chunk's contracts
     imported = {"interventions": [0, 0.0], "followups": [0, 0.0]}
     generating = 0.0
-    workdir = Path(args.cache_dir) / f"csv-{args.size}-{connection.vendor}"
-    for index in range(done, chunks):
+    workdir = Path(args.cache_dir) / f"csv-{args.size}{'-clone' if args.clone else ''}-{connection.vendor}"
+    for index in range(done, imported_chunks):
         began = time.perf_counter()
         data = _chunk(index, size, PROVIDERS[args.size], contract_of)
         files = {p.stem: p for p in data.write_csv(workdir)}
@@ -211,14 +238,25 @@ def build(args: argparse.Namespace) -> None:
             imported[measured][1] += time.perf_counter() - began
         print(f"  chunk {index + 1}/{chunks}: {imported['followups'][0]:,} follow-ups stored", flush=True)
         del data
+    if args.clone:
+        _import_rates(imported, generating, imported_chunks)  # the size's import figure: measured, not copied
+        clone_rest(args, municipality, chunks, imported_chunks)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE")  # as autovacuum leaves a loaded database
     else:
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
+    if not args.clone:
+        _import_rates(imported, generating, imported_chunks)
+    print(f"peak memory (build): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")
+
+
+def _import_rates(imported: dict[str, list[Any]], generating: float, chunks: int) -> None:
     print(f"generated in {generating:.0f} s ({chunks} chunks)")
     for kind, (rows, seconds) in imported.items():
+        if not rows:
+            continue
         rate = rows / seconds
         verdict = (
             f"; target {TARGET_IMPORT:,}: {'met' if rate >= TARGET_IMPORT else 'NOT met'}"
@@ -226,7 +264,273 @@ def build(args: argparse.Namespace) -> None:
             else ""
         )
         print(f"import {kind:<13} {rows:>10,} rows in {seconds:7.1f} s = {rate:>8,.0f} rows/s{verdict}")
-    print(f"peak memory (build): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")
+
+
+# -- cloning (a build path for the national size) ---------------------------------------------
+
+CLONE_PREFIX = "C"
+
+
+def _seed(alias: str, column: str) -> str:
+    """The condition that a row is imported (not a copy): its external id has no copy prefix."""
+    return f"{alias}.{column} NOT LIKE '{CLONE_PREFIX}%'"
+
+
+def _pseudonym_sql(vendor: str, k: int) -> str:
+    """Copy ``k``'s pseudonym of a client: a SHA-256 of the imported pseudonym and the copy's
+    number, in the same form as a real one (64 hex digits; no identity number is stored)."""
+    if vendor == "postgresql":
+        return f"encode(sha256(convert_to(c.pseudonym || ':{int(k)}', 'UTF8')), 'hex')"
+    return f"utfall_clone_pseudonym(c.pseudonym, {int(k)})"
+
+
+def clone_pseudonym(pseudonym: str, k: int) -> str:
+    import hashlib
+
+    return hashlib.sha256(f"{pseudonym}:{k}".encode()).hexdigest()
+
+
+def _copy_rows(cursor: Any, model: Any, alias: str, overrides: dict[str, str], tail: str) -> int:
+    """INSERT … SELECT every concrete column of ``model`` from its own table (aliased ``alias``),
+    with the expressions in ``overrides`` for the columns that change."""
+    from django.db import connection
+
+    q = connection.ops.quote_name
+    columns = [f.column for f in model._meta.concrete_fields]
+    select = ", ".join(overrides.pop(c, f"{alias}.{q(c)}") for c in columns)
+    assert not overrides, f"no such column: {sorted(overrides)}"
+    table = q(model._meta.db_table)
+    cursor.execute(
+        f"INSERT INTO {table} ({', '.join(map(q, columns))}) SELECT {select} FROM {table} {alias} {tail}"  # noqa: S608 (our own names and integers)
+    )
+    return int(cursor.rowcount)
+
+
+def clone(municipality: Any, copies: int) -> dict[str, int]:
+    """Make ``copies`` copies of the municipality's imported interventions, their clients,
+    follow-ups, answers and stored outcomes, in SQL (INSERT … SELECT), one transaction a copy.
+
+    Copy ``k`` (1, 2, …) gets new primary keys (the imported rows' keys shifted past the table's
+    largest), new clients (a new pseudonym each, the same sex and birth year), external ids
+    prefixed ``C<k>`` (as ``as_chunk`` prefixes a chunk's) and other providers: among the
+    providers an imported intervention of the same service has, the one ``k`` places further in
+    the order of their keys (so every provider's counts differ, and no provider gets a service
+    it does not give), with that provider's contract (none stays none). The answers' copied
+    facts (date, provider, service, unit, client's sex and birth year, municipality) follow.
+    Copies already made are skipped (a stopped build resumes). The maintained counts are not
+    touched: rebuild them afterwards (``utfall rebuild-aggregates``). Returns the rows written
+    per table."""
+    from collections import defaultdict
+
+    from django.core.management.color import no_style
+    from django.db import connection, transaction
+
+    from utfall.aggregates.models import InterventionOutcome
+    from utfall.followups.models import Answer, FollowUp
+    from utfall.registry.models import Client, Contract, Intervention
+
+    q = connection.ops.quote_name
+    m = int(municipality.pk)
+    vendor = connection.vendor
+    if vendor == "sqlite":
+        connection.ensure_connection()
+        connection.connection.create_function(
+            "utfall_clone_pseudonym", 2, clone_pseudonym, deterministic=True
+        )
+    tables = {model: q(model._meta.db_table) for model in (Client, Intervention, FollowUp, Answer)}
+    seed_interventions = f"SELECT i.id FROM {tables[Intervention]} i WHERE i.municipality_id = {m} AND {_seed('i', 'intervention_id')}"  # noqa: S608
+    seed_clients = f"SELECT i.client_id AS id FROM {tables[Intervention]} i WHERE i.municipality_id = {m} AND {_seed('i', 'intervention_id')}"  # noqa: S608
+    seed_followups = (
+        f"SELECT f.id FROM {tables[FollowUp]} f WHERE f.municipality_id = {m} AND {_seed('f', 'followup_id')}"  # noqa: S608
+    )
+    with connection.cursor() as cursor:
+        lowest = {}
+        for model, select in (
+            (Client, seed_clients),
+            (Intervention, seed_interventions),
+            (FollowUp, seed_followups),
+        ):
+            cursor.execute(f"SELECT min(x.id) FROM ({select}) x")  # noqa: S608
+            lowest[model] = cursor.fetchone()[0]
+        cursor.execute(f"SELECT min(a.id) FROM {tables[Answer]} a WHERE a.followup_id IN ({seed_followups})")  # noqa: S608
+        lowest[Answer] = cursor.fetchone()[0]
+        if lowest[FollowUp] is None:
+            raise ValueError("nothing imported to clone")
+        cursor.execute(f"SELECT followup_id FROM {tables[FollowUp]} WHERE id = {int(lowest[FollowUp])}")  # noqa: S608
+        first_followup = cursor.fetchone()[0]
+        cursor.execute(
+            f"SELECT DISTINCT i.service_id, i.provider_id FROM {tables[Intervention]} i "  # noqa: S608
+            f"WHERE i.municipality_id = {m} AND {_seed('i', 'intervention_id')}"
+        )
+        offering: dict[int, list[int]] = defaultdict(list)
+        for service, provider in cursor.fetchall():
+            offering[service].append(provider)
+        cursor.execute("CREATE TEMP TABLE IF NOT EXISTS utfall_clone_map (service_id integer, provider_id integer, "
+                       "new_provider_id integer, new_contract_id integer)")  # fmt: skip
+    contract_of: dict[int, int] = {}
+    for provider, contract in Contract.objects.filter(municipality=municipality).order_by("-pk").values_list("provider_id", "pk"):  # fmt: skip
+        contract_of[provider] = contract  # the lowest key last: each provider's first contract
+    written: dict[str, int] = defaultdict(int)
+    for k in range(1, copies + 1):
+        prefix = f"'{CLONE_PREFIX}{int(k)}'"
+        if FollowUp.objects.filter(
+            municipality=municipality, followup_id=f"{CLONE_PREFIX}{k}{first_followup}"
+        ).exists():
+            print(f"  copy {k}/{copies}: made before (resumed)", flush=True)
+            continue
+        began = time.perf_counter()
+        rows = [
+            (service, provider, moved, contract_of.get(moved))
+            for service, providers in offering.items()
+            for index, provider in enumerate(sorted(providers))
+            for moved in [sorted(providers)[(index + k) % len(providers)]]
+        ]
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("DELETE FROM utfall_clone_map")
+            cursor.executemany("INSERT INTO utfall_clone_map VALUES (%s, %s, %s, %s)", rows)
+            offset = {}
+            for model, table in tables.items():
+                cursor.execute(f"SELECT max(id) FROM {table}")  # noqa: S608
+                offset[model] = int(cursor.fetchone()[0]) - int(lowest[model]) + 1
+            mapped = "JOIN utfall_clone_map cm ON cm.service_id = {0}.service_id AND cm.provider_id = {0}.provider_id"
+            counts = {
+                "clients": _copy_rows(cursor, Client, "c", {
+                    "id": f"c.id + {offset[Client]}", "pseudonym": _pseudonym_sql(vendor, k),
+                }, f"WHERE c.id IN ({seed_clients})"),
+                "interventions": _copy_rows(cursor, Intervention, "i", {
+                    "id": f"i.id + {offset[Intervention]}",
+                    "intervention_id": f"{prefix} || i.intervention_id",
+                    "client_id": f"i.client_id + {offset[Client]}",
+                    "provider_id": "cm.new_provider_id",
+                    "contract_id": "CASE WHEN i.contract_id IS NULL THEN NULL ELSE cm.new_contract_id END",
+                }, f"{mapped.format('i')} WHERE i.municipality_id = {m} AND {_seed('i', 'intervention_id')}"),
+                "follow-ups": _copy_rows(cursor, FollowUp, "f", {
+                    "id": f"f.id + {offset[FollowUp]}",
+                    "followup_id": f"{prefix} || f.followup_id",
+                    "intervention_id": f"f.intervention_id + {offset[Intervention]}",
+                }, f"WHERE f.municipality_id = {m} AND {_seed('f', 'followup_id')}"),
+                "answers": _copy_rows(cursor, Answer, "a", {
+                    "id": f"a.id + {offset[Answer]}",
+                    "followup_id": f"a.followup_id + {offset[FollowUp]}",
+                    "provider_id": "cm.new_provider_id",
+                }, f"{mapped.format('a')} WHERE a.followup_id IN ({seed_followups})"),
+                "outcomes": _copy_rows(cursor, InterventionOutcome, "o", {
+                    "intervention_id": f"o.intervention_id + {offset[Intervention]}",
+                }, f"WHERE o.intervention_id IN ({seed_interventions})"),
+            }  # fmt: skip
+            for statement in connection.ops.sequence_reset_sql(no_style(), list(tables)):
+                cursor.execute(statement)  # PostgreSQL: the sequences past the copies' keys
+        for name, n in counts.items():
+            written[name] += n
+        print(f"  copy {k}/{copies}: {counts['follow-ups']:,} follow-ups, {counts['answers']:,} answers, "
+               f"{counts['interventions']:,} interventions in {time.perf_counter() - began:.1f} s", flush=True)  # fmt: skip
+    return dict(written)
+
+
+@contextlib.contextmanager
+def _without_secondary_indexes(state: Path) -> Iterator[None]:
+    """PostgreSQL: the copied tables without their indexes, unique and foreign-key constraints
+    (the primary keys kept) while the copies are written, then each made again from its own
+    definition (``pg_get_constraintdef``, ``pg_indexes``): one sorted build per index instead of
+    an insertion per row, one validation per constraint instead of a check per row. The
+    definitions are kept in ``state`` until they are made again: a build stopped in between
+    makes them first when it resumes. Making them again checks the copies: the unique ones
+    (ids, pseudonyms, one answer per question) and every reference."""
+    from django.db import connection
+
+    from utfall.aggregates.models import InterventionOutcome
+    from utfall.followups.models import Answer, FollowUp
+    from utfall.registry.models import Client, Intervention
+
+    def restore() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SET maintenance_work_mem = '1GB'")
+            for name, statement in json.loads(state.read_text()):
+                began = time.perf_counter()
+                cursor.execute(statement)
+                print(f"    {name}: {time.perf_counter() - began:.1f} s", flush=True)
+            cursor.execute("RESET maintenance_work_mem")
+        state.unlink()
+
+    if state.exists():
+        print("  making the indexes and constraints a stopped build dropped", flush=True)
+        restore()
+    tables = [m._meta.db_table for m in (Client, Intervention, FollowUp, Answer, InterventionOutcome)]
+    q = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conrelid::regclass::text, conname, contype, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = ANY(%s::regclass[]) AND contype IN ('f', 'u') ORDER BY contype, conname",
+            [tables],
+        )
+        constraints = cursor.fetchall()
+        cursor.execute(
+            "SELECT i.tablename, i.indexname, i.indexdef FROM pg_indexes i WHERE i.tablename = ANY(%s) "
+            "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname "
+            "AND c.conrelid = i.tablename::regclass) ORDER BY i.indexname",
+            [tables],
+        )
+        indexes = cursor.fetchall()
+    # Made again: the indexes, then the unique constraints, then the references.
+    again = [(name, definition) for _, name, definition in indexes]
+    again += [(name, f"ALTER TABLE {q(table)} ADD CONSTRAINT {q(name)} {definition}")
+              for table, name, kind, definition in sorted(constraints, key=lambda c: c[2] == "f")]  # fmt: skip
+    state.write_text(json.dumps(again))
+    with connection.cursor() as cursor:
+        for table, name, _, _ in constraints:
+            cursor.execute(f"ALTER TABLE {q(table)} DROP CONSTRAINT {q(name)}")
+        for _, name, _ in indexes:
+            cursor.execute(f"DROP INDEX {q(name)}")
+    print(f"  {len(indexes)} indexes and {len(constraints)} constraints dropped while copying", flush=True)
+    yield
+    restore()
+
+
+def clone_rest(args: argparse.Namespace, municipality: Any, chunks: int, imported: int) -> None:
+    """The chunks after the imported ones as copies of them (:func:`clone`), then the maintained
+    counts rebuilt and checked by ``utfall rebuild-aggregates`` (each in its own process: its
+    peak memory is its own)."""
+    from django.db import connection
+
+    copies = math.ceil(chunks / imported) - 1
+    began, began_cpu = time.perf_counter(), time.process_time()
+    if connection.vendor == "postgresql":
+        state = Path(args.cache_dir) / f"clone-{args.size}-dropped.json"
+        with _without_secondary_indexes(state):
+            written = clone(municipality, copies)
+            print(
+                f"copied in {time.perf_counter() - began:.0f} s; the indexes and constraints again:",
+                flush=True,
+            )
+    else:
+        written = clone(municipality, copies)
+    seconds = time.perf_counter() - began
+    if written:
+        print(f"cloned {copies} copies in {seconds:.0f} s (this process's CPU {time.process_time() - began_cpu:.0f} s): "
+              + ", ".join(f"{n:,} {name}" for name, n in written.items())
+              + f"; {written.get('follow-ups', 0) / seconds:,.0f} follow-ups/s", flush=True)  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")  # the planner sees the copies before the rebuild reads them
+    connection.close()
+    for extra in ([], ["--check"]):
+        command = [
+            sys.executable,
+            "-m",
+            "utfall",
+            "rebuild-aggregates",
+            "--municipality",
+            municipality.code,
+            *extra,
+        ]
+        began = time.perf_counter()
+        child = subprocess.Popen(command, cwd=Path(__file__).resolve().parent.parent)  # noqa: S603
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        print(f"rebuild-aggregates {' '.join(extra)}: exit {child.returncode}, {time.perf_counter() - began:.0f} s "
+              f"(its CPU {usage.ru_utime + usage.ru_stime:.0f} s), peak memory {usage.ru_maxrss / 1024:,.0f} MB",
+              flush=True)  # fmt: skip
+        if child.returncode:
+            raise SystemExit("the maintained counts differ from a rebuild (above)")
 
 
 # -- measuring --------------------------------------------------------------------------------
@@ -261,7 +565,10 @@ def export_parquet(args: argparse.Namespace, municipality: Any) -> tuple[Path, i
 
     from utfall.followups.models import Answer
 
-    target = Path(args.cache_dir) / f"answers-{args.size}-{connection.vendor}.parquet"
+    target = (
+        Path(args.cache_dir)
+        / f"answers-{args.size}{'-clone' if args.clone else ''}-{connection.vendor}.parquet"
+    )
     stored = Answer.objects.filter(municipality=municipality).count()
     count = f"SELECT count(*) FROM read_parquet('{target}')"  # noqa: S608 (a path of ours)
     if target.exists() and duckdb.connect().execute(count).fetchone()[0] == stored:  # type: ignore[index]
