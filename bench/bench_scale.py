@@ -141,7 +141,11 @@ def main() -> None:
             for phase in ("build",) if args.build_only else ("build", "measure"):
                 command = [sys.executable, __file__, "--phase", phase, "--size", size, "--database", database,
                            "--postgres-url", args.postgres_url, "--cache-dir", args.cache_dir, "-n", str(args.n), "--parts", args.parts]  # fmt: skip
-                cloning = ["--clone", "--seed-chunks", str(args.seed_chunks)] if args.clone else []
+                cloning = (
+                    ["--clone", "--seed-chunks", str(args.seed_chunks), "--rebuild", args.rebuild]
+                    if args.clone
+                    else []
+                )
                 command += [*cloning, "--chunk-followups", str(args.chunk_followups)]
                 subprocess.run([*command, *(["--fresh"] if args.fresh else [])], check=True)  # noqa: S603
 
@@ -424,6 +428,94 @@ def clone(municipality: Any, copies: int) -> dict[str, int]:
     return dict(written)
 
 
+def clone_counts(municipality: Any) -> None:
+    """The maintained counts of the copies made by :func:`clone`, in SQL and without reading the
+    raw rows: each full table's rows (counts, coverage, outcomes, the rollups by client) once as
+    they are and once per copy with the copy's provider, contract and client, summed by key; the
+    other rollups again as the sums of their full tables. The same counts as a rebuild (the
+    copies' rows have the seed's dates, services, units, clients' sex and birth year; only the
+    provider, its contract and the client change), with no key of a table held in Python (a
+    rebuild and its check hold them: too much memory at the national size, docs/performance.md).
+    One transaction; call it once, on counts that count the imported rows alone."""
+    from django.db import connection, transaction
+
+    from utfall.aggregates import counts, coverage, outcome_counts, rollup
+    from utfall.aggregates.models import AnswerCount, CoverageCount, FollowUpCount, OutcomeCount
+    from utfall.registry.models import Contract, Intervention
+
+    q = connection.ops.quote_name
+    m = int(municipality.pk)
+    seed = Intervention.objects.filter(municipality=municipality).exclude(
+        intervention_id__startswith=CLONE_PREFIX
+    )
+    first = seed.order_by("pk").values_list("intervention_id", "client_id").first()
+    assert first is not None, "nothing imported"
+    copies = {  # copy number: its clients' key offset
+        int(iid[len(CLONE_PREFIX) : -len(first[0])]): client - first[1]
+        for iid, client in Intervention.objects.filter(
+            municipality=municipality,
+            intervention_id__startswith=CLONE_PREFIX,
+            intervention_id__endswith=first[0],
+        ).values_list("intervention_id", "client_id")
+        if iid[len(CLONE_PREFIX) : -len(first[0])].isdigit()
+    }
+    offering: dict[int, list[int]] = {}
+    for service, provider in seed.order_by().values_list("service_id", "provider_id").distinct():
+        offering.setdefault(service, []).append(provider)
+    contract_of: dict[int, int] = {}
+    for provider, contract in Contract.objects.filter(municipality=municipality).order_by("-pk").values_list("provider_id", "pk"):  # fmt: skip
+        contract_of[provider] = contract
+    rows = [(0, service, provider, provider, None, 0) for service, ps in offering.items() for provider in ps]
+    for k, client_offset in copies.items():
+        for service, providers in offering.items():
+            ordered = sorted(providers)
+            for index, provider in enumerate(ordered):
+                moved = ordered[(index + k) % len(ordered)]
+                rows.append((k, service, provider, moved, contract_of.get(moved), client_offset))
+    full_tables = [
+        (AnswerCount, counts.ANSWER_KEY), (FollowUpCount, counts.FOLLOWUP_KEY), (CoverageCount, coverage.KEY),
+        (OutcomeCount, outcome_counts.OUTCOME_KEY), *((model, fields) for _, model, fields in rollup.BY_CLIENT),
+    ]  # fmt: skip
+    mapped = {
+        "provider_id": "cm.new_provider_id",
+        "contract_id": "CASE WHEN cm.k = 0 THEN t.contract_id WHEN t.contract_id IS NULL THEN NULL "
+        "ELSE cm.new_contract_id END",
+        "client_id": "t.client_id + cm.client_offset",
+    }
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("CREATE TEMP TABLE IF NOT EXISTS utfall_clone_maps (k integer, service_id integer, "
+                       "provider_id integer, new_provider_id integer, new_contract_id integer, client_offset integer)")  # fmt: skip
+        cursor.execute("DELETE FROM utfall_clone_maps")
+        cursor.executemany("INSERT INTO utfall_clone_maps VALUES (%s, %s, %s, %s, %s, %s)", rows)
+        for model, key in full_tables:
+            table = q(model._meta.db_table)
+            select = ", ".join(f"{mapped.get(f, f't.{q(f)}')} AS {q(f)}" for f in key)
+            ordinals = ", ".join(str(i + 1) for i in range(len(key)))
+            cursor.execute("DROP TABLE IF EXISTS utfall_clone_counts")
+            cursor.execute(
+                f"CREATE TEMP TABLE utfall_clone_counts AS SELECT {select}, sum(t.n) AS n FROM {table} t "  # noqa: S608
+                f"JOIN utfall_clone_maps cm ON cm.service_id = t.service_id AND cm.provider_id = t.provider_id "
+                f"WHERE t.municipality_id = {m} GROUP BY {ordinals}"
+            )
+            cursor.execute(f"DELETE FROM {table} WHERE municipality_id = {m}")  # noqa: S608
+            listed = ", ".join(q(f) for f in (*key, "n"))
+            cursor.execute(
+                f"INSERT INTO {table} ({listed}) SELECT {listed} FROM utfall_clone_counts WHERE n <> 0"  # noqa: S608
+            )
+        cursor.execute("DROP TABLE IF EXISTS utfall_clone_counts")
+        sums = [(model, fields, AnswerCount if full is counts.ANSWER_KEY else FollowUpCount) for model, fields, full in counts.ROLLUPS]  # fmt: skip
+        sums += [(model, fields, CoverageCount) for model, fields in coverage.ROLLUPS]
+        for model, fields, full_model in sums:
+            table = q(model._meta.db_table)
+            listed = ", ".join(q(f) for f in fields)
+            cursor.execute(f"DELETE FROM {table} WHERE municipality_id = {m}")  # noqa: S608
+            cursor.execute(
+                f"INSERT INTO {table} ({listed}, n) SELECT {listed}, sum(n) FROM {q(full_model._meta.db_table)} "  # noqa: S608
+                f"WHERE municipality_id = {m} GROUP BY {listed}"
+            )
+        outcome_counts.refill_rollups()  # by measure: the catalogue's intensities decide a step down
+
+
 @contextlib.contextmanager
 def _without_secondary_indexes(state: Path) -> Iterator[None]:
     """PostgreSQL: the copied tables without their indexes, unique and foreign-key constraints
@@ -484,10 +576,16 @@ def _without_secondary_indexes(state: Path) -> Iterator[None]:
 
 
 def clone_rest(args: argparse.Namespace, municipality: Any, chunks: int, imported: int) -> None:
-    """The chunks after the imported ones as copies of them (:func:`clone`), then the maintained
-    counts rebuilt and checked by ``utfall rebuild-aggregates`` (each in its own process: its
-    peak memory is its own)."""
+    """The chunks after the imported ones as copies of them (:func:`clone`), their maintained
+    counts (:func:`clone_counts`), then ``utfall rebuild-aggregates --check`` in a process of its
+    own (its peak memory is its own) unless ``--rebuild`` says otherwise: ``rebuild`` rebuilds
+    the counts from the raw rows instead of copying them, ``no-check`` skips the check (it holds
+    every key of every table in memory: ~8 MB per thousand follow-ups here, docs/performance.md)."""
     from django.db import connection
+    from django.db.models import Sum
+
+    from utfall.aggregates.models import FollowUpCount
+    from utfall.followups.models import FollowUp
 
     copies = math.ceil(chunks / imported) - 1
     began, began_cpu = time.perf_counter(), time.process_time()
@@ -506,10 +604,25 @@ def clone_rest(args: argparse.Namespace, municipality: Any, chunks: int, importe
         print(f"cloned {copies} copies in {seconds:.0f} s (this process's CPU {time.process_time() - began_cpu:.0f} s): "
               + ", ".join(f"{n:,} {name}" for name, n in written.items())
               + f"; {written.get('follow-ups', 0) / seconds:,.0f} follow-ups/s", flush=True)  # fmt: skip
+    followups = FollowUp.objects.filter(municipality=municipality)
+    counted = FollowUpCount.objects.filter(municipality=municipality).aggregate(n=Sum("n"))["n"] or 0
+    steps = []
+    if counted != followups.count():
+        if (
+            args.rebuild == "rebuild"
+            or counted != followups.exclude(followup_id__startswith=CLONE_PREFIX).count()
+        ):
+            steps.append([])  # counts of something else than the imported rows (a stopped build): rebuild
+        else:
+            began = time.perf_counter()
+            clone_counts(municipality)
+            print(f"maintained counts copied in {time.perf_counter() - began:.0f} s", flush=True)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")  # the planner sees the copies before the rebuild reads them
     connection.close()
-    for extra in ([], ["--check"]):
+    if args.rebuild != "no-check":
+        steps.append(["--check"])
+    for extra in steps:
         command = [
             sys.executable,
             "-m",
