@@ -104,6 +104,13 @@ def main() -> None:
         "--seed-chunks", type=int, default=1, help="chunks imported before cloning (default 1)"
     )
     parser.add_argument(
+        "--rebuild",
+        choices=["check", "rebuild", "no-check"],
+        default="check",
+        help="after cloning: copy the counts and check them against a rebuild (default), rebuild them from "
+        "the raw rows (and check), or copy them without the check (its memory: see docs/performance.md)",
+    )
+    parser.add_argument(
         "--chunk-followups",
         type=int,
         default=CHUNK_FOLLOWUPS,
