@@ -524,8 +524,8 @@ def clone_counts(municipality: Any) -> None:
 
 
 @contextlib.contextmanager
-def _without_secondary_indexes(state: Path) -> Iterator[None]:
-    """PostgreSQL: the copied tables without their indexes, unique and foreign-key constraints
+def _without_secondary_indexes(state: Path, models: list[Any]) -> Iterator[None]:
+    """PostgreSQL: the tables of ``models`` without their indexes, unique and foreign-key constraints
     (the primary keys kept) while the copies are written, then each made again from its own
     definition (``pg_get_constraintdef``, ``pg_indexes``): one sorted build per index instead of
     an insertion per row, one validation per constraint instead of a check per row. The
@@ -533,10 +533,6 @@ def _without_secondary_indexes(state: Path) -> Iterator[None]:
     makes them first when it resumes. Making them again checks the copies: the unique ones
     (ids, pseudonyms, one answer per question) and every reference."""
     from django.db import connection
-
-    from utfall.aggregates.models import InterventionOutcome
-    from utfall.followups.models import Answer, FollowUp
-    from utfall.registry.models import Client, Intervention
 
     def restore() -> None:
         with connection.cursor() as cursor:
@@ -551,7 +547,7 @@ def _without_secondary_indexes(state: Path) -> Iterator[None]:
     if state.exists():
         print("  making the indexes and constraints a stopped build dropped", flush=True)
         restore()
-    tables = [m._meta.db_table for m in (Client, Intervention, FollowUp, Answer, InterventionOutcome)]
+    tables = [m._meta.db_table for m in models]
     q = connection.ops.quote_name
     with connection.cursor() as cursor:
         cursor.execute(
@@ -588,17 +584,19 @@ def clone_rest(args: argparse.Namespace, municipality: Any, chunks: int, importe
     own (its peak memory is its own) unless ``--rebuild`` says otherwise: ``rebuild`` rebuilds
     the counts from the raw rows instead of copying them, ``no-check`` skips the check (it holds
     every key of every table in memory: ~8 MB per thousand follow-ups here, docs/performance.md)."""
+    from django.apps import apps
     from django.db import connection
     from django.db.models import Sum
 
-    from utfall.aggregates.models import FollowUpCount
-    from utfall.followups.models import FollowUp
+    from utfall.aggregates.models import CoveragePeriod, FollowUpCount, InterventionOutcome
+    from utfall.followups.models import Answer, FollowUp
+    from utfall.registry.models import Client, Intervention
 
     copies = math.ceil(chunks / imported) - 1
     began, began_cpu = time.perf_counter(), time.process_time()
     if connection.vendor == "postgresql":
         state = Path(args.cache_dir) / f"clone-{args.size}-dropped.json"
-        with _without_secondary_indexes(state):
+        with _without_secondary_indexes(state, [Client, Intervention, FollowUp, Answer, InterventionOutcome]):
             written = clone(municipality, copies)
             print(
                 f"copied in {time.perf_counter() - began:.0f} s; the indexes and constraints again:",
@@ -622,7 +620,14 @@ def clone_rest(args: argparse.Namespace, municipality: Any, chunks: int, importe
             steps.append([])  # counts of something else than the imported rows (a stopped build): rebuild
         else:
             began = time.perf_counter()
-            clone_counts(municipality)
+            if connection.vendor == "postgresql":
+                state = Path(args.cache_dir) / f"clone-{args.size}-dropped-counts.json"
+                counted_models = [m for m in apps.get_app_config("aggregates").get_models()
+                                  if m not in (CoveragePeriod, InterventionOutcome)]  # fmt: skip
+                with _without_secondary_indexes(state, counted_models):
+                    clone_counts(municipality)
+            else:
+                clone_counts(municipality)
             print(f"maintained counts copied in {time.perf_counter() - began:.0f} s", flush=True)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")  # the planner sees the copies before the rebuild reads them
