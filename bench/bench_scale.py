@@ -498,14 +498,23 @@ def clone_counts(municipality: Any) -> None:
             table = q(model._meta.db_table)
             select = ", ".join(f"{mapped.get(f, f't.{q(f)}')} AS {q(f)}" for f in key)
             ordinals = ", ".join(str(i + 1) for i in range(len(key)))
-            cursor.execute("DROP TABLE IF EXISTS utfall_clone_counts")
-            cursor.execute(
-                f"CREATE TEMP TABLE utfall_clone_counts AS SELECT {select}, sum(t.n) AS n FROM {table} t "  # noqa: S608
-                f"JOIN utfall_clone_maps cm ON cm.service_id = t.service_id AND cm.provider_id = t.provider_id "
-                f"WHERE t.municipality_id = {m} GROUP BY {ordinals}"
-            )
-            cursor.execute(f"DELETE FROM {table} WHERE municipality_id = {m}")  # noqa: S608
             listed = ", ".join(q(f) for f in (*key, "n"))
+            grouped = (
+                f"SELECT {select}, sum(t.n) AS n FROM {{source}} t JOIN utfall_clone_maps cm "  # noqa: S608
+                f"ON cm.service_id = t.service_id AND cm.provider_id = t.provider_id GROUP BY {ordinals}"
+            )
+            # PostgreSQL: the rows moved through the DELETE's RETURNING, written once (no temporary table).
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    f"WITH taken AS (DELETE FROM {table} WHERE municipality_id = {m} RETURNING *) "  # noqa: S608
+                    f"INSERT INTO {table} ({listed}) SELECT {listed} FROM ({grouped.format(source='taken')}) g "
+                    f"WHERE n <> 0"
+                )
+                continue
+            cursor.execute("DROP TABLE IF EXISTS utfall_clone_counts")
+            source = f"(SELECT * FROM {table} WHERE municipality_id = {m})"  # noqa: S608
+            cursor.execute(f"CREATE TEMP TABLE utfall_clone_counts AS {grouped.format(source=source)}")
+            cursor.execute(f"DELETE FROM {table} WHERE municipality_id = {m}")  # noqa: S608
             cursor.execute(
                 f"INSERT INTO {table} ({listed}) SELECT {listed} FROM utfall_clone_counts WHERE n <> 0"  # noqa: S608
             )
