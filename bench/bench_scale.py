@@ -18,7 +18,10 @@ comparison within 3× of DuckDB at 1M and 10M, page p95 under 150 ms cold at 1M,
 and CPU time (this process's own; on SQLite that includes the database) with the load average.
 DuckDB is timed twice: on a fresh connection each time (connect included) and on one reused
 connection (the query alone); the ratio to each is printed. ``--build-only`` builds (or
-resumes) and measures nothing. Results: docs/performance.md.
+resumes) and measures nothing. ``--clone`` (for the national size) imports the first chunk only
+(its rate is the import figure) and copies it in SQL up to the size, the maintained counts
+included, in a database of its own (``clone``, ``clone_counts``; docs/performance.md, "A clone
+build for the national size"). Results: docs/performance.md.
 """
 
 from __future__ import annotations
