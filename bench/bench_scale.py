@@ -109,9 +109,9 @@ def main() -> None:
     parser.add_argument(
         "--rebuild",
         choices=["check", "rebuild", "no-check"],
-        default="check",
-        help="after cloning: copy the counts and check them against a rebuild (default), rebuild them from "
-        "the raw rows (and check), or copy them without the check (its memory: see docs/performance.md)",
+        help="after cloning: copy the counts and check them against a rebuild (default up to 1m), rebuild "
+        "them from the raw rows (and check), or copy them without the check (default above 1m: the check's "
+        "memory, ~10 GB at 1m, see docs/performance.md)",
     )
     parser.add_argument(
         "--chunk-followups",
@@ -151,8 +151,9 @@ def main() -> None:
             for phase in ("build",) if args.build_only else ("build", "measure"):
                 command = [sys.executable, __file__, "--phase", phase, "--size", size, "--database", database,
                            "--postgres-url", args.postgres_url, "--cache-dir", args.cache_dir, "-n", str(args.n), "--parts", args.parts]  # fmt: skip
+                rebuild = args.rebuild or ("check" if SIZES[size] <= 1_000_000 else "no-check")
                 cloning = (
-                    ["--clone", "--seed-chunks", str(args.seed_chunks), "--rebuild", args.rebuild]
+                    ["--clone", "--seed-chunks", str(args.seed_chunks), "--rebuild", rebuild]
                     if args.clone
                     else []
                 )
