@@ -18,7 +18,10 @@ comparison within 3× of DuckDB at 1M and 10M, page p95 under 150 ms cold at 1M,
 and CPU time (this process's own; on SQLite that includes the database) with the load average.
 DuckDB is timed twice: on a fresh connection each time (connect included) and on one reused
 connection (the query alone); the ratio to each is printed. ``--build-only`` builds (or
-resumes) and measures nothing. Results: docs/performance.md.
+resumes) and measures nothing. ``--clone`` (for the national size) imports the first chunk only
+(its rate is the import figure) and copies it in SQL up to the size, the maintained counts
+included, in a database of its own (``clone``, ``clone_counts``; docs/performance.md, "A clone
+build for the national size"). Results: docs/performance.md.
 """
 
 from __future__ import annotations
@@ -107,6 +110,13 @@ def main() -> None:
         "--seed-chunks", type=int, default=1, help="chunks imported before cloning (default 1)"
     )
     parser.add_argument(
+        "--rebuild",
+        choices=["check", "rebuild", "no-check"],
+        help="after cloning: copy the counts and check them against a rebuild (default up to 1m), rebuild "
+        "them from the raw rows (and check), or copy them without the check (default above 1m: the check's "
+        "memory, ~10 GB at 1m, see docs/performance.md)",
+    )
+    parser.add_argument(
         "--chunk-followups",
         type=int,
         default=CHUNK_FOLLOWUPS,
@@ -144,7 +154,12 @@ def main() -> None:
             for phase in ("build",) if args.build_only else ("build", "measure"):
                 command = [sys.executable, __file__, "--phase", phase, "--size", size, "--database", database,
                            "--postgres-url", args.postgres_url, "--cache-dir", args.cache_dir, "-n", str(args.n), "--parts", args.parts]  # fmt: skip
-                cloning = ["--clone", "--seed-chunks", str(args.seed_chunks)] if args.clone else []
+                rebuild = args.rebuild or ("check" if SIZES[size] <= 1_000_000 else "no-check")
+                cloning = (
+                    ["--clone", "--seed-chunks", str(args.seed_chunks), "--rebuild", rebuild]
+                    if args.clone
+                    else []
+                )
                 command += [*cloning, "--chunk-followups", str(args.chunk_followups)]
                 subprocess.run([*command, *(["--fresh"] if args.fresh else [])], check=True)  # noqa: S603
 
@@ -427,9 +442,106 @@ def clone(municipality: Any, copies: int) -> dict[str, int]:
     return dict(written)
 
 
+def clone_counts(municipality: Any) -> None:
+    """The maintained counts of the copies made by :func:`clone`, in SQL and without reading the
+    raw rows: each full table's rows (counts, coverage, outcomes, the rollups by client) once as
+    they are and once per copy with the copy's provider, contract and client, summed by key; the
+    other rollups again as the sums of their full tables. The same counts as a rebuild (the
+    copies' rows have the seed's dates, services, units, clients' sex and birth year; only the
+    provider, its contract and the client change), with no key of a table held in Python (a
+    rebuild and its check hold them: too much memory at the national size, docs/performance.md).
+    One transaction; call it once, on counts that count the imported rows alone."""
+    from django.db import connection, transaction
+
+    from utfall.aggregates import counts, coverage, outcome_counts, rollup
+    from utfall.aggregates.models import AnswerCount, CoverageCount, FollowUpCount, OutcomeCount
+    from utfall.registry.models import Contract, Intervention
+
+    q = connection.ops.quote_name
+    m = int(municipality.pk)
+    seed = Intervention.objects.filter(municipality=municipality).exclude(
+        intervention_id__startswith=CLONE_PREFIX
+    )
+    first = seed.order_by("pk").values_list("intervention_id", "client_id").first()
+    assert first is not None, "nothing imported"
+    copies = {  # copy number: its clients' key offset
+        int(iid[len(CLONE_PREFIX) : -len(first[0])]): client - first[1]
+        for iid, client in Intervention.objects.filter(
+            municipality=municipality,
+            intervention_id__startswith=CLONE_PREFIX,
+            intervention_id__endswith=first[0],
+        ).values_list("intervention_id", "client_id")
+        if iid[len(CLONE_PREFIX) : -len(first[0])].isdigit()
+    }
+    offering: dict[int, list[int]] = {}
+    for service, provider in seed.order_by().values_list("service_id", "provider_id").distinct():
+        offering.setdefault(service, []).append(provider)
+    contract_of: dict[int, int] = {}
+    for provider, contract in Contract.objects.filter(municipality=municipality).order_by("-pk").values_list("provider_id", "pk"):  # fmt: skip
+        contract_of[provider] = contract
+    rows = [(0, service, provider, provider, None, 0) for service, ps in offering.items() for provider in ps]
+    for k, client_offset in copies.items():
+        for service, providers in offering.items():
+            ordered = sorted(providers)
+            for index, provider in enumerate(ordered):
+                moved = ordered[(index + k) % len(ordered)]
+                rows.append((k, service, provider, moved, contract_of.get(moved), client_offset))
+    full_tables = [
+        (AnswerCount, counts.ANSWER_KEY), (FollowUpCount, counts.FOLLOWUP_KEY), (CoverageCount, coverage.KEY),
+        (OutcomeCount, outcome_counts.OUTCOME_KEY), *((model, fields) for _, model, fields in rollup.BY_CLIENT),
+    ]  # fmt: skip
+    mapped = {
+        "provider_id": "cm.new_provider_id",
+        "contract_id": "CASE WHEN cm.k = 0 THEN t.contract_id WHEN t.contract_id IS NULL THEN NULL "
+        "ELSE cm.new_contract_id END",
+        "client_id": "t.client_id + cm.client_offset",
+    }
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("CREATE TEMP TABLE IF NOT EXISTS utfall_clone_maps (k integer, service_id integer, "
+                       "provider_id integer, new_provider_id integer, new_contract_id integer, client_offset integer)")  # fmt: skip
+        cursor.execute("DELETE FROM utfall_clone_maps")
+        cursor.executemany("INSERT INTO utfall_clone_maps VALUES (%s, %s, %s, %s, %s, %s)", rows)
+        for model, key in full_tables:
+            table = q(model._meta.db_table)
+            select = ", ".join(f"{mapped.get(f, f't.{q(f)}')} AS {q(f)}" for f in key)
+            ordinals = ", ".join(str(i + 1) for i in range(len(key)))
+            listed = ", ".join(q(f) for f in (*key, "n"))
+            grouped = (
+                f"SELECT {select}, sum(t.n) AS n FROM {{source}} t JOIN utfall_clone_maps cm "  # noqa: S608
+                f"ON cm.service_id = t.service_id AND cm.provider_id = t.provider_id GROUP BY {ordinals}"
+            )
+            # PostgreSQL: the rows moved through the DELETE's RETURNING, written once (no temporary table).
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    f"WITH taken AS (DELETE FROM {table} WHERE municipality_id = {m} RETURNING *) "  # noqa: S608
+                    f"INSERT INTO {table} ({listed}) SELECT {listed} FROM ({grouped.format(source='taken')}) g "
+                    f"WHERE n <> 0"
+                )
+                continue
+            cursor.execute("DROP TABLE IF EXISTS utfall_clone_counts")
+            source = f"(SELECT * FROM {table} WHERE municipality_id = {m})"  # noqa: S608
+            cursor.execute(f"CREATE TEMP TABLE utfall_clone_counts AS {grouped.format(source=source)}")
+            cursor.execute(f"DELETE FROM {table} WHERE municipality_id = {m}")  # noqa: S608
+            cursor.execute(
+                f"INSERT INTO {table} ({listed}) SELECT {listed} FROM utfall_clone_counts WHERE n <> 0"  # noqa: S608
+            )
+        cursor.execute("DROP TABLE IF EXISTS utfall_clone_counts")
+        sums = [(model, fields, AnswerCount if full is counts.ANSWER_KEY else FollowUpCount) for model, fields, full in counts.ROLLUPS]  # fmt: skip
+        sums += [(model, fields, CoverageCount) for model, fields in coverage.ROLLUPS]
+        for model, fields, full_model in sums:
+            table = q(model._meta.db_table)
+            listed = ", ".join(q(f) for f in fields)
+            cursor.execute(f"DELETE FROM {table} WHERE municipality_id = {m}")  # noqa: S608
+            cursor.execute(
+                f"INSERT INTO {table} ({listed}, n) SELECT {listed}, sum(n) FROM {q(full_model._meta.db_table)} "  # noqa: S608
+                f"WHERE municipality_id = {m} GROUP BY {listed}"
+            )
+        outcome_counts.refill_rollups()  # by measure: the catalogue's intensities decide a step down
+
+
 @contextlib.contextmanager
-def _without_secondary_indexes(state: Path) -> Iterator[None]:
-    """PostgreSQL: the copied tables without their indexes, unique and foreign-key constraints
+def _without_secondary_indexes(state: Path, models: list[Any]) -> Iterator[None]:
+    """PostgreSQL: the tables of ``models`` without their indexes, unique and foreign-key constraints
     (the primary keys kept) while the copies are written, then each made again from its own
     definition (``pg_get_constraintdef``, ``pg_indexes``): one sorted build per index instead of
     an insertion per row, one validation per constraint instead of a check per row. The
@@ -437,10 +549,6 @@ def _without_secondary_indexes(state: Path) -> Iterator[None]:
     makes them first when it resumes. Making them again checks the copies: the unique ones
     (ids, pseudonyms, one answer per question) and every reference."""
     from django.db import connection
-
-    from utfall.aggregates.models import InterventionOutcome
-    from utfall.followups.models import Answer, FollowUp
-    from utfall.registry.models import Client, Intervention
 
     def restore() -> None:
         with connection.cursor() as cursor:
@@ -455,7 +563,7 @@ def _without_secondary_indexes(state: Path) -> Iterator[None]:
     if state.exists():
         print("  making the indexes and constraints a stopped build dropped", flush=True)
         restore()
-    tables = [m._meta.db_table for m in (Client, Intervention, FollowUp, Answer, InterventionOutcome)]
+    tables = [m._meta.db_table for m in models]
     q = connection.ops.quote_name
     with connection.cursor() as cursor:
         cursor.execute(
@@ -487,16 +595,24 @@ def _without_secondary_indexes(state: Path) -> Iterator[None]:
 
 
 def clone_rest(args: argparse.Namespace, municipality: Any, chunks: int, imported: int) -> None:
-    """The chunks after the imported ones as copies of them (:func:`clone`), then the maintained
-    counts rebuilt and checked by ``utfall rebuild-aggregates`` (each in its own process: its
-    peak memory is its own)."""
+    """The chunks after the imported ones as copies of them (:func:`clone`), their maintained
+    counts (:func:`clone_counts`), then ``utfall rebuild-aggregates --check`` in a process of its
+    own (its peak memory is its own) unless ``--rebuild`` says otherwise: ``rebuild`` rebuilds
+    the counts from the raw rows instead of copying them, ``no-check`` skips the check (it holds
+    every key of every table in memory: ~8 MB per thousand follow-ups here, docs/performance.md)."""
+    from django.apps import apps
     from django.db import connection
+    from django.db.models import Sum
+
+    from utfall.aggregates.models import CoveragePeriod, FollowUpCount, InterventionOutcome
+    from utfall.followups.models import Answer, FollowUp
+    from utfall.registry.models import Client, Intervention
 
     copies = math.ceil(chunks / imported) - 1
     began, began_cpu = time.perf_counter(), time.process_time()
     if connection.vendor == "postgresql":
         state = Path(args.cache_dir) / f"clone-{args.size}-dropped.json"
-        with _without_secondary_indexes(state):
+        with _without_secondary_indexes(state, [Client, Intervention, FollowUp, Answer, InterventionOutcome]):
             written = clone(municipality, copies)
             print(
                 f"copied in {time.perf_counter() - began:.0f} s; the indexes and constraints again:",
@@ -509,10 +625,32 @@ def clone_rest(args: argparse.Namespace, municipality: Any, chunks: int, importe
         print(f"cloned {copies} copies in {seconds:.0f} s (this process's CPU {time.process_time() - began_cpu:.0f} s): "
               + ", ".join(f"{n:,} {name}" for name, n in written.items())
               + f"; {written.get('follow-ups', 0) / seconds:,.0f} follow-ups/s", flush=True)  # fmt: skip
+    followups = FollowUp.objects.filter(municipality=municipality)
+    counted = FollowUpCount.objects.filter(municipality=municipality).aggregate(n=Sum("n"))["n"] or 0
+    steps = []
+    if counted != followups.count():
+        if (
+            args.rebuild == "rebuild"
+            or counted != followups.exclude(followup_id__startswith=CLONE_PREFIX).count()
+        ):
+            steps.append([])  # counts of something else than the imported rows (a stopped build): rebuild
+        else:
+            began = time.perf_counter()
+            if connection.vendor == "postgresql":
+                state = Path(args.cache_dir) / f"clone-{args.size}-dropped-counts.json"
+                counted_models = [m for m in apps.get_app_config("aggregates").get_models()
+                                  if m not in (CoveragePeriod, InterventionOutcome)]  # fmt: skip
+                with _without_secondary_indexes(state, counted_models):
+                    clone_counts(municipality)
+            else:
+                clone_counts(municipality)
+            print(f"maintained counts copied in {time.perf_counter() - began:.0f} s", flush=True)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")  # the planner sees the copies before the rebuild reads them
     connection.close()
-    for extra in ([], ["--check"]):
+    if args.rebuild != "no-check":
+        steps.append(["--check"])
+    for extra in steps:
         command = [
             sys.executable,
             "-m",

@@ -1,7 +1,8 @@
 """The scale benchmark's clone build (bench/bench_scale.py ``--clone``, issue 13): copies of an
 imported data set made in SQL are valid rows (new keys, clients and ids, the answers' copied facts
 equal to their follow-up's, providers that give the service, their own contracts) and, once the
-maintained counts are rebuilt, they equal a rebuild; the stored outcomes are right as copied."""
+maintained counts are copied too (or rebuilt), they equal a rebuild; the stored outcomes are right
+as copied."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from django.db.models import F
+from django.db.models import F, Sum
 
 from tests.conftest import TODAY
-from utfall.aggregates.models import InterventionOutcome
+from utfall.aggregates.models import AnswerCount, InterventionOutcome
 from utfall.aggregates.rebuild import check, rebuild
 from utfall.demo.generator import as_tables, generate
 from utfall.followups.models import FACTS, Answer, FollowUp
@@ -117,6 +118,16 @@ def test_the_answers_repeat_their_followups_facts(cloned: Municipality) -> None:
         .exclude(municipality_id=F("intervention__municipality_id"))
         .exists()
     )
+
+
+def test_the_copied_counts_equal_a_rebuild(cloned: Municipality) -> None:
+    _bench().clone_counts(cloned)
+    assert (
+        AnswerCount.objects.filter(municipality=cloned).aggregate(n=Sum("n"))["n"]
+        == Answer.objects.filter(municipality=cloned).count()
+    )
+    result = check(cloned)
+    assert result.ok, result.lines()
 
 
 def test_copied_outcomes_are_right_and_a_rebuild_makes_the_counts_exact(cloned: Municipality) -> None:
