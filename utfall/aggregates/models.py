@@ -208,7 +208,10 @@ class AnswerByClient(ClientCount):
         # Covering for the trend's read (by question and months, grouped by client) and the
         # writers' key look-up.
         indexes = [models.Index(fields=["municipality", "question_id", "month", "client", "option_id", "provider",
-                                        "service", "unit"], name="answerbyclient_period")]  # fmt: skip
+                                        "service", "unit"], name="answerbyclient_period"),
+                   # One provider's trend (the provider page): its rows only, covering (2026-12-03).
+                   models.Index(fields=["municipality", "provider", "question_id", "month", "client", "option_id",
+                                        "n"], name="answerbyclient_provider")]  # fmt: skip
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} client {self.client_id} question {self.question_id}: {self.n}"
@@ -219,7 +222,9 @@ class FollowUpByClient(ClientCount):
 
     class Meta:
         indexes = [models.Index(fields=["municipality", "month", "client", "assessment", "provider", "service",
-                                        "unit"], name="followupbyclient_period")]  # fmt: skip
+                                        "unit"], name="followupbyclient_period"),
+                   models.Index(fields=["municipality", "provider", "month", "client", "assessment", "n"],
+                                name="followupbyclient_provider")]  # fmt: skip
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} client {self.client_id} {self.assessment}: {self.n}"
@@ -363,8 +368,9 @@ class OutcomeByProvider(OutcomeMeasureCount):
     provider = models.ForeignKey("registry.Provider", **_DIMENSION)
 
     class Meta:
-        indexes = [models.Index(fields=["municipality", "measure", "month", "provider", "event"],
-                                name="outcomebyprovider_period")]  # fmt: skip
+        # Covering (n too) for the comparison of all providers and the provider page (2026-12-03).
+        indexes = [models.Index(fields=["municipality", "measure", "month", "provider", "event", "n"],
+                                name="outcomebyprovider_cover")]  # fmt: skip
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} {self.measure} {self.event}: {self.n}"

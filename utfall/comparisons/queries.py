@@ -37,6 +37,7 @@ from utfall.comparisons.counted import (
     coverage_table,
     is_counted,
     merge,
+    month_end,
     months_within,
     table_for,
 )
@@ -212,9 +213,26 @@ def aggregate(
     if date_from > date_to:
         raise BadQuery("periodens början ligger efter dess slut")
 
-    def part(start: dt.date, end: dt.date, counted: Any = None) -> list[dict[str, Any]]:
-        qs, prefix, event, year = _base(indicator, municipality, start, end, as_of, counted)
+    def part(
+        start: dt.date, end: dt.date, counted: Any = None, until: dt.date | None = as_of
+    ) -> list[dict[str, Any]]:
+        qs, prefix, event, year = _base(indicator, municipality, start, end, until, counted)
         return _grouped(qs, prefix, event, year, indicator, municipality, start, end, by, filters, period)
+
+    def edge(start: dt.date, end: dt.date, table: Any, window: int) -> list[list[dict[str, Any]]]:
+        """The days ``start``–``end`` of one month: from the raw rows, or, when they are most of
+        the month (an outcome window's cut-off late in a month), the whole month from the counts
+        less its other days from the raw rows: fewer raw rows read, the same counts (2026-12-03).
+        The other days are read without a cut-off (``until`` after the month's window)."""
+        first, last_day = start.replace(day=1), month_end(start)
+        days = (end - start).days + 1
+        if period is not None or end > last_day or (last_day - first).days + 1 - days >= days:
+            return [part(start, end)]
+        until = last_day + dt.timedelta(days=window)
+        rest = [part(s, e, until=until) for s, e in ((first, start - dt.timedelta(days=1)),
+                                                     (end + dt.timedelta(days=1), last_day)) if s <= e]  # fmt: skip
+        return [part(first, last_day, counted=table),
+                *([{**r, "n": -r["n"], "events": -r["events"]} for r in rows] for rows in rest)]  # fmt: skip
 
     def compute() -> list[dict[str, Any]]:
         if indicator.kind == "coverage" and period is None and (as_of is None or as_of.year >= date_to.year):
@@ -227,11 +245,12 @@ def aggregate(
             if maintained is not None:
                 table = coverage_table({*by, *(filters or {})})
                 return part(date_from, date_to, counted=(table, maintained))
-        last = date_to
+        last, window = date_to, 0
         if indicator.kind in OUTCOME_KINDS:
-            window = _outcome_window(indicator)
-            if window is None:  # a window the outcome counts have no bucket for
+            found = _outcome_window(indicator)
+            if found is None:  # a window the outcome counts have no bucket for
                 return part(date_from, date_to)
+            window = found
             if window:  # counted only once the whole window has passed at the reference date
                 last = min(
                     date_to, (as_of or reference_date(municipality) or date_to) - dt.timedelta(days=window)
@@ -243,7 +262,11 @@ def aggregate(
         months, edges = months_within(date_from, last)
         table = table_for(indicator.kind, {*by, *(filters or {})})
         parts = [part(*months, counted=table)] if months else []
-        return merge([*parts, *(part(start, end) for start, end in edges)])
+        for start, end in edges:
+            parts += edge(start, end, table, window)
+        rows = merge(parts)
+        # A group the days subtracted leave at 0 is one the raw rows of the partial month lack.
+        return [r for r in rows if r["n"]] if by or period else rows
 
     return cached(
         _aggregate_key(indicator, municipality, date_from, date_to, by, filters, as_of, period), compute
@@ -519,9 +542,12 @@ def _grouped(
             else:
                 annotations[dimension] = F(paths[dimension])
     keys = [f"g_{d}" for d in by]
+    # Counts by period read the count table's months grouped first, in the index's order, and
+    # label the months' sums (_by_months): the label per count row sorted every row (2026-12-03).
+    by_months = counted and period is not None and extra is None and not grouped_only
     if period is not None:
         date = "month" if counted else _period_date(indicator)
-        annotations["_period"] = period_case(date, period, date_from, date_to)
+        annotations["_period"] = F("month") if by_months else period_case(date, period, date_from, date_to)
         keys.append("g__period")
     if extra is not None:
         annotations["_extra"] = F(extra)
@@ -537,7 +563,11 @@ def _grouped(
     rows = qs.values(*keys).annotate(_n=n, _events=count(filter=event)).order_by(*keys)
     if grouped_only:
         return rows.order_by()
-    if counted:
+    if by_months and period is not None:
+        # The month first: the count table's index order (no sort of the count rows).
+        months = qs.values("g__period", *keys[:-1]).annotate(_n=n, _events=count(filter=event)).order_by()
+        rows = _by_months(months, keys, period, date_from, date_to)  # type: ignore[assignment]
+    elif counted:
         rows = rows.filter(_n__gt=0)  # count rows of 0 are left by deltas (aggregates.counts)
     codes = {d: _codes(d, municipality) for d in by if d in _CODED}
     out = []
@@ -551,6 +581,39 @@ def _grouped(
     if codes:
         out.sort(key=lambda r: tuple("" if r[k] is None else str(r[k]) for k in [*by, "period"] if k in r))
     return out
+
+
+def _by_months(
+    grouped: QuerySet[Any], keys: Sequence[str], grain: str, date_from: dt.date, date_to: dt.date
+) -> list[dict[str, Any]]:
+    """The rows of a count table's query grouped by its keys with the month as ``g__period``,
+    summed by the month's period label (``sql.period_case``'s labels) in the database around
+    it: as the query with the label as a key (same rows, same order, groups above 0), but the
+    count table's index gives the months' groups in order, so only their sums are sorted."""
+    quote = connection.ops.quote_name
+    month = quote("g__period")
+    whens, params = [], []
+    for label, start, end in periods(grain, date_from, date_to):
+        whens.append(f"WHEN {month} >= %s AND {month} <= %s THEN %s")
+        params += [
+            connection.ops.adapt_datefield_value(start),
+            connection.ops.adapt_datefield_value(end),
+            label,
+        ]
+    dims = [quote(k) for k in keys if k != "g__period"]
+    inner, inner_params = grouped.query.sql_with_params()
+    group = ", ".join([*dims, "p"])
+    sql = (
+        f"SELECT {', '.join([*dims, ''])}CASE {' '.join(whens)} ELSE '' END AS p, "  # noqa: S608 (our own query's SQL; values are parameters)
+        f"SUM({quote('_n')}), SUM({quote('_events')}) FROM ({inner}) AS months "
+        f"GROUP BY {group} HAVING SUM({quote('_n')}) > 0 ORDER BY {group}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *inner_params])
+        found = cursor.fetchall()
+    names = [k for k in keys if k != "g__period"]
+    return [{**dict(zip(names, row[: len(names)], strict=True)), "g__period": row[-3], "_n": int(row[-2]),
+             "_events": row[-1]} for row in found]  # fmt: skip
 
 
 _CODED = {"provider": "provider_id", "service": "code", "unit": "code"}
