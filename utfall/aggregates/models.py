@@ -206,10 +206,11 @@ class AnswerByClient(ClientCount):
 
     class Meta:
         # Covering for the trend's read (by question and months, grouped by client) and the
-        # writers' key look-up.
+        # writers' key look-up; one provider's trend (the provider page) reads its own rows by the
+        # second. Both hold n (2026-12-03): with only the second covering, SQLite's planner chose it
+        # for every trend and read the municipality's whole table.
         indexes = [models.Index(fields=["municipality", "question_id", "month", "client", "option_id", "provider",
-                                        "service", "unit"], name="answerbyclient_period"),
-                   # One provider's trend (the provider page): its rows only, covering (2026-12-03).
+                                        "service", "unit", "n"], name="answerbyclient_cover"),
                    models.Index(fields=["municipality", "provider", "question_id", "month", "client", "option_id",
                                         "n"], name="answerbyclient_provider")]  # fmt: skip
 
@@ -222,7 +223,7 @@ class FollowUpByClient(ClientCount):
 
     class Meta:
         indexes = [models.Index(fields=["municipality", "month", "client", "assessment", "provider", "service",
-                                        "unit"], name="followupbyclient_period"),
+                                        "unit", "n"], name="followupbyclient_cover"),
                    models.Index(fields=["municipality", "provider", "month", "client", "assessment", "n"],
                                 name="followupbyclient_provider")]  # fmt: skip
 
