@@ -592,19 +592,27 @@ def _by_months(
     count table's index gives the months' groups in order, so only their sums are sorted."""
     quote = connection.ops.quote_name
     month = quote("g__period")
-    whens, params = [], []
-    for label, start, end in periods(grain, date_from, date_to):
-        whens.append(f"WHEN {month} >= %s AND {month} <= %s THEN %s")
-        params += [
-            connection.ops.adapt_datefield_value(start),
-            connection.ops.adapt_datefield_value(end),
-            label,
-        ]
+    adapt = connection.ops.adapt_datefield_value
+
+    def label(spans: Sequence[tuple[str, dt.date, dt.date]]) -> tuple[str, list[Any]]:
+        # A CASE halving the periods at each level: a few comparisons per row, not two per period.
+        if len(spans) <= 1:
+            if not spans:
+                return "''", []
+            name, start, end = spans[0]
+            case = f"CASE WHEN {month} >= %s AND {month} <= %s THEN %s ELSE '' END"
+            return case, [adapt(start), adapt(end), name]
+        middle = len(spans) // 2
+        (low, low_params), (high, high_params) = label(spans[:middle]), label(spans[middle:])
+        return f"CASE WHEN {month} < %s THEN {low} ELSE {high} END", [adapt(spans[middle][1]), *low_params,
+                                                                        *high_params]  # fmt: skip
+
+    case, params = label(periods(grain, date_from, date_to))
     dims = [quote(k) for k in keys if k != "g__period"]
     inner, inner_params = grouped.query.sql_with_params()
     group = ", ".join([*dims, "p"])
     sql = (
-        f"SELECT {', '.join([*dims, ''])}CASE {' '.join(whens)} ELSE '' END AS p, "  # noqa: S608 (our own query's SQL; values are parameters)
+        f"SELECT {', '.join([*dims, ''])}{case} AS p, "  # noqa: S608 (our own query's SQL; values are parameters)
         f"SUM({quote('_n')}), SUM({quote('_events')}) FROM ({inner}) AS months "
         f"GROUP BY {group} HAVING SUM({quote('_n')}) > 0 ORDER BY {group}"
     )
