@@ -207,12 +207,12 @@ class AnswerByClient(ClientCount):
     class Meta:
         # Covering for the trend's read (by question and months, grouped by client) and the
         # writers' key look-up; one provider's trend (the provider page) reads its own rows by the
-        # second. Both hold n (2026-12-03): with only the second covering, SQLite's planner chose it
-        # for every trend and read the municipality's whole table.
+        # second (2026-12-03). Not covering (no n): SQLite's planner then chose a covering one for
+        # every trend and read the municipality's whole table, and each index entry is import cost.
         indexes = [models.Index(fields=["municipality", "question_id", "month", "client", "option_id", "provider",
-                                        "service", "unit", "n"], name="answerbyclient_cover"),
-                   models.Index(fields=["municipality", "provider", "question_id", "month", "client", "option_id",
-                                        "n"], name="answerbyclient_provider")]  # fmt: skip
+                                        "service", "unit"], name="answerbyclient_period"),
+                   models.Index(fields=["municipality", "provider", "question_id", "month"],
+                                name="answerbyclient_provider")]  # fmt: skip
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} client {self.client_id} question {self.question_id}: {self.n}"
@@ -223,9 +223,8 @@ class FollowUpByClient(ClientCount):
 
     class Meta:
         indexes = [models.Index(fields=["municipality", "month", "client", "assessment", "provider", "service",
-                                        "unit", "n"], name="followupbyclient_cover"),
-                   models.Index(fields=["municipality", "provider", "month", "client", "assessment", "n"],
-                                name="followupbyclient_provider")]  # fmt: skip
+                                        "unit"], name="followupbyclient_period"),
+                   models.Index(fields=["municipality", "provider", "month"], name="followupbyclient_provider")]  # fmt: skip
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} client {self.client_id} {self.assessment}: {self.n}"
