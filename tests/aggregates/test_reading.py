@@ -47,6 +47,10 @@ def test_counts_of_any_range_are_those_of_the_rows_and_come_from_the_count_table
     assert counts(dt.date(2025, 1, 15), dt.date(2025, 1, 25)) == {"B": (1, 0)}
     assert counts(dt.date(2025, 2, 1), dt.date(2025, 2, 28)) == {"A": (1, 1), "B": (1, 1)}
     assert counts(dt.date(2025, 1, 15), dt.date(2025, 3, 10)) == {"A": (2, 1), "B": (2, 1)}
+    # Most of a month (its whole month counted less the other days' rows): B's answer of 27
+    # February is not in 1–20 February, and no group is left at 0.
+    assert counts(dt.date(2025, 2, 1), dt.date(2025, 2, 20)) == {"A": (1, 1)}
+    assert counts(dt.date(2025, 1, 3), dt.date(2025, 2, 25)) == {"A": (1, 1), "B": (1, 0)}
     status = followup_status_counts(municipality=municipality, date_from=dt.date(2025, 1, 15),
                                     date_to=dt.date(2025, 3, 10), by="provider")  # fmt: skip
     assert [(r["provider"], r["n"], r["completed"]) for r in status] == [("A", 2, 2), ("B", 2, 2)]
@@ -65,6 +69,7 @@ def test_counts_of_any_range_are_those_of_the_rows_and_come_from_the_count_table
                        date_to=dt.date(2025, 3, 31), by=["provider", "sex"])  # fmt: skip
     assert [(r["provider"], r["n"], r["events"]) for r in by_sex] == [("A", 7, 6), ("B", 2, 1)]
     assert counts(dt.date(2025, 1, 15), dt.date(2025, 1, 31)) == {"B": (1, 0)}  # the raw edge alone
+    assert counts(dt.date(2025, 2, 1), dt.date(2025, 2, 20)) == {"A": (3, 3)}  # the month's count row
     status = followup_status_counts(municipality=municipality, date_from=dt.date(2025, 1, 1),
                                     date_to=dt.date(2025, 3, 31), by="provider")  # fmt: skip
     assert [(r["provider"], r["n"]) for r in status] == [("A", 5), ("B", 2)]

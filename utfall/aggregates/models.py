@@ -254,11 +254,15 @@ class AnswerByClient(ClientCount):
 
     class Meta:
         # Covering for the trend's read (by question, quarterly or not, and months, grouped by
-        # client); by client for the writers, which replace a client's rows.
+        # client; with n: rows are replaced, never updated); by client for the writers, which
+        # replace a client's rows; one provider's trend (the provider page) reads its own rows by
+        # the third (2026-12-03, branch prov: not covering, else SQLite's planner chose it for
+        # every trend).
         indexes = [
             models.Index(fields=["municipality", "question_id", "quarterly", "month", "client", "option_id",
-                                 "provider", "service", "unit"], name="answerbyclient_repeats"),
+                                 "provider", "service", "unit", "n"], name="answerbyclient_repeats"),
             models.Index(fields=["client"], name="answerbyclient_client"),
+            models.Index(fields=["municipality", "provider", "question_id", "month"], name="answerbyclient_provider"),
         ]  # fmt: skip
 
     def __str__(self) -> str:
@@ -271,8 +275,9 @@ class FollowUpByClient(ClientCount):
     class Meta:
         indexes = [
             models.Index(fields=["municipality", "quarterly", "month", "client", "assessment", "provider",
-                                 "service", "unit"], name="followupbyclient_repeats"),
+                                 "service", "unit", "n"], name="followupbyclient_repeats"),
             models.Index(fields=["client"], name="followupbyclient_client"),
+            models.Index(fields=["municipality", "provider", "month"], name="followupbyclient_provider"),
         ]  # fmt: skip
 
     def __str__(self) -> str:
@@ -417,8 +422,9 @@ class OutcomeByProvider(OutcomeMeasureCount):
     provider = models.ForeignKey("registry.Provider", **_DIMENSION)
 
     class Meta:
-        indexes = [models.Index(fields=["municipality", "measure", "month", "provider", "event"],
-                                name="outcomebyprovider_period")]  # fmt: skip
+        # Covering (n too) for the comparison of all providers and the provider page (2026-12-03).
+        indexes = [models.Index(fields=["municipality", "measure", "month", "provider", "event", "n"],
+                                name="outcomebyprovider_cover")]  # fmt: skip
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} {self.measure} {self.event}: {self.n}"

@@ -115,7 +115,7 @@ def is_counted(model: type[Model]) -> bool:
     return model in COUNT_TABLES
 
 
-def _month_end(day: dt.date) -> dt.date:
+def month_end(day: dt.date) -> dt.date:
     following = dt.date(day.year + (day.month == 12), day.month % 12 + 1, 1)
     return following - dt.timedelta(days=1)
 
@@ -125,8 +125,8 @@ def months_within(
 ) -> tuple[tuple[dt.date, dt.date] | None, list[tuple[dt.date, dt.date]]]:
     """(first and last day of the whole months within the range, or None; the ranges of days
     outside them, read from the raw rows)."""
-    first = date_from if date_from.day == 1 else _month_end(date_from) + dt.timedelta(days=1)
-    last_end = date_to if date_to == _month_end(date_to) else date_to.replace(day=1) - dt.timedelta(days=1)
+    first = date_from if date_from.day == 1 else month_end(date_from) + dt.timedelta(days=1)
+    last_end = date_to if date_to == month_end(date_to) else date_to.replace(day=1) - dt.timedelta(days=1)
     if first > last_end:
         return None, [(date_from, date_to)]
     edges = []

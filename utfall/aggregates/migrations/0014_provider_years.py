@@ -30,7 +30,7 @@ def fill(apps: Any, schema_editor: Any) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("aggregates", "0011_by_client_repeats"),
+        ("aggregates", "0013_provider_page_indexes"),
         ("organisations", "0004_municipality_scb_code"),
         ("registry", "0007_contract_terms"),
     ]
