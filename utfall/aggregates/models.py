@@ -210,10 +210,11 @@ class AnswerByClient(ClientCount):
 
     class Meta:
         # Covering for the trend's read (by question, quarterly or not, and months, grouped by
-        # client); by client for the writers, which replace a client's rows.
+        # client; with n: rows are replaced, never updated); by client for the writers, which
+        # replace a client's rows.
         indexes = [
             models.Index(fields=["municipality", "question_id", "quarterly", "month", "client", "option_id",
-                                 "provider", "service", "unit"], name="answerbyclient_repeats"),
+                                 "provider", "service", "unit", "n"], name="answerbyclient_repeats"),
             models.Index(fields=["client"], name="answerbyclient_client"),
         ]  # fmt: skip
 
@@ -227,7 +228,7 @@ class FollowUpByClient(ClientCount):
     class Meta:
         indexes = [
             models.Index(fields=["municipality", "quarterly", "month", "client", "assessment", "provider",
-                                 "service", "unit"], name="followupbyclient_repeats"),
+                                 "service", "unit", "n"], name="followupbyclient_repeats"),
             models.Index(fields=["client"], name="followupbyclient_client"),
         ]  # fmt: skip
 
