@@ -61,7 +61,6 @@ from utfall.aggregates.models import (
 )
 from utfall.core.bulk import insert_rows
 from utfall.followups.models import Answer, FollowUp
-from utfall.instruments.models import InstrumentVersion
 from utfall.registry.models import Client
 
 #: (which full table's delta, rollup table, its key): a projection of the full key.
@@ -115,12 +114,9 @@ def repeated(followups: QuerySet[FollowUp]) -> tuple[dict[int, bool], dict[int, 
 
 def followup_facts(followups: QuerySet[FollowUp]) -> list[tuple[int, int, int, dt.date, str]]:
     """(id, client, instrument, date, assessment) of these follow-ups, for :func:`picks`."""
-    instrument = dict(InstrumentVersion.objects.values_list("pk", "instrument_id"))
-    rows = followups.values_list(
-        "pk", "intervention__client_id", "instrument_version_id", "date", "assessment"
-    )
-    return [(pk, client, instrument[version], date, assessment) for pk, client, version, date, assessment
-            in rows.order_by()]  # fmt: skip
+    rows = followups.values_list("pk", "intervention__client_id", "instrument_version__instrument_id", "date",
+                                 "assessment")  # fmt: skip
+    return list(rows.order_by())
 
 
 def picks(

@@ -37,7 +37,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import Model
 
-from utfall.aggregates import rollup
+from utfall.aggregates import counts, rollup
 from utfall.aggregates.counts import (
     ANSWER_DELTA,
     ANSWER_KEY,
@@ -51,12 +51,12 @@ from utfall.aggregates.dimensions import AGE_GROUPS
 from utfall.aggregates.models import AnswerCount, FollowUpCount
 from utfall.core.bulk import insert_rows
 from utfall.followups.models import Answer, FollowUp
-from utfall.instruments.models import InstrumentVersion
 
 UNKNOWN_AGE = "okänd"
 #: Follow-ups' clients per query.
 CHUNK = 2000
-#: A new follow-up as :attr:`Tally.new` keeps it.
+#: A new follow-up as :attr:`Tally.new` keeps it (its instrument version and ISO date are not
+#: used: :func:`add_by_client` reads them with the client's other follow-ups).
 NewFollowUp = tuple[int, int, int, str, str, Any, int, int, int, list[tuple[int, int]]]
 
 
@@ -135,7 +135,7 @@ class Tally:
         self.answers, self.followups, self.new = Counter(), Counter(), []
 
 
-def add_by_client(municipality_id: int, new: list[NewFollowUp]) -> None:
+def add_by_client(municipality_id: int, new: list[NewFollowUp], *, exact: bool = False) -> None:
     """The rollups by client after an import's new follow-ups (written by now; nothing else of
     their clients changed). Their clients' other follow-ups are read (id, client, instrument,
     date, assessment: :func:`rollup.followup_facts`) and the follow-ups picked before and after
@@ -148,14 +148,17 @@ def add_by_client(municipality_id: int, new: list[NewFollowUp]) -> None:
         return
     clients = sorted({f[1] for f in new})
     fresh = {f[0] for f in new}
-    instrument = dict(InstrumentVersion.objects.values_list("pk", "instrument_id"))
     earlier: list[tuple[int, int, int, dt.date, str]] = []
+    written: dict[int, tuple[int, int, int, dt.date, str]] = {}  # the new ones, as the read gives them
     for start in range(0, len(clients), CHUNK):
         chunk = clients[start : start + CHUNK]
         rollup.lock_clients(chunk)
-        facts = rollup.followup_facts(FollowUp.objects.filter(intervention__client_id__in=chunk))
-        earlier += [f for f in facts if f[0] not in fresh]
-    fresh_facts = [(f[0], f[1], instrument[f[2]], dt.date.fromisoformat(f[3]), f[4]) for f in new]
+        for fact in rollup.followup_facts(FollowUp.objects.filter(intervention__client_id__in=chunk)):
+            if fact[0] in fresh:
+                written[fact[0]] = fact
+            else:
+                earlier.append(fact)
+    fresh_facts = [written[f[0]] for f in new]
     old_years, old_quarters = _group_counts(earlier)
     new_years, new_quarters = _group_counts(fresh_facts)
 
@@ -195,9 +198,13 @@ def add_by_client(municipality_id: int, new: list[NewFollowUp]) -> None:
             moves[2] = moves[3] = None
         if moves[0] != moves[1] or moves[2] != moves[3]:
             changed[pk] = (*moves, client)
-    _move_earlier(changed, answers, followups)
+    if changed:
+        _move_earlier(changed, answers, followups, adapt=not exact)
     for (_, model, fields), delta in zip(rollup.BY_CLIENT, (answers, followups), strict=True):
-        add(model, fields, delta)
+        if exact:  # a submission's few keys, months as dates
+            counts.apply(model, fields, delta, exact=True)
+        else:
+            add(model, fields, delta)
 
 
 def _group_counts(facts: list[tuple[int, int, int, dt.date, str]]) -> tuple[Counter[Key], Counter[Key]]:
@@ -218,11 +225,14 @@ def _move_earlier(
     changed: dict[int, tuple[Any, ...]],
     answers: Counter[Key],
     followups: Counter[Key],
+    *,
+    adapt: bool,
 ) -> None:
     """Add to the deltas the moves of earlier follow-ups' rows by client: out of the key with
     the old ``quarterly`` (if picked before), into the key with the new one (if picked now)."""
     ids = sorted(changed)
-    month_of = connection.ops.adapt_datefield_value
+    # Months as the deltas' other keys hold them: the database's value (a Tally's) or dates.
+    month_of = connection.ops.adapt_datefield_value if adapt else (lambda day: day)
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         rows = Answer.objects.filter(followup_id__in=chunk).values_list(
