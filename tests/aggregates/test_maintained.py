@@ -258,3 +258,30 @@ def test_a_clients_rows_by_client_follow_its_follow_ups_in_and_out(client: Clien
     FollowUp.objects.filter(intervention=overdue).order_by("-date").first().delete()  # type: ignore[union-attr]
     assert flags() == (set(), set())
     assert_exact(world)
+
+
+def test_an_import_brings_earlier_follow_ups_into_the_rows_by_client(
+    world: World, write_csv, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """An import's new follow-ups are added to the rollups by client from memory, and a client
+    whose earlier follow-up now has another in its year (quarter) has its rows replaced: equal
+    to a rebuild after each import (2026-12-03)."""
+    from utfall.aggregates.models import AnswerByClient
+
+    municipality = world.municipality
+    files = write_set(write_csv)
+    first = [write_csv("followups.csv", FOLLOWUPS[0], FOLLOWUPS[1])]  # F1, 2025-07-01, alone
+    assert import_files([*files[:3], *first], municipality=municipality, today=TODAY, update=True).ok
+    assert not AnswerByClient.objects.exists()
+    assert_exact(world)
+    second = write_csv("followups.csv", FOLLOWUPS[0], FOLLOWUPS[2])  # F2, 2025-12-20: the same year
+    assert import_files([second], municipality=municipality, today=TODAY, update=True).ok
+    assert set(AnswerByClient.objects.values_list("quarterly", flat=True)) == {False}
+    july = AnswerByClient.objects.filter(month=dt.date(2025, 7, 1))
+    assert july.exists()  # F1's rows, brought in by F2
+    assert_exact(world)
+    third = FOLLOWUPS[1].replace("F1,", "F9,").replace("2025-07-01", "2025-08-15")  # F1's quarter
+    assert import_files([write_csv("followups.csv", FOLLOWUPS[0], third)], municipality=municipality,
+                        today=TODAY, update=True).ok  # fmt: skip
+    assert set(AnswerByClient.objects.values_list("quarterly", flat=True)) == {False, True}
+    assert_exact(world)

@@ -17,7 +17,7 @@ from typing import Any
 
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 
-from utfall.aggregates import counts, coverage, outcome_counts, outcomes, rollup
+from utfall.aggregates import counts, coverage, outcome_counts, outcomes, rollup, tally
 from utfall.core.changes import data_changed, data_changing, followups_added, inside_changing
 from utfall.followups.models import FollowUp
 from utfall.registry.models import Client, Intervention, Service
@@ -83,9 +83,23 @@ def added(*, municipality_id: int, followups: list[int], **_: Any) -> None:
     (``core.changes.adding_followups``, a single submission): their own share is added; no
     other row of their interventions is read, and no per-intervention outcome changes (the
     follow-ups' dates and answers are no intervention's facts)."""
-    counts.apply_all(*counts.share_of_followups(municipality_id, followups), exact=True)
-    rollup.refresh_by_client(FollowUp.objects.filter(pk__in=followups).values_list("intervention__client_id",
-                                                                                   flat=True))  # fmt: skip
+    answers, found = counts.share_of_followups(municipality_id, followups)
+    counts.apply_all(answers, found, exact=True)
+    if len(followups) == 1 and len(found) == 1:
+        # One submission: its rows by client from its own share (every answer is the follow-up's),
+        # the rows of earlier follow-ups it makes repeated moved (tally.add_by_client).
+        (key,) = found
+        at = counts.FOLLOWUP_DELTA.index
+        place = counts.ANSWER_DELTA.index
+        pairs = [
+            (k[place("question_id")], k[place("option_id")]) for k, n in answers.items() for _ in range(n)
+        ]
+        new = (followups[0], key[at("client_id")], 0, "", key[at("assessment")], key[at("month")],
+               key[at("provider_id")], key[at("service_id")], key[at("unit_id")], pairs)  # fmt: skip
+        tally.add_by_client(municipality_id, [new], exact=True)
+    else:
+        rollup.refresh_by_client(FollowUp.objects.filter(pk__in=followups).values_list("intervention__client_id",
+                                                                                       flat=True))  # fmt: skip
     coverage.flip(municipality_id, followups)
 
 

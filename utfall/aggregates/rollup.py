@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from django.db import connection
@@ -61,7 +61,6 @@ from utfall.aggregates.models import (
 )
 from utfall.core.bulk import insert_rows
 from utfall.followups.models import Answer, FollowUp
-from utfall.instruments.models import InstrumentVersion
 from utfall.registry.models import Client
 
 #: (which full table's delta, rollup table, its key): a projection of the full key.
@@ -110,17 +109,28 @@ def repeated(followups: QuerySet[FollowUp]) -> tuple[dict[int, bool], dict[int, 
     ``FollowUpByClient``): the client has another follow-up of the same instrument (with an
     assessment) in the follow-up's calendar year; ``quarterly`` when in its calendar quarter
     too. Any status counts: a superset of the follow-ups with answers, so still exact."""
-    instrument = dict(InstrumentVersion.objects.values_list("pk", "instrument_id"))
-    rows = list(followups.values_list("pk", "intervention__client_id", "instrument_version_id", "date",
-                                      "assessment").order_by())  # fmt: skip
+    return picks(followup_facts(followups))
+
+
+def followup_facts(followups: QuerySet[FollowUp]) -> list[tuple[int, int, int, dt.date, str]]:
+    """(id, client, instrument, date, assessment) of these follow-ups, for :func:`picks`."""
+    rows = followups.values_list("pk", "intervention__client_id", "instrument_version__instrument_id", "date",
+                                 "assessment")  # fmt: skip
+    return list(rows.order_by())
+
+
+def picks(
+    facts: Iterable[tuple[int, int, int, dt.date, str]],
+) -> tuple[dict[int, bool], dict[int, bool]]:
+    """:func:`repeated` of follow-ups given as (id, client, instrument, date, assessment)."""
     years: Counter[tuple[Any, ...]] = Counter()
     quarters: Counter[tuple[Any, ...]] = Counter()
     keyed = []
-    for pk, client, version, date, assessment in rows:
+    for pk, client, instrument, date, assessment in facts:
         year, quarter = date.year, (date.month - 1) // 3
-        kinds: list[tuple[str, int | None]] = [("a", instrument[version])]  # answers: by instrument
+        kinds: list[int | None] = [instrument]  # answers: by instrument; None: assessed follow-ups
         if assessment:
-            kinds.append(("f", None))  # follow-ups: assessed ones
+            kinds.append(None)
         for kind in kinds:
             years[(client, kind, year)] += 1
             quarters[(client, kind, year, quarter)] += 1
@@ -129,8 +139,15 @@ def repeated(followups: QuerySet[FollowUp]) -> tuple[dict[int, bool], dict[int, 
     for pk, client, kinds, year, quarter in keyed:
         for kind in kinds:
             if years[(client, kind, year)] > 1:
-                out[kind[0] == "f"][pk] = quarters[(client, kind, year, quarter)] > 1
+                out[kind is None][pk] = quarters[(client, kind, year, quarter)] > 1
     return out
+
+
+def lock_clients(clients: Sequence[int]) -> None:
+    """On PostgreSQL, lock the clients' rows (in id order) for the rest of the transaction, so
+    two writers of one client's rows by client take turns; nothing on SQLite (one writer)."""
+    if connection.features.has_select_for_update:
+        list(Client.objects.select_for_update().filter(pk__in=clients).order_by("pk").values_list("pk"))
 
 
 #: The temporary table of the follow-ups :func:`repeated` picks: id, then ``quarterly`` for
@@ -241,8 +258,7 @@ def refresh_by_client(clients: Iterable[int]) -> None:
     ids = sorted(set(clients))
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
-        if connection.features.has_select_for_update:
-            list(Client.objects.select_for_update().filter(pk__in=chunk).order_by("pk").values_list("pk"))
+        lock_clients(chunk)
         for _, model, _ in BY_CLIENT:
             model._default_manager.filter(client_id__in=chunk).delete()
         _fill(FollowUp.objects.filter(intervention__client_id__in=chunk))

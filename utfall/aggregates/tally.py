@@ -37,6 +37,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import Model
 
+from utfall.aggregates import counts, rollup
 from utfall.aggregates.counts import (
     ANSWER_DELTA,
     ANSWER_KEY,
@@ -49,10 +50,15 @@ from utfall.aggregates.counts import (
 )
 from utfall.aggregates.dimensions import AGE_GROUPS
 from utfall.aggregates.models import AnswerCount, FollowUpCount
-from utfall.aggregates.rollup import refresh_by_client
 from utfall.core.bulk import insert_rows
+from utfall.followups.models import Answer, FollowUp
 
 UNKNOWN_AGE = "okänd"
+#: Follow-ups' clients per query.
+CHUNK = 2000
+#: A new follow-up as :attr:`Tally.new` keeps it (its instrument version and ISO date are not
+#: used: :func:`add_by_client` reads them with the client's other follow-ups).
+NewFollowUp = tuple[int, int, int, str, str, Any, int, int, int, list[tuple[int, int]]]
 
 
 def age_group_of(age: int) -> str:
@@ -77,6 +83,10 @@ class Tally:
         self.municipality_id = municipality_id
         self.answers: Counter[Key] = Counter()
         self.followups: Counter[Key] = Counter()
+        #: The new follow-ups for the rollups by client (:func:`add_by_client`): id, client,
+        #: instrument version, ISO date, assessment, month (the database's value), provider,
+        #: service, unit and the (question, option) of each answer.
+        self.new: list[NewFollowUp] = []
         #: "YYYY-MM" → the month's first day as the database takes it (ISO text on SQLite).
         self._months: dict[str, Any] = {}
 
@@ -116,17 +126,145 @@ class Tally:
         """Add the counts to the full tables and their rollups, replace the rows by client of the
         clients concerned (``rollup.refresh_by_client``: the rows are written by then), and start
         again from zero."""
-        # The rollups by client: the rows of the clients of the new rows, computed again.
-        client = ANSWER_DELTA.index("client_id")
-        refresh_by_client({k[client] for k in self.answers} | {k[FOLLOWUP_DELTA.index("client_id")]
-                                                                 for k in self.followups})  # fmt: skip
+        add_by_client(self.municipality_id, self.new)
         answers = project(self.answers, ANSWER_DELTA, ANSWER_KEY)
         followups = project(self.followups, FOLLOWUP_DELTA, FOLLOWUP_KEY)
         add(AnswerCount, ANSWER_KEY, answers)
         add(FollowUpCount, FOLLOWUP_KEY, followups)
         for model, fields, full in ROLLUPS:
             add(model, fields, project(answers if full is ANSWER_KEY else followups, full, fields))
-        self.answers, self.followups = Counter(), Counter()
+        self.answers, self.followups, self.new = Counter(), Counter(), []
+
+
+def add_by_client(municipality_id: int, new: list[NewFollowUp], *, exact: bool = False) -> None:
+    """The rollups by client after an import's new follow-ups (written by now; nothing else of
+    their clients changed). Their clients' other follow-ups are read (id, client, instrument,
+    date, assessment: :func:`rollup.followup_facts`) and the follow-ups picked before and after
+    the new ones (as :func:`rollup.picks`, from the groups' counts). The new follow-ups' rows are added from memory, as the
+    count tables' (:func:`add`); an earlier follow-up picked now (a second one in its year) or
+    quarterly now has its answers read and its rows moved, by deltas (:func:`_move_earlier`).
+    2026-12-03: replacing every client's rows instead (``rollup.refresh_by_client``, as the
+    other writers do) cost an import ~30 % more CPU than the rows by every answer before."""
+    if not new:
+        return
+    clients = sorted({f[1] for f in new})
+    fresh = {f[0] for f in new}
+    earlier: list[tuple[int, int, int, dt.date, str]] = []
+    written: dict[int, tuple[int, int, int, dt.date, str]] = {}  # the new ones, as the read gives them
+    for start in range(0, len(clients), CHUNK):
+        chunk = clients[start : start + CHUNK]
+        rollup.lock_clients(chunk)
+        for fact in rollup.followup_facts(FollowUp.objects.filter(intervention__client_id__in=chunk)):
+            if fact[0] in fresh:
+                written[fact[0]] = fact
+            else:
+                earlier.append(fact)
+    fresh_facts = [written[f[0]] for f in new]
+    old_years, old_quarters = _group_counts(earlier)
+    new_years, new_quarters = _group_counts(fresh_facts)
+
+    def flags(kind: Any, client: int, date: dt.date, with_new: bool) -> bool | None:
+        year, quarter = (client, kind, date.year), (client, kind, date.year, (date.month - 1) // 3)
+        in_year = old_years[year] + (new_years[year] if with_new else 0)
+        if in_year < 2:
+            return None
+        return old_quarters[quarter] + (new_quarters[quarter] if with_new else 0) > 1
+
+    answers: Counter[Key] = Counter()
+    followups: Counter[Key] = Counter()
+    for (_pk, client, _version, _date, assessment, month, provider, service, unit, pairs), fact in zip(
+        new, fresh_facts, strict=True
+    ):
+        common = (municipality_id, month, client, provider, service, unit)
+        quarterly = flags(fact[2], client, fact[3], True)
+        if quarterly is not None:
+            for question, option in pairs:
+                answers[(*common, question, option, quarterly)] += 1
+        quarterly = flags(None, client, fact[3], True) if assessment else None
+        if quarterly is not None:
+            followups[(*common, assessment, quarterly)] += 1
+    # Earlier follow-ups in a year the new ones joined, picked now (a second one in the year) or
+    # quarterly now: their rows move (out of the old key, into the new one).
+    changed: dict[int, tuple[Any, ...]] = {}
+    for pk, client, instrument_id, date, assessment in earlier:
+        kinds = [instrument_id, None] if assessment else [instrument_id]
+        if not any(new_years[(client, kind, date.year)] for kind in kinds):
+            continue
+        moves = [
+            flags(kind, client, date, with_new)
+            for kind in (instrument_id, None)
+            for with_new in (False, True)
+        ]
+        if not assessment:
+            moves[2] = moves[3] = None
+        if moves[0] != moves[1] or moves[2] != moves[3]:
+            changed[pk] = (*moves, client)
+    if changed:
+        _move_earlier(changed, answers, followups, adapt=not exact)
+    for (_, model, fields), delta in zip(rollup.BY_CLIENT, (answers, followups), strict=True):
+        if exact:  # a submission's few keys, months as dates
+            counts.apply(model, fields, delta, exact=True)
+        else:
+            add(model, fields, delta)
+
+
+def _group_counts(facts: list[tuple[int, int, int, dt.date, str]]) -> tuple[Counter[Key], Counter[Key]]:
+    """Follow-ups per (client, instrument or None for the assessed ones, year) and per quarter."""
+    years: Counter[Key] = Counter()
+    quarters: Counter[Key] = Counter()
+    for _pk, client, instrument, date, assessment in facts:
+        year, quarter = date.year, (date.month - 1) // 3
+        years[(client, instrument, year)] += 1
+        quarters[(client, instrument, year, quarter)] += 1
+        if assessment:
+            years[(client, None, year)] += 1
+            quarters[(client, None, year, quarter)] += 1
+    return years, quarters
+
+
+def _move_earlier(
+    changed: dict[int, tuple[Any, ...]],
+    answers: Counter[Key],
+    followups: Counter[Key],
+    *,
+    adapt: bool,
+) -> None:
+    """Add to the deltas the moves of earlier follow-ups' rows by client: out of the key with
+    the old ``quarterly`` (if picked before), into the key with the new one (if picked now)."""
+    ids = sorted(changed)
+    # Months as the deltas' other keys hold them: the database's value (a Tally's) or dates.
+    month_of = connection.ops.adapt_datefield_value if adapt else (lambda day: day)
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        rows = Answer.objects.filter(followup_id__in=chunk).values_list(
+            "followup_id", "municipality_id", "date", "provider_id", "service_id", "unit_id", "question_id",
+            "option_id")  # fmt: skip
+        for pk, municipality, date, provider, service, unit, question, option in rows.order_by():
+            old, now, _, _, client = changed[pk]
+            key = (
+                municipality,
+                month_of(date.replace(day=1)),
+                client,
+                provider,
+                service,
+                unit,
+                question,
+                option,
+            )
+            if old is not None:
+                answers[(*key, old)] -= 1
+            if now is not None:
+                answers[(*key, now)] += 1
+        found = FollowUp.objects.filter(pk__in=chunk).values_list(
+            "pk", "municipality_id", "date", "intervention__provider_id", "intervention__service_id",
+            "intervention__unit_id", "assessment")  # fmt: skip
+        for pk, municipality, date, provider, service, unit, assessment in found.order_by():
+            _, _, old, now, client = changed[pk]
+            own = (municipality, month_of(date.replace(day=1)), client, provider, service, unit, assessment)
+            if old is not None:
+                followups[(*own, old)] -= 1
+            if now is not None:
+                followups[(*own, now)] += 1
 
 
 def add(model: type[Model], fields: Sequence[str], delta: Counter[Key]) -> None:

@@ -150,9 +150,14 @@ class FollowUpRows:
             date = r["date"]
             common = tally.common(date, provider, service, unit, contract, sex, year, client)
             tally.followup(common, r["status"], r["assessment"], user)
+            pk = ids[p.key]
+            pairs: list[tuple[int, int]] = []
+            # For the rollups by client (Tally.new): what the follow-up and its answers are.
+            tally.new.append(
+                (pk, client, row[3], date, r["assessment"], common[1], provider, service, unit, pairs)
+            )
             if not r["answers"]:
                 continue
-            pk = ids[p.key]
             questions = instruments[r["instrument"]].questions
             for code, option in r["answers"].items():
                 question = questions[code]
@@ -161,6 +166,7 @@ class FollowUpRows:
                     (municipality, pk, question.pk, option_pk, date, provider, service, unit, sex, year)
                 )
                 answers[(*common, question.pk, option_pk)] += 1  # Tally.answer, inlined: per answer
+                pairs.append((question.pk, option_pk))
         return out
 
     def _followup_pks(self, cursor: Any, keys: list[str]) -> dict[str, int]:

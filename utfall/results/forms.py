@@ -10,7 +10,7 @@ from django import forms
 from django.forms.utils import flatatt
 from django.http import QueryDict
 from django.utils.html import format_html
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from utfall.comparisons.access import sees_staff_performance
@@ -116,9 +116,11 @@ class PlainSelect(forms.Select):
     ~750 template renders of a municipality's providers, which cost the trends page ~25 ms and
     made its garbage collections slow (2026-12-03, docs/performance.md)."""
 
-    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> str:
+    def render(
+        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
+    ) -> SafeString:
         widget = self.get_context(name, value, attrs)["widget"]
-        parts = [format_html('<select name="{}"{}>', widget["name"], flatatt(widget["attrs"]))]
+        parts: list[str] = [format_html('<select name="{}"{}>', widget["name"], flatatt(widget["attrs"]))]
         for group_name, options, _index in widget["optgroups"]:
             if group_name:
                 parts.append(format_html('\n  <optgroup label="{}">', group_name))

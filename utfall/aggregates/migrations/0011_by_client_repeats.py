@@ -54,7 +54,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='answerbyclient',
-            index=models.Index(fields=['municipality', 'question_id', 'quarterly', 'month', 'client', 'option_id', 'provider', 'service', 'unit'], name='answerbyclient_repeats'),
+            index=models.Index(fields=['municipality', 'question_id', 'quarterly', 'month', 'client', 'option_id', 'provider', 'service', 'unit', 'n'], name='answerbyclient_repeats'),
         ),
         migrations.AddIndex(
             model_name='answerbyclient',
@@ -62,7 +62,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='followupbyclient',
-            index=models.Index(fields=['municipality', 'quarterly', 'month', 'client', 'assessment', 'provider', 'service', 'unit'], name='followupbyclient_repeats'),
+            index=models.Index(fields=['municipality', 'quarterly', 'month', 'client', 'assessment', 'provider', 'service', 'unit', 'n'], name='followupbyclient_repeats'),
         ),
         migrations.AddIndex(
             model_name='followupbyclient',
