@@ -359,9 +359,23 @@ def prefetch_periods(
     for row in aggregate(indicator, municipality=municipality, date_from=start, date_to=end, by=by,
                          filters=filters, period=grain):  # fmt: skip
         grouped.setdefault(row["period"], []).append({k: v for k, v in row.items() if k != "period"})
+    whole: dict[tuple[Any, ...], dict[str, Any]] = {}
     for label, first, last in periods(grain, start, end):
         rows = grouped.get(label) or ([] if by else [{"events": 0, "n": 0}])
         seed(_aggregate_key(indicator, municipality, first, last, by, filters, None, None), rows)
+        for row in rows:
+            key = tuple(row[d] for d in by)
+            if key in whole:
+                whole[key]["n"] += row["n"]
+                whole[key]["events"] += row["events"]
+            else:
+                whole[key] = dict(row)
+    if (start, end) == (date_from, date_to) and all(d in _CODED for d in by):
+        # The whole range is its periods' sum (integers, whole months): the count of a run of
+        # years (the comparison's default) needs no query of its own. Ordered as ``aggregate``
+        # orders coded groups (by code as text); each group's key is unique, so no tie.
+        rows = sorted(whole.values(), key=lambda r: tuple("" if r[d] is None else str(r[d]) for d in by))
+        seed(_aggregate_key(indicator, municipality, start, end, by, filters, None, None), rows)
 
 
 def prefetch_questions(

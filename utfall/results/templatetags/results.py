@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from html import escape as _escape
 from typing import Any
 
@@ -175,6 +176,17 @@ def page_view(table: ResultTable) -> dict[str, Any]:
     return {"headers": headers, "rows": rows}
 
 
+#: Codes a URL holds as they are (RFC 3986 unreserved characters): reverse() would not quote them.
+_PLAIN_CODE = re.compile(r"[A-Za-z0-9._~-]+")
+_SPECIAL = frozenset("&<>\"'")
+
+
+def _escape_text(text: str) -> str:
+    """``html.escape``, without its five replacements when the text has nothing to escape (most
+    cells are numbers): the same string either way."""
+    return _escape(text) if not _SPECIAL.isdisjoint(text) else text
+
+
 @register.simple_tag
 def table_body(view: dict[str, Any], query: str) -> str:
     """The <tbody> rows of a page table as HTML, built in Python (escaped): a template loop per
@@ -182,12 +194,18 @@ def table_body(view: dict[str, Any], query: str) -> str:
     ``html.escape``, which Django's ``escape`` calls, without its lazy-string wrapper (half the
     time of 750 rows, 2026-12-02)."""
     out = []
+    # A provider's link: one reverse() for the table, the code put in where it needs no quoting
+    # (reverse() per row was ~10 % of a 750-row table's time); any other code is reversed as before.
+    marker = "P0000"
+    template = reverse("results:provider", args=[marker])
+    before, _, after = template.partition(marker)
+    escaped_query = _escape(query)
     for row in view["rows"]:
         css = f' class="{row["css"]}"' if row["css"] else ""
         cells = []
         for i, c in enumerate(row["cells"]):
-            sort = "" if c["sort"] is None else f' data-sort="{_escape(str(c["sort"]))}"'
-            text: str = _escape(str(c["text"]))
+            sort = "" if c["sort"] is None else f' data-sort="{_escape_text(str(c["sort"]))}"'
+            text: str = _escape_text(str(c["text"]))
             if not c["num"]:
                 text = text.replace("/", "/<wbr>")  # "Kontaktperson/kontaktfamilj" may break after "/"
             if i == 0:
@@ -195,8 +213,10 @@ def table_body(view: dict[str, Any], query: str) -> str:
                 cells.append(f'<th scope="row"{hidden} data-key="{c["key"]}"{sort}>{text}</th>')
                 continue
             if c["key"] == "name" and row["link"]:
-                url = reverse("results:provider", args=[row["group"]])
-                text = f'<a href="{_escape(url)}?{_escape(query)}">{text}</a>'
+                group = str(row["group"])
+                plain = _PLAIN_CODE.fullmatch(group) is not None and marker in template
+                url = f"{before}{group}{after}" if plain else reverse("results:provider", args=[row["group"]])
+                text = f'<a href="{_escape(url)}?{escaped_query}">{text}</a>'
             num = ' class="num ci"' if c.get("ci") else (' class="num"' if c["num"] else "")
             cells.append(f'<td{num} data-key="{c["key"]}"{sort}>{text}</td>')
         out.append(f"<tr{css}>{''.join(cells)}</tr>")
