@@ -528,13 +528,20 @@ def clone_counts(municipality: Any) -> None:
         cursor.execute("DROP TABLE IF EXISTS utfall_clone_counts")
         sums = [(model, fields, AnswerCount if full is counts.ANSWER_KEY else FollowUpCount) for model, fields, full in counts.ROLLUPS]  # fmt: skip
         sums += [(model, fields, CoverageCount) for model, fields in coverage.ROLLUPS]
+        # A rollup by year (``year`` in its key) sums the full table's months of the year.
+        year = (
+            "strftime('%Y-01-01', month)"
+            if cursor.db.vendor == "sqlite"
+            else "date_trunc('year', month)::date"
+        )
         for model, fields, full_model in sums:
             table = q(model._meta.db_table)
             listed = ", ".join(q(f) for f in fields)
+            picked = ", ".join(year if f == "year" else q(f) for f in fields)
             cursor.execute(f"DELETE FROM {table} WHERE municipality_id = {m}")  # noqa: S608
             cursor.execute(
-                f"INSERT INTO {table} ({listed}, n) SELECT {listed}, sum(n) FROM {q(full_model._meta.db_table)} "  # noqa: S608
-                f"WHERE municipality_id = {m} GROUP BY {listed}"
+                f"INSERT INTO {table} ({listed}, n) SELECT {picked}, sum(n) FROM {q(full_model._meta.db_table)} "  # noqa: S608
+                f"WHERE municipality_id = {m} GROUP BY {picked}"
             )
         outcome_counts.refill_rollups()  # by measure: the catalogue's intensities decide a step down
 

@@ -145,8 +145,10 @@ def picks(
 
 def lock_clients(clients: Sequence[int]) -> None:
     """On PostgreSQL, lock the clients' rows (in id order) for the rest of the transaction, so
-    two writers of one client's rows by client take turns; nothing on SQLite (one writer)."""
-    if connection.features.has_select_for_update:
+    two writers of one client's rows by client take turns; nothing on SQLite (one writer), nor
+    outside a transaction (a single save in autocommit, e.g. a fixture: a lock would end with
+    its own statement, and Django refuses ``select_for_update`` there)."""
+    if connection.features.has_select_for_update and connection.in_atomic_block:
         list(Client.objects.select_for_update().filter(pk__in=clients).order_by("pk").values_list("pk"))
 
 
