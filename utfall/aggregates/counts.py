@@ -17,7 +17,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import Count, F, Model, QuerySet
 
-from utfall.aggregates.dimensions import MonthOf, YearOf, age_group
+from utfall.aggregates.dimensions import MonthOf, YearOf, age_group, month_date
 from utfall.aggregates.models import (
     AnswerByProvider,
     AnswerByProviderYear,
@@ -82,16 +82,9 @@ def _followup_groups(qs: QuerySet[FollowUp], by_client: bool = True) -> QuerySet
     ).annotate(n=Count("pk")).order_by()  # fmt: skip
 
 
-def _month(value: Any) -> Any:
-    """Months as dates on both databases (SQLite gives the SQL function's text)."""
-    import datetime as dt
-
-    return dt.date.fromisoformat(value) if isinstance(value, str) else value
-
-
 def _collect(rows: Iterable[tuple[Any, ...]], into: Counter[Key]) -> None:
     for *key, n in rows:
-        key[1] = _month(key[1])
+        key[1] = month_date(key[1])
         into[tuple(key)] += n
 
 
@@ -192,7 +185,9 @@ def _existing_exactly(
     sql = f"SELECT id, {names} FROM {table} WHERE {' AND '.join(where)} ORDER BY id"  # noqa: S608 (our table; values are parameters)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return [(pk, *key[:month], _month(key[month]), *key[month + 1 :]) for pk, *key in cursor.fetchall()]
+        return [
+            (pk, *key[:month], month_date(key[month]), *key[month + 1 :]) for pk, *key in cursor.fetchall()
+        ]
 
 
 def expected(municipality_id: int) -> tuple[Counter[Key], Counter[Key]]:
@@ -355,7 +350,7 @@ def _add_exactly(model: type[Model], fields: Sequence[str], delta: Counter[Key])
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        changed = {(*key[:month], _month(key[month]), *key[month + 1 :]) for key in cursor.fetchall()}
+        changed = {(*key[:month], month_date(key[month]), *key[month + 1 :]) for key in cursor.fetchall()}
     _insert(model, fields, [(*k, d) for k, d in delta.items() if k not in changed])
 
 

@@ -4,9 +4,16 @@ callbacks on SQLite) and the age groups. ``utfall.comparisons`` re-exports them.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.db.models import Case, DateField, Func, IntegerField, Value, When
+
+
+def month_date(value: Any) -> Any:
+    """A month (or year) column's value as a date on both databases: SQLite gives its ISO text."""
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
 
 #: Age groups (label, lowest, highest age), read as the age in the counted row's year.
 AGE_GROUPS = (

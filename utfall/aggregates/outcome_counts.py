@@ -26,7 +26,7 @@ from django.db.models.functions import Coalesce
 
 from utfall.aggregates import counts, tally
 from utfall.aggregates.counts import Key
-from utfall.aggregates.dimensions import MonthOf, YearOf, age_group
+from utfall.aggregates.dimensions import MonthOf, YearOf, age_group, month_date
 from utfall.aggregates.models import OutcomeByProvider, OutcomeByService, OutcomeCount
 from utfall.registry.models import EndReason, Intervention, Service
 
@@ -73,7 +73,7 @@ def _groups(qs: QuerySet[Intervention]) -> QuerySet[Any]:
 
 def _collect(rows: Any, into: Counter[Key]) -> None:
     for *key, n in rows:
-        key[1] = counts._month(key[1])
+        key[1] = month_date(key[1])
         key[8] = bool(key[8])  # SQLite gives 0 and 1
         into[tuple(key)] += n
 

@@ -50,7 +50,7 @@ from django.db import connection
 from django.db.models import BooleanField, Count, F, QuerySet, Value
 from django.db.models.expressions import RawSQL
 
-from utfall.aggregates.dimensions import MonthOf
+from utfall.aggregates.dimensions import MonthOf, month_date
 from utfall.aggregates.models import (
     AnswerByCaseMix,
     AnswerByClient,
@@ -224,7 +224,7 @@ def by_client(municipality_id: int) -> dict[str, Counter[tuple[Any, ...]]]:
         found = out[model._meta.model_name]
         for row in grouped:
             key = [row[f"r{i}"] for i in range(len(fields))]
-            key[1] = dt.date.fromisoformat(key[1]) if isinstance(key[1], str) else key[1]
+            key[1] = month_date(key[1])
             key[-1] = bool(key[-1])
             found[tuple(key)] += row["rn"]
     return out

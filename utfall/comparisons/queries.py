@@ -27,6 +27,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from utfall.aggregates.coverage import period_id as coverage_period
+from utfall.aggregates.dimensions import month_date
 from utfall.aggregates.models import OutcomeCount
 from utfall.aggregates.outcome_counts import REREFERRAL_WINDOWS, STEP_DOWN_DAYS
 from utfall.comparisons.cache import cached, seed
@@ -601,7 +602,7 @@ def _grouped(
         item = dict(zip(names, coded, strict=True))
         if by_month:
             # Rows come ordered by the dimensions, then the month: a period's months are adjacent.
-            item["period"] = label[_month_date(item["period"])]
+            item["period"] = label[month_date(item["period"])]
             if out and all(out[-1][k] == v for k, v in item.items()):
                 out[-1]["n"] += total
                 out[-1]["events"] += events or 0
@@ -616,11 +617,6 @@ def _grouped(
     return out
 
 
-def _month_date(value: Any) -> dt.date:
-    """A month as a date on both databases (SQLite gives the column's ISO text)."""
-    return dt.date.fromisoformat(value) if isinstance(value, str) else value
-
-
 def _labels_of_months(grain: str | None, date_from: dt.date, date_to: dt.date) -> dict[dt.date, str]:
     """The period label of every month's first day within the range (the periods' labels)."""
     out = {}
@@ -628,7 +624,7 @@ def _labels_of_months(grain: str | None, date_from: dt.date, date_to: dt.date) -
         month = start.replace(day=1)
         while month <= end:
             out[month] = label
-            month = dt.date(month.year + (month.month == 12), month.month % 12 + 1, 1)
+            month = month_end(month) + dt.timedelta(days=1)
     return out
 
 
