@@ -230,11 +230,16 @@ def share(municipality_id: int, interventions: Sequence[int]) -> Counter[Key]:
     return out
 
 
-def expected(municipality_id: int) -> Counter[Key]:
-    """The municipality's counts from the raw rows."""
+def expected(municipality_id: int, *, providers: tuple[int, int] | None = None) -> Counter[Key]:
+    """The municipality's counts from the raw rows (``providers``: of the interventions of the
+    providers with ids from the first up to, not including, the second)."""
     out: Counter[Key] = Counter()
+    where, params = "i.municipality_id = %s", [municipality_id]
+    if providers is not None:
+        where += " AND i.provider_id >= %s AND i.provider_id < %s"
+        params += list(providers)
     with connection.cursor() as cursor:
-        cursor.execute(_select("i.municipality_id = %s"), [municipality_id])
+        cursor.execute(_select(where), params)
         _collect(cursor.fetchall(), out)
     return out
 
@@ -285,16 +290,6 @@ def project(counts: Counter[Key], fields: Sequence[str]) -> Counter[Key]:
     out: Counter[Key] = Counter()
     for key, n in counts.items():
         out[tuple(key[i] for i in where)] += n
-    return out
-
-
-def check(municipality_id: int) -> dict[str, list[tuple[Key, int, int]]]:
-    """(key, rebuild, stored) wherever they differ, by table name."""
-    want = expected(municipality_id)
-    out = {"coveragecount": differences(want, stored(municipality_id))}
-    for model, fields in ROLLUPS:
-        found = stored(municipality_id, model, fields)
-        out[model._meta.model_name or ""] = differences(project(want, fields), found)
     return out
 
 

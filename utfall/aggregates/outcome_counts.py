@@ -17,6 +17,7 @@ concerned is taken before and after and the difference added (:func:`share_of_cl
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from collections.abc import Collection, Sequence
 from typing import Any
@@ -123,11 +124,15 @@ def share_of_clients(clients: Collection[int], exclude: Collection[int] = ()) ->
     return found
 
 
-def expected(municipality_id: int) -> Counter[Key]:
+def expected(municipality_id: int, *, ended: tuple[dt.date, dt.date] | None = None) -> Counter[Key]:
     """The municipality's counts from its interventions and their stored outcomes (which
-    ``rebuild.check`` compares with the raw rows apart)."""
+    ``rebuild.check`` compares with the raw rows apart); ``ended``: of the interventions that
+    ended from the first day up to, not including, the second."""
     found: Counter[Key] = Counter()
-    _collect(_groups(Intervention.objects.filter(municipality_id=municipality_id)), found)
+    qs = Intervention.objects.filter(municipality_id=municipality_id)
+    if ended is not None:
+        qs = qs.filter(ended_on__gte=ended[0], ended_on__lt=ended[1])
+    _collect(_groups(qs), found)
     return found
 
 
@@ -188,20 +193,6 @@ def _stored(model: Any, fields: Sequence[str], municipality_id: int) -> Counter[
     for *key, n in model._default_manager.filter(municipality_id=municipality_id).values_list(*fields, "n"):
         found[tuple(key)] += n
     return +found
-
-
-def stored(municipality_id: int) -> dict[str, Counter[Key]]:
-    tables = [(OutcomeCount, OUTCOME_KEY), *ROLLUPS]
-    return {model._meta.model_name: _stored(model, fields, municipality_id) for model, fields in tables}
-
-
-def expected_tables(municipality_id: int) -> dict[str, Counter[Key]]:
-    found = expected(municipality_id)
-    rolled = measured(found)
-    return {
-        "outcomecount": found,
-        **{m._meta.model_name: +r for (m, _), r in zip(ROLLUPS, rolled, strict=True)},
-    }
 
 
 def fill(municipality_id: int) -> None:

@@ -122,10 +122,15 @@ def refresh_clients(clients: Iterable[int]) -> None:
         store(of_clients(ids[start : start + CHUNK]))
 
 
-def stored(municipality_id: int) -> dict[int, Outcome]:
+def stored(municipality_id: int, *, interventions: tuple[int, int] | None = None) -> dict[int, Outcome]:
+    """The stored outcomes (``interventions``: of the ids from the first up to, not including,
+    the second)."""
+    qs = InterventionOutcome.objects.filter(municipality_id=municipality_id)
+    if interventions is not None:
+        qs = qs.filter(intervention_id__gte=interventions[0], intervention_id__lt=interventions[1])
     return {
         pk: (m, s, d, b)
-        for pk, m, s, d, b in InterventionOutcome.objects.filter(municipality_id=municipality_id).values_list(
+        for pk, m, s, d, b in qs.values_list(
             "intervention_id", "municipality_id", "next_service_id", "next_after_days", "back_after_days"
         )
     }

@@ -2,15 +2,37 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Max, Min, Model
 
 from utfall.aggregates import counts, coverage, outcome_counts, outcomes, rollup
+from utfall.aggregates.counts import Key
+from utfall.aggregates.dimensions import month_date
+from utfall.aggregates.models import (
+    AnswerCount,
+    CoverageCount,
+    FollowUpCount,
+    InterventionOutcome,
+    OutcomeCount,
+)
+from utfall.followups.models import Answer, FollowUp, Question
 from utfall.organisations.models import Municipality
-from utfall.registry.models import Intervention
+from utfall.registry.models import Client, Intervention
+
+#: Slices of the check (issue 13 point 1 at national size): the check holds one slice's keys at
+#: a time, so its memory is bounded by the slice, not by the municipality (at 1M follow-ups the
+#: whole municipality's keys took 10 GB; linear, a 10M check would have needed ~100 GB).
+#: Clients per slice of the rows by client, interventions per slice of the stored outcomes,
+#: providers per slice of coverage; the counts go a calendar month at a time.
+CLIENTS = 20_000
+INTERVENTIONS = 50_000
+PROVIDERS = 100
 
 
 @dataclass
@@ -38,24 +60,175 @@ def municipalities(code: str | None = None) -> list[Municipality]:
     return list(qs.filter(code=code) if code else qs)
 
 
-def check(municipality: Municipality) -> Check:
-    """Compare without writing."""
-    # The outcome counts are compared with the stored outcomes, which are compared with the raw rows.
-    want = {**counts.expected_tables(municipality.pk), **outcome_counts.expected_tables(municipality.pk)}
-    have = {**counts.stored(municipality.pk), **outcome_counts.stored(municipality.pk)}
-    want_outcomes = outcomes.computed(Intervention.objects.filter(municipality=municipality))
-    have_outcomes = outcomes.stored(municipality.pk)
-    return Check(
-        {
-            **{table: counts.differences(want[table], have.get(table, Counter())) for table in want},
-            **coverage.check(municipality.pk),
-            "outcomes": sorted(
-                (pk, want_outcomes.get(pk), have_outcomes.get(pk))
-                for pk in set(want_outcomes) | set(have_outcomes)
-                if want_outcomes.get(pk) != have_outcomes.get(pk)
-            ),
-        }
+def _name(model: type[Model]) -> str:
+    return model._meta.model_name or ""
+
+
+def _stored(model: type[Model], fields: tuple[str, ...], **where: Any) -> Counter[Key]:
+    """A table's rows that ``where`` selects, summed by key (keys of 0 left out)."""
+    found: Counter[Key] = Counter()
+    for *key, n in model._default_manager.filter(**where).values_list(*fields, "n").order_by():
+        found[tuple(key)] += n
+    return +found
+
+
+def check(
+    municipality: Municipality,
+    *,
+    clients: int = CLIENTS,
+    interventions: int = INTERVENTIONS,
+    providers: int = PROVIDERS,
+) -> Check:
+    """Compare without writing, a slice at a time (:data:`CLIENTS`, …): the same comparison as
+    one of the whole municipality, in memory bounded by a slice (a month's counts, 20,000
+    clients' rows by client, …). Every table is compared in full: each slice reads the raw rows
+    and the stored rows of the same slice, and the slices cover every stored row (the months
+    from the first to the last of the raw and of the stored rows; every client, intervention
+    and provider id up to the largest). The rollups by year and the tables without the slice's
+    dimension (the case mix by service, coverage by unit, outcomes by service) are summed over
+    the slices and compared at the end: they have few rows."""
+    found: dict[str, list[tuple[Any, Any, Any]]] = {}
+
+    def compare(table: str, want: Counter[Key], have: Counter[Key]) -> None:
+        found.setdefault(table, []).extend(counts.differences(want, have))
+
+    mid = municipality.pk
+    _check_counts(mid, compare)
+    _check_by_client(mid, compare, clients)
+    _check_coverage(mid, compare, providers)
+    _check_outcome_counts(mid, compare)
+    _check_outcomes(mid, found, interventions)
+    return Check({table: sorted(rows, key=repr) for table, rows in found.items()})
+
+
+Compare = Callable[[str, Counter[Key], Counter[Key]], None]
+
+
+def _months(mid: int, dated: list[tuple[type[Model], str]]) -> Iterator[tuple[dt.date, dt.date]]:
+    """(first day, first day of the next) of every month from the earliest to the latest date
+    in these (table, date or month column) of the municipality."""
+    ends: list[dt.date] = []
+    for model, column in dated:
+        span = model._default_manager.filter(municipality_id=mid).aggregate(a=Min(column), b=Max(column))
+        ends += [month_date(v) for v in span.values() if v is not None]
+    if not ends:
+        return
+    month, last = min(ends).replace(day=1), max(ends)
+    while month <= last:
+        following = (month + dt.timedelta(days=32)).replace(day=1)
+        yield month, following
+        month = following
+
+
+def _check_counts(mid: int, compare: Compare) -> None:
+    """The full answer and follow-up counts and their rollups, a month at a time."""
+    monthly = [(m, f, full) for m, f, full in counts.ROLLUPS if "year" not in f]
+    yearly = [(m, f, full) for m, f, full in counts.ROLLUPS if "year" in f]
+    summed: dict[str, Counter[Key]] = {_name(m): Counter() for m, _, _ in yearly}
+    dated: list[tuple[type[Model], str]] = [(Answer, "date"), (FollowUp, "date"), (AnswerCount, "month"),
+                                            (FollowUpCount, "month"), *((m, "month") for m, _, _ in monthly)]  # fmt: skip
+    dated += [(m, "year") for m, _, _ in yearly]
+    # Every question: the answers' period index begins with municipality and question.
+    questions = list(Question.objects.values_list("pk", flat=True))
+    for start, end in _months(mid, dated):
+        answers: Counter[Key] = Counter()
+        followups: Counter[Key] = Counter()
+        in_month = {"municipality_id": mid, "date__gte": start, "date__lt": end}
+        raw_answers = Answer.objects.filter(question_id__in=questions, **in_month)
+        counts._collect(counts._answer_groups(raw_answers, by_client=False), answers)
+        counts._collect(
+            counts._followup_groups(FollowUp.objects.filter(**in_month), by_client=False), followups
+        )
+        stored = {"municipality_id": mid, "month": start}
+        compare("answercount", answers, _stored(AnswerCount, counts.ANSWER_KEY, **stored))
+        compare("followupcount", followups, _stored(FollowUpCount, counts.FOLLOWUP_KEY, **stored))
+        for model, fields, full in counts.ROLLUPS:
+            want = counts.project(answers if full is counts.ANSWER_KEY else followups, full, fields)
+            if "year" in fields:
+                summed[_name(model)].update(want)
+            else:
+                compare(_name(model), +want, _stored(model, fields, **stored))
+    for model, fields, _ in yearly:
+        compare(_name(model), +summed[_name(model)], _stored(model, fields, municipality_id=mid))
+
+
+def _ranges(largest: int | None, size: int) -> Iterator[tuple[int, int]]:
+    for low in range(0, (largest or 0) + 1, size):
+        yield low, low + size
+
+
+def _check_by_client(mid: int, compare: Compare, size: int) -> None:
+    """The rows by client, by ranges of client ids: whether a client's follow-up belongs in
+    them depends on the client's other follow-ups only."""
+    largest = max(
+        Client.objects.aggregate(a=Max("pk"))["a"] or 0,
+        *(model._default_manager.filter(municipality_id=mid).aggregate(a=Max("client_id"))["a"] or 0
+          for _, model, _ in rollup.BY_CLIENT),
+    )  # fmt: skip
+    for low, high in _ranges(largest, size):
+        followups = FollowUp.objects.filter(
+            municipality_id=mid, intervention__client_id__gte=low, intervention__client_id__lt=high
+        )
+        want = rollup.by_client(mid, followups)
+        for _, model, fields in rollup.BY_CLIENT:
+            have = _stored(model, fields, municipality_id=mid, client_id__gte=low, client_id__lt=high)
+            compare(_name(model), want[_name(model)], have)
+
+
+def _check_coverage(mid: int, compare: Compare, size: int) -> None:
+    """Coverage, by ranges of provider ids (every intervention has a provider); its rollup by
+    unit summed over them."""
+    by_unit = [(m, f) for m, f in coverage.ROLLUPS if "provider_id" not in f]
+    summed: dict[str, Counter[Key]] = {_name(m): Counter() for m, _ in by_unit}
+    tables: list[type[Model]] = [CoverageCount, *(m for m, f in coverage.ROLLUPS if "provider_id" in f)]
+    largest = max(
+        Intervention.objects.filter(municipality_id=mid).aggregate(a=Max("provider_id"))["a"] or 0,
+        *(model._default_manager.filter(municipality_id=mid).aggregate(a=Max("provider_id"))["a"] or 0
+          for model in tables),
+    )  # fmt: skip
+    for low, high in _ranges(largest, size):
+        want = coverage.expected(mid, providers=(low, high))
+        where = {"municipality_id": mid, "provider_id__gte": low, "provider_id__lt": high}
+        compare("coveragecount", want, _stored(CoverageCount, coverage.KEY, **where))
+        for model, fields in coverage.ROLLUPS:
+            projected = coverage.project(want, fields)
+            if (model, fields) in by_unit:
+                summed[_name(model)].update(projected)
+            else:
+                compare(_name(model), +projected, _stored(model, fields, **where))
+    for model, fields in by_unit:
+        compare(_name(model), +summed[_name(model)], _stored(model, fields, municipality_id=mid))
+
+
+def _check_outcome_counts(mid: int, compare: Compare) -> None:
+    """The outcome counts and their rollups, a month of the interventions' ends at a time."""
+    tables = [(OutcomeCount, outcome_counts.OUTCOME_KEY), *outcome_counts.ROLLUPS]
+    dated: list[tuple[type[Model], str]] = [(Intervention, "ended_on"), *((m, "month") for m, _ in tables)]
+    for start, end in _months(mid, dated):
+        want = outcome_counts.expected(mid, ended=(start, end))
+        stored = {"municipality_id": mid, "month": start}
+        compare("outcomecount", want, _stored(OutcomeCount, outcome_counts.OUTCOME_KEY, **stored))
+        for (model, fields), rolled in zip(
+            outcome_counts.ROLLUPS, outcome_counts.measured(want), strict=True
+        ):
+            compare(_name(model), +rolled, _stored(model, fields, **stored))
+
+
+def _check_outcomes(mid: int, found: dict[str, list[tuple[Any, Any, Any]]], size: int) -> None:
+    """The stored outcome of every intervention, by ranges of intervention ids."""
+    rows = found.setdefault("outcomes", [])
+    largest = max(
+        Intervention.objects.filter(municipality_id=mid).aggregate(a=Max("pk"))["a"] or 0,
+        InterventionOutcome.objects.filter(municipality_id=mid).aggregate(a=Max("intervention_id"))["a"] or 0,
     )
+    for low, high in _ranges(largest, size):
+        want = outcomes.computed(Intervention.objects.filter(municipality=mid, pk__gte=low, pk__lt=high))
+        have = outcomes.stored(mid, interventions=(low, high))
+        rows += [
+            (pk, want.get(pk), have.get(pk))
+            for pk in sorted(set(want) | set(have))
+            if want.get(pk) != have.get(pk)
+        ]
 
 
 @transaction.atomic

@@ -215,12 +215,17 @@ def _parts(followups: QuerySet[FollowUp]) -> Iterator[tuple[str, Any, tuple[str,
             yield kind, model, fields, _grouped_by_client(kind, quarterly)
 
 
-def by_client(municipality_id: int) -> dict[str, Counter[tuple[Any, ...]]]:
-    """What the rollups by client should hold, from the raw rows, by table name (``--check``)."""
+def by_client(
+    municipality_id: int, followups: QuerySet[FollowUp] | None = None
+) -> dict[str, Counter[tuple[Any, ...]]]:
+    """What the rollups by client should hold, from the raw rows, by table name (``--check``):
+    of the municipality, or of ``followups`` (give every follow-up of the clients concerned)."""
     out: dict[str, Counter[tuple[Any, ...]]] = {
         model._meta.model_name: Counter() for _, model, _ in BY_CLIENT
     }
-    for _, model, fields, grouped in _parts(FollowUp.objects.filter(municipality_id=municipality_id)):
+    if followups is None:
+        followups = FollowUp.objects.filter(municipality_id=municipality_id)
+    for _, model, fields, grouped in _parts(followups):
         found = out[model._meta.model_name]
         for row in grouped:
             key = [row[f"r{i}"] for i in range(len(fields))]
