@@ -265,7 +265,11 @@ def table_body(view: dict[str, Any], query: str) -> str:
             if key == "name" and link:
                 group = str(row.get("group"))
                 plain = _PLAIN_CODE.fullmatch(group) is not None and marker in template
-                url = f"{before}{group}{after}" if plain else reverse("results:provider", args=[row.get("group")])
+                url = (
+                    f"{before}{group}{after}"
+                    if plain
+                    else reverse("results:provider", args=[row.get("group")])
+                )
                 text = f'<a href="{_escape(url)}?{escaped_query}">{text}</a>'
             num = ' class="num ci"' if first_hidden is None else (' class="num"' if numeric else "")
             cells.append(f'<td{num} data-key="{key}"{data_sort}>{text}</td>')
