@@ -137,7 +137,14 @@ class ProfileLikelihood:
             c = float(special.logit(x.sum() / m.sum()))
             return self.const + float(np.sum(x * c - m * np.logaddexp(0.0, c))), 0.0
         if self._seen:
-            _, self.c, self._eta = min(self._seen, key=lambda seen: abs(seen[0] - tau))
+            nearest = sorted(self._seen, key=lambda seen: abs(seen[0] - tau))
+            _, self.c, self._eta = nearest[0]
+            if len(nearest) > 1 and nearest[1][0] != nearest[0][0]:
+                # The maximising centre moves smoothly with τ: the line through the two nearest
+                # τ's centres lands within the re-placing threshold (1e-3) where the nearest's
+                # own centre did not (one placement of the nodes instead of two).
+                (t0, c0, _), (t1, c1, _) = nearest[0], nearest[1]
+                self.c = c0 + (c1 - c0) * (tau - t0) / (t1 - t0)
         c = self.c
         t2 = tau * tau
         for _ in range(8):
