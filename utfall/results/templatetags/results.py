@@ -180,7 +180,7 @@ def _cells_of(view: dict[str, Any]) -> Any:
     english = in_english()  # once per table, not per cell (a thread-local read each)
     hidden_word = suppressed_text()
     points_unit = "\u00a0" + gettext("p.e.")
-    texts: dict[tuple[str, Any], str] = {}  # flags and notes: a few distinct values per table
+    texts: dict[tuple[str, type, Any], str] = {}  # flags and notes: a few distinct values per table
     plan = []
     for c in view["columns"]:
         n_key = None
@@ -191,7 +191,7 @@ def _cells_of(view: dict[str, Any]) -> Any:
     for row in view["rows"]:
         suppressed = bool(row.get("suppressed"))
         parts: bool | None = None  # any "<group>_suppressed": looked at only for a missing number
-        cells = []
+        cells: list[tuple[str, str, str | None, bool, bool | None]] = []
         for c, key, kind, numeric, label, n_key in plan:
             value = row.get(key)
             if suppressed and not label:
@@ -211,9 +211,10 @@ def _cells_of(view: dict[str, Any]) -> Any:
                     text = f"{abs(value) * 100:.1f}"
                     text = (text if english else text.replace(".", ",")) + points_unit
                 elif kind == "flag" or (kind == "text" and value is not None):
-                    if (key, value) not in texts:
-                        texts[key, value] = _cell(row, c, english)  # depends on the value alone
-                    text = texts[key, value]
+                    known = (key, value.__class__, value)  # 1, 1.0 and True are one dict key
+                    if known not in texts:
+                        texts[known] = _cell(row, c, english)  # depends on the value alone
+                    text = texts[known]
                 else:
                     text = _cell(row, c, english)
             cells.append((key, text, sort, numeric, c.hidden))
