@@ -124,6 +124,11 @@ def main() -> None:
     )
     parser.add_argument("-n", type=int, default=10, help="requests per page and repeats per measure")
     parser.add_argument("--parts", default="services,duckdb,pages", help="what to measure (default all)")
+    parser.add_argument(
+        "--no-freeze",
+        action="store_true",
+        help="measure without gc.freeze() after loading (the server freezes)",
+    )
     parser.add_argument("--phase", choices=["build", "measure"], help=argparse.SUPPRESS)
     parser.add_argument("--size", help=argparse.SUPPRESS)
     parser.add_argument("--database", help=argparse.SUPPRESS)
@@ -161,6 +166,7 @@ def main() -> None:
                     else []
                 )
                 command += [*cloning, "--chunk-followups", str(args.chunk_followups)]
+                command += ["--no-freeze"] if args.no_freeze else []
                 subprocess.run([*command, *(["--fresh"] if args.fresh else [])], check=True)  # noqa: S603
 
 
@@ -779,11 +785,25 @@ def measure(args: argparse.Namespace) -> None:
     warnings.filterwarnings("ignore", message="No directory at")  # collectstatic is not run here
     municipality = demo_municipality()
     analyst = User.objects.get(username="analyst")
+    if not args.no_freeze:
+        # As the server's master before it forks its workers (deploy/gunicorn.conf.py, and
+        # bench_pages.py): the loaded application's objects go to the permanent generation, so
+        # a full collection during a request no longer walks them (one request of three waited
+        # ~100 ms on one, 2026-12-03: trends cold p50 89, p95 194 ms).
+        import gc
+
+        from django.urls import get_resolver
+
+        get_resolver().url_patterns  # noqa: B018 - imports every view module
+        gc.collect()
+        gc.freeze()
     n = args.n
     stored = FollowUp.objects.filter(municipality=municipality).count()
     providers = Provider.objects.filter(municipality=municipality).count()
     print(f"database: {connection.vendor}, {stored:,} follow-ups, {providers} providers; "
-          f"load average {os.getloadavg()[0]:.1f}; medians of {n} cold runs unless said", flush=True)  # fmt: skip
+          f"load average {os.getloadavg()[0]:.1f}; medians of {n} cold runs unless said; "
+          f"{'no gc.freeze' if args.no_freeze else 'loaded objects frozen as in the server (gc.freeze)'}",
+          flush=True)  # fmt: skip
     year = {"date_from": YEAR[0], "date_to": YEAR[1]}
     measures = {
         "comparison (overdispersion)": lambda: compare(municipality=municipality, indicator=INDICATOR, by="provider", **year),

@@ -58,6 +58,10 @@ class AverageMixFunnel:
         low, high = self.fit.limits(e / self.overall, level)
         return np.asarray(low) / self.overall, np.asarray(high) / self.overall
 
+    def prepare(self, size: ArrayLike, levels: tuple[float, ...]) -> None:
+        """Work out the limits at these E and levels in one search (:meth:`OverdispersionFit.prepare`)."""
+        self.fit.prepare(np.asarray(size, dtype=np.float64) / self.overall, levels)
+
 
 @dataclass(frozen=True)
 class AdjustedComparison:

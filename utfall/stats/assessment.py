@@ -40,7 +40,7 @@ from utfall.stats import mixture
 from utfall.stats.empirical_bayes import (
     Rankability,
     detectable_difference,
-    posterior_summary,
+    posterior_columns,
     rankability,
 )
 from utfall.stats.overdispersion.limits import OverdispersionFit, centre_for_target
@@ -137,7 +137,14 @@ class ProfileLikelihood:
             c = float(special.logit(x.sum() / m.sum()))
             return self.const + float(np.sum(x * c - m * np.logaddexp(0.0, c))), 0.0
         if self._seen:
-            _, self.c, self._eta = min(self._seen, key=lambda seen: abs(seen[0] - tau))
+            nearest = sorted(self._seen, key=lambda seen: abs(seen[0] - tau))
+            _, self.c, self._eta = nearest[0]
+            if len(nearest) > 1 and nearest[1][0] != nearest[0][0]:
+                # The maximising centre moves smoothly with τ: the line through the two nearest
+                # τ's centres lands within the re-placing threshold (1e-3) where the nearest's
+                # own centre did not (one placement of the nodes instead of two).
+                (t0, c0, _), (t1, c1, _) = nearest[0], nearest[1]
+                self.c = c0 + (c1 - c0) * (tau - t0) / (t1 - t0)
         c = self.c
         t2 = tau * tau
         for _ in range(8):
@@ -177,10 +184,6 @@ class ProfileLikelihood:
 def profile_loglik(x: ArrayLike, m: ArrayLike, start: float) -> ProfileLikelihood:
     """The profile log-likelihood of τ (:class:`ProfileLikelihood`), started at centre ``start``."""
     return ProfileLikelihood(x, m, start)
-
-
-def _none(value: float) -> float | None:
-    return None if not math.isfinite(value) else float(value)
 
 
 def _own_data(
@@ -251,7 +254,7 @@ def assess(
                            p_below_goal=None if goal is None else float(reference < goal))  # fmt: skip
         shown = shown[:0]
     if shown.size:
-        post = posterior_summary(
+        post = posterior_columns(
             "proportion", x[shown], m[shown], centre, tau, reference=reference, target=goal, level=level
         )
         low, high = fit.limits(m[shown], FLAG_LEVEL)
@@ -261,19 +264,27 @@ def assess(
             "proportion", m[shown], low_count, high_count, reference, power=POWER
         )
         # Columns read once as arrays (a row at a time through .iloc cost ~0.1 ms per group).
-        est, lower, upper, below = (post[c].to_numpy(np.float64) for c in ("estimate", "lower", "upper",
-                                                                            "p_below_reference"))  # fmt: skip
-        below_goal = post["p_below_target"].to_numpy(np.float64) if goal is not None else None
-        for j, i in enumerate(shown.tolist()):
-            rows[i] = {
-                "estimate": _none(est[j] / scale),
-                "estimate_low": _none(lower[j] / scale),
-                "estimate_high": _none(upper[j] / scale),
-                "p_below_reference": _none(below[j]),
-                "p_below_goal": _none(below_goal[j]) if below_goal is not None else None,
-                "detectable_low": _none(short[j] / scale),
-                "detectable_high": _none(excess[j] / scale),
-            }
+        est, lower, upper, below = (post[c] for c in ("estimate", "lower", "upper", "p_below_reference"))
+        below_goal = post["p_below_target"] if goal is not None else None
+        # A column at a time (the same divisions, elementwise), then the rows from the columns:
+        # None where not finite.
+        columns = [
+            est / scale,
+            lower / scale,
+            upper / scale,
+            below,
+            below_goal,
+            short / scale,
+            excess / scale,
+        ]
+        by_column = [
+            [v if math.isfinite(v) else None for v in col.tolist()]
+            if col is not None
+            else [None] * shown.size
+            for col in columns
+        ]
+        for i, row in zip(shown.tolist(), zip(*by_column, strict=True), strict=True):
+            rows[i] = dict(zip(ASSESSMENT_ROW_KEYS, row, strict=True))
     kept = np.asarray(used, dtype=np.int64)
     if outliers is None:
         left_out = kept[list(fit.excluded)] if fit.excluded else kept[:0]

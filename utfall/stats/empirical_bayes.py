@@ -174,31 +174,51 @@ def posterior_summary(
     the shrunken estimates' squared error against the rest of the season is below a third of the
     raw rates' (as James–Stein's); interval coverage of the true rates in a seeded simulation.
     """
+    columns = posterior_columns(kind, x, m, centre, tau, reference=reference, target=target, level=level)
+    return pd.DataFrame(columns, columns=list(POSTERIOR_COLUMNS))
+
+
+def posterior_columns(
+    kind: Kind,
+    x: ArrayLike,
+    m: ArrayLike,
+    centre: float,
+    tau: float,
+    *,
+    reference: float,
+    target: float | None = None,
+    level: float = 0.95,
+) -> dict[str, FloatArray]:
+    """:func:`posterior_summary`'s columns as arrays (the assessment reads them so, without a
+    data frame between)."""
     xa = np.atleast_1d(np.asarray(x, dtype=np.float64))
     ma = np.atleast_1d(np.asarray(m, dtype=np.float64))
-    out = pd.DataFrame(index=range(xa.size), columns=list(POSTERIOR_COLUMNS), dtype=np.float64)
+    k = xa.size
     if tau <= 0.0:
         v = float(_value(kind, centre, 0.0, np.zeros(1))[0])
-        out[:] = np.nan
-        out["estimate"] = out["lower"] = out["upper"] = v
-        out["p_below_reference"] = float(v < reference)
-        out["p_below_target"] = np.nan if target is None else float(v < target)
-        return out
+        return {
+            "estimate": np.full(k, v),
+            "lower": np.full(k, v),
+            "upper": np.full(k, v),
+            "p_below_reference": np.full(k, float(v < reference)),
+            "p_below_target": np.full(k, np.nan if target is None else float(v < target)),
+        }
     post = _posterior_grid(kind, xa, ma, centre, tau)
-    # Trapezoid rule of value × density (uniform grid, smooth and fast-decaying integrand:
-    # far more accurate than its O(h²) bound).
-    out["estimate"] = np.sum(post.value * post.dens, axis=1) / np.sum(post.dens, axis=1)
     alpha = (1.0 - level) / 2.0
-    out["lower"] = _value(kind, centre, tau, post.quantile(alpha))
-    out["upper"] = _value(kind, centre, tau, post.quantile(1.0 - alpha))
 
     def u_of(value: float) -> float:
         link = special.logit(value) if kind == "proportion" else np.log(value)
         return float((link - centre) / tau)
 
-    out["p_below_reference"] = post.below(u_of(reference))
-    out["p_below_target"] = np.nan if target is None else post.below(u_of(target))
-    return out
+    return {
+        # Trapezoid rule of value × density (uniform grid, smooth and fast-decaying integrand:
+        # far more accurate than its O(h²) bound).
+        "estimate": np.sum(post.value * post.dens, axis=1) / np.sum(post.dens, axis=1),
+        "lower": _value(kind, centre, tau, post.quantile(alpha)),
+        "upper": _value(kind, centre, tau, post.quantile(1.0 - alpha)),
+        "p_below_reference": post.below(u_of(reference)),
+        "p_below_target": np.full(k, np.nan) if target is None else post.below(u_of(target)),
+    }
 
 
 # --------------------------------------------------------------------------------------

@@ -132,8 +132,8 @@ def page_columns(columns: list[Column]) -> list[Column]:
 
 @register.filter
 def page_view(table: ResultTable) -> dict[str, Any]:
-    """Headers and cells of the page's table, worked out once (a template loop per cell with
-    filters costs more than the query on a table of 160 providers)."""
+    """Headers of the page's table, and what :func:`table_body` renders its rows from (a template
+    loop per cell with filters costs more than the query on a table of 160 providers)."""
     columns = page_columns(table.columns)
     headers = []
     for c in columns:
@@ -145,35 +145,7 @@ def page_view(table: ResultTable) -> dict[str, Any]:
             headers.append(
                 {"key": f"{c.key}_ci", "label": translated("95 % KI"), "num": True, "sortable": False}
             )
-    rows = []
-    english = in_english()  # once per table, not per cell (a thread-local read each)
-    for row in table.rows:
-        cells = []
-        for c in columns:
-            numeric = c.kind not in ("text", "flag")
-            cells.append(
-                {
-                    "key": c.key,
-                    "text": _cell(row, c, english),
-                    "sort": sort_value(row, c),
-                    "num": numeric,
-                    "hidden": c.hidden,
-                }
-            )
-            if c.interval:
-                cells.append(
-                    {
-                        "key": f"{c.key}_ci",
-                        "text": _interval(row, c, english),
-                        "sort": None,
-                        "num": True,
-                        "ci": True,
-                    }
-                )
-        css = f"flag-{row['flag']}" if row.get("flag") else ("suppressed" if row.get("suppressed") else "")
-        link = bool(table.name == "jamforelse" and not row.get("suppressed"))
-        rows.append({"cells": cells, "css": css, "group": row.get("group"), "link": link})
-    return {"headers": headers, "rows": rows}
+    return {"headers": headers, "rows": table.rows, "columns": columns, "name": table.name}
 
 
 #: Codes a URL holds as they are (RFC 3986 unreserved characters): reverse() would not quote them.
@@ -185,6 +157,80 @@ def _escape_text(text: str) -> str:
     """``html.escape``, without its five replacements when the text has nothing to escape (most
     cells are numbers): the same string either way."""
     return _escape(text) if not _SPECIAL.isdisjoint(text) else text
+
+
+#: Kinds whose missing value reads "–" (or "dold" where a part of the row is hidden).
+_NUMBERS = frozenset({"rate", "diff", "count", "ratio", "number", "points"})
+
+
+def _rate_text(value: Any, n: int | None, english: bool) -> str:
+    """``display(value, "rate", n=n, english=english)``, without its dispatch (most cells of a
+    comparison are rates)."""
+    text = f"{value * 100:.0f}" if n is not None and n < 100 else f"{value * 100:.1f}"
+    return (text if english else text.replace(".", ",")) + "\u00a0%"
+
+
+def _cells_of(view: dict[str, Any]) -> Any:
+    """Each row of the table with its cells as (key, text, sort, numeric, css of a first cell or
+    of an interval): the texts of :func:`cell` and :func:`interval`, the sort keys of
+    :func:`sort_value`, in one pass over the rows with what does not change between rows worked
+    out once per table (the language, the word for a hidden cell, the flags' and notes' texts,
+    each column's n). The same texts as the filters, cell by cell (tests/results/test_table_body.py);
+    anything but the common cases is left to them."""
+    english = in_english()  # once per table, not per cell (a thread-local read each)
+    hidden_word = suppressed_text()
+    points_unit = "\u00a0" + gettext("p.e.")
+    texts: dict[tuple[str, type, Any], str] = {}  # flags and notes: a few distinct values per table
+    plan = []
+    for c in view["columns"]:
+        n_key = None
+        if c.kind == "rate" and (c.key.endswith("rate") or c.n_key):
+            n_key = c.n_key or c.key[: -len("rate")] + "n"
+        kind = c.kind if c.key != "period" else "period"  # the period's label: always the filter's way
+        plan.append((c, c.key, kind, c.kind not in ("text", "flag"), c.key in LABEL_KEYS, n_key))
+    for row in view["rows"]:
+        suppressed = bool(row.get("suppressed"))
+        parts: bool | None = None  # any "<group>_suppressed": looked at only for a missing number
+        cells: list[tuple[str, str, str | None, bool, bool | None]] = []
+        for c, key, kind, numeric, label, n_key in plan:
+            value = row.get(key)
+            if suppressed and not label:
+                text, sort = hidden_word, ""
+            else:
+                sort = "" if value is None else str(value)
+                if value is None and kind in _NUMBERS:
+                    if parts is None:
+                        parts = any(k.endswith("_suppressed") and v for k, v in row.items())
+                    text = _cell(row, c, english) if parts else "–"
+                elif kind == "rate":
+                    n = row.get(n_key) if n_key else None
+                    text = _rate_text(value, n if isinstance(n, int) else None, english)
+                elif kind == "count" and isinstance(value, int):
+                    text = f"{value:,}" if english else f"{value:,}".replace(",", "\u00a0")
+                elif kind == "points":
+                    text = f"{abs(value) * 100:.1f}"
+                    text = (text if english else text.replace(".", ",")) + points_unit
+                elif kind == "flag" or (kind == "text" and value is not None):
+                    known = (key, value.__class__, value)  # 1, 1.0 and True are one dict key
+                    if known not in texts:
+                        texts[known] = _cell(row, c, english)  # depends on the value alone
+                    text = texts[known]
+                else:
+                    text = _cell(row, c, english)
+            cells.append((key, text, sort, numeric, c.hidden))
+            if c.interval:
+                if kind == "rate" and not suppressed:
+                    low, high = (row.get(k) for k in c.interval)
+                    if low is None or high is None:
+                        span = ""
+                    else:
+                        n = row.get(n_key) if n_key else None
+                        n = n if isinstance(n, int) else None
+                        span = f"{_rate_text(low, n, english)} – {_rate_text(high, n, english)}"
+                else:
+                    span = _interval(row, c, english)
+                cells.append((f"{key}_ci", span, None, True, None))
+        yield row, cells
 
 
 @register.simple_tag
@@ -200,25 +246,34 @@ def table_body(view: dict[str, Any], query: str) -> str:
     template = reverse("results:provider", args=[marker])
     before, _, after = template.partition(marker)
     escaped_query = _escape(query)
-    for row in view["rows"]:
-        css = f' class="{row["css"]}"' if row["css"] else ""
+    links = view["name"] == "jamforelse"
+    for row, row_cells in _cells_of(view):
+        flag = row.get("flag")
+        css = f' class="flag-{flag}"' if flag else (' class="suppressed"' if row.get("suppressed") else "")
+        link = links and not row.get("suppressed")
         cells = []
-        for i, c in enumerate(row["cells"]):
-            sort = "" if c["sort"] is None else f' data-sort="{_escape_text(str(c["sort"]))}"'
-            text: str = _escape_text(str(c["text"]))
-            if not c["num"]:
+        for i, (key, text, sort, numeric, first_hidden) in enumerate(row_cells):
+            if sort is not None:
+                sort = sort if _SPECIAL.isdisjoint(sort) else _escape(sort)
+            data_sort = "" if sort is None else f' data-sort="{sort}"'
+            text = text if _SPECIAL.isdisjoint(text) else _escape(text)
+            if not numeric:
                 text = text.replace("/", "/<wbr>")  # "Kontaktperson/kontaktfamilj" may break after "/"
             if i == 0:
-                hidden = ' class="visually-hidden"' if c.get("hidden") else ""
-                cells.append(f'<th scope="row"{hidden} data-key="{c["key"]}"{sort}>{text}</th>')
+                hidden = ' class="visually-hidden"' if first_hidden else ""
+                cells.append(f'<th scope="row"{hidden} data-key="{key}"{data_sort}>{text}</th>')
                 continue
-            if c["key"] == "name" and row["link"]:
-                group = str(row["group"])
+            if key == "name" and link:
+                group = str(row.get("group"))
                 plain = _PLAIN_CODE.fullmatch(group) is not None and marker in template
-                url = f"{before}{group}{after}" if plain else reverse("results:provider", args=[row["group"]])
+                url = (
+                    f"{before}{group}{after}"
+                    if plain
+                    else reverse("results:provider", args=[row.get("group")])
+                )
                 text = f'<a href="{_escape(url)}?{escaped_query}">{text}</a>'
-            num = ' class="num ci"' if c.get("ci") else (' class="num"' if c["num"] else "")
-            cells.append(f'<td{num} data-key="{c["key"]}"{sort}>{text}</td>')
+            num = ' class="num ci"' if first_hidden is None else (' class="num"' if numeric else "")
+            cells.append(f'<td{num} data-key="{key}"{data_sort}>{text}</td>')
         out.append(f"<tr{css}>{''.join(cells)}</tr>")
     return mark_safe("\n".join(out))  # noqa: S308 - every value above is escaped
 

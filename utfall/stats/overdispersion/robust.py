@@ -37,9 +37,10 @@ def _winsorised_second_moment(k: float) -> float:
 def _robust_tau2(y: FloatArray, v: FloatArray, centre: float, k: float) -> tuple[float, float]:
     """τ² solving mean(min(|z|, k)²)/E[min(|Z|, k)²] = 1, and φ (the same at τ² = 0)."""
     c = _winsorised_second_moment(k)
+    d = y - centre  # the same at every τ² of the root search
 
     def excess(t2: float) -> float:
-        z = (y - centre) / np.sqrt(v + t2)
+        z = d / np.sqrt(v + t2)
         return float(np.mean(np.minimum(np.abs(z), k) ** 2) / c - 1.0)
 
     phi = excess(0.0) + 1.0
@@ -53,10 +54,11 @@ def _robust_tau2(y: FloatArray, v: FloatArray, centre: float, k: float) -> tuple
 
 def _huber_centre(y: FloatArray, v: FloatArray, tau2: float, start: float, k: float) -> float:
     centre = start
+    s = np.sqrt(v + tau2)  # the scale and weight denominators do not move with the centre
+    s2 = s**2
     for _ in range(100):
-        s = np.sqrt(v + tau2)
         z = (y - centre) / s
-        w = np.minimum(1.0, k / np.maximum(np.abs(z), 1e-12)) / s**2
+        w = np.minimum(1.0, k / np.maximum(np.abs(z), 1e-12)) / s2
         new = float(np.sum(w * y) / np.sum(w))
         if abs(new - centre) < 1e-12:
             return new
