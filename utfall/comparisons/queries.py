@@ -493,11 +493,13 @@ def _aggregate_questions(
     # Answers exist only for completed follow-ups and carry their date and provider: by
     # provider this reads one range of the covering index (municipality, question, date, …)
     # per question.
-    def part(start: dt.date, end: dt.date, counted: bool = False) -> list[dict[str, Any]]:
-        if counted:  # whole months: the maintained counts
-            qs: QuerySet[Any] = table_for("question", {*by, *(filters or {})}).objects.filter(  # type: ignore[attr-defined]
-                municipality=municipality, question_id__in=sorted(code_of), month__gte=start, month__lte=end
-            )
+    def part(start: dt.date, end: dt.date, counted: Any = None) -> list[dict[str, Any]]:
+        if counted is not None:  # whole months (or whole years): the maintained counts
+            field = period_field(counted)
+            qs: QuerySet[Any] = counted.objects.filter(
+                municipality=municipality, question_id__in=sorted(code_of),
+                **{f"{field}__gte": start, f"{field}__lte": end},
+            )  # fmt: skip
         else:
             qs = Answer.objects.filter(
                 municipality=municipality, question_id__in=sorted(code_of), date__gte=start, date__lte=end
@@ -509,7 +511,19 @@ def _aggregate_questions(
         )  # fmt: skip
 
     months, edges = months_within(date_from, date_to)
-    rows = merge([*([part(*months, counted=True)] if months else []), *(part(s, e) for s, e in edges)])
+    table = table_for("question", {*by, *(filters or {})})
+    yearly = year_table_for(table)
+    parts = []
+    if months and yearly is not None:
+        # Whole calendar years from the rollup by year, as ``aggregate`` reads them: the provider
+        # page's year of 23 questions reads 750 × options rows per question, not twelve times
+        # that (2026-12-04, docs/performance.md "prov2").
+        years, rest = years_within(*months)
+        parts = [*([part(*years, counted=yearly)] if years else []),
+                 *(part(start, end, counted=table) for start, end in rest)]  # fmt: skip
+    elif months:
+        parts = [part(*months, counted=table)]
+    rows = merge([*parts, *(part(s, e) for s, e in edges)])
     merged: dict[tuple[str, tuple[Any, ...]], dict[str, Any]] = {}
     for row in rows:
         code = code_of.get(row.pop("_extra"))
