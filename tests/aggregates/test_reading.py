@@ -12,8 +12,8 @@ from tests.comparisons.builders import DataSet
 from utfall.aggregates.models import AnswerByProvider, AnswerByProviderYear, AnswerCount, FollowUpByProvider
 from utfall.comparisons.cache import bump
 from utfall.comparisons.counted import months_within, years_within
-from utfall.comparisons.indicators import get_indicator
-from utfall.comparisons.queries import aggregate, followup_status_counts
+from utfall.comparisons.indicators import all_indicators, get_indicator
+from utfall.comparisons.queries import aggregate, aggregate_questions, followup_status_counts
 from utfall.instruments.models import Option
 
 pytestmark = pytest.mark.django_db
@@ -152,3 +152,42 @@ def test_whole_years_by_provider_are_read_from_the_rollup_by_year(municipality) 
     assert counts(dt.date(2024, 12, 1), dt.date(2026, 1, 31)) == {"A": (7, 1), "B": (4, 4)}
     # A part of the year is read from the months, which were not changed.
     assert counts(dt.date(2025, 1, 1), dt.date(2025, 6, 30)) == {"B": (1, 1)}
+
+
+def test_the_question_indicators_together_read_whole_years_from_the_rollup_by_year(municipality) -> None:  # type: ignore[no-untyped-def]
+    """The provider page counts its question indicators in one scan (``aggregate_questions``):
+    whole years come from the rollup by year there too (2026-12-04), with the same numbers as
+    each indicator's own ``aggregate`` over a year, a year with months and days around it, and
+    part of a year; the year's row is the source (a change to it alone is seen)."""
+    data = DataSet()
+    a, b = data.provider("A"), data.provider("B")
+    days = [("2024-11-20", "no"), ("2024-12-03", "yes_mostly"), ("2025-02-10", "yes_mostly"),
+            ("2025-07-01", "no"), ("2025-12-31", "yes_completely"), ("2026-01-05", "no"),
+            ("2026-02-04", "yes_mostly")]  # fmt: skip
+    for i, (day, q3) in enumerate(days):
+        data.followup(data.intervention(f"I{i}", a if i % 2 else b), date=day, q3=q3, q1="yes_mostly")
+    data.load(municipality)
+    questions = [i for i in all_indicators().values() if i.kind == "question"]
+    ranges = [(dt.date(2025, 1, 1), dt.date(2025, 12, 31)), (dt.date(2024, 11, 25), dt.date(2026, 2, 3)),
+              (dt.date(2024, 11, 1), dt.date(2026, 2, 28)), (dt.date(2025, 1, 1), dt.date(2025, 6, 30))]  # fmt: skip
+
+    def both(start: dt.date, end: dt.date) -> tuple[dict[str, list[dict[str, object]]], dict[str, object]]:
+        kwargs = {"municipality": municipality, "date_from": start, "date_to": end, "by": ["provider"]}
+        together = aggregate_questions(questions, **kwargs)
+        bump()
+        return together, {i.code: aggregate(i, **kwargs) for i in questions}
+
+    for start, end in ranges:
+        together, alone = both(start, end)
+        assert together == alone, (start, end)
+    assert both(*ranges[0])[0]["satisfied"] == [
+        {"provider": "A", "n": 1, "events": 0},
+        {"provider": "B", "n": 2, "events": 2},
+    ]
+    yes = Option.objects.filter(code__in=["yes_mostly", "yes_completely"]).values("pk")
+    AnswerByProviderYear.objects.filter(year=dt.date(2025, 1, 1), option_id__in=yes).update(n=F("n") + 1)
+    bump()
+    satisfied = {r["provider"]: (r["n"], r["events"]) for r in both(*ranges[0])[0]["satisfied"]}
+    assert satisfied == {"A": (1, 0), "B": (4, 4)}
+    # Part of a year is read from the months, which were not changed.
+    assert both(*ranges[3])[0]["satisfied"] == [{"provider": "B", "n": 1, "events": 1}]

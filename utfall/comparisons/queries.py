@@ -27,7 +27,6 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from utfall.aggregates.coverage import period_id as coverage_period
-from utfall.aggregates.dimensions import month_date
 from utfall.aggregates.models import OutcomeCount
 from utfall.aggregates.outcome_counts import REREFERRAL_WINDOWS, STEP_DOWN_DAYS
 from utfall.comparisons.cache import cached, seed
@@ -493,11 +492,13 @@ def _aggregate_questions(
     # Answers exist only for completed follow-ups and carry their date and provider: by
     # provider this reads one range of the covering index (municipality, question, date, …)
     # per question.
-    def part(start: dt.date, end: dt.date, counted: bool = False) -> list[dict[str, Any]]:
-        if counted:  # whole months: the maintained counts
-            qs: QuerySet[Any] = table_for("question", {*by, *(filters or {})}).objects.filter(  # type: ignore[attr-defined]
-                municipality=municipality, question_id__in=sorted(code_of), month__gte=start, month__lte=end
-            )
+    def part(start: dt.date, end: dt.date, counted: Any = None) -> list[dict[str, Any]]:
+        if counted is not None:  # whole months (or whole years): the maintained counts
+            field = period_field(counted)
+            qs: QuerySet[Any] = counted.objects.filter(
+                municipality=municipality, question_id__in=sorted(code_of),
+                **{f"{field}__gte": start, f"{field}__lte": end},
+            )  # fmt: skip
         else:
             qs = Answer.objects.filter(
                 municipality=municipality, question_id__in=sorted(code_of), date__gte=start, date__lte=end
@@ -509,7 +510,19 @@ def _aggregate_questions(
         )  # fmt: skip
 
     months, edges = months_within(date_from, date_to)
-    rows = merge([*([part(*months, counted=True)] if months else []), *(part(s, e) for s, e in edges)])
+    table = table_for("question", {*by, *(filters or {})})
+    yearly = year_table_for(table)
+    parts = []
+    if months and yearly is not None:
+        # Whole calendar years from the rollup by year, as ``aggregate`` reads them: the provider
+        # page's year of 23 questions reads 750 × options rows per question, not twelve times
+        # that (2026-12-04, docs/performance.md "prov2").
+        years, rest = years_within(*months)
+        parts = [*([part(*years, counted=yearly)] if years else []),
+                 *(part(start, end, counted=table) for start, end in rest)]  # fmt: skip
+    elif months:
+        parts = [part(*months, counted=table)]
+    rows = merge([*parts, *(part(s, e) for s, e in edges)])
     merged: dict[tuple[str, tuple[Any, ...]], dict[str, Any]] = {}
     for row in rows:
         code = code_of.get(row.pop("_extra"))
@@ -597,16 +610,11 @@ def _grouped(
     names = [*by, *(["period"] if period is not None else []), *(["_extra"] if extra is not None else [])]
     lookups = [codes[d].get if d in codes else None for d in by] + [None] * (len(names) - len(by))
     out: list[dict[str, Any]] = []
-    for *values, total, events in rows.values_list(*keys, "_n", "_events"):
+    if by_month:
+        out = _months_in_periods(rows, keys, names, lookups, label)
+    for *values, total, events in rows.values_list(*keys, "_n", "_events") if not by_month else ():
         coded = [v if get is None else get(v) for get, v in zip(lookups, values, strict=True)]
         item = dict(zip(names, coded, strict=True))
-        if by_month:
-            # Rows come ordered by the dimensions, then the month: a period's months are adjacent.
-            item["period"] = label[month_date(item["period"])]
-            if out and all(out[-1][k] == v for k, v in item.items()):
-                out[-1]["n"] += total
-                out[-1]["events"] += events or 0
-                continue
         item["events"] = events or 0
         item["n"] = total
         out.append(item)
@@ -614,6 +622,46 @@ def _grouped(
         # Ordered by the codes as text, None first (the query ordered by the keys' ids).
         fields = [k for k in (*by, "period") if k in names]
         out.sort(key=lambda r: tuple("" if r[k] is None else str(r[k]) for k in fields))
+    return out
+
+
+def _months_in_periods(
+    rows: QuerySet[Any],
+    keys: Sequence[str],
+    names: Sequence[str],
+    lookups: Sequence[Any],
+    label: Mapping[dt.date, str],
+) -> list[dict[str, Any]]:
+    """The rows of a count table grouped by dimensions and month, summed into their periods: one
+    row per group and period. Read through the cursor, not the queryset's iterator: a trend's
+    partition by provider is ~27,000 rows at a million follow-ups (750 providers × 36 months),
+    and the iterator's per-row conversions (the month's text to a date on SQLite) and a dict per
+    row cost more than the query (2026-12-04, docs/performance.md "prov2"). The same rows."""
+    sql, params = rows.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        columns = [c[0] for c in cursor.description]
+        fetched = cursor.fetchall()
+    where = [columns.index(k) for k in keys]
+    at_n, at_events = columns.index("_n"), columns.index("_events")
+    # The month as the database gives it (ISO text on SQLite, a date on PostgreSQL) → its period.
+    period_of: dict[Any, str] = {**label, **{month.isoformat(): name for month, name in label.items()}}
+    dims = list(zip(where[:-1], lookups, strict=False))
+    out: list[dict[str, Any]] = []
+    last: tuple[Any, ...] | None = None
+    for row in fetched:
+        # Rows come ordered by the dimensions, then the month: a period's months are adjacent.
+        key = (*(row[i] if get is None else get(row[i]) for i, get in dims), period_of[row[where[-1]]])
+        if key == last:
+            item = out[-1]
+            item["n"] += row[at_n]
+            item["events"] += row[at_events] or 0
+            continue
+        last = key
+        item = dict(zip(names, key, strict=True))
+        item["events"] = row[at_events] or 0
+        item["n"] = row[at_n]
+        out.append(item)
     return out
 
 
