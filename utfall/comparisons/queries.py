@@ -266,7 +266,7 @@ def aggregate(
             return part(date_from, date_to)
         months, edges = months_within(date_from, last)
         table = table_for(indicator.kind, {*by, *(filters or {})})
-        yearly = year_table_for(table) if period in (None, "year") else None
+        yearly = year_table_for(table, {*by, *(filters or {})}) if period in (None, "year") else None
         if months and yearly is not None:  # whole years from the rollup by year (2026-12-03)
             years, rest = years_within(*months)
             parts = [*([part(*years, counted=yearly)] if years else []),
