@@ -191,9 +191,10 @@ class AnswerByProviderCaseMixYear(ProviderCaseMixYearCount):
     option_id = models.IntegerField()
 
     class Meta:
-        # Covering (``n`` last): the O/E's cells of a year are one index range, no table look-up.
-        indexes = [models.Index(fields=["municipality", "question_id", "year", "provider", "service", "client_sex",
-                                        "age_group", "option_id", "n"], name="answerprovcasemixyear_cover")]  # fmt: skip
+        # Covering (``n`` last) and in the O/E's grouping order (provider, sex, age group,
+        # service): a year's cells are one index range, read in their groups' order.
+        indexes = [models.Index(fields=["municipality", "question_id", "year", "provider", "client_sex", "age_group",
+                                        "service", "option_id", "n"], name="answerprovcasemixyear_cover")]  # fmt: skip
 
     def __str__(self) -> str:
         return f"{self.year:%Y} question {self.question_id} option {self.option_id}: {self.n}"
@@ -204,7 +205,7 @@ class FollowUpByProviderCaseMixYear(ProviderCaseMixYearCount):
     assessment = models.CharField(max_length=10)
 
     class Meta:
-        indexes = [models.Index(fields=["municipality", "year", "provider", "service", "client_sex", "age_group",
+        indexes = [models.Index(fields=["municipality", "year", "provider", "client_sex", "age_group", "service",
                                         "status", "assessment", "n"], name="followupprovcasemixyear_cover")]  # fmt: skip
 
     def __str__(self) -> str:
