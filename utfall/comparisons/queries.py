@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 from django.db import connection
@@ -597,8 +598,19 @@ def _grouped(
     names = [*by, *(["period"] if period is not None else []), *(["_extra"] if extra is not None else [])]
     lookups = [codes[d].get if d in codes else None for d in by] + [None] * (len(names) - len(by))
     out: list[dict[str, Any]] = []
-    for *values, total, events in rows.values_list(*keys, "_n", "_events"):
+    fetched: Any = rows.values_list(*keys, "_n", "_events")
+    if counted:
+        # The rows of a count table straight from the cursor: their values need none of Django's
+        # per-row conversions (ids, codes, text, integer sums; a month's ISO text on SQLite goes
+        # through month_date below). 30,000 cells of the O/E: ~25 ms less (2026-12-04).
+        sql, params = fetched.query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            fetched = cursor.fetchall()
+    missing = False  # a None among the values: the sort below must put it first
+    for *values, total, events in fetched:
         coded = [v if get is None else get(v) for get, v in zip(lookups, values, strict=True)]
+        missing = missing or None in coded
         item = dict(zip(names, coded, strict=True))
         if by_month:
             # Rows come ordered by the dimensions, then the month: a period's months are adjacent.
@@ -613,7 +625,11 @@ def _grouped(
     if codes:
         # Ordered by the codes as text, None first (the query ordered by the keys' ids).
         fields = [k for k in (*by, "period") if k in names]
-        out.sort(key=lambda r: tuple("" if r[k] is None else str(r[k]) for k in fields))
+        if missing:
+            out.sort(key=lambda r: tuple("" if r[k] is None else str(r[k]) for k in fields))
+        else:  # the same order, the text made at C speed (~40 ms less for 30,000 rows)
+            pick = itemgetter(*fields) if len(fields) > 1 else (lambda r: (r[fields[0]],))
+            out.sort(key=lambda r: tuple(map(str, pick(r))))
     return out
 
 
