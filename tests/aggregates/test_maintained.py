@@ -19,7 +19,13 @@ from tests.followups.helpers import form_data, post_followup
 from tests.instruments.helpers import make_admin
 from tests.interchange.helpers import FOLLOWUPS, INTERVENTIONS, write_set
 from tests.personas import World
-from utfall.aggregates.models import AnswerCount, FollowUpCount, InterventionOutcome
+from utfall.aggregates.models import (
+    AnswerByProviderCaseMixYear,
+    AnswerCount,
+    FollowUpByProviderCaseMixYear,
+    FollowUpCount,
+    InterventionOutcome,
+)
 from utfall.aggregates.rebuild import check, rebuild
 from utfall.core.services import create_api_token
 from utfall.followups.disposal import dispose
@@ -52,6 +58,8 @@ def test_every_writer_keeps_the_counts_equal_to_a_rebuild(client: Client, world:
     ended = world.interventions["ended"]
     assert post_followup(client, ended, form_data(goals_total="3", goals_fully="2")).status_code == 302
     assert AnswerCount.objects.exists() and FollowUpCount.objects.exists()
+    # The rollups by provider, case mix and year (the O/E's cells, 2026-12-04) are written and checked too.
+    assert AnswerByProviderCaseMixYear.objects.exists() and FollowUpByProviderCaseMixYear.objects.exists()
     assert_exact(world)
 
     # A correction in the form: the new version replaces the old in the counts.
@@ -121,10 +129,12 @@ def test_the_check_names_a_difference_and_the_rebuild_repairs_it(
     assert "summeringarna stämmer" in capsys.readouterr().out
     AnswerCount.objects.filter(pk=AnswerCount.objects.order_by("pk").values("pk")[:1]).update(n=F("n") + 1)
     InterventionOutcome.objects.filter(intervention__municipality=world.municipality).delete()
+    FollowUpByProviderCaseMixYear.objects.filter(municipality=world.municipality).update(n=F("n") + 3)
     with pytest.raises(CommandError, match="skiljer sig"):
         call_command("rebuild_aggregates", "--check", "--municipality", world.municipality.code)
     out = capsys.readouterr().out
     assert "answercount (" in out and "rebuild 1, stored 2" in out and "outcomes" in out
+    assert "followupbyprovidercasemixyear (" in out
     call_command("rebuild_aggregates", "--municipality", world.municipality.code)
     assert_exact(world)
     rebuild(world.municipality)  # again: the same rows

@@ -6,14 +6,26 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import connection
 from django.db.models import F
+from django.test.utils import CaptureQueriesContext
 
 from tests.comparisons.builders import DataSet
-from utfall.aggregates.models import AnswerByProvider, AnswerByProviderYear, AnswerCount, FollowUpByProvider
+from utfall.aggregates.models import (
+    AnswerByProvider,
+    AnswerByProviderCaseMixYear,
+    AnswerByProviderYear,
+    AnswerCount,
+    FollowUpByProvider,
+    FollowUpByProviderCaseMixYear,
+)
+from utfall.comparisons import counted
 from utfall.comparisons.cache import bump
 from utfall.comparisons.counted import months_within, years_within
+from utfall.comparisons.disclosure import model_cells
 from utfall.comparisons.indicators import all_indicators, get_indicator
 from utfall.comparisons.queries import aggregate, aggregate_questions, followup_status_counts
+from utfall.comparisons.services import compare
 from utfall.instruments.models import Option
 
 pytestmark = pytest.mark.django_db
@@ -191,3 +203,80 @@ def test_the_question_indicators_together_read_whole_years_from_the_rollup_by_ye
     assert satisfied == {"A": (1, 0), "B": (4, 4)}
     # Part of a year is read from the months, which were not changed.
     assert both(*ranges[3])[0]["satisfied"] == [{"provider": "B", "n": 1, "events": 1}]
+
+
+def test_the_oe_of_whole_years_reads_its_cells_from_the_rollup_by_case_mix_and_year(  # type: ignore[no-untyped-def]
+    municipality, monkeypatch
+) -> None:
+    """The case-mix adjusted comparison of whole calendar years reads its cells (provider × sex ×
+    age group × service) from the rollup by provider, case mix and year (2026-12-04): the page's
+    figures are the same as from the full table's months, and the year's rows really are the
+    source; a period that is not whole years still reads the months."""
+    data = DataSet()
+    providers = [data.provider(p) for p in "ABC"]
+    people = [data.person(female=True), data.person(female=False),
+              data.person(born=dt.date(1990, 3, 1), female=True), data.person(born=dt.date(1990, 3, 1), female=False)]  # fmt: skip
+    days = ["2023-12-30", "2024-01-01", "2024-03-15", "2024-07-01", "2024-12-31", "2025-01-01", "2025-05-20",
+            "2025-09-09", "2025-12-31", "2026-01-02"]  # fmt: skip
+    answers = ["yes_mostly", "no", "yes_completely", "no", "yes_mostly", "yes_mostly", "no"]
+    i = 0
+    for p, provider in enumerate(providers):
+        for k, person in enumerate(people):
+            service = "sis_youth" if (p + k) % 3 == 0 else "hvb_youth"
+            iid = data.intervention(f"I{p}{k}", provider, person_id=person, service=service,
+                                    decided_on="2023-01-01", started_on="2023-01-02")  # fmt: skip
+            for day in days[(p + k) % 2 :: 1 + (p + k) % 2]:
+                i += 1
+                data.followup(
+                    iid,
+                    date=day,
+                    q3=answers[i % len(answers)],
+                    assessment=("approved", "deficient")[i % 3 == 0],
+                )
+    data.load(municipality)
+    two_years = {
+        "municipality": municipality,
+        "date_from": dt.date(2024, 1, 1),
+        "date_to": dt.date(2025, 12, 31),
+    }
+    by = ["provider", "sex", "age_group", "service"]
+
+    def page(indicator: str) -> dict:  # type: ignore[type-arg]
+        bump()
+        return compare(indicator=indicator, by="provider", adjust=True, **two_years).as_json()  # type: ignore[arg-type]
+
+    assert AnswerByProviderCaseMixYear.objects.filter(year=dt.date(2025, 1, 1)).exists()
+    assert FollowUpByProviderCaseMixYear.objects.filter(year=dt.date(2024, 1, 1)).exists()
+    with CaptureQueriesContext(connection) as queries:
+        cells = model_cells(get_indicator("satisfied"), by=by, **two_years)  # type: ignore[arg-type]
+    read = " ".join(q["sql"] for q in queries.captured_queries)
+    assert "answerbyprovidercasemixyear" in read and "aggregates_answercount" not in read
+    assert sum(c["n"] for c in cells) == sum(f["date"][:4] in ("2024", "2025") for f in data.followups)
+    from_years = {code: page(code) for code in ("satisfied", "assessment_approved")}
+    shown = [r for code in from_years for r in from_years[code]["rows"] if not r["suppressed"]]
+    assert len(shown) >= 4 and all(r["expected"] is not None for r in shown)
+
+    monkeypatch.setattr(counted, "_CASE_MIX_BY_YEAR", {})  # every read of the cells: the months
+    bump()
+    assert model_cells(get_indicator("satisfied"), by=by, **two_years) == cells  # type: ignore[arg-type]
+    assert {code: page(code) for code in from_years} == from_years
+    monkeypatch.undo()
+
+    # The year's rows are the source: a changed row shows in the whole years, not in a half-year.
+    first = AnswerByProviderCaseMixYear.objects.filter(year=dt.date(2025, 1, 1)).order_by("pk").first()
+    assert first is not None
+    AnswerByProviderCaseMixYear.objects.filter(pk=first.pk).update(n=F("n") + 7)
+    bump()
+    assert (
+        sum(c["n"] for c in model_cells(get_indicator("satisfied"), by=by, **two_years))
+        == sum(  # type: ignore[arg-type]
+            c["n"] for c in cells
+        )
+        + 7
+    )
+    half = aggregate(get_indicator("satisfied"), municipality=municipality, date_from=dt.date(2025, 1, 1),
+                     date_to=dt.date(2025, 6, 30), by=by)  # fmt: skip
+    bump()
+    monkeypatch.setattr(counted, "_CASE_MIX_BY_YEAR", {})
+    assert aggregate(get_indicator("satisfied"), municipality=municipality, date_from=dt.date(2025, 1, 1),
+                     date_to=dt.date(2025, 6, 30), by=by) == half  # fmt: skip

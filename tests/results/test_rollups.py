@@ -7,7 +7,9 @@ and filter. Both kept by a submission in one statement per table and filled by t
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 from collections import Counter
+from types import SimpleNamespace
 
 import pytest
 from django.db.models import F
@@ -16,7 +18,14 @@ from tests.comparisons.builders import DataSet
 from tests.results.conftest import People
 from tests.results.test_services import YEAR
 from utfall.aggregates import counts, rollup
-from utfall.aggregates.models import AnswerByCaseMix, AnswerByClient, FollowUpByCaseMix, FollowUpByClient
+from utfall.aggregates.models import (
+    AnswerByCaseMix,
+    AnswerByClient,
+    AnswerByProviderCaseMixYear,
+    FollowUpByCaseMix,
+    FollowUpByClient,
+    FollowUpByProviderCaseMixYear,
+)
 from utfall.aggregates.rebuild import check
 from utfall.comparisons.cache import bump
 from utfall.comparisons.counted import table_for
@@ -111,6 +120,24 @@ def test_the_migration_fills_the_rollups_from_the_full_tables(people: People) ->
     assert check(municipality).ok
     # Here every client is followed up once a year: no row by client.
     assert not AnswerByClient.objects.exists() and not FollowUpByClient.objects.exists()
+
+
+def test_migration_0015_fills_the_rollups_by_provider_case_mix_and_year_from_the_full_tables(
+    people: People,
+) -> None:
+    """aggregates 0015 (2026-12-04): on a database with counts, the rollups by provider, case mix
+    and calendar year are the full tables summed by year; the check agrees with a rebuild."""
+    from django.db import connection
+
+    migration = importlib.import_module("utfall.aggregates.migrations.0015_case_mix_years")
+    municipality = people.analyst.municipality
+    for model in (AnswerByProviderCaseMixYear, FollowUpByProviderCaseMixYear):
+        assert model.objects.exists()
+        model.objects.all().delete()
+    assert not check(municipality).ok
+    migration.fill(None, SimpleNamespace(connection=connection))
+    assert check(municipality).ok
+    assert AnswerByProviderCaseMixYear.objects.filter(year=dt.date(2025, 1, 1)).exists()
 
 
 def test_the_rollups_by_client_hold_the_clients_followed_up_again_within_a_year(repeated) -> None:  # type: ignore[no-untyped-def]

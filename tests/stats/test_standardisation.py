@@ -133,3 +133,40 @@ def test_the_case_mix_fit_on_one_row_per_pattern_equals_the_fit_on_every_cell() 
     got = expected_from_case_mix(cells, covariates).set_index("group")["expected"]
     assert len(got) == 40
     assert np.allclose(got.loc[want.index].to_numpy(), want.to_numpy(), rtol=1e-9, atol=0)
+
+
+def test_the_case_mix_patterns_from_codes_give_exactly_the_figures_of_the_dummies_grouped() -> None:
+    """The patterns are found from each covariate's codes, not by grouping every cell's dummy
+    columns (2026-12-04): the same table to the last bit — the O/E page's figures must not
+    move — with a missing level, empty cells and integer levels among them."""
+    import statsmodels.api as sm
+
+    def by_dummies(cells: pd.DataFrame, covariates: list[str]) -> pd.DataFrame:  # the code before
+        df = cells.loc[cells["n"] > 0].copy()
+        design = pd.get_dummies(df[covariates].astype("category"), drop_first=True, dtype=np.float64)
+        design.insert(0, "const", 1.0)
+        pattern = design.columns.tolist()
+        collapsed = design.assign(_x=df["events"].to_numpy(float), _m=df["n"].to_numpy(float))
+        collapsed = collapsed.groupby(pattern, sort=False, as_index=False)[["_x", "_m"]].sum()
+        endog = np.column_stack([collapsed["_x"].to_numpy(), (collapsed["_m"] - collapsed["_x"]).to_numpy()])
+        fit = sm.GLM(endog, collapsed[pattern].to_numpy(), family=sm.families.Binomial()).fit()
+        df["_e"] = df["n"].to_numpy(float) * fit.predict(design.to_numpy())
+        out = df.groupby("group", sort=False).agg(
+            n=("n", "sum"), observed=("events", "sum"), expected=("_e", "sum")
+        )
+        return out.reset_index()[["group", "n", "observed", "expected"]]
+
+    rng = np.random.default_rng(29)
+    rows = []
+    for group in range(300):
+        for sex in ("female", "male", "unknown"):
+            for age in ("0-12", "13-15", "16-17", "18-20", "21-64")[: int(rng.integers(2, 6))]:
+                for service in rng.choice(7, int(rng.integers(1, 4)), replace=False):
+                    size = int(rng.integers(0, 40))
+                    rows.append({"group": f"P{group:04d}", "sex": sex, "age": age, "service": int(service),
+                                 "n": size, "events": int(rng.binomial(size, 0.6 + 0.04 * int(service)))})  # fmt: skip
+    cells = pd.DataFrame(rows)
+    cells.loc[::11, "sex"] = None
+    for covariates in (["sex", "age", "service"], ["service", "sex"], ["age"]):
+        want, got = by_dummies(cells, covariates), expected_from_case_mix(cells, covariates)
+        assert got.equals(want), covariates

@@ -20,9 +20,11 @@ from django.db.models import Count, F, Model, QuerySet
 from utfall.aggregates.dimensions import MonthOf, YearOf, age_group, month_date
 from utfall.aggregates.models import (
     AnswerByProvider,
+    AnswerByProviderCaseMixYear,
     AnswerByProviderYear,
     AnswerCount,
     FollowUpByProvider,
+    FollowUpByProviderCaseMixYear,
     FollowUpByProviderYear,
     FollowUpCount,
 )
@@ -46,6 +48,11 @@ ROLLUPS: tuple[tuple[type[Model], tuple[str, ...], tuple[str, ...]], ...] = (
     (FollowUpByProvider, ("municipality_id", "month", "provider_id", "status", "assessment"), FOLLOWUP_KEY),
     (AnswerByProviderYear, ("municipality_id", "year", "provider_id", "question_id", "option_id"), ANSWER_KEY),
     (FollowUpByProviderYear, ("municipality_id", "year", "provider_id", "status", "assessment"), FOLLOWUP_KEY),
+    # The O/E's case-mix cells of whole years (2026-12-04, oe2): provider × service × sex × age group.
+    (AnswerByProviderCaseMixYear, ("municipality_id", "year", "provider_id", "service_id", "client_sex", "age_group",
+                                   "question_id", "option_id"), ANSWER_KEY),
+    (FollowUpByProviderCaseMixYear, ("municipality_id", "year", "provider_id", "service_id", "client_sex",
+                                     "age_group", "status", "assessment"), FOLLOWUP_KEY),
     *((model, fields, ANSWER_KEY if kind == "answers" else FOLLOWUP_KEY) for kind, model, fields in CASE_MIX),
 )  # fmt: skip
 #: The rollups by client: (table, its key, the delta's key). Not kept from the deltas: the rows

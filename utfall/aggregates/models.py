@@ -166,6 +166,52 @@ class FollowUpByProviderYear(ProviderYearCount):
         return f"{self.year:%Y} {self.status}: {self.n}"
 
 
+class ProviderCaseMixYearCount(models.Model):
+    """Rollups by provider, case mix and calendar year (2026-12-04, branch ``oe2``): the full
+    tables' rows summed over the unit, the contract (and the caseworker) and the year's months,
+    kept by the same deltas (``counts.ROLLUPS``, the key's ``year`` projected from the month).
+    The case-mix adjusted comparison of whole years reads its cells (provider × sex × age group
+    × service) here: at a million follow-ups ~4× fewer rows than the full table's months, which
+    hold about one row per answer. ``year`` is the year's first day."""
+
+    municipality = models.ForeignKey("organisations.Municipality", **_DIMENSION)
+    year = models.DateField()
+    provider = models.ForeignKey("registry.Provider", **_DIMENSION)
+    service = models.ForeignKey("registry.Service", **_DIMENSION)
+    client_sex = models.CharField(max_length=8)
+    age_group = models.CharField(max_length=8)
+    n = models.IntegerField()
+
+    class Meta:
+        abstract = True
+
+
+class AnswerByProviderCaseMixYear(ProviderCaseMixYearCount):
+    question_id = models.IntegerField()
+    option_id = models.IntegerField()
+
+    class Meta:
+        # Covering (``n`` last) and in the O/E's grouping order (provider, sex, age group,
+        # service): a year's cells are one index range, read in their groups' order.
+        indexes = [models.Index(fields=["municipality", "question_id", "year", "provider", "client_sex", "age_group",
+                                        "service", "option_id", "n"], name="answerprovcasemixyear_cover")]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.year:%Y} question {self.question_id} option {self.option_id}: {self.n}"
+
+
+class FollowUpByProviderCaseMixYear(ProviderCaseMixYearCount):
+    status = models.CharField(max_length=12)
+    assessment = models.CharField(max_length=10)
+
+    class Meta:
+        indexes = [models.Index(fields=["municipality", "year", "provider", "client_sex", "age_group", "service",
+                                        "status", "assessment", "n"], name="followupprovcasemixyear_cover")]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.year:%Y} {self.status}: {self.n}"
+
+
 class InterventionOutcome(models.Model):
     """What happened after an intervention ended, stored once when its client's interventions
     change (not per query): the first intervention of the client that started on or after the

@@ -22,6 +22,7 @@ from utfall.aggregates.models import (
     AnswerByCaseMix,
     AnswerByClient,
     AnswerByProvider,
+    AnswerByProviderCaseMixYear,
     AnswerByProviderYear,
     AnswerCount,
     CoverageByProvider,
@@ -30,6 +31,7 @@ from utfall.aggregates.models import (
     FollowUpByCaseMix,
     FollowUpByClient,
     FollowUpByProvider,
+    FollowUpByProviderCaseMixYear,
     FollowUpByProviderYear,
     FollowUpCount,
     OutcomeByProvider,
@@ -47,7 +49,8 @@ COUNTED_PATHS = {
     "contract": "contract__contract_id",
 }
 COUNT_TABLES: tuple[type[Model], ...] = (AnswerCount, FollowUpCount, AnswerByProvider, FollowUpByProvider,
-                                          AnswerByProviderYear, FollowUpByProviderYear, AnswerByCaseMix, FollowUpByCaseMix, AnswerByClient,
+                                          AnswerByProviderYear, FollowUpByProviderYear, AnswerByProviderCaseMixYear,
+                                          FollowUpByProviderCaseMixYear, AnswerByCaseMix, FollowUpByCaseMix, AnswerByClient,
                                           FollowUpByClient, CoverageCount, CoverageByProvider,
                                           CoverageByUnit, OutcomeCount, OutcomeByProvider,
                                           OutcomeByService)  # fmt: skip
@@ -81,16 +84,31 @@ _BY_YEAR: dict[type[Model], type[Model]] = {
 }
 
 
-def year_table_for(table: type[Model]) -> type[Model] | None:
-    """The rollup by calendar year of a monthly count table, or None when it has none (only
-    the rollups by provider have: the comparison of all providers over a year, 2026-12-03)."""
+#: The full table → its rollup by provider, case mix and calendar year, for a count by
+#: provider, service, sex, age group or target group (no unit, contract or caseworker).
+_CASE_MIX_BY_YEAR: dict[type[Model], type[Model]] = {
+    AnswerCount: AnswerByProviderCaseMixYear,
+    FollowUpCount: FollowUpByProviderCaseMixYear,
+}
+#: The dimensions the rollups by provider, case mix and year group and filter by.
+PROVIDER_CASE_MIX = frozenset({"provider", *rollup.DIMENSIONS})
+
+
+def year_table_for(table: type[Model], dimensions: Sequence[str] | set[str] = ()) -> type[Model] | None:
+    """The rollup by calendar year of a monthly count table (``table``, as :func:`table_for`
+    chose it for ``dimensions``), or None when it has none: the rollups by provider (the
+    comparison of all providers over a year, 2026-12-03) and, for the full table when only
+    the provider and the case mix are asked, the rollup by provider, case mix and year (the
+    O/E's cells, 2026-12-04)."""
+    if table in _CASE_MIX_BY_YEAR:
+        return _CASE_MIX_BY_YEAR[table] if set(dimensions) <= PROVIDER_CASE_MIX else None
     return _BY_YEAR.get(table)
 
 
 def period_field(model: type[Model]) -> str:
     """The column that places a count row in time: ``month`` (its first day), or ``year`` (the
     year's first day) in the rollups by year."""
-    return "year" if model in _BY_YEAR.values() else "month"
+    return "year" if model in _BY_YEAR.values() or model in _CASE_MIX_BY_YEAR.values() else "month"
 
 
 def client_table_for(kind: str, filters: Sequence[str] | set[str]) -> type[Model] | None:

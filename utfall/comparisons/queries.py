@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 from django.db import connection
@@ -265,7 +266,7 @@ def aggregate(
             return part(date_from, date_to)
         months, edges = months_within(date_from, last)
         table = table_for(indicator.kind, {*by, *(filters or {})})
-        yearly = year_table_for(table) if period in (None, "year") else None
+        yearly = year_table_for(table, {*by, *(filters or {})}) if period in (None, "year") else None
         if months and yearly is not None:  # whole years from the rollup by year (2026-12-03)
             years, rest = years_within(*months)
             parts = [*([part(*years, counted=yearly)] if years else []),
@@ -610,10 +611,23 @@ def _grouped(
     names = [*by, *(["period"] if period is not None else []), *(["_extra"] if extra is not None else [])]
     lookups = [codes[d].get if d in codes else None for d in by] + [None] * (len(names) - len(by))
     out: list[dict[str, Any]] = []
+    fetched: Any = ()
     if by_month:
         out = _months_in_periods(rows, keys, names, lookups, label)
-    for *values, total, events in rows.values_list(*keys, "_n", "_events") if not by_month else ():
+    elif counted:
+        # The rows of a count table straight from the cursor: their values need none of Django's
+        # per-row conversions (ids, codes, text, integer sums). 30,000 cells of the O/E: ~25 ms
+        # less (2026-12-04).
+        sql, params = rows.values_list(*keys, "_n", "_events").query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            fetched = cursor.fetchall()
+    else:
+        fetched = rows.values_list(*keys, "_n", "_events")
+    missing = any(None in r.values() for r in out)  # a None among the values: the sort puts it first
+    for *values, total, events in fetched:
         coded = [v if get is None else get(v) for get, v in zip(lookups, values, strict=True)]
+        missing = missing or None in coded
         item = dict(zip(names, coded, strict=True))
         item["events"] = events or 0
         item["n"] = total
@@ -621,7 +635,11 @@ def _grouped(
     if codes:
         # Ordered by the codes as text, None first (the query ordered by the keys' ids).
         fields = [k for k in (*by, "period") if k in names]
-        out.sort(key=lambda r: tuple("" if r[k] is None else str(r[k]) for k in fields))
+        if missing:
+            out.sort(key=lambda r: tuple("" if r[k] is None else str(r[k]) for k in fields))
+        else:  # the same order, the text made at C speed (~40 ms less for 30,000 rows)
+            pick = itemgetter(*fields) if len(fields) > 1 else (lambda r: (r[fields[0]],))
+            out.sort(key=lambda r: tuple(map(str, pick(r))))
     return out
 
 

@@ -142,18 +142,46 @@ def expected_from_case_mix(
     """
     if not covariates:
         raise ValueError("name at least one case-mix covariate")
-    df = cells.loc[cells[n] > 0].copy()
-    design = pd.get_dummies(df[list(covariates)].astype("category"), drop_first=True, dtype=np.float64)
-    design.insert(0, "const", 1.0)
+    df = cells.loc[cells[n] > 0]
     # The model has no group term, so cells of one covariate pattern share p̂ and the binomial
     # likelihood depends on them only through their summed counts: the fit is made on one row
-    # per pattern (the same maximum; at a million follow-ups ~300 rows instead of ~20,000) and
-    # p̂ is then put back on every cell.
-    pattern = design.columns.tolist()
-    collapsed = design.assign(_x=df[events].to_numpy(float), _m=df[n].to_numpy(float))
-    collapsed = collapsed.groupby(pattern, sort=False, as_index=False)[["_x", "_m"]].sum()
-    endog = np.column_stack([collapsed["_x"].to_numpy(), (collapsed["_m"] - collapsed["_x"]).to_numpy()])
-    result = sm.GLM(endog, collapsed[pattern].to_numpy(), family=sm.families.Binomial()).fit()
-    df["_e"] = df[n].to_numpy(float) * result.predict(design.to_numpy())
-    out = df.groupby(group, sort=False).agg(n=(n, "sum"), observed=(events, "sum"), expected=("_e", "sum"))
+    # per pattern (the same maximum; at a million follow-ups ~170 rows instead of ~30,000) and
+    # p̂ is then put back on every cell. The patterns are found from each covariate's codes
+    # (its levels sorted, as ``pd.get_dummies`` of a categorical orders them), in order of first
+    # appearance, with the design of main effects (the first level dropped) built for them
+    # alone: the same design, rows and sums as grouping the dummies of every cell, without
+    # them (2026-12-04, oe2: ~20 → ~10 ms for 17,500 cells; bit-identical, the design passed in
+    # Fortran order as the data frame's was, since the fit's arithmetic follows the layout).
+    codes: list[NDArray[np.int64]] = []
+    sizes: list[int] = []
+    for covariate in covariates:
+        categorical = pd.Categorical(df[covariate])
+        # A missing level has no dummy set, as the first level (get_dummies: all 0).
+        codes.append(np.maximum(categorical.codes, 0).astype(np.int64))
+        sizes.append(len(categorical.categories))
+    combined = np.zeros(len(df), dtype=np.int64)
+    for code, size in zip(codes, sizes, strict=True):
+        combined = combined * size + code
+    _, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    pattern_of = rank[inverse.ravel()]  # each cell's pattern, numbered by first appearance
+    patterns = order.size
+    x = np.bincount(pattern_of, weights=df[events].to_numpy(float), minlength=patterns)
+    m = np.bincount(pattern_of, weights=df[n].to_numpy(float), minlength=patterns)
+    design = np.zeros((patterns, 1 + sum(size - 1 for size in sizes)), order="F")
+    design[:, 0] = 1.0
+    column = 1
+    for code, size in zip(codes, sizes, strict=True):
+        level = code[first[order]]
+        has = np.flatnonzero(level > 0)
+        design[has, column + level[has] - 1] = 1.0
+        column += size - 1
+    endog = np.column_stack([x, m - x])
+    result = sm.GLM(endog, design, family=sm.families.Binomial()).fit()
+    expected = df[n].to_numpy(float) * result.predict(np.asfortranarray(design[pattern_of]))
+    out = pd.DataFrame({group: df[group].to_numpy(), n: df[n].to_numpy(), events: df[events].to_numpy(),
+                        "_e": expected}).groupby(group, sort=False)  # fmt: skip
+    out = out.agg(n=(n, "sum"), observed=(events, "sum"), expected=("_e", "sum"))
     return out.reset_index().rename(columns={group: "group"})[list(EXPECTED_COLUMNS)]
