@@ -511,8 +511,9 @@ def _aggregate_questions(
         )  # fmt: skip
 
     months, edges = months_within(date_from, date_to)
-    table = table_for("question", {*by, *(filters or {})})
-    yearly = year_table_for(table)
+    asked = {*by, *(filters or {})}
+    table = table_for("question", asked)
+    yearly = year_table_for(table, asked)
     parts = []
     if months and yearly is not None:
         # Whole calendar years from the rollup by year, as ``aggregate`` reads them: the provider
