@@ -207,22 +207,26 @@ def expected(municipality_id: int) -> tuple[Counter[Key], Counter[Key]]:
     return answers, followups
 
 
+def summed(model: type[Model], fields: Sequence[str], **where: Any) -> Counter[Key]:
+    """The rows of a count table that ``where`` selects, summed by key (``fields``), keys that
+    sum to 0 left out: what a reader sees of them."""
+    found: Counter[Key] = Counter()
+    for *key, n in model._default_manager.filter(**where).values_list(*fields, "n").order_by():
+        found[tuple(key)] += n
+    return +found
+
+
 def stored(municipality_id: int) -> dict[str, Counter[Key]]:
     """The maintained tables as they are (summed by key), by table name."""
-    out: dict[str, Counter[Key]] = {}
     tables: list[tuple[type[Model], Sequence[str]]] = [
         (AnswerCount, ANSWER_KEY),
         (FollowUpCount, FOLLOWUP_KEY),
     ]
     tables += [(m, f) for m, f, _ in (*ROLLUPS, *CLIENT_ROLLUPS)]
-    for model, fields in tables:
-        found: Counter[Key] = Counter()
-        for *key, n in model._default_manager.filter(municipality_id=municipality_id).values_list(
-            *fields, "n"
-        ):
-            found[tuple(key)] += n
-        out[model._meta.model_name or ""] = +found  # drops keys that sum to 0
-    return out
+    return {
+        model._meta.model_name or "": summed(model, fields, municipality_id=municipality_id)
+        for model, fields in tables
+    }
 
 
 def expected_tables(municipality_id: int) -> dict[str, Counter[Key]]:

@@ -274,16 +274,6 @@ def _fill(municipality_id: int | None, periods: Sequence[int] | None = None) -> 
                 )
 
 
-def stored(
-    municipality_id: int, model: type[Model] = CoverageCount, fields: Sequence[str] = KEY
-) -> Counter[Key]:
-    """The maintained counts of a table as they are (summed by key, keys of 0 left out)."""
-    found: Counter[Key] = Counter()
-    for *key, n in model._default_manager.filter(municipality_id=municipality_id).values_list(*fields, "n"):
-        found[tuple(key)] += n
-    return +found
-
-
 def project(counts: Counter[Key], fields: Sequence[str]) -> Counter[Key]:
     """The counts summed over the dimensions a rollup's key leaves out."""
     where = [KEY.index(f) for f in fields]
@@ -491,8 +481,3 @@ def _apply_many(model: type[Model], fields: Sequence[str], items: list[tuple[Key
     with connection.cursor() as cursor:
         insert_rows(cursor, temp, [*fields, "n"], [(*k, d) for k, d in items])
     _merge(model, fields, temp)
-
-
-def differences(want: Counter[Key], have: Counter[Key]) -> list[tuple[Key, int, int]]:
-    keys = {k for k, v in want.items() if v} | {k for k, v in have.items() if v}
-    return sorted(((k, want[k], have[k]) for k in keys if want[k] != have[k]), key=repr)

@@ -188,13 +188,6 @@ def replace(municipality_id: int, found: Counter[Key]) -> None:
         counts._replace(model, fields, municipality_id, rolled)
 
 
-def _stored(model: Any, fields: Sequence[str], municipality_id: int) -> Counter[Key]:
-    found: Counter[Key] = Counter()
-    for *key, n in model._default_manager.filter(municipality_id=municipality_id).values_list(*fields, "n"):
-        found[tuple(key)] += n
-    return +found
-
-
 def fill(municipality_id: int) -> None:
     """Fill the municipality's tables from its interventions and stored outcomes (the migration)."""
     replace(municipality_id, expected(municipality_id))
@@ -204,6 +197,6 @@ def refill_rollups() -> None:
     """Every municipality's rollups again from its full table (a service's intensity changed:
     the step downs change, the full table, which keeps the next service, does not)."""
     for municipality_id in OutcomeCount.objects.values_list("municipality_id", flat=True).distinct():
-        full = _stored(OutcomeCount, OUTCOME_KEY, municipality_id)
+        full = counts.summed(OutcomeCount, OUTCOME_KEY, municipality_id=municipality_id)
         for (model, fields), rolled in zip(ROLLUPS, measured(full), strict=True):
             counts._replace(model, fields, municipality_id, rolled)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max, Min, Model
+from django.db.models import Max, Min, Model, QuerySet
 
 from utfall.aggregates import counts, coverage, outcome_counts, outcomes, rollup
 from utfall.aggregates.counts import Key
@@ -62,14 +62,6 @@ def municipalities(code: str | None = None) -> list[Municipality]:
 
 def _name(model: type[Model]) -> str:
     return model._meta.model_name or ""
-
-
-def _stored(model: type[Model], fields: tuple[str, ...], **where: Any) -> Counter[Key]:
-    """A table's rows that ``where`` selects, summed by key (keys of 0 left out)."""
-    found: Counter[Key] = Counter()
-    for *key, n in model._default_manager.filter(**where).values_list(*fields, "n").order_by():
-        found[tuple(key)] += n
-    return +found
 
 
 def check(
@@ -140,20 +132,26 @@ def _check_counts(mid: int, compare: Compare) -> None:
             counts._followup_groups(FollowUp.objects.filter(**in_month), by_client=False), followups
         )
         stored = {"municipality_id": mid, "month": start}
-        compare("answercount", answers, _stored(AnswerCount, counts.ANSWER_KEY, **stored))
-        compare("followupcount", followups, _stored(FollowUpCount, counts.FOLLOWUP_KEY, **stored))
+        compare("answercount", answers, counts.summed(AnswerCount, counts.ANSWER_KEY, **stored))
+        compare("followupcount", followups, counts.summed(FollowUpCount, counts.FOLLOWUP_KEY, **stored))
         for model, fields, full in counts.ROLLUPS:
             want = counts.project(answers if full is counts.ANSWER_KEY else followups, full, fields)
             if "year" in fields:
                 summed[_name(model)].update(want)
             else:
-                compare(_name(model), +want, _stored(model, fields, **stored))
+                compare(_name(model), +want, counts.summed(model, fields, **stored))
     for model, fields, _ in yearly:
-        compare(_name(model), +summed[_name(model)], _stored(model, fields, municipality_id=mid))
+        compare(_name(model), +summed[_name(model)], counts.summed(model, fields, municipality_id=mid))
 
 
-def _ranges(largest: int | None, size: int) -> Iterator[tuple[int, int]]:
-    for low in range(0, (largest or 0) + 1, size):
+def _largest(column: str, *querysets: QuerySet[Any]) -> int:
+    """The largest value of ``column`` in any of these querysets (0 when all are empty)."""
+    return max((qs.aggregate(a=Max(column))["a"] or 0 for qs in querysets), default=0)
+
+
+def _ranges(largest: int, size: int) -> Iterator[tuple[int, int]]:
+    """[low, low + size) from 0 up to and including ``largest``."""
+    for low in range(0, largest + 1, size):
         yield low, low + size
 
 
@@ -161,17 +159,19 @@ def _check_by_client(mid: int, compare: Compare, size: int) -> None:
     """The rows by client, by ranges of client ids: whether a client's follow-up belongs in
     them depends on the client's other follow-ups only."""
     largest = max(
-        Client.objects.aggregate(a=Max("pk"))["a"] or 0,
-        *(model._default_manager.filter(municipality_id=mid).aggregate(a=Max("client_id"))["a"] or 0
-          for _, model, _ in rollup.BY_CLIENT),
-    )  # fmt: skip
+        _largest("pk", Client.objects.all()),
+        _largest(
+            "client_id",
+            *(model._default_manager.filter(municipality_id=mid) for _, model, _ in rollup.BY_CLIENT),
+        ),
+    )
     for low, high in _ranges(largest, size):
         followups = FollowUp.objects.filter(
             municipality_id=mid, intervention__client_id__gte=low, intervention__client_id__lt=high
         )
         want = rollup.by_client(mid, followups)
         for _, model, fields in rollup.BY_CLIENT:
-            have = _stored(model, fields, municipality_id=mid, client_id__gte=low, client_id__lt=high)
+            have = counts.summed(model, fields, municipality_id=mid, client_id__gte=low, client_id__lt=high)
             compare(_name(model), want[_name(model)], have)
 
 
@@ -180,24 +180,26 @@ def _check_coverage(mid: int, compare: Compare, size: int) -> None:
     unit summed over them."""
     by_unit = [(m, f) for m, f in coverage.ROLLUPS if "provider_id" not in f]
     summed: dict[str, Counter[Key]] = {_name(m): Counter() for m, _ in by_unit}
-    tables: list[type[Model]] = [CoverageCount, *(m for m, f in coverage.ROLLUPS if "provider_id" in f)]
-    largest = max(
-        Intervention.objects.filter(municipality_id=mid).aggregate(a=Max("provider_id"))["a"] or 0,
-        *(model._default_manager.filter(municipality_id=mid).aggregate(a=Max("provider_id"))["a"] or 0
-          for model in tables),
-    )  # fmt: skip
+    tables: list[type[Model]] = [
+        Intervention,
+        CoverageCount,
+        *(m for m, f in coverage.ROLLUPS if "provider_id" in f),
+    ]
+    largest = _largest(
+        "provider_id", *(model._default_manager.filter(municipality_id=mid) for model in tables)
+    )
     for low, high in _ranges(largest, size):
         want = coverage.expected(mid, providers=(low, high))
         where = {"municipality_id": mid, "provider_id__gte": low, "provider_id__lt": high}
-        compare("coveragecount", want, _stored(CoverageCount, coverage.KEY, **where))
+        compare("coveragecount", want, counts.summed(CoverageCount, coverage.KEY, **where))
         for model, fields in coverage.ROLLUPS:
             projected = coverage.project(want, fields)
             if (model, fields) in by_unit:
                 summed[_name(model)].update(projected)
             else:
-                compare(_name(model), +projected, _stored(model, fields, **where))
+                compare(_name(model), +projected, counts.summed(model, fields, **where))
     for model, fields in by_unit:
-        compare(_name(model), +summed[_name(model)], _stored(model, fields, municipality_id=mid))
+        compare(_name(model), +summed[_name(model)], counts.summed(model, fields, municipality_id=mid))
 
 
 def _check_outcome_counts(mid: int, compare: Compare) -> None:
@@ -207,19 +209,19 @@ def _check_outcome_counts(mid: int, compare: Compare) -> None:
     for start, end in _months(mid, dated):
         want = outcome_counts.expected(mid, ended=(start, end))
         stored = {"municipality_id": mid, "month": start}
-        compare("outcomecount", want, _stored(OutcomeCount, outcome_counts.OUTCOME_KEY, **stored))
+        compare("outcomecount", want, counts.summed(OutcomeCount, outcome_counts.OUTCOME_KEY, **stored))
         for (model, fields), rolled in zip(
             outcome_counts.ROLLUPS, outcome_counts.measured(want), strict=True
         ):
-            compare(_name(model), +rolled, _stored(model, fields, **stored))
+            compare(_name(model), +rolled, counts.summed(model, fields, **stored))
 
 
 def _check_outcomes(mid: int, found: dict[str, list[tuple[Any, Any, Any]]], size: int) -> None:
     """The stored outcome of every intervention, by ranges of intervention ids."""
     rows = found.setdefault("outcomes", [])
     largest = max(
-        Intervention.objects.filter(municipality_id=mid).aggregate(a=Max("pk"))["a"] or 0,
-        InterventionOutcome.objects.filter(municipality_id=mid).aggregate(a=Max("intervention_id"))["a"] or 0,
+        _largest("pk", Intervention.objects.filter(municipality_id=mid)),
+        _largest("intervention_id", InterventionOutcome.objects.filter(municipality_id=mid)),
     )
     for low, high in _ranges(largest, size):
         want = outcomes.computed(Intervention.objects.filter(municipality=mid, pk__gte=low, pk__lt=high))
