@@ -56,27 +56,33 @@ def indicator_choices() -> list[tuple[str, str]]:
 # --- small building blocks -------------------------------------------------------------
 
 
-def proportion_rows(counts: Sequence[Mapping[str, Any]], key: str) -> list[dict[str, Any]]:
+def proportion_rows(
+    counts: Sequence[Mapping[str, Any]], key: str, *, intervals: bool = True
+) -> list[dict[str, Any]]:
     """Rows of {group, n, events, rate, ci_low, ci_high} with 95 % Wilson intervals, not yet
-    suppressed (a count row flagged ``suppressed`` by protected_counts keeps the flag)."""
+    suppressed (a count row flagged ``suppressed`` by protected_counts keeps the flag); without
+    ``intervals``, the rows without ci_low and ci_high (a reader of the rate and n alone:
+    coverage by provider, whose 750 intervals were a part of a cold comparison page)."""
     x = np.array([r["events"] for r in counts], dtype=np.float64)
     n = np.array([r["n"] for r in counts], dtype=np.float64)
-    low, high = wilson_interval(x, n, 0.95) if len(counts) else (np.array([]), np.array([]))
+    if intervals:
+        low, high = wilson_interval(x, n, 0.95) if len(counts) else (np.array([]), np.array([]))
     out = []
     for i, r in enumerate(counts):
-        out.append(
-            {
-                "group": r[key],
-                "n": int(r["n"]),
-                "events": int(r["events"]),
-                "rate": rounded(float(x[i] / n[i])) if n[i] else None,
-                "ci_low": rounded(float(low[i])) if n[i] else None,
-                "ci_high": rounded(float(high[i])) if n[i] else None,
-                # Hidden by the disclosure control of linked tables (comparisons.disclosure):
-                # suppress() keeps it hidden.
-                **({"suppressed": True} if r.get("suppressed") else {}),
-            }
-        )
+        row = {
+            "group": r[key],
+            "n": int(r["n"]),
+            "events": int(r["events"]),
+            "rate": rounded(float(x[i] / n[i])) if n[i] else None,
+        }
+        if intervals:
+            row["ci_low"] = rounded(float(low[i])) if n[i] else None
+            row["ci_high"] = rounded(float(high[i])) if n[i] else None
+        if r.get("suppressed"):
+            # Hidden by the disclosure control of linked tables (comparisons.disclosure):
+            # suppress() keeps it hidden.
+            row["suppressed"] = True
+        out.append(row)
     return out
 
 

@@ -21,9 +21,10 @@ from utfall.results.services.common import (
     min_n,
     names_of,
     population_and_scope,
+    proportion_rows,
     scope_description,
 )
-from utfall.results.tables import Column, Phrase, ResultTable, rounded, translated
+from utfall.results.tables import Column, Phrase, ResultTable, translated
 from utfall.stats.suppression import suppress
 
 #: A provider's results are marked uncertain when it follows up fewer than this share of
@@ -103,20 +104,8 @@ def _low_coverage(
         return {}, set()
     overall = sum(r["events"] for r in everyone) / total_n
     # The population's counts, like the comparison's rows: the same figure whoever looks. Only
-    # the rate and n are used: the rows of proportion_rows without its Wilson intervals (the
-    # same rates, rounded alike; the same suppression, which reads n and the flags alone).
-    rows = suppress(
-        [
-            {
-                "group": r["provider"],
-                "n": int(r["n"]),
-                "rate": rounded(r["events"] / r["n"]) if r["n"] else None,
-                **({"suppressed": True} if r.get("suppressed") else {}),
-            }
-            for r in everyone
-        ],
-        min_n=min_n(),
-    )
+    # the rate and n are used (the same suppression, which reads n and the flags alone).
+    rows = suppress(proportion_rows(everyone, "provider", intervals=False), min_n=min_n())
     shown = {r["group"]: (r["rate"], r["n"]) for r in rows if not r["suppressed"]}
     low = {g for g, (rate, _n) in shown.items() if rate is not None and rate < LOW_COVERAGE_RATIO * overall}
     return shown, low
