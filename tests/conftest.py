@@ -42,6 +42,19 @@ def _pseudonym_key(settings) -> Iterator[None]:  # type: ignore[no-untyped-def]
     reset_key_cache()
 
 
+@pytest.fixture(autouse=True)
+def _site_language() -> Iterator[None]:
+    """Every test starts in Swedish, the site's language: a request in English leaves English
+    active in the thread (LocaleMiddleware never deactivates), and the next test's code that
+    translates outside a request would see it (tests/test_language_isolation.py)."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
 @pytest.fixture
 def municipality(db):  # type: ignore[no-untyped-def]
     from utfall.organisations.models import Municipality
