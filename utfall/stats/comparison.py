@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from utfall.stats.funnels import chart_sizes
 from utfall.stats.overdispersion import DEFAULT_METHOD, fit_overdispersion
 from utfall.stats.overdispersion.limits import OverdispersionFit
 from utfall.stats.proportions import wilson_interval
@@ -180,7 +181,7 @@ def compare_proportions(
     shown = m > 0
     with np.errstate(divide="ignore", invalid="ignore"):
         rate = x / m
-    limits = _funnel(fit, x, m, shown)
+    limits = _funnel(fit, x, m, shown, drawn=shown & shown_after)
     columns: dict[str, list[Any]] = {
         "group": list(groups),
         "n": [int(v) for v in m.tolist()],
@@ -258,18 +259,29 @@ def _column(a: np.ndarray, shown: np.ndarray) -> list[float | None]:
 
 
 def _funnel(
-    fit: OverdispersionFit | None, events: np.ndarray, size: np.ndarray, shown: np.ndarray
+    fit: OverdispersionFit | None,
+    events: np.ndarray,
+    size: np.ndarray,
+    shown: np.ndarray,
+    drawn: np.ndarray | None = None,
 ) -> dict[str, list[Any]]:
     """Limit and flag columns for every group at once (limits are worked out once per size).
 
     Flags compare events/size with the 99.8 % limits, as :meth:`OverdispersionFit.flags`.
+    ``drawn`` (proportions): the groups a funnel chart draws; the limits at the chart's sizes
+    (:func:`~utfall.stats.funnels.chart_sizes`) are worked out in the same search as the rows'
+    and kept with the fit, so the chart finds them (a second search for its few new sizes cost
+    ~8 ms of a cold 750-provider page; each size's walk is its own, so the limits are the same).
     """
     keys = ("lower_95", "upper_95", "lower_998", "upper_998", "flag")
     out: dict[str, list[Any]] = {key: [None] * size.size for key in keys}
     idx = np.flatnonzero(shown)
     if fit is None or not idx.size:
         return out
-    fit.prepare(size[idx], (0.95, 0.998))  # both levels in one search
+    sizes = size[idx]
+    if drawn is not None and drawn.any():
+        sizes = np.concatenate([sizes, chart_sizes(size[drawn], whole=True)])
+    fit.prepare(sizes, (0.95, 0.998))  # both levels in one search
     lo95, hi95 = fit.limits(size[idx], 0.95)
     lo998, hi998 = fit.limits(size[idx], 0.998)
     with np.errstate(divide="ignore", invalid="ignore"):
