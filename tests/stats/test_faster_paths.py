@@ -199,15 +199,18 @@ def test_limits_at_several_levels_are_those_of_each_level_alone(kind: Any, tau2:
 def test_a_comparison_works_out_its_charts_limits_as_a_search_of_their_own_would(
     case: tuple[Any, ...],
 ) -> None:
-    """The comparison of proportions searches its rows' sizes and the funnel chart's
-    (``funnels.chart_sizes`` of the drawn rows) at once (branch cmp3): every limit, the rows'
-    and the chart's, is what a fresh fit's search of those sizes alone gives, to the last bit or
-    two (a matrix-vector product's rounding depends on a row's place in the batch; on main too a
-    size's limits are those of whichever search first asked for it: the comparison's, the
-    chart's or the provider page's, which share the fit) and the same at the 4 decimals shown."""
+    """Asked for a chart, the comparison of proportions searches its rows' sizes and the funnel
+    chart's (``funnels.chart_sizes`` of the drawn rows) at once (branch cmp3; not asked, its
+    rows' only): every limit, the rows' and the chart's, is what a fresh fit's search of those
+    sizes alone gives, to the last bit or two (a matrix-vector product's rounding depends on a
+    row's place in the batch; on main too a size's limits are those of whichever search first
+    asked for it: the comparison's, the chart's or the provider page's, which share the fit) and
+    the same at the 4 decimals shown."""
     clear_fit_cache()
     groups, x, n = proportion_case(*case)
-    comparison = compare_proportions(groups, x, n, min_n=5)
+    assert not set(compare_proportions(groups, x, n, min_n=5).fit._known[0.95]) - set(map(float, n))  # type: ignore[union-attr]
+    clear_fit_cache()
+    comparison = compare_proportions(groups, x, n, min_n=5, chart=True)
     fit = comparison.fit
     assert fit is not None and fit.quadrature == "adaptive"
     drawn = [row["n"] for row in comparison.rows if not row["suppressed"] and row["n"]]
