@@ -688,12 +688,23 @@ def clone_rest(args: argparse.Namespace, municipality: Any, chunks: int, importe
 # -- measuring --------------------------------------------------------------------------------
 
 
-def _timed(repeat: int, work: Any) -> tuple[float, float, Any]:
-    """(median wall seconds, median CPU seconds of this process, the last result), each run
-    cold. On SQLite the database's work is this process's CPU; on PostgreSQL it is not."""
+def _timed(repeat: int, work: Any, *, warm_up: bool = True) -> tuple[float, float, Any, list[float]]:
+    """(median wall seconds, median CPU seconds of this process, the last result, every run's
+    wall seconds), each run cold. On SQLite the database's work is this process's CPU; on
+    PostgreSQL it is not.
+
+    ``warm_up``: one untimed run first, as ``_pages`` requests each page once before timing it:
+    a fresh process's first call also pays what a server's worker pays once, not per request
+    (the indicators' YAML, ~40 ms; the database file's pages read from disk). The timed runs
+    are still cold: the count cache emptied and no fit reused before each (docs/performance.md,
+    "cmp3")."""
     from utfall.comparisons.cache import bump
     from utfall.stats.overdispersion import clear_fit_cache
 
+    if warm_up:
+        bump()
+        clear_fit_cache()
+        work()
     times, cpu, result = [], [], None
     for _ in range(repeat):
         bump()  # as after a saved follow-up or an import: no cached count is valid
@@ -702,7 +713,7 @@ def _timed(repeat: int, work: Any) -> tuple[float, float, Any]:
         result = work()
         times.append(time.perf_counter() - began)
         cpu.append(time.process_time() - began_cpu)
-    return statistics.median(times), statistics.median(cpu), result
+    return statistics.median(times), statistics.median(cpu), result, times
 
 
 def _percentiles(times: list[float]) -> tuple[float, float]:
@@ -822,9 +833,10 @@ def measure(args: argparse.Namespace) -> None:
     if "services" not in parts:  # the comparisons alone, for the DuckDB ratio
         measures = {k: v for k, v in measures.items() if k.startswith("comparison")}
     for name, work in measures.items() if {"services", "duckdb"} & parts else ():
-        seconds[name], cpu[name], results[name] = _timed(1 if "report" in name else n, work)
+        report = "report" in name  # seconds a run: one run, no warm-up
+        seconds[name], cpu[name], results[name], runs = _timed(1 if report else n, work, warm_up=not report)
         print(f"{name:<30} {seconds[name] * 1000:>9.0f} {cpu[name] * 1000:>9.0f}   load average "
-              f"{os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
+              f"{os.getloadavg()[0]:.1f}; runs {' '.join(f'{t * 1000:.0f}' for t in runs)} ms wall", flush=True)  # fmt: skip
         reset_queries()
 
     if "duckdb" in parts:

@@ -17,6 +17,7 @@ relative (the searches stop at 1e-10 in the modes; the pages show 4 decimals; th
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import sys
@@ -29,6 +30,7 @@ from scipy import special
 
 from utfall.stats.assessment import assess
 from utfall.stats.comparison import compare_proportions, compare_ratios
+from utfall.stats.funnels import chart_sizes
 from utfall.stats.overdispersion import clear_fit_cache
 from utfall.stats.overdispersion import limits as od
 
@@ -191,6 +193,42 @@ def test_limits_at_several_levels_are_those_of_each_level_alone(kind: Any, tau2:
         alone_lower, alone_upper = od.adaptive_limits(kind, centre, tau2, sizes, level)
         np.testing.assert_allclose(lower, alone_lower, rtol=1e-12, equal_nan=True)
         np.testing.assert_allclose(upper, alone_upper, rtol=1e-12, equal_nan=True)
+
+
+@pytest.mark.parametrize("case", [PROPORTION_GRID[4], PROPORTION_GRID[-2], PROPORTION_GRID[-1]], ids=str)
+def test_a_comparison_works_out_its_charts_limits_as_a_search_of_their_own_would(
+    case: tuple[Any, ...],
+) -> None:
+    """Asked for a chart, the comparison of proportions searches its rows' sizes and the funnel
+    chart's (``funnels.chart_sizes`` of the drawn rows) at once (branch cmp3; not asked, its
+    rows' only): every limit, the rows' and the chart's, is what a fresh fit's search of those
+    sizes alone gives, to the last bit or two (a matrix-vector product's rounding depends on a
+    row's place in the batch; on main too a size's limits are those of whichever search first
+    asked for it: the comparison's, the chart's or the provider page's, which share the fit) and
+    the same at the 4 decimals shown."""
+    clear_fit_cache()
+    groups, x, n = proportion_case(*case)
+    assert not set(compare_proportions(groups, x, n, min_n=5).fit._known[0.95]) - set(map(float, n))  # type: ignore[union-attr]
+    clear_fit_cache()
+    comparison = compare_proportions(groups, x, n, min_n=5, chart=True)
+    fit = comparison.fit
+    assert fit is not None and fit.quadrature == "adaptive"
+    drawn = [row["n"] for row in comparison.rows if not row["suppressed"] and row["n"]]
+    grid = chart_sizes(drawn, whole=True)
+    # The chart's grid, as results.charts.funnel drew it before chart_sizes.
+    old = np.unique(np.round(np.geomspace(max(min(drawn) * 0.9, 1.0), max(drawn) * 1.05, 80)))
+    np.testing.assert_array_equal(grid, old)
+    assert set(grid.tolist()) <= set(fit._known[0.95]) and set(grid.tolist()) <= set(fit._known[0.998])
+    assert not set(grid.tolist()) <= set(
+        np.asarray(n, dtype=float).tolist()
+    )  # the chart has sizes of its own
+    fresh = dataclasses.replace(fit)  # the same funnel, nothing worked out yet
+    assert not fresh._known
+    for level in (0.95, 0.998):
+        for sizes in (np.asarray(n, dtype=np.float64), grid):
+            for got, want in zip(fit.limits(sizes, level), fresh.limits(sizes, level), strict=True):
+                np.testing.assert_allclose(got, want, rtol=1e-12, atol=0.0)
+                np.testing.assert_array_equal(np.round(got, 4), np.round(want, 4))
 
 
 if __name__ == "__main__" and "--write" in sys.argv:

@@ -99,6 +99,7 @@ def compare(
     adjust: bool = False,
     as_of: dt.date | None = None,
     goal: float | None = None,
+    chart: bool = False,
 ) -> ComparisonResult:
     """Compare the groups of ``by`` on ``indicator`` in the period; every row through suppression.
 
@@ -122,6 +123,10 @@ def compare(
     counts come from :func:`~utfall.comparisons.disclosure.protected_counts`, and every
     published statistic — target, φ, τ², limits, reliability, the adjusted view's overall
     rate — is computed from the shown rows only.
+
+    ``chart``: the caller draws the funnel of these rows (the comparison page): the chart's
+    limits are worked out with the rows' (``stats.comparison.compare_proportions``). A speed
+    matter only, for the unadjusted view of everyone's rows (a scoped view draws other rows).
     """
     period, period_note = snap_period(date_from, date_to)
     date_from, date_to = period.start, period.end
@@ -152,7 +157,7 @@ def compare(
         groups = [str(r[by]) for r in rows]
         events, n = [r["events"] for r in rows], [r["n"] for r in rows]
         reference = compare_proportions(
-            groups, events, n, min_n=min_n, hidden=[r["suppressed"] for r in rows]
+            groups, events, n, min_n=min_n, hidden=[r["suppressed"] for r in rows], chart=chart and not scope
         )
         used = [i for i, row in enumerate(reference.rows) if not row["suppressed"]]
         assessment = cached(

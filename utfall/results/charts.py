@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from utfall.results.tables import decimal, display, in_english, period_text, translated
 from utfall.stats.adjusted import AverageMixFunnel
+from utfall.stats.funnels import chart_sizes
 from utfall.stats.overdispersion.limits import OverdispersionFit
 
 SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
@@ -73,12 +74,10 @@ def funnel(
     limits: list[dict[str, Any]] = []
     bands = ["95 %", decimal("99.8") + " %"]
     if fit is not None and points:
-        sizes = [p["size"] for p in points]
-        grid = np.geomspace(max(min(sizes) * 0.9, 1.0), max(sizes) * 1.05, 80)
-        if not adjusted:
-            grid = np.unique(np.round(grid))
+        grid = chart_sizes([p["size"] for p in points], whole=not adjusted)
         # Both levels' lines in one limit search (the same limits as one level at a time; a
-        # cold page's 160 new sizes were two searches, ~17 ms of a 750-provider page).
+        # cold page's 160 new sizes were two searches, ~17 ms of a 750-provider page). A
+        # comparison of proportions has worked them out with its rows' (stats.comparison).
         fit.prepare(grid, (0.95, 0.998))
         for level, band in ((0.95, bands[0]), (0.998, bands[1])):
             low, high = fit.limits(grid, level)

@@ -28,6 +28,7 @@ from utfall.stats.standardisation import poisson_ratio_ci
 __all__ = [
     "FUNNEL_COLUMNS",
     "LEVELS",
+    "chart_sizes",
     "exact_poisson_ratio_limits",
     "normal_proportion_limits",
     "phe_axis_grid",
@@ -43,6 +44,23 @@ LEVELS = (0.95, 0.998)
 FUNNEL_COLUMNS = ("n", "target", "lower_95", "upper_95", "lower_998", "upper_998")
 
 FloatArray = NDArray[np.float64]
+
+#: Points of a funnel chart's limit lines.
+CHART_POINTS = 80
+
+
+def chart_sizes(sizes: ArrayLike, *, whole: bool) -> FloatArray:
+    """The sizes (n, or E for ratios) at which a funnel chart draws its limit lines:
+    :data:`CHART_POINTS` geometric steps from 0.9 × the smallest drawn size (at least 1) to
+    1.05 × the largest, rounded to distinct whole numbers when ``whole`` (proportions: limits
+    exist at whole n only). ``sizes`` are the sizes of the points drawn (not empty).
+
+    One definition for the chart (``results.charts.funnel``) and the comparison, which works
+    out the limits at these sizes in the same search as its rows' (2026-12-04, branch cmp3:
+    a second search for the chart's few new sizes cost nearly as much as the first)."""
+    m = np.asarray(sizes, dtype=np.float64)
+    grid = np.geomspace(max(float(m.min()) * 0.9, 1.0), float(m.max()) * 1.05, CHART_POINTS)
+    return np.unique(np.round(grid)) if whole else grid
 
 
 def normal_proportion_limits(

@@ -152,7 +152,7 @@ def provider_comparison(
     # The reference (target, limits) is the population's; the scope only chooses the rows.
     result = compare(
         municipality=municipality, indicator=indicator, date_from=date_from, date_to=date_to,
-        by="provider", filters=population, scope=scope, adjust=adjust, goal=None if adjust else goal,
+        by="provider", filters=population, scope=scope, adjust=adjust, goal=None if adjust else goal, chart=True,
     )  # fmt: skip
     data = result.as_json()
     names = names_of(Provider, municipality, "provider_id", {r["group"] for r in data["rows"]})
