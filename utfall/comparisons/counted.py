@@ -312,7 +312,7 @@ def _first_codes(values: Sequence[Any]) -> tuple[list[Any], NDArray[np.int64]]:
     if values and all(type(v) is int for v in (values[0], values[-1])):
         try:
             ids, positions = np.unique(np.array(values, dtype=np.int64), return_inverse=True)
-        except (TypeError, OverflowError):
+        except (TypeError, ValueError, OverflowError):
             pass
         else:
             return ids.tolist(), positions.ravel().astype(np.int64)
