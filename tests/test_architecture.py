@@ -136,7 +136,13 @@ RAW_COUNTS_ALLOWED = {
     "utfall.comparisons.queries",
     "utfall.procurement.payment",
 }
-RAW_COUNTS = ("aggregate", "aggregate_questions", "aggregate_by_client", "followup_status_counts")
+RAW_COUNTS = (
+    "aggregate",
+    "aggregate_cells",
+    "aggregate_questions",
+    "aggregate_by_client",
+    "followup_status_counts",
+)
 
 
 def test_every_output_takes_its_counts_through_the_disclosure_control() -> None:

@@ -4,6 +4,7 @@ around them: the same numbers for any date range, and a count row really is the 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -22,7 +23,7 @@ from utfall.aggregates.models import (
 from utfall.comparisons import counted
 from utfall.comparisons.cache import bump
 from utfall.comparisons.counted import months_within, years_within
-from utfall.comparisons.disclosure import model_cells
+from utfall.comparisons.disclosure import model_cells, model_columns
 from utfall.comparisons.indicators import all_indicators, get_indicator
 from utfall.comparisons.queries import aggregate, aggregate_questions, followup_status_counts
 from utfall.comparisons.services import compare
@@ -205,13 +206,9 @@ def test_the_question_indicators_together_read_whole_years_from_the_rollup_by_ye
     assert both(*ranges[3])[0]["satisfied"] == [{"provider": "B", "n": 1, "events": 1}]
 
 
-def test_the_oe_of_whole_years_reads_its_cells_from_the_rollup_by_case_mix_and_year(  # type: ignore[no-untyped-def]
-    municipality, monkeypatch
-) -> None:
-    """The case-mix adjusted comparison of whole calendar years reads its cells (provider × sex ×
-    age group × service) from the rollup by provider, case mix and year (2026-12-04): the page's
-    figures are the same as from the full table's months, and the year's rows really are the
-    source; a period that is not whole years still reads the months."""
+def _case_mix_over_years(municipality) -> DataSet:  # type: ignore[no-untyped-def]
+    """Three providers' answers and assessments by women and men of two ages in two services,
+    on days around the years 2024 and 2025 (their first and last days among them)."""
     data = DataSet()
     providers = [data.provider(p) for p in "ABC"]
     people = [data.person(female=True), data.person(female=False),
@@ -234,6 +231,17 @@ def test_the_oe_of_whole_years_reads_its_cells_from_the_rollup_by_case_mix_and_y
                     assessment=("approved", "deficient")[i % 3 == 0],
                 )
     data.load(municipality)
+    return data
+
+
+def test_the_oe_of_whole_years_reads_its_cells_from_the_rollup_by_case_mix_and_year(  # type: ignore[no-untyped-def]
+    municipality, monkeypatch
+) -> None:
+    """The case-mix adjusted comparison of whole calendar years reads its cells (provider × sex ×
+    age group × service) from the rollup by provider, case mix and year (2026-12-04): the page's
+    figures are the same as from the full table's months, and the year's rows really are the
+    source; a period that is not whole years still reads the months."""
+    data = _case_mix_over_years(municipality)
     two_years = {
         "municipality": municipality,
         "date_from": dt.date(2024, 1, 1),
@@ -280,3 +288,53 @@ def test_the_oe_of_whole_years_reads_its_cells_from_the_rollup_by_case_mix_and_y
     monkeypatch.setattr(counted, "_CASE_MIX_BY_YEAR", {})
     assert aggregate(get_indicator("satisfied"), municipality=municipality, date_from=dt.date(2025, 1, 1),
                      date_to=dt.date(2025, 6, 30), by=by) == half  # fmt: skip
+
+
+def test_the_case_mix_cells_as_columns_are_the_cells_of_any_period(municipality, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """``model_columns`` gives ``model_cells``' rows, in their order, for whole years (read a year
+    at a time from the rollup by provider, case mix and year and summed), a year, a half-year and
+    a run of years that the rollup does not hold; with filters, for an assessment indicator and
+    for dimensions in another order; and the years' rows really are its source."""
+    _case_mix_over_years(municipality)
+    by = ["provider", "sex", "age_group", "service"]
+    d = dt.date
+    periods = [(d(2024, 1, 1), d(2025, 12, 31)), (d(2025, 1, 1), d(2025, 12, 31)), (d(2024, 7, 1), d(2024, 12, 31)),
+               (d(2023, 1, 1), d(2026, 12, 31))]  # fmt: skip
+
+    def both(
+        code: str, start: dt.date, end: dt.date, dims: list[str], where: dict[str, str]
+    ) -> tuple[Any, Any]:
+        bump()
+        asked: Any = {
+            "municipality": municipality,
+            "date_from": start,
+            "date_to": end,
+            "by": dims,
+            "filters": where,
+        }
+        return model_columns(get_indicator(code), **asked).rows(), model_cells(get_indicator(code), **asked)
+
+    cases = [("satisfied", by, {}), ("assessment_approved", by, {}), ("satisfied", by, {"service": "hvb_youth"}),
+             ("satisfied", ["service", "provider", "age_group"], {"sex": "female"}),
+             ("satisfied", ["provider", "sex"], {"target_group": "youth"}), ("satisfied", by, {"provider": "B"})]  # fmt: skip
+    for code, dims, where in cases:
+        for start, end in periods:
+            columns, rows = both(code, start, end, dims, where)
+            assert columns == rows, (code, dims, where, start)
+    assert (
+        both("satisfied", *periods[0], by, {})[0]
+        and not both("satisfied", *periods[0], by, {"provider": "X"})[0]
+    )
+    bump()
+    with CaptureQueriesContext(connection) as queries:
+        model_columns(get_indicator("satisfied"), municipality=municipality, date_from=periods[0][0],
+                      date_to=periods[0][1], by=by)  # fmt: skip
+    read = [q["sql"] for q in queries.captured_queries if "answerbyprovidercasemixyear" in q["sql"]]
+    assert len(read) == 2 and all('"year" = ' in sql and "ORDER BY" not in sql for sql in read)
+
+    first = AnswerByProviderCaseMixYear.objects.filter(year=dt.date(2024, 1, 1)).order_by("pk").first()
+    assert first is not None
+    before = both("satisfied", *periods[0], by, {})[0]
+    AnswerByProviderCaseMixYear.objects.filter(pk=first.pk).update(n=F("n") + 7)
+    after, rows = both("satisfied", *periods[0], by, {})
+    assert after == rows and sum(r["n"] for r in after) == sum(r["n"] for r in before) + 7

@@ -170,3 +170,32 @@ def test_the_case_mix_patterns_from_codes_give_exactly_the_figures_of_the_dummie
     for covariates in (["sex", "age", "service"], ["service", "sex"], ["age"]):
         want, got = by_dummies(cells, covariates), expected_from_case_mix(cells, covariates)
         assert got.equals(want), covariates
+
+
+def test_categorical_columns_give_exactly_the_figures_of_the_same_values_as_text() -> None:
+    """Covariates and the group as categorical columns (the O/E's cells read as columns,
+    2026-12-04, oe3) are numbered from their codes: the same table to the last bit as the same
+    values as text, whatever order the categories are in and with categories no cell has."""
+    rng = np.random.default_rng(41)
+    rows = []
+    for group in range(200):
+        for sex in ("female", "male", "other"):
+            for age in ("0-12", "13-15", "16-17", "18-20", "21-64")[: int(rng.integers(2, 6))]:
+                for service in rng.choice(7, int(rng.integers(1, 4)), replace=False):
+                    size = int(rng.integers(1, 40))
+                    rows.append({"group": f"P{group:04d}", "sex": sex, "age": age, "service": f"s{service}",
+                                 "n": size, "events": int(rng.binomial(size, 0.6 + 0.04 * int(service)))})  # fmt: skip
+    text = pd.DataFrame(rows).sort_values(["group", "sex", "age", "service"], ignore_index=True)
+    columns = ["group", "sex", "age", "service"]
+    for order in ("sorted", "reversed", "shuffled"):
+        categorical = text.copy()
+        for column in columns:
+            levels = sorted({*text[column], f"{column}-unused"})
+            if order != "sorted":
+                levels = levels[::-1] if order == "reversed" else list(rng.permutation(levels))
+            categorical[column] = pd.Categorical(text[column], categories=levels)
+        for covariates in (["sex", "age", "service"], ["service", "sex"], ["age"]):
+            want = expected_from_case_mix(text, covariates)
+            got = expected_from_case_mix(categorical, covariates)
+            assert got["group"].tolist() == want["group"].tolist(), (order, covariates)
+            assert got.drop(columns="group").equals(want.drop(columns="group")), (order, covariates)

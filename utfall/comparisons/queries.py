@@ -34,6 +34,7 @@ from utfall.comparisons.cache import cached, seed
 from utfall.comparisons.counted import (
     COUNTED_PATHS,
     OUTCOME_KINDS,
+    Cells,
     client_table_for,
     coverage_table,
     is_counted,
@@ -296,6 +297,73 @@ def _aggregate_key(
 ) -> tuple[Any, ...]:
     return ("aggregate", indicator, municipality.pk, date_from, date_to, tuple(by),
             sorted((filters or {}).items()), as_of, period)  # fmt: skip
+
+
+def aggregate_cells(
+    indicator: Indicator,
+    *,
+    municipality: Municipality,
+    date_from: dt.date,
+    date_to: dt.date,
+    by: Sequence[str],
+    filters: Mapping[str, str] | None = None,
+    as_of: dt.date | None = None,
+) -> Cells:
+    """The rows of :func:`aggregate` as columns (:class:`~utfall.comparisons.counted.Cells`):
+    the same cells in the same order, for a model's input (the O/E's provider × case mix).
+
+    Whole calendar years that the rollup by provider, case mix and year holds are read a year
+    at a time (``year =``: the groups come in the index's order, no sort; was one GROUP BY over
+    the years whose grouping and ordering SQLite sorted twice) and summed here; any other
+    period is ``aggregate``'s rows turned into columns (2026-12-04, oe3)."""
+
+    def compute() -> Cells:
+        asked = {*by, *(filters or {})}
+        months, edges = months_within(date_from, date_to)
+        table = table_for(indicator.kind, asked)
+        yearly: Any = year_table_for(table, asked) if indicator.kind in ("question", "assessment") else None
+        years, rest = years_within(*months) if months and not edges else (None, [])
+        if yearly is None or years is None or rest or not set(by) <= {*COUNTED_PATHS, "age_group"}:
+            found = aggregate(indicator, municipality=municipality, date_from=date_from, date_to=date_to, by=by,
+                              filters=filters, as_of=as_of)  # fmt: skip
+            return Cells.from_rows(found, by)
+        where: dict[str, Any] = {}
+        for dimension, value in (filters or {}).items():
+            if dimension in _CODED:
+                where[f"{dimension}_id"] = _pk_of(dimension, municipality, value)
+            else:
+                where[COUNTED_PATHS.get(dimension, dimension)] = value
+        columns = [COUNTED_PATHS.get(d, d) for d in by]
+        parts = []
+        if indicator.kind == "question":
+            spans = question_spans(indicator.instrument, indicator.question)
+            counted: QuerySet[Any] = yearly.objects.filter(
+                municipality=municipality,
+                question_id__in=spans.question_ids,
+                option_id__in=spans.counting_option_ids,
+            )
+            event = Q(option_id__in=spans.positive_option_ids)
+        else:
+            counted = yearly.objects.filter(municipality=municipality).exclude(assessment="")
+            event = Q(assessment__in=indicator.positive)
+        for year in range(years[0].year, years[1].year + 1):
+            # ``year =`` alone: with _base's range beside it, SQLite read the range and sorted.
+            grouped = (
+                counted.filter(year=dt.date(year, 1, 1), **where).values(*columns)
+                .annotate(_n=Sum("n"), _events=Sum("n", filter=event)).filter(_n__gt=0).order_by()
+            )  # fmt: skip
+            sql, params = grouped.query.sql_with_params()
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                parts.append(cursor.fetchall())
+        lookups = [_codes(d, municipality).get if d in _CODED else None for d in by]
+        return Cells.from_parts(parts, by, lookups)
+
+    key = (
+        "aggregate_cells",
+        *_aggregate_key(indicator, municipality, date_from, date_to, by, filters, as_of, None),
+    )
+    return cached(key, compute)
 
 
 def _outcome_window(indicator: Indicator) -> int | None:

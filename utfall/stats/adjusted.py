@@ -160,6 +160,7 @@ def compare_adjusted(
     limits: dict[str, list[object]] = {key: [None] * o.size for key in keys}
     idx = np.flatnonzero(has)
     if fit is not None and idx.size:
+        fit.prepare(m[idx], (0.95, 0.998))  # both levels in one search, as compare_proportions
         everywhere = np.ones(idx.size, dtype=bool)
         for lvl, lo_key, hi_key in ((0.95, "lower_95", "upper_95"), (0.998, "lower_998", "upper_998")):
             lo, hi = fit.limits(m[idx], lvl)

@@ -134,7 +134,9 @@ def expected_from_case_mix(
     ``cells`` has one row per (group, covariate levels) with ``events`` out of ``n``. A
     binomial GLM with a main effect per categorical covariate (not the group) is fitted
     on all cells; E per group = Σ over its cells of n·p̂. Returns ``group, n, observed,
-    expected``. With the model's intercept, ΣO = ΣE over all groups.
+    expected``. With the model's intercept, ΣO = ΣE over all groups. The group and the
+    covariates may be categorical columns (the same figures as their values as text, to the
+    last bit: ``tests/stats/test_standardisation.py``).
 
     Validated by the identity with PHE's reference-rate E: a saturated single-stratum
     model reproduces ``expected_from_reference_rates`` on ``reference/isr_phe_*.csv``
@@ -155,10 +157,10 @@ def expected_from_case_mix(
     codes: list[NDArray[np.int64]] = []
     sizes: list[int] = []
     for covariate in covariates:
-        categorical = pd.Categorical(df[covariate])
+        code, size = _sorted_codes(df[covariate])
         # A missing level has no dummy set, as the first level (get_dummies: all 0).
-        codes.append(np.maximum(categorical.codes, 0).astype(np.int64))
-        sizes.append(len(categorical.categories))
+        codes.append(np.maximum(code, 0))
+        sizes.append(size)
     combined = np.zeros(len(df), dtype=np.int64)
     for code, size in zip(codes, sizes, strict=True):
         combined = combined * size + code
@@ -181,7 +183,34 @@ def expected_from_case_mix(
     endog = np.column_stack([x, m - x])
     result = sm.GLM(endog, design, family=sm.families.Binomial()).fit()
     expected = df[n].to_numpy(float) * result.predict(np.asfortranarray(design[pattern_of]))
-    out = pd.DataFrame({group: df[group].to_numpy(), n: df[n].to_numpy(), events: df[events].to_numpy(),
-                        "_e": expected}).groupby(group, sort=False)  # fmt: skip
-    out = out.agg(n=(n, "sum"), observed=(events, "sum"), expected=("_e", "sum"))
+    groups = df[group]
+    # A categorical group column is grouped by its codes (the same groups in the same order of
+    # first appearance, and the same sums: a group's cells are added in the same order), its
+    # labels put back after; ~30,000 cells: no hashing of each cell's text.
+    by_code = isinstance(groups.dtype, pd.CategoricalDtype) and not (groups.cat.codes < 0).any()
+    key = groups.cat.codes.to_numpy() if by_code else groups.to_numpy()
+    # The three sums in one call (the same sum of each column as a named aggregation each,
+    # without its ~1 ms of set-up per column).
+    out = pd.DataFrame({group: key, "n": df[n].to_numpy(), "observed": df[events].to_numpy(),
+                        "expected": expected}).groupby(group, sort=False).sum()  # fmt: skip
+    if by_code:
+        out.index = groups.cat.categories[out.index.to_numpy()]
+        out.index.name = group
     return out.reset_index().rename(columns={group: "group"})[list(EXPECTED_COLUMNS)]
+
+
+def _sorted_codes(values: pd.Series) -> tuple[NDArray[np.int64], int]:
+    """(each value's level, numbered as ``pd.Categorical(values)`` numbers them — the levels
+    present, sorted; −1 for a missing value —, the number of levels). A categorical column is
+    numbered from its own codes: only its levels present are sorted, by the same
+    ``pd.Categorical`` (the same order), where the text of every cell took ~10 ms per
+    covariate at 30,000 cells (2026-12-04, oe3)."""
+    if not isinstance(values.dtype, pd.CategoricalDtype):
+        categorical = pd.Categorical(values)
+        return categorical.codes.astype(np.int64), len(categorical.categories)
+    own = values.cat.codes.to_numpy().astype(np.int64)
+    present = np.flatnonzero(np.bincount(own[own >= 0], minlength=len(values.cat.categories)))
+    ranked = pd.Categorical(values.cat.categories[present])
+    remap = np.full(len(values.cat.categories) + 1, -1, dtype=np.int64)  # the last: a missing value
+    remap[present] = ranked.codes
+    return remap[own], len(ranked.categories)
