@@ -642,6 +642,10 @@ def _grouped(
         fields = [k for k in (*by, "period") if k in names]
         if missing:
             out.sort(key=lambda r: tuple("" if r[k] is None else str(r[k]) for k in fields))
+        elif all(k in _CODED or k == "period" for k in fields):
+            # Codes and period labels are text already: sorted by them as they are (a trend's
+            # partition by provider and quarter, 9,000 rows at 1M, without a key tuple per row).
+            out.sort(key=itemgetter(*fields))
         else:  # the same order, the text made at C speed (~40 ms less for 30,000 rows)
             pick = itemgetter(*fields) if len(fields) > 1 else (lambda r: (r[fields[0]],))
             out.sort(key=lambda r: tuple(map(str, pick(r))))
@@ -665,15 +669,17 @@ def _months_in_periods(
     out: list[dict[str, Any]] = []
     last: tuple[Any, ...] | None = None
     for row in fetched:
-        # A period's months are adjacent.
-        key = (*(row[i] if get is None else get(row[i]) for i, get in coded), period_of[row[dims]])
+        # A period's months are adjacent; the group's ids are compared as they come and turned
+        # into codes once per group and period, not once per month (2026-12-04, prov3).
+        key = (*row[:dims], period_of[row[dims]])
         if key == last:
             item = out[-1]
             item["n"] += row[-2]
             item["events"] += row[-1] or 0
             continue
         last = key
-        item = dict(zip(names, key, strict=True))
+        values = (*(row[i] if get is None else get(row[i]) for i, get in coded), key[-1])
+        item = dict(zip(names, values, strict=True))
         item["events"] = row[-1] or 0
         item["n"] = row[-2]
         out.append(item)
