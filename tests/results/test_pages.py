@@ -39,8 +39,10 @@ PAGES = {
     # GROUP BYs (disclosure.model_cells, 2026-12-02: 44 → 27 fresh; women and men 47 → 37).
     "comparison_adjusted": (f"/resultat/jamforelse/?indicator=satisfied&adjust=on&{PERIOD}", 15, 8),
     "trends": (f"/resultat/utveckling/?indicator=satisfied&grain=quarter&{PERIOD}", 14, 8),
-    # + the services' target groups: girls and boys for children's services (issue 17 point 12)
-    "gender": (f"/resultat/kvinnor-och-man/?indicator=satisfied&{PERIOD}", 17, 9),
+    # + the services' target groups: girls and boys for children's services (issue 17 point 12).
+    # 2026-12-04 (prov3): a count by service and sex is partitioned along service from its own
+    # rows, not a second GROUP BY by sex and service (disclosure._protect): 17 → 15 fresh.
+    "gender": (f"/resultat/kvinnor-och-man/?indicator=satisfied&{PERIOD}", 15, 9),
     "coverage": (f"/resultat/uppfoljningsgrad/?by=provider&{PERIOD}", 10, 6),
     "coverage_caseworker": (
         f"/resultat/uppfoljningsgrad/?by=caseworker&{PERIOD}",

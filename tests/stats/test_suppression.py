@@ -59,3 +59,22 @@ def test_no_small_aggregate_leaks_directly_or_by_subtraction(ns, min_n):
     if hidden and visible:
         # total − visible reveals only the hidden rows' sum: never one row, never small.
         assert len(hidden) >= 2 and sum(hidden) >= min_n
+
+
+@given(
+    st.lists(st.integers(min_value=0, max_value=40), min_size=1, max_size=30),
+    st.lists(st.integers(min_value=0, max_value=29), max_size=3),
+)
+def test_the_rule_on_sizes_alone_hides_what_suppress_hides(ns, marked):
+    """hidden_rows (the rule without row dicts, for the partitions' checks) gives the positions
+    suppress() marks, with rows already marked, and keeps the rule's guarantees."""
+    from utfall.stats.suppression import hidden_rows
+
+    flagged = sorted({i for i in marked if i < len(ns)})
+    rows = [{**row, "suppressed": i in flagged} for i, row in enumerate(_rows(ns))]
+    hidden = hidden_rows(ns, min_n=5, flagged=flagged)
+    assert hidden == {i for i, r in enumerate(suppress(rows, min_n=5)) if r["suppressed"]}
+    assert set(flagged) <= hidden
+    assert all(n >= 5 for i, n in enumerate(ns) if i not in hidden)
+    if hidden and len(hidden) < len(ns):
+        assert len(hidden) > 1 and sum(ns[i] for i in hidden) >= 5

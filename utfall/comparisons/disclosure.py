@@ -307,7 +307,14 @@ def _protect(
         rest_filters = {k: v for k, v in filters.items() if k != dim}
         rest_by = [b for b in by if b != dim]
         parts: dict[tuple[str, ...], dict[str, int]] = {}
-        for r in count([*rest_by, dim], rest_filters):
+        # Along a dimension of ``by`` not filtered on, the partitions are the rows themselves,
+        # grouped by the other dimensions: the same cells, in each partition in the same order
+        # (the rows are ordered by their dimensions, so with the others fixed by this one), so
+        # the same flags without reading them again (a comparison by provider: 750 rows
+        # unpickled per indicator; women and men by service and sex: a query of the case-mix
+        # counts by sex and service).
+        same = dim in by and dim not in filters
+        for r in rows if same else count([*rest_by, dim], rest_filters):
             parts.setdefault(tuple(str(r[b]) for b in rest_by), {})[str(r[dim])] = r["n"]
         index = {key: i for i, key in enumerate(parts)}
         gone = hidden_in_partitions(parts.values(), min_n=min_n)

@@ -427,19 +427,24 @@ def prefetch_periods(
     grouped: dict[str, list[dict[str, Any]]] = {}
     for row in aggregate(indicator, municipality=municipality, date_from=start, date_to=end, by=by,
                          filters=filters, period=grain):  # fmt: skip
-        grouped.setdefault(row["period"], []).append({k: v for k, v in row.items() if k != "period"})
+        item = row.copy()  # the row without its period (a trend's partition: ~9,000 rows)
+        del item["period"]
+        grouped.setdefault(row["period"], []).append(item)
+    # The whole range's sum only when it is cached below (a trend from a day within its first
+    # period, as the provider page's two years back, skips it: 9,000 rows summed for nothing).
+    summed = (start, end) == (date_from, date_to) and all(d in _CODED for d in by)
     whole: dict[tuple[Any, ...], dict[str, Any]] = {}
     for label, first, last in periods(grain, start, end):
         rows = grouped.get(label) or ([] if by else [{"events": 0, "n": 0}])
         seed(_aggregate_key(indicator, municipality, first, last, by, filters, None, None), rows)
-        for row in rows:
+        for row in rows if summed else ():
             key = tuple(row[d] for d in by)
             if key in whole:
                 whole[key]["n"] += row["n"]
                 whole[key]["events"] += row["events"]
             else:
                 whole[key] = dict(row)
-    if (start, end) == (date_from, date_to) and all(d in _CODED for d in by):
+    if summed:
         # The whole range is its periods' sum (integers, whole months): the count of a run of
         # years (the comparison's default) needs no query of its own. Ordered as ``aggregate``
         # orders coded groups (by code as text); each group's key is unique, so no tie.
@@ -705,6 +710,10 @@ def _grouped(
         fields = [k for k in (*by, "period") if k in names]
         if missing:
             out.sort(key=lambda r: tuple("" if r[k] is None else str(r[k]) for k in fields))
+        elif all(k in _CODED or k == "period" for k in fields):
+            # Codes and period labels are text already: sorted by them as they are (a trend's
+            # partition by provider and quarter, 9,000 rows at 1M, without a key tuple per row).
+            out.sort(key=itemgetter(*fields))
         else:  # the same order, the text made at C speed (~40 ms less for 30,000 rows)
             pick = itemgetter(*fields) if len(fields) > 1 else (lambda r: (r[fields[0]],))
             out.sort(key=lambda r: tuple(map(str, pick(r))))
@@ -728,15 +737,17 @@ def _months_in_periods(
     out: list[dict[str, Any]] = []
     last: tuple[Any, ...] | None = None
     for row in fetched:
-        # A period's months are adjacent.
-        key = (*(row[i] if get is None else get(row[i]) for i, get in coded), period_of[row[dims]])
+        # A period's months are adjacent; the group's ids are compared as they come and turned
+        # into codes once per group and period, not once per month (2026-12-04, prov3).
+        key = (*row[:dims], period_of[row[dims]])
         if key == last:
             item = out[-1]
             item["n"] += row[-2]
             item["events"] += row[-1] or 0
             continue
         last = key
-        item = dict(zip(names, key, strict=True))
+        values = (*(row[i] if get is None else get(row[i]) for i, get in coded), key[-1])
+        item = dict(zip(names, values, strict=True))
         item["events"] = row[-1] or 0
         item["n"] = row[-2]
         out.append(item)

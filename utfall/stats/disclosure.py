@@ -31,7 +31,7 @@ import hashlib
 import hmac
 from collections.abc import Iterable, Mapping
 
-from utfall.stats.suppression import suppress
+from utfall.stats.suppression import hidden_rows
 
 __all__ = ["PERTURBATION", "hidden_in_partitions", "perturb"]
 
@@ -43,8 +43,8 @@ def hidden_in_partitions(partitions: Iterable[Mapping[str, int]], *, min_n: int)
     hidden: set[tuple[int, str]] = set()
     for index, cells in enumerate(partitions):
         keys = [k for k, n in cells.items() if n]
-        rows = suppress([{"group": i, "n": cells[k]} for i, k in enumerate(keys)], min_n=min_n)
-        hidden |= {(index, keys[r["group"]]) for r in rows if r["suppressed"]}
+        # The rule of suppress() on the sizes alone (hidden_rows), without a row dict per cell.
+        hidden |= {(index, keys[i]) for i in hidden_rows([cells[k] for k in keys], min_n=min_n)}
     return hidden
 
 

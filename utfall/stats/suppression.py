@@ -9,10 +9,10 @@ whose n's sum to less than the minimum — the smallest visible row is suppresse
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["DEFAULT_MIN_N", "LOWEST_MIN_N", "suppress"]
+__all__ = ["DEFAULT_MIN_N", "LOWEST_MIN_N", "hidden_rows", "suppress"]
 
 DEFAULT_MIN_N = 5
 #: The minimum may be raised by configuration, never lowered below this.
@@ -40,21 +40,13 @@ def suppress(
     visible row has n < min_n, and the suppressed rows' total n (the only thing the
     total minus the visible rows reveals) is never below min_n or a single row.
     """
-    if min_n < LOWEST_MIN_N:
-        raise ValueError(f"min_n must be at least {LOWEST_MIN_N}, got {min_n}")
     out = [dict(row) for row in rows]
     sizes = []
     for row in out:
         n = row.get(n_key)
         sizes.append(0 if n is None else n)
-    hidden = {i for i, n in enumerate(sizes) if n < min_n or bool(out[i].get("suppressed"))}
-    if secondary and hidden:
-        while True:
-            recoverable = len(hidden) == 1 or sum(sizes[i] for i in hidden) < min_n
-            visible = [i for i in range(len(out)) if i not in hidden]
-            if not recoverable or not visible:
-                break
-            hidden.add(min(visible, key=lambda i: (sizes[i], i)))
+    flagged = [i for i, row in enumerate(out) if row.get("suppressed")]
+    hidden = hidden_rows(sizes, min_n=min_n, flagged=flagged, secondary=secondary)
     for i, row in enumerate(out):
         if i in hidden:
             for key in row:
@@ -64,3 +56,25 @@ def suppress(
         else:
             row["suppressed"] = False
     return out
+
+
+def hidden_rows(
+    sizes: Sequence[int], *, min_n: int = DEFAULT_MIN_N, flagged: Iterable[int] = (), secondary: bool = True
+) -> set[int]:
+    """The positions :func:`suppress` hides among rows of these ``sizes`` (n) when the rows at
+    ``flagged`` come already marked ``suppressed``: the rule itself, on the sizes alone, for a
+    caller that needs only which rows are hidden (a partition's cells in
+    :func:`utfall.stats.disclosure.hidden_in_partitions`: 750 providers a partition, dozens of
+    partitions a provider page, each once copied as rows only to read their flags back)."""
+    if min_n < LOWEST_MIN_N:
+        raise ValueError(f"min_n must be at least {LOWEST_MIN_N}, got {min_n}")
+    hidden = {i for i, n in enumerate(sizes) if n < min_n}
+    hidden.update(flagged)
+    if secondary and hidden:
+        while True:
+            recoverable = len(hidden) == 1 or sum(sizes[i] for i in hidden) < min_n
+            visible = [i for i in range(len(sizes)) if i not in hidden]
+            if not recoverable or not visible:
+                break
+            hidden.add(min(visible, key=lambda i: (sizes[i], i)))
+    return hidden

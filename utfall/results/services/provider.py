@@ -21,7 +21,7 @@ from utfall.results.tables import Column, ResultTable, rounded
 from utfall.stats.assessment import ASSESSMENT_ROW_KEYS, assess
 from utfall.stats.overdispersion import DEFAULT_METHOD, fit_overdispersion
 from utfall.stats.proportions import wilson_interval
-from utfall.stats.suppression import suppress
+from utfall.stats.suppression import hidden_rows
 
 PROVIDER_COLUMNS = [
     Column("indicator", "Indikator-kod"),
@@ -57,10 +57,13 @@ def own_comparison_row(
     minimum = min_n()
     x = np.array([r["events"] for r in counts], dtype=np.float64)
     m = np.array([r["n"] for r in counts], dtype=np.float64)
-    hidden = suppress([{"group": str(r["provider"]), "n": r["n"], "suppressed": bool(r.get("suppressed"))}
-                       for r in counts], min_n=minimum)  # fmt: skip
+    # Which rows compare_proportions' suppress() hides: the rule on the sizes and flags alone.
+    hidden = hidden_rows([r["n"] for r in counts], min_n=minimum,
+                         flagged=[i for i, r in enumerate(counts) if r.get("suppressed")])  # fmt: skip
     # Fitted on the shown providers only (issue 10.6), as compare_proportions.
-    used = np.flatnonzero((m >= minimum) & np.array([not h["suppressed"] for h in hidden], dtype=bool))
+    shown = np.ones(len(counts), dtype=bool)
+    shown[list(hidden)] = False
+    used = np.flatnonzero((m >= minimum) & shown)
     fit = (
         fit_overdispersion(x[used], m[used], kind="proportion", method=DEFAULT_METHOD) if used.size else None
     )
@@ -71,7 +74,7 @@ def own_comparison_row(
     if index is None:  # no answers at all: nothing to hide, nothing to show
         row.update(n=0, suppressed=False)
         return row
-    if hidden[index]["suppressed"]:
+    if index in hidden:
         return row
     events, n = x[index], m[index]
     if own is not None:
