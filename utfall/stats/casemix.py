@@ -19,7 +19,8 @@ unadjusted, on data with no case mix at all).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -78,7 +79,7 @@ def adjusted_offsets(expected: ArrayLike, n: ArrayLike) -> FloatArray:
 
 
 def adjusted_difference(
-    cells: pd.DataFrame,
+    cells: pd.DataFrame | Mapping[str, Sequence[Any]],
     covariates: Sequence[str],
     *,
     group: str = "sex",
@@ -97,6 +98,9 @@ def adjusted_difference(
     ``first`` and once ``second``; the interval is the delta method with the model's
     covariance. Returns ``rate_first``, ``rate_second``, ``estimate``, ``lower``, ``upper``.
 
+    ``cells`` is a data frame or its columns (a mapping of column name to values: the
+    women-and-men page's 22 tables, without a data frame each).
+
     Validated: with no covariate variation (one stratum) it equals the crude difference and
     the Wald interval of two proportions exactly; in a seeded Simpson's-paradox simulation
     (no sex effect, sexes spread differently over services) the crude difference is far from
@@ -104,8 +108,8 @@ def adjusted_difference(
     model's fit equals statsmodels' ``GLM(..., family=Binomial()).fit()`` to the last bit on
     seeded random tables (the same test file), which it replaced for speed (2026-12-04).
     """
-    kinds = cells[group].to_numpy(dtype=object)
-    sizes = cells[n].to_numpy()
+    kinds = np.asarray(cells[group], dtype=object)
+    sizes = np.asarray(cells[n])
     rows = np.flatnonzero(((kinds == first) | (kinds == second)) & (sizes > 0))
     if len(set(kinds[rows])) < 2:
         raise ValueError(f"both {first!r} and {second!r} need answers")
@@ -114,7 +118,7 @@ def adjusted_difference(
     # Built from the columns directly: pandas' get_dummies made the same matrix at ~3 ms a call.
     columns = [np.ones(rows.size), (kinds[rows] == first).astype(np.float64)]
     for c in covariates:
-        values = cells[c].to_numpy(dtype=object)[rows]
+        values = np.asarray(cells[c], dtype=object)[rows]
         if len({v for v in values if not pd.isna(v)}) < 2:  # pandas' nunique: missing values not counted
             continue
         text = np.array([str(v) for v in values], dtype=object)
@@ -122,7 +126,7 @@ def adjusted_difference(
     # Column-major, as pandas hands a frame's values to statsmodels: LAPACK's least squares and
     # SVD then take the same path, so the figures are statsmodels' to the last bit.
     x = np.asfortranarray(np.column_stack(columns))
-    events_of = cells[events].to_numpy(float)[rows]
+    events_of = np.asarray(cells[events], dtype=float)[rows]
     trials = sizes[rows].astype(float)
     beta, cov = _binomial_glm(events_of, trials, x)
     weights = trials / sizes[rows].sum()

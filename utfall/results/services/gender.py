@@ -11,7 +11,6 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from django.utils.translation import gettext as _
 
 from utfall.comparisons.disclosure import model_cells, protected_counts
@@ -128,13 +127,16 @@ def adjusted(cells: Sequence[dict[str, Any]], covariates: Sequence[str]) -> dict
     """Women minus men standardised to the same mix of ``covariates``, with its interval and
     verdict; empty when it cannot be estimated (one sex missing, a model that does not converge)."""
     empty = {"adj_diff": None, "adj_diff_low": None, "adj_diff_high": None, "adj_verdict": None}
-    frame = pd.DataFrame(list(cells))
-    if frame.empty or not {"female", "male"} <= set(frame["sex"]):
+    if not cells:
+        return empty
+    # The model's input as columns (every cell has the same keys): no data frame per table.
+    columns = {key: [cell[key] for cell in cells] for key in cells[0]}
+    if not {"female", "male"} <= set(columns["sex"]):
         return empty
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            got = adjusted_difference(frame, list(covariates))
+            got = adjusted_difference(columns, list(covariates))
     except (ValueError, np.linalg.LinAlgError):
         return empty
     if not all(np.isfinite(v) for v in got.values()):
