@@ -326,34 +326,22 @@ def _build(
 
 
 def _acceptance(
-    kind: Kind,
-    m: FloatArray,
-    c: float,
-    tau: float,
-    alpha: float,
-    near: tuple[FloatArray, FloatArray] | None = None,
+    kind: Kind, m: FloatArray, c: float, tau: float, alpha: float
 ) -> tuple[FloatArray, FloatArray]:
     """(a, b) per group, the kept region a ≤ x ≤ b: about the α and 1 − α quantiles of the
     predictive (each binomial/Poisson of the 40-node mixture replaced by its normal or
     Wilson–Hilferty approximation; usually exact, at most a count or two off). Any fixed
     region gives a consistent fit, since the truncation is computed exactly for the region used.
-    ``near``: the region at a nearby (c, τ) for the same sizes, where the search starts (the
-    same region, found in fewer steps: :func:`~utfall.stats.overdispersion.limits._quantile_guess`)."""
+    (The search starts from the continuous solution, :func:`~utfall.stats.overdispersion.limits.
+    _quantile_guess`: two or three probes per size; the previous region, which it used to start
+    from, was a worse start once (c, τ) had moved.)"""
     sizes, where = np.unique(m, return_inverse=True)
     values = mixture_values(kind, c, tau * tau)
     d = sizes.size
     top = sizes.copy() if kind == "proportion" else _poisson_top(sizes * values.max())
     p = np.concatenate([np.full(d, alpha), np.full(d, 1.0 - alpha)])
     with np.errstate(all="ignore"):
-        start = None
-        if near is not None:
-            # Each size's previous bounds (every group of a size has the same ones).
-            first = np.zeros(d, dtype=np.intp)
-            first[where[::-1]] = np.arange(m.size)[::-1]
-            start = np.concatenate([near[0][first], near[1][first]])
-        q = _quantile_guess(
-            kind, p, np.concatenate([sizes, sizes]), np.concatenate([top, top]), values, start
-        )
+        q = _quantile_guess(kind, p, np.concatenate([sizes, sizes]), np.concatenate([top, top]), values)
     q = np.clip(np.where(np.isfinite(q), q, 0.0), 0.0, np.concatenate([top, top]))
     return q[:d][where], q[d:][where]
 
@@ -442,7 +430,7 @@ def fit_truncated(kind: Kind, x: FloatArray, m: FloatArray, target: float | None
         c, tau = new_c, new_tau
         if abs(c - bounds_at[0]) + abs(tau - bounds_at[1]) > 2e-3:
             # The region moves with the fit; tiny moves (node re-centring) keep it.
-            bounds, bounds_at = _acceptance(kind, m, c, tau, alpha, near=bounds), (c, tau)
+            bounds, bounds_at = _acceptance(kind, m, c, tau, alpha), (c, tau)
         new_kept = (x >= bounds[0]) & (x <= bounds[1])
         if not new_kept.any():
             new_kept = kept
