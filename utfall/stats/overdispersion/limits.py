@@ -294,6 +294,7 @@ def _quantile_guess(
 
 #: Sizes per probability at which :func:`_continuous_guess` solves exactly (the rest interpolate).
 _ANCHORS = 48
+_INV_ROOT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
 def _continuous_guess(
@@ -323,21 +324,28 @@ def _continuous_guess(
     m1 = mu @ w
     spread = np.sqrt(np.maximum((s * s + mu * mu) @ w - m1 * m1, 1e-12))
     t = np.clip(m1 + special.ndtri(np.clip(pr, 1e-300, 1.0 - 1e-16)) * spread, t_lo, t_hi)
+    # Newton's method on log P (p < ½) or log of the survival (p ≥ ½): about concave, so the
+    # steps land on the near side of the root and converge from there in a few steps.
+    upper = pr >= 0.5
+    sign = np.where(upper, -1.0, 1.0)
+    log_target = np.log(np.where(upper, 1.0 - pr, pr))
     todo = np.arange(rows.size)
-    inv_root = 1.0 / np.sqrt(2.0 * np.pi)
     for _ in range(60):
-        z = (t[todo, None] - mu[todo]) / s[todo]
-        g = special.ndtr(z) @ w - pr[todo]
-        dg = (np.exp(-0.5 * z * z) / s[todo]) @ w * inv_root
-        t_lo[todo] = np.where(g < 0, np.maximum(t_lo[todo], t[todo]), t_lo[todo])
-        t_hi[todo] = np.where(g > 0, np.minimum(t_hi[todo], t[todo]), t_hi[todo])
+        sg = sign[todo, None]
+        z = sg * (t[todo, None] - mu[todo]) / s[todo]
+        tail = special.ndtr(z) @ w
+        dens = (np.exp(-0.5 * z * z) / s[todo]) @ w * _INV_ROOT_2PI
         with np.errstate(divide="ignore", invalid="ignore"):
-            new = t[todo] - g / dg
+            h = np.log(tail) - log_target[todo]
+            new = t[todo] - sign[todo] * h * tail / dens
+        below = sign[todo] * h < 0  # t below the root (G(t) < p)
+        t_lo[todo] = np.where(below, np.maximum(t_lo[todo], t[todo]), t_lo[todo])
+        t_hi[todo] = np.where(~below & (h != 0), np.minimum(t_hi[todo], t[todo]), t_hi[todo])
         bad = ~((new > t_lo[todo]) & (new < t_hi[todo]))
         new = np.where(bad, 0.5 * (t_lo[todo] + t_hi[todo]), new)
         step = np.abs(new - t[todo])
         t[todo] = new
-        todo = todo[(step > 1e-3) & (g != 0)]
+        todo = todo[(step > 1e-2) & (h != 0)]
         if not todo.size:
             break
     out[rows] = t
