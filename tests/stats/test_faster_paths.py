@@ -354,3 +354,24 @@ def test_the_row_log_sum_exp_is_scipys() -> None:
     got = mixture.logsumexp_rows(terms)
     np.testing.assert_allclose(got, special.logsumexp(terms, axis=-1), rtol=1e-15)
     assert got[3] == -np.inf
+
+
+@pytest.mark.parametrize("tau", [0.0, 0.1, 0.6, 2.0])
+@pytest.mark.parametrize("centre", [-3.0, 0.4, 2.2])
+def test_the_quantile_search_from_interpolated_continuous_solutions_gives_the_plain_bisections_answer(
+    centre: float, tau: float
+) -> None:
+    """The acceptance regions and the limits' first guesses start from the continuous solution,
+    worked out at ≤ 48 sizes per probability and interpolated between them (the comparison asks
+    for two or four probabilities at hundreds of sizes): the counts must be plain bisection's,
+    every size from 1 to 5,000 (dense and sparse runs of sizes, one size alone, the tails at 0 and n)."""
+    rng = np.random.default_rng(int(10 * (centre + 5) + 100 * tau))
+    m = np.unique(np.concatenate([np.arange(1.0, 120.0), rng.integers(1, 5000, 600).astype(float), [4999.0]]))
+    probs = (0.0005, 0.001, 0.025, 0.5, 0.975, 0.999, 0.9995)
+    p = np.repeat(np.asarray(probs), m.size)
+    mm = np.tile(m, len(probs))
+    values = od.mixture_values("proportion", centre, tau * tau)
+    got = od._quantile_guess("proportion", p, mm, mm.copy(), values)
+    np.testing.assert_array_equal(np.clip(got, 0.0, mm), _plain_bisection(p, mm, values))
+    one = od._quantile_guess("proportion", np.array([0.001]), np.array([700.0]), np.array([700.0]), values)
+    np.testing.assert_array_equal(one, _plain_bisection(np.array([0.001]), np.array([700.0]), values))

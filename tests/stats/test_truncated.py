@@ -57,6 +57,34 @@ def test_the_truncated_likelihood_and_its_gradient_match_direct_quadrature(kind)
     assert d_tau == pytest.approx(num_t, rel=1e-4, abs=1e-3)
 
 
+@pytest.mark.parametrize("kind", ["proportion", "ratio"])
+def test_groups_of_one_size_share_tails_only_when_they_share_the_kept_region(kind):
+    """The fit works out each tail once per distinct (size, kept region): groups of a size with
+    different regions must each keep their own (the value against direct quadrature, per group)."""
+    rng = np.random.default_rng(11)
+    k = 90
+    m = rng.choice([12.0, 40.0, 40.0, 300.0, 900.0], k)
+    if kind == "proportion":
+        x = rng.binomial(m.astype(int), special.expit(0.5 + 0.3 * rng.standard_normal(k))).astype(float)
+        c, tau = 0.5, 0.3
+    else:
+        m = m * 0.25
+        x = rng.poisson(m * np.exp(0.2 + 0.3 * rng.standard_normal(k))).astype(float)
+        c, tau = 0.2, 0.3
+    a, b = _acceptance(kind, m, c, tau, 0.005)
+    a, b = a.copy(), b.copy()
+    a[::3] = np.maximum(a[::3] - 1.0, 0.0)  # a third of each size with a wider region
+    b[1::3] += 2.0
+    kept = (x >= a) & (x <= b)
+    value, _, _ = truncated_loglik(kind, x, m, kept, (a, b), c, tau)
+    assert value == pytest.approx(_direct_loglik(kind, x, m, kept, (a, b), c, tau), rel=1e-7)
+    # and twice the groups give twice the likelihood (each tail counted once per group)
+    twice = truncated_loglik(
+        kind, np.tile(x, 2), np.tile(m, 2), np.tile(kept, 2), (np.tile(a, 2), np.tile(b, 2)), c, tau
+    )
+    assert twice[0] == pytest.approx(2 * value, rel=1e-12)
+
+
 def test_adaptive_limits_without_spread_are_the_exact_limits():
     n = np.arange(1, 1200, 3.0)
     for level in (0.95, 0.998):
