@@ -219,7 +219,7 @@ def _quantile_guess(
     bracket of ±3 counts around it. Since the approximate CDF rises with the count, any
     bracket gives the same answer as the plain bisection on [−1, top]
     (tests/stats/test_faster_paths.py): 2–3 evaluations instead of about log₂ n (the
-    continuous solution is Newton's method at ≤ 48 sizes per p, interpolated between them;
+    continuous solution is Newton's method at ≤ 24 sizes per p, interpolated between them;
     since 2026-12-05, branch ``fit4``: the bisection took about 11 evaluations of all rows).
     """
     w = _WEIGHTS[_GUESS_NODES]
@@ -294,7 +294,7 @@ def _quantile_guess(
 
 
 #: Sizes per probability at which :func:`_continuous_guess` solves exactly (the rest interpolate).
-_ANCHORS = 48
+_ANCHORS = 24
 _INV_ROOT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
