@@ -362,7 +362,7 @@ def test_the_quantile_search_from_interpolated_continuous_solutions_gives_the_pl
     centre: float, tau: float
 ) -> None:
     """The acceptance regions and the limits' first guesses start from the continuous solution,
-    worked out at ≤ 48 sizes per probability and interpolated between them (the comparison asks
+    worked out at ≤ 24 sizes per probability and interpolated between them (the comparison asks
     for two or four probabilities at hundreds of sizes): the counts must be plain bisection's,
     every size from 1 to 5,000 (dense and sparse runs of sizes, one size alone, the tails at 0 and n)."""
     rng = np.random.default_rng(int(10 * (centre + 5) + 100 * tau))

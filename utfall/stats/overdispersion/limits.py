@@ -219,7 +219,7 @@ def _quantile_guess(
     bracket of ±3 counts around it. Since the approximate CDF rises with the count, any
     bracket gives the same answer as the plain bisection on [−1, top]
     (tests/stats/test_faster_paths.py): 2–3 evaluations instead of about log₂ n (the
-    continuous solution is Newton's method at ≤ 48 sizes per p, interpolated between them;
+    continuous solution is Newton's method at ≤ 24 sizes per p, interpolated between them;
     since 2026-12-05, branch ``fit4``: the bisection took about 11 evaluations of all rows).
     """
     w = _WEIGHTS[_GUESS_NODES]
@@ -242,6 +242,14 @@ def _quantile_guess(
             hi[rows[ok]] = at[rows[ok]]
             lo[rows[~ok]] = at[rows[~ok]]
 
+        def probe_every(at: FloatArray) -> None:
+            """:func:`probe` of every row, on the whole arrays (no copies of the rows picked):
+            rows ``at`` does not split are worked out too and left as they were."""
+            inside = (at > lo) & (at < hi)
+            ok = np.asarray(special.ndtr((at[:, None] + 0.5 - mean) / sd) @ w >= p)
+            hi[:] = np.where(inside & ok, at, hi)
+            lo[:] = np.where(inside & ~ok, at, lo)
+
         if near is not None:
             centre: FloatArray = np.clip(np.round(np.where(np.isfinite(near), near, 0.0)), 0.0, top)
             for at in (centre - _NEAR, centre + _NEAR):
@@ -252,9 +260,8 @@ def _quantile_guess(
             # way catches the rest but a few, which bisect.
             guess = np.clip(np.ceil(_continuous_guess(p, m, mean, sd, w) - 0.5), 0.0, top)
             guess = np.where(np.isfinite(guess), guess, 0.0)
-            every = np.arange(m.size)
-            probe(guess - 1.0, every)
-            probe(guess, every)
+            probe_every(guess - 1.0)
+            probe_every(guess)
             open_rows = np.flatnonzero(hi - lo > 1)
             probe(np.where(hi == guess - 1.0, guess - 2.0, guess + 1.0), open_rows)
         rows = np.flatnonzero(hi - lo > 1)
@@ -294,7 +301,7 @@ def _quantile_guess(
 
 
 #: Sizes per probability at which :func:`_continuous_guess` solves exactly (the rest interpolate).
-_ANCHORS = 48
+_ANCHORS = 24
 _INV_ROOT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
