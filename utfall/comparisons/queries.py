@@ -781,12 +781,17 @@ def _sizes_in_periods(
     period_of: dict[Any, str] = {**label, **{month.isoformat(): name for month, name in label.items()}}
     summed: dict[str, dict[tuple[Any, ...], int]] = {}
     order: list[tuple[Any, ...]] = []  # the groups as the query orders them (by their ids)
-    for *key, month, n in fetched:  # (ids…, month, n): the month as text on SQLite, a date on PostgreSQL
-        cells = summed.setdefault(period_of[month], {})
-        group = tuple(key)
-        if not order or order[-1] != group:
+    last: tuple[Any, ...] | None = None
+    for row in fetched:  # (ids…, month, n): the month as text on SQLite, a date on PostgreSQL
+        group = tuple(row[:-2])
+        name = period_of[row[-2]]
+        cells = summed.get(name)
+        if cells is None:
+            cells = summed[name] = {}
+        if group != last:
             order.append(group)
-        cells[group] = cells.get(group, 0) + n
+            last = group
+        cells[group] = cells.get(group, 0) + row[-1]
     # Each group's codes once, and the groups in their order once (not per period and row): by
     # the codes as text, None first, ties in the query's order, as _grouped sorts its rows.
     coded = {group: tuple(v if get is None else get(v) for get, v in zip(lookups, group, strict=False))
