@@ -273,3 +273,35 @@ def test_the_quarters_sizes_read_at_once_are_each_quarters_counts(municipality, 
     for label, start, end in periods("quarter", dt.date(2025, 1, 1), dt.date(2026, 6, 30)):
         rows = counts(municipality, start, end, by, {})
         assert list(sizes.get(label, {}).items()) == [((r[by[0]],), r["n"]) for r in rows], label
+
+
+@pytest.mark.parametrize("code", ["satisfied", "assessment_approved"])
+def test_one_providers_counts_read_month_by_month_are_its_row_of_all_providers(
+    municipality, code: str
+) -> None:  # type: ignore[no-untyped-def]
+    """A count filtered on one provider names each month's first day (queries._grouped: the index
+    searched month by month, 2026-12-05): the same counts as the provider's row of the count of
+    all providers, for whole months, days around them, quarters and years."""
+    codes = sized_load(municipality, 5)
+    indicator = get_indicator(code)
+    spans = [(dt.date(2025, 1, 1), dt.date(2026, 6, 30), None), (dt.date(2025, 2, 3), dt.date(2026, 5, 9), None),
+             (dt.date(2024, 1, 2), dt.date(2026, 6, 30), "quarter"), (dt.date(2025, 1, 1), dt.date(2026, 6, 30), "year")]  # fmt: skip
+    for start, end, period in spans:
+        bump()
+        every = aggregate(indicator, municipality=municipality, date_from=start, date_to=end, by=["provider"],
+                          period=period)  # fmt: skip
+        assert every
+        for provider in codes:
+            with CaptureQueriesContext(connection) as queries:
+                own = aggregate(indicator, municipality=municipality, date_from=start, date_to=end, by=[],
+                                filters={"provider": provider}, period=period)  # fmt: skip
+            mine = [
+                {k: v for k, v in r.items() if k != "provider"} for r in every if r["provider"] == provider
+            ]
+            if period is None:
+                mine = mine or [{"events": 0, "n": 0}]
+            assert own == mine, (provider, start, end, period)
+            monthly = [
+                q["sql"] for q in queries if 'byprovider" WHERE' in q["sql"]
+            ]  # not the rollups by year
+            assert all('."month" IN (' in sql for sql in monthly), monthly

@@ -28,7 +28,14 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from utfall.aggregates.coverage import period_id as coverage_period
-from utfall.aggregates.models import OutcomeCount
+from utfall.aggregates.models import (
+    AnswerByProvider,
+    AnswerCount,
+    FollowUpByProvider,
+    FollowUpCount,
+    OutcomeByProvider,
+    OutcomeCount,
+)
 from utfall.aggregates.outcome_counts import REREFERRAL_WINDOWS, STEP_DOWN_DAYS
 from utfall.comparisons.cache import cached, seed
 from utfall.comparisons.counted import (
@@ -671,6 +678,12 @@ def _grouped(
     qs = qs.annotate(**{f"g_{k}": v for k, v in annotations.items()})
     for dimension, value in {**(filters or {}), **coded_filters}.items():
         qs = qs.filter(**{f"g_{dimension}": value})
+    if counted and "provider" in coded_filters and _by_month_and_provider(qs.model):
+        # One provider's months: each month's first day named, beside the range, so the index
+        # (…, month, provider, …) is searched month by month for the provider instead of read
+        # through every provider's rows of the range (the same rows: a count row's month is its
+        # first day). A trend's own cells at 1M: ~11 → 0.2 ms a read (2026-12-05, prov4).
+        qs = qs.filter(month__in=_month_starts(date_from, date_to))
     count: Any = (lambda **f: Sum("n", **f)) if counted else (lambda **f: Count("pk", **f))
     n = count(filter=n_filter) if n_filter is not None else count()
     if not keys:
@@ -832,6 +845,21 @@ def period_sizes(
     return found
 
 
+def _by_month_and_provider(model: Any) -> bool:
+    """Whether a count table is by month with the provider right after the month in its index."""
+    return model in _MONTH_THEN_PROVIDER
+
+
+def _month_starts(date_from: dt.date, date_to: dt.date) -> list[dt.date]:
+    """The first day of every month that starts within the range."""
+    out = []
+    month = date_from if date_from.day == 1 else month_end(date_from) + dt.timedelta(days=1)
+    while month <= date_to:
+        out.append(month)
+        month = month_end(month) + dt.timedelta(days=1)
+    return out
+
+
 def _labels_of_months(grain: str | None, date_from: dt.date, date_to: dt.date) -> dict[dt.date, str]:
     """The period label of every month's first day within the range (the periods' labels)."""
     out = {}
@@ -844,6 +872,9 @@ def _labels_of_months(grain: str | None, date_from: dt.date, date_to: dt.date) -
 
 
 _CODED = {"provider": "provider_id", "service": "code", "unit": "code"}
+#: Count tables by month whose index runs (municipality, [question or measure,] month, provider, …).
+_MONTH_THEN_PROVIDER = {AnswerByProvider, FollowUpByProvider, OutcomeByProvider, AnswerCount, FollowUpCount,
+                        OutcomeCount}  # fmt: skip
 
 
 def _coded_model(dimension: str) -> Any:
