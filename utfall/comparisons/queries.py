@@ -720,7 +720,7 @@ def _grouped(
         name, get = names[0], lookups[0]
         for value, total, events in fetched:
             out.append({name: value if get is None else get(value), "events": events or 0, "n": total})
-        missing = any(r[name] is None for r in out)
+        missing = None in map(itemgetter(name), out)
         fetched = ()
     for *values, total, events in fetched:
         coded = [v if get is None else get(v) for get, v in zip(lookups, values, strict=True)]
