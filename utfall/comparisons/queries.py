@@ -606,11 +606,12 @@ def _aggregate_questions(
         parts = [part(*months, counted=table)]
     rows = merge([*parts, *(part(s, e) for s, e in edges)])
     merged: dict[tuple[str, tuple[Any, ...]], dict[str, Any]] = {}
+    group = itemgetter(*by) if len(by) > 1 else (lambda r: (r[by[0]],)) if by else (lambda r: ())
     for row in rows:
         code = code_of.get(row.pop("_extra"))
         if code is None or not row["n"]:
             continue
-        key = (code, tuple(row[d] for d in by))
+        key = (code, group(row))
         if key in merged:  # two versions of the instrument ask the same question
             merged[key]["n"] += row["n"]
             merged[key]["events"] += row["events"]
@@ -721,6 +722,13 @@ def _grouped(
         for value, total, events in fetched:
             out.append({name: value if get is None else get(value), "events": events or 0, "n": total})
         missing = None in map(itemgetter(name), out)
+        fetched = ()
+    elif len(names) == 2 and lookups[1] is None and fetched:  # and a plain one (the questions' ids)
+        (first, second), get = names, lookups[0]
+        for value, other, total, events in fetched:
+            out.append({first: value if get is None else get(value), second: other, "events": events or 0,
+                        "n": total})  # fmt: skip
+        missing = None in map(itemgetter(first), out) or None in map(itemgetter(second), out)
         fetched = ()
     for *values, total, events in fetched:
         coded = [v if get is None else get(v) for get, v in zip(lookups, values, strict=True)]
