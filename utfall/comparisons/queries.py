@@ -37,7 +37,7 @@ from utfall.aggregates.models import (
     OutcomeCount,
 )
 from utfall.aggregates.outcome_counts import REREFERRAL_WINDOWS, STEP_DOWN_DAYS
-from utfall.comparisons.cache import cached, seed
+from utfall.comparisons.cache import cached, holds, seed
 from utfall.comparisons.counted import (
     COUNTED_PATHS,
     OUTCOME_KINDS,
@@ -478,13 +478,14 @@ def prefetch_questions(
     pairs = [(i.instrument, i.question) for i in questions]
     if not by or len(questions) < 2 or len(set(pairs)) != len(pairs):
         return
-    rows = aggregate_questions(questions, municipality=municipality, date_from=date_from, date_to=date_to,
-                               by=by, filters=filters)  # fmt: skip
-    for indicator in questions:
-        seed(
-            _aggregate_key(indicator, municipality, date_from, date_to, by, filters, None, None),
-            rows[indicator.code],
-        )
+    keys = [_aggregate_key(i, municipality, date_from, date_to, by, filters, None, None) for i in questions]
+    if all(holds(key) for key in keys):  # counted already for the data as it is
+        return
+    # Counted without caching the scan's whole answer as well: its rows are cached per indicator
+    # below, and the whole (17,000 rows on the provider page) was pickled once more for nothing.
+    rows = _aggregate_questions(questions, municipality, date_from, date_to, by, filters)
+    for indicator, key in zip(questions, keys, strict=True):
+        seed(key, rows[indicator.code])
 
 
 def counted_interventions(
