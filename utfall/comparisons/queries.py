@@ -637,10 +637,13 @@ def _grouped(
     extra: str | None = None,
     n_filter: Q | None = None,
     grouped_only: bool = False,
+    sizes_only: bool = False,
 ) -> Any:
     """Group the base rows by the dimensions (and the period, and an ``extra`` field).
     ``grouped_only``: the grouped queryset itself (columns ``g_<key>``, ``_n``, ``_events``,
-    unordered), for a query around it (:func:`_client_sums`, :func:`period_sizes`), instead of the rows."""
+    unordered), for a query around it (:func:`_client_sums`), instead of the rows.
+    ``sizes_only``: for a count table's whole months by period, each period's groups' n only
+    (:func:`_sizes_in_periods`), instead of the rows."""
     on_answer = indicator.kind == "question"
     counted = is_counted(qs.model)  # a maintained count table: rows are summed by n
     paths = COUNTED_PATHS if counted else dimension_paths(prefix, on_answer)
@@ -700,7 +703,7 @@ def _grouped(
     names = [*by, *(["period"] if period is not None else []), *(["_extra"] if extra is not None else [])]
     lookups = [codes[d].get if d in codes else None for d in by] + [None] * (len(names) - len(by))
     out: list[dict[str, Any]] = []
-    fetched: Any = rows.values_list(*keys, "_n", "_events")
+    fetched: Any = rows.values_list(*keys, "_n", *([] if sizes_only else ["_events"]))
     if counted:
         # The rows of a count table straight from the cursor, in the values_list's order: their
         # values need none of Django's per-row conversions (ids, codes, text, integer sums; a
@@ -710,6 +713,8 @@ def _grouped(
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             fetched = cursor.fetchall()
+    if by_month and sizes_only:
+        return _sizes_in_periods(fetched, lookups[: len(by)], label)
     if by_month:
         out, fetched = _months_in_periods(fetched, len(by), names, lookups, label), ()
     missing = any(None in r.values() for r in out)  # a None among the values: the sort puts it first
@@ -782,6 +787,37 @@ def _months_in_periods(
     return out
 
 
+def _sizes_in_periods(
+    fetched: Sequence[Sequence[Any]], lookups: Sequence[Any], label: Mapping[dt.date, str]
+) -> dict[str, dict[tuple[Any, ...], int]]:
+    """The rows of :func:`_months_in_periods`, as (ids…, month, n), reduced to their n: per period label, each group's
+    n by its values (codes), the groups in the order :func:`_grouped` gives the rows (by the
+    codes as text, None first). No dict per row: a trend's partition by provider is 27,000
+    month rows at a million follow-ups, and its disclosure check needs only the sizes
+    (2026-12-05, prov4)."""
+    period_of: dict[Any, str] = {**label, **{month.isoformat(): name for month, name in label.items()}}
+    summed: dict[str, dict[tuple[Any, ...], int]] = {}
+    order: list[tuple[Any, ...]] = []  # the groups as the query orders them (by their ids)
+    last: tuple[Any, ...] | None = None
+    for row in fetched:  # (ids…, month, n): the month a date (or its text)
+        group = tuple(row[:-2])
+        name = period_of[row[-2]]
+        cells = summed.get(name)
+        if cells is None:
+            cells = summed[name] = {}
+        if group != last:
+            order.append(group)
+            last = group
+        cells[group] = cells.get(group, 0) + row[-1]
+    # Each group's codes once, and the groups in their order once (not per period and row): by
+    # the codes as text, None first, ties in the query's order, as _grouped sorts its rows.
+    coded = {group: tuple(v if get is None else get(v) for get, v in zip(lookups, group, strict=False))
+             for group in order}  # fmt: skip
+    order.sort(key=lambda group: tuple("" if v is None else str(v) for v in coded[group]))
+    return {name: {coded[group]: cells[group] for group in order if group in cells}
+            for name, cells in summed.items()}  # fmt: skip
+
+
 def period_sizes(
     indicator: Indicator,
     *,
@@ -793,13 +829,12 @@ def period_sizes(
     filters: Mapping[str, str] | None = None,
 ) -> dict[str, dict[tuple[Any, ...], int]] | None:
     """Per calendar quarter from ``date_from``'s to ``date_to``'s: each group's n by its codes,
-    in :func:`aggregate`'s order — the ``n`` of :func:`aggregate` of that quarter alone, from the
-    same count table's whole months — in one statement (each quarter grouped on its own, joined by
-    UNION ALL), without a row dict, the events, the cache's pickling or a date a row. For a
-    partition's disclosure check, which needs only the sizes (``disclosure.prefetch_hidden``: the
-    provider page's trend checks 12 quarters × 750 providers; 2026-12-05, prov4). None when the
-    count is not read that way (another kind, grain, or a dimension without codes): the caller
-    counts through :func:`aggregate`."""
+    in :func:`aggregate`'s order — the ``n`` of :func:`aggregate` of that quarter alone, read as
+    :func:`prefetch_periods` reads them (one query of the count table's whole months), without a
+    row dict, the cache's pickling or the other counts. For a partition's disclosure check,
+    which needs only the sizes (``disclosure.prefetch_hidden``: the provider page's trend checks
+    12 quarters × 750 providers). None when the count is not read that way (another kind,
+    grain, or a dimension without codes): the caller counts through :func:`aggregate`."""
     if (
         indicator.kind not in ("question", "assessment")
         or grain != "quarter"
@@ -812,38 +847,10 @@ def period_sizes(
     if months is None or edges:
         return None
     table = table_for(indicator.kind, {*by, *(filters or {})})
-    # Each quarter grouped by itself (its three months' index range, sorted by the groups), the
-    # quarters in one statement: SQLite hands back 750 rows a quarter without a date, instead of
-    # 2,250 month rows (each made a date by the driver) summed in Python — ~62 → ~43 ms at 1M.
-    quote = connection.ops.quote_name
-    keys = [quote(f"g_{d}") for d in by]
-    sqls: list[str] = []
-    params: list[Any] = []
-    spans = periods(grain, start, end)
-    for index, (_label, first, last) in enumerate(spans):
-        qs, prefix, event, year = _base(indicator, municipality, first, last, None, table)
-        grouped = _grouped(qs, prefix, event, year, indicator, municipality, first, last, by, filters, None,
-                           grouped_only=True)  # fmt: skip
-        sql, part_params = grouped.query.sql_with_params()
-        sqls.append(f"SELECT {index} AS {quote('span')}, {', '.join(keys)}, {quote('_n')} "  # noqa: S608 (our own query's SQL)
-                    f"FROM ({sql}) AS part{index} WHERE {quote('_n')} > 0")  # fmt: skip
-        params += part_params
-    with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(sqls), params)
-        fetched = cursor.fetchall()
-    lookups = [_codes(d, municipality).get for d in by]
-    summed: dict[int, list[tuple[tuple[Any, ...], tuple[Any, ...], int]]] = {}
-    for span, *ids, n in fetched:
-        coded = tuple(get(v) for get, v in zip(lookups, ids, strict=True))
-        summed.setdefault(span, []).append((coded, tuple(ids), n))
-    found: dict[str, dict[tuple[Any, ...], int]] = {}
-    for index, (label, _first, _last) in enumerate(spans):
-        cells = summed.get(index)
-        if cells:
-            # As _grouped orders a quarter's rows: by the codes as text (None first), ties by id.
-            cells.sort(key=lambda c: (tuple("" if v is None else str(v) for v in c[0]),
-                                      tuple((v is not None, v) for v in c[1])))  # fmt: skip
-            found[label] = {coded: n for coded, _ids, n in cells}
+    qs, prefix, event, year = _base(indicator, municipality, start, end, None, table)
+    found: dict[str, dict[tuple[Any, ...], int]] = _grouped(
+        qs, prefix, event, year, indicator, municipality, start, end, by, filters, grain, sizes_only=True
+    )
     return found
 
 
