@@ -5,6 +5,7 @@ count other than the one the plain path gives."""
 from __future__ import annotations
 
 import datetime as dt
+import random
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -17,9 +18,10 @@ from tests.comparisons.builders import DataSet
 from utfall.comparisons.cache import bump
 from utfall.comparisons.disclosure import protected_by_client, protected_counts
 from utfall.comparisons.indicators import all_indicators, get_indicator
-from utfall.comparisons.queries import aggregate, prefetch_periods, prefetch_questions
+from utfall.comparisons.queries import aggregate, period_sizes, prefetch_periods, prefetch_questions
 from utfall.comparisons.sql import periods
 from utfall.followups.models import Answer
+from utfall.stats.disclosure import hidden_in_partitions
 
 pytestmark = pytest.mark.django_db
 
@@ -200,3 +202,106 @@ def test_a_run_of_years_reads_its_years_in_one_query(municipality) -> None:  # t
     assert [list(r) for r in run_together] == [list(r) for r in run_alone]
     assert [{k: v for k, v in r.items() if k != "suppressed"} for r in rows] == run_alone
     assert not [q for q in queries if "token" not in q["sql"]], "the years and the run were counted at once"
+
+
+def sized_load(municipality, seed: int) -> list[str]:  # type: ignore[no-untyped-def]
+    """Providers with a seeded random number of answers (0–9, some under the minimum of 5) in each
+    quarter of 2025 and 2026-K1–K2, on two units, so that the quarters' partitions by provider and
+    by unit hide cells by both rules. Returns the providers' codes."""
+    rng = random.Random(seed)
+    data = DataSet()
+    codes = ["A", "B", "C", "D", "E", "F", "G", "H10", "H9", "b"]  # codes sort as text, not by number or case
+    for provider in codes:
+        data.provider(provider)
+    k = 0
+    for quarter in range(6):
+        year, first = 2025 + quarter // 4, 1 + 3 * (quarter % 4)
+        for provider in codes:
+            for _ in range(rng.choice((0, 0, 0, 0, 2, 5, 5, 6, 6, 7, 8, 9))):
+                k += 1
+                intervention = data.intervention(f"I{k}", provider, unit=rng.choice(("sodermalm", "bromma")))
+                day = dt.date(year, first + rng.randrange(3), 1 + rng.randrange(28))
+                data.followup(intervention, date=day.isoformat(), q3=rng.choice(ANSWERS))
+    data.load(municipality)
+    return codes
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_trends_hidden_quarters_are_those_of_each_quarters_own_check(municipality, seed: int) -> None:  # type: ignore[no-untyped-def]
+    """The trend's quarters along a filter checked from each quarter's sizes alone
+    (disclosure.prefetch_hidden, 2026-12-05) hide exactly what each quarter's own protected
+    count hides, counted on its own with nothing cached, and what the one rule
+    (stats.disclosure.hidden_in_partitions) hides in each quarter's partition of all providers."""
+    codes = sized_load(municipality, seed)
+    indicator = get_indicator("satisfied")
+    spans = periods("quarter", dt.date(2025, 1, 1), dt.date(2026, 6, 30))
+    secondary = 0
+    for filters in [
+        *({"provider": p} for p in codes),
+        {"unit": "bromma"},
+        {"provider": "C", "unit": "bromma"},
+    ]:
+        bump()
+        trend = protected_by_client(indicator, municipality=municipality, date_from=dt.date(2024, 1, 2),
+                                    date_to=dt.date(2026, 6, 30), period="quarter", filters=filters)  # fmt: skip
+        shown = {r["period"]: r["suppressed"] for r in trend}
+        for label, start, end in spans:
+            bump()  # nothing cached: the cell's check counts its partitions itself
+            cell = protected_counts(indicator, municipality=municipality, date_from=start, date_to=end, by=[],
+                                    filters=filters)  # fmt: skip
+            if cell[0]["n"]:
+                assert shown[label] == cell[0]["suppressed"], (filters, label)
+            if set(filters) == {"provider"}:
+                rows = counts(municipality, start, end, ["provider"], {})
+                gone = hidden_in_partitions([{str(r["provider"]): r["n"] for r in rows}], min_n=5)
+                mine = next((r["n"] for r in rows if r["provider"] == filters["provider"]), 0)
+                by_rule = (0, filters["provider"]) in gone
+                if mine:  # hidden in the partition by provider: hidden in the trend
+                    assert not by_rule or shown[label], (filters, label)
+                secondary += by_rule and mine >= 5
+    assert secondary, "some quarter hides a provider with n ≥ 5 by the secondary rule"
+
+
+@pytest.mark.parametrize("by", [["provider"], ["unit"]])
+def test_the_quarters_sizes_read_at_once_are_each_quarters_counts(municipality, by: list[str]) -> None:  # type: ignore[no-untyped-def]
+    sized_load(municipality, 4)
+    indicator = get_indicator("satisfied")
+    bump()
+    sizes = period_sizes(indicator, municipality=municipality, date_from=dt.date(2025, 2, 3),
+                         date_to=dt.date(2026, 5, 9), grain="quarter", by=by, filters={})  # fmt: skip
+    assert sizes is not None
+    for label, start, end in periods("quarter", dt.date(2025, 1, 1), dt.date(2026, 6, 30)):
+        rows = counts(municipality, start, end, by, {})
+        assert list(sizes.get(label, {}).items()) == [((r[by[0]],), r["n"]) for r in rows], label
+
+
+@pytest.mark.parametrize("code", ["satisfied", "assessment_approved"])
+def test_one_providers_counts_read_month_by_month_are_its_row_of_all_providers(
+    municipality, code: str
+) -> None:  # type: ignore[no-untyped-def]
+    """A count filtered on one provider names each month's first day (queries._grouped: the index
+    searched month by month, 2026-12-05): the same counts as the provider's row of the count of
+    all providers, for whole months, days around them, quarters and years."""
+    codes = sized_load(municipality, 5)
+    indicator = get_indicator(code)
+    spans = [(dt.date(2025, 1, 1), dt.date(2026, 6, 30), None), (dt.date(2025, 2, 3), dt.date(2026, 5, 9), None),
+             (dt.date(2024, 1, 2), dt.date(2026, 6, 30), "quarter"), (dt.date(2025, 1, 1), dt.date(2026, 6, 30), "year")]  # fmt: skip
+    for start, end, period in spans:
+        bump()
+        every = aggregate(indicator, municipality=municipality, date_from=start, date_to=end, by=["provider"],
+                          period=period)  # fmt: skip
+        assert every
+        for provider in codes:
+            with CaptureQueriesContext(connection) as queries:
+                own = aggregate(indicator, municipality=municipality, date_from=start, date_to=end, by=[],
+                                filters={"provider": provider}, period=period)  # fmt: skip
+            mine = [
+                {k: v for k, v in r.items() if k != "provider"} for r in every if r["provider"] == provider
+            ]
+            if period is None:
+                mine = mine or [{"events": 0, "n": 0}]
+            assert own == mine, (provider, start, end, period)
+            monthly = [
+                q["sql"] for q in queries if 'byprovider" WHERE' in q["sql"]
+            ]  # not the rollups by year
+            assert all('."month" IN (' in sql for sql in monthly), monthly

@@ -128,10 +128,7 @@ def cached(key: tuple[Any, ...], compute: Callable[[], T]) -> T:
     token = current_token()
     if token is None:
         return compute()
-    from utfall.instruments.services import chosen_series  # the series a page asked for counts too
-
-    digest = hashlib.sha256(repr((token, key, chosen_series.get())).encode()).hexdigest()
-    name = f"utfall:counts:{digest}"
+    name = _name(token, key)
     store = caches[CACHE_ALIAS]
     found = store.get(name)
     if found is not None:
@@ -139,6 +136,20 @@ def cached(key: tuple[Any, ...], compute: Callable[[], T]) -> T:
     value = compute()
     store.set(name, value, TIMEOUT_SECONDS)
     return value
+
+
+def _name(token: str, key: tuple[Any, ...]) -> str:
+    from utfall.instruments.services import chosen_series  # the series a page asked for counts too
+
+    digest = hashlib.sha256(repr((token, key, chosen_series.get())).encode()).hexdigest()
+    return f"utfall:counts:{digest}"
+
+
+def holds(key: tuple[Any, ...]) -> bool:
+    """Whether a value is cached under ``key`` for the data as it is now (without reading it):
+    for a query that seeds several keys, to skip itself when they are seeded already."""
+    token = current_token()
+    return token is not None and caches[CACHE_ALIAS].has_key(_name(token, key))
 
 
 def seed(key: tuple[Any, ...], value: Any) -> None:

@@ -185,6 +185,21 @@ def merge(
     found = [p for p in parts if p]
     if len(found) <= 1:
         return found[0] if found else (parts[0] if parts else [])
+    names = [k for k in found[0][0] if k not in sums]
+    if len(names) == 1 and all(list(rows[0]) == list(found[0][0]) for rows in found):
+        # One group key (a count by provider: an outcome's months less its days after the
+        # cut-off, 750 rows each): the same sums and order without a key tuple per row.
+        name = names[0]
+        by_value: dict[Any, dict[str, Any]] = {}
+        for rows in found:
+            for row in rows:
+                value = row[name]
+                if value in by_value:
+                    for total in sums:
+                        by_value[value][total] += row[total]
+                else:
+                    by_value[value] = dict(row)
+        return sorted(by_value.values(), key=lambda r: _order(r[name]))
     merged: dict[tuple[Any, ...], dict[str, Any]] = {}
     for rows in found:
         for row in rows:

@@ -26,7 +26,7 @@ from typing import Any
 from django.conf import settings
 from django.utils.translation import gettext_noop
 
-from utfall.comparisons.cache import cached
+from utfall.comparisons.cache import cached, holds, seed
 from utfall.comparisons.counted import Cells
 from utfall.comparisons.indicators import DIMENSIONS, Indicator
 from utfall.comparisons.queries import (
@@ -35,6 +35,7 @@ from utfall.comparisons.queries import (
     aggregate_by_client,
     aggregate_cells,
     followup_status_counts,
+    period_sizes,
     prefetch_periods,
     prefetch_questions,
 )
@@ -313,15 +314,27 @@ def _protect(
         # the same flags without reading them again (a comparison by provider: 750 rows
         # unpickled per indicator; women and men by service and sex: a query of the case-mix
         # counts by sex and service).
-        same = dim in by and dim not in filters
-        for r in rows if same else count([*rest_by, dim], rest_filters):
-            parts.setdefault(tuple(str(r[b]) for b in rest_by), {})[str(r[dim])] = r["n"]
-        index = {key: i for i, key in enumerate(parts)}
-        gone = hidden_in_partitions(parts.values(), min_n=min_n)
+        if dim in by and dim not in filters:
+            if rest_by:
+                for r in rows:
+                    parts.setdefault(tuple(str(r[b]) for b in rest_by), {})[str(r[dim])] = r["n"]
+            elif rows:  # one partition: every row (a comparison by provider, 750 rows, ~30 times a page)
+                parts[()] = {str(r[dim]): r["n"] for r in rows}
+            gone = _hidden_by_partition(parts, min_n)
+        else:  # a partition of counts not in hand: its hidden cells alone, cached (a trend seeds them)
+            gone = _hidden_along(indicator, municipality, period, rest_by, dim, rest_filters, as_of, min_n)
+        if not gone:
+            continue
+        if not rest_by:
+            cells = gone[()]
+            for i, r in enumerate(rows):
+                if (str(r[dim]) if dim in by else str(filters[dim])) in cells:
+                    hidden[i] = True
+            continue
         for i, r in enumerate(rows):
             key = tuple(str(r[b]) for b in rest_by)
             value = str(r[dim]) if dim in by else str(filters[dim])
-            if key in index and (index[key], value) in gone:
+            if value in gone.get(key, ()):
                 hidden[i] = True
     if period.grain == "years":
         # A run of years: shown where every year of it is shown or empty (the years' cells
@@ -343,13 +356,103 @@ def _protect(
         for sibling in siblings:
             for r in count(by, filters, sibling):
                 sizes.setdefault(tuple(str(r[b]) for b in by), {})[sibling.label] = r["n"]
-        index = {key: i for i, key in enumerate(sizes)}
-        gone = hidden_in_partitions(sizes.values(), min_n=min_n)
+        late = _hidden_by_partition(sizes, min_n)
         for i, r in enumerate(rows):
-            key = tuple(str(r[b]) for b in by)
-            if key in index and (index[key], period.label) in gone:
+            if period.label in late.get(tuple(str(r[b]) for b in by), ()):
                 hidden[i] = True
     return [{**r, "suppressed": h} for r, h in zip(rows, hidden, strict=True)]
+
+
+def _hidden_by_partition(
+    parts: Mapping[tuple[str, ...], Mapping[str, int]], min_n: int
+) -> dict[tuple[str, ...], set[str]]:
+    """The hidden cells of each partition (cells by value, n by cell), by the partition's key:
+    :func:`utfall.stats.disclosure.hidden_in_partitions`, keyed by partition instead of index."""
+    keys = list(parts)
+    out: dict[tuple[str, ...], set[str]] = {}
+    for index, cell in hidden_in_partitions(parts.values(), min_n=min_n):
+        out.setdefault(keys[index], set()).add(cell)
+    return out
+
+
+def _hidden_along_key(
+    indicator: Indicator,
+    municipality: Municipality,
+    period: Period,
+    rest_by: Sequence[str],
+    dim: str,
+    rest_filters: Mapping[str, str],
+    as_of: dt.date | None,
+    min_n: int,
+) -> tuple[Any, ...]:
+    return ("hidden_along", indicator, municipality.pk, period, tuple(rest_by), dim,
+            sorted(rest_filters.items()), as_of, min_n)  # fmt: skip
+
+
+def _hidden_along(
+    indicator: Indicator,
+    municipality: Municipality,
+    period: Period,
+    rest_by: list[str],
+    dim: str,
+    rest_filters: dict[str, str],
+    as_of: dt.date | None,
+    min_n: int,
+) -> dict[tuple[str, ...], set[str]]:
+    """The partitions of ``period``'s count by ``rest_by`` (filtered by ``rest_filters``), each
+    split along ``dim``: the hidden cells (values of ``dim``) of each, by the partition's key
+    (the ``rest_by`` values as text). Cached on its own, a few cells instead of the whole count
+    (a trend's quarter by provider: 750 rows), and seeded by :func:`prefetch_hidden`."""
+
+    def compute() -> dict[tuple[str, ...], set[str]]:
+        parts: dict[tuple[str, ...], dict[str, int]] = {}
+        for r in aggregate(indicator, municipality=municipality, date_from=period.start, date_to=period.end,
+                           by=[*rest_by, dim], filters=rest_filters, as_of=as_of):  # fmt: skip
+            parts.setdefault(tuple(str(r[b]) for b in rest_by), {})[str(r[dim])] = r["n"]
+        return _hidden_by_partition(parts, min_n)
+
+    key = _hidden_along_key(indicator, municipality, period, rest_by, dim, rest_filters, as_of, min_n)
+    return cached(key, compute)
+
+
+def prefetch_hidden(
+    indicator: Indicator,
+    *,
+    municipality: Municipality,
+    date_from: dt.date,
+    date_to: dt.date,
+    grain: str,
+    dim: str,
+    filters: Mapping[str, str] | None = None,
+) -> None:
+    """For every calendar ``grain`` from ``date_from``'s to ``date_to``'s, the hidden cells of the
+    period's count split along ``dim`` (filtered by ``filters``), as :func:`_protect` reads them
+    for a cell filtered on ``dim`` (:func:`_hidden_along`): counted in one query
+    (``queries.period_sizes``: each period's n by value, no row dict) and cached per period, so a
+    trend's per-period checks read a few hidden cells each instead of the whole partition
+    (the provider page's trend: 12 quarters × 750 providers; 2026-12-05, prov4). Where the sizes
+    are not read that way, the periods' rows are counted and cached as before
+    (``queries.prefetch_periods``)."""
+    rest = dict(filters or {})
+    min_n = int(settings.UTFALL_MIN_COUNT)
+    spans = [_containing(grain, date_from)]
+    while spans[-1].end < date_to:
+        spans.append(_containing(grain, spans[-1].end + dt.timedelta(days=1)))
+    keys = [_hidden_along_key(indicator, municipality, span, [], dim, rest, None, min_n) for span in spans]
+    if all(holds(key) for key in keys):  # seeded by an earlier request for the same data
+        return
+    sizes = period_sizes(indicator, municipality=municipality, date_from=date_from, date_to=date_to,
+                         grain=grain, by=[dim], filters=rest)  # fmt: skip
+    if sizes is None:
+        prefetch_periods(indicator, municipality=municipality, date_from=date_from, date_to=date_to,
+                         grain=grain, by=[dim], filters=rest)  # fmt: skip
+        return
+    for span, key in zip(spans, keys, strict=True):
+        cells = sizes.get(span.label, {})
+        parts: dict[tuple[str, ...], dict[str, int]] = {}
+        if cells:
+            parts[()] = {str(value[0]): n for value, n in cells.items()}
+        seed(key, _hidden_by_partition(parts, min_n))
 
 
 def protected_by_client(
@@ -370,11 +473,14 @@ def protected_by_client(
                                period=period, filters=filters)  # fmt: skip
     if rows:
         # Every period's cell and its partitions, counted in one query each, not one per period.
+        # Along a filter, the hidden cells of each period's partition only (prefetch_hidden).
         where = dict(filters or {})
-        for by, rest in [([], where), *(([d], {k: v for k, v in where.items() if k != d})
-                                       for d in where if d in _SPLITTABLE)]:  # fmt: skip
-            prefetch_periods(indicator, municipality=municipality, date_from=date_from, date_to=date_to,
-                             grain=period, by=by, filters=rest)  # fmt: skip
+        prefetch_periods(indicator, municipality=municipality, date_from=date_from, date_to=date_to,
+                         grain=period, by=[], filters=where)  # fmt: skip
+        for d in where:
+            if d in _SPLITTABLE:
+                prefetch_hidden(indicator, municipality=municipality, date_from=date_from, date_to=date_to,
+                                grain=period, dim=d, filters={k: v for k, v in where.items() if k != d})  # fmt: skip
     for r in rows:
         label = str(r["period"])
         year, _, part = label.partition("-K")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -55,11 +56,12 @@ def own_comparison_row(
     whole population, and stay hidden when the provider's row is hidden there (issue 10.1).
     """
     minimum = min_n()
-    x = np.array([r["events"] for r in counts], dtype=np.float64)
-    m = np.array([r["n"] for r in counts], dtype=np.float64)
+    sizes = list(map(itemgetter("n"), counts))  # 750 rows, 13–31 counts a page: no Python loop a row
+    x = np.fromiter(map(itemgetter("events"), counts), dtype=np.float64, count=len(counts))
+    m = np.array(sizes, dtype=np.float64)
     # Which rows compare_proportions' suppress() hides: the rule on the sizes and flags alone.
-    hidden = hidden_rows([r["n"] for r in counts], min_n=minimum,
-                         flagged=[i for i, r in enumerate(counts) if r.get("suppressed")])  # fmt: skip
+    flagged = [i for i, r in enumerate(counts) if r.get("suppressed")]
+    hidden = hidden_rows(sizes, min_n=minimum, flagged=flagged)
     # Fitted on the shown providers only (issue 10.6), as compare_proportions.
     shown = np.ones(len(counts), dtype=bool)
     shown[list(hidden)] = False
@@ -70,7 +72,11 @@ def own_comparison_row(
     row: dict[str, Any] = dict.fromkeys(("n", "rate", "ci_low", "ci_high", "lower_998", "upper_998", "flag"))
     row["target"] = rounded(fit.target) if fit is not None else None
     row["suppressed"] = True
-    index = next((i for i, r in enumerate(counts) if str(r["provider"]) == provider_id), None)
+    providers = list(map(itemgetter("provider"), counts))
+    if set(map(type, providers)) <= {str}:  # codes are text: found at C speed
+        index = providers.index(provider_id) if provider_id in providers else None
+    else:
+        index = next((i for i, p in enumerate(providers) if str(p) == provider_id), None)
     if index is None:  # no answers at all: nothing to hide, nothing to show
         row.update(n=0, suppressed=False)
         return row
