@@ -192,17 +192,12 @@ def cdf_at_nodes(kind: Kind, r: FloatArray, m: FloatArray, values: FloatArray) -
 _GUESS_NODES = _WEIGHTS > 1e-6
 
 
-#: Half-width of the bracket tried around a previous answer (:func:`_quantile_guess`'s ``near``).
-_NEAR = 3.0
-
-
 def _quantile_guess(
     kind: Kind,
     p: FloatArray,
     m: FloatArray,
     top: FloatArray,
     values: FloatArray,
-    near: FloatArray | None = None,
 ) -> FloatArray:
     """A cheap starting point for :func:`_quantiles`, usually exact or one off.
 
@@ -215,12 +210,11 @@ def _quantile_guess(
     reaches p (else top). The search probes the count at the continuous solution of the same
     approximate CDF (:func:`_continuous_guess`) and the count before it, then one more count
     on the side it missed, and bisects only the rows still unresolved (fewer than 1 % of them
-    at 750 providers); ``near`` (an earlier answer for the same rows) instead first tries a
-    bracket of ±3 counts around it. Since the approximate CDF rises with the count, any
-    bracket gives the same answer as the plain bisection on [−1, top]
+    at 750 providers). Since the approximate CDF rises with the count, any bracket gives the same answer as the plain bisection on [−1, top]
     (tests/stats/test_faster_paths.py): 2–3 evaluations instead of about log₂ n (the
     continuous solution is Newton's method at ≤ 24 sizes per p, interpolated between them;
-    since 2026-12-05, branch ``fit4``: the bisection took about 11 evaluations of all rows).
+    since 2026-12-05, branch ``fit4``: the bisection took about 11 evaluations of all rows,
+    or 3–4 from the truncated fit's previous region, a start no caller passes any more).
     """
     w = _WEIGHTS[_GUESS_NODES]
     w = w / w.sum()
@@ -250,20 +244,15 @@ def _quantile_guess(
             hi[:] = np.where(inside & ok, at, hi)
             lo[:] = np.where(inside & ~ok, at, lo)
 
-        if near is not None:
-            centre: FloatArray = np.clip(np.round(np.where(np.isfinite(near), near, 0.0)), 0.0, top)
-            for at in (centre - _NEAR, centre + _NEAR):
-                probe(at, np.arange(m.size))
-        else:
-            # The count at the continuous solution (interpolated between sizes): usually the
-            # answer, so two probes (it and the count before it) bracket it; one more each
-            # way catches the rest but a few, which bisect.
-            guess = np.clip(np.ceil(_continuous_guess(p, m, mean, sd, w) - 0.5), 0.0, top)
-            guess = np.where(np.isfinite(guess), guess, 0.0)
-            probe_every(guess - 1.0)
-            probe_every(guess)
-            open_rows = np.flatnonzero(hi - lo > 1)
-            probe(np.where(hi == guess - 1.0, guess - 2.0, guess + 1.0), open_rows)
+        # The count at the continuous solution (interpolated between sizes): usually the
+        # answer, so two probes (it and the count before it) bracket it; one more each way
+        # catches the rest but a few, which bisect.
+        guess = np.clip(np.ceil(_continuous_guess(p, m, mean, sd, w) - 0.5), 0.0, top)
+        guess = np.where(np.isfinite(guess), guess, 0.0)
+        probe_every(guess - 1.0)
+        probe_every(guess)
+        open_rows = np.flatnonzero(hi - lo > 1)
+        probe(np.where(hi == guess - 1.0, guess - 2.0, guess + 1.0), open_rows)
         rows = np.flatnonzero(hi - lo > 1)
         while rows.size:
             mid = np.floor((lo[rows] + hi[rows]) / 2.0)
