@@ -680,7 +680,7 @@ def _grouped(
     qs = qs.annotate(**{f"g_{k}": v for k, v in annotations.items()})
     for dimension, value in {**(filters or {}), **coded_filters}.items():
         qs = qs.filter(**{f"g_{dimension}": value})
-    if counted and "provider" in coded_filters and _by_month_and_provider(qs.model):
+    if counted and "provider" in coded_filters and qs.model in _MONTH_THEN_PROVIDER:
         # One provider's months: each month's first day named, beside the range, so the index
         # (…, month, provider, …) is searched month by month for the provider instead of read
         # through every provider's rows of the range (the same rows: a count row's month is its
@@ -854,11 +854,6 @@ def period_sizes(
     return found
 
 
-def _by_month_and_provider(model: Any) -> bool:
-    """Whether a count table is by month with the provider right after the month in its index."""
-    return model in _MONTH_THEN_PROVIDER
-
-
 def _month_starts(date_from: dt.date, date_to: dt.date) -> list[dt.date]:
     """The first day of every month that starts within the range."""
     out = []
@@ -871,17 +866,16 @@ def _month_starts(date_from: dt.date, date_to: dt.date) -> list[dt.date]:
 
 def _labels_of_months(grain: str | None, date_from: dt.date, date_to: dt.date) -> dict[dt.date, str]:
     """The period label of every month's first day within the range (the periods' labels)."""
-    out = {}
-    for label, start, end in periods(grain or "", date_from, date_to):
-        month = start.replace(day=1)
-        while month <= end:
-            out[month] = label
-            month = month_end(month) + dt.timedelta(days=1)
-    return out
+    return {
+        month: label
+        for label, start, end in periods(grain or "", date_from, date_to)
+        for month in _month_starts(start.replace(day=1), end)
+    }
 
 
 _CODED = {"provider": "provider_id", "service": "code", "unit": "code"}
-#: Count tables by month whose index runs (municipality, [question or measure,] month, provider, …).
+#: Count tables by month whose index runs (municipality, [question or measure,] month, provider, …):
+#: one provider's months are read month by month (``_grouped``).
 _MONTH_THEN_PROVIDER = {AnswerByProvider, FollowUpByProvider, OutcomeByProvider, AnswerCount, FollowUpCount,
                         OutcomeCount}  # fmt: skip
 
