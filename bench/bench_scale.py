@@ -549,6 +549,19 @@ def clone_counts(municipality: Any) -> None:
                 f"INSERT INTO {table} ({listed}, n) SELECT {picked}, sum(n) FROM {q(full_model._meta.db_table)} "  # noqa: S608
                 f"WHERE municipality_id = {m} GROUP BY {picked}"
             )
+        # A table without the option (counts.FOLDED) sums the full table's answers through the
+        # option's flags: n those that count, events those that count and are positive.
+        for model, fields, _ in counts.FOLDED:
+            table = q(model._meta.db_table)
+            listed = ", ".join(q(f) for f in fields)
+            picked = ", ".join(year if f == "year" else f"c.{q(f)}" for f in fields)
+            cursor.execute(f"DELETE FROM {table} WHERE municipality_id = {m}")  # noqa: S608
+            cursor.execute(
+                f"INSERT INTO {table} ({listed}, n, events) SELECT {picked}, sum(c.n), "  # noqa: S608
+                f"sum(CASE WHEN o.positive THEN c.n ELSE 0 END) FROM {q(AnswerCount._meta.db_table)} c "
+                f"JOIN instruments_option o ON o.id = c.option_id "
+                f"WHERE c.municipality_id = {m} AND o.counts GROUP BY {picked}"
+            )
         outcome_counts.refill_rollups()  # by measure: the catalogue's intensities decide a step down
 
 

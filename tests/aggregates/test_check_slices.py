@@ -31,6 +31,7 @@ TABLES: list[type[Model]] = [
     AnswerCount,
     FollowUpCount,
     *(model for model, _, _ in counts.ROLLUPS),
+    *(model for model, _, _ in counts.FOLDED),
     *(model for _, model, _ in rollup.BY_CLIENT),
     CoverageCount,
     *(model for model, _ in coverage.ROLLUPS),
@@ -52,6 +53,10 @@ def test_a_check_in_slices_finds_every_difference_a_whole_check_finds(client: Cl
         if rows.exists():
             rows.filter(pk=rows.values("pk")[:1]).update(n=F("n") + 1)
             tampered.append(model._meta.model_name)
+    for model, _, _ in counts.FOLDED:  # their events too, on another row (2026-12-05)
+        rows = model._default_manager.filter(municipality=municipality, events__gt=0).order_by("-pk")
+        rows.filter(pk=rows.values("pk")[:1]).update(events=F("events") + 1)
+        tampered.append(counts.folded_name(model, "events"))
     # Rows where no raw row is: a month before every follow-up, an intervention's outcome
     # that no intervention has computed (its intervention deleted from the stored side's view).
     stray = AnswerCount.objects.filter(municipality=municipality).order_by("pk").first()

@@ -20,17 +20,18 @@ from tests.instruments.helpers import make_admin
 from tests.interchange.helpers import FOLLOWUPS, INTERVENTIONS, write_set
 from tests.personas import World
 from utfall.aggregates.models import (
-    AnswerByProviderCaseMixYear,
     AnswerCount,
     FollowUpByProviderCaseMixYear,
     FollowUpCount,
     InterventionOutcome,
+    QuestionByProviderCaseMixYear,
 )
 from utfall.aggregates.rebuild import check, rebuild
 from utfall.core.services import create_api_token
 from utfall.followups.disposal import dispose
 from utfall.followups.forms import initial_for_correction
 from utfall.followups.models import Answer, FollowUp
+from utfall.instruments.models import Option, PublishedVersionIsReadOnly
 from utfall.interchange.importer import import_files
 from utfall.records.rules import catalogue_for
 from utfall.registry.models import Intervention
@@ -58,8 +59,10 @@ def test_every_writer_keeps_the_counts_equal_to_a_rebuild(client: Client, world:
     ended = world.interventions["ended"]
     assert post_followup(client, ended, form_data(goals_total="3", goals_fully="2")).status_code == 302
     assert AnswerCount.objects.exists() and FollowUpCount.objects.exists()
-    # The rollups by provider, case mix and year (the O/E's cells, 2026-12-04) are written and checked too.
-    assert AnswerByProviderCaseMixYear.objects.exists() and FollowUpByProviderCaseMixYear.objects.exists()
+    # The rollups by provider, case mix and year (the O/E's cells, 2026-12-04; the questions' n and
+    # events without the option, 2026-12-05) are written and checked too.
+    assert QuestionByProviderCaseMixYear.objects.filter(events__gt=0).exists()
+    assert FollowUpByProviderCaseMixYear.objects.exists()
     assert_exact(world)
 
     # A correction in the form: the new version replaces the old in the counts.
@@ -174,6 +177,34 @@ def test_a_single_save_outside_a_bracket_is_counted_once(client: Client, world: 
     ended = world.interventions["ended"]  # the admin moves an end: the outcomes follow
     ended.ended_on = ended.started_on + dt.timedelta(days=30)
     ended.save()
+    assert_exact(world)
+
+
+def test_the_question_cells_count_by_the_options_flags_which_cannot_change_once_answered(
+    client: Client, world: World
+) -> None:
+    """The question cells (2026-12-05) hold n and events per question without the option, folded
+    through the options' flags: n the answers whose option counts ("don't know" does not), events
+    those whose option counts and is positive, counted here from the answers themselves. An
+    answered option belongs to a published version, which is frozen: its flags cannot change, so
+    the cells never need to follow them (the admin's refusal: tests/web/test_pages.py)."""
+    client.force_login(world.caseworker)
+    assert post_followup(client, world.interventions["overdue"], form_data(q1="dont_know")).status_code == 302
+    answers = Answer.objects.filter(municipality=world.municipality)
+    assert answers.filter(option__counts=False).exists() and answers.filter(option__positive=True).exists()
+    for question in set(answers.values_list("question_id", flat=True)):
+        cells = QuestionByProviderCaseMixYear.objects.filter(question_id=question)
+        of_question = answers.filter(question_id=question, option__counts=True)
+        assert sum(cells.values_list("n", flat=True)) == of_question.count()
+        assert (
+            sum(cells.values_list("events", flat=True)) == of_question.filter(option__positive=True).count()
+        )
+    answered = Option.objects.get(pk=answers.filter(option__positive=True).values("option_id")[:1])
+    answered.positive, answered.counts = False, False
+    with pytest.raises(PublishedVersionIsReadOnly):
+        answered.save()
+    answered.refresh_from_db()
+    assert answered.positive and answered.counts
     assert_exact(world)
 
 

@@ -14,11 +14,11 @@ from django.test.utils import CaptureQueriesContext
 from tests.comparisons.builders import DataSet
 from utfall.aggregates.models import (
     AnswerByProvider,
-    AnswerByProviderCaseMixYear,
     AnswerByProviderYear,
     AnswerCount,
     FollowUpByProvider,
     FollowUpByProviderCaseMixYear,
+    QuestionByProviderCaseMixYear,
 )
 from utfall.comparisons import counted
 from utfall.comparisons.cache import bump
@@ -215,7 +215,8 @@ def _case_mix_over_years(municipality) -> DataSet:  # type: ignore[no-untyped-de
               data.person(born=dt.date(1990, 3, 1), female=True), data.person(born=dt.date(1990, 3, 1), female=False)]  # fmt: skip
     days = ["2023-12-30", "2024-01-01", "2024-03-15", "2024-07-01", "2024-12-31", "2025-01-01", "2025-05-20",
             "2025-09-09", "2025-12-31", "2026-01-02"]  # fmt: skip
-    answers = ["yes_mostly", "no", "yes_completely", "no", "yes_mostly", "yes_mostly", "no"]
+    # With "don't know" (an option that does not count): the cells' n leave it out (2026-12-05).
+    answers = ["yes_mostly", "no", "yes_completely", "no", "yes_mostly", "dont_know", "yes_mostly", "no"]
     i = 0
     for p, provider in enumerate(providers):
         for k, person in enumerate(people):
@@ -253,13 +254,16 @@ def test_the_oe_of_whole_years_reads_its_cells_from_the_rollup_by_case_mix_and_y
         bump()
         return compare(indicator=indicator, by="provider", adjust=True, **two_years).as_json()  # type: ignore[arg-type]
 
-    assert AnswerByProviderCaseMixYear.objects.filter(year=dt.date(2025, 1, 1)).exists()
+    assert QuestionByProviderCaseMixYear.objects.filter(year=dt.date(2025, 1, 1)).exists()
     assert FollowUpByProviderCaseMixYear.objects.filter(year=dt.date(2024, 1, 1)).exists()
     with CaptureQueriesContext(connection) as queries:
         cells = model_cells(get_indicator("satisfied"), by=by, **two_years)  # type: ignore[arg-type]
     read = " ".join(q["sql"] for q in queries.captured_queries)
-    assert "answerbyprovidercasemixyear" in read and "aggregates_answercount" not in read
-    assert sum(c["n"] for c in cells) == sum(f["date"][:4] in ("2024", "2025") for f in data.followups)
+    assert "questionbyprovidercasemixyear" in read and "aggregates_answercount" not in read
+    assert sum(c["n"] for c in cells) == sum(
+        f["date"][:4] in ("2024", "2025") and f["q3"] != "dont_know" for f in data.followups
+    )
+    assert any(f["q3"] == "dont_know" for f in data.followups)
     from_years = {code: page(code) for code in ("satisfied", "assessment_approved")}
     shown = [r for code in from_years for r in from_years[code]["rows"] if not r["suppressed"]]
     assert len(shown) >= 4 and all(r["expected"] is not None for r in shown)
@@ -271,9 +275,9 @@ def test_the_oe_of_whole_years_reads_its_cells_from_the_rollup_by_case_mix_and_y
     monkeypatch.undo()
 
     # The year's rows are the source: a changed row shows in the whole years, not in a half-year.
-    first = AnswerByProviderCaseMixYear.objects.filter(year=dt.date(2025, 1, 1)).order_by("pk").first()
+    first = QuestionByProviderCaseMixYear.objects.filter(year=dt.date(2025, 1, 1)).order_by("pk").first()
     assert first is not None
-    AnswerByProviderCaseMixYear.objects.filter(pk=first.pk).update(n=F("n") + 7)
+    QuestionByProviderCaseMixYear.objects.filter(pk=first.pk).update(n=F("n") + 7)
     bump()
     assert (
         sum(c["n"] for c in model_cells(get_indicator("satisfied"), by=by, **two_years))
@@ -329,12 +333,40 @@ def test_the_case_mix_cells_as_columns_are_the_cells_of_any_period(municipality,
     with CaptureQueriesContext(connection) as queries:
         model_columns(get_indicator("satisfied"), municipality=municipality, date_from=periods[0][0],
                       date_to=periods[0][1], by=by)  # fmt: skip
-    read = [q["sql"] for q in queries.captured_queries if "answerbyprovidercasemixyear" in q["sql"]]
-    assert len(read) == 2 and all('"year" = ' in sql and "ORDER BY" not in sql for sql in read)
+    read = [q["sql"] for q in queries.captured_queries if "questionbyprovidercasemixyear" in q["sql"]]
+    assert len(read) == 2 and all('"year" = ' in sql and "ORDER BY" not in sql and "GROUP BY" not in sql
+                                  for sql in read)  # fmt: skip
 
-    first = AnswerByProviderCaseMixYear.objects.filter(year=dt.date(2024, 1, 1)).order_by("pk").first()
+    first = QuestionByProviderCaseMixYear.objects.filter(year=dt.date(2024, 1, 1)).order_by("pk").first()
     assert first is not None
     before = both("satisfied", *periods[0], by, {})[0]
-    AnswerByProviderCaseMixYear.objects.filter(pk=first.pk).update(n=F("n") + 7)
+    QuestionByProviderCaseMixYear.objects.filter(pk=first.pk).update(n=F("n") + 7)
     after, rows = both("satisfied", *periods[0], by, {})
     assert after == rows and sum(r["n"] for r in after) == sum(r["n"] for r in before) + 7
+
+
+def test_the_question_cells_sum_a_keys_rows_and_leave_out_cells_of_0(municipality) -> None:  # type: ignore[no-untyped-def]
+    """The question cells of whole years are read row by row, not grouped (2026-12-05, oe4): a
+    key split over two rows (two writers that each inserted one), a row of 0 left by deltas and
+    rows that sum to 0 give the cells a GROUP BY gave, with no level of a value that has no cell
+    (the model's design would get a column of zeros)."""
+    _case_mix_over_years(municipality)
+    asked: Any = {"municipality": municipality, "date_from": dt.date(2024, 1, 1),
+                  "date_to": dt.date(2025, 12, 31), "by": ["provider", "sex", "age_group", "service"]}  # fmt: skip
+    bump()
+    before = model_columns(get_indicator("satisfied"), **asked)
+    first = QuestionByProviderCaseMixYear.objects.filter(n__gt=1, events__gt=0).order_by("pk").first()
+    assert first is not None
+    QuestionByProviderCaseMixYear.objects.filter(pk=first.pk).update(n=F("n") - 1, events=F("events") - 1)
+    split, empty, gone = (QuestionByProviderCaseMixYear.objects.get(pk=first.pk) for _ in range(3))
+    split.pk, split.n, split.events = None, 1, 1
+    empty.pk, empty.client_sex, empty.n, empty.events = None, "x", 0, 0  # a sex no cell has
+    split.save()
+    empty.save()
+    for n in (2, -2):  # an age group no cell has, its rows summing to 0
+        gone.pk, gone.age_group, gone.n, gone.events = None, "0-1", n, n // 2
+        gone.save()
+    bump()
+    after = model_columns(get_indicator("satisfied"), **asked)
+    assert after.rows() == before.rows() and after.levels == before.levels
+    assert "x" not in after.levels[1] and "0-1" not in after.levels[2]

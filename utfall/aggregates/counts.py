@@ -20,16 +20,17 @@ from django.db.models import Count, F, Model, QuerySet
 from utfall.aggregates.dimensions import MonthOf, YearOf, age_group, month_date
 from utfall.aggregates.models import (
     AnswerByProvider,
-    AnswerByProviderCaseMixYear,
     AnswerByProviderYear,
     AnswerCount,
     FollowUpByProvider,
     FollowUpByProviderCaseMixYear,
     FollowUpByProviderYear,
     FollowUpCount,
+    QuestionByProviderCaseMixYear,
 )
 from utfall.aggregates.rollup import BY_CLIENT, CASE_MIX, by_client
 from utfall.followups.models import Answer, FollowUp
+from utfall.instruments.models import Option
 
 Key = tuple[Any, ...]
 #: Dimension columns of each table, in key order.
@@ -48,13 +49,22 @@ ROLLUPS: tuple[tuple[type[Model], tuple[str, ...], tuple[str, ...]], ...] = (
     (FollowUpByProvider, ("municipality_id", "month", "provider_id", "status", "assessment"), FOLLOWUP_KEY),
     (AnswerByProviderYear, ("municipality_id", "year", "provider_id", "question_id", "option_id"), ANSWER_KEY),
     (FollowUpByProviderYear, ("municipality_id", "year", "provider_id", "status", "assessment"), FOLLOWUP_KEY),
-    # The O/E's case-mix cells of whole years (2026-12-04, oe2): provider × service × sex × age group.
-    (AnswerByProviderCaseMixYear, ("municipality_id", "year", "provider_id", "service_id", "client_sex", "age_group",
-                                   "question_id", "option_id"), ANSWER_KEY),
+    # The O/E's case-mix cells of whole years (2026-12-04, oe2): provider × service × sex × age group;
+    # the answers' are kept without the option since 2026-12-05 (FOLDED).
     (FollowUpByProviderCaseMixYear, ("municipality_id", "year", "provider_id", "service_id", "client_sex",
                                      "age_group", "status", "assessment"), FOLLOWUP_KEY),
     *((model, fields, ANSWER_KEY if kind == "answers" else FOLLOWUP_KEY) for kind, model, fields in CASE_MIX),
 )  # fmt: skip
+#: The rollups that fold the option away (2026-12-05, oe4): (table, its key, the full answer key).
+#: Not a projection: each answer key's count goes to ``n`` when its option counts and to
+#: ``events`` as well when the option is positive too (:func:`fold`), as a question indicator
+#: counts it. The key is a rollup's key without the option.
+FOLDED: tuple[tuple[type[Model], tuple[str, ...], tuple[str, ...]], ...] = (
+    (QuestionByProviderCaseMixYear, ("municipality_id", "year", "provider_id", "service_id", "client_sex",
+                                     "age_group", "question_id"), ANSWER_KEY),
+)  # fmt: skip
+#: The count columns of a folded table, in the order :func:`fold` gives them.
+FOLDED_COUNTS = ("n", "events")
 #: The rollups by client: (table, its key, the delta's key). Not kept from the deltas: the rows
 #: of a client are replaced after each write (``rollup.refresh_by_client``), rebuilt and checked
 #: by their own GROUP BY (``aggregates.rollup``).
@@ -210,8 +220,15 @@ def expected(municipality_id: int) -> tuple[Counter[Key], Counter[Key]]:
 def summed(model: type[Model], fields: Sequence[str], **where: Any) -> Counter[Key]:
     """The rows of a count table that ``where`` selects, summed by key (``fields``), keys that
     sum to 0 left out: what a reader sees of them."""
+    return summed_column(model, fields, "n", where)
+
+
+def summed_column(
+    model: type[Model], fields: Sequence[str], column: str, where: dict[str, Any]
+) -> Counter[Key]:
+    """:func:`summed` of one count column (a folded table's ``n`` or ``events``)."""
     found: Counter[Key] = Counter()
-    for *key, n in model._default_manager.filter(**where).values_list(*fields, "n").order_by():
+    for *key, n in model._default_manager.filter(**where).values_list(*fields, column).order_by():
         found[tuple(key)] += n
     return +found
 
@@ -223,10 +240,23 @@ def stored(municipality_id: int) -> dict[str, Counter[Key]]:
         (FollowUpCount, FOLLOWUP_KEY),
     ]
     tables += [(m, f) for m, f, _ in (*ROLLUPS, *CLIENT_ROLLUPS)]
-    return {
+    out = {
         model._meta.model_name or "": summed(model, fields, municipality_id=municipality_id)
         for model, fields in tables
     }
+    for model, fields, _ in FOLDED:
+        for column in FOLDED_COUNTS:
+            out[folded_name(model, column)] = summed_column(
+                model, fields, column, {"municipality_id": municipality_id}
+            )
+    return out
+
+
+def folded_name(model: type[Model], column: str) -> str:
+    """The name :func:`stored` and the check give a folded table's count: the table's, and
+    ``.events`` for the events."""
+    name = model._meta.model_name or ""
+    return name if column == "n" else f"{name}.{column}"
 
 
 def expected_tables(municipality_id: int) -> dict[str, Counter[Key]]:
@@ -237,6 +267,9 @@ def expected_tables(municipality_id: int) -> dict[str, Counter[Key]]:
         out[model._meta.model_name or ""] = project(
             answers if full is ANSWER_KEY else followups, full, fields
         )
+    for model, fields, full in FOLDED:
+        for column, counted in zip(FOLDED_COUNTS, fold(answers, full, fields), strict=True):
+            out[folded_name(model, column)] = +counted
     return {**out, **by_client(municipality_id)}
 
 
@@ -276,6 +309,46 @@ def project(counts: Counter[Key], full: Sequence[str], fields: Sequence[str]) ->
     return out
 
 
+def option_flags(options: Iterable[int]) -> dict[int, tuple[bool, bool]]:
+    """(counts, positive) of each option: read with the delta each time (one query by primary
+    key), not cached, so no process can hold flags of an option that another has changed or a
+    test database has reused the id of. Published options are frozen
+    (``instruments.models._PartOfVersion``) and only they are answered."""
+    wanted = sorted(set(options))
+    flags: dict[int, tuple[bool, bool]] = {}
+    for start in range(0, len(wanted), CHUNK):
+        rows = Option.objects.filter(pk__in=wanted[start : start + CHUNK]).values_list(
+            "pk", "counts", "positive"
+        )
+        flags.update((pk, (bool(c), bool(c and p))) for pk, c, p in rows)
+    return flags
+
+
+def fold(
+    answers: Counter[Key],
+    full: Sequence[str],
+    fields: Sequence[str],
+    flags: dict[int, tuple[bool, bool]] | None = None,
+) -> tuple[Counter[Key], Counter[Key]]:
+    """(n, events) of a folded table (:data:`FOLDED`) from answer counts by ``full``: each key
+    projected to ``fields`` with its option, then the option folded away: its count added to
+    ``n`` when the option counts, to ``events`` when it counts and is positive. An option not
+    found (none, by the answers' foreign key) counts nowhere. ``flags``: the options' flags,
+    read here when not given."""
+    projected = project(answers, full, (*fields, "option_id"))
+    if flags is None:
+        flags = option_flags(key[-1] for key in projected)
+    n: Counter[Key] = Counter()
+    events: Counter[Key] = Counter()
+    for key, d in projected.items():
+        counts, positive = flags.get(key[-1], (False, False))
+        if counts:
+            n[key[:-1]] += d
+            if positive:
+                events[key[:-1]] += d
+    return n, events
+
+
 def apply_all(answers: Counter[Key], followups: Counter[Key], *, exact: bool = False) -> None:
     """Add the deltas (by :data:`ANSWER_DELTA`, :data:`FOLLOWUP_DELTA`) to the full tables and
     their rollups (``exact``: see :func:`apply`). Not the rollups by client: they are replaced
@@ -289,19 +362,49 @@ def apply_all(answers: Counter[Key], followups: Counter[Key], *, exact: bool = F
     for model, fields, full in ROLLUPS:
         delta = project(answers if full is ANSWER_KEY else followups, full, fields)
         apply(model, fields, delta, exact=exact)
+    for model, fields, full in FOLDED:
+        apply_counts(
+            model, fields, dict(zip(FOLDED_COUNTS, fold(answers, full, fields), strict=True)), exact=exact
+        )
 
 
-def apply(model: type[Model], fields: Sequence[str], delta: Counter[Key], *, exact: bool = False) -> None:
+def apply_counts(
+    model: type[Model], fields: Sequence[str], deltas: dict[str, Counter[Key]], *, exact: bool = False
+) -> None:
+    """:func:`apply` of several count columns (a folded table's ``n`` and ``events``): a few keys
+    (``exact``) in one statement for all of them, else a column at a time."""
+    deltas = {column: Counter({k: v for k, v in delta.items() if v}) for column, delta in deltas.items()}
+    if exact and connection.features.can_return_rows_from_bulk_insert:
+        keys = list(dict.fromkeys(k for delta in deltas.values() for k in delta))
+        for start in range(0, len(keys), _EXACT_KEYS):
+            chunk = keys[start : start + _EXACT_KEYS]
+            _add_exactly(
+                model,
+                fields,
+                {column: Counter({k: delta[k] for k in chunk}) for column, delta in deltas.items()},
+            )
+        return
+    for column, delta in deltas.items():
+        apply(model, fields, delta, exact=exact, column=column)
+
+
+def apply(
+    model: type[Model], fields: Sequence[str], delta: Counter[Key], *, exact: bool = False, column: str = "n"
+) -> None:
     """Add ``delta`` to the table: ``n = n + d`` on an existing row of the key (in one
     statement, so concurrent writers never lose each other's change), a new row otherwise.
     ``exact``: read the existing rows by every dimension (few keys, as one submission's),
-    else by municipality, month, provider and question (many keys, as an import's)."""
+    else by municipality, month, provider and question (many keys, as an import's).
+    ``column``: the count to add to (a folded table's ``events``; a new row's other counts
+    are the database's default, 0)."""
     delta = Counter({k: v for k, v in delta.items() if v})
     if not delta:
         return
     if exact and connection.features.can_return_rows_from_bulk_insert:  # SQLite ≥ 3.35, PostgreSQL
         for start in range(0, len(delta), _EXACT_KEYS):
-            _add_exactly(model, fields, Counter(dict(list(delta.items())[start : start + _EXACT_KEYS])))
+            _add_exactly(
+                model, fields, {column: Counter(dict(list(delta.items())[start : start + _EXACT_KEYS]))}
+            )
         return
     narrow: dict[str, Any] = {}
     for position, name in enumerate(fields[:3]):  # municipality, month, provider: indexed and selective
@@ -315,32 +418,35 @@ def apply(model: type[Model], fields: Sequence[str], delta: Counter[Key], *, exa
         existing.setdefault(tuple(key), pk)
     updates = sorted((existing[k], d) for k, d in delta.items() if k in existing)
     table = connection.ops.quote_name(model._meta.db_table)
+    counted = connection.ops.quote_name(column)
     with connection.cursor() as cursor:
         for start in range(0, len(updates), 500):
             batch = updates[start : start + 500]
             cases = " ".join("WHEN %s THEN %s" for _ in batch)
             marks = ", ".join("%s" for _ in batch)
             params: list[Any] = [v for pair in batch for v in pair] + [pk for pk, _ in batch]
-            sql = f"UPDATE {table} SET n = n + CASE id {cases} END WHERE id IN ({marks})"  # noqa: S608 (our table; values are parameters)
+            sql = f"UPDATE {table} SET {counted} = {counted} + CASE id {cases} END WHERE id IN ({marks})"  # noqa: S608 (our table; values are parameters)
             cursor.execute(sql, params)
-    _insert(model, fields, [(*k, d) for k, d in delta.items() if k not in existing])
+    _insert(model, fields, [(*k, d) for k, d in delta.items() if k not in existing], (column,))
 
 
 #: Keys per statement of :func:`_add_exactly` (its parameters: twice the key's fields per key).
 _EXACT_KEYS = 40
 
 
-def _add_exactly(model: type[Model], fields: Sequence[str], delta: Counter[Key]) -> None:
+def _add_exactly(model: type[Model], fields: Sequence[str], deltas: dict[str, Counter[Key]]) -> None:
     """Add a few keys' counts (one submission's) in one statement per table: ``n = n + d`` on the
     first row of each key (the row found and the change in the same UPDATE, which returns the keys
     it changed), then the keys without a row inserted. A submission's counts cost one query per
     count table instead of a look-up and an update each (2026-12-03: six tables with the case-mix
-    rollups, docs/performance.md)."""
+    rollups, docs/performance.md). ``deltas``: by count column (a folded table's ``n`` and
+    ``events`` in the same statement); a key missing from one column's adds 0 there."""
     ops = connection.ops
     month = period_at(fields)
     names = [ops.quote_name(f) for f in fields]
+    keys = list(dict.fromkeys(k for delta in deltas.values() for k in delta))
     conditions: list[tuple[str, list[Any]]] = []  # per key: its condition and the condition's parameters
-    for key in delta:
+    for key in keys:
         parts, values = [], []
         for position, (name, value) in enumerate(zip(names, key, strict=True)):
             if value is None:
@@ -350,30 +456,42 @@ def _add_exactly(model: type[Model], fields: Sequence[str], delta: Counter[Key])
                 values.append(ops.adapt_datefield_value(value) if position == month else value)
         conditions.append(("(" + " AND ".join(parts) + ")", values))
     cases = " ".join(f"WHEN {condition} THEN %s" for condition, _ in conditions)
+    sets = ", ".join(
+        f"{ops.quote_name(column)} = {ops.quote_name(column)} + CASE {cases} ELSE 0 END" for column in deltas
+    )
     where = " OR ".join(condition for condition, _ in conditions)
-    params = [p for (_, values), d in zip(conditions, delta.values(), strict=True) for p in (*values, d)]
+    params = [
+        p
+        for delta in deltas.values()
+        for (_, values), key in zip(conditions, keys, strict=True)
+        for p in (*values, delta[key])
+    ]
     params += [p for _, values in conditions for p in values]
     table = ops.quote_name(model._meta.db_table)
     listed = ", ".join(names)
     sql = (
-        f"UPDATE {table} SET n = n + CASE {cases} ELSE 0 END WHERE id IN "  # noqa: S608 (our table; values are parameters)
+        f"UPDATE {table} SET {sets} WHERE id IN "  # noqa: S608 (our table; values are parameters)
         f"(SELECT MIN(id) FROM {table} WHERE {where} GROUP BY {listed}) RETURNING {listed}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         changed = {(*key[:month], month_date(key[month]), *key[month + 1 :]) for key in cursor.fetchall()}
-    _insert(model, fields, [(*k, d) for k, d in delta.items() if k not in changed])
+    rows = [(*k, *(delta[k] for delta in deltas.values())) for k in keys if k not in changed]
+    _insert(model, fields, rows, tuple(deltas))
 
 
-def _insert(model: type[Model], fields: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
-    """Insert count rows without model instances (an import adds them by the ten thousand)."""
+def _insert(
+    model: type[Model], fields: Sequence[str], rows: list[tuple[Any, ...]], columns: Sequence[str] = ("n",)
+) -> None:
+    """Insert count rows without model instances (an import adds them by the ten thousand): the
+    key, then a value for each of ``columns``."""
     if not rows:
         return
     ops = connection.ops
     month = period_at(fields)
     table = ops.quote_name(model._meta.db_table)
-    names = ", ".join(ops.quote_name(f) for f in (*fields, "n"))
-    marks = ", ".join("%s" for _ in range(len(fields) + 1))
+    names = ", ".join(ops.quote_name(f) for f in (*fields, *columns))
+    marks = ", ".join("%s" for _ in range(len(fields) + len(columns)))
     sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608 (our table; values are parameters)
     with connection.cursor() as cursor:
         cursor.executemany(
@@ -392,6 +510,11 @@ def replace(municipality_id: int, answers: Counter[Key], followups: Counter[Key]
             municipality_id,
             project(answers if full is ANSWER_KEY else followups, full, fields),
         )
+    for model, fields, full in FOLDED:
+        n, events = fold(answers, full, fields)
+        model._default_manager.filter(municipality_id=municipality_id).delete()
+        rows = [(*k, n[k], events[k]) for k in n.keys() | events.keys() if n[k] or events[k]]
+        _insert(model, fields, rows, FOLDED_COUNTS)
 
 
 def _replace(model: type[Model], fields: Sequence[str], municipality_id: int, counts: Counter[Key]) -> None:

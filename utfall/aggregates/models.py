@@ -172,7 +172,8 @@ class ProviderCaseMixYearCount(models.Model):
     kept by the same deltas (``counts.ROLLUPS``, the key's ``year`` projected from the month).
     The case-mix adjusted comparison of whole years reads its cells (provider × sex × age group
     × service) here: at a million follow-ups ~4× fewer rows than the full table's months, which
-    hold about one row per answer. ``year`` is the year's first day."""
+    hold about one row per answer. ``year`` is the year's first day. The answers' table by
+    option was replaced on 2026-12-05 by :class:`QuestionByProviderCaseMixYear` (no option)."""
 
     municipality = models.ForeignKey("organisations.Municipality", **_DIMENSION)
     year = models.DateField()
@@ -186,20 +187,6 @@ class ProviderCaseMixYearCount(models.Model):
         abstract = True
 
 
-class AnswerByProviderCaseMixYear(ProviderCaseMixYearCount):
-    question_id = models.IntegerField()
-    option_id = models.IntegerField()
-
-    class Meta:
-        # Covering (``n`` last) and in the O/E's grouping order (provider, sex, age group,
-        # service): a year's cells are one index range, read in their groups' order.
-        indexes = [models.Index(fields=["municipality", "question_id", "year", "provider", "client_sex", "age_group",
-                                        "service", "option_id", "n"], name="answerprovcasemixyear_cover")]  # fmt: skip
-
-    def __str__(self) -> str:
-        return f"{self.year:%Y} question {self.question_id} option {self.option_id}: {self.n}"
-
-
 class FollowUpByProviderCaseMixYear(ProviderCaseMixYearCount):
     status = models.CharField(max_length=12)
     assessment = models.CharField(max_length=10)
@@ -210,6 +197,38 @@ class FollowUpByProviderCaseMixYear(ProviderCaseMixYearCount):
 
     def __str__(self) -> str:
         return f"{self.year:%Y} {self.status}: {self.n}"
+
+
+class QuestionByProviderCaseMixYear(models.Model):
+    """A question's n and events by provider, case mix and calendar year (2026-12-05, branch
+    ``oe4``): the answers' rollup by provider, case mix and year with the option folded away
+    through its flags (``instruments.Option.counts`` and ``positive``): ``n`` counts the answers
+    whose option counts, ``events`` those whose option counts and is positive, as every question
+    indicator counts them (``instruments.services._spans``). The flags belong to the option, which is
+    frozen with its published version (answers exist only for published versions), so the same
+    n and events serve every indicator of the question. Kept by the same deltas
+    (``counts.FOLDED``); the O/E's cells of a year are one covering-index range of one entry per
+    cell: at a million follow-ups 473,356 rows where the table by option had 1,213,086.
+    ``year`` is the year's first day; both counts default to 0 in the database, so a writer may
+    add to one of them alone."""
+
+    municipality = models.ForeignKey("organisations.Municipality", **_DIMENSION)
+    year = models.DateField()
+    provider = models.ForeignKey("registry.Provider", **_DIMENSION)
+    service = models.ForeignKey("registry.Service", **_DIMENSION)
+    client_sex = models.CharField(max_length=8)
+    age_group = models.CharField(max_length=8)
+    question_id = models.IntegerField()
+    n = models.IntegerField(db_default=0)
+    events = models.IntegerField(db_default=0)
+
+    class Meta:
+        # Covering (``n`` and ``events`` last) and in the O/E's grouping order, as the table by option.
+        indexes = [models.Index(fields=["municipality", "question_id", "year", "provider", "client_sex", "age_group",
+                                        "service", "n", "events"], name="questionprovcasemixyear_cover")]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.year:%Y} question {self.question_id}: {self.events} of {self.n}"
 
 
 class InterventionOutcome(models.Model):

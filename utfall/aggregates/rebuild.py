@@ -117,9 +117,11 @@ def _check_counts(mid: int, compare: Compare) -> None:
     monthly = [(m, f, full) for m, f, full in counts.ROLLUPS if "year" not in f]
     yearly = [(m, f, full) for m, f, full in counts.ROLLUPS if "year" in f]
     summed: dict[str, Counter[Key]] = {_name(m): Counter() for m, _, _ in yearly}
+    folded = [(m, f, full, column) for m, f, full in counts.FOLDED for column in counts.FOLDED_COUNTS]
+    summed.update({counts.folded_name(m, column): Counter() for m, _, _, column in folded})
     dated: list[tuple[type[Model], str]] = [(Answer, "date"), (FollowUp, "date"), (AnswerCount, "month"),
                                             (FollowUpCount, "month"), *((m, "month") for m, _, _ in monthly)]  # fmt: skip
-    dated += [(m, "year") for m, _, _ in yearly]
+    dated += [(m, "year") for m, _, _ in (*yearly, *counts.FOLDED)]
     # Every question: the answers' period index begins with municipality and question.
     questions = list(Question.objects.values_list("pk", flat=True))
     for start, end in _months(mid, dated):
@@ -140,8 +142,14 @@ def _check_counts(mid: int, compare: Compare) -> None:
                 summed[_name(model)].update(want)
             else:
                 compare(_name(model), +want, counts.summed(model, fields, **stored))
+        for model, fields, full in counts.FOLDED:  # by year: summed over the months, as the rollups by year
+            for column, want in zip(counts.FOLDED_COUNTS, counts.fold(answers, full, fields), strict=True):
+                summed[counts.folded_name(model, column)].update(want)
     for model, fields, _ in yearly:
         compare(_name(model), +summed[_name(model)], counts.summed(model, fields, municipality_id=mid))
+    for model, fields, _, column in folded:
+        name = counts.folded_name(model, column)
+        compare(name, +summed[name], counts.summed_column(model, fields, column, {"municipality_id": mid}))
 
 
 def _largest(column: str, *querysets: QuerySet[Any]) -> int:

@@ -41,10 +41,13 @@ from utfall.aggregates import counts, rollup
 from utfall.aggregates.counts import (
     ANSWER_DELTA,
     ANSWER_KEY,
+    FOLDED,
+    FOLDED_COUNTS,
     FOLLOWUP_DELTA,
     FOLLOWUP_KEY,
     ROLLUPS,
     Key,
+    fold,
     period_at,
     project,
 )
@@ -133,6 +136,9 @@ class Tally:
         add(FollowUpCount, FOLLOWUP_KEY, followups)
         for model, fields, full in ROLLUPS:
             add(model, fields, project(answers if full is ANSWER_KEY else followups, full, fields))
+        for model, fields, full in FOLDED:
+            for column, delta in zip(FOLDED_COUNTS, fold(answers, full, fields), strict=True):
+                add(model, fields, delta, column=column)
         self.answers, self.followups, self.new = Counter(), Counter(), []
 
 
@@ -267,7 +273,7 @@ def _move_earlier(
                 followups[(*own, now)] += 1
 
 
-def add(model: type[Model], fields: Sequence[str], delta: Counter[Key]) -> None:
+def add(model: type[Model], fields: Sequence[str], delta: Counter[Key], *, column: str = "n") -> None:
     """Add ``delta`` (key → count; the month as :meth:`Tally.common` gives it, the database's
     value) to the table: ``n = n + d`` on an existing row of the key (the first one, when two
     writers each inserted one), a new row otherwise.
@@ -283,7 +289,8 @@ def add(model: type[Model], fields: Sequence[str], delta: Counter[Key]) -> None:
        other's change), the others are inserted.
 
     Each delta row is applied once, whatever another writer does meanwhile (its new row for the
-    same key is a second row, which readers sum)."""
+    same key is a second row, which readers sum). ``column``: the count to add to (a folded
+    table's ``events``; a new row's other counts are the database's default, 0)."""
     items = [(k, d) for k, d in delta.items() if d]
     if not items:
         return
@@ -293,17 +300,17 @@ def add(model: type[Model], fields: Sequence[str], delta: Counter[Key]) -> None:
     if adapt is not None:
         items = [(adapt(k), d) for k, d in items]
     with connection.cursor() as cursor:
-        items = _add_fresh(cursor, model, fields, items)
+        items = _add_fresh(cursor, model, fields, items, column)
         if not items:
             return
         if connection.vendor == "postgresql":
-            _match_postgresql(cursor, model, fields, items)
+            _match_postgresql(cursor, model, fields, items, column)
         else:
-            _match_sqlite(cursor, model, fields, items)
+            _match_sqlite(cursor, model, fields, items, column)
 
 
 def _match_sqlite(
-    cursor: Any, model: type[Model], fields: Sequence[str], items: list[tuple[Key, int]]
+    cursor: Any, model: type[Model], fields: Sequence[str], items: list[tuple[Key, int]], target: str = "n"
 ) -> None:
     """Step 2 and 3 of :func:`add` on SQLite, through a temporary table of the delta: its rows
     go in with one prepared ``executemany``, each is matched to its key's first row in one join
@@ -327,12 +334,17 @@ def _match_sqlite(
         f"UPDATE {temp} SET id = m.id FROM (SELECT d.i, MIN(a.id) AS id FROM {temp} d "  # noqa: S608 (our tables)
         f"JOIN {table} a ON {on} GROUP BY d.i) AS m WHERE {temp}.i = m.i"
     )
-    cursor.execute(f"UPDATE {table} SET n = {table}.n + d.n FROM {temp} d WHERE {table}.id = d.id")  # noqa: S608
-    cursor.execute(f"INSERT INTO {table} ({listed}, n) SELECT {listed}, n FROM {temp} WHERE id IS NULL")  # noqa: S608
+    counted = quote(target)
+    cursor.execute(
+        f"UPDATE {table} SET {counted} = {table}.{counted} + d.n FROM {temp} d WHERE {table}.id = d.id"  # noqa: S608
+    )
+    cursor.execute(
+        f"INSERT INTO {table} ({listed}, {counted}) SELECT {listed}, n FROM {temp} WHERE id IS NULL"  # noqa: S608
+    )
 
 
 def _match_postgresql(
-    cursor: Any, model: type[Model], fields: Sequence[str], items: list[tuple[Key, int]]
+    cursor: Any, model: type[Model], fields: Sequence[str], items: list[tuple[Key, int]], target: str = "n"
 ) -> None:
     """Step 2 and 3 of :func:`add` on PostgreSQL: the delta COPYed into a temporary table, then
     one statement matches it with the table (a join over the key index, planned as PostgreSQL
@@ -353,17 +365,18 @@ def _match_postgresql(
     cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {temp} (i integer, {typed}, n integer)")
     cursor.execute(f"TRUNCATE {temp}")
     insert_rows(cursor, temp, ["i", *names, "n"], [(i, *k, d) for i, (k, d) in enumerate(items)])
+    counted = quote(target)
     cursor.execute(
         f"WITH found AS (SELECT d.i, MIN(a.id) AS id FROM {temp} d JOIN {table} a ON {on} GROUP BY d.i), "  # noqa: S608 (our tables)
-        f"updated AS (UPDATE {table} SET n = {table}.n + d.n FROM {temp} d, found "
+        f"updated AS (UPDATE {table} SET {counted} = {table}.{counted} + d.n FROM {temp} d, found "
         f"WHERE found.i = d.i AND {table}.id = found.id) "
-        f"INSERT INTO {table} ({listed}, n) SELECT {listed}, n FROM {temp} d "
+        f"INSERT INTO {table} ({listed}, {counted}) SELECT {listed}, n FROM {temp} d "
         f"WHERE NOT EXISTS (SELECT 1 FROM found WHERE found.i = d.i)"
     )
 
 
 def _add_fresh(
-    cursor: Any, model: type[Model], fields: Sequence[str], items: list[tuple[Key, int]]
+    cursor: Any, model: type[Model], fields: Sequence[str], items: list[tuple[Key, int]], target: str = "n"
 ) -> list[tuple[Key, int]]:
     """Insert the delta's keys whose month has no row yet (by the table's index prefix up to the
     month, e.g. municipality, question and month) straight into the table, and return the rest.
@@ -399,7 +412,7 @@ def _add_fresh(
         found.update(tuple(row) for row in cursor.fetchall())
     fresh = [(*key, n) for group, rows in groups.items() if group not in found for key, n in rows]
     if fresh:
-        insert_rows(cursor, model._meta.db_table, [*columns, "n"], fresh)
+        insert_rows(cursor, model._meta.db_table, [*columns, target], fresh)
     return [item for group in found & set(groups) for item in groups[group]]
 
 

@@ -26,7 +26,6 @@ from utfall.aggregates.models import (
     AnswerByCaseMix,
     AnswerByClient,
     AnswerByProvider,
-    AnswerByProviderCaseMixYear,
     AnswerByProviderYear,
     AnswerCount,
     CoverageByProvider,
@@ -41,6 +40,7 @@ from utfall.aggregates.models import (
     OutcomeByProvider,
     OutcomeByService,
     OutcomeCount,
+    QuestionByProviderCaseMixYear,
 )
 
 #: Where each dimension is read in a count table (both tables carry the same dimensions).
@@ -53,11 +53,14 @@ COUNTED_PATHS = {
     "contract": "contract__contract_id",
 }
 COUNT_TABLES: tuple[type[Model], ...] = (AnswerCount, FollowUpCount, AnswerByProvider, FollowUpByProvider,
-                                          AnswerByProviderYear, FollowUpByProviderYear, AnswerByProviderCaseMixYear,
+                                          AnswerByProviderYear, FollowUpByProviderYear,
                                           FollowUpByProviderCaseMixYear, AnswerByCaseMix, FollowUpByCaseMix, AnswerByClient,
                                           FollowUpByClient, CoverageCount, CoverageByProvider,
                                           CoverageByUnit, OutcomeCount, OutcomeByProvider,
-                                          OutcomeByService)  # fmt: skip
+                                          OutcomeByService, QuestionByProviderCaseMixYear)  # fmt: skip
+#: Count tables without the option: a question's ``n`` and ``events`` summed already
+#: (``aggregates.counts.FOLDED``), read without the option's filters.
+FOLDED_TABLES: tuple[type[Model], ...] = (QuestionByProviderCaseMixYear,)
 #: Indicator kinds counted over ended interventions, read from the outcome counts.
 OUTCOME_KINDS = ("step_down", "plan_goals", "rereferral")
 
@@ -91,7 +94,7 @@ _BY_YEAR: dict[type[Model], type[Model]] = {
 #: The full table → its rollup by provider, case mix and calendar year, for a count by
 #: provider, service, sex, age group or target group (no unit, contract or caseworker).
 _CASE_MIX_BY_YEAR: dict[type[Model], type[Model]] = {
-    AnswerCount: AnswerByProviderCaseMixYear,
+    AnswerCount: QuestionByProviderCaseMixYear,
     FollowUpCount: FollowUpByProviderCaseMixYear,
 }
 #: The dimensions the rollups by provider, case mix and year group and filter by.
@@ -103,7 +106,8 @@ def year_table_for(table: type[Model], dimensions: Sequence[str] | set[str] = ()
     chose it for ``dimensions``), or None when it has none: the rollups by provider (the
     comparison of all providers over a year, 2026-12-03) and, for the full table when only
     the provider and the case mix are asked, the rollup by provider, case mix and year (the
-    O/E's cells, 2026-12-04)."""
+    O/E's cells, 2026-12-04; for a question, its n and events without the option since
+    2026-12-05, :data:`FOLDED_TABLES`)."""
     if table in _CASE_MIX_BY_YEAR:
         return _CASE_MIX_BY_YEAR[table] if set(dimensions) <= PROVIDER_CASE_MIX else None
     return _BY_YEAR.get(table)
@@ -135,6 +139,11 @@ def coverage_table(dimensions: Sequence[str] | set[str]) -> type[Model]:
 def is_counted(model: type[Model]) -> bool:
     """Whether rows of ``model`` are counts (summed by ``n``) rather than raw rows."""
     return model in COUNT_TABLES
+
+
+def is_folded(model: type[Model]) -> bool:
+    """Whether rows of ``model`` hold a question's ``n`` and ``events`` (no option to filter on)."""
+    return model in FOLDED_TABLES
 
 
 def month_end(day: dt.date) -> dt.date:
@@ -272,12 +281,19 @@ class Cells:
         parts: Sequence[Sequence[Sequence[Any]]],
         names: Sequence[str],
         lookups: Sequence[Callable[[Any], Any] | None],
+        *,
+        by_row: bool = False,
     ) -> Cells:
         """Cells from count rows as a cursor gives them (a value per dimension — an id or a
         text —, then n, then events or None), in one or more parts (e.g. a year each) whose
         rows are summed by their values; ``lookups`` turn a dimension's value into the code
         ``aggregate`` shows (None: the value itself). Ordered as ``aggregate`` orders rows
-        with codes: by the shown values as text, None as the empty text first."""
+        with codes: by the shown values as text, None as the empty text first.
+
+        ``by_row``: the rows are a count table's rows, not groups (2026-12-05, oe4): a cell may
+        have several (two versions of a question; two writers' rows of a key) and rows of 0, so
+        they are summed in any case and the cells whose n sums to 0 left out, as a GROUP BY's
+        ``HAVING SUM(n) > 0`` leaves them out (their values then are no level either)."""
         rows = list(chain.from_iterable(parts))
         dims = len(names)
         columns = list(zip(*rows, strict=True)) if rows else [()] * (dims + 2)
@@ -299,7 +315,7 @@ class Cells:
         key = np.zeros(len(rows), dtype=np.int64)
         for digits, level in zip(keys, levels, strict=True):
             key = key * max(len(level), 1) + digits
-        if len(parts) <= 1:  # one part: its rows are the cells already (one per key)
+        if len(parts) <= 1 and not by_row:  # one part: its rows are the cells already (one per key)
             by_key = np.argsort(key, kind="stable")
             return cls(tuple(names), tuple(levels), tuple(k[by_key] for k in keys), events[by_key], n[by_key])
         unique, inverse = np.unique(key, return_inverse=True)
@@ -312,6 +328,10 @@ class Cells:
             rest = rest // size
         # Counts are far below 2**53: their sums as floats are exact.
         total = np.bincount(inverse, weights=n, minlength=unique.size)
+        if by_row and not total.all():  # rare: drop the empty cells' rows and begin again
+            kept = total[inverse] != 0
+            return cls.from_parts([[row for row, keep in zip(rows, kept.tolist(), strict=True) if keep]],
+                                  names, lookups, by_row=True)  # fmt: skip
         summed_events = np.bincount(inverse, weights=events, minlength=unique.size)
         return cls(tuple(names), tuple(levels), tuple(reversed(codes)),
                    summed_events.astype(np.int64), total.astype(np.int64))  # fmt: skip

@@ -45,6 +45,7 @@ from utfall.comparisons.counted import (
     client_table_for,
     coverage_table,
     is_counted,
+    is_folded,
     merge,
     month_end,
     months_within,
@@ -138,8 +139,10 @@ def _base(
         model: Any = counted or Answer
         field = period_field(counted) if counted else "date"
         period = {f"{field}__gte": date_from, f"{field}__lte": date_to}
+        # A table without the option holds the counting options' n and events already.
+        options = {} if counted and is_folded(counted) else {"option_id__in": counting}
         qs: QuerySet[Any] = model.objects.filter(
-            municipality=municipality, question_id__in=questions, option_id__in=counting, **period
+            municipality=municipality, question_id__in=questions, **options, **period
         )
         return qs, "", Q(option_id__in=positive), YearOf("date")  # the answer's own copies
     if indicator.kind == "assessment":
@@ -342,17 +345,22 @@ def aggregate_cells(
                 where[COUNTED_PATHS.get(dimension, dimension)] = value
         columns = [COUNTED_PATHS.get(d, d) for d in by]
         parts = []
-        if indicator.kind == "question":
+        lookups = [_codes(d, municipality).get if d in _CODED else None for d in by]
+        if indicator.kind == "question" and is_folded(yearly):
+            # A question's n and events by cell are rows of the table without the option: read
+            # as they are, one covering-index range a year (no GROUP BY: SQLite's sort of the
+            # groups cost as much as the read), and summed into cells in memory (2026-12-05, oe4).
             spans = question_spans(indicator.instrument, indicator.question)
-            counted: QuerySet[Any] = yearly.objects.filter(
-                municipality=municipality,
-                question_id__in=spans.question_ids,
-                option_id__in=spans.counting_option_ids,
-            )
-            event = Q(option_id__in=spans.positive_option_ids)
-        else:
-            counted = yearly.objects.filter(municipality=municipality).exclude(assessment="")
-            event = Q(assessment__in=indicator.positive)
+            rows = yearly.objects.filter(municipality=municipality, question_id__in=spans.question_ids)
+            for year in range(years[0].year, years[1].year + 1):
+                found = rows.filter(year=dt.date(year, 1, 1), **where).values_list(*columns, "n", "events")
+                sql, params = found.order_by().query.sql_with_params()
+                with connection.cursor() as cursor:
+                    cursor.execute(sql, params)
+                    parts.append(cursor.fetchall())
+            return Cells.from_parts(parts, by, lookups, by_row=True)
+        counted = yearly.objects.filter(municipality=municipality).exclude(assessment="")
+        event = Q(assessment__in=indicator.positive)
         for year in range(years[0].year, years[1].year + 1):
             # ``year =`` alone: with _base's range beside it, SQLite read the range and sorted.
             grouped = (
@@ -363,7 +371,6 @@ def aggregate_cells(
             with connection.cursor() as cursor:
                 cursor.execute(sql, params)
                 parts.append(cursor.fetchall())
-        lookups = [_codes(d, municipality).get if d in _CODED else None for d in by]
         return Cells.from_parts(parts, by, lookups)
 
     key = (
@@ -688,10 +695,13 @@ def _grouped(
         qs = qs.filter(month__in=_month_starts(date_from, date_to))
     count: Any = (lambda **f: Sum("n", **f)) if counted else (lambda **f: Count("pk", **f))
     n = count(filter=n_filter) if n_filter is not None else count()
+    events = count(filter=event)
+    if is_folded(qs.model):  # n and events without the option: summed as they are
+        n, events = Sum("n"), Sum("events")
     if not keys:
-        total = qs.aggregate(_n=n, _events=count(filter=event))
+        total = qs.aggregate(_n=n, _events=events)
         return [{"events": total["_events"] or 0, "n": total["_n"] or 0}]
-    rows = qs.values(*keys).annotate(_n=n, _events=count(filter=event)).order_by(*keys)
+    rows = qs.values(*keys).annotate(_n=n, _events=events).order_by(*keys)
     if grouped_only:
         return rows.order_by()
     if counted:
