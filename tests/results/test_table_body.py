@@ -15,15 +15,17 @@ from html import escape
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 from django.utils import translation
 from django.utils.html import json_script
 
 from utfall.results.services.comparison import COMPARISON_COLUMNS, GOAL_COLUMN, RATIO_COLUMNS
-from utfall.results.tables import Column, ResultTable
+from utfall.results.tables import Column, ResultTable, suppression_rule
 from utfall.results.templatetags.results import (
     cell,
     chart_json,
+    hidden_note,
     interval,
     page_columns,
     page_view,
@@ -152,3 +154,23 @@ def test_a_charts_data_block_is_djangos_json_script() -> None:
     }
     assert chart_json(spec, "chart-funnel") == json_script(spec, "chart-funnel")
     assert "</script><script>" not in chart_json(spec, "chart-funnel")
+
+
+@pytest.mark.parametrize(
+    ("rows", "noted"),
+    [
+        ([], False),
+        ([{"group": "P1", "n": 40, "suppressed": False}] * 3, False),
+        ([{"group": "P1", "n": 40, "suppressed": False}, {"group": "P2", "n": 3, "suppressed": True}], True),
+        ([{"group": "S1", "women_n": 3, "women_suppressed": True, "men_suppressed": False}], True),
+        ([{"group": "S1", "women_suppressed": False}, {"group": "S2", "men_suppressed": 0}], False),
+        ([{"group": "P1", "n": 40}, {"group": "P2", "n": None, "suppressed": 1}], True),
+    ],
+)
+def test_a_table_with_a_hidden_cell_gets_the_rule_as_its_footnote(
+    rows: list[dict[str, Any]], noted: bool
+) -> None:
+    """The footnote ("dold" and why) under a table where a row, or a group in a row of several,
+    is hidden; none under a table without."""
+    table = ResultTable("jamforelse", "caption", list(COMPARISON_COLUMNS), rows)
+    assert hidden_note(table) == (suppression_rule(settings.UTFALL_MIN_COUNT) if noted else "")
