@@ -214,3 +214,26 @@ def test_every_indicator_has_a_trend_counted_per_client(people: People) -> None:
             assert row["verdict"] in allowed, (code, row)
             if row["n_effective"] is not None:
                 assert 0 < row["n_effective"] <= row["n"], (code, row)
+
+
+def test_a_comparisons_many_providers_are_named_as_by_their_codes_alone(
+    municipality, other_municipality, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """``names_of`` picks many codes from the municipality's providers instead of asking for
+    them by an IN list: the same names, none of another municipality's, none asked for missing."""
+    from utfall.registry.models import Ownership, Provider
+    from utfall.results.services import common
+
+    Provider.objects.bulk_create(
+        [Provider(municipality=municipality, provider_id=f"P{i:04d}", name=f"Omsorg {i} & <Co>",
+                  ownership=Ownership.values[0]) for i in range(150)]
+        + [Provider(municipality=other_municipality, provider_id=f"P{i:04d}", name=f"Grannen {i}",
+                    ownership=Ownership.values[0]) for i in range(200)]
+    )  # fmt: skip
+    codes = {f"P{i:04d}" for i in range(0, 200, 2)} | {
+        "X1"
+    }  # 100 of ours, 1 nobody's, 50 only the neighbour's
+    picked = common.names_of(Provider, municipality, "provider_id", codes)
+    monkeypatch.setattr(common, "MANY_CODES", 10_000)
+    assert picked == common.names_of(Provider, municipality, "provider_id", codes)
+    assert len(picked) == 75 and picked["P0148"] == "Omsorg 148 & <Co>"

@@ -15,13 +15,17 @@ from html import escape
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 from django.utils import translation
+from django.utils.html import json_script
 
 from utfall.results.services.comparison import COMPARISON_COLUMNS, GOAL_COLUMN, RATIO_COLUMNS
-from utfall.results.tables import Column, ResultTable
+from utfall.results.tables import Column, ResultTable, suppression_rule
 from utfall.results.templatetags.results import (
     cell,
+    chart_json,
+    hidden_note,
     interval,
     page_columns,
     page_view,
@@ -64,7 +68,8 @@ def _comparison_rows(rng: random.Random, k: int, ratio: bool) -> list[dict[str, 
         value = rng.choice([0.0, 0.05, 0.123449, 0.8125, 0.99995, 1.0, 1.2345])
         row: dict[str, Any] = {
             "group": f"P{i:04d}" if i % 7 else f"X Ä {i}&co",
-            "name": rng.choice(["Utförare A", "Omsorg & Co <AB>", "Kontaktperson/kontaktfamilj", "Alla", f"U{i}"]),
+            "name": rng.choice(["Utförare A", "Omsorg & Co <AB>", "Kontaktperson/kontaktfamilj", "Alla", f"U{i}",
+                                 'Vård \'Ek\' & "Son" <AB>/Syd']),
             "n": n, "events": int(n * 0.8), "observed": int(n * 0.7), "expected": n * 0.71234,
             "rate": value, "ratio": value * 1.3, "ci_low": rng.choice([None, 0.1]), "ci_high": 0.95,
             "lower_95": 0.5, "upper_95": 0.9, "lower_998": 0.4, "upper_998": None,
@@ -134,3 +139,38 @@ def test_the_table_body_is_the_cell_filters_html(
         body = table_body(page_view(table), query)
         assert body == _reference_body(table, query)
     assert "dold" in body or "hidden" in body  # the hidden cells are there to compare
+
+
+def test_a_charts_data_block_is_djangos_json_script() -> None:
+    """The chart's spec in the page (``chart_json``) is what ``json_script`` wrote, byte for
+    byte: ``<``, ``>`` and ``&`` escaped as \\u003C, \\u003E and \\u0026, quotes and other text
+    as JSON has them (a provider's name with ``<&"'``, synthetic)."""
+    names = ["Vård 'Ek' & \"Son\" <AB>", "</script><script>alert(1)</script>", "Å/Ä & Ö", "\u00a0%", ""]
+    spec = {
+        "title": "Nöjd <&>",
+        "layer": [{"data": {"values": [{"name": n, "value": 0.1 * i, "n": i} for i, n in enumerate(names)]}}],
+        "nothing": None,
+        "flag": True,
+    }
+    assert chart_json(spec, "chart-funnel") == json_script(spec, "chart-funnel")
+    assert "</script><script>" not in chart_json(spec, "chart-funnel")
+
+
+@pytest.mark.parametrize(
+    ("rows", "noted"),
+    [
+        ([], False),
+        ([{"group": "P1", "n": 40, "suppressed": False}] * 3, False),
+        ([{"group": "P1", "n": 40, "suppressed": False}, {"group": "P2", "n": 3, "suppressed": True}], True),
+        ([{"group": "S1", "women_n": 3, "women_suppressed": True, "men_suppressed": False}], True),
+        ([{"group": "S1", "women_suppressed": False}, {"group": "S2", "men_suppressed": 0}], False),
+        ([{"group": "P1", "n": 40}, {"group": "P2", "n": None, "suppressed": 1}], True),
+    ],
+)
+def test_a_table_with_a_hidden_cell_gets_the_rule_as_its_footnote(
+    rows: list[dict[str, Any]], noted: bool
+) -> None:
+    """The footnote ("dold" and why) under a table where a row, or a group in a row of several,
+    is hidden; none under a table without."""
+    table = ResultTable("jamforelse", "caption", list(COMPARISON_COLUMNS), rows)
+    assert hidden_note(table) == (suppression_rule(settings.UTFALL_MIN_COUNT) if noted else "")

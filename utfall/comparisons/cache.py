@@ -154,8 +154,16 @@ def holds(key: tuple[Any, ...]) -> bool:
 
 def seed(key: tuple[Any, ...], value: Any) -> None:
     """Cache ``value`` under ``key`` as :func:`cached` would have computed it, unless the key
-    already holds a value: for a query that counts several keys' values at once."""
-    cached(key, lambda: value)
+    already holds a value: for a query that counts several keys' values at once. The value
+    held is not read (``cached`` would unpickle it to return it: a comparison's 750 rows,
+    ~0.4 ms each time a prefetch met its own seeds, 2026-12-05)."""
+    token = current_token()
+    if token is None:
+        return
+    name = _name(token, key)
+    store = caches[CACHE_ALIAS]
+    if not store.has_key(name):
+        store.set(name, value, TIMEOUT_SECONDS)
 
 
 def connect_signals() -> None:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Callable
 from html import escape as _escape
 from typing import Any
 
 from django import template
 from django.core.exceptions import PermissionDenied
+from django.core.serializers.json import DjangoJSONEncoder
 from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 
@@ -60,7 +64,9 @@ def tr(text: str) -> str:
 @register.filter
 def hidden_note(table: ResultTable) -> str:
     """The footnote of a table with a hidden cell ("dold" and why), else ""."""
-    if any(v for row in table.rows for k, v in row.items() if k.endswith("suppressed")):
+    # Each key looked at once, not in every row (750 rows × 25 keys: ~2 ms of a comparison page).
+    keys = _keys_ending(table.rows, "suppressed")
+    if any(row.get(k) for row in table.rows for k in keys):
         from django.conf import settings
 
         return suppression_rule(int(settings.UTFALL_MIN_COUNT))
@@ -153,12 +159,6 @@ _PLAIN_CODE = re.compile(r"[A-Za-z0-9._~-]+")
 _SPECIAL = frozenset("&<>\"'")
 
 
-def _escape_text(text: str) -> str:
-    """``html.escape``, without its five replacements when the text has nothing to escape (most
-    cells are numbers): the same string either way."""
-    return _escape(text) if not _SPECIAL.isdisjoint(text) else text
-
-
 #: Kinds whose missing value reads "–" (or "dold" where a part of the row is hidden).
 _NUMBERS = frozenset({"rate", "diff", "count", "ratio", "number", "points"})
 
@@ -170,112 +170,223 @@ def _rate_text(value: Any, n: int | None, english: bool) -> str:
     return (text if english else text.replace(".", ",")) + "\u00a0%"
 
 
-def _cells_of(view: dict[str, Any]) -> Any:
-    """Each row of the table with its cells as (key, text, sort, numeric, css of a first cell or
-    of an interval): the texts of :func:`cell` and :func:`interval`, the sort keys of
-    :func:`sort_value`, in one pass over the rows with what does not change between rows worked
-    out once per table (the language, the word for a hidden cell, the flags' and notes' texts,
-    each column's n). The same texts as the filters, cell by cell (tests/results/test_table_body.py);
-    anything but the common cases is left to them."""
+def _esc(text: str) -> str:
+    """``html.escape`` when the text needs it (most cells are numbers): the same string either way."""
+    return text if _SPECIAL.isdisjoint(text) else _escape(text)
+
+
+def _keys_ending(rows: list[dict[str, Any]], suffix: str) -> list[str]:
+    """The keys of any of the rows that end with ``suffix``: ``_suppressed``, the hidden groups
+    of a row of several side by side (none in a comparison's rows)."""
+    return [k for k in set().union(*rows) if k.endswith(suffix)]
+
+
+def _column_writers(view: dict[str, Any], query: str) -> list[Callable[[dict[str, Any], bool, bool], str]]:
+    """For each page column a function of (row, row hidden, a part of the row hidden) that writes
+    its cell (and its interval's cell) as HTML: the texts of :func:`cell` and :func:`interval`,
+    the sort keys of :func:`sort_value`, escaped, with what does not change between rows worked
+    out once per table (the language, the word for a hidden cell, the cell's tags, a hidden
+    cell's whole HTML, the flags' and notes' texts, each column's n). The same HTML as the
+    filters, cell by cell (tests/results/test_table_body.py); anything but the common cases is
+    left to them."""
     english = in_english()  # once per table, not per cell (a thread-local read each)
     hidden_word = suppressed_text()
     points_unit = "\u00a0" + gettext("p.e.")
-    texts: dict[tuple[str, type, Any], str] = {}  # flags and notes: a few distinct values per table
-    plan = []
-    for c in view["columns"]:
-        n_key = None
-        if c.kind == "rate" and (c.key.endswith("rate") or c.n_key):
-            n_key = c.n_key or c.key[: -len("rate")] + "n"
-        kind = c.kind if c.key != "period" else "period"  # the period's label: always the filter's way
-        plan.append((c, c.key, kind, c.kind not in ("text", "flag"), c.key in LABEL_KEYS, n_key))
-    for row in view["rows"]:
-        suppressed = bool(row.get("suppressed"))
-        parts: bool | None = None  # any "<group>_suppressed": looked at only for a missing number
-        cells: list[tuple[str, str, str | None, bool, bool | None]] = []
-        for c, key, kind, numeric, label, n_key in plan:
-            value = row.get(key)
-            if suppressed and not label:
-                text, sort = hidden_word, ""
-            else:
-                sort = "" if value is None else str(value)
-                if value is None and kind in _NUMBERS:
-                    if parts is None:
-                        parts = any(k.endswith("_suppressed") and v for k, v in row.items())
-                    text = _cell(row, c, english) if parts else "–"
-                elif kind == "rate":
-                    n = row.get(n_key) if n_key else None
-                    text = _rate_text(value, n if isinstance(n, int) else None, english)
-                elif kind == "count" and isinstance(value, int):
-                    text = f"{value:,}" if english else f"{value:,}".replace(",", "\u00a0")
-                elif kind == "points":
-                    text = f"{abs(value) * 100:.1f}"
-                    text = (text if english else text.replace(".", ",")) + points_unit
-                elif kind == "flag" or (kind == "text" and value is not None):
-                    known = (key, value.__class__, value)  # 1, 1.0 and True are one dict key
-                    if known not in texts:
-                        texts[known] = _cell(row, c, english)  # depends on the value alone
-                    text = texts[known]
-                else:
-                    text = _cell(row, c, english)
-            cells.append((key, text, sort, numeric, c.hidden))
-            if c.interval:
-                if kind == "rate" and not suppressed:
-                    low, high = (row.get(k) for k in c.interval)
-                    if low is None or high is None:
-                        span = ""
-                    else:
-                        n = row.get(n_key) if n_key else None
-                        n = n if isinstance(n, int) else None
-                        span = f"{_rate_text(low, n, english)} – {_rate_text(high, n, english)}"
-                else:
-                    span = _interval(row, c, english)
-                cells.append((f"{key}_ci", span, None, True, None))
-        yield row, cells
-
-
-@register.simple_tag
-def table_body(view: dict[str, Any], query: str) -> str:
-    """The <tbody> rows of a page table as HTML, built in Python (escaped): a template loop per
-    cell is the slowest part of a page with 160 providers). Escaped with the standard library's
-    ``html.escape``, which Django's ``escape`` calls, without its lazy-string wrapper (half the
-    time of 750 rows, 2026-12-02)."""
-    out = []
     # A provider's link: one reverse() for the table, the code put in where it needs no quoting
     # (reverse() per row was ~10 % of a 750-row table's time); any other code is reversed as before.
     marker = "P0000"
     template = reverse("results:provider", args=[marker])
     before, _, after = template.partition(marker)
-    escaped_query = _escape(query)
+    link_tail = f"?{_escape(query)}"
     links = view["name"] == "jamforelse"
-    for row, row_cells in _cells_of(view):
-        flag = row.get("flag")
-        css = f' class="flag-{flag}"' if flag else (' class="suppressed"' if row.get("suppressed") else "")
-        link = links and not row.get("suppressed")
-        cells = []
-        for i, (key, text, sort, numeric, first_hidden) in enumerate(row_cells):
-            if sort is not None:
-                sort = sort if _SPECIAL.isdisjoint(sort) else _escape(sort)
-            data_sort = "" if sort is None else f' data-sort="{sort}"'
-            text = text if _SPECIAL.isdisjoint(text) else _escape(text)
+    writers = []
+    for i, c in enumerate(view["columns"]):
+        key, label, numeric = c.key, c.key in LABEL_KEYS, c.kind not in ("text", "flag")
+        kind = c.kind if key != "period" else "period"  # the period's label: always the filter's way
+        n_key = None
+        if c.kind == "rate" and (key.endswith("rate") or c.n_key):
+            n_key = c.n_key or key[: -len("rate")] + "n"
+        if i == 0:
+            hidden = ' class="visually-hidden"' if c.hidden else ""
+            head, close = f'<th scope="row"{hidden} data-key="{key}" data-sort="', "</th>"
+        else:
+            num = ' class="num"' if numeric else ""
+            head, close = f'<td{num} data-key="{key}" data-sort="', "</td>"
+        span_head = f'<td class="num ci" data-key="{key}_ci">' if c.interval else ""
+        span_close = "</td>" if c.interval else ""
+        word = _esc(hidden_word) if numeric else _esc(hidden_word).replace("/", "/<wbr>")
+        hidden_cell = f'{head}">{word}{close}{span_head}{span_close}'
+        linked = links and key == "name" and i > 0
+        texts: dict[tuple[type, Any], str] = {}  # flags and notes: a few distinct values per table
+        writers.append(
+            _writer(c, kind, label, numeric, n_key, english, points_unit, head, close, span_head, span_close,
+                    hidden_cell, texts, (before, after, template, marker, link_tail) if linked else None)
+        )  # fmt: skip
+    return writers
+
+
+def _writer(
+    c: Column,
+    kind: str,
+    label: bool,
+    numeric: bool,
+    n_key: str | None,
+    english: bool,
+    points_unit: str,
+    head: str,
+    close: str,
+    span_head: str,
+    span_close: str,
+    hidden_cell: str,
+    texts: dict[tuple[type, Any], str],
+    link: tuple[str, str, str, str, str] | None,
+) -> Callable[[dict[str, Any], bool, bool], str]:
+    key, interval = c.key, c.interval
+
+    def text_of(row: dict[str, Any], value: Any, parts: bool) -> str:
+        """The cell's text, not yet escaped (as ``_cells_of`` worked it out before)."""
+        if value is None and kind in _NUMBERS:
+            return _cell(row, c, english) if parts else "–"
+        if kind == "rate":
+            n = row.get(n_key) if n_key else None
+            return _rate_text(value, n if isinstance(n, int) else None, english)
+        if kind == "count" and isinstance(value, int):
+            return f"{value:,}" if english else f"{value:,}".replace(",", "\u00a0")
+        if kind == "points":
+            text = f"{abs(value) * 100:.1f}"
+            return (text if english else text.replace(".", ",")) + points_unit
+        if kind == "text" and label and value is not None:
+            text = str(value)  # a name or a code: data, as it is (our own words translated)
+            return gettext(text) if text in OWN_NAMES else text
+        return _cell(row, c, english)
+
+    def span_of(row: dict[str, Any], suppressed: bool) -> str:
+        if kind == "rate" and not suppressed:
+            low, high = row.get(interval[0]), row.get(interval[1])  # type: ignore[index]
+            if low is None or high is None:
+                return ""
+            n = row.get(n_key) if n_key else None
+            n = n if isinstance(n, int) else None
+            return f"{_rate_text(low, n, english)} – {_rate_text(high, n, english)}"
+        return _esc(_interval(row, c, english))
+
+    if kind == "rate" and not label:
+        return _rate_writer(c, n_key, english, head, close, span_head, span_close, hidden_cell)
+    cached = kind == "flag" or (kind == "text" and not label)
+
+    def write(row: dict[str, Any], suppressed: bool, parts: bool) -> str:
+        if suppressed and not label:
+            return hidden_cell
+        value = row.get(key)
+        if cached and (kind == "flag" or value is not None):
+            known = (value.__class__, value)  # 1, 1.0 and True are one dict key
+            text = texts.get(known)
+            if text is None:
+                # by the value alone
+                text = texts[known] = _esc(_cell(row, c, english)).replace("/", "/<wbr>")
+        else:
+            text = _esc(text_of(row, value, parts))
             if not numeric:
                 text = text.replace("/", "/<wbr>")  # "Kontaktperson/kontaktfamilj" may break after "/"
-            if i == 0:
-                hidden = ' class="visually-hidden"' if first_hidden else ""
-                cells.append(f'<th scope="row"{hidden} data-key="{key}"{data_sort}>{text}</th>')
-                continue
-            if key == "name" and link:
-                group = str(row.get("group"))
-                plain = _PLAIN_CODE.fullmatch(group) is not None and marker in template
-                url = (
-                    f"{before}{group}{after}"
-                    if plain
-                    else reverse("results:provider", args=[row.get("group")])
-                )
-                text = f'<a href="{_escape(url)}?{escaped_query}">{text}</a>'
-            num = ' class="num ci"' if first_hidden is None else (' class="num"' if numeric else "")
-            cells.append(f'<td{num} data-key="{key}"{data_sort}>{text}</td>')
-        out.append(f"<tr{css}>{''.join(cells)}</tr>")
+        if link is not None and not suppressed:
+            before, after, template, marker, tail = link
+            group = str(row.get("group"))
+            plain = _PLAIN_CODE.fullmatch(group) is not None and marker in template
+            url = f"{before}{group}{after}" if plain else reverse("results:provider", args=[row.get("group")])
+            text = f'<a href="{_escape(url)}{tail}">{text}</a>'
+        sort = "" if value is None else _esc(str(value))
+        if not interval:
+            return f'{head}{sort}">{text}{close}'
+        span = span_of(row, suppressed)
+        return f'{head}{sort}">{text}{close}{span_head}{span}{span_close}'
+
+    if label or interval or kind not in ("count", "points"):
+        return write
+
+    def write_number(row: dict[str, Any], suppressed: bool, parts: bool) -> str:
+        """A count or a detectable difference (a whole or a float number): nothing to escape."""
+        if suppressed:
+            return hidden_cell
+        value = row.get(key)
+        if kind == "count" and value.__class__ is int:
+            text = f"{value:,}" if english else f"{value:,}".replace(",", "\u00a0")
+        elif kind == "points" and value.__class__ is float:
+            text = f"{abs(value) * 100:.1f}"
+            text = (text if english else text.replace(".", ",")) + points_unit
+        else:
+            return write(row, suppressed, parts)
+        return f'{head}{value!r}">{text}{close}'
+
+    return write_number
+
+
+def _rate_writer(
+    c: Column,
+    n_key: str | None,
+    english: bool,
+    head: str,
+    close: str,
+    span_head: str,
+    span_close: str,
+    hidden_cell: str,
+) -> Callable[[dict[str, Any], bool, bool], str]:
+    """:func:`_writer` for a rate (most cells of a comparison): its text and interval have
+    nothing to escape (digits, a decimal sign, "–", "\u00a0%")."""
+    key = c.key
+    low_key, high_key = c.interval or ("", "")
+
+    def write(row: dict[str, Any], suppressed: bool, parts: bool) -> str:
+        if suppressed:
+            return hidden_cell
+        value = row.get(key)
+        n = row.get(n_key) if n_key else None
+        n = n if isinstance(n, int) else None
+        if value is None:
+            text, sort = (_esc(_cell(row, c, english)) if parts else "–"), ""
+        else:
+            text = _rate_text(value, n, english)
+            sort = repr(value) if value.__class__ is float else _esc(str(value))
+        if not span_head:
+            return f'{head}{sort}">{text}{close}'
+        low, high = row.get(low_key), row.get(high_key)
+        span = (
+            ""
+            if low is None or high is None
+            else f"{_rate_text(low, n, english)} – {_rate_text(high, n, english)}"
+        )
+        return f'{head}{sort}">{text}{close}{span_head}{span}{span_close}'
+
+    return write
+
+
+@register.simple_tag
+def table_body(view: dict[str, Any], query: str) -> str:
+    """The <tbody> rows of a page table as HTML, built in Python (escaped): a template loop per
+    cell is the slowest part of a page with 160 providers). Each column's cell is written by a
+    function made once per table (:func:`_column_writers`), a row by joining them. Escaped with
+    the standard library's ``html.escape``, which Django's ``escape`` calls, without its
+    lazy-string wrapper (half the time of 750 rows, 2026-12-02)."""
+    writers = _column_writers(view, query)
+    part_keys = _keys_ending(view["rows"], "_suppressed")
+    out = []
+    for row in view["rows"]:
+        suppressed = bool(row.get("suppressed"))
+        parts = any(row.get(k) for k in part_keys) if part_keys else False
+        flag = row.get("flag")
+        css = f' class="flag-{flag}"' if flag else (' class="suppressed"' if suppressed else "")
+        out.append(f"<tr{css}>{''.join([w(row, suppressed, parts) for w in writers])}</tr>")
     return mark_safe("\n".join(out))  # noqa: S308 - every value above is escaped
+
+
+@register.filter
+def chart_json(spec: dict[str, Any], element_id: str) -> str:
+    """``spec|json_script:element_id``, the same bytes: Django's ``json_script`` escapes ``<``,
+    ``>`` and ``&`` with ``str.translate``, which walks a string character by character in
+    Python's slow path (a 750-provider funnel's ~150 KB: ~7 ms of a cold comparison page,
+    2026-12-05); three ``replace`` calls give the same string."""
+    text = json.dumps(spec, cls=DjangoJSONEncoder)
+    text = text.replace(">", "\\u003E").replace("<", "\\u003C").replace("&", "\\u0026")
+    return format_html('<script id="{}" type="application/json">{}</script>', element_id, mark_safe(text))  # noqa: S308
 
 
 @register.filter
