@@ -40,6 +40,7 @@ def main() -> int:
     os.environ["DATABASE_URL"] = f"sqlite:///{db}"
     os.environ["UTFALL_DEMO"] = "true"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "utfall.settings")
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as the server (deploy/gunicorn.conf.py)
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     import django
 

@@ -62,6 +62,8 @@ BENCH_ENV = {
     "SECRET_KEY": "bench-scale-only-not-secret-0123456789abcdefghijklmnopqrstuvwxyz",
     "ALLOWED_HOSTS": "testserver,localhost",
     "DJANGO_SETTINGS_MODULE": "utfall.settings",
+    # As the server (deploy/gunicorn.conf.py): numpy's BLAS on one thread, set before numpy loads.
+    "OPENBLAS_NUM_THREADS": "1",
 }
 
 

@@ -15,6 +15,13 @@ The access log names the path only, never the query string.
 
 import os
 
+# numpy's BLAS (OpenBLAS) on one thread in every worker, set before the application (and numpy)
+# is loaded: the workers serve requests in parallel already (processes × threads), and a BLAS
+# thread pool per worker only spun, waiting, beside each request's small matrix products (the O/E
+# page's case-mix model and funnel cold at 1M: 222–228 → 178–189 ms CPU; the same bytes,
+# docs/performance.md "oe5", docs/decisions.md 2026-12-05). An environment value set here wins.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 bind = os.environ.get("UTFALL_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("UTFALL_WORKERS", "3"))
 threads = int(os.environ.get("UTFALL_THREADS", "4"))

@@ -14,6 +14,7 @@ import random
 from html import escape
 from typing import Any
 
+import numpy as np
 import pytest
 from django.conf import settings
 from django.urls import reverse
@@ -86,6 +87,27 @@ def _comparison_rows(rng: random.Random, k: int, ratio: bool) -> list[dict[str, 
     return rows
 
 
+def _odd_ratio_rows(rng: random.Random, k: int) -> list[dict[str, Any]]:
+    """O/E rows whose numbers are not all plain floats (oe5: the O/E and number columns are
+    written apart from the filters when they are): whole numbers, numpy's floats, signs, zero
+    below zero, infinities, NaN, large values, text, missing bounds, and a group hidden beside
+    a shown one (``<key>_suppressed``)."""
+    odd: list[Any] = [None, 0, 1, 2.0, -0.0, -1.25, 0.005, 0.015, 1.005, 1e20, 123456.78915, float("inf"),
+                      float("-inf"), float("nan"), np.float64(0.8125), np.float64(1.0), "1,5 <x>", True]  # fmt: skip
+    rows = _comparison_rows(rng, k, True)
+    for i, row in enumerate(rows):
+        for key in ("expected", "ratio", "ci_low", "ci_high", "estimate", "estimate_low", "estimate_high",
+                    "detectable_low", "detectable_high"):  # fmt: skip
+            if rng.random() < 0.5:
+                row[key] = rng.choice(odd)
+        if i % 5 == 0:
+            hidden = rng.choice(
+                ["ratio_suppressed", "estimate_suppressed", "expected_suppressed", "x_suppressed"]
+            )
+            row[hidden] = rng.random() < 0.7
+    return rows
+
+
 def _side_by_side_rows(rng: random.Random, k: int) -> list[dict[str, Any]]:
     """Women and men in one row, either hidden on its own; and periods, as the trend's table."""
     rows = []
@@ -127,6 +149,7 @@ SIDE_BY_SIDE = [
     [
         ("jamforelse", [*COMPARISON_COLUMNS, GOAL_COLUMN], _comparison_rows(random.Random(1), 300, False)),
         ("jamforelse", RATIO_COLUMNS, _comparison_rows(random.Random(2), 200, True)),
+        ("jamforelse", RATIO_COLUMNS, _odd_ratio_rows(random.Random(4), 400)),
         ("per_service", SIDE_BY_SIDE, _side_by_side_rows(random.Random(3), 200)),
     ],
 )

@@ -224,3 +224,22 @@ def test_backup_and_restore_into_an_empty_database_gives_the_same_export(tmp_pat
         with psycopg.connect(admin, autocommit=True) as db:
             for name in names:
                 db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.skipif(
+    not Path("/proc/self/task").is_dir() or (os.cpu_count() or 1) < 2, reason="threads counted in /proc"
+)
+def test_the_servers_workers_run_numpys_blas_on_one_thread() -> None:
+    """The server's settings leave numpy's BLAS without a thread pool of its own (2026-12-05,
+    oe5): the workers answer requests in parallel already, and the pool's threads spun beside each
+    request's small matrix products (~20 % of a cold O/E page's CPU at 1M). Read as gunicorn reads
+    its settings, then numpy loaded as the application loads it: the process has one thread."""
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
+    code = (
+        "import os, runpy; runpy.run_path('deploy/gunicorn.conf.py'); import numpy; "
+        "print(len(os.listdir('/proc/self/task')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "1"

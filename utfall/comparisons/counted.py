@@ -15,6 +15,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -296,7 +297,9 @@ class Cells:
         ``HAVING SUM(n) > 0`` leaves them out (their values then are no level either)."""
         rows = list(chain.from_iterable(parts))
         dims = len(names)
-        columns = list(zip(*rows, strict=True)) if rows else [()] * (dims + 2)
+        # A column at a time by its position (half the time of ``zip(*rows)``, which unpacked the
+        # ~53,000 rows of the O/E's two years into one call: ~8 → 4 ms; 2026-12-05, oe5).
+        columns: list[Sequence[Any]] = [list(map(itemgetter(i), rows)) for i in range(dims + 2)]
         keys: list[NDArray[np.int64]] = []
         levels: list[tuple[Any, ...]] = []
         for values, get in zip(columns[:dims], lookups, strict=True):
