@@ -27,6 +27,7 @@ from utfall.aggregates.models import (
     AnswerByClient,
     AnswerByProvider,
     AnswerByProviderCaseMixYear,
+    AnswerByProviderUnitYear,
     AnswerByProviderYear,
     AnswerCount,
     CoverageByProvider,
@@ -36,6 +37,7 @@ from utfall.aggregates.models import (
     FollowUpByClient,
     FollowUpByProvider,
     FollowUpByProviderCaseMixYear,
+    FollowUpByProviderUnitYear,
     FollowUpByProviderYear,
     FollowUpCount,
     OutcomeByProvider,
@@ -54,7 +56,8 @@ COUNTED_PATHS = {
 }
 COUNT_TABLES: tuple[type[Model], ...] = (AnswerCount, FollowUpCount, AnswerByProvider, FollowUpByProvider,
                                           AnswerByProviderYear, FollowUpByProviderYear, AnswerByProviderCaseMixYear,
-                                          FollowUpByProviderCaseMixYear, AnswerByCaseMix, FollowUpByCaseMix, AnswerByClient,
+                                          FollowUpByProviderCaseMixYear, AnswerByProviderUnitYear,
+                                          FollowUpByProviderUnitYear, AnswerByCaseMix, FollowUpByCaseMix, AnswerByClient,
                                           FollowUpByClient, CoverageCount, CoverageByProvider,
                                           CoverageByUnit, OutcomeCount, OutcomeByProvider,
                                           OutcomeByService)  # fmt: skip
@@ -96,6 +99,14 @@ _CASE_MIX_BY_YEAR: dict[type[Model], type[Model]] = {
 }
 #: The dimensions the rollups by provider, case mix and year group and filter by.
 PROVIDER_CASE_MIX = frozenset({"provider", *rollup.DIMENSIONS})
+#: The full table → its rollup by provider, unit and calendar year, for a count by provider
+#: and unit alone (a unit manager's own counts and their partition along the unit, 2026-12-05).
+_UNIT_BY_YEAR: dict[type[Model], type[Model]] = {
+    AnswerCount: AnswerByProviderUnitYear,
+    FollowUpCount: FollowUpByProviderUnitYear,
+}
+#: The dimensions the rollups by provider, unit and year group and filter by.
+PROVIDER_UNIT = frozenset({"provider", "unit"})
 
 
 def year_table_for(table: type[Model], dimensions: Sequence[str] | set[str] = ()) -> type[Model] | None:
@@ -103,16 +114,20 @@ def year_table_for(table: type[Model], dimensions: Sequence[str] | set[str] = ()
     chose it for ``dimensions``), or None when it has none: the rollups by provider (the
     comparison of all providers over a year, 2026-12-03) and, for the full table when only
     the provider and the case mix are asked, the rollup by provider, case mix and year (the
-    O/E's cells, 2026-12-04)."""
+    O/E's cells, 2026-12-04), or when only the provider and the unit are asked, the rollup by
+    provider, unit and year (a unit manager's counts, 2026-12-05)."""
     if table in _CASE_MIX_BY_YEAR:
-        return _CASE_MIX_BY_YEAR[table] if set(dimensions) <= PROVIDER_CASE_MIX else None
+        if set(dimensions) <= PROVIDER_CASE_MIX:
+            return _CASE_MIX_BY_YEAR[table]
+        return _UNIT_BY_YEAR.get(table) if set(dimensions) <= PROVIDER_UNIT else None
     return _BY_YEAR.get(table)
 
 
 def period_field(model: type[Model]) -> str:
     """The column that places a count row in time: ``month`` (its first day), or ``year`` (the
     year's first day) in the rollups by year."""
-    return "year" if model in _BY_YEAR.values() or model in _CASE_MIX_BY_YEAR.values() else "month"
+    yearly = (*_BY_YEAR.values(), *_CASE_MIX_BY_YEAR.values(), *_UNIT_BY_YEAR.values())
+    return "year" if model in yearly else "month"
 
 
 def client_table_for(kind: str, filters: Sequence[str] | set[str]) -> type[Model] | None:
