@@ -23,10 +23,12 @@ from utfall.aggregates.models import (
     AnswerByProviderCaseMixYear,
     AnswerByProviderUnitYear,
     AnswerCount,
+    CoverageByProviderUnit,
     FollowUpByProviderCaseMixYear,
     FollowUpByProviderUnitYear,
     FollowUpCount,
     InterventionOutcome,
+    OutcomeByProviderUnit,
 )
 from utfall.aggregates.rebuild import check, rebuild
 from utfall.core.services import create_api_token
@@ -64,6 +66,7 @@ def test_every_writer_keeps_the_counts_equal_to_a_rebuild(client: Client, world:
     assert AnswerByProviderCaseMixYear.objects.exists() and FollowUpByProviderCaseMixYear.objects.exists()
     # And those by provider, unit and year (a unit manager's counts, 2026-12-05).
     assert AnswerByProviderUnitYear.objects.exists() and FollowUpByProviderUnitYear.objects.exists()
+    assert CoverageByProviderUnit.objects.exists() and OutcomeByProviderUnit.objects.exists()
     assert_exact(world)
 
     # A correction in the form: the new version replaces the old in the counts.

@@ -457,6 +457,23 @@ class CoverageByUnit(CoverageRollup):
         return f"period {self.period_id} unit {self.unit_id} followed={self.followed}: {self.n}"
 
 
+class CoverageByProviderUnit(CoverageRollup):
+    """By provider and unit (2026-12-05, branch ``unit5``): a unit manager's coverage by provider
+    within the unit and its partition along the unit, read without the full table's rows."""
+
+    provider = models.ForeignKey("registry.Provider", **_DIMENSION)
+    unit = models.ForeignKey("organisations.Unit", **_DIMENSION)
+
+    class Meta:
+        # The provider before the unit, as the key (a writer's probe by municipality, period and
+        # provider); a period has a few thousand rows, so one unit's are found by reading them.
+        indexes = [models.Index(fields=["municipality", "period", "provider", "unit", "followed", "n"],
+                                name="coveragebyprovunit_period")]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"period {self.period_id} provider {self.provider_id} unit {self.unit_id} followed={self.followed}: {self.n}"
+
+
 class OutcomeDimensions(models.Model):
     """What an ended intervention's outcome is counted by (the outcome indicators' facts), beside
     the month of its end: whether it ended by a move (step down and rereferral leave those out),
@@ -527,6 +544,22 @@ class OutcomeByService(OutcomeMeasureCount):
     class Meta:
         indexes = [models.Index(fields=["municipality", "measure", "month", "service", "event"],
                                 name="outcomebyservice_period")]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.measure} {self.event}: {self.n}"
+
+
+class OutcomeByProviderUnit(OutcomeMeasureCount):
+    """By provider and unit (2026-12-05, branch ``unit5``): a unit manager's outcome indicators by
+    provider within the unit and their partition along the unit, read without the full table."""
+
+    provider = models.ForeignKey("registry.Provider", **_DIMENSION)
+    unit = models.ForeignKey("organisations.Unit", **_DIMENSION)
+
+    class Meta:
+        # Covering; the unit before the provider: one unit's providers are one range per month.
+        indexes = [models.Index(fields=["municipality", "measure", "month", "unit", "provider", "event", "n"],
+                                name="outcomebyprovunit_cover")]  # fmt: skip
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} {self.measure} {self.event}: {self.n}"

@@ -31,6 +31,7 @@ from utfall.aggregates.models import (
     AnswerByProviderYear,
     AnswerCount,
     CoverageByProvider,
+    CoverageByProviderUnit,
     CoverageByUnit,
     CoverageCount,
     FollowUpByCaseMix,
@@ -41,6 +42,7 @@ from utfall.aggregates.models import (
     FollowUpByProviderYear,
     FollowUpCount,
     OutcomeByProvider,
+    OutcomeByProviderUnit,
     OutcomeByService,
     OutcomeCount,
 )
@@ -59,8 +61,8 @@ COUNT_TABLES: tuple[type[Model], ...] = (AnswerCount, FollowUpCount, AnswerByPro
                                           FollowUpByProviderCaseMixYear, AnswerByProviderUnitYear,
                                           FollowUpByProviderUnitYear, AnswerByCaseMix, FollowUpByCaseMix, AnswerByClient,
                                           FollowUpByClient, CoverageCount, CoverageByProvider,
-                                          CoverageByUnit, OutcomeCount, OutcomeByProvider,
-                                          OutcomeByService)  # fmt: skip
+                                          CoverageByUnit, CoverageByProviderUnit, OutcomeCount, OutcomeByProvider,
+                                          OutcomeByService, OutcomeByProviderUnit)  # fmt: skip
 #: Indicator kinds counted over ended interventions, read from the outcome counts.
 OUTCOME_KINDS = ("step_down", "plan_goals", "rereferral")
 
@@ -70,11 +72,13 @@ def table_for(kind: str, dimensions: Sequence[str] | set[str]) -> type[Model]:
     when only the provider (or nothing) is asked, the rollup by case mix when only the
     service, sex, age group or target group (women and men; 2026-12-03), else the full table.
     The outcome indicators have their own rollups by provider and by service (the outcomes
-    page), which a target group narrows."""
+    page), which a target group narrows, and by provider and unit (a unit manager's, 2026-12-05)."""
     asked = set(dimensions)
     if kind in OUTCOME_KINDS:
         if asked <= {"provider"}:
             return OutcomeByProvider
+        if asked <= PROVIDER_UNIT:
+            return OutcomeByProviderUnit
         return OutcomeByService if asked <= {"service", "target_group"} else OutcomeCount
     question = kind == "question"
     if asked <= {"provider"}:
@@ -141,10 +145,13 @@ def client_table_for(kind: str, filters: Sequence[str] | set[str]) -> type[Model
 
 def coverage_table(dimensions: Sequence[str] | set[str]) -> type[Model]:
     """The smallest coverage count table with every dimension asked for (aggregates.coverage):
-    a rollup by provider or by unit when only that one (or nothing) is asked, else the full one."""
+    a rollup by provider or by unit when only that one (or nothing) is asked, by provider and
+    unit when only those two (a unit manager's, 2026-12-05), else the full one."""
     if set(dimensions) <= {"provider"}:
         return CoverageByProvider
-    return CoverageByUnit if set(dimensions) <= {"unit"} else CoverageCount
+    if set(dimensions) <= {"unit"}:
+        return CoverageByUnit
+    return CoverageByProviderUnit if set(dimensions) <= PROVIDER_UNIT else CoverageCount
 
 
 def is_counted(model: type[Model]) -> bool:
