@@ -12,6 +12,8 @@ work runs between two callgrind client requests (a three-line C helper compiled 
     DATABASE_URL=sqlite:///copy.sqlite3 DEBUG=true .venv/bin/python bench/bench_instructions.py compare
     DATABASE_URL=sqlite:///copy.sqlite3 DEBUG=true .venv/bin/python bench/bench_instructions.py \\
         '/resultat/jamforelse/?indicator=satisfied' --runs 2
+    DATABASE_URL=sqlite:///copy.sqlite3 DEBUG=true .venv/bin/python bench/bench_instructions.py \\
+        /resultat/utforare/P0003/ --user manager      # the unit manager's provider page
 
 About 50× slower than a plain run (a few minutes for a page at 1M). Compare main and a branch by
 running this file from each worktree.
@@ -45,7 +47,7 @@ def markers() -> Path:
     return library
 
 
-def measured(what: str, runs: int) -> None:
+def measured(what: str, runs: int, user: str = "analyst") -> None:
     """Inside valgrind: set up as bench_scale's measure, warm up, then ``runs`` cold runs."""
     # The same not-secret keys and hosts as bench_scale (this file's folder is on the path).
     from bench_scale import BENCH_ENV
@@ -81,7 +83,7 @@ def measured(what: str, runs: int) -> None:
     }
     with override_settings(STORAGES=plain):
         client = Client()
-        client.force_login(User.objects.get(username="analyst"))
+        client.force_login(User.objects.get(username=user))
 
         def work() -> object:
             if what == "compare":  # bench_scale's "comparison (overdispersion)"
@@ -101,22 +103,28 @@ def measured(what: str, runs: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", help="'compare', or a URL to request as the demo analyst")
+    parser.add_argument("what", help="'compare', or a URL to request as the demo analyst (or --user)")
     parser.add_argument("--runs", type=int, default=1, help="cold runs counted, each its own figure")
+    parser.add_argument(
+        "--user", default="analyst", help="the demo user who requests the URL (e.g. 'manager')"
+    )
     parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.inside:
-        measured(args.what, args.runs)
+        measured(args.what, args.runs, args.user)
         return
     markers()
     out = Path(tempfile.mkdtemp(prefix="callgrind-"))
     command = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}/cg.%p",
-               sys.executable, __file__, args.what, "--runs", str(args.runs), "--inside"]  # fmt: skip
+               sys.executable, __file__, args.what, "--runs", str(args.runs), "--user", args.user,
+               "--inside"]  # fmt: skip
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
     dumps = sorted(p for p in out.iterdir() if p.suffix[1:].isdigit() and p.stem.count(".") == 1)
     for dump in dumps:
         totals = next(line for line in dump.read_text().splitlines() if line.startswith("totals:"))
-        print(f"{args.what}: {int(totals.split()[1]) / 1e6:,.1f}M instructions (one cold run; {dump})")
+        print(
+            f"{args.what} as {args.user}: {int(totals.split()[1]) / 1e6:,.1f}M instructions (one cold run; {dump})"
+        )
 
 
 if __name__ == "__main__":

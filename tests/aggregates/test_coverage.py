@@ -11,13 +11,15 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from tests.conftest import TODAY
 from tests.followups.helpers import post_followup
 from tests.personas import World
 from utfall.aggregates import coverage
-from utfall.aggregates.models import CoverageByProvider, CoverageByUnit, CoverageCount, CoveragePeriod
+from utfall.aggregates.models import CoverageCount, CoveragePeriod
 from utfall.aggregates.rebuild import check
 from utfall.comparisons import queries
 from utfall.comparisons.disclosure import protected_counts
@@ -33,7 +35,7 @@ pytestmark = pytest.mark.django_db
 
 COVERAGE = get_indicator("followup_coverage")
 GROUPINGS = [[], ["provider"], ["service"], ["unit"], ["sex"], ["age_group"], ["provider", "sex"],
-             ["service", "unit", "age_group"]]  # fmt: skip
+             ["service", "unit", "age_group"], ["provider", "unit"]]  # fmt: skip
 
 
 def ranges() -> list[tuple[dt.date, dt.date]]:
@@ -79,7 +81,8 @@ def test_maintained_periods_give_the_raw_counts_for_every_grouping(
     contract = Intervention.objects.filter(municipality=imported).exclude(contract=None).first()
     assert contract is not None and contract.contract is not None
     filters: list[dict[str, str]] = [{}, {"target_group": contract.service.target_group},
-                                     {"contract": contract.contract.contract_id}, {"sex": "female"}]  # fmt: skip
+                                     {"contract": contract.contract.contract_id}, {"sex": "female"},
+                                     {"unit": contract.unit.code}]  # fmt: skip
     compared = 0
     for start, end in ranges():
         for by in GROUPINGS:
@@ -92,6 +95,11 @@ def test_maintained_periods_give_the_raw_counts_for_every_grouping(
                 )
                 compared += bool(maintained and maintained[0]["n"])
     assert compared > 50
+    # A unit manager's coverage by provider within the unit: from the rollup by provider and unit.
+    announce_data_changed()
+    with CaptureQueriesContext(connection) as queried:
+        counts(imported, dt.date(2025, 1, 1), dt.date(2025, 12, 31), ["provider"], unit=contract.unit.code)
+    assert "coveragebyproviderunit" in " ".join(q["sql"] for q in queried.captured_queries)
     # The published figures (with suppression) are the same too.
     year = (dt.date(2025, 1, 1), dt.date(2025, 12, 31))
     published = protected_counts(COVERAGE, municipality=imported, date_from=year[0], date_to=year[1],
@@ -119,8 +127,8 @@ def test_a_new_year_is_added_and_filled_when_first_read(
 ) -> None:
     # As on the first read after New Year: the year is not maintained yet.
     last = CoveragePeriod.objects.order_by("-year").values_list("year", flat=True)[0]
-    for table in (CoverageCount, CoverageByProvider, CoverageByUnit):
-        table.objects.filter(period__year=last).delete()  # type: ignore[attr-defined]
+    for table in (CoverageCount, *(model for model, _ in coverage.ROLLUPS)):
+        table._default_manager.filter(period__year=last).delete()
     CoveragePeriod.objects.filter(year=last).delete()
     announce_data_changed()
     year = (dt.date(last, 1, 1), dt.date(last, 12, 31))

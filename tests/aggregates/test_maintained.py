@@ -20,10 +20,14 @@ from tests.instruments.helpers import make_admin
 from tests.interchange.helpers import FOLLOWUPS, INTERVENTIONS, write_set
 from tests.personas import World
 from utfall.aggregates.models import (
+    AnswerByProviderUnitYear,
     AnswerCount,
+    CoverageByProviderUnit,
     FollowUpByProviderCaseMixYear,
+    FollowUpByProviderUnitYear,
     FollowUpCount,
     InterventionOutcome,
+    OutcomeByProviderUnit,
     QuestionByProviderCaseMixYear,
 )
 from utfall.aggregates.rebuild import check, rebuild
@@ -63,6 +67,9 @@ def test_every_writer_keeps_the_counts_equal_to_a_rebuild(client: Client, world:
     # events without the option, 2026-12-05) are written and checked too.
     assert QuestionByProviderCaseMixYear.objects.filter(events__gt=0).exists()
     assert FollowUpByProviderCaseMixYear.objects.exists()
+    # And those by provider, unit and year (a unit manager's counts, 2026-12-05).
+    assert AnswerByProviderUnitYear.objects.exists() and FollowUpByProviderUnitYear.objects.exists()
+    assert CoverageByProviderUnit.objects.exists() and OutcomeByProviderUnit.objects.exists()
     assert_exact(world)
 
     # A correction in the form: the new version replaces the old in the counts.
@@ -133,11 +140,13 @@ def test_the_check_names_a_difference_and_the_rebuild_repairs_it(
     AnswerCount.objects.filter(pk=AnswerCount.objects.order_by("pk").values("pk")[:1]).update(n=F("n") + 1)
     InterventionOutcome.objects.filter(intervention__municipality=world.municipality).delete()
     FollowUpByProviderCaseMixYear.objects.filter(municipality=world.municipality).update(n=F("n") + 3)
+    AnswerByProviderUnitYear.objects.filter(municipality=world.municipality).update(n=F("n") + 2)
     with pytest.raises(CommandError, match="skiljer sig"):
         call_command("rebuild_aggregates", "--check", "--municipality", world.municipality.code)
     out = capsys.readouterr().out
     assert "answercount (" in out and "rebuild 1, stored 2" in out and "outcomes" in out
     assert "followupbyprovidercasemixyear (" in out
+    assert "answerbyproviderunityear (" in out
     call_command("rebuild_aggregates", "--municipality", world.municipality.code)
     assert_exact(world)
     rebuild(world.municipality)  # again: the same rows

@@ -14,7 +14,7 @@ from django.db.models import F
 from tests.comparisons.builders import DataSet
 from tests.conftest import TODAY
 from utfall.aggregates import outcome_counts
-from utfall.aggregates.models import OutcomeByProvider, OutcomeByService, OutcomeCount
+from utfall.aggregates.models import OutcomeByProvider, OutcomeByProviderUnit, OutcomeByService, OutcomeCount
 from utfall.aggregates.rebuild import check
 from utfall.comparisons import queries
 from utfall.comparisons.cache import bump
@@ -79,6 +79,8 @@ def test_every_range_grouping_and_reference_date_gives_the_interventions_own_num
         (["age_group"], None), (["unit"], {"target_group": "children_youth"}), (["service"], {"target_group": "children_youth"}),
         ([], {"target_group": "adults_addiction"}), (["service"], {"unit": "bromma"}),
         (["provider"], {"contract": "K0002"}),
+        # A unit manager's (the rollup by provider and unit, 2026-12-05).
+        (["provider"], {"unit": "bromma"}), (["provider", "unit"], None), ([], {"provider": "P0001", "unit": "bromma"}),
     ]  # fmt: skip
     compared = 0
     for code in OUTCOMES:
@@ -108,18 +110,20 @@ def test_whole_months_are_read_from_the_outcome_counts(generated: Municipality) 
                                  date_to=d(2025, 6, 30), by=by)  # fmt: skip
         return sum(r["n"] for r in rows)
 
-    before = total(["provider"]), total(["service"]), total(["sex"])
-    # By provider or by service a rollup by measure, with another dimension the full table.
-    for model, add in ((OutcomeByProvider, 2), (OutcomeByService, 4)):
+    before = total(["provider"]), total(["service"]), total(["sex"]), total(["provider", "unit"])
+    # By provider, by service or by provider and unit a rollup by measure, with another dimension
+    # the full table.
+    for model, add in ((OutcomeByProvider, 2), (OutcomeByService, 4), (OutcomeByProviderUnit, 5)):
         first = model.objects.filter(month=d(2025, 3, 1), measure="goals_reached").values("pk")[:1]
         model.objects.filter(pk=first).update(n=F("n") + add)
     first = OutcomeCount.objects.filter(month=d(2025, 3, 1)).exclude(goals="").values("pk")[:1]
     OutcomeCount.objects.filter(pk=first).update(n=F("n") + 3)
     bump()
-    assert (total(["provider"]), total(["service"]), total(["sex"])) == (
+    assert (total(["provider"]), total(["service"]), total(["sex"]), total(["provider", "unit"])) == (
         before[0] + 2,
         before[1] + 4,
         before[2] + 3,
+        before[3] + 5,
     )
     assert not check(generated).ok
     # The migration's fill (and the rebuild) make them exact again.

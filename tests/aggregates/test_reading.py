@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from tests.comparisons.builders import DataSet
 from utfall.aggregates.models import (
     AnswerByProvider,
+    AnswerByProviderUnitYear,
     AnswerByProviderYear,
     AnswerCount,
     FollowUpByProvider,
@@ -370,3 +371,104 @@ def test_the_question_cells_sum_a_keys_rows_and_leave_out_cells_of_0(municipalit
     after = model_columns(get_indicator("satisfied"), **asked)
     assert after.rows() == before.rows() and after.levels == before.levels
     assert "x" not in after.levels[1] and "0-1" not in after.levels[2]
+
+
+def _providers_in_units(municipality) -> DataSet:  # type: ignore[no-untyped-def]
+    """Three providers' answers and assessments for clients of three units, on days around the
+    years 2024 and 2025 (their first and last days among them)."""
+    data = DataSet()
+    providers = [data.provider(p) for p in "ABC"]
+    units = ["sodermalm", "bromma", "norrmalm"]
+    days = ["2023-12-30", "2024-01-01", "2024-03-15", "2024-07-01", "2024-12-31", "2025-01-01", "2025-05-20",
+            "2025-09-09", "2025-12-31", "2026-01-02"]  # fmt: skip
+    answers = ["yes_mostly", "no", "yes_completely", "no", "yes_mostly", "yes_mostly", "no"]
+    i = 0
+    for p, provider in enumerate(providers):
+        for u, unit in enumerate(units):
+            for k in range(1 + (p + u) % 3):
+                iid = data.intervention(f"I{p}{u}{k}", provider, unit=unit, decided_on="2023-01-01",
+                                        started_on="2023-01-02")  # fmt: skip
+                for day in days[(p + u + k) % 2 :: 1 + (p + k) % 2]:
+                    i += 1
+                    data.followup(iid, date=day, q3=answers[i % len(answers)],
+                                  assessment=("approved", "deficient")[i % 3 == 0])  # fmt: skip
+    data.load(municipality)
+    return data
+
+
+def test_a_unit_managers_counts_of_whole_years_come_from_the_rollup_by_provider_unit_and_year(  # type: ignore[no-untyped-def]
+    municipality, monkeypatch
+) -> None:
+    """The provider page as a unit manager counts each indicator by provider within the unit and
+    protects it along the unit (by provider and unit): for whole calendar years both are read from
+    the rollup by provider, unit and year (2026-12-05), with the same rows as the full table's
+    months give, for a question and an assessment indicator, one year, two years, a year with
+    months or days around it, and the question indicators counted in one scan; and the year's
+    rows really are the source (a changed row shows in the year, not in a half-year)."""
+    from utfall.comparisons.disclosure import protected_counts
+
+    data = _providers_in_units(municipality)
+    d = dt.date
+    spans = [(d(2025, 1, 1), d(2025, 12, 31)), (d(2024, 1, 1), d(2025, 12, 31)),
+             (d(2024, 7, 1), d(2025, 12, 31)), (d(2024, 12, 15), d(2025, 12, 31)),
+             (d(2025, 1, 1), d(2025, 6, 30))]  # fmt: skip
+    groupings: list[tuple[list[str], dict[str, str]]] = [
+        (["provider"], {"unit": "bromma"}),
+        (["provider", "unit"], {}),
+        (["unit"], {}),
+        ([], {"provider": "B", "unit": "norrmalm"}),
+    ]
+    indicators = [get_indicator("satisfied"), get_indicator("assessment_approved")]
+    questions = [i for i in all_indicators().values() if i.kind == "question"][:4]
+
+    def everything() -> dict[Any, Any]:
+        bump()
+        out: dict[Any, Any] = {}
+        for start, end in spans:
+            for by, filters in groupings:
+                for indicator in indicators:
+                    where = {"municipality": municipality, "date_from": start, "date_to": end, "by": by,
+                             "filters": filters}  # fmt: skip
+                    out[(indicator.code, start, end, tuple(by), tuple(filters))] = (
+                        aggregate(indicator, **where),
+                        protected_counts(indicator, **where),
+                    )
+                if by:
+                    out[("questions", start, end, tuple(by), tuple(filters))] = aggregate_questions(
+                        questions,
+                        municipality=municipality,
+                        date_from=start,
+                        date_to=end,
+                        by=by,
+                        filters=filters,
+                    )
+        return out
+
+    with CaptureQueriesContext(connection) as queries:
+        bump()
+        for indicator in indicators:
+            own = aggregate(indicator, municipality=municipality, date_from=d(2025, 1, 1), date_to=d(2025, 12, 31),
+                            by=["provider"], filters={"unit": "bromma"})  # fmt: skip
+            assert own and all(r["n"] for r in own)
+    read = " ".join(q["sql"] for q in queries.captured_queries)
+    assert "answerbyproviderunityear" in read and "followupbyproviderunityear" in read
+    assert "aggregates_answercount" not in read and "aggregates_followupcount" not in read
+    from_years = everything()
+    bromma = from_years[("satisfied", *spans[0], ("provider",), ("unit",))][0]
+    assert sum(r["n"] for r in bromma) == sum(
+        f["date"].startswith("2025") and f["intervention_id"][2] == "1" for f in data.followups
+    )
+
+    monkeypatch.setattr(counted, "_UNIT_BY_YEAR", {})  # every read: the full table's months
+    assert everything() == from_years
+    monkeypatch.undo()
+
+    # The year's rows are the source: a changed row shows in the whole year, not in a half-year.
+    yes = Option.objects.filter(code__in=["yes_mostly", "yes_completely"]).values("pk")
+    rows = AnswerByProviderUnitYear.objects.filter(year=d(2025, 1, 1), option_id__in=yes, unit__code="bromma")
+    added = rows.update(n=F("n") + 1)
+    changed = everything()
+    key = ("satisfied", *spans[0], ("provider",), ("unit",))
+    assert added and sum(r["n"] for r in changed[key][0]) == sum(r["n"] for r in from_years[key][0]) + added
+    half = ("satisfied", *spans[4], ("provider",), ("unit",))
+    assert changed[half] == from_years[half]

@@ -34,7 +34,13 @@ from django.db.models import Model
 from django.utils import timezone
 
 from utfall.aggregates.dimensions import AGE_GROUPS
-from utfall.aggregates.models import CoverageByProvider, CoverageByUnit, CoverageCount, CoveragePeriod
+from utfall.aggregates.models import (
+    CoverageByProvider,
+    CoverageByProviderUnit,
+    CoverageByUnit,
+    CoverageCount,
+    CoveragePeriod,
+)
 from utfall.core.bulk import insert_rows
 from utfall.followups.models import FollowUp
 from utfall.registry.models import Client, Intervention
@@ -47,6 +53,8 @@ KEY = ("municipality_id", "period_id", "provider_id", "service_id", "unit_id", "
 ROLLUPS: tuple[tuple[type[Model], tuple[str, ...]], ...] = (
     (CoverageByProvider, ("municipality_id", "period_id", "provider_id", "followed")),
     (CoverageByUnit, ("municipality_id", "period_id", "unit_id", "followed")),
+    # A unit manager's coverage by provider within the unit (2026-12-05, unit5).
+    (CoverageByProviderUnit, ("municipality_id", "period_id", "provider_id", "unit_id", "followed")),
 )
 #: The maintained grains: those the results read by default (a calendar year; a half-year in
 #: oversight; a year's halves and quarters as its partitions). A month is read from the raw rows:
@@ -255,6 +263,10 @@ def _fill(municipality_id: int | None, periods: Sequence[int] | None = None) -> 
         where.append("i.municipality_id = %s")
         params.append(municipality_id)
     columns = ", ".join(_quote(c) for c in (*KEY, "n"))
+    # Migrations 0006 and 0010 extend the periods with today's code, before a later migration
+    # has made a newer rollup's table: that migration fills it from the full table (0018).
+    present = set(connection.introspection.table_names())
+    rollups = [(model, fields) for model, fields in ROLLUPS if model._meta.db_table in present]
     with connection.cursor() as cursor:
         for start in range(0, len(periods or [None]), CHUNK):
             chunk = list(periods[start : start + CHUNK]) if periods is not None else []
@@ -265,7 +277,7 @@ def _fill(municipality_id: int | None, periods: Sequence[int] | None = None) -> 
             )
             written = ["1 = 1"] + (["municipality_id = %s"] if municipality_id is not None else [])
             written += [f"period_id IN ({marks})"] if chunk else []
-            for model, fields in ROLLUPS:
+            for model, fields in rollups:
                 listed = ", ".join(_quote(f) for f in fields)
                 cursor.execute(
                     f"INSERT INTO {_quote(model._meta.db_table)} ({listed}, n) SELECT {listed}, SUM(n) "  # noqa: S608 (our tables; values are parameters)

@@ -166,6 +166,51 @@ class FollowUpByProviderYear(ProviderYearCount):
         return f"{self.year:%Y} {self.status}: {self.n}"
 
 
+class ProviderUnitYearCount(models.Model):
+    """Rollups by provider, unit and calendar year (2026-12-05, branch ``unit5``): the full
+    tables' rows summed over the service, the contract, the client's sex and age group (and the
+    caseworker) and the year's months, kept by the same deltas (``counts.ROLLUPS``, the key's
+    ``year`` projected from the month). A unit manager's counts of whole years (the provider page's
+    own counts within the unit, by provider, and their partition along the unit) read here
+    instead of every row of the full table's year. ``year`` is the year's first day."""
+
+    municipality = models.ForeignKey("organisations.Municipality", **_DIMENSION)
+    year = models.DateField()
+    provider = models.ForeignKey("registry.Provider", **_DIMENSION)
+    unit = models.ForeignKey("organisations.Unit", **_DIMENSION)
+    n = models.IntegerField()
+
+    class Meta:
+        abstract = True
+
+
+class AnswerByProviderUnitYear(ProviderUnitYearCount):
+    question_id = models.IntegerField()
+    option_id = models.IntegerField()
+
+    class Meta:
+        # Covering (``n`` last); the unit before the provider: one unit's providers are one
+        # index range (a unit manager's own counts), and a count by provider and unit reads
+        # the year's rows of the question once.
+        indexes = [models.Index(fields=["municipality", "question_id", "year", "unit", "provider", "option_id", "n"],
+                                name="answerbyprovunityear_cover")]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.year:%Y} question {self.question_id} option {self.option_id}: {self.n}"
+
+
+class FollowUpByProviderUnitYear(ProviderUnitYearCount):
+    status = models.CharField(max_length=12)
+    assessment = models.CharField(max_length=10)
+
+    class Meta:
+        indexes = [models.Index(fields=["municipality", "year", "unit", "provider", "status", "assessment", "n"],
+                                name="followupbyprovunityear_cover")]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.year:%Y} {self.status}: {self.n}"
+
+
 class ProviderCaseMixYearCount(models.Model):
     """Rollups by provider, case mix and calendar year (2026-12-04, branch ``oe2``): the full
     tables' rows summed over the unit, the contract (and the caseworker) and the year's months,
@@ -431,6 +476,23 @@ class CoverageByUnit(CoverageRollup):
         return f"period {self.period_id} unit {self.unit_id} followed={self.followed}: {self.n}"
 
 
+class CoverageByProviderUnit(CoverageRollup):
+    """By provider and unit (2026-12-05, branch ``unit5``): a unit manager's coverage by provider
+    within the unit and its partition along the unit, read without the full table's rows."""
+
+    provider = models.ForeignKey("registry.Provider", **_DIMENSION)
+    unit = models.ForeignKey("organisations.Unit", **_DIMENSION)
+
+    class Meta:
+        # The provider before the unit, as the key (a writer's probe by municipality, period and
+        # provider); a period has a few thousand rows, so one unit's are found by reading them.
+        indexes = [models.Index(fields=["municipality", "period", "provider", "unit", "followed", "n"],
+                                name="coveragebyprovunit_period")]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"period {self.period_id} provider {self.provider_id} unit {self.unit_id} followed={self.followed}: {self.n}"
+
+
 class OutcomeDimensions(models.Model):
     """What an ended intervention's outcome is counted by (the outcome indicators' facts), beside
     the month of its end: whether it ended by a move (step down and rereferral leave those out),
@@ -501,6 +563,22 @@ class OutcomeByService(OutcomeMeasureCount):
     class Meta:
         indexes = [models.Index(fields=["municipality", "measure", "month", "service", "event"],
                                 name="outcomebyservice_period")]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.measure} {self.event}: {self.n}"
+
+
+class OutcomeByProviderUnit(OutcomeMeasureCount):
+    """By provider and unit (2026-12-05, branch ``unit5``): a unit manager's outcome indicators by
+    provider within the unit and their partition along the unit, read without the full table."""
+
+    provider = models.ForeignKey("registry.Provider", **_DIMENSION)
+    unit = models.ForeignKey("organisations.Unit", **_DIMENSION)
+
+    class Meta:
+        # Covering; the unit before the provider: one unit's providers are one range per month.
+        indexes = [models.Index(fields=["municipality", "measure", "month", "unit", "provider", "event", "n"],
+                                name="outcomebyprovunit_cover")]  # fmt: skip
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} {self.measure} {self.event}: {self.n}"

@@ -28,7 +28,7 @@ from django.db.models.functions import Coalesce
 from utfall.aggregates import counts, tally
 from utfall.aggregates.counts import Key
 from utfall.aggregates.dimensions import MonthOf, YearOf, age_group, month_date
-from utfall.aggregates.models import OutcomeByProvider, OutcomeByService, OutcomeCount
+from utfall.aggregates.models import OutcomeByProvider, OutcomeByProviderUnit, OutcomeByService, OutcomeCount
 from utfall.registry.models import EndReason, Intervention, Service
 
 #: The step-down window (days after the end within which the next intervention is looked at).
@@ -45,6 +45,8 @@ OUTCOME_KEY = (*counts.COMMON, "moved", "goals", "next_service_id", "back_within
 ROLLUPS: tuple[tuple[Any, tuple[str, ...]], ...] = (
     (OutcomeByProvider, ("municipality_id", "month", "provider_id", "measure", "event")),
     (OutcomeByService, ("municipality_id", "month", "service_id", "measure", "event")),
+    # A unit manager's outcomes by provider within the unit (2026-12-05, unit5).
+    (OutcomeByProviderUnit, ("municipality_id", "month", "provider_id", "unit_id", "measure", "event")),
 )
 CHUNK = 2000
 
@@ -142,12 +144,13 @@ def measured(full: Counter[Key]) -> list[Counter[Key]]:
     intensity = dict(Service.objects.values_list("pk", "intensity"))
     by_provider: Counter[Key] = Counter()
     by_service: Counter[Key] = Counter()
+    by_provider_unit: Counter[Key] = Counter()
     for (
         municipality,
         month,
         provider,
         service,
-        _,
+        unit,
         _,
         _,
         _,
@@ -167,7 +170,8 @@ def measured(full: Counter[Key]) -> list[Counter[Key]]:
         for measure, event in events:
             by_provider[(municipality, month, provider, measure, event)] += n
             by_service[(municipality, month, service, measure, event)] += n
-    return [by_provider, by_service]
+            by_provider_unit[(municipality, month, provider, unit, measure, event)] += n
+    return [by_provider, by_service, by_provider_unit]
 
 
 def apply(delta: Counter[Key]) -> None:

@@ -27,18 +27,22 @@ from utfall.aggregates.models import (
     AnswerByCaseMix,
     AnswerByClient,
     AnswerByProvider,
+    AnswerByProviderUnitYear,
     AnswerByProviderYear,
     AnswerCount,
     CoverageByProvider,
+    CoverageByProviderUnit,
     CoverageByUnit,
     CoverageCount,
     FollowUpByCaseMix,
     FollowUpByClient,
     FollowUpByProvider,
     FollowUpByProviderCaseMixYear,
+    FollowUpByProviderUnitYear,
     FollowUpByProviderYear,
     FollowUpCount,
     OutcomeByProvider,
+    OutcomeByProviderUnit,
     OutcomeByService,
     OutcomeCount,
     QuestionByProviderCaseMixYear,
@@ -55,10 +59,11 @@ COUNTED_PATHS = {
 }
 COUNT_TABLES: tuple[type[Model], ...] = (AnswerCount, FollowUpCount, AnswerByProvider, FollowUpByProvider,
                                           AnswerByProviderYear, FollowUpByProviderYear,
-                                          FollowUpByProviderCaseMixYear, AnswerByCaseMix, FollowUpByCaseMix, AnswerByClient,
+                                          FollowUpByProviderCaseMixYear, AnswerByProviderUnitYear,
+                                          FollowUpByProviderUnitYear, AnswerByCaseMix, FollowUpByCaseMix, AnswerByClient,
                                           FollowUpByClient, CoverageCount, CoverageByProvider,
-                                          CoverageByUnit, OutcomeCount, OutcomeByProvider,
-                                          OutcomeByService, QuestionByProviderCaseMixYear)  # fmt: skip
+                                          CoverageByUnit, CoverageByProviderUnit, OutcomeCount, OutcomeByProvider,
+                                          OutcomeByService, OutcomeByProviderUnit, QuestionByProviderCaseMixYear)  # fmt: skip
 #: Count tables without the option: a question's ``n`` and ``events`` summed already
 #: (``aggregates.counts.FOLDED``), read without the option's filters.
 FOLDED_TABLES: tuple[type[Model], ...] = (QuestionByProviderCaseMixYear,)
@@ -71,11 +76,13 @@ def table_for(kind: str, dimensions: Sequence[str] | set[str]) -> type[Model]:
     when only the provider (or nothing) is asked, the rollup by case mix when only the
     service, sex, age group or target group (women and men; 2026-12-03), else the full table.
     The outcome indicators have their own rollups by provider and by service (the outcomes
-    page), which a target group narrows."""
+    page), which a target group narrows, and by provider and unit (a unit manager's, 2026-12-05)."""
     asked = set(dimensions)
     if kind in OUTCOME_KINDS:
         if asked <= {"provider"}:
             return OutcomeByProvider
+        if asked <= PROVIDER_UNIT:
+            return OutcomeByProviderUnit
         return OutcomeByService if asked <= {"service", "target_group"} else OutcomeCount
     question = kind == "question"
     if asked <= {"provider"}:
@@ -100,6 +107,14 @@ _CASE_MIX_BY_YEAR: dict[type[Model], type[Model]] = {
 }
 #: The dimensions the rollups by provider, case mix and year group and filter by.
 PROVIDER_CASE_MIX = frozenset({"provider", *rollup.DIMENSIONS})
+#: The full table → its rollup by provider, unit and calendar year, for a count by provider
+#: and unit alone (a unit manager's own counts and their partition along the unit, 2026-12-05).
+_UNIT_BY_YEAR: dict[type[Model], type[Model]] = {
+    AnswerCount: AnswerByProviderUnitYear,
+    FollowUpCount: FollowUpByProviderUnitYear,
+}
+#: The dimensions the rollups by provider, unit and year group and filter by.
+PROVIDER_UNIT = frozenset({"provider", "unit"})
 
 
 def year_table_for(table: type[Model], dimensions: Sequence[str] | set[str] = ()) -> type[Model] | None:
@@ -108,16 +123,20 @@ def year_table_for(table: type[Model], dimensions: Sequence[str] | set[str] = ()
     comparison of all providers over a year, 2026-12-03) and, for the full table when only
     the provider and the case mix are asked, the rollup by provider, case mix and year (the
     O/E's cells, 2026-12-04; for a question, its n and events without the option since
-    2026-12-05, :data:`FOLDED_TABLES`)."""
+    2026-12-05, :data:`FOLDED_TABLES`), or when only the provider and the unit are asked, the
+    rollup by provider, unit and year (a unit manager's counts, 2026-12-05)."""
     if table in _CASE_MIX_BY_YEAR:
-        return _CASE_MIX_BY_YEAR[table] if set(dimensions) <= PROVIDER_CASE_MIX else None
+        if set(dimensions) <= PROVIDER_CASE_MIX:
+            return _CASE_MIX_BY_YEAR[table]
+        return _UNIT_BY_YEAR.get(table) if set(dimensions) <= PROVIDER_UNIT else None
     return _BY_YEAR.get(table)
 
 
 def period_field(model: type[Model]) -> str:
     """The column that places a count row in time: ``month`` (its first day), or ``year`` (the
     year's first day) in the rollups by year."""
-    return "year" if model in _BY_YEAR.values() or model in _CASE_MIX_BY_YEAR.values() else "month"
+    yearly = (*_BY_YEAR.values(), *_CASE_MIX_BY_YEAR.values(), *_UNIT_BY_YEAR.values())
+    return "year" if model in yearly else "month"
 
 
 def client_table_for(kind: str, filters: Sequence[str] | set[str]) -> type[Model] | None:
@@ -131,10 +150,13 @@ def client_table_for(kind: str, filters: Sequence[str] | set[str]) -> type[Model
 
 def coverage_table(dimensions: Sequence[str] | set[str]) -> type[Model]:
     """The smallest coverage count table with every dimension asked for (aggregates.coverage):
-    a rollup by provider or by unit when only that one (or nothing) is asked, else the full one."""
+    a rollup by provider or by unit when only that one (or nothing) is asked, by provider and
+    unit when only those two (a unit manager's, 2026-12-05), else the full one."""
     if set(dimensions) <= {"provider"}:
         return CoverageByProvider
-    return CoverageByUnit if set(dimensions) <= {"unit"} else CoverageCount
+    if set(dimensions) <= {"unit"}:
+        return CoverageByUnit
+    return CoverageByProviderUnit if set(dimensions) <= PROVIDER_UNIT else CoverageCount
 
 
 def is_counted(model: type[Model]) -> bool:

@@ -34,6 +34,7 @@ from utfall.aggregates.models import (
     FollowUpByProvider,
     FollowUpCount,
     OutcomeByProvider,
+    OutcomeByProviderUnit,
     OutcomeCount,
 )
 from utfall.aggregates.outcome_counts import REREFERRAL_WINDOWS, STEP_DOWN_DAYS
@@ -885,9 +886,10 @@ def _labels_of_months(grain: str | None, date_from: dt.date, date_to: dt.date) -
 
 _CODED = {"provider": "provider_id", "service": "code", "unit": "code"}
 #: Count tables by month whose index runs (municipality, [question or measure,] month, provider, …):
-#: one provider's months are read month by month (``_grouped``).
+#: one provider's months are read month by month (``_grouped``); and by provider and unit
+#: (…, month, unit, provider, …), filtered on both (a unit manager's provider, 2026-12-05).
 _MONTH_THEN_PROVIDER = {AnswerByProvider, FollowUpByProvider, OutcomeByProvider, AnswerCount, FollowUpCount,
-                        OutcomeCount}  # fmt: skip
+                        OutcomeCount, OutcomeByProviderUnit}  # fmt: skip
 
 
 def _coded_model(dimension: str) -> Any:
