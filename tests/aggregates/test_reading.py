@@ -472,3 +472,23 @@ def test_a_unit_managers_counts_of_whole_years_come_from_the_rollup_by_provider_
     assert added and sum(r["n"] for r in changed[key][0]) == sum(r["n"] for r in from_years[key][0]) + added
     half = ("satisfied", *spans[4], ("provider",), ("unit",))
     assert changed[half] == from_years[half]
+
+
+def test_a_questions_cells_by_provider_within_a_unit_over_whole_years_are_aggregates_rows(
+    municipality,
+) -> None:  # type: ignore[no-untyped-def]
+    """A question's cells by provider within a unit over whole years (review of 2026-12-05): the
+    year table for provider and unit keeps the option, so the cells are ``aggregate``'s rows (the
+    assessment's way of reading a year table raised FieldError: no assessment column)."""
+    from utfall.comparisons.counted import Cells
+    from utfall.comparisons.queries import aggregate_cells
+
+    _providers_in_units(municipality)
+    for code in ("satisfied", "assessment_approved"):
+        indicator = get_indicator(code)
+        asked: Any = {"municipality": municipality, "date_from": dt.date(2024, 1, 1), "date_to": dt.date(2025, 12, 31),
+                      "by": ["provider"], "filters": {"unit": "bromma"}}  # fmt: skip
+        bump()
+        cells = aggregate_cells(indicator, **asked)
+        rows = aggregate(indicator, **asked)
+        assert rows and cells.rows() == Cells.from_rows(rows, ["provider"]).rows()

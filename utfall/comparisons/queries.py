@@ -333,6 +333,10 @@ def aggregate_cells(
         months, edges = months_within(date_from, date_to)
         table = table_for(indicator.kind, asked)
         yearly: Any = year_table_for(table, asked) if indicator.kind in ("question", "assessment") else None
+        if indicator.kind == "question" and yearly is not None and not is_folded(yearly):
+            # A year table by option (by provider and unit, 2026-12-05): no question cells to read
+            # row by row here; ``aggregate`` reads it.
+            yearly = None
         years, rest = years_within(*months) if months and not edges else (None, [])
         if yearly is None or years is None or rest or not set(by) <= {*COUNTED_PATHS, "age_group"}:
             found = aggregate(indicator, municipality=municipality, date_from=date_from, date_to=date_to, by=by,

@@ -31,6 +31,23 @@ def fill(apps: Any, schema_editor: Any) -> None:
         )
 
 
+def refill_by_option(apps: Any, schema_editor: Any) -> None:
+    """Reversed: the table by option that this migration drops is made again by reversing its
+    ``DeleteModel`` (empty), just before this runs; filled here from the full answer counts as
+    0015 filled it, so the older code that reads it as exact finds its counts after a rollback
+    (review of 2026-12-05: it was left empty until ``rebuild-aggregates``)."""
+    connection = schema_editor.connection
+    year = (
+        "strftime('%Y-01-01', month)" if connection.vendor == "sqlite" else "date_trunc('year', month)::date"
+    )
+    key = "municipality_id, provider_id, service_id, client_sex, age_group, question_id, option_id"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO aggregates_answerbyprovidercasemixyear ({key}, year, n) "  # noqa: S608 (our tables)
+            f"SELECT {key}, {year}, SUM(n) FROM aggregates_answercount GROUP BY {key}, {year} HAVING SUM(n) <> 0"
+        )
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("aggregates", "0015_case_mix_years"),
@@ -105,7 +122,7 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
-        migrations.RunPython(fill, migrations.RunPython.noop),
+        migrations.RunPython(fill, refill_by_option),
         # Its source, read by nothing now: the O/E's cells, the comparisons and the provider page
         # read the question cells above (docs/decisions.md, 2026-12-05).
         migrations.DeleteModel(name="AnswerByProviderCaseMixYear"),

@@ -1,0 +1,86 @@
+"""The older migrations' fills on a database with data, run before a later migration has made
+a newer rollup's table (review of 2026-12-05: aggregates 0006 and 0008 replace the coverage and
+outcome counts with today's code, which lists the rollups by provider and unit that 0018 makes)."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+from django.db import connection
+
+from tests.comparisons.builders import DataSet
+from utfall.aggregates import coverage, outcome_counts
+from utfall.aggregates.models import (
+    CoverageByProviderUnit,
+    CoverageCount,
+    OutcomeByProviderUnit,
+    OutcomeCount,
+)
+from utfall.aggregates.rebuild import check
+
+LATER = (CoverageByProviderUnit, OutcomeByProviderUnit)  # made by aggregates 0018
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_fills_of_0006_and_0008_leave_a_rollup_whose_table_a_later_migration_makes(municipality) -> None:  # type: ignore[no-untyped-def]
+    data = DataSet()
+    provider = data.provider("A")
+    for k, unit in enumerate(["sodermalm", "bromma"]):
+        iid = data.intervention(f"I{k}", provider, unit=unit, decided_on="2024-01-01", started_on="2024-01-02",
+                                ended_on="2024-09-30", end_reason="goals_met")  # fmt: skip
+        data.followup(iid, date="2024-06-01", q3="yes_mostly")
+    data.load(municipality)
+    with connection.schema_editor() as editor:
+        for model in LATER:
+            editor.delete_model(model)
+    try:
+        coverage.replace(municipality.pk)  # as 0006's populate
+        outcome_counts.fill(municipality.pk)  # as 0008's populate (failed: no such table)
+        assert CoverageCount.objects.filter(municipality=municipality).exists()
+    finally:
+        with connection.schema_editor() as editor:
+            for model in LATER:
+                editor.create_model(model)
+    # 0018 makes the tables and fills them from the full ones: then everything is as a rebuild.
+    assert not CoverageByProviderUnit.objects.exists() and not OutcomeByProviderUnit.objects.exists()
+    migration = importlib.import_module("utfall.aggregates.migrations.0018_provider_unit_outcomes_coverage")
+    with connection.schema_editor() as editor:
+        migration.fill(None, editor)
+    assert CoverageByProviderUnit.objects.exists()
+    assert OutcomeCount.objects.exists() == OutcomeByProviderUnit.objects.exists()
+    assert check(municipality).ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reversing_0016_fills_the_table_by_option_again(municipality) -> None:  # type: ignore[no-untyped-def]
+    """Rolling back to aggregates 0015 (the older code reads the answers by provider, case mix and
+    year by option as exact): the table 0016 dropped comes back with the full answer counts summed
+    by year, not empty (review of 2026-12-05); then forward again, the aggregates as a rebuild."""
+    from django.db.migrations.executor import MigrationExecutor
+
+    data = DataSet()
+    provider = data.provider("A")
+    for k, day in enumerate(["2024-03-01", "2024-11-30", "2025-02-01"]):
+        iid = data.intervention(f"I{k}", provider, decided_on="2024-01-01", started_on="2024-01-02")
+        data.followup(iid, date=day, q3=("yes_mostly", "no", "yes_completely")[k])
+    data.load(municipality)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT SUM(n), COUNT(DISTINCT option_id) FROM aggregates_answercount WHERE municipality_id = %s",
+            [municipality.pk],
+        )
+        total, options = cursor.fetchone()
+    latest = MigrationExecutor(connection).loader.graph.leaf_nodes("aggregates")
+    try:
+        MigrationExecutor(connection).migrate([("aggregates", "0015_case_mix_years")])
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT SUM(n), COUNT(DISTINCT option_id), COUNT(DISTINCT year) "
+                "FROM aggregates_answerbyprovidercasemixyear WHERE municipality_id = %s",
+                [municipality.pk],
+            )
+            assert cursor.fetchone() == (total, options, 2)
+    finally:
+        MigrationExecutor(connection).migrate(latest)
+    assert check(municipality).ok
