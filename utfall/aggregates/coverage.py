@@ -33,6 +33,7 @@ from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
+from utfall.aggregates.counts import made
 from utfall.aggregates.dimensions import AGE_GROUPS
 from utfall.aggregates.models import (
     CoverageByProvider,
@@ -263,10 +264,7 @@ def _fill(municipality_id: int | None, periods: Sequence[int] | None = None) -> 
         where.append("i.municipality_id = %s")
         params.append(municipality_id)
     columns = ", ".join(_quote(c) for c in (*KEY, "n"))
-    # Migrations 0006 and 0010 extend the periods with today's code, before a later migration
-    # has made a newer rollup's table: that migration fills it from the full table (0018).
-    present = set(connection.introspection.table_names())
-    rollups = [(model, fields) for model, fields in ROLLUPS if model._meta.db_table in present]
+    rollups = made(ROLLUPS)  # not yet those a later migration makes (0006, 0010 run this code)
     with connection.cursor() as cursor:
         for start in range(0, len(periods or [None]), CHUNK):
             chunk = list(periods[start : start + CHUNK]) if periods is not None else []
@@ -301,10 +299,7 @@ def replace(municipality_id: int) -> None:
     first = Intervention.objects.order_by("started_on").values_list("started_on", flat=True).first()
     last = max(timezone.localdate().year, *(d.year for d in _newest_dates() if d))
     extend(last, first.year if first else None)
-    # Migration 0006 replaces the counts with today's code, before 0018 has made the rollup by
-    # provider and unit: a rollup without its table yet is left to the migration that makes it.
-    present = set(connection.introspection.table_names())
-    tables: list[type[Model]] = [CoverageCount, *(m for m, _ in ROLLUPS if m._meta.db_table in present)]
+    tables: list[type[Model]] = [CoverageCount, *(m for m, _ in made(ROLLUPS))]  # made: as _fill
     for model in tables:
         model._default_manager.filter(municipality_id=municipality_id).delete()
     _fill(municipality_id)

@@ -244,7 +244,7 @@ class FollowUpByProviderCaseMixYear(ProviderCaseMixYearCount):
         return f"{self.year:%Y} {self.status}: {self.n}"
 
 
-class QuestionByProviderCaseMixYear(models.Model):
+class QuestionByProviderCaseMixYear(ProviderCaseMixYearCount):
     """A question's n and events by provider, case mix and calendar year (2026-12-05, branch
     ``oe4``): the answers' rollup by provider, case mix and year with the option folded away
     through its flags (``instruments.Option.counts`` and ``positive``): ``n`` counts the answers
@@ -257,14 +257,8 @@ class QuestionByProviderCaseMixYear(models.Model):
     ``year`` is the year's first day; both counts default to 0 in the database, so a writer may
     add to one of them alone."""
 
-    municipality = models.ForeignKey("organisations.Municipality", **_DIMENSION)
-    year = models.DateField()
-    provider = models.ForeignKey("registry.Provider", **_DIMENSION)
-    service = models.ForeignKey("registry.Service", **_DIMENSION)
-    client_sex = models.CharField(max_length=8)
-    age_group = models.CharField(max_length=8)
     question_id = models.IntegerField()
-    n = models.IntegerField(db_default=0)
+    n = models.IntegerField(db_default=0)  # the case-mix rollups' n, with a default
     events = models.IntegerField(db_default=0)
 
     class Meta:

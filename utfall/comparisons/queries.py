@@ -351,7 +351,7 @@ def aggregate_cells(
         columns = [COUNTED_PATHS.get(d, d) for d in by]
         parts = []
         lookups = [_codes(d, municipality).get if d in _CODED else None for d in by]
-        if indicator.kind == "question" and is_folded(yearly):
+        if indicator.kind == "question":  # the table without the option (any other: yearly is None above)
             # A question's n and events by cell are rows of the table without the option: read
             # as they are, one covering-index range a year (no GROUP BY: SQLite's sort of the
             # groups cost as much as the read), and summed into cells in memory (2026-12-05, oe4).

@@ -248,9 +248,6 @@ def _writer(
         """The cell's text, not yet escaped (as ``_cells_of`` worked it out before)."""
         if value is None and kind in _NUMBERS:
             return _cell(row, c, english) if parts else "–"
-        if kind == "rate":
-            n = row.get(n_key) if n_key else None
-            return _rate_text(value, n if isinstance(n, int) else None, english)
         if kind == "count" and isinstance(value, int):
             return f"{value:,}" if english else f"{value:,}".replace(",", "\u00a0")
         if kind == "points":
@@ -261,16 +258,7 @@ def _writer(
             return gettext(text) if text in OWN_NAMES else text
         return _cell(row, c, english)
 
-    def span_of(row: dict[str, Any], suppressed: bool) -> str:
-        if kind == "rate" and not suppressed:
-            low, high = row.get(interval[0]), row.get(interval[1])  # type: ignore[index]
-            if low is None or high is None:
-                return ""
-            n = row.get(n_key) if n_key else None
-            n = n if isinstance(n, int) else None
-            return f"{_rate_text(low, n, english)} – {_rate_text(high, n, english)}"
-        return _esc(_interval(row, c, english))
-
+    # A rate is never a label column (LABEL_KEYS): every rate is _rate_writer's.
     if kind == "rate" and not label:
         return _rate_writer(c, n_key, english, head, close, span_head, span_close, hidden_cell)
     cached = kind == "flag" or (kind == "text" and not label)
@@ -298,8 +286,7 @@ def _writer(
         sort = "" if value is None else _esc(str(value))
         if not interval:
             return f'{head}{sort}">{text}{close}'
-        span = span_of(row, suppressed)
-        return f'{head}{sort}">{text}{close}{span_head}{span}{span_close}'
+        return f'{head}{sort}">{text}{close}{span_head}{_esc(_interval(row, c, english))}{span_close}'
 
     if kind in ("ratio", "number") and not label:
         return _ratio_writer(c, kind, english, head, close, span_head, span_close, hidden_cell, write)
