@@ -177,9 +177,11 @@ def _hump(
     c: float,
     tau: float,
     slopes_g: Slopes | None = None,
+    value_g: Callable[[FloatArray], FloatArray] | None = None,
 ) -> _Integrals:
     """Nodes for ∫ g(η) N(η; c, τ²) dη placed at the mode of the integrand at (c, τ)
-    (``slopes_g``: log g's two derivatives alone, when cheaper than ``log_g``)."""
+    (``slopes_g``: log g's two derivatives alone, ``value_g`` its value alone, when cheaper
+    than ``log_g``: the same bits)."""
     t2 = tau * tau
 
     def slopes(eta: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -188,7 +190,7 @@ def _hump(
 
     mode, scale = _newton_mode(slopes, np.full(rows.shape, c))
     nodes = mode[:, None] + scale[:, None] * _T
-    g_val, _, _ = log_g(nodes)
+    g_val = log_g(nodes)[0] if value_g is None else value_g(nodes)
     fixed = _LOG_W + np.log(scale)[:, None] + g_val
     return _Integrals(rows, nodes, fixed, np.zeros(rows.size), np.zeros(rows.size, dtype=bool))
 
@@ -209,7 +211,15 @@ def _pmf_integrals(
         lam = mr * np.exp(eta)
         return xr - lam, -lam
 
-    return _hump(rows, log_g, c, tau, slopes_g)
+    def value_g(eta: FloatArray) -> FloatArray:  # _log_f's value alone (at the nodes)
+        if kind != "proportion":
+            return log_g(eta)[0]
+        xx, mm = xr[:, None], mr[:, None]
+        sp_minus, sp_plus = mixture.softplus_pair(eta)
+        const = special.gammaln(mm + 1) - special.gammaln(xx + 1) - special.gammaln(mm - xx + 1)
+        return np.asarray(const - xx * sp_minus - (mm - xx) * sp_plus)
+
+    return _hump(rows, log_g, c, tau, slopes_g, value_g)
 
 
 def _tail_integrals(
@@ -218,7 +228,7 @@ def _tail_integrals(
     """log P(X ≤ r) (``side="lower"``) or log P(X ≥ r) for the given rows, in two forms."""
     rr, mm = r[rows], m[rows]
     a, b = mixture._t_params(kind, side, rr, mm)
-    _, _, curv = mixture._log_t_density(kind, a, b, np.log(a / b))
+    _, curv = mixture._t_slopes(kind, a, b, np.log(a / b))
     in_t = tau * tau * -curv > 1.0
     out: list[_Integrals] = []
     if np.any(~in_t):
@@ -231,17 +241,28 @@ def _tail_integrals(
             return mixture._log_tail(kind, side, r_, np.ones(np.broadcast_shapes(r_.shape, eta.shape)),
                                      eta + np.log(m_))  # fmt: skip
 
-        part = _hump(rows[~in_t], log_g, c, tau)
+        def value_g(eta: FloatArray) -> FloatArray:  # log_g's value alone (at the nodes)
+            r_, m_ = (ru[:, None], mu[:, None]) if eta.ndim == 2 else (ru, mu)
+            if kind == "proportion":
+                return mixture._log_tail_value(kind, side, r_, m_, eta)
+            return mixture._log_tail_value(kind, side, r_, np.ones(np.broadcast_shapes(r_.shape, eta.shape)),
+                                           eta + np.log(m_))  # fmt: skip
+
+        part = _hump(rows[~in_t], log_g, c, tau, value_g=value_g)
         part.tail[:] = True
         out.append(part)
     if np.any(in_t):
         at, bt = a[in_t], b[in_t]
         sign = 1.0 if side == "lower" else -1.0
 
-        def log_density(eta: FloatArray) -> Grad3:
+        def log_density(eta: FloatArray) -> FloatArray:
             # T = logit Beta(a, b), or log Gamma(a) − log E (b = E): on the scale of η itself.
+            # The value alone (the nodes need no derivatives): _log_t_density's, the same bits.
             a_, b_ = (at[:, None], bt[:, None]) if eta.ndim == 2 else (at, bt)
-            return mixture._log_t_density(kind, a_, b_, eta)
+            if kind == "proportion":
+                sp_minus, sp_plus = mixture.softplus_pair(eta)
+                return np.asarray(-a_ * sp_minus - b_ * sp_plus - special.betaln(a_, b_))
+            return mixture._log_t_density(kind, a_, b_, eta)[0]
 
         def slopes(eta: FloatArray) -> tuple[FloatArray, FloatArray]:
             # The derivatives of log f_T(η) + log Φ(sign·(η − c)/τ).
@@ -252,7 +273,7 @@ def _tail_integrals(
 
         mode, scale = _newton_mode(slopes, np.log(at / bt))
         nodes = mode[:, None] + scale[:, None] * _T
-        lf, _, _ = log_density(nodes)
+        lf = log_density(nodes)
         fixed = _LOG_W + np.log(scale)[:, None] + lf
         out.append(_Integrals(rows[in_t], nodes, fixed, np.full(at.size, sign), np.ones(at.size, dtype=bool)))
     return out
