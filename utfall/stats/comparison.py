@@ -21,7 +21,7 @@ from utfall.stats.overdispersion import DEFAULT_METHOD, fit_overdispersion
 from utfall.stats.overdispersion.limits import OverdispersionFit
 from utfall.stats.proportions import wilson_interval
 from utfall.stats.standardisation import poisson_ratio_ci
-from utfall.stats.suppression import DEFAULT_MIN_N, suppress
+from utfall.stats.suppression import DEFAULT_MIN_N, hidden_rows, suppress
 
 __all__ = [
     "PROPORTION_ROW_KEYS",
@@ -175,10 +175,13 @@ def compare_proportions(
     x, m = _prepare(groups, events, n)
     if np.any(m < 0) or np.any(x < 0) or np.any(x > m):
         raise ValueError("counts must satisfy 0 <= events <= n")
-    blank = [{"group": g, "n": int(v), "suppressed": bool(h)}
-             for g, v, h in zip(groups, m.tolist(), hidden or [False] * len(groups), strict=True)]  # fmt: skip
-    shown_after = np.array([not r["suppressed"] for r in suppress(blank, min_n=min_n, secondary=secondary)],
-                           dtype=bool)  # fmt: skip
+    # Which rows the suppression below hides, from the sizes alone (the rule :func:`suppress` applies).
+    if hidden and len(hidden) != len(groups):
+        raise ValueError("groups and hidden must have the same length")
+    flagged = [i for i, h in enumerate(hidden or ()) if h]
+    shown_after = np.ones(len(groups), dtype=bool)
+    shown_after[sorted(hidden_rows([int(v) for v in m.tolist()], min_n=min_n, flagged=flagged,
+                                   secondary=secondary))] = False  # fmt: skip
     used = np.flatnonzero((m >= min_n) & shown_after)
     fit = reference.fit if reference is not None else None
     if reference is None and used.size:
@@ -198,9 +201,8 @@ def compare_proportions(
         **limits,
     }
     rows = _rows(PROPORTION_ROW_KEYS, columns, len(groups))
-    rows = [
-        {**r, "suppressed": True} if not s else r for r, s in zip(rows, shown_after.tolist(), strict=True)
-    ]
+    for i in np.flatnonzero(~shown_after).tolist():  # the rows are new: marked in place
+        rows[i]["suppressed"] = True
     return _finish(fit, used, groups, rows, level, min_n, secondary, reference)
 
 
@@ -261,7 +263,11 @@ def _counts(a: np.ndarray) -> list[int | float]:
 
 def _column(a: np.ndarray, shown: np.ndarray) -> list[float | None]:
     """Plain floats; None where not shown or NaN."""
-    return [v if s and not math.isnan(v) else None for v, s in zip(a.tolist(), shown.tolist(), strict=True)]
+    values = a.tolist()
+    keep = shown & ~np.isnan(a)
+    if keep.all():
+        return values  # type: ignore[no-any-return]
+    return [v if k else None for v, k in zip(values, keep.tolist(), strict=True)]
 
 
 def _funnel(
@@ -298,11 +304,12 @@ def _funnel(
     flag[value > hi998] = "high"
     flag[value < lo998] = "low"
     everywhere = np.ones(idx.size, dtype=bool)
-    for key, col in zip(keys, (lo95, hi95, lo998, hi998), strict=False):
-        for i, v in zip(idx.tolist(), _column(col, everywhere), strict=True):
+    columns = (*(_column(col, everywhere) for col in (lo95, hi95, lo998, hi998)), flag.tolist())
+    if idx.size == size.size:  # every group shown: the columns are the rows' own
+        return dict(zip(keys, columns, strict=True))
+    for key, column in zip(keys, columns, strict=True):
+        for i, v in zip(idx.tolist(), column, strict=True):
             out[key][i] = v
-    for i, v in zip(idx.tolist(), flag.tolist(), strict=True):
-        out["flag"][i] = v
     return out
 
 

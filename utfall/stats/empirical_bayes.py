@@ -123,28 +123,59 @@ def _posterior_grid(kind: Kind, x: FloatArray, m: FloatArray, centre: float, tau
     u, curvature = mixture.posterior_mode(kind, x, mm, off, tau)
     sd = 1.0 / np.sqrt(-curvature)
     points = u[:, None] + sd[:, None] * _GRID
-    eta = off[:, None] + tau * points
+    # The (k × G) arrays below are written in place where a value is not needed again: the same
+    # operations in the same order (the same bits) without a new ~0.7 MB array for each step at
+    # 750 groups (fresh pages for each: this function took ~7 ms; 2026-12-06, cmp5).
+    eta = np.multiply(tau, points)
+    eta += off[:, None]
     # log f(x | η) up to a constant per group (normalised away), and its η-derivative.
     if kind == "proportion":
-        softplus, value = mixture.softplus_expit(eta)  # value: expit(η)
-        log_f = x[:, None] * eta - m[:, None] * softplus
-        d1 = x[:, None] - m[:, None] * value
+        # softplus(η) and expit(η) as mixture.softplus_expit computes them.
+        e = np.abs(eta)
+        np.negative(e, out=e)
+        np.exp(e, out=e)
+        value = np.add(1.0, e)
+        np.divide(1.0, value, out=value)  # expit(|η|)
+        far = np.multiply(e, value)
+        np.copyto(value, far, where=~(eta >= 0.0))  # np.where(η ≥ 0, near, far), NaN included
+        softplus = np.maximum(eta, 0.0)
+        np.log1p(e, out=e)
+        softplus += e
+        log_f = np.multiply(x[:, None], eta)
+        softplus *= m[:, None]
+        log_f -= softplus
+        d1 = np.multiply(m[:, None], value)
+        np.subtract(x[:, None], d1, out=d1)
     else:
         lam = np.exp(eta)
         log_f = x[:, None] * eta - lam
         d1 = x[:, None] - lam
         value = np.exp(centre + tau * points)
-    log_dens = log_f - 0.5 * points**2
-    dens = np.exp(log_dens - log_dens.max(axis=1, keepdims=True))
-    slope = dens * (tau * d1 - points)  # d/du of the density, exactly
+    squares = np.multiply(points, points)
+    squares *= 0.5
+    log_f -= squares  # the log-density
+    log_f -= log_f.max(axis=1, keepdims=True)
+    dens = np.exp(log_f, out=log_f)
+    d1 *= tau
+    d1 -= points
+    slope = np.multiply(dens, d1, out=d1)  # d/du of the density, exactly
     h = sd * (_GRID[1] - _GRID[0])
     # The integral of the cubic Hermite interpolant over each cell: the trapezoid plus
     # h²/12·(f′(left) − f′(right)), i.e. the Euler–Maclaurin corrected rule, O(h⁴).
     hh = h[:, None]
-    cells = 0.5 * hh * (dens[:, 1:] + dens[:, :-1]) + hh * hh / 12.0 * (slope[:, :-1] - slope[:, 1:])
-    cum = np.concatenate([np.zeros((x.size, 1)), np.cumsum(cells, axis=1)], axis=1)
-    total = cum[:, -1:]
-    return _Posterior(points, dens / total, slope / total, cum / total, h, value)
+    cells = np.add(dens[:, 1:], dens[:, :-1])
+    cells *= 0.5 * hh
+    bend = np.subtract(slope[:, :-1], slope[:, 1:])
+    bend *= hh * hh / 12.0
+    cells += bend
+    cum = np.empty(dens.shape)
+    cum[:, 0] = 0.0
+    np.cumsum(cells, axis=1, out=cum[:, 1:])
+    total = cum[:, -1:].copy()
+    dens /= total
+    slope /= total
+    cum /= total
+    return _Posterior(points, dens, slope, cum, h, value)
 
 
 def _value(kind: Kind, centre: float, tau: float, u: FloatArray) -> FloatArray:
