@@ -44,14 +44,17 @@ _LOG_W = np.log(_W) + _T**2  # weights for ∫ g(t) dt after the change of varia
 _LOG_2PI = float(np.log(2.0 * np.pi))
 
 
-def logsumexp_rows(terms: FloatArray) -> FloatArray:
+def logsumexp_rows(terms: FloatArray, *, overwrite: bool = False) -> FloatArray:
     """log Σ exp(terms) along the last axis (max-shifted; −inf for a row of −inf). scipy's
     ``special.logsumexp`` gives the same to an ulp or two, but its array-API dispatch costs
-    about 0.3 ms a call, and the limit searches call it a few hundred times a page."""
+    about 0.3 ms a call, and the limit searches call it a few hundred times a page.
+    ``overwrite``: ``terms`` may be used as scratch (the same result, no new array)."""
     top = np.max(terms, axis=-1, keepdims=True)
     top = np.where(np.isfinite(top), top, 0.0)
+    shifted = np.subtract(terms, top, out=terms if overwrite else None)
+    np.exp(shifted, out=shifted)
     with np.errstate(divide="ignore"):
-        return np.asarray(np.log(np.sum(np.exp(terms - top), axis=-1)) + top[..., 0])
+        return np.asarray(np.log(np.sum(shifted, axis=-1)) + top[..., 0])
 
 
 def softplus(x: FloatArray) -> FloatArray:
@@ -239,8 +242,9 @@ def concave_argmax(
                 step = np.where(finite, step, 0.0)
             new = z + step
             # Strictly inside the bracket (or converged), else bisect: the bracket shrinks every time.
-            outside = ~((new > lo) & (new < hi)) & (np.abs(step) >= tol)
-            if outside.any():
+            inside = (new > lo) & (new < hi)
+            outside = None if inside.all() else ~inside & (np.abs(step) >= tol)
+            if outside is not None and outside.any():
                 if every_closed:
                     middle = 0.5 * (lo + hi)
                 else:
@@ -285,10 +289,15 @@ def _integrate(log_g, offset: FloatArray, tau: float, value=None) -> FloatArray:
     scale = np.sqrt(2.0) / np.sqrt(-curv)
     points = u[..., None] + scale[..., None] * _T
     at_nodes = offset[..., None] + tau * points
-    log_val = log_g(at_nodes)[0] if value is None else value(at_nodes)
-    terms = _LOG_W + log_val - 0.5 * points**2 - 0.5 * _LOG_2PI
+    terms = np.array(log_g(at_nodes)[0] if value is None else value(at_nodes), dtype=np.float64, copy=None)
+    # _LOG_W + log_val − 0.5·points² − 0.5·log 2π, in place (the same operations, the same bits).
+    terms += _LOG_W
+    squares = np.multiply(points, points, out=points)
+    squares *= 0.5
+    terms -= squares
+    terms -= 0.5 * _LOG_2PI
     with np.errstate(divide="ignore"):
-        return np.asarray(logsumexp_rows(terms) + np.log(scale))
+        return np.asarray(logsumexp_rows(terms, overwrite=True) + np.log(scale))
 
 
 def _offset(kind: Kind, m: FloatArray, centre: float) -> FloatArray:
@@ -388,11 +397,29 @@ def _tail_in_t(kind: Kind, side: str, r: FloatArray, m: FloatArray, centre: floa
     def log_h(eta: FloatArray) -> FloatArray:  # at the nodes: the value alone
         aa, bb = a[..., None], b[..., None]
         if kind == "proportion":
-            sp_minus, sp_plus = softplus_pair(eta)
-            lf = -aa * sp_minus - bb * sp_plus - special.betaln(aa, bb)
+            # −a·softplus(−η) − b·softplus(η) − log B(a, b), written in place (softplus_pair's
+            # operations, in the same order: the same bits).
+            tail = np.abs(eta)
+            np.negative(tail, out=tail)
+            np.exp(tail, out=tail)
+            np.log1p(tail, out=tail)
+            lf = np.negative(eta)
+            np.maximum(lf, 0.0, out=lf)
+            lf += tail
+            lf *= -aa
+            sp_plus = np.maximum(eta, 0.0)
+            sp_plus += tail
+            sp_plus *= bb
+            lf -= sp_plus
+            lf -= special.betaln(aa, bb)
+            z = np.subtract(eta, centre, out=tail)
         else:
             lf = aa * (eta + np.log(bb)) - bb * np.exp(eta) - special.gammaln(aa)
-        return np.asarray(lf + special.log_ndtr(sign * (eta - centre) / tau))
+            z = eta - centre
+        z *= sign
+        z /= tau
+        lf += special.log_ndtr(z, out=z)
+        return np.asarray(lf)
 
     def slopes(eta: FloatArray) -> tuple[FloatArray, FloatArray]:  # log_h's derivatives alone
         d1, d2 = _t_slopes(kind, a, b, eta)
@@ -404,8 +431,10 @@ def _tail_in_t(kind: Kind, side: str, r: FloatArray, m: FloatArray, centre: floa
     _, d2 = slopes(eta)
     scale = np.sqrt(2.0) / np.sqrt(-d2)
     points = eta[..., None] + scale[..., None] * _T
+    terms = log_h(points)
+    terms += _LOG_W
     with np.errstate(divide="ignore"):
-        return np.asarray(logsumexp_rows(_LOG_W + log_h(points)) + np.log(scale))
+        return np.asarray(logsumexp_rows(terms, overwrite=True) + np.log(scale))
 
 
 def _tail(kind: Kind, side: str, r: ArrayLike, m: ArrayLike, centre: float, tau: float) -> FloatArray:
