@@ -421,8 +421,14 @@ def _tail_in_t(kind: Kind, side: str, r: FloatArray, m: FloatArray, centre: floa
         lf += special.log_ndtr(z, out=z)
         return np.asarray(lf)
 
+    a_plus_b, minus_a_plus_b = a + b, -(a + b)  # _t_slopes' factors, once for every step
+
     def slopes(eta: FloatArray) -> tuple[FloatArray, FloatArray]:  # log_h's derivatives alone
-        d1, d2 = _t_slopes(kind, a, b, eta)
+        if kind == "proportion":  # _t_slopes, the same operations
+            p, q = logistic_pair(eta)
+            d1, d2 = a - a_plus_b * p, minus_a_plus_b * p * q
+        else:
+            d1, d2 = _t_slopes(kind, a, b, eta)
         z = sign * (eta - centre) / tau
         mills = np.exp(-0.5 * z * z - 0.5 * _LOG_2PI - special.log_ndtr(z))
         return d1 + sign * mills / tau, d2 - mills * (z + mills) / (tau * tau)
