@@ -259,3 +259,11 @@ def test_a_column_and_the_rows_hidden_are_as_the_plain_forms() -> None:
     expected = [r["suppressed"] for r in suppress(blank, min_n=5)]
     rows = compare_proportions(groups, np.minimum(n, 3), n, min_n=5, hidden=hidden).rows
     assert [r["suppressed"] for r in rows] == expected
+
+
+def test_a_comparisons_rows_have_the_row_keys_in_their_order() -> None:
+    from utfall.stats.comparison import PROPORTION_ROW_KEYS, _proportion_rows, _rows
+
+    columns = {key: [f"{key}{i}" for i in range(3)] for key in PROPORTION_ROW_KEYS if key != "suppressed"}
+    assert _proportion_rows(columns) == _rows(PROPORTION_ROW_KEYS, columns, 3)
+    assert [list(row) for row in _proportion_rows(columns)] == [list(PROPORTION_ROW_KEYS)] * 3

@@ -200,7 +200,7 @@ def compare_proportions(
         "ci_high": _column(ci_hi, shown),
         **limits,
     }
-    rows = _rows(PROPORTION_ROW_KEYS, columns, len(groups))
+    rows = _proportion_rows(columns)
     for i in np.flatnonzero(~shown_after).tolist():  # the rows are new: marked in place
         rows[i]["suppressed"] = True
     return _finish(fit, used, groups, rows, level, min_n, secondary, reference)
@@ -311,6 +311,20 @@ def _funnel(
         for i, v in zip(idx.tolist(), column, strict=True):
             out[key][i] = v
     return out
+
+
+def _proportion_rows(columns: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """``_rows(PROPORTION_ROW_KEYS, columns, k)`` written out: a dict display with the keys in
+    their order builds a row about twice as fast as ``dict(zip(keys, values))`` (750 rows a
+    comparison). ``suppressed`` is None until the suppression sets it, as there."""
+    c = columns
+    return [
+        {"group": g, "n": n, "events": e, "rate": r, "ci_low": a, "ci_high": b, "lower_95": lo95,
+         "upper_95": hi95, "lower_998": lo998, "upper_998": hi998, "flag": f, "suppressed": None}
+        for g, n, e, r, a, b, lo95, hi95, lo998, hi998, f in zip(
+            c["group"], c["n"], c["events"], c["rate"], c["ci_low"], c["ci_high"], c["lower_95"],
+            c["upper_95"], c["lower_998"], c["upper_998"], c["flag"], strict=True)
+    ]  # fmt: skip
 
 
 def _rows(keys: tuple[str, ...], columns: dict[str, list[Any]], k: int) -> list[dict[str, Any]]:
