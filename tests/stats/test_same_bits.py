@@ -267,3 +267,21 @@ def test_a_comparisons_rows_have_the_row_keys_in_their_order() -> None:
     columns = {key: [f"{key}{i}" for i in range(3)] for key in PROPORTION_ROW_KEYS if key != "suppressed"}
     assert _proportion_rows(columns) == _rows(PROPORTION_ROW_KEYS, columns, 3)
     assert [list(row) for row in _proportion_rows(columns)] == [list(PROPORTION_ROW_KEYS)] * 3
+
+
+def test_the_posteriors_quantile_is_the_newton_steps_on_cdf_in_cell_and_dens_in_cell() -> None:
+    rng = np.random.default_rng(11)
+    m = np.maximum(1.0, np.round(np.exp(rng.uniform(0.0, 7.0, 300))))
+    x = rng.binomial(m.astype(int), 0.7).astype(np.float64)
+    post = empirical_bayes._posterior_grid("proportion", x, m, 0.8, 0.4)
+    for q in (0.025, 0.5, 0.975):
+        k, g = post.points.shape
+        rows = np.arange(k)
+        j = np.clip(np.sum(post.cdf <= q, axis=1) - 1, 0, g - 2)
+        c0, c1 = post.cdf[rows, j], post.cdf[rows, j + 1]
+        t = np.clip((q - c0) / np.where(c1 > c0, c1 - c0, 1.0), 0.0, 1.0)
+        for _ in range(empirical_bayes._NEWTON_QUANTILE):  # as it stood on main 71ce169
+            gap = post.cdf_in_cell(rows, j, t) - q
+            d = post.dens_in_cell(rows, j, t) * post.h
+            t = np.clip(t - gap / np.maximum(d, 1e-300), 0.0, 1.0)
+        assert same_bits(post.quantile(q), post.points[rows, j] + t * post.h)
