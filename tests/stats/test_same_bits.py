@@ -285,3 +285,20 @@ def test_the_posteriors_quantile_is_the_newton_steps_on_cdf_in_cell_and_dens_in_
             d = post.dens_in_cell(rows, j, t) * post.h
             t = np.clip(t - gap / np.maximum(d, 1e-300), 0.0, 1.0)
         assert same_bits(post.quantile(q), post.points[rows, j] + t * post.h)
+
+
+def test_a_rounded_column_is_pythons_round_of_each_value() -> None:
+    from utfall.stats.comparison import round_column
+
+    rng = np.random.default_rng(5)
+    values: list[float | None] = [*rng.random(3000).tolist(), *rng.normal(0.0, 3.0, 3000).tolist()]
+    values += [k / 32 for k in range(-64, 64)]  # exact ties at the fourth decimal (half to even)
+    values += [(k + 0.5) / 1e4 for k in range(-500, 500)]  # near ties, as the product sees them
+    values += [float(np.nextafter(v, side)) for v in values[-1000:] for side in (-1.0, 1.0)]  # type: ignore[arg-type]
+    values += [0.0, -0.0, -1e-7, 1e-300, None, math.nan, math.inf, -math.inf, 1e15, 123456.78905, None]
+    got = round_column(values)
+    want = [None if v is None else round(float(v), 4) for v in values]
+    assert [repr(v) for v in got] == [repr(v) for v in want]
+    assert round_column(values[:100]) == [round(float(v), 4) for v in values[:100]]  # type: ignore[arg-type]
+    assert round_column([]) == [] and round_column([None]) == [None]
+    assert [repr(v) for v in round_column([0.123456789], 2)] == [repr(round(0.123456789, 2))]

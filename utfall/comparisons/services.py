@@ -22,7 +22,7 @@ from utfall.core.spreadsheets import neutralise
 from utfall.organisations.models import Municipality
 from utfall.stats.adjusted import AdjustedComparison, AverageMixFunnel, compare_adjusted
 from utfall.stats.assessment import ASSESSMENT_ROW_KEYS, Assessment, assess
-from utfall.stats.comparison import Comparison, compare_proportions
+from utfall.stats.comparison import Comparison, compare_proportions, round_column
 from utfall.stats.overdispersion.limits import OverdispersionFit
 from utfall.stats.standardisation import expected_from_case_mix
 
@@ -79,14 +79,17 @@ def _with_assessment(comparison: Comparison, groups: list[str], assessment: Asse
     """Put the assessment columns into the comparison's rows (additive keys; None where hidden)."""
     extra = dict(zip(groups, assessment.rows, strict=True))
     blank = dict.fromkeys(ASSESSMENT_ROW_KEYS)
-    for row in comparison.rows:
-        values = None if row["suppressed"] else extra.get(str(row["group"]))
-        if not values:
+    rows = comparison.rows
+    found = [None if row["suppressed"] else extra.get(str(row["group"])) for row in rows]
+    live = [i for i, values in enumerate(found) if values]
+    # A column at a time, each value as round(float(value), 4) (stats.comparison.round_column:
+    # the same floats; Python's round was ~5 ms of 750 providers × 7 columns).
+    columns = [round_column([found[i].get(key) for i in live]) for key in ASSESSMENT_ROW_KEYS]  # type: ignore[union-attr]
+    for i, values in zip(live, zip(*columns, strict=True), strict=True):
+        rows[i].update(zip(ASSESSMENT_ROW_KEYS, values, strict=True))
+    for row, own in zip(rows, found, strict=True):
+        if not own:
             row.update(blank)
-            continue
-        # A row at a time in one update (750 providers × 7 columns: this loop was ~3 ms).
-        row.update(zip(ASSESSMENT_ROW_KEYS, [None if value is None else round(float(value), 4)
-                                             for value in map(values.get, ASSESSMENT_ROW_KEYS)], strict=True))  # fmt: skip
 
 
 def compare(

@@ -29,6 +29,7 @@ __all__ = [
     "Comparison",
     "compare_proportions",
     "compare_ratios",
+    "round_column",
 ]
 
 PROPORTION_ROW_KEYS = (
@@ -108,6 +109,41 @@ class Comparison:
                 for row in self.rows
             ],
         }
+
+
+#: Below this |x|·10^decimals a product's rounding error (< 2⁻³²) cannot move it past the margin.
+_ROUNDING_RANGE = 2.0**20
+_ROUNDING_MARGIN = 1e-6
+
+
+def round_column(values: Sequence[float | None], decimals: int = 4) -> list[float | None]:
+    """``[None if v is None else round(float(v), decimals) for v in values]``, the same floats,
+    from one array for the whole column: Python's ``round`` costs ~1 µs a value (a correctly
+    rounded decimal conversion there and back; 5,250 values, ~5 ms, for a comparison's 750 rows).
+
+    ``round(x, d)`` is the double nearest to k/10^d, k the integer nearest to the exact x·10^d
+    (half to even). Where x·10^d is well inside (−2²⁰, 2²⁰) and its computed product is more than
+    10⁻⁶ from a half-integer, the computed product rounds to the same k (its error is below
+    2⁻³²), and k / 10^d, a correctly rounded division of two exact doubles, is that nearest
+    double; every other value (ties, NaN, ±inf, huge) goes through ``round`` itself."""
+    present = [i for i, v in enumerate(values) if v is not None]
+    out: list[float | None] = [None] * len(values)
+    if not present:
+        return out
+    x = np.array([float(values[i]) for i in present])  # type: ignore[arg-type]
+    scale = 10.0**decimals
+    with np.errstate(invalid="ignore", over="ignore"):
+        product = x * scale
+        whole = np.rint(product)
+        fraction = np.abs(product - np.floor(product) - 0.5)
+        plain = (np.abs(product) < _ROUNDING_RANGE) & (fraction > _ROUNDING_MARGIN)
+        quick = (whole / scale).tolist()
+    if len(present) == len(values) and plain.all():
+        return quick  # type: ignore[no-any-return]
+    plain_list = plain.tolist()
+    for j, i in enumerate(present):
+        out[i] = quick[j] if plain_list[j] else round(float(x[j]), decimals)
+    return out
 
 
 def _round(value: Any, decimals: int) -> Any:
