@@ -305,3 +305,74 @@ def test_one_providers_counts_read_month_by_month_are_its_row_of_all_providers(
                 q["sql"] for q in queries if 'byprovider" WHERE' in q["sql"]
             ]  # not the rollups by year
             assert all('."month" IN (' in sql for sql in monthly), monthly
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_providers_cell_within_a_unit_is_its_row_of_the_count_by_provider_within_the_unit(
+    municipality, seed: int
+) -> None:  # type: ignore[no-untyped-def]
+    """The provider page as a unit manager counts the provider within the unit as one cell (by
+    nothing, filtered on both; 2026-12-06, prov5): the same n, events and flag as the provider's
+    row of the count by provider within the unit, which works out every provider's partition
+    along the unit — for a month, a quarter, a half-year, a year and a run of years, a question
+    and an assessment indicator, secondary suppression included."""
+    codes = sized_load(municipality, seed)
+    spans = [(dt.date(2025, 4, 1), dt.date(2025, 4, 30)), (dt.date(2025, 4, 1), dt.date(2025, 6, 30)),
+             (dt.date(2026, 1, 1), dt.date(2026, 6, 30)), (dt.date(2025, 1, 1), dt.date(2025, 12, 31)),
+             (dt.date(2025, 1, 1), dt.date(2026, 12, 31))]  # fmt: skip
+    secondary = shown = 0
+    for code in ("satisfied", "assessment_approved"):
+        indicator = get_indicator(code)
+        for start, end in spans:
+            for unit in ("sodermalm", "bromma"):
+                bump()
+                rows = protected_counts(indicator, municipality=municipality, date_from=start, date_to=end,
+                                        by=["provider"], filters={"unit": unit})  # fmt: skip
+                for provider in codes:
+                    bump()  # nothing cached: the cell counts its partitions itself
+                    cell = protected_counts(indicator, municipality=municipality, date_from=start, date_to=end,
+                                            by=[], filters={"provider": provider, "unit": unit})  # fmt: skip
+                    mine = next((r for r in rows if r["provider"] == provider), None)
+                    if mine is None:
+                        assert not cell or not cell[0]["n"], (code, start, unit, provider)
+                        continue
+                    want = {"events": mine["events"], "n": mine["n"], "suppressed": mine["suppressed"]}
+                    assert cell == [want], (code, start, unit, provider)
+                    secondary += mine["suppressed"] and mine["n"] >= 5
+                    shown += not mine["suppressed"]
+    assert secondary, "some cell with n ≥ 5 is hidden by the secondary rule"
+    assert shown, "some cell is shown"
+
+
+@pytest.mark.parametrize("code", ["plan_goals_reached", "step_down"])
+def test_one_providers_outcomes_by_unit_named_unit_by_unit_are_its_rows_by_provider_and_unit(
+    municipality, code: str
+) -> None:  # type: ignore[no-untyped-def]
+    """An outcome count by unit filtered on one provider (a unit manager's cell's partition along
+    the unit) names the months and the municipality's units (queries._grouped, 2026-12-06): the
+    same rows as the provider's rows of the count by provider and unit, and read that way."""
+    rng = random.Random(7)
+    data = DataSet()
+    codes = ["A", "B", "C"]
+    for provider in codes:
+        data.provider(provider)
+    for k in range(90):
+        ended = dt.date(2025, 1 + rng.randrange(12), 1 + rng.randrange(28))
+        data.intervention(f"I{k}", rng.choice(codes), unit=rng.choice(("sodermalm", "bromma")),
+                          service=rng.choice(("ihf", "tfco")), ended_on=ended.isoformat(), end_reason="goals_met",
+                          goals_total=2, goals_fully=rng.choice((0, 1, 2)), goals_partly=0)  # fmt: skip
+    data.load(municipality)
+    indicator = get_indicator(code)
+    span = {"date_from": dt.date(2025, 1, 1), "date_to": dt.date(2025, 12, 31)}
+    bump()
+    every = aggregate(indicator, municipality=municipality, by=["provider", "unit"], **span)
+    assert {r["unit"] for r in every} == {"sodermalm", "bromma"}
+    for provider in codes:
+        with CaptureQueriesContext(connection) as queries:
+            own = aggregate(indicator, municipality=municipality, by=["unit"], filters={"provider": provider},
+                            **span)  # fmt: skip
+        assert own == [
+            {k: v for k, v in r.items() if k != "provider"} for r in every if r["provider"] == provider
+        ]
+        read = [q["sql"] for q in queries if "outcomebyproviderunit" in q["sql"]]
+        assert read and all('"unit_id" IN (' in sql for sql in read), read

@@ -13,7 +13,7 @@ from utfall.comparisons.services import compare
 from utfall.results.services.comparison import provider_comparison
 from utfall.results.services.gender import women_and_men
 from utfall.results.services.outcomes import outcomes
-from utfall.results.services.provider import provider_results
+from utfall.results.services.provider import own_comparison_row, provider_results
 from utfall.results.services.trends import trend
 from utfall.stats.proportions import newcombe_difference, wilson_interval
 
@@ -237,3 +237,41 @@ def test_a_comparisons_many_providers_are_named_as_by_their_codes_alone(
     monkeypatch.setattr(common, "MANY_CODES", 10_000)
     assert picked == common.names_of(Provider, municipality, "provider_id", codes)
     assert len(picked) == 75 and picked["P0148"] == "Omsorg 148 & <Co>"
+
+
+def test_a_unit_managers_provider_page_counts_the_provider_within_the_unit_as_one_cell(
+    people: People, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As a unit manager (Bromma), each indicator's own figures are the provider's row of the count
+    by provider within the unit, judged against all providers, as before 2026-12-06 (prov5); the
+    page no longer works out every provider's partition along the unit to flag that one row."""
+    from utfall.comparisons import disclosure
+    from utfall.comparisons.cache import bump
+
+    asked: list[tuple[tuple[str, ...], str]] = []
+    real = disclosure._hidden_along
+
+    def spy(indicator, municipality, period, rest_by, dim, rest_filters, as_of, min_n):  # type: ignore[no-untyped-def]
+        asked.append((tuple(rest_by), dim))
+        return real(indicator, municipality, period, rest_by, dim, rest_filters, as_of, min_n)
+
+    monkeypatch.setattr(disclosure, "_hidden_along", spy)
+    municipality = people.manager.municipality
+    for provider in ("E", "G", "B"):  # in the unit; hidden there by the secondary rule; not in the unit
+        bump()
+        asked.clear()
+        page = provider_results(people.manager, provider, indicator="satisfied", grain="quarter", **YEAR)
+        assert (("provider",), "unit") not in asked
+        for row in page.tables["indikatorer"].rows:
+            definition = all_indicators()[row["indicator"]]
+            everyone = disclosure.protected_counts(definition, municipality=municipality, by=["provider"],
+                                                   **YEAR)  # fmt: skip
+            within = disclosure.protected_counts(definition, municipality=municipality, by=["provider"],
+                                                 filters={"unit": "bromma"}, **YEAR)  # fmt: skip
+            mine = next((r for r in within if r["provider"] == provider), {"events": 0, "n": 0})
+            want = own_comparison_row(everyone, provider, mine)
+            assert {k: v for k, v in row.items() if k not in ("indicator", "name")} == want, row["indicator"]
+    satisfied = {p: next(r for r in provider_results(people.manager, p, indicator="satisfied", grain="quarter",
+                                                      **YEAR).tables["indikatorer"].rows
+                         if r["indicator"] == "satisfied") for p in ("E", "G", "B")}  # fmt: skip
+    assert satisfied["E"]["n"] == 40 and satisfied["G"]["suppressed"] and satisfied["B"]["n"] == 0

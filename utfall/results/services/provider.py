@@ -45,15 +45,16 @@ PROVIDER_COLUMNS = [
 
 
 def own_comparison_row(
-    counts: Sequence[Mapping[str, Any]], provider_id: str, own: Sequence[Mapping[str, Any]] | None = None
+    counts: Sequence[Mapping[str, Any]], provider_id: str, own: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
     """One provider's row of the comparison of all providers, without working out every
     other provider's limits: the same fit, target, limits at its n, flag and suppression as
     :func:`utfall.stats.comparison.compare_proportions` (tested against it), rounded as its JSON.
 
-    ``own``: the provider's counts within the viewer's scope (a unit manager's unit) when
-    that is narrower than ``counts``; they are judged against the fit of ``counts``, the
-    whole population, and stay hidden when the provider's row is hidden there (issue 10.1).
+    ``own``: the provider's cell within the viewer's scope (a unit manager's unit: the provider
+    and the unit as one cell, with its ``suppressed`` flag) when that is narrower than
+    ``counts``; it is judged against the fit of ``counts``, the whole population, and stays
+    hidden when the provider's row is hidden there (issue 10.1).
     """
     minimum = min_n()
     sizes = list(map(itemgetter("n"), counts))  # 750 rows, 13–31 counts a page: no Python loop a row
@@ -84,12 +85,11 @@ def own_comparison_row(
         return row
     events, n = x[index], m[index]
     if own is not None:
-        mine = next((r for r in own if str(r["provider"]) == provider_id), None)
-        if mine is None:
+        if not own.get("n"):  # no answers within the scope: nothing to hide, nothing to show
             row.update(n=0, suppressed=False)
             return row
-        events, n = float(mine["events"]), float(mine["n"])
-        if n < minimum or mine.get("suppressed"):
+        events, n = float(own["events"]), float(own["n"])
+        if n < minimum or own.get("suppressed"):
             return row
     low, high = wilson_interval(np.array([events]), np.array([n]), 0.95)
     row.update(n=int(n), rate=rounded(events / n), ci_low=rounded(float(low[0])), ci_high=rounded(float(high[0])),
@@ -140,15 +140,22 @@ def provider_results(
     # The question indicators' counts (and their partitions) in one query, not one each.
     prefetch_protected(questions, municipality=municipality, date_from=date_from, date_to=date_to,
                        by=["provider"])  # fmt: skip
-    everyone: dict[str, list[dict[str, Any]]] = {}
-    mine = everyone
+    if others:
+        # Within a scope, the provider's own figures are one cell (the provider and the unit),
+        # hidden by the same partitions as its row of the count by provider within the unit
+        # (a cell's flag depends on its conditions, not on how it is asked: docs/disclosure.md):
+        # its partition along the unit is the provider's units alone, not every provider's
+        # (2026-12-06, prov5). The questions' partitions in one query each.
+        prefetch_protected(questions, municipality=municipality, date_from=date_from, date_to=date_to,
+                           by=[], filters=filters)  # fmt: skip
     rows = []
     for code, definition in all_indicators().items():
-        counts = everyone.get(code)
-        own = mine.get(code) if others else None
-        if counts is None:
-            counts = counted(definition, {})
-            own = counted(definition, others) if others else None
+        counts = counted(definition, {})
+        own = None
+        if others:
+            cell = protected_counts(definition, municipality=municipality, date_from=date_from,
+                                    date_to=date_to, by=[], filters=filters)  # fmt: skip
+            own = cell[0] if cell else {"events": 0, "n": 0}
         row = own_comparison_row(counts, provider_id, own)
         rows.append({"indicator": code, "name": definition.name, **row})
     caption = _("%(name)s: alla indikatorer mot kommunen, %(from)s–%(to)s") % {
