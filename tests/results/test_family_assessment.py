@@ -73,3 +73,7 @@ def test_numbers_read_as_a_swedish_reader_expects() -> None:
     assert display(0.6667, "rate", n=250) == "66,7\u00a0%"
     assert display(22500, "count") == "22\u00a0500"
     assert display(1.23456, "ratio") == "1,23"
+    # An expected count (E) and other numbers: one decimal, thousands apart ("3423,7600" before).
+    assert display(3423.76, "number") == "3\u00a0423,8"
+    assert display(3423.76, "number", english=True) == "3,423.8"
+    assert display(-1234567.04, "number") == "-1\u00a0234\u00a0567,0"

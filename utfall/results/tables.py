@@ -201,7 +201,9 @@ def display(value: Any, kind: str, *, n: int | None = None, english: bool | None
     """The page's text for a value, as a Swedish reader expects (issue 17 point 13): decimal
     comma; a percentage whole when its n is under 100 and with one decimal above (more digits
     than the data carry suggest a precision it lacks); O/E with two decimals; counts with a
-    space between thousands ("22 500"). The downloads keep the full numbers. In English, a
+    space between thousands ("22 500"); other numbers (an expected count E, a report's minutes)
+    with one decimal and a space between thousands ("3 423,8"). The downloads and the API keep
+    the full numbers. In English, a
     decimal point and a comma between thousands ("74.1 %", "22,500")."""
     if value is None:
         return "–"
@@ -222,8 +224,15 @@ def display(value: Any, kind: str, *, n: int | None = None, english: bool | None
     if kind == "count" and isinstance(value, int):
         return f"{value:,}" if english else f"{value:,}".replace(",", "\u00a0")
     if kind == "number":
-        return decimal(f"{value:.{DECIMALS}f}", english=english) if isinstance(value, float) else str(value)
+        return grouped(f"{value:,.1f}", english=english) if isinstance(value, float) else str(value)
     return str(value)
+
+
+def grouped(text: str, *, english: bool) -> str:
+    """A number written with a comma between thousands and a decimal point (``f"{x:,.1f}"``) in
+    the page's language: "3 423,8" in Swedish (a no-break space between thousands, a decimal
+    comma), "3,423.8" in English."""
+    return text if english else text.replace(",", "\u00a0").replace(".", ",")
 
 
 _PERIOD = re.compile(r"(\d{4})-([KH])([1-4])")

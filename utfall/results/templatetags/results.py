@@ -19,7 +19,6 @@ from django.utils.translation import gettext
 from utfall.comparisons.access import aggregate_scope
 from utfall.results.services.coverage import UNKNOWN_CASEWORKER
 from utfall.results.tables import (
-    DECIMALS,
     Column,
     ResultTable,
     display,
@@ -360,7 +359,7 @@ def _ratio_writer(
     hidden_cell: str,
     fallback: Callable[[dict[str, Any], bool, bool], str],
 ) -> Callable[[dict[str, Any], bool, bool], str]:
-    """:func:`_writer` for an O/E (``ratio``: two decimals) or a ``number`` (``DECIMALS``), with
+    """:func:`_writer` for an O/E (``ratio``: two decimals) or a ``number`` (one decimal, thousands apart), with
     or without its interval: most cells of the O/E table (5 of its 13 columns, 3,750 cells of
     750 providers), which went through the cell filters (``_cell``, ``display``, ``_interval``,
     escaping) one by one (2026-12-05, oe5). A float and its interval's floats are written here:
@@ -369,7 +368,9 @@ def _ratio_writer(
     the general writer, as before."""
     key = c.key
     low_key, high_key = c.interval or ("", "")
-    spec = ".2f" if kind == "ratio" else f".{DECIMALS}f"  # display()'s formats, as f-strings use them
+    spec = ".2f" if kind == "ratio" else ",.1f"  # display()'s formats, as f-strings use them
+    # The page's language: a decimal comma, and for a number a no-break space between thousands.
+    swedish = str.maketrans({".": ",", ",": "\u00a0"})
 
     def write(row: dict[str, Any], suppressed: bool, parts: bool) -> str:
         if suppressed:
@@ -379,7 +380,7 @@ def _ratio_writer(
             return fallback(row, suppressed, parts)
         text = format(value, spec)
         if not english:
-            text = text.replace(".", ",")
+            text = text.translate(swedish)
         if not span_head:
             return f'{head}{value!r}">{text}{close}'
         low, high = row.get(low_key), row.get(high_key)
@@ -388,7 +389,7 @@ def _ratio_writer(
         elif low.__class__ is float and high.__class__ is float:
             span = f"{format(low, spec)} – {format(high, spec)}"
             if not english:
-                span = span.replace(".", ",")
+                span = span.translate(swedish)
         else:
             return fallback(row, suppressed, parts)
         return f'{head}{value!r}">{text}{close}{span_head}{span}{span_close}'
