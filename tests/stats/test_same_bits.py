@@ -302,3 +302,22 @@ def test_a_rounded_column_is_pythons_round_of_each_value() -> None:
     assert round_column(values[:100]) == [round(float(v), 4) for v in values[:100]]  # type: ignore[arg-type]
     assert round_column([]) == [] and round_column([None]) == [None]
     assert [repr(v) for v in round_column([0.123456789], 2)] == [repr(round(0.123456789, 2))]
+
+
+def test_review_points_a_scalar_bracket_many_decimals_and_a_short_flag_column() -> None:
+    """The second reader's points (2026-12-06): a scalar bracket is spread over the rows (the
+    in-place narrowing refused it), ``round_column`` beyond 22 decimals is ``round`` itself
+    (10^23 is not an exact double), and a column with fewer shown flags than values is refused."""
+    from utfall.stats.comparison import _column, round_column
+
+    def derivs(z: FloatArray) -> tuple[FloatArray, FloatArray]:
+        return 1.0 - z, -np.ones_like(z)
+
+    got = mixture.concave_argmax(derivs, np.zeros(3), -5.0, 5.0)  # type: ignore[arg-type]
+    assert got.tolist() == [1.0, 1.0, 1.0]
+    bound = np.array([-5.0])
+    mixture.concave_argmax(derivs, np.zeros(3), bound, np.array([0.5]))
+    assert bound.tolist() == [-5.0]  # the caller's bound is not narrowed in place
+    assert [repr(v) for v in round_column([2.23e-22, None], 23)] == [repr(round(2.23e-22, 23)), "None"]
+    with pytest.raises(ValueError, match="same length"):
+        _column(np.array([0.1, 0.2, 0.3]), np.array([True]))

@@ -126,6 +126,8 @@ def round_column(values: Sequence[float | None], decimals: int = 4) -> list[floa
     10⁻⁶ from a half-integer, the computed product rounds to the same k (its error is below
     2⁻³²), and k / 10^d, a correctly rounded division of two exact doubles, is that nearest
     double; every other value (ties, NaN, ±inf, huge) goes through ``round`` itself."""
+    if not 0 <= decimals <= 22:  # 10^d is an exact double only for these
+        return [None if v is None else round(float(v), decimals) for v in values]
     present = [i for i, v in enumerate(values) if v is not None]
     out: list[float | None] = [None] * len(values)
     if not present:
@@ -299,6 +301,8 @@ def _counts(a: np.ndarray) -> list[int | float]:
 
 def _column(a: np.ndarray, shown: np.ndarray) -> list[float | None]:
     """Plain floats; None where not shown or NaN."""
+    if a.shape != shown.shape:
+        raise ValueError("a column and its shown flags must have the same length")
     values = a.tolist()
     keep = shown & ~np.isnan(a)
     if keep.all():

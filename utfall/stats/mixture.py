@@ -217,9 +217,11 @@ def concave_argmax(
     still infinite, by a step to the middle of the way to the finite end).
     """
     z = np.array(start, dtype=np.float64)
-    lo = np.full(z.shape, -np.inf) if lo is None else np.array(lo, dtype=np.float64)
-    hi = np.full(z.shape, np.inf) if hi is None else np.array(hi, dtype=np.float64)
-    z = np.minimum(np.maximum(z, lo), hi)
+    z = np.minimum(np.maximum(z, -np.inf if lo is None else lo), np.inf if hi is None else hi)
+    # Own copies in the rows' shape: the bracket is narrowed in place below, so a scalar or a
+    # broadcast bound from a caller is spread over the rows first (reviewed 2026-12-06).
+    lo = np.full(z.shape, -np.inf) if lo is None else np.array(np.broadcast_to(lo, z.shape), dtype=np.float64)
+    hi = np.full(z.shape, np.inf) if hi is None else np.array(np.broadcast_to(hi, z.shape), dtype=np.float64)
     # Each step is elementwise, so the work below is written to skip what a case does not need
     # (a bracket closed for every row, no step outside it, every curvature negative) with the
     # same operations on what it does need: the same bits as the plain form (2026-12-06, cmp5:
