@@ -373,6 +373,104 @@ def test_the_question_cells_sum_a_keys_rows_and_leave_out_cells_of_0(municipalit
     assert "x" not in after.levels[1] and "0-1" not in after.levels[2]
 
 
+def test_the_question_cells_of_whole_years_come_as_one_text_per_column_on_sqlite(  # type: ignore[no-untyped-def]
+    municipality, monkeypatch
+) -> None:
+    """On SQLite the question cells of whole years come as one text per column (``group_concat``,
+    2026-12-06, oe6) and are the cells of the rows read one by one: with rows of 0, a key in two
+    rows, a filter and dimensions in another order; a text holding the separator makes the read
+    fall back to the rows (the same cells). On PostgreSQL the rows are read."""
+    from utfall.comparisons import queries
+
+    _case_mix_over_years(municipality)
+    first = QuestionByProviderCaseMixYear.objects.filter(n__gt=1, events__gt=0).order_by("pk").first()
+    assert first is not None
+    QuestionByProviderCaseMixYear.objects.filter(pk=first.pk).update(n=F("n") - 1, events=F("events") - 1)
+    split, empty = (QuestionByProviderCaseMixYear.objects.get(pk=first.pk) for _ in range(2))
+    split.pk, split.n, split.events = None, 1, 1
+    empty.pk, empty.age_group, empty.n, empty.events = None, "0-1", 0, 0
+    split.save()
+    empty.save()
+    d = dt.date
+    cases = [(["provider", "sex", "age_group", "service"], {}), (["service", "provider", "age_group"], {"sex": "female"}),
+             (["provider", "sex", "age_group", "service"], {"service": "hvb_youth"})]  # fmt: skip
+
+    def cells() -> list[Any]:
+        out = []
+        for by, where in cases:
+            for start in (d(2024, 1, 1), d(2025, 1, 1)):
+                bump()
+                found = model_columns(get_indicator("satisfied"), municipality=municipality, date_from=start,
+                                      date_to=d(2025, 12, 31), by=by, filters=where)  # fmt: skip
+                out.append((found.rows(), found.levels))
+        return out
+
+    with CaptureQueriesContext(connection) as queries_read:
+        as_text = cells()
+    sent = [q["sql"] for q in queries_read.captured_queries if "questionbyprovidercasemixyear" in q["sql"]]
+    assert sent and all(("GROUP_CONCAT" in sql) == (connection.vendor == "sqlite") for sql in sent)
+    monkeypatch.setattr(queries, "_as_columns", lambda qs, fields: None)  # the rows, one by one
+    as_rows = cells()
+    assert as_text == as_rows and all(rows for rows, _levels in as_rows)
+    monkeypatch.undo()
+    odd = QuestionByProviderCaseMixYear.objects.get(pk=first.pk)
+    odd.pk, odd.client_sex, odd.n, odd.events = None, "a\x1fb", 0, 0  # a text with the separator
+    odd.save()
+    assert cells() == as_rows
+
+
+def test_the_oe_cells_of_whole_years_give_every_question_indicators_counts_by_provider(  # type: ignore[no-untyped-def]
+    municipality,
+) -> None:
+    """The O/E's cells of whole years seed the question's counts by provider of each year and of
+    the run (2026-12-06, oe6): for every question indicator, for one year, two years and three,
+    with and without a filter, they are the rows ``aggregate`` reads from the answers' rollup by
+    provider and year option by option, and the protected counts are the same; without a filter
+    they then read no count table at all."""
+    _case_mix_over_years(municipality)
+    d = dt.date
+    questions = [i for i in all_indicators().values() if i.kind == "question"]
+    assert len(questions) > 10
+    spans = [
+        (d(2025, 1, 1), d(2025, 12, 31)),
+        (d(2024, 1, 1), d(2025, 12, 31)),
+        (d(2023, 1, 1), d(2025, 12, 31)),
+    ]
+    seen = 0
+    for indicator in questions:
+        for start, end in spans:
+            for where in ({}, {"service": "hvb_youth"}, {"sex": "female"}):
+                asked: Any = {"municipality": municipality, "filters": where}
+                plain, read_plain = _counts_by_provider(indicator, start, end, asked, cells_first=False)
+                seeded, read_seeded = _counts_by_provider(indicator, start, end, asked, cells_first=True)
+                assert seeded == plain, (indicator.code, start, end, where)
+                # (A question never answered in the data is no query at all: its ids are none.)
+                assert not plain[0][0] or any("aggregates_" in sql for sql in read_plain), indicator.code
+                # A filter's partition along it (by provider and the filter) is read in either case.
+                assert where or not [sql for sql in read_seeded if "aggregates_" in sql], indicator.code
+                seen += sum(r["n"] for r in plain[0][0])
+    assert seen
+
+
+def _counts_by_provider(  # type: ignore[no-untyped-def]
+    indicator, start: dt.date, end: dt.date, asked: Any, *, cells_first: bool
+) -> tuple[list[Any], list[str]]:
+    """A question's counts and protected counts by provider of a run of years and of each of its
+    years, cold (after the O/E's cells of the run when ``cells_first``), and the SQL they read."""
+    from utfall.comparisons.disclosure import protected_counts
+
+    bump()
+    if cells_first:
+        model_columns(
+            indicator, date_from=start, date_to=end, by=["provider", "sex", "age_group", "service"], **asked
+        )
+    spans = [(start, end), *((dt.date(y, 1, 1), dt.date(y, 12, 31)) for y in range(start.year, end.year + 1))]
+    with CaptureQueriesContext(connection) as read:
+        found = [(aggregate(indicator, date_from=a, date_to=b, by=["provider"], **asked),
+                  protected_counts(indicator, date_from=a, date_to=b, by=["provider"], **asked)) for a, b in spans]  # fmt: skip
+    return found, [q["sql"] for q in read.captured_queries]
+
+
 def _providers_in_units(municipality) -> DataSet:  # type: ignore[no-untyped-def]
     """Three providers' answers and assessments for clients of three units, on days around the
     years 2024 and 2025 (their first and last days among them)."""

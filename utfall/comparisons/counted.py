@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import chain
+from itertools import chain, compress
 from operator import itemgetter
 from typing import Any
 
@@ -318,10 +318,27 @@ class Cells:
         they are summed in any case and the cells whose n sums to 0 left out, as a GROUP BY's
         ``HAVING SUM(n) > 0`` leaves them out (their values then are no level either)."""
         rows = list(chain.from_iterable(parts))
-        dims = len(names)
         # A column at a time by its position (half the time of ``zip(*rows)``, which unpacked the
         # ~53,000 rows of the O/E's two years into one call: ~8 → 4 ms; 2026-12-05, oe5).
-        columns: list[Sequence[Any]] = [list(map(itemgetter(i), rows)) for i in range(dims + 2)]
+        columns: list[Sequence[Any]] = [list(map(itemgetter(i), rows)) for i in range(len(names) + 2)]
+        return cls.from_columns(columns, names, lookups, by_row=by_row, summed=len(parts) > 1)
+
+    @classmethod
+    def from_columns(
+        cls,
+        columns: Sequence[Sequence[Any]],
+        names: Sequence[str],
+        lookups: Sequence[Callable[[Any], Any] | None],
+        *,
+        by_row: bool = False,
+        summed: bool = True,
+    ) -> Cells:
+        """:meth:`from_parts` of rows given as columns (a value per dimension, then n, then events):
+        lists, or integer arrays (a count table's ids and counts as the database sent them in one
+        text each, ``queries.aggregate_cells``; 2026-12-06, oe6). ``summed``: the rows may repeat a
+        key (several parts), else, without ``by_row``, they are the cells already."""
+        dims = len(names)
+        n_rows = len(columns[dims])
         keys: list[NDArray[np.int64]] = []
         levels: list[tuple[Any, ...]] = []
         for values, get in zip(columns[:dims], lookups, strict=True):
@@ -334,13 +351,15 @@ class Cells:
             levels.append(tuple(shown[i] for i in order))
         n = np.array(columns[dims], dtype=np.int64)
         sums = columns[dims + 1]
-        events = np.array([0 if x is None else x for x in sums] if None in sums else sums, dtype=np.int64)
+        if not isinstance(sums, np.ndarray) and None in sums:
+            sums = [0 if x is None else x for x in sums]
+        events = np.array(sums, dtype=np.int64)
         # One key per cell in the wanted order (the dimensions' ranks as digits): sorted and
         # summed over the parts at once.
-        key = np.zeros(len(rows), dtype=np.int64)
+        key = np.zeros(n_rows, dtype=np.int64)
         for digits, level in zip(keys, levels, strict=True):
             key = key * max(len(level), 1) + digits
-        if len(parts) <= 1 and not by_row:  # one part: its rows are the cells already (one per key)
+        if not summed and not by_row:  # one part: its rows are the cells already (one per key)
             by_key = np.argsort(key, kind="stable")
             return cls(tuple(names), tuple(levels), tuple(k[by_key] for k in keys), events[by_key], n[by_key])
         unique, inverse = np.unique(key, return_inverse=True)
@@ -355,11 +374,16 @@ class Cells:
         total = np.bincount(inverse, weights=n, minlength=unique.size)
         if by_row and not total.all():  # rare: drop the empty cells' rows and begin again
             kept = total[inverse] != 0
-            return cls.from_parts([[row for row, keep in zip(rows, kept.tolist(), strict=True) if keep]],
-                                  names, lookups, by_row=True)  # fmt: skip
+            return cls.from_columns([_kept(column, kept) for column in columns], names, lookups, by_row=True)
         summed_events = np.bincount(inverse, weights=events, minlength=unique.size)
         return cls(tuple(names), tuple(levels), tuple(reversed(codes)),
                    summed_events.astype(np.int64), total.astype(np.int64))  # fmt: skip
+
+
+def _kept(column: Sequence[Any], kept: NDArray[np.bool_]) -> Sequence[Any]:
+    if isinstance(column, np.ndarray):
+        return column[kept]
+    return list(compress(column, kept.tolist()))
 
 
 def _as_text(value: Any) -> str:
@@ -369,6 +393,9 @@ def _as_text(value: Any) -> str:
 def _first_codes(values: Sequence[Any]) -> tuple[list[Any], NDArray[np.int64]]:
     """(the distinct values, each value's position among them): ids through numpy, text (or
     anything else) through a dict; ~60,000 values a column for the O/E's two years."""
+    if isinstance(values, np.ndarray):  # ids as the database sent them (``Cells.from_columns``)
+        ids, positions = np.unique(values.astype(np.int64), return_inverse=True)
+        return ids.tolist(), positions.ravel().astype(np.int64)
     if values and all(type(v) is int for v in (values[0], values[-1])):
         try:
             ids, positions = np.unique(np.array(values, dtype=np.int64), return_inverse=True)

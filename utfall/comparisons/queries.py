@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from itertools import chain
 from operator import itemgetter
 from typing import Any
 
+import numpy as np
 from django.db import connection
 from django.db.models import (
     BooleanField,
@@ -357,13 +359,25 @@ def aggregate_cells(
             # groups cost as much as the read), and summed into cells in memory (2026-12-05, oe4).
             spans = question_spans(indicator.instrument, indicator.question)
             rows = yearly.objects.filter(municipality=municipality, question_id__in=spans.question_ids)
+            # On SQLite a year's rows come as one text per column (_as_columns), else as rows.
+            fields = [*columns, "n", "events"]
+            sent: list[list[Any]] = []
             for year in range(years[0].year, years[1].year + 1):
-                found = rows.filter(year=dt.date(year, 1, 1), **where).values_list(*columns, "n", "events")
+                year_columns = _as_columns(rows.filter(year=dt.date(year, 1, 1), **where), fields)
+                if year_columns is None:
+                    sent = []
+                    break
+                sent.append(year_columns)
+            for year in range(years[0].year, years[1].year + 1) if not sent else ():
+                found = rows.filter(year=dt.date(year, 1, 1), **where).values_list(*fields)
                 sql, params = found.order_by().query.sql_with_params()
                 with connection.cursor() as cursor:
                     cursor.execute(sql, params)
-                    parts.append(cursor.fetchall())
-            return Cells.from_parts(parts, by, lookups, by_row=True)
+                    fetched = cursor.fetchall()
+                sent.append([list(map(itemgetter(i), fetched)) for i in range(len(fields))])
+            if "provider" in by and as_of is None:
+                _seed_by_provider(indicator, municipality, years[0].year, sent, by.index("provider"), filters)
+            return Cells.from_columns(_joined(sent), by, lookups, by_row=True)
         counted = yearly.objects.filter(municipality=municipality).exclude(assessment="")
         event = Q(assessment__in=indicator.positive)
         for year in range(years[0].year, years[1].year + 1):
@@ -383,6 +397,108 @@ def aggregate_cells(
         *_aggregate_key(indicator, municipality, date_from, date_to, by, filters, as_of, None),
     )
     return cached(key, compute)
+
+
+def _seed_by_provider(
+    indicator: Indicator,
+    municipality: Municipality,
+    first_year: int,
+    years: Sequence[list[Any]],
+    position: int,
+    filters: Mapping[str, str] | None,
+) -> None:
+    """Cache the question's counts by provider of each year and of the run of years as
+    :func:`aggregate` (by provider, the same filters) gives them, summed from the years' cells
+    in hand (``years``: a year's columns each, from ``first_year``; the provider's ids at
+    ``position``): the O/E page's plain counts by provider and year (its rows' protection) need
+    no read of their own (~17 ms of the page at a million follow-ups; 2026-12-06, oe6).
+
+    The same numbers: a question's counts by provider read the answers' rollup by provider and
+    year, option by option, counting the options that count and, as events, those that count
+    and are positive (``question_spans``); the cells' table holds for every key the answers'
+    n and events folded through the same flags of the same options (``counts.FOLDED``), and the
+    two tables are kept by the same deltas (docs/decisions.md, 2026-12-05; tested over every
+    question indicator, ``tests/aggregates/test_reading.py``)."""
+    codes = _codes("provider", municipality)
+    whole: dict[int, list[int]] = {}
+    for offset, columns in enumerate(years):
+        ids, n, events = columns[position], columns[-2], columns[-1]
+        distinct, inverse = np.unique(ids, return_inverse=True)
+        sums_n = np.bincount(inverse.ravel(), weights=n, minlength=distinct.size).astype(np.int64)
+        sums_events = np.bincount(inverse.ravel(), weights=events, minlength=distinct.size).astype(np.int64)
+        found = []
+        for pk, total, positive in zip(distinct.tolist(), sums_n.tolist(), sums_events.tolist(), strict=True):
+            if total > 0:  # as ``_grouped``'s ``HAVING SUM(n) > 0``
+                found.append((pk, total, positive))
+                whole.setdefault(pk, [0, 0])
+                whole[pk][0] += total
+                whole[pk][1] += positive
+        year = dt.date(first_year + offset, 1, 1)
+        seed(_aggregate_key(indicator, municipality, year, year.replace(month=12, day=31), ["provider"], filters,
+                            None, None), _provider_rows(found, codes))  # fmt: skip
+    last = dt.date(first_year + len(years) - 1, 12, 31)
+    seed(_aggregate_key(indicator, municipality, dt.date(first_year, 1, 1), last, ["provider"], filters, None, None),
+         _provider_rows([(pk, t, e) for pk, (t, e) in whole.items()], codes))  # fmt: skip
+
+
+def _provider_rows(found: Sequence[tuple[int, int, int]], codes: Mapping[int, str]) -> list[dict[str, Any]]:
+    """Counts by provider id as :func:`aggregate`'s rows by provider: the provider's code, events,
+    n; ordered by the code as text (None, an unknown id, first)."""
+    rows = [{"provider": codes.get(pk), "events": positive, "n": total} for pk, total, positive in found]
+    rows.sort(key=lambda r: "" if r["provider"] is None else str(r["provider"]))
+    return rows
+
+
+#: Between the texts of a column sent as one text (``_as_columns``): the ASCII unit separator,
+#: which no code, sex or age group holds (a value with it fails the count check: rows read instead).
+_SEPARATOR = "\x1f"
+
+
+def _as_columns(qs: QuerySet[Any], fields: Sequence[str]) -> list[Any] | None:
+    """The rows of ``qs`` as columns of ``fields`` (the model's own columns, none null), each sent by
+    SQLite as one text (``group_concat``: the values in the order the rows were read, the same
+    order in every column, since each row is added to all of them at once) and split here: an
+    integer column as an int64 array, any other as a list of its texts. None when the database
+    is not SQLite or a column's values do not come back as many as the rows (then read the rows).
+
+    The O/E's cells are ~26,000 rows a year at a million follow-ups: fetched as rows, Python's
+    sqlite3 built a tuple, its ints and two texts per row, and let go of the GIL and took
+    SQLite's mutex per row and column (~45 ms of the page); as one text per column it is the
+    index's range read once and a split per column (2026-12-06, oe6)."""
+    if connection.vendor != "sqlite" or any("__" in f for f in fields):
+        return None
+    meta = qs.model._meta
+    numbers = [meta.get_field(f).get_internal_type() in _WHOLE for f in fields]
+    aliases = [f"_c{i}" for i in range(len(fields))]
+    named = qs.annotate(**{a: F(f) for a, f in zip(aliases, fields, strict=True)})
+    sql, params = named.values_list(*aliases).order_by().query.sql_with_params()
+    texts = ", ".join(f'GROUP_CONCAT("{a}"{"" if number else ", char(31)"})'
+                      for a, number in zip(aliases, numbers, strict=True))  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*), {texts} FROM ({sql}) AS found", params)  # noqa: S608 (our SQL)
+        count, *sent = cursor.fetchone()
+    if not count:
+        return [np.zeros(0, dtype=np.int64) if number else [] for number in numbers]
+    out: list[Any] = []
+    for text, number in zip(sent, numbers, strict=True):
+        if text is None:
+            return None
+        values = np.fromstring(text, dtype=np.int64, sep=",") if number else text.split(_SEPARATOR)
+        if len(values) != count:
+            return None
+        out.append(values)
+    return out
+
+
+#: Field types whose values SQLite sends as whole numbers.
+_WHOLE = {"ForeignKey", "IntegerField", "BigIntegerField", "SmallIntegerField", "PositiveIntegerField",
+          "PositiveSmallIntegerField", "PositiveBigIntegerField", "AutoField", "BigAutoField"}  # fmt: skip
+
+
+def _joined(parts: Sequence[list[Any]]) -> list[Any]:
+    """Columns of several parts (``_as_columns``) joined, part after part."""
+    return [np.concatenate(column) if isinstance(column[0], np.ndarray) else list(chain.from_iterable(column))
+            for column in zip(*parts, strict=True)]  # fmt: skip
 
 
 def _outcome_window(indicator: Indicator) -> int | None:
@@ -443,15 +559,21 @@ def prefetch_periods(
     if indicator.kind not in ("question", "assessment") or grain not in PERIODS:
         return
     start, end = _calendar(grain, date_from)[0], _calendar(grain, date_to)[1]
+    # The whole range's sum only when it is cached below (a trend from a day within its first
+    # period, as the provider page's two years back, skips it: 9,000 rows summed for nothing).
+    summed = (start, end) == (date_from, date_to) and all(d in _CODED for d in by)
+    keys = [_aggregate_key(indicator, municipality, first, last, by, filters, None, None)
+            for _label, first, last in periods(grain, start, end)]  # fmt: skip
+    if summed:
+        keys.append(_aggregate_key(indicator, municipality, start, end, by, filters, None, None))
+    if all(holds(key) for key in keys):  # seeded already (the O/E's cells: _seed_by_provider)
+        return
     grouped: dict[str, list[dict[str, Any]]] = {}
     for row in aggregate(indicator, municipality=municipality, date_from=start, date_to=end, by=by,
                          filters=filters, period=grain):  # fmt: skip
         item = row.copy()  # the row without its period (a trend's partition: ~9,000 rows)
         del item["period"]
         grouped.setdefault(row["period"], []).append(item)
-    # The whole range's sum only when it is cached below (a trend from a day within its first
-    # period, as the provider page's two years back, skips it: 9,000 rows summed for nothing).
-    summed = (start, end) == (date_from, date_to) and all(d in _CODED for d in by)
     whole: dict[tuple[Any, ...], dict[str, Any]] = {}
     for label, first, last in periods(grain, start, end):
         rows = grouped.get(label) or ([] if by else [{"events": 0, "n": 0}])
