@@ -83,6 +83,34 @@ def test_an_administrator_adds_a_unit_and_a_user_with_a_role(
     assert user.has_role(Role.CASEWORKER) and not user.has_role(Role.ANALYST)
 
 
+@pytest.mark.parametrize("kind", ["unit", "provider"])
+def test_a_saved_unit_or_provider_keeps_its_municipality(
+    client: Client, admin_user, municipality, other_municipality, kind: str
+) -> None:  # type: ignore[no-untyped-def]
+    """Moving a unit or provider to another municipality would leave its counts and interventions
+    under the old tenant and show them to the new one's users: the admin shows the municipality
+    of a saved one read-only and ignores one posted (the second reader's note, 2026-12-06)."""
+    from utfall.registry.models import Provider
+
+    client.force_login(admin_user)
+    if kind == "unit":
+        row = Unit.objects.create(municipality=municipality, code="farsta", name="Farsta")
+        data = {"code": "farsta", "name": "Farsta Nya"}
+    else:
+        row = Provider.objects.create(
+            municipality=municipality, provider_id="P9001", name="Gården", ownership="private"
+        )
+        data = {"provider_id": "P9001", "name": "Gården Nya", "ownership": row.ownership, "org_number": ""}
+    url = f"/admin/{row._meta.app_label}/{kind}/{row.pk}/change/"
+    assert 'name="municipality"' not in client.get(url).content.decode()
+    response = client.post(url, {**data, "municipality": other_municipality.pk})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    row.refresh_from_db()
+    assert row.municipality_id == municipality.pk and row.name.endswith("Nya")
+    # A new one still chooses its municipality.
+    assert 'name="municipality"' in client.get(f"/admin/{row._meta.app_label}/{kind}/add/").content.decode()
+
+
 def test_a_non_staff_user_cannot_open_the_admin(client: Client, municipality) -> None:  # type: ignore[no-untyped-def]
     client.force_login(User.objects.create_user("kim", municipality=municipality))
     assert client.get("/admin/registry/provider/").status_code == 302

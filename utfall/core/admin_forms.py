@@ -23,3 +23,15 @@ class NoIdentityNumbersForm(forms.ModelForm):  # type: ignore[type-arg]
             if contains_identity_number(value):
                 self.add_error(name, f"Fältet {IDENTITY_NUMBER_REFUSED}.")
         return cleaned
+
+
+class MunicipalityFixedAdmin:
+    """An admin mixin: a saved row's municipality cannot be changed (a unit or provider keeps the
+    tenant it was made in). The maintained counts, the interventions and every user's scope are
+    keyed by the municipality and the unit or provider together; moving one to another
+    municipality would leave its counts and interventions under the old one and show them to the
+    new one's users (found by the second reader of 2026-12-06). A new row chooses it as before."""
+
+    def get_readonly_fields(self, request: Any, obj: Any = None) -> list[str] | tuple[str, ...]:
+        fields = super().get_readonly_fields(request, obj)  # type: ignore[misc]
+        return [*fields, "municipality"] if obj is not None and obj.pk else fields  # type: ignore[no-any-return]

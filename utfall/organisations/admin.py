@@ -7,7 +7,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 from django.contrib.auth.models import Group
 
-from utfall.core.admin_forms import NoIdentityNumbersForm
+from utfall.core.admin_forms import MunicipalityFixedAdmin, NoIdentityNumbersForm
 from utfall.organisations.models import Committee, Municipality, Role, Unit, User
 
 
@@ -33,7 +33,7 @@ class CommitteeAdmin(admin.ModelAdmin):
 
 
 @admin.register(Unit)
-class UnitAdmin(admin.ModelAdmin):
+class UnitAdmin(MunicipalityFixedAdmin, admin.ModelAdmin):  # type: ignore[misc]
     form = NoIdentityNumbersForm
     list_display = ["name", "code", "municipality"]
     list_filter = ["municipality"]

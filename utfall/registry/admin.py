@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from utfall.core import audit
-from utfall.core.admin_forms import NoIdentityNumbersForm
+from utfall.core.admin_forms import MunicipalityFixedAdmin, NoIdentityNumbersForm
 from utfall.core.models import AuditEntry
 from utfall.registry.models import Contract, ContractTarget, Intervention, Provider, Service
 
@@ -12,7 +12,7 @@ class ServiceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Provider)
-class ProviderAdmin(admin.ModelAdmin):
+class ProviderAdmin(MunicipalityFixedAdmin, admin.ModelAdmin):  # type: ignore[misc]
     form = NoIdentityNumbersForm
     list_display = ["name", "provider_id", "ownership", "org_number", "municipality"]
     list_filter = ["municipality", "ownership"]
