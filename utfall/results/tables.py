@@ -228,11 +228,15 @@ def display(value: Any, kind: str, *, n: int | None = None, english: bool | None
     return str(value)
 
 
+#: A number's point and thousands commas (``f"{x:,.1f}"``) as Swedish writes them.
+SWEDISH_NUMBER = str.maketrans({".": ",", ",": "\u00a0"})
+
+
 def grouped(text: str, *, english: bool) -> str:
     """A number written with a comma between thousands and a decimal point (``f"{x:,.1f}"``) in
     the page's language: "3 423,8" in Swedish (a no-break space between thousands, a decimal
     comma), "3,423.8" in English."""
-    return text if english else text.replace(",", "\u00a0").replace(".", ",")
+    return text if english else text.translate(SWEDISH_NUMBER)
 
 
 _PERIOD = re.compile(r"(\d{4})-([KH])([1-4])")

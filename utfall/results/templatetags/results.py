@@ -19,6 +19,7 @@ from django.utils.translation import gettext
 from utfall.comparisons.access import aggregate_scope
 from utfall.results.services.coverage import UNKNOWN_CASEWORKER
 from utfall.results.tables import (
+    SWEDISH_NUMBER,
     Column,
     ResultTable,
     display,
@@ -369,8 +370,6 @@ def _ratio_writer(
     key = c.key
     low_key, high_key = c.interval or ("", "")
     spec = ".2f" if kind == "ratio" else ",.1f"  # display()'s formats, as f-strings use them
-    # The page's language: a decimal comma, and for a number a no-break space between thousands.
-    swedish = str.maketrans({".": ",", ",": "\u00a0"})
 
     def write(row: dict[str, Any], suppressed: bool, parts: bool) -> str:
         if suppressed:
@@ -380,7 +379,7 @@ def _ratio_writer(
             return fallback(row, suppressed, parts)
         text = format(value, spec)
         if not english:
-            text = text.translate(swedish)
+            text = text.translate(SWEDISH_NUMBER)
         if not span_head:
             return f'{head}{value!r}">{text}{close}'
         low, high = row.get(low_key), row.get(high_key)
@@ -389,7 +388,7 @@ def _ratio_writer(
         elif low.__class__ is float and high.__class__ is float:
             span = f"{format(low, spec)} – {format(high, spec)}"
             if not english:
-                span = span.translate(swedish)
+                span = span.translate(SWEDISH_NUMBER)
         else:
             return fallback(row, suppressed, parts)
         return f'{head}{value!r}">{text}{close}{span_head}{span}{span_close}'
