@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from scipy import special, stats
+from scipy import optimize, special, stats
 
 from utfall.stats.overdispersion import fit_overdispersion
 from utfall.stats.overdispersion.classic import (
@@ -168,3 +168,50 @@ def test_textbook_recipe_over_flags_and_dl_is_masked():
     assert textbook > 0.008
     _, found = _simulate(planted=True, method="dersimonian-laird", data_sets=100)
     assert found < 0.3
+
+
+def test_centre_for_a_target_is_found_at_any_spread():
+    """The centre that puts the predictive mean at the target: with a wide spread the root lies
+    outside the target's logit ± 10 (brentq raised "f(a) and f(b) must have different signs"
+    before 2026-12-06); where ± 10 holds it, the centre is the one found before, to the bit."""
+    from utfall.stats.overdispersion.limits import centre_for_target, mixture_mean
+
+    for kind, target in (("proportion", 0.9), ("proportion", 0.05), ("proportion", 0.001), ("ratio", 0.5)):
+        for tau2 in (0.3, 25.0, 400.0):
+            centre = centre_for_target(kind, target, tau2)
+            assert mixture_mean(kind, centre, tau2) == pytest.approx(target, rel=1e-9)
+    base = float(special.logit(0.3))
+    before = optimize.brentq(
+        lambda c: mixture_mean("proportion", c, 1.0) - 0.3, base - 10, base + 10, xtol=1e-12
+    )
+    assert centre_for_target("proportion", 0.3, 1.0) == before
+
+
+@pytest.mark.parametrize(("kind", "target"), [("proportion", 0.05), ("proportion", 0.9), ("ratio", 0.05)])
+def test_robust_fit_with_a_target_far_from_every_group_is_bounded(kind, target):
+    """``robust-re`` with a fixed target far from the data: the centre follows the spread to keep
+    the mean at the target, and each wider spread moved it further out, so τ² grew without end
+    (to 10⁹ and beyond) and the fit raised; or every group fell outside the limits and the next
+    estimate had none left (NaN). It now stops at the bound ``truncated-ml`` keeps (τ ≤ 5) and
+    keeps the last set of groups, with the mean at the target. Before 2026-12-06, 275 of 400
+    such fits (proportions and ratios, targets near and far) raised; now none."""
+    from utfall.stats.comparison import compare_proportions
+    from utfall.stats.overdispersion.limits import mixture_mean
+
+    rng = np.random.default_rng(3)
+    if kind == "proportion":
+        n = rng.integers(5, 300, 40).astype(float)
+        x = rng.binomial(n.astype(int), 0.27).astype(float)
+    else:
+        n = rng.uniform(1.0, 200.0, 40)  # expected counts; observed as expected
+        x = rng.poisson(n).astype(float)
+    fit = fit_overdispersion(x, n, kind=kind, method="robust-re", target=target)
+    assert 0.0 < fit.tau2 <= 5.0**2  # limits.TAU_MAX
+    assert mixture_mean(kind, fit.centre, fit.tau2) == pytest.approx(target, rel=1e-9)
+    lower, upper = fit.limits(n, 0.998)
+    assert np.all(np.isfinite(lower)) and np.all(np.isfinite(upper))
+    if kind == "proportion":
+        rows = compare_proportions(
+            [f"g{i}" for i in range(40)], x, n, target=target, overdispersion="robust-re"
+        ).rows
+        assert len(rows) == 40 and all(np.isfinite(r["lower_998"]) for r in rows if not r["suppressed"])

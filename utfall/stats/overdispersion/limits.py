@@ -145,17 +145,50 @@ def mixture_values(kind: Kind, centre: float, tau2: float) -> FloatArray:
     return special.expit(eta) if kind == "proportion" else np.exp(eta)
 
 
+#: The widest spread a fit with a fixed target takes: τ ≤ 5 on the logit (log) scale, odds
+#: ratios of e^±10 between providers two standard deviations apart, beyond any real spread. With
+#: a fixed target the centre follows the spread (the predictive mean stays at the target), and a
+#: target far from every group widens the spread without end: ``truncated-ml``'s likelihood is
+#: maximised within this bound, and ``robust-re`` stops there (2026-12-06, docs/statistics.md).
+TAU_MAX = 5.0
+
+
 def mixture_mean(kind: Kind, centre: float, tau2: float) -> float:
     return float(np.sum(_WEIGHTS * mixture_values(kind, centre, tau2)))
 
 
 def centre_for_target(kind: Kind, target: float, tau2: float) -> float:
+    """The centre whose mixture mean (the predictive mean) is ``target`` at spread ``tau2``.
+
+    The root is bracketed by the target's logit (log) ± 10; a wide spread can push it outside
+    (the mean of a logit-normal with τ² ≈ 100 stays between ~0.2 and ~0.85 over that bracket, so
+    a fixed target of 0.9 or 0.05 has no root there: ``robust-re`` with a fixed target far from
+    the data reached τ² of 100–300 and raised brentq's "f(a) and f(b) must have different
+    signs", 2026-12-06). The mean rises with the centre from 0 to 1 (to ∞ for a ratio), so
+    the bracket is then doubled until it holds the root; where ± 10 holds it, the answer is the
+    one brentq always gave (the same bracket, the same bits)."""
     base = float(special.logit(target) if kind == "proportion" else np.log(target))
     if tau2 == 0.0:
         return base
-    return float(
-        optimize.brentq(lambda c: mixture_mean(kind, c, tau2) - target, base - 10.0, base + 10.0, xtol=1e-12)
-    )
+
+    def gap(c: float) -> float:
+        return mixture_mean(kind, c, tau2) - target
+
+    width = 10.0
+    try:
+        return float(optimize.brentq(gap, base - width, base + width, xtol=1e-12))
+    except ValueError:
+        if not (np.isfinite(base) and np.isfinite(tau2) and tau2 > 0.0):
+            raise ValueError(f"no centre for target {target!r} at spread τ² = {tau2!r}") from None
+    while gap(base - width) > 0.0 or gap(base + width) < 0.0:
+        width *= 2.0
+        if width > _WIDEST:
+            raise ValueError(f"no centre for target {target!r} at spread τ² = {tau2!r}")
+    return float(optimize.brentq(gap, base - width, base + width, xtol=1e-12))
+
+
+#: The widest half-bracket :func:`centre_for_target` tries (a spread beyond any real one).
+_WIDEST = 1e5
 
 
 #: The 34 of the 40 nodes that carry weight: the six outermost weigh 2.9e-21 together, so

@@ -12,6 +12,7 @@ import numpy as np
 from scipy import optimize, special, stats
 
 from utfall.stats.overdispersion.limits import (
+    TAU_MAX,
     FloatArray,
     Kind,
     OverdispersionFit,
@@ -84,6 +85,10 @@ def fit_robust(kind: Kind, x: FloatArray, m: FloatArray, target: float | None) -
             if target is not None:
                 centre = centre_for_target(kind, p0, tau2)
             new_tau2, phi = _robust_tau2(y[keep], v[keep], centre, k)
+            if target is not None:
+                # The centre follows τ² to keep the mean at the target; far from the groups each
+                # wider τ² moves it further out and the next estimate is wider still: bounded.
+                new_tau2 = min(new_tau2, TAU_MAX * TAU_MAX)
             if target is None:
                 centre = _huber_centre(y[keep], v[keep], new_tau2, centre, k)
             done = abs(new_tau2 - tau2) < 1e-10
@@ -95,6 +100,10 @@ def fit_robust(kind: Kind, x: FloatArray, m: FloatArray, target: float | None) -
         else:
             centre = centre_for_target(kind, p0, tau2)
         new_keep = ~tail_flags(kind, centre, tau2, x, m, alpha_exclude)
+        if not new_keep.any():
+            # Every group outside the limits (a fixed target far from all of them): nothing left
+            # to estimate from, so the set stays (as ``truncated-ml`` does; 2026-12-06).
+            new_keep = keep
         if np.array_equal(new_keep, keep):
             break
         keep = new_keep

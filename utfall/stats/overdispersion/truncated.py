@@ -53,6 +53,7 @@ from scipy import optimize, special
 
 from utfall.stats import mixture
 from utfall.stats.overdispersion.limits import (
+    TAU_MAX,
     FloatArray,
     Kind,
     OverdispersionFit,
@@ -73,7 +74,7 @@ _T, _W = special.roots_hermite(_QN)  # ∫ e^{−t²} g(t) dt ≈ Σ w g(t)
 _LOG_W = np.log(_W) + _T**2
 _HALF_LOG_2PI = 0.5 * float(np.log(2.0 * np.pi))
 _TAU_MIN = 1e-3
-_TAU_MAX = 5.0
+_TAU_MAX = TAU_MAX
 _MAX_ROUNDS = 25
 
 Grad3 = tuple[FloatArray, FloatArray, FloatArray]
