@@ -294,6 +294,14 @@ def _writer(
         return _rate_writer(c, n_key, english, head, close, span_head, span_close, hidden_cell)
     cached = kind == "flag" or (kind == "text" and not label)
 
+    def linked(row: dict[str, Any], text: str) -> str:
+        """The cell's text as a link to the row's provider page."""
+        before, after, template, marker, tail = link  # type: ignore[misc]
+        group = str(row.get("group"))
+        plain = _PLAIN_CODE.fullmatch(group) is not None and marker in template
+        url = f"{before}{group}{after}" if plain else reverse("results:provider", args=[row.get("group")])
+        return f'<a href="{_escape(url)}{tail}">{text}</a>'
+
     def write(row: dict[str, Any], suppressed: bool, parts: bool) -> str:
         if suppressed and not label:
             return hidden_cell
@@ -309,11 +317,7 @@ def _writer(
             if not numeric:
                 text = text.replace("/", "/<wbr>")  # "Kontaktperson/kontaktfamilj" may break after "/"
         if link is not None and not suppressed:
-            before, after, template, marker, tail = link
-            group = str(row.get("group"))
-            plain = _PLAIN_CODE.fullmatch(group) is not None and marker in template
-            url = f"{before}{group}{after}" if plain else reverse("results:provider", args=[row.get("group")])
-            text = f'<a href="{_escape(url)}{tail}">{text}</a>'
+            text = linked(row, text)
         sort = "" if value is None else _esc(str(value))
         if not interval:
             return f'{head}{sort}">{text}{close}'
@@ -321,6 +325,21 @@ def _writer(
 
     if kind in ("ratio", "number") and not label:
         return _ratio_writer(c, kind, english, head, close, span_head, span_close, hidden_cell, write)
+    if label and kind == "text" and not interval:
+
+        def write_label(row: dict[str, Any], suppressed: bool, parts: bool) -> str:
+            """A code or a name (data, shown as it is, hidden rows too): escaped once for both
+            its text and its sort key; our own words and anything but text by ``write``."""
+            value = row.get(key)
+            if value.__class__ is not str or value in OWN_NAMES:
+                return write(row, suppressed, parts)
+            sort = _esc(value)
+            text = sort.replace("/", "/<wbr>")
+            if link is not None and not suppressed:
+                text = linked(row, text)
+            return f'{head}{sort}">{text}{close}'
+
+        return write_label
     if label or interval or kind not in ("count", "points"):
         return write
 
