@@ -321,3 +321,44 @@ def test_review_points_a_scalar_bracket_many_decimals_and_a_short_flag_column() 
     assert [repr(v) for v in round_column([2.23e-22, None], 23)] == [repr(round(2.23e-22, 23)), "None"]
     with pytest.raises(ValueError, match="same length"):
         _column(np.array([0.1, 0.2, 0.3]), np.array([True]))
+
+
+def test_a_comparisons_json_rows_are_rounded_as_value_by_value() -> None:
+    """``to_json_dict``'s rows (a column at a time since 2026-12-06, cmp6) are the dicts the plain
+    form made, key order and each value's class and bits: plain floats with ties at the fourth
+    decimal and their neighbours, None, NaN (None), ±inf, −0.0, a numpy float (kept as its class),
+    integers, a key missing from some rows, and the two decimals of ``expected``."""
+    from utfall.stats.comparison import _DECIMALS, _round, _rounded_rows
+
+    rng = np.random.default_rng(7)
+    ties = [k / 10_000 + 0.00005 for k in range(-300, 300)]
+    near = [math.nextafter(t, math.inf) for t in ties] + [math.nextafter(t, -math.inf) for t in ties]
+    floats = [*ties, *near, *rng.uniform(-2, 2, 2_000).tolist(), *rng.uniform(0, 1, 2_000).tolist()]
+    odd = [None, math.nan, math.inf, -math.inf, -0.0, 0.0, 1, 0, np.float64(0.12345), 10.0**30]
+
+    def plain(rows: list[dict[str, object]]) -> list[dict[str, object]]:
+        return [{k: _round(v, _DECIMALS[k]) if k in _DECIMALS else v for k, v in row.items()} for row in rows]
+
+    def rows_of(column: list[object], with_odd: bool) -> list[dict[str, object]]:
+        rows = []
+        for i, value in enumerate(column):
+            row: dict[str, object] = {"group": f"P{i}", "n": i, "rate": value, "ci_low": column[i - 1],
+                                      "upper_998": None if i % 5 else value, "expected": value, "flag": None}  # fmt: skip
+            if i % 7 == 0:
+                del row["ci_low"]
+            if with_odd:
+                row["ratio"] = odd[i % len(odd)]
+            rows.append(row)
+        return rows
+
+    for rows in (rows_of(floats, False), rows_of(floats, True), rows_of([*floats[:50], math.nan], False)):
+        got, want = _rounded_rows(rows), plain(rows)
+        assert [list(r) for r in got] == [list(r) for r in want]
+        for g, w in zip(got, want, strict=True):
+            for key in w:
+                assert g[key].__class__ is w[key].__class__, key
+                if isinstance(w[key], float):
+                    assert same_bits(g[key], w[key]) or (math.isnan(g[key]) and math.isnan(w[key])), key  # type: ignore[arg-type]
+                else:
+                    assert g[key] == w[key]
+    assert _rounded_rows([]) == []

@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
@@ -28,6 +29,7 @@ from utfall.results.services.outcomes import outcomes as outcomes_page
 from utfall.results.services.provider import get_provider, provider_results
 from utfall.results.services.trends import trend
 from utfall.results.tables import ResultTable, file_stem, suppression_rule, to_csv, to_xlsx, translated
+from utfall.results.templatetags.results import DEFERRED, Deferred
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -143,7 +145,19 @@ def respond(
         and request.headers.get("HX-History-Restore-Request") != "true"
     ):
         template = f"{template}#results"
-    return render(request, template, ctx, status=200 if form.is_valid() else 400)
+    return render_page(request, template, ctx, status=200 if form.is_valid() else 400)
+
+
+def render_page(request: HttpRequest, template: str, context: dict[str, Any], status: int) -> HttpResponse:
+    """``render()``, with the page's table bodies put in once, after the template (the same bytes;
+    templatetags.results.Deferred)."""
+    deferred = Deferred()
+    token = DEFERRED.set(deferred)
+    try:
+        text = render_to_string(template, context, request)
+    finally:
+        DEFERRED.reset(token)
+    return HttpResponse(deferred.splice(text), status=status)
 
 
 @login_required

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from collections.abc import Callable
+from contextvars import ContextVar
 from html import escape as _escape
 from typing import Any
 
@@ -31,6 +33,35 @@ from utfall.results.tables import (
 )
 
 register = template.Library()
+
+
+class Deferred:
+    """The table bodies of a page rendered by ``results.views.render_page``: each body is
+    left out of the template as a short marker and put in the finished page once. A template
+    copies a 750-provider body (~680 KB, two bytes a character for its "–") at every level it
+    passes: the tag, ``{% with %}``, the include, ``{% if %}``, the partial, the blocks (~5 ms of
+    a cold comparison page, 2026-12-06, cmp6)."""
+
+    def __init__(self) -> None:
+        # Unguessable, so no text of the data can be taken for a marker.
+        self.token = secrets.token_hex(8)
+        self.bodies: dict[str, str] = {}
+        self.pattern = re.compile(f"<!--table-body-{self.token}-[0-9]+-->")
+
+    def marker(self, body: str) -> str:
+        marker = f"<!--table-body-{self.token}-{len(self.bodies)}-->"
+        self.bodies[marker] = body
+        return marker
+
+    def splice(self, text: str) -> str:
+        """``text`` with each marker replaced by its body (one pass, one copy of the page)."""
+        if not self.bodies:
+            return text
+        return self.pattern.sub(lambda m: self.bodies[m.group(0)], text)
+
+
+#: The bodies of the page rendered now (None: written in place, as for any other caller).
+DEFERRED: ContextVar[Deferred | None] = ContextVar("utfall_deferred_table_bodies", default=None)
 FLAGS = {"low": "▼ Lägre än förväntat", "high": "▲ Högre än förväntat"}
 LABEL_KEYS = frozenset({"group", "name", "period", "indicator"})
 #: Words of ours in a column of names (the caseworker of interventions nobody followed up, totals).
@@ -263,6 +294,14 @@ def _writer(
         return _rate_writer(c, n_key, english, head, close, span_head, span_close, hidden_cell)
     cached = kind == "flag" or (kind == "text" and not label)
 
+    def linked(row: dict[str, Any], text: str) -> str:
+        """The cell's text as a link to the row's provider page."""
+        before, after, template, marker, tail = link  # type: ignore[misc]
+        group = str(row.get("group"))
+        plain = _PLAIN_CODE.fullmatch(group) is not None and marker in template
+        url = f"{before}{group}{after}" if plain else reverse("results:provider", args=[row.get("group")])
+        return f'<a href="{_escape(url)}{tail}">{text}</a>'
+
     def write(row: dict[str, Any], suppressed: bool, parts: bool) -> str:
         if suppressed and not label:
             return hidden_cell
@@ -278,11 +317,7 @@ def _writer(
             if not numeric:
                 text = text.replace("/", "/<wbr>")  # "Kontaktperson/kontaktfamilj" may break after "/"
         if link is not None and not suppressed:
-            before, after, template, marker, tail = link
-            group = str(row.get("group"))
-            plain = _PLAIN_CODE.fullmatch(group) is not None and marker in template
-            url = f"{before}{group}{after}" if plain else reverse("results:provider", args=[row.get("group")])
-            text = f'<a href="{_escape(url)}{tail}">{text}</a>'
+            text = linked(row, text)
         sort = "" if value is None else _esc(str(value))
         if not interval:
             return f'{head}{sort}">{text}{close}'
@@ -290,6 +325,21 @@ def _writer(
 
     if kind in ("ratio", "number") and not label:
         return _ratio_writer(c, kind, english, head, close, span_head, span_close, hidden_cell, write)
+    if label and kind == "text" and not interval:
+
+        def write_label(row: dict[str, Any], suppressed: bool, parts: bool) -> str:
+            """A code or a name (data, shown as it is, hidden rows too): escaped once for both
+            its text and its sort key; our own words and anything but text by ``write``."""
+            value = row.get(key)
+            if value.__class__ is not str or value in OWN_NAMES:
+                return write(row, suppressed, parts)
+            sort = _esc(value)
+            text = sort.replace("/", "/<wbr>")
+            if link is not None and not suppressed:
+                text = linked(row, text)
+            return f'{head}{sort}">{text}{close}'
+
+        return write_label
     if label or interval or kind not in ("count", "points"):
         return write
 
@@ -412,7 +462,9 @@ def table_body(view: dict[str, Any], query: str) -> str:
         flag = row.get("flag")
         css = f' class="flag-{flag}"' if flag else (' class="suppressed"' if suppressed else "")
         out.append(f"<tr{css}>{''.join([w(row, suppressed, parts) for w in writers])}</tr>")
-    return mark_safe("\n".join(out))  # noqa: S308 - every value above is escaped
+    body = "\n".join(out)
+    deferred = DEFERRED.get()
+    return mark_safe(body if deferred is None else deferred.marker(body))  # noqa: S308 - every value above is escaped
 
 
 @register.filter
