@@ -445,7 +445,7 @@ def _as_columns(qs: QuerySet[Any], fields: Sequence[str]) -> list[Any] | None:
     """The rows of ``qs`` as columns of ``fields`` (the model's own columns, none null), each sent by
     SQLite as one text (``group_concat``: the values in the order the rows were read, the same
     order in every column, since each row is added to all of them at once) and split here: an
-    integer column as an int64 array, any other as a list of its texts. None when the database
+    integer column as an int64 array, any other as an object array of its texts. None when the database
     is not SQLite or a column's values do not come back as many as the rows (then read the rows).
 
     The O/E's cells are ~26,000 rows a year at a million follow-ups: fetched as rows, Python's
@@ -465,12 +465,17 @@ def _as_columns(qs: QuerySet[Any], fields: Sequence[str]) -> list[Any] | None:
         cursor.execute(f"SELECT COUNT(*), {texts} FROM ({sql}) AS found", params)  # noqa: S608 (our SQL)
         count, *sent = cursor.fetchone()
     if not count:
-        return [np.zeros(0, dtype=np.int64) if number else [] for number in numbers]
+        return [np.zeros(0, dtype=np.int64 if number else object) for number in numbers]
     out: list[Any] = []
     for text, number in zip(sent, numbers, strict=True):
         if text is None:
             return None
-        values = np.fromstring(text, dtype=np.int64, sep=",") if number else text.split(_SEPARATOR)
+        # A text column as an array of its texts (``counted._first_codes`` codes it in one pass).
+        values = (
+            np.fromstring(text, dtype=np.int64, sep=",")
+            if number
+            else np.array(text.split(_SEPARATOR), dtype=object)
+        )
         if len(values) != count:
             return None
         out.append(values)
