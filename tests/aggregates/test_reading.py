@@ -378,7 +378,7 @@ def test_the_question_cells_of_whole_years_come_as_one_text_per_column_on_sqlite
 ) -> None:
     """On SQLite the question cells of whole years come as one text per column (``group_concat``,
     2026-12-06, oe6) and are the cells of the rows read one by one: with rows of 0, a key in two
-    rows, a filter and dimensions in another order; a text holding the separator makes the read
+    rows, a filter and dimensions in another order; a text holding the separator makes that year's read
     fall back to the rows (the same cells). On PostgreSQL the rows are read."""
     from utfall.comparisons import queries
 

@@ -29,3 +29,33 @@ def test_parts_are_summed_by_their_values_and_ordered_by_the_shown_text() -> Non
     assert Cells.from_rows(cells.rows(), names).rows() == cells.rows()
     assert Cells.from_parts([[], []], names, lookups).rows() == []
     assert list(cells.column("sex")) == ["male", "", "male", "female", "female"]
+
+
+def test_columns_of_texts_as_the_database_sent_them_give_the_cells_of_the_lists() -> None:
+    """A text column as an object array (``queries._as_columns``, coded through pandas) gives the
+    cells of the same texts as a list (coded through a dict): rows of 0 dropped, a key in several
+    rows summed, the levels in the same order."""
+    import numpy as np
+
+    codes = {1: "P10", 2: "P9", 3: None}.get
+    names = ["provider", "sex", "age_group"]
+    provider = np.array([2, 1, 3, 1, 2, 1], dtype=np.int64)
+    sex = ["male", "female", "male", "", "male", "female"]
+    age = ["65+", "0-12", "13-15", "0-12", "65+", "0-12"]
+    n, events = np.array([3, 2, 0, 4, 1, 5]), np.array([1, 2, 0, 3, 1, 0])
+    as_lists = Cells.from_columns([provider, sex, age, n, events], names, [codes, None, None], by_row=True)
+    as_arrays = Cells.from_columns(
+        [provider, np.array(sex, dtype=object), np.array(age, dtype=object), n, events],
+        names, [codes, None, None], by_row=True,
+    )  # fmt: skip
+    assert as_arrays.rows() == as_lists.rows() and as_arrays.levels == as_lists.levels
+    assert as_lists.rows() == [
+        {"provider": "P10", "sex": "", "age_group": "0-12", "events": 3, "n": 4},
+        {"provider": "P10", "sex": "female", "age_group": "0-12", "events": 2, "n": 7},
+        {"provider": "P9", "sex": "male", "age_group": "65+", "events": 2, "n": 4},
+    ]
+    empty = [np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object), np.zeros(0, dtype=object)]
+    assert (
+        Cells.from_columns([*empty, np.zeros(0), np.zeros(0)], names, [codes, None, None], by_row=True).rows()
+        == []
+    )

@@ -86,3 +86,23 @@ def test_it_assesses_the_whole_view_at_once(monkeypatch: Any) -> None:
     monkeypatch.setattr(services, "assess", counted)
     services._proportion_view(rows, "provider", reference, 5, None, (groups, events, n, used))
     assert calls == [4]  # the four rows in the reference with at least the minimum count
+
+
+def test_the_cells_covariate_patterns_are_the_texts_of_their_values_joined() -> None:
+    """A scoped O/E finds each cell's rate by its covariate pattern as text (``_ratio_view``): the
+    texts joined column by column are the row-wise join they replace (2026-12-06, oe7), with
+    categorical columns, a column of texts and one covariate alone."""
+    import pandas as pd
+
+    cells = pd.DataFrame({
+        "sex": pd.Categorical.from_codes([0, 1, 1, 0], categories=["female", "male"]),
+        "age_group": pd.Categorical.from_codes([2, 0, 1, 2], categories=["0-12", "13-15", "65+"]),
+        "service": np.array(["hvb", "lss", "hvb", "stod"], dtype=object),
+        "n": [3, 4, 5, 6],
+    })  # fmt: skip
+    for covariates in (["sex", "age_group", "service"], ["age_group"], ["service", "sex"]):
+        joined = services._pattern_texts(cells, covariates)
+        assert joined.tolist() == cells[covariates].astype(str).agg("|".join, axis=1).tolist()
+    assert services._pattern_texts(cells, ["sex", "age_group", "service"]).tolist() == [
+        "female|65+|hvb", "male|0-12|lss", "male|13-15|hvb", "female|65+|stod",
+    ]  # fmt: skip

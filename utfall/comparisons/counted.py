@@ -19,6 +19,7 @@ from operator import itemgetter
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from django.db.models import Model
 from numpy.typing import NDArray
 
@@ -391,8 +392,15 @@ def _as_text(value: Any) -> str:
 
 
 def _first_codes(values: Sequence[Any]) -> tuple[list[Any], NDArray[np.int64]]:
-    """(the distinct values, each value's position among them): ids through numpy, text (or
-    anything else) through a dict; ~60,000 values a column for the O/E's two years."""
+    """(the distinct values, each value's position among them): ids through numpy, texts as the
+    database sent them through pandas' hash table, anything else through a dict; ~60,000 values
+    a column for the O/E's two years."""
+    if isinstance(values, np.ndarray) and values.dtype == object:
+        # A text column as SQLite sent it (``queries._as_columns``: every value a str): the same
+        # distinct values in the same order of first appearance as the dict below, ~2.5 ms
+        # sooner at 53,000 values (2026-12-06, oe7).
+        positions, distinct = pd.factorize(values)
+        return distinct.tolist(), positions.astype(np.int64)
     if isinstance(values, np.ndarray):  # ids as the database sent them (``Cells.from_columns``)
         ids, positions = np.unique(values.astype(np.int64), return_inverse=True)
         return ids.tolist(), positions.ravel().astype(np.int64)
@@ -406,4 +414,4 @@ def _first_codes(values: Sequence[Any]) -> tuple[list[Any], NDArray[np.int64]]:
     index = dict.fromkeys(values)
     for i, value in enumerate(index):
         index[value] = i
-    return list(index), np.array(list(map(index.__getitem__, values)), dtype=np.int64)
+    return list(index), np.fromiter(map(index.__getitem__, values), dtype=np.int64, count=len(values))

@@ -363,22 +363,9 @@ def aggregate_cells(
             # groups cost as much as the read), and summed into cells in memory (2026-12-05, oe4).
             spans = question_spans(indicator.instrument, indicator.question)
             rows = yearly.objects.filter(municipality=municipality, question_id__in=spans.question_ids)
-            # On SQLite a year's rows come as one text per column (_as_columns), else as rows.
             fields = [*columns, "n", "events"]
-            sent: list[list[Any]] = []
-            for year in range(years[0].year, years[1].year + 1):
-                year_columns = _as_columns(rows.filter(year=dt.date(year, 1, 1), **where), fields)
-                if year_columns is None:
-                    sent = []
-                    break
-                sent.append(year_columns)
-            for year in range(years[0].year, years[1].year + 1) if not sent else ():
-                found = rows.filter(year=dt.date(year, 1, 1), **where).values_list(*fields)
-                sql, params = found.order_by().query.sql_with_params()
-                with connection.cursor() as cursor:
-                    cursor.execute(sql, params)
-                    fetched = cursor.fetchall()
-                sent.append([list(map(itemgetter(i), fetched)) for i in range(len(fields))])
+            sent = [_year_columns(rows.filter(year=dt.date(year, 1, 1), **where), fields)
+                    for year in range(years[0].year, years[1].year + 1)]  # fmt: skip
             if "provider" in by and as_of is None:
                 _seed_by_provider(indicator, municipality, years[0].year, sent, by.index("provider"), filters)
             return Cells.from_columns(_joined(sent), by, lookups, by_row=True)
@@ -462,7 +449,7 @@ def _as_columns(qs: QuerySet[Any], fields: Sequence[str]) -> list[Any] | None:
     """The rows of ``qs`` as columns of ``fields`` (the model's own columns, none null), each sent by
     SQLite as one text (``group_concat``: the values in the order the rows were read, the same
     order in every column, since each row is added to all of them at once) and split here: an
-    integer column as an int64 array, any other as a list of its texts. None when the database
+    integer column as an int64 array, any other as an object array of its texts. None when the database
     is not SQLite or a column's values do not come back as many as the rows (then read the rows).
 
     The O/E's cells are ~26,000 rows a year at a million follow-ups: fetched as rows, Python's
@@ -482,12 +469,17 @@ def _as_columns(qs: QuerySet[Any], fields: Sequence[str]) -> list[Any] | None:
         cursor.execute(f"SELECT COUNT(*), {texts} FROM ({sql}) AS found", params)  # noqa: S608 (our SQL)
         count, *sent = cursor.fetchone()
     if not count:
-        return [np.zeros(0, dtype=np.int64) if number else [] for number in numbers]
+        return [np.zeros(0, dtype=np.int64 if number else object) for number in numbers]
     out: list[Any] = []
     for text, number in zip(sent, numbers, strict=True):
         if text is None:
             return None
-        values = np.fromstring(text, dtype=np.int64, sep=",") if number else text.split(_SEPARATOR)
+        # A text column as an array of its texts (``counted._first_codes`` codes it in one pass).
+        values = (
+            np.fromstring(text, dtype=np.int64, sep=",")
+            if number
+            else np.array(text.split(_SEPARATOR), dtype=object)
+        )
         if len(values) != count:
             return None
         out.append(values)
@@ -499,9 +491,25 @@ _WHOLE = {"ForeignKey", "IntegerField", "BigIntegerField", "SmallIntegerField", 
           "PositiveSmallIntegerField", "PositiveBigIntegerField", "AutoField", "BigAutoField"}  # fmt: skip
 
 
+def _year_columns(qs: QuerySet[Any], fields: Sequence[str]) -> list[Any]:
+    """A year's rows of ``qs`` as columns of ``fields``: on SQLite one text per column
+    (:func:`_as_columns`), else (or when a text does not split into as many values as the rows)
+    the rows fetched and turned into columns."""
+    sent = _as_columns(qs, fields)
+    if sent is not None:
+        return sent
+    sql, params = qs.values_list(*fields).order_by().query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        fetched = cursor.fetchall()
+    return [list(map(itemgetter(i), fetched)) for i in range(len(fields))]
+
+
 def _joined(parts: Sequence[list[Any]]) -> list[Any]:
-    """Columns of several parts (``_as_columns``) joined, part after part."""
-    return [np.concatenate(column) if isinstance(column[0], np.ndarray) else list(chain.from_iterable(column))
+    """Columns of several parts (:func:`_year_columns`) joined, part after part: integer arrays
+    as one array, else as one list (an array among lists as its Python values)."""
+    return [np.concatenate(column) if all(isinstance(c, np.ndarray) for c in column)
+            else list(chain.from_iterable(c.tolist() if isinstance(c, np.ndarray) else c for c in column))
             for column in zip(*parts, strict=True)]  # fmt: skip
 
 

@@ -321,12 +321,12 @@ def _ratio_view(
                        overdispersion={**reference.comparison.overdispersion, "excluded": []})  # fmt: skip
     combo = "_case_mix"
     ref = reference_cells.copy()
-    ref[combo] = ref[covariates].astype(str).agg("|".join, axis=1)
+    ref[combo] = _pattern_texts(ref, covariates)
     rates = expected_from_case_mix(ref, covariates, group=combo, events="events", n="n")
     rate = dict(zip(rates["group"], rates["expected"] / rates["n"], strict=True))
     mine = cells.copy()
     mine[by] = mine[by].astype(str)
-    mine["_e"] = mine["n"] * mine[covariates].astype(str).agg("|".join, axis=1).map(rate).fillna(0.0)
+    mine["_e"] = mine["n"] * _pattern_texts(mine, covariates).map(rate).fillna(0.0)
     grouped = mine.groupby(by, sort=True).agg(
         n=("n", "sum"), observed=("events", "sum"), expected=("_e", "sum")
     )
@@ -335,3 +335,14 @@ def _ratio_view(
         grouped["n"].to_numpy(), min_n=min_n, reference=reference,
         hidden=[str(g) in hidden for g in grouped.index.tolist()],
     ).comparison  # fmt: skip
+
+
+def _pattern_texts(cells: pd.DataFrame, covariates: list[str]) -> pd.Series:
+    """Each cell's covariate pattern as one text: its values' texts joined with "|", column by
+    column (the texts of ``cells[covariates].astype(str).agg("|".join, axis=1)``, which made a
+    Python call per cell: ~1 s of the unit manager's O/E page at 30,000 cells; 2026-12-06, oe7)."""
+    texts = [cells[c].astype(str) for c in covariates]
+    joined = texts[0]
+    for text in texts[1:]:
+        joined = joined + "|" + text
+    return joined
