@@ -151,6 +151,8 @@ def mixture_values(kind: Kind, centre: float, tau2: float) -> FloatArray:
 #: target far from every group widens the spread without end: ``truncated-ml``'s likelihood is
 #: maximised within this bound, and ``robust-re`` stops there (2026-12-06, docs/statistics.md).
 TAU_MAX = 5.0
+#: The widest half-bracket :func:`centre_for_target` tries (a spread beyond any real one).
+_WIDEST = 1e5
 
 
 def mixture_mean(kind: Kind, centre: float, tau2: float) -> float:
@@ -185,10 +187,6 @@ def centre_for_target(kind: Kind, target: float, tau2: float) -> float:
         if width > _WIDEST:
             raise ValueError(f"no centre for target {target!r} at spread τ² = {tau2!r}")
     return float(optimize.brentq(gap, base - width, base + width, xtol=1e-12))
-
-
-#: The widest half-bracket :func:`centre_for_target` tries (a spread beyond any real one).
-_WIDEST = 1e5
 
 
 #: The 34 of the 40 nodes that carry weight: the six outermost weigh 2.9e-21 together, so

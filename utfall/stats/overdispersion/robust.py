@@ -85,12 +85,12 @@ def fit_robust(kind: Kind, x: FloatArray, m: FloatArray, target: float | None) -
             if target is not None:
                 centre = centre_for_target(kind, p0, tau2)
             new_tau2, phi = _robust_tau2(y[keep], v[keep], centre, k)
-            if target is not None:
+            if target is None:
+                centre = _huber_centre(y[keep], v[keep], new_tau2, centre, k)
+            else:
                 # The centre follows τ² to keep the mean at the target; far from the groups each
                 # wider τ² moves it further out and the next estimate is wider still: bounded.
                 new_tau2 = min(new_tau2, TAU_MAX * TAU_MAX)
-            if target is None:
-                centre = _huber_centre(y[keep], v[keep], new_tau2, centre, k)
             done = abs(new_tau2 - tau2) < 1e-10
             tau2 = new_tau2
             if done:

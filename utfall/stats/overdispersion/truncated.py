@@ -74,7 +74,6 @@ _T, _W = special.roots_hermite(_QN)  # ∫ e^{−t²} g(t) dt ≈ Σ w g(t)
 _LOG_W = np.log(_W) + _T**2
 _HALF_LOG_2PI = 0.5 * float(np.log(2.0 * np.pi))
 _TAU_MIN = 1e-3
-_TAU_MAX = TAU_MAX
 _MAX_ROUNDS = 25
 
 Grad3 = tuple[FloatArray, FloatArray, FloatArray]
@@ -386,7 +385,7 @@ def _start(kind: Kind, x: FloatArray, m: FloatArray) -> tuple[float, float]:
     DerSimonian–Laird or a plain Huber start); from the robust fit they are left out at once,
     and the truncated likelihood then removes that fit's downward bias."""
     robust = fit_robust(kind, x, m, None)
-    return robust.centre, float(np.clip(np.sqrt(robust.tau2), 0.05, _TAU_MAX))
+    return robust.centre, float(np.clip(np.sqrt(robust.tau2), 0.05, TAU_MAX))
 
 
 def _maximise(
@@ -400,11 +399,11 @@ def _maximise(
         def negative_tau(tau: float) -> float:
             return -lik.value_grad_hess(centre_for_target(kind, target, tau * tau), tau)[0]
 
-        res = optimize.minimize_scalar(negative_tau, bounds=(_TAU_MIN, _TAU_MAX), method="bounded",
+        res = optimize.minimize_scalar(negative_tau, bounds=(_TAU_MIN, TAU_MAX), method="bounded",
                                        options={"xatol": 1e-6})  # fmt: skip
         tau = float(res.x)
         return centre_for_target(kind, target, tau * tau), tau, None
-    theta = np.array([start[0], float(np.clip(start[1], _TAU_MIN, _TAU_MAX))])
+    theta = np.array([start[0], float(np.clip(start[1], _TAU_MIN, TAU_MAX))])
     value, grad, hess = lik.value_grad_hess(theta[0], theta[1])
     for _ in range(50):
         try:
@@ -416,7 +415,7 @@ def _maximise(
             step = np.array([-grad[0] / hess[0, 0] if hess[0, 0] < 0 else grad[0], 0.0])
         for _ in range(40):
             new = theta + step
-            new[1] = float(np.clip(new[1], _TAU_MIN, _TAU_MAX))
+            new[1] = float(np.clip(new[1], _TAU_MIN, TAU_MAX))
             new_value, new_grad, new_hess = lik.value_grad_hess(new[0], new[1])
             if new_value >= value - 1e-12:
                 break
