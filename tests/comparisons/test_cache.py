@@ -89,3 +89,30 @@ def test_a_change_announced_through_core_is_counted_at_once(municipality) -> Non
         with changing(municipality.pk, [answer.followup.intervention_id]):
             Answer.objects.filter(pk=answer.pk).update(option=answer.question.options.get(code="yes_mostly"))
     assert satisfied(municipality, TODAY) == (1, 1)
+
+
+def test_counts_read_before_a_write_are_never_cached_as_counts_after_it(municipality, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A prefetch outside a request (a command, a report) that counts, then caches: a write
+    committed between its count and its caching must not leave the older count cached under
+    the newer data's token (the oe6 second reader's note, 2026-12-06). The write is made to
+    land in that gap: the real one-scan count runs, then an import adds a follow-up."""
+    from utfall.comparisons import queries
+
+    data = DataSet()
+    intervention = data.intervention("I1", data.provider("A"))
+    data.followup(intervention, date=(TODAY - dt.timedelta(days=3)).isoformat(), q3="yes_mostly")
+    data.load(municipality)
+    real = queries._aggregate_questions
+
+    def counted_then_written(*args, **kwargs):  # type: ignore[no-untyped-def]
+        rows = real(*args, **kwargs)
+        data.followup(intervention, date=(TODAY - dt.timedelta(days=2)).isoformat(), q3="no")
+        data.load(municipality)
+        return rows
+
+    monkeypatch.setattr(queries, "_aggregate_questions", counted_then_written)
+    queries.prefetch_questions([get_indicator("satisfied"), get_indicator("influence")], municipality=municipality,
+                               date_from=TODAY - dt.timedelta(days=365), date_to=TODAY, by=["provider"])  # fmt: skip
+    monkeypatch.undo()
+    assert FollowUp.objects.count() == 2
+    assert satisfied(municipality, TODAY) == (2, 1)

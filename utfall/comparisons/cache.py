@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -70,6 +71,9 @@ class _Memo:
 
 #: Set while a request runs (``request_started`` … ``request_finished``); None outside one.
 _memo: ContextVar[_Memo | None] = ContextVar("utfall_token_memo", default=None)
+#: The token :func:`seed` stores under while counts are being taken (:func:`pinned`, and a
+#: :func:`cached` value's ``compute``): the one read before those counts, in a 1-tuple.
+_pin: ContextVar[tuple[str | None] | None] = ContextVar("utfall_token_pin", default=None)
 
 
 def _read_token() -> str | None:
@@ -95,6 +99,21 @@ def current_token() -> str | None:
     if not memo.known:
         memo.token, memo.known = _read_token(), True
     return memo.token
+
+
+@contextmanager
+def pinned() -> Iterator[None]:
+    """Read the token now, before the block counts anything, and :func:`seed` under it in the
+    block: for code that counts several keys' values and then caches them. Read after the
+    counts, a write committed in between (by another process, or by this one) would leave the
+    older counts cached under the newer data's token until the next write (the oe6 second
+    reader, 2026-12-06). A value stored under an older token than its data is never served
+    as newer data; it is simply not found."""
+    reset = _pin.set((current_token(),))
+    try:
+        yield
+    finally:
+        _pin.reset(reset)
 
 
 def _request_started(**_: Any) -> None:
@@ -133,7 +152,11 @@ def cached(key: tuple[Any, ...], compute: Callable[[], T]) -> T:
     found = store.get(name)
     if found is not None:
         return found  # type: ignore[no-any-return]
-    value = compute()
+    reset = _pin.set((token,))  # what ``compute`` seeds, it seeds under the token read before it
+    try:
+        value = compute()
+    finally:
+        _pin.reset(reset)
     store.set(name, value, TIMEOUT_SECONDS)
     return value
 
@@ -156,8 +179,10 @@ def seed(key: tuple[Any, ...], value: Any) -> None:
     """Cache ``value`` under ``key`` as :func:`cached` would have computed it, unless the key
     already holds a value: for a query that counts several keys' values at once. The value
     held is not read (``cached`` would unpickle it to return it: a comparison's 750 rows,
-    ~0.4 ms each time a prefetch met its own seeds, 2026-12-05)."""
-    token = current_token()
+    ~0.4 ms each time a prefetch met its own seeds, 2026-12-05). Inside :func:`pinned` (and a
+    :func:`cached` value's ``compute``) the token is the one read before the counts."""
+    pin = _pin.get()
+    token = current_token() if pin is None else pin[0]
     if token is None:
         return
     name = _name(token, key)

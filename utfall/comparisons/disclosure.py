@@ -26,7 +26,7 @@ from typing import Any
 from django.conf import settings
 from django.utils.translation import gettext_noop
 
-from utfall.comparisons.cache import cached, holds, seed
+from utfall.comparisons.cache import cached, holds, pinned, seed
 from utfall.comparisons.counted import Cells
 from utfall.comparisons.indicators import DIMENSIONS, Indicator
 from utfall.comparisons.queries import (
@@ -423,6 +423,7 @@ def _hidden_along(
     return cached(key, compute)
 
 
+@pinned()  # the token before the counts it seeds
 def prefetch_hidden(
     indicator: Indicator,
     *,

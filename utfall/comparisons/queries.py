@@ -42,7 +42,7 @@ from utfall.aggregates.models import (
     OutcomeCount,
 )
 from utfall.aggregates.outcome_counts import REREFERRAL_WINDOWS, STEP_DOWN_DAYS
-from utfall.comparisons.cache import cached, holds, seed
+from utfall.comparisons.cache import cached, holds, pinned, seed
 from utfall.comparisons.counted import (
     COUNTED_PATHS,
     OUTCOME_KINDS,
@@ -553,6 +553,7 @@ def _calendar(grain: str, day: dt.date) -> tuple[dt.date, dt.date]:
     return start, periods(grain, start, start + dt.timedelta(days=400))[0][2]
 
 
+@pinned()  # the token before the counts it seeds
 def prefetch_periods(
     indicator: Indicator,
     *,
@@ -605,6 +606,7 @@ def prefetch_periods(
         seed(_aggregate_key(indicator, municipality, start, end, by, filters, None, None), rows)
 
 
+@pinned()  # the token before the counts it seeds
 def prefetch_questions(
     indicators: Sequence[Indicator],
     *,
