@@ -11,12 +11,14 @@ slice). Changes of stored rows still go through ``core.changes.changing``.
 The shape, for code that hooks in here (2026-12-03, docs/aggregates.md):
 
 - :class:`Tally` collects the deltas: ``answers`` and ``followups``, Counters by the full
-  tables' keys with the client (:data:`~utfall.aggregates.counts.ANSWER_DELTA`,
-  ``FOLLOWUP_DELTA``; 2026-12-03, for the rollups by client), the month as
-  the database takes it (:meth:`Tally.month`), so no key is converted again on the way out;
-- :meth:`Tally.apply` adds them, once per transaction, to each table: the full tables (the
-  deltas projected without the client), then every rollup in :data:`~utfall.aggregates.counts.ROLLUPS` (a
-  projection of a full key). A
+  tables' keys (:data:`~utfall.aggregates.counts.ANSWER_KEY`, ``FOLLOWUP_KEY``; the rollups by
+  client are kept from :attr:`Tally.new`, since 2026-12-06 the deltas no longer carry the
+  client), the month as the database takes it (:meth:`Tally.month`), so no key is converted
+  again on the way out;
+- :meth:`Tally.apply` adds them, once per transaction, to each table: the full tables, then
+  every rollup in :data:`~utfall.aggregates.counts.ROLLUPS` (a projection of a full key, summed
+  from the smallest delta projected before it that has its fields: a rollup by year from the
+  rollup by month). A
   table kept from the same deltas is one more entry there, or one more :func:`add` in ``apply``;
 - :func:`add` applies one table's delta in three set-based steps: keys of a month without
   rows go straight in; the rest are matched to their rows by the whole key (a temporary table
@@ -39,11 +41,9 @@ from django.db.models import Model
 
 from utfall.aggregates import counts, rollup
 from utfall.aggregates.counts import (
-    ANSWER_DELTA,
     ANSWER_KEY,
     FOLDED,
     FOLDED_COUNTS,
-    FOLLOWUP_DELTA,
     FOLLOWUP_KEY,
     ROLLUPS,
     Key,
@@ -78,9 +78,9 @@ _AGE = {age: age_group_of(age) for age in range(-1, 202)}
 
 
 class Tally:
-    """The counts of rows one write inserts, by the count tables' keys
-    (:data:`~utfall.aggregates.counts.ANSWER_DELTA`, :data:`~utfall.aggregates.counts.FOLLOWUP_DELTA`:
-    the full tables' keys with the client)."""
+    """The counts of rows one write inserts, by the full count tables' keys
+    (:data:`~utfall.aggregates.counts.ANSWER_KEY`, :data:`~utfall.aggregates.counts.FOLLOWUP_KEY`),
+    and the new follow-ups for the rollups by client (:attr:`new`)."""
 
     def __init__(self, municipality_id: int) -> None:
         self.municipality_id = municipality_id
@@ -111,13 +111,13 @@ class Tally:
         contract: int | None,
         sex: str,
         birth_year: int,
-        client: int,
     ) -> Key:
-        """The dimensions a follow-up and its answers share; ``date`` is ISO (YYYY-MM-DD)."""
+        """The dimensions a follow-up and its answers share (:data:`~utfall.aggregates.counts.COMMON`);
+        ``date`` is ISO (YYYY-MM-DD)."""
         month = self._months.get(date[:7]) or self.month(date)
         age = int(date[:4]) - birth_year
         group = _AGE.get(age) or age_group_of(age)
-        return (self.municipality_id, month, provider, service, unit, contract, sex, group, client)
+        return (self.municipality_id, month, provider, service, unit, contract, sex, group)
 
     def followup(self, common: Key, status: str, assessment: str, created_by: int | None) -> None:
         self.followups[(*common, status, assessment, created_by)] += 1
@@ -130,16 +130,36 @@ class Tally:
         clients concerned (``rollup.refresh_by_client``: the rows are written by then), and start
         again from zero."""
         add_by_client(self.municipality_id, self.new)
-        answers = project(self.answers, ANSWER_DELTA, ANSWER_KEY)
-        followups = project(self.followups, FOLLOWUP_DELTA, FOLLOWUP_KEY)
+        answers, followups = self.answers, self.followups
         add(AnswerCount, ANSWER_KEY, answers)
         add(FollowUpCount, FOLLOWUP_KEY, followups)
-        for model, fields, full in ROLLUPS:
-            add(model, fields, project(answers if full is ANSWER_KEY else followups, full, fields))
-        for model, fields, full in FOLDED:
-            for column, delta in zip(FOLDED_COUNTS, fold(answers, full, fields), strict=True):
+        made: list[tuple[Sequence[str], Counter[Key]]] = [(ANSWER_KEY, answers), (FOLLOWUP_KEY, followups)]
+        for model, fields, _ in ROLLUPS:
+            source, counted = _smallest(made, fields)
+            delta = project(counted, source, fields)
+            made.append((fields, delta))
+            add(model, fields, delta)
+        for model, fields, _ in FOLDED:
+            source, counted = _smallest(made, (*fields, "option_id"))
+            for column, delta in zip(FOLDED_COUNTS, fold(counted, source, fields), strict=True):
                 add(model, fields, delta, column=column)
         self.answers, self.followups, self.new = Counter(), Counter(), []
+
+
+def _smallest(
+    made: list[tuple[Sequence[str], Counter[Key]]], fields: Sequence[str]
+) -> tuple[Sequence[str], Counter[Key]]:
+    """Of the deltas projected so far (key, counts), the one with the fewest keys whose key has
+    every field of ``fields`` (a ``year`` from a ``month`` or a ``year``): a rollup by year is
+    summed from the rollup by month (a few thousand keys) rather than from the full table
+    (~10^5). Sums of integers, so the counts are the ones the full table gives, and its keys come
+    in the same order (each one's first appearance follows the full table's order)."""
+    usable = [
+        (key, counted)
+        for key, counted in made
+        if all(f in key or (f == "year" and "month" in key) for f in fields)
+    ]
+    return min(usable, key=lambda pair: len(pair[1]))
 
 
 def add_by_client(municipality_id: int, new: list[NewFollowUp], *, exact: bool = False) -> None:
@@ -393,16 +413,15 @@ def _add_fresh(
         return items
     prefix = [columns.index(c) for c in index[: index.index(period) + 1]]
     pick = itemgetter(*prefix)  # the prefix has the municipality and the month: a tuple
-    groups: dict[Key, list[tuple[Key, int]]] = {}  # prefix → its (key, n)
-    for item in items:
-        groups.setdefault(pick(item[0]), []).append(item)
+    # The prefixes in order of first appearance; the items are not grouped by them in Python (a
+    # list per prefix cost ~0.4 million appends an import), only filtered when some exist.
+    prefixes = list(dict.fromkeys(map(pick, [key for key, _ in items])))
     aliases = [f"k{i}" for i in range(len(prefix))]
     match = " AND ".join(f"t.{quote(columns[i])} = v.{a}" for i, a in zip(prefix, aliases, strict=True))
     table = quote(model._meta.db_table)
     found: set[Key] = set()
-    listed = list(groups)
-    for start in range(0, len(listed), 300):
-        chunk = listed[start : start + 300]
+    for start in range(0, len(prefixes), 300):
+        chunk = prefixes[start : start + 300]
         values = ", ".join(["(" + ", ".join(["%s"] * len(prefix)) + ")"] * len(chunk))
         cursor.execute(
             f"WITH v({', '.join(aliases)}) AS (VALUES {values}) SELECT * FROM v "  # noqa: S608 (our table; values are parameters)
@@ -410,10 +429,14 @@ def _add_fresh(
             [value for key in chunk for value in key],
         )
         found.update(tuple(row) for row in cursor.fetchall())
-    fresh = [(*key, n) for group, rows in groups.items() if group not in found for key, n in rows]
-    if fresh:
-        insert_rows(cursor, model._meta.db_table, [*columns, target], fresh)
-    return [item for group in found & set(groups) for item in groups[group]]
+    if not found:  # every month new: the whole delta goes in
+        insert_rows(cursor, model._meta.db_table, [*columns, target], [(*key, n) for key, n in items])
+        return []
+    if found.issuperset(prefixes):
+        return items
+    fresh = [(*key, n) for key, n in items if pick(key) not in found]
+    insert_rows(cursor, model._meta.db_table, [*columns, target], fresh)
+    return [item for item in items if pick(item[0]) in found]
 
 
 def _columns(model: type[Model], fields: Sequence[str]) -> list[tuple[str, str, bool]]:
