@@ -237,7 +237,8 @@ def add_by_client(municipality_id: int, new: list[NewFollowUp], *, exact: bool =
 
 
 def _day(value: Any) -> dt.date:
-    """A date column's value as a date (SQLite gives its ISO text)."""
+    """A date column's value as a date (a date already, through Django's converter of SQLite's
+    declared ``date`` columns, except from an expression)."""
     return dt.date.fromisoformat(value) if isinstance(value, str) else value
 
 
@@ -255,10 +256,10 @@ def _facts_of_clients(clients: Sequence[int]) -> list[tuple[int, int, int, dt.da
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return [
-            (pk, client, instrument, _day(date), assessment)
-            for pk, client, instrument, date, assessment in cursor
-        ]
+        rows = cursor.fetchall()  # at once, not row by row through Django's cursor wrapper
+    return [
+        (pk, client, instrument, _day(date), assessment) for pk, client, instrument, date, assessment in rows
+    ]
 
 
 def _group_counts(facts: list[tuple[int, int, int, dt.date, str]]) -> tuple[Counter[Key], Counter[Key]]:
