@@ -11,12 +11,14 @@ slice). Changes of stored rows still go through ``core.changes.changing``.
 The shape, for code that hooks in here (2026-12-03, docs/aggregates.md):
 
 - :class:`Tally` collects the deltas: ``answers`` and ``followups``, Counters by the full
-  tables' keys with the client (:data:`~utfall.aggregates.counts.ANSWER_DELTA`,
-  ``FOLLOWUP_DELTA``; 2026-12-03, for the rollups by client), the month as
-  the database takes it (:meth:`Tally.month`), so no key is converted again on the way out;
-- :meth:`Tally.apply` adds them, once per transaction, to each table: the full tables (the
-  deltas projected without the client), then every rollup in :data:`~utfall.aggregates.counts.ROLLUPS` (a
-  projection of a full key). A
+  tables' keys (:data:`~utfall.aggregates.counts.ANSWER_KEY`, ``FOLLOWUP_KEY``; the rollups by
+  client are kept from :attr:`Tally.new`, since 2026-12-06 the deltas no longer carry the
+  client), the month as the database takes it (:meth:`Tally.month`), so no key is converted
+  again on the way out;
+- :meth:`Tally.apply` adds them, once per transaction, to each table: the full tables, then
+  every rollup in :data:`~utfall.aggregates.counts.ROLLUPS` (a projection of a full key, summed
+  from the smallest delta projected before it that has its fields: a rollup by year from the
+  rollup by month). A
   table kept from the same deltas is one more entry there, or one more :func:`add` in ``apply``;
 - :func:`add` applies one table's delta in three set-based steps: keys of a month without
   rows go straight in; the rest are matched to their rows by the whole key (a temporary table
@@ -39,11 +41,9 @@ from django.db.models import Model
 
 from utfall.aggregates import counts, rollup
 from utfall.aggregates.counts import (
-    ANSWER_DELTA,
     ANSWER_KEY,
     FOLDED,
     FOLDED_COUNTS,
-    FOLLOWUP_DELTA,
     FOLLOWUP_KEY,
     ROLLUPS,
     Key,
@@ -53,8 +53,10 @@ from utfall.aggregates.counts import (
 )
 from utfall.aggregates.dimensions import AGE_GROUPS
 from utfall.aggregates.models import AnswerCount, FollowUpCount
-from utfall.core.bulk import insert_rows
+from utfall.core.bulk import insert_rows, one_of
 from utfall.followups.models import Answer, FollowUp
+from utfall.instruments.models import InstrumentVersion
+from utfall.registry.models import Intervention
 
 UNKNOWN_AGE = "okänd"
 #: Follow-ups' clients per query.
@@ -78,9 +80,9 @@ _AGE = {age: age_group_of(age) for age in range(-1, 202)}
 
 
 class Tally:
-    """The counts of rows one write inserts, by the count tables' keys
-    (:data:`~utfall.aggregates.counts.ANSWER_DELTA`, :data:`~utfall.aggregates.counts.FOLLOWUP_DELTA`:
-    the full tables' keys with the client)."""
+    """The counts of rows one write inserts, by the full count tables' keys
+    (:data:`~utfall.aggregates.counts.ANSWER_KEY`, :data:`~utfall.aggregates.counts.FOLLOWUP_KEY`),
+    and the new follow-ups for the rollups by client (:attr:`new`)."""
 
     def __init__(self, municipality_id: int) -> None:
         self.municipality_id = municipality_id
@@ -111,13 +113,13 @@ class Tally:
         contract: int | None,
         sex: str,
         birth_year: int,
-        client: int,
     ) -> Key:
-        """The dimensions a follow-up and its answers share; ``date`` is ISO (YYYY-MM-DD)."""
+        """The dimensions a follow-up and its answers share (:data:`~utfall.aggregates.counts.COMMON`);
+        ``date`` is ISO (YYYY-MM-DD)."""
         month = self._months.get(date[:7]) or self.month(date)
         age = int(date[:4]) - birth_year
         group = _AGE.get(age) or age_group_of(age)
-        return (self.municipality_id, month, provider, service, unit, contract, sex, group, client)
+        return (self.municipality_id, month, provider, service, unit, contract, sex, group)
 
     def followup(self, common: Key, status: str, assessment: str, created_by: int | None) -> None:
         self.followups[(*common, status, assessment, created_by)] += 1
@@ -130,22 +132,42 @@ class Tally:
         clients concerned (``rollup.refresh_by_client``: the rows are written by then), and start
         again from zero."""
         add_by_client(self.municipality_id, self.new)
-        answers = project(self.answers, ANSWER_DELTA, ANSWER_KEY)
-        followups = project(self.followups, FOLLOWUP_DELTA, FOLLOWUP_KEY)
+        answers, followups = self.answers, self.followups
         add(AnswerCount, ANSWER_KEY, answers)
         add(FollowUpCount, FOLLOWUP_KEY, followups)
-        for model, fields, full in ROLLUPS:
-            add(model, fields, project(answers if full is ANSWER_KEY else followups, full, fields))
-        for model, fields, full in FOLDED:
-            for column, delta in zip(FOLDED_COUNTS, fold(answers, full, fields), strict=True):
+        made: list[tuple[Sequence[str], Counter[Key]]] = [(ANSWER_KEY, answers), (FOLLOWUP_KEY, followups)]
+        for model, fields, _ in ROLLUPS:
+            source, counted = _smallest(made, fields)
+            delta = project(counted, source, fields)
+            made.append((fields, delta))
+            add(model, fields, delta)
+        for model, fields, _ in FOLDED:
+            source, counted = _smallest(made, (*fields, "option_id"))
+            for column, delta in zip(FOLDED_COUNTS, fold(counted, source, fields), strict=True):
                 add(model, fields, delta, column=column)
         self.answers, self.followups, self.new = Counter(), Counter(), []
+
+
+def _smallest(
+    made: list[tuple[Sequence[str], Counter[Key]]], fields: Sequence[str]
+) -> tuple[Sequence[str], Counter[Key]]:
+    """Of the deltas projected so far (key, counts), the one with the fewest keys whose key has
+    every field of ``fields`` (a ``year`` from a ``month`` or a ``year``): a rollup by year is
+    summed from the rollup by month (a few thousand keys) rather than from the full table
+    (~10^5). Sums of integers, so the counts are the ones the full table gives, and its keys come
+    in the same order (each one's first appearance follows the full table's order)."""
+    usable = [
+        (key, counted)
+        for key, counted in made
+        if all(f in key or (f == "year" and "month" in key) for f in fields)
+    ]
+    return min(usable, key=lambda pair: len(pair[1]))
 
 
 def add_by_client(municipality_id: int, new: list[NewFollowUp], *, exact: bool = False) -> None:
     """The rollups by client after an import's new follow-ups (written by now; nothing else of
     their clients changed). Their clients' other follow-ups are read (id, client, instrument,
-    date, assessment: :func:`rollup.followup_facts`) and the follow-ups picked before and after
+    date, assessment: :func:`_facts_of_clients`, as :func:`rollup.followup_facts` gives them) and the follow-ups picked before and after
     the new ones (as :func:`rollup.picks`, from the groups' counts). The new follow-ups' rows are added from memory, as the
     count tables' (:func:`add`); an earlier follow-up picked now (a second one in its year) or
     quarterly now has its answers read and its rows moved, by deltas (:func:`_move_earlier`).
@@ -160,7 +182,7 @@ def add_by_client(municipality_id: int, new: list[NewFollowUp], *, exact: bool =
     for start in range(0, len(clients), CHUNK):
         chunk = clients[start : start + CHUNK]
         rollup.lock_clients(chunk)
-        for fact in rollup.followup_facts(FollowUp.objects.filter(intervention__client_id__in=chunk)):
+        for fact in _facts_of_clients(chunk):
             if fact[0] in fresh:
                 written[fact[0]] = fact
             else:
@@ -214,6 +236,32 @@ def add_by_client(municipality_id: int, new: list[NewFollowUp], *, exact: bool =
             add(model, fields, delta)
 
 
+def _day(value: Any) -> dt.date:
+    """A date column's value as a date (a date already, through Django's converter of SQLite's
+    declared ``date`` columns, except from an expression)."""
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _facts_of_clients(clients: Sequence[int]) -> list[tuple[int, int, int, dt.date, str]]:
+    """:func:`rollup.followup_facts` of every follow-up of these clients: (id, client,
+    instrument, date, assessment), in plain SQL (2026-12-06: the ORM's filter of 2,000 ids and
+    its converters per row took ~10 % of an import's CPU, more than the query)."""
+    quote = connection.ops.quote_name
+    where, params = one_of("i.client_id", clients)
+    sql = (
+        f"SELECT f.id, i.client_id, v.instrument_id, f.date, f.assessment "  # noqa: S608 (our tables; values are parameters)
+        f"FROM {quote(FollowUp._meta.db_table)} f "
+        f"JOIN {quote(Intervention._meta.db_table)} i ON i.id = f.intervention_id "
+        f"JOIN {quote(InstrumentVersion._meta.db_table)} v ON v.id = f.instrument_version_id WHERE {where}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()  # at once, not row by row through Django's cursor wrapper
+    return [
+        (pk, client, instrument, _day(date), assessment) for pk, client, instrument, date, assessment in rows
+    ]
+
+
 def _group_counts(facts: list[tuple[int, int, int, dt.date, str]]) -> tuple[Counter[Key], Counter[Key]]:
     """Follow-ups per (client, instrument or None for the assessed ones, year) and per quarter."""
     years: Counter[Key] = Counter()
@@ -238,39 +286,50 @@ def _move_earlier(
     """Add to the deltas the moves of earlier follow-ups' rows by client: out of the key with
     the old ``quarterly`` (if picked before), into the key with the new one (if picked now)."""
     ids = sorted(changed)
-    # Months as the deltas' other keys hold them: the database's value (a Tally's) or dates.
-    month_of = connection.ops.adapt_datefield_value if adapt else (lambda day: day)
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
-        rows = Answer.objects.filter(followup_id__in=chunk).values_list(
-            "followup_id", "municipality_id", "date", "provider_id", "service_id", "unit_id", "question_id",
-            "option_id")  # fmt: skip
-        for pk, municipality, date, provider, service, unit, question, option in rows.order_by():
-            old, now, _, _, client = changed[pk]
-            key = (
-                municipality,
-                month_of(date.replace(day=1)),
-                client,
-                provider,
-                service,
-                unit,
-                question,
-                option,
-            )
-            if old is not None:
-                answers[(*key, old)] -= 1
-            if now is not None:
-                answers[(*key, now)] += 1
-        found = FollowUp.objects.filter(pk__in=chunk).values_list(
-            "pk", "municipality_id", "date", "intervention__provider_id", "intervention__service_id",
-            "intervention__unit_id", "assessment")  # fmt: skip
-        for pk, municipality, date, provider, service, unit, assessment in found.order_by():
-            _, _, old, now, client = changed[pk]
-            own = (municipality, month_of(date.replace(day=1)), client, provider, service, unit, assessment)
-            if old is not None:
-                followups[(*own, old)] -= 1
-            if now is not None:
-                followups[(*own, now)] += 1
+    # Months as the deltas' other keys hold them: the database's value (a Tally's) or dates, from
+    # the date column's value (ISO text on SQLite), converted once per day.
+    adapted = connection.ops.adapt_datefield_value if adapt else (lambda day: day)
+    months: dict[Any, Any] = {}
+
+    def month_of(value: Any) -> Any:
+        month = months.get(value)
+        if month is None:
+            month = months[value] = adapted(_day(value).replace(day=1))
+        return month
+
+    quote = connection.ops.quote_name
+    # Plain SQL, not the ORM (its filter of 2,000 ids and converters per row cost more than the
+    # queries, 2026-12-06); the same rows.
+    answer_sql = (
+        "SELECT a.followup_id, a.municipality_id, a.date, a.provider_id, a.service_id, a.unit_id, "  # noqa: S608 (our table; values are parameters)
+        f"a.question_id, a.option_id FROM {quote(Answer._meta.db_table)} a WHERE "
+    )
+    followup_sql = (
+        "SELECT f.id, f.municipality_id, f.date, i.provider_id, i.service_id, i.unit_id, f.assessment "  # noqa: S608
+        f"FROM {quote(FollowUp._meta.db_table)} f JOIN {quote(Intervention._meta.db_table)} i "
+        "ON i.id = f.intervention_id WHERE "
+    )
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start : start + CHUNK]
+            where, params = one_of("a.followup_id", chunk)
+            cursor.execute(answer_sql + where, params)
+            for pk, municipality, date, provider, service, unit, question, option in cursor.fetchall():
+                old, now, _, _, client = changed[pk]
+                key = (municipality, month_of(date), client, provider, service, unit, question, option)
+                if old is not None:
+                    answers[(*key, old)] -= 1
+                if now is not None:
+                    answers[(*key, now)] += 1
+            where, params = one_of("f.id", chunk)
+            cursor.execute(followup_sql + where, params)
+            for pk, municipality, date, provider, service, unit, assessment in cursor.fetchall():
+                _, _, old, now, client = changed[pk]
+                own = (municipality, month_of(date), client, provider, service, unit, assessment)
+                if old is not None:
+                    followups[(*own, old)] -= 1
+                if now is not None:
+                    followups[(*own, now)] += 1
 
 
 def add(model: type[Model], fields: Sequence[str], delta: Counter[Key], *, column: str = "n") -> None:
@@ -393,16 +452,15 @@ def _add_fresh(
         return items
     prefix = [columns.index(c) for c in index[: index.index(period) + 1]]
     pick = itemgetter(*prefix)  # the prefix has the municipality and the month: a tuple
-    groups: dict[Key, list[tuple[Key, int]]] = {}  # prefix → its (key, n)
-    for item in items:
-        groups.setdefault(pick(item[0]), []).append(item)
+    # The prefixes in order of first appearance; the items are not grouped by them in Python (a
+    # list per prefix cost ~0.4 million appends an import), only filtered when some exist.
+    prefixes = list(dict.fromkeys(map(pick, [key for key, _ in items])))
     aliases = [f"k{i}" for i in range(len(prefix))]
     match = " AND ".join(f"t.{quote(columns[i])} = v.{a}" for i, a in zip(prefix, aliases, strict=True))
     table = quote(model._meta.db_table)
     found: set[Key] = set()
-    listed = list(groups)
-    for start in range(0, len(listed), 300):
-        chunk = listed[start : start + 300]
+    for start in range(0, len(prefixes), 300):
+        chunk = prefixes[start : start + 300]
         values = ", ".join(["(" + ", ".join(["%s"] * len(prefix)) + ")"] * len(chunk))
         cursor.execute(
             f"WITH v({', '.join(aliases)}) AS (VALUES {values}) SELECT * FROM v "  # noqa: S608 (our table; values are parameters)
@@ -410,10 +468,14 @@ def _add_fresh(
             [value for key in chunk for value in key],
         )
         found.update(tuple(row) for row in cursor.fetchall())
-    fresh = [(*key, n) for group, rows in groups.items() if group not in found for key, n in rows]
-    if fresh:
-        insert_rows(cursor, model._meta.db_table, [*columns, target], fresh)
-    return [item for group in found & set(groups) for item in groups[group]]
+    if not found:  # every month new: the whole delta goes in
+        insert_rows(cursor, model._meta.db_table, [*columns, target], [(*key, n) for key, n in items])
+        return []
+    if found.issuperset(prefixes):
+        return items
+    fresh = [(*key, n) for key, n in items if pick(key) not in found]
+    insert_rows(cursor, model._meta.db_table, [*columns, target], fresh)
+    return [item for item in items if pick(item[0]) in found]
 
 
 def _columns(model: type[Model], fields: Sequence[str]) -> list[tuple[str, str, bool]]:

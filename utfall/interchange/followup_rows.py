@@ -148,7 +148,7 @@ class FollowUpRows:
             r = p.record
             provider, service, unit, contract, sex, year, client = facts[row[1]]
             date = r["date"]
-            common = tally.common(date, provider, service, unit, contract, sex, year, client)
+            common = tally.common(date, provider, service, unit, contract, sex, year)
             tally.followup(common, r["status"], r["assessment"], user)
             pk = ids[p.key]
             pairs: list[tuple[int, int]] = []
