@@ -77,3 +77,29 @@ def test_a_filtered_or_two_dimensional_coverage_count_is_built_as_before(municip
         indicator, municipality=municipality, by=["provider"], filters={"unit": "bromma"}, **year
     )
     assert aggregate(indicator, municipality=municipality, by=["provider", "unit"], **year)
+
+
+def test_the_run_and_its_years_look_up_their_periods_in_one_query(municipality) -> None:  # type: ignore[no-untyped-def]
+    """A comparison page counts coverage for the run and each of its years: the maintained
+    periods' ids are read in one query (``aggregates.coverage.maintained_periods``, 2026-12-06,
+    cmp7), not one per period, and each count is the one its own period's look-up gives."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from utfall.aggregates.coverage import period_id
+    from utfall.aggregates.models import CoveragePeriod
+
+    _data(municipality)
+    indicator = get_indicator("followup_coverage")
+    table = CoveragePeriod._meta.db_table
+    bump()
+    with CaptureQueriesContext(connection) as queries_run:
+        counted = [aggregate(indicator, municipality=municipality, date_from=date_from, date_to=date_to,
+                             by=["provider"]) for date_from, date_to in PERIODS]  # fmt: skip
+    assert sum(table in q["sql"] for q in queries_run.captured_queries) == 1
+    for (date_from, date_to), rows in zip(PERIODS, counted, strict=True):
+        assert period_id(date_from, date_to) is not None
+        bump()
+        assert rows == aggregate(indicator, municipality=municipality, date_from=date_from, date_to=date_to,
+                                 by=["provider"])  # fmt: skip
+        assert rows

@@ -222,6 +222,11 @@ def test_a_comparison_works_out_its_charts_limits_as_a_search_of_their_own_would
     assert not set(grid.tolist()) <= set(
         np.asarray(n, dtype=float).tolist()
     )  # the chart has sizes of its own
+    # The rows' 95 % limits, which the comparison page shows nowhere, are not searched: 95 % at
+    # the chart's sizes alone (2026-12-06, cmp7; tests/stats/test_chart_levels.py).
+    assert set(fit._known[0.95]) == set(grid.tolist())
+    assert set(fit._known[0.998]) == set(grid.tolist()) | {float(v) for v in n if v > 0}  # every row's
+    assert all(row["lower_95"] is None and row["upper_95"] is None for row in comparison.rows)
     fresh = dataclasses.replace(fit)  # the same funnel, nothing worked out yet
     assert not fresh._known
     for level in (0.95, 0.998):

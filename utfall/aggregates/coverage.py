@@ -113,6 +113,16 @@ def grain_of(date_from: dt.date, date_to: dt.date) -> str | None:
     return None
 
 
+def maintained_periods() -> dict[tuple[str, dt.date], int]:
+    """Every maintained period's id by its grain and first day (the key :func:`period_id` looks
+    one up by): one query for all of them (a few dozen rows), where a comparison page looked up
+    the run and each of its years one query at a time (2026-12-06, cmp7). A period missing here
+    is asked of :func:`period_id`, which adds a new year's."""
+    return {
+        (grain, start): pk for pk, grain, start in CoveragePeriod.objects.values_list("pk", "grain", "start")
+    }
+
+
 def period_id(date_from: dt.date, date_to: dt.date, *, today: dt.date | None = None) -> int | None:
     """The maintained period that is exactly ``date_from``–``date_to``, or None (then the
     coverage is read from the raw rows). A period of a year after the last maintained one that

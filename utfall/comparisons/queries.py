@@ -29,6 +29,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
+from utfall.aggregates.coverage import grain_of, maintained_periods
 from utfall.aggregates.coverage import period_id as coverage_period
 from utfall.aggregates.models import (
     AnswerByProvider,
@@ -259,10 +260,16 @@ def aggregate(
         if indicator.kind == "coverage" and period is None and (as_of is None or as_of.year >= date_to.year):
             # A maintained period is read from its counts (aggregates.coverage); any other
             # range, and ages counted in an earlier year than the period's, from the raw rows.
-            # The period's id is cached like the counts (a look-up less per count and page).
-            maintained = cached(
-                ("coverage_period", date_from, date_to), lambda: coverage_period(date_from, date_to)
-            )
+            # The periods' ids are read together and cached like the counts (one query for a
+            # page's run and its years); one not among them yet (a new year's) by its own.
+            grain = grain_of(date_from, date_to)
+            maintained = None
+            if grain is not None:
+                maintained = cached(("coverage_periods",), maintained_periods).get((grain, date_from))
+                if maintained is None:
+                    maintained = cached(
+                        ("coverage_period", date_from, date_to), lambda: coverage_period(date_from, date_to)
+                    )
             if maintained is not None:
                 table = coverage_table({*by, *(filters or {})})
                 if not filters and len(by) == 1 and table in _COVERAGE_ROLLUPS:

@@ -130,8 +130,9 @@ def compare(
     rate — is computed from the shown rows only.
 
     ``chart``: the caller draws the funnel of these rows (the comparison page): the chart's
-    limits are worked out with the rows' (``stats.comparison.compare_proportions``). A speed
-    matter only, for the unadjusted view of everyone's rows (a scoped view draws other rows).
+    limits are worked out with the rows' (``stats.comparison.compare_proportions``), and the
+    rows' 95 % limits, which the page shows nowhere, are left None. For the unadjusted view of
+    everyone's rows (a scoped view draws other rows); the API and every other caller get them.
     """
     period, period_note = snap_period(date_from, date_to)
     date_from, date_to = period.start, period.end
