@@ -39,12 +39,18 @@ def _robust_tau2(y: FloatArray, v: FloatArray, centre: float, k: float) -> tuple
     """τ² solving mean(min(|z|, k)²)/E[min(|Z|, k)²] = 1, and φ (the same at τ² = 0)."""
     c = _winsorised_second_moment(k)
     d = y - centre  # the same at every τ² of the root search
+    buffer = np.empty(d.shape)
 
     def excess(t2: float) -> float:
-        z = d / np.sqrt(v + t2)
-        # The mean as np.mean computes it (the same sum, divided by the count) without its
-        # wrapper: brentq calls this about 130 times a fit.
-        winsorised = np.minimum(np.abs(z), k) ** 2
+        # min(|d / √(v + τ²)|, k)², the same operations written into one buffer (brentq calls
+        # this about 130 times a fit; ``** 2`` is numpy's square). The mean as np.mean computes
+        # it (the same sum, divided by the count) without its wrapper.
+        z = np.add(v, t2, out=buffer)
+        np.sqrt(z, out=z)
+        np.divide(d, z, out=z)
+        np.abs(z, out=z)
+        np.minimum(z, k, out=z)
+        winsorised = np.square(z, out=z)
         return float(winsorised.sum() / winsorised.size / c - 1.0)
 
     phi = excess(0.0) + 1.0
@@ -60,10 +66,18 @@ def _huber_centre(y: FloatArray, v: FloatArray, tau2: float, start: float, k: fl
     centre = start
     s = np.sqrt(v + tau2)  # the scale and weight denominators do not move with the centre
     s2 = s**2
+    w, wy = np.empty(y.shape), np.empty(y.shape)
     for _ in range(100):
-        z = (y - centre) / s
-        w = np.minimum(1.0, k / np.maximum(np.abs(z), 1e-12)) / s2
-        new = float((w * y).sum() / w.sum())  # np.sum without its wrapper (the same sums)
+        # w = min(1, k / max(|(y − centre)/s|, 1e-12)) / s², the same operations in two buffers.
+        np.subtract(y, centre, out=w)
+        w /= s
+        np.abs(w, out=w)
+        np.maximum(w, 1e-12, out=w)
+        np.divide(k, w, out=w)
+        np.minimum(w, 1.0, out=w)
+        w /= s2
+        np.multiply(w, y, out=wy)
+        new = float(wy.sum() / w.sum())  # np.sum without its wrapper (the same sums)
         if abs(new - centre) < 1e-12:
             return new
         centre = new
