@@ -131,7 +131,7 @@ class _Integrals:
         """log integral per row (k,), its gradient in (c, τ) (k, 2) and Hessian (k, 2, 2).
 
         Written in place on a few (rows × nodes) buffers: the same operations in the same order
-        as the plain form kept in tests/stats/test_same_bits.py (``a + b`` for ``b + a`` and a
+        as the plain form kept in tests/stats/test_same_bits_fit.py (``a + b`` for ``b + a`` and a
         product reused where the plain form computed it twice), so the same bits (2026-12-06,
         prov6: ~8 likelihood evaluations a fit, 13 fits on a provider page)."""
         nodes = self.nodes
