@@ -219,3 +219,35 @@ def test_the_chart_tooltips_show_the_tables_numbers(client: Client, people: Peop
     assert points["data"]["values"]
     for point in points["data"]["values"]:
         assert point["value_text"] == rows[point["id"]]["rate"], (point, rows[point["id"]])
+
+
+@pytest.mark.parametrize("name", ["comparison", "comparison_adjusted"])
+def test_the_funnel_chart_draws_both_levels_limit_lines_across_its_points(
+    client: Client, people: People, name: str
+) -> None:
+    """The funnel's 95 % and 99.8 % lines are drawn on both views, from the smallest point to the
+    largest, the 99.8 % band outside the 95 % band. The O/E chart drew none from 2026-12-02 to
+    2026-12-06: its lines were asked at E/overall, where a binomial funnel has no limits
+    (stats.adjusted.AverageMixFunnel)."""
+    import json
+
+    client.force_login(people.analyst)
+    html = client.get(PAGES[name][0]).content.decode()
+    spec = json.loads(html.split('id="chart-funnel" type="application/json">')[1].split("</script>")[0])
+    points = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "point")["data"]["values"]
+    lines = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "line")["data"]["values"]
+    assert len(points) >= 3
+    sizes = [p["size"] for p in points]
+    by_line: dict[str, dict[float, float]] = {}
+    for v in lines:
+        by_line.setdefault(v["line"], {})[v["size"]] = v["value"]
+    assert set(by_line) == {"95 % nedre", "95 % övre", "99,8 % nedre", "99,8 % övre"}
+    centre = 1.0 if name == "comparison_adjusted" else spec["layer"][1]["data"]["values"][0]["target"]
+    for line, values in by_line.items():
+        assert len(values) >= 10, line
+        assert min(values) <= min(sizes) * 1.0001 and max(values) >= max(sizes) * 0.9999, line
+    for size in by_line["95 % nedre"]:
+        assert by_line["99,8 % nedre"][size] <= by_line["95 % nedre"][size] <= centre
+        assert centre <= by_line["95 % övre"][size] <= by_line["99,8 % övre"][size]
+    # The O/E lines are an average case mix's: the caption says a provider's own are in the table.
+    assert ("genomsnittliga klientsammansättning" in html) == (name == "comparison_adjusted")

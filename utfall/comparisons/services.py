@@ -131,8 +131,9 @@ def compare(
 
     ``chart``: the caller draws the funnel of these rows (the comparison page): the chart's
     limits are worked out with the rows' (``stats.comparison.compare_proportions``), and the
-    rows' 95 % limits, which the page shows nowhere, are left None. For the unadjusted view of
-    everyone's rows (a scoped view draws other rows); the API and every other caller get them.
+    rows' 95 % limits, which the page shows nowhere, are left None; the same for the adjusted
+    view (``stats.adjusted.compare_adjusted``). For everyone's rows (a scoped view draws other
+    rows); the API and every other caller get them.
     """
     period, period_note = snap_period(date_from, date_to)
     date_from, date_to = period.start, period.end
@@ -205,6 +206,7 @@ def compare(
         expected["n"].to_numpy(),
         min_n=min_n,
         hidden=[g in hidden_groups for g in groups],
+        chart=chart and not scope,
     )
     # Shrunken estimates and detectable differences on the standardised rates, shown as O/E.
     assessment = cached(("assessment-adjusted", *key), lambda: assess(

@@ -74,15 +74,20 @@ def funnel(
     limits: list[dict[str, Any]] = []
     bands = ["95 %", decimal("99.8") + " %"]
     if fit is not None and points:
-        grid = chart_sizes([p["size"] for p in points], whole=not adjusted)
+        sizes = [p["size"] for p in points]
+        # O/E: the average case mix's funnel at whole n, drawn at E = n·overall (stats.adjusted).
+        grid = fit.chart_sizes(sizes) if isinstance(fit, AverageMixFunnel) else chart_sizes(sizes, whole=True)
+        at = np.round(grid * fit.overall, 4) if isinstance(fit, AverageMixFunnel) else grid
         # Both levels' lines in one limit search (the same limits as one level at a time; a
-        # cold page's 160 new sizes were two searches, ~17 ms of a 750-provider page). A
-        # comparison of proportions has worked them out with its rows' (stats.comparison).
+        # cold page's 160 new sizes were two searches, ~17 ms of a 750-provider page). The
+        # comparison has worked them out with its rows' (stats.comparison, stats.adjusted).
         fit.prepare(grid, (0.95, 0.998))
         for level, band in ((0.95, bands[0]), (0.998, bands[1])):
-            low, high = fit.limits(grid, level)
+            low, high = (
+                fit.limits_at(grid, level) if isinstance(fit, AverageMixFunnel) else fit.limits(grid, level)
+            )
             for side, values in (("nedre", low), ("övre", high)):
-                for g, v in zip(grid.tolist(), values.tolist(), strict=True):
+                for g, v in zip(at.tolist(), values.tolist(), strict=True):
                     if np.isfinite(v):
                         limits.append(
                             {"size": g, "value": round(v, 4), "band": band, "line": f"{band} {side}"}

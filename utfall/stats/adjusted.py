@@ -35,7 +35,17 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
 from utfall.stats.casemix import binomial_oe_interval
-from utfall.stats.comparison import RATIO_ROW_KEYS, Comparison, _column, _counts, _prepare, _rows
+from utfall.stats.comparison import (
+    _DECIMALS,
+    RATIO_ROW_KEYS,
+    Comparison,
+    _column,
+    _counts,
+    _prepare,
+    _rows,
+    round_column,
+)
+from utfall.stats.funnels import chart_sizes
 from utfall.stats.overdispersion import DEFAULT_METHOD, fit_overdispersion
 from utfall.stats.overdispersion.limits import OverdispersionFit
 from utfall.stats.suppression import DEFAULT_MIN_N, suppress
@@ -48,19 +58,30 @@ FloatArray = NDArray[np.float64]
 @dataclass(frozen=True)
 class AverageMixFunnel:
     """The adjusted funnel for a provider with the average case mix, on the O/E scale against E
-    (what the chart draws): ``limits(E)`` = fit.limits(E/overall)/overall."""
+    (what the chart draws). Such a provider with n answers has E = n·overall, and its limits
+    are the fit's at n divided by the overall rate. A binomial funnel has limits at whole n
+    only (the adaptive limits are NaN at any other size), so the chart's lines are drawn at
+    whole n, at E = n·overall (:meth:`chart_sizes`, :meth:`limits_at`): drawn at E/overall
+    itself, the O/E chart had no lines from 2026-12-02, when the adaptive limits became the
+    default, to 2026-12-06 (tests/stats/test_adjusted_chart.py)."""
 
     fit: OverdispersionFit
     overall: float
 
-    def limits(self, size: ArrayLike, level: float = 0.998) -> tuple[FloatArray, FloatArray]:
-        e = np.asarray(size, dtype=np.float64)
-        low, high = self.fit.limits(e / self.overall, level)
+    def chart_sizes(self, expected: ArrayLike) -> FloatArray:
+        """The whole average-case-mix sizes n at which a chart of points at these E draws its
+        lines (:func:`~utfall.stats.funnels.chart_sizes` of E/overall, whole); a line's point
+        at n is drawn at E = n·overall."""
+        return chart_sizes(np.asarray(expected, dtype=np.float64) / self.overall, whole=True)
+
+    def limits_at(self, n: ArrayLike, level: float = 0.998) -> tuple[FloatArray, FloatArray]:
+        """The O/E limits of a provider with the average case mix and ``n`` (whole) answers."""
+        low, high = self.fit.limits(n, level)
         return np.asarray(low) / self.overall, np.asarray(high) / self.overall
 
-    def prepare(self, size: ArrayLike, levels: tuple[float, ...]) -> None:
-        """Work out the limits at these E and levels in one search (:meth:`OverdispersionFit.prepare`)."""
-        self.fit.prepare(np.asarray(size, dtype=np.float64) / self.overall, levels)
+    def prepare(self, n: ArrayLike, levels: tuple[float, ...]) -> None:
+        """Work out the limits at these n and levels in one search (:meth:`OverdispersionFit.prepare`)."""
+        self.fit.prepare(n, levels)
 
 
 @dataclass(frozen=True)
@@ -99,6 +120,7 @@ def compare_adjusted(
     secondary: bool = True,
     reference: AdjustedComparison | None = None,
     hidden: Sequence[bool] | None = None,
+    chart: bool = False,
 ) -> AdjustedComparison:
     """Compare case-mix adjusted O/E of yes/no answers with binomial funnel limits.
 
@@ -114,6 +136,13 @@ def compare_adjusted(
 
     ``hidden``: groups hidden by the disclosure control of linked tables; like every group
     the suppression hides, they are left out of the fit and the overall rate (issue 10.6).
+
+    ``chart``: these rows will be drawn as a funnel chart on a page that shows no row's 95 %
+    limits (the O/E comparison page: its table, chart and downloads show the 99.8 % limits and
+    the flags). The chart's limits (:meth:`AverageMixFunnel.chart_sizes` of the drawn rows' E)
+    are worked out with the rows' 99.8 % ones in one search, and the rows' ``lower_95`` and
+    ``upper_95`` are left None (not searched; 2026-12-06, as ``compare_proportions``' chart
+    since cmp7). Only a speed matter for what the page shows (tests/stats/test_adjusted_chart.py).
     """
     o, e, m = _prepare(groups, observed, expected, n)
     if np.any(o < 0) or np.any(e < 0) or np.any(m < 0) or np.any(o > m) or np.any(e > m):
@@ -160,9 +189,20 @@ def compare_adjusted(
     limits: dict[str, list[object]] = {key: [None] * o.size for key in keys}
     idx = np.flatnonzero(has)
     if fit is not None and idx.size:
-        fit.prepare(m[idx], (0.95, 0.998))  # both levels in one search, as compare_proportions
+        levels = [(0.95, "lower_95", "upper_95"), (0.998, "lower_998", "upper_998")]
+        # The points a chart draws: shown, with an O/E and an E that is not 0 as the output rounds it.
+        drawn = np.asarray(round_column(e[shown & has].tolist(), _DECIMALS["expected"]), dtype=np.float64)
+        drawn = drawn[drawn != 0]
+        if chart and drawn.size:
+            # 95 % at the chart's sizes only, 99.8 % at the rows' and the chart's, in one search;
+            # the page shows no row's 95 % limits (left None), as compare_proportions (cmp7).
+            grid = AverageMixFunnel(fit, overall).chart_sizes(drawn)
+            fit.prepare_levels({0.95: grid, 0.998: np.concatenate([m[idx], grid])})
+            levels = levels[1:]
+        else:
+            fit.prepare(m[idx], (0.95, 0.998))  # both levels in one search, as compare_proportions
         everywhere = np.ones(idx.size, dtype=bool)
-        for lvl, lo_key, hi_key in ((0.95, "lower_95", "upper_95"), (0.998, "lower_998", "upper_998")):
+        for lvl, lo_key, hi_key in levels:
             lo, hi = fit.limits(m[idx], lvl)
             lo_r = _to_ratio(np.asarray(lo), offset[idx], m[idx], e[idx])
             hi_r = _to_ratio(np.asarray(hi), offset[idx], m[idx], e[idx])
