@@ -1020,16 +1020,19 @@ def period_sizes(
     by: Sequence[str],
     filters: Mapping[str, str] | None = None,
 ) -> dict[str, dict[tuple[Any, ...], int]] | None:
-    """Per calendar quarter from ``date_from``'s to ``date_to``'s: each group's n by its codes,
-    in :func:`aggregate`'s order — the ``n`` of :func:`aggregate` of that quarter alone, read as
-    :func:`prefetch_periods` reads them (one query of the count table's whole months), without a
-    row dict, the cache's pickling or the other counts. For a partition's disclosure check,
-    which needs only the sizes (``disclosure.prefetch_hidden``: the provider page's trend checks
-    12 quarters × 750 providers). None when the count is not read that way (another kind,
-    grain, or a dimension without codes): the caller counts through :func:`aggregate`."""
+    """Per calendar quarter (or year) from ``date_from``'s to ``date_to``'s: each group's n by
+    its codes, in :func:`aggregate`'s order — the ``n`` of :func:`aggregate` of that period
+    alone, read as :func:`prefetch_periods` reads them (one query of the count table's whole
+    months, or for years of its rollup by year where it has one, as :func:`aggregate` reads a
+    whole year), without a row dict, the cache's pickling or the other counts. For a
+    partition's disclosure check, which needs only the sizes (``disclosure.prefetch_hidden``:
+    the provider page's trend checks 12 quarters × 750 providers; ``disclosure._protect``: a
+    unit manager's counts along the unit, a run of years and each of its years in one read,
+    2026-12-06, mgr). None when the count is not read that way (another kind, grain, or a
+    dimension without codes): the caller counts through :func:`aggregate`."""
     if (
         indicator.kind not in ("question", "assessment")
-        or grain != "quarter"
+        or grain not in PERIODS
         or not by
         or any(d not in _CODED for d in by)
     ):
@@ -1039,6 +1042,8 @@ def period_sizes(
     if months is None or edges:
         return None
     table = table_for(indicator.kind, {*by, *(filters or {})})
+    if grain == "year":  # whole years: the rollup by year, as aggregate reads them (the same sums)
+        table = year_table_for(table, {*by, *(filters or {})}) or table
     qs, prefix, event, year = _base(indicator, municipality, start, end, None, table)
     found: dict[str, dict[tuple[Any, ...], int]] = _grouped(
         qs, prefix, event, year, indicator, municipality, start, end, by, filters, grain, sizes_only=True
