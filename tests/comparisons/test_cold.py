@@ -462,3 +462,33 @@ def test_the_years_sizes_read_at_once_are_each_years_counts(municipality, code: 
             indicator, municipality=municipality, date_from=start, date_to=end, by=["provider", "unit"]
         )
         assert list(sizes[label].items()) == [((r["provider"], r["unit"]), r["n"]) for r in rows], label
+
+
+@pytest.mark.parametrize("code", ["satisfied", "assessment_approved"])
+def test_a_units_counts_by_year_name_the_years_and_are_those_of_the_range(
+    municipality, monkeypatch, code: str
+) -> None:  # type: ignore[no-untyped-def]
+    """The rollups by provider, unit and year are read with their years' first days named
+    (queries._period_filter: the index (…, year, unit, provider, …) searched year by year for the
+    unit, 2026-12-06, mgr): the same rows as the range between the days, for a run, a year and
+    a unit's and every unit's counts."""
+    unit_load(municipality, 5)
+    indicator = get_indicator(code)
+    spans = [(dt.date(2024, 1, 1), dt.date(2025, 12, 31)), (dt.date(2025, 1, 1), dt.date(2025, 12, 31))]
+    asked = [(["provider"], {"unit": u}) for u in ("sodermalm", "bromma", "kista")] + [
+        (["provider", "unit"], {})
+    ]
+    for start, end in spans:
+        for by, filters in asked:
+            bump()
+            with CaptureQueriesContext(connection) as queries:
+                named = aggregate(indicator, municipality=municipality, date_from=start, date_to=end, by=by,
+                                  filters=filters)  # fmt: skip
+            read = [q["sql"] for q in queries if "provider_id" in q["sql"] and "SUM" in q["sql"]]
+            assert read and all('"year" IN (' in sql for sql in read), read
+            with monkeypatch.context() as patched:
+                patched.setattr("utfall.comparisons.queries._YEAR_THEN_UNIT", set())
+                bump()
+                ranged = aggregate(indicator, municipality=municipality, date_from=start, date_to=end, by=by,
+                                   filters=filters)  # fmt: skip
+            assert named == ranged and named, (start, by, filters)

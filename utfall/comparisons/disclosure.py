@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from django.conf import settings
@@ -479,7 +480,12 @@ def _prefetch_hidden_along(
         seed(key, _hidden_by_partition(_partitions(cells.items(), len(rest_by)), min_n))
         for codes, n in cells.items():
             run[codes] = run.get(codes, 0) + n
-    ordered = sorted(run.items(), key=lambda item: tuple("" if v is None else str(v) for v in item[0]))
+    # By the codes as text, None first (queries._sort_by_codes); codes that are text already sort
+    # as they are (the same order, without a key tuple made per cell).
+    if all(type(v) is str for codes in run for v in codes):
+        ordered = sorted(run.items(), key=itemgetter(0))
+    else:
+        ordered = sorted(run.items(), key=lambda item: tuple("" if v is None else str(v) for v in item[0]))
     seed(keys[0], _hidden_by_partition(_partitions(ordered, len(rest_by)), min_n))
 
 

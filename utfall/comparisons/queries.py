@@ -33,10 +33,12 @@ from utfall.aggregates.coverage import grain_of, maintained_periods
 from utfall.aggregates.coverage import period_id as coverage_period
 from utfall.aggregates.models import (
     AnswerByProvider,
+    AnswerByProviderUnitYear,
     AnswerCount,
     CoverageByProvider,
     CoverageByUnit,
     FollowUpByProvider,
+    FollowUpByProviderUnitYear,
     FollowUpCount,
     OutcomeByProvider,
     OutcomeByProviderUnit,
@@ -144,7 +146,7 @@ def _base(
         # Whole months are read from the maintained counts (``counted``).
         model: Any = counted or Answer
         field = period_field(counted) if counted else "date"
-        period = {f"{field}__gte": date_from, f"{field}__lte": date_to}
+        period = _period_filter(counted, field, date_from, date_to)
         # A table without the option holds the counting options' n and events already.
         options = {} if counted and is_folded(counted) else {"option_id__in": counting}
         qs: QuerySet[Any] = model.objects.filter(
@@ -154,8 +156,8 @@ def _base(
     if indicator.kind == "assessment":
         if counted:
             field = period_field(counted)
-            qs = counted.objects.filter(municipality=municipality, **{f"{field}__gte": date_from,
-                                        f"{field}__lte": date_to}).exclude(assessment="")  # fmt: skip
+            qs = counted.objects.filter(municipality=municipality,
+                                        **_period_filter(counted, field, date_from, date_to)).exclude(assessment="")  # fmt: skip
             return qs, "", Q(assessment__in=indicator.positive), None
         qs = FollowUp.objects.filter(
             municipality=municipality, date__gte=date_from, date__lte=date_to
@@ -206,6 +208,24 @@ def _base(
         )
         return qs, "", coverage.FOLLOWED, Value(min(date_to, as_of or date_to).year)
     raise BadQuery(f"okänd indikatortyp '{indicator.kind}'")
+
+
+#: Rollups by year whose index runs (municipality, [question,] year, unit, provider, …): their
+#: years are named (each row's ``year`` is its year's first day: the same rows as the range), so
+#: that a unit's rows are searched year by year instead of read through every unit's (a unit
+#: manager's own counts at 1M: ~8 → ~0.5 ms a read, 2026-12-06, mgr).
+_YEAR_THEN_UNIT = {AnswerByProviderUnitYear, FollowUpByProviderUnitYear}
+
+
+def _period_filter(counted: Any, field: str, date_from: dt.date, date_to: dt.date) -> dict[str, Any]:
+    """The count rows of the range: between its days, or for :data:`_YEAR_THEN_UNIT` the first
+    days of the years within it."""
+    if counted in _YEAR_THEN_UNIT:
+        years = range(date_from.year, date_to.year + 1)
+        return {
+            f"{field}__in": [day for day in (dt.date(y, 1, 1) for y in years) if date_from <= day <= date_to]
+        }
+    return {f"{field}__gte": date_from, f"{field}__lte": date_to}
 
 
 def aggregate(
@@ -1005,7 +1025,10 @@ def _sizes_in_periods(
     # the codes as text, None first, ties in the query's order, as _grouped sorts its rows.
     coded = {group: tuple(v if get is None else get(v) for get, v in zip(lookups, group, strict=False))
              for group in order}  # fmt: skip
-    order.sort(key=lambda group: tuple("" if v is None else str(v) for v in coded[group]))
+    if all(type(v) is str for codes in coded.values() for v in codes):  # text already: as it is
+        order.sort(key=coded.__getitem__)  # the same order, no key tuple made per group
+    else:
+        order.sort(key=lambda group: tuple("" if v is None else str(v) for v in coded[group]))
     return {name: {coded[group]: cells[group] for group in order if group in cells}
             for name, cells in summed.items()}  # fmt: skip
 
