@@ -443,8 +443,14 @@ def _partitions(
     codes as text, each the values' n as text, in the cells' order (the secondary suppression
     breaks ties by position)."""
     parts: dict[tuple[str, ...], dict[str, int]] = {}
+    last: tuple[Any, ...] | None = None
+    part: dict[str, int] = {}
     for codes, n in cells:
-        parts.setdefault(tuple(str(v) for v in codes[:width]), {})[str(codes[width])] = n
+        head = codes[:width]
+        if head != last:  # a partition's cells are adjacent (ordered by their codes): its key made once
+            last = head
+            part = parts.setdefault(tuple(str(v) for v in head), {})
+        part[str(codes[width])] = n
     return parts
 
 
