@@ -376,3 +376,119 @@ def test_one_providers_outcomes_by_unit_named_unit_by_unit_are_its_rows_by_provi
         ]
         read = [q["sql"] for q in queries if "outcomebyproviderunit" in q["sql"]]
         assert read and all('"unit_id" IN (' in sql for sql in read), read
+
+
+def unit_load(municipality, seed: int) -> list[str]:  # type: ignore[no-untyped-def]
+    """Providers with a seeded random number of answers (0–9) in each quarter of 2024 and 2025 on
+    three units, so that the providers' partitions along the unit hide cells by both rules."""
+    rng = random.Random(seed)
+    data = DataSet()
+    codes = ["A", "B", "C", "D", "E", "F", "H10", "H9", "b"]  # codes sort as text
+    for provider in codes:
+        data.provider(provider)
+    k = 0
+    for quarter in range(8):
+        year, first = 2024 + quarter // 4, 1 + 3 * (quarter % 4)
+        for provider in codes:
+            for _ in range(rng.choice((0, 0, 1, 2, 3, 5, 6, 8))):
+                k += 1
+                unit = rng.choice(("sodermalm", "bromma", "bromma", "kista"))
+                intervention = data.intervention(f"I{k}", provider, unit=unit)
+                day = dt.date(year, first + rng.randrange(3), 2 + rng.randrange(27))  # after the start
+                data.followup(intervention, date=day.isoformat(), q3=rng.choice(ANSWERS))
+    data.load(municipality)
+    return codes
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("code", ["satisfied", "assessment_approved"])
+def test_a_unit_managers_counts_along_the_unit_over_a_run_read_its_years_sizes_once(
+    municipality, monkeypatch, code: str, seed: int
+) -> None:  # type: ignore[no-untyped-def]
+    """A count within a unit over a run of years checks the providers' partitions along the unit
+    for the run and each of its years (disclosure._protect). They are read in one query of the
+    years' sizes, the run's as their sum (2026-12-06, mgr; three reads of the provider × unit
+    count before): the same rows and flags as each period counted through ``aggregate`` (the
+    sizes' read switched off), and the same hidden cells as the one rule on each period's
+    partitions."""
+    unit_load(municipality, seed)
+    indicator = get_indicator(code)
+    run = (dt.date(2024, 1, 1), dt.date(2025, 12, 31))
+    spans = [run, (dt.date(2024, 1, 1), dt.date(2024, 12, 31)), (dt.date(2025, 1, 1), dt.date(2025, 12, 31))]
+    secondary = 0
+    for unit in ("sodermalm", "bromma", "kista"):
+        kwargs = {"municipality": municipality, "by": ["provider"], "filters": {"unit": unit}}
+        bump()
+        with CaptureQueriesContext(connection) as queries:
+            fast = {
+                span: protected_counts(indicator, date_from=span[0], date_to=span[1], **kwargs)
+                for span in spans
+            }
+        along = [q for q in queries if '"g_unit"' in q["sql"] and "g_provider" in q["sql"]]
+        assert len(along) == 1, [q["sql"] for q in along]  # the run and its two years together
+        with monkeypatch.context() as patched:
+            patched.setattr("utfall.comparisons.disclosure.period_sizes", lambda *a, **k: None)
+            bump()
+            plain = {span: protected_counts(indicator, date_from=span[0], date_to=span[1], **kwargs)
+                     for span in spans}  # fmt: skip
+        assert fast == plain, unit
+        assert any(r["suppressed"] for rows in fast.values() for r in rows)
+        for start, end in spans:  # the rule on each period's partitions of all providers along the unit
+            rows = aggregate(indicator, municipality=municipality, date_from=start, date_to=end,
+                             by=["provider", "unit"])  # fmt: skip
+            parts: dict[str, dict[str, int]] = {}
+            for r in rows:
+                parts.setdefault(str(r["provider"]), {})[str(r["unit"])] = r["n"]
+            gone = hidden_in_partitions(parts.values(), min_n=5)
+            names = list(parts)
+            hidden = {names[i] for i, cell in gone if cell == unit}
+            for r in fast[(start, end)]:
+                if r["provider"] in hidden:
+                    assert r["suppressed"], (unit, start, r)
+                    secondary += r["n"] >= 5
+    assert secondary, "some provider's cell with n ≥ 5 is hidden by the secondary rule along the unit"
+
+
+@pytest.mark.parametrize("code", ["satisfied", "assessment_approved"])
+def test_the_years_sizes_read_at_once_are_each_years_counts(municipality, code: str) -> None:  # type: ignore[no-untyped-def]
+    unit_load(municipality, 4)
+    indicator = get_indicator(code)
+    bump()
+    sizes = period_sizes(indicator, municipality=municipality, date_from=dt.date(2024, 1, 1),
+                         date_to=dt.date(2025, 12, 31), grain="year", by=["provider", "unit"], filters={})  # fmt: skip
+    assert sizes is not None and set(sizes) == {"2024", "2025"}
+    for label, start, end in periods("year", dt.date(2024, 1, 1), dt.date(2025, 12, 31)):
+        rows = aggregate(
+            indicator, municipality=municipality, date_from=start, date_to=end, by=["provider", "unit"]
+        )
+        assert list(sizes[label].items()) == [((r["provider"], r["unit"]), r["n"]) for r in rows], label
+
+
+@pytest.mark.parametrize("code", ["satisfied", "assessment_approved"])
+def test_a_units_counts_by_year_name_the_years_and_are_those_of_the_range(
+    municipality, monkeypatch, code: str
+) -> None:  # type: ignore[no-untyped-def]
+    """The rollups by provider, unit and year are read with their years' first days named
+    (queries._period_filter: the index (…, year, unit, provider, …) searched year by year for the
+    unit, 2026-12-06, mgr): the same rows as the range between the days, for a run, a year and
+    a unit's and every unit's counts."""
+    unit_load(municipality, 5)
+    indicator = get_indicator(code)
+    spans = [(dt.date(2024, 1, 1), dt.date(2025, 12, 31)), (dt.date(2025, 1, 1), dt.date(2025, 12, 31))]
+    asked = [(["provider"], {"unit": u}) for u in ("sodermalm", "bromma", "kista")] + [
+        (["provider", "unit"], {})
+    ]
+    for start, end in spans:
+        for by, filters in asked:
+            bump()
+            with CaptureQueriesContext(connection) as queries:
+                named = aggregate(indicator, municipality=municipality, date_from=start, date_to=end, by=by,
+                                  filters=filters)  # fmt: skip
+            read = [q["sql"] for q in queries if "provider_id" in q["sql"] and "SUM" in q["sql"]]
+            assert read and all('"year" IN (' in sql for sql in read), read
+            with monkeypatch.context() as patched:
+                patched.setattr("utfall.comparisons.queries._YEAR_THEN_UNIT", set())
+                bump()
+                ranged = aggregate(indicator, municipality=municipality, date_from=start, date_to=end, by=by,
+                                   filters=filters)  # fmt: skip
+            assert named == ranged and named, (start, by, filters)
