@@ -35,6 +35,7 @@ from utfall.comparisons.queries import (
     aggregate,
     aggregate_by_client,
     aggregate_cells,
+    aggregate_held,
     followup_status_counts,
     period_sizes,
     prefetch_periods,
@@ -416,18 +417,23 @@ def _hidden_along(
     (a trend's quarter by provider: 750 rows), and seeded by :func:`prefetch_hidden`."""
 
     def compute() -> dict[tuple[str, ...], set[str]]:
-        if period.grain == "year" and as_of is None:
+        by = [*rest_by, dim]
+        if period.grain == "year" and as_of is None and not aggregate_held(
+            indicator, municipality=municipality, date_from=period.start, date_to=period.end, by=by,
+            filters=rest_filters,
+        ):  # fmt: skip
             # A year's sizes alone (queries.period_sizes: no row dict, no pickled count of
-            # ~10,000 provider × unit cells at 1M, 2026-12-06, mgr); None: counted as below.
+            # ~10,000 provider × unit cells at 1M, 2026-12-06, mgr); None: counted as below. A
+            # count in hand is read instead (the provider page's, seeded for all its indicators).
             sizes = period_sizes(indicator, municipality=municipality, date_from=period.start,
-                                 date_to=period.end, grain="year", by=[*rest_by, dim], filters=rest_filters)  # fmt: skip
+                                 date_to=period.end, grain="year", by=by, filters=rest_filters)  # fmt: skip
             if sizes is not None:
                 return _hidden_by_partition(
                     _partitions(sizes.get(period.label, {}).items(), len(rest_by)), min_n
                 )
         parts: dict[tuple[str, ...], dict[str, int]] = {}
         for r in aggregate(indicator, municipality=municipality, date_from=period.start, date_to=period.end,
-                           by=[*rest_by, dim], filters=rest_filters, as_of=as_of):  # fmt: skip
+                           by=by, filters=rest_filters, as_of=as_of):  # fmt: skip
             parts.setdefault(tuple(str(r[b]) for b in rest_by), {})[str(r[dim])] = r["n"]
         return _hidden_by_partition(parts, min_n)
 

@@ -329,6 +329,23 @@ def aggregate(
     )
 
 
+def aggregate_held(
+    indicator: Indicator,
+    *,
+    municipality: Municipality,
+    date_from: dt.date,
+    date_to: dt.date,
+    by: Sequence[str],
+    filters: Mapping[str, str] | None = None,
+) -> bool:
+    """Whether :func:`aggregate`'s count of these arguments (no ``as_of``, no ``period``) is
+    cached for the data as it is now (``cache.holds``, without reading it): a caller with a
+    cheaper read of what it needs of the count (``disclosure._hidden_along``: a year's sizes)
+    takes the count instead when it is in hand (the provider page seeds its indicators' counts
+    in one query: read again as sizes, ~60 queries more for a unit manager, 2026-12-06)."""
+    return holds(_aggregate_key(indicator, municipality, date_from, date_to, by, filters, None, None))
+
+
 def _aggregate_key(
     indicator: Indicator,
     municipality: Municipality,
