@@ -40,6 +40,7 @@ from utfall.comparisons.queries import (
     period_sizes,
     prefetch_periods,
     prefetch_questions,
+    sort_by_codes_as_text,
 )
 from utfall.organisations.models import Municipality
 from utfall.stats.disclosure import hidden_in_partitions
@@ -492,12 +493,8 @@ def _prefetch_hidden_along(
         seed(key, _hidden_by_partition(_partitions(cells.items(), len(rest_by)), min_n))
         for codes, n in cells.items():
             run[codes] = run.get(codes, 0) + n
-    # By the codes as text, None first (queries._sort_by_codes); codes that are text already sort
-    # as they are (the same order, without a key tuple made per cell).
-    if all(type(v) is str for codes in run for v in codes):
-        ordered = sorted(run.items(), key=itemgetter(0))
-    else:
-        ordered = sorted(run.items(), key=lambda item: tuple("" if v is None else str(v) for v in item[0]))
+    ordered = list(run.items())
+    sort_by_codes_as_text(ordered, itemgetter(0))  # in aggregate's order
     seed(keys[0], _hidden_by_partition(_partitions(ordered, len(rest_by)), min_n))
 
 

@@ -8,10 +8,10 @@ its end) and an event expression. The result is a few rows of (group…, events,
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from itertools import chain
 from operator import itemgetter
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from django.db import connection
@@ -956,6 +956,19 @@ def _sort_by_codes(out: list[dict[str, Any]], fields: Sequence[str], missing: bo
         out.sort(key=lambda r: tuple(map(str, pick(r))))
 
 
+T = TypeVar("T")
+
+
+def sort_by_codes_as_text(items: list[T], codes_of: Callable[[T], tuple[Any, ...]]) -> None:
+    """Sort ``items`` in place by their codes (``codes_of``) as :func:`aggregate` orders its
+    groups: as text, None first, ties in their order. Codes that are all text already are
+    sorted as they are (the same order, without a key tuple made per item: 2026-12-06, mgr)."""
+    if all(type(v) is str for item in items for v in codes_of(item)):
+        items.sort(key=codes_of)
+    else:
+        items.sort(key=lambda item: tuple("" if v is None else str(v) for v in codes_of(item)))
+
+
 def _coverage_by_one(
     table: Any, period_id: int, municipality: Municipality, dimension: str
 ) -> list[dict[str, Any]]:
@@ -1042,10 +1055,7 @@ def _sizes_in_periods(
     # the codes as text, None first, ties in the query's order, as _grouped sorts its rows.
     coded = {group: tuple(v if get is None else get(v) for get, v in zip(lookups, group, strict=False))
              for group in order}  # fmt: skip
-    if all(type(v) is str for codes in coded.values() for v in codes):  # text already: as it is
-        order.sort(key=coded.__getitem__)  # the same order, no key tuple made per group
-    else:
-        order.sort(key=lambda group: tuple("" if v is None else str(v) for v in coded[group]))
+    sort_by_codes_as_text(order, coded.__getitem__)
     return {name: {coded[group]: cells[group] for group in order if group in cells}
             for name, cells in summed.items()}  # fmt: skip
 
