@@ -190,10 +190,12 @@ def compare_adjusted(
     idx = np.flatnonzero(has)
     if fit is not None and idx.size:
         levels = [(0.95, "lower_95", "upper_95"), (0.998, "lower_998", "upper_998")]
-        # The points a chart draws: shown, with an O/E and an E that is not 0 as the output rounds it.
-        drawn = np.asarray(round_column(e[shown & has].tolist(), _DECIMALS["expected"]), dtype=np.float64)
-        drawn = drawn[drawn != 0]
-        if chart and drawn.size:
+        drawn = np.zeros(0)
+        if chart:
+            # The points the chart draws: shown, with an O/E and an E that is not 0 as the output rounds it.
+            drawn = np.asarray(round_column(e[shown & has].tolist(), _DECIMALS["expected"]), dtype=np.float64)
+            drawn = drawn[drawn != 0]
+        if drawn.size:
             # 95 % at the chart's sizes only, 99.8 % at the rows' and the chart's, in one search;
             # the page shows no row's 95 % limits (left None), as compare_proportions (cmp7).
             grid = AverageMixFunnel(fit, overall).chart_sizes(drawn)
