@@ -7,7 +7,7 @@ every chart sits next to a table with the same numbers (the text alternative).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -75,17 +75,20 @@ def funnel(
     bands = ["95 %", decimal("99.8") + " %"]
     if fit is not None and points:
         sizes = [p["size"] for p in points]
-        # O/E: the average case mix's funnel at whole n, drawn at E = n·overall (stats.adjusted).
-        grid = fit.chart_sizes(sizes) if isinstance(fit, AverageMixFunnel) else chart_sizes(sizes, whole=True)
-        at = np.round(grid * fit.overall, 4) if isinstance(fit, AverageMixFunnel) else grid
+        limits_of: Callable[[Any, float], tuple[Any, Any]]  # the limits at the grid's sizes
+        if isinstance(fit, AverageMixFunnel):
+            # O/E: the average case mix's funnel at whole n, drawn at E = n·overall (stats.adjusted).
+            grid = fit.chart_sizes(sizes)
+            at, limits_of = np.round(grid * fit.overall, 4), fit.limits_at
+        else:
+            grid = chart_sizes(sizes, whole=True)
+            at, limits_of = grid, fit.limits
         # Both levels' lines in one limit search (the same limits as one level at a time; a
         # cold page's 160 new sizes were two searches, ~17 ms of a 750-provider page). The
         # comparison has worked them out with its rows' (stats.comparison, stats.adjusted).
         fit.prepare(grid, (0.95, 0.998))
         for level, band in ((0.95, bands[0]), (0.998, bands[1])):
-            low, high = (
-                fit.limits_at(grid, level) if isinstance(fit, AverageMixFunnel) else fit.limits(grid, level)
-            )
+            low, high = limits_of(grid, level)
             for side, values in (("nedre", low), ("övre", high)):
                 for g, v in zip(at.tolist(), values.tolist(), strict=True):
                     if np.isfinite(v):
