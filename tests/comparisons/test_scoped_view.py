@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pytest
 from scipy import special
 
 from utfall.comparisons import services
@@ -106,3 +107,73 @@ def test_the_cells_covariate_patterns_are_the_texts_of_their_values_joined() -> 
     assert services._pattern_texts(cells, ["sex", "age_group", "service"]).tolist() == [
         "female|65+|hvb", "male|0-12|lss", "male|13-15|hvb", "female|65+|stod",
     ]  # fmt: skip
+
+
+def _units_load(municipality: Any) -> None:
+    """30 providers with 10–40 answers each (three far off the others with 50–80) over three units, women and men of three ages
+    and two services, each provider's own share of 'yes' (some far off the others')."""
+    import datetime as dt
+    import random
+
+    from tests.comparisons.builders import DataSet
+
+    rng = random.Random(5)
+    data = DataSet()
+    k = 0
+    for i in range(30):
+        provider = data.provider(f"P{i:02d}")
+        rate = 0.05 if i in (3, 17) else 0.99 if i == 8 else rng.uniform(0.55, 0.8)
+        for _ in range(rng.randrange(50, 80) if i in (3, 8, 17) else rng.randrange(10, 41)):
+            k += 1
+            person = data.person(
+                born=dt.date(rng.choice((1960, 1990, 2009)), 6, 1), female=rng.random() < 0.5
+            )
+            unit = rng.choice(("sodermalm", "bromma", "bromma", "kista"))
+            service = rng.choice(("hvb_youth", "outpatient_youth"))
+            intervention = data.intervention(f"I{k}", provider, unit=unit, service=service, person_id=person)
+            day = dt.date(2025, 1 + rng.randrange(12), 1 + rng.randrange(28))
+            data.followup(
+                intervention, date=day.isoformat(), q3="yes_mostly" if rng.random() < rate else "no"
+            )
+    data.load(municipality)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("adjust", [False, True])
+def test_a_unit_managers_page_searches_only_its_own_rows_and_shows_what_it_showed(
+    municipality: Any, adjust: bool
+) -> None:
+    """The comparison page as a unit manager (``compare`` with ``chart`` and a unit scope) shows
+    the unit's rows and none of the reference's: the reference searches no row limits and the
+    fit's 95 % level only the chart's sizes (2026-12-06). The rows are those of the same
+    comparison not drawn (the API's) but for the 95 % limits the page does not show: the flags
+    and every other value exactly, the 99.8 % limits at the 4 decimals shown; the reliability
+    the same."""
+    import datetime as dt
+
+    from tests.stats.chart_rows import assert_rows_as_before
+    from utfall.comparisons.cache import bump
+    from utfall.stats.funnels import chart_sizes
+    from utfall.stats.overdispersion import clear_fit_cache
+
+    _units_load(municipality)
+    kwargs: dict[str, Any] = {"municipality": municipality, "indicator": "satisfied", "by": "provider",
+                              "date_from": dt.date(2025, 1, 1), "date_to": dt.date(2025, 12, 31),
+                              "scope": {"unit": "bromma"}, "adjust": adjust}  # fmt: skip
+    bump()
+    clear_fit_cache()
+    page = services.compare(**kwargs, chart=True)
+    fit = page.funnel.fit if adjust else page.funnel
+    rows = page.comparison.rows
+    value = "ratio" if adjust else "rate"
+    shown = [r["expected" if adjust else "n"] for r in rows if not r["suppressed"] and r[value] is not None]
+    grid = page.funnel.chart_sizes([v for v in shown if v]) if adjust else chart_sizes(shown, whole=True)
+    assert set(fit._known[0.95]) == set(grid.tolist())  # the chart's sizes, no row's
+    bump()
+    clear_fit_cache()
+    api = services.compare(**kwargs)
+    assert len(rows) == len(api.comparison.rows) >= 20
+    assert sum(not r["suppressed"] for r in rows) >= 10 and any(r["flag"] for r in rows)
+    assert_rows_as_before(rows, api.comparison.rows, rel=1e-10)
+    assert page.as_json()["reliability"] == api.as_json()["reliability"]
+    assert page.as_json()["target"] == api.as_json()["target"]

@@ -132,8 +132,12 @@ def compare(
     ``chart``: the caller draws the funnel of these rows (the comparison page): the chart's
     limits are worked out with the rows' (``stats.comparison.compare_proportions``), and the
     rows' 95 % limits, which the page shows nowhere, are left None; the same for the adjusted
-    view (``stats.adjusted.compare_adjusted``). For everyone's rows (a scoped view draws other
-    rows); the API and every other caller get them.
+    view (``stats.adjusted.compare_adjusted``). A scoped view (a unit manager's) draws its own
+    rows the same way and shows none of the reference's, so the reference's rows get no limits
+    or flags and the reference's assessment only its reliability (``row_limits=False``,
+    ``only=[]``; 2026-12-06). A viewer whose scope is the compared group itself (a provider)
+    sees the reference's own row and gets it whole. The API and every other caller get every
+    limit.
     """
     period, period_note = snap_period(date_from, date_to)
     date_from, date_to = period.start, period.end
@@ -161,24 +165,28 @@ def compare(
                               date_to=date_to, by=dimensions, filters=where, as_of=as_of)  # fmt: skip
         return _frame(cells, by)
 
+    # A page drawing a scoped view shows none of the reference's own rows: the reference is
+    # read for its fit, target, outliers and hidden groups and the assessment for its
+    # reliability, so neither searches the reference rows' limits (2026-12-06, docs/decisions.md).
+    drawn_scope = chart and bool(scope) and set(scope) != {by}
     if not adjust:
         rows = count([by], population)
         groups = [str(r[by]) for r in rows]
         events, n = [r["events"] for r in rows], [r["n"] for r in rows]
-        reference = compare_proportions(
-            groups, events, n, min_n=min_n, hidden=[r["suppressed"] for r in rows], chart=chart and not scope
-        )
+        reference = compare_proportions(groups, events, n, min_n=min_n, hidden=[r["suppressed"] for r in rows],
+                                        chart=chart and not scope, row_limits=not drawn_scope)  # fmt: skip
         used = [i for i, row in enumerate(reference.rows) if not row["suppressed"]]
         assessment = cached(
-            ("assessment", *key, goal),
-            lambda: assess(reference.fit, events, n, used=used, goal=goal),
+            ("reliability" if drawn_scope else "assessment", *key, goal),
+            lambda: assess(reference.fit, events, n, used=used, goal=goal, only=[] if drawn_scope else None),
         )
         _with_assessment(reference, groups, assessment)
         comparison = reference
         if scope:
             comparison = _scoped(reference, by, scope,
                                  lambda: _proportion_view(count([by], {**population, **scope}), by, reference,
-                                                          min_n, goal, (groups, events, n, used)))  # fmt: skip
+                                                          min_n, goal, (groups, events, n, used),
+                                                          chart=drawn_scope))  # fmt: skip
         return ComparisonResult(
             indicator,
             date_from,
@@ -207,11 +215,12 @@ def compare(
         min_n=min_n,
         hidden=[g in hidden_groups for g in groups],
         chart=chart and not scope,
+        row_limits=not drawn_scope,
     )
     # Shrunken estimates and detectable differences on the standardised rates, shown as O/E.
-    assessment = cached(("assessment-adjusted", *key), lambda: assess(
+    assessment = cached(("reliability-adjusted" if drawn_scope else "assessment-adjusted", *key), lambda: assess(
         adjusted.fit, adjusted.standardised_events, adjusted.n, used=adjusted.used,
-        scale=adjusted.overall or 1.0,
+        scale=adjusted.overall or 1.0, only=[] if drawn_scope else None,
     ))  # fmt: skip
     _with_assessment(adjusted.comparison, groups, assessment)
     comparison = adjusted.comparison
@@ -220,7 +229,7 @@ def compare(
         def adjusted_view() -> Comparison:
             mine = cells_of([by, *covariates], {**population, **scope})
             gone = {str(r[by]) for r in count([by], {**population, **scope}) if r["suppressed"]}
-            return _ratio_view(frame, mine, by, covariates, adjusted, min_n, gone)
+            return _ratio_view(frame, mine, by, covariates, adjusted, min_n, gone, chart=drawn_scope)
 
         comparison = _scoped(comparison, by, scope, adjusted_view)
     return ComparisonResult(
@@ -270,13 +279,16 @@ def _proportion_view(
     min_n: int,
     goal: float | None,
     population: tuple[list[str], list[Any], list[Any], list[int]],
+    *,
+    chart: bool = False,
 ) -> Comparison:
     """The scoped counts judged against the reference; each row's assessment columns are its
-    own counts put in its place in the reference's table (as the provider page does)."""
+    own counts put in its place in the reference's table (as the provider page does).
+    ``chart``: the page draws these rows (``compare_proportions``' ``chart``)."""
     groups = [str(r[by]) for r in rows]
     events, n = [r["events"] for r in rows], [r["n"] for r in rows]
     comparison = compare_proportions(groups, events, n, min_n=min_n, reference=reference,
-                                     hidden=[r["suppressed"] for r in rows])  # fmt: skip
+                                     hidden=[r["suppressed"] for r in rows], chart=chart)  # fmt: skip
     ref_groups, ref_events, ref_n, ref_used = population
     if reference.fit is None or not groups:
         return comparison
@@ -314,6 +326,8 @@ def _ratio_view(
     reference: AdjustedComparison,
     min_n: int,
     hidden: set[str] | frozenset[str] = frozenset(),
+    *,
+    chart: bool = False,
 ) -> Comparison:
     """O/E of the scoped cells with E from the reference's case-mix model (the model has no
     group term, so its rate per combination of the covariates is the reference's E/n when
@@ -336,7 +350,7 @@ def _ratio_view(
     return compare_adjusted(
         [str(g) for g in grouped.index.tolist()], grouped["observed"].to_numpy(), grouped["expected"].to_numpy(),
         grouped["n"].to_numpy(), min_n=min_n, reference=reference,
-        hidden=[str(g) in hidden for g in grouped.index.tolist()],
+        hidden=[str(g) in hidden for g in grouped.index.tolist()], chart=chart,
     ).comparison  # fmt: skip
 
 

@@ -121,6 +121,7 @@ def compare_adjusted(
     reference: AdjustedComparison | None = None,
     hidden: Sequence[bool] | None = None,
     chart: bool = False,
+    row_limits: bool = True,
 ) -> AdjustedComparison:
     """Compare case-mix adjusted O/E of yes/no answers with binomial funnel limits.
 
@@ -143,6 +144,12 @@ def compare_adjusted(
     are worked out with the rows' 99.8 % ones in one search, and the rows' ``lower_95`` and
     ``upper_95`` are left None (not searched; 2026-12-06, as ``compare_proportions``' chart
     since cmp7). Only a speed matter for what the page shows (tests/stats/test_adjusted_chart.py).
+    With a ``reference`` the chart draws these rows against the reference's funnel (a unit
+    manager's page); a group the reference hides is not drawn.
+
+    ``row_limits=False``: no row's limits and no flag are searched (left None): a reference whose
+    own rows a page does not show, read only for its fit, overall rate, outliers and hidden groups
+    (the unit manager's O/E page, 2026-12-06).
     """
     o, e, m = _prepare(groups, observed, expected, n)
     if np.any(o < 0) or np.any(e < 0) or np.any(m < 0) or np.any(o > m) or np.any(e > m):
@@ -188,12 +195,17 @@ def compare_adjusted(
     keys = ("lower_95", "upper_95", "lower_998", "upper_998", "flag")
     limits: dict[str, list[object]] = {key: [None] * o.size for key in keys}
     idx = np.flatnonzero(has)
-    if fit is not None and idx.size:
+    if fit is not None and idx.size and row_limits:
         levels = [(0.95, "lower_95", "upper_95"), (0.998, "lower_998", "upper_998")]
         drawn = np.zeros(0)
         if chart:
-            # The points the chart draws: shown, with an O/E and an E that is not 0 as the output rounds it.
-            drawn = np.asarray(round_column(e[shown & has].tolist(), _DECIMALS["expected"]), dtype=np.float64)
+            # The points the chart draws: shown (and not hidden in the reference), with an O/E and
+            # an E that is not 0 as the output rounds it.
+            points = shown & has
+            if reference is not None:
+                hidden_there = {r["group"] for r in reference.comparison.rows if r["suppressed"]}
+                points &= np.array([g not in hidden_there for g in groups], dtype=bool)
+            drawn = np.asarray(round_column(e[points].tolist(), _DECIMALS["expected"]), dtype=np.float64)
             drawn = drawn[drawn != 0]
         if drawn.size:
             # 95 % at the chart's sizes only, 99.8 % at the rows' and the chart's, in one search;

@@ -194,6 +194,7 @@ def compare_proportions(
     reference: Comparison | None = None,
     hidden: Sequence[bool] | None = None,
     chart: bool = False,
+    row_limits: bool = True,
 ) -> Comparison:
     """Compare groups' proportions with funnel limits that allow for overdispersion.
 
@@ -226,7 +227,13 @@ def compare_proportions(
     flags); the limits at the chart's sizes (:func:`~utfall.stats.funnels.chart_sizes` of the
     shown rows) are worked out with the rows' and kept with the fit (one search instead of
     two; the limits as :func:`_funnel` says), and the rows' ``lower_95``/``upper_95`` are left
-    None (not searched: 2026-12-06, cmp7). Only a speed matter for what the page shows.
+    None (not searched: 2026-12-06, cmp7). Only a speed matter for what the page shows. With a
+    ``reference`` the chart draws these rows against the reference's funnel (a unit manager's
+    page); a group the reference hides is not drawn.
+
+    ``row_limits=False``: no row's limits and no flag are searched (left None): a reference whose own
+    rows a page does not show, read only for its fit, target, outliers and hidden groups (the unit
+    manager's comparison page, 2026-12-06).
     """
     x, m = _prepare(groups, events, n)
     if np.any(m < 0) or np.any(x < 0) or np.any(x > m):
@@ -246,7 +253,13 @@ def compare_proportions(
     shown = m > 0
     with np.errstate(divide="ignore", invalid="ignore"):
         rate = x / m
-    limits = _funnel(fit, x, m, shown, drawn=shown & shown_after if chart else None)
+    drawn = None
+    if chart:
+        drawn = shown & shown_after
+        if reference is not None:  # hidden in the reference: hidden here (_finish), not drawn
+            hidden_there = {r["group"] for r in reference.rows if r["suppressed"]}
+            drawn &= np.array([g not in hidden_there for g in groups], dtype=bool)
+    limits = _funnel(fit if row_limits else None, x, m, shown, drawn=drawn)
     columns: dict[str, list[Any]] = {
         "group": list(groups),
         "n": [int(v) for v in m.tolist()],
