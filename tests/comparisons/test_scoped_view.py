@@ -177,3 +177,40 @@ def test_a_unit_managers_page_searches_only_its_own_rows_and_shows_what_it_showe
     assert_rows_as_before(rows, api.comparison.rows, rel=1e-10)
     assert page.as_json()["reliability"] == api.as_json()["reliability"]
     assert page.as_json()["target"] == api.as_json()["target"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("adjust", [False, True])
+def test_after_a_unit_managers_page_everyone_elses_rows_keep_their_assessment(
+    municipality: Any, adjust: bool
+) -> None:
+    """The unit manager's page works out the reference's assessment for its reliability only and
+    caches it under a key of its own: the analyst's page, the API and a provider's own row asked
+    next, with the same data token (nothing bumped), get every row's assessment columns, as they
+    do when asked first."""
+    import datetime as dt
+
+    from utfall.comparisons.cache import bump
+
+    _units_load(municipality)
+    kwargs: dict[str, Any] = {"municipality": municipality, "indicator": "satisfied", "by": "provider",
+                              "date_from": dt.date(2025, 1, 1), "date_to": dt.date(2025, 12, 31), "adjust": adjust}  # fmt: skip
+    callers: dict[str, dict[str, Any]] = {
+        "analyst's page": {"chart": True},
+        "API": {},
+        "a provider's own row": {"scope": {"provider": "P04"}, "chart": True},
+    }
+
+    def rows_of(extra: dict[str, Any]) -> list[dict[str, Any]]:
+        return [r for r in services.compare(**kwargs, **extra).comparison.rows if not r["suppressed"]]
+
+    bump()
+    first = {name: rows_of(extra) for name, extra in callers.items()}
+    bump()
+    services.compare(**kwargs, scope={"unit": "bromma"}, chart=True)  # the unit manager's page
+    after = {name: rows_of(extra) for name, extra in callers.items()}
+    for name, rows in after.items():
+        assert rows and all(r["estimate"] is not None for r in rows), name
+        assert [{k: r[k] for k in ASSESSMENT_ROW_KEYS} for r in rows] == [
+            {k: r[k] for k in ASSESSMENT_ROW_KEYS} for r in first[name]
+        ], name

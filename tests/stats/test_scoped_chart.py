@@ -111,3 +111,35 @@ def test_a_unit_managers_oe_page_shows_what_both_levels_at_every_size_gave(case:
         assert {k: v for k, v in mine.items() if k not in (*LIMITS, "flag")} == {
             k: v for k, v in theirs.items() if k not in (*LIMITS, "flag")
         }
+
+
+@pytest.mark.parametrize("adjusted", [False, True])
+def test_a_group_the_reference_hides_takes_its_secondary_partner_off_the_chart_too(adjusted: bool) -> None:
+    """The reference hides P05; in the unit it is the only hidden row, so the suppression hides
+    the smallest other row too (P10, n 8). The chart draws neither, and the page's one search
+    prepared the 95 % level at the sizes of the points the chart draws, not of P10's (a second
+    search for the chart otherwise; found by a second reader, 2026-12-06)."""
+    rng = np.random.default_rng(11)
+    groups = [f"P{i:02d}" for i in range(40)]
+    n = rng.integers(30, 400, 40).astype(float)
+    x = rng.binomial(n.astype(int), 0.7).astype(float)
+    hidden = [g == "P05" for g in groups]
+    unit = ["P05", "P10", "P11", "P12", "P13"]
+    un = np.array([40.0, 8.0, 30.0, 60.0, 90.0])
+    ux = np.array([28.0, 6.0, 20.0, 41.0, 66.0])
+    clear_fit_cache()
+    if adjusted:
+        e = n * 0.7
+        reference = compare_adjusted(groups, x, e, n, min_n=5, hidden=hidden, row_limits=False)
+        page = compare_adjusted(unit, ux, un * 0.68, un, min_n=5, reference=reference, chart=True)
+        rows, fit = page.comparison.rows, page.fit
+        shown = [r["expected"] for r in rows if not r["suppressed"] and r["ratio"] is not None]
+        assert reference.funnel is not None
+        grid = reference.funnel.chart_sizes([v for v in round_column(shown, 2) if v])
+    else:
+        reference = compare_proportions(groups, x, n, min_n=5, hidden=hidden, row_limits=False)
+        page = compare_proportions(unit, ux, un, min_n=5, reference=reference, chart=True)
+        rows, fit = page.rows, page.fit
+        grid = chart_sizes([r["n"] for r in rows if not r["suppressed"]], whole=True)
+    assert [r["group"] for r in rows if r["suppressed"]] == ["P05", "P10"]
+    assert fit is not None and set(fit._known[0.95]) == set(grid.tolist())

@@ -44,6 +44,7 @@ from utfall.stats.comparison import (
     _prepare,
     _rows,
     round_column,
+    shown_in_the_end,
 )
 from utfall.stats.funnels import chart_sizes
 from utfall.stats.overdispersion import DEFAULT_METHOD, fit_overdispersion
@@ -145,7 +146,7 @@ def compare_adjusted(
     ``upper_95`` are left None (not searched; 2026-12-06, as ``compare_proportions``' chart
     since cmp7). Only a speed matter for what the page shows (tests/stats/test_adjusted_chart.py).
     With a ``reference`` the chart draws these rows against the reference's funnel (a unit
-    manager's page); a group the reference hides is not drawn.
+    manager's page): the rows shown in the end (``stats.comparison.shown_in_the_end``).
 
     ``row_limits=False``: no row's limits and no flag are searched (left None): a reference whose
     own rows a page does not show, read only for its fit, overall rate, outliers and hidden groups
@@ -202,9 +203,8 @@ def compare_adjusted(
             # The points the chart draws: shown (and not hidden in the reference), with an O/E and
             # an E that is not 0 as the output rounds it.
             points = shown & has
-            if reference is not None:
-                hidden_there = {r["group"] for r in reference.comparison.rows if r["suppressed"]}
-                points &= np.array([g not in hidden_there for g in groups], dtype=bool)
+            if reference is not None:  # as below: the reference's hidden groups hidden too
+                points = has & shown_in_the_end(m, shown, groups, reference.comparison.rows, min_n, secondary)
             drawn = np.asarray(round_column(e[points].tolist(), _DECIMALS["expected"]), dtype=np.float64)
             drawn = drawn[drawn != 0]
         if drawn.size:

@@ -229,7 +229,7 @@ def compare_proportions(
     two; the limits as :func:`_funnel` says), and the rows' ``lower_95``/``upper_95`` are left
     None (not searched: 2026-12-06, cmp7). Only a speed matter for what the page shows. With a
     ``reference`` the chart draws these rows against the reference's funnel (a unit manager's
-    page); a group the reference hides is not drawn.
+    page): the rows shown in the end (:func:`shown_in_the_end`).
 
     ``row_limits=False``: no row's limits and no flag are searched (left None): a reference whose own
     rows a page does not show, read only for its fit, target, outliers and hidden groups (the unit
@@ -256,9 +256,8 @@ def compare_proportions(
     drawn = None
     if chart:
         drawn = shown & shown_after
-        if reference is not None:  # hidden in the reference: hidden here (_finish), not drawn
-            hidden_there = {r["group"] for r in reference.rows if r["suppressed"]}
-            drawn &= np.array([g not in hidden_there for g in groups], dtype=bool)
+        if reference is not None:  # as _finish hides them: the reference's hidden groups too
+            drawn = shown & shown_in_the_end(m, shown_after, groups, reference.rows, min_n, secondary)
     limits = _funnel(fit if row_limits else None, x, m, shown, drawn=drawn)
     columns: dict[str, list[Any]] = {
         "group": list(groups),
@@ -409,6 +408,30 @@ def _proportion_rows(columns: dict[str, list[Any]]) -> list[dict[str, Any]]:
 def _rows(keys: tuple[str, ...], columns: dict[str, list[Any]], k: int) -> list[dict[str, Any]]:
     cols = [columns.get(key, [None] * k) for key in keys]
     return [dict(zip(keys, values, strict=True)) for values in zip(*cols, strict=True)]
+
+
+def shown_in_the_end(
+    sizes: np.ndarray,
+    shown: np.ndarray,
+    groups: Sequence[str],
+    reference_rows: Sequence[Mapping[str, Any]],
+    min_n: int,
+    secondary: bool,
+) -> np.ndarray:
+    """The rows a partial view shows once the groups its reference hides are hidden too and the
+    suppression runs again (as :func:`_finish` and ``compare_adjusted`` do): ``shown`` are the rows
+    the view's own suppression left, ``sizes`` their n. A group the reference hides can take
+    another row with it (the secondary rule), so the chart's points are these, not ``shown``
+    less the reference's hidden groups (2026-12-06)."""
+    hidden_there = {r["group"] for r in reference_rows if r["suppressed"]}
+    there = [i for i, g in enumerate(groups) if g in hidden_there]
+    if not there:
+        return shown
+    gone = hidden_rows([int(v) for v in sizes.tolist()], min_n=min_n,
+                       flagged=[*np.flatnonzero(~shown).tolist(), *there], secondary=secondary)  # fmt: skip
+    out = np.ones(len(groups), dtype=bool)
+    out[sorted(gone)] = False
+    return out
 
 
 def _finish(
