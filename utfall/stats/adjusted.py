@@ -200,11 +200,10 @@ def compare_adjusted(
         levels = [(0.95, "lower_95", "upper_95"), (0.998, "lower_998", "upper_998")]
         drawn = np.zeros(0)
         if chart:
-            # The points the chart draws: shown (and not hidden in the reference), with an O/E and
-            # an E that is not 0 as the output rounds it.
-            points = shown & has
-            if reference is not None:  # as below: the reference's hidden groups hidden too
-                points = has & shown_in_the_end(m, shown, groups, reference.comparison.rows, min_n, secondary)
+            # The points the chart draws: shown in the end (with a reference: its hidden groups
+            # hidden too, as below), with an O/E and an E that is not 0 as the output rounds it.
+            there = reference.comparison.rows if reference is not None else ()
+            points = has & shown_in_the_end(m, shown, groups, there, min_n, secondary)
             drawn = np.asarray(round_column(e[points].tolist(), _DECIMALS["expected"]), dtype=np.float64)
             drawn = drawn[drawn != 0]
         if drawn.size:

@@ -254,10 +254,9 @@ def compare_proportions(
     with np.errstate(divide="ignore", invalid="ignore"):
         rate = x / m
     drawn = None
-    if chart:
-        drawn = shown & shown_after
-        if reference is not None:  # as _finish hides them: the reference's hidden groups too
-            drawn = shown & shown_in_the_end(m, shown_after, groups, reference.rows, min_n, secondary)
+    if chart:  # the rows _finish leaves shown (with a reference: its hidden groups hidden too)
+        there = reference.rows if reference is not None else ()
+        drawn = shown & shown_in_the_end(m, shown_after, groups, there, min_n, secondary)
     limits = _funnel(fit if row_limits else None, x, m, shown, drawn=drawn)
     columns: dict[str, list[Any]] = {
         "group": list(groups),
@@ -422,7 +421,8 @@ def shown_in_the_end(
     suppression runs again (as :func:`_finish` and ``compare_adjusted`` do): ``shown`` are the rows
     the view's own suppression left, ``sizes`` their n. A group the reference hides can take
     another row with it (the secondary rule), so the chart's points are these, not ``shown``
-    less the reference's hidden groups (2026-12-06)."""
+    less the reference's hidden groups (2026-12-06). Without a reference (no rows) or with none
+    of its hidden groups here: ``shown``."""
     hidden_there = {r["group"] for r in reference_rows if r["suppressed"]}
     there = [i for i, g in enumerate(groups) if g in hidden_there]
     if not there:
