@@ -7,15 +7,22 @@ not one per row over the whole table (which grew with rows × providers).
 
 from __future__ import annotations
 
+import datetime as dt
+import random
 from typing import Any
 
 import numpy as np
 import pytest
 from scipy import special
 
+from tests.comparisons.builders import DataSet
+from tests.stats.chart_rows import assert_rows_as_before
 from utfall.comparisons import services
+from utfall.comparisons.cache import bump
 from utfall.stats.assessment import ASSESSMENT_ROW_KEYS, assess
 from utfall.stats.comparison import compare_proportions
+from utfall.stats.funnels import chart_sizes
+from utfall.stats.overdispersion import clear_fit_cache
 
 
 def population(k: int, seed: int) -> tuple[list[str], list[int], list[int], list[int], Any]:
@@ -112,11 +119,6 @@ def test_the_cells_covariate_patterns_are_the_texts_of_their_values_joined() -> 
 def _units_load(municipality: Any) -> None:
     """30 providers with 10–40 answers each (three far off the others with 50–80) over three units, women and men of three ages
     and two services, each provider's own share of 'yes' (some far off the others')."""
-    import datetime as dt
-    import random
-
-    from tests.comparisons.builders import DataSet
-
     rng = random.Random(5)
     data = DataSet()
     k = 0
@@ -149,13 +151,6 @@ def test_a_unit_managers_page_searches_only_its_own_rows_and_shows_what_it_showe
     comparison not drawn (the API's) but for the 95 % limits the page does not show: the flags
     and every other value exactly, the 99.8 % limits at the 4 decimals shown; the reliability
     the same."""
-    import datetime as dt
-
-    from tests.stats.chart_rows import assert_rows_as_before
-    from utfall.comparisons.cache import bump
-    from utfall.stats.funnels import chart_sizes
-    from utfall.stats.overdispersion import clear_fit_cache
-
     _units_load(municipality)
     kwargs: dict[str, Any] = {"municipality": municipality, "indicator": "satisfied", "by": "provider",
                               "date_from": dt.date(2025, 1, 1), "date_to": dt.date(2025, 12, 31),
@@ -188,10 +183,6 @@ def test_after_a_unit_managers_page_everyone_elses_rows_keep_their_assessment(
     caches it under a key of its own: the analyst's page, the API and a provider's own row asked
     next, with the same data token (nothing bumped), get every row's assessment columns, as they
     do when asked first."""
-    import datetime as dt
-
-    from utfall.comparisons.cache import bump
-
     _units_load(municipality)
     kwargs: dict[str, Any] = {"municipality": municipality, "indicator": "satisfied", "by": "provider",
                               "date_from": dt.date(2025, 1, 1), "date_to": dt.date(2025, 12, 31), "adjust": adjust}  # fmt: skip
