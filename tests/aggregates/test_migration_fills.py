@@ -16,6 +16,7 @@ from utfall.aggregates.models import (
     CoverageCount,
     OutcomeByProviderUnit,
     OutcomeCount,
+    QuestionByProviderUnitCaseMixYear,
 )
 from utfall.aggregates.rebuild import check
 
@@ -83,4 +84,27 @@ def test_reversing_0016_fills_the_table_by_option_again(municipality) -> None:  
             assert cursor.fetchone() == (total, options, 2)
     finally:
         MigrationExecutor(connection).migrate(latest)
+    assert check(municipality).ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_0019_fills_the_question_cells_by_unit_as_a_rebuild(municipality) -> None:  # type: ignore[no-untyped-def]
+    """A database with data before aggregates 0019: its fill makes the question cells by provider,
+    unit, case mix and year from the full answer counts, folded through the options' flags ("don't
+    know" counts nowhere), equal to a rebuild."""
+    data = DataSet()
+    provider = data.provider("A")
+    for k, (unit, day, q3) in enumerate([("sodermalm", "2024-03-01", "yes_mostly"), ("bromma", "2024-11-30", "no"),
+                                         ("bromma", "2025-02-01", "dont_know"), ("norrmalm", "2025-05-05", "yes_completely")]):  # fmt: skip
+        iid = data.intervention(
+            f"I{k}", provider, unit=unit, decided_on="2024-01-01", started_on="2024-01-02"
+        )
+        data.followup(iid, date=day, q3=q3)
+    data.load(municipality)
+    QuestionByProviderUnitCaseMixYear.objects.all().delete()
+    assert not check(municipality).ok
+    migration = importlib.import_module("utfall.aggregates.migrations.0019_provider_unit_case_mix_years")
+    with connection.schema_editor() as editor:
+        migration.fill(None, editor)
+    assert QuestionByProviderUnitCaseMixYear.objects.filter(events__gt=0).exists()
     assert check(municipality).ok

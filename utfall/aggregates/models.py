@@ -270,6 +270,28 @@ class QuestionByProviderCaseMixYear(ProviderCaseMixYearCount):
         return f"{self.year:%Y} question {self.question_id}: {self.events} of {self.n}"
 
 
+class QuestionByProviderUnitCaseMixYear(ProviderCaseMixYearCount):
+    """A question's n and events by provider, unit, case mix and calendar year (2026-12-06,
+    branch ``mgroe``): :class:`QuestionByProviderCaseMixYear` with the unit kept, folded and
+    kept by the same deltas (``counts.FOLDED``). A unit manager's O/E cells (provider × sex ×
+    age group × service within the unit) of whole years read one covering-index range a year
+    here instead of the full monthly table's rows of every unit. ``year`` is the year's first
+    day; both counts default to 0 in the database, as in the table without the unit."""
+
+    unit = models.ForeignKey("organisations.Unit", **_DIMENSION)
+    question_id = models.IntegerField()
+    n = models.IntegerField(db_default=0)
+    events = models.IntegerField(db_default=0)
+
+    class Meta:
+        # Covering and led as the reader filters: a unit's cells of a question and year are one range.
+        indexes = [models.Index(fields=["municipality", "question_id", "year", "unit", "provider", "client_sex",
+                                        "age_group", "service", "n", "events"], name="questionprovunitcasemix_cover")]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.year:%Y} question {self.question_id}: {self.events} of {self.n}"
+
+
 class InterventionOutcome(models.Model):
     """What happened after an intervention ended, stored once when its client's interventions
     change (not per query): the first intervention of the client that started on or after the
