@@ -20,13 +20,14 @@ from utfall.aggregates.models import (
     FollowUpByProvider,
     FollowUpByProviderCaseMixYear,
     QuestionByProviderCaseMixYear,
+    QuestionByProviderUnitCaseMixYear,
 )
 from utfall.comparisons import counted
 from utfall.comparisons.cache import bump
 from utfall.comparisons.counted import months_within, years_within
 from utfall.comparisons.disclosure import model_cells, model_columns
 from utfall.comparisons.indicators import all_indicators, get_indicator
-from utfall.comparisons.queries import aggregate, aggregate_questions, followup_status_counts
+from utfall.comparisons.queries import aggregate, aggregate_questions, followup_status_counts, question_spans
 from utfall.comparisons.services import compare
 from utfall.instruments.models import Option
 
@@ -590,3 +591,108 @@ def test_a_questions_cells_by_provider_within_a_unit_over_whole_years_are_aggreg
         cells = aggregate_cells(indicator, **asked)
         rows = aggregate(indicator, **asked)
         assert rows and cells.rows() == Cells.from_rows(rows, ["provider"]).rows()
+
+
+def _case_mix_in_units(municipality) -> DataSet:  # type: ignore[no-untyped-def]
+    """Three providers' answers and assessments by women and men of two ages in two services and
+    three units, on days around the years 2024 and 2025 (their first and last days among them)."""
+    data = DataSet()
+    providers = [data.provider(p) for p in "ABC"]
+    units = ["sodermalm", "bromma", "norrmalm"]
+    days = ["2023-12-30", "2024-01-01", "2024-03-15", "2024-07-01", "2024-12-31", "2025-01-01", "2025-05-20",
+            "2025-09-09", "2025-12-31", "2026-01-02"]  # fmt: skip
+    answers = ["yes_mostly", "no", "yes_completely", "no", "yes_mostly", "dont_know", "yes_mostly", "no"]
+    i = 0
+    for p, provider in enumerate(providers):
+        for u, unit in enumerate(units):
+            for k in range(4):
+                person = data.person(
+                    born=(dt.date(2008, 6, 1), dt.date(1990, 3, 1))[k // 2], female=k % 2 == 0
+                )
+                service = "sis_youth" if (p + u + k) % 3 == 0 else "hvb_youth"
+                iid = data.intervention(f"I{p}{u}{k}", provider, person_id=person, service=service, unit=unit,
+                                        decided_on="2023-01-01", started_on="2023-01-02")  # fmt: skip
+                for day in days[(p + u + k) % 2 :: 1 + (p + k) % 2]:
+                    i += 1
+                    data.followup(iid, date=day, q3=answers[i % len(answers)],
+                                  assessment=("approved", "deficient")[i % 3 == 0])  # fmt: skip
+    data.load(municipality)
+    return data
+
+
+def test_a_unit_managers_oe_cells_of_whole_years_come_from_the_question_cells_by_unit(  # type: ignore[no-untyped-def]
+    municipality, monkeypatch
+) -> None:
+    """The O/E page as a unit manager reads the unit's case-mix cells (provider × sex × age group ×
+    service within the unit): for whole calendar years from the question cells by provider, unit,
+    case mix and year (2026-12-06, mgroe), not from the full table's months; every count by
+    provider, unit and case mix of whole years (a question's, its protection, the questions in one
+    scan, the page's figures) is the same as from the full table's months, and the year's rows
+    really are the source (a changed row shows in the year, not in a half-year)."""
+    from utfall.comparisons.disclosure import protected_counts
+
+    data = _case_mix_in_units(municipality)
+    d = dt.date
+    satisfied = get_indicator("satisfied")
+    by = ["provider", "sex", "age_group", "service"]
+    two_years: Any = {"municipality": municipality, "date_from": d(2024, 1, 1), "date_to": d(2025, 12, 31)}
+    with CaptureQueriesContext(connection) as queries:
+        bump()
+        cells = model_columns(satisfied, by=by, filters={"unit": "bromma"}, **two_years)
+    read = " ".join(q["sql"] for q in queries.captured_queries)
+    assert "questionbyproviderunitcasemixyear" in read and "aggregates_answercount" not in read
+    in_bromma = {row["intervention_id"] for row in data.interventions if row["unit"] == "bromma"}
+    assert int(cells.n.sum()) == sum(
+        f["intervention_id"] in in_bromma and f["date"][:4] in ("2024", "2025") and f["q3"] != "dont_know"
+        for f in data.followups
+    )
+    assert len(cells) > 4
+
+    spans = [(d(2024, 1, 1), d(2025, 12, 31)), (d(2025, 1, 1), d(2025, 12, 31)),
+             (d(2024, 7, 1), d(2025, 12, 31)), (d(2025, 1, 1), d(2025, 6, 30))]  # fmt: skip
+    groupings: list[tuple[list[str], dict[str, str]]] = [
+        (by, {"unit": "bromma"}),
+        (["provider", "service"], {"unit": "norrmalm"}),
+        (["sex"], {"unit": "bromma", "provider": "B"}),
+        (["unit", "age_group"], {}),
+    ]
+    questions = [i for i in all_indicators().values() if i.kind == "question"][:4]
+
+    def everything() -> dict[Any, Any]:
+        bump()
+        out: dict[Any, Any] = {}
+        for start, end in spans:
+            for grouping, filters in groupings:
+                where: Any = {"municipality": municipality, "date_from": start, "date_to": end, "by": grouping,
+                              "filters": filters}  # fmt: skip
+                for indicator in (satisfied, get_indicator("assessment_approved")):
+                    out[(indicator.code, start, end, tuple(grouping), tuple(filters))] = (
+                        aggregate(indicator, **where),
+                        protected_counts(indicator, **where),
+                        model_columns(indicator, **where).rows(),
+                    )
+                out[("questions", start, end, tuple(grouping), tuple(filters))] = aggregate_questions(
+                    questions, **where
+                )
+        for code in ("satisfied", "assessment_approved"):
+            page = compare(indicator=code, by="provider", adjust=True, scope={"unit": "bromma"}, chart=True,
+                           **two_years)  # fmt: skip
+            out[("page", code)] = page.as_json()
+        return out
+
+    from_years = everything()
+    monkeypatch.setattr(counted, "_UNIT_CASE_MIX_BY_YEAR", {})  # every read: the full table's months
+    assert everything() == from_years
+    monkeypatch.undo()
+
+    # The year's rows are the source: a changed row shows in the whole years, not in a half-year.
+    ids = question_spans(satisfied.instrument, satisfied.question).question_ids
+    rows = QuestionByProviderUnitCaseMixYear.objects.filter(year=d(2025, 1, 1), unit__code="bromma")
+    first = rows.filter(question_id__in=ids, n__gt=0).order_by("pk").first()
+    assert first is not None
+    QuestionByProviderUnitCaseMixYear.objects.filter(pk=first.pk).update(n=F("n") + 7)
+    changed = everything()
+    key = ("satisfied", d(2024, 1, 1), d(2025, 12, 31), tuple(by), ("unit",))
+    assert sum(c["n"] for c in changed[key][2]) == sum(c["n"] for c in from_years[key][2]) + 7
+    half = ("satisfied", d(2025, 1, 1), d(2025, 6, 30), tuple(by), ("unit",))
+    assert changed[half] == from_years[half]

@@ -47,6 +47,7 @@ from utfall.aggregates.models import (
     OutcomeByService,
     OutcomeCount,
     QuestionByProviderCaseMixYear,
+    QuestionByProviderUnitCaseMixYear,
 )
 
 #: Where each dimension is read in a count table (both tables carry the same dimensions).
@@ -64,10 +65,11 @@ COUNT_TABLES: tuple[type[Model], ...] = (AnswerCount, FollowUpCount, AnswerByPro
                                           FollowUpByProviderUnitYear, AnswerByCaseMix, FollowUpByCaseMix, AnswerByClient,
                                           FollowUpByClient, CoverageCount, CoverageByProvider,
                                           CoverageByUnit, CoverageByProviderUnit, OutcomeCount, OutcomeByProvider,
-                                          OutcomeByService, OutcomeByProviderUnit, QuestionByProviderCaseMixYear)  # fmt: skip
+                                          OutcomeByService, OutcomeByProviderUnit, QuestionByProviderCaseMixYear,
+                                          QuestionByProviderUnitCaseMixYear)  # fmt: skip
 #: Count tables without the option: a question's ``n`` and ``events`` summed already
 #: (``aggregates.counts.FOLDED``), read without the option's filters.
-FOLDED_TABLES: tuple[type[Model], ...] = (QuestionByProviderCaseMixYear,)
+FOLDED_TABLES: tuple[type[Model], ...] = (QuestionByProviderCaseMixYear, QuestionByProviderUnitCaseMixYear)
 #: Indicator kinds counted over ended interventions, read from the outcome counts.
 OUTCOME_KINDS = ("step_down", "plan_goals", "rereferral")
 
@@ -116,6 +118,12 @@ _UNIT_BY_YEAR: dict[type[Model], type[Model]] = {
 }
 #: The dimensions the rollups by provider, unit and year group and filter by.
 PROVIDER_UNIT = frozenset({"provider", "unit"})
+#: The full answer table → its question cells by provider, unit, case mix and year, for a count
+#: by provider, unit and case mix that neither rollup above has (a unit manager's O/E cells,
+#: 2026-12-06, mgroe). Only the answers: the follow-ups have no such table.
+_UNIT_CASE_MIX_BY_YEAR: dict[type[Model], type[Model]] = {AnswerCount: QuestionByProviderUnitCaseMixYear}
+#: The dimensions the question cells by provider, unit, case mix and year group and filter by.
+PROVIDER_UNIT_CASE_MIX = PROVIDER_CASE_MIX | PROVIDER_UNIT
 
 
 def year_table_for(table: type[Model], dimensions: Sequence[str] | set[str] = ()) -> type[Model] | None:
@@ -125,18 +133,24 @@ def year_table_for(table: type[Model], dimensions: Sequence[str] | set[str] = ()
     the provider and the case mix are asked, the rollup by provider, case mix and year (the
     O/E's cells, 2026-12-04; for a question, its n and events without the option since
     2026-12-05, :data:`FOLDED_TABLES`), or when only the provider and the unit are asked, the
-    rollup by provider, unit and year (a unit manager's counts, 2026-12-05)."""
+    rollup by provider, unit and year (a unit manager's counts, 2026-12-05); for a question when
+    the unit comes with the case mix, its cells by provider, unit, case mix and year (a unit
+    manager's O/E cells, 2026-12-06)."""
     if table in _CASE_MIX_BY_YEAR:
-        if set(dimensions) <= PROVIDER_CASE_MIX:
+        asked = set(dimensions)
+        if asked <= PROVIDER_CASE_MIX:
             return _CASE_MIX_BY_YEAR[table]
-        return _UNIT_BY_YEAR.get(table) if set(dimensions) <= PROVIDER_UNIT else None
+        if asked <= PROVIDER_UNIT:
+            return _UNIT_BY_YEAR.get(table)
+        return _UNIT_CASE_MIX_BY_YEAR.get(table) if asked <= PROVIDER_UNIT_CASE_MIX else None
     return _BY_YEAR.get(table)
 
 
 def period_field(model: type[Model]) -> str:
     """The column that places a count row in time: ``month`` (its first day), or ``year`` (the
     year's first day) in the rollups by year."""
-    yearly = (*_BY_YEAR.values(), *_CASE_MIX_BY_YEAR.values(), *_UNIT_BY_YEAR.values())
+    yearly = (*_BY_YEAR.values(), *_CASE_MIX_BY_YEAR.values(), *_UNIT_BY_YEAR.values(),
+              *_UNIT_CASE_MIX_BY_YEAR.values())  # fmt: skip
     return "year" if model in yearly else "month"
 
 
