@@ -205,3 +205,29 @@ def test_after_a_unit_managers_page_everyone_elses_rows_keep_their_assessment(
         assert [{k: r[k] for k in ASSESSMENT_ROW_KEYS} for r in rows] == [
             {k: r[k] for k in ASSESSMENT_ROW_KEYS} for r in first[name]
         ], name
+
+
+@pytest.mark.django_db
+def test_a_unit_managers_oe_fits_the_case_mix_model_once(municipality: Any, monkeypatch: Any) -> None:
+    """The O/E as a unit manager groups the reference cells by provider and, for the unit's rows'
+    expected events, by covariate pattern: one fit of the case-mix model serves both (the model has
+    no group term; the same rows as two fits, 2026-12-06, mgroe)."""
+    import statsmodels.api as sm
+
+    _units_load(municipality)
+    kwargs: dict[str, Any] = {"municipality": municipality, "indicator": "satisfied", "by": "provider",
+                              "date_from": dt.date(2025, 1, 1), "date_to": dt.date(2025, 12, 31), "adjust": True,
+                              "scope": {"unit": "bromma"}, "chart": True}  # fmt: skip
+    fits = []
+    fit = sm.GLM.fit
+
+    def counted(self: Any, *args: Any, **options: Any) -> Any:
+        fits.append(self)
+        return fit(self, *args, **options)
+
+    bump()
+    clear_fit_cache()
+    monkeypatch.setattr(sm.GLM, "fit", counted)
+    rows = services.compare(**kwargs).as_json()["rows"]
+    assert len(fits) == 1
+    assert [r for r in rows if not r["suppressed"]]

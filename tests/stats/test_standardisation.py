@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from utfall.stats.standardisation import (
+    case_mix_expected,
     expected_from_case_mix,
     expected_from_reference_rates,
     poisson_ratio_ci,
@@ -199,3 +200,26 @@ def test_categorical_columns_give_exactly_the_figures_of_the_same_values_as_text
             got = expected_from_case_mix(categorical, covariates)
             assert got["group"].tolist() == want["group"].tolist(), (order, covariates)
             assert got.drop(columns="group").equals(want.drop(columns="group")), (order, covariates)
+
+
+def test_the_same_cells_grouped_another_way_need_no_second_fit() -> None:
+    """``fitted`` (the model's expected events of the cells, ``case_mix_expected``) gives the table
+    of a fit of its own to the last bit, grouped by the group or by another column (the unit
+    manager's O/E groups the reference cells by provider and by covariate pattern, 2026-12-06)."""
+    rng = np.random.default_rng(43)
+    rows = []
+    for group in range(120):
+        for sex in ("female", "male"):
+            for age in ("0-12", "13-15", "16-17", "21-64")[: int(rng.integers(1, 5))]:
+                size = int(rng.integers(0, 30))  # with cells of n = 0, which the model leaves out
+                rows.append({"group": f"P{group:04d}", "sex": sex, "age": age, "n": size,
+                             "events": int(rng.binomial(size, 0.55 + 0.1 * (sex == "male")))})  # fmt: skip
+    cells = pd.DataFrame(rows)
+    cells["pattern"] = cells["sex"] + "|" + cells["age"]
+    covariates = ["sex", "age"]
+    fitted = case_mix_expected(cells, covariates)
+    assert len(fitted) == int((cells["n"] > 0).sum())
+    for group in ("group", "pattern", "sex"):
+        want = expected_from_case_mix(cells, covariates, group=group)
+        got = expected_from_case_mix(cells, covariates, group=group, fitted=fitted)
+        assert got.equals(want), group

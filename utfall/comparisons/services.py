@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.conf import settings
+from numpy.typing import NDArray
 
 from utfall.comparisons.cache import cached
 from utfall.comparisons.counted import Cells
@@ -24,7 +25,7 @@ from utfall.stats.adjusted import AdjustedComparison, AverageMixFunnel, compare_
 from utfall.stats.assessment import ASSESSMENT_ROW_KEYS, Assessment, assess
 from utfall.stats.comparison import Comparison, compare_proportions, round_column
 from utfall.stats.overdispersion.limits import OverdispersionFit
-from utfall.stats.standardisation import expected_from_case_mix
+from utfall.stats.standardisation import case_mix_expected, expected_from_case_mix
 
 CASE_MIX = ("sex", "age_group", "service")
 
@@ -203,7 +204,9 @@ def compare(
     frame = cells_of([by, *covariates], population)
     if frame.empty:
         raise BadQuery("inga data i perioden att justera")
-    expected = expected_from_case_mix(frame, covariates, group=by, events="events", n="n")
+    # The model has no group term: its fit serves the scoped view's rates by pattern too.
+    fitted = case_mix_expected(frame, covariates, events="events", n="n")
+    expected = expected_from_case_mix(frame, covariates, group=by, events="events", n="n", fitted=fitted)
     expected = expected.sort_values("group")
     groups = [str(g) for g in expected["group"].tolist()]
     hidden_groups = {str(r[by]) for r in count([by], population) if r["suppressed"]}
@@ -229,7 +232,8 @@ def compare(
         def adjusted_view() -> Comparison:
             mine = cells_of([by, *covariates], {**population, **scope})
             gone = {str(r[by]) for r in count([by], {**population, **scope}) if r["suppressed"]}
-            return _ratio_view(frame, mine, by, covariates, adjusted, min_n, gone, chart=drawn_scope)
+            return _ratio_view(frame, mine, by, covariates, adjusted, min_n, gone, chart=drawn_scope,
+                               fitted=fitted)  # fmt: skip
 
         comparison = _scoped(comparison, by, scope, adjusted_view)
     return ComparisonResult(
@@ -328,18 +332,20 @@ def _ratio_view(
     hidden: set[str] | frozenset[str] = frozenset(),
     *,
     chart: bool = False,
+    fitted: NDArray[np.float64] | None = None,
 ) -> Comparison:
     """O/E of the scoped cells with E from the reference's case-mix model (the model has no
     group term, so its rate per combination of the covariates is the reference's E/n when
     the reference cells are grouped by that combination), judged against the reference's
-    adjusted funnel."""
+    adjusted funnel. ``fitted``: the model's expected events of the reference cells
+    (``case_mix_expected``), when in hand: the same model, not fitted a second time."""
     if cells.empty:
         return replace(reference.comparison, rows=[],
                        overdispersion={**reference.comparison.overdispersion, "excluded": []})  # fmt: skip
     combo = "_case_mix"
     ref = reference_cells.copy()
     ref[combo] = _pattern_texts(ref, covariates)
-    rates = expected_from_case_mix(ref, covariates, group=combo, events="events", n="n")
+    rates = expected_from_case_mix(ref, covariates, group=combo, events="events", n="n", fitted=fitted)
     rate = dict(zip(rates["group"], rates["expected"] / rates["n"], strict=True))
     mine = cells.copy()
     mine[by] = mine[by].astype(str)

@@ -20,6 +20,7 @@ from utfall.stats.proportions import z_for_level
 
 __all__ = [
     "RATIO_COLUMNS",
+    "case_mix_expected",
     "expected_from_case_mix",
     "expected_from_reference_rates",
     "poisson_count_interval",
@@ -128,6 +129,7 @@ def expected_from_case_mix(
     group: str = "group",
     events: str = "events",
     n: str = "n",
+    fitted: NDArray[np.float64] | None = None,
 ) -> pd.DataFrame:
     """Expected events per group from a logistic case-mix model on aggregated cells.
 
@@ -141,7 +143,21 @@ def expected_from_case_mix(
     Validated by the identity with PHE's reference-rate E: a saturated single-stratum
     model reproduces ``expected_from_reference_rates`` on ``reference/isr_phe_*.csv``
     (strata with a non-zero reference rate; rel 1e-6). No external logistic vector exists.
+
+    ``fitted``: :func:`case_mix_expected` of the same cells and covariates, when the caller has
+    it already (the model does not depend on the group: the same cells grouped another way need
+    no second fit; the same numbers to the last bit).
     """
+    expected = case_mix_expected(cells, covariates, events=events, n=n) if fitted is None else fitted
+    return _group_expected(cells.loc[cells[n] > 0], expected, group, events, n)
+
+
+def case_mix_expected(
+    cells: pd.DataFrame, covariates: Sequence[str], *, events: str = "events", n: str = "n"
+) -> NDArray[np.float64]:
+    """n·p̂ of each cell with n > 0 (``cells.loc[cells[n] > 0]``, in its order), p̂ from the
+    logistic case-mix model of :func:`expected_from_case_mix` (main effects of the covariates,
+    no group term), fitted on all those cells."""
     if not covariates:
         raise ValueError("name at least one case-mix covariate")
     df = cells.loc[cells[n] > 0]
@@ -182,7 +198,13 @@ def expected_from_case_mix(
         column += size - 1
     endog = np.column_stack([x, m - x])
     result = sm.GLM(endog, design, family=sm.families.Binomial()).fit()
-    expected = df[n].to_numpy(float) * result.predict(np.asfortranarray(design[pattern_of]))
+    return np.asarray(df[n].to_numpy(float) * result.predict(np.asfortranarray(design[pattern_of])))
+
+
+def _group_expected(
+    df: pd.DataFrame, expected: NDArray[np.float64], group: str, events: str, n: str
+) -> pd.DataFrame:
+    """The cells' n, events and expected events (``df``: the cells with n > 0) summed by ``group``."""
     groups = df[group]
     # A categorical group column is grouped by its codes (the same groups in the same order of
     # first appearance, and the same sums: a group's cells are added in the same order), its
