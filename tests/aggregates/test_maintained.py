@@ -29,6 +29,7 @@ from utfall.aggregates.models import (
     InterventionOutcome,
     OutcomeByProviderUnit,
     QuestionByProviderCaseMixYear,
+    QuestionByProviderUnitYear,
 )
 from utfall.aggregates.rebuild import check, rebuild
 from utfall.core.services import create_api_token
@@ -69,6 +70,8 @@ def test_every_writer_keeps_the_counts_equal_to_a_rebuild(client: Client, world:
     assert FollowUpByProviderCaseMixYear.objects.exists()
     # And those by provider, unit and year (a unit manager's counts, 2026-12-05).
     assert AnswerByProviderUnitYear.objects.exists() and FollowUpByProviderUnitYear.objects.exists()
+    # And a question's n and events by provider, unit and year, without the option (2026-12-06).
+    assert QuestionByProviderUnitYear.objects.filter(events__gt=0).exists()
     assert CoverageByProviderUnit.objects.exists() and OutcomeByProviderUnit.objects.exists()
     assert_exact(world)
 
@@ -141,12 +144,14 @@ def test_the_check_names_a_difference_and_the_rebuild_repairs_it(
     InterventionOutcome.objects.filter(intervention__municipality=world.municipality).delete()
     FollowUpByProviderCaseMixYear.objects.filter(municipality=world.municipality).update(n=F("n") + 3)
     AnswerByProviderUnitYear.objects.filter(municipality=world.municipality).update(n=F("n") + 2)
+    QuestionByProviderUnitYear.objects.filter(municipality=world.municipality).update(events=F("events") + 1)
     with pytest.raises(CommandError, match="skiljer sig"):
         call_command("rebuild_aggregates", "--check", "--municipality", world.municipality.code)
     out = capsys.readouterr().out
     assert "answercount (" in out and "rebuild 1, stored 2" in out and "outcomes" in out
     assert "followupbyprovidercasemixyear (" in out
     assert "answerbyproviderunityear (" in out
+    assert "questionbyproviderunityear.events (" in out
     call_command("rebuild_aggregates", "--municipality", world.municipality.code)
     assert_exact(world)
     rebuild(world.municipality)  # again: the same rows

@@ -47,6 +47,7 @@ from utfall.aggregates.models import (
     OutcomeByService,
     OutcomeCount,
     QuestionByProviderCaseMixYear,
+    QuestionByProviderUnitYear,
 )
 
 #: Where each dimension is read in a count table (both tables carry the same dimensions).
@@ -64,10 +65,11 @@ COUNT_TABLES: tuple[type[Model], ...] = (AnswerCount, FollowUpCount, AnswerByPro
                                           FollowUpByProviderUnitYear, AnswerByCaseMix, FollowUpByCaseMix, AnswerByClient,
                                           FollowUpByClient, CoverageCount, CoverageByProvider,
                                           CoverageByUnit, CoverageByProviderUnit, OutcomeCount, OutcomeByProvider,
-                                          OutcomeByService, OutcomeByProviderUnit, QuestionByProviderCaseMixYear)  # fmt: skip
+                                          OutcomeByService, OutcomeByProviderUnit, QuestionByProviderCaseMixYear,
+                                          QuestionByProviderUnitYear)  # fmt: skip
 #: Count tables without the option: a question's ``n`` and ``events`` summed already
 #: (``aggregates.counts.FOLDED``), read without the option's filters.
-FOLDED_TABLES: tuple[type[Model], ...] = (QuestionByProviderCaseMixYear,)
+FOLDED_TABLES: tuple[type[Model], ...] = (QuestionByProviderCaseMixYear, QuestionByProviderUnitYear)
 #: Indicator kinds counted over ended interventions, read from the outcome counts.
 OUTCOME_KINDS = ("step_down", "plan_goals", "rereferral")
 
@@ -109,9 +111,10 @@ _CASE_MIX_BY_YEAR: dict[type[Model], type[Model]] = {
 #: The dimensions the rollups by provider, case mix and year group and filter by.
 PROVIDER_CASE_MIX = frozenset({"provider", *rollup.DIMENSIONS})
 #: The full table → its rollup by provider, unit and calendar year, for a count by provider
-#: and unit alone (a unit manager's own counts and their partition along the unit, 2026-12-05).
+#: and unit alone (a unit manager's own counts and their partition along the unit, 2026-12-05);
+#: for a question, its n and events without the option since 2026-12-06 (hidfold).
 _UNIT_BY_YEAR: dict[type[Model], type[Model]] = {
-    AnswerCount: AnswerByProviderUnitYear,
+    AnswerCount: QuestionByProviderUnitYear,
     FollowUpCount: FollowUpByProviderUnitYear,
 }
 #: The dimensions the rollups by provider, unit and year group and filter by.
@@ -125,7 +128,8 @@ def year_table_for(table: type[Model], dimensions: Sequence[str] | set[str] = ()
     the provider and the case mix are asked, the rollup by provider, case mix and year (the
     O/E's cells, 2026-12-04; for a question, its n and events without the option since
     2026-12-05, :data:`FOLDED_TABLES`), or when only the provider and the unit are asked, the
-    rollup by provider, unit and year (a unit manager's counts, 2026-12-05)."""
+    rollup by provider, unit and year (a unit manager's counts, 2026-12-05; for a question,
+    without the option since 2026-12-06)."""
     if table in _CASE_MIX_BY_YEAR:
         if set(dimensions) <= PROVIDER_CASE_MIX:
             return _CASE_MIX_BY_YEAR[table]
