@@ -384,10 +384,10 @@ def apply_all(answers: Counter[Key], followups: Counter[Key], *, exact: bool = F
     for model, fields, full in ROLLUPS:
         delta = project(answers if full is ANSWER_KEY else followups, full, fields)
         apply(model, fields, delta, exact=exact)
+    flags = option_flags(key[-1] for key in answers) if answers else {}  # read once for every folded table
     for model, fields, full in FOLDED:
-        apply_counts(
-            model, fields, dict(zip(FOLDED_COUNTS, fold(answers, full, fields), strict=True)), exact=exact
-        )
+        folded = fold(answers, full, fields, flags)
+        apply_counts(model, fields, dict(zip(FOLDED_COUNTS, folded, strict=True)), exact=exact)
 
 
 def apply_counts(

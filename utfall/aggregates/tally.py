@@ -48,6 +48,7 @@ from utfall.aggregates.counts import (
     ROLLUPS,
     Key,
     fold,
+    option_flags,
     period_at,
     project,
 )
@@ -141,9 +142,10 @@ class Tally:
             delta = project(counted, source, fields)
             made.append((fields, delta))
             add(model, fields, delta)
+        flags = option_flags(key[-1] for key in answers) if answers else {}  # once for every folded table
         for model, fields, _ in FOLDED:
             source, counted = _smallest(made, (*fields, "option_id"))
-            for column, delta in zip(FOLDED_COUNTS, fold(counted, source, fields), strict=True):
+            for column, delta in zip(FOLDED_COUNTS, fold(counted, source, fields, flags), strict=True):
                 add(model, fields, delta, column=column)
         self.answers, self.followups, self.new = Counter(), Counter(), []
 
