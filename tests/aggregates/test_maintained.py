@@ -30,6 +30,7 @@ from utfall.aggregates.models import (
     OutcomeByProviderUnit,
     QuestionByProviderCaseMixYear,
     QuestionByProviderUnitCaseMixYear,
+    QuestionByProviderUnitYear,
 )
 from utfall.aggregates.rebuild import check, rebuild
 from utfall.core.services import create_api_token
@@ -72,6 +73,8 @@ def test_every_writer_keeps_the_counts_equal_to_a_rebuild(client: Client, world:
     assert AnswerByProviderUnitYear.objects.exists() and FollowUpByProviderUnitYear.objects.exists()
     # And a question's cells by provider, unit, case mix and year (a unit manager's O/E, 2026-12-06).
     assert QuestionByProviderUnitCaseMixYear.objects.filter(events__gt=0).exists()
+    # And a question's n and events by provider, unit and year, without the option (2026-12-06).
+    assert QuestionByProviderUnitYear.objects.filter(events__gt=0).exists()
     assert CoverageByProviderUnit.objects.exists() and OutcomeByProviderUnit.objects.exists()
     assert_exact(world)
 
@@ -147,6 +150,7 @@ def test_the_check_names_a_difference_and_the_rebuild_repairs_it(
     QuestionByProviderUnitCaseMixYear.objects.filter(municipality=world.municipality, events__gt=0).update(
         events=F("events") - 1
     )
+    QuestionByProviderUnitYear.objects.filter(municipality=world.municipality).update(events=F("events") + 1)
     with pytest.raises(CommandError, match="skiljer sig"):
         call_command("rebuild_aggregates", "--check", "--municipality", world.municipality.code)
     out = capsys.readouterr().out
@@ -154,6 +158,7 @@ def test_the_check_names_a_difference_and_the_rebuild_repairs_it(
     assert "followupbyprovidercasemixyear (" in out
     assert "answerbyproviderunityear (" in out
     assert "questionbyproviderunitcasemixyear.events (" in out
+    assert "questionbyproviderunityear.events (" in out
     call_command("rebuild_aggregates", "--municipality", world.municipality.code)
     assert_exact(world)
     rebuild(world.municipality)  # again: the same rows

@@ -107,4 +107,33 @@ def test_0019_fills_the_question_cells_by_unit_as_a_rebuild(municipality) -> Non
     with connection.schema_editor() as editor:
         migration.fill(None, editor)
     assert QuestionByProviderUnitCaseMixYear.objects.filter(events__gt=0).exists()
+
+
+def test_0020_fills_a_questions_counts_by_provider_unit_and_year_as_a_rebuild(municipality) -> None:  # type: ignore[no-untyped-def]
+    """An existing database after ``migrate``: the question's n and events by provider, unit and
+    year (2026-12-06, hidfold) filled from the full answer counts, the option folded away through
+    its flags, are the rows a rebuild writes (two units, two years, a not-counted option)."""
+    from utfall.aggregates.models import QuestionByProviderUnitYear
+
+    data = DataSet()
+    provider = data.provider("A")
+    for k, (unit, day) in enumerate([("sodermalm", "2024-03-01"), ("bromma", "2024-11-30"),
+                                     ("bromma", "2025-02-01"), ("sodermalm", "2025-05-01")]):  # fmt: skip
+        iid = data.intervention(
+            f"I{k}", provider, unit=unit, decided_on="2024-01-01", started_on="2024-01-02"
+        )
+        data.followup(iid, date=day, q3=("yes_mostly", "no", "yes_completely", "dont_know")[k])
+    data.load(municipality)
+    rebuilt = sorted(
+        QuestionByProviderUnitYear.objects.values_list("year", "unit_id", "question_id", "n", "events")
+    )
+    assert any(events for *_, events in rebuilt)
+    QuestionByProviderUnitYear.objects.all().delete()
+    migration = importlib.import_module("utfall.aggregates.migrations.0020_provider_unit_question_years")
+    with connection.schema_editor() as editor:
+        migration.fill(None, editor)
+    filled = sorted(
+        QuestionByProviderUnitYear.objects.values_list("year", "unit_id", "question_id", "n", "events")
+    )
+    assert filled == rebuilt
     assert check(municipality).ok

@@ -14,13 +14,13 @@ from django.test.utils import CaptureQueriesContext
 from tests.comparisons.builders import DataSet
 from utfall.aggregates.models import (
     AnswerByProvider,
-    AnswerByProviderUnitYear,
     AnswerByProviderYear,
     AnswerCount,
     FollowUpByProvider,
     FollowUpByProviderCaseMixYear,
     QuestionByProviderCaseMixYear,
     QuestionByProviderUnitCaseMixYear,
+    QuestionByProviderUnitYear,
 )
 from utfall.comparisons import counted
 from utfall.comparisons.cache import bump
@@ -550,7 +550,9 @@ def test_a_unit_managers_counts_of_whole_years_come_from_the_rollup_by_provider_
                             by=["provider"], filters={"unit": "bromma"})  # fmt: skip
             assert own and all(r["n"] for r in own)
     read = " ".join(q["sql"] for q in queries.captured_queries)
-    assert "answerbyproviderunityear" in read and "followupbyproviderunityear" in read
+    # A question's n and events without the option since 2026-12-06 (hidfold).
+    assert "questionbyproviderunityear" in read and "followupbyproviderunityear" in read
+    assert "answerbyproviderunityear" not in read
     assert "aggregates_answercount" not in read and "aggregates_followupcount" not in read
     from_years = everything()
     bromma = from_years[("satisfied", *spans[0], ("provider",), ("unit",))][0]
@@ -563,9 +565,10 @@ def test_a_unit_managers_counts_of_whole_years_come_from_the_rollup_by_provider_
     monkeypatch.undo()
 
     # The year's rows are the source: a changed row shows in the whole year, not in a half-year.
-    yes = Option.objects.filter(code__in=["yes_mostly", "yes_completely"]).values("pk")
-    rows = AnswerByProviderUnitYear.objects.filter(year=d(2025, 1, 1), option_id__in=yes, unit__code="bromma")
-    added = rows.update(n=F("n") + 1)
+    satisfied = question_spans(indicators[0].instrument, indicators[0].question).question_ids
+    rows = QuestionByProviderUnitYear.objects.filter(year=d(2025, 1, 1), question_id__in=satisfied,
+                                                     unit__code="bromma")  # fmt: skip
+    added = rows.update(n=F("n") + 1, events=F("events") + 1)
     changed = everything()
     key = ("satisfied", *spans[0], ("provider",), ("unit",))
     assert added and sum(r["n"] for r in changed[key][0]) == sum(r["n"] for r in from_years[key][0]) + added
@@ -577,8 +580,9 @@ def test_a_questions_cells_by_provider_within_a_unit_over_whole_years_are_aggreg
     municipality,
 ) -> None:  # type: ignore[no-untyped-def]
     """A question's cells by provider within a unit over whole years (review of 2026-12-05): the
-    year table for provider and unit keeps the option, so the cells are ``aggregate``'s rows (the
-    assessment's way of reading a year table raised FieldError: no assessment column)."""
+    cells are ``aggregate``'s rows (the assessment's way of reading a year table raised FieldError:
+    no assessment column). Since 2026-12-06 (hidfold) a question's are read row by row from its
+    n and events without the option, as the case mix's; ``aggregate`` counted afresh."""
     from utfall.comparisons.counted import Cells
     from utfall.comparisons.queries import aggregate_cells
 
@@ -589,6 +593,7 @@ def test_a_questions_cells_by_provider_within_a_unit_over_whole_years_are_aggreg
                       "by": ["provider"], "filters": {"unit": "bromma"}}  # fmt: skip
         bump()
         cells = aggregate_cells(indicator, **asked)
+        bump()  # not the counts by provider the cells' read seeds
         rows = aggregate(indicator, **asked)
         assert rows and cells.rows() == Cells.from_rows(rows, ["provider"]).rows()
 

@@ -449,6 +449,38 @@ def test_a_unit_managers_counts_along_the_unit_over_a_run_read_its_years_sizes_o
     assert secondary, "some provider's cell with n ≥ 5 is hidden by the secondary rule along the unit"
 
 
+def test_a_unit_managers_question_partitions_along_the_unit_read_the_counts_without_the_option(
+    municipality,
+) -> None:  # type: ignore[no-untyped-def]
+    """A question's partitions along the unit (and the unit's own counts by provider) of whole
+    years read the question's n and events by provider, unit and year, one row per provider, unit
+    and question (``QuestionByProviderUnitYear``, 2026-12-06, hidfold), not the table by option:
+    the same rows and flags as the raw answers give."""
+    unit_load(municipality, 6)
+    indicator = get_indicator("satisfied")
+    run = {"date_from": dt.date(2024, 1, 1), "date_to": dt.date(2025, 12, 31)}
+    bump()
+    with CaptureQueriesContext(connection) as queries:
+        fast = protected_counts(indicator, municipality=municipality, by=["provider"], filters={"unit": "bromma"},
+                                **run)  # fmt: skip
+    read = [q["sql"] for q in queries if "provider_id" in q["sql"] and "SUM" in q["sql"]]
+    along = [sql for sql in read if '"g_unit"' in sql]
+    assert along and all("aggregates_questionbyproviderunityear" in sql for sql in read), read
+    assert not any("aggregates_answerbyproviderunityear" in q["sql"] for q in queries)
+    with transaction.atomic():  # the counts as the raw answers give them: no count table
+        from utfall.aggregates.models import AnswerCount, QuestionByProviderUnitYear
+
+        QuestionByProviderUnitYear.objects.all().delete()
+        AnswerCount.objects.all().delete()
+        bump()
+        with pytest.MonkeyPatch.context() as patched:
+            patched.setattr("utfall.comparisons.queries.months_within", lambda a, b: (None, [(a, b)]))
+            raw = protected_counts(indicator, municipality=municipality, by=["provider"],
+                                   filters={"unit": "bromma"}, **run)  # fmt: skip
+        transaction.set_rollback(True)
+    assert fast == raw and any(r["suppressed"] for r in fast)
+
+
 @pytest.mark.parametrize("code", ["satisfied", "assessment_approved"])
 def test_the_years_sizes_read_at_once_are_each_years_counts(municipality, code: str) -> None:  # type: ignore[no-untyped-def]
     unit_load(municipality, 4)

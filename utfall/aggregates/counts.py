@@ -30,6 +30,7 @@ from utfall.aggregates.models import (
     FollowUpCount,
     QuestionByProviderCaseMixYear,
     QuestionByProviderUnitCaseMixYear,
+    QuestionByProviderUnitYear,
 )
 from utfall.aggregates.rollup import BY_CLIENT, CASE_MIX, by_client
 from utfall.followups.models import Answer, FollowUp
@@ -75,6 +76,8 @@ FOLDED: tuple[tuple[type[Model], tuple[str, ...], tuple[str, ...]], ...] = (
     # A unit manager's O/E cells of whole years (2026-12-06, mgroe): the same with the unit.
     (QuestionByProviderUnitCaseMixYear, ("municipality_id", "year", "provider_id", "unit_id", "service_id",
                                          "client_sex", "age_group", "question_id"), ANSWER_KEY),
+    # A unit manager's question counts of whole years by provider and unit (2026-12-06, hidfold).
+    (QuestionByProviderUnitYear, ("municipality_id", "year", "provider_id", "unit_id", "question_id"), ANSWER_KEY),
 )  # fmt: skip
 #: The count columns of a folded table, in the order :func:`fold` gives them.
 FOLDED_COUNTS = ("n", "events")

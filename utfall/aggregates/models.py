@@ -211,6 +211,30 @@ class FollowUpByProviderUnitYear(ProviderUnitYearCount):
         return f"{self.year:%Y} {self.status}: {self.n}"
 
 
+class QuestionByProviderUnitYear(ProviderUnitYearCount):
+    """A question's n and events by provider, unit and calendar year (2026-12-06, branch
+    ``hidfold``): :class:`AnswerByProviderUnitYear` with the option folded away through its flags,
+    as :class:`QuestionByProviderCaseMixYear` folds the case mix's (``counts.FOLDED``): ``n`` the
+    answers whose option counts, ``events`` those whose option counts and is positive. A unit
+    manager's question counts of whole years (the unit's own rows by provider, and the providers'
+    partitions along the unit for the disclosure check) read one row per provider, unit and
+    question here, not one per option. ``year`` is the year's first day; both counts default to 0
+    in the database, so a writer may add to one of them alone."""
+
+    question_id = models.IntegerField()
+    n = models.IntegerField(db_default=0)
+    events = models.IntegerField(db_default=0)
+
+    class Meta:
+        # Covering (``n`` and ``events`` last), led as the readers filter: the question, the
+        # years named, then one unit's providers as one range (as the table by option).
+        indexes = [models.Index(fields=["municipality", "question_id", "year", "unit", "provider", "n", "events"],
+                                name="questionprovunityear_cover")]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.year:%Y} question {self.question_id}: {self.events} of {self.n}"
+
+
 class ProviderCaseMixYearCount(models.Model):
     """Rollups by provider, case mix and calendar year (2026-12-04, branch ``oe2``): the full
     tables' rows summed over the unit, the contract (and the caseworker) and the year's months,

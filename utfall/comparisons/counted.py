@@ -48,6 +48,7 @@ from utfall.aggregates.models import (
     OutcomeCount,
     QuestionByProviderCaseMixYear,
     QuestionByProviderUnitCaseMixYear,
+    QuestionByProviderUnitYear,
 )
 
 #: Where each dimension is read in a count table (both tables carry the same dimensions).
@@ -66,10 +67,11 @@ COUNT_TABLES: tuple[type[Model], ...] = (AnswerCount, FollowUpCount, AnswerByPro
                                           FollowUpByClient, CoverageCount, CoverageByProvider,
                                           CoverageByUnit, CoverageByProviderUnit, OutcomeCount, OutcomeByProvider,
                                           OutcomeByService, OutcomeByProviderUnit, QuestionByProviderCaseMixYear,
-                                          QuestionByProviderUnitCaseMixYear)  # fmt: skip
+                                          QuestionByProviderUnitCaseMixYear, QuestionByProviderUnitYear)  # fmt: skip
 #: Count tables without the option: a question's ``n`` and ``events`` summed already
 #: (``aggregates.counts.FOLDED``), read without the option's filters.
-FOLDED_TABLES: tuple[type[Model], ...] = (QuestionByProviderCaseMixYear, QuestionByProviderUnitCaseMixYear)
+FOLDED_TABLES: tuple[type[Model], ...] = (QuestionByProviderCaseMixYear, QuestionByProviderUnitCaseMixYear,
+                                          QuestionByProviderUnitYear)  # fmt: skip
 #: Indicator kinds counted over ended interventions, read from the outcome counts.
 OUTCOME_KINDS = ("step_down", "plan_goals", "rereferral")
 
@@ -111,9 +113,10 @@ _CASE_MIX_BY_YEAR: dict[type[Model], type[Model]] = {
 #: The dimensions the rollups by provider, case mix and year group and filter by.
 PROVIDER_CASE_MIX = frozenset({"provider", *rollup.DIMENSIONS})
 #: The full table → its rollup by provider, unit and calendar year, for a count by provider
-#: and unit alone (a unit manager's own counts and their partition along the unit, 2026-12-05).
+#: and unit alone (a unit manager's own counts and their partition along the unit, 2026-12-05);
+#: for a question, its n and events without the option since 2026-12-06 (hidfold).
 _UNIT_BY_YEAR: dict[type[Model], type[Model]] = {
-    AnswerCount: AnswerByProviderUnitYear,
+    AnswerCount: QuestionByProviderUnitYear,
     FollowUpCount: FollowUpByProviderUnitYear,
 }
 #: The dimensions the rollups by provider, unit and year group and filter by.
@@ -133,9 +136,9 @@ def year_table_for(table: type[Model], dimensions: Sequence[str] | set[str] = ()
     the provider and the case mix are asked, the rollup by provider, case mix and year (the
     O/E's cells, 2026-12-04; for a question, its n and events without the option since
     2026-12-05, :data:`FOLDED_TABLES`), or when only the provider and the unit are asked, the
-    rollup by provider, unit and year (a unit manager's counts, 2026-12-05); for a question when
-    the unit comes with the case mix, its cells by provider, unit, case mix and year (a unit
-    manager's O/E cells, 2026-12-06)."""
+    rollup by provider, unit and year (a unit manager's counts, 2026-12-05; for a question,
+    without the option since 2026-12-06); for a question when the unit comes with the case
+    mix, its cells by provider, unit, case mix and year (a unit manager's O/E cells, 2026-12-06)."""
     if table in _CASE_MIX_BY_YEAR:
         asked = set(dimensions)
         if asked <= PROVIDER_CASE_MIX:

@@ -33,7 +33,6 @@ from utfall.aggregates.coverage import grain_of, maintained_periods
 from utfall.aggregates.coverage import period_id as coverage_period
 from utfall.aggregates.models import (
     AnswerByProvider,
-    AnswerByProviderUnitYear,
     AnswerCount,
     CoverageByProvider,
     CoverageByUnit,
@@ -44,6 +43,7 @@ from utfall.aggregates.models import (
     OutcomeByProviderUnit,
     OutcomeCount,
     QuestionByProviderUnitCaseMixYear,
+    QuestionByProviderUnitYear,
 )
 from utfall.aggregates.outcome_counts import REREFERRAL_WINDOWS, STEP_DOWN_DAYS
 from utfall.comparisons.cache import cached, holds, pinned, seed
@@ -215,7 +215,7 @@ def _base(
 #: years are named (each row's ``year`` is its year's first day: the same rows as the range), so
 #: that a unit's rows are searched year by year instead of read through every unit's (a unit
 #: manager's own counts at 1M: ~8 → ~2 ms a read, 2026-12-06, mgr).
-_YEAR_THEN_UNIT = {AnswerByProviderUnitYear, FollowUpByProviderUnitYear, QuestionByProviderUnitCaseMixYear}
+_YEAR_THEN_UNIT = {QuestionByProviderUnitYear, FollowUpByProviderUnitYear, QuestionByProviderUnitCaseMixYear}
 
 
 def _period_filter(counted: Any, field: str, date_from: dt.date, date_to: dt.date) -> dict[str, Any]:
