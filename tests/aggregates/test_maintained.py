@@ -20,7 +20,6 @@ from tests.instruments.helpers import make_admin
 from tests.interchange.helpers import FOLLOWUPS, INTERVENTIONS, write_set
 from tests.personas import World
 from utfall.aggregates.models import (
-    AnswerByProviderUnitYear,
     AnswerCount,
     CoverageByProviderUnit,
     FollowUpByProviderCaseMixYear,
@@ -70,7 +69,7 @@ def test_every_writer_keeps_the_counts_equal_to_a_rebuild(client: Client, world:
     assert QuestionByProviderCaseMixYear.objects.filter(events__gt=0).exists()
     assert FollowUpByProviderCaseMixYear.objects.exists()
     # And those by provider, unit and year (a unit manager's counts, 2026-12-05).
-    assert AnswerByProviderUnitYear.objects.exists() and FollowUpByProviderUnitYear.objects.exists()
+    assert FollowUpByProviderUnitYear.objects.exists()
     # And a question's cells by provider, unit, case mix and year (a unit manager's O/E, 2026-12-06).
     assert QuestionByProviderUnitCaseMixYear.objects.filter(events__gt=0).exists()
     # And a question's n and events by provider, unit and year, without the option (2026-12-06).
@@ -146,7 +145,7 @@ def test_the_check_names_a_difference_and_the_rebuild_repairs_it(
     AnswerCount.objects.filter(pk=AnswerCount.objects.order_by("pk").values("pk")[:1]).update(n=F("n") + 1)
     InterventionOutcome.objects.filter(intervention__municipality=world.municipality).delete()
     FollowUpByProviderCaseMixYear.objects.filter(municipality=world.municipality).update(n=F("n") + 3)
-    AnswerByProviderUnitYear.objects.filter(municipality=world.municipality).update(n=F("n") + 2)
+    FollowUpByProviderUnitYear.objects.filter(municipality=world.municipality).update(n=F("n") + 2)
     QuestionByProviderUnitCaseMixYear.objects.filter(municipality=world.municipality, events__gt=0).update(
         events=F("events") - 1
     )
@@ -156,7 +155,7 @@ def test_the_check_names_a_difference_and_the_rebuild_repairs_it(
     out = capsys.readouterr().out
     assert "answercount (" in out and "rebuild 1, stored 2" in out and "outcomes" in out
     assert "followupbyprovidercasemixyear (" in out
-    assert "answerbyproviderunityear (" in out
+    assert "followupbyproviderunityear (" in out
     assert "questionbyproviderunitcasemixyear.events (" in out
     assert "questionbyproviderunityear.events (" in out
     call_command("rebuild_aggregates", "--municipality", world.municipality.code)

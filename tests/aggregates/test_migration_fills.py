@@ -109,6 +109,7 @@ def test_0019_fills_the_question_cells_by_unit_as_a_rebuild(municipality) -> Non
     assert QuestionByProviderUnitCaseMixYear.objects.filter(events__gt=0).exists()
 
 
+@pytest.mark.django_db(transaction=True)
 def test_0020_fills_a_questions_counts_by_provider_unit_and_year_as_a_rebuild(municipality) -> None:  # type: ignore[no-untyped-def]
     """An existing database after ``migrate``: the question's n and events by provider, unit and
     year (2026-12-06, hidfold) filled from the full answer counts, the option folded away through

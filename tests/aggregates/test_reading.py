@@ -552,7 +552,6 @@ def test_a_unit_managers_counts_of_whole_years_come_from_the_rollup_by_provider_
     read = " ".join(q["sql"] for q in queries.captured_queries)
     # A question's n and events without the option since 2026-12-06 (hidfold).
     assert "questionbyproviderunityear" in read and "followupbyproviderunityear" in read
-    assert "answerbyproviderunityear" not in read
     assert "aggregates_answercount" not in read and "aggregates_followupcount" not in read
     from_years = everything()
     bromma = from_years[("satisfied", *spans[0], ("provider",), ("unit",))][0]

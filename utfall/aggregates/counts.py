@@ -20,7 +20,6 @@ from django.db.models import Count, F, Model, QuerySet
 from utfall.aggregates.dimensions import MonthOf, YearOf, age_group, month_date
 from utfall.aggregates.models import (
     AnswerByProvider,
-    AnswerByProviderUnitYear,
     AnswerByProviderYear,
     AnswerCount,
     FollowUpByProvider,
@@ -59,9 +58,8 @@ ROLLUPS: tuple[tuple[type[Model], tuple[str, ...], tuple[str, ...]], ...] = (
     # the answers' are kept without the option since 2026-12-05 (FOLDED).
     (FollowUpByProviderCaseMixYear, ("municipality_id", "year", "provider_id", "service_id", "client_sex",
                                      "age_group", "status", "assessment"), FOLLOWUP_KEY),
-    # A unit manager's counts of whole years (2026-12-05, unit5): provider × unit.
-    (AnswerByProviderUnitYear, ("municipality_id", "year", "provider_id", "unit_id", "question_id", "option_id"),
-     ANSWER_KEY),
+    # A unit manager's counts of whole years (2026-12-05, unit5): provider × unit; the answers' are
+    # kept without the option since 2026-12-06 (FOLDED; the table by option dropped by aggregates 0021).
     (FollowUpByProviderUnitYear, ("municipality_id", "year", "provider_id", "unit_id", "status", "assessment"),
      FOLLOWUP_KEY),
     *((model, fields, ANSWER_KEY if kind == "answers" else FOLLOWUP_KEY) for kind, model, fields in CASE_MIX),

@@ -184,21 +184,6 @@ class ProviderUnitYearCount(models.Model):
         abstract = True
 
 
-class AnswerByProviderUnitYear(ProviderUnitYearCount):
-    question_id = models.IntegerField()
-    option_id = models.IntegerField()
-
-    class Meta:
-        # Covering (``n`` last); the unit before the provider: one unit's providers are one
-        # index range (a unit manager's own counts), and a count by provider and unit reads
-        # the year's rows of the question once.
-        indexes = [models.Index(fields=["municipality", "question_id", "year", "unit", "provider", "option_id", "n"],
-                                name="answerbyprovunityear_cover")]  # fmt: skip
-
-    def __str__(self) -> str:
-        return f"{self.year:%Y} question {self.question_id} option {self.option_id}: {self.n}"
-
-
 class FollowUpByProviderUnitYear(ProviderUnitYearCount):
     status = models.CharField(max_length=12)
     assessment = models.CharField(max_length=10)
@@ -213,8 +198,10 @@ class FollowUpByProviderUnitYear(ProviderUnitYearCount):
 
 class QuestionByProviderUnitYear(ProviderUnitYearCount):
     """A question's n and events by provider, unit and calendar year (2026-12-06, branch
-    ``hidfold``): :class:`AnswerByProviderUnitYear` with the option folded away through its flags,
-    as :class:`QuestionByProviderCaseMixYear` folds the case mix's (``counts.FOLDED``): ``n`` the
+    ``hidfold``): the answers' rollup by provider, unit and year with the option folded away
+    through its flags, as :class:`QuestionByProviderCaseMixYear` folds the case mix's
+    (``counts.FOLDED``); the rollup by option it replaced, ``AnswerByProviderUnitYear``, was read by
+    nothing after that and was dropped by aggregates 0021. ``n``: the
     answers whose option counts, ``events`` those whose option counts and is positive. A unit
     manager's question counts of whole years (the unit's own rows by provider, and the providers'
     partitions along the unit for the disclosure check) read one row per provider, unit and

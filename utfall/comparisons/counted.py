@@ -28,7 +28,6 @@ from utfall.aggregates.models import (
     AnswerByCaseMix,
     AnswerByClient,
     AnswerByProvider,
-    AnswerByProviderUnitYear,
     AnswerByProviderYear,
     AnswerCount,
     CoverageByProvider,
@@ -62,7 +61,7 @@ COUNTED_PATHS = {
 }
 COUNT_TABLES: tuple[type[Model], ...] = (AnswerCount, FollowUpCount, AnswerByProvider, FollowUpByProvider,
                                           AnswerByProviderYear, FollowUpByProviderYear,
-                                          FollowUpByProviderCaseMixYear, AnswerByProviderUnitYear,
+                                          FollowUpByProviderCaseMixYear,
                                           FollowUpByProviderUnitYear, AnswerByCaseMix, FollowUpByCaseMix, AnswerByClient,
                                           FollowUpByClient, CoverageCount, CoverageByProvider,
                                           CoverageByUnit, CoverageByProviderUnit, OutcomeCount, OutcomeByProvider,
