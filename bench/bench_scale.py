@@ -62,6 +62,9 @@ BENCH_ENV = {
     "SECRET_KEY": "bench-scale-only-not-secret-0123456789abcdefghijklmnopqrstuvwxyz",
     "ALLOWED_HOSTS": "testserver,localhost",
     "DJANGO_SETTINGS_MODULE": "utfall.settings",
+    # The demo users have no second factor: without this a run with DEBUG off would time the
+    # unit manager's redirect to the second-factor page (302 in ~2 ms) instead of the pages.
+    "UTFALL_TWO_FACTOR": "false",
     # As the server (deploy/gunicorn.conf.py): numpy's BLAS on one thread, set before numpy loads.
     "OPENBLAS_NUM_THREADS": "1",
 }
@@ -952,6 +955,7 @@ def _pages(analyst: Any, n: int) -> None:
         f"   (ms, {n} requests each; cpu: this process's own time, cold)"
     )
     worst = 0.0
+    unanswered = []  # a page that did not answer 200 was not measured: never "met"
     for name, url in pages.items():
         requester = manager if "unit manager" in name else client
         status = requester.get(url, secure=True).status_code
@@ -971,11 +975,15 @@ def _pages(analyst: Any, n: int) -> None:
         c50, c95 = _percentiles(timings[True])
         w50, w95 = _percentiles(timings[False])
         worst = max(worst, c95)
+        if status != 200:
+            unanswered.append(name)
         print(
             f"{name:<30} {c50:9.0f} {c95:9.0f} {w50:9.0f} {w95:9.0f} {statistics.median(cpu):8.0f}"
             + ("" if status == 200 else f"   (status {status})")
         )
-    verdict = "met" if worst < TARGET_PAGE_P95_MS else "NOT met"
+    verdict = "met" if worst < TARGET_PAGE_P95_MS and not unanswered else "NOT met"
+    if unanswered:
+        verdict += f"; not measured, no page: {', '.join(unanswered)}"
     print(
         f"slowest page p95 cold {worst:.0f} ms (target < {TARGET_PAGE_P95_MS:.0f} ms: {verdict})", flush=True
     )
