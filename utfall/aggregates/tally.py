@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from operator import itemgetter
 from typing import Any
 
@@ -145,8 +145,10 @@ class Tally:
         flags = option_flags(key[-1] for key in answers) if answers else {}  # once for every folded table
         for model, fields, _ in FOLDED:
             source, counted = _smallest(made, (*fields, "option_id"))
-            for column, delta in zip(FOLDED_COUNTS, fold(counted, source, fields, flags), strict=True):
-                add(model, fields, delta, column=column)
+            # Both counts in one pass over the table (its keys probed and matched once, not once per count).
+            add_columns(
+                model, fields, dict(zip(FOLDED_COUNTS, fold(counted, source, fields, flags), strict=True))
+            )
         self.answers, self.followups, self.new = Counter(), Counter(), []
 
 
@@ -352,7 +354,26 @@ def add(model: type[Model], fields: Sequence[str], delta: Counter[Key], *, colum
     Each delta row is applied once, whatever another writer does meanwhile (its new row for the
     same key is a second row, which readers sum). ``column``: the count to add to (a folded
     table's ``events``; a new row's other counts are the database's default, 0)."""
-    items = [(k, d) for k, d in delta.items() if d]
+    _add_items(model, fields, [(k, (d,)) for k, d in delta.items() if d], (column,))
+
+
+def add_columns(model: type[Model], fields: Sequence[str], deltas: Mapping[str, Counter[Key]]) -> None:
+    """:func:`add` of several counts of one table at once (a folded table's ``n`` and ``events``,
+    2026-12-06): each key of any delta probed, matched and written once, with every column's
+    count (0 where its delta has none). The same rows as one :func:`add` per column (there a key
+    new to the table got its row from the first and was matched to it by the second); the import
+    of a table with two counts probes and matches its keys once instead of twice."""
+    columns = tuple(deltas)
+    keys = dict.fromkeys(k for delta in deltas.values() for k, d in delta.items() if d)
+    _add_items(model, fields, [(k, tuple(deltas[c].get(k, 0) for c in columns)) for k in keys], columns)
+
+
+def _add_items(
+    model: type[Model],
+    fields: Sequence[str],
+    items: list[tuple[Key, tuple[int, ...]]],
+    targets: Sequence[str],
+) -> None:
     if not items:
         return
     # Keys made outside a Tally (the outcome counts) may carry their month as a date: made the
@@ -361,17 +382,21 @@ def add(model: type[Model], fields: Sequence[str], delta: Counter[Key], *, colum
     if adapt is not None:
         items = [(adapt(k), d) for k, d in items]
     with connection.cursor() as cursor:
-        items = _add_fresh(cursor, model, fields, items, column)
+        items = _add_fresh(cursor, model, fields, items, targets)
         if not items:
             return
         if connection.vendor == "postgresql":
-            _match_postgresql(cursor, model, fields, items, column)
+            _match_postgresql(cursor, model, fields, items, targets)
         else:
-            _match_sqlite(cursor, model, fields, items, column)
+            _match_sqlite(cursor, model, fields, items, targets)
 
 
 def _match_sqlite(
-    cursor: Any, model: type[Model], fields: Sequence[str], items: list[tuple[Key, int]], target: str = "n"
+    cursor: Any,
+    model: type[Model],
+    fields: Sequence[str],
+    items: list[tuple[Key, tuple[int, ...]]],
+    targets: Sequence[str],
 ) -> None:
     """Step 2 and 3 of :func:`add` on SQLite, through a temporary table of the delta: its rows
     go in with one prepared ``executemany``, each is matched to its key's first row in one join
@@ -382,30 +407,40 @@ def _match_sqlite(
     quote = connection.ops.quote_name
     columns = _columns(model, fields)
     names = [quote(column) for column, _, _ in columns]
-    table, temp = quote(model._meta.db_table), quote(f"utfall_delta_{model._meta.db_table}")
+    table = quote(model._meta.db_table)
     on = " AND ".join(
         f"a.{name} {'IS' if null else '='} d.{name}"
         for name, (_, _, null) in zip(names, columns, strict=True)
     )
     listed = ", ".join(names)
-    cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {temp} (i integer, {listed}, n integer, id bigint)")
+    deltas = [f"n{j}" for j in range(len(targets))]  # the delta's counts, one column per target
+    # A temporary table per table and number of counts (a table is added to with one or two).
+    temp = quote(f"utfall_delta_{model._meta.db_table}_{len(targets)}")
+    cursor.execute(
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {temp} (i integer, {listed}, "
+        f"{', '.join(f'{d} integer' for d in deltas)}, id bigint)"
+    )
     cursor.execute(f"DELETE FROM {temp}")  # noqa: S608 (our table)
-    insert_rows(cursor, temp, ["i", *names, "n"], [(i, *k, d) for i, (k, d) in enumerate(items)])
+    insert_rows(cursor, temp, ["i", *names, *deltas], [(i, *k, *d) for i, (k, d) in enumerate(items)])
     cursor.execute(
         f"UPDATE {temp} SET id = m.id FROM (SELECT d.i, MIN(a.id) AS id FROM {temp} d "  # noqa: S608 (our tables)
         f"JOIN {table} a ON {on} GROUP BY d.i) AS m WHERE {temp}.i = m.i"
     )
-    counted = quote(target)
+    counted = [quote(t) for t in targets]
+    added = ", ".join(f"{c} = {table}.{c} + d.{d}" for c, d in zip(counted, deltas, strict=True))
+    cursor.execute(f"UPDATE {table} SET {added} FROM {temp} d WHERE {table}.id = d.id")  # noqa: S608
     cursor.execute(
-        f"UPDATE {table} SET {counted} = {table}.{counted} + d.n FROM {temp} d WHERE {table}.id = d.id"  # noqa: S608
-    )
-    cursor.execute(
-        f"INSERT INTO {table} ({listed}, {counted}) SELECT {listed}, n FROM {temp} WHERE id IS NULL"  # noqa: S608
+        f"INSERT INTO {table} ({listed}, {', '.join(counted)}) SELECT {listed}, {', '.join(deltas)} "  # noqa: S608
+        f"FROM {temp} WHERE id IS NULL"
     )
 
 
 def _match_postgresql(
-    cursor: Any, model: type[Model], fields: Sequence[str], items: list[tuple[Key, int]], target: str = "n"
+    cursor: Any,
+    model: type[Model],
+    fields: Sequence[str],
+    items: list[tuple[Key, tuple[int, ...]]],
+    targets: Sequence[str],
 ) -> None:
     """Step 2 and 3 of :func:`add` on PostgreSQL: the delta COPYed into a temporary table, then
     one statement matches it with the table (a join over the key index, planned as PostgreSQL
@@ -416,29 +451,38 @@ def _match_postgresql(
     quote = connection.ops.quote_name
     columns = _columns(model, fields)
     names = [quote(column) for column, _, _ in columns]
-    table, temp = quote(model._meta.db_table), quote(f"utfall_delta_{model._meta.db_table}")
+    table = quote(model._meta.db_table)
+    temp = quote(f"utfall_delta_{model._meta.db_table}_{len(targets)}")
     on = " AND ".join(
         f"a.{name} {'IS NOT DISTINCT FROM' if null else '='} d.{name}"
         for name, (_, _, null) in zip(names, columns, strict=True)
     )
     listed = ", ".join(names)
     typed = ", ".join(f"{name} {kind}" for name, (_, kind, _) in zip(names, columns, strict=True))
-    cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {temp} (i integer, {typed}, n integer)")
+    deltas = [f"n{j}" for j in range(len(targets))]  # the delta's counts, one column per target
+    cursor.execute(
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {temp} (i integer, {typed}, {', '.join(f'{d} integer' for d in deltas)})"
+    )
     cursor.execute(f"TRUNCATE {temp}")
-    insert_rows(cursor, temp, ["i", *names, "n"], [(i, *k, d) for i, (k, d) in enumerate(items)])
-    counted = quote(target)
+    insert_rows(cursor, temp, ["i", *names, *deltas], [(i, *k, *d) for i, (k, d) in enumerate(items)])
+    counted = [quote(t) for t in targets]
+    added = ", ".join(f"{c} = {table}.{c} + d.{d}" for c, d in zip(counted, deltas, strict=True))
     cursor.execute(
         f"WITH found AS (SELECT d.i, MIN(a.id) AS id FROM {temp} d JOIN {table} a ON {on} GROUP BY d.i), "  # noqa: S608 (our tables)
-        f"updated AS (UPDATE {table} SET {counted} = {table}.{counted} + d.n FROM {temp} d, found "
+        f"updated AS (UPDATE {table} SET {added} FROM {temp} d, found "
         f"WHERE found.i = d.i AND {table}.id = found.id) "
-        f"INSERT INTO {table} ({listed}, {counted}) SELECT {listed}, n FROM {temp} d "
+        f"INSERT INTO {table} ({listed}, {', '.join(counted)}) SELECT {listed}, {', '.join(deltas)} FROM {temp} d "
         f"WHERE NOT EXISTS (SELECT 1 FROM found WHERE found.i = d.i)"
     )
 
 
 def _add_fresh(
-    cursor: Any, model: type[Model], fields: Sequence[str], items: list[tuple[Key, int]], target: str = "n"
-) -> list[tuple[Key, int]]:
+    cursor: Any,
+    model: type[Model],
+    fields: Sequence[str],
+    items: list[tuple[Key, tuple[int, ...]]],
+    targets: Sequence[str],
+) -> list[tuple[Key, tuple[int, ...]]]:
     """Insert the delta's keys whose month has no row yet (by the table's index prefix up to the
     month, e.g. municipality, question and month) straight into the table, and return the rest.
 
@@ -471,12 +515,12 @@ def _add_fresh(
         )
         found.update(tuple(row) for row in cursor.fetchall())
     if not found:  # every month new: the whole delta goes in
-        insert_rows(cursor, model._meta.db_table, [*columns, target], [(*key, n) for key, n in items])
+        insert_rows(cursor, model._meta.db_table, [*columns, *targets], [(*key, *n) for key, n in items])
         return []
     if found.issuperset(prefixes):
         return items
-    fresh = [(*key, n) for key, n in items if pick(key) not in found]
-    insert_rows(cursor, model._meta.db_table, [*columns, target], fresh)
+    fresh = [(*key, *n) for key, n in items if pick(key) not in found]
+    insert_rows(cursor, model._meta.db_table, [*columns, *targets], fresh)
     return [item for item in items if pick(item[0]) in found]
 
 
