@@ -168,13 +168,21 @@ def migrate_and_collect(env: dict[str, str]) -> bool:
 
 def request(port: int, method: str, path: str, headers: dict[str, str] | None = None,
             body: bytes | str | None = None, timeout: float = 60) -> Reply:  # fmt: skip
-    """One request through a new connection (gunicorn's sync workers close it after each)."""
+    """One request through a new connection (gunicorn's sync workers close it after each).
+
+    A reply cut off before its end (the server killed between its headers and its body:
+    ``http.client.IncompleteRead``, or any other broken HTTP) is no answer, raised as a
+    ``ConnectionError`` like a refused or reset connection, so every caller's ``except OSError``
+    sends it again (faults.py's burst once lost a client thread, and its retry, to an
+    ``IncompleteRead``; 2026-12-06)."""
     started = time.perf_counter()
     connection = http.client.HTTPConnection(HOST, port, timeout=timeout)
     try:
         connection.request(method, path, body=body, headers={**PROXIED, **(headers or {})})
         response = connection.getresponse()
         data = response.read()
+    except http.client.HTTPException as exc:
+        raise ConnectionError(f"{type(exc).__name__}: {exc!r}") from exc
     finally:
         connection.close()
     cookies: SimpleCookie = SimpleCookie()
