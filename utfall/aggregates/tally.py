@@ -336,7 +336,7 @@ def _move_earlier(
                     followups[(*own, now)] += 1
 
 
-def add(model: type[Model], fields: Sequence[str], delta: Counter[Key], *, column: str = "n") -> None:
+def add(model: type[Model], fields: Sequence[str], delta: Counter[Key]) -> None:
     """Add ``delta`` (key → count; the month as :meth:`Tally.common` gives it, the database's
     value) to the table: ``n = n + d`` on an existing row of the key (the first one, when two
     writers each inserted one), a new row otherwise.
@@ -352,9 +352,9 @@ def add(model: type[Model], fields: Sequence[str], delta: Counter[Key], *, colum
        other's change), the others are inserted.
 
     Each delta row is applied once, whatever another writer does meanwhile (its new row for the
-    same key is a second row, which readers sum). ``column``: the count to add to (a folded
-    table's ``events``; a new row's other counts are the database's default, 0)."""
-    _add_items(model, fields, [(k, (d,)) for k, d in delta.items() if d], (column,))
+    same key is a second row, which readers sum). A table with more than one count (a folded
+    table's ``n`` and ``events``): :func:`add_columns`."""
+    _add_items(model, fields, [(k, (d,)) for k, d in delta.items() if d], ("n",))
 
 
 def add_columns(model: type[Model], fields: Sequence[str], deltas: Mapping[str, Counter[Key]]) -> None:
@@ -413,9 +413,7 @@ def _match_sqlite(
         for name, (_, _, null) in zip(names, columns, strict=True)
     )
     listed = ", ".join(names)
-    deltas = [f"n{j}" for j in range(len(targets))]  # the delta's counts, one column per target
-    # A temporary table per table and number of counts (a table is added to with one or two).
-    temp = quote(f"utfall_delta_{model._meta.db_table}_{len(targets)}")
+    temp, deltas, counted, added = _delta_counts(model, targets)
     cursor.execute(
         f"CREATE TEMPORARY TABLE IF NOT EXISTS {temp} (i integer, {listed}, "
         f"{', '.join(f'{d} integer' for d in deltas)}, id bigint)"
@@ -426,8 +424,6 @@ def _match_sqlite(
         f"UPDATE {temp} SET id = m.id FROM (SELECT d.i, MIN(a.id) AS id FROM {temp} d "  # noqa: S608 (our tables)
         f"JOIN {table} a ON {on} GROUP BY d.i) AS m WHERE {temp}.i = m.i"
     )
-    counted = [quote(t) for t in targets]
-    added = ", ".join(f"{c} = {table}.{c} + d.{d}" for c, d in zip(counted, deltas, strict=True))
     cursor.execute(f"UPDATE {table} SET {added} FROM {temp} d WHERE {table}.id = d.id")  # noqa: S608
     cursor.execute(
         f"INSERT INTO {table} ({listed}, {', '.join(counted)}) SELECT {listed}, {', '.join(deltas)} "  # noqa: S608
@@ -452,21 +448,18 @@ def _match_postgresql(
     columns = _columns(model, fields)
     names = [quote(column) for column, _, _ in columns]
     table = quote(model._meta.db_table)
-    temp = quote(f"utfall_delta_{model._meta.db_table}_{len(targets)}")
     on = " AND ".join(
         f"a.{name} {'IS NOT DISTINCT FROM' if null else '='} d.{name}"
         for name, (_, _, null) in zip(names, columns, strict=True)
     )
     listed = ", ".join(names)
     typed = ", ".join(f"{name} {kind}" for name, (_, kind, _) in zip(names, columns, strict=True))
-    deltas = [f"n{j}" for j in range(len(targets))]  # the delta's counts, one column per target
+    temp, deltas, counted, added = _delta_counts(model, targets)
     cursor.execute(
         f"CREATE TEMPORARY TABLE IF NOT EXISTS {temp} (i integer, {typed}, {', '.join(f'{d} integer' for d in deltas)})"
     )
     cursor.execute(f"TRUNCATE {temp}")
     insert_rows(cursor, temp, ["i", *names, *deltas], [(i, *k, *d) for i, (k, d) in enumerate(items)])
-    counted = [quote(t) for t in targets]
-    added = ", ".join(f"{c} = {table}.{c} + d.{d}" for c, d in zip(counted, deltas, strict=True))
     cursor.execute(
         f"WITH found AS (SELECT d.i, MIN(a.id) AS id FROM {temp} d JOIN {table} a ON {on} GROUP BY d.i), "  # noqa: S608 (our tables)
         f"updated AS (UPDATE {table} SET {added} FROM {temp} d, found "
@@ -474,6 +467,20 @@ def _match_postgresql(
         f"INSERT INTO {table} ({listed}, {', '.join(counted)}) SELECT {listed}, {', '.join(deltas)} FROM {temp} d "
         f"WHERE NOT EXISTS (SELECT 1 FROM found WHERE found.i = d.i)"
     )
+
+
+def _delta_counts(model: type[Model], targets: Sequence[str]) -> tuple[str, list[str], list[str], str]:
+    """For :func:`_match_sqlite` and :func:`_match_postgresql`: the temporary table of ``model``'s
+    delta (one per table and number of counts: a table is added to with one count or two), its
+    count columns (``n0``, ``n1``, …, one per target), the targets quoted, and the ``SET`` list
+    adding each delta column to its target (``d`` the temporary table's alias)."""
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    temp = quote(f"utfall_delta_{model._meta.db_table}_{len(targets)}")
+    deltas = [f"n{j}" for j in range(len(targets))]
+    counted = [quote(t) for t in targets]
+    added = ", ".join(f"{c} = {table}.{c} + d.{d}" for c, d in zip(counted, deltas, strict=True))
+    return temp, deltas, counted, added
 
 
 def _add_fresh(
