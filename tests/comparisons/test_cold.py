@@ -428,10 +428,14 @@ def test_a_unit_managers_counts_along_the_unit_over_a_run_read_its_years_sizes_o
         assert len(along) == 1, [q["sql"] for q in along]  # the run and its two years together
         with monkeypatch.context() as patched:
             patched.setattr("utfall.comparisons.disclosure.period_sizes", lambda *a, **k: None)
+            patched.setattr("utfall.comparisons.disclosure.period_size_rows", lambda *a, **k: None)
             bump()
             plain = {span: protected_counts(indicator, date_from=span[0], date_to=span[1], **kwargs)
                      for span in spans}  # fmt: skip
         assert fast == plain, unit
+        bump()  # a year alone: its partitions made by _hidden_along itself, not seeded by the run's
+        alone = protected_counts(indicator, date_from=spans[2][0], date_to=spans[2][1], **kwargs)
+        assert alone == plain[spans[2]], unit
         assert any(r["suppressed"] for rows in fast.values() for r in rows)
         for start, end in spans:  # the rule on each period's partitions of all providers along the unit
             rows = aggregate(indicator, municipality=municipality, date_from=start, date_to=end,

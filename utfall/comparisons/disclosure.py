@@ -32,11 +32,13 @@ from utfall.comparisons.counted import Cells
 from utfall.comparisons.indicators import DIMENSIONS, Indicator
 from utfall.comparisons.queries import (
     BadQuery,
+    SizeRows,
     aggregate,
     aggregate_by_client,
     aggregate_cells,
     aggregate_held,
     followup_status_counts,
+    period_size_rows,
     period_sizes,
     prefetch_periods,
     prefetch_questions,
@@ -44,7 +46,7 @@ from utfall.comparisons.queries import (
 )
 from utfall.organisations.models import Municipality
 from utfall.stats.disclosure import hidden_in_partitions
-from utfall.stats.suppression import suppress
+from utfall.stats.suppression import hidden_rows, suppress
 
 __all__ = [
     "PERIOD_RULE",
@@ -426,12 +428,13 @@ def _hidden_along(
             # A year's sizes alone (queries.period_sizes: no row dict, no pickled count of
             # ~10,000 provider × unit cells at 1M, 2026-12-06, mgr); None: counted as below. A
             # count in hand is read instead (the provider page's, seeded for all its indicators).
-            sizes = period_sizes(indicator, municipality=municipality, date_from=period.start,
-                                 date_to=period.end, grain="year", by=by, filters=rest_filters)  # fmt: skip
-            if sizes is not None:
-                return _hidden_by_partition(
-                    _partitions(sizes.get(period.label, {}).items(), len(rest_by)), min_n
-                )
+            found = period_size_rows(indicator, municipality=municipality, date_from=period.start,
+                                     date_to=period.end, grain="year", by=by, filters=rest_filters)  # fmt: skip
+            if found is not None:  # the year alone as a run of one year (from the ids where it can)
+                hidden = _hidden_along_years(found, [period.label], len(rest_by), min_n)
+                if hidden is None:
+                    hidden = _hidden_along_years_by_codes(found, [period.label], len(rest_by), min_n)
+                return hidden[1]
         parts: dict[tuple[str, ...], dict[str, int]] = {}
         for r in aggregate(indicator, municipality=municipality, date_from=period.start, date_to=period.end,
                            by=by, filters=rest_filters, as_of=as_of):  # fmt: skip
@@ -461,6 +464,93 @@ def _partitions(
     return parts
 
 
+def _hidden_along_years(
+    found: SizeRows, labels: Sequence[str], width: int, min_n: int
+) -> list[dict[tuple[str, ...], set[str]]] | None:
+    """:func:`_hidden_by_partition` of the run of years ``labels`` and of each year, as
+    :func:`_prefetch_hidden_along` made them from ``queries.period_sizes`` (each year's cells by
+    their codes, sorted by the codes as text, then :func:`_partitions`; the run's their sums),
+    from the rows by ids in one pass: a partition's cells are adjacent (the rows are ordered by
+    the ids), each id is made text once, and a partition's few cells are put in the codes' order
+    by a rank of the split dimension's codes made once. A unit manager's comparison page at 1M:
+    ~22,500 rows of 750 providers × 13 units × 3 years; each cell's code tuple, the sort of
+    19,000 of them as text and the partitions' text keys cost more than the rule itself
+    (2026-12-07). The same hidden cells wherever the codes are one to one (every code text made
+    of one id, and no code printed ``None`` or empty beside a missing one); None otherwise, and
+    the caller goes the general way."""
+    rows, lookups, label = found
+    period_of: dict[Any, str] = {**label, **{month.isoformat(): name for month, name in label.items()}}
+    texts: list[dict[Any, str]] = []  # per dimension: each id's code as the partitions key it (str)
+    rank: dict[Any, int] = {}  # the split dimension's ids in its codes' order
+    for i, get in enumerate(lookups):
+        ids = {row[i] for row in rows}
+        codes = {v: get(v) for v in ids}
+        text = {v: str(c) for v, c in codes.items()}
+        # As sort_by_codes_as_text orders them: None as "", ties kept in the query's order, so
+        # only codes that are one to one with their ids (as text and as sort key) are ranked here.
+        ordered = {v: "" if c is None else str(c) for v, c in codes.items()}
+        if len(set(text.values())) != len(text) or len(set(ordered.values())) != len(ordered):
+            return None
+        texts.append(text)
+        if i == width:
+            rank = {v: position for position, v in enumerate(sorted(ordered, key=ordered.__getitem__))}
+    # Each month (or year) as the rows give it: the position of its period among the run's cells.
+    slot = {month: position + 1 for month, name in period_of.items() for position, label in enumerate(labels)
+            if name == label}  # fmt: skip
+    out: list[dict[tuple[str, ...], set[str]]] = [{} for _ in range(len(labels) + 1)]  # the run first
+
+    def check(head: Sequence[Any], cells: list[dict[Any, int]]) -> None:
+        key: tuple[str, ...] | None = None
+        for position, sizes in enumerate(cells):
+            if not sizes or min(sizes.values()) >= min_n:  # nothing small: nothing hidden
+                continue
+            values = sorted(sizes, key=rank.__getitem__)
+            gone = hidden_rows([sizes[v] for v in values], min_n=min_n)
+            if gone:
+                if key is None:
+                    key = tuple(text[v] for text, v in zip(texts, head, strict=False))
+                out[position][key] = {texts[width][values[i]] for i in gone}
+
+    last: Sequence[Any] | None = None
+    cells: list[dict[Any, int]] = []
+    run: dict[Any, int] = {}
+    for row in rows:  # (ids…, year, n)
+        head = row[:width]
+        if head != last:
+            if last is not None:
+                check(last, cells)
+            last, run = head, {}
+            cells = [run, *({} for _ in labels)]
+        position = slot.get(row[-2])
+        if position:  # a year of the run: its cell and the run's sum
+            value, n = row[width], row[-1]
+            year = cells[position]  # summed: a table by month gives a year's group in 12 rows
+            year[value] = year.get(value, 0) + n
+            run[value] = run.get(value, 0) + n
+    if last is not None:
+        check(last, cells)
+    return out
+
+
+def _hidden_along_years_by_codes(
+    found: SizeRows, labels: Sequence[str], width: int, min_n: int
+) -> list[dict[tuple[str, ...], set[str]]]:
+    """:func:`_hidden_along_years` the general way, for any codes: each year's cells by their codes
+    (``queries.period_sizes``), the run's their sums (integers: the same n), each period's cells in
+    :func:`aggregate`'s order (by their codes as text) made into :func:`_partitions`."""
+    sizes = found.by_period()
+    out = []
+    run: dict[tuple[Any, ...], int] = {}
+    for label in labels:
+        cells = sizes.get(label, {})
+        out.append(_hidden_by_partition(_partitions(cells.items(), width), min_n))
+        for codes, n in cells.items():
+            run[codes] = run.get(codes, 0) + n
+    ordered = list(run.items())
+    sort_by_codes_as_text(ordered, itemgetter(0))  # in aggregate's order
+    return [_hidden_by_partition(_partitions(ordered, width), min_n), *out]
+
+
 @pinned()  # the token before the counts it seeds
 def _prefetch_hidden_along(
     indicator: Indicator,
@@ -476,26 +566,24 @@ def _prefetch_hidden_along(
     the run's as their sum (integers: the same n; its cells in :func:`aggregate`'s order, by
     their codes as text). A unit manager's comparison read the provider × unit counts three
     times at 1M (the run, 2024, 2025: ~10,000 cells each, as row dicts, each pickled into the
-    count cache); now once, as sizes (2026-12-06, mgr). Where the sizes are not read that way,
-    nothing is seeded: each is counted by itself as before."""
+    count cache); now once, as sizes (2026-12-06, mgr), made into partitions from the ids
+    (:func:`_hidden_along_years`, 2026-12-07). Where the sizes are not read that way, nothing is
+    seeded: each is counted by itself as before."""
     years = period.children("year")
     keys = [_hidden_along_key(indicator, municipality, span, rest_by, dim, rest_filters, None, min_n)
             for span in (period, *years)]  # fmt: skip
     if all(holds(key) for key in keys):
         return
-    sizes = period_sizes(indicator, municipality=municipality, date_from=period.start, date_to=period.end,
-                         grain="year", by=[*rest_by, dim], filters=rest_filters)  # fmt: skip
-    if sizes is None:
+    found = period_size_rows(indicator, municipality=municipality, date_from=period.start, date_to=period.end,
+                             grain="year", by=[*rest_by, dim], filters=rest_filters)  # fmt: skip
+    if found is None:
         return
-    run: dict[tuple[Any, ...], int] = {}
-    for year, key in zip(years, keys[1:], strict=True):
-        cells = sizes.get(year.label, {})
-        seed(key, _hidden_by_partition(_partitions(cells.items(), len(rest_by)), min_n))
-        for codes, n in cells.items():
-            run[codes] = run.get(codes, 0) + n
-    ordered = list(run.items())
-    sort_by_codes_as_text(ordered, itemgetter(0))  # in aggregate's order
-    seed(keys[0], _hidden_by_partition(_partitions(ordered, len(rest_by)), min_n))
+    labels = [year.label for year in years]
+    hidden = _hidden_along_years(found, labels, len(rest_by), min_n)
+    if hidden is None:
+        hidden = _hidden_along_years_by_codes(found, labels, len(rest_by), min_n)
+    for key, gone in zip(keys, hidden, strict=True):
+        seed(key, gone)
 
 
 @pinned()  # the token before the counts it seeds

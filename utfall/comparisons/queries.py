@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from itertools import chain
 from operator import itemgetter
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 from django.db import connection
@@ -19,7 +19,9 @@ from django.db.models import (
     BooleanField,
     Case,
     Count,
+    DateField,
     F,
+    Func,
     Max,
     Q,
     QuerySet,
@@ -835,8 +837,9 @@ def _grouped(
     """Group the base rows by the dimensions (and the period, and an ``extra`` field).
     ``grouped_only``: the grouped queryset itself (columns ``g_<key>``, ``_n``, ``_events``,
     unordered), for a query around it (:func:`_client_sums`), instead of the rows.
-    ``sizes_only``: for a count table's whole months by period, each period's groups' n only
-    (:func:`_sizes_in_periods`), instead of the rows."""
+    ``sizes_only``: for a count table's whole months by period, their n only, as the cursor
+    gives them (:class:`SizeRows`, made into each period's groups by :func:`_sizes_in_periods`),
+    instead of the rows."""
     on_answer = indicator.kind == "question"
     counted = is_counted(qs.model)  # a maintained count table: rows are summed by n
     paths = COUNTED_PATHS if counted else dimension_paths(prefix, on_answer)
@@ -865,7 +868,15 @@ def _grouped(
     by_month = counted and period is not None and extra is None and not grouped_only
     if period is not None:
         date = period_field(qs.model) if counted else _period_date(indicator)
-        annotations["_period"] = F(date) if by_month else period_case(date, period, date_from, date_to)
+        if by_month and sizes_only and connection.vendor == "sqlite":
+            # The month as SQLite holds it (ISO text, which the periods' look-up takes): the
+            # column itself has the declared type ``date``, so the driver would call Django's
+            # date converter on every row (a unit manager's partitions along the unit: ~22,500
+            # rows, 2026-12-07). ``+`` is SQLite's no-op on any value; the rows are grouped by
+            # the dimensions first, so no index gave this grouping its order before either.
+            annotations["_period"] = Func(F(date), template="+%(expressions)s", output_field=DateField())
+        else:
+            annotations["_period"] = F(date) if by_month else period_case(date, period, date_from, date_to)
         keys.append("g__period")
     if extra is not None:
         annotations["_extra"] = F(extra)
@@ -915,7 +926,7 @@ def _grouped(
             cursor.execute(sql, params)
             fetched = cursor.fetchall()
     if by_month and sizes_only:
-        return _sizes_in_periods(fetched, lookups[: len(by)], label)
+        return SizeRows(fetched, lookups[: len(by)], label)
     if by_month:
         out, fetched = _months_in_periods(fetched, len(by), names, lookups, label), ()
     missing = any(None in r.values() for r in out)  # a None among the values: the sort puts it first
@@ -958,6 +969,21 @@ def _sort_by_codes(out: list[dict[str, Any]], fields: Sequence[str], missing: bo
 
 
 T = TypeVar("T")
+
+
+class SizeRows(NamedTuple):
+    """A count table's whole months (or years) by period as the cursor gives them, reduced to
+    their n (:func:`period_size_rows`): ``rows`` are (ids…, month, n), ordered by the ids and then
+    the month (the month a date, or its ISO text on SQLite); ``lookups`` each id's code (a
+    ``dict.get`` per dimension); ``label`` each month's period label."""
+
+    rows: Sequence[Sequence[Any]]
+    lookups: Sequence[Any]
+    label: Mapping[dt.date, str]
+
+    def by_period(self) -> dict[str, dict[tuple[Any, ...], int]]:
+        """Each period's groups' n by their codes, in :func:`aggregate`'s order (:func:`period_sizes`)."""
+        return _sizes_in_periods(self.rows, self.lookups, self.label)
 
 
 def sort_by_codes_as_text(items: list[T], codes_of: Callable[[T], tuple[Any, ...]]) -> None:
@@ -1081,6 +1107,24 @@ def period_sizes(
     unit manager's counts along the unit, a run of years and each of its years in one read,
     2026-12-06, mgr). None when the count is not read that way (another kind, grain, or a
     dimension without codes): the caller counts through :func:`aggregate`."""
+    found = period_size_rows(indicator, municipality=municipality, date_from=date_from, date_to=date_to,
+                             grain=grain, by=by, filters=filters)  # fmt: skip
+    return None if found is None else found.by_period()
+
+
+def period_size_rows(
+    indicator: Indicator,
+    *,
+    municipality: Municipality,
+    date_from: dt.date,
+    date_to: dt.date,
+    grain: str,
+    by: Sequence[str],
+    filters: Mapping[str, str] | None = None,
+) -> SizeRows | None:
+    """:func:`period_sizes`'s read, its rows as the cursor gives them (:class:`SizeRows`: ids, not
+    yet codes, grouped or ordered by them), for a caller that makes its own cells of them
+    (``disclosure._prefetch_hidden_along``, 2026-12-07). None where :func:`period_sizes` is."""
     if (
         indicator.kind not in ("question", "assessment")
         or grain not in PERIODS
@@ -1096,7 +1140,7 @@ def period_sizes(
     if grain == "year":  # whole years: the rollup by year, as aggregate reads them (the same sums)
         table = year_table_for(table, {*by, *(filters or {})}) or table
     qs, prefix, event, year = _base(indicator, municipality, start, end, None, table)
-    found: dict[str, dict[tuple[Any, ...], int]] = _grouped(
+    found: SizeRows = _grouped(
         qs, prefix, event, year, indicator, municipality, start, end, by, filters, grain, sizes_only=True
     )
     return found

@@ -1,0 +1,77 @@
+"""A unit manager's partitions along the unit over a run of years and its years, made from the
+rows by ids (disclosure._hidden_along_years, 2026-12-07): the same hidden cells as the general
+way through the codes (each period's cells sorted by their codes as text, then partitioned), on
+random counts whose codes are in another order than their ids, and the general way where the
+codes are not one to one."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import pytest
+
+from utfall.comparisons.disclosure import _hidden_along_years, _hidden_along_years_by_codes
+from utfall.comparisons.queries import SizeRows
+
+YEARS = {dt.date(2024, 1, 1): "2024", dt.date(2025, 1, 1): "2025"}
+#: A table by month read for years: each year's groups in up to 12 rows, and a year after the run
+#: (2026) whose rows are no year of it.
+MONTHS = {dt.date(y, m, 1): str(y) for y in (2024, 2025, 2026) for m in range(1, 13)}
+
+
+def rows(
+    seed: int, providers: dict[int, str], units: dict[int | None, str | None], *, as_text: bool,
+    monthly: bool = False,
+) -> SizeRows:  # fmt: skip
+    """(provider id, unit id, year or month, n), ordered by the ids and the period as the query
+    orders them; sizes from 1 to ~60 so that partitions have small cells, secondary ones and none."""
+    rng = random.Random(seed)
+    label = MONTHS if monthly else YEARS
+    out = []
+    for provider in sorted(providers):
+        for unit in sorted(units, key=lambda u: (u is not None, u or 0)):  # NULL first, as SQLite
+            for month in label:
+                if rng.random() < (0.2 if monthly else 0.8):
+                    out.append((provider, unit, month.isoformat() if as_text else month,
+                                rng.choice([1, 2, 3, 4, 5, 6, 8, 12, 20, 60])))  # fmt: skip
+    return SizeRows(out, [providers.get, units.get], label)
+
+
+def coded(rng: random.Random, n: int, prefix: str) -> dict[int, str]:
+    """n ids whose codes sort in another order than the ids."""
+    codes = [f"{prefix}{i:03d}" for i in range(n)]
+    rng.shuffle(codes)
+    return dict(zip(range(1, n + 1), codes, strict=True))
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("min_n", [5, 10])
+def test_the_partitions_from_the_ids_hide_what_the_codes_hide(seed: int, min_n: int) -> None:
+    rng = random.Random(seed)
+    providers = coded(rng, 40, "P")
+    units: dict[int | None, str | None] = {**coded(rng, 9, "U"), None: None}  # a row without a unit
+    for monthly in (False, True):
+        found = rows(seed, providers, units, as_text=seed % 2 == 0, monthly=monthly)
+        fast = _hidden_along_years(found, ["2024", "2025"], 1, min_n)
+        general = _hidden_along_years_by_codes(found, ["2024", "2025"], 1, min_n)
+        assert fast == general, monthly
+        assert all(fast), "every period has hidden cells (run, 2024, 2025)"
+        assert any(len(gone) > 1 for period in fast for gone in period.values()), "and secondary ones"
+        assert fast[0] != fast[1] != fast[2], "a run's cells are its years' sums"
+    found = rows(seed, providers, units, as_text=seed % 2 == 0)
+    # One partition of all providers (a comparison of providers with no other dimension).
+    alone = SizeRows(
+        [(p, year, n) for p, _, year, n in found.rows if _ is None], found.lookups[:1], found.label
+    )
+    assert _hidden_along_years(alone, ["2024", "2025"], 0, min_n) == _hidden_along_years_by_codes(
+        alone, ["2024", "2025"], 0, min_n
+    )
+
+
+def test_codes_not_one_to_one_go_the_general_way() -> None:
+    providers = {1: "P1", 2: "P2"}
+    for units in ({1: "U1", 2: "None", None: None}, {1: "U1", 2: "", None: None}, {1: "U1", 2: "U1"}):
+        found = rows(3, providers, units, as_text=True)
+        assert _hidden_along_years(found, ["2024", "2025"], 1, 5) is None, units
+        assert len(_hidden_along_years_by_codes(found, ["2024", "2025"], 1, 5)) == 3
