@@ -427,7 +427,6 @@ def test_a_unit_managers_counts_along_the_unit_over_a_run_read_its_years_sizes_o
         along = [q for q in queries if '"g_unit"' in q["sql"] and "g_provider" in q["sql"]]
         assert len(along) == 1, [q["sql"] for q in along]  # the run and its two years together
         with monkeypatch.context() as patched:
-            patched.setattr("utfall.comparisons.disclosure.period_sizes", lambda *a, **k: None)
             patched.setattr("utfall.comparisons.disclosure.period_size_rows", lambda *a, **k: None)
             bump()
             plain = {span: protected_counts(indicator, date_from=span[0], date_to=span[1], **kwargs)

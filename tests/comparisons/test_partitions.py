@@ -1,5 +1,5 @@
 """A unit manager's partitions along the unit over a run of years and its years, made from the
-rows by ids (disclosure._hidden_along_years, 2026-12-07): the same hidden cells as the general
+rows by ids (disclosure._hidden_along_periods, 2026-12-07): the same hidden cells as the general
 way through the codes (each period's cells sorted by their codes as text, then partitioned), on
 random counts whose codes are in another order than their ids, and the general way where the
 codes are not one to one."""
@@ -11,7 +11,7 @@ import random
 
 import pytest
 
-from utfall.comparisons.disclosure import _hidden_along_years, _hidden_along_years_by_codes
+from utfall.comparisons.disclosure import _hidden_along_periods, _hidden_along_periods_by_codes
 from utfall.comparisons.queries import SizeRows
 
 YEARS = {dt.date(2024, 1, 1): "2024", dt.date(2025, 1, 1): "2025"}
@@ -53,8 +53,8 @@ def test_the_partitions_from_the_ids_hide_what_the_codes_hide(seed: int, min_n: 
     units: dict[int | None, str | None] = {**coded(rng, 9, "U"), None: None}  # a row without a unit
     for monthly in (False, True):
         found = rows(seed, providers, units, as_text=seed % 2 == 0, monthly=monthly)
-        fast = _hidden_along_years(found, ["2024", "2025"], 1, min_n)
-        general = _hidden_along_years_by_codes(found, ["2024", "2025"], 1, min_n)
+        fast = _hidden_along_periods(found, ["2024", "2025"], 1, min_n)
+        general = _hidden_along_periods_by_codes(found, ["2024", "2025"], 1, min_n)
         assert fast == general, monthly
         assert all(fast), "every period has hidden cells (run, 2024, 2025)"
         assert any(len(gone) > 1 for period in fast for gone in period.values()), "and secondary ones"
@@ -64,7 +64,7 @@ def test_the_partitions_from_the_ids_hide_what_the_codes_hide(seed: int, min_n: 
     alone = SizeRows(
         [(p, year, n) for p, _, year, n in found.rows if _ is None], found.lookups[:1], found.label
     )
-    assert _hidden_along_years(alone, ["2024", "2025"], 0, min_n) == _hidden_along_years_by_codes(
+    assert _hidden_along_periods(alone, ["2024", "2025"], 0, min_n) == _hidden_along_periods_by_codes(
         alone, ["2024", "2025"], 0, min_n
     )
 
@@ -73,5 +73,5 @@ def test_codes_not_one_to_one_go_the_general_way() -> None:
     providers = {1: "P1", 2: "P2"}
     for units in ({1: "U1", 2: "None", None: None}, {1: "U1", 2: "", None: None}, {1: "U1", 2: "U1"}):
         found = rows(3, providers, units, as_text=True)
-        assert _hidden_along_years(found, ["2024", "2025"], 1, 5) is None, units
-        assert len(_hidden_along_years_by_codes(found, ["2024", "2025"], 1, 5)) == 3
+        assert _hidden_along_periods(found, ["2024", "2025"], 1, 5) is None, units
+        assert len(_hidden_along_periods_by_codes(found, ["2024", "2025"], 1, 5)) == 3

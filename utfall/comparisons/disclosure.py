@@ -39,7 +39,6 @@ from utfall.comparisons.queries import (
     aggregate_held,
     followup_status_counts,
     period_size_rows,
-    period_sizes,
     prefetch_periods,
     prefetch_questions,
     sort_by_codes_as_text,
@@ -431,9 +430,9 @@ def _hidden_along(
             found = period_size_rows(indicator, municipality=municipality, date_from=period.start,
                                      date_to=period.end, grain="year", by=by, filters=rest_filters)  # fmt: skip
             if found is not None:  # the year alone as a run of one year (from the ids where it can)
-                hidden = _hidden_along_years(found, [period.label], len(rest_by), min_n)
+                hidden = _hidden_along_periods(found, [period.label], len(rest_by), min_n)
                 if hidden is None:
-                    hidden = _hidden_along_years_by_codes(found, [period.label], len(rest_by), min_n)
+                    hidden = _hidden_along_periods_by_codes(found, [period.label], len(rest_by), min_n)
                 return hidden[1]
         parts: dict[tuple[str, ...], dict[str, int]] = {}
         for r in aggregate(indicator, municipality=municipality, date_from=period.start, date_to=period.end,
@@ -464,18 +463,19 @@ def _partitions(
     return parts
 
 
-def _hidden_along_years(
+def _hidden_along_periods(
     found: SizeRows, labels: Sequence[str], width: int, min_n: int
 ) -> list[dict[tuple[str, ...], set[str]]] | None:
-    """:func:`_hidden_by_partition` of the run of years ``labels`` and of each year, as
-    :func:`_prefetch_hidden_along` made them from ``queries.period_sizes`` (each year's cells by
-    their codes, sorted by the codes as text, then :func:`_partitions`; the run's their sums),
-    from the rows by ids in one pass: a partition's cells are adjacent (the rows are ordered by
+    """:func:`_hidden_by_partition` of the run of the periods ``labels`` (years, or a trend's
+    quarters) and of each period, in that order, as :func:`_prefetch_hidden_along` made them
+    from ``queries.period_sizes`` (each period's cells by their codes, sorted by the codes as
+    text, then :func:`_partitions`; the run's their sums), from the rows by ids in one pass: a partition's cells are adjacent (the rows are ordered by
     the ids), each id is made text once, and a partition's few cells are put in the codes' order
     by a rank of the split dimension's codes made once. A unit manager's comparison page at 1M:
     ~22,500 rows of 750 providers × 13 units × 3 years; each cell's code tuple, the sort of
     19,000 of them as text and the partitions' text keys cost more than the rule itself
-    (2026-12-07). The same hidden cells wherever the codes are one to one (every code text made
+    (2026-12-07; and :func:`prefetch_hidden`'s quarters, ``width`` 0: one partition a period).
+    The same hidden cells wherever the codes are one to one (every code text made
     of one id, and no code printed ``None`` or empty beside a missing one); None otherwise, and
     the caller goes the general way."""
     rows, lookups, label = found
@@ -532,10 +532,10 @@ def _hidden_along_years(
     return out
 
 
-def _hidden_along_years_by_codes(
+def _hidden_along_periods_by_codes(
     found: SizeRows, labels: Sequence[str], width: int, min_n: int
 ) -> list[dict[tuple[str, ...], set[str]]]:
-    """:func:`_hidden_along_years` the general way, for any codes: each year's cells by their codes
+    """:func:`_hidden_along_periods` the general way, for any codes: each year's cells by their codes
     (``queries.period_sizes``), the run's their sums (integers: the same n), each period's cells in
     :func:`aggregate`'s order (by their codes as text) made into :func:`_partitions`."""
     sizes = found.by_period()
@@ -567,7 +567,7 @@ def _prefetch_hidden_along(
     their codes as text). A unit manager's comparison read the provider × unit counts three
     times at 1M (the run, 2024, 2025: ~10,000 cells each, as row dicts, each pickled into the
     count cache); now once, as sizes (2026-12-06, mgr), made into partitions from the ids
-    (:func:`_hidden_along_years`, 2026-12-07). Where the sizes are not read that way, nothing is
+    (:func:`_hidden_along_periods`, 2026-12-07). Where the sizes are not read that way, nothing is
     seeded: each is counted by itself as before."""
     years = period.children("year")
     keys = [_hidden_along_key(indicator, municipality, span, rest_by, dim, rest_filters, None, min_n)
@@ -579,9 +579,9 @@ def _prefetch_hidden_along(
     if found is None:
         return
     labels = [year.label for year in years]
-    hidden = _hidden_along_years(found, labels, len(rest_by), min_n)
+    hidden = _hidden_along_periods(found, labels, len(rest_by), min_n)
     if hidden is None:
-        hidden = _hidden_along_years_by_codes(found, labels, len(rest_by), min_n)
+        hidden = _hidden_along_periods_by_codes(found, labels, len(rest_by), min_n)
     for key, gone in zip(keys, hidden, strict=True):
         seed(key, gone)
 
@@ -600,7 +600,7 @@ def prefetch_hidden(
     """For every calendar ``grain`` from ``date_from``'s to ``date_to``'s, the hidden cells of the
     period's count split along ``dim`` (filtered by ``filters``), as :func:`_protect` reads them
     for a cell filtered on ``dim`` (:func:`_hidden_along`): counted in one query
-    (``queries.period_sizes``: each period's n by value, no row dict) and cached per period, so a
+    (``queries.period_size_rows``: each period's n by value, no row dict) and cached per period, so a
     trend's per-period checks read a few hidden cells each instead of the whole partition
     (the provider page's trend: 12 quarters × 750 providers; 2026-12-05, prov4). Where the sizes
     are not read that way, the periods' rows are counted and cached as before
@@ -613,18 +613,20 @@ def prefetch_hidden(
     keys = [_hidden_along_key(indicator, municipality, span, [], dim, rest, None, min_n) for span in spans]
     if all(holds(key) for key in keys):  # seeded by an earlier request for the same data
         return
-    sizes = period_sizes(indicator, municipality=municipality, date_from=date_from, date_to=date_to,
-                         grain=grain, by=[dim], filters=rest)  # fmt: skip
-    if sizes is None:
+    found = period_size_rows(indicator, municipality=municipality, date_from=date_from, date_to=date_to,
+                             grain=grain, by=[dim], filters=rest)  # fmt: skip
+    if found is None:
         prefetch_periods(indicator, municipality=municipality, date_from=date_from, date_to=date_to,
                          grain=grain, by=[dim], filters=rest)  # fmt: skip
         return
-    for span, key in zip(spans, keys, strict=True):
-        cells = sizes.get(span.label, {})
-        parts: dict[tuple[str, ...], dict[str, int]] = {}
-        if cells:
-            parts[()] = {str(value[0]): n for value, n in cells.items()}
-        seed(key, _hidden_by_partition(parts, min_n))
+    # Each period one partition of the values along ``dim`` (from the rows by ids, 2026-12-07: a
+    # unit manager's provider page checks 12 quarters along the provider and along the unit).
+    labels = [span.label for span in spans]
+    hidden = _hidden_along_periods(found, labels, 0, min_n)
+    if hidden is None:
+        hidden = _hidden_along_periods_by_codes(found, labels, 0, min_n)
+    for key, gone in zip(keys, hidden[1:], strict=True):
+        seed(key, gone)
 
 
 def protected_by_client(

@@ -19,9 +19,7 @@ from django.db.models import (
     BooleanField,
     Case,
     Count,
-    DateField,
     F,
-    Func,
     Max,
     Q,
     QuerySet,
@@ -868,15 +866,7 @@ def _grouped(
     by_month = counted and period is not None and extra is None and not grouped_only
     if period is not None:
         date = period_field(qs.model) if counted else _period_date(indicator)
-        if by_month and sizes_only and connection.vendor == "sqlite":
-            # The month as SQLite holds it (ISO text, which the periods' look-up takes): the
-            # column itself has the declared type ``date``, so the driver would call Django's
-            # date converter on every row (a unit manager's partitions along the unit: ~22,500
-            # rows, 2026-12-07). ``+`` is SQLite's no-op on any value; the rows are grouped by
-            # the dimensions first, so no index gave this grouping its order before either.
-            annotations["_period"] = Func(F(date), template="+%(expressions)s", output_field=DateField())
-        else:
-            annotations["_period"] = F(date) if by_month else period_case(date, period, date_from, date_to)
+        annotations["_period"] = F(date) if by_month else period_case(date, period, date_from, date_to)
         keys.append("g__period")
     if extra is not None:
         annotations["_extra"] = F(extra)
