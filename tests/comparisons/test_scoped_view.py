@@ -116,6 +116,83 @@ def test_the_cells_covariate_patterns_are_the_texts_of_their_values_joined() -> 
     ]  # fmt: skip
 
 
+def _ratio_view_by_cell_texts(reference_cells: Any, cells: Any, by: str, covariates: list[str], reference: Any,
+                              min_n: int, hidden: set[str], fitted: Any) -> Any:  # fmt: skip
+    """The definition (``_ratio_view`` before 2026-12-06, mgroe2): every cell's pattern as its text."""
+    import pandas as pd
+
+    from utfall.stats.adjusted import compare_adjusted
+    from utfall.stats.standardisation import expected_from_case_mix
+
+    ref = reference_cells.copy()
+    ref["_case_mix"] = services._pattern_texts(ref, covariates)
+    rates = expected_from_case_mix(ref, covariates, group="_case_mix", events="events", n="n", fitted=fitted)
+    rate = dict(zip(rates["group"], rates["expected"] / rates["n"], strict=True))
+    mine = cells.copy()
+    mine[by] = mine[by].astype(str)
+    mine["_e"] = mine["n"] * services._pattern_texts(mine, covariates).map(rate).fillna(0.0)
+    grouped = mine.groupby(by, sort=True).agg(
+        n=("n", "sum"), observed=("events", "sum"), expected=("_e", "sum")
+    )
+    assert isinstance(grouped, pd.DataFrame)
+    return compare_adjusted(
+        [str(g) for g in grouped.index.tolist()], grouped["observed"].to_numpy(), grouped["expected"].to_numpy(),
+        grouped["n"].to_numpy(), min_n=min_n, reference=reference,
+        hidden=[str(g) in hidden for g in grouped.index.tolist()], chart=True,
+    ).comparison  # fmt: skip
+
+
+@pytest.mark.parametrize("missing", [False, True])
+def test_a_scoped_oe_finds_the_same_rates_by_pattern_as_by_every_cells_text(missing: bool) -> None:
+    """The scoped O/E's cells find their pattern's rate through the patterns' codes, each pattern's
+    text made once (2026-12-06, mgroe2): the same rows, to the last bit, as the text of every cell —
+    with a covariate of texts (a value with "|" in it, two patterns of one text), patterns the
+    reference lacks, and (``missing``) missing values, whose patterns have no rate."""
+    import pandas as pd
+
+    from utfall.stats.adjusted import compare_adjusted
+    from utfall.stats.standardisation import case_mix_expected, expected_from_case_mix
+
+    rng = np.random.default_rng(11)
+    k = 4000
+    providers = [f"P{i:03d}" for i in range(60)]
+    sex = rng.integers(0, 3, k) - (1 if missing else 0)  # -1: missing
+    services_ = np.array(["hvb", "lss|a", "lss", "a|stod", "stod"], dtype=object)[rng.integers(0, 5, k)]
+    if missing:
+        services_[rng.random(k) < 0.05] = None
+    n = rng.integers(0, 12, k)
+
+    def frame(rows: Any) -> pd.DataFrame:
+        return pd.DataFrame({
+            "provider": pd.Categorical.from_codes(rng.integers(0, 60, rows.sum()), categories=providers),
+            "sex": pd.Categorical.from_codes(sex[rows], categories=["female", "male", "other"]),
+            "age_group": pd.Categorical.from_codes(rng.integers(0, 4, rows.sum()),
+                                                   categories=["0-12", "a|0-12", "18-24", "65+"]),
+            "service": services_[rows],
+            "events": rng.binomial(n[rows], 0.7),
+            "n": n[rows],
+        })  # fmt: skip
+
+    covariates = ["sex", "service", "age_group"]  # "lss|a" + "0-12" and "lss" + "a|0-12": one text
+    reference_cells = frame(np.arange(k) < 3000)
+    cells = frame(np.arange(k) >= 2500)  # some patterns only here
+    fitted = case_mix_expected(reference_cells, covariates)
+    expected = expected_from_case_mix(reference_cells, covariates, group="provider", fitted=fitted)
+    expected = expected.sort_values("group")
+    groups = [str(g) for g in expected["group"].tolist()]
+    reference = compare_adjusted(groups, expected["observed"].to_numpy(), expected["expected"].to_numpy(),
+                                 expected["n"].to_numpy(), min_n=5, row_limits=False)  # fmt: skip
+    hidden = {"P004", "P017"}
+    want = _ratio_view_by_cell_texts(
+        reference_cells, cells, "provider", covariates, reference, 5, hidden, fitted
+    )
+    got = services._ratio_view(reference_cells, cells, "provider", covariates, reference, 5, hidden,
+                               chart=True, fitted=fitted)  # fmt: skip
+    assert len(got.rows) == 60
+    assert any(r["suppressed"] for r in got.rows) and any(r["ratio"] is not None for r in got.rows)
+    assert repr(got) == repr(want)
+
+
 def _units_load(municipality: Any) -> None:
     """30 providers with 10–40 answers each (three far off the others with 50–80) over three units, women and men of three ages
     and two services, each provider's own share of 'yes' (some far off the others')."""

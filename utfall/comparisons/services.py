@@ -342,19 +342,35 @@ def _ratio_view(
     if cells.empty:
         return replace(reference.comparison, rows=[],
                        overdispersion={**reference.comparison.overdispersion, "excluded": []})  # fmt: skip
+    # Each cell's pattern is found by its covariates' codes and only each pattern's text is made
+    # (from one of its cells): the same texts, and so the same groups and rates, as the text of
+    # every cell (~14 ms of the unit manager's O/E page at 1M; 2026-12-06, mgroe2).
     combo = "_case_mix"
-    ref = reference_cells.copy()
-    ref[combo] = _pattern_texts(ref, covariates)
+    ref_of, ref_texts = _patterns(reference_cells, covariates)
+    ref = pd.DataFrame({
+        combo: pd.Categorical.from_codes(ref_of, categories=ref_texts),
+        "events": reference_cells["events"].to_numpy(),
+        "n": reference_cells["n"].to_numpy(),
+    })  # fmt: skip
     rates = expected_from_case_mix(ref, covariates, group=combo, events="events", n="n", fitted=fitted)
     rate = dict(zip(rates["group"], rates["expected"] / rates["n"], strict=True))
-    mine = cells.copy()
-    mine[by] = mine[by].astype(str)
-    mine["_e"] = mine["n"] * _pattern_texts(mine, covariates).map(rate).fillna(0.0)
-    grouped = mine.groupby(by, sort=True).agg(
-        n=("n", "sum"), observed=("events", "sum"), expected=("_e", "sum")
-    )
+    mine_of, mine_texts = _patterns(cells, covariates)
+    # Series.map(rate).fillna(0.0) of the texts: a pattern without a rate (or a NaN rate), and a
+    # cell whose pattern is missing (-1: a missing value's text is NaN), gets 0.0.
+    found = [rate.get(text) for text in mine_texts]
+    pattern_rate = np.array([0.0 if r is None or r != r else r for r in found], dtype=np.float64)
+    n = cells["n"].to_numpy()
+    cell_rate = np.where(mine_of >= 0, pattern_rate[np.maximum(mine_of, 0)], 0.0)
+    mine = pd.DataFrame({
+        by: cells[by].astype(str).to_numpy(),
+        "n": n,
+        "events": cells["events"].to_numpy(),
+        "_e": n * cell_rate,
+    })  # fmt: skip
+    # The three sums in one call (the same sums as a named aggregation each; ~2 ms less).
+    grouped = mine.groupby(by, sort=True)[["n", "events", "_e"]].sum()
     return compare_adjusted(
-        [str(g) for g in grouped.index.tolist()], grouped["observed"].to_numpy(), grouped["expected"].to_numpy(),
+        [str(g) for g in grouped.index.tolist()], grouped["events"].to_numpy(), grouped["_e"].to_numpy(),
         grouped["n"].to_numpy(), min_n=min_n, reference=reference,
         hidden=[str(g) in hidden for g in grouped.index.tolist()], chart=chart,
     ).comparison  # fmt: skip
@@ -369,3 +385,23 @@ def _pattern_texts(cells: pd.DataFrame, covariates: list[str]) -> pd.Series:
     for text in texts[1:]:
         joined = joined + "|" + text
     return joined
+
+
+def _patterns(cells: pd.DataFrame, covariates: list[str]) -> tuple[NDArray[np.intp], list[str]]:
+    """Each cell's covariate pattern as a number and each number's text, unique: the texts of
+    :func:`_pattern_texts` (cells with the same text have the same number; -1 where the text is
+    missing, as it is when a value is), made once per combination of the covariates' values
+    instead of once per cell. A categorical covariate is told apart by its codes (a missing
+    value by its own), any other by its values' texts (a missing one by its own)."""
+    combined = np.zeros(len(cells), dtype=np.int64)
+    for covariate in covariates:
+        column = cells[covariate]
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            codes, size = column.cat.codes.to_numpy().astype(np.int64) + 1, len(column.cat.categories) + 1
+        else:
+            found, levels = pd.factorize(column.astype(str))
+            codes, size = found.astype(np.int64) + 1, len(levels) + 1
+        combined = combined * size + codes
+    _, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
+    number, texts = pd.factorize(_pattern_texts(cells.iloc[first], covariates))
+    return number[inverse.ravel()], texts.tolist()
