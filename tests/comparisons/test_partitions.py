@@ -1,5 +1,5 @@
 """A unit manager's partitions along the unit over a run of years and its years, made from the
-rows by ids (disclosure._hidden_along_periods, 2026-12-07): the same hidden cells as the general
+rows by ids (disclosure._hidden_along_periods, 2026-12-06): the same hidden cells as the general
 way through the codes (each period's cells sorted by their codes as text, then partitioned), on
 random counts whose codes are in another order than their ids, and the general way where the
 codes are not one to one."""

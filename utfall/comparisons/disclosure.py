@@ -474,7 +474,7 @@ def _hidden_along_periods(
     by a rank of the split dimension's codes made once. A unit manager's comparison page at 1M:
     ~22,500 rows of 750 providers × 13 units × 3 years; each cell's code tuple, the sort of
     19,000 of them as text and the partitions' text keys cost more than the rule itself
-    (2026-12-07; and :func:`prefetch_hidden`'s quarters, ``width`` 0: one partition a period).
+    (2026-12-06; and :func:`prefetch_hidden`'s quarters, ``width`` 0: one partition a period).
     The same hidden cells wherever the codes are one to one (every code text made
     of one id, and no code printed ``None`` or empty beside a missing one); None otherwise, and
     the caller goes the general way."""
@@ -567,7 +567,7 @@ def _prefetch_hidden_along(
     their codes as text). A unit manager's comparison read the provider × unit counts three
     times at 1M (the run, 2024, 2025: ~10,000 cells each, as row dicts, each pickled into the
     count cache); now once, as sizes (2026-12-06, mgr), made into partitions from the ids
-    (:func:`_hidden_along_periods`, 2026-12-07). Where the sizes are not read that way, nothing is
+    (:func:`_hidden_along_periods`, 2026-12-06). Where the sizes are not read that way, nothing is
     seeded: each is counted by itself as before."""
     years = period.children("year")
     keys = [_hidden_along_key(indicator, municipality, span, rest_by, dim, rest_filters, None, min_n)
@@ -619,7 +619,7 @@ def prefetch_hidden(
         prefetch_periods(indicator, municipality=municipality, date_from=date_from, date_to=date_to,
                          grain=grain, by=[dim], filters=rest)  # fmt: skip
         return
-    # Each period one partition of the values along ``dim`` (from the rows by ids, 2026-12-07: a
+    # Each period one partition of the values along ``dim`` (from the rows by ids, 2026-12-06: a
     # unit manager's provider page checks 12 quarters along the provider and along the unit).
     labels = [span.label for span in spans]
     hidden = _hidden_along_periods(found, labels, 0, min_n)

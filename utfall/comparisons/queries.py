@@ -1114,7 +1114,7 @@ def period_size_rows(
 ) -> SizeRows | None:
     """:func:`period_sizes`'s read, its rows as the cursor gives them (:class:`SizeRows`: ids, not
     yet codes, grouped or ordered by them), for a caller that makes its own cells of them
-    (``disclosure._prefetch_hidden_along``, 2026-12-07). None where :func:`period_sizes` is."""
+    (``disclosure._prefetch_hidden_along``, 2026-12-06). None where :func:`period_sizes` is."""
     if (
         indicator.kind not in ("question", "assessment")
         or grain not in PERIODS
