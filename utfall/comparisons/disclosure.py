@@ -467,17 +467,19 @@ def _hidden_along_periods(
     found: SizeRows, labels: Sequence[str], width: int, min_n: int
 ) -> list[dict[tuple[str, ...], set[str]]] | None:
     """:func:`_hidden_by_partition` of the run of the periods ``labels`` (years, or a trend's
-    quarters) and of each period, in that order, as :func:`_prefetch_hidden_along` made them
-    from ``queries.period_sizes`` (each period's cells by their codes, sorted by the codes as
-    text, then :func:`_partitions`; the run's their sums), from the rows by ids in one pass: a partition's cells are adjacent (the rows are ordered by
-    the ids), each id is made text once, and a partition's few cells are put in the codes' order
-    by a rank of the split dimension's codes made once. A unit manager's comparison page at 1M:
-    ~22,500 rows of 750 providers × 13 units × 3 years; each cell's code tuple, the sort of
-    19,000 of them as text and the partitions' text keys cost more than the rule itself
-    (2026-12-06; and :func:`prefetch_hidden`'s quarters, ``width`` 0: one partition a period).
-    The same hidden cells wherever the codes are one to one (every code text made
-    of one id, and no code printed ``None`` or empty beside a missing one); None otherwise, and
-    the caller goes the general way."""
+    quarters) and of each period, in that order, as :func:`_hidden_along_periods_by_codes` makes
+    them (each period's cells by their codes, sorted by the codes as text, then
+    :func:`_partitions`; the run's their sums), from the rows by ids in one pass: a partition's
+    rows are adjacent (ordered by the ids), each id is made text once, a partition's few cells
+    are put in the codes' order by a rank of the split dimension's codes made once, and a
+    partition with no cell under the minimum is skipped. ``width``: the partitions' key is the
+    first ``width`` ids (0: one partition a period, :func:`prefetch_hidden`'s quarters).
+
+    A unit manager's comparison page at 1M reads ~22,500 rows (750 providers × 13 units × the
+    run's years); each cell's code tuple, the sort of 19,000 of them as text and the partitions'
+    text keys cost more than the rule itself (2026-12-06). The same hidden cells wherever the
+    codes are one to one (every code text made of one id, and no code printed ``None`` or empty
+    beside a missing one); None otherwise, and the caller goes the general way."""
     rows, lookups, label = found
     period_of: dict[Any, str] = {**label, **{month.isoformat(): name for month, name in label.items()}}
     texts: list[dict[Any, str]] = []  # per dimension: each id's code as the partitions key it (str)
@@ -514,7 +516,7 @@ def _hidden_along_periods(
     last: Sequence[Any] | None = None
     cells: list[dict[Any, int]] = []
     run: dict[Any, int] = {}
-    for row in rows:  # (ids…, year, n)
+    for row in rows:  # (ids…, month or year, n)
         head = row[:width]
         if head != last:
             if last is not None:
@@ -522,10 +524,10 @@ def _hidden_along_periods(
             last, run = head, {}
             cells = [run, *({} for _ in labels)]
         position = slot.get(row[-2])
-        if position:  # a year of the run: its cell and the run's sum
+        if position:  # a period of the run: its cell and the run's sum
             value, n = row[width], row[-1]
-            year = cells[position]  # summed: a table by month gives a year's group in 12 rows
-            year[value] = year.get(value, 0) + n
+            cell = cells[position]  # summed: a table by month gives a year's group in 12 rows
+            cell[value] = cell.get(value, 0) + n
             run[value] = run.get(value, 0) + n
     if last is not None:
         check(last, cells)
@@ -535,9 +537,9 @@ def _hidden_along_periods(
 def _hidden_along_periods_by_codes(
     found: SizeRows, labels: Sequence[str], width: int, min_n: int
 ) -> list[dict[tuple[str, ...], set[str]]]:
-    """:func:`_hidden_along_periods` the general way, for any codes: each year's cells by their codes
-    (``queries.period_sizes``), the run's their sums (integers: the same n), each period's cells in
-    :func:`aggregate`'s order (by their codes as text) made into :func:`_partitions`."""
+    """:func:`_hidden_along_periods` the general way, for any codes: each period's cells by their
+    codes (``queries.period_sizes``), the run's their sums (integers: the same n), each period's
+    cells in :func:`aggregate`'s order (by their codes as text) made into :func:`_partitions`."""
     sizes = found.by_period()
     out = []
     run: dict[tuple[Any, ...], int] = {}
