@@ -357,10 +357,12 @@ def _ratio_view(
     mine_of, mine_texts = _patterns(cells, covariates)
     # Series.map(rate).fillna(0.0) of the texts: a pattern without a rate (or a NaN rate), and a
     # cell whose pattern is missing (-1: a missing value's text is NaN), gets 0.0.
+    # One 0.0 after the patterns' rates, so that -1 picks it (and a scope of missing patterns
+    # alone, with no text at all, has a rate to pick).
     found = [rate.get(text) for text in mine_texts]
-    pattern_rate = np.array([0.0 if r is None or r != r else r for r in found], dtype=np.float64)
+    pattern_rate = np.array([*(0.0 if r is None or r != r else r for r in found), 0.0], dtype=np.float64)
     n = cells["n"].to_numpy()
-    cell_rate = np.where(mine_of >= 0, pattern_rate[np.maximum(mine_of, 0)], 0.0)
+    cell_rate = pattern_rate[mine_of]
     mine = pd.DataFrame({
         by: cells[by].astype(str).to_numpy(),
         "n": n,
