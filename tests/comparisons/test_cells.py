@@ -59,3 +59,31 @@ def test_columns_of_texts_as_the_database_sent_them_give_the_cells_of_the_lists(
         Cells.from_columns([*empty, np.zeros(0), np.zeros(0)], names, [codes, None, None], by_row=True).rows()
         == []
     )
+
+
+def test_sorted_codes_are_numpys_unique_values_and_positions() -> None:
+    """``counted.sorted_codes``: the arrays of ``np.unique(values, return_inverse=True)``, by its
+    table over a short range (ids, cell keys) and by the sort over a long one, negatives and
+    empty arrays among them (the O/E's cells and its plain counts by provider are keyed by them)."""
+    import numpy as np
+
+    from utfall.comparisons.counted import sorted_codes
+
+    rng = np.random.default_rng(13)
+    cases = [
+        rng.integers(1, 1_000, 53_000),  # providers' ids: the table
+        rng.integers(0, 220_500, 53_000),  # cell keys: the table
+        rng.integers(0, 1 << 40, 5_000),  # a long range: the sort
+        rng.integers(-50, 50, 300),
+        np.array([7, 7, 7]),
+        np.array([5]),
+        np.zeros(0, dtype=np.int64),
+    ]
+    for values in cases:
+        values = values.astype(np.int64)
+        want_values, want_positions = np.unique(values, return_inverse=True)
+        got_values, got_positions = sorted_codes(values)
+        assert got_values.dtype == np.int64 and got_positions.dtype == np.int64
+        assert np.array_equal(got_values, want_values)
+        assert np.array_equal(got_positions, want_positions.ravel())
+        assert np.array_equal(got_values[got_positions], values)

@@ -223,3 +223,59 @@ def test_the_same_cells_grouped_another_way_need_no_second_fit() -> None:
         want = expected_from_case_mix(cells, covariates, group=group)
         got = expected_from_case_mix(cells, covariates, group=group, fitted=fitted)
         assert got.equals(want), group
+
+
+def test_the_case_mix_patterns_numbered_by_hashing_are_those_numbered_by_sorting() -> None:
+    """``case_mix_expected`` numbers the covariate patterns by first appearance through pandas'
+    hash table (2026-12-06, oe8); before, by ranking ``np.unique``'s first positions. The same
+    numbers, the same first cells, so the same fit and the same n·p̂ to the last bit, with a
+    missing level, empty cells and integer levels among the cells."""
+    import statsmodels.api as sm
+
+    from utfall.stats.standardisation import _sorted_codes
+
+    def by_sorting(cells: pd.DataFrame, covariates: list[str]) -> np.ndarray:  # the code before
+        df = cells.loc[cells["n"] > 0]
+        codes, sizes = [], []
+        for covariate in covariates:
+            code, size = _sorted_codes(df[covariate])
+            codes.append(np.maximum(code, 0))
+            sizes.append(size)
+        combined = np.zeros(len(df), dtype=np.int64)
+        for code, size in zip(codes, sizes, strict=True):
+            combined = combined * size + code
+        _, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
+        order = np.argsort(first, kind="stable")
+        rank = np.empty_like(order)
+        rank[order] = np.arange(order.size)
+        pattern_of = rank[inverse.ravel()]
+        x = np.bincount(pattern_of, weights=df["events"].to_numpy(float), minlength=order.size)
+        m = np.bincount(pattern_of, weights=df["n"].to_numpy(float), minlength=order.size)
+        design = np.zeros((order.size, 1 + sum(size - 1 for size in sizes)), order="F")
+        design[:, 0] = 1.0
+        column = 1
+        for code, size in zip(codes, sizes, strict=True):
+            level = code[first[order]]
+            has = np.flatnonzero(level > 0)
+            design[has, column + level[has] - 1] = 1.0
+            column += size - 1
+        result = sm.GLM(np.column_stack([x, m - x]), design, family=sm.families.Binomial()).fit()
+        return np.asarray(df["n"].to_numpy(float) * result.predict(np.asfortranarray(design[pattern_of])))
+
+    rng = np.random.default_rng(31)
+    rows = []
+    for group in range(400):
+        ages = ("0-12", "13-15", "16-17", "18-24", "25-44", "45-64", "65+")
+        for sex in ("female", "male", "other"):
+            for age in ages[: int(rng.integers(1, 8))]:
+                for service in rng.choice(14, int(rng.integers(1, 5)), replace=False):
+                    size = int(rng.integers(0, 30))
+                    rows.append({"group": f"P{group:04d}", "sex": sex, "age": age, "service": int(service),
+                                 "n": size, "events": int(rng.binomial(size, 0.5 + 0.03 * int(service)))})  # fmt: skip
+    cells = pd.DataFrame(rows).sample(frac=1.0, random_state=3).reset_index(drop=True)
+    cells.loc[::13, "age"] = None
+    categorical = cells.assign(**{c: cells[c].astype("category") for c in ("sex", "age", "service")})
+    for frame in (cells, categorical):
+        for covariates in (["sex", "age", "service"], ["service"], ["age", "sex"]):
+            want, got = by_sorting(frame, covariates), case_mix_expected(frame, covariates)
+            assert got.tobytes() == want.tobytes(), covariates

@@ -379,8 +379,7 @@ class Cells:
         if not summed and not by_row:  # one part: its rows are the cells already (one per key)
             by_key = np.argsort(key, kind="stable")
             return cls(tuple(names), tuple(levels), tuple(k[by_key] for k in keys), events[by_key], n[by_key])
-        unique, inverse = np.unique(key, return_inverse=True)
-        inverse = inverse.ravel()
+        unique, inverse = sorted_codes(key)
         codes: list[NDArray[np.int64]] = []
         rest = unique
         for level in reversed(levels):
@@ -407,6 +406,26 @@ def _as_text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def sorted_codes(values: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """``np.unique(values, return_inverse=True)`` (the distinct values ascending, each value's
+    position among them; flat), the same arrays: when the values span a range of at most a
+    few times their number, through a table over the range (a mark per value present, their
+    running count as the position) instead of a sort. The O/E's ~53,000 cell rows: their
+    providers, services and cell keys (ranges ~1,000, ~20 and ~220,000) ~2.4 → 0.1–0.4 ms
+    each (2026-12-06, oe8)."""
+    if values.size:
+        low, high = int(values.min()), int(values.max())
+        span = high - low + 1
+        if span <= 8 * values.size + 4096:
+            shifted = values - low
+            present = np.zeros(span, dtype=bool)
+            present[shifted] = True
+            position = np.cumsum(present, dtype=np.int64) - 1
+            return np.flatnonzero(present).astype(np.int64) + low, position[shifted]
+    distinct, inverse = np.unique(values, return_inverse=True)
+    return distinct, inverse.ravel().astype(np.int64)
+
+
 def _first_codes(values: Sequence[Any]) -> tuple[list[Any], NDArray[np.int64]]:
     """(the distinct values, each value's position among them): ids through numpy, texts as the
     database sent them through pandas' hash table, anything else through a dict; ~60,000 values
@@ -418,8 +437,8 @@ def _first_codes(values: Sequence[Any]) -> tuple[list[Any], NDArray[np.int64]]:
         positions, distinct = pd.factorize(values)
         return distinct.tolist(), positions.astype(np.int64)
     if isinstance(values, np.ndarray):  # ids as the database sent them (``Cells.from_columns``)
-        ids, positions = np.unique(values.astype(np.int64), return_inverse=True)
-        return ids.tolist(), positions.ravel().astype(np.int64)
+        ids, positions = sorted_codes(values.astype(np.int64))
+        return ids.tolist(), positions
     if values and all(type(v) is int for v in (values[0], values[-1])):
         try:
             ids, positions = np.unique(np.array(values, dtype=np.int64), return_inverse=True)

@@ -59,6 +59,7 @@ from utfall.comparisons.counted import (
     month_end,
     months_within,
     period_field,
+    sorted_codes,
     table_for,
     year_table_for,
     years_within,
@@ -459,9 +460,9 @@ def _seed_by_provider(
     whole: dict[int, list[int]] = {}
     for offset, columns in enumerate(years):
         ids, n, events = columns[position], columns[-2], columns[-1]
-        distinct, inverse = np.unique(ids, return_inverse=True)
-        sums_n = np.bincount(inverse.ravel(), weights=n, minlength=distinct.size).astype(np.int64)
-        sums_events = np.bincount(inverse.ravel(), weights=events, minlength=distinct.size).astype(np.int64)
+        distinct, inverse = sorted_codes(np.asarray(ids, dtype=np.int64))
+        sums_n = np.bincount(inverse, weights=n, minlength=distinct.size).astype(np.int64)
+        sums_events = np.bincount(inverse, weights=events, minlength=distinct.size).astype(np.int64)
         found = []
         for pk, total, positive in zip(distinct.tolist(), sums_n.tolist(), sums_events.tolist(), strict=True):
             if total > 0:  # as ``_grouped``'s ``HAVING SUM(n) > 0``
@@ -508,7 +509,10 @@ def _as_columns(qs: QuerySet[Any], fields: Sequence[str]) -> list[Any] | None:
     aliases = [f"_c{i}" for i in range(len(fields))]
     named = qs.annotate(**{a: F(f) for a, f in zip(aliases, fields, strict=True)})
     sql, params = named.values_list(*aliases).order_by().query.sql_with_params()
-    texts = ", ".join(f'GROUP_CONCAT("{a}"{"" if number else ", char(31)"})'
+    # The separator as a literal: ``char(31)`` was a function call per row and text column
+    # (~3 ms of each year's ~11 ms read at a million follow-ups; 2026-12-06, oe8).
+    separator = f", '{_SEPARATOR}'"
+    texts = ", ".join(f'GROUP_CONCAT("{a}"{"" if number else separator})'
                       for a, number in zip(aliases, numbers, strict=True))  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT COUNT(*), {texts} FROM ({sql}) AS found", params)  # noqa: S608 (our SQL)

@@ -180,19 +180,20 @@ def case_mix_expected(
     combined = np.zeros(len(df), dtype=np.int64)
     for code, size in zip(codes, sizes, strict=True):
         combined = combined * size + code
-    _, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
-    order = np.argsort(first, kind="stable")
-    rank = np.empty_like(order)
-    rank[order] = np.arange(order.size)
-    pattern_of = rank[inverse.ravel()]  # each cell's pattern, numbered by first appearance
-    patterns = order.size
+    # Each cell's pattern, numbered by first appearance (pandas' hash table: the numbers that
+    # ranking ``np.unique``'s first positions gave, without its two sorts), and each pattern's
+    # first cell: where the highest number so far grows (2026-12-06, oe8).
+    pattern_of, distinct = pd.factorize(combined)
+    pattern_of = pattern_of.astype(np.int64)
+    first = np.flatnonzero(np.diff(np.maximum.accumulate(pattern_of), prepend=-1) > 0)
+    patterns = len(distinct)
     x = np.bincount(pattern_of, weights=df[events].to_numpy(float), minlength=patterns)
     m = np.bincount(pattern_of, weights=df[n].to_numpy(float), minlength=patterns)
     design = np.zeros((patterns, 1 + sum(size - 1 for size in sizes)), order="F")
     design[:, 0] = 1.0
     column = 1
     for code, size in zip(codes, sizes, strict=True):
-        level = code[first[order]]
+        level = code[first]
         has = np.flatnonzero(level > 0)
         design[has, column + level[has] - 1] = 1.0
         column += size - 1
