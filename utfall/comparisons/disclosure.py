@@ -38,6 +38,7 @@ from utfall.comparisons.queries import (
     aggregate_cells,
     aggregate_held,
     followup_status_counts,
+    labels_by_month,
     period_size_rows,
     prefetch_periods,
     prefetch_questions,
@@ -481,7 +482,7 @@ def _hidden_along_periods(
     codes are one to one (every code text made of one id, and no code printed ``None`` or empty
     beside a missing one); None otherwise, and the caller goes the general way."""
     rows, lookups, label = found
-    period_of: dict[Any, str] = {**label, **{month.isoformat(): name for month, name in label.items()}}
+    period_of = labels_by_month(label)
     texts: list[dict[Any, str]] = []  # per dimension: each id's code as the partitions key it (str)
     rank: dict[Any, int] = {}  # the split dimension's ids in its codes' order
     for i, get in enumerate(lookups):

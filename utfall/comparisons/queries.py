@@ -1016,6 +1016,12 @@ def _coverage_by_one(
     return out
 
 
+def labels_by_month(label: Mapping[dt.date, str]) -> dict[Any, str]:
+    """Each month's period label (``label``) by the month as the cursor gives it: a date on
+    PostgreSQL, its ISO text on SQLite (a count table's rows read straight from the cursor)."""
+    return {**label, **{month.isoformat(): name for month, name in label.items()}}
+
+
 def _months_in_periods(
     fetched: Sequence[Sequence[Any]],
     dims: int,
@@ -1028,7 +1034,7 @@ def _months_in_periods(
     and period. A trend's partition by provider is ~27,000 rows at a million follow-ups (750
     providers × 36 months): the month is looked up as it comes (ISO text on SQLite, a date on
     PostgreSQL), not converted row by row (2026-12-04, docs/performance.md "prov2")."""
-    period_of: dict[Any, str] = {**label, **{month.isoformat(): name for month, name in label.items()}}
+    period_of = labels_by_month(label)
     coded = list(enumerate(lookups[:dims]))
     out: list[dict[str, Any]] = []
     last: tuple[Any, ...] | None = None
@@ -1058,7 +1064,7 @@ def _sizes_in_periods(
     codes as text, None first). No dict per row: a trend's partition by provider is 27,000
     month rows at a million follow-ups, and its disclosure check needs only the sizes
     (2026-12-05, prov4)."""
-    period_of: dict[Any, str] = {**label, **{month.isoformat(): name for month, name in label.items()}}
+    period_of = labels_by_month(label)
     summed: dict[str, dict[tuple[Any, ...], int]] = {}
     order: list[tuple[Any, ...]] = []  # the groups as the query orders them (by their ids)
     last: tuple[Any, ...] | None = None
