@@ -441,11 +441,11 @@ def _first_codes(values: Sequence[Any]) -> tuple[list[Any], NDArray[np.int64]]:
         return ids.tolist(), positions
     if values and all(type(v) is int for v in (values[0], values[-1])):
         try:
-            ids, positions = np.unique(np.array(values, dtype=np.int64), return_inverse=True)
+            ids, positions = sorted_codes(np.array(values, dtype=np.int64))
         except (TypeError, ValueError, OverflowError):
             pass
         else:
-            return ids.tolist(), positions.ravel().astype(np.int64)
+            return ids.tolist(), positions
     index = dict.fromkeys(values)
     for i, value in enumerate(index):
         index[value] = i
