@@ -19,6 +19,7 @@ from utfall.comparisons.counted import Cells
 from utfall.comparisons.disclosure import model_columns, protected_counts, snap_period
 from utfall.comparisons.indicators import get_indicator
 from utfall.comparisons.queries import BadQuery, question_spans
+from utfall.core.fits import fits_stored_by_municipality
 from utfall.core.spreadsheets import neutralise
 from utfall.organisations.models import Municipality
 from utfall.stats.adjusted import AdjustedComparison, AverageMixFunnel, compare_adjusted
@@ -93,6 +94,7 @@ def _with_assessment(comparison: Comparison, groups: list[str], assessment: Asse
             row.update(blank)
 
 
+@fits_stored_by_municipality
 def compare(
     *,
     municipality: Municipality,

@@ -160,3 +160,25 @@ class DataGeneration(models.Model):
 
     def __str__(self) -> str:
         return self.token
+
+
+class StoredFit(models.Model):
+    """An overdispersion fit kept between server processes (``utfall.core.fits``): the fitted
+    parameters (``text``, never counts) under the SHA-256 of the fit's arguments and code.
+    Derived data: deleting every row changes no output, only the next cold page's time."""
+
+    municipality = models.ForeignKey("organisations.Municipality", on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=64)
+    text = models.TextField()
+    stored = models.DateField()
+
+    class Meta:
+        verbose_name = "sparad anpassning"
+        verbose_name_plural = "sparade anpassningar"
+        constraints = [
+            models.UniqueConstraint(fields=["municipality", "key"], name="core_storedfit_unique_key")
+        ]
+        indexes = [models.Index(fields=["stored"], name="core_storedfit_stored")]
+
+    def __str__(self) -> str:
+        return self.key

@@ -21,7 +21,7 @@ from utfall.comparisons.indicators import Indicator, all_indicators, get_indicat
 from utfall.comparisons.queries import reference_date
 from utfall.organisations.models import Municipality
 from utfall.registry.models import Contract, add_months
-from utfall.stats.overdispersion import DEFAULT_METHOD, fit_overdispersion
+from utfall.stats.overdispersion import DEFAULT_METHOD, fit_overdispersion, stored_fits
 from utfall.stats.proportions import wilson_interval
 from utfall.stats.suppression import suppress
 
@@ -103,7 +103,8 @@ def scoped_row(
                      filters=scope)[0]  # fmt: skip
     by_provider = protected_counts(definition, municipality=municipality, date_from=date_from, date_to=date_to,
                             by=["provider"])  # fmt: skip
-    return row_from_counts(definition, mine, by_provider, target)
+    with stored_fits(municipality.pk):
+        return row_from_counts(definition, mine, by_provider, target)
 
 
 def row_from_counts(
@@ -174,7 +175,8 @@ def contract_results(contract: Contract, date_from: dt.date, date_to: dt.date) -
     targets = {t.indicator: t for t in contract.targets.all()}
     known = all_indicators()
     codes = [c for c in targets if c in known] + [c for c in DEFAULT_INDICATORS if c not in targets]
-    return [indicator_row(contract, code, date_from, date_to, target=targets.get(code)) for code in codes]
+    with stored_fits(contract.municipality_id):  # one save for every indicator's fit
+        return [indicator_row(contract, code, date_from, date_to, target=targets.get(code)) for code in codes]
 
 
 def targets_summaries(contracts: list[Contract], date_from: dt.date, date_to: dt.date) -> dict[int, str]:
@@ -194,15 +196,16 @@ def targets_summaries(contracts: list[Contract], date_from: dt.date, date_to: dt
                                 by=["provider"])  # fmt: skip
         counts[code] = ({r["contract"]: r for r in grouped}, by_provider)
     out = {}
-    for contract in contracts:
-        rows = []
-        for t in contract.targets.all():
-            if t.indicator not in counts:
-                continue
-            by_contract, providers = counts[t.indicator]
-            mine = by_contract.get(contract.contract_id, {"events": 0, "n": 0})
-            rows.append(row_from_counts(known[t.indicator], mine, providers, t))
-        out[contract.pk] = summary(rows)
+    with stored_fits(municipality.pk):
+        for contract in contracts:
+            rows = []
+            for t in contract.targets.all():
+                if t.indicator not in counts:
+                    continue
+                by_contract, providers = counts[t.indicator]
+                mine = by_contract.get(contract.contract_id, {"events": 0, "n": 0})
+                rows.append(row_from_counts(known[t.indicator], mine, providers, t))
+            out[contract.pk] = summary(rows)
     return out
 
 

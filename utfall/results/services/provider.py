@@ -20,7 +20,7 @@ from utfall.results.services.common import Page, comparability_notes, min_n, mun
 from utfall.results.services.trends import trend
 from utfall.results.tables import Column, ResultTable, rounded
 from utfall.stats.assessment import ASSESSMENT_ROW_KEYS, assess
-from utfall.stats.overdispersion import DEFAULT_METHOD, fit_overdispersion
+from utfall.stats.overdispersion import DEFAULT_METHOD, fit_overdispersion, stored_fits
 from utfall.stats.proportions import wilson_interval
 from utfall.stats.suppression import hidden_rows
 
@@ -149,15 +149,16 @@ def provider_results(
         prefetch_protected(questions, municipality=municipality, date_from=date_from, date_to=date_to,
                            by=[], filters=filters)  # fmt: skip
     rows = []
-    for code, definition in all_indicators().items():
-        counts = counted(definition, {})
-        own = None
-        if others:
-            cell = protected_counts(definition, municipality=municipality, date_from=date_from,
-                                    date_to=date_to, by=[], filters=filters)  # fmt: skip
-            own = cell[0] if cell else {"events": 0, "n": 0}
-        row = own_comparison_row(counts, provider_id, own)
-        rows.append({"indicator": code, "name": definition.name, **row})
+    with stored_fits(municipality.pk):  # the 13 fits kept between processes (docs/decisions.md)
+        for code, definition in all_indicators().items():
+            counts = counted(definition, {})
+            own = None
+            if others:
+                cell = protected_counts(definition, municipality=municipality, date_from=date_from,
+                                        date_to=date_to, by=[], filters=filters)  # fmt: skip
+                own = cell[0] if cell else {"events": 0, "n": 0}
+            row = own_comparison_row(counts, provider_id, own)
+            rows.append({"indicator": code, "name": definition.name, **row})
     caption = _("%(name)s: alla indikatorer mot kommunen, %(from)s–%(to)s") % {
         "name": provider.name, "from": f"{date_from:%Y-%m-%d}", "to": f"{date_to:%Y-%m-%d}"}  # fmt: skip
     table = ResultTable(

@@ -43,12 +43,23 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import special
 
+from utfall.stats.overdispersion import store
 from utfall.stats.overdispersion.classic import fit_textbook
 from utfall.stats.overdispersion.limits import FloatArray, Kind, OverdispersionFit
 from utfall.stats.overdispersion.robust import fit_robust
 from utfall.stats.overdispersion.truncated import fit_truncated
 
-__all__ = ["DEFAULT_METHOD", "METHODS", "clear_fit_cache", "fit_overdispersion"]
+__all__ = [
+    "DEFAULT_METHOD",
+    "METHODS",
+    "clear_fit_cache",
+    "fit_overdispersion",
+    "set_fit_store",
+    "stored_fits",
+]
+
+set_fit_store = store.set_fit_store
+stored_fits = store.stored_fits
 
 DEFAULT_METHOD = "truncated-ml"
 METHODS = (
@@ -99,7 +110,13 @@ def fit_overdispersion(
         if found is not None:
             _FITS.move_to_end(key)
             return found
-    fit = _fit(x, m, kind, method, target)
+    # A second tier: the fit stored by an earlier process for the same arguments and code
+    # (``store``; only inside ``stored_fits``, the caller naming whose counts these are).
+    fit, unknown = store.lookup(key)
+    if fit is None:
+        fit = _fit(x, m, kind, method, target)
+        if unknown is not None:
+            store.remember(unknown, fit)
     with _FITS_LOCK:
         _FITS[key] = fit
         if len(_FITS) > _FITS_KEPT:

@@ -1,0 +1,189 @@
+"""Fits kept between processes: a second tier under :func:`fit_overdispersion`'s memo.
+
+A fit is a pure function of its arguments (the groups' counts and sizes, the kind, the method,
+a fixed target) and of this package's code. The in-process memo forgets everything when a
+server process starts (a deploy, a worker recycled, a second worker), and a 750-provider fit
+costs ~20 ms, so a cold provider page pays ~270 ms for its 13 fits of unchanged counts. A
+*store* keeps the fitted parameters (method, target, φ, τ², centre, the groups left out, …:
+:class:`~.limits.OverdispersionFit`'s fields, never the counts) under a key that is the SHA-256
+of those arguments and of this code, so a stored fit is used only for exactly the inputs and
+the code that made it: nothing to invalidate when data change (new counts are a new key) or
+when the code changes (a new code hash).
+
+The stats layer knows no database: the project registers a store (:func:`set_fit_store`, the
+core app's :class:`~utfall.core.fits.DatabaseFitStore`), and a caller that knows whose data it
+fits says so (:func:`stored_fits`, the municipality's id): fits are kept per owner, never
+shared between municipalities. Without a store or an owner (the CLI, the statistics' own
+tests, a benchmark of the fit itself) every fit is computed as before. Fits computed inside
+:func:`stored_fits` are saved together when the outermost block ends (one write, not one per
+fit). The decoded fit is the same object field for field — the same floats to the last bit and
+the same types (Python float or numpy float64) — so every output is the same as a fit
+computed there (tested). Decision and reason: docs/decisions.md (2026-12-06, "Stored fits").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import scipy
+
+from utfall.stats.overdispersion.limits import OverdispersionFit
+
+__all__ = ["FitStore", "decode", "encode", "fit_key", "set_fit_store", "stored_fits"]
+
+
+class FitStore(Protocol):
+    """Where fits are kept: ``load`` the encoded fit of an owner's key (None when unknown),
+    ``save`` many at once (a failure to save must not fail the caller's request)."""
+
+    def load(self, owner: int, key: str) -> str | None: ...
+
+    def save(self, owner: int, fits: dict[str, str]) -> None: ...
+
+
+@dataclass
+class _Block:
+    owner: int
+    pending: dict[str, str] = field(default_factory=dict)
+
+
+_store: FitStore | None = None
+_block: ContextVar[_Block | None] = ContextVar("utfall_stored_fits", default=None)
+
+
+def set_fit_store(store: FitStore | None) -> FitStore | None:
+    """Register the store (None: none); returns the one registered before."""
+    global _store
+    before, _store = _store, store
+    return before
+
+
+@contextmanager
+def stored_fits(owner: int | None) -> Iterator[None]:
+    """Inside this block, fits are looked up in and saved to the store under ``owner`` (the
+    municipality whose counts are fitted). Nested blocks join the outermost one; its end saves
+    what was computed. ``owner=None``: no store inside."""
+    outer = _block.get()
+    if outer is not None or owner is None:
+        yield
+        return
+    block = _Block(owner)
+    token = _block.set(block)
+    try:
+        yield
+    finally:
+        _block.reset(token)
+    # Only after a block that ended normally (an exception leaves the computed fits unsaved).
+    store = _store
+    if block.pending and store is not None:
+        store.save(block.owner, block.pending)
+
+
+def lookup(
+    key_parts: tuple[bytes, bytes, str, str, float | None],
+) -> tuple[OverdispersionFit | None, str | None]:
+    """The stored fit of these arguments in the current block (None, and the key to save it
+    under, when unknown; (None, None) outside a block or without a store)."""
+    block, store = _block.get(), _store
+    if block is None or store is None:
+        return None, None
+    key = fit_key(*key_parts)
+    known = block.pending.get(key)
+    text = known if known is not None else store.load(block.owner, key)
+    fit = decode(text) if text is not None else None
+    return fit, (None if fit is not None else key)
+
+
+def remember(key: str, fit: OverdispersionFit) -> None:
+    """Save ``fit`` under ``key`` at the end of the current block."""
+    block = _block.get()
+    if block is not None:
+        block.pending[key] = encode(fit)
+
+
+# -- the key ---------------------------------------------------------------------------------
+_CODE: list[str] = []
+_CODE_LOCK = threading.Lock()
+
+
+def _code_version() -> str:
+    """A hash of every statistics module's source and of numpy's and scipy's versions: any
+    change to the code a fit runs through makes every stored fit unknown."""
+    with _CODE_LOCK:
+        if not _CODE:
+            digest = hashlib.sha256(f"numpy {np.__version__} scipy {scipy.__version__}".encode())
+            root = Path(__file__).resolve().parent.parent  # utfall/stats
+            for path in sorted(root.rglob("*.py")):
+                digest.update(str(path.relative_to(root)).encode())
+                digest.update(path.read_bytes())
+            _CODE.append(digest.hexdigest())
+        return _CODE[0]
+
+
+def fit_key(x: bytes, m: bytes, kind: str, method: str, target: float | None) -> str:
+    """The SHA-256 (hex) of a fit's arguments and of the code (:func:`_code_version`)."""
+    digest = hashlib.sha256(_code_version().encode())
+    for part in (kind, method, repr(target) if target is None else float(target).hex()):
+        digest.update(b"\x1f" + part.encode())
+    digest.update(b"\x1f" + len(x).to_bytes(8, "little") + x + m)
+    return digest.hexdigest()
+
+
+# -- the fit as text -------------------------------------------------------------------------
+_FIELDS = tuple(f.name for f in fields(OverdispersionFit) if f.init)
+
+
+def _value(value: Any) -> list[Any]:
+    """A field's value tagged with its type, floats as their exact hex form."""
+    if isinstance(value, np.float64):
+        return ["f64", float(value).hex()]
+    if isinstance(value, float):
+        return ["float", value.hex()]
+    if isinstance(value, bool):
+        return ["bool", value]
+    if isinstance(value, int):
+        return ["int", value]
+    if isinstance(value, str):
+        return ["str", value]
+    if isinstance(value, tuple) and all(type(v) is int for v in value):
+        return ["ints", list(value)]
+    raise TypeError(f"a fit's field of type {type(value).__name__} cannot be stored")
+
+
+def _restored(tagged: Any) -> Any:
+    kind, value = tagged
+    restore: dict[str, Callable[[Any], Any]] = {
+        "f64": lambda v: np.float64(float.fromhex(v)),
+        "float": float.fromhex,
+        "bool": bool,
+        "int": int,
+        "str": str,
+        "ints": lambda v: tuple(int(i) for i in v),
+    }
+    return restore[kind](value)
+
+
+def encode(fit: OverdispersionFit) -> str:
+    """The fit's fields as JSON, each value with its type (the limits worked out are not kept)."""
+    return json.dumps({name: _value(getattr(fit, name)) for name in _FIELDS}, separators=(",", ":"))
+
+
+def decode(text: str) -> OverdispersionFit | None:
+    """The fit :func:`encode` wrote; None for anything else (a field missing, added or malformed),
+    so a damaged row is computed again rather than trusted."""
+    try:
+        data = json.loads(text)
+        if not isinstance(data, dict) or set(data) != set(_FIELDS):
+            return None
+        return OverdispersionFit(**{name: _restored(data[name]) for name in _FIELDS})
+    except (ValueError, TypeError, KeyError):
+        return None
