@@ -4,7 +4,8 @@ On a shared machine wall and even CPU time move with the load (docs/decisions.md
 "Benchmarks warm up, and count instructions when the machine is loaded"); the instructions of the
 same code do not (two runs agree within ~1 %). This script re-runs itself under
 ``valgrind --tool=callgrind --instr-atstart=no`` and counts only the measured region: after one
-warm-up, the count cache is bumped and the fit cache cleared (cold, as bench_scale), then the
+warm-up, the count cache is bumped and the fit cache cleared (cold, as bench_scale; the fits
+stored between processes emptied too unless ``--stored-fits``), then the
 work runs between two callgrind client requests (a three-line C helper compiled with gcc into
 ``$TMPDIR``). Needs valgrind (with ``valgrind/callgrind.h``) and gcc; the database is
 ``DATABASE_URL`` (a copy, never the benchmark's original).
@@ -47,7 +48,7 @@ def markers() -> Path:
     return library
 
 
-def measured(what: str, runs: int, user: str = "analyst") -> None:
+def measured(what: str, runs: int, user: str = "analyst", stored_fits: bool = False) -> None:
     """Inside valgrind: set up as bench_scale's measure, warm up, then ``runs`` cold runs."""
     # The same not-secret keys and hosts as bench_scale (this file's folder is on the path).
     from bench_scale import BENCH_ENV
@@ -66,6 +67,7 @@ def measured(what: str, runs: int, user: str = "analyst") -> None:
 
     from utfall.comparisons.cache import bump
     from utfall.comparisons.services import compare
+    from utfall.core.models import StoredFit
     from utfall.demo.setup import demo_municipality
     from utfall.organisations.models import User
     from utfall.stats.overdispersion import clear_fit_cache
@@ -95,6 +97,8 @@ def measured(what: str, runs: int, user: str = "analyst") -> None:
         for _ in range(runs):
             bump()
             clear_fit_cache()
+            if not stored_fits:  # as after the counts changed: no fit kept by an earlier process
+                StoredFit.objects.all().delete()
             reset_queries()
             cg.cg_start()
             work()
@@ -108,22 +112,28 @@ def main() -> None:
     parser.add_argument(
         "--user", default="analyst", help="the demo user who requests the URL (e.g. 'manager')"
     )
+    parser.add_argument(
+        "--stored-fits", action="store_true",
+        help="keep the fits the warm-up stored (a new process on unchanged counts); by default each run "
+        "empties them, as the first request after the counts changed",
+    )  # fmt: skip
     parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.inside:
-        measured(args.what, args.runs, args.user)
+        measured(args.what, args.runs, args.user, args.stored_fits)
         return
     markers()
     out = Path(tempfile.mkdtemp(prefix="callgrind-"))
     command = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}/cg.%p",
                sys.executable, __file__, args.what, "--runs", str(args.runs), "--user", args.user,
-               "--inside"]  # fmt: skip
+               *(["--stored-fits"] if args.stored_fits else []), "--inside"]  # fmt: skip
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
     dumps = sorted(p for p in out.iterdir() if p.suffix[1:].isdigit() and p.stem.count(".") == 1)
     for dump in dumps:
         totals = next(line for line in dump.read_text().splitlines() if line.startswith("totals:"))
         print(
-            f"{args.what} as {args.user}: {int(totals.split()[1]) / 1e6:,.1f}M instructions (one cold run; {dump})"
+            f"{args.what} as {args.user}: {int(totals.split()[1]) / 1e6:,.1f}M instructions (one cold run"
+            f"{', fits stored' if args.stored_fits else ''}; {dump})"
         )
 
 

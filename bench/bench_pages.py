@@ -90,6 +90,7 @@ def main() -> int:
         "API trends": "/api/v1/trends?indicator=satisfied",
     }
     from utfall.comparisons.cache import bump
+    from utfall.core.models import StoredFit
     from utfall.stats.overdispersion import clear_fit_cache
 
     def measure(url: str, *, cold: bool) -> tuple[float, float, float]:
@@ -98,6 +99,7 @@ def main() -> int:
             if cold:
                 bump()  # as after a saved follow-up or an import: no cached count is valid
                 clear_fit_cache()  # and every count may have changed: no fit reused
+                StoredFit.objects.all().delete()  # neither one an earlier process stored
             started, started_cpu = time.perf_counter(), time.process_time()
             client.get(url)
             times.append((time.perf_counter() - started) * 1000)

@@ -715,23 +715,33 @@ def _timed(repeat: int, work: Any, *, warm_up: bool = True) -> tuple[float, floa
     a fresh process's first call also pays what a server's worker pays once, not per request
     (the indicators' YAML, ~40 ms; the database file's pages read from disk). The timed runs
     are still cold: the count cache emptied and no fit reused before each (docs/performance.md,
-    "cmp3")."""
+    "cmp3"), neither from this process's memory nor stored by an earlier one (the stored fits
+    emptied: each run fits as the first request after the counts changed)."""
     from utfall.comparisons.cache import bump
     from utfall.stats.overdispersion import clear_fit_cache
 
     if warm_up:
         bump()
         clear_fit_cache()
+        _forget_stored_fits()
         work()
     times, cpu, result = [], [], None
     for _ in range(repeat):
         bump()  # as after a saved follow-up or an import: no cached count is valid
         clear_fit_cache()
+        _forget_stored_fits()
         began, began_cpu = time.perf_counter(), time.process_time()
         result = work()
         times.append(time.perf_counter() - began)
         cpu.append(time.process_time() - began_cpu)
     return statistics.median(times), statistics.median(cpu), result, times
+
+
+def _forget_stored_fits() -> None:
+    """Empty the fits kept between processes (utfall.core.fits): as after the counts changed."""
+    from utfall.core.models import StoredFit
+
+    StoredFit.objects.all().delete()
 
 
 def _percentiles(times: list[float]) -> tuple[float, float]:
@@ -950,43 +960,52 @@ def _pages(analyst: Any, n: int) -> None:
     from utfall.comparisons.cache import bump
     from utfall.stats.overdispersion import clear_fit_cache
 
+    # Three ways in, n requests each: "changed" (the count cache emptied, no fit in memory and
+    # none stored: the first request after a saved follow-up or an import changed the counts),
+    # "cold" (the same, but the fits an earlier request stored are there: a new server process
+    # on unchanged counts, or a page whose counts the change did not touch; utfall.core.fits)
+    # and "warm" (everything this process has cached).
     print(
-        f"{'page':<30} {'cold p50':>9} {'cold p95':>9} {'warm p50':>9} {'warm p95':>9} {'cpu p50':>8}"
-        f"   (ms, {n} requests each; cpu: this process's own time, cold)"
+        f"{'page':<30} {'changed p50':>11} {'p95':>5} {'cold p50':>9} {'p95':>5} {'warm p50':>9} {'p95':>5}"
+        f" {'cpu p50':>8}   (ms, {n} requests each; cpu: this process's own time, changed)"
     )
-    worst = 0.0
+    worst = {"changed": 0.0, "cold": 0.0}
     unanswered = []  # a page that did not answer 200 was not measured: never "met"
     for name, url in pages.items():
         requester = manager if "unit manager" in name else client
         status = requester.get(url, secure=True).status_code
-        timings: dict[bool, list[float]] = {True: [], False: []}
+        timings: dict[str, list[float]] = {"changed": [], "cold": [], "warm": []}
         cpu: list[float] = []
-        for cold in (True, False):
+        for way in timings:
             for _ in range(n):
-                if cold:
+                if way != "warm":
                     bump()
                     clear_fit_cache()
+                if way == "changed":
+                    _forget_stored_fits()
                 began, began_cpu = time.perf_counter(), time.process_time()
                 requester.get(url, secure=True)
-                timings[cold].append((time.perf_counter() - began) * 1000)
-                if cold:
+                timings[way].append((time.perf_counter() - began) * 1000)
+                if way == "changed":
                     cpu.append((time.process_time() - began_cpu) * 1000)
                 reset_queries()
-        c50, c95 = _percentiles(timings[True])
-        w50, w95 = _percentiles(timings[False])
-        worst = max(worst, c95)
+        (n50, n95), (c50, c95), (w50, w95) = (_percentiles(timings[way]) for way in timings)
+        worst["changed"], worst["cold"] = max(worst["changed"], n95), max(worst["cold"], c95)
         if status != 200:
             unanswered.append(name)
         print(
-            f"{name:<30} {c50:9.0f} {c95:9.0f} {w50:9.0f} {w95:9.0f} {statistics.median(cpu):8.0f}"
-            + ("" if status == 200 else f"   (status {status})")
+            f"{name:<30} {n50:11.0f} {n95:5.0f} {c50:9.0f} {c95:5.0f} {w50:9.0f} {w95:5.0f}"
+            f" {statistics.median(cpu):8.0f}" + ("" if status == 200 else f"   (status {status})")
         )
-    verdict = "met" if worst < TARGET_PAGE_P95_MS and not unanswered else "NOT met"
-    if unanswered:
-        verdict += f"; not measured, no page: {', '.join(unanswered)}"
-    print(
-        f"slowest page p95 cold {worst:.0f} ms (target < {TARGET_PAGE_P95_MS:.0f} ms: {verdict})", flush=True
-    )
+    for way, what in (("changed", "after the counts changed, nothing stored"),
+                      ("cold", "a new process, the fits stored")):  # fmt: skip
+        verdict = "met" if worst[way] < TARGET_PAGE_P95_MS and not unanswered else "NOT met"
+        if unanswered:
+            verdict += f"; not measured, no page: {', '.join(unanswered)}"
+        print(
+            f"slowest page p95 cold, {what}: {worst[way]:.0f} ms (target < {TARGET_PAGE_P95_MS:.0f} ms: {verdict})",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":
