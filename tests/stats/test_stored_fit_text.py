@@ -55,12 +55,20 @@ def test_a_fit_read_back_from_its_text_has_the_same_bits_types_limits_and_flags(
 ) -> None:
     x, m = _data(seed, kind, groups, base, tau)
     fit = fit_overdispersion(x, m, kind=kind, method=method, target=target)  # type: ignore[arg-type]
+    fit.limits(m[: groups // 2], 0.998)  # some limits worked out before it is stored, some after
     back = decode(encode(fit))
     assert isinstance(back, OverdispersionFit)
     names = [
         f for f in OverdispersionFit.__dataclass_fields__ if OverdispersionFit.__dataclass_fields__[f].init
     ]
     assert [_bits(getattr(back, f)) for f in names] == [_bits(getattr(fit, f)) for f in names]
+    assert {
+        level: {size: np.float64(pair).tobytes() for size, pair in at.items()}
+        for level, at in back._known.items()
+    } == {
+        level: {size: np.float64(pair).tobytes() for size, pair in at.items()}
+        for level, at in fit._known.items()
+    }
     sizes = np.unique(np.concatenate([m, [1.0, 5.0, 77.0, 5000.0]]))
     for level in (0.95, 0.998):
         assert np.array_equal(
@@ -73,11 +81,13 @@ def test_every_text_that_is_not_a_whole_fit_is_refused() -> None:
     x, m = _data(1, "proportion", 50, 0.6, 0.2)
     good = json.loads(encode(fit_overdispersion(x, m)))
     missing = {k: v for k, v in good.items() if k != "tau2"}
+    no_limits = {k: v for k, v in good.items() if k != "limits"}
+    bad_limits = {**good, "limits": {"0x1.0p-1": [["0x1.0p+3", "0x1.0p-2"]]}}
     added = {**good, "weights": ["float", "0x1.0p+0"]}
     wrong_tag = {**good, "phi": ["pickle", "x"]}
     wrong_shape = {**good, "phi": 1.5}
     for text in ("", "null", "[]", "{", json.dumps(missing), json.dumps(added), json.dumps(wrong_tag),
-                 json.dumps(wrong_shape)):  # fmt: skip
+                 json.dumps(wrong_shape), json.dumps(no_limits), json.dumps(bad_limits)):  # fmt: skip
         assert decode(text) is None, text
     assert decode(json.dumps(good)) is not None
 
@@ -97,3 +107,56 @@ def test_the_key_changes_with_every_argument() -> None:
     }
     assert base not in others and len(others) == 6
     assert base == fit_key(x.tobytes(), m.tobytes(), "proportion", "truncated-ml", None)
+
+
+class _Kept:
+    """The store protocol over a dict (the database's own is tested in tests/core)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[int, str], str] = {}
+        self.saves: list[set[str]] = []
+
+    def load(self, owner: int, key: str) -> str | None:
+        return self.rows.get((owner, key))
+
+    def save(self, owner: int, fits: dict[str, str]) -> None:
+        self.saves.append(set(fits))
+        self.rows.update({(owner, key): text for key, text in fits.items()})
+
+
+def test_limits_worked_out_on_a_stored_fit_are_stored_with_it_and_not_worked_out_again(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from utfall.stats.overdispersion import clear_fit_cache, limits, set_fit_store, stored_fits
+
+    kept = _Kept()
+    before = set_fit_store(kept)
+    try:
+        x, m = _data(4, "proportion", 200, 0.6, 0.3)
+        first, second = m[:100], m[100:]
+        clear_fit_cache()
+        with stored_fits(7):
+            fresh = fit_overdispersion(x, m)
+            at_first = fresh.limits(first)
+        assert len(kept.saves) == 1 and kept.saves[0]
+        clear_fit_cache()  # a new process
+        with stored_fits(7):
+            fit = fit_overdispersion(x, m)
+            with monkeypatch.context() as patched:  # the first sizes' limits come with the fit
+                patched.setattr(limits, "adaptive_limits_at_levels", None)
+                assert np.array_equal(np.asarray(fit.limits(first)), np.asarray(at_first), equal_nan=True)
+            fit.limits(second)
+        assert len(kept.saves) == 2  # the fit learnt the second sizes' limits: saved again
+        clear_fit_cache()
+        with stored_fits(7):
+            fit = fit_overdispersion(x, m)
+            with monkeypatch.context() as patched:
+                patched.setattr(limits, "adaptive_limits_at_levels", None)
+                both = fit.limits(m)
+        assert len(kept.saves) == 2  # nothing new: nothing written
+        assert np.array_equal(np.asarray(both), np.asarray(fresh.limits(m)), equal_nan=True)
+        clear_fit_cache()
+        with stored_fits(8):  # another owner: nothing of owner 7's
+            fit_overdispersion(x, m)
+        assert len(kept.saves) == 3 and {owner for owner, _ in kept.rows} == {7, 8}
+    finally:
+        set_fit_store(before)
+        clear_fit_cache()

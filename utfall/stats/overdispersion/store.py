@@ -3,22 +3,23 @@
 A fit is a pure function of its arguments (the groups' counts and sizes, the kind, the method,
 a fixed target) and of this package's code. The in-process memo forgets everything when a
 server process starts (a deploy, a worker recycled, a second worker), and a 750-provider fit
-costs ~20 ms, so a cold provider page pays ~270 ms for its 13 fits of unchanged counts. A
+costs ~20 ms, so a cold provider page paid ~270 ms for its 13 fits of unchanged counts. A
 *store* keeps the fitted parameters (method, target, φ, τ², centre, the groups left out, …:
-:class:`~.limits.OverdispersionFit`'s fields, never the counts) under a key that is the SHA-256
-of those arguments and of this code, so a stored fit is used only for exactly the inputs and
-the code that made it: nothing to invalidate when data change (new counts are a new key) or
-when the code changes (a new code hash).
+:class:`~.limits.OverdispersionFit`'s fields, never the counts) and the limits worked out on it
+(level → size → lower, upper) under a key that is the SHA-256 of those arguments and of this
+code, so a stored fit is used only for exactly the inputs and the code that made it: nothing to
+invalidate when data change (new counts are a new key) or when the code changes (a new hash).
 
 The stats layer knows no database: the project registers a store (:func:`set_fit_store`, the
-core app's :class:`~utfall.core.fits.DatabaseFitStore`), and a caller that knows whose data it
-fits says so (:func:`stored_fits`, the municipality's id): fits are kept per owner, never
-shared between municipalities. Without a store or an owner (the CLI, the statistics' own
-tests, a benchmark of the fit itself) every fit is computed as before. Fits computed inside
-:func:`stored_fits` are saved together when the outermost block ends (one write, not one per
-fit). The decoded fit is the same object field for field — the same floats to the last bit and
-the same types (Python float or numpy float64) — so every output is the same as a fit
-computed there (tested). Decision and reason: docs/decisions.md (2026-12-06, "Stored fits").
+core app's ``DatabaseFitStore``), and a caller that knows whose counts it fits says so
+(:func:`stored_fits`, the municipality's id): fits are kept per owner, never shared between
+municipalities. Without a store or outside a block (the statistics' own tests, a benchmark of
+the fit itself) every fit is computed as before. At the end of the outermost block the fits it
+computed, and the stored ones it worked out new limits on, are saved together (one write, not
+one per fit). A decoded fit is the same object field for field — the same floats to the last
+bit and the same types (Python float or numpy float64) — with the same limits, so every output
+is the same as with a fit computed there (tested). Decision and reason: docs/decisions.md
+(2026-12-06, "Stored fits").
 """
 
 from __future__ import annotations
@@ -53,7 +54,9 @@ class FitStore(Protocol):
 @dataclass
 class _Block:
     owner: int
-    pending: dict[str, str] = field(default_factory=dict)
+    #: The fits this block computed or loaded: key → (fit, how many limits it knew when loaded;
+    #: -1 when computed here). At the end, those computed and those that learnt limits are saved.
+    fits: dict[str, tuple[OverdispersionFit, int]] = field(default_factory=dict)
 
 
 _store: FitStore | None = None
@@ -84,8 +87,9 @@ def stored_fits(owner: int | None) -> Iterator[None]:
         _block.reset(token)
     # Only after a block that ended normally (an exception leaves the computed fits unsaved).
     store = _store
-    if block.pending and store is not None:
-        store.save(block.owner, block.pending)
+    changed = {key: encode(fit) for key, (fit, known) in block.fits.items() if _limits_known(fit) != known}
+    if changed and store is not None:
+        store.save(block.owner, changed)
 
 
 def lookup(
@@ -97,17 +101,26 @@ def lookup(
     if block is None or store is None:
         return None, None
     key = fit_key(*key_parts)
-    known = block.pending.get(key)
-    text = known if known is not None else store.load(block.owner, key)
+    if key in block.fits:
+        return block.fits[key][0], None
+    text = store.load(block.owner, key)
     fit = decode(text) if text is not None else None
-    return fit, (None if fit is not None else key)
+    if fit is None:
+        return None, key
+    block.fits[key] = (fit, _limits_known(fit))
+    return fit, None
 
 
 def remember(key: str, fit: OverdispersionFit) -> None:
-    """Save ``fit`` under ``key`` at the end of the current block."""
+    """Save ``fit`` (and the limits worked out on it by then) under ``key`` at the end of the
+    current block."""
     block = _block.get()
     if block is not None:
-        block.pending[key] = encode(fit)
+        block.fits[key] = (fit, -1)
+
+
+def _limits_known(fit: OverdispersionFit) -> int:
+    return sum(len(at) for at in fit._known.values())
 
 
 # -- the key ---------------------------------------------------------------------------------
@@ -173,17 +186,31 @@ def _restored(tagged: Any) -> Any:
 
 
 def encode(fit: OverdispersionFit) -> str:
-    """The fit's fields as JSON, each value with its type (the limits worked out are not kept)."""
-    return json.dumps({name: _value(getattr(fit, name)) for name in _FIELDS}, separators=(",", ":"))
+    """The fit's fields as JSON, each value with its type, and the limits worked out on it so
+    far (level → [size, lower, upper], every float in its exact hex form)."""
+    data: dict[str, Any] = {name: _value(getattr(fit, name)) for name in _FIELDS}
+    data["limits"] = {
+        level.hex(): [
+            [size.hex(), float(lower).hex(), float(upper).hex()] for size, (lower, upper) in at.items()
+        ]
+        for level, at in fit._known.items()
+    }
+    return json.dumps(data, separators=(",", ":"))
 
 
 def decode(text: str) -> OverdispersionFit | None:
-    """The fit :func:`encode` wrote; None for anything else (a field missing, added or malformed),
-    so a damaged row is computed again rather than trusted."""
+    """The fit :func:`encode` wrote, with its limits; None for anything else (a field missing,
+    added or malformed), so a damaged row is computed again rather than trusted."""
     try:
         data = json.loads(text)
-        if not isinstance(data, dict) or set(data) != set(_FIELDS):
+        if not isinstance(data, dict) or set(data) != {*_FIELDS, "limits"}:
             return None
-        return OverdispersionFit(**{name: _restored(data[name]) for name in _FIELDS})
-    except (ValueError, TypeError, KeyError):
+        fit = OverdispersionFit(**{name: _restored(data[name]) for name in _FIELDS})
+        for level, triples in data["limits"].items():
+            fit._known[float.fromhex(level)] = {
+                float.fromhex(size): (float.fromhex(lower), float.fromhex(upper))
+                for size, lower, upper in triples
+            }
+    except (ValueError, TypeError, KeyError, AttributeError):
         return None
+    return fit
