@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from django.db import DatabaseError, connection, transaction
+from django.db import Error, connection, transaction
 from django.utils import timezone
 
 from utfall.core.models import StoredFit
@@ -44,7 +44,7 @@ class DatabaseFitStore:
             with connection.cursor() as cursor:
                 cursor.execute(_LOAD_SQL, [owner, key])
                 row = cursor.fetchone()
-        except DatabaseError as error:  # pragma: no cover - a lost connection: compute instead
+        except Error as error:  # a lost connection: compute instead
             log.warning("stored fits could not be read: %s", type(error).__name__)
             return None
         return None if row is None else str(row[0])
@@ -65,7 +65,7 @@ class DatabaseFitStore:
                     unique_fields=["municipality", "key"],
                     update_fields=["text", "stored"],
                 )
-        except DatabaseError as error:
+        except Error as error:
             log.warning("%d fits could not be stored: %s", len(rows), type(error).__name__)
 
 
