@@ -125,20 +125,19 @@ class _Kept:
 
 
 def test_limits_worked_out_on_a_stored_fit_are_stored_with_it_and_not_worked_out_again(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from utfall.stats.overdispersion import clear_fit_cache, limits, set_fit_store, stored_fits
+    from utfall.stats.overdispersion import clear_fit_cache, limits, stored_fits
 
     kept = _Kept()
-    before = set_fit_store(kept)
     try:
         x, m = _data(4, "proportion", 200, 0.6, 0.3)
         first, second = m[:100], m[100:]
         clear_fit_cache()
-        with stored_fits(7):
+        with stored_fits(7, kept):
             fresh = fit_overdispersion(x, m)
             at_first = fresh.limits(first)
         assert len(kept.saves) == 1 and kept.saves[0]
         clear_fit_cache()  # a new process
-        with stored_fits(7):
+        with stored_fits(7, kept):
             fit = fit_overdispersion(x, m)
             with monkeypatch.context() as patched:  # the first sizes' limits come with the fit
                 patched.setattr(limits, "adaptive_limits_at_levels", None)
@@ -146,7 +145,7 @@ def test_limits_worked_out_on_a_stored_fit_are_stored_with_it_and_not_worked_out
             fit.limits(second)
         assert len(kept.saves) == 2  # the fit learnt the second sizes' limits: saved again
         clear_fit_cache()
-        with stored_fits(7):
+        with stored_fits(7, kept):
             fit = fit_overdispersion(x, m)
             with monkeypatch.context() as patched:
                 patched.setattr(limits, "adaptive_limits_at_levels", None)
@@ -154,9 +153,12 @@ def test_limits_worked_out_on_a_stored_fit_are_stored_with_it_and_not_worked_out
         assert len(kept.saves) == 2  # nothing new: nothing written
         assert np.array_equal(np.asarray(both), np.asarray(fresh.limits(m)), equal_nan=True)
         clear_fit_cache()
-        with stored_fits(8):  # another owner: nothing of owner 7's
+        with stored_fits(8, kept):  # another owner: nothing of owner 7's
             fit_overdispersion(x, m)
         assert len(kept.saves) == 3 and {owner for owner, _ in kept.rows} == {7, 8}
+        with stored_fits(None, kept), stored_fits(9, None):  # no owner, or no store: nothing kept
+            clear_fit_cache()
+            fit_overdispersion(x, m)
+        assert len(kept.saves) == 3
     finally:
-        set_fit_store(before)
         clear_fit_cache()

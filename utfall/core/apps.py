@@ -11,9 +11,3 @@ class CoreConfig(AppConfig):
         from utfall.core import middleware, sqlite  # noqa: F401 - middleware's sign-in receiver
 
         connection_created.connect(sqlite.on_connect, dispatch_uid="utfall.core.sqlite")
-
-        from utfall.core.fits import DatabaseFitStore
-        from utfall.stats.overdispersion import set_fit_store
-
-        # Fits kept between processes, used where a caller names the municipality (stored_fits).
-        set_fit_store(DatabaseFitStore())

@@ -1,4 +1,5 @@
-"""The database behind :mod:`utfall.stats.overdispersion.store`: fits kept between processes.
+"""The database behind :mod:`utfall.stats.overdispersion.store`: fits kept between processes,
+inside :func:`fits_kept_for` a municipality.
 
 One row per municipality and key (:class:`~utfall.core.models.StoredFit`). A load is one
 indexed read; the fits a block computed are saved in one insert that writes over a row another
@@ -24,7 +25,6 @@ from django.db import Error, connection, transaction
 from django.utils import timezone
 
 from utfall.core.models import StoredFit
-from utfall.stats.overdispersion import stored_fits
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -90,14 +90,26 @@ def _briefly_waiting() -> Iterator[None]:
             cursor.execute(f"PRAGMA busy_timeout = {before:d}")
 
 
+@contextmanager
+def fits_kept_for(owner: int | None) -> Iterator[None]:
+    """The fits computed inside are looked up in and saved to this table under the municipality
+    ``owner`` (:func:`utfall.stats.overdispersion.stored_fits`). The statistics are imported
+    here, not with this module: a command that fits nothing loads no numpy."""
+    from utfall.stats.overdispersion import stored_fits
+
+    with stored_fits(owner, _DATABASE):
+        yield
+
+
 def fits_stored_by_municipality(function: F) -> F:
-    """Run ``function(..., municipality=…)`` with its fits looked up and saved under that
-    municipality (:func:`utfall.stats.overdispersion.stored_fits`)."""
+    """Run ``function(..., municipality=…)`` inside :func:`fits_kept_for` that municipality."""
 
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        municipality = kwargs.get("municipality")
-        with stored_fits(getattr(municipality, "pk", None)):
+        with fits_kept_for(getattr(kwargs.get("municipality"), "pk", None)):
             return function(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+_DATABASE = DatabaseFitStore()

@@ -19,9 +19,10 @@ from django.utils.translation import gettext as _
 from utfall.comparisons.disclosure import protected_counts, snap_period
 from utfall.comparisons.indicators import Indicator, all_indicators, get_indicator
 from utfall.comparisons.queries import reference_date
+from utfall.core.fits import fits_kept_for
 from utfall.organisations.models import Municipality
 from utfall.registry.models import Contract, add_months
-from utfall.stats.overdispersion import DEFAULT_METHOD, fit_overdispersion, stored_fits
+from utfall.stats.overdispersion import DEFAULT_METHOD, fit_overdispersion
 from utfall.stats.proportions import wilson_interval
 from utfall.stats.suppression import suppress
 
@@ -103,7 +104,7 @@ def scoped_row(
                      filters=scope)[0]  # fmt: skip
     by_provider = protected_counts(definition, municipality=municipality, date_from=date_from, date_to=date_to,
                             by=["provider"])  # fmt: skip
-    with stored_fits(municipality.pk):
+    with fits_kept_for(municipality.pk):
         return row_from_counts(definition, mine, by_provider, target)
 
 
@@ -175,7 +176,7 @@ def contract_results(contract: Contract, date_from: dt.date, date_to: dt.date) -
     targets = {t.indicator: t for t in contract.targets.all()}
     known = all_indicators()
     codes = [c for c in targets if c in known] + [c for c in DEFAULT_INDICATORS if c not in targets]
-    with stored_fits(contract.municipality_id):  # one save for every indicator's fit
+    with fits_kept_for(contract.municipality_id):  # one save for every indicator's fit
         return [indicator_row(contract, code, date_from, date_to, target=targets.get(code)) for code in codes]
 
 
@@ -196,7 +197,7 @@ def targets_summaries(contracts: list[Contract], date_from: dt.date, date_to: dt
                                 by=["provider"])  # fmt: skip
         counts[code] = ({r["contract"]: r for r in grouped}, by_provider)
     out = {}
-    with stored_fits(municipality.pk):
+    with fits_kept_for(municipality.pk):
         for contract in contracts:
             rows = []
             for t in contract.targets.all():

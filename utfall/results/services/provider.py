@@ -14,13 +14,14 @@ from django.utils.translation import gettext as _
 from utfall.comparisons.access import scoped_filters
 from utfall.comparisons.disclosure import prefetch_protected, protected_counts
 from utfall.comparisons.indicators import all_indicators, get_indicator
+from utfall.core.fits import fits_kept_for
 from utfall.registry.models import Contract, Provider
 from utfall.results import charts
 from utfall.results.services.common import Page, comparability_notes, min_n, municipality_of
 from utfall.results.services.trends import trend
 from utfall.results.tables import Column, ResultTable, rounded
 from utfall.stats.assessment import ASSESSMENT_ROW_KEYS, assess
-from utfall.stats.overdispersion import DEFAULT_METHOD, fit_overdispersion, stored_fits
+from utfall.stats.overdispersion import DEFAULT_METHOD, fit_overdispersion
 from utfall.stats.proportions import wilson_interval
 from utfall.stats.suppression import hidden_rows
 
@@ -149,7 +150,7 @@ def provider_results(
         prefetch_protected(questions, municipality=municipality, date_from=date_from, date_to=date_to,
                            by=[], filters=filters)  # fmt: skip
     rows = []
-    with stored_fits(municipality.pk):  # the 13 fits kept between processes (docs/decisions.md)
+    with fits_kept_for(municipality.pk):  # the 13 fits kept between processes (docs/decisions.md)
         for code, definition in all_indicators().items():
             counts = counted(definition, {})
             own = None

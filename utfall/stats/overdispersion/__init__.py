@@ -54,11 +54,9 @@ __all__ = [
     "METHODS",
     "clear_fit_cache",
     "fit_overdispersion",
-    "set_fit_store",
     "stored_fits",
 ]
 
-set_fit_store = store.set_fit_store
 stored_fits = store.stored_fits
 
 DEFAULT_METHOD = "truncated-ml"

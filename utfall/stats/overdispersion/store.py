@@ -10,10 +10,10 @@ costs ~20 ms, so a cold provider page paid ~270 ms for its 13 fits of unchanged 
 code, so a stored fit is used only for exactly the inputs and the code that made it: nothing to
 invalidate when data change (new counts are a new key) or when the code changes (a new hash).
 
-The stats layer knows no database: the project registers a store (:func:`set_fit_store`, the
-core app's ``DatabaseFitStore``), and a caller that knows whose counts it fits says so
-(:func:`stored_fits`, the municipality's id): fits are kept per owner, never shared between
-municipalities. Without a store or outside a block (the statistics' own tests, a benchmark of
+The stats layer knows no database: a caller that knows whose counts it fits opens a block with
+the owner and a store (:func:`stored_fits`; the project's is ``utfall.core.fits``, the
+municipality's id and a table): fits are kept per owner, never shared between municipalities.
+Outside a block (the statistics' own tests, a benchmark of
 the fit itself) every fit is computed as before. At the end of the outermost block the fits it
 computed, and the stored ones it worked out new limits on, are saved together (one write, not
 one per fit). A decoded fit is the same object field for field — the same floats to the last
@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import platform
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -39,7 +41,7 @@ import scipy
 
 from utfall.stats.overdispersion.limits import OverdispersionFit
 
-__all__ = ["FitStore", "decode", "encode", "fit_key", "set_fit_store", "stored_fits"]
+__all__ = ["FitStore", "decode", "encode", "fit_key", "stored_fits"]
 
 
 class FitStore(Protocol):
@@ -54,41 +56,33 @@ class FitStore(Protocol):
 @dataclass
 class _Block:
     owner: int
+    store: FitStore
     #: The fits this block computed or loaded: key → (fit, how many limits it knew when loaded;
     #: -1 when computed here). At the end, those computed and those that learnt limits are saved.
     fits: dict[str, tuple[OverdispersionFit, int]] = field(default_factory=dict)
 
 
-_store: FitStore | None = None
 _block: ContextVar[_Block | None] = ContextVar("utfall_stored_fits", default=None)
 
 
-def set_fit_store(store: FitStore | None) -> FitStore | None:
-    """Register the store (None: none); returns the one registered before."""
-    global _store
-    before, _store = _store, store
-    return before
-
-
 @contextmanager
-def stored_fits(owner: int | None) -> Iterator[None]:
-    """Inside this block, fits are looked up in and saved to the store under ``owner`` (the
+def stored_fits(owner: int | None, store: FitStore | None) -> Iterator[None]:
+    """Inside this block, fits are looked up in and saved to ``store`` under ``owner`` (the
     municipality whose counts are fitted). Nested blocks join the outermost one; its end saves
-    what was computed. ``owner=None``: no store inside."""
+    what was computed. ``owner`` or ``store`` None: nothing stored inside."""
     outer = _block.get()
-    if outer is not None or owner is None:
+    if outer is not None or owner is None or store is None:
         yield
         return
-    block = _Block(owner)
+    block = _Block(owner, store)
     token = _block.set(block)
     try:
         yield
     finally:
         _block.reset(token)
     # Only after a block that ended normally (an exception leaves the computed fits unsaved).
-    store = _store
     changed = {key: encode(fit) for key, (fit, known) in block.fits.items() if _limits_known(fit) != known}
-    if changed and store is not None:
+    if changed:
         store.save(block.owner, changed)
 
 
@@ -97,13 +91,13 @@ def lookup(
 ) -> tuple[OverdispersionFit | None, str | None]:
     """The stored fit of these arguments in the current block (None, and the key to save it
     under, when unknown; (None, None) outside a block or without a store)."""
-    block, store = _block.get(), _store
-    if block is None or store is None:
+    block = _block.get()
+    if block is None:
         return None, None
     key = fit_key(*key_parts)
     if key in block.fits:
         return block.fits[key][0], None
-    text = store.load(block.owner, key)
+    text = block.store.load(block.owner, key)
     fit = decode(text) if text is not None else None
     if fit is None:
         return None, key
@@ -129,11 +123,14 @@ _CODE_LOCK = threading.Lock()
 
 
 def _code_version() -> str:
-    """A hash of every statistics module's source and of numpy's and scipy's versions: any
-    change to the code a fit runs through makes every stored fit unknown."""
+    """A hash of every statistics module's source, numpy's, scipy's and Python's versions and the
+    machine's architecture: any change to the code a fit runs through (or a database moved to
+    another kind of machine) makes every stored fit unknown."""
     with _CODE_LOCK:
         if not _CODE:
-            digest = hashlib.sha256(f"numpy {np.__version__} scipy {scipy.__version__}".encode())
+            digest = hashlib.sha256(
+                f"numpy {np.__version__} scipy {scipy.__version__} python {sys.version} on {platform.machine()}".encode()
+            )
             root = Path(__file__).resolve().parent.parent  # utfall/stats
             for path in sorted(root.rglob("*.py")):
                 digest.update(str(path.relative_to(root)).encode())
