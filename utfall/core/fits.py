@@ -8,7 +8,7 @@ never fails the page: a locked SQLite file (a save waits :data:`SQLITE_WAIT_MS` 
 lock, not the connection's 20 s) or a lost connection logs a warning, and the fits are computed
 again next time. The save runs in ``atomic`` (a savepoint inside a caller's
 transaction, so a failed statement does not spoil it on PostgreSQL). Rows older than
-:data:`KEPT_DAYS` are deleted by the next save; a fit asked for after that is computed and
+:data:`KEPT_DAYS` are deleted by the municipality's next save; a fit asked for after that is computed and
 stored once more. Decision and reason: docs/decisions.md (2026-12-06, "Stored fits").
 """
 
@@ -57,7 +57,11 @@ class DatabaseFitStore:
         ]
         try:
             with _briefly_waiting(), transaction.atomic():
-                StoredFit.objects.filter(stored__lt=today - dt.timedelta(days=KEPT_DAYS)).delete()
+                # Only this municipality's rows: a save touches no other tenant's (one shard on Citus).
+                old = StoredFit.objects.filter(
+                    municipality_id=owner, stored__lt=today - dt.timedelta(days=KEPT_DAYS)
+                )
+                old.delete()
                 # A row another process saved meanwhile, or a damaged one, is written over.
                 StoredFit.objects.bulk_create(
                     rows,
