@@ -6,10 +6,10 @@ indexed read; the fits a block computed are saved in one insert that writes over
 process saved meanwhile (the same text) or a damaged one (which ``decode`` refused). Saving
 never fails the page: a locked SQLite file (a save waits :data:`SQLITE_WAIT_MS` for the write
 lock, not the connection's 20 s) or a lost connection logs a warning, and the fits are computed
-again next time. The save runs in ``atomic`` (a savepoint inside a caller's
-transaction, so a failed statement does not spoil it on PostgreSQL). Rows older than
-:data:`KEPT_DAYS` are deleted by the municipality's next save; a fit asked for after that is computed and
-stored once more. Decision and reason: docs/decisions.md (2026-12-06, "Stored fits").
+again next time. The save runs in ``atomic`` (a savepoint inside a caller's transaction, so a
+failed statement does not spoil it on PostgreSQL). Rows older than :data:`KEPT_DAYS` are
+deleted by their municipality's next save; a fit asked for after that is computed and stored
+once more. Decision and reason: docs/decisions.md (2026-12-06, "Stored fits").
 """
 
 from __future__ import annotations
