@@ -88,7 +88,7 @@ def test_a_fit_stored_by_other_code_is_not_used(municipality, monkeypatch) -> No
     new_process()
     run(municipality)
     new_process()
-    monkeypatch.setattr(store, "_CODE", ["another version of the statistics"])
+    monkeypatch.setattr(store, "_code_version", lambda: "another version of the statistics")
     no_fitting(monkeypatch)
     with pytest.raises(AssertionError, match="a fit was computed"):
         run(municipality)

@@ -51,9 +51,10 @@ class DatabaseFitStore:
 
     def save(self, owner: int, fits: dict[str, str]) -> None:
         today = timezone.localdate()
-        fits = dict(sorted(fits.items()))  # every process writes keys in one order: no deadlock
+        # Every process writes its keys in one order: no deadlock between two saves.
         rows = [
-            StoredFit(municipality_id=owner, key=key, text=text, stored=today) for key, text in fits.items()
+            StoredFit(municipality_id=owner, key=key, text=text, stored=today)
+            for key, text in sorted(fits.items())
         ]
         try:
             with _briefly_waiting(), transaction.atomic():

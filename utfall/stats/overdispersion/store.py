@@ -25,12 +25,11 @@ is the same as with a fit computed there (tested). Decision and reason: docs/dec
 from __future__ import annotations
 
 import base64
-import binascii
+import functools
 import hashlib
 import json
 import platform
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -92,8 +91,8 @@ def stored_fits(owner: int | None, store: FitStore | None) -> Iterator[None]:
 def lookup(
     key_parts: tuple[bytes, bytes, str, str, float | None],
 ) -> tuple[OverdispersionFit | None, str | None]:
-    """The stored fit of these arguments in the current block (None, and the key to save it
-    under, when unknown; (None, None) outside a block or without a store)."""
+    """The fit of these arguments this block already has or its store holds; when unknown, None
+    and the key to :func:`remember` it under; (None, None) outside a block."""
     block = _block.get()
     if block is None:
         return None, None
@@ -121,25 +120,19 @@ def _limits_known(fit: OverdispersionFit) -> int:
 
 
 # -- the key ---------------------------------------------------------------------------------
-_CODE: list[str] = []
-_CODE_LOCK = threading.Lock()
-
-
+@functools.cache
 def _code_version() -> str:
     """A hash of every statistics module's source, numpy's, scipy's and Python's versions and the
     machine's architecture: any change to the code a fit runs through (or a database moved to
-    another kind of machine) makes every stored fit unknown."""
-    with _CODE_LOCK:
-        if not _CODE:
-            digest = hashlib.sha256(
-                f"numpy {np.__version__} scipy {scipy.__version__} python {sys.version} on {platform.machine()}".encode()
-            )
-            root = Path(__file__).resolve().parent.parent  # utfall/stats
-            for path in sorted(root.rglob("*.py")):
-                digest.update(str(path.relative_to(root)).encode())
-                digest.update(path.read_bytes())
-            _CODE.append(digest.hexdigest())
-        return _CODE[0]
+    another kind of machine) makes every stored fit unknown. Read once per process."""
+    digest = hashlib.sha256(
+        f"numpy {np.__version__} scipy {scipy.__version__} python {sys.version} on {platform.machine()}".encode()
+    )
+    root = Path(__file__).resolve().parent.parent  # utfall/stats
+    for path in sorted(root.rglob("*.py")):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def fit_key(x: bytes, m: bytes, kind: str, method: str, target: float | None) -> str:
@@ -172,17 +165,20 @@ def _value(value: Any) -> list[Any]:
     raise TypeError(f"a fit's field of type {type(value).__name__} cannot be stored")
 
 
+#: Each tag's way back from the JSON value.
+_RESTORE: dict[str, Callable[[Any], Any]] = {
+    "f64": lambda v: np.float64(float.fromhex(v)),
+    "float": float.fromhex,
+    "bool": bool,
+    "int": int,
+    "str": str,
+    "ints": lambda v: tuple(int(i) for i in v),
+}
+
+
 def _restored(tagged: Any) -> Any:
     kind, value = tagged
-    restore: dict[str, Callable[[Any], Any]] = {
-        "f64": lambda v: np.float64(float.fromhex(v)),
-        "float": float.fromhex,
-        "bool": bool,
-        "int": int,
-        "str": str,
-        "ints": lambda v: tuple(int(i) for i in v),
-    }
-    return restore[kind](value)
+    return _RESTORE[kind](value)
 
 
 def encode(fit: OverdispersionFit) -> str:
@@ -225,6 +221,6 @@ def decode(text: str) -> OverdispersionFit | None:
             fit._known[float.fromhex(level)] = {
                 size: (lo, hi) for size, (lo, hi) in zip(at, pairs_at, strict=True)
             }
-    except (ValueError, TypeError, KeyError, AttributeError, binascii.Error):
+    except (ValueError, TypeError, KeyError, AttributeError):  # binascii.Error is a ValueError
         return None
     return fit
