@@ -63,7 +63,9 @@ def _bits(values: Any) -> bytes:
 
 CASE_MIX = [
     (seed, categorical, missing, covariates)
-    for seed, (categorical, missing) in enumerate([(False, False), (True, False), (False, True), (True, True)])
+    for seed, (categorical, missing) in enumerate(
+        [(False, False), (True, False), (False, True), (True, True)]
+    )
     for covariates in (["sex", "age", "service"], ["service", "sex"], ["age"])
 ]
 
@@ -107,7 +109,9 @@ def test_the_case_mix_key_changes_with_every_input(monkeypatch: pytest.MonkeyPat
         case_mix_expected(cells, ["sex", "age"])
         case_mix_expected(cells, ["sex", "age"])
         more = cells.copy()
-        more.loc[5, "events"] = more.loc[5, "events"] + (1 if more.loc[5, "events"] < more.loc[5, "n"] else -1)
+        more.loc[5, "events"] = more.loc[5, "events"] + (
+            1 if more.loc[5, "events"] < more.loc[5, "n"] else -1
+        )
         case_mix_expected(more, ["sex", "age"])
         case_mix_expected(cells.iloc[::-1], ["sex", "age"])
         case_mix_expected(cells, ["age", "sex"])
