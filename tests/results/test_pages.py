@@ -34,15 +34,12 @@ pytestmark = pytest.mark.django_db
 # aggregates.CoverageCount instead of one EXISTS per intervention; the period's id is one look-up
 # more when fresh (comparison, O/E, coverage and provider pages: +1 each).
 PAGES = {
-    # 2026-12-06 (mgroe3): the reliability and the case-mix model's p̂ are looked up among the
-    # stored fits (stats.overdispersion.store.kept_result): one indexed read each when fresh
-    # (comparison 13 → 14, O/E 14 → 16).
-    "comparison": (f"/resultat/jamforelse/?indicator=satisfied&{PERIOD}", 14, 8),
+    "comparison": (f"/resultat/jamforelse/?indicator=satisfied&{PERIOD}", 13, 8),
     # The case-mix model's cells are model input, never shown: read without the partitions'
     # GROUP BYs (disclosure.model_cells, 2026-12-02: 44 → 27 fresh; women and men 47 → 37).
     # 2026-12-06 (oe6): the counts by provider of the O/E's years are summed from its cells, not
     # read again (queries._seed_by_provider): 15 → 14 fresh.
-    "comparison_adjusted": (f"/resultat/jamforelse/?indicator=satisfied&adjust=on&{PERIOD}", 16, 8),
+    "comparison_adjusted": (f"/resultat/jamforelse/?indicator=satisfied&adjust=on&{PERIOD}", 14, 8),
     "trends": (f"/resultat/utveckling/?indicator=satisfied&grain=quarter&{PERIOD}", 14, 8),
     # + the services' target groups: girls and boys for children's services (issue 17 point 12).
     # 2026-12-04 (prov3): a count by service and sex is partitioned along service from its own

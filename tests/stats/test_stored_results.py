@@ -77,20 +77,27 @@ def test_the_case_mix_predictions_read_back_are_the_ones_computed_to_the_last_bi
     cells = _cells(seed, categorical=categorical, missing=missing)
     want = case_mix_expected(cells, covariates)  # outside a block: computed, nothing kept
     kept = _Kept()
+    clear_fit_cache()
     with stored_fits(3, kept):
         first = case_mix_expected(cells, covariates)
     assert _bits(first) == _bits(want)
     assert len(kept.saves) == 1 and len(kept.saves[0]) == 1  # one pattern's p̂ each: stored
-    with monkeypatch.context() as patched, stored_fits(3, kept):  # a new process: no model fitted
+    with monkeypatch.context() as patched:  # no model fitted: in this process, or in a new one
         patched.setattr(standardisation.sm, "GLM", None)
-        again = case_mix_expected(cells, covariates)
-        table = expected_from_case_mix(cells, covariates, fitted=again)
-    assert _bits(again) == _bits(want)
+        for new_process in (False, True):
+            if new_process:
+                clear_fit_cache()
+            with stored_fits(3, kept):
+                again = case_mix_expected(cells, covariates)
+                table = expected_from_case_mix(cells, covariates, fitted=again)
+            assert _bits(again) == _bits(want)
     assert table.equals(expected_from_case_mix(cells, covariates))
     assert len(kept.saves) == 1  # nothing new: nothing written
+    clear_fit_cache()
     with stored_fits(4, kept):  # another owner: computed and kept apart
         case_mix_expected(cells, covariates)
     assert len(kept.saves) == 2 and {owner for owner, _ in kept.rows} == {3, 4}
+    clear_fit_cache()
 
 
 def test_the_case_mix_key_changes_with_every_input(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -105,6 +112,7 @@ def test_the_case_mix_key_changes_with_every_input(monkeypatch: pytest.MonkeyPat
 
     monkeypatch.setattr(standardisation, "kept_result", spy)
     cells = _cells(9, categorical=False, missing=False, groups=40)
+    clear_fit_cache()
     with stored_fits(1, _Kept()):
         case_mix_expected(cells, ["sex", "age"])
         case_mix_expected(cells, ["sex", "age"])
@@ -124,6 +132,7 @@ def test_a_damaged_or_foreign_case_mix_text_is_computed_again() -> None:
     cells = _cells(5, categorical=True, missing=True)
     want = case_mix_expected(cells, ["sex", "age"])
     kept = _Kept()
+    clear_fit_cache()
     with stored_fits(2, kept):
         case_mix_expected(cells, ["sex", "age"])
     [(owner, key)] = list(kept.rows)
@@ -133,6 +142,7 @@ def test_a_damaged_or_foreign_case_mix_text_is_computed_again() -> None:
                  json.dumps({"p_by_pattern": "not base64!"}), json.dumps({"p_by_pattern": 3})):  # fmt: skip
         kept.rows[owner, key] = text
         kept.saves.clear()
+        clear_fit_cache()
         with stored_fits(2, kept):
             assert _bits(case_mix_expected(cells, ["sex", "age"])) == _bits(want)
         assert kept.saves and key in kept.saves[0]  # written over with the good text
@@ -183,8 +193,10 @@ def test_the_reliability_read_back_is_the_one_computed_to_the_last_bit(
     want = assess(fit, x, m, used=used)
     kept = _Kept()
     for scale, only in ((1.0, None), (0.9, [])):
+        clear_fit_cache()
         with stored_fits(5, kept):
             first = assess(fit, x, m, used=used, scale=scale, only=only)
+        clear_fit_cache()
         with monkeypatch.context() as patched, stored_fits(5, kept):
             patched.setattr(assessment, "rankability", None)  # a new process: no profile likelihood
             patched.setattr(assessment, "profile_loglik", None)
@@ -211,6 +223,7 @@ def test_the_reliability_key_changes_with_every_input(monkeypatch: pytest.Monkey
     used = np.arange(x.size)
     x2 = x.copy()
     x2[3] += 1 if x2[3] < m[3] else -1
+    clear_fit_cache()
     with stored_fits(1, _Kept()):
         assess(fit, x, m, used=used)
         assess(fit, x, m, used=used, only=[])
@@ -228,6 +241,7 @@ def test_a_damaged_reliability_text_is_computed_again_and_none_is_never_stored()
     used = np.arange(x.size)
     want = _reliability_bits(assess(fit, x, m, used=used).reliability)
     kept = _Kept()
+    clear_fit_cache()
     with stored_fits(6, kept):
         assess(fit, x, m, used=used)
     [(owner, key)] = list(kept.rows)
@@ -236,6 +250,7 @@ def test_a_damaged_reliability_text_is_computed_again_and_none_is_never_stored()
                  json.dumps({**good, "value": ["str", "x"]}), json.dumps({**good, "lower": ["pickle", "x"]}),
                  json.dumps({k: v for k, v in good.items() if k != "upper"})):  # fmt: skip
         kept.rows[owner, key] = text
+        clear_fit_cache()
         with stored_fits(6, kept):
             assert _reliability_bits(assess(fit, x, m, used=used).reliability) == want
         assert json.loads(kept.rows[owner, key]) == good

@@ -30,6 +30,8 @@ import hashlib
 import json
 import platform
 import sys
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -141,19 +143,37 @@ def kept_result(
     if block is None:
         return compute()
     key = result_key(kind, parts)
+    with _RESULTS_LOCK:  # this process's own, as the fits' memo (emptied by clear_fit_cache)
+        if key in _RESULTS:
+            _RESULTS.move_to_end(key)
+            return _RESULTS[key]  # type: ignore[no-any-return]
     text = block.results.get(key)
     if text is None:
         text = block.store.load(block.owner, key)
         if text is not None:
             block.results.setdefault(key, None)
     found = decode(text) if text is not None else None
-    if found is not None:
-        return found
-    value = compute()
-    written = encode(value)
-    if written is not None:
-        block.results[key] = written
-    return value
+    if found is None:
+        found = compute()
+        written = encode(found)
+        if written is not None:
+            block.results[key] = written
+    with _RESULTS_LOCK:
+        _RESULTS[key] = found
+        if len(_RESULTS) > _RESULTS_KEPT:
+            _RESULTS.popitem(last=False)
+    return found
+
+
+_RESULTS: OrderedDict[str, Any] = OrderedDict()
+_RESULTS_KEPT = 64
+_RESULTS_LOCK = threading.Lock()
+
+
+def clear_results() -> None:
+    """Forget the results this process has (:func:`kept_result`; the store keeps its own)."""
+    with _RESULTS_LOCK:
+        _RESULTS.clear()
 
 
 def _limits_known(fit: OverdispersionFit) -> int:
