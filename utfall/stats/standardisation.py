@@ -8,7 +8,10 @@ approximation for O ≥ 10.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import base64
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -16,6 +19,7 @@ import statsmodels.api as sm
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
+from utfall.stats.overdispersion.store import kept_result
 from utfall.stats.proportions import z_for_level
 
 __all__ = [
@@ -198,8 +202,67 @@ def case_mix_expected(
         design[has, column + level[has] - 1] = 1.0
         column += size - 1
     endog = np.column_stack([x, m - x])
-    result = sm.GLM(endog, design, family=sm.families.Binomial()).fit()
-    return np.asarray(df[n].to_numpy(float) * result.predict(np.asfortranarray(design[pattern_of])))
+
+    def predicted() -> NDArray[np.float64]:
+        result = sm.GLM(endog, design, family=sm.families.Binomial()).fit()
+        return np.asarray(result.predict(np.asfortranarray(design[pattern_of])))
+
+    # p̂ is a pure function of the design, the summed counts and the cells' patterns: kept between
+    # processes with the fits, inside their block (overdispersion.store.kept_result, 2026-12-06,
+    # mgroe3), as each pattern's p̂ when every cell of a pattern has the same bits.
+    parts = [_VERSIONS, _shaped(design), _shaped(endog), pattern_of.tobytes()]
+    p_hat = kept_result(
+        "case-mix p", parts, predicted, _by_pattern(first, pattern_of), _of_pattern(pattern_of)
+    )
+    return np.asarray(df[n].to_numpy(float) * p_hat)
+
+
+#: What the case-mix predictions depend on besides this package's code and numpy's and scipy's
+#: versions (in every stored key): statsmodels' GLM and pandas.
+_VERSIONS = f"statsmodels {sm.__version__} pandas {pd.__version__}".encode()
+
+
+def _shaped(values: NDArray[Any]) -> bytes:
+    """An array's dtype, shape, memory order and bytes (as the fit sees them)."""
+    layout = f"{values.dtype.str} {values.shape} {'F' if values.flags.f_contiguous else 'C'}"
+    return layout.encode() + b"\x1f" + values.tobytes(order="A")
+
+
+def _by_pattern(
+    first: NDArray[np.int64], pattern_of: NDArray[np.int64]
+) -> Callable[[NDArray[np.float64]], str | None]:
+    """p̂ of every cell as each pattern's p̂ (at its first cell) in little-endian bytes, when the
+    cells of each pattern have the same bits (else None: not stored)."""
+
+    def encode(p_hat: NDArray[np.float64]) -> str | None:
+        values = np.ascontiguousarray(p_hat[first], dtype="<f8")
+        if p_hat.dtype != np.float64 or p_hat.shape != pattern_of.shape:
+            return None
+        if not np.array_equal(values[pattern_of].view(np.int64), p_hat.view(np.int64)):
+            return None
+        return json.dumps({"p_by_pattern": base64.b64encode(values.tobytes()).decode("ascii")})
+
+    return encode
+
+
+def _of_pattern(pattern_of: NDArray[np.int64]) -> Callable[[str], NDArray[np.float64] | None]:
+    """:func:`_by_pattern`'s text back as every cell's p̂ (None when it is not such a text)."""
+
+    def decode(text: str) -> NDArray[np.float64] | None:
+        try:
+            data = json.loads(text)
+            if not isinstance(data, dict) or set(data) != {"p_by_pattern"}:
+                return None
+            values = np.frombuffer(
+                base64.b64decode(data["p_by_pattern"].encode("ascii"), validate=True), dtype="<f8"
+            )
+        except (ValueError, TypeError, AttributeError):
+            return None
+        if values.size != (int(pattern_of.max()) + 1 if pattern_of.size else 0):
+            return None
+        return values.astype(np.float64)[pattern_of]
+
+    return decode
 
 
 def _group_expected(

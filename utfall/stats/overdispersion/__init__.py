@@ -128,9 +128,11 @@ _FITS_LOCK = threading.Lock()
 
 
 def clear_fit_cache() -> None:
-    """Forget every fit (benchmarks measure a first request with this)."""
+    """Forget every fit and every result kept with them in this process (benchmarks measure a
+    first request with this)."""
     with _FITS_LOCK:
         _FITS.clear()
+    store.clear_results()  # and the other results kept with them (store.kept_result)
 
 
 def _fit(x: FloatArray, m: FloatArray, kind: Kind, method: str, target: float | None) -> OverdispersionFit:

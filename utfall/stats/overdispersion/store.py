@@ -30,12 +30,14 @@ import hashlib
 import json
 import platform
 import sys
-from collections.abc import Callable, Iterator
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import scipy
@@ -43,7 +45,9 @@ from numpy.typing import NDArray
 
 from utfall.stats.overdispersion.limits import OverdispersionFit
 
-__all__ = ["FitStore", "decode", "encode", "fit_key", "stored_fits"]
+__all__ = ["FitStore", "decode", "encode", "fit_key", "kept_result", "result_key", "stored_fits"]
+
+T = TypeVar("T")
 
 
 class FitStore(Protocol):
@@ -62,6 +66,9 @@ class _Block:
     #: The fits this block computed or loaded: key → (fit, how many limits it knew when loaded;
     #: -1 when computed here). At the end, those computed and those that learnt limits are saved.
     fits: dict[str, tuple[OverdispersionFit, int]] = field(default_factory=dict)
+    #: Other results kept the same way (:func:`kept_result`): key → the text of one computed
+    #: here, saved at the end (None: found stored, nothing to save).
+    results: dict[str, str | None] = field(default_factory=dict)
 
 
 _block: ContextVar[_Block | None] = ContextVar("utfall_stored_fits", default=None)
@@ -84,6 +91,7 @@ def stored_fits(owner: int | None, store: FitStore | None) -> Iterator[None]:
         _block.reset(token)
     # Only after a block that ended normally (an exception leaves the computed fits unsaved).
     changed = {key: encode(fit) for key, (fit, known) in block.fits.items() if _limits_known(fit) != known}
+    changed.update((key, text) for key, text in block.results.items() if text is not None)
     if changed:
         store.save(block.owner, changed)
 
@@ -115,6 +123,59 @@ def remember(key: str, fit: OverdispersionFit) -> None:
         block.fits[key] = (fit, -1)
 
 
+def kept_result(
+    kind: str,
+    parts: Sequence[bytes],
+    compute: Callable[[], T],
+    encode: Callable[[T], str | None],
+    decode: Callable[[str], T | None],
+) -> T:
+    """``compute()``, or the value an earlier process stored for the same ``kind``, ``parts`` and
+    code inside a :func:`stored_fits` block (outside one: ``compute()``, nothing stored).
+
+    For the other pure functions of the statistics that a cold page pays for beside its fits (the
+    case-mix model's predictions, the reliability's profile likelihood; 2026-12-06, mgroe3):
+    ``parts`` are every input of ``compute`` as bytes, exactly (:func:`result_key`);
+    ``encode`` writes the value as text that ``decode`` reads back to the same bits and types
+    (None from ``encode``: not stored; None from ``decode``: damaged, computed again). Saved with
+    the block's fits, in the same store, under the same owner."""
+    block = _block.get()
+    if block is None:
+        return compute()
+    key = result_key(kind, parts)
+    with _RESULTS_LOCK:  # this process's own, as the fits' memo (emptied by clear_fit_cache)
+        if key in _RESULTS:
+            _RESULTS.move_to_end(key)
+            return _RESULTS[key]  # type: ignore[no-any-return]
+    text = block.results.get(key)
+    if text is None:
+        text = block.store.load(block.owner, key)
+        if text is not None:
+            block.results.setdefault(key, None)
+    found = decode(text) if text is not None else None
+    if found is None:
+        found = compute()
+        written = encode(found)
+        if written is not None:
+            block.results[key] = written
+    with _RESULTS_LOCK:
+        _RESULTS[key] = found
+        if len(_RESULTS) > _RESULTS_KEPT:
+            _RESULTS.popitem(last=False)
+    return found
+
+
+_RESULTS: OrderedDict[str, Any] = OrderedDict()
+_RESULTS_KEPT = 64
+_RESULTS_LOCK = threading.Lock()
+
+
+def clear_results() -> None:
+    """Forget the results this process has (:func:`kept_result`; the store keeps its own)."""
+    with _RESULTS_LOCK:
+        _RESULTS.clear()
+
+
 def _limits_known(fit: OverdispersionFit) -> int:
     return sum(len(at) for at in fit._known.values())
 
@@ -141,6 +202,16 @@ def fit_key(x: bytes, m: bytes, kind: str, method: str, target: float | None) ->
     for part in (kind, method, repr(target) if target is None else float(target).hex()):
         digest.update(b"\x1f" + part.encode())
     digest.update(b"\x1f" + len(x).to_bytes(8, "little") + x + m)
+    return digest.hexdigest()
+
+
+def result_key(kind: str, parts: Sequence[bytes]) -> str:
+    """The SHA-256 (hex) of a :func:`kept_result`'s kind and inputs and of the code; never a fit's
+    key (a fit's digest has no ``result`` tag after the code's hash)."""
+    digest = hashlib.sha256(_code_version().encode())
+    digest.update(b"\x1eresult\x1f" + kind.encode())
+    for part in parts:
+        digest.update(b"\x1f" + len(part).to_bytes(8, "little") + part)
     return digest.hexdigest()
 
 
@@ -179,6 +250,11 @@ _RESTORE: dict[str, Callable[[Any], Any]] = {
 def _restored(tagged: Any) -> Any:
     kind, value = tagged
     return _RESTORE[kind](value)
+
+
+#: A value with its type, as a fit's fields are written, and back (for :func:`kept_result`'s texts).
+tagged = _value
+untagged = _restored
 
 
 def encode(fit: OverdispersionFit) -> str:
