@@ -75,3 +75,28 @@ def test_codes_not_one_to_one_go_the_general_way() -> None:
         found = rows(3, providers, units, as_text=True)
         assert _hidden_along_periods(found, ["2024", "2025"], 1, 5) is None, units
         assert len(_hidden_along_periods_by_codes(found, ["2024", "2025"], 1, 5)) == 3
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_the_periods_without_the_run_hide_what_they_hide_with_it(seed: int) -> None:
+    """prefetch_hidden's quarters of all providers without the run's sum (``with_run=False``,
+    2026-12-06, prov7): each period's hidden cells as with the run, the run's left empty."""
+    rng = random.Random(seed)
+    providers = coded(rng, 40, "P")
+    quarters = {dt.date(y, m, 1): f"{y}-K{(m - 1) // 3 + 1}" for y in (2024, 2025) for m in range(1, 13)}
+    labels = sorted(set(quarters.values()))
+    out = [
+        (provider, month.isoformat() if seed % 2 else month, rng.choice([1, 2, 3, 4, 5, 6, 8, 12, 20, 60]))
+        for provider in sorted(providers)
+        for month in quarters
+        if rng.random() < 0.4
+    ]
+    found = SizeRows(out, [providers.get], quarters)
+    for min_n in (5, 10):
+        whole = _hidden_along_periods(found, labels, 0, min_n)
+        alone = _hidden_along_periods(found, labels, 0, min_n, with_run=False)
+        assert whole is not None and alone is not None
+        assert alone == [{}, *whole[1:]]
+        assert any(whole[1:]), "some quarters hide cells"
+    empty = SizeRows([], [providers.get], quarters)
+    assert _hidden_along_periods(empty, labels, 0, 5, with_run=False) == [{} for _ in range(len(labels) + 1)]

@@ -465,7 +465,7 @@ def _partitions(
 
 
 def _hidden_along_periods(
-    found: SizeRows, labels: Sequence[str], width: int, min_n: int
+    found: SizeRows, labels: Sequence[str], width: int, min_n: int, *, with_run: bool = True
 ) -> list[dict[tuple[str, ...], set[str]]] | None:
     """:func:`_hidden_by_partition` of the run of the periods ``labels`` (years, or a trend's
     quarters) and of each period, in that order, as :func:`_hidden_along_periods_by_codes` makes
@@ -475,6 +475,9 @@ def _hidden_along_periods(
     are put in the codes' order by a rank of the split dimension's codes made once, and a
     partition with no cell under the minimum is skipped. ``width``: the partitions' key is the
     first ``width`` ids (0: one partition a period, :func:`prefetch_hidden`'s quarters).
+
+    ``with_run=False``: the run's hidden cells are not worked out (left empty), for a caller that
+    reads the periods' only.
 
     A unit manager's comparison page at 1M reads ~22,500 rows (750 providers × 13 units × the
     run's years); each cell's code tuple, the sort of 19,000 of them as text and the partitions'
@@ -514,8 +517,22 @@ def _hidden_along_periods(
                     key = tuple(text[v] for text, v in zip(texts, head, strict=False))
                 out[position][key] = {texts[width][values[i]] for i in gone}
 
+    if width == 0 and not with_run and len(lookups) == 1:
+        # One partition a period and no run (prefetch_hidden's quarters: ~22,000 month rows of
+        # 750 providers at a million follow-ups): each row into its period's cell alone, without
+        # the partition's key compared a row or the run's sum (2026-12-06, prov7).
+        cells: list[dict[Any, int]] = [{} for _ in range(len(labels) + 1)]  # the run's (first) left empty
+        where = slot.get
+        for value, month, n in rows:  # (id, month or year, n)
+            position = where(month)
+            if position:
+                cell = cells[position]
+                cell[value] = cell.get(value, 0) + n
+        if rows:
+            check((), cells)
+        return out
     last: Sequence[Any] | None = None
-    cells: list[dict[Any, int]] = []
+    cells = []
     run: dict[Any, int] = {}
     for row in rows:  # (ids…, month or year, n)
         head = row[:width]
@@ -625,7 +642,7 @@ def prefetch_hidden(
     # Each period one partition of the values along ``dim`` (from the rows by ids, 2026-12-06: a
     # unit manager's provider page checks 12 quarters along the provider and along the unit).
     labels = [span.label for span in spans]
-    hidden = _hidden_along_periods(found, labels, 0, min_n)
+    hidden = _hidden_along_periods(found, labels, 0, min_n, with_run=False)
     if hidden is None:
         hidden = _hidden_along_periods_by_codes(found, labels, 0, min_n)
     for key, gone in zip(keys, hidden[1:], strict=True):
