@@ -526,3 +526,69 @@ def test_a_units_counts_by_year_name_the_years_and_are_those_of_the_range(
                 ranged = aggregate(indicator, municipality=municipality, date_from=start, date_to=end, by=by,
                                    filters=filters)  # fmt: skip
             assert named == ranged and named, (start, by, filters)
+
+
+def trend_unit_load(municipality, seed: int) -> list[str]:  # type: ignore[no-untyped-def]
+    """Providers with a seeded random number of answers in each quarter of 2024 and 2025 on two
+    units, many at or just over the minimum, so that a quarter's partition of a unit's providers
+    often has one small cell and hides the smallest shown one too."""
+    rng = random.Random(seed)
+    data = DataSet()
+    codes = ["A", "B", "C", "D", "E", "F", "G", "H10", "H9", "b"]  # codes sort as text
+    for provider in codes:
+        data.provider(provider)
+    k = 0
+    for quarter in range(8):
+        year, first = 2024 + quarter // 4, 1 + 3 * (quarter % 4)
+        for provider in codes:
+            for unit in ("sodermalm", "bromma"):
+                for _ in range(rng.choice((0, 0, 1, 3, 5, 5, 5, 6, 6, 7, 9))):
+                    k += 1
+                    intervention = data.intervention(f"I{k}", provider, unit=unit)
+                    day = dt.date(year, first + rng.randrange(3), 2 + rng.randrange(27))
+                    data.followup(intervention, date=day.isoformat(), q3=rng.choice(ANSWERS))
+    data.load(municipality)
+    return codes
+
+
+@pytest.mark.parametrize("witnesses", [1, 3, 48])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_unit_managers_trend_of_a_provider_hides_what_the_whole_partitions_hide(
+    municipality, monkeypatch, seed: int, witnesses: int
+) -> None:  # type: ignore[no-untyped-def]
+    """A unit manager's trend of one provider (the provider within the unit, per quarter) proves
+    its quarters shown along the unit's providers from a few of their cells
+    (disclosure._prefetch_shown, 2026-12-06, mgrprov): the same rows and flags as the trend that
+    reads every provider's cells (the proof switched off), whatever number of the other cells is
+    read (a few: some quarters undecided, read whole), and each quarter's own check with nothing
+    cached; some quarter hides a cell of n ≥ 5 by the secondary rule along the providers."""
+    codes = trend_unit_load(municipality, seed)
+    indicator = get_indicator("satisfied")
+    monkeypatch.setattr("utfall.comparisons.disclosure._WITNESSES", witnesses)
+    secondary = 0
+    for unit in ("sodermalm", "bromma"):
+        for provider in codes:
+            filters = {"provider": provider, "unit": unit}
+            kwargs = {"municipality": municipality, "date_from": dt.date(2024, 1, 1),
+                      "date_to": dt.date(2025, 12, 31), "period": "quarter", "filters": filters}  # fmt: skip
+            bump()
+            fast = protected_by_client(indicator, **kwargs)
+            with monkeypatch.context() as patched:
+                patched.setattr("utfall.comparisons.disclosure._prefetch_shown", lambda *a, **k: False)
+                bump()
+                plain = protected_by_client(indicator, **kwargs)
+            assert fast == plain, filters
+            for row in fast:
+                year, part = str(row["period"]).split("-K")
+                start = dt.date(int(year), 3 * int(part) - 2, 1)
+                end = (start + dt.timedelta(days=95)).replace(day=1) - dt.timedelta(days=1)
+                bump()
+                cell = protected_counts(indicator, municipality=municipality, date_from=start, date_to=end, by=[],
+                                        filters=filters)  # fmt: skip
+                assert cell[0]["suppressed"] == row["suppressed"], (filters, row)
+                rows = counts(municipality, start, end, ["provider"], {"unit": unit})
+                gone = hidden_in_partitions([{str(r["provider"]): r["n"] for r in rows}], min_n=5)
+                secondary += (0, provider) in gone and row["n"] >= 5
+                if (0, provider) in gone:
+                    assert row["suppressed"], (filters, row)
+    assert secondary, "some quarter hides a provider's cell with n ≥ 5 along the unit's providers"

@@ -46,7 +46,7 @@ from utfall.comparisons.queries import (
 )
 from utfall.organisations.models import Municipality
 from utfall.stats.disclosure import hidden_in_partitions
-from utfall.stats.suppression import hidden_rows, suppress
+from utfall.stats.suppression import hidden_rows, shown_among, suppress
 
 __all__ = [
     "PERIOD_RULE",
@@ -307,6 +307,8 @@ def _protect(
                          grain="year", by=by, filters=filters)  # fmt: skip
     rows = count(by, filters)
     hidden = [r["n"] < min_n for r in rows]
+    if all(hidden):  # hidden by their own size (a small cell): no partition can show them again
+        return [{**r, "suppressed": True} for r in rows]
     # Along each condition: the partition of the cell's parent (the cell without it).
     for dim in [*by, *(d for d in filters if d not in by)]:
         if dim not in _SPLITTABLE:
@@ -328,6 +330,12 @@ def _protect(
                 parts[()] = {str(r[dim]): r["n"] for r in rows}
             gone = _hidden_by_partition(parts, min_n)
         else:  # a partition of counts not in hand: its hidden cells alone, cached (a trend seeds them)
+            if (
+                not by
+                and as_of is None
+                and holds(_shown_key(indicator, municipality, period, dim, filters, min_n))
+            ):
+                continue  # the one cell shown in this partition, proven from a few of its cells (_prefetch_shown)
             if prefetched:  # the run's and its years' (checked below) in one read
                 _prefetch_hidden_along(indicator, municipality, period, rest_by, dim, rest_filters, min_n)
             gone = _hidden_along(indicator, municipality, period, rest_by, dim, rest_filters, as_of, min_n)
@@ -632,6 +640,96 @@ def prefetch_hidden(
         seed(key, gone)
 
 
+def _shown_key(
+    indicator: Indicator,
+    municipality: Municipality,
+    period: Period,
+    dim: str,
+    filters: Mapping[str, str],
+    min_n: int,
+) -> tuple[Any, ...]:
+    """The key under which :func:`_prefetch_shown` marks one cell (``filters``, ``dim`` among them,
+    over ``period``) as shown in its partition along ``dim``."""
+    return ("shown_along", indicator, municipality.pk, period, dim, sorted(filters.items()), min_n)
+
+
+#: How many of a partition's other cells :func:`_prefetch_shown` reads per year.
+_WITNESSES = 48
+
+
+@pinned()  # the token before the cells it marks
+def _prefetch_shown(
+    indicator: Indicator,
+    municipality: Municipality,
+    spans: Sequence[Period],
+    dim: str,
+    filters: Mapping[str, str],
+    min_n: int,
+) -> bool:
+    """For each period of ``spans``: whether the cell ``filters`` (a unit manager's provider within
+    the unit) is shown in its partition along ``dim`` (the unit's providers), decided from a few
+    of the partition's cells instead of all of them (:func:`utfall.stats.suppression.shown_among`,
+    the rule of :func:`_hidden_along`'s partitions on the cells' n in their codes' order). The
+    cells read are the ``_WITNESSES`` smallest of each year (by the years' sizes: a year's cells
+    are few, one covering read of the rollup by year) besides the cell itself, for every period at
+    once (the unit's months named per provider). Each cell proven shown is marked
+    (:func:`_shown_key`), and :func:`_protect` then skips that partition for it; True when
+    every period's cell of at least the minimum was proven (else the caller reads the whole
+    partitions, as before). A unit manager's trend on the provider page read three years of
+    the unit's 750 providers (~650,000 index entries at 1M) to check one provider's 12 quarters
+    (2026-12-06, mgrprov)."""
+    value = filters[dim]
+    rest = {k: v for k, v in filters.items() if k != dim}
+    keys = [_shown_key(indicator, municipality, span, dim, filters, min_n) for span in spans]
+    if all(holds(key) for key in keys):
+        return True
+    first, last = spans[0].start, spans[-1].end
+    yearly = period_size_rows(indicator, municipality=municipality, date_from=dt.date(first.year, 1, 1),
+                              date_to=dt.date(last.year, 12, 31), grain="year", by=[dim], filters=rest)  # fmt: skip
+    if yearly is None:
+        return False
+    get = yearly.lookups[0]
+    by_year: dict[Any, list[tuple[int, Any]]] = {}
+    own = None
+    named: dict[Any, Any] = {}
+    for ident, year, n in yearly.rows:
+        code = named.setdefault(ident, get(ident))
+        if type(code) is not str:  # the cells' order is their codes' as text: only plain codes here
+            return False
+        if code == value:
+            own = ident
+        elif n:
+            by_year.setdefault(year, []).append((n, ident))
+    if own is None or len(set(named.values())) != len(named):  # the codes one to one with the ids
+        return False
+    among = {own}
+    for sizes in by_year.values():
+        sizes.sort()
+        among.update(ident for _n, ident in sizes[:_WITNESSES])
+    grain = spans[0].grain
+    found = period_size_rows(indicator, municipality=municipality, date_from=first, date_to=last, grain=grain,
+                             by=[dim], filters=rest, among=sorted(among))  # fmt: skip
+    if found is None:
+        return False
+    period_of = labels_by_month(found.label)
+    cells: dict[str, dict[Any, int]] = {}
+    for ident, month, n in found.rows:
+        cell = cells.setdefault(period_of[month], {})
+        cell[ident] = cell.get(ident, 0) + n
+    proven = True
+    for span, key in zip(spans, keys, strict=True):
+        sizes = cells.get(span.label, {})
+        n = sizes.get(own, 0)
+        if n < min_n:  # empty, or hidden by its own size: nothing to prove
+            continue
+        others = [(size, get(ident)) for ident, size in sizes.items() if ident != own]
+        if shown_among(n, value, others, min_n=min_n):
+            seed(key, True)
+        else:
+            proven = False
+    return proven
+
+
 def protected_by_client(
     indicator: Indicator,
     *,
@@ -654,7 +752,16 @@ def protected_by_client(
         where = dict(filters or {})
         prefetch_periods(indicator, municipality=municipality, date_from=date_from, date_to=date_to,
                          grain=period, by=[], filters=where)  # fmt: skip
+        spans = [_containing(period, date_from)]
+        while spans[-1].end < date_to:
+            spans.append(_containing(period, spans[-1].end + dt.timedelta(days=1)))
         for d in where:
+            if (
+                d == "provider"
+                and len(where) > 1
+                and _prefetch_shown(indicator, municipality, spans, d, where, int(settings.UTFALL_MIN_COUNT))
+            ):  # a provider within a unit: its cells proven shown along the unit's providers
+                continue
             if d in _SPLITTABLE:
                 prefetch_hidden(indicator, municipality=municipality, date_from=date_from, date_to=date_to,
                                 grain=period, dim=d, filters={k: v for k, v in where.items() if k != d})  # fmt: skip

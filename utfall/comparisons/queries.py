@@ -835,13 +835,15 @@ def _grouped(
     n_filter: Q | None = None,
     grouped_only: bool = False,
     sizes_only: bool = False,
+    among: Sequence[int] | None = None,
 ) -> Any:
     """Group the base rows by the dimensions (and the period, and an ``extra`` field).
     ``grouped_only``: the grouped queryset itself (columns ``g_<key>``, ``_n``, ``_events``,
     unordered), for a query around it (:func:`_client_sums`), instead of the rows.
     ``sizes_only``: for a count table's whole months by period, their n only, as the cursor
     gives them (:class:`SizeRows`, made into each period's groups by :func:`_sizes_in_periods`),
-    instead of the rows."""
+    instead of the rows. ``among``: only these ids of the first dimension (a coded one), each
+    group's rows as without it (a few cells of a partition, ``disclosure._prefetch_shown``)."""
     on_answer = indicator.kind == "question"
     counted = is_counted(qs.model)  # a maintained count table: rows are summed by n
     paths = COUNTED_PATHS if counted else dimension_paths(prefix, on_answer)
@@ -878,7 +880,10 @@ def _grouped(
     qs = qs.annotate(**{f"g_{k}": v for k, v in annotations.items()})
     for dimension, value in {**(filters or {}), **coded_filters}.items():
         qs = qs.filter(**{f"g_{dimension}": value})
-    if counted and "provider" in coded_filters and qs.model in _MONTH_THEN_PROVIDER:
+    if among is not None:
+        qs = qs.filter(**{f"g_{by[0]}__in": sorted(among)})
+    named = "provider" in coded_filters or (among is not None and by[0] == "provider")  # a few providers
+    if counted and named and qs.model in _MONTH_THEN_PROVIDER:
         # One provider's months: each month's first day named, beside the range, so the index
         # (…, month, provider, …) is searched month by month for the provider instead of read
         # through every provider's rows of the range (the same rows: a count row's month is its
@@ -1121,10 +1126,12 @@ def period_size_rows(
     grain: str,
     by: Sequence[str],
     filters: Mapping[str, str] | None = None,
+    among: Sequence[int] | None = None,
 ) -> SizeRows | None:
     """:func:`period_sizes`'s read, its rows as the cursor gives them (:class:`SizeRows`: ids, not
     yet codes, grouped or ordered by them), for a caller that makes its own cells of them
-    (``disclosure._prefetch_hidden_along``, 2026-12-06). None where :func:`period_sizes` is."""
+    (``disclosure._prefetch_hidden_along``, 2026-12-06). None where :func:`period_sizes` is.
+    ``among``: only the groups of these ids of ``by``'s first dimension (their n as without it)."""
     if (
         indicator.kind not in ("question", "assessment")
         or grain not in PERIODS
@@ -1140,9 +1147,8 @@ def period_size_rows(
     if grain == "year":  # whole years: the rollup by year, as aggregate reads them (the same sums)
         table = year_table_for(table, {*by, *(filters or {})}) or table
     qs, prefix, event, year = _base(indicator, municipality, start, end, None, table)
-    found: SizeRows = _grouped(
-        qs, prefix, event, year, indicator, municipality, start, end, by, filters, grain, sizes_only=True
-    )
+    found: SizeRows = _grouped(qs, prefix, event, year, indicator, municipality, start, end, by, filters, grain,
+                               sizes_only=True, among=among)  # fmt: skip
     return found
 
 
