@@ -15,6 +15,7 @@ from django.db import close_old_connections, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from tests.comparisons.builders import DataSet
+from utfall.comparisons import disclosure
 from utfall.comparisons.cache import bump
 from utfall.comparisons.disclosure import protected_by_client, protected_counts
 from utfall.comparisons.indicators import all_indicators, get_indicator
@@ -143,6 +144,11 @@ def test_within_a_request_counts_of_a_rolled_back_write_are_never_served(municip
         (dt.date(2025, 2, 10), dt.date(2026, 3, 20), ["provider"], {}),  # and days around them: the answers
         (dt.date(2025, 1, 1), dt.date(2026, 6, 30), ["sex", "age_group"], {"provider": "B"}),
         (dt.date(2025, 1, 1), dt.date(2025, 6, 30), ["unit"], {"sex": "female"}),
+        # One cell each (a unit manager's provider within the unit): a question without answers is
+        # one row of zeros, as aggregate answers it (2026-12-06, mgrprov).
+        (dt.date(2025, 1, 1), dt.date(2025, 12, 31), [], {"provider": "B", "unit": "sodermalm"}),
+        (dt.date(2025, 2, 10), dt.date(2026, 3, 20), [], {"provider": "C", "unit": "sodermalm"}),
+        (dt.date(2025, 1, 1), dt.date(2025, 9, 30), [], {"provider": "A", "unit": "sodermalm"}),
     ],
 )
 def test_counts_of_every_question_at_once_are_those_of_each_question_alone(
@@ -175,6 +181,9 @@ def test_counts_of_every_question_at_once_are_those_of_each_question_alone(
     with CaptureQueriesContext(connection) as queries:
         together = each()
     assert together == alone
+    assert [[list(r) for r in rows] for rows in together.values()] == [
+        [list(r) for r in rows] for rows in alone.values()
+    ]
     assert not [q for q in queries if "token" not in q["sql"]], "every question was counted already"
 
 
@@ -592,3 +601,55 @@ def test_a_unit_managers_trend_of_a_provider_hides_what_the_whole_partitions_hid
                 if (0, provider) in gone:
                     assert row["suppressed"], (filters, row)
     assert secondary, "some quarter hides a provider's cell with n ≥ 5 along the unit's providers"
+
+
+@pytest.mark.parametrize("witnesses", [1, 3, 48])
+@pytest.mark.parametrize("code", ["satisfied", "assessment_approved"])
+def test_a_unit_managers_cell_proven_shown_from_a_few_providers_is_flagged_as_the_whole_partition_flags_it(
+    municipality, monkeypatch, code: str, witnesses: int
+) -> None:  # type: ignore[no-untyped-def]
+    """A provider's cell within a unit, its partition along the unit's providers not in hand but
+    the municipality's count by provider in hand (the provider page's), is proven shown from the
+    cells of the providers smallest in the municipality (disclosure._shown_by_some, 2026-12-06,
+    mgrprov): the same flags as the whole partition's check (the proof switched off), for a
+    quarter, a year and a run of years, whatever number of providers is read."""
+    codes = trend_unit_load(municipality, 2)
+    indicator = get_indicator(code)
+    monkeypatch.setattr("utfall.comparisons.disclosure._WITNESSES", witnesses)
+    spans = [(dt.date(2025, 4, 1), dt.date(2025, 6, 30)), (dt.date(2025, 1, 1), dt.date(2025, 12, 31)),
+             (dt.date(2024, 1, 1), dt.date(2025, 12, 31))]  # fmt: skip
+    proven = secondary = 0
+    real = disclosure._shown_by_some
+    decided: dict[tuple[dt.date, str, str], bool] = {}
+
+    def counted(indicator, municipality, period, dim, filters, min_n):  # type: ignore[no-untyped-def]
+        nonlocal proven
+        found = real(indicator, municipality, period, dim, filters, min_n)
+        decided[(period.start, filters["provider"], filters["unit"])] = found
+        proven += found
+        return found
+
+    for start, end in spans:
+        for unit in ("sodermalm", "bromma"):
+            for provider in codes:
+                kwargs = {"municipality": municipality, "date_from": start, "date_to": end, "by": []}
+                filters = {"provider": provider, "unit": unit}
+                bump()
+                aggregate(indicator, municipality=municipality, date_from=start, date_to=end, by=["provider"])
+                with monkeypatch.context() as patched:
+                    patched.setattr("utfall.comparisons.disclosure._shown_by_some", counted)
+                    fast = protected_counts(indicator, filters=filters, **kwargs)
+                with monkeypatch.context() as patched:
+                    patched.setattr("utfall.comparisons.disclosure._shown_by_some", lambda *a, **k: False)
+                    bump()
+                    plain = protected_counts(indicator, filters=filters, **kwargs)
+                assert fast == plain, (filters, start, end)
+                rows = aggregate(indicator, municipality=municipality, date_from=start, date_to=end,
+                                 by=["provider"], filters={"unit": unit})  # fmt: skip
+                gone = hidden_in_partitions([{str(r["provider"]): r["n"] for r in rows}], min_n=5)
+                if (0, provider) in gone:
+                    assert fast[0]["suppressed"], (filters, start, end)
+                    assert not decided.get((start, provider, unit)), "proven shown where the rule hides it"
+                    secondary += fast[0]["n"] >= 5
+    assert secondary, "some cell of n ≥ 5 is hidden by the secondary rule along the unit's providers"
+    assert proven, "some cell is proven shown from a few providers"

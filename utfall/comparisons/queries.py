@@ -240,11 +240,14 @@ def aggregate(
     filters: Mapping[str, str] | None = None,
     as_of: dt.date | None = None,
     period: str | None = None,
+    among: Sequence[int] | None = None,
 ) -> list[dict[str, Any]]:
     """Rows of {dimension: value…, "events": int, "n": int}, one per group, ordered by group.
 
     ``period`` ("quarter" or "year") adds a "period" key ("2025-K2", "2025") and groups by
     it too (after the dimensions). ``filters`` may also name a target group (``target_group``).
+    ``among``: only the groups whose first dimension (a coded one) is one of these ids, each
+    the same row as without it (a few cells of a partition: ``disclosure._shown_by_some``).
     """
     for dimension in by:
         if dimension not in DIMENSIONS and dimension != "contract":  # by contract: procurement's lists
@@ -261,7 +264,8 @@ def aggregate(
         start: dt.date, end: dt.date, counted: Any = None, until: dt.date | None = as_of
     ) -> list[dict[str, Any]]:
         qs, prefix, event, year = _base(indicator, municipality, start, end, until, counted)
-        return _grouped(qs, prefix, event, year, indicator, municipality, start, end, by, filters, period)
+        return _grouped(qs, prefix, event, year, indicator, municipality, start, end, by, filters, period,
+                        among=among)  # fmt: skip
 
     def edge(start: dt.date, end: dt.date, table: Any, window: int) -> list[list[dict[str, Any]]]:
         """The days ``start``–``end`` of one month: from the raw rows, or, when they are most of
@@ -294,7 +298,7 @@ def aggregate(
                     )
             if maintained is not None:
                 table = coverage_table({*by, *(filters or {})})
-                if not filters and len(by) == 1 and table in _COVERAGE_ROLLUPS:
+                if not filters and len(by) == 1 and table in _COVERAGE_ROLLUPS and among is None:
                     return _coverage_by_one(table, maintained, municipality, by[0])
                 return part(date_from, date_to, counted=(table, maintained))
         last, window = date_to, 0
@@ -326,9 +330,8 @@ def aggregate(
         # A group the days subtracted leave at 0 is one the raw rows of the partial month lack.
         return [r for r in rows if r["n"]] if by or period else rows
 
-    return cached(
-        _aggregate_key(indicator, municipality, date_from, date_to, by, filters, as_of, period), compute
-    )
+    key = _aggregate_key(indicator, municipality, date_from, date_to, by, filters, as_of, period)
+    return cached(key if among is None else (*key, "among", tuple(sorted(among))), compute)
 
 
 def aggregate_held(
@@ -669,11 +672,12 @@ def prefetch_questions(
     and cache each one's rows as :func:`aggregate` of it alone returns them (same rows, same
     order): the provider page's 23 question counts in one query instead of 23 (2026-12-02,
     issue 17 point 14). Does nothing when two of them ask the same question (one list of
-    positive options serves a scan) or when ``by`` is empty (``aggregate`` then answers one row
-    even for no answers)."""
+    positive options serves a scan). With ``by`` empty, a question without answers is seeded as
+    ``aggregate`` answers it, one row of zeros (a unit manager's 23 cells of the provider within
+    the unit: one query instead of 23, 2026-12-06, mgrprov)."""
     questions = [i for i in indicators if i.kind == "question"]
     pairs = [(i.instrument, i.question) for i in questions]
-    if not by or len(questions) < 2 or len(set(pairs)) != len(pairs):
+    if len(questions) < 2 or len(set(pairs)) != len(pairs):
         return
     keys = [_aggregate_key(i, municipality, date_from, date_to, by, filters, None, None) for i in questions]
     if all(holds(key) for key in keys):  # counted already for the data as it is
@@ -682,7 +686,7 @@ def prefetch_questions(
     # below, and the whole (17,000 rows on the provider page) was pickled once more for nothing.
     rows = _aggregate_questions(questions, municipality, date_from, date_to, by, filters)
     for indicator, key in zip(questions, keys, strict=True):
-        seed(key, rows[indicator.code])
+        seed(key, rows[indicator.code] if by else rows[indicator.code] or [{"events": 0, "n": 0}])
 
 
 def counted_interventions(
@@ -1203,6 +1207,14 @@ def _codes(dimension: str, municipality: Municipality) -> dict[int, str]:
     # Cached like the counts (providers, services and units are watched): a page groups by
     # provider once per count, up to 56 times.
     return cached(("codes", dimension, municipality.pk), read)
+
+
+def coded_ids(dimension: str, municipality: Municipality) -> dict[str, int] | None:
+    """Each code of a coded dimension (provider, service, unit) with its id; None when two ids
+    share a code."""
+    codes = _codes(dimension, municipality)
+    ids = {code: pk for pk, code in codes.items()}
+    return ids if len(ids) == len(codes) else None
 
 
 def _pk_of(dimension: str, municipality: Municipality, code: str) -> int:
