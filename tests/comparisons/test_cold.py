@@ -22,6 +22,7 @@ from utfall.comparisons.indicators import all_indicators, get_indicator
 from utfall.comparisons.queries import aggregate, period_sizes, prefetch_periods, prefetch_questions
 from utfall.comparisons.sql import periods
 from utfall.followups.models import Answer
+from utfall.registry.models import Provider
 from utfall.stats.disclosure import hidden_in_partitions
 
 pytestmark = pytest.mark.django_db
@@ -653,3 +654,29 @@ def test_a_unit_managers_cell_proven_shown_from_a_few_providers_is_flagged_as_th
                     secondary += fast[0]["n"] >= 5
     assert secondary, "some cell of n ≥ 5 is hidden by the secondary rule along the unit's providers"
     assert proven, "some cell is proven shown from a few providers"
+
+
+@pytest.mark.parametrize("code", ["satisfied", "assessment_approved"])
+@pytest.mark.parametrize(
+    "span", [(dt.date(2025, 1, 1), dt.date(2025, 12, 31)), (dt.date(2024, 2, 10), dt.date(2025, 3, 20))]
+)
+def test_a_count_among_some_providers_is_their_rows_of_the_whole_count(
+    municipality, code: str, span: tuple[dt.date, dt.date]
+) -> None:  # type: ignore[no-untyped-def]
+    """aggregate(among=…) (2026-12-06, mgrprov): the rows of those providers in the whole count,
+    from the count tables' months and from the raw rows of the days around them."""
+    codes = trend_unit_load(municipality, 1)
+    indicator = get_indicator(code)
+    ids = {
+        c: pk for pk, c in Provider.objects.filter(municipality=municipality).values_list("pk", "provider_id")
+    }
+    picked = ["B", "H10", "b"]
+    for filters in ({"unit": "sodermalm"}, {}):
+        kwargs = {"municipality": municipality, "date_from": span[0], "date_to": span[1], "by": ["provider"],
+                  "filters": filters}  # fmt: skip
+        bump()
+        whole = aggregate(indicator, **kwargs)
+        some = aggregate(indicator, among=[ids[c] for c in picked], **kwargs)
+        assert some == [r for r in whole if r["provider"] in picked]
+        assert len(some) == 3
+    assert set(picked) <= set(codes)

@@ -884,8 +884,8 @@ def _grouped(
     qs = qs.annotate(**{f"g_{k}": v for k, v in annotations.items()})
     for dimension, value in {**(filters or {}), **coded_filters}.items():
         qs = qs.filter(**{f"g_{dimension}": value})
-    if among is not None:
-        qs = qs.filter(**{f"g_{by[0]}__in": sorted(among)})
+    if among is not None and counted:  # the raw rows' days are read whole and picked below: named,
+        qs = qs.filter(**{f"g_{by[0]}__in": sorted(among)})  # SQLite read every day of those providers
     named = "provider" in coded_filters or (among is not None and by[0] == "provider")  # a few providers
     if counted and named and qs.model in _MONTH_THEN_PROVIDER:
         # One provider's months: each month's first day named, beside the range, so the index
@@ -953,6 +953,9 @@ def _grouped(
         item["events"] = events or 0
         item["n"] = total
         out.append(item)
+    if among is not None and not counted:
+        picked = {codes[by[0]].get(i) if by[0] in codes else i for i in among}
+        out = [r for r in out if r[by[0]] in picked]
     if codes:  # the query ordered by the keys' ids
         _sort_by_codes(out, [k for k in (*by, "period") if k in names], missing)
     return out
