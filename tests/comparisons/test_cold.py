@@ -15,12 +15,14 @@ from django.db import close_old_connections, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from tests.comparisons.builders import DataSet
+from utfall.comparisons import disclosure
 from utfall.comparisons.cache import bump
 from utfall.comparisons.disclosure import protected_by_client, protected_counts
 from utfall.comparisons.indicators import all_indicators, get_indicator
 from utfall.comparisons.queries import aggregate, period_sizes, prefetch_periods, prefetch_questions
 from utfall.comparisons.sql import periods
 from utfall.followups.models import Answer
+from utfall.registry.models import Provider
 from utfall.stats.disclosure import hidden_in_partitions
 
 pytestmark = pytest.mark.django_db
@@ -143,6 +145,11 @@ def test_within_a_request_counts_of_a_rolled_back_write_are_never_served(municip
         (dt.date(2025, 2, 10), dt.date(2026, 3, 20), ["provider"], {}),  # and days around them: the answers
         (dt.date(2025, 1, 1), dt.date(2026, 6, 30), ["sex", "age_group"], {"provider": "B"}),
         (dt.date(2025, 1, 1), dt.date(2025, 6, 30), ["unit"], {"sex": "female"}),
+        # One cell each (a unit manager's provider within the unit): a question without answers is
+        # one row of zeros, as aggregate answers it (2026-12-06, mgrprov).
+        (dt.date(2025, 1, 1), dt.date(2025, 12, 31), [], {"provider": "B", "unit": "sodermalm"}),
+        (dt.date(2025, 2, 10), dt.date(2026, 3, 20), [], {"provider": "C", "unit": "sodermalm"}),
+        (dt.date(2025, 1, 1), dt.date(2025, 9, 30), [], {"provider": "A", "unit": "sodermalm"}),
     ],
 )
 def test_counts_of_every_question_at_once_are_those_of_each_question_alone(
@@ -175,6 +182,9 @@ def test_counts_of_every_question_at_once_are_those_of_each_question_alone(
     with CaptureQueriesContext(connection) as queries:
         together = each()
     assert together == alone
+    assert [[list(r) for r in rows] for rows in together.values()] == [
+        [list(r) for r in rows] for rows in alone.values()
+    ]
     assert not [q for q in queries if "token" not in q["sql"]], "every question was counted already"
 
 
@@ -526,3 +536,147 @@ def test_a_units_counts_by_year_name_the_years_and_are_those_of_the_range(
                 ranged = aggregate(indicator, municipality=municipality, date_from=start, date_to=end, by=by,
                                    filters=filters)  # fmt: skip
             assert named == ranged and named, (start, by, filters)
+
+
+def trend_unit_load(municipality, seed: int) -> list[str]:  # type: ignore[no-untyped-def]
+    """Providers with a seeded random number of answers in each quarter of 2024 and 2025 on two
+    units, many at or just over the minimum, so that a quarter's partition of a unit's providers
+    often has one small cell and hides the smallest shown one too."""
+    rng = random.Random(seed)
+    data = DataSet()
+    codes = ["A", "B", "C", "D", "E", "F", "G", "H10", "H9", "b"]  # codes sort as text
+    for provider in codes:
+        data.provider(provider)
+    k = 0
+    for quarter in range(8):
+        year, first = 2024 + quarter // 4, 1 + 3 * (quarter % 4)
+        for provider in codes:
+            for unit in ("sodermalm", "bromma"):
+                for _ in range(rng.choice((0, 0, 1, 3, 5, 5, 5, 6, 6, 7, 9))):
+                    k += 1
+                    intervention = data.intervention(f"I{k}", provider, unit=unit)
+                    day = dt.date(year, first + rng.randrange(3), 2 + rng.randrange(27))
+                    data.followup(intervention, date=day.isoformat(), q3=rng.choice(ANSWERS))
+    data.load(municipality)
+    return codes
+
+
+@pytest.mark.parametrize("witnesses", [1, 3, 48])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_unit_managers_trend_of_a_provider_hides_what_the_whole_partitions_hide(
+    municipality, monkeypatch, seed: int, witnesses: int
+) -> None:  # type: ignore[no-untyped-def]
+    """A unit manager's trend of one provider (the provider within the unit, per quarter) proves
+    its quarters shown along the unit's providers from a few of their cells
+    (disclosure._prefetch_shown, 2026-12-06, mgrprov): the same rows and flags as the trend that
+    reads every provider's cells (the proof switched off), whatever number of the other cells is
+    read (a few: some quarters undecided, read whole), and each quarter's own check with nothing
+    cached; some quarter hides a cell of n ≥ 5 by the secondary rule along the providers."""
+    codes = trend_unit_load(municipality, seed)
+    indicator = get_indicator("satisfied")
+    monkeypatch.setattr("utfall.comparisons.disclosure._WITNESSES", witnesses)
+    secondary = 0
+    for unit in ("sodermalm", "bromma"):
+        for provider in codes:
+            filters = {"provider": provider, "unit": unit}
+            kwargs = {"municipality": municipality, "date_from": dt.date(2024, 1, 1),
+                      "date_to": dt.date(2025, 12, 31), "period": "quarter", "filters": filters}  # fmt: skip
+            bump()
+            fast = protected_by_client(indicator, **kwargs)
+            with monkeypatch.context() as patched:
+                patched.setattr("utfall.comparisons.disclosure._prefetch_shown", lambda *a, **k: False)
+                bump()
+                plain = protected_by_client(indicator, **kwargs)
+            assert fast == plain, filters
+            for row in fast:
+                year, part = str(row["period"]).split("-K")
+                start = dt.date(int(year), 3 * int(part) - 2, 1)
+                end = (start + dt.timedelta(days=95)).replace(day=1) - dt.timedelta(days=1)
+                bump()
+                cell = protected_counts(indicator, municipality=municipality, date_from=start, date_to=end, by=[],
+                                        filters=filters)  # fmt: skip
+                assert cell[0]["suppressed"] == row["suppressed"], (filters, row)
+                rows = counts(municipality, start, end, ["provider"], {"unit": unit})
+                gone = hidden_in_partitions([{str(r["provider"]): r["n"] for r in rows}], min_n=5)
+                secondary += (0, provider) in gone and row["n"] >= 5
+                if (0, provider) in gone:
+                    assert row["suppressed"], (filters, row)
+    assert secondary, "some quarter hides a provider's cell with n ≥ 5 along the unit's providers"
+
+
+@pytest.mark.parametrize("witnesses", [1, 3, 48])
+@pytest.mark.parametrize("code", ["satisfied", "assessment_approved"])
+def test_a_unit_managers_cell_proven_shown_from_a_few_providers_is_flagged_as_the_whole_partition_flags_it(
+    municipality, monkeypatch, code: str, witnesses: int
+) -> None:  # type: ignore[no-untyped-def]
+    """A provider's cell within a unit, its partition along the unit's providers not in hand but
+    the municipality's count by provider in hand (the provider page's), is proven shown from the
+    cells of the providers smallest in the municipality (disclosure._shown_by_some, 2026-12-06,
+    mgrprov): the same flags as the whole partition's check (the proof switched off), for a
+    quarter, a year and a run of years, whatever number of providers is read."""
+    codes = trend_unit_load(municipality, 2)
+    indicator = get_indicator(code)
+    monkeypatch.setattr("utfall.comparisons.disclosure._WITNESSES", witnesses)
+    spans = [(dt.date(2025, 4, 1), dt.date(2025, 6, 30)), (dt.date(2025, 1, 1), dt.date(2025, 12, 31)),
+             (dt.date(2024, 1, 1), dt.date(2025, 12, 31))]  # fmt: skip
+    proven = secondary = 0
+    real = disclosure._shown_by_some
+    decided: dict[tuple[dt.date, str, str], bool] = {}
+
+    def counted(indicator, municipality, period, dim, filters, min_n):  # type: ignore[no-untyped-def]
+        nonlocal proven
+        found = real(indicator, municipality, period, dim, filters, min_n)
+        decided[(period.start, filters["provider"], filters["unit"])] = found
+        proven += found
+        return found
+
+    for start, end in spans:
+        for unit in ("sodermalm", "bromma"):
+            for provider in codes:
+                kwargs = {"municipality": municipality, "date_from": start, "date_to": end, "by": []}
+                filters = {"provider": provider, "unit": unit}
+                bump()
+                aggregate(indicator, municipality=municipality, date_from=start, date_to=end, by=["provider"])
+                with monkeypatch.context() as patched:
+                    patched.setattr("utfall.comparisons.disclosure._shown_by_some", counted)
+                    fast = protected_counts(indicator, filters=filters, **kwargs)
+                with monkeypatch.context() as patched:
+                    patched.setattr("utfall.comparisons.disclosure._shown_by_some", lambda *a, **k: False)
+                    bump()
+                    plain = protected_counts(indicator, filters=filters, **kwargs)
+                assert fast == plain, (filters, start, end)
+                rows = aggregate(indicator, municipality=municipality, date_from=start, date_to=end,
+                                 by=["provider"], filters={"unit": unit})  # fmt: skip
+                gone = hidden_in_partitions([{str(r["provider"]): r["n"] for r in rows}], min_n=5)
+                if (0, provider) in gone:
+                    assert fast[0]["suppressed"], (filters, start, end)
+                    assert not decided.get((start, provider, unit)), "proven shown where the rule hides it"
+                    secondary += fast[0]["n"] >= 5
+    assert secondary, "some cell of n ≥ 5 is hidden by the secondary rule along the unit's providers"
+    assert proven, "some cell is proven shown from a few providers"
+
+
+@pytest.mark.parametrize("code", ["satisfied", "assessment_approved"])
+@pytest.mark.parametrize(
+    "span", [(dt.date(2025, 1, 1), dt.date(2025, 12, 31)), (dt.date(2024, 2, 10), dt.date(2025, 3, 20))]
+)
+def test_a_count_among_some_providers_is_their_rows_of_the_whole_count(
+    municipality, code: str, span: tuple[dt.date, dt.date]
+) -> None:  # type: ignore[no-untyped-def]
+    """aggregate(among=…) (2026-12-06, mgrprov): the rows of those providers in the whole count,
+    from the count tables' months and from the raw rows of the days around them."""
+    codes = trend_unit_load(municipality, 1)
+    indicator = get_indicator(code)
+    ids = {
+        c: pk for pk, c in Provider.objects.filter(municipality=municipality).values_list("pk", "provider_id")
+    }
+    picked = ["B", "H10", "b"]
+    for filters in ({"unit": "sodermalm"}, {}):
+        kwargs = {"municipality": municipality, "date_from": span[0], "date_to": span[1], "by": ["provider"],
+                  "filters": filters}  # fmt: skip
+        bump()
+        whole = aggregate(indicator, **kwargs)
+        some = aggregate(indicator, among=[ids[c] for c in picked], **kwargs)
+        assert some == [r for r in whole if r["provider"] in picked]
+        assert len(some) == 3
+    assert set(picked) <= set(codes)

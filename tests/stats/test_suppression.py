@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from utfall.stats.suppression import suppress
+from utfall.stats.suppression import hidden_rows, shown_among, suppress
 
 
 def _rows(ns):
@@ -78,3 +78,29 @@ def test_the_rule_on_sizes_alone_hides_what_suppress_hides(ns, marked):
     assert all(n >= 5 for i, n in enumerate(ns) if i not in hidden)
     if hidden and len(hidden) < len(ns):
         assert len(hidden) > 1 and sum(ns[i] for i in hidden) >= 5
+
+
+@given(
+    st.lists(st.integers(min_value=0, max_value=12), min_size=1, max_size=14),
+    st.integers(min_value=0, max_value=13),
+    st.lists(st.booleans(), min_size=14, max_size=14),
+    st.sampled_from([3, 5, 10]),
+)
+def test_a_row_decided_from_some_other_rows_is_decided_as_the_whole_partition_decides(ns, pick, known, min_n):
+    """shown_among: from any subset of the other rows, a decision is the rule's on every row
+    (empty rows left out, as hidden_in_partitions)."""
+    row = pick % len(ns)
+    present = [i for i, n in enumerate(ns) if n]
+    hidden = {present[j] for j in hidden_rows([ns[i] for i in present], min_n=min_n)}
+    others = [(ns[i], i) for i in range(len(ns)) if i != row and known[i]]
+    decided = shown_among(ns[row], row, others, min_n=min_n)
+    if decided is not None:
+        assert decided == (row not in hidden)
+
+
+def test_a_row_of_the_minimum_is_hidden_when_it_is_the_smallest_shown_beside_one_small_row():
+    assert hidden_rows([3, 5, 5, 9], min_n=5) == {0, 1}
+    assert shown_among(5, 1, [(3, 0), (9, 3)], min_n=5) is None  # the rule hides it; nothing proves it shown
+    assert shown_among(5, 2, [(5, 1)], min_n=5) is True  # the one before it on the tie goes instead
+    assert shown_among(5, 1, [(3, 0), (2, 4)], min_n=5) is True  # two small rows of 5: nothing added
+    assert shown_among(3, 0, [], min_n=5) is False

@@ -37,6 +37,7 @@ from utfall.comparisons.queries import (
     aggregate_by_client,
     aggregate_cells,
     aggregate_held,
+    coded_ids,
     followup_status_counts,
     labels_by_month,
     period_size_rows,
@@ -46,7 +47,7 @@ from utfall.comparisons.queries import (
 )
 from utfall.organisations.models import Municipality
 from utfall.stats.disclosure import hidden_in_partitions
-from utfall.stats.suppression import hidden_rows, suppress
+from utfall.stats.suppression import hidden_rows, shown_among, suppress
 
 __all__ = [
     "PERIOD_RULE",
@@ -307,6 +308,8 @@ def _protect(
                          grain="year", by=by, filters=filters)  # fmt: skip
     rows = count(by, filters)
     hidden = [r["n"] < min_n for r in rows]
+    if all(hidden):  # hidden by their own size (a small cell): no partition can show them again
+        return [{**r, "suppressed": True} for r in rows]
     # Along each condition: the partition of the cell's parent (the cell without it).
     for dim in [*by, *(d for d in filters if d not in by)]:
         if dim not in _SPLITTABLE:
@@ -328,6 +331,21 @@ def _protect(
                 parts[()] = {str(r[dim]): r["n"] for r in rows}
             gone = _hidden_by_partition(parts, min_n)
         else:  # a partition of counts not in hand: its hidden cells alone, cached (a trend seeds them)
+            if (
+                not by
+                and as_of is None
+                and holds(_shown_key(indicator, municipality, period, dim, filters, min_n))
+            ):
+                continue  # the one cell shown in this partition, proven from a few of its cells (_prefetch_shown)
+            if (
+                not by
+                and rows
+                and as_of is None
+                and dim == "provider"
+                and rest_filters
+                and _shown_by_some(indicator, municipality, period, dim, filters, min_n)
+            ):
+                continue  # likewise, its partition not in hand: a few of its cells read (a unit manager's)
             if prefetched:  # the run's and its years' (checked below) in one read
                 _prefetch_hidden_along(indicator, municipality, period, rest_by, dim, rest_filters, min_n)
             gone = _hidden_along(indicator, municipality, period, rest_by, dim, rest_filters, as_of, min_n)
@@ -649,6 +667,152 @@ def prefetch_hidden(
         seed(key, gone)
 
 
+def _shown_key(
+    indicator: Indicator,
+    municipality: Municipality,
+    period: Period,
+    dim: str,
+    filters: Mapping[str, str],
+    min_n: int,
+) -> tuple[Any, ...]:
+    """The key under which :func:`_prefetch_shown` marks one cell (``filters``, ``dim`` among them,
+    over ``period``) as shown in its partition along ``dim``."""
+    return ("shown_along", indicator, municipality.pk, period, dim, sorted(filters.items()), min_n)
+
+
+#: How many of a partition's other cells :func:`_prefetch_shown` and :func:`_shown_by_some` read.
+_WITNESSES = 16
+
+
+@pinned()  # the token before the cells it marks
+def _prefetch_shown(
+    indicator: Indicator,
+    municipality: Municipality,
+    spans: Sequence[Period],
+    dim: str,
+    filters: Mapping[str, str],
+    min_n: int,
+) -> bool:
+    """For each period of ``spans`` (a trend's quarters): whether the cell ``filters`` (a unit
+    manager's provider within the unit) is shown in its partition along ``dim`` (the unit's
+    providers), decided from a few of the partition's cells instead of all of them
+    (:func:`utfall.stats.suppression.shown_among`, the rule of :func:`_hidden_along`'s partitions
+    on the cells' n in their codes' order). A cell under the minimum needs nothing (its own size
+    hides it). For each other period, the ``_WITNESSES`` values of ``dim`` whose year's size is
+    nearest to the one that gives the period a cell of about half the minimum (a year's sizes:
+    one covering read of the rollup by year) are read with the cell itself (the values and the
+    period's months named: a few index searches). Each cell proven shown is marked
+    (:func:`_shown_key`), and :func:`_protect` then skips that partition for it; True when every
+    period's cell of at least the minimum was proven (else the caller reads the whole partitions,
+    as before). A unit manager's trend on the provider page read three years of the unit's 750
+    providers (~650,000 index entries at 1M) to check one provider's 12 quarters, most of them
+    hidden by their own size (2026-12-06, mgrprov)."""
+    value = filters[dim]
+    rest = {k: v for k, v in filters.items() if k != dim}
+    keys = [_shown_key(indicator, municipality, span, dim, filters, min_n) for span in spans]
+    wanted = []
+    for span, key in zip(spans, keys, strict=True):
+        cell = aggregate(indicator, municipality=municipality, date_from=span.start, date_to=span.end, by=[],
+                         filters=filters)  # fmt: skip
+        if not holds(key) and cell and cell[0]["n"] >= min_n:  # a smaller cell is hidden by its size
+            wanted.append((span, key))
+    if not wanted:
+        return True
+    first, last = wanted[0][0].start, wanted[-1][0].end
+    yearly = period_size_rows(indicator, municipality=municipality, date_from=dt.date(first.year, 1, 1),
+                              date_to=dt.date(last.year, 12, 31), grain="year", by=[dim], filters=rest)  # fmt: skip
+    if yearly is None:
+        return False
+    get = yearly.lookups[0]
+    year_of = labels_by_month(yearly.label)
+    by_year: dict[str, list[tuple[int, Any]]] = {}
+    own = None
+    named: dict[Any, Any] = {}
+    for ident, year, n in yearly.rows:
+        code = named.setdefault(ident, get(ident))
+        if type(code) is not str:  # the cells' order is their codes' as text: only plain codes here
+            return False
+        if code == value:
+            own = ident
+        elif n:
+            by_year.setdefault(year_of[year], []).append((n, ident))
+    if own is None or len(set(named.values())) != len(named):  # the codes one to one with the ids
+        return False
+    proven = True
+    for span, key in wanted:
+        months = (span.end.year - span.start.year) * 12 + span.end.month - span.start.month + 1
+        aim = min_n / 2 * 12 / months  # a year's size that gives the period about half the minimum
+        sizes = sorted(by_year.get(str(span.start.year), []), key=lambda size: (abs(size[0] - aim), size[1]))
+        among = [own, *(ident for _n, ident in sizes[:_WITNESSES])]
+        found = period_size_rows(indicator, municipality=municipality, date_from=span.start, date_to=span.end,
+                                 grain=span.grain, by=[dim], filters=rest, among=among)  # fmt: skip
+        if found is None:
+            return False
+        cells: dict[Any, int] = {}
+        for ident, _month, n in found.rows:
+            cells[ident] = cells.get(ident, 0) + n
+        n = cells.get(own, 0)
+        others = [(size, named[ident]) for ident, size in cells.items() if ident != own]
+        if n >= min_n and shown_among(n, value, others, min_n=min_n):
+            seed(key, True)
+        else:
+            proven = False
+    return proven
+
+
+def _shown_by_some(
+    indicator: Indicator,
+    municipality: Municipality,
+    period: Period,
+    dim: str,
+    filters: Mapping[str, str],
+    min_n: int,
+) -> bool:
+    """Whether one cell (``filters``, ``dim`` among them, over ``period``: a unit manager's
+    provider within the unit) is proven shown in its partition along ``dim`` (the unit's
+    providers) from a few of the partition's cells (:func:`utfall.stats.suppression.shown_among`),
+    where the partition is not in hand: the ``_WITNESSES`` values of ``dim`` smallest in the
+    municipality's count by ``dim`` over the period (in hand: the provider page counts it just
+    before; else nothing is tried), read within the cell's other conditions
+    (``queries.aggregate(among=…)``, the same rows as the whole count's). False when that does
+    not decide it, or when the whole partition is in hand or cheap to read: the caller then
+    checks the whole partition as before. A unit manager's provider page read the unit's 750
+    providers' outcomes of the year for each of its outcome cells (2026-12-06, mgrprov)."""
+    rest = {k: v for k, v in filters.items() if k != dim}
+    value = filters[dim]
+    start, end = period.start, period.end
+    if (
+        holds(_hidden_along_key(indicator, municipality, period, [], dim, rest, None, min_n))
+        or aggregate_held(indicator, municipality=municipality, date_from=start, date_to=end, by=[dim],
+                          filters=rest)
+        or not aggregate_held(indicator, municipality=municipality, date_from=start, date_to=end, by=[dim],
+                              filters={})
+    ):  # fmt: skip
+        return False
+    whole = aggregate(indicator, municipality=municipality, date_from=start, date_to=end, by=[dim])
+    codes = [r[dim] for r in whole]
+    if any(type(code) is not str for code in codes) or len(set(codes)) != len(codes) or value not in codes:
+        return False
+    ids = coded_ids(dim, municipality)
+    smallest = sorted((r["n"], r[dim]) for r in whole if r[dim] != value)[:_WITNESSES]
+    if ids is None or any(code not in ids for _n, code in smallest) or value not in ids:
+        return False
+    among = [ids[value], *(ids[code] for _n, code in smallest)]
+    found = aggregate(indicator, municipality=municipality, date_from=start, date_to=end, by=[dim], filters=rest,
+                      among=among)  # fmt: skip
+    n = next((r["n"] for r in found if r[dim] == value), 0)
+    others = [(r["n"], r[dim]) for r in found if r[dim] != value]
+    if any(type(code) is not str for _n, code in others):
+        return False
+    if n < min_n:
+        return False
+    key = _shown_key(indicator, municipality, period, dim, filters, min_n)
+    if shown_among(n, value, others, min_n=min_n):
+        seed(key, True)
+        return True
+    return False
+
+
 def protected_by_client(
     indicator: Indicator,
     *,
@@ -671,7 +835,16 @@ def protected_by_client(
         where = dict(filters or {})
         prefetch_periods(indicator, municipality=municipality, date_from=date_from, date_to=date_to,
                          grain=period, by=[], filters=where)  # fmt: skip
+        spans = [_containing(period, date_from)]
+        while spans[-1].end < date_to:
+            spans.append(_containing(period, spans[-1].end + dt.timedelta(days=1)))
         for d in where:
+            if (
+                d == "provider"
+                and len(where) > 1
+                and _prefetch_shown(indicator, municipality, spans, d, where, int(settings.UTFALL_MIN_COUNT))
+            ):  # a provider within a unit: its cells proven shown along the unit's providers
+                continue
             if d in _SPLITTABLE:
                 prefetch_hidden(indicator, municipality=municipality, date_from=date_from, date_to=date_to,
                                 grain=period, dim=d, filters={k: v for k, v in where.items() if k != d})  # fmt: skip

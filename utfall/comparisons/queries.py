@@ -240,11 +240,14 @@ def aggregate(
     filters: Mapping[str, str] | None = None,
     as_of: dt.date | None = None,
     period: str | None = None,
+    among: Sequence[int] | None = None,
 ) -> list[dict[str, Any]]:
     """Rows of {dimension: value…, "events": int, "n": int}, one per group, ordered by group.
 
     ``period`` ("quarter" or "year") adds a "period" key ("2025-K2", "2025") and groups by
     it too (after the dimensions). ``filters`` may also name a target group (``target_group``).
+    ``among``: only the groups whose first dimension (a coded one) is one of these ids, each
+    the same row as without it (a few cells of a partition: ``disclosure._shown_by_some``).
     """
     for dimension in by:
         if dimension not in DIMENSIONS and dimension != "contract":  # by contract: procurement's lists
@@ -261,7 +264,8 @@ def aggregate(
         start: dt.date, end: dt.date, counted: Any = None, until: dt.date | None = as_of
     ) -> list[dict[str, Any]]:
         qs, prefix, event, year = _base(indicator, municipality, start, end, until, counted)
-        return _grouped(qs, prefix, event, year, indicator, municipality, start, end, by, filters, period)
+        return _grouped(qs, prefix, event, year, indicator, municipality, start, end, by, filters, period,
+                        among=among)  # fmt: skip
 
     def edge(start: dt.date, end: dt.date, table: Any, window: int) -> list[list[dict[str, Any]]]:
         """The days ``start``–``end`` of one month: from the raw rows, or, when they are most of
@@ -294,7 +298,7 @@ def aggregate(
                     )
             if maintained is not None:
                 table = coverage_table({*by, *(filters or {})})
-                if not filters and len(by) == 1 and table in _COVERAGE_ROLLUPS:
+                if not filters and len(by) == 1 and table in _COVERAGE_ROLLUPS and among is None:
                     return _coverage_by_one(table, maintained, municipality, by[0])
                 return part(date_from, date_to, counted=(table, maintained))
         last, window = date_to, 0
@@ -326,9 +330,8 @@ def aggregate(
         # A group the days subtracted leave at 0 is one the raw rows of the partial month lack.
         return [r for r in rows if r["n"]] if by or period else rows
 
-    return cached(
-        _aggregate_key(indicator, municipality, date_from, date_to, by, filters, as_of, period), compute
-    )
+    key = _aggregate_key(indicator, municipality, date_from, date_to, by, filters, as_of, period)
+    return cached(key if among is None else (*key, "among", tuple(sorted(among))), compute)
 
 
 def aggregate_held(
@@ -669,11 +672,12 @@ def prefetch_questions(
     and cache each one's rows as :func:`aggregate` of it alone returns them (same rows, same
     order): the provider page's 23 question counts in one query instead of 23 (2026-12-02,
     issue 17 point 14). Does nothing when two of them ask the same question (one list of
-    positive options serves a scan) or when ``by`` is empty (``aggregate`` then answers one row
-    even for no answers)."""
+    positive options serves a scan). With ``by`` empty, a question without answers is seeded as
+    ``aggregate`` answers it, one row of zeros (a unit manager's 23 cells of the provider within
+    the unit: one query instead of 23, 2026-12-06, mgrprov)."""
     questions = [i for i in indicators if i.kind == "question"]
     pairs = [(i.instrument, i.question) for i in questions]
-    if not by or len(questions) < 2 or len(set(pairs)) != len(pairs):
+    if len(questions) < 2 or len(set(pairs)) != len(pairs):
         return
     keys = [_aggregate_key(i, municipality, date_from, date_to, by, filters, None, None) for i in questions]
     if all(holds(key) for key in keys):  # counted already for the data as it is
@@ -682,7 +686,7 @@ def prefetch_questions(
     # below, and the whole (17,000 rows on the provider page) was pickled once more for nothing.
     rows = _aggregate_questions(questions, municipality, date_from, date_to, by, filters)
     for indicator, key in zip(questions, keys, strict=True):
-        seed(key, rows[indicator.code])
+        seed(key, rows[indicator.code] if by else rows[indicator.code] or [{"events": 0, "n": 0}])
 
 
 def counted_interventions(
@@ -835,13 +839,15 @@ def _grouped(
     n_filter: Q | None = None,
     grouped_only: bool = False,
     sizes_only: bool = False,
+    among: Sequence[int] | None = None,
 ) -> Any:
     """Group the base rows by the dimensions (and the period, and an ``extra`` field).
     ``grouped_only``: the grouped queryset itself (columns ``g_<key>``, ``_n``, ``_events``,
     unordered), for a query around it (:func:`_client_sums`), instead of the rows.
     ``sizes_only``: for a count table's whole months by period, their n only, as the cursor
     gives them (:class:`SizeRows`, made into each period's groups by :func:`_sizes_in_periods`),
-    instead of the rows."""
+    instead of the rows. ``among``: only these ids of the first dimension (a coded one), each
+    group's rows as without it (a few cells of a partition, ``disclosure._prefetch_shown``)."""
     on_answer = indicator.kind == "question"
     counted = is_counted(qs.model)  # a maintained count table: rows are summed by n
     paths = COUNTED_PATHS if counted else dimension_paths(prefix, on_answer)
@@ -878,7 +884,10 @@ def _grouped(
     qs = qs.annotate(**{f"g_{k}": v for k, v in annotations.items()})
     for dimension, value in {**(filters or {}), **coded_filters}.items():
         qs = qs.filter(**{f"g_{dimension}": value})
-    if counted and "provider" in coded_filters and qs.model in _MONTH_THEN_PROVIDER:
+    if among is not None and counted:  # the raw rows' days are read whole and picked below: named,
+        qs = qs.filter(**{f"g_{by[0]}__in": sorted(among)})  # SQLite read every day of those providers
+    named = "provider" in coded_filters or (among is not None and by[0] == "provider")  # a few providers
+    if counted and named and qs.model in _MONTH_THEN_PROVIDER:
         # One provider's months: each month's first day named, beside the range, so the index
         # (…, month, provider, …) is searched month by month for the provider instead of read
         # through every provider's rows of the range (the same rows: a count row's month is its
@@ -944,6 +953,9 @@ def _grouped(
         item["events"] = events or 0
         item["n"] = total
         out.append(item)
+    if among is not None and not counted:
+        picked = {codes[by[0]].get(i) if by[0] in codes else i for i in among}
+        out = [r for r in out if r[by[0]] in picked]
     if codes:  # the query ordered by the keys' ids
         _sort_by_codes(out, [k for k in (*by, "period") if k in names], missing)
     return out
@@ -1121,10 +1133,12 @@ def period_size_rows(
     grain: str,
     by: Sequence[str],
     filters: Mapping[str, str] | None = None,
+    among: Sequence[int] | None = None,
 ) -> SizeRows | None:
     """:func:`period_sizes`'s read, its rows as the cursor gives them (:class:`SizeRows`: ids, not
     yet codes, grouped or ordered by them), for a caller that makes its own cells of them
-    (``disclosure._prefetch_hidden_along``, 2026-12-06). None where :func:`period_sizes` is."""
+    (``disclosure._prefetch_hidden_along``, 2026-12-06). None where :func:`period_sizes` is.
+    ``among``: only the groups of these ids of ``by``'s first dimension (their n as without it)."""
     if (
         indicator.kind not in ("question", "assessment")
         or grain not in PERIODS
@@ -1140,9 +1154,8 @@ def period_size_rows(
     if grain == "year":  # whole years: the rollup by year, as aggregate reads them (the same sums)
         table = year_table_for(table, {*by, *(filters or {})}) or table
     qs, prefix, event, year = _base(indicator, municipality, start, end, None, table)
-    found: SizeRows = _grouped(
-        qs, prefix, event, year, indicator, municipality, start, end, by, filters, grain, sizes_only=True
-    )
+    found: SizeRows = _grouped(qs, prefix, event, year, indicator, municipality, start, end, by, filters, grain,
+                               sizes_only=True, among=among)  # fmt: skip
     return found
 
 
@@ -1197,6 +1210,14 @@ def _codes(dimension: str, municipality: Municipality) -> dict[int, str]:
     # Cached like the counts (providers, services and units are watched): a page groups by
     # provider once per count, up to 56 times.
     return cached(("codes", dimension, municipality.pk), read)
+
+
+def coded_ids(dimension: str, municipality: Municipality) -> dict[str, int] | None:
+    """Each code of a coded dimension (provider, service, unit) with its id; None when two ids
+    share a code."""
+    codes = _codes(dimension, municipality)
+    ids = {code: pk for pk, code in codes.items()}
+    return ids if len(ids) == len(codes) else None
 
 
 def _pk_of(dimension: str, municipality: Municipality, code: str) -> int:

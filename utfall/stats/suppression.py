@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["DEFAULT_MIN_N", "LOWEST_MIN_N", "hidden_rows", "suppress"]
+__all__ = ["DEFAULT_MIN_N", "LOWEST_MIN_N", "hidden_rows", "shown_among", "suppress"]
 
 DEFAULT_MIN_N = 5
 #: The minimum may be raised by configuration, never lowered below this.
@@ -78,3 +78,35 @@ def hidden_rows(
                 break
             hidden.add(min(visible, key=lambda i: (sizes[i], i)))
     return hidden
+
+
+def shown_among(
+    n: int, place: Any, others: Iterable[tuple[int, Any]], *, min_n: int = DEFAULT_MIN_N
+) -> bool | None:
+    """Whether :func:`hidden_rows` leaves a row of size ``n`` shown in a partition (secondary
+    suppression on, nothing flagged, empty rows left out as in
+    :func:`utfall.stats.disclosure.hidden_in_partitions`), decided from *some* of the other
+    rows only: ``others``, (n, place) each, where ``place`` orders the rows as they stand (ties of
+    n go to the first). True or False when these rows decide it whatever the rest are; None
+    when they do not (the caller then runs the rule on the whole partition).
+
+    The rule hides the rows under the minimum and then, while the hidden rows could be
+    recovered (one alone, or a total under the minimum), the smallest visible row (first on a
+    tie); each such row is at least the minimum, so one is ever added. A row of at least the
+    minimum is therefore shown when two small rows with a total of at least the minimum are
+    among the others (nothing is added), or when a visible row before it in (n, place) is (the
+    one added is not this one). Tested against :func:`hidden_rows` on random partitions."""
+    if n < min_n:
+        return n == 0  # an empty row is never hidden; a small one always is
+    small = 0
+    total = 0
+    for size, other in others:
+        if size >= min_n:
+            if (size, other) < (n, place):
+                return True
+        elif size:
+            small += 1
+            total += size
+            if small >= 2 and total >= min_n:
+                return True
+    return None
