@@ -561,24 +561,27 @@ def trend_unit_load(municipality, seed: int) -> list[str]:  # type: ignore[no-un
     return codes
 
 
+@pytest.mark.parametrize("within_a_unit", [True, False])
 @pytest.mark.parametrize("witnesses", [1, 3, 48])
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_a_unit_managers_trend_of_a_provider_hides_what_the_whole_partitions_hide(
-    municipality, monkeypatch, seed: int, witnesses: int
+def test_a_trend_of_a_provider_hides_what_the_whole_partitions_hide(
+    municipality, monkeypatch, seed: int, witnesses: int, within_a_unit: bool
 ) -> None:  # type: ignore[no-untyped-def]
     """A unit manager's trend of one provider (the provider within the unit, per quarter) proves
     its quarters shown along the unit's providers from a few of their cells
     (disclosure._prefetch_shown, 2026-12-06, mgrprov): the same rows and flags as the trend that
     reads every provider's cells (the proof switched off), whatever number of the other cells is
     read (a few: some quarters undecided, read whole), and each quarter's own check with nothing
-    cached; some quarter hides a cell of n ≥ 5 by the secondary rule along the providers."""
+    cached; some quarter hides a cell of n ≥ 5 by the secondary rule along the providers. The
+    same for an analyst's trend of one provider (the provider page's), its quarters proven shown
+    along all the municipality's providers (2026-12-06, lead)."""
     codes = trend_unit_load(municipality, seed)
     indicator = get_indicator("satisfied")
     monkeypatch.setattr("utfall.comparisons.disclosure._WITNESSES", witnesses)
     secondary = 0
-    for unit in ("sodermalm", "bromma"):
+    for unit in ("sodermalm", "bromma") if within_a_unit else (None,):
         for provider in codes:
-            filters = {"provider": provider, "unit": unit}
+            filters = {"provider": provider, "unit": unit} if unit else {"provider": provider}
             kwargs = {"municipality": municipality, "date_from": dt.date(2024, 1, 1),
                       "date_to": dt.date(2025, 12, 31), "period": "quarter", "filters": filters}  # fmt: skip
             bump()
@@ -596,7 +599,7 @@ def test_a_unit_managers_trend_of_a_provider_hides_what_the_whole_partitions_hid
                 cell = protected_counts(indicator, municipality=municipality, date_from=start, date_to=end, by=[],
                                         filters=filters)  # fmt: skip
                 assert cell[0]["suppressed"] == row["suppressed"], (filters, row)
-                rows = counts(municipality, start, end, ["provider"], {"unit": unit})
+                rows = counts(municipality, start, end, ["provider"], {"unit": unit} if unit else {})
                 gone = hidden_in_partitions([{str(r["provider"]): r["n"] for r in rows}], min_n=5)
                 secondary += (0, provider) in gone and row["n"] >= 5
                 if (0, provider) in gone:

@@ -841,9 +841,8 @@ def protected_by_client(
         for d in where:
             if (
                 d == "provider"
-                and len(where) > 1
                 and _prefetch_shown(indicator, municipality, spans, d, where, int(settings.UTFALL_MIN_COUNT))
-            ):  # a provider within a unit: its cells proven shown along the unit's providers
+            ):  # a provider (within a unit, or the municipality's): its cells proven shown along the providers
                 continue
             if d in _SPLITTABLE:
                 prefetch_hidden(indicator, municipality=municipality, date_from=date_from, date_to=date_to,
