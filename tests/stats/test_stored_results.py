@@ -14,26 +14,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.stats.test_stored_fit_text import _Kept
 from utfall.stats import assessment, standardisation
 from utfall.stats.assessment import assess
 from utfall.stats.overdispersion import clear_fit_cache, fit_overdispersion, stored_fits
 from utfall.stats.overdispersion.store import result_key
 from utfall.stats.standardisation import case_mix_expected, expected_from_case_mix
-
-
-class _Kept:
-    """The store protocol over a dict (the database's own is tested in tests/core)."""
-
-    def __init__(self) -> None:
-        self.rows: dict[tuple[int, str], str] = {}
-        self.saves: list[set[str]] = []
-
-    def load(self, owner: int, key: str) -> str | None:
-        return self.rows.get((owner, key))
-
-    def save(self, owner: int, fits: dict[str, str]) -> None:
-        self.saves.append(set(fits))
-        self.rows.update({(owner, key): text for key, text in fits.items()})
 
 
 def _cells(seed: int, *, categorical: bool, missing: bool, groups: int = 150) -> pd.DataFrame:
