@@ -86,17 +86,23 @@ def test_the_case_mix_predictions_read_back_are_the_ones_computed_to_the_last_bi
     clear_fit_cache()
 
 
-def test_the_case_mix_key_changes_with_every_input(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Counts that differ in one cell (the same pattern sums but another cell's n: the same
-    model, another p̂ per cell) and patterns in another order are other keys."""
+def _keys_asked(monkeypatch: pytest.MonkeyPatch, module: Any) -> list[str]:
+    """The keys ``module``'s ``kept_result`` is asked for from now on, in order."""
     keys: list[str] = []
-    real = standardisation.kept_result
+    real = module.kept_result
 
     def spy(kind: str, parts: list[bytes], *rest: Any) -> Any:
         keys.append(result_key(kind, parts))
         return real(kind, parts, *rest)
 
-    monkeypatch.setattr(standardisation, "kept_result", spy)
+    monkeypatch.setattr(module, "kept_result", spy)
+    return keys
+
+
+def test_the_case_mix_key_changes_with_every_input(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Counts that differ in one cell (the same pattern sums but another cell's n: the same
+    model, another p̂ per cell) and patterns in another order are other keys."""
+    keys = _keys_asked(monkeypatch, standardisation)
     cells = _cells(9, categorical=False, missing=False, groups=40)
     clear_fit_cache()
     with stored_fits(1, _Kept()):
@@ -196,14 +202,7 @@ def test_the_reliability_read_back_is_the_one_computed_to_the_last_bit(
 
 
 def test_the_reliability_key_changes_with_every_input(monkeypatch: pytest.MonkeyPatch) -> None:
-    keys: list[str] = []
-    real = assessment.kept_result
-
-    def spy(kind: str, parts: list[bytes], *rest: Any) -> Any:
-        keys.append(result_key(kind, parts))
-        return real(kind, parts, *rest)
-
-    monkeypatch.setattr(assessment, "kept_result", spy)
+    keys = _keys_asked(monkeypatch, assessment)
     x, m = _counts(11, 80, 0.7, 0.3)
     fit = fit_overdispersion(x, m)
     used = np.arange(x.size)

@@ -36,9 +36,6 @@ memoises fits); a new method is a module beside them and a branch in ``_fit``.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy import special
@@ -103,11 +100,9 @@ def fit_overdispersion(
     # A fit depends on nothing but its arguments (and is immutable), so the same counts asked
     # again (the same indicator on another page, a download of the page) reuse it.
     key = (x.tobytes(), m.tobytes(), kind, method, target)
-    with _FITS_LOCK:
-        found = _FITS.get(key)
-        if found is not None:
-            _FITS.move_to_end(key)
-            return found
+    found: OverdispersionFit | None = _FITS.get(key)
+    if found is not None:
+        return found
     # A second tier: the fit stored by an earlier process for the same arguments and code
     # (``store``; only inside ``stored_fits``, the caller naming whose counts these are).
     fit, unknown = store.lookup(key)
@@ -115,23 +110,17 @@ def fit_overdispersion(
         fit = _fit(x, m, kind, method, target)
         if unknown is not None:
             store.remember(unknown, fit)
-    with _FITS_LOCK:
-        _FITS[key] = fit
-        if len(_FITS) > _FITS_KEPT:
-            _FITS.popitem(last=False)
+    _FITS.put(key, fit)
     return fit
 
 
-_FITS: OrderedDict[tuple[object, ...], OverdispersionFit] = OrderedDict()
-_FITS_KEPT = 512
-_FITS_LOCK = threading.Lock()
+_FITS = store.Memo(512)
 
 
 def clear_fit_cache() -> None:
     """Forget every fit and every result kept with them in this process (benchmarks measure a
     first request with this)."""
-    with _FITS_LOCK:
-        _FITS.clear()
+    _FITS.clear()
     store.clear_results()  # and the other results kept with them (store.kept_result)
 
 

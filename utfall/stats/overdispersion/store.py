@@ -45,7 +45,18 @@ from numpy.typing import NDArray
 
 from utfall.stats.overdispersion.limits import OverdispersionFit
 
-__all__ = ["FitStore", "decode", "encode", "fit_key", "kept_result", "result_key", "stored_fits"]
+__all__ = [
+    "FitStore",
+    "Memo",
+    "decode",
+    "encode",
+    "fit_key",
+    "kept_result",
+    "result_key",
+    "stored_fits",
+    "tagged",
+    "untagged",
+]
 
 T = TypeVar("T")
 
@@ -143,10 +154,9 @@ def kept_result(
     if block is None:
         return compute()
     key = result_key(kind, parts)
-    with _RESULTS_LOCK:  # this process's own, as the fits' memo (emptied by clear_fit_cache)
-        if key in _RESULTS:
-            _RESULTS.move_to_end(key)
-            return _RESULTS[key]  # type: ignore[no-any-return]
+    known = _RESULTS.get(key, _MISSING)  # this process's own, as the fits' memo (emptied by clear_fit_cache)
+    if known is not _MISSING:
+        return known  # type: ignore[no-any-return]  # a result may be None (no reliability)
     text = block.results.get(key)
     if text is None:
         text = block.store.load(block.owner, key)
@@ -158,22 +168,45 @@ def kept_result(
         written = encode(found)
         if written is not None:
             block.results[key] = written
-    with _RESULTS_LOCK:
-        _RESULTS[key] = found
-        if len(_RESULTS) > _RESULTS_KEPT:
-            _RESULTS.popitem(last=False)
+    _RESULTS.put(key, found)
     return found
 
 
-_RESULTS: OrderedDict[str, Any] = OrderedDict()
-_RESULTS_KEPT = 64
-_RESULTS_LOCK = threading.Lock()
+class Memo:
+    """The last ``kept`` values asked for in this process, by key (thread-safe; the fits' memo and
+    :func:`kept_result`'s)."""
+
+    def __init__(self, kept: int) -> None:
+        self._values: OrderedDict[Any, Any] = OrderedDict()
+        self._kept = kept
+        self._lock = threading.Lock()
+
+    def get(self, key: Any, missing: Any = None) -> Any:
+        """The value kept under ``key`` (now the last used), or ``missing``."""
+        with self._lock:
+            if key not in self._values:
+                return missing
+            self._values.move_to_end(key)
+            return self._values[key]
+
+    def put(self, key: Any, value: Any) -> None:
+        with self._lock:
+            self._values[key] = value
+            if len(self._values) > self._kept:
+                self._values.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()
+
+
+_RESULTS = Memo(64)
+_MISSING = object()
 
 
 def clear_results() -> None:
     """Forget the results this process has (:func:`kept_result`; the store keeps its own)."""
-    with _RESULTS_LOCK:
-        _RESULTS.clear()
+    _RESULTS.clear()
 
 
 def _limits_known(fit: OverdispersionFit) -> int:
@@ -219,8 +252,9 @@ def result_key(kind: str, parts: Sequence[bytes]) -> str:
 _FIELDS = tuple(f.name for f in fields(OverdispersionFit) if f.init)
 
 
-def _value(value: Any) -> list[Any]:
-    """A field's value tagged with its type, floats as their exact hex form."""
+def tagged(value: Any) -> list[Any]:
+    """A field's value tagged with its type, floats as their exact hex form (a fit's fields, and
+    :func:`kept_result`'s texts)."""
     if isinstance(value, np.float64):
         return ["f64", float(value).hex()]
     if isinstance(value, float):
@@ -247,14 +281,10 @@ _RESTORE: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def _restored(tagged: Any) -> Any:
-    kind, value = tagged
-    return _RESTORE[kind](value)
-
-
-#: A value with its type, as a fit's fields are written, and back (for :func:`kept_result`'s texts).
-tagged = _value
-untagged = _restored
+def untagged(value: Any) -> Any:
+    """:func:`tagged`'s value back, of its type."""
+    kind, written = value
+    return _RESTORE[kind](written)
 
 
 def encode(fit: OverdispersionFit) -> str:
@@ -262,7 +292,7 @@ def encode(fit: OverdispersionFit) -> str:
     far: per level (its hex form) the sizes and the (lower, upper) pairs as little-endian
     float64 bytes in base64 (exact, and ~20× quicker to write and read than a hex text per
     float for the ~1,500 limits of a 750-provider page)."""
-    data: dict[str, Any] = {name: _value(getattr(fit, name)) for name in _FIELDS}
+    data: dict[str, Any] = {name: tagged(getattr(fit, name)) for name in _FIELDS}
     data["limits"] = {
         level.hex(): [
             _packed(np.fromiter(at.keys(), dtype="<f8", count=len(at))),
@@ -288,7 +318,7 @@ def decode(text: str) -> OverdispersionFit | None:
         data = json.loads(text)
         if not isinstance(data, dict) or set(data) != {*_FIELDS, "limits"}:
             return None
-        fit = OverdispersionFit(**{name: _restored(data[name]) for name in _FIELDS})
+        fit = OverdispersionFit(**{name: untagged(data[name]) for name in _FIELDS})
         for level, (sizes, pairs) in data["limits"].items():
             at, both = _unpacked(sizes).tolist(), _unpacked(pairs)
             if both.size != 2 * len(at):
