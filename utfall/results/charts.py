@@ -37,6 +37,9 @@ def _base(title: str, description: str) -> dict[str, Any]:
         "config": {
             "font": "DejaVu Sans, sans-serif",
             "axis": {"labelFontSize": 12, "titleFontSize": 13},
+            # From the chart's left edge, not centred over the plot: a long title on a phone
+            # starts where the screen does (static/utfall/charts.js wraps it there).
+            "title": {"anchor": "start", "frame": "bounds"},
             "legend": {"orient": "bottom", "direction": "vertical", "labelFontSize": 12, "titleFontSize": 12},
         },
     }
@@ -180,7 +183,9 @@ def _dot_interval(
         "type": "nominal",
         "title": category_title,
         "sort": None,
-        "axis": {"labelLimit": 220},
+        # maxExtent: Vega places the axis title at most this far from the axis (default 200 px),
+        # so without it a title beside labels up to 220 px wide overlaps the longest ones.
+        "axis": {"labelLimit": 220, "maxExtent": 240},
     }
     encoding: dict[str, Any] = {cat_axis: cat}
     if colour:

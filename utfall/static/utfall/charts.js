@@ -10,6 +10,16 @@
   var SWEDISH = { decimal: ",", thousands: "\u00a0", grouping: [3], currency: ["", "\u00a0kr"], percent: "\u00a0%" };
   var ENGLISH = { decimal: ".", thousands: ",", grouping: [3], currency: ["", "\u00a0kr"], percent: "%" };
 
+  function wrapped(text, perLine) {
+    var lines = [], line = "";
+    text.split(" ").forEach(function (word) {
+      if (line && (line + " " + word).length > perLine) { lines.push(line); line = word; }
+      else { line = line ? line + " " + word : word; }
+    });
+    if (line) { lines.push(line); }
+    return lines.length > 1 ? lines : text;
+  }
+
   function drawCharts(root) {
     if (!window.vegaEmbed || !window.vega || !window.vega.expressionInterpreter) { return; }
     root.querySelectorAll("[data-chart]").forEach(function (el) {
@@ -26,6 +36,8 @@
         spec.config = spec.config || {};
         spec.config.axis = Object.assign({}, spec.config.axis, { labelLimit: limit });
         spec.config.title = Object.assign({}, spec.config.title, { limit: width - 16 });
+        // A title longer than the screen is wrapped into lines (about 8 px a bold character).
+        if (typeof spec.title === "string") { spec.title = { text: wrapped(spec.title, Math.floor((width - 16) / 8)) }; }
         ["x", "y"].forEach(function (channel) {
           var axis = spec.encoding && spec.encoding[channel] && spec.encoding[channel].axis;
           if (axis && axis.labelLimit > limit) { axis.labelLimit = limit; }
