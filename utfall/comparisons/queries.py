@@ -1203,7 +1203,7 @@ def year_sizes(
     months, edges = months_within(dt.date(first_year, 1, 1), dt.date(last_year, 12, 31))
     if months is None or edges:  # as period_size_rows: only the counts' whole months
         return None
-    yearly = year_table_for(table_for(indicator.kind, asked), asked)
+    yearly: Any = year_table_for(table_for(indicator.kind, asked), asked)
     if yearly is None or not is_folded(yearly):
         return None
     spans = question_spans(indicator.instrument, indicator.question)
