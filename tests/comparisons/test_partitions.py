@@ -9,10 +9,15 @@ from __future__ import annotations
 import datetime as dt
 import random
 
+import numpy as np
 import pytest
 
-from utfall.comparisons.disclosure import _hidden_along_periods, _hidden_along_periods_by_codes
-from utfall.comparisons.queries import SizeRows
+from utfall.comparisons.disclosure import (
+    _hidden_along_periods,
+    _hidden_along_periods_by_codes,
+    _hidden_along_years,
+)
+from utfall.comparisons.queries import SizeRows, YearSizes
 
 YEARS = {dt.date(2024, 1, 1): "2024", dt.date(2025, 1, 1): "2025"}
 #: A table by month read for years: each year's groups in up to 12 rows, and a year after the run
@@ -100,3 +105,65 @@ def test_the_periods_without_the_run_hide_what_they_hide_with_it(seed: int) -> N
         assert any(whole[1:]), "some quarters hide cells"
     empty = SizeRows([], [providers.get], quarters)
     assert _hidden_along_periods(empty, labels, 0, 5, with_run=False) == [{} for _ in range(len(labels) + 1)]
+
+
+def year_columns(seed: int, providers: dict[int, str], units: dict[int, str]) -> YearSizes:
+    """Two years' rows of the folded rollup as columns (provider ids, unit ids, n), unordered, a
+    cell sometimes in two rows (two question ids) and sometimes with n 0 (a row left at 0 by
+    deltas: no cell unless its year's sum is above 0)."""
+    rng = random.Random(seed)
+    years = []
+    for _year in range(2):
+        found = []
+        for provider in providers:
+            for unit in units:
+                if rng.random() < 0.8:
+                    for _ in range(rng.choice((1, 1, 2))):
+                        found.append((provider, unit, rng.choice([0, 1, 2, 3, 4, 5, 6, 8, 12, 20, 60])))
+        rng.shuffle(found)
+        years.append([np.array([row[i] for row in found], dtype=np.int64) for i in range(3)])
+    return YearSizes(years, [providers.get, units.get])
+
+
+def as_size_rows(columns: YearSizes) -> SizeRows:
+    """The same rows as the grouped read gives them: summed by provider, unit and year, kept where
+    above 0, ordered by the ids and the year."""
+    summed: dict[tuple[int, int, dt.date], int] = {}
+    for year, (providers, units, sizes) in zip(YEARS, columns.years, strict=True):
+        for provider, unit, n in zip(providers.tolist(), units.tolist(), sizes.tolist(), strict=True):
+            summed[(provider, unit, year)] = summed.get((provider, unit, year), 0) + n
+    return SizeRows([(*key, n) for key, n in sorted(summed.items()) if n > 0], columns.lookups, YEARS)
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("min_n", [5, 10])
+def test_the_partitions_from_the_years_columns_hide_what_the_grouped_rows_hide(seed: int, min_n: int) -> None:
+    """disclosure._hidden_along_years (a question's years as columns, summed in numpy, 2026-12-07,
+    oe9): the run's and each year's hidden cells as the grouped rows' (the ids' way and the codes'
+    way), on random counts whose codes are in another order than their ids."""
+    rng = random.Random(seed)
+    providers, units = coded(rng, 40, "P"), coded(rng, 9, "U")
+    columns = year_columns(seed, providers, units)
+    fast = _hidden_along_years(columns, 1, min_n)
+    found = as_size_rows(columns)
+    assert fast == _hidden_along_periods(found, ["2024", "2025"], 1, min_n)
+    assert fast == _hidden_along_periods_by_codes(found, ["2024", "2025"], 1, min_n)
+    assert fast is not None and all(fast), "every period has hidden cells (run, 2024, 2025)"
+    assert any(len(gone) > 1 for period in fast for gone in period.values()), "and secondary ones"
+    # Split along the provider within each unit (the first dimension the unit's).
+    swapped = YearSizes([[u, p, n] for p, u, n in columns.years], [units.get, providers.get])
+    flipped = SizeRows(sorted((u, p, y, n) for p, u, y, n in found.rows), swapped.lookups, YEARS)
+    assert _hidden_along_years(swapped, 1, min_n) == _hidden_along_periods_by_codes(
+        flipped, ["2024", "2025"], 1, min_n
+    )
+
+
+def test_the_years_columns_with_codes_not_one_to_one_or_empty() -> None:
+    providers = {1: "P1", 2: "P2"}
+    for units in ({1: "U1", 2: "U1"}, {1: "U1", 2: "", 3: "U3"}):
+        columns = year_columns(3, providers, units)
+        if "" in units.values():  # "" and an unknown id (None: 3) sort the same: not one to one
+            columns = YearSizes(columns.years, [providers.get, {1: "U1", 2: ""}.get])
+        assert _hidden_along_years(columns, 1, 5) is None, units
+    empty = YearSizes([[np.zeros(0, dtype=np.int64)] * 3] * 2, [providers.get, {1: "U1"}.get])
+    assert _hidden_along_years(empty, 1, 5) == [{}, {}, {}]

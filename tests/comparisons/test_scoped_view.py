@@ -314,3 +314,29 @@ def test_a_unit_managers_oe_fits_the_case_mix_model_once(municipality: Any, monk
     rows = services.compare(**kwargs).as_json()["rows"]
     assert len(fits) == 1
     assert [r for r in rows if not r["suppressed"]]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_patterns_numbered_by_first_appearance_name_each_cells_text(seed: int) -> None:
+    """``_patterns`` numbers the covariates' combinations by first appearance (pd.factorize, not
+    np.unique's sort; 2026-12-07, oe9): each cell's number names its own text (the joined texts
+    of ``_pattern_texts``), the texts are unique, and a cell with a missing value gets -1."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    size = 400
+    sex = rng.integers(-1, 2, size)  # -1: missing
+    cells = pd.DataFrame({
+        "sex": pd.Categorical.from_codes(sex, categories=["female", "male"]),
+        "age_group": pd.Categorical.from_codes(rng.integers(0, 3, size), categories=["0-12", "13-15", "65+"]),
+        "service": np.array(rng.choice(["hvb", "lss", "a|b", "stod"], size), dtype=object),
+    })  # fmt: skip
+    covariates = ["sex", "age_group", "service"]
+    number, texts = services._patterns(cells, covariates)
+    expected = services._pattern_texts(cells, covariates)
+    assert len(set(texts)) == len(texts)
+    for i, text in enumerate(expected.tolist()):
+        if sex[i] < 0:
+            assert number[i] == -1 and text != text  # NaN: no text
+        else:
+            assert texts[number[i]] == text

@@ -24,8 +24,10 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
+import numpy as np
 from django.conf import settings
 from django.utils.translation import gettext_noop
+from numpy.typing import NDArray
 
 from utfall.comparisons.cache import cached, holds, pinned, seed
 from utfall.comparisons.counted import Cells
@@ -33,6 +35,7 @@ from utfall.comparisons.indicators import DIMENSIONS, Indicator
 from utfall.comparisons.queries import (
     BadQuery,
     SizeRows,
+    YearSizes,
     aggregate,
     aggregate_by_client,
     aggregate_cells,
@@ -44,6 +47,7 @@ from utfall.comparisons.queries import (
     prefetch_periods,
     prefetch_questions,
     sort_by_codes_as_text,
+    year_sizes,
 )
 from utfall.organisations.models import Municipality
 from utfall.stats.disclosure import hidden_in_partitions
@@ -613,16 +617,105 @@ def _prefetch_hidden_along(
             for span in (period, *years)]  # fmt: skip
     if all(holds(key) for key in keys):
         return
-    found = period_size_rows(indicator, municipality=municipality, date_from=period.start, date_to=period.end,
-                             grain="year", by=[*rest_by, dim], filters=rest_filters)  # fmt: skip
-    if found is None:
-        return
-    labels = [year.label for year in years]
-    hidden = _hidden_along_periods(found, labels, len(rest_by), min_n)
+    # A question's years as columns of its folded rollup, summed here (year_sizes: no GROUP BY sort,
+    # no tuple or date per row; 2026-12-07, oe9); else the grouped rows as before.
+    columns = year_sizes(indicator, municipality=municipality, first_year=period.start.year,
+                         last_year=period.end.year, by=[*rest_by, dim], filters=rest_filters)  # fmt: skip
+    hidden = None if columns is None else _hidden_along_years(columns, len(rest_by), min_n)
     if hidden is None:
-        hidden = _hidden_along_periods_by_codes(found, labels, len(rest_by), min_n)
+        found = period_size_rows(indicator, municipality=municipality, date_from=period.start, date_to=period.end,
+                                 grain="year", by=[*rest_by, dim], filters=rest_filters)  # fmt: skip
+        if found is None:
+            return
+        labels = [year.label for year in years]
+        hidden = _hidden_along_periods(found, labels, len(rest_by), min_n)
+        if hidden is None:
+            hidden = _hidden_along_periods_by_codes(found, labels, len(rest_by), min_n)
     for key, gone in zip(keys, hidden, strict=True):
         seed(key, gone)
+
+
+def _hidden_along_years(
+    found: YearSizes, width: int, min_n: int
+) -> list[dict[tuple[str, ...], set[str]]] | None:
+    """:func:`_hidden_along_periods` of a run of whole years (the run first, then each year) from
+    the years' rows as columns (``queries.year_sizes``): each year's cells summed by their ids
+    (a cell whose year's sum is not above 0 is not there, as the grouped read's ``n > 0``), the
+    run's as the sum of its years' cells that are there, and only the partitions (the first
+    ``width`` ids; each split along the next dimension) with a cell under the minimum checked by
+    the rule, their cells in the split dimension's codes' order. The same hidden cells where the
+    codes are one to one with the ids (as text and as sort key); None otherwise, and the caller
+    reads the grouped rows. A unit manager's partitions along the unit at 1M: 19,500 grouped rows
+    of 750 providers × 13 units × 2 years fetched as tuples with their dates converted, then
+    walked row by row in Python (~35 ms of the O/E page, 2026-12-07, oe9)."""
+    years, lookups = found
+    dims = len(lookups)
+    if not years or width >= dims:
+        return None
+    ids: list[NDArray[np.int64]] = []
+    texts: list[list[str]] = []
+    value_rank: NDArray[np.int64] = np.zeros(0, dtype=np.int64)
+    for i, get in enumerate(lookups):
+        distinct = np.unique(np.concatenate([year[i] for year in years]))
+        codes = [get(v) for v in distinct.tolist()]
+        text = [str(c) for c in codes]
+        ordered = ["" if c is None else str(c) for c in codes]
+        if len(set(text)) != len(text) or len(set(ordered)) != len(ordered):
+            return None
+        ids.append(distinct)
+        texts.append(text)
+        if i == width:  # each id's place in the split dimension's codes' order
+            value_rank = np.empty(len(ordered), dtype=np.int64)
+            value_rank[sorted(range(len(ordered)), key=ordered.__getitem__)] = np.arange(len(ordered))
+    # Each row's cell as one number (the ids' places, mixed radix); the cells of all years numbered.
+    numbers = []
+    for year in years:
+        number = np.zeros(len(year[-1]), dtype=np.int64)
+        for i in range(dims):
+            number = number * len(ids[i]) + np.searchsorted(ids[i], year[i])
+        numbers.append(number)
+    cells, inverse = np.unique(np.concatenate(numbers), return_inverse=True)
+    inverse = inverse.ravel()
+    places = []  # each cell's place along each dimension
+    rest = cells
+    for i in reversed(range(dims)):
+        places.append(rest % len(ids[i]))
+        rest = rest // len(ids[i])
+    places.reverse()
+    head = np.zeros(len(cells), dtype=np.int64)
+    for i in range(width):
+        head = head * len(ids[i]) + places[i]
+    value = places[width]
+    # The cells by partition, and within one in the codes' order (hidden_rows breaks ties by place).
+    order = np.lexsort((value_rank[value], head))
+    head, value = head[order], value[order]
+    sizes = []
+    start = 0
+    for year in years:
+        stop = start + len(year[-1])
+        summed = np.bincount(inverse[start:stop], weights=year[-1], minlength=len(cells))
+        sizes.append(summed.astype(np.int64)[order])
+        start = stop
+    present = [size > 0 for size in sizes]
+    run = np.zeros(len(cells), dtype=np.int64)
+    for size, there in zip(sizes, present, strict=True):
+        run += np.where(there, size, 0)
+    run_present = np.logical_or.reduce(present)
+    bounds = np.flatnonzero(np.diff(head, prepend=-1))  # each partition's first cell
+    ends = np.append(bounds[1:], len(head))
+    out: list[dict[tuple[str, ...], set[str]]] = []
+    for size, there in ((run, run_present), *zip(sizes, present, strict=True)):
+        hidden: dict[tuple[str, ...], set[str]] = {}
+        small = there & (size < min_n)
+        for part in np.unique(np.searchsorted(bounds, np.flatnonzero(small), side="right") - 1).tolist():
+            first, last = int(bounds[part]), int(ends[part])
+            kept = np.flatnonzero(there[first:last]) + first
+            gone = hidden_rows(size[kept].tolist(), min_n=min_n)
+            if gone:
+                key = tuple(texts[i][int(places[i][order[first]])] for i in range(width))
+                hidden[key] = {texts[width][int(value[kept[g]])] for g in gone}
+        out.append(hidden)
+    return out
 
 
 @pinned()  # the token before the counts it seeds

@@ -406,6 +406,10 @@ def _patterns(cells: pd.DataFrame, covariates: list[str]) -> tuple[NDArray[np.in
             found, levels = pd.factorize(column.astype(str))
             codes, size = found.astype(np.int64) + 1, len(levels) + 1
         combined = combined * size + codes
-    _, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
+    # Each combination numbered by first appearance (pandas' hash table, not np.unique's sort of
+    # ~50,000 cells: the numbers are only keys, the texts and so the groups and sums the same;
+    # 2026-12-07, oe9), and each number's first cell: where the highest number so far grows.
+    inverse, _ = pd.factorize(combined)
+    first = np.flatnonzero(np.diff(np.maximum.accumulate(inverse), prepend=-1) > 0)
     number, texts = pd.factorize(_pattern_texts(cells.iloc[first], covariates))
-    return number[inverse.ravel()], texts.tolist()
+    return number[inverse], texts.tolist()
