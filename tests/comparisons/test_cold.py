@@ -697,3 +697,116 @@ def test_a_count_among_some_providers_is_their_rows_of_the_whole_count(
         assert some == [r for r in whole if r["provider"] in picked]
         assert len(some) == 3
     assert set(picked) <= set(codes)
+
+
+def two_questions_load(municipality, seed: int) -> list[str]:  # type: ignore[no-untyped-def]
+    """As :func:`trend_unit_load`, each follow-up answering q3 and (mostly) q4, so that the
+    providers' partitions along the unit differ by question."""
+    rng = random.Random(seed)
+    data = DataSet()
+    codes = ["A", "B", "C", "D", "E", "F", "G", "H10", "H9", "b"]  # codes sort as text
+    for provider in codes:
+        data.provider(provider)
+    k = 0
+    for quarter in range(8):
+        year, first = 2024 + quarter // 4, 1 + 3 * (quarter % 4)
+        for provider in codes:
+            for unit in ("sodermalm", "bromma"):
+                for _ in range(rng.choice((0, 0, 1, 3, 5, 5, 5, 6, 6, 7, 9))):
+                    k += 1
+                    intervention = data.intervention(f"I{k}", provider, unit=unit)
+                    day = dt.date(year, first + rng.randrange(3), 2 + rng.randrange(27))
+                    more = {"q4": rng.choice(("much_better", "unchanged"))} if rng.random() < 0.8 else {}
+                    data.followup(intervention, date=day.isoformat(), q3=rng.choice(ANSWERS), **more)
+    data.load(municipality)
+    return codes
+
+
+UNIT_SPANS = [(dt.date(2025, 4, 1), dt.date(2025, 6, 30)), (dt.date(2025, 1, 1), dt.date(2025, 12, 31)),
+              (dt.date(2024, 1, 1), dt.date(2025, 12, 31))]  # fmt: skip
+
+
+@pytest.mark.parametrize("code", ["satisfied", "assessment_approved"])
+def test_a_unit_managers_cell_taken_from_its_row_by_unit_is_the_cell_counted_alone(
+    municipality, code: str
+) -> None:  # type: ignore[no-untyped-def]
+    """The provider page as a unit manager counts the provider by unit and takes its cell within
+    the unit from that count (disclosure.prefetch_cell_within, 2026-12-07, mgrprov8): the same
+    count as the cell counted alone, and the same flag as the cell protected with nothing
+    prefetched — a quarter, a year and a run of years, a provider with no answers in the unit
+    among them; some cell of n ≥ 5 is hidden by the secondary rule, some shown."""
+    codes = [*two_questions_load(municipality, 2), "Z"]
+    Provider.objects.create(municipality=municipality, provider_id="Z", name="Z")  # nothing counted
+    indicator = get_indicator(code)
+    secondary = shown = empty = 0
+    for start, end in UNIT_SPANS:
+        for unit in ("sodermalm", "bromma"):
+            for provider in codes:
+                kwargs = {"municipality": municipality, "date_from": start, "date_to": end}
+                filters = {"provider": provider, "unit": unit}
+                bump()
+                alone = aggregate(indicator, by=[], filters=filters, **kwargs)
+                bump()
+                plain = protected_counts(indicator, by=[], filters=filters, **kwargs)
+                bump()
+                aggregate(indicator, by=["provider"], **kwargs)  # the page counts it first
+                with CaptureQueriesContext(connection) as queries:
+                    disclosure.prefetch_cell_within(indicator, filters=filters, **kwargs)
+                    taken = aggregate(indicator, by=[], filters=filters, **kwargs)
+                counts_read = [q["sql"] for q in queries if "SUM(" in q["sql"] or "COUNT(" in q["sql"]]
+                assert len(counts_read) == 1 and '"g_unit"' in counts_read[0], (
+                    counts_read
+                )  # the count by unit
+                assert taken == alone, (filters, start, end)
+                fast = protected_counts(indicator, by=[], filters=filters, **kwargs)
+                assert fast == plain, (filters, start, end)
+                empty += not alone[0]["n"]
+                secondary += fast[0]["suppressed"] and fast[0]["n"] >= 5
+                shown += not fast[0]["suppressed"]
+    assert empty and secondary and shown, (empty, secondary, shown)
+
+
+@pytest.mark.parametrize("witnesses", [1, 3, 48])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_unit_managers_question_cells_proven_shown_at_once_are_flagged_as_the_whole_partitions_flag_them(
+    municipality, monkeypatch, seed: int, witnesses: int
+) -> None:  # type: ignore[no-untyped-def]
+    """The provider page as a unit manager proves its question cells shown along the unit's
+    providers from one read of every question's few cells (disclosure.prefetch_shown_within,
+    2026-12-07, mgrprov8) instead of reading the unit's every provider: the same flags as the
+    cells checked against their whole partitions (no proof at all), whatever number of providers
+    is read; a cell the whole partition hides is never proven shown; some cell is proven, and
+    some cell of n ≥ 5 is hidden by the secondary rule along the providers."""
+    codes = two_questions_load(municipality, seed)
+    questions = [get_indicator("satisfied"), get_indicator("situation_improved")]
+    monkeypatch.setattr("utfall.comparisons.disclosure._WITNESSES", witnesses)
+    proven = secondary = 0
+    for start, end in UNIT_SPANS:
+        for unit in ("sodermalm", "bromma"):
+            for provider in codes:
+                kwargs = {"municipality": municipality, "date_from": start, "date_to": end}
+                filters = {"provider": provider, "unit": unit}
+                with monkeypatch.context() as patched:  # the reference: every partition read whole
+                    patched.setattr("utfall.comparisons.disclosure._shown_by_some", lambda *a, **k: False)
+                    bump()
+                    plain = [protected_counts(q, by=[], filters=filters, **kwargs) for q in questions]
+                bump()
+                prefetch_questions(questions, by=["provider"], **kwargs)  # as the page: all providers first
+                disclosure.prefetch_protected(questions, by=[], filters=filters, along=["unit"], **kwargs)
+                disclosure.prefetch_shown_within(questions, filters=filters, **kwargs)
+                period = disclosure.fixed_period(start, end)
+                marked = [disclosure.holds(disclosure._shown_key(q, municipality, period, "provider", filters, 5))
+                          for q in questions]  # fmt: skip
+                with monkeypatch.context() as patched:  # only the cells proven at once skip their partition
+                    patched.setattr("utfall.comparisons.disclosure._shown_by_some", lambda *a, **k: False)
+                    fast = [protected_counts(q, by=[], filters=filters, **kwargs) for q in questions]
+                assert fast == plain, (filters, start, end)
+                for q, mark, cell in zip(questions, marked, fast, strict=True):
+                    rows = aggregate(q, by=["provider"], filters={"unit": unit}, **kwargs)
+                    gone = hidden_in_partitions([{str(r["provider"]): r["n"] for r in rows}], min_n=5)
+                    if (0, provider) in gone:
+                        assert not mark, ("proven shown where the rule hides it", q.code, filters, start)
+                        secondary += cell[0]["n"] >= 5
+                    proven += mark
+    assert proven, "some cell is proven shown from a few providers"
+    assert secondary, "some cell of n ≥ 5 is hidden by the secondary rule along the unit's providers"

@@ -40,12 +40,14 @@ from utfall.comparisons.queries import (
     aggregate_by_client,
     aggregate_cells,
     aggregate_held,
+    aggregate_questions_among,
     coded_ids,
     followup_status_counts,
     labels_by_month,
     period_size_rows,
     prefetch_periods,
     prefetch_questions,
+    seed_aggregate,
     sort_by_codes_as_text,
     year_sizes,
 )
@@ -61,6 +63,8 @@ __all__ = [
     "fixed_period",
     "model_cells",
     "model_columns",
+    "prefetch_cell_within",
+    "prefetch_shown_within",
     "protected_by_client",
     "protected_counts",
     "protected_status_counts",
@@ -223,6 +227,7 @@ def prefetch_protected(
     date_to: dt.date,
     by: Sequence[str],
     filters: Mapping[str, str] | None = None,
+    along: Sequence[str] | None = None,
 ) -> None:
     """Count, for all question indicators among ``indicators`` at once, what
     :func:`protected_counts` of each reads (the cell, its partitions along each condition, its
@@ -233,7 +238,7 @@ def prefetch_protected(
     where = dict(filters or {})
     groupings = [(list(by), where)]
     for dim in [*by, *(d for d in where if d not in by)]:
-        if dim in _SPLITTABLE:
+        if dim in _SPLITTABLE and (along is None or dim in along):
             groupings.append(
                 ([*(b for b in by if b != dim), dim], {k: v for k, v in where.items() if k != dim})
             )
@@ -879,21 +884,53 @@ def _shown_by_some(
         holds(_hidden_along_key(indicator, municipality, period, [], dim, rest, None, min_n))
         or aggregate_held(indicator, municipality=municipality, date_from=start, date_to=end, by=[dim],
                           filters=rest)
-        or not aggregate_held(indicator, municipality=municipality, date_from=start, date_to=end, by=[dim],
-                              filters={})
     ):  # fmt: skip
         return False
+    among = _witnesses(indicator, municipality, period, dim, value)
+    if among is None:
+        return False
+    found = aggregate(indicator, municipality=municipality, date_from=start, date_to=end, by=[dim], filters=rest,
+                      among=among)  # fmt: skip
+    return _prove_shown(indicator, municipality, period, dim, filters, min_n, found)
+
+
+def _witnesses(
+    indicator: Indicator, municipality: Municipality, period: Period, dim: str, value: str
+) -> list[int] | None:
+    """The ids of ``value`` and of the ``_WITNESSES`` other values of ``dim`` smallest in the
+    municipality's count by ``dim`` over ``period`` (which must be in hand: None otherwise, or
+    when the codes are not plain text one to one with their ids): the few cells of a partition
+    along ``dim`` that :func:`_shown_by_some` and :func:`prefetch_cell_within` read."""
+    start, end = period.start, period.end
+    if not aggregate_held(
+        indicator, municipality=municipality, date_from=start, date_to=end, by=[dim], filters={}
+    ):
+        return None
     whole = aggregate(indicator, municipality=municipality, date_from=start, date_to=end, by=[dim])
     codes = [r[dim] for r in whole]
     if any(type(code) is not str for code in codes) or len(set(codes)) != len(codes) or value not in codes:
-        return False
+        return None
     ids = coded_ids(dim, municipality)
     smallest = sorted((r["n"], r[dim]) for r in whole if r[dim] != value)[:_WITNESSES]
     if ids is None or any(code not in ids for _n, code in smallest) or value not in ids:
-        return False
-    among = [ids[value], *(ids[code] for _n, code in smallest)]
-    found = aggregate(indicator, municipality=municipality, date_from=start, date_to=end, by=[dim], filters=rest,
-                      among=among)  # fmt: skip
+        return None
+    return [ids[value], *(ids[code] for _n, code in smallest)]
+
+
+def _prove_shown(
+    indicator: Indicator,
+    municipality: Municipality,
+    period: Period,
+    dim: str,
+    filters: Mapping[str, str],
+    min_n: int,
+    found: Sequence[Mapping[str, Any]],
+) -> bool:
+    """The proof of :func:`_shown_by_some` on ``found``, some cells of the partition of the cell
+    ``filters`` along ``dim`` (each exactly the partition's cell: rows by ``dim`` of the count
+    within the cell's other conditions), the cell itself among them when it has rows: marks the
+    cell shown (:func:`_shown_key`) and True when they prove it."""
+    value = filters[dim]
     n = next((r["n"] for r in found if r[dim] == value), 0)
     others = [(r["n"], r[dim]) for r in found if r[dim] != value]
     if any(type(code) is not str for _n, code in others):
@@ -905,6 +942,101 @@ def _shown_by_some(
         seed(key, True)
         return True
     return False
+
+
+@pinned()  # the token before the counts it seeds
+def prefetch_cell_within(
+    indicator: Indicator,
+    *,
+    municipality: Municipality,
+    date_from: dt.date,
+    date_to: dt.date,
+    filters: Mapping[str, str],
+) -> None:
+    """For a provider within a unit (``filters``: ``provider`` and ``unit``, a unit manager's own
+    figures on the provider page): count the provider by unit (the cell's partition along the
+    unit, which :func:`protected_counts` of the cell reads whenever the cell is not hidden by its
+    own size) and cache the cell itself as :func:`aggregate` gives it, from its unit's row there
+    (the same sums of the same rows, grouped instead of filtered; no row: the count's zeros), so
+    the cell costs no query of its own. Nothing is done for a cell counted already (the question
+    indicators': ``prefetch_protected``) or for any other ``filters``. A unit manager's provider
+    page at 1M made three small ORM queries for each of its eight other indicators (~1 ms each,
+    mostly building the query; 2026-12-07, mgrprov8)."""
+    where = dict(filters)
+    if set(where) != {"provider", "unit"}:
+        return
+    period = fixed_period(date_from, date_to) or snap_period(date_from, date_to)[0]
+    start, end = period.start, period.end
+    if aggregate_held(
+        indicator, municipality=municipality, date_from=start, date_to=end, by=[], filters=where
+    ):
+        return
+    units = coded_ids("unit", municipality)
+    if units is None or where["unit"] not in units:  # a unit's code one to one with its id
+        return
+    own = aggregate(indicator, municipality=municipality, date_from=start, date_to=end, by=["unit"],
+                    filters={"provider": where["provider"]})  # fmt: skip
+    cell = next(({"events": r["events"], "n": r["n"]} for r in own if r["unit"] == where["unit"]),
+                {"events": 0, "n": 0})  # fmt: skip
+    seed_aggregate(indicator, municipality=municipality, date_from=start, date_to=end, by=[], filters=where,
+                   rows=[cell])  # fmt: skip
+
+
+@pinned()  # the token before the cells it marks
+def prefetch_shown_within(
+    indicators: Sequence[Indicator],
+    *,
+    municipality: Municipality,
+    date_from: dt.date,
+    date_to: dt.date,
+    filters: Mapping[str, str],
+) -> None:
+    """For the question indicators among ``indicators``, a provider's cell within a unit
+    (``filters``: ``provider`` and ``unit``): the proof of :func:`_shown_by_some` for all of them
+    from one read — the cells in the unit of each question's witnesses (:func:`_witnesses`: the
+    municipality's count by provider must be in hand), all of them counted at once
+    (``queries.aggregate_questions_among``) and each question's proof run on its own rows (any
+    exact cells of its partition serve the proof). A cell proven shown is marked
+    (:func:`_shown_key`), and :func:`_protect` skips its partition along the provider; any other
+    is checked as before (its own few cells, else the whole partition). Nothing for a cell not
+    counted yet (``prefetch_protected`` counts them first), hidden by its own size, or whose
+    partition is in hand. A unit manager's provider page at 1M read the unit's 750 providers'
+    cells of every question to check five cells (2026-12-07, mgrprov8)."""
+    where = dict(filters)
+    if set(where) != {"provider", "unit"}:
+        return
+    period = fixed_period(date_from, date_to) or snap_period(date_from, date_to)[0]
+    start, end = period.start, period.end
+    min_n = int(settings.UTFALL_MIN_COUNT)
+    rest = {"unit": where["unit"]}
+    wanted: list[Indicator] = []
+    ids: set[int] = set()
+    for indicator in indicators:
+        if indicator.kind != "question" or not aggregate_held(
+            indicator, municipality=municipality, date_from=start, date_to=end, by=[], filters=where
+        ):
+            continue
+        cell = aggregate(
+            indicator, municipality=municipality, date_from=start, date_to=end, by=[], filters=where
+        )
+        if not cell or cell[0]["n"] < min_n:  # hidden by its own size: no partition is read
+            continue
+        if holds(_shown_key(indicator, municipality, period, "provider", where, min_n)) or holds(
+            _hidden_along_key(indicator, municipality, period, [], "provider", rest, None, min_n)
+        ) or aggregate_held(indicator, municipality=municipality, date_from=start, date_to=end, by=["provider"],
+                            filters=rest):  # fmt: skip
+            continue
+        among = _witnesses(indicator, municipality, period, "provider", where["provider"])
+        if among is None:
+            continue
+        wanted.append(indicator)
+        ids.update(among)
+    if len(wanted) < 2:  # one: _shown_by_some reads its own few cells
+        return
+    found = aggregate_questions_among(wanted, municipality=municipality, date_from=start, date_to=end,
+                                      by=["provider"], filters=rest, among=sorted(ids))  # fmt: skip
+    for indicator in wanted:
+        _prove_shown(indicator, municipality, period, "provider", where, min_n, found[indicator.code])
 
 
 def protected_by_client(

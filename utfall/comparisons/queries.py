@@ -353,6 +353,23 @@ def aggregate_held(
     return holds(_aggregate_key(indicator, municipality, date_from, date_to, by, filters, None, None))
 
 
+def seed_aggregate(
+    indicator: Indicator,
+    *,
+    municipality: Municipality,
+    date_from: dt.date,
+    date_to: dt.date,
+    by: Sequence[str],
+    filters: Mapping[str, str] | None,
+    rows: list[dict[str, Any]],
+) -> None:
+    """Cache ``rows`` as :func:`aggregate`'s count of these arguments (no ``as_of``, no
+    ``period``), for a caller that has read exactly those rows, in that order, as part of a
+    wider count (``disclosure.prefetch_cell_within``: a unit manager's provider's cell and its
+    row by unit from one read)."""
+    seed(_aggregate_key(indicator, municipality, date_from, date_to, by, filters, None, None), rows)
+
+
 def _aggregate_key(
     indicator: Indicator,
     municipality: Municipality,
@@ -691,6 +708,22 @@ def prefetch_questions(
         seed(key, rows[indicator.code] if by else rows[indicator.code] or [{"events": 0, "n": 0}])
 
 
+def aggregate_questions_among(
+    indicators: Sequence[Indicator],
+    *,
+    municipality: Municipality,
+    date_from: dt.date,
+    date_to: dt.date,
+    by: Sequence[str],
+    filters: Mapping[str, str] | None,
+    among: Sequence[int],
+) -> dict[str, list[dict[str, Any]]]:
+    """:func:`aggregate_questions` of only the groups whose first dimension (a coded one) is one
+    of ``among`` (ids): each such group's row as in the whole count (``aggregate(among=…)`` for
+    several questions in one scan: ``disclosure.prefetch_shown_within``). Not cached."""
+    return _aggregate_questions(indicators, municipality, date_from, date_to, by, filters, among=among)
+
+
 def counted_interventions(
     indicator: Indicator,
     *,
@@ -750,6 +783,7 @@ def _aggregate_questions(
     date_to: dt.date,
     by: Sequence[str],
     filters: Mapping[str, str] | None,
+    among: Sequence[int] | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
     for dimension in [*by, *(filters or {})]:
         if dimension not in DIMENSIONS and dimension not in FILTER_ONLY:
@@ -780,9 +814,11 @@ def _aggregate_questions(
     def part(start: dt.date, end: dt.date, counted: Any = None) -> list[dict[str, Any]]:
         if counted is not None:  # whole months (or whole years): the maintained counts
             field = period_field(counted)
+            # The years named for a rollup by year and unit (_period_filter: the same rows), so a
+            # unit's few providers are searched, not the year read through (2026-12-07, mgrprov8).
             qs: QuerySet[Any] = counted.objects.filter(
                 municipality=municipality, question_id__in=sorted(code_of),
-                **{f"{field}__gte": start, f"{field}__lte": end},
+                **_period_filter(counted, field, start, end),
             )  # fmt: skip
         else:
             qs = Answer.objects.filter(
@@ -791,7 +827,7 @@ def _aggregate_questions(
         return _grouped(
             qs, "", Q(option_id__in=positive), YearOf("date"),
             indicators[0], municipality, start, end, by, filters, None, extra="question_id",
-            n_filter=Q(option_id__in=counting),
+            n_filter=Q(option_id__in=counting), among=among,
         )  # fmt: skip
 
     months, edges = months_within(date_from, date_to)

@@ -12,7 +12,12 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from utfall.comparisons.access import scoped_filters
-from utfall.comparisons.disclosure import prefetch_protected, protected_counts
+from utfall.comparisons.disclosure import (
+    prefetch_cell_within,
+    prefetch_protected,
+    prefetch_shown_within,
+    protected_counts,
+)
 from utfall.comparisons.indicators import all_indicators, get_indicator
 from utfall.core.fits import fits_kept_for
 from utfall.registry.models import Contract, Provider
@@ -148,13 +153,20 @@ def provider_results(
         # its partition along the unit is the provider's units alone, not every provider's
         # (2026-12-06, prov5). The questions' partitions in one query each.
         prefetch_protected(questions, municipality=municipality, date_from=date_from, date_to=date_to,
-                           by=[], filters=filters)  # fmt: skip
+                           by=[], filters=filters, along=[d for d in filters if d != "provider"])  # fmt: skip
+        # Not the unit's every provider's cells: a few of them for every question at once.
+        prefetch_shown_within(questions, municipality=municipality, date_from=date_from, date_to=date_to,
+                              filters=filters)  # fmt: skip
     rows = []
     with fits_kept_for(municipality.pk):  # the 13 fits kept between processes (docs/decisions.md)
         for code, definition in all_indicators().items():
             counts = counted(definition, {})
             own = None
             if others:
+                # The cell, its row by unit and a few providers' cells in the unit in one count
+                # (the count by provider just read names the few; 2026-12-07, mgrprov8).
+                prefetch_cell_within(definition, municipality=municipality, date_from=date_from,
+                                     date_to=date_to, filters=filters)  # fmt: skip
                 cell = protected_counts(definition, municipality=municipality, date_from=date_from,
                                         date_to=date_to, by=[], filters=filters)  # fmt: skip
                 own = cell[0] if cell else {"events": 0, "n": 0}
