@@ -552,10 +552,11 @@ def test_a_units_counts_by_year_name_the_years_and_are_those_of_the_range(
             assert named == ranged and named, (start, by, filters)
 
 
-def trend_unit_load(municipality, seed: int) -> list[str]:  # type: ignore[no-untyped-def]
+def trend_unit_load(municipality, seed: int, *, q4: bool = False) -> list[str]:  # type: ignore[no-untyped-def]
     """Providers with a seeded random number of answers in each quarter of 2024 and 2025 on two
     units, many at or just over the minimum, so that a quarter's partition of a unit's providers
-    often has one small cell and hides the smallest shown one too."""
+    often has one small cell and hides the smallest shown one too. With ``q4`` most follow-ups
+    answer q4 as well, so that the providers' partitions along the unit differ by question."""
     rng = random.Random(seed)
     data = DataSet()
     codes = ["A", "B", "C", "D", "E", "F", "G", "H10", "H9", "b"]  # codes sort as text
@@ -570,7 +571,10 @@ def trend_unit_load(municipality, seed: int) -> list[str]:  # type: ignore[no-un
                     k += 1
                     intervention = data.intervention(f"I{k}", provider, unit=unit)
                     day = dt.date(year, first + rng.randrange(3), 2 + rng.randrange(27))
-                    data.followup(intervention, date=day.isoformat(), q3=rng.choice(ANSWERS))
+                    more = {}
+                    if q4:
+                        more = {"q4": rng.choice(("much_better", "unchanged"))} if rng.random() < 0.8 else {}
+                    data.followup(intervention, date=day.isoformat(), q3=rng.choice(ANSWERS), **more)
     data.load(municipality)
     return codes
 
@@ -699,29 +703,6 @@ def test_a_count_among_some_providers_is_their_rows_of_the_whole_count(
     assert set(picked) <= set(codes)
 
 
-def two_questions_load(municipality, seed: int) -> list[str]:  # type: ignore[no-untyped-def]
-    """As :func:`trend_unit_load`, each follow-up answering q3 and (mostly) q4, so that the
-    providers' partitions along the unit differ by question."""
-    rng = random.Random(seed)
-    data = DataSet()
-    codes = ["A", "B", "C", "D", "E", "F", "G", "H10", "H9", "b"]  # codes sort as text
-    for provider in codes:
-        data.provider(provider)
-    k = 0
-    for quarter in range(8):
-        year, first = 2024 + quarter // 4, 1 + 3 * (quarter % 4)
-        for provider in codes:
-            for unit in ("sodermalm", "bromma"):
-                for _ in range(rng.choice((0, 0, 1, 3, 5, 5, 5, 6, 6, 7, 9))):
-                    k += 1
-                    intervention = data.intervention(f"I{k}", provider, unit=unit)
-                    day = dt.date(year, first + rng.randrange(3), 2 + rng.randrange(27))
-                    more = {"q4": rng.choice(("much_better", "unchanged"))} if rng.random() < 0.8 else {}
-                    data.followup(intervention, date=day.isoformat(), q3=rng.choice(ANSWERS), **more)
-    data.load(municipality)
-    return codes
-
-
 UNIT_SPANS = [(dt.date(2025, 4, 1), dt.date(2025, 6, 30)), (dt.date(2025, 1, 1), dt.date(2025, 12, 31)),
               (dt.date(2024, 1, 1), dt.date(2025, 12, 31))]  # fmt: skip
 
@@ -735,7 +716,7 @@ def test_a_unit_managers_cell_taken_from_its_row_by_unit_is_the_cell_counted_alo
     count as the cell counted alone, and the same flag as the cell protected with nothing
     prefetched — a quarter, a year and a run of years, a provider with no answers in the unit
     among them; some cell of n ≥ 5 is hidden by the secondary rule, some shown."""
-    codes = [*two_questions_load(municipality, 2), "Z"]
+    codes = [*trend_unit_load(municipality, 2, q4=True), "Z"]
     Provider.objects.create(municipality=municipality, provider_id="Z", name="Z")  # nothing counted
     indicator = get_indicator(code)
     secondary = shown = empty = 0
@@ -777,7 +758,7 @@ def test_a_unit_managers_question_cells_proven_shown_at_once_are_flagged_as_the_
     cells checked against their whole partitions (no proof at all), whatever number of providers
     is read; a cell the whole partition hides is never proven shown; some cell is proven, and
     some cell of n ≥ 5 is hidden by the secondary rule along the providers."""
-    codes = two_questions_load(municipality, seed)
+    codes = trend_unit_load(municipality, seed, q4=True)
     questions = [get_indicator("satisfied"), get_indicator("situation_improved")]
     monkeypatch.setattr("utfall.comparisons.disclosure._WITNESSES", witnesses)
     proven = secondary = 0
