@@ -880,11 +880,7 @@ def _shown_by_some(
     rest = {k: v for k, v in filters.items() if k != dim}
     value = filters[dim]
     start, end = period.start, period.end
-    if (
-        holds(_hidden_along_key(indicator, municipality, period, [], dim, rest, None, min_n))
-        or aggregate_held(indicator, municipality=municipality, date_from=start, date_to=end, by=[dim],
-                          filters=rest)
-    ):  # fmt: skip
+    if _partition_in_hand(indicator, municipality, period, dim, rest, min_n):
         return False
     among = _witnesses(indicator, municipality, period, dim, value)
     if among is None:
@@ -894,13 +890,35 @@ def _shown_by_some(
     return _prove_shown(indicator, municipality, period, dim, filters, min_n, found)
 
 
+def _partition_in_hand(
+    indicator: Indicator,
+    municipality: Municipality,
+    period: Period,
+    dim: str,
+    rest: Mapping[str, str],
+    min_n: int,
+) -> bool:
+    """Whether the partition along ``dim`` within ``rest`` over ``period`` is in hand (its hidden
+    cells, or its count): then the whole rule is as cheap as a proof from a few of its cells."""
+    return holds(
+        _hidden_along_key(indicator, municipality, period, [], dim, rest, None, min_n)
+    ) or aggregate_held(
+        indicator,
+        municipality=municipality,
+        date_from=period.start,
+        date_to=period.end,
+        by=[dim],
+        filters=rest,
+    )
+
+
 def _witnesses(
     indicator: Indicator, municipality: Municipality, period: Period, dim: str, value: str
 ) -> list[int] | None:
     """The ids of ``value`` and of the ``_WITNESSES`` other values of ``dim`` smallest in the
     municipality's count by ``dim`` over ``period`` (which must be in hand: None otherwise, or
     when the codes are not plain text one to one with their ids): the few cells of a partition
-    along ``dim`` that :func:`_shown_by_some` and :func:`prefetch_cell_within` read."""
+    along ``dim`` that :func:`_shown_by_some` and :func:`prefetch_shown_within` read."""
     start, end = period.start, period.end
     if not aggregate_held(
         indicator, municipality=municipality, date_from=start, date_to=end, by=[dim], filters={}
@@ -1021,10 +1039,9 @@ def prefetch_shown_within(
         )
         if not cell or cell[0]["n"] < min_n:  # hidden by its own size: no partition is read
             continue
-        if holds(_shown_key(indicator, municipality, period, "provider", where, min_n)) or holds(
-            _hidden_along_key(indicator, municipality, period, [], "provider", rest, None, min_n)
-        ) or aggregate_held(indicator, municipality=municipality, date_from=start, date_to=end, by=["provider"],
-                            filters=rest):  # fmt: skip
+        if holds(_shown_key(indicator, municipality, period, "provider", where, min_n)) or _partition_in_hand(
+            indicator, municipality, period, "provider", rest, min_n
+        ):
             continue
         among = _witnesses(indicator, municipality, period, "provider", where["provider"])
         if among is None:
