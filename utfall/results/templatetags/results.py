@@ -106,6 +106,40 @@ def hidden_note(table: ResultTable) -> str:
 
 
 @register.filter
+def nothing_shown(table: ResultTable) -> bool:
+    """Whether a table has hidden rows and no row with a figure: a page of "dold" that needs a
+    sentence saying why and what to do (a unit manager's small provider, 2026-12-07)."""
+    rows = table.rows
+    return any(row.get("suppressed") for row in rows) and not any(
+        not row.get("suppressed") and row.get("n") for row in rows
+    )
+
+
+#: Whole calendar years offered when nothing in a shorter period can be shown ("de tre senaste
+#: hela kalenderåren" in provider.html).
+LONGER_YEARS = 3
+
+
+@register.simple_tag
+def longer_period_query(query: str, facts: dict[str, Any]) -> str:
+    """The page's query string for the last :data:`LONGER_YEARS` whole calendar years up to its
+    period's end, or "" when its period is already as long (the form snaps it the same way)."""
+    from urllib.parse import parse_qsl, urlencode
+
+    try:
+        end_year, start = int(str(facts["to"])[:4]), str(facts["from"])
+    except (KeyError, ValueError):
+        return ""
+    first = f"{end_year - LONGER_YEARS + 1}-01-01"
+    if start <= first:
+        return ""
+    params = [
+        (k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k not in ("date_from", "date_to")
+    ]
+    return urlencode([("date_from", first), ("date_to", f"{end_year}-12-31"), *params])
+
+
+@register.filter
 def cell(row: dict[str, Any], column: Column) -> str:
     return _cell(row, column, in_english())
 
