@@ -17,7 +17,7 @@ from tests.comparisons.test_cold import load
 from utfall.comparisons import cache, queries
 from utfall.comparisons.cache import bump, cached, compiled, forget_statements
 from utfall.comparisons.indicators import all_indicators, get_indicator
-from utfall.comparisons.queries import aggregate, aggregate_questions, period_size_rows
+from utfall.comparisons.queries import aggregate, aggregate_by_client, aggregate_questions, period_size_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -46,6 +46,10 @@ def reads(municipality) -> list[Any]:  # type: ignore[no-untyped-def]
                              period="quarter", among=sorted(queries._codes("provider", municipality))[:2]))  # fmt: skip
     out.append(aggregate_questions(questions, municipality=municipality, date_from=start, date_to=end,
                                    by=["provider"]))  # fmt: skip
+    for code in ("satisfied", "assessment_approved"):  # a trend's per-client sums (_with_singles)
+        for grain in ("quarter", "year"):
+            out.append(aggregate_by_client(get_indicator(code), municipality=municipality, date_from=dt.date(2025, 1, 10),
+                                           date_to=end, period=grain))  # fmt: skip
     sizes = period_size_rows(get_indicator("satisfied"), municipality=municipality, date_from=start, date_to=end,
                              grain="quarter", by=["provider"])  # fmt: skip
     out.append(None if sizes is None else (list(sizes.rows), sizes.label))
@@ -67,7 +71,10 @@ def test_counts_read_through_kept_statements_are_those_read_without_them(municip
             qs, prefix, event, year = qs()
         return original(qs, prefix, event, year, *args, **kwargs)
 
-    monkeypatch.setattr(queries, "_grouped", plain)  # as before: every statement built by the ORM
+    monkeypatch.setattr(queries, "compiled", lambda shape, build: build())  # every statement built
+    bump()
+    assert reads(municipality) == built
+    monkeypatch.setattr(queries, "_grouped", plain)  # and as before, rows through the old path
     bump()
     assert kept == built == reads(municipality)
     assert any(r for r in built if isinstance(r, list))

@@ -1558,14 +1558,24 @@ def _with_singles(
     totals = aggregate(indicator, municipality=municipality, date_from=date_from, date_to=date_to, by=[],
                        filters=filters, period=period)  # fmt: skip
     months, edges = months_within(date_from, date_to)
-    parts = []
-    for start, end, counted in [*([(*months, table)] if months else []), *((s, e, None) for s, e in edges)]:
-        qs, prefix, event, year = _base(indicator, municipality, start, end, None, counted)
-        if counted is not None:  # a quarter's repeats are marked; a year's are every row
-            qs = qs.filter(quarterly__in=[True] if period == "quarter" else [True, False])
-        parts.append(_grouped(qs, prefix, event, year, indicator, municipality, start, end, [], filters,
-                              period, extra="client_id" if counted else path, grouped_only=True))  # fmt: skip
-    read = {row["period"]: row for row in _client_sums(parts)}
+
+    def build() -> tuple[str, Sequence[Any]]:
+        parts = []
+        for start, end, counted in [
+            *([(*months, table)] if months else []),
+            *((s, e, None) for s, e in edges),
+        ]:
+            qs, prefix, event, year = _base(indicator, municipality, start, end, None, counted)
+            if counted is not None:  # a quarter's repeats are marked; a year's are every row
+                qs = qs.filter(quarterly__in=[True] if period == "quarter" else [True, False])
+            parts.append(_grouped(qs, prefix, event, year, indicator, municipality, start, end, [], filters,
+                                  period, extra="client_id" if counted else path, grouped_only=True))  # fmt: skip
+        return _client_sums_statement(parts)
+
+    # Built once per shape (cache.compiled): the ids and versions its building reads are checked.
+    shape = ("_with_singles", indicator, municipality.pk, date_from, date_to, period,
+             tuple(sorted((filters or {}).items())), table, path)  # fmt: skip
+    read = {row["period"]: row for row in _client_rows(*compiled(shape, build))}
     counted = {row["period"]: row for row in totals if row["n"]}
     out = []
     for label, _, _ in periods(period, date_from, date_to):
@@ -1590,6 +1600,11 @@ def _client_sums(parts: Sequence[QuerySet[Any]]) -> list[dict[str, Any]]:
     the same numbers as adding the per-client rows up one by one (tested). ``parts``: grouped
     by period and client each (the rollup's whole months, the raw days around them); a client's
     rows in several parts are added up first."""
+    return _client_rows(*_client_sums_statement(parts))
+
+
+def _client_sums_statement(parts: Sequence[QuerySet[Any]]) -> tuple[str, list[Any]]:
+    """:func:`_client_sums`'s statement and its parameters."""
     quote = connection.ops.quote_name
     period, client, n, x = quote("g__period"), quote("g__extra"), quote("_n"), quote("_events")
     sqls: list[str] = []
@@ -1606,6 +1621,11 @@ def _client_sums(parts: Sequence[QuerySet[Any]]) -> list[dict[str, Any]]:
         f"SELECT {period}, SUM({n}), SUM({x}), COUNT(*), SUM({n} * {n}), SUM({x} * {n}), SUM({x} * {x}) "  # noqa: S608 (our own query's SQL; values are parameters)
         f"FROM ({inner}) AS per_client WHERE {n} > 0 GROUP BY {period}"
     )
+    return sql, params
+
+
+def _client_rows(sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+    """:func:`_client_sums`'s rows from its statement."""
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         found = cursor.fetchall()
