@@ -176,7 +176,7 @@ _reads: ContextVar[list[tuple[tuple[Any, ...], Callable[[], Any], Any]] | None] 
 #: Statements built by the ORM, by shape: (SQL, parameters, the cached values read to build them).
 _statements: dict[tuple[Any, ...], tuple[str, tuple[Any, ...], tuple[tuple[Any, ...], ...]]] = {}
 #: A bound only (a page has ~40 shapes, a process a few hundred): past it, all are built again.
-MAX_STATEMENTS = 4096
+MAX_STATEMENTS = 2048
 
 
 def compiled(
@@ -206,13 +206,33 @@ def compiled(
         _reads.reset(reset)
     if len(_statements) >= MAX_STATEMENTS:
         _statements.clear()
-    _statements[shape] = (sql, tuple(params), tuple(record))
+        _read_values.clear()
+    # One copy of each value read, shared by the statements that read it (a provider's codes are
+    # read by most of them: 750 ids each at 1M).
+    reads = tuple((key, compute, _shared(key, value)) for key, compute, value in record)
+    _statements[shape] = (sql, tuple(params), reads)
     return sql, params
+
+
+#: The last value read under each key while statements were built (:func:`compiled`).
+_read_values: dict[tuple[Any, ...], Any] = {}
+
+
+def _shared(key: tuple[Any, ...], value: Any) -> Any:
+    try:
+        held = _read_values.get(key, _read_values)
+    except TypeError:  # a key with a list in it (cached keys need only a repr): not shared
+        return value
+    if held is not _read_values and held == value:
+        return held
+    _read_values[key] = value
+    return value
 
 
 def forget_statements() -> None:
     """Build every statement again (tests)."""
     _statements.clear()
+    _read_values.clear()
 
 
 def _name(token: str, key: tuple[Any, ...]) -> str:
