@@ -71,7 +71,9 @@ PAGES = {
     # providers from a few of their cells (disclosure._prefetch_shown): the providers' sizes by
     # year and one small read a quarter here, instead of every provider's months (at 1M 22,465
     # rows from ~100,000 index entries, −20 % instructions cold): +4 on this data, 38 fresh.
-    "provider": (f"/resultat/utforare/B/?indicator=satisfied&{PERIOD}", 38, 12),
+    # 2026-12-07 (prov9): the questions' comparable versions read once, cached (queries.questions_spans),
+    # not again by the questions' count: 37.
+    "provider": (f"/resultat/utforare/B/?indicator=satisfied&{PERIOD}", 37, 12),
     # The unit manager's: its unit's cells and their partitions along the unit and the provider.
     # 2026-12-06: a year's partition along a dimension is read as sizes (queries.period_sizes)
     # only when its count is not in hand (the page seeds its indicators' counts in one query).
@@ -82,7 +84,9 @@ PAGES = {
     # minimum: disclosure.prefetch_shown_within; this data's are small): one GROUP BY and its
     # comparable versions fewer, 56 → 54. The other cells are taken from the provider's count by
     # unit (disclosure.prefetch_cell_within), one query for one.
-    "provider_manager": (f"/resultat/utforare/B/?indicator=satisfied&{PERIOD}", 54, 20),
+    # 2026-12-07 (prov9): the comparable versions read once, cached, not by each of the three
+    # question counts again (queries.questions_spans): 51.
+    "provider_manager": (f"/resultat/utforare/B/?indicator=satisfied&{PERIOD}", 51, 20),
 }
 
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -144,6 +144,14 @@ def bump(signal: Any = None, **_: Any) -> None:
 def cached(key: tuple[Any, ...], compute: Callable[[], T]) -> T:
     """``compute()``, or its value from when the data was last the same. ``key`` must name
     everything the value depends on apart from the data (the function and its arguments)."""
+    value = _cached(key, compute)
+    record = _reads.get()
+    if record is not None:  # a statement is being built (:func:`compiled`): what it read
+        record.append((key, compute, value))
+    return value
+
+
+def _cached(key: tuple[Any, ...], compute: Callable[[], T]) -> T:
     token = current_token()
     if token is None:
         return compute()
@@ -159,6 +167,72 @@ def cached(key: tuple[Any, ...], compute: Callable[[], T]) -> T:
         _pin.reset(reset)
     store.set(name, value, TIMEOUT_SECONDS)
     return value
+
+
+#: The cached values read while a statement is built (:func:`compiled`): (key, compute, value).
+_reads: ContextVar[list[tuple[tuple[Any, ...], Callable[[], Any], Any]] | None] = ContextVar(
+    "utfall_compiled_reads", default=None
+)
+#: Statements built by the ORM, by shape: (SQL, parameters, the cached values read to build them).
+_statements: dict[tuple[Any, ...], tuple[str, tuple[Any, ...], tuple[tuple[Any, ...], ...]]] = {}
+#: A bound only (a page has ~40 shapes, a process a few hundred): past it, all are built again.
+MAX_STATEMENTS = 2048
+
+
+def compiled(
+    shape: tuple[Any, ...], build: Callable[[], tuple[str, Sequence[Any]]]
+) -> tuple[str, Sequence[Any]]:
+    """``build()``'s SQL and parameters, built once per process for each ``shape``.
+
+    Building a count's statement through the ORM costs ~1 ms (its ``as_sql`` and the queryset's
+    filters), more than SQLite takes for most of a page's reads; a server process asks the same
+    statements after each change of the data. ``shape`` must name everything ``build`` reads
+    apart from the data: the function and its arguments (the dates, filters and ids asked, as
+    values). What it reads from the data (ids of codes and of a question's versions, the
+    reference date: all read through :func:`cached`) is recorded beside the statement, and the
+    statement is reused only while each of those reads gives the same value again (read again,
+    so after a write as the build itself would read it). Nothing counted is kept here: the
+    statement runs each time (docs/decisions.md, 2026-12-07, "Statements built once per shape")."""
+    found = _statements.get(shape)
+    if found is not None:
+        kept, values, reads = found
+        if all(_cached(key, compute) == value for key, compute, value in reads):
+            return kept, values
+    record: list[tuple[tuple[Any, ...], Callable[[], Any], Any]] = []
+    reset = _reads.set(record)
+    try:
+        sql, params = build()
+    finally:
+        _reads.reset(reset)
+    if len(_statements) >= MAX_STATEMENTS:
+        _statements.clear()
+        _read_values.clear()
+    # One copy of each value read, shared by the statements that read it (a provider's codes are
+    # read by most of them: 750 ids each at 1M).
+    reads = tuple((key, compute, _shared(key, value)) for key, compute, value in record)
+    _statements[shape] = (sql, tuple(params), reads)
+    return sql, params
+
+
+#: The last value read under each key while statements were built (:func:`compiled`).
+_read_values: dict[tuple[Any, ...], Any] = {}
+
+
+def _shared(key: tuple[Any, ...], value: Any) -> Any:
+    try:
+        held = _read_values.get(key, _read_values)
+    except TypeError:  # a key with a list in it (cached keys need only a repr): not shared
+        return value
+    if held is not _read_values and held == value:
+        return held
+    _read_values[key] = value
+    return value
+
+
+def forget_statements() -> None:
+    """Build every statement again (tests)."""
+    _statements.clear()
+    _read_values.clear()
 
 
 def _name(token: str, key: tuple[Any, ...]) -> str:

@@ -47,7 +47,7 @@ from utfall.aggregates.models import (
     QuestionByProviderUnitYear,
 )
 from utfall.aggregates.outcome_counts import REREFERRAL_WINDOWS, STEP_DOWN_DAYS
-from utfall.comparisons.cache import cached, holds, pinned, seed
+from utfall.comparisons.cache import cached, compiled, holds, pinned, seed
 from utfall.comparisons.counted import (
     COUNTED_PATHS,
     OUTCOME_KINDS,
@@ -122,6 +122,18 @@ def question_spans(instrument: str, question: str) -> Comparability:
     if (instrument, question) not in pairs:
         return cached(("comparability", instrument, question), lambda: comparability(instrument, question))
     return cached(("comparabilities", tuple(pairs)), lambda: comparabilities(pairs))[(instrument, question)]
+
+
+def questions_spans(pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Comparability]:
+    """:func:`question_spans` of several questions, the cached value read once (each read of it
+    unpickles every indicator question's versions: the provider page's notes and its questions'
+    count read it 23 times each, 2026-12-07, prov9). A pair each as :func:`comparabilities` of
+    all the pairs gives it (a pair's versions do not depend on the other pairs asked with it)."""
+    every = [(d.instrument, d.question) for d in all_indicators().values() if d.kind == "question"]
+    if not set(pairs) <= set(every):
+        return {pair: question_spans(*pair) for pair in pairs}
+    found = cached(("comparabilities", tuple(every)), lambda: comparabilities(every))
+    return {pair: found[pair] for pair in pairs}
 
 
 def _base(
@@ -265,6 +277,10 @@ def aggregate(
     def part(
         start: dt.date, end: dt.date, counted: Any = None, until: dt.date | None = as_of
     ) -> list[dict[str, Any]]:
+        if counted is not None and is_counted(counted):  # a count table's: its statement built once
+            return _grouped(lambda: _base(indicator, municipality, start, end, until, counted), "", Q(), None,
+                            indicator, municipality, start, end, by, filters, period, among=among,
+                            shape=("aggregate", counted, until), model=counted)  # fmt: skip
         qs, prefix, event, year = _base(indicator, municipality, start, end, until, counted)
         return _grouped(qs, prefix, event, year, indicator, municipality, start, end, by, filters, period,
                         among=among)  # fmt: skip
@@ -797,7 +813,8 @@ def _aggregate_questions(
         if indicator.kind != "question":
             raise BadQuery(f"'{indicator.code}' är ingen frågeindikator")
     # Only versions comparable with the newest (same text, same positive options) count.
-    all_spans = comparabilities([(i.instrument, i.question) for i in indicators])
+    # Cached, as _base reads them.
+    all_spans = questions_spans([(i.instrument, i.question) for i in indicators])
     for indicator in indicators:
         spans = all_spans[(indicator.instrument, indicator.question)]
         questions = spans.question_ids
@@ -811,7 +828,7 @@ def _aggregate_questions(
     # Answers exist only for completed follow-ups and carry their date and provider: by
     # provider this reads one range of the covering index (municipality, question, date, …)
     # per question.
-    def part(start: dt.date, end: dt.date, counted: Any = None) -> list[dict[str, Any]]:
+    def base(start: dt.date, end: dt.date, counted: Any = None) -> tuple[QuerySet[Any], str, Q, Any]:
         if counted is not None:  # whole months (or whole years): the maintained counts
             field = period_field(counted)
             # The years named for a rollup by year and unit (_period_filter: the same rows), so a
@@ -824,10 +841,18 @@ def _aggregate_questions(
             qs = Answer.objects.filter(
                 municipality=municipality, question_id__in=sorted(code_of), date__gte=start, date__lte=end
             )
+        return qs, "", Q(option_id__in=positive), YearOf("date")
+
+    def part(start: dt.date, end: dt.date, counted: Any = None) -> list[dict[str, Any]]:
+        # A count table's statement built once per shape: the questions' and options' ids asked
+        # are in it as values (read before it, from the versions: cache.compiled).
+        shape = (("aggregate_questions", counted, tuple(sorted(code_of)), tuple(positive), tuple(counting))
+                 if counted is not None else None)  # fmt: skip
         return _grouped(
-            qs, "", Q(option_id__in=positive), YearOf("date"),
+            (lambda: base(start, end, counted)) if shape else base(start, end, counted)[0],
+            "", Q(option_id__in=positive), YearOf("date"),
             indicators[0], municipality, start, end, by, filters, None, extra="question_id",
-            n_filter=Q(option_id__in=counting), among=among,
+            n_filter=Q(option_id__in=counting), among=among, shape=shape, model=counted,
         )  # fmt: skip
 
     months, edges = months_within(date_from, date_to)
@@ -862,7 +887,7 @@ def _aggregate_questions(
 
 
 def _grouped(
-    qs: QuerySet[Any],
+    qs: Any,  # a QuerySet, or with ``shape`` a function giving _base's four values
     prefix: str,
     event: Q,
     year: Any,
@@ -878,6 +903,9 @@ def _grouped(
     grouped_only: bool = False,
     sizes_only: bool = False,
     among: Sequence[int] | None = None,
+    shape: tuple[Any, ...] | None = None,
+    model: Any = None,
+    statement_only: bool = False,
 ) -> Any:
     """Group the base rows by the dimensions (and the period, and an ``extra`` field).
     ``grouped_only``: the grouped queryset itself (columns ``g_<key>``, ``_n``, ``_events``,
@@ -885,7 +913,35 @@ def _grouped(
     ``sizes_only``: for a count table's whole months by period, their n only, as the cursor
     gives them (:class:`SizeRows`, made into each period's groups by :func:`_sizes_in_periods`),
     instead of the rows. ``among``: only these ids of the first dimension (a coded one), each
-    group's rows as without it (a few cells of a partition, ``disclosure._prefetch_shown``)."""
+    group's rows as without it (a few cells of a partition, ``disclosure._prefetch_shown``).
+
+    ``shape``: what the caller built ``qs`` from (:func:`cache.compiled`'s shape: its function and
+    arguments); with it, a count table's grouped statement is built once per process (``qs``
+    may then be a function giving ``_base``'s four values, and ``model`` its model), read from
+    the cursor and made into the same rows. ``statement_only``: that statement's SQL and
+    parameters instead of its rows."""
+    if shape is not None and is_counted(model if model is not None else qs.model) and not grouped_only \
+            and (by or period is not None or extra is not None):  # fmt: skip
+        key = ("_grouped", shape, indicator, municipality.pk, date_from, date_to, tuple(by),
+               tuple(sorted((filters or {}).items())), period, extra, n_filter, sizes_only,
+               None if among is None else tuple(among))  # fmt: skip
+
+        def build() -> tuple[str, Sequence[Any]]:
+            rows, on, events, years = qs() if callable(qs) else (qs, prefix, event, year)
+            statement: tuple[str, Sequence[Any]] = _grouped(
+                rows, on, events, years, indicator, municipality, date_from, date_to, by, filters, period,
+                extra, n_filter, sizes_only=sizes_only, among=among, statement_only=True)  # fmt: skip
+            return statement
+
+        sql, params = compiled(key, build)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            found = cursor.fetchall()
+        by_month = period is not None and extra is None
+        return _grouped_rows(found, True, by_month, municipality, date_from, date_to, by, period, extra,
+                             sizes_only, among)  # fmt: skip
+    if callable(qs):  # built here after all (not a count table's grouped rows)
+        qs, prefix, event, year = qs()
     on_answer = indicator.kind == "question"
     counted = is_counted(qs.model)  # a maintained count table: rows are summed by n
     paths = COUNTED_PATHS if counted else dimension_paths(prefix, on_answer)
@@ -949,13 +1005,6 @@ def _grouped(
         return rows.order_by()
     if counted:
         rows = rows.filter(_n__gt=0)  # count rows of 0 are left by deltas (aggregates.counts)
-    codes = {d: _codes(d, municipality) for d in by if d in _CODED}
-    label = _labels_of_months(period, date_from, date_to) if by_month else {}
-    # Rows as tuples, codes put in by one dict look-up per column (a provider × case-mix count of
-    # two years is 30,000 rows: building each through a dict of the query's names took ~0.2 s).
-    names = [*by, *(["period"] if period is not None else []), *(["_extra"] if extra is not None else [])]
-    lookups = [codes[d].get if d in codes else None for d in by] + [None] * (len(names) - len(by))
-    out: list[dict[str, Any]] = []
     fetched: Any = rows.values_list(*keys, "_n", *([] if sizes_only else ["_events"]))
     if counted:
         # The rows of a count table straight from the cursor, in the values_list's order: their
@@ -963,9 +1012,36 @@ def _grouped(
         # month as the database gives it, see _months_in_periods). 30,000 cells of the O/E:
         # ~25 ms less; a trend's 27,000 rows by provider and month likewise (2026-12-04).
         sql, params = fetched.query.sql_with_params()
+        if statement_only:
+            return sql, params
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             fetched = cursor.fetchall()
+    return _grouped_rows(fetched, counted, by_month, municipality, date_from, date_to, by, period, extra,
+                         sizes_only, among)  # fmt: skip
+
+
+def _grouped_rows(
+    fetched: Any,
+    counted: bool,
+    by_month: bool,
+    municipality: Municipality,
+    date_from: dt.date,
+    date_to: dt.date,
+    by: Sequence[str],
+    period: str | None,
+    extra: str | None,
+    sizes_only: bool,
+    among: Sequence[int] | None,
+) -> Any:
+    """:func:`_grouped`'s rows from its statement's (a count table's: the cursor's tuples)."""
+    codes = {d: _codes(d, municipality) for d in by if d in _CODED}
+    label = _labels_of_months(period, date_from, date_to) if by_month else {}
+    # Rows as tuples, codes put in by one dict look-up per column (a provider × case-mix count of
+    # two years is 30,000 rows: building each through a dict of the query's names took ~0.2 s).
+    names = [*by, *(["period"] if period is not None else []), *(["_extra"] if extra is not None else [])]
+    lookups = [codes[d].get if d in codes else None for d in by] + [None] * (len(names) - len(by))
+    out: list[dict[str, Any]] = []
     if by_month and sizes_only:
         return SizeRows(fetched, lookups[: len(by)], label)
     if by_month:
@@ -1191,9 +1267,9 @@ def period_size_rows(
     table = table_for(indicator.kind, {*by, *(filters or {})})
     if grain == "year":  # whole years: the rollup by year, as aggregate reads them (the same sums)
         table = year_table_for(table, {*by, *(filters or {})}) or table
-    qs, prefix, event, year = _base(indicator, municipality, start, end, None, table)
-    found: SizeRows = _grouped(qs, prefix, event, year, indicator, municipality, start, end, by, filters, grain,
-                               sizes_only=True, among=among)  # fmt: skip
+    found: SizeRows = _grouped(lambda: _base(indicator, municipality, start, end, None, table), "", Q(), None,
+                               indicator, municipality, start, end, by, filters, grain, sizes_only=True,
+                               among=among, shape=("period_size_rows", table), model=table)  # fmt: skip
     return found
 
 
@@ -1482,14 +1558,24 @@ def _with_singles(
     totals = aggregate(indicator, municipality=municipality, date_from=date_from, date_to=date_to, by=[],
                        filters=filters, period=period)  # fmt: skip
     months, edges = months_within(date_from, date_to)
-    parts = []
-    for start, end, counted in [*([(*months, table)] if months else []), *((s, e, None) for s, e in edges)]:
-        qs, prefix, event, year = _base(indicator, municipality, start, end, None, counted)
-        if counted is not None:  # a quarter's repeats are marked; a year's are every row
-            qs = qs.filter(quarterly__in=[True] if period == "quarter" else [True, False])
-        parts.append(_grouped(qs, prefix, event, year, indicator, municipality, start, end, [], filters,
-                              period, extra="client_id" if counted else path, grouped_only=True))  # fmt: skip
-    read = {row["period"]: row for row in _client_sums(parts)}
+
+    def build() -> tuple[str, Sequence[Any]]:
+        parts = []
+        for start, end, counted in [
+            *([(*months, table)] if months else []),
+            *((s, e, None) for s, e in edges),
+        ]:
+            qs, prefix, event, year = _base(indicator, municipality, start, end, None, counted)
+            if counted is not None:  # a quarter's repeats are marked; a year's are every row
+                qs = qs.filter(quarterly__in=[True] if period == "quarter" else [True, False])
+            parts.append(_grouped(qs, prefix, event, year, indicator, municipality, start, end, [], filters,
+                                  period, extra="client_id" if counted else path, grouped_only=True))  # fmt: skip
+        return _client_sums_statement(parts)
+
+    # Built once per shape (cache.compiled): the ids and versions its building reads are checked.
+    shape = ("_with_singles", indicator, municipality.pk, date_from, date_to, period,
+             tuple(sorted((filters or {}).items())), table, path)  # fmt: skip
+    read = {row["period"]: row for row in _client_rows(*compiled(shape, build))}
     counted = {row["period"]: row for row in totals if row["n"]}
     out = []
     for label, _, _ in periods(period, date_from, date_to):
@@ -1514,6 +1600,11 @@ def _client_sums(parts: Sequence[QuerySet[Any]]) -> list[dict[str, Any]]:
     the same numbers as adding the per-client rows up one by one (tested). ``parts``: grouped
     by period and client each (the rollup's whole months, the raw days around them); a client's
     rows in several parts are added up first."""
+    return _client_rows(*_client_sums_statement(parts))
+
+
+def _client_sums_statement(parts: Sequence[QuerySet[Any]]) -> tuple[str, list[Any]]:
+    """:func:`_client_sums`'s statement and its parameters."""
     quote = connection.ops.quote_name
     period, client, n, x = quote("g__period"), quote("g__extra"), quote("_n"), quote("_events")
     sqls: list[str] = []
@@ -1530,6 +1621,11 @@ def _client_sums(parts: Sequence[QuerySet[Any]]) -> list[dict[str, Any]]:
         f"SELECT {period}, SUM({n}), SUM({x}), COUNT(*), SUM({n} * {n}), SUM({x} * {n}), SUM({x} * {x}) "  # noqa: S608 (our own query's SQL; values are parameters)
         f"FROM ({inner}) AS per_client WHERE {n} > 0 GROUP BY {period}"
     )
+    return sql, params
+
+
+def _client_rows(sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+    """:func:`_client_sums`'s rows from its statement."""
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         found = cursor.fetchall()

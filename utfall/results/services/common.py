@@ -22,7 +22,7 @@ from django.core.exceptions import PermissionDenied
 
 from utfall.comparisons.access import scoped_filters, split_scope
 from utfall.comparisons.indicators import Indicator, all_indicators
-from utfall.comparisons.queries import question_spans, reference_date
+from utfall.comparisons.queries import questions_spans, reference_date
 from utfall.organisations.models import Municipality
 from utfall.results.tables import Column, ResultTable, rounded
 from utfall.stats.proportions import newcombe_difference, wilson_interval
@@ -133,8 +133,8 @@ def comparability_notes(definitions: Sequence[Indicator]) -> list[str]:
     pairs = [(d.instrument, d.question) for d in definitions if d.kind == "question"]
     if not pairs:
         return []
-    # Every indicator question's versions are read at once and cached (queries.question_spans).
-    spans = {pair: question_spans(*pair) for pair in pairs}
+    # Every indicator question's versions are read at once and cached (queries.questions_spans).
+    spans = questions_spans(pairs)
     notes = []
     for d in definitions:
         note = spans[(d.instrument, d.question)].note if d.kind == "question" else ""
