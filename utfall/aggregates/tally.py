@@ -444,15 +444,12 @@ def add_columns(model: type[Model], fields: Sequence[str], deltas: Mapping[str, 
     new to the table got its row from the first and was matched to it by the second); the import
     of a table with two counts probes and matches its keys once instead of twice."""
     columns = tuple(deltas)
-    if len(columns) == 2:  # a folded table's n and events: no generator per key (2026-12-07)
-        first, second = deltas.values()
-        keys = dict.fromkeys([k for k, d in first.items() if d])
-        keys.update(dict.fromkeys([k for k, d in second.items() if d]))
-        get1, get2 = first.get, second.get
-        _add_items(model, fields, [(k, (get1(k, 0), get2(k, 0))) for k in keys], columns)
-        return
-    keys = dict.fromkeys(k for delta in deltas.values() for k, d in delta.items() if d)
-    _add_items(model, fields, [(k, tuple(deltas[c].get(k, 0) for c in columns)) for k in keys], columns)
+    keys: dict[Key, None] = {}
+    for delta in deltas.values():
+        keys.update(dict.fromkeys([k for k, d in delta.items() if d]))
+    # Each column's counts in one list, zipped into each key's tuple: no generator per key (2026-12-07).
+    counts = zip(*([delta.get(k, 0) for k in keys] for delta in deltas.values()), strict=True)
+    _add_items(model, fields, list(zip(keys, counts, strict=True)), columns)
 
 
 def _add_items(

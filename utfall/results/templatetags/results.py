@@ -9,6 +9,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from html import escape as _escape
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from django import template
 from django.core.exceptions import PermissionDenied
@@ -124,8 +125,6 @@ LONGER_YEARS = 3
 def longer_period_query(query: str, facts: dict[str, Any]) -> str:
     """The page's query string for the last :data:`LONGER_YEARS` whole calendar years up to its
     period's end, or "" when its period is already as long (the form snaps it the same way)."""
-    from urllib.parse import parse_qsl, urlencode
-
     try:
         end_year, start = int(str(facts["to"])[:4]), str(facts["from"])
     except (KeyError, ValueError):
