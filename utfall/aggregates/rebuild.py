@@ -23,7 +23,7 @@ from utfall.aggregates.models import (
 )
 from utfall.followups.models import Answer, FollowUp, Question
 from utfall.organisations.models import Municipality
-from utfall.registry.models import Client, Intervention
+from utfall.registry.models import Intervention
 
 #: Slices of the check (issue 13 point 1 at national size): the check holds one slice's keys at
 #: a time, so its memory is bounded by the slice, not by the municipality (at 1M follow-ups the
@@ -76,7 +76,7 @@ def check(
     clients' rows by client, …). Every table is compared in full: each slice reads the raw rows
     and the stored rows of the same slice, and the slices cover every stored row (the months
     from the first to the last of the raw and of the stored rows; every client, intervention
-    and provider id up to the largest). The rollups by year and the tables without the slice's
+    and provider id from the smallest to the largest in them). The rollups by year and the tables without the slice's
     dimension (the case mix by service, coverage by unit, outcomes by service) are summed over
     the slices and compared at the end: they have few rows."""
     found: dict[str, list[tuple[Any, Any, Any]]] = {}
@@ -152,28 +152,47 @@ def _check_counts(mid: int, compare: Compare) -> None:
         compare(name, +summed[name], counts.summed_column(model, fields, column, {"municipality_id": mid}))
 
 
-def _largest(column: str, *querysets: QuerySet[Any]) -> int:
-    """The largest value of ``column`` in any of these querysets (0 when all are empty)."""
-    return max((qs.aggregate(a=Max(column))["a"] or 0 for qs in querysets), default=0)
+Span = tuple[int, int] | None
 
 
-def _ranges(largest: int, size: int) -> Iterator[tuple[int, int]]:
-    """[low, low + size) from 0 up to and including ``largest``."""
-    for low in range(0, largest + 1, size):
+def _span(column: str, *querysets: QuerySet[Any]) -> Span:
+    """(smallest, largest) value of ``column`` in any of these querysets (None when all are empty)."""
+    found = [qs.aggregate(a=Min(column), b=Max(column)) for qs in querysets]
+    lows = [got["a"] for got in found if got["a"] is not None]
+    highs = [got["b"] for got in found if got["b"] is not None]
+    return (min(lows), max(highs)) if lows else None
+
+
+def _join(*spans: Span) -> Span:
+    """The span that covers each of these."""
+    known = [span for span in spans if span is not None]
+    return (min(a for a, _ in known), max(b for _, b in known)) if known else None
+
+
+def _ranges(span: Span, size: int) -> Iterator[tuple[int, int]]:
+    """[low, low + size) from the span's smallest up to and including its largest: a municipality
+    whose ids begin far from 0 (the others' rows before its own) is not walked from 0, one empty
+    slice after another (a check of 2 clients a slice walked 50,000 empty slices in a test
+    database whose ids had reached 100,000, 2026-12-07)."""
+    if span is None:
+        return
+    low, largest = span
+    while low <= largest:
         yield low, low + size
+        low += size
 
 
 def _check_by_client(mid: int, compare: Compare, size: int) -> None:
     """The rows by client, by ranges of client ids: whether a client's follow-up belongs in
     them depends on the client's other follow-ups only."""
-    largest = max(
-        _largest("pk", Client.objects.all()),
-        _largest(
+    span = _join(
+        _span("intervention__client_id", FollowUp.objects.filter(municipality_id=mid)),
+        _span(
             "client_id",
             *(model._default_manager.filter(municipality_id=mid) for _, model, _ in rollup.BY_CLIENT),
         ),
     )
-    for low, high in _ranges(largest, size):
+    for low, high in _ranges(span, size):
         followups = FollowUp.objects.filter(
             municipality_id=mid, intervention__client_id__gte=low, intervention__client_id__lt=high
         )
@@ -193,10 +212,8 @@ def _check_coverage(mid: int, compare: Compare, size: int) -> None:
         CoverageCount,
         *(m for m, f in coverage.ROLLUPS if "provider_id" in f),
     ]
-    largest = _largest(
-        "provider_id", *(model._default_manager.filter(municipality_id=mid) for model in tables)
-    )
-    for low, high in _ranges(largest, size):
+    span = _span("provider_id", *(model._default_manager.filter(municipality_id=mid) for model in tables))
+    for low, high in _ranges(span, size):
         want = coverage.expected(mid, providers=(low, high))
         where = {"municipality_id": mid, "provider_id__gte": low, "provider_id__lt": high}
         compare("coveragecount", want, counts.summed(CoverageCount, coverage.KEY, **where))
@@ -227,11 +244,11 @@ def _check_outcome_counts(mid: int, compare: Compare) -> None:
 def _check_outcomes(mid: int, found: dict[str, list[tuple[Any, Any, Any]]], size: int) -> None:
     """The stored outcome of every intervention, by ranges of intervention ids."""
     rows = found.setdefault("outcomes", [])
-    largest = max(
-        _largest("pk", Intervention.objects.filter(municipality_id=mid)),
-        _largest("intervention_id", InterventionOutcome.objects.filter(municipality_id=mid)),
+    span = _join(
+        _span("pk", Intervention.objects.filter(municipality_id=mid)),
+        _span("intervention_id", InterventionOutcome.objects.filter(municipality_id=mid)),
     )
-    for low, high in _ranges(largest, size):
+    for low, high in _ranges(span, size):
         want = outcomes.computed(Intervention.objects.filter(municipality=mid, pk__gte=low, pk__lt=high))
         have = outcomes.stored(mid, interventions=(low, high))
         rows += [
