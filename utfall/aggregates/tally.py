@@ -448,8 +448,8 @@ def add_columns(model: type[Model], fields: Sequence[str], deltas: Mapping[str, 
     for delta in deltas.values():
         keys.update(dict.fromkeys([k for k, d in delta.items() if d]))
     # Each column's counts in one list, zipped into each key's tuple: no generator per key (2026-12-07).
-    counts = zip(*([delta.get(k, 0) for k in keys] for delta in deltas.values()), strict=True)
-    _add_items(model, fields, list(zip(keys, counts, strict=True)), columns)
+    values = zip(*([delta.get(k, 0) for k in keys] for delta in deltas.values()), strict=True)
+    _add_items(model, fields, list(zip(keys, values, strict=True)), columns)
 
 
 def _add_items(
