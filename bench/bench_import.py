@@ -2,7 +2,8 @@
 
 Run: .venv/bin/python bench/bench_import.py [--size 1.0] [--database-url URL] [--no-check]
 [--chunks K] [--profile FILE] [--profile-interventions FILE] (cProfile of the last chunk's
-follow-ups' or interventions' import, read with ``python -m pstats FILE``)
+follow-ups' or interventions' import, read with ``python -m pstats FILE``) [--parts] (where each
+import's time goes: see below)
 Default: a fresh SQLite file in a temporary directory (the PostgreSQL database named by the URL
 is emptied first). Target (issue 13.2): at least 20,000 validated follow-up rows per second on
 SQLite and PostgreSQL on the 2-core reference machine.
@@ -20,6 +21,14 @@ as above; each later one with its own seed and its own intervention, follow-up a
 and the first one's providers and contracts, as ``bench_scale.py`` builds its sizes) and prints
 each chunk's rates with the rows already stored: the interventions' and follow-ups' import on a
 database that already holds data, which should go as fast as on an empty one.
+
+``--parts`` prints, under each import, the CPU seconds of its parts (no profiler, so the figures
+are the run's own): reading and checking the rows, resolving their references, writing; within
+the writing the count tables (``Tally.apply``) and coverage (``coverage.flip``); and the SQL
+statements' wall time in all and that of the raw rows' own INSERTs (follow-ups, answers,
+interventions, clients), the floor of storing the rows whatever the counts cost
+(docs/performance.md, 2026-12-07, thirteenth round). On PostgreSQL the bulk rows go by COPY, which
+is not a statement: there the SQL figure leaves them out, and the server's own CPU is apart.
 """
 
 from __future__ import annotations
@@ -29,6 +38,8 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +57,79 @@ def _backend_cpu(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _measure(label: str, rows: int, run: Any, backend: int | None, profile: str = "") -> None:
+#: The parts ``--parts`` times: (label, module, owner in it or "", function).
+PARTS = (
+    ("reading and checking", "utfall.interchange.importer", "Importer", "read"),
+    ("references", "utfall.interchange.importer", "Importer", "resolve"),
+    ("writing", "utfall.interchange.importer", "Importer", "write"),
+    ("of which counts (Tally.apply)", "utfall.aggregates.tally", "Tally", "apply"),
+    ("of which coverage (coverage.flip)", "utfall.aggregates.coverage", "", "flip"),
+)
+#: The raw rows' tables: their INSERTs are the floor of an import whatever the counts cost.
+RAW_TABLES = ("followups_followup", "followups_answer", "registry_intervention", "registry_client")
+
+
+@contextmanager
+def _parts() -> Iterator[dict[str, float]]:
+    """CPU seconds per :data:`PARTS` and wall seconds of the SQL statements, while inside."""
+    import importlib
+
+    from django.db import connection
+
+    spent: dict[str, float] = {}
+    undo = []
+    for label, module, owner, name in PARTS:
+        home = importlib.import_module(module)
+        target = getattr(home, owner) if owner else home
+        original = getattr(target, name)
+
+        def timed(*args: Any, _original: Any = original, _label: str = label, **kwargs: Any) -> Any:
+            began = time.process_time()
+            try:
+                return _original(*args, **kwargs)
+            finally:
+                spent[_label] = spent.get(_label, 0.0) + time.process_time() - began
+
+        setattr(target, name, timed)
+        undo.append((target, name, original))
+
+    def statement(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        began = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            took = time.perf_counter() - began
+            spent["SQL"] = spent.get("SQL", 0.0) + took
+            spent["statements"] = spent.get("statements", 0) + 1
+            if sql.startswith("INSERT INTO") and any(f'"{t}"' in sql.split("(")[0] for t in RAW_TABLES):
+                spent["raw"] = spent.get("raw", 0.0) + took
+
+    try:
+        with connection.execute_wrapper(statement):
+            yield spent
+    finally:
+        for target, name, original in undo:
+            setattr(target, name, original)
+
+
+def _print_parts(spent: dict[str, float]) -> None:
+    shown = "; ".join(f"{label} {spent.get(label, 0.0):.2f}" for label, *_ in PARTS)
+    print(f"    parts, CPU s: {shown}; SQL statements {spent.get('SQL', 0.0):.2f} s wall in "
+          f"{int(spent.get('statements', 0)):,}, of which the raw rows' INSERTs {spent.get('raw', 0.0):.2f}",
+          flush=True)  # fmt: skip
+
+
+def _measure(
+    label: str, rows: int, run: Any, backend: int | None, profile: str = "", parts: bool = False
+) -> None:
+    timing = _parts() if parts else nullcontext({})
+    with timing as spent:
+        _run_measured(label, rows, run, backend, profile)
+    if parts:
+        _print_parts(spent)
+
+
+def _run_measured(label: str, rows: int, run: Any, backend: int | None, profile: str) -> None:
     wall, cpu, server = time.perf_counter(), time.process_time(), _backend_cpu(backend)
     if profile:
         import cProfile
@@ -90,6 +173,7 @@ def main() -> None:
         "--profile-interventions", default="", help="cProfile stats of the last chunk's interventions' import"
     )
     parser.add_argument("--chunks", type=int, default=1, help="chunks imported one after the other")
+    parser.add_argument("--parts", action="store_true", help="print each import's parts (CPU) and SQL time")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="utfall-bench-"))
     os.environ["DATABASE_URL"] = args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
@@ -140,6 +224,7 @@ def main() -> None:
             lambda registry=registry: import_files(registry, municipality=municipality),
             backend,
             args.profile_interventions if last else "",
+            args.parts,
         )
         followups = [files["followups"]]
         _measure(
@@ -148,12 +233,14 @@ def main() -> None:
             lambda followups=followups: import_files(followups, municipality=municipality),
             backend,
             args.profile if last else "",
+            args.parts,
         )
     _measure(
         "re-import",
         len(data.followups),
         lambda: import_files(followups, municipality=municipality),
         backend,
+        parts=args.parts,
     )
     if not args.no_check:
         from utfall.aggregates.rebuild import check
