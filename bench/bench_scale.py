@@ -952,7 +952,11 @@ def _pages(analyst: Any, n: int) -> None:
         "comparison (unit manager)": f"/resultat/jamforelse/?indicator={INDICATOR}",
         "comparison, O/E (unit manager)": f"/resultat/jamforelse/?indicator={INDICATOR}&adjust=on",
         "trends (quarters)": f"/resultat/utveckling/?indicator={INDICATOR}&grain=quarter",
+        # The unit manager's own trend and women and men: the unit's rows and the partitions along
+        # the unit (the disclosure check), not measured before the thirteenth round (2026-12-07).
+        "trends (unit manager)": f"/resultat/utveckling/?indicator={INDICATOR}&grain=quarter",
         "women and men": f"/resultat/kvinnor-och-man/?indicator={INDICATOR}",
+        "women and men (unit manager)": f"/resultat/kvinnor-och-man/?indicator={INDICATOR}",
         "provider page": "/resultat/utforare/P0003/",
         "provider page (unit manager)": "/resultat/utforare/P0003/",
         "API comparison": f"/api/v1/comparisons?indicator={INDICATOR}&by=provider",
