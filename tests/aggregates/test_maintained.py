@@ -30,6 +30,8 @@ from utfall.aggregates.models import (
     QuestionByProviderCaseMixYear,
     QuestionByProviderUnitCaseMixYear,
     QuestionByProviderUnitYear,
+    QuestionByUnit,
+    QuestionByUnitCaseMixYear,
 )
 from utfall.aggregates.rebuild import check, rebuild
 from utfall.core.services import create_api_token
@@ -74,6 +76,10 @@ def test_every_writer_keeps_the_counts_equal_to_a_rebuild(client: Client, world:
     assert QuestionByProviderUnitCaseMixYear.objects.filter(events__gt=0).exists()
     # And a question's n and events by provider, unit and year, without the option (2026-12-06).
     assert QuestionByProviderUnitYear.objects.filter(events__gt=0).exists()
+    # And a question's n and events by unit and month, every provider summed (2026-12-07).
+    assert QuestionByUnit.objects.filter(events__gt=0).exists()
+    # And a question's cells by unit, case mix and year, every provider summed (2026-12-07).
+    assert QuestionByUnitCaseMixYear.objects.filter(events__gt=0).exists()
     assert CoverageByProviderUnit.objects.exists() and OutcomeByProviderUnit.objects.exists()
     assert_exact(world)
 
@@ -150,6 +156,8 @@ def test_the_check_names_a_difference_and_the_rebuild_repairs_it(
         events=F("events") - 1
     )
     QuestionByProviderUnitYear.objects.filter(municipality=world.municipality).update(events=F("events") + 1)
+    QuestionByUnit.objects.filter(municipality=world.municipality, n__gt=0).update(n=F("n") - 1)
+    QuestionByUnitCaseMixYear.objects.filter(municipality=world.municipality).update(events=F("events") + 2)
     with pytest.raises(CommandError, match="skiljer sig"):
         call_command("rebuild_aggregates", "--check", "--municipality", world.municipality.code)
     out = capsys.readouterr().out
@@ -158,6 +166,7 @@ def test_the_check_names_a_difference_and_the_rebuild_repairs_it(
     assert "followupbyproviderunityear (" in out
     assert "questionbyproviderunitcasemixyear.events (" in out
     assert "questionbyproviderunityear.events (" in out
+    assert "questionbyunit (" in out and "questionbyunitcasemixyear.events (" in out
     call_command("rebuild_aggregates", "--municipality", world.municipality.code)
     assert_exact(world)
     rebuild(world.municipality)  # again: the same rows

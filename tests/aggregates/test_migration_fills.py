@@ -4,6 +4,7 @@ outcome counts with today's code, which lists the rollups by provider and unit t
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 
 import pytest
@@ -137,4 +138,65 @@ def test_0020_fills_a_questions_counts_by_provider_unit_and_year_as_a_rebuild(mu
         QuestionByProviderUnitYear.objects.values_list("year", "unit_id", "question_id", "n", "events")
     )
     assert filled == rebuilt
+    assert check(municipality).ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_0023_fills_a_questions_counts_by_unit_and_month_as_a_rebuild(municipality) -> None:  # type: ignore[no-untyped-def]
+    """An existing database after ``migrate``: the question's n and events by unit and month
+    (2026-12-07, unitmonth) filled from the full answer counts, every provider summed and the
+    option folded away through its flags, are the rows a rebuild writes (two providers in one unit
+    and month, two units, two months, a not-counted option)."""
+    from utfall.aggregates.models import QuestionByUnit
+
+    data = DataSet()
+    a, b = data.provider("A"), data.provider("B")
+    for k, (provider, unit, day) in enumerate([(a, "sodermalm", "2024-03-01"), (b, "sodermalm", "2024-03-31"),
+                                               (a, "bromma", "2024-03-15"), (b, "bromma", "2025-02-01"),
+                                               (a, "sodermalm", "2025-02-28")]):  # fmt: skip
+        iid = data.intervention(
+            f"I{k}", provider, unit=unit, decided_on="2024-01-01", started_on="2024-01-02"
+        )
+        data.followup(iid, date=day, q3=("yes_mostly", "no", "yes_completely", "dont_know", "yes_mostly")[k])
+    data.load(municipality)
+    rebuilt = sorted(QuestionByUnit.objects.values_list("month", "unit_id", "question_id", "n", "events"))
+    assert any(n > 1 for *_, n, _ in rebuilt) and any(events for *_, events in rebuilt)
+    QuestionByUnit.objects.all().delete()
+    assert not check(municipality).ok
+    migration = importlib.import_module("utfall.aggregates.migrations.0023_question_by_unit")
+    with connection.schema_editor() as editor:
+        migration.fill(None, editor)
+    filled = sorted(QuestionByUnit.objects.values_list("month", "unit_id", "question_id", "n", "events"))
+    assert filled == rebuilt
+    assert check(municipality).ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_0024_fills_a_questions_cells_by_unit_case_mix_and_year_as_a_rebuild(municipality) -> None:  # type: ignore[no-untyped-def]
+    """An existing database after ``migrate``: the question's n and events by unit, service, sex,
+    age group and year (2026-12-07, unitmonth) filled from the full answer counts, every provider
+    summed and the option folded away through its flags, are the rows a rebuild writes (two
+    providers in one cell, two units, two years, a not-counted option)."""
+    from utfall.aggregates.models import QuestionByUnitCaseMixYear
+
+    data = DataSet()
+    a, b = data.provider("A"), data.provider("B")
+    fields = ("year", "unit_id", "service_id", "client_sex", "age_group", "question_id", "n", "events")
+    for k, (provider, unit, day) in enumerate([(a, "sodermalm", "2024-03-01"), (b, "sodermalm", "2024-11-30"),
+                                               (a, "bromma", "2024-03-15"), (b, "bromma", "2025-02-01"),
+                                               (a, "sodermalm", "2025-02-28")]):  # fmt: skip
+        iid = data.intervention(
+            f"I{k}", provider, person_id=data.person(born=dt.date(2008, 6, 1), female=True), unit=unit,
+            decided_on="2024-01-01", started_on="2024-01-02",
+        )  # fmt: skip
+        data.followup(iid, date=day, q3=("yes_mostly", "no", "yes_completely", "dont_know", "yes_mostly")[k])
+    data.load(municipality)
+    rebuilt = sorted(QuestionByUnitCaseMixYear.objects.values_list(*fields))
+    assert any(row[-2] > 1 for row in rebuilt) and any(row[-1] for row in rebuilt)
+    QuestionByUnitCaseMixYear.objects.all().delete()
+    assert not check(municipality).ok
+    migration = importlib.import_module("utfall.aggregates.migrations.0024_question_by_unit_case_mix_years")
+    with connection.schema_editor() as editor:
+        migration.fill(None, editor)
+    assert sorted(QuestionByUnitCaseMixYear.objects.values_list(*fields)) == rebuilt
     assert check(municipality).ok

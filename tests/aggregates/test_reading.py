@@ -21,8 +21,10 @@ from utfall.aggregates.models import (
     QuestionByProviderCaseMixYear,
     QuestionByProviderUnitCaseMixYear,
     QuestionByProviderUnitYear,
+    QuestionByUnit,
+    QuestionByUnitCaseMixYear,
 )
-from utfall.comparisons import counted
+from utfall.comparisons import counted, queries
 from utfall.comparisons.cache import bump
 from utfall.comparisons.counted import months_within, years_within
 from utfall.comparisons.disclosure import model_cells, model_columns
@@ -575,6 +577,78 @@ def test_a_unit_managers_counts_of_whole_years_come_from_the_rollup_by_provider_
     assert changed[half] == from_years[half]
 
 
+def test_a_question_by_the_unit_alone_comes_from_its_counts_by_unit_and_month(  # type: ignore[no-untyped-def]
+    municipality, monkeypatch
+) -> None:
+    """A question counted by the unit alone (a unit manager's trend and its partition along every
+    unit, 2026-12-07) is read from its n and events by unit and month: the same rows as the full
+    answer table gives, for whole months, whole years, days around them, by quarter and by year,
+    the unit as a group or as a filter, the questions counted in one scan, the protected counts
+    and the trend by client; and the month's rows really are the source."""
+    from utfall.comparisons.disclosure import protected_by_client, protected_counts
+
+    _providers_in_units(municipality)
+    d = dt.date
+    spans = [(d(2025, 1, 1), d(2025, 12, 31)), (d(2024, 1, 1), d(2025, 12, 31)),
+             (d(2024, 7, 1), d(2025, 12, 31)), (d(2024, 12, 15), d(2026, 1, 10)),
+             (d(2025, 1, 1), d(2025, 6, 30))]  # fmt: skip
+    groupings: list[tuple[list[str], dict[str, str]]] = [(["unit"], {}), ([], {"unit": "bromma"}),
+                                                         (["unit"], {"unit": "norrmalm"})]  # fmt: skip
+    satisfied = get_indicator("satisfied")
+    questions = [i for i in all_indicators().values() if i.kind == "question"][:4]
+
+    def everything() -> dict[Any, Any]:
+        bump()
+        out: dict[Any, Any] = {}
+        for start, end in spans:
+            for by, filters in groupings:
+                where = {"municipality": municipality, "date_from": start, "date_to": end, "filters": filters}
+                for period in (None, "quarter", "year"):
+                    out[(start, end, tuple(by), tuple(filters), period)] = aggregate(
+                        satisfied, by=by, period=period, **where
+                    )
+                out[("protected", start, end, tuple(by), tuple(filters))] = protected_counts(
+                    satisfied, by=by, **where
+                )
+                if by:
+                    out[("questions", start, end, tuple(filters))] = aggregate_questions(
+                        questions, by=by, **where
+                    )
+                else:
+                    for grain in ("quarter", "year"):
+                        out[("trend", start, end, tuple(filters), grain)] = protected_by_client(
+                            satisfied, period=grain, **where
+                        )
+        return out
+
+    with CaptureQueriesContext(connection) as queries_read:
+        bump()
+        rows = aggregate(satisfied, municipality=municipality, date_from=d(2024, 1, 1), date_to=d(2025, 12, 31),
+                         by=["unit"], period="quarter")  # fmt: skip
+        assert len({r["unit"] for r in rows}) == 3 and all(r["n"] for r in rows)
+    read = " ".join(q["sql"] for q in queries_read.captured_queries)
+    assert "aggregates_questionbyunit" in read and "aggregates_answercount" not in read
+    from_units = everything()
+    assert any(r["events"] for rows in from_units.values() if isinstance(rows, list) for r in rows)
+
+    table_for = counted.table_for
+    monkeypatch.setattr(queries, "table_for", lambda kind, asked: (
+        AnswerCount if table_for(kind, asked) is QuestionByUnit else table_for(kind, asked)))  # fmt: skip
+    assert everything() == from_units  # every read from the full table's months instead
+    monkeypatch.undo()
+
+    # The month's rows are the source: a changed row shows in its quarter, not in the one before.
+    ids = question_spans(satisfied.instrument, satisfied.question).question_ids
+    added = QuestionByUnit.objects.filter(
+        month=d(2025, 5, 1), question_id__in=ids, unit__code="bromma"
+    ).update(n=F("n") + 1, events=F("events") + 1)
+    changed = everything()
+    key = (d(2025, 1, 1), d(2025, 12, 31), ("unit",), (), "quarter")
+    was = {(r["unit"], r["period"]): r["n"] for r in from_units[key]}
+    now = {(r["unit"], r["period"]): r["n"] for r in changed[key]}
+    assert added and now == {**was, ("bromma", "2025-K2"): was[("bromma", "2025-K2")] + added}
+
+
 def test_a_questions_cells_by_provider_within_a_unit_over_whole_years_are_aggregates_rows(
     municipality,
 ) -> None:  # type: ignore[no-untyped-def]
@@ -700,3 +774,83 @@ def test_a_unit_managers_oe_cells_of_whole_years_come_from_the_question_cells_by
     assert sum(c["n"] for c in changed[key][2]) == sum(c["n"] for c in from_years[key][2]) + 7
     half = ("satisfied", d(2025, 1, 1), d(2025, 6, 30), tuple(by), ("unit",))
     assert changed[half] == from_years[half]
+
+
+def test_a_unit_managers_women_and_men_of_whole_years_come_from_the_cells_by_unit_without_the_provider(  # type: ignore[no-untyped-def]
+    municipality, monkeypatch
+) -> None:
+    """The women-and-men page as a unit manager reads the unit's case-mix cells and their
+    partitions along every unit, none by provider: for whole calendar years from a question's
+    cells by unit, case mix and year, every provider summed (2026-12-07), not from the cells by
+    provider; every count (a question's, its protection, the model's cells, the questions in one
+    scan) is the same as from the cells by provider, and the year's rows really are the source."""
+    from utfall.comparisons.disclosure import protected_counts
+
+    data = _case_mix_in_units(municipality)
+    d = dt.date
+    satisfied = get_indicator("satisfied")
+    two_years: Any = {"municipality": municipality, "date_from": d(2024, 1, 1), "date_to": d(2025, 12, 31)}
+    with CaptureQueriesContext(connection) as queries_read:
+        bump()
+        cells = model_columns(
+            satisfied, by=["service", "age_group", "sex"], filters={"unit": "bromma"}, **two_years
+        )
+        along = protected_counts(satisfied, by=["sex"], filters={"unit": "bromma"}, **two_years)
+    read = " ".join(q["sql"] for q in queries_read.captured_queries)
+    assert "questionbyunitcasemixyear" in read
+    assert "questionbyproviderunitcasemixyear" not in read and "aggregates_answercount" not in read
+    in_bromma = {row["intervention_id"] for row in data.interventions if row["unit"] == "bromma"}
+    counted_there = sum(
+        f["intervention_id"] in in_bromma and f["date"][:4] in ("2024", "2025") and f["q3"] != "dont_know"
+        for f in data.followups
+    )
+    assert int(cells.n.sum()) == counted_there == sum(r["n"] for r in along)
+
+    spans = [(d(2024, 1, 1), d(2025, 12, 31)), (d(2025, 1, 1), d(2025, 12, 31)),
+             (d(2024, 7, 1), d(2025, 12, 31)), (d(2025, 1, 1), d(2025, 6, 30))]  # fmt: skip
+    groupings: list[tuple[list[str], dict[str, str]]] = [
+        (["service", "age_group", "sex"], {"unit": "bromma"}),
+        (["sex"], {"unit": "norrmalm"}),
+        (["age_group", "sex"], {"unit": "bromma"}),
+        (["sex", "unit"], {}),
+        (["service", "sex"], {"unit": "sodermalm"}),
+    ]
+    questions = [i for i in all_indicators().values() if i.kind == "question"][:4]
+
+    def everything() -> dict[Any, Any]:
+        bump()
+        out: dict[Any, Any] = {}
+        for start, end in spans:
+            for grouping, filters in groupings:
+                where: Any = {"municipality": municipality, "date_from": start, "date_to": end, "by": grouping,
+                              "filters": filters}  # fmt: skip
+                out[(start, end, tuple(grouping), tuple(filters))] = (
+                    aggregate(satisfied, **where),
+                    protected_counts(satisfied, **where),
+                    model_columns(satisfied, **where).rows(),
+                    aggregate_questions(questions, **where),
+                )
+        return out
+
+    from_units = everything()
+    assert all(found[0] for found in from_units.values())
+    monkeypatch.setattr(counted, "_UNIT_CASE_MIX_WITHOUT_PROVIDER", {})  # every read: the cells by provider
+    assert everything() == from_units
+    monkeypatch.undo()
+
+    # The year's rows are the source: a changed row shows in the whole years, not in a half-year.
+    ids = question_spans(satisfied.instrument, satisfied.question).question_ids
+    first = (
+        QuestionByUnitCaseMixYear.objects.filter(
+            year=d(2025, 1, 1), unit__code="bromma", question_id__in=ids, n__gt=0
+        )
+        .order_by("pk")
+        .first()
+    )
+    assert first is not None
+    QuestionByUnitCaseMixYear.objects.filter(pk=first.pk).update(n=F("n") + 7)
+    changed = everything()
+    key = (d(2024, 1, 1), d(2025, 12, 31), ("service", "age_group", "sex"), ("unit",))
+    assert sum(c["n"] for c in changed[key][2]) == sum(c["n"] for c in from_units[key][2]) + 7
+    half = (d(2025, 1, 1), d(2025, 6, 30), ("service", "age_group", "sex"), ("unit",))
+    assert changed[half] == from_units[half]

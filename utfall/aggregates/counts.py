@@ -30,6 +30,8 @@ from utfall.aggregates.models import (
     QuestionByProviderCaseMixYear,
     QuestionByProviderUnitCaseMixYear,
     QuestionByProviderUnitYear,
+    QuestionByUnit,
+    QuestionByUnitCaseMixYear,
 )
 from utfall.aggregates.rollup import BY_CLIENT, CASE_MIX, by_client
 from utfall.followups.models import Answer, FollowUp
@@ -64,7 +66,8 @@ ROLLUPS: tuple[tuple[type[Model], tuple[str, ...], tuple[str, ...]], ...] = (
      FOLLOWUP_KEY),
     *((model, fields, ANSWER_KEY if kind == "answers" else FOLLOWUP_KEY) for kind, model, fields in CASE_MIX),
 )  # fmt: skip
-#: The rollups that fold the option away (2026-12-05, oe4): (table, its key, the full answer key).
+#: The rollups that fold the option away (2026-12-05, oe4): (table, its key, the full answer key);
+#: by year or, since 2026-12-07, by month.
 #: Not a projection: each answer key's count goes to ``n`` when its option counts and to
 #: ``events`` as well when the option is positive too (:func:`fold`), as a question indicator
 #: counts it. The key is a rollup's key without the option.
@@ -76,6 +79,12 @@ FOLDED: tuple[tuple[type[Model], tuple[str, ...], tuple[str, ...]], ...] = (
                                          "client_sex", "age_group", "question_id"), ANSWER_KEY),
     # A unit manager's question counts of whole years by provider and unit (2026-12-06, hidfold).
     (QuestionByProviderUnitYear, ("municipality_id", "year", "provider_id", "unit_id", "question_id"), ANSWER_KEY),
+    # A question's counts by unit and month, every provider summed (2026-12-07, unitmonth): the
+    # first folded table by month (a unit manager's trend along every unit).
+    (QuestionByUnit, ("municipality_id", "month", "unit_id", "question_id"), ANSWER_KEY),
+    # A unit manager's women and men: the unit's case-mix cells of whole years, every provider summed.
+    (QuestionByUnitCaseMixYear, ("municipality_id", "year", "unit_id", "service_id", "client_sex", "age_group",
+                                 "question_id"), ANSWER_KEY),
 )  # fmt: skip
 #: The count columns of a folded table, in the order :func:`fold` gives them.
 FOLDED_COUNTS = ("n", "events")
@@ -291,6 +300,11 @@ def period_at(fields: Sequence[str]) -> int:
     """Where a key holds its period: ``month`` (the first day of the month) or, in the rollups
     by year, ``year`` (the first day of the year)."""
     return fields.index("year") if "year" in fields else fields.index("month")
+
+
+def period_name(fields: Sequence[str]) -> str:
+    """The name of a key's period column: ``year`` in the rollups by year, else ``month``."""
+    return fields[period_at(fields)]
 
 
 def year_of(month: Any) -> Any:

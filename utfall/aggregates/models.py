@@ -228,6 +228,35 @@ class QuestionByProviderUnitYear(ProviderUnitYearCount):
         return f"{self.year:%Y} question {self.question_id}: {self.events} of {self.n}"
 
 
+class QuestionByUnit(models.Model):
+    """A question's n and events by unit and calendar month (2026-12-07, branch ``unitmonth``):
+    the full answer table's rows summed over the provider, service, contract, the client's sex
+    and age group, with the option folded away through its flags as the other folded tables
+    (``counts.FOLDED``): ``n`` the answers whose option counts, ``events`` those whose option
+    counts and is positive. Read for a question counted by unit alone (or by nothing but a unit
+    filter): a unit manager's trend and its partition along every unit for the disclosure check,
+    which read the full answer table's months otherwise (527,115 rows at 1M, 359 ms on SQLite;
+    docs/performance.md "fourteenth round"). The first folded table by month: ``month`` is the
+    month's first day, and both counts default to 0 in the database, so a writer may add to one
+    of them alone."""
+
+    municipality = models.ForeignKey("organisations.Municipality", **_DIMENSION)
+    month = models.DateField()
+    unit = models.ForeignKey("organisations.Unit", **_DIMENSION)
+    question_id = models.IntegerField()
+    n = models.IntegerField(db_default=0)
+    events = models.IntegerField(db_default=0)
+
+    class Meta:
+        # Covering (``n`` and ``events`` last), led as the readers filter: the question, a range
+        # of months, then the units.
+        indexes = [models.Index(fields=["municipality", "question_id", "month", "unit", "n", "events"],
+                                name="questionbyunit_cover")]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} question {self.question_id}: {self.events} of {self.n}"
+
+
 class ProviderCaseMixYearCount(models.Model):
     """Rollups by provider, case mix and calendar year (2026-12-04, branch ``oe2``): the full
     tables' rows summed over the unit, the contract (and the caseworker) and the year's months,
@@ -304,6 +333,34 @@ class QuestionByProviderUnitCaseMixYear(ProviderCaseMixYearCount):
         # Covering and led as the reader filters: a unit's cells of a question and year are one range.
         indexes = [models.Index(fields=["municipality", "question_id", "year", "unit", "provider", "client_sex",
                                         "age_group", "service", "n", "events"], name="questionprovunitcasemix_cover")]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.year:%Y} question {self.question_id}: {self.events} of {self.n}"
+
+
+class QuestionByUnitCaseMixYear(models.Model):
+    """A question's n and events by unit, case mix and calendar year, every provider summed
+    (2026-12-07, branch ``unitmonth``): :class:`QuestionByProviderUnitCaseMixYear` without the
+    provider, folded and kept by the same deltas (``counts.FOLDED``). A unit manager's women and
+    men (the unit's cells by service, age group and sex, and their partitions along every unit
+    for the disclosure check) read a few rows per unit here instead of every provider's cells of
+    every unit (54 ms a read at 1M on SQLite; docs/performance.md "fourteenth round"). ``year`` is
+    the year's first day; both counts default to 0 in the database."""
+
+    municipality = models.ForeignKey("organisations.Municipality", **_DIMENSION)
+    year = models.DateField()
+    unit = models.ForeignKey("organisations.Unit", **_DIMENSION)
+    service = models.ForeignKey("registry.Service", **_DIMENSION)
+    client_sex = models.CharField(max_length=8)
+    age_group = models.CharField(max_length=8)
+    question_id = models.IntegerField()
+    n = models.IntegerField(db_default=0)
+    events = models.IntegerField(db_default=0)
+
+    class Meta:
+        # Covering and led as the readers filter: a unit's cells of a question and year are one range.
+        indexes = [models.Index(fields=["municipality", "question_id", "year", "unit", "client_sex", "age_group",
+                                        "service", "n", "events"], name="questionunitcasemixyear_cover")]  # fmt: skip
 
     def __str__(self) -> str:
         return f"{self.year:%Y} question {self.question_id}: {self.events} of {self.n}"

@@ -117,11 +117,12 @@ def _check_counts(mid: int, compare: Compare) -> None:
     monthly = [(m, f, full) for m, f, full in counts.ROLLUPS if "year" not in f]
     yearly = [(m, f, full) for m, f, full in counts.ROLLUPS if "year" in f]
     summed: dict[str, Counter[Key]] = {_name(m): Counter() for m, _, _ in yearly}
-    folded = [(m, f, full, column) for m, f, full in counts.FOLDED for column in counts.FOLDED_COUNTS]
+    folded = [(m, f, full, column) for m, f, full in counts.FOLDED for column in counts.FOLDED_COUNTS
+              if "year" in f]  # fmt: skip
     summed.update({counts.folded_name(m, column): Counter() for m, _, _, column in folded})
     dated: list[tuple[type[Model], str]] = [(Answer, "date"), (FollowUp, "date"), (AnswerCount, "month"),
                                             (FollowUpCount, "month"), *((m, "month") for m, _, _ in monthly)]  # fmt: skip
-    dated += [(m, "year") for m, _, _ in (*yearly, *counts.FOLDED)]
+    dated += [(m, counts.period_name(f)) for m, f, _ in (*yearly, *counts.FOLDED)]
     # Every question: the answers' period index begins with municipality and question.
     questions = list(Question.objects.values_list("pk", flat=True))
     for start, end in _months(mid, dated):
@@ -144,7 +145,11 @@ def _check_counts(mid: int, compare: Compare) -> None:
                 compare(_name(model), +want, counts.summed(model, fields, **stored))
         for model, fields, full in counts.FOLDED:  # by year: summed over the months, as the rollups by year
             for column, want in zip(counts.FOLDED_COUNTS, counts.fold(answers, full, fields), strict=True):
-                summed[counts.folded_name(model, column)].update(want)
+                name = counts.folded_name(model, column)
+                if "year" in fields:
+                    summed[name].update(want)
+                else:  # by month (2026-12-07): compared with the month's stored rows
+                    compare(name, +want, counts.summed_column(model, fields, column, stored))
     for model, fields, _ in yearly:
         compare(_name(model), +summed[_name(model)], counts.summed(model, fields, municipality_id=mid))
     for model, fields, _, column in folded:

@@ -48,6 +48,8 @@ from utfall.aggregates.models import (
     QuestionByProviderCaseMixYear,
     QuestionByProviderUnitCaseMixYear,
     QuestionByProviderUnitYear,
+    QuestionByUnit,
+    QuestionByUnitCaseMixYear,
 )
 
 #: Where each dimension is read in a count table (both tables carry the same dimensions).
@@ -66,11 +68,12 @@ COUNT_TABLES: tuple[type[Model], ...] = (AnswerCount, FollowUpCount, AnswerByPro
                                           FollowUpByClient, CoverageCount, CoverageByProvider,
                                           CoverageByUnit, CoverageByProviderUnit, OutcomeCount, OutcomeByProvider,
                                           OutcomeByService, OutcomeByProviderUnit, QuestionByProviderCaseMixYear,
-                                          QuestionByProviderUnitCaseMixYear, QuestionByProviderUnitYear)  # fmt: skip
+                                          QuestionByProviderUnitCaseMixYear, QuestionByProviderUnitYear,
+                                          QuestionByUnit, QuestionByUnitCaseMixYear)  # fmt: skip
 #: Count tables without the option: a question's ``n`` and ``events`` summed already
 #: (``aggregates.counts.FOLDED``), read without the option's filters.
 FOLDED_TABLES: tuple[type[Model], ...] = (QuestionByProviderCaseMixYear, QuestionByProviderUnitCaseMixYear,
-                                          QuestionByProviderUnitYear)  # fmt: skip
+                                          QuestionByProviderUnitYear, QuestionByUnit, QuestionByUnitCaseMixYear)  # fmt: skip
 #: Indicator kinds counted over ended interventions, read from the outcome counts.
 OUTCOME_KINDS = ("step_down", "plan_goals", "rereferral")
 
@@ -80,7 +83,9 @@ def table_for(kind: str, dimensions: Sequence[str] | set[str]) -> type[Model]:
     when only the provider (or nothing) is asked, the rollup by case mix when only the
     service, sex, age group or target group (women and men; 2026-12-03), else the full table.
     The outcome indicators have their own rollups by provider and by service (the outcomes
-    page), which a target group narrows, and by provider and unit (a unit manager's, 2026-12-05)."""
+    page), which a target group narrows, and by provider and unit (a unit manager's, 2026-12-05).
+    A question by the unit alone reads its n and events by unit and month (a unit manager's
+    trend along every unit, 2026-12-07): a dozen rows a month, not the full table's thousands."""
     asked = set(dimensions)
     if kind in OUTCOME_KINDS:
         if asked <= {"provider"}:
@@ -91,6 +96,8 @@ def table_for(kind: str, dimensions: Sequence[str] | set[str]) -> type[Model]:
     question = kind == "question"
     if asked <= {"provider"}:
         return AnswerByProvider if question else FollowUpByProvider
+    if question and asked <= {"unit"}:
+        return QuestionByUnit
     if asked <= rollup.DIMENSIONS:
         return AnswerByCaseMix if question else FollowUpByCaseMix
     return AnswerCount if question else FollowUpCount
@@ -126,6 +133,12 @@ PROVIDER_UNIT = frozenset({"provider", "unit"})
 _UNIT_CASE_MIX_BY_YEAR: dict[type[Model], type[Model]] = {AnswerCount: QuestionByProviderUnitCaseMixYear}
 #: The dimensions the question cells by provider, unit, case mix and year group and filter by.
 PROVIDER_UNIT_CASE_MIX = PROVIDER_CASE_MIX | PROVIDER_UNIT
+#: The full answer table → its question cells by unit, case mix and year, every provider summed,
+#: for a count by the unit and the case mix without the provider (a unit manager's women and men
+#: and their partitions along every unit, 2026-12-07).
+_UNIT_CASE_MIX_WITHOUT_PROVIDER: dict[type[Model], type[Model]] = {AnswerCount: QuestionByUnitCaseMixYear}
+#: The dimensions the question cells by unit, case mix and year group and filter by.
+UNIT_CASE_MIX = frozenset({"unit", *rollup.DIMENSIONS})
 
 
 def year_table_for(table: type[Model], dimensions: Sequence[str] | set[str] = ()) -> type[Model] | None:
@@ -137,13 +150,17 @@ def year_table_for(table: type[Model], dimensions: Sequence[str] | set[str] = ()
     2026-12-05, :data:`FOLDED_TABLES`), or when only the provider and the unit are asked, the
     rollup by provider, unit and year (a unit manager's counts, 2026-12-05; for a question,
     without the option since 2026-12-06); for a question when the unit comes with the case
-    mix, its cells by provider, unit, case mix and year (a unit manager's O/E cells, 2026-12-06)."""
+    mix, its cells by provider, unit, case mix and year (a unit manager's O/E cells, 2026-12-06),
+    or without the provider asked, its cells by unit, case mix and year (a unit manager's women
+    and men, 2026-12-07)."""
     if table in _CASE_MIX_BY_YEAR:
         asked = set(dimensions)
         if asked <= PROVIDER_CASE_MIX:
             return _CASE_MIX_BY_YEAR[table]
         if asked <= PROVIDER_UNIT:
             return _UNIT_BY_YEAR.get(table)
+        if asked <= UNIT_CASE_MIX and table in _UNIT_CASE_MIX_WITHOUT_PROVIDER:
+            return _UNIT_CASE_MIX_WITHOUT_PROVIDER[table]
         return _UNIT_CASE_MIX_BY_YEAR.get(table) if asked <= PROVIDER_UNIT_CASE_MIX else None
     return _BY_YEAR.get(table)
 
@@ -152,7 +169,7 @@ def period_field(model: type[Model]) -> str:
     """The column that places a count row in time: ``month`` (its first day), or ``year`` (the
     year's first day) in the rollups by year."""
     yearly = (*_BY_YEAR.values(), *_CASE_MIX_BY_YEAR.values(), *_UNIT_BY_YEAR.values(),
-              *_UNIT_CASE_MIX_BY_YEAR.values())  # fmt: skip
+              *_UNIT_CASE_MIX_BY_YEAR.values(), *_UNIT_CASE_MIX_WITHOUT_PROVIDER.values())  # fmt: skip
     return "year" if model in yearly else "month"
 
 

@@ -45,6 +45,7 @@ from utfall.aggregates.models import (
     OutcomeCount,
     QuestionByProviderUnitCaseMixYear,
     QuestionByProviderUnitYear,
+    QuestionByUnitCaseMixYear,
 )
 from utfall.aggregates.outcome_counts import REREFERRAL_WINDOWS, STEP_DOWN_DAYS
 from utfall.comparisons.cache import cached, compiled, holds, pinned, seed
@@ -230,7 +231,8 @@ def _base(
 #: years are named (each row's ``year`` is its year's first day: the same rows as the range), so
 #: that a unit's rows are searched year by year instead of read through every unit's (a unit
 #: manager's own counts at 1M: ~8 → ~2 ms a read, 2026-12-06, mgr).
-_YEAR_THEN_UNIT = {QuestionByProviderUnitYear, FollowUpByProviderUnitYear, QuestionByProviderUnitCaseMixYear}
+_YEAR_THEN_UNIT = {QuestionByProviderUnitYear, FollowUpByProviderUnitYear, QuestionByProviderUnitCaseMixYear,
+                   QuestionByUnitCaseMixYear}  # fmt: skip
 
 
 def _period_filter(counted: Any, field: str, date_from: dt.date, date_to: dt.date) -> dict[str, Any]:
