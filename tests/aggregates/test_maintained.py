@@ -24,6 +24,7 @@ from utfall.aggregates.models import (
     CoverageByProviderUnit,
     FollowUpByProviderCaseMixYear,
     FollowUpByProviderUnitYear,
+    FollowUpByUnit,
     FollowUpCount,
     InterventionOutcome,
     OutcomeByProviderUnit,
@@ -80,6 +81,8 @@ def test_every_writer_keeps_the_counts_equal_to_a_rebuild(client: Client, world:
     assert QuestionByUnit.objects.filter(events__gt=0).exists()
     # And a question's cells by unit, case mix and year, every provider summed (2026-12-07).
     assert QuestionByUnitCaseMixYear.objects.filter(events__gt=0).exists()
+    # And the follow-ups by unit and month, every provider summed (2026-12-07).
+    assert FollowUpByUnit.objects.exclude(assessment="").exists()
     assert CoverageByProviderUnit.objects.exists() and OutcomeByProviderUnit.objects.exists()
     assert_exact(world)
 
@@ -158,6 +161,7 @@ def test_the_check_names_a_difference_and_the_rebuild_repairs_it(
     QuestionByProviderUnitYear.objects.filter(municipality=world.municipality).update(events=F("events") + 1)
     QuestionByUnit.objects.filter(municipality=world.municipality, n__gt=0).update(n=F("n") - 1)
     QuestionByUnitCaseMixYear.objects.filter(municipality=world.municipality).update(events=F("events") + 2)
+    FollowUpByUnit.objects.filter(municipality=world.municipality).update(n=F("n") + 4)
     with pytest.raises(CommandError, match="skiljer sig"):
         call_command("rebuild_aggregates", "--check", "--municipality", world.municipality.code)
     out = capsys.readouterr().out
@@ -167,6 +171,7 @@ def test_the_check_names_a_difference_and_the_rebuild_repairs_it(
     assert "questionbyproviderunitcasemixyear.events (" in out
     assert "questionbyproviderunityear.events (" in out
     assert "questionbyunit (" in out and "questionbyunitcasemixyear.events (" in out
+    assert "followupbyunit (" in out
     call_command("rebuild_aggregates", "--municipality", world.municipality.code)
     assert_exact(world)
     rebuild(world.municipality)  # again: the same rows

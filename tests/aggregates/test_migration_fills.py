@@ -200,3 +200,31 @@ def test_0024_fills_a_questions_cells_by_unit_case_mix_and_year_as_a_rebuild(mun
         migration.fill(None, editor)
     assert sorted(QuestionByUnitCaseMixYear.objects.values_list(*fields)) == rebuilt
     assert check(municipality).ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_0025_fills_the_follow_ups_by_unit_and_month_as_a_rebuild(municipality) -> None:  # type: ignore[no-untyped-def]
+    """An existing database after ``migrate``: the follow-ups by unit, month, status and assessment
+    (2026-12-07, unitmonth) filled from the full follow-up table, every provider summed, are the
+    rows a rebuild writes (two providers in one unit and month, two units, two months)."""
+    from utfall.aggregates.models import FollowUpByUnit
+
+    data = DataSet()
+    a, b = data.provider("A"), data.provider("B")
+    fields = ("month", "unit_id", "status", "assessment", "n")
+    for k, (provider, unit, day) in enumerate([(a, "sodermalm", "2024-03-01"), (b, "sodermalm", "2024-03-31"),
+                                               (a, "bromma", "2024-03-15"), (b, "bromma", "2025-02-01")]):  # fmt: skip
+        iid = data.intervention(
+            f"I{k}", provider, unit=unit, decided_on="2024-01-01", started_on="2024-01-02"
+        )
+        data.followup(iid, date=day, assessment=("approved", "approved", "deficient", "approved")[k])
+    data.load(municipality)
+    rebuilt = sorted(FollowUpByUnit.objects.values_list(*fields))
+    assert any(row[-1] > 1 for row in rebuilt)
+    FollowUpByUnit.objects.all().delete()
+    assert not check(municipality).ok
+    migration = importlib.import_module("utfall.aggregates.migrations.0025_followup_by_unit")
+    with connection.schema_editor() as editor:
+        migration.fill(None, editor)
+    assert sorted(FollowUpByUnit.objects.values_list(*fields)) == rebuilt
+    assert check(municipality).ok

@@ -18,6 +18,8 @@ from utfall.aggregates.models import (
     AnswerCount,
     FollowUpByProvider,
     FollowUpByProviderCaseMixYear,
+    FollowUpByUnit,
+    FollowUpCount,
     QuestionByProviderCaseMixYear,
     QuestionByProviderUnitCaseMixYear,
     QuestionByProviderUnitYear,
@@ -577,14 +579,15 @@ def test_a_unit_managers_counts_of_whole_years_come_from_the_rollup_by_provider_
     assert changed[half] == from_years[half]
 
 
-def test_a_question_by_the_unit_alone_comes_from_its_counts_by_unit_and_month(  # type: ignore[no-untyped-def]
+def test_a_count_by_the_unit_alone_comes_from_its_counts_by_unit_and_month(  # type: ignore[no-untyped-def]
     municipality, monkeypatch
 ) -> None:
-    """A question counted by the unit alone (a unit manager's trend and its partition along every
-    unit, 2026-12-07) is read from its n and events by unit and month: the same rows as the full
-    answer table gives, for whole months, whole years, days around them, by quarter and by year,
-    the unit as a group or as a filter, the questions counted in one scan, the protected counts
-    and the trend by client; and the month's rows really are the source."""
+    """A question, an assessment or the follow-ups by status counted by the unit alone (a unit
+    manager's trend and its partition along every unit, 2026-12-07) are read from the counts by
+    unit and month (a question's n and events, the follow-ups' rollup): the same rows as the full
+    tables give, for whole months, whole years, days around them, by quarter and by year, the
+    unit as a group or as a filter, the questions counted in one scan, the protected counts and
+    the trend by client; and the month's rows really are the source."""
     from utfall.comparisons.disclosure import protected_by_client, protected_counts
 
     _providers_in_units(municipality)
@@ -594,7 +597,7 @@ def test_a_question_by_the_unit_alone_comes_from_its_counts_by_unit_and_month(  
              (d(2025, 1, 1), d(2025, 6, 30))]  # fmt: skip
     groupings: list[tuple[list[str], dict[str, str]]] = [(["unit"], {}), ([], {"unit": "bromma"}),
                                                          (["unit"], {"unit": "norrmalm"})]  # fmt: skip
-    satisfied = get_indicator("satisfied")
+    satisfied, approved = get_indicator("satisfied"), get_indicator("assessment_approved")
     questions = [i for i in all_indicators().values() if i.kind == "question"][:4]
 
     def everything() -> dict[Any, Any]:
@@ -603,38 +606,44 @@ def test_a_question_by_the_unit_alone_comes_from_its_counts_by_unit_and_month(  
         for start, end in spans:
             for by, filters in groupings:
                 where = {"municipality": municipality, "date_from": start, "date_to": end, "filters": filters}
-                for period in (None, "quarter", "year"):
-                    out[(start, end, tuple(by), tuple(filters), period)] = aggregate(
-                        satisfied, by=by, period=period, **where
+                for indicator in (satisfied, approved):
+                    for period in (None, "quarter", "year"):
+                        out[(indicator.code, start, end, tuple(by), tuple(filters), period)] = aggregate(
+                            indicator, by=by, period=period, **where
+                        )
+                    out[("protected", indicator.code, start, end, tuple(by), tuple(filters))] = (
+                        protected_counts(indicator, by=by, **where)
                     )
-                out[("protected", start, end, tuple(by), tuple(filters))] = protected_counts(
-                    satisfied, by=by, **where
-                )
+                    if not by:
+                        for grain in ("quarter", "year"):
+                            out[("trend", indicator.code, start, end, tuple(filters), grain)] = (
+                                protected_by_client(indicator, period=grain, **where)
+                            )
                 if by:
                     out[("questions", start, end, tuple(filters))] = aggregate_questions(
                         questions, by=by, **where
                     )
-                else:
-                    for grain in ("quarter", "year"):
-                        out[("trend", start, end, tuple(filters), grain)] = protected_by_client(
-                            satisfied, period=grain, **where
-                        )
+                    out[("status", start, end, tuple(filters))] = followup_status_counts(by="unit", **where)
         return out
 
     with CaptureQueriesContext(connection) as queries_read:
         bump()
-        rows = aggregate(satisfied, municipality=municipality, date_from=d(2024, 1, 1), date_to=d(2025, 12, 31),
-                         by=["unit"], period="quarter")  # fmt: skip
-        assert len({r["unit"] for r in rows}) == 3 and all(r["n"] for r in rows)
+        for indicator in (satisfied, approved):
+            rows = aggregate(indicator, municipality=municipality, date_from=d(2024, 1, 1), date_to=d(2025, 12, 31),
+                             by=["unit"], period="quarter")  # fmt: skip
+            assert len({r["unit"] for r in rows}) == 3 and all(r["n"] for r in rows)
     read = " ".join(q["sql"] for q in queries_read.captured_queries)
-    assert "aggregates_questionbyunit" in read and "aggregates_answercount" not in read
+    assert "aggregates_questionbyunit" in read and "aggregates_followupbyunit" in read
+    assert "aggregates_answercount" not in read and "aggregates_followupcount" not in read
     from_units = everything()
     assert any(r["events"] for rows in from_units.values() if isinstance(rows, list) for r in rows)
+    assert all(from_units[("status", *span, ())] for span in spans)
 
     table_for = counted.table_for
-    monkeypatch.setattr(queries, "table_for", lambda kind, asked: (
-        AnswerCount if table_for(kind, asked) is QuestionByUnit else table_for(kind, asked)))  # fmt: skip
-    assert everything() == from_units  # every read from the full table's months instead
+    full = {QuestionByUnit: AnswerCount, FollowUpByUnit: FollowUpCount}
+    monkeypatch.setattr(queries, "table_for", lambda kind, asked: full.get(table_for(kind, asked)) or table_for(
+        kind, asked))  # fmt: skip
+    assert everything() == from_units  # every read from the full tables' months instead
     monkeypatch.undo()
 
     # The month's rows are the source: a changed row shows in its quarter, not in the one before.
@@ -642,11 +651,15 @@ def test_a_question_by_the_unit_alone_comes_from_its_counts_by_unit_and_month(  
     added = QuestionByUnit.objects.filter(
         month=d(2025, 5, 1), question_id__in=ids, unit__code="bromma"
     ).update(n=F("n") + 1, events=F("events") + 1)
+    moved = FollowUpByUnit.objects.filter(
+        month=d(2025, 5, 1), unit__code="bromma", assessment="approved"
+    ).update(n=F("n") + 2)
     changed = everything()
-    key = (d(2025, 1, 1), d(2025, 12, 31), ("unit",), (), "quarter")
-    was = {(r["unit"], r["period"]): r["n"] for r in from_units[key]}
-    now = {(r["unit"], r["period"]): r["n"] for r in changed[key]}
-    assert added and now == {**was, ("bromma", "2025-K2"): was[("bromma", "2025-K2")] + added}
+    for code, more in (("satisfied", added), ("assessment_approved", 2 * moved)):
+        key = (code, d(2025, 1, 1), d(2025, 12, 31), ("unit",), (), "quarter")
+        was = {(r["unit"], r["period"]): r["n"] for r in from_units[key]}
+        now = {(r["unit"], r["period"]): r["n"] for r in changed[key]}
+        assert more and now == {**was, ("bromma", "2025-K2"): was[("bromma", "2025-K2")] + more}
 
 
 def test_a_questions_cells_by_provider_within_a_unit_over_whole_years_are_aggregates_rows(

@@ -26,6 +26,7 @@ from utfall.aggregates.models import (
     FollowUpByProviderCaseMixYear,
     FollowUpByProviderUnitYear,
     FollowUpByProviderYear,
+    FollowUpByUnit,
     FollowUpCount,
     QuestionByProviderCaseMixYear,
     QuestionByProviderUnitCaseMixYear,
@@ -65,6 +66,9 @@ ROLLUPS: tuple[tuple[type[Model], tuple[str, ...], tuple[str, ...]], ...] = (
     (FollowUpByProviderUnitYear, ("municipality_id", "year", "provider_id", "unit_id", "status", "assessment"),
      FOLLOWUP_KEY),
     *((model, fields, ANSWER_KEY if kind == "answers" else FOLLOWUP_KEY) for kind, model, fields in CASE_MIX),
+    # Follow-ups by unit and month, every provider summed (2026-12-07, unitmonth): a unit manager's
+    # trend of an assessment along every unit (a question's: QuestionByUnit in FOLDED).
+    (FollowUpByUnit, ("municipality_id", "month", "unit_id", "status", "assessment"), FOLLOWUP_KEY),
 )  # fmt: skip
 #: The rollups that fold the option away (2026-12-05, oe4): (table, its key, the full answer key);
 #: by year or, since 2026-12-07, by month.

@@ -228,6 +228,30 @@ class QuestionByProviderUnitYear(ProviderUnitYearCount):
         return f"{self.year:%Y} question {self.question_id}: {self.events} of {self.n}"
 
 
+class FollowUpByUnit(models.Model):
+    """Follow-ups by unit, calendar month, status and assessment (2026-12-07, branch
+    ``unitmonth``): the full follow-up table summed over the provider, service, contract, the
+    client's sex and age group and the caseworker, kept by the same deltas (``counts.ROLLUPS``).
+    Read for an assessment or the follow-ups by status counted by the unit alone (or by nothing
+    but a unit filter): a unit manager's trend of an assessment indicator and its partition along
+    every unit, which read the full table's months otherwise (761,415 rows at 1M), as
+    :class:`QuestionByUnit` is read for a question."""
+
+    municipality = models.ForeignKey("organisations.Municipality", **_DIMENSION)
+    month = models.DateField()
+    unit = models.ForeignKey("organisations.Unit", **_DIMENSION)
+    status = models.CharField(max_length=12)
+    assessment = models.CharField(max_length=10)
+    n = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["municipality", "month", "unit", "status", "assessment", "n"],
+                                name="followupbyunit_cover")]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.status}: {self.n}"
+
+
 class QuestionByUnit(models.Model):
     """A question's n and events by unit and calendar month (2026-12-07, branch ``unitmonth``):
     the full answer table's rows summed over the provider, service, contract, the client's sex

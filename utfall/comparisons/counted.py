@@ -40,6 +40,7 @@ from utfall.aggregates.models import (
     FollowUpByProviderCaseMixYear,
     FollowUpByProviderUnitYear,
     FollowUpByProviderYear,
+    FollowUpByUnit,
     FollowUpCount,
     OutcomeByProvider,
     OutcomeByProviderUnit,
@@ -69,7 +70,7 @@ COUNT_TABLES: tuple[type[Model], ...] = (AnswerCount, FollowUpCount, AnswerByPro
                                           CoverageByUnit, CoverageByProviderUnit, OutcomeCount, OutcomeByProvider,
                                           OutcomeByService, OutcomeByProviderUnit, QuestionByProviderCaseMixYear,
                                           QuestionByProviderUnitCaseMixYear, QuestionByProviderUnitYear,
-                                          QuestionByUnit, QuestionByUnitCaseMixYear)  # fmt: skip
+                                          QuestionByUnit, QuestionByUnitCaseMixYear, FollowUpByUnit)  # fmt: skip
 #: Count tables without the option: a question's ``n`` and ``events`` summed already
 #: (``aggregates.counts.FOLDED``), read without the option's filters.
 FOLDED_TABLES: tuple[type[Model], ...] = (QuestionByProviderCaseMixYear, QuestionByProviderUnitCaseMixYear,
@@ -84,8 +85,9 @@ def table_for(kind: str, dimensions: Sequence[str] | set[str]) -> type[Model]:
     service, sex, age group or target group (women and men; 2026-12-03), else the full table.
     The outcome indicators have their own rollups by provider and by service (the outcomes
     page), which a target group narrows, and by provider and unit (a unit manager's, 2026-12-05).
-    A question by the unit alone reads its n and events by unit and month (a unit manager's
-    trend along every unit, 2026-12-07): a dozen rows a month, not the full table's thousands."""
+    A question by the unit alone reads its n and events by unit and month, and an assessment or
+    the follow-ups by status their rollup by unit and month (a unit manager's trend along every
+    unit, 2026-12-07): a dozen rows a month, not the full table's thousands."""
     asked = set(dimensions)
     if kind in OUTCOME_KINDS:
         if asked <= {"provider"}:
@@ -96,8 +98,8 @@ def table_for(kind: str, dimensions: Sequence[str] | set[str]) -> type[Model]:
     question = kind == "question"
     if asked <= {"provider"}:
         return AnswerByProvider if question else FollowUpByProvider
-    if question and asked <= {"unit"}:
-        return QuestionByUnit
+    if asked <= {"unit"}:
+        return QuestionByUnit if question else FollowUpByUnit
     if asked <= rollup.DIMENSIONS:
         return AnswerByCaseMix if question else FollowUpByCaseMix
     return AnswerCount if question else FollowUpCount
