@@ -14,7 +14,13 @@ from django.db.models import F
 from tests.comparisons.builders import DataSet
 from tests.conftest import TODAY
 from utfall.aggregates import outcome_counts
-from utfall.aggregates.models import OutcomeByProvider, OutcomeByProviderUnit, OutcomeByService, OutcomeCount
+from utfall.aggregates.models import (
+    OutcomeByProvider,
+    OutcomeByProviderUnit,
+    OutcomeByProviderYear,
+    OutcomeByService,
+    OutcomeCount,
+)
 from utfall.aggregates.rebuild import check
 from utfall.comparisons import queries
 from utfall.comparisons.cache import bump
@@ -127,6 +133,36 @@ def test_whole_months_are_read_from_the_outcome_counts(generated: Municipality) 
     )
     assert not check(generated).ok
     # The migration's fill (and the rebuild) make them exact again.
+    outcome_counts.fill(generated.pk)
+    assert check(generated).ok
+
+
+def test_whole_years_by_provider_are_read_from_the_outcome_counts_by_year(generated: Municipality) -> None:
+    """A count by provider of whole calendar years reads the rollup by provider and year
+    (2026-12-07, outyear): one row per provider, measure and event instead of twelve. Months of a
+    year read the monthly rollup still, and the check names the table by year when it is off."""
+    d = dt.date
+    indicator = get_indicator("plan_goals_reached")
+
+    def total(start: dt.date, end: dt.date) -> int:
+        rows = queries.aggregate(
+            indicator, municipality=generated, date_from=start, date_to=end, by=["provider"]
+        )
+        return sum(r["n"] for r in rows)
+
+    year, half, two = (
+        (d(2025, 1, 1), d(2025, 12, 31)),
+        (d(2025, 1, 1), d(2025, 6, 30)),
+        (d(2024, 1, 1), d(2025, 12, 31)),
+    )
+    before = total(*year), total(*half), total(*two)
+    assert before[0] == sum(r["n"] for r in raw(indicator, generated, *year, ["provider"])) > 0
+    first = OutcomeByProviderYear.objects.filter(year=d(2025, 1, 1), measure="goals_reached").values("pk")[:1]
+    assert OutcomeByProviderYear.objects.filter(pk=first).update(n=F("n") + 2) == 1
+    bump()
+    assert (total(*year), total(*half), total(*two)) == (before[0] + 2, before[1], before[2] + 2)
+    found = check(generated)
+    assert found.differences.get("outcomebyprovideryear") and not found.ok
     outcome_counts.fill(generated.pk)
     assert check(generated).ok
 

@@ -696,3 +696,26 @@ class OutcomeByProviderUnit(OutcomeMeasureCount):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} {self.measure} {self.event}: {self.n}"
+
+
+class OutcomeByProviderYear(models.Model):
+    """The outcome measures by provider and calendar year (2026-12-07, branch ``outyear``): the
+    monthly rollup by provider's twelve months summed, kept by the same brackets
+    (``outcome_counts.ROLLUPS``, the key's ``year`` projected from the month). A comparison of
+    whole years by provider (step down and plan goals over a year, the provider page) reads one
+    row per provider, measure and event instead of twelve. ``year`` is the year's first day."""
+
+    municipality = models.ForeignKey("organisations.Municipality", **_DIMENSION)
+    year = models.DateField()
+    provider = models.ForeignKey("registry.Provider", **_DIMENSION)
+    measure = models.CharField(max_length=16)
+    event = models.BooleanField()
+    n = models.IntegerField()
+
+    class Meta:
+        # Covering, as the monthly rollup's: a measure's year is one range of every provider.
+        indexes = [models.Index(fields=["municipality", "measure", "year", "provider", "event", "n"],
+                                name="outcomebyprovideryear_cover")]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.year:%Y} {self.measure} {self.event}: {self.n}"

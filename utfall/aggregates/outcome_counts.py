@@ -1,6 +1,6 @@
-"""The count rows of ended interventions by their outcome (:class:`OutcomeCount` and its rollup
-:class:`OutcomeByProvider`): what the outcome indicators (step down, plan goals, rereferral) read
-instead of the interventions and their stored outcomes (issue 13 point 1).
+"""The count rows of ended interventions by their outcome (:class:`OutcomeCount` and its rollups,
+:data:`ROLLUPS`): what the outcome indicators (step down, plan goals, rereferral) read instead of
+the interventions and their stored outcomes (issue 13 point 1).
 
 One key per intervention: the month of its end and the pages' dimensions (as the answers' and
 follow-ups' counts), and its outcome facts with the indicators' windows as buckets
@@ -28,7 +28,13 @@ from django.db.models.functions import Coalesce
 from utfall.aggregates import counts, tally
 from utfall.aggregates.counts import Key
 from utfall.aggregates.dimensions import MonthOf, YearOf, age_group, month_date
-from utfall.aggregates.models import OutcomeByProvider, OutcomeByProviderUnit, OutcomeByService, OutcomeCount
+from utfall.aggregates.models import (
+    OutcomeByProvider,
+    OutcomeByProviderUnit,
+    OutcomeByProviderYear,
+    OutcomeByService,
+    OutcomeCount,
+)
 from utfall.registry.models import EndReason, Intervention, Service
 
 #: The step-down window (days after the end within which the next intervention is looked at).
@@ -47,6 +53,8 @@ ROLLUPS: tuple[tuple[Any, tuple[str, ...]], ...] = (
     (OutcomeByService, ("municipality_id", "month", "service_id", "measure", "event")),
     # A unit manager's outcomes by provider within the unit (2026-12-05, unit5).
     (OutcomeByProviderUnit, ("municipality_id", "month", "provider_id", "unit_id", "measure", "event")),
+    # Whole years by provider (2026-12-07, outyear): the first rollup's months summed by year.
+    (OutcomeByProviderYear, ("municipality_id", "year", "provider_id", "measure", "event")),
 )
 CHUNK = 2000
 
@@ -171,7 +179,14 @@ def measured(full: Counter[Key]) -> list[Counter[Key]]:
             by_provider[(municipality, month, provider, measure, event)] += n
             by_service[(municipality, month, service, measure, event)] += n
             by_provider_unit[(municipality, month, provider, unit, measure, event)] += n
-    return [by_provider, by_service, by_provider_unit]
+    by_provider_year: Counter[Key] = Counter()
+    years: dict[Any, Any] = {}  # the first day of each month's year (counts.year_of), once a month
+    for (municipality, month, provider, measure, event), n in by_provider.items():
+        year = years.get(month)
+        if year is None:
+            year = years[month] = counts.year_of(month)
+        by_provider_year[(municipality, year, provider, measure, event)] += n
+    return [by_provider, by_service, by_provider_unit, by_provider_year]
 
 
 def apply(delta: Counter[Key]) -> None:

@@ -231,9 +231,13 @@ def _check_coverage(mid: int, compare: Compare, size: int) -> None:
 
 
 def _check_outcome_counts(mid: int, compare: Compare) -> None:
-    """The outcome counts and their rollups, a month of the interventions' ends at a time."""
+    """The outcome counts and their rollups, a month of the interventions' ends at a time; a
+    rollup by year (2026-12-07) summed over the months and compared once, as in
+    :func:`_check_counts`."""
     tables = [(OutcomeCount, outcome_counts.OUTCOME_KEY), *outcome_counts.ROLLUPS]
-    dated: list[tuple[type[Model], str]] = [(Intervention, "ended_on"), *((m, "month") for m, _ in tables)]
+    dated: list[tuple[type[Model], str]] = [(Intervention, "ended_on"),
+                                            *((m, counts.period_name(f)) for m, f in tables)]  # fmt: skip
+    yearly: dict[type[Model], Counter[Key]] = {m: Counter() for m, f in outcome_counts.ROLLUPS if "year" in f}
     for start, end in _months(mid, dated):
         want = outcome_counts.expected(mid, ended=(start, end))
         stored = {"municipality_id": mid, "month": start}
@@ -241,7 +245,13 @@ def _check_outcome_counts(mid: int, compare: Compare) -> None:
         for (model, fields), rolled in zip(
             outcome_counts.ROLLUPS, outcome_counts.measured(want), strict=True
         ):
-            compare(_name(model), +rolled, counts.summed(model, fields, **stored))
+            if model in yearly:
+                yearly[model].update(rolled)
+            else:
+                compare(_name(model), +rolled, counts.summed(model, fields, **stored))
+    for model, fields in outcome_counts.ROLLUPS:
+        if model in yearly:
+            compare(_name(model), +yearly[model], counts.summed(model, fields, municipality_id=mid))
 
 
 def _check_outcomes(mid: int, found: dict[str, list[tuple[Any, Any, Any]]], size: int) -> None:

@@ -44,6 +44,7 @@ from utfall.aggregates.models import (
     FollowUpCount,
     OutcomeByProvider,
     OutcomeByProviderUnit,
+    OutcomeByProviderYear,
     OutcomeByService,
     OutcomeCount,
     QuestionByProviderCaseMixYear,
@@ -70,7 +71,8 @@ COUNT_TABLES: tuple[type[Model], ...] = (AnswerCount, FollowUpCount, AnswerByPro
                                           CoverageByUnit, CoverageByProviderUnit, OutcomeCount, OutcomeByProvider,
                                           OutcomeByService, OutcomeByProviderUnit, QuestionByProviderCaseMixYear,
                                           QuestionByProviderUnitCaseMixYear, QuestionByProviderUnitYear,
-                                          QuestionByUnit, QuestionByUnitCaseMixYear, FollowUpByUnit)  # fmt: skip
+                                          QuestionByUnit, QuestionByUnitCaseMixYear, FollowUpByUnit,
+                                          OutcomeByProviderYear)  # fmt: skip
 #: Count tables without the option: a question's ``n`` and ``events`` summed already
 #: (``aggregates.counts.FOLDED``), read without the option's filters.
 FOLDED_TABLES: tuple[type[Model], ...] = (QuestionByProviderCaseMixYear, QuestionByProviderUnitCaseMixYear,
@@ -109,6 +111,7 @@ def table_for(kind: str, dimensions: Sequence[str] | set[str]) -> type[Model]:
 _BY_YEAR: dict[type[Model], type[Model]] = {
     AnswerByProvider: AnswerByProviderYear,
     FollowUpByProvider: FollowUpByProviderYear,
+    OutcomeByProvider: OutcomeByProviderYear,  # step down and plan goals over whole years (2026-12-07)
 }
 
 
@@ -146,10 +149,10 @@ UNIT_CASE_MIX = frozenset({"unit", *rollup.DIMENSIONS})
 def year_table_for(table: type[Model], dimensions: Sequence[str] | set[str] = ()) -> type[Model] | None:
     """The rollup by calendar year of a monthly count table (``table``, as :func:`table_for`
     chose it for ``dimensions``), or None when it has none: the rollups by provider (the
-    comparison of all providers over a year, 2026-12-03) and, for the full table when only
-    the provider and the case mix are asked, the rollup by provider, case mix and year (the
-    O/E's cells, 2026-12-04; for a question, its n and events without the option since
-    2026-12-05, :data:`FOLDED_TABLES`), or when only the provider and the unit are asked, the
+    comparison of all providers over a year, 2026-12-03; the outcome measures' since
+    2026-12-07) and, for the full table when only the provider and the case mix are asked,
+    the rollup by provider, case mix and year (the O/E's cells, 2026-12-04; for a question,
+    its n and events without the option since 2026-12-05, :data:`FOLDED_TABLES`), or when only the provider and the unit are asked, the
     rollup by provider, unit and year (a unit manager's counts, 2026-12-05; for a question,
     without the option since 2026-12-06); for a question when the unit comes with the case
     mix, its cells by provider, unit, case mix and year (a unit manager's O/E cells, 2026-12-06),

@@ -181,8 +181,9 @@ def _base(
         ).exclude(assessment="")
         return qs, "intervention__", Q(assessment__in=indicator.positive), YearOf("date")
     if counted and indicator.kind in OUTCOME_KINDS:
-        return _counted_outcomes(indicator, counted.objects.filter(
-            municipality=municipality, month__gte=date_from, month__lte=date_to))  # fmt: skip
+        # By month, or by year (the rollup by year: its years' first days within the range).
+        period = _period_filter(counted, period_field(counted), date_from, date_to)
+        return _counted_outcomes(indicator, counted.objects.filter(municipality=municipality, **period))
     ended = Intervention.objects.filter(
         municipality=municipality, ended_on__gte=date_from, ended_on__lte=date_to
     )
