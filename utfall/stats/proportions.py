@@ -6,6 +6,7 @@ Everything here is vectorised over numpy arrays and never imports Django. A NaN 
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -29,8 +30,12 @@ DIFFERENCE_COLUMNS = ("x1", "n1", "x2", "n2", "p1", "p2", "estimate", "lower", "
 Method = Literal["wilson", "clopper-pearson"]
 
 
+@lru_cache(maxsize=64)
 def z_for_level(level: float) -> float:
-    """Two-sided normal quantile for a confidence level in (0, 1), e.g. 0.95 -> 1.959964."""
+    """Two-sided normal quantile for a confidence level in (0, 1), e.g. 0.95 -> 1.959964.
+
+    Remembered per level (a page asks for two or three levels, ~100 times; scipy's ``ppf`` takes
+    ~0.1 ms a call, the value is the same each time; 2026-12-07)."""
     if not 0.0 < level < 1.0:
         raise ValueError(f"confidence level must be strictly between 0 and 1, got {level!r}")
     return float(stats.norm.ppf(0.5 + level / 2.0))
