@@ -28,6 +28,7 @@ from utfall.aggregates.models import (
     FollowUpCount,
     InterventionOutcome,
     OutcomeByProviderUnit,
+    OutcomeByProviderUnitYear,
     OutcomeByProviderYear,
     QuestionByProviderCaseMixYear,
     QuestionByProviderUnitCaseMixYear,
@@ -85,8 +86,9 @@ def test_every_writer_keeps_the_counts_equal_to_a_rebuild(client: Client, world:
     # And the follow-ups by unit and month, every provider summed (2026-12-07).
     assert FollowUpByUnit.objects.exclude(assessment="").exists()
     assert CoverageByProviderUnit.objects.exists() and OutcomeByProviderUnit.objects.exists()
-    # And the outcome measures by provider and year (2026-12-07): the plan's goals above.
+    # And the outcome measures by provider (and unit) and year (2026-12-07): the plan's goals above.
     assert OutcomeByProviderYear.objects.filter(measure="goals_reached").exists()
+    assert OutcomeByProviderUnitYear.objects.filter(measure="goals_reached").exists()
     assert_exact(world)
 
     # A correction in the form: the new version replaces the old in the counts.
@@ -166,6 +168,7 @@ def test_the_check_names_a_difference_and_the_rebuild_repairs_it(
     QuestionByUnitCaseMixYear.objects.filter(municipality=world.municipality).update(events=F("events") + 2)
     FollowUpByUnit.objects.filter(municipality=world.municipality).update(n=F("n") + 4)
     OutcomeByProviderYear.objects.filter(municipality=world.municipality).update(n=F("n") + 1)
+    OutcomeByProviderUnitYear.objects.filter(municipality=world.municipality).update(n=F("n") + 2)
     with pytest.raises(CommandError, match="skiljer sig"):
         call_command("rebuild_aggregates", "--check", "--municipality", world.municipality.code)
     out = capsys.readouterr().out
@@ -176,7 +179,7 @@ def test_the_check_names_a_difference_and_the_rebuild_repairs_it(
     assert "questionbyproviderunityear.events (" in out
     assert "questionbyunit (" in out and "questionbyunitcasemixyear.events (" in out
     assert "followupbyunit (" in out
-    assert "outcomebyprovideryear (" in out
+    assert "outcomebyprovideryear (" in out and "outcomebyproviderunityear (" in out
     call_command("rebuild_aggregates", "--municipality", world.municipality.code)
     assert_exact(world)
     rebuild(world.municipality)  # again: the same rows

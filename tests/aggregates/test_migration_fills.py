@@ -231,26 +231,34 @@ def test_0025_fills_the_follow_ups_by_unit_and_month_as_a_rebuild(municipality) 
 
 
 @pytest.mark.django_db(transaction=True)
-def test_0026_fills_the_outcomes_by_provider_and_year_as_a_rebuild(municipality) -> None:  # type: ignore[no-untyped-def]
-    """An existing database after ``migrate``: the outcome measures by provider and calendar year
-    (2026-12-07, outyear), filled from the monthly rollup by provider, are the rows a rebuild
-    writes (two providers, ends in two months of one year and in the next year, plans' goals)."""
-    from utfall.aggregates.models import OutcomeByProviderYear
+@pytest.mark.parametrize(
+    ("name", "table", "unit"),
+    [("0026_outcome_by_provider_year", "OutcomeByProviderYear", False),
+     ("0027_outcome_by_provider_unit_year", "OutcomeByProviderUnitYear", True)],
+)  # fmt: skip
+def test_0026_and_0027_fill_the_outcomes_by_provider_and_year_as_a_rebuild(
+    municipality, name, table, unit
+) -> None:  # type: ignore[no-untyped-def]
+    """An existing database after ``migrate``: the outcome measures by provider (and unit) and
+    calendar year (2026-12-07, outyear), filled from the monthly rollup, are the rows a rebuild
+    writes (two providers, two units, ends in two months of one year and in the next, plans' goals)."""
+    from utfall.aggregates import models
 
+    model = getattr(models, table)
     data = DataSet()
     a, b = data.provider("A"), data.provider("B")
-    fields = ("year", "provider_id", "measure", "event", "n")
+    fields = ("year", "provider_id", *(("unit_id",) if unit else ()), "measure", "event", "n")
     for k, (provider, ended) in enumerate([(a, "2024-03-10"), (a, "2024-09-20"), (b, "2024-09-21"),
                                            (a, "2025-02-01"), (b, "2024-03-31")]):  # fmt: skip
-        data.intervention(f"I{k}", provider, ended_on=ended, end_reason="goals_met",
+        data.intervention(f"I{k}", provider, ended_on=ended, end_reason="goals_met", unit=("sodermalm", "sodermalm", "bromma", "sodermalm", "bromma")[k],
                           goals_total="2", goals_fully=str(k % 3), goals_partly="0")  # fmt: skip
     data.load(municipality)
-    rebuilt = sorted(OutcomeByProviderYear.objects.values_list(*fields))
+    rebuilt = sorted(model.objects.values_list(*fields))
     assert any(row[-1] > 1 for row in rebuilt) and {row[0].year for row in rebuilt} == {2024, 2025}
-    OutcomeByProviderYear.objects.all().delete()
+    model.objects.all().delete()
     assert not check(municipality).ok
-    migration = importlib.import_module("utfall.aggregates.migrations.0026_outcome_by_provider_year")
+    migration = importlib.import_module(f"utfall.aggregates.migrations.{name}")
     with connection.schema_editor() as editor:
         migration.fill(None, editor)
-    assert sorted(OutcomeByProviderYear.objects.values_list(*fields)) == rebuilt
+    assert sorted(model.objects.values_list(*fields)) == rebuilt
     assert check(municipality).ok

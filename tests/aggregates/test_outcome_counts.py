@@ -17,6 +17,7 @@ from utfall.aggregates import outcome_counts
 from utfall.aggregates.models import (
     OutcomeByProvider,
     OutcomeByProviderUnit,
+    OutcomeByProviderUnitYear,
     OutcomeByProviderYear,
     OutcomeByService,
     OutcomeCount,
@@ -137,17 +138,22 @@ def test_whole_months_are_read_from_the_outcome_counts(generated: Municipality) 
     assert check(generated).ok
 
 
-def test_whole_years_by_provider_are_read_from_the_outcome_counts_by_year(generated: Municipality) -> None:
-    """A count by provider of whole calendar years reads the rollup by provider and year
-    (2026-12-07, outyear): one row per provider, measure and event instead of twelve. Months of a
-    year read the monthly rollup still, and the check names the table by year when it is off."""
+@pytest.mark.parametrize(
+    ("model", "by"),
+    [(OutcomeByProviderYear, ["provider"]), (OutcomeByProviderUnitYear, ["provider", "unit"])],
+)
+def test_whole_years_by_provider_are_read_from_the_outcome_counts_by_year(
+    generated: Municipality, model: Any, by: list[str]
+) -> None:
+    """A count by provider (or by provider and unit: a unit manager's) of whole calendar years
+    reads the rollup by year (2026-12-07, outyear): one row per group, measure and event instead
+    of twelve. Months of a year read the monthly rollup still, and the check names the table by
+    year when it is off."""
     d = dt.date
     indicator = get_indicator("plan_goals_reached")
 
     def total(start: dt.date, end: dt.date) -> int:
-        rows = queries.aggregate(
-            indicator, municipality=generated, date_from=start, date_to=end, by=["provider"]
-        )
+        rows = queries.aggregate(indicator, municipality=generated, date_from=start, date_to=end, by=by)
         return sum(r["n"] for r in rows)
 
     year, half, two = (
@@ -156,13 +162,13 @@ def test_whole_years_by_provider_are_read_from_the_outcome_counts_by_year(genera
         (d(2024, 1, 1), d(2025, 12, 31)),
     )
     before = total(*year), total(*half), total(*two)
-    assert before[0] == sum(r["n"] for r in raw(indicator, generated, *year, ["provider"])) > 0
-    first = OutcomeByProviderYear.objects.filter(year=d(2025, 1, 1), measure="goals_reached").values("pk")[:1]
-    assert OutcomeByProviderYear.objects.filter(pk=first).update(n=F("n") + 2) == 1
+    assert before[0] == sum(r["n"] for r in raw(indicator, generated, *year, by)) > 0
+    first = model.objects.filter(year=d(2025, 1, 1), measure="goals_reached").values("pk")[:1]
+    assert model.objects.filter(pk=first).update(n=F("n") + 2) == 1
     bump()
     assert (total(*year), total(*half), total(*two)) == (before[0] + 2, before[1], before[2] + 2)
     found = check(generated)
-    assert found.differences.get("outcomebyprovideryear") and not found.ok
+    assert found.differences.get(model._meta.model_name) and not found.ok
     outcome_counts.fill(generated.pk)
     assert check(generated).ok
 

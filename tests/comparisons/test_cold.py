@@ -359,8 +359,9 @@ def test_one_providers_outcomes_by_unit_named_unit_by_unit_are_its_rows_by_provi
     municipality, code: str
 ) -> None:  # type: ignore[no-untyped-def]
     """An outcome count by unit filtered on one provider (a unit manager's cell's partition along
-    the unit) names the months and the municipality's units (queries._grouped, 2026-12-06): the
-    same rows as the provider's rows of the count by provider and unit, and read that way."""
+    the unit) names the months and the municipality's units (queries._grouped, 2026-12-06; a whole
+    year, as here, its year and the units in the rollup by year since 2026-12-07): the same rows as
+    the provider's rows of the count by provider and unit, and read that way."""
     rng = random.Random(7)
     data = DataSet()
     codes = ["A", "B", "C"]

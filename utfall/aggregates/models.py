@@ -719,3 +719,29 @@ class OutcomeByProviderYear(models.Model):
 
     def __str__(self) -> str:
         return f"{self.year:%Y} {self.measure} {self.event}: {self.n}"
+
+
+class OutcomeByProviderUnitYear(models.Model):
+    """The outcome measures by provider, unit and calendar year (2026-12-07, branch ``outyear``):
+    :class:`OutcomeByProviderUnit`'s twelve months summed, kept by the same brackets
+    (``outcome_counts.ROLLUPS``). A unit manager's comparison of step down or the plan's goals
+    over whole years reads, for the disclosure check, every provider's counts by unit: here one
+    row per provider, unit, measure and event a year instead of twelve. ``year`` is the year's
+    first day."""
+
+    municipality = models.ForeignKey("organisations.Municipality", **_DIMENSION)
+    year = models.DateField()
+    provider = models.ForeignKey("registry.Provider", **_DIMENSION)
+    unit = models.ForeignKey("organisations.Unit", **_DIMENSION)
+    measure = models.CharField(max_length=16)
+    event = models.BooleanField()
+    n = models.IntegerField()
+
+    class Meta:
+        # Covering, the unit before the provider as in the monthly table: a unit's providers are
+        # one range a year (its years are named: ``queries._YEAR_THEN_UNIT``).
+        indexes = [models.Index(fields=["municipality", "measure", "year", "unit", "provider", "event", "n"],
+                                name="outcomeprovunityear_cover")]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.year:%Y} {self.measure} {self.event}: {self.n}"

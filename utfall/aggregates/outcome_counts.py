@@ -31,6 +31,7 @@ from utfall.aggregates.dimensions import MonthOf, YearOf, age_group, month_date
 from utfall.aggregates.models import (
     OutcomeByProvider,
     OutcomeByProviderUnit,
+    OutcomeByProviderUnitYear,
     OutcomeByProviderYear,
     OutcomeByService,
     OutcomeCount,
@@ -55,6 +56,8 @@ ROLLUPS: tuple[tuple[Any, tuple[str, ...]], ...] = (
     (OutcomeByProviderUnit, ("municipality_id", "month", "provider_id", "unit_id", "measure", "event")),
     # Whole years by provider (2026-12-07, outyear): the first rollup's months summed by year.
     (OutcomeByProviderYear, ("municipality_id", "year", "provider_id", "measure", "event")),
+    # And by provider and unit (a unit manager's partitions along the unit over whole years).
+    (OutcomeByProviderUnitYear, ("municipality_id", "year", "provider_id", "unit_id", "measure", "event")),
 )
 CHUNK = 2000
 
@@ -179,14 +182,16 @@ def measured(full: Counter[Key]) -> list[Counter[Key]]:
             by_provider[(municipality, month, provider, measure, event)] += n
             by_service[(municipality, month, service, measure, event)] += n
             by_provider_unit[(municipality, month, provider, unit, measure, event)] += n
-    by_provider_year: Counter[Key] = Counter()
-    years: dict[Any, Any] = {}  # the first day of each month's year (counts.year_of), once a month
-    for (municipality, month, provider, measure, event), n in by_provider.items():
-        year = years.get(month)
-        if year is None:
-            year = years[month] = counts.year_of(month)
-        by_provider_year[(municipality, year, provider, measure, event)] += n
-    return [by_provider, by_service, by_provider_unit, by_provider_year]
+    # The rollups by year: the month (the key's second place) projected to its year's first day.
+    years: dict[Any, Any] = {}  # counts.year_of of each month, once a month
+    by_year: list[Counter[Key]] = [Counter(), Counter()]
+    for monthly, yearly in zip((by_provider, by_provider_unit), by_year, strict=True):
+        for (municipality, month, *rest), n in monthly.items():
+            year = years.get(month)
+            if year is None:
+                year = years[month] = counts.year_of(month)
+            yearly[(municipality, year, *rest)] += n
+    return [by_provider, by_service, by_provider_unit, *by_year]
 
 
 def apply(delta: Counter[Key]) -> None:

@@ -44,6 +44,7 @@ from utfall.aggregates.models import (
     FollowUpCount,
     OutcomeByProvider,
     OutcomeByProviderUnit,
+    OutcomeByProviderUnitYear,
     OutcomeByProviderYear,
     OutcomeByService,
     OutcomeCount,
@@ -72,7 +73,7 @@ COUNT_TABLES: tuple[type[Model], ...] = (AnswerCount, FollowUpCount, AnswerByPro
                                           OutcomeByService, OutcomeByProviderUnit, QuestionByProviderCaseMixYear,
                                           QuestionByProviderUnitCaseMixYear, QuestionByProviderUnitYear,
                                           QuestionByUnit, QuestionByUnitCaseMixYear, FollowUpByUnit,
-                                          OutcomeByProviderYear)  # fmt: skip
+                                          OutcomeByProviderYear, OutcomeByProviderUnitYear)  # fmt: skip
 #: Count tables without the option: a question's ``n`` and ``events`` summed already
 #: (``aggregates.counts.FOLDED``), read without the option's filters.
 FOLDED_TABLES: tuple[type[Model], ...] = (QuestionByProviderCaseMixYear, QuestionByProviderUnitCaseMixYear,
@@ -112,6 +113,7 @@ _BY_YEAR: dict[type[Model], type[Model]] = {
     AnswerByProvider: AnswerByProviderYear,
     FollowUpByProvider: FollowUpByProviderYear,
     OutcomeByProvider: OutcomeByProviderYear,  # step down and plan goals over whole years (2026-12-07)
+    OutcomeByProviderUnit: OutcomeByProviderUnitYear,  # and a unit manager's, by provider and unit
 }
 
 
