@@ -951,6 +951,11 @@ def _pages(analyst: Any, n: int) -> None:
         "comparison, O/E": f"/resultat/jamforelse/?indicator={INDICATOR}&adjust=on",
         "comparison (unit manager)": f"/resultat/jamforelse/?indicator={INDICATOR}",
         "comparison, O/E (unit manager)": f"/resultat/jamforelse/?indicator={INDICATOR}&adjust=on",
+        # An outcome indicator's comparison (counted over ended interventions, not answers): the unit
+        # manager's reads every provider's outcomes by unit for the disclosure check; not measured
+        # before the fifteenth round (2026-12-07).
+        "comparison, step down": "/resultat/jamforelse/?indicator=step_down",
+        "comparison, step down (unit manager)": "/resultat/jamforelse/?indicator=step_down",
         "trends (quarters)": f"/resultat/utveckling/?indicator={INDICATOR}&grain=quarter",
         # The unit manager's own trend and women and men: the unit's rows and the partitions along
         # the unit (the disclosure check), not measured before the thirteenth round (2026-12-07).
@@ -970,7 +975,7 @@ def _pages(analyst: Any, n: int) -> None:
     # on unchanged counts, or a page whose counts the change did not touch; utfall.core.fits)
     # and "warm" (everything this process has cached).
     print(
-        f"{'page':<30} {'changed p50':>11} {'p95':>5} {'cold p50':>9} {'p95':>5} {'warm p50':>9} {'p95':>5}"
+        f"{'page':<38} {'changed p50':>11} {'p95':>5} {'cold p50':>9} {'p95':>5} {'warm p50':>9} {'p95':>5}"
         f" {'cpu p50':>8}   (ms, {n} requests each; cpu: this process's own time, changed)"
     )
     worst = {"changed": 0.0, "cold": 0.0}
@@ -998,7 +1003,7 @@ def _pages(analyst: Any, n: int) -> None:
         if status != 200:
             unanswered.append(name)
         print(
-            f"{name:<30} {n50:11.0f} {n95:5.0f} {c50:9.0f} {c95:5.0f} {w50:9.0f} {w95:5.0f}"
+            f"{name:<38} {n50:11.0f} {n95:5.0f} {c50:9.0f} {c95:5.0f} {w50:9.0f} {w95:5.0f}"
             f" {statistics.median(cpu):8.0f}" + ("" if status == 200 else f"   (status {status})")
         )
     for way, what in (("changed", "after the counts changed, nothing stored"),
