@@ -792,3 +792,66 @@ def test_a_unit_managers_question_cells_proven_shown_at_once_are_flagged_as_the_
                     proven += mark
     assert proven, "some cell is proven shown from a few providers"
     assert secondary, "some cell of n ≥ 5 is hidden by the secondary rule along the unit's providers"
+
+
+def outcome_load(municipality, seed: int) -> list[str]:  # type: ignore[no-untyped-def]
+    """Interventions of nine providers on three units ending in 2024 and 2025 (seeded, 0–7 per
+    provider, unit and year), with plans' goals, and one started in mid-2026: the reference date
+    (2026-06-30) is late enough for step down's window to have passed for all of 2025, and not
+    the 12-month rereferral's."""
+    rng = random.Random(seed)
+    data = DataSet()
+    codes = ["A", "B", "C", "D", "E", "F", "H10", "H9", "b"]
+    for provider in codes:
+        data.provider(provider)
+    k = 0
+    for provider in codes:
+        for unit in ("sodermalm", "bromma", "kista"):
+            for year in (2024, 2025):
+                for _ in range(rng.randrange(8)):
+                    ended = dt.date(year, 1 + rng.randrange(12), 1 + rng.randrange(28))
+                    data.intervention(f"I{k}", provider, unit=unit, service=rng.choice(("ihf", "tfco")),
+                                      ended_on=ended.isoformat(), end_reason="goals_met", goals_total=2,
+                                      goals_fully=rng.choice((0, 1, 2)), goals_partly=0)  # fmt: skip
+                    k += 1
+    data.intervention("LATE", "A", decided_on="2026-06-29", started_on="2026-06-30")
+    data.load(municipality)
+    return codes
+
+
+@pytest.mark.parametrize("code", ["plan_goals_reached", "step_down", "rereferral_12m"])
+def test_an_outcomes_partitions_along_the_unit_are_read_as_sizes_where_its_years_are_whole(
+    municipality, monkeypatch, code: str
+) -> None:  # type: ignore[no-untyped-def]
+    """An outcome indicator's sizes by provider and unit per year (a unit manager's partitions
+    along the unit, 2026-12-07) are read without a row dict where every year is counted whole
+    (``queries.period_size_rows``): each year's n as ``aggregate`` counts it, and the unit
+    manager's protected counts the same as through ``aggregate``. A year the window cuts at the
+    reference date (the 12-month rereferral's 2025) is not read so."""
+    outcome_load(municipality, 5)
+    indicator = get_indicator(code)
+    bump()
+    run = {"date_from": dt.date(2024, 1, 1), "date_to": dt.date(2025, 12, 31)}
+    sizes = period_sizes(indicator, municipality=municipality, grain="year", by=["provider", "unit"], filters={},
+                         **run)  # fmt: skip
+    if code == "rereferral_12m":  # 2026-06-30 less 365 days cuts 2025
+        assert sizes is None
+        assert period_sizes(indicator, municipality=municipality, date_from=dt.date(2024, 1, 1),
+                            date_to=dt.date(2024, 12, 31), grain="year", by=["provider", "unit"]) is not None  # fmt: skip
+    else:
+        assert sizes is not None and set(sizes) == {"2024", "2025"}
+        for label, start, end in periods("year", *run.values()):
+            rows = aggregate(indicator, municipality=municipality, date_from=start, date_to=end,
+                             by=["provider", "unit"])  # fmt: skip
+            assert list(sizes[label].items()) == [((r["provider"], r["unit"]), r["n"]) for r in rows], label
+    for unit in ("sodermalm", "bromma", "kista"):
+        kwargs = {"municipality": municipality, "by": ["provider"], "filters": {"unit": unit}}
+        spans = [run, {"date_from": dt.date(2025, 1, 1), "date_to": dt.date(2025, 12, 31)}]
+        bump()
+        fast = [protected_counts(indicator, **span, **kwargs) for span in spans]
+        with monkeypatch.context() as patched:
+            patched.setattr("utfall.comparisons.disclosure.period_size_rows", lambda *a, **k: None)
+            bump()
+            plain = [protected_counts(indicator, **span, **kwargs) for span in spans]
+        assert fast == plain, unit
+    assert any(r["suppressed"] for r in fast[0] + plain[0])

@@ -615,6 +615,19 @@ def _outcome_window(indicator: Indicator) -> int | None:
     return days if days in REREFERRAL_WINDOWS else None
 
 
+def _outcomes_whole(indicator: Indicator, municipality: Municipality, end: dt.date) -> bool:
+    """Whether :func:`aggregate` counts an outcome indicator up to ``end`` from the outcome counts
+    alone, its ends not cut by the window (as its ``compute``: the reference date less the window
+    on or after ``end``; a window without a bucket is read from the raw rows)."""
+    window = _outcome_window(indicator)
+    if window is None:
+        return False
+    if not window:
+        return True
+    reference = reference_date(municipality)
+    return reference is not None and reference - dt.timedelta(days=window) >= end
+
+
 def _counted_outcomes(indicator: Indicator, qs: QuerySet[Any]) -> tuple[QuerySet[Any], str, Q, Any]:
     """The outcome counts' rows and event of an outcome indicator (``aggregates.outcome_counts``):
     the same rows and events as the raw query over interventions, for whole months of the end.
@@ -1260,9 +1273,12 @@ def period_size_rows(
     """:func:`period_sizes`'s read, its rows as the cursor gives them (:class:`SizeRows`: ids, not
     yet codes, grouped or ordered by them), for a caller that makes its own cells of them
     (``disclosure._prefetch_hidden_along``, 2026-12-06). None where :func:`period_sizes` is.
-    ``among``: only the groups of these ids of ``by``'s first dimension (their n as without it)."""
+    ``among``: only the groups of these ids of ``by``'s first dimension (their n as without it).
+    An outcome indicator's too (2026-12-07) when every period is counted whole: its window has
+    passed at the reference date for the last period's last day (a unit manager's comparison of
+    step down reads its partitions along the unit so)."""
     if (
-        indicator.kind not in ("question", "assessment")
+        indicator.kind not in ("question", "assessment", *OUTCOME_KINDS)
         or grain not in PERIODS
         or not by
         or any(d not in _CODED for d in by)
@@ -1271,6 +1287,8 @@ def period_size_rows(
     start, end = _calendar(grain, date_from)[0], _calendar(grain, date_to)[1]
     months, edges = months_within(start, end)
     if months is None or edges:
+        return None
+    if indicator.kind in OUTCOME_KINDS and not _outcomes_whole(indicator, municipality, end):
         return None
     table = table_for(indicator.kind, {*by, *(filters or {})})
     if grain == "year":  # whole years: the rollup by year, as aggregate reads them (the same sums)
