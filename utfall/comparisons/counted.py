@@ -154,9 +154,10 @@ def year_table_for(table: type[Model], dimensions: Sequence[str] | set[str] = ()
     comparison of all providers over a year, 2026-12-03; the outcome measures' since
     2026-12-07) and, for the full table when only the provider and the case mix are asked,
     the rollup by provider, case mix and year (the O/E's cells, 2026-12-04; for a question,
-    its n and events without the option since 2026-12-05, :data:`FOLDED_TABLES`), or when only the provider and the unit are asked, the
-    rollup by provider, unit and year (a unit manager's counts, 2026-12-05; for a question,
-    without the option since 2026-12-06); for a question when the unit comes with the case
+    its n and events without the option since 2026-12-05, :data:`FOLDED_TABLES`), or when only
+    the provider and the unit are asked, the rollup by provider, unit and year (a unit
+    manager's counts, 2026-12-05; for a question, without the option since 2026-12-06; the
+    outcome measures' by provider and unit since 2026-12-07); for a question when the unit comes with the case
     mix, its cells by provider, unit, case mix and year (a unit manager's O/E cells, 2026-12-06),
     or without the provider asked, its cells by unit, case mix and year (a unit manager's women
     and men, 2026-12-07)."""
