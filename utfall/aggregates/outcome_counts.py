@@ -182,16 +182,15 @@ def measured(full: Counter[Key]) -> list[Counter[Key]]:
             by_provider[(municipality, month, provider, measure, event)] += n
             by_service[(municipality, month, service, measure, event)] += n
             by_provider_unit[(municipality, month, provider, unit, measure, event)] += n
-    # The rollups by year: the month (the key's second place) projected to its year's first day.
-    years: dict[Any, Any] = {}  # counts.year_of of each month, once a month
-    by_year: list[Counter[Key]] = [Counter(), Counter()]
-    for monthly, yearly in zip((by_provider, by_provider_unit), by_year, strict=True):
-        for (municipality, month, *rest), n in monthly.items():
-            year = years.get(month)
-            if year is None:
-                year = years[month] = counts.year_of(month)
-            yearly[(municipality, year, *rest)] += n
-    return [by_provider, by_service, by_provider_unit, *by_year]
+    # The rollups by year: the monthly rollups' months summed by year (counts.project).
+    key = dict(ROLLUPS)
+    return [
+        by_provider,
+        by_service,
+        by_provider_unit,
+        counts.project(by_provider, key[OutcomeByProvider], key[OutcomeByProviderYear]),
+        counts.project(by_provider_unit, key[OutcomeByProviderUnit], key[OutcomeByProviderUnitYear]),
+    ]
 
 
 def apply(delta: Counter[Key]) -> None:
