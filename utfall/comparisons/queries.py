@@ -1004,14 +1004,11 @@ def _grouped(
         # through every provider's rows of the range (the same rows: a count row's month is its
         # first day). A trend's own cells at 1M: ~11 → 0.2 ms a read (2026-12-05, prov4).
         qs = qs.filter(month__in=_month_starts(date_from, date_to))
-        if qs.model in _MONTH_THEN_UNIT and "unit" not in coded_filters:
-            # (…, month, unit, provider, …) for one provider by unit: every unit of the
-            # municipality named as well (the same rows: a row's unit is one of its units), so
-            # each month is searched unit by unit, not read through every unit's rows (2026-12-06).
-            qs = qs.filter(unit_id__in=sorted(_codes("unit", municipality)))
-    elif counted and named and qs.model in _YEAR_THEN_UNIT_NAMED and "unit" not in coded_filters:
-        # The same for the outcomes' rollup by year (…, year, unit, provider, …): its years are
-        # named already (_period_filter), its units named here (2026-12-07, outyear).
+    if counted and named and qs.model in _UNIT_THEN_PROVIDER and "unit" not in coded_filters:
+        # (…, month or year, unit, provider, …) for one provider by unit: every unit of the
+        # municipality named as well (the same rows: a row's unit is one of its units), so each
+        # month (or year, named by _period_filter) is searched unit by unit, not read through
+        # every unit's rows (2026-12-06; the rollup by year, 2026-12-07).
         qs = qs.filter(unit_id__in=sorted(_codes("unit", municipality)))
     count: Any = (lambda **f: Sum("n", **f)) if counted else (lambda **f: Count("pk", **f))
     n = count(filter=n_filter) if n_filter is not None else count()
@@ -1387,12 +1384,10 @@ _COVERAGE_ROLLUPS = {CoverageByProvider, CoverageByUnit}
 #: (…, month, unit, provider, …), filtered on both (a unit manager's provider, 2026-12-05).
 _MONTH_THEN_PROVIDER = {AnswerByProvider, FollowUpByProvider, OutcomeByProvider, AnswerCount, FollowUpCount,
                         OutcomeCount, OutcomeByProviderUnit}  # fmt: skip
-#: Of those, the tables whose index has the unit between the month and the provider: filtered on a
-#: provider, the municipality's units are named too (2026-12-06, prov5: a unit manager's outcome
-#: cell's partition along the unit, ~30 → ~1 ms a read at 1M).
-_MONTH_THEN_UNIT = {OutcomeByProviderUnit}
-#: A rollup by year of :data:`_YEAR_THEN_UNIT` filtered on a provider: its units named likewise.
-_YEAR_THEN_UNIT_NAMED = {OutcomeByProviderUnitYear}
+#: The tables whose index has the unit between the month (or year) and the provider: filtered on
+#: a provider, the municipality's units are named too (2026-12-06, prov5: a unit manager's outcome
+#: cell's partition along the unit, ~30 → ~1 ms a read at 1M; its rollup by year, 2026-12-07).
+_UNIT_THEN_PROVIDER = {OutcomeByProviderUnit, OutcomeByProviderUnitYear}
 
 
 def _coded_model(dimension: str) -> Any:
