@@ -698,50 +698,47 @@ class OutcomeByProviderUnit(OutcomeMeasureCount):
         return f"{self.month:%Y-%m} {self.measure} {self.event}: {self.n}"
 
 
-class OutcomeByProviderYear(models.Model):
-    """The outcome measures by provider and calendar year (2026-12-07, branch ``outyear``): the
-    monthly rollup by provider's twelve months summed, kept by the same brackets
-    (``outcome_counts.ROLLUPS``, the key's ``year`` projected from the month). A comparison of
-    whole years by provider (step down and plan goals over a year, the provider page) reads one
-    row per provider, measure and event instead of twelve. ``year`` is the year's first day."""
+class OutcomeMeasureYearCount(models.Model):
+    """:class:`OutcomeMeasureCount` by calendar year (2026-12-07, branch ``outyear``): a monthly
+    outcome rollup's twelve months summed, kept by the same brackets (``outcome_counts.ROLLUPS``,
+    the key's ``year`` projected from the month). ``year`` is the year's first day."""
 
     municipality = models.ForeignKey("organisations.Municipality", **_DIMENSION)
     year = models.DateField()
-    provider = models.ForeignKey("registry.Provider", **_DIMENSION)
     measure = models.CharField(max_length=16)
     event = models.BooleanField()
     n = models.IntegerField()
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.year:%Y} {self.measure} {self.event}: {self.n}"
+
+
+class OutcomeByProviderYear(OutcomeMeasureYearCount):
+    """:class:`OutcomeByProvider` by year. A comparison of whole years by provider (step down and
+    plan goals over a year, the provider page) reads one row per provider, measure and event
+    instead of twelve."""
+
+    provider = models.ForeignKey("registry.Provider", **_DIMENSION)
 
     class Meta:
         # Covering, as the monthly rollup's: a measure's year is one range of every provider.
         indexes = [models.Index(fields=["municipality", "measure", "year", "provider", "event", "n"],
                                 name="outcomebyprovideryear_cover")]  # fmt: skip
 
-    def __str__(self) -> str:
-        return f"{self.year:%Y} {self.measure} {self.event}: {self.n}"
 
+class OutcomeByProviderUnitYear(OutcomeMeasureYearCount):
+    """:class:`OutcomeByProviderUnit` by year. A unit manager's comparison of step down or the
+    plan's goals over whole years reads, for the disclosure check, every provider's counts by
+    unit: here one row per provider, unit, measure and event a year instead of twelve."""
 
-class OutcomeByProviderUnitYear(models.Model):
-    """The outcome measures by provider, unit and calendar year (2026-12-07, branch ``outyear``):
-    :class:`OutcomeByProviderUnit`'s twelve months summed, kept by the same brackets
-    (``outcome_counts.ROLLUPS``). A unit manager's comparison of step down or the plan's goals
-    over whole years reads, for the disclosure check, every provider's counts by unit: here one
-    row per provider, unit, measure and event a year instead of twelve. ``year`` is the year's
-    first day."""
-
-    municipality = models.ForeignKey("organisations.Municipality", **_DIMENSION)
-    year = models.DateField()
     provider = models.ForeignKey("registry.Provider", **_DIMENSION)
     unit = models.ForeignKey("organisations.Unit", **_DIMENSION)
-    measure = models.CharField(max_length=16)
-    event = models.BooleanField()
-    n = models.IntegerField()
 
     class Meta:
         # Covering, the unit before the provider as in the monthly table: a unit's providers are
         # one range a year (its years are named: ``queries._YEAR_THEN_UNIT``).
         indexes = [models.Index(fields=["municipality", "measure", "year", "unit", "provider", "event", "n"],
                                 name="outcomeprovunityear_cover")]  # fmt: skip
-
-    def __str__(self) -> str:
-        return f"{self.year:%Y} {self.measure} {self.event}: {self.n}"
