@@ -329,10 +329,7 @@ def aggregate(
             if found is None:  # a window the outcome counts have no bucket for
                 return part(date_from, date_to)
             window = found
-            if window:  # counted only once the whole window has passed at the reference date
-                last = min(
-                    date_to, (as_of or reference_date(municipality) or date_to) - dt.timedelta(days=window)
-                )
+            last = _counted_until(indicator, municipality, date_to, as_of)
             if last < date_from:  # nothing has ended long enough ago: the raw query's empty answer
                 return [] if by or period else [{"events": 0, "n": 0}]
         elif indicator.kind not in ("question", "assessment"):
@@ -615,17 +612,23 @@ def _outcome_window(indicator: Indicator) -> int | None:
     return days if days in REREFERRAL_WINDOWS else None
 
 
+def _counted_until(
+    indicator: Indicator, municipality: Municipality, date_to: dt.date, as_of: dt.date | None = None
+) -> dt.date:
+    """The last day of the ends an outcome indicator with a bucketed window counts up to
+    ``date_to``: counted only once the whole window has passed at the reference date (``as_of``,
+    else the municipality's; else ``date_to``)."""
+    window = _outcome_window(indicator) or 0
+    if not window:
+        return date_to
+    return min(date_to, (as_of or reference_date(municipality) or date_to) - dt.timedelta(days=window))
+
+
 def _outcomes_whole(indicator: Indicator, municipality: Municipality, end: dt.date) -> bool:
     """Whether :func:`aggregate` counts an outcome indicator up to ``end`` from the outcome counts
-    alone, its ends not cut by the window (as its ``compute``: the reference date less the window
-    on or after ``end``; a window without a bucket is read from the raw rows)."""
-    window = _outcome_window(indicator)
-    if window is None:
-        return False
-    if not window:
-        return True
-    reference = reference_date(municipality)
-    return reference is not None and reference - dt.timedelta(days=window) >= end
+    alone, its ends not cut by the window (:func:`_counted_until`; a window without a bucket is
+    read from the raw rows)."""
+    return _outcome_window(indicator) is not None and _counted_until(indicator, municipality, end) == end
 
 
 def _counted_outcomes(indicator: Indicator, qs: QuerySet[Any]) -> tuple[QuerySet[Any], str, Q, Any]:
