@@ -127,3 +127,46 @@ def test_every_answer_the_same_gives_no_spread_and_no_reliability():
     assert a.reliability_dict() is None
     assert [r["estimate"] for r in a.rows] == [1.0] * 4
     assert [r["p_below_goal"] for r in a.rows] == [0.0] * 4
+
+
+def test_assess_each_gives_each_comparisons_row_as_assess_does():
+    """A provider page assesses its row of ~30 comparisons at once (``assess_each``): each row
+    is the one ``assess`` gives on that comparison's own fit, over every method, outliers the
+    fit left out, a fit without spread, every answer the same, no fit and no answers."""
+    from utfall.stats.assessment import assess_each
+    from utfall.stats.overdispersion import METHODS, fit_overdispersion
+
+    rng = np.random.default_rng(20261207)
+    cases = []  # (fit, x, n, used, position)
+    for method in METHODS:
+        for base, tau in ((0.15, 0.0), (0.5, 0.4), (0.85, 1.2)):
+            n, x, _, _ = _comparison(rng, 30, base, tau)
+            if method == METHODS[0] and tau:  # a clear outlier the fit leaves out
+                x[3], n[3] = 0.0, 400.0
+            fit = fit_overdispersion(x, n, kind="proportion", method=method)
+            used = np.arange(n.size)
+            for position in (0, 3, 17):
+                cases.append((fit, x, n, used, position))
+    same = fit_overdispersion([20, 30, 12, 40], [20, 30, 12, 40], kind="proportion")
+    cases.append((same, np.array([20.0, 30, 12, 40]), np.array([20.0, 30, 12, 40]), np.arange(4), 1))
+    cases.append((None, np.array([3.0, 4]), np.array([10.0, 10]), np.arange(2), 0))
+    flat = cases[0][0]
+    cases.append((flat, np.array([0.0, 5]), np.array([0.0, 10]), np.arange(2), 0))  # no answers
+    outliers = [
+        bool(fit is not None and fit.excluded) and position in used[list(fit.excluded)].tolist()
+        for fit, _, _, used, position in cases
+    ]
+    assert any(outliers), "the cases hold an outlier the fit left out"
+    assert any(fit is not None and fit.tau2 <= 0 for fit, *_ in cases), "and a fit without spread"
+    rows = assess_each([c[0] for c in cases], [c[1][c[4]] for c in cases], [c[2][c[4]] for c in cases],
+                       outlier=outliers)  # fmt: skip
+    for (fit, x, n, used, position), row in zip(cases, rows, strict=True):
+        want = assess(fit, x, n, used=used, only=[position], reliability=False).rows[position]
+        assert set(row) == set(want)
+        for key in ASSESSMENT_ROW_KEYS:
+            if want[key] is None:
+                assert row[key] is None, key
+            else:
+                # The posterior modes' Newton steps run until every row has converged: the
+                # same values to far below the pages' four decimals.
+                assert row[key] == pytest.approx(want[key], rel=1e-9, abs=1e-12), key

@@ -89,8 +89,8 @@ class _Posterior:
                           + self.dens[rows, j + 1] * (3.0 * t2 - 2.0 * t3)
                           + self.slope[rows, j + 1] * h * (t3 - t2))  # fmt: skip
 
-    def below(self, u_star: float) -> FloatArray:
-        """P(u < u_star) per group (the cell holding u_star is found arithmetically: the grid is uniform)."""
+    def below(self, u_star: float | FloatArray) -> FloatArray:
+        """P(u < u_star) per group (``u_star`` one for all, or one per group) (the cell holding u_star is found arithmetically: the grid is uniform)."""
         k, g = self.points.shape
         rows = np.arange(k)
         pos = (u_star - self.points[:, 0]) / self.h
@@ -126,18 +126,30 @@ class _Posterior:
         return np.asarray(self.points[rows, j] + t * self.h)
 
 
-def _posterior_grid(kind: Kind, x: FloatArray, m: FloatArray, centre: float, tau: float) -> _Posterior:
+def _posterior_grid(
+    kind: Kind, x: FloatArray, m: FloatArray, centre: float | FloatArray, tau: float | FloatArray
+) -> _Posterior:
     """Each group's posterior of u given its count, on :data:`_GRID` around its mode (one
-    (k × G) array for all groups; Newton's method for the modes, all groups at once)."""
-    off = np.full(x.shape, centre) if kind == "proportion" else centre + np.log(m)
+    (k × G) array for all groups; Newton's method for the modes, all groups at once).
+
+    ``centre`` and ``tau`` are one model's, or one per group (each group on its own model:
+    :func:`posterior_columns_each`); every step is elementwise, so a group's operations are the
+    same either way."""
+    each = np.ndim(tau) > 0
+    if kind == "proportion":
+        off = np.array(centre, dtype=np.float64) if each else np.full(x.shape, centre)
+    else:
+        off = centre + np.log(m)
     mm = m if kind == "proportion" else np.ones(m.shape)
-    u, curvature = mixture.posterior_mode(kind, x, mm, off, tau)
+    u, curvature = mixture.posterior_mode(kind, x, mm, off, tau)  # type: ignore[arg-type]
     sd = 1.0 / np.sqrt(-curvature)
     points = u[:, None] + sd[:, None] * _GRID
+    # τ against the (k × G) arrays: a column when each group has its own.
+    tau_g = np.asarray(tau, dtype=np.float64)[:, None] if each else tau
     # The (k × G) arrays below are written in place where a value is not needed again: the same
     # operations in the same order (the same bits) without a new ~0.7 MB array for each step at
     # 750 groups (fresh pages for each: this function took ~7 ms; 2026-12-06, cmp5).
-    eta = np.multiply(tau, points)
+    eta = np.multiply(tau_g, points)
     eta += off[:, None]
     # log f(x | η) up to a constant per group (normalised away), and its η-derivative.
     if kind == "proportion":
@@ -161,13 +173,13 @@ def _posterior_grid(kind: Kind, x: FloatArray, m: FloatArray, centre: float, tau
         lam = np.exp(eta)
         log_f = x[:, None] * eta - lam
         d1 = x[:, None] - lam
-        value = np.exp(centre + tau * points)
+        value = np.exp((np.asarray(centre)[:, None] if each else centre) + tau_g * points)
     squares = np.multiply(points, points)
     squares *= 0.5
     log_f -= squares  # the log-density
     log_f -= log_f.max(axis=1, keepdims=True)
     dens = np.exp(log_f, out=log_f)
-    d1 *= tau
+    d1 *= tau_g
     d1 -= points
     slope = np.multiply(dens, d1, out=d1)  # d/du of the density, exactly
     h = sd * (_GRID[1] - _GRID[0])
@@ -189,7 +201,7 @@ def _posterior_grid(kind: Kind, x: FloatArray, m: FloatArray, centre: float, tau
     return _Posterior(points, dens, slope, cum, h, value)
 
 
-def _value(kind: Kind, centre: float, tau: float, u: FloatArray) -> FloatArray:
+def _value(kind: Kind, centre: float | FloatArray, tau: float | FloatArray, u: FloatArray) -> FloatArray:
     eta = centre + tau * u
     return np.asarray(special.expit(eta) if kind == "proportion" else np.exp(eta))
 
@@ -261,6 +273,59 @@ def posterior_columns(
         "p_below_reference": post.below(u_of(reference)),
         "p_below_target": np.full(k, np.nan) if target is None else post.below(u_of(target)),
     }
+
+
+def posterior_columns_each(
+    kind: Kind,
+    x: ArrayLike,
+    m: ArrayLike,
+    centre: ArrayLike,
+    tau: ArrayLike,
+    *,
+    reference: ArrayLike,
+    target: float | None = None,
+    level: float = 0.95,
+) -> dict[str, FloatArray]:
+    """:func:`posterior_columns` of each group on its own model (``centre``, ``tau`` and
+    ``reference`` one per group): a provider page's one row of each of ~30 comparisons in one
+    grid instead of ~30 (2026-12-07). Row i is ``posterior_columns(kind, x[i], m[i], centre[i],
+    tau[i], reference=reference[i], ...)``: the same elementwise operations (the posterior
+    modes' Newton steps run until every group has converged, as they do for the groups of one
+    comparison, so a group's last bits may differ by less than the search's 1e-10; tested).
+
+    Validated through :func:`posterior_columns` (tests/stats/test_empirical_bayes.py, against
+    ``scipy.integrate.quad``): ``tests/stats/test_assessment.py`` compares the two row by row."""
+    xa = np.atleast_1d(np.asarray(x, dtype=np.float64))
+    ma = np.atleast_1d(np.asarray(m, dtype=np.float64))
+    ca, ta, ra = (
+        np.broadcast_to(np.asarray(v, dtype=np.float64), xa.shape) for v in (centre, tau, reference)
+    )
+    k = xa.size
+    out = {name: np.full(k, np.nan) for name in POSTERIOR_COLUMNS}
+    flat = np.flatnonzero(~(ta > 0.0))
+    for i in flat.tolist():  # no spread: every true value the centre's (no grid)
+        one = posterior_columns(kind, xa[i : i + 1], ma[i : i + 1], float(ca[i]), float(ta[i]),
+                                reference=float(ra[i]), target=target, level=level)  # fmt: skip
+        for name in POSTERIOR_COLUMNS:
+            out[name][i] = one[name][0]
+    rows = np.flatnonzero(ta > 0.0)
+    if not rows.size:
+        return out
+    c, t, r = ca[rows], ta[rows], ra[rows]
+    post = _posterior_grid(kind, xa[rows], ma[rows], c, t)
+    alpha = (1.0 - level) / 2.0
+
+    def u_of(value: FloatArray) -> FloatArray:
+        link = special.logit(value) if kind == "proportion" else np.log(value)
+        return np.asarray((link - c) / t)
+
+    out["estimate"][rows] = np.sum(post.value * post.dens, axis=1) / np.sum(post.dens, axis=1)
+    out["lower"][rows] = _value(kind, c, t, post.quantile(alpha))
+    out["upper"][rows] = _value(kind, c, t, post.quantile(1.0 - alpha))
+    out["p_below_reference"][rows] = post.below(u_of(r))
+    if target is not None:
+        out["p_below_target"][rows] = post.below(u_of(np.full(rows.size, target)))
+    return out
 
 
 # --------------------------------------------------------------------------------------
@@ -461,7 +526,7 @@ def detectable_difference(
     m: ArrayLike,
     low_count: ArrayLike,
     high_count: ArrayLike,
-    reference: float,
+    reference: float | ArrayLike,
     *,
     power: float = 0.8,
 ) -> tuple[FloatArray, FloatArray]:
@@ -491,6 +556,7 @@ def detectable_difference(
         can_high = s >= 1
         p_low = stats.gamma.ppf(1.0 - power, r[can_low] + 1.0) / ma[can_low]
         p_high = stats.gamma.ppf(power, s[can_high]) / ma[can_high]
-    short[can_low] = reference - p_low
-    excess[can_high] = p_high - reference
+    ref = np.broadcast_to(np.asarray(reference, dtype=np.float64), ma.shape)  # one, or one per size
+    short[can_low] = ref[can_low] - p_low
+    excess[can_high] = p_high - ref[can_high]
     return np.where(short > 0, short, np.nan), np.where(excess > 0, excess, np.nan)

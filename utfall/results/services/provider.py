@@ -25,7 +25,7 @@ from utfall.results import charts
 from utfall.results.services.common import Page, comparability_notes, min_n, municipality_of
 from utfall.results.services.trends import trend
 from utfall.results.tables import Column, ResultTable, rounded
-from utfall.stats.assessment import ASSESSMENT_ROW_KEYS, assess
+from utfall.stats.assessment import ASSESSMENT_ROW_KEYS, assess_each
 from utfall.stats.overdispersion import DEFAULT_METHOD, fit_overdispersion
 from utfall.stats.proportions import wilson_interval
 from utfall.stats.suppression import hidden_rows
@@ -53,6 +53,33 @@ PROVIDER_COLUMNS = [
 def own_comparison_row(
     counts: Sequence[Mapping[str, Any]], provider_id: str, own: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
+    """One provider's row of the comparison of all providers (:func:`own_comparison_rows` of one)."""
+    return own_comparison_rows([(counts, provider_id, own)])[0]
+
+
+def own_comparison_rows(
+    comparisons: Sequence[tuple[Sequence[Mapping[str, Any]], str, Mapping[str, Any] | None]],
+) -> list[dict[str, Any]]:
+    """Each ``(counts, provider_id, own)``'s row by :func:`_own_row`, their assessment columns
+    worked out together (``stats.assessment.assess_each``: ~30 rows' posteriors in one grid,
+    2026-12-07)."""
+    rows, pending = [], []
+    for counts, provider_id, own in comparisons:
+        row, assessing = _own_row(counts, provider_id, own)
+        rows.append(row)
+        if assessing is not None:
+            pending.append((row, *assessing))
+    if pending:
+        assessed = assess_each([p[1] for p in pending], [p[2] for p in pending], [p[3] for p in pending],
+                               outlier=[p[4] for p in pending])  # fmt: skip
+        for (row, *_), columns in zip(pending, assessed, strict=True):
+            row.update({key: rounded(columns[key]) for key in ASSESSMENT_ROW_KEYS})
+    return rows
+
+
+def _own_row(
+    counts: Sequence[Mapping[str, Any]], provider_id: str, own: Mapping[str, Any] | None = None
+) -> tuple[dict[str, Any], tuple[Any, float, float, bool] | None]:
     """One provider's row of the comparison of all providers, without working out every
     other provider's limits: the same fit, target, limits at its n, flag and suppression as
     :func:`utfall.stats.comparison.compare_proportions` (tested against it), rounded as its JSON.
@@ -61,6 +88,9 @@ def own_comparison_row(
     and the unit as one cell, with its ``suppressed`` flag) when that is narrower than
     ``counts``; it is judged against the fit of ``counts``, the whole population, and stays
     hidden when the provider's row is hidden there (issue 10.1).
+
+    Returns the row without its assessment columns, and what assessing it takes (the fit, the
+    provider's events and n, whether the fit left it out), or None when it has none.
     """
     minimum = min_n()
     sizes = list(map(itemgetter("n"), counts))  # 750 rows, 13–31 counts a page: no Python loop a row
@@ -86,17 +116,17 @@ def own_comparison_row(
         index = next((i for i, p in enumerate(providers) if str(p) == provider_id), None)
     if index is None:  # no answers at all: nothing to hide, nothing to show
         row.update(n=0, suppressed=False)
-        return row
+        return row, None
     if index in hidden:
-        return row
+        return row, None
     events, n = x[index], m[index]
     if own is not None:
         if not own.get("n"):  # no answers within the scope: nothing to hide, nothing to show
             row.update(n=0, suppressed=False)
-            return row
+            return row, None
         events, n = float(own["events"]), float(own["n"])
         if n < minimum or own.get("suppressed"):
-            return row
+            return row, None
     low, high = wilson_interval(np.array([events]), np.array([n]), 0.95)
     row.update(n=int(n), rate=rounded(events / n), ci_low=rounded(float(low[0])), ci_high=rounded(float(high[0])),
                suppressed=False)  # fmt: skip
@@ -105,12 +135,11 @@ def own_comparison_row(
         row["lower_998"], row["upper_998"] = rounded(float(lo998[0])), rounded(float(hi998[0]))
         value = events / n
         row["flag"] = "high" if value > hi998[0] else ("low" if value < lo998[0] else None)
-        # The provider's own counts (within a unit manager's unit) at its place in the table.
-        xa, ma = x.copy(), m.copy()
-        xa[index], ma[index] = events, n
-        assessed = assess(fit, xa, ma, used=used, only=[index], reliability=False).rows[index]
-        row.update({key: rounded(assessed[key]) for key in ASSESSMENT_ROW_KEYS})
-    return row
+        # The provider's own counts (within a unit manager's unit) judged on the fit; its place
+        # in the table says whether the fit left it out (assess's outliers: used[fit.excluded]).
+        outlier = bool(fit.excluded) and index in used[list(fit.excluded)].tolist()
+        return row, (fit, float(events), float(n), outlier)
+    return row, None
 
 
 def get_provider(user: Any, provider_id: str) -> tuple[Provider, dict[str, str]]:
@@ -157,9 +186,10 @@ def provider_results(
         # Not the unit's every provider's cells: a few of them for every question at once.
         prefetch_shown_within(questions, municipality=municipality, date_from=date_from, date_to=date_to,
                               filters=filters)  # fmt: skip
-    rows = []
+    rows: list[dict[str, Any]] = []
+    wanted: list[tuple[list[dict[str, Any]], str, dict[str, Any] | None]] = []
     with fits_kept_for(municipality.pk):  # the 13 fits kept between processes (docs/decisions.md)
-        for code, definition in all_indicators().items():
+        for definition in all_indicators().values():
             counts = counted(definition, {})
             own = None
             if others:
@@ -170,7 +200,12 @@ def provider_results(
                 cell = protected_counts(definition, municipality=municipality, date_from=date_from,
                                         date_to=date_to, by=[], filters=filters)  # fmt: skip
                 own = cell[0] if cell else {"events": 0, "n": 0}
-            row = own_comparison_row(counts, provider_id, own)
+            wanted.append((counts, provider_id, own))
+        # Their assessment columns together (own_comparison_rows), inside the block: a fit's
+        # limits are kept with it.
+        for (code, definition), row in zip(
+            all_indicators().items(), own_comparison_rows(wanted), strict=True
+        ):
             rows.append({"indicator": code, "name": definition.name, **row})
     caption = _("%(name)s: alla indikatorer mot kommunen, %(from)s–%(to)s") % {
         "name": provider.name, "from": f"{date_from:%Y-%m-%d}", "to": f"{date_to:%Y-%m-%d}"}  # fmt: skip
