@@ -57,19 +57,26 @@ def laney_p_chart(
     m = np.asarray(n, dtype=np.float64)
     ok = np.ones(x.size, dtype=bool) if complete is None else np.asarray(complete, dtype=bool).copy()
     judged = ok & (m > 0)
-    out = pd.DataFrame(
-        {"centre": np.nan, "lower": np.nan, "upper": np.nan, "z": np.nan, "signal": None, "judged": judged},
-        index=range(x.size),
-    )
+    # The columns as arrays, the frame made once at the end (its .loc assignments were most of
+    # a trend's chart: ~0.6 ms of ~0.8; 2026-12-07).
+    centre, lower_col, upper_col, z_col = (np.full(x.size, np.nan) for _ in range(4))
+    signal: list[str | None] = [None] * x.size
+
+    def frame(judged_col: np.ndarray) -> pd.DataFrame:
+        return pd.DataFrame(
+            {"centre": centre, "lower": lower_col, "upper": upper_col, "z": z_col,
+             "signal": pd.Series(signal, dtype=object), "judged": judged_col},
+            index=range(x.size),
+        )  # fmt: skip
+
     info: dict[str, float | None] = {"p_bar": None, "sigma_z": None, "sigma_z_raw": None}
     if judged.sum() < 2:
-        out["judged"] = False
-        return out, info
+        return frame(np.zeros(x.size, dtype=bool)), info
     p_bar = float(x[judged].sum() / m[judged].sum())
     if p_bar <= 0.0 or p_bar >= 1.0:
         # No variation to speak of: nothing can be a special cause.
-        out.loc[judged, "centre"] = p_bar
-        return out, {"p_bar": p_bar, "sigma_z": None, "sigma_z_raw": None}
+        centre[judged] = p_bar
+        return frame(judged), {"p_bar": p_bar, "sigma_z": None, "sigma_z_raw": None}
     with np.errstate(divide="ignore", invalid="ignore"):
         sigma_p = np.sqrt(p_bar * (1.0 - p_bar) / m)
         z = (x / m - p_bar) / sigma_p
@@ -79,11 +86,10 @@ def laney_p_chart(
     lower = np.clip(p_bar - sigmas * sigma_z * sigma_p, 0.0, 1.0)
     upper = np.clip(p_bar + sigmas * sigma_z * sigma_p, 0.0, 1.0)
     idx = np.flatnonzero(m > 0)
-    out.loc[idx, "centre"] = p_bar
-    out.loc[idx, "lower"] = lower[idx]
-    out.loc[idx, "upper"] = upper[idx]
-    out.loc[idx, "z"] = z[idx]
-    signal: list[str | None] = [None] * x.size
+    centre[idx] = p_bar
+    lower_col[idx] = lower[idx]
+    upper_col[idx] = upper[idx]
+    z_col[idx] = z[idx]
     rate = np.divide(x, m, out=np.full(x.size, np.nan), where=m > 0)
     for i in np.flatnonzero(judged):
         if rate[i] > upper[i]:
@@ -100,5 +106,4 @@ def laney_p_chart(
                 for k in positions[start:j]:
                     signal[k] = signal[k] or ("high" if side[start] > 0 else "low")
             start = j
-    out["signal"] = pd.Series(signal, dtype=object, index=out.index)
-    return out, {"p_bar": p_bar, "sigma_z": sigma_z, "sigma_z_raw": raw}
+    return frame(judged), {"p_bar": p_bar, "sigma_z": sigma_z, "sigma_z_raw": raw}

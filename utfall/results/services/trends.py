@@ -111,7 +111,16 @@ def trend(
     low, high = wilson_interval(x_eff, n_eff, 0.95)
     complete = [v and not p for v, p in zip(visible, partial, strict=True)]
     chart, _info = laney_p_chart(x_eff, n_eff, complete=complete)
-    previous: int | None = None
+    # Each visible period against the visible one before it, in one call (elementwise: the same
+    # numbers as one call a pair, without a data frame each; 2026-12-07).
+    shown_at = [i for i, v in enumerate(visible) if v]
+    pairs = dict(zip(shown_at[1:], shown_at, strict=False))
+    if pairs:
+        now, before = list(pairs), list(pairs.values())
+        d = newcombe_difference(x_eff[now], n_eff[now], x_eff[before], n_eff[before])
+        differences = dict(zip(now, zip(d["estimate"].tolist(), d["lower"].tolist(), d["upper"].tolist(),
+                                        strict=True), strict=True))  # fmt: skip
+    points = chart.to_dict("records")  # not .iloc a row each
     for i, row in enumerate(rows):
         row["period"] = row["group"]
         row["partial"] = partial[i]
@@ -120,11 +129,11 @@ def trend(
         if visible[i]:
             row["ci_low"], row["ci_high"] = rounded(float(low[i])), rounded(float(high[i]))
         row.update({"diff": None, "diff_low": None, "diff_high": None})
-        if visible[i] and previous is not None:
-            d = newcombe_difference(x_eff[i], n_eff[i], x_eff[previous], n_eff[previous]).iloc[0]
-            row.update(diff=rounded(float(d["estimate"])), diff_low=rounded(float(d["lower"])),
-                       diff_high=rounded(float(d["upper"])))  # fmt: skip
-        point = chart.iloc[i]
+        if i in pairs:
+            estimate, lower, upper = differences[i]
+            row.update(diff=rounded(float(estimate)), diff_low=rounded(float(lower)),
+                       diff_high=rounded(float(upper)))  # fmt: skip
+        point = points[i]
         judged = bool(point["judged"]) and visible[i]
         row["centre"] = rounded(float(point["centre"])) if judged else None
         row["spc_lower"] = rounded(float(point["lower"])) if judged else None
@@ -138,8 +147,6 @@ def trend(
             row["verdict"] = "för få perioder att bedöma"
         else:
             row["verdict"] = VERDICTS[point["signal"]]
-        if visible[i]:
-            previous = i
     scope = scope_description(filters)
     grain_name = "kvartal" if grain == "quarter" else "år"
     caption = _("%(name)s per %(grain)s, %(scope)s") % {
