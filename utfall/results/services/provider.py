@@ -26,7 +26,7 @@ from utfall.results.services.common import Page, comparability_notes, min_n, mun
 from utfall.results.services.trends import trend
 from utfall.results.tables import Column, ResultTable, rounded
 from utfall.stats.assessment import ASSESSMENT_ROW_KEYS, assess_each
-from utfall.stats.overdispersion import DEFAULT_METHOD, fit_overdispersion
+from utfall.stats.overdispersion import DEFAULT_METHOD, OverdispersionFit, fit_overdispersion
 from utfall.stats.proportions import wilson_interval
 from utfall.stats.suppression import hidden_rows
 
@@ -60,8 +60,8 @@ def own_comparison_row(
 def own_comparison_rows(
     comparisons: Sequence[tuple[Sequence[Mapping[str, Any]], str, Mapping[str, Any] | None]],
 ) -> list[dict[str, Any]]:
-    """Each ``(counts, provider_id, own)``'s row by :func:`_own_row`, their assessment columns
-    worked out together (``stats.assessment.assess_each``: ~30 rows' posteriors in one grid,
+    """Each ``(counts, provider_id, own)``'s row by :func:`_own_row`, their Wilson intervals and
+    assessment columns worked out together (``stats.assessment.assess_each``: ~30 rows' posteriors in one grid,
     2026-12-07)."""
     rows, pending = [], []
     for counts, provider_id, own in comparisons:
@@ -70,16 +70,22 @@ def own_comparison_rows(
         if assessing is not None:
             pending.append((row, *assessing))
     if pending:
+        low, high = wilson_interval(
+            np.array([p[2] for p in pending]), np.array([p[3] for p in pending]), 0.95
+        )
+        for (row, *_), lo, hi in zip(pending, low.tolist(), high.tolist(), strict=True):
+            row["ci_low"], row["ci_high"] = rounded(lo), rounded(hi)
         assessed = assess_each([p[1] for p in pending], [p[2] for p in pending], [p[3] for p in pending],
                                outlier=[p[4] for p in pending])  # fmt: skip
-        for (row, *_), columns in zip(pending, assessed, strict=True):
-            row.update({key: rounded(columns[key]) for key in ASSESSMENT_ROW_KEYS})
+        for (row, fit, *_), columns in zip(pending, assessed, strict=True):
+            if fit is not None:
+                row.update({key: rounded(columns[key]) for key in ASSESSMENT_ROW_KEYS})
     return rows
 
 
 def _own_row(
     counts: Sequence[Mapping[str, Any]], provider_id: str, own: Mapping[str, Any] | None = None
-) -> tuple[dict[str, Any], tuple[Any, float, float, bool] | None]:
+) -> tuple[dict[str, Any], tuple[OverdispersionFit | None, float, float, bool] | None]:
     """One provider's row of the comparison of all providers, without working out every
     other provider's limits: the same fit, target, limits at its n, flag and suppression as
     :func:`utfall.stats.comparison.compare_proportions` (tested against it), rounded as its JSON.
@@ -89,8 +95,8 @@ def _own_row(
     ``counts``; it is judged against the fit of ``counts``, the whole population, and stays
     hidden when the provider's row is hidden there (issue 10.1).
 
-    Returns the row without its assessment columns, and what assessing it takes (the fit, the
-    provider's events and n, whether the fit left it out), or None when it has none.
+    Returns the row without its interval and assessment columns, and what they take (the fit or
+    None, the provider's events and n, whether the fit left it out), or None for a row not shown.
     """
     minimum = min_n()
     sizes = list(map(itemgetter("n"), counts))  # 750 rows, 13–31 counts a page: no Python loop a row
@@ -127,19 +133,17 @@ def _own_row(
         events, n = float(own["events"]), float(own["n"])
         if n < minimum or own.get("suppressed"):
             return row, None
-    low, high = wilson_interval(np.array([events]), np.array([n]), 0.95)
-    row.update(n=int(n), rate=rounded(events / n), ci_low=rounded(float(low[0])), ci_high=rounded(float(high[0])),
-               suppressed=False)  # fmt: skip
-    if fit is not None:
-        lo998, hi998 = fit.limits(np.array([n]), 0.998)
-        row["lower_998"], row["upper_998"] = rounded(float(lo998[0])), rounded(float(hi998[0]))
-        value = events / n
-        row["flag"] = "high" if value > hi998[0] else ("low" if value < lo998[0] else None)
-        # The provider's own counts (within a unit manager's unit) judged on the fit; its place
-        # in the table says whether the fit left it out (assess's outliers: used[fit.excluded]).
-        outlier = bool(fit.excluded) and index in used[list(fit.excluded)].tolist()
-        return row, (fit, float(events), float(n), outlier)
-    return row, None
+    row.update(n=int(n), rate=rounded(events / n), suppressed=False)  # its interval: own_comparison_rows
+    if fit is None:
+        return row, (None, float(events), float(n), False)
+    lo998, hi998 = fit.limits(np.array([n]), 0.998)
+    row["lower_998"], row["upper_998"] = rounded(float(lo998[0])), rounded(float(hi998[0]))
+    value = events / n
+    row["flag"] = "high" if value > hi998[0] else ("low" if value < lo998[0] else None)
+    # The provider's own counts (within a unit manager's unit) judged on the fit; its place
+    # in the table says whether the fit left it out (assess's outliers: used[fit.excluded]).
+    outlier = bool(fit.excluded) and index in used[list(fit.excluded)].tolist()
+    return row, (fit, float(events), float(n), outlier)
 
 
 def get_provider(user: Any, provider_id: str) -> tuple[Provider, dict[str, str]]:
