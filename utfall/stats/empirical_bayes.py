@@ -90,7 +90,8 @@ class _Posterior:
                           + self.slope[rows, j + 1] * h * (t3 - t2))  # fmt: skip
 
     def below(self, u_star: float | FloatArray) -> FloatArray:
-        """P(u < u_star) per group (``u_star`` one for all, or one per group) (the cell holding u_star is found arithmetically: the grid is uniform)."""
+        """P(u < u_star) per group, ``u_star`` one for all or one per group (the cell holding
+        u_star is found arithmetically: the grid is uniform)."""
         k, g = self.points.shape
         rows = np.arange(k)
         pos = (u_star - self.points[:, 0]) / self.h
