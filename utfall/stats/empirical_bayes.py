@@ -245,35 +245,8 @@ def posterior_columns(
     level: float = 0.95,
 ) -> dict[str, FloatArray]:
     """:func:`posterior_summary`'s columns as arrays (the assessment reads them so, without a
-    data frame between)."""
-    xa = np.atleast_1d(np.asarray(x, dtype=np.float64))
-    ma = np.atleast_1d(np.asarray(m, dtype=np.float64))
-    k = xa.size
-    if tau <= 0.0:
-        v = float(_value(kind, centre, 0.0, np.zeros(1))[0])
-        return {
-            "estimate": np.full(k, v),
-            "lower": np.full(k, v),
-            "upper": np.full(k, v),
-            "p_below_reference": np.full(k, float(v < reference)),
-            "p_below_target": np.full(k, np.nan if target is None else float(v < target)),
-        }
-    post = _posterior_grid(kind, xa, ma, centre, tau)
-    alpha = (1.0 - level) / 2.0
-
-    def u_of(value: float) -> float:
-        link = special.logit(value) if kind == "proportion" else np.log(value)
-        return float((link - centre) / tau)
-
-    return {
-        # Trapezoid rule of value × density (uniform grid, smooth and fast-decaying integrand:
-        # far more accurate than its O(h²) bound).
-        "estimate": np.sum(post.value * post.dens, axis=1) / np.sum(post.dens, axis=1),
-        "lower": _value(kind, centre, tau, post.quantile(alpha)),
-        "upper": _value(kind, centre, tau, post.quantile(1.0 - alpha)),
-        "p_below_reference": post.below(u_of(reference)),
-        "p_below_target": np.full(k, np.nan) if target is None else post.below(u_of(target)),
-    }
+    data frame between): :func:`posterior_columns_each` with every group on the same model."""
+    return posterior_columns_each(kind, x, m, centre, tau, reference=reference, target=target, level=level)
 
 
 def posterior_columns_each(
@@ -289,13 +262,14 @@ def posterior_columns_each(
 ) -> dict[str, FloatArray]:
     """:func:`posterior_columns` of each group on its own model (``centre``, ``tau`` and
     ``reference`` one per group): a provider page's one row of each of ~30 comparisons in one
-    grid instead of ~30 (2026-12-07). Row i is ``posterior_columns(kind, x[i], m[i], centre[i],
-    tau[i], reference=reference[i], ...)``: the same elementwise operations (the posterior
+    grid instead of ~30 (2026-12-07). Row i is the columns of x[i] of m[i] on the model
+    (centre[i], tau[i]) against reference[i]: the same elementwise operations (the posterior
     modes' Newton steps run until every group has converged, as they do for the groups of one
     comparison, so a group's last bits may differ by less than the search's 1e-10; tested).
 
-    Validated through :func:`posterior_columns` (tests/stats/test_empirical_bayes.py, against
-    ``scipy.integrate.quad``): ``tests/stats/test_assessment.py`` compares the two row by row."""
+    Validated as :func:`posterior_columns` (every caller's path: tests/stats/test_empirical_bayes.py,
+    against ``scipy.integrate.quad``); ``tests/stats/test_assessment.py`` compares groups of many
+    models in one call with each model's groups alone."""
     xa = np.atleast_1d(np.asarray(x, dtype=np.float64))
     ma = np.atleast_1d(np.asarray(m, dtype=np.float64))
     ca, ta, ra = (
@@ -303,13 +277,15 @@ def posterior_columns_each(
     )
     k = xa.size
     out = {name: np.full(k, np.nan) for name in POSTERIOR_COLUMNS}
-    flat = np.flatnonzero(~(ta > 0.0))
-    for i in flat.tolist():  # no spread: every true value the centre's (no grid)
-        one = posterior_columns(kind, xa[i : i + 1], ma[i : i + 1], float(ca[i]), float(ta[i]),
-                                reference=float(ra[i]), target=target, level=level)  # fmt: skip
-        for name in POSTERIOR_COLUMNS:
-            out[name][i] = one[name][0]
-    rows = np.flatnonzero(ta > 0.0)
+    without_spread = ta <= 0.0
+    flat = np.flatnonzero(without_spread)
+    if flat.size:  # no spread: every true value the centre's (no grid)
+        v = _value(kind, ca[flat], 0.0, np.zeros(flat.size))
+        out["estimate"][flat] = out["lower"][flat] = out["upper"][flat] = v
+        out["p_below_reference"][flat] = (v < ra[flat]).astype(np.float64)
+        if target is not None:
+            out["p_below_target"][flat] = (v < target).astype(np.float64)
+    rows = np.flatnonzero(~without_spread)
     if not rows.size:
         return out
     c, t, r = ca[rows], ta[rows], ra[rows]
@@ -320,6 +296,8 @@ def posterior_columns_each(
         link = special.logit(value) if kind == "proportion" else np.log(value)
         return np.asarray((link - c) / t)
 
+    # Trapezoid rule of value × density (uniform grid, smooth and fast-decaying integrand: far
+    # more accurate than its O(h²) bound).
     out["estimate"][rows] = np.sum(post.value * post.dens, axis=1) / np.sum(post.dens, axis=1)
     out["lower"][rows] = _value(kind, c, t, post.quantile(alpha))
     out["upper"][rows] = _value(kind, c, t, post.quantile(1.0 - alpha))
