@@ -225,6 +225,14 @@ def _finite_or_none(col: FloatArray) -> list[float | None]:
     return [v if ok else None for v, ok in zip(values, finite.tolist(), strict=True)]
 
 
+def _flagged_counts(low: FloatArray, high: FloatArray, sizes: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """The largest count flagged low (−1 when none can be) and the smallest flagged high (n + 1
+    when none can be) at each size, from the funnel's limits there (:func:`detectable_difference`'s input)."""
+    low_count = np.where(np.isfinite(low), np.ceil(low * sizes - 1e-9) - 1.0, -1.0)
+    high_count = np.where(np.isfinite(high), np.floor(high * sizes + 1e-9) + 1.0, sizes + 1.0)
+    return low_count, high_count
+
+
 def _own_data(
     x: FloatArray, m: FloatArray, reference: float, goal: float | None, level: float, scale: float
 ) -> list[dict[str, float | None]]:
@@ -299,9 +307,7 @@ def assess(
         # A function of the size alone (the limits are per size, the rest elementwise): once per
         # distinct size (about half the providers share a size with another at 750), the same bits.
         sizes, where = np.unique(m[shown], return_inverse=True)
-        low, high = fit.limits(sizes, FLAG_LEVEL)
-        low_count = np.where(np.isfinite(low), np.ceil(low * sizes - 1e-9) - 1.0, -1.0)
-        high_count = np.where(np.isfinite(high), np.floor(high * sizes + 1e-9) + 1.0, sizes + 1.0)
+        low_count, high_count = _flagged_counts(*fit.limits(sizes, FLAG_LEVEL), sizes)
         short, excess = detectable_difference(
             "proportion", sizes, low_count, high_count, reference, power=POWER
         )
@@ -404,12 +410,8 @@ def assess_each(
     post = posterior_columns_each(
         "proportion", x[at], m[at], centres, taus, reference=references, level=level
     )
-    low_count, high_count = np.empty(at.size), np.empty(at.size)
-    for j, i in enumerate(grid):
-        size = m[i : i + 1]
-        low, high = fits[i].limits(size, FLAG_LEVEL)  # type: ignore[union-attr]
-        low_count[j] = np.where(np.isfinite(low), np.ceil(low * size - 1e-9) - 1.0, -1.0)[0]
-        high_count[j] = np.where(np.isfinite(high), np.floor(high * size + 1e-9) + 1.0, size + 1.0)[0]
+    limits = np.array([fits[i].limits(m[i : i + 1], FLAG_LEVEL) for i in grid]).reshape(at.size, 2)  # type: ignore[union-attr]
+    low_count, high_count = _flagged_counts(limits[:, 0], limits[:, 1], m[at])
     short, excess = detectable_difference("proportion", m[at], low_count, high_count, references, power=POWER)
     columns = [post["estimate"], post["lower"], post["upper"], post["p_below_reference"],
                [None] * at.size, short, excess]  # fmt: skip
