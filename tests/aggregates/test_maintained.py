@@ -33,6 +33,7 @@ from utfall.aggregates.models import (
     QuestionByProviderCaseMixYear,
     QuestionByProviderUnitCaseMixYear,
     QuestionByProviderUnitYear,
+    QuestionByProviderYear,
     QuestionByUnit,
     QuestionByUnitCaseMixYear,
 )
@@ -79,6 +80,8 @@ def test_every_writer_keeps_the_counts_equal_to_a_rebuild(client: Client, world:
     assert QuestionByProviderUnitCaseMixYear.objects.filter(events__gt=0).exists()
     # And a question's n and events by provider, unit and year, without the option (2026-12-06).
     assert QuestionByProviderUnitYear.objects.filter(events__gt=0).exists()
+    # And a question's n and events by provider and year, without the option (2026-12-07).
+    assert QuestionByProviderYear.objects.filter(events__gt=0).exists()
     # And a question's n and events by unit and month, every provider summed (2026-12-07).
     assert QuestionByUnit.objects.filter(events__gt=0).exists()
     # And a question's cells by unit, case mix and year, every provider summed (2026-12-07).
@@ -165,6 +168,7 @@ def test_the_check_names_a_difference_and_the_rebuild_repairs_it(
     )
     QuestionByProviderUnitYear.objects.filter(municipality=world.municipality).update(events=F("events") + 1)
     QuestionByUnit.objects.filter(municipality=world.municipality, n__gt=0).update(n=F("n") - 1)
+    QuestionByProviderYear.objects.filter(municipality=world.municipality, n__gt=0).update(n=F("n") + 5)
     QuestionByUnitCaseMixYear.objects.filter(municipality=world.municipality).update(events=F("events") + 2)
     FollowUpByUnit.objects.filter(municipality=world.municipality).update(n=F("n") + 4)
     OutcomeByProviderYear.objects.filter(municipality=world.municipality).update(n=F("n") + 1)
@@ -178,6 +182,7 @@ def test_the_check_names_a_difference_and_the_rebuild_repairs_it(
     assert "questionbyproviderunitcasemixyear.events (" in out
     assert "questionbyproviderunityear.events (" in out
     assert "questionbyunit (" in out and "questionbyunitcasemixyear.events (" in out
+    assert "questionbyprovideryear (" in out
     assert "followupbyunit (" in out
     assert "outcomebyprovideryear (" in out and "outcomebyproviderunityear (" in out
     call_command("rebuild_aggregates", "--municipality", world.municipality.code)

@@ -262,3 +262,64 @@ def test_0026_and_0027_fill_the_outcomes_by_provider_and_year_as_a_rebuild(
         migration.fill(None, editor)
     assert sorted(model.objects.values_list(*fields)) == rebuilt
     assert check(municipality).ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_0028_fills_a_questions_counts_by_provider_and_year_as_a_rebuild(municipality) -> None:  # type: ignore[no-untyped-def]
+    """An existing database after ``migrate``: the question's n and events by provider and year
+    (2026-12-07, qyear) filled from the monthly rollup by provider and option, summed by year and
+    the option folded away through its flags, are the rows a rebuild writes (two months of one
+    provider's year, two providers, two years, a not-counted option)."""
+    from utfall.aggregates.models import QuestionByProviderYear
+
+    data = DataSet()
+    a, b = data.provider("A"), data.provider("B")
+    for k, (provider, day) in enumerate([(a, "2024-03-01"), (a, "2024-11-30"), (b, "2024-03-15"),
+                                         (b, "2025-02-01"), (a, "2025-02-28")]):  # fmt: skip
+        iid = data.intervention(f"I{k}", provider, decided_on="2024-01-01", started_on="2024-01-02")
+        data.followup(iid, date=day, q3=("yes_mostly", "no", "yes_completely", "dont_know", "yes_mostly")[k])
+    data.load(municipality)
+    fields = ("year", "provider_id", "question_id", "n", "events")
+    rebuilt = sorted(QuestionByProviderYear.objects.values_list(*fields))
+    assert any(n > 1 for *_, n, _ in rebuilt) and any(events for *_, events in rebuilt)
+    QuestionByProviderYear.objects.all().delete()
+    assert not check(municipality).ok
+    migration = importlib.import_module("utfall.aggregates.migrations.0028_question_by_provider_year")
+    with connection.schema_editor() as editor:
+        migration.fill(None, editor)
+    assert sorted(QuestionByProviderYear.objects.values_list(*fields)) == rebuilt
+    assert check(municipality).ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reversing_0029_fills_the_rollup_by_provider_year_and_option_again(municipality) -> None:  # type: ignore[no-untyped-def]
+    """Rolling back to aggregates 0028 (the older code reads the answers by provider, year and
+    option as exact): the table 0029 dropped comes back with the monthly rollup by provider summed
+    by year, not empty (as 0016's); then forward again, the aggregates as a rebuild."""
+    from django.db.migrations.executor import MigrationExecutor
+
+    data = DataSet()
+    provider = data.provider("A")
+    for k, day in enumerate(["2024-03-01", "2024-11-30", "2025-02-01"]):
+        iid = data.intervention(f"I{k}", provider, decided_on="2024-01-01", started_on="2024-01-02")
+        data.followup(iid, date=day, q3=("yes_mostly", "no", "yes_completely")[k])
+    data.load(municipality)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT SUM(n), COUNT(DISTINCT option_id) FROM aggregates_answerbyprovider WHERE municipality_id = %s",
+            [municipality.pk],
+        )
+        total, options = cursor.fetchone()
+    latest = MigrationExecutor(connection).loader.graph.leaf_nodes("aggregates")
+    try:
+        MigrationExecutor(connection).migrate([("aggregates", "0028_question_by_provider_year")])
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT SUM(n), COUNT(DISTINCT option_id), COUNT(DISTINCT year) "
+                "FROM aggregates_answerbyprovideryear WHERE municipality_id = %s",
+                [municipality.pk],
+            )
+            assert cursor.fetchone() == (total, options, 2)
+    finally:
+        MigrationExecutor(connection).migrate(latest)
+    assert check(municipality).ok

@@ -14,7 +14,6 @@ from django.test.utils import CaptureQueriesContext
 from tests.comparisons.builders import DataSet
 from utfall.aggregates.models import (
     AnswerByProvider,
-    AnswerByProviderYear,
     AnswerCount,
     FollowUpByProvider,
     FollowUpByProviderCaseMixYear,
@@ -23,6 +22,7 @@ from utfall.aggregates.models import (
     QuestionByProviderCaseMixYear,
     QuestionByProviderUnitCaseMixYear,
     QuestionByProviderUnitYear,
+    QuestionByProviderYear,
     QuestionByUnit,
     QuestionByUnitCaseMixYear,
 )
@@ -152,7 +152,7 @@ def test_whole_years_by_provider_are_read_from_the_rollup_by_year(municipality) 
         rows = aggregate(satisfied, municipality=municipality, date_from=start, date_to=end, by=["provider"])
         return {r["provider"]: (r["n"], r["events"]) for r in rows}
 
-    assert AnswerByProviderYear.objects.filter(year=dt.date(2025, 1, 1)).exists()
+    assert QuestionByProviderYear.objects.filter(year=dt.date(2025, 1, 1)).exists()
     assert counts(dt.date(2025, 1, 1), dt.date(2025, 12, 31)) == {"A": (1, 0), "B": (2, 2)}
     # A year, the months before it and after it, and the days at both ends: the rows' own numbers.
     assert counts(dt.date(2024, 11, 25), dt.date(2026, 2, 3)) == {"A": (3, 1), "B": (2, 2)}
@@ -161,11 +161,10 @@ def test_whole_years_by_provider_are_read_from_the_rollup_by_year(municipality) 
                                     date_to=dt.date(2025, 12, 31), by="provider")  # fmt: skip
     assert [(r["provider"], r["n"]) for r in status] == [("A", 1), ("B", 2)]
 
-    yes = Option.objects.filter(code__in=["yes_mostly", "yes_completely"]).values("pk")
-    AnswerByProviderYear.objects.filter(year=dt.date(2025, 1, 1), provider__provider_id="A").update(
-        n=F("n") + 4
-    )
-    AnswerByProviderYear.objects.filter(year=dt.date(2025, 1, 1), option_id__in=yes).update(n=F("n") + 1)
+    # The year's rows without the option (2026-12-07): A's n and B's n and events changed there alone.
+    year = QuestionByProviderYear.objects.filter(year=dt.date(2025, 1, 1))
+    year.filter(provider__provider_id="A").update(n=F("n") + 4)
+    year.filter(provider__provider_id="B").update(n=F("n") + 2, events=F("events") + 2)
     bump()
     assert counts(dt.date(2025, 1, 1), dt.date(2025, 12, 31)) == {"A": (5, 0), "B": (4, 4)}
     assert counts(dt.date(2024, 12, 1), dt.date(2026, 1, 31)) == {"A": (7, 1), "B": (4, 4)}
@@ -203,8 +202,9 @@ def test_the_question_indicators_together_read_whole_years_from_the_rollup_by_ye
         {"provider": "A", "n": 1, "events": 0},
         {"provider": "B", "n": 2, "events": 2},
     ]
-    yes = Option.objects.filter(code__in=["yes_mostly", "yes_completely"]).values("pk")
-    AnswerByProviderYear.objects.filter(year=dt.date(2025, 1, 1), option_id__in=yes).update(n=F("n") + 1)
+    QuestionByProviderYear.objects.filter(year=dt.date(2025, 1, 1), provider__provider_id="B").update(
+        n=F("n") + 2, events=F("events") + 2
+    )
     bump()
     satisfied = {r["provider"]: (r["n"], r["events"]) for r in both(*ranges[0])[0]["satisfied"]}
     assert satisfied == {"A": (1, 0), "B": (4, 4)}

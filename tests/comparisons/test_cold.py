@@ -202,8 +202,10 @@ def test_a_run_of_years_reads_its_years_in_one_query(municipality) -> None:  # t
         rows = protected_counts(indicator, municipality=municipality, date_from=run[0], date_to=run[1],
                                 by=["provider"])  # fmt: skip
     assert {r["provider"] for r in rows} == {"A", "B", "C", "D"}
-    # One query for its years, whose sum is the run's own count (was one per year, then two).
-    assert sum("aggregates_answer" in q["sql"] for q in queries) == 1
+    # One query for its years, whose sum is the run's own count (was one per year, then two), from
+    # the question's counts by provider and year (2026-12-07: without the option).
+    assert sum("aggregates_answer" in q["sql"] or "aggregates_question" in q["sql"] for q in queries) == 1
+    assert any("aggregates_questionbyprovideryear" in q["sql"] for q in queries)
     with CaptureQueriesContext(connection) as queries:
         together = [counts(municipality, *year, ["provider"], {}) for year in years]
         run_together = counts(municipality, *run, ["provider"], {})

@@ -20,7 +20,6 @@ from django.db.models import Count, F, Model, QuerySet
 from utfall.aggregates.dimensions import MonthOf, YearOf, age_group, month_date
 from utfall.aggregates.models import (
     AnswerByProvider,
-    AnswerByProviderYear,
     AnswerCount,
     FollowUpByProvider,
     FollowUpByProviderCaseMixYear,
@@ -31,6 +30,7 @@ from utfall.aggregates.models import (
     QuestionByProviderCaseMixYear,
     QuestionByProviderUnitCaseMixYear,
     QuestionByProviderUnitYear,
+    QuestionByProviderYear,
     QuestionByUnit,
     QuestionByUnitCaseMixYear,
 )
@@ -55,7 +55,6 @@ FOLLOWUP_DELTA = (*COMMON, "client_id", "status", "assessment", "created_by_id")
 ROLLUPS: tuple[tuple[type[Model], tuple[str, ...], tuple[str, ...]], ...] = (
     (AnswerByProvider, ("municipality_id", "month", "provider_id", "question_id", "option_id"), ANSWER_KEY),
     (FollowUpByProvider, ("municipality_id", "month", "provider_id", "status", "assessment"), FOLLOWUP_KEY),
-    (AnswerByProviderYear, ("municipality_id", "year", "provider_id", "question_id", "option_id"), ANSWER_KEY),
     (FollowUpByProviderYear, ("municipality_id", "year", "provider_id", "status", "assessment"), FOLLOWUP_KEY),
     # The O/E's case-mix cells of whole years (2026-12-04, oe2): provider × service × sex × age group;
     # the answers' are kept without the option since 2026-12-05 (FOLDED).
@@ -81,6 +80,9 @@ FOLDED: tuple[tuple[type[Model], tuple[str, ...], tuple[str, ...]], ...] = (
     # A unit manager's O/E cells of whole years (2026-12-06, mgroe): the same with the unit.
     (QuestionByProviderUnitCaseMixYear, ("municipality_id", "year", "provider_id", "unit_id", "service_id",
                                          "client_sex", "age_group", "question_id"), ANSWER_KEY),
+    # A question's counts of whole years by provider (2026-12-07, qyear): the comparison of whole
+    # years and the provider page's questions; the rollup by option it replaced was dropped (0029).
+    (QuestionByProviderYear, ("municipality_id", "year", "provider_id", "question_id"), ANSWER_KEY),
     # A unit manager's question counts of whole years by provider and unit (2026-12-06, hidfold).
     (QuestionByProviderUnitYear, ("municipality_id", "year", "provider_id", "unit_id", "question_id"), ANSWER_KEY),
     # A question's counts by unit and month, every provider summed (2026-12-07, unitmonth): the

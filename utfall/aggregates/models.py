@@ -138,16 +138,30 @@ class ProviderYearCount(models.Model):
         abstract = True
 
 
-class AnswerByProviderYear(ProviderYearCount):
+class QuestionByProviderYear(ProviderYearCount):
+    """A question's n and events by provider and calendar year (2026-12-07, branch ``qyear``):
+    the answers' rollup by provider and year with the option folded away through its flags, as
+    :class:`QuestionByProviderUnitYear` folds the unit manager's (``counts.FOLDED``); it replaced
+    the rollup by option, ``AnswerByProviderYear`` (aggregates 0014), which nothing read after
+    that and aggregates 0029 dropped. ``n``: the answers whose option counts, ``events`` those
+    whose option counts and is positive. A comparison of whole years by provider and the provider
+    page's questions read one row per provider and question here, not one per option with every
+    counting option's id in the statement (the provider page's 23 questions at 1M: 15–30 ms of
+    SQLite's read, docs/performance.md "seventeenth round"). ``year`` is the year's first day;
+    both counts default to 0 in the database, so a writer may add to one of them alone."""
+
     question_id = models.IntegerField()
-    option_id = models.IntegerField()
+    n = models.IntegerField(db_default=0)
+    events = models.IntegerField(db_default=0)
 
     class Meta:
-        indexes = [models.Index(fields=["municipality", "question_id", "year", "provider", "option_id", "n"],
-                                name="answerbyprovideryear_cover")]  # fmt: skip
+        # Covering (``n`` and ``events`` last), led as the readers filter: the question, the
+        # years named, then the providers as one range (as the table by option).
+        indexes = [models.Index(fields=["municipality", "question_id", "year", "provider", "n", "events"],
+                                name="questionbyprovideryear_cover")]  # fmt: skip
 
     def __str__(self) -> str:
-        return f"{self.year:%Y} question {self.question_id} option {self.option_id}: {self.n}"
+        return f"{self.year:%Y} question {self.question_id}: {self.events} of {self.n}"
 
 
 class FollowUpByProviderYear(ProviderYearCount):

@@ -28,7 +28,6 @@ from utfall.aggregates.models import (
     AnswerByCaseMix,
     AnswerByClient,
     AnswerByProvider,
-    AnswerByProviderYear,
     AnswerCount,
     CoverageByProvider,
     CoverageByProviderUnit,
@@ -51,6 +50,7 @@ from utfall.aggregates.models import (
     QuestionByProviderCaseMixYear,
     QuestionByProviderUnitCaseMixYear,
     QuestionByProviderUnitYear,
+    QuestionByProviderYear,
     QuestionByUnit,
     QuestionByUnitCaseMixYear,
 )
@@ -65,19 +65,20 @@ COUNTED_PATHS = {
     "contract": "contract__contract_id",
 }
 COUNT_TABLES: tuple[type[Model], ...] = (AnswerCount, FollowUpCount, AnswerByProvider, FollowUpByProvider,
-                                          AnswerByProviderYear, FollowUpByProviderYear,
+                                          FollowUpByProviderYear,
                                           FollowUpByProviderCaseMixYear,
                                           FollowUpByProviderUnitYear, AnswerByCaseMix, FollowUpByCaseMix, AnswerByClient,
                                           FollowUpByClient, CoverageCount, CoverageByProvider,
                                           CoverageByUnit, CoverageByProviderUnit, OutcomeCount, OutcomeByProvider,
                                           OutcomeByService, OutcomeByProviderUnit, QuestionByProviderCaseMixYear,
                                           QuestionByProviderUnitCaseMixYear, QuestionByProviderUnitYear,
-                                          QuestionByUnit, QuestionByUnitCaseMixYear, FollowUpByUnit,
+                                          QuestionByUnit, QuestionByUnitCaseMixYear, FollowUpByUnit, QuestionByProviderYear,
                                           OutcomeByProviderYear, OutcomeByProviderUnitYear)  # fmt: skip
 #: Count tables without the option: a question's ``n`` and ``events`` summed already
 #: (``aggregates.counts.FOLDED``), read without the option's filters.
 FOLDED_TABLES: tuple[type[Model], ...] = (QuestionByProviderCaseMixYear, QuestionByProviderUnitCaseMixYear,
-                                          QuestionByProviderUnitYear, QuestionByUnit, QuestionByUnitCaseMixYear)  # fmt: skip
+                                          QuestionByProviderUnitYear, QuestionByUnit, QuestionByUnitCaseMixYear,
+                                          QuestionByProviderYear)  # fmt: skip
 #: Indicator kinds counted over ended interventions, read from the outcome counts.
 OUTCOME_KINDS = ("step_down", "plan_goals", "rereferral")
 
@@ -110,7 +111,7 @@ def table_for(kind: str, dimensions: Sequence[str] | set[str]) -> type[Model]:
 
 #: The monthly rollup → its rollup by calendar year (the same counts, twelve months summed).
 _BY_YEAR: dict[type[Model], type[Model]] = {
-    AnswerByProvider: AnswerByProviderYear,
+    AnswerByProvider: QuestionByProviderYear,  # a question's without the option since 2026-12-07 (qyear)
     FollowUpByProvider: FollowUpByProviderYear,
     OutcomeByProvider: OutcomeByProviderYear,  # step down and plan goals over whole years (2026-12-07)
     OutcomeByProviderUnit: OutcomeByProviderUnitYear,  # and a unit manager's, by provider and unit
