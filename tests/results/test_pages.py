@@ -73,7 +73,9 @@ PAGES = {
     # rows from ~100,000 index entries, −20 % instructions cold): +4 on this data, 38 fresh.
     # 2026-12-07 (prov9): the questions' comparable versions read once, cached (queries.questions_spans),
     # not again by the questions' count: 37.
-    "provider": (f"/resultat/utforare/B/?indicator=satisfied&{PERIOD}", 37, 12),
+    # 2026-12-07 (lead): the trend begins on the same day two calendar years back, a whole
+    # quarter, so its first days are no longer read from the raw rows: 35.
+    "provider": (f"/resultat/utforare/B/?indicator=satisfied&{PERIOD}", 35, 12),
     # The unit manager's: its unit's cells and their partitions along the unit and the provider.
     # 2026-12-06: a year's partition along a dimension is read as sizes (queries.period_sizes)
     # only when its count is not in hand (the page seeds its indicators' counts in one query).
@@ -85,8 +87,9 @@ PAGES = {
     # comparable versions fewer, 56 → 54. The other cells are taken from the provider's count by
     # unit (disclosure.prefetch_cell_within), one query for one.
     # 2026-12-07 (prov9): the comparable versions read once, cached, not by each of the three
-    # question counts again (queries.questions_spans): 51.
-    "provider_manager": (f"/resultat/utforare/B/?indicator=satisfied&{PERIOD}", 51, 20),
+    # question counts again (queries.questions_spans): 51. 2026-12-07 (lead): the trend's first
+    # days no longer read from the raw rows (it begins two calendar years back): 50.
+    "provider_manager": (f"/resultat/utforare/B/?indicator=satisfied&{PERIOD}", 50, 20),
 }
 
 

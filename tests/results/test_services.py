@@ -160,6 +160,28 @@ def test_the_provider_page_row_is_the_providers_row_of_the_full_comparison(
             assert row.get(key) == own.get(key), (row["indicator"], key)  # fmt: skip
 
 
+def test_the_provider_pages_trend_begins_with_a_whole_period_two_years_before(
+    other_municipality, people
+) -> None:  # type: ignore[no-untyped-def]
+    """The provider page's trend covers the two calendar years before its period: from 1 January,
+    not 730 days back (2025-01-01 less 730 days is 2023-01-02, across 29 February 2024), which
+    left the first day out of the first quarter and marked the quarter as incomplete."""
+    data = DataSet()
+    data.provider("X")
+    for i in range(24):  # 2023-K1 and K2, half of K1's follow-ups on 1 January
+        iid = data.intervention(f"T{i}", "X", decided_on="2022-06-01", started_on="2022-06-02")
+        data.followup(iid, date="2023-01-01" if i < 6 else ("2023-02-15" if i < 12 else "2023-05-15"),
+                      q3="yes_mostly" if i % 3 else "no")  # fmt: skip
+    data.load(other_municipality)
+    page = provider_results(people.foreign_analyst, "X", indicator="satisfied", grain="quarter", **YEAR)
+    rows = page.tables["trend"].rows
+    alone = trend(people.foreign_analyst, indicator="satisfied", grain="quarter", provider="X",
+                  date_from=dt.date(2023, 1, 1), date_to=dt.date(2023, 12, 31)).tables["trend"].rows  # fmt: skip
+    assert rows[0]["period"] == "2023-K1" and not rows[0]["partial"]
+    assert rows[0]["n"] == 12 == alone[0]["n"] and rows[0]["rate"] == alone[0]["rate"]
+    assert [r["period"] for r in rows][-1] == "2025-K4" and len(rows) == 12
+
+
 def test_aggregate_questions_counts_as_aggregate_does(people: People) -> None:
     from utfall.comparisons.queries import aggregate, aggregate_questions
 

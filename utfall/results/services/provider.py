@@ -146,6 +146,11 @@ def _own_row(
     return row, (fit, float(events), float(n), outlier)
 
 
+def _years_before(day: dt.date, years: int) -> dt.date:
+    """The same day ``years`` calendar years earlier (29 February: the 28th)."""
+    return day.replace(year=day.year - years, day=min(day.day, 28) if day.month == 2 else day.day)
+
+
 def get_provider(user: Any, provider_id: str) -> tuple[Provider, dict[str, str]]:
     """The provider if the user may see its aggregates (404 for another municipality's)."""
     municipality = municipality_of(user)
@@ -218,7 +223,9 @@ def provider_results(
         notes=["Kommunens förväntade nivå och styrgränserna kommer från jämförelsen av alla utförare.",
                *comparable],
     )  # fmt: skip
-    over_time = trend(user, indicator=indicator, grain=grain, date_from=date_from - dt.timedelta(days=365 * 2),
+    # The trend: the period and the two years before it, from the same day two calendar years back
+    # (730 days back from 1 January 2025 was 2 January 2023: the first quarter cut by a day).
+    over_time = trend(user, indicator=indicator, grain=grain, date_from=_years_before(date_from, 2),
                       date_to=date_to, provider=provider_id)  # fmt: skip
     contracts = (
         Contract.objects.filter(municipality=municipality, provider=provider)
