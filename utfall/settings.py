@@ -246,7 +246,7 @@ _database_url = envstr("DATABASE_URL", "")
 # (utfall.comparisons.cache): a changed token makes every earlier entry unreachable.
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "BACKEND": "utfall.comparisons.cache.Store",  # LocMemCache, its keys not checked again
         "LOCATION": "utfall",
         "OPTIONS": {"MAX_ENTRIES": 5000},
     }
