@@ -146,8 +146,8 @@ class QuestionByProviderYear(ProviderYearCount):
     that and aggregates 0029 dropped. ``n``: the answers whose option counts, ``events`` those
     whose option counts and is positive. A comparison of whole years by provider and the provider
     page's questions read one row per provider and question here, not one per option with every
-    counting option's id in the statement (the provider page's 23 questions at 1M: 15–30 ms of
-    SQLite's read, docs/performance.md "seventeenth round"). ``year`` is the year's first day;
+    counting option's id in the statement (the provider page's 23 question indicators at 1M:
+    31–47 → 14–21 ms, docs/performance.md "seventeenth round"). ``year`` is the year's first day;
     both counts default to 0 in the database, so a writer may add to one of them alone."""
 
     question_id = models.IntegerField()
