@@ -20,7 +20,7 @@ from utfall.comparisons.disclosure import (
 )
 from utfall.comparisons.indicators import all_indicators, get_indicator
 from utfall.core.fits import fits_kept_for
-from utfall.registry.models import Contract, Provider
+from utfall.registry.models import Contract, Provider, add_months
 from utfall.results import charts
 from utfall.results.services.common import Page, comparability_notes, min_n, municipality_of
 from utfall.results.services.trends import trend
@@ -146,11 +146,6 @@ def _own_row(
     return row, (fit, float(events), float(n), outlier)
 
 
-def _years_before(day: dt.date, years: int) -> dt.date:
-    """The same day ``years`` calendar years earlier (29 February: the 28th)."""
-    return day.replace(year=day.year - years, day=min(day.day, 28) if day.month == 2 else day.day)
-
-
 def get_provider(user: Any, provider_id: str) -> tuple[Provider, dict[str, str]]:
     """The provider if the user may see its aggregates (404 for another municipality's)."""
     municipality = municipality_of(user)
@@ -225,7 +220,7 @@ def provider_results(
     )  # fmt: skip
     # The trend: the period and the two years before it, from the same day two calendar years back
     # (730 days back from 1 January 2025 was 2 January 2023: the first quarter cut by a day).
-    over_time = trend(user, indicator=indicator, grain=grain, date_from=_years_before(date_from, 2),
+    over_time = trend(user, indicator=indicator, grain=grain, date_from=add_months(date_from, -24),
                       date_to=date_to, provider=provider_id)  # fmt: skip
     contracts = (
         Contract.objects.filter(municipality=municipality, provider=provider)
